@@ -1,0 +1,169 @@
+"""SQL for companies, users (`auth.users`) and profiles."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.models import AuditEntry, AuthUser, Company, Profile
+
+
+async def insert_company(session: AsyncSession, *, name: str) -> Company:
+    """Create a company row and return it."""
+    company = Company(name=name)
+    session.add(company)
+    await session.flush()
+    return company
+
+
+async def get_company(session: AsyncSession, company_id: uuid.UUID) -> Company | None:
+    """The company, or None."""
+    return await session.get(Company, company_id)
+
+
+async def insert_auth_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    encrypted_password: str,
+    app_metadata: dict[str, Any],
+    user_metadata: dict[str, Any],
+    user_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """Insert into `auth.users` the way Supabase Auth does for an e-mail signup."""
+    values: dict[str, Any] = {
+        "email": email,
+        "encrypted_password": encrypted_password,
+        "aud": "authenticated",
+        "role": "authenticated",
+        "email_confirmed_at": func.now(),
+        "raw_app_meta_data": app_metadata,
+        "raw_user_meta_data": user_metadata,
+    }
+    if user_id is not None:
+        values["id"] = user_id
+    result = await session.execute(insert(AuthUser).values(**values).returning(AuthUser.id))
+    return result.scalar_one()
+
+
+async def find_user_by_email(
+    session: AsyncSession, email: str
+) -> tuple[AuthUser, Profile | None] | None:
+    """The auth user with this e-mail and their profile, if any."""
+    statement = (
+        select(AuthUser, Profile)
+        .outerjoin(Profile, Profile.id == AuthUser.id)
+        .where(func.lower(AuthUser.email) == email.lower(), AuthUser.is_sso_user.is_(False))
+    )
+    row = (await session.execute(statement)).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def get_user_with_profile(
+    session: AsyncSession, user_id: uuid.UUID
+) -> tuple[AuthUser, Profile | None] | None:
+    """The auth user with this id and their profile, if any."""
+    statement = (
+        select(AuthUser, Profile)
+        .outerjoin(Profile, Profile.id == AuthUser.id)
+        .where(AuthUser.id == user_id)
+    )
+    row = (await session.execute(statement)).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def touch_last_sign_in(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
+    """Record a successful sign-in."""
+    await session.execute(update(AuthUser).where(AuthUser.id == user_id).values(last_sign_in_at=at))
+
+
+async def insert_profile(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    company_id: uuid.UUID,
+    role: str,
+    email: str,
+    display_name: str,
+) -> Profile:
+    """Attach a user to a company with a role."""
+    profile = Profile(
+        id=user_id, company_id=company_id, role=role, email=email, display_name=display_name
+    )
+    session.add(profile)
+    await session.flush()
+    return profile
+
+
+async def list_profiles(session: AsyncSession, company_id: uuid.UUID) -> Sequence[Profile]:
+    """Every user of a company, admins first, then by name."""
+    statement = (
+        select(Profile)
+        .where(Profile.company_id == company_id)
+        .order_by(Profile.role, Profile.display_name, Profile.email)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def get_profile(
+    session: AsyncSession, company_id: uuid.UUID, user_id: uuid.UUID, *, for_update: bool = False
+) -> Profile | None:
+    """One user of a company, or None (also when RLS hides it)."""
+    statement = select(Profile).where(Profile.company_id == company_id, Profile.id == user_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.scalars(statement)).first()
+
+
+async def count_active_admins(session: AsyncSession, company_id: uuid.UUID) -> int:
+    """How many active admins a company has."""
+    statement = select(func.count()).where(
+        Profile.company_id == company_id, Profile.role == "admin", Profile.active.is_(True)
+    )
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def update_profile(session: AsyncSession, profile: Profile, **values: Any) -> None:
+    """Change a profile's columns."""
+    await session.execute(
+        update(Profile)
+        .where(Profile.id == profile.id, Profile.company_id == profile.company_id)
+        .values(**values)
+    )
+    for name, value in values.items():
+        setattr(profile, name, value)
+
+
+async def set_banned_until(
+    session: AsyncSession, user_id: uuid.UUID, until: datetime | None
+) -> None:
+    """Ban (or unban) the login, as Supabase's admin API does with `ban_duration`."""
+    await session.execute(update(AuthUser).where(AuthUser.id == user_id).values(banned_until=until))
+
+
+async def insert_audit(
+    session: AsyncSession,
+    *,
+    company_id: uuid.UUID,
+    actor_id: uuid.UUID | None,
+    action: str,
+    target_type: str,
+    target_id: str | None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append an audit log entry."""
+    await session.execute(
+        insert(AuditEntry).values(
+            company_id=company_id,
+            actor_id=actor_id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            details=details or {},
+        )
+    )

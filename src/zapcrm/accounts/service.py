@@ -1,0 +1,119 @@
+"""Company and user administration rules; callers own the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.accounts import repository
+from zapcrm.auth.passwords import hash_password
+from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
+from zapcrm.models import Company, Profile, Role
+
+
+async def create_company(session: AsyncSession, *, name: str) -> Company:
+    """Create a company."""
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise ValidationFailed("o nome da empresa deve ter de 1 a 200 caracteres")
+    return await repository.insert_company(session, name=name)
+
+
+async def create_local_user(
+    session: AsyncSession,
+    *,
+    company_id: uuid.UUID,
+    email: str,
+    password: str,
+    role: Role,
+    display_name: str,
+    actor_id: uuid.UUID | None,
+) -> Profile:
+    """Create a login in `auth.users` (bcrypt, like Supabase Auth) and its profile."""
+    email = email.strip().lower()
+    if await repository.get_company(session, company_id) is None:
+        raise NotFound("empresa não encontrada")
+    encrypted = hash_password(password)
+    try:
+        async with session.begin_nested():
+            user_id = await repository.insert_auth_user(
+                session,
+                email=email,
+                encrypted_password=encrypted,
+                app_metadata={"provider": "email", "providers": ["email"]},
+                user_metadata={"display_name": display_name},
+            )
+    except IntegrityError:
+        raise Conflict("já existe um usuário com este e-mail") from None
+    profile = await repository.insert_profile(
+        session,
+        user_id=user_id,
+        company_id=company_id,
+        role=role.value,
+        email=email,
+        display_name=display_name or email.split("@")[0],
+    )
+    await repository.insert_audit(
+        session,
+        company_id=company_id,
+        actor_id=actor_id,
+        action="user.created",
+        target_type="user",
+        target_id=str(user_id),
+        details={"role": role.value},
+    )
+    return profile
+
+
+async def list_users(session: AsyncSession, company_id: uuid.UUID) -> Sequence[Profile]:
+    """Every user of the company."""
+    return await repository.list_profiles(session, company_id)
+
+
+async def update_user(
+    session: AsyncSession,
+    *,
+    company_id: uuid.UUID,
+    user_id: uuid.UUID,
+    actor_id: uuid.UUID | None,
+    role: Role | None = None,
+    display_name: str | None = None,
+    active: bool | None = None,
+) -> Profile:
+    """Change a user's role, name or active flag, keeping at least one active admin."""
+    profile = await repository.get_profile(session, company_id, user_id, for_update=True)
+    if profile is None:
+        raise NotFound("usuário não encontrado")
+    changes: dict[str, object] = {}
+    if role is not None and role.value != profile.role:
+        changes["role"] = role.value
+    if display_name is not None and display_name != profile.display_name:
+        changes["display_name"] = display_name
+    if active is not None and active != profile.active:
+        changes["active"] = active
+    if not changes:
+        return profile
+    loses_admin = (
+        profile.role == Role.ADMIN
+        and profile.active
+        and (changes.get("role", Role.ADMIN) != Role.ADMIN or changes.get("active") is False)
+    )
+    if loses_admin and await repository.count_active_admins(session, company_id) <= 1:
+        raise Conflict("a empresa precisa de pelo menos um administrador ativo")
+    if actor_id == user_id and ("role" in changes or "active" in changes):
+        raise Conflict("você não pode alterar o próprio perfil de acesso")
+    before = {name: getattr(profile, name) for name in changes}
+    await repository.update_profile(session, profile, **changes)
+    await repository.insert_audit(
+        session,
+        company_id=company_id,
+        actor_id=actor_id,
+        action="user.updated",
+        target_type="user",
+        target_id=str(user_id),
+        details={"before": before, "after": changes},
+    )
+    return profile

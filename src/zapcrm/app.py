@@ -1,0 +1,47 @@
+"""create_app(): the FastAPI application with its routers, middleware and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import make_asgi_app
+
+from zapcrm import __version__
+from zapcrm.api import router
+from zapcrm.config import Settings, get_settings
+from zapcrm.errors import install_error_handlers
+from zapcrm.logging import configure_logging
+from zapcrm.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from zapcrm.runtime import Runtime
+
+API_BODY_LIMIT_BYTES = 1_000_000
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; resources are created in the lifespan so tests can pass their settings."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime.build(settings)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="zapcrm",
+        version=__version__,
+        description="Atendimento ao cliente no WhatsApp (Evolution API, Supabase, Redis).",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(router)
+    app.mount("/metrics", make_asgi_app())
+    app.add_middleware(BodySizeLimitMiddleware, default_limit=API_BODY_LIMIT_BYTES)
+    app.add_middleware(RequestContextMiddleware)
+    return app

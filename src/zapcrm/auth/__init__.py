@@ -1,0 +1,1 @@
+"""Authentication (local or Supabase provider), JWT verification, roles and request identity."""

@@ -1,0 +1,262 @@
+"""The `zapcrm` command line: migrations, the web server, companies and users."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from zapcrm.config import Settings, get_settings
+from zapcrm.exceptions import ZapcrmError
+from zapcrm.models import AuthUser, Profile, Role
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+app = typer.Typer(help="zapcrm: atendimento ao cliente no WhatsApp.", no_args_is_help=True)
+company_app = typer.Typer(help="Empresas (tenants).", no_args_is_help=True)
+user_app = typer.Typer(help="Usuários e perfis de acesso.", no_args_is_help=True)
+app.add_typer(company_app, name="company")
+app.add_typer(user_app, name="user")
+
+console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+DEMO_COMPANY = "Loja Demo"
+DEMO_PASSWORD = "demo-zapcrm-2026"  # noqa: S105 - printed demo login, local only
+DEMO_USERS = (
+    ("admin@demo.zapcrm.local", Role.ADMIN, "Ana Admin"),
+    ("supervisor@demo.zapcrm.local", Role.SUPERVISOR, "Sérgio Supervisor"),
+    ("operador@demo.zapcrm.local", Role.OPERATOR, "Olga Operadora"),
+)
+
+
+def _run(factory: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
+    """Run one async CLI action with its own runtime, turning our errors into exit code 1."""
+    settings = get_settings()
+    try:
+        return asyncio.run(factory(settings))
+    except ZapcrmError as error:
+        err_console.print(f"[red]erro:[/red] {error.message}")
+        raise typer.Exit(1) from None
+
+
+def alembic_config(database_url: str | None = None) -> object:
+    """An Alembic Config for the repository's migrations."""
+    from alembic.config import Config
+
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    if database_url:
+        config.attributes["url"] = database_url
+    return config
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+    url: Annotated[str | None, typer.Option(help="Database URL (default: DATABASE_URL)")] = None,
+) -> None:
+    """Apply database migrations (local Postgres or Supabase)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url or get_settings().database_url), revision)  # type: ignore[arg-type]
+    console.print(f"migrations applied up to [bold]{revision}[/bold]")
+
+
+@app.command()
+def web(
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Run the web app (API, webhooks, panel)."""
+    import uvicorn
+
+    get_settings()  # fail fast, with one clear line, before uvicorn starts
+    uvicorn.run(
+        "zapcrm.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_config=None,
+    )
+
+
+@company_app.command("create")
+def company_create(name: Annotated[str, typer.Option(help="Company name")]) -> None:
+    """Create a company and print its id."""
+
+    async def action(settings: Settings) -> uuid.UUID:
+        from zapcrm.accounts import service
+        from zapcrm.db import Database
+
+        db = Database.from_settings(settings, pool_size=1)
+        try:
+            async with db.service_session() as session:
+                company = await service.create_company(session, name=name)
+            return company.id
+        finally:
+            await db.dispose()
+
+    typer.echo(_run(action))
+
+
+@user_app.command("create")
+def user_create(
+    company: Annotated[uuid.UUID, typer.Option(help="Company id")],
+    email: Annotated[str, typer.Option(help="Login e-mail")],
+    password: Annotated[str, typer.Option(help="Initial password", prompt=True, hide_input=True)],
+    role: Annotated[Role, typer.Option(help="Role")] = Role.OPERATOR,
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+) -> None:
+    """Create a user in a company and print their id."""
+
+    async def action(settings: Settings) -> uuid.UUID:
+        from zapcrm.accounts import service
+        from zapcrm.db import Database
+
+        _require_local_auth(settings)
+        db = Database.from_settings(settings, pool_size=1)
+        try:
+            async with db.service_session() as session:
+                profile = await service.create_local_user(
+                    session,
+                    company_id=company,
+                    email=email,
+                    password=password,
+                    role=role,
+                    display_name=name,
+                    actor_id=None,
+                )
+            return profile.id
+        finally:
+            await db.dispose()
+
+    typer.echo(_run(action))
+
+
+def _require_local_auth(settings: Settings) -> None:
+    from zapcrm.config import AuthProvider
+
+    if settings.auth_provider is AuthProvider.SUPABASE:
+        err_console.print(
+            "[red]erro:[/red] com AUTH_PROVIDER=supabase, crie o usuário no Supabase Auth; "
+            "este comando cria usuários do provedor local"
+        )
+        raise typer.Exit(2)
+
+
+async def _change_user(
+    settings: Settings, user: str, *, role: Role | None = None, active: bool | None = None
+) -> str:
+    from zapcrm.accounts import service
+    from zapcrm.runtime import Runtime
+
+    runtime = Runtime.build(settings)
+    try:
+        async with runtime.db.service_session() as session:
+            found = await _find_user(session, user)
+            if found is None or found[1] is None:
+                raise ZapcrmError(f"usuário não encontrado: {user}")
+            profile = found[1]
+            await service.update_user(
+                session,
+                company_id=profile.company_id,
+                user_id=profile.id,
+                actor_id=None,
+                role=role,
+                active=active,
+            )
+        await runtime.auth.user_changed(profile.id, deactivated=active is False)
+        return f"{profile.email}: role={profile.role} active={profile.active}"
+    finally:
+        await runtime.close()
+
+
+async def _find_user(session: AsyncSession, user: str) -> tuple[AuthUser, Profile | None] | None:
+    from zapcrm.accounts import repository
+
+    try:
+        return await repository.get_user_with_profile(session, uuid.UUID(user))
+    except ValueError:
+        return await repository.find_user_by_email(session, user)
+
+
+@user_app.command("set-role")
+def user_set_role(
+    user: Annotated[str, typer.Option(help="User e-mail or id")],
+    role: Annotated[Role, typer.Option(help="New role")],
+) -> None:
+    """Change a user's role."""
+    typer.echo(_run(lambda settings: _change_user(settings, user, role=role)))
+
+
+@user_app.command("deactivate")
+def user_deactivate(user: Annotated[str, typer.Option(help="User e-mail or id")]) -> None:
+    """Deactivate a user and end their sessions."""
+    typer.echo(_run(lambda settings: _change_user(settings, user, active=False)))
+
+
+@app.command()
+def demo() -> None:
+    """Create (once) the demo company with an admin, a supervisor and an operator."""
+
+    async def action(settings: Settings) -> uuid.UUID:
+        from sqlalchemy import select
+
+        from zapcrm.accounts import repository, service
+        from zapcrm.db import Database
+        from zapcrm.models import Company
+
+        db = Database.from_settings(settings, pool_size=1)
+        try:
+            async with db.service_session() as session:
+                company = (
+                    await session.scalars(select(Company).where(Company.name == DEMO_COMPANY))
+                ).first() or await service.create_company(session, name=DEMO_COMPANY)
+                for email, role, display_name in DEMO_USERS:
+                    if await repository.find_user_by_email(session, email) is None:
+                        await service.create_local_user(
+                            session,
+                            company_id=company.id,
+                            email=email,
+                            password=DEMO_PASSWORD,
+                            role=role,
+                            display_name=display_name,
+                            actor_id=None,
+                        )
+            return company.id
+        finally:
+            await db.dispose()
+
+    company_id = _run(action)
+    table = Table(title=f"{DEMO_COMPANY} ({company_id})")
+    table.add_column("perfil")
+    table.add_column("e-mail")
+    table.add_column("senha")
+    for email, role, _ in DEMO_USERS:
+        table.add_row(role.value, email, DEMO_PASSWORD)
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point of the `zapcrm` script."""
+    from zapcrm.config import ConfigError
+
+    try:
+        app()
+    except ConfigError as error:
+        err_console.print(str(error.code))
+        raise SystemExit(2) from None

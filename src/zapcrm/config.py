@@ -1,0 +1,137 @@
+"""Settings: the only place that reads the environment (and `.env`)."""
+
+from __future__ import annotations
+
+import enum
+import sys
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AuthProvider(enum.StrEnum):
+    """Who checks passwords and issues tokens."""
+
+    LOCAL = "local"
+    SUPABASE = "supabase"
+
+
+class LogFormat(enum.StrEnum):
+    """How log lines are rendered; `auto` means JSON unless stderr is a terminal."""
+
+    AUTO = "auto"
+    JSON = "json"
+    CONSOLE = "console"
+
+
+# A local default so `make run` works on a machine with the usual services; production sets it.
+_DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused in production
+
+
+class Settings(BaseSettings):
+    """Every setting zapcrm reads, with its environment variable name."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    environment: Annotated[str, Field(pattern=r"^(development|test|production)$")] = "development"
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/zapcrm"
+    database_pool_size: Annotated[int, Field(ge=1, le=200)] = 10
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_pool_size: Annotated[int, Field(ge=1, le=1000)] = 64
+    secret_key: SecretStr = SecretStr(_DEV_SECRET)
+
+    auth_provider: AuthProvider = AuthProvider.LOCAL
+    access_token_ttl_seconds: Annotated[int, Field(ge=60, le=86400)] = 3600
+    refresh_token_ttl_seconds: Annotated[int, Field(ge=300)] = 30 * 86400
+    jwt_issuer: str = "zapcrm"
+    login_max_failures_per_account: Annotated[int, Field(ge=1)] = 5
+    login_max_attempts_per_ip: Annotated[int, Field(ge=1)] = 30
+    login_window_seconds: Annotated[int, Field(ge=10)] = 900
+
+    supabase_url: str | None = None
+    supabase_anon_key: SecretStr | None = None
+    supabase_service_role_key: SecretStr | None = None
+    supabase_jwt_secret: SecretStr | None = None
+    supabase_jwks_url: str | None = None
+
+    log_level: Annotated[str, Field(pattern=r"^(?i:debug|info|warning|error)$")] = "info"
+    log_format: LogFormat = LogFormat.AUTO
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        if not self.database_url.startswith(("postgresql://", "postgresql+psycopg://")):
+            raise ValueError("DATABASE_URL must be a postgresql:// URL")
+        if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("REDIS_URL must be a redis:// or rediss:// URL")
+        if len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("SECRET_KEY must be at least 32 characters")
+        if self.environment == "production" and self.secret_key.get_secret_value() == _DEV_SECRET:
+            raise ValueError("SECRET_KEY must be set in production")
+        if self.auth_provider is AuthProvider.SUPABASE:
+            if not self.supabase_url:
+                raise ValueError("SUPABASE_URL is required when AUTH_PROVIDER=supabase")
+            if not self.supabase_anon_key:
+                raise ValueError("SUPABASE_ANON_KEY is required when AUTH_PROVIDER=supabase")
+            if not (self.supabase_jwt_secret or self.supabase_jwks_url):
+                raise ValueError(
+                    "SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL is required when "
+                    "AUTH_PROVIDER=supabase"
+                )
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with the psycopg 3 driver SQLAlchemy needs."""
+        if self.database_url.startswith("postgresql://"):
+            return "postgresql+psycopg://" + self.database_url.removeprefix("postgresql://")
+        return self.database_url
+
+    @property
+    def libpq_url(self) -> str:
+        """The database URL as libpq (psql, psycopg) understands it."""
+        return self.database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+    @property
+    def jwks_url(self) -> str | None:
+        """Where Supabase publishes its signing keys, derived from SUPABASE_URL when not set."""
+        if self.supabase_jwks_url:
+            return self.supabase_jwks_url
+        if self.supabase_url and self.auth_provider is AuthProvider.SUPABASE:
+            return self.supabase_url.rstrip("/") + "/auth/v1/.well-known/jwks.json"
+        return None
+
+
+class ConfigError(SystemExit):
+    """Raised at start when a setting is missing or invalid; its message names the variable."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """Turn pydantic's report into one line per variable, naming the environment variable."""
+    lines = []
+    for item in error.errors():
+        name = "_".join(str(part) for part in item["loc"]).upper() or "settings"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{name}: {message}" if item["loc"] else message)
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, failing with one clear message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise ConfigError(
+            f"zapcrm: invalid configuration: {describe_validation_error(error)}"
+        ) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()
+
+
+if __name__ == "__main__":  # pragma: no cover - manual check
+    print(get_settings().model_dump_json(indent=2), file=sys.stderr)

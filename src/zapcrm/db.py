@@ -1,0 +1,84 @@
+"""Postgres access: the async engine and the two kinds of transaction zapcrm opens.
+
+A *tenant* transaction runs as Postgres role `authenticated` with the caller's JWT claims in
+`request.jwt.claims`, exactly as Supabase's PostgREST does, so the same RLS policies guard our
+backend and any direct Supabase client. A *service* transaction (webhooks, workers, CLI) runs as
+the connecting role, which owns the tables and so bypasses RLS; its callers scope by company.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from zapcrm.config import Settings
+
+# One round trip sets both: PostgREST does the same with set_config('role', ...), which is
+# SET LOCAL ROLE in function form (is_local = true ends both with the transaction).
+_ENTER_TENANT = text(
+    "select set_config('role', 'authenticated', true), "
+    "set_config('request.jwt.claims', :claims, true)"
+)
+
+
+def create_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
+    """An async engine on psycopg 3 that also works through Supabase's transaction pooler."""
+    return create_async_engine(
+        settings.sqlalchemy_url,
+        pool_size=pool_size or settings.database_pool_size,
+        max_overflow=0,
+        pool_pre_ping=False,
+        pool_recycle=1800,
+        # Prepared statements break behind pgbouncer in transaction mode (DESIGN.md §2, §10).
+        connect_args={"prepare_threshold": None, "application_name": "zapcrm"},
+    )
+
+
+class Database:
+    """The engine plus session factories for tenant and service transactions."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, pool_size: int | None = None) -> Database:
+        """Build the engine from settings."""
+        return cls(create_engine(settings, pool_size=pool_size))
+
+    @asynccontextmanager
+    async def tenant_session(self, claims: Mapping[str, Any]) -> AsyncIterator[AsyncSession]:
+        """A transaction under RLS as the user the claims describe; commits on success."""
+        async with self.sessionmaker() as session, session.begin():
+            await enter_tenant(session, claims)
+            yield session
+
+    @asynccontextmanager
+    async def service_session(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that bypasses RLS (workers, webhooks, CLI); commits on success."""
+        async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    async def ping(self) -> None:
+        """Raise if Postgres does not answer a trivial query."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("select 1"))
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+async def enter_tenant(session: AsyncSession, claims: Mapping[str, Any]) -> None:
+    """Switch the session's current transaction to role `authenticated` with these claims."""
+    await session.execute(_ENTER_TENANT, {"claims": orjson.dumps(dict(claims)).decode()})

@@ -1,0 +1,1 @@
+"""Building blocks with no domain knowledge: phones, time, pagination, repository helpers."""

@@ -1,0 +1,38 @@
+"""SQLAlchemy models, one per file; the schema itself is owned by the Alembic revisions."""
+
+from zapcrm.models.audit_log import AuditEntry
+from zapcrm.models.auth_user import AuthUser
+from zapcrm.models.base import Base
+from zapcrm.models.company import Company
+from zapcrm.models.contact import Contact
+from zapcrm.models.contact_identity import ContactIdentity
+from zapcrm.models.conversation_cycle import ConversationCycle
+from zapcrm.models.evolution_conversation import EvolutionConversation
+from zapcrm.models.evolution_instance import EvolutionInstance
+from zapcrm.models.evolution_message import EvolutionMessage
+from zapcrm.models.import_job import ImportJob
+from zapcrm.models.outbox import OutboxEntry
+from zapcrm.models.profile import Profile, Role
+from zapcrm.models.refresh_token import RefreshToken
+from zapcrm.models.segment import Segment
+from zapcrm.models.task import Task
+
+__all__ = [
+    "AuditEntry",
+    "AuthUser",
+    "Base",
+    "Company",
+    "Contact",
+    "ContactIdentity",
+    "ConversationCycle",
+    "EvolutionConversation",
+    "EvolutionInstance",
+    "EvolutionMessage",
+    "ImportJob",
+    "OutboxEntry",
+    "Profile",
+    "RefreshToken",
+    "Role",
+    "Segment",
+    "Task",
+]

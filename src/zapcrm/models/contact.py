@@ -1,0 +1,35 @@
+"""A person the company talks to, with CRM fields."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, DateTime, Text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from zapcrm.models.base import Base, company_fk, created_at, optional_fk, updated_at, uuid_pk
+
+
+class Contact(Base):
+    """One person; every WhatsApp id or phone form of them resolves here via identities."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    company_id: Mapped[uuid.UUID] = company_fk()
+    phone_e164: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text, server_default="")
+    email: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    funnel_stage: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    notes: Mapped[str] = mapped_column(Text, server_default="")
+    opted_out: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    last_interaction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    merged_into_id: Mapped[uuid.UUID | None] = optional_fk("contacts.id")
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()

@@ -1,0 +1,52 @@
+"""A chat with one WhatsApp peer (person or group) on one instance."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Integer, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from zapcrm.models.base import (
+    Base,
+    company_fk,
+    created_at,
+    optional_fk,
+    required_fk,
+    updated_at,
+    uuid_pk,
+)
+
+
+class EvolutionConversation(Base):
+    """One per (instance, remote_jid), with the inbox's denormalised last-message fields."""
+
+    __tablename__ = "evolution_conversations"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    company_id: Mapped[uuid.UUID] = company_fk()
+    instance_id: Mapped[uuid.UUID] = required_fk("evolution_instances.id")
+    remote_jid: Mapped[str] = mapped_column(Text)
+    is_group: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    subject: Mapped[str | None] = mapped_column(Text)
+    contact_id: Mapped[uuid.UUID | None] = optional_fk("contacts.id")
+    status: Mapped[str] = mapped_column(Text, server_default="open")
+    assignee_id: Mapped[uuid.UUID | None] = optional_fk("profiles.id")
+    last_message_preview: Mapped[str | None] = mapped_column(Text)
+    last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_message_status: Mapped[str | None] = mapped_column(Text)
+    last_message_from_me: Mapped[bool | None] = mapped_column(Boolean)
+    unread_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    chatwoot_conversation_id: Mapped[int | None] = mapped_column(BigInteger)
+    chatwoot_inbox_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_context: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    first_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_outbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_outbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()

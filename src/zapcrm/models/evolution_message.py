@@ -1,0 +1,57 @@
+"""One WhatsApp message, inbound or outbound, with its delivery status."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from zapcrm.models.base import (
+    Base,
+    company_fk,
+    created_at,
+    optional_fk,
+    required_fk,
+    updated_at,
+    uuid_pk,
+)
+
+
+class EvolutionMessage(Base):
+    """Unique per (instance, key_id); `raw_payload` keeps what the gateway sent, for audit."""
+
+    __tablename__ = "evolution_messages"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    company_id: Mapped[uuid.UUID] = company_fk()
+    instance_id: Mapped[uuid.UUID] = required_fk("evolution_instances.id")
+    conversation_id: Mapped[uuid.UUID] = required_fk("evolution_conversations.id")
+    key_id: Mapped[str | None] = mapped_column(Text)
+    from_me: Mapped[bool] = mapped_column(Boolean)
+    remote_jid: Mapped[str] = mapped_column(Text)
+    sender_jid: Mapped[str | None] = mapped_column(Text)
+    push_name: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    message_payload: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    raw_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    status: Mapped[str | None] = mapped_column(Text)
+    message_timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event_datetime: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    quoted_key_id: Mapped[str | None] = mapped_column(Text)
+    media_mimetype: Mapped[str | None] = mapped_column(Text)
+    media_file_name: Mapped[str | None] = mapped_column(Text)
+    media_size: Mapped[int | None] = mapped_column(BigInteger)
+    media_path: Mapped[str | None] = mapped_column(Text)
+    edit_history: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_by: Mapped[uuid.UUID | None] = optional_fk("profiles.id")
+    client_idempotency_key: Mapped[str | None] = mapped_column(Text)
+    error_detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()

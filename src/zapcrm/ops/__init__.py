@@ -1,0 +1,1 @@
+"""Operability: health, readiness and metrics endpoints."""

@@ -1,0 +1,51 @@
+"""The process's shared resources, built once at startup and closed at shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from redis.asyncio import Redis
+
+from zapcrm.auth.cache import AuthCache
+from zapcrm.auth.ratelimit import LoginRateLimiter
+from zapcrm.auth.service import Authenticator, build_authenticator
+from zapcrm.auth.tokens import build_verifier
+from zapcrm.config import Settings
+from zapcrm.db import Database
+from zapcrm.redis import create_redis
+
+
+@dataclass
+class Runtime:
+    """Settings, Postgres, Redis, an outbound HTTP client and the authenticator."""
+
+    settings: Settings
+    db: Database
+    redis: Redis
+    http: httpx.AsyncClient
+    auth: Authenticator
+    auth_cache: AuthCache
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        """Create every resource (connections open lazily on first use)."""
+        db = Database.from_settings(settings)
+        redis = create_redis(settings)
+        http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
+        cache = AuthCache(redis, revocation_ttl_seconds=settings.access_token_ttl_seconds)
+        limiter = LoginRateLimiter(
+            redis,
+            max_failures=settings.login_max_failures_per_account,
+            max_attempts_per_ip=settings.login_max_attempts_per_ip,
+            window_seconds=settings.login_window_seconds,
+        )
+        verifier = build_verifier(settings, http)
+        auth = build_authenticator(settings, db, cache, limiter, http, verifier)
+        return cls(settings=settings, db=db, redis=redis, http=http, auth=auth, auth_cache=cache)
+
+    async def close(self) -> None:
+        """Release connections."""
+        await self.http.aclose()
+        await self.redis.aclose()
+        await self.db.dispose()

@@ -1,0 +1,180 @@
+"""Test fixtures: a throwaway database built by the migrations, a Redis DB, the app and factories.
+
+Everything runs against the real Postgres and Redis given by TEST_POSTGRES_URL (a database the
+suite may use to CREATE/DROP its own databases) and TEST_REDIS_URL; defaults are the local ones.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import httpx
+import psycopg
+import pytest
+from redis import Redis as SyncRedis
+
+from zapcrm.accounts import service as accounts_service
+from zapcrm.app import create_app
+from zapcrm.cli import alembic_config
+from zapcrm.config import Settings, load_settings
+from zapcrm.db import Database
+from zapcrm.models import Profile, Role
+from zapcrm.runtime import Runtime
+
+ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_BASE = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+PASSWORD = "senha-segura-123"
+
+
+def _worker_index() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker.removeprefix("gw") or 0)
+
+
+def database_url_for(name: str) -> str:
+    """The URL of a database on the test server."""
+    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def create_database(name: str) -> str:
+    """Create an empty database and return its URL."""
+    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
+        connection.execute(f'create database "{name}"')
+    return database_url_for(name)
+
+
+def drop_database(name: str) -> None:
+    """Drop a database, closing any connection still open on it."""
+    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
+        connection.execute(f'drop database if exists "{name}" with (force)')
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Apply the Alembic revisions to a database."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh database for this test process, built by the migrations."""
+    name = f"zapcrm_test_{_worker_index()}_{uuid.uuid4().hex[:8]}"
+    url = create_database(name)
+    try:
+        migrate(url)
+        yield url
+    finally:
+        drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis logical database for this test process (DB 0 is left to `make run`)."""
+    url = f"{REDIS_BASE}/{1 + _worker_index() % 15}"
+    SyncRedis.from_url(url).flushdb()
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str) -> Settings:
+    """Settings pointing at the throwaway database and Redis DB."""
+    return load_settings(
+        environment="test",
+        database_url=database_url,
+        redis_url=redis_url,
+        log_format="console",
+        log_level="warning",
+        login_max_failures_per_account=5,
+        login_max_attempts_per_ip=1000,
+    )
+
+
+@pytest.fixture(scope="session")
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """The same runtime the app builds (Database, Redis, authenticator)."""
+    rt = Runtime.build(settings)
+    try:
+        yield rt
+    finally:
+        await rt.close()
+
+
+@pytest.fixture(scope="session")
+def db(runtime: Runtime) -> Database:
+    """The app's session factory."""
+    return runtime.db
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the real app (lifespan included) in process."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://zapcrm.test") as http:
+            yield http
+
+
+@dataclass(frozen=True)
+class UserFixture:
+    """A created user with the password they log in with."""
+
+    id: uuid.UUID
+    company_id: uuid.UUID
+    email: str
+    role: Role
+    password: str = PASSWORD
+
+
+@dataclass
+class Factory:
+    """Creates companies and users through the real services."""
+
+    db: Database
+
+    async def company(self, name: str | None = None) -> uuid.UUID:
+        """A new company's id."""
+        async with self.db.service_session() as session:
+            company = await accounts_service.create_company(
+                session, name=name or f"Empresa {uuid.uuid4().hex[:6]}"
+            )
+        return company.id
+
+    async def user(self, company_id: uuid.UUID, role: Role = Role.OPERATOR) -> UserFixture:
+        """A new active user of the company."""
+        email = f"{role.value}-{uuid.uuid4().hex[:10]}@exemplo.com.br"
+        async with self.db.service_session() as session:
+            profile: Profile = await accounts_service.create_local_user(
+                session,
+                company_id=company_id,
+                email=email,
+                password=PASSWORD,
+                role=role,
+                display_name=f"{role.value} teste",
+                actor_id=None,
+            )
+        return UserFixture(id=profile.id, company_id=company_id, email=email, role=role)
+
+
+@pytest.fixture(scope="session")
+def factory(db: Database) -> Factory:
+    """Factory bound to the test database."""
+    return Factory(db)
+
+
+async def login(client: httpx.AsyncClient, user: UserFixture) -> dict[str, str]:
+    """Log in through the API and return the Authorization header."""
+    response = await client.post(
+        "/api/auth/login", json={"email": user.email, "password": user.password}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def claims_for(user: UserFixture) -> dict[str, str]:
+    """The JWT claims a request of this user carries into Postgres."""
+    return {"sub": str(user.id), "role": "authenticated", "aud": "authenticated"}

@@ -1,0 +1,113 @@
+"""A full graph of tenant rows for one company, written as the service role would."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from tests.conftest import Factory, UserFixture
+from zapcrm.db import Database
+from zapcrm.models import Role
+
+
+@dataclass(frozen=True)
+class CompanyGraph:
+    """Ids of one row (or more) in every tenant table of a company."""
+
+    company_id: uuid.UUID
+    admin: UserFixture
+    supervisor: UserFixture
+    operator: UserFixture
+    other_operator: UserFixture
+    instance_id: uuid.UUID
+    contact_id: uuid.UUID
+    mine_conversation_id: uuid.UUID
+    others_conversation_id: uuid.UUID
+    unassigned_conversation_id: uuid.UUID
+
+
+async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
+    """Create a company with users, an instance, contacts, conversations and the rest."""
+    company_id = await factory.company()
+    admin = await factory.user(company_id, Role.ADMIN)
+    supervisor = await factory.user(company_id, Role.SUPERVISOR)
+    operator = await factory.user(company_id, Role.OPERATOR)
+    other = await factory.user(company_id, Role.OPERATOR)
+    params = {"company": company_id, "operator": operator.id, "other": other.id}
+    async with db.service_session() as session:
+
+        async def one(sql: str) -> uuid.UUID:
+            value: uuid.UUID = (await session.execute(text(sql), params)).scalar_one()
+            return value
+
+        instance_id = await one(
+            "insert into evolution_instances (company_id, external_id, server_url, api_key_hash)"
+            " values (:company, 'inst-' || gen_random_uuid(), 'http://evo.test', repeat('a', 64))"
+            " returning id"
+        )
+        params["instance"] = instance_id
+        contact_id = await one(
+            "insert into contacts (company_id, name, phone_e164) values"
+            " (:company, 'Maria', '+5511987654321') returning id"
+        )
+        params["contact"] = contact_id
+        await one(
+            "insert into contact_identities (company_id, contact_id, kind, value) values"
+            " (:company, :contact, 'phone', '5511987654321') returning id"
+        )
+        conversations = {}
+        for label, assignee in (("mine", ":operator"), ("others", ":other"), ("free", "null")):
+            conversations[label] = await one(
+                "insert into evolution_conversations"
+                " (company_id, instance_id, remote_jid, contact_id, assignee_id) values"
+                f" (:company, :instance, '{label}-' || gen_random_uuid() || '@s.whatsapp.net',"
+                f" :contact, {assignee}) returning id"
+            )
+            params["conversation"] = conversations[label]
+            await one(
+                "insert into evolution_messages (company_id, instance_id, conversation_id,"
+                " key_id, from_me, remote_jid, type, body, message_timestamp) values"
+                " (:company, :instance, :conversation, 'KEY' || gen_random_uuid(), false,"
+                " 'x@s.whatsapp.net', 'text', 'olá', now()) returning id"
+            )
+            await one(
+                "insert into conversation_cycles (company_id, conversation_id, started_at)"
+                " values (:company, :conversation, now()) returning id"
+            )
+        await one("insert into segments (company_id, name) values (:company, 'VIP') returning id")
+        await one(
+            "insert into import_jobs (company_id, created_by, file_name) values"
+            " (:company, :operator, 'contatos.csv') returning id"
+        )
+        await one(
+            "insert into tasks (company_id, title, assignee_id) values"
+            " (:company, 'Ligar para Maria', :operator) returning id"
+        )
+        await session.execute(
+            text(
+                "insert into outbox (company_id, stream, payload) values"
+                " (:company, 'evolution:incoming-messages', '{}')"
+            ),
+            params,
+        )
+        await session.execute(
+            text(
+                "insert into audit_log (company_id, actor_id, action, target_type) values"
+                " (:company, :operator, 'test.seeded', 'company')"
+            ),
+            params,
+        )
+    return CompanyGraph(
+        company_id=company_id,
+        admin=admin,
+        supervisor=supervisor,
+        operator=operator,
+        other_operator=other,
+        instance_id=instance_id,
+        contact_id=contact_id,
+        mine_conversation_id=conversations["mine"],
+        others_conversation_id=conversations["others"],
+        unassigned_conversation_id=conversations["free"],
+    )

@@ -1,0 +1,189 @@
+"""Migrations apply to a plain database and to one shaped like Supabase, with the same result."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import psycopg
+import pytest
+from alembic import command
+from sqlalchemy import text
+
+from tests.conftest import (
+    Factory,
+    claims_for,
+    create_database,
+    drop_database,
+    migrate,
+)
+from tests.db.seed import seed_company
+from zapcrm.cli import alembic_config
+from zapcrm.config import load_settings
+from zapcrm.db import Database
+from zapcrm.models import Base
+
+# What a Supabase project has before our first migration: its auth schema (a subset of the
+# real auth.users columns plus ones we never use), its functions as Supabase defines them,
+# pg_trgm living in the `extensions` schema, and that schema on the search path.
+SUPABASE_PRESHAPE = """
+create schema auth;
+create table auth.users (
+  instance_id uuid,
+  id uuid not null primary key,
+  aud varchar(255),
+  role varchar(255),
+  email varchar(255),
+  encrypted_password varchar(255),
+  email_confirmed_at timestamptz,
+  invited_at timestamptz,
+  confirmation_token varchar(255),
+  recovery_token varchar(255),
+  last_sign_in_at timestamptz,
+  raw_app_meta_data jsonb,
+  raw_user_meta_data jsonb,
+  is_super_admin boolean,
+  created_at timestamptz,
+  updated_at timestamptz,
+  phone text unique default null,
+  banned_until timestamptz,
+  deleted_at timestamptz,
+  is_sso_user boolean not null default false,
+  is_anonymous boolean not null default false
+);
+create unique index users_email_partial_key on auth.users (email) where is_sso_user = false;
+create function auth.uid() returns uuid language sql stable as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.sub', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+  )::uuid
+$$;
+create function auth.role() returns text language sql stable as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.role', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
+  )::text
+$$;
+create function auth.jwt() returns jsonb language sql stable as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim', true), ''),
+    nullif(current_setting('request.jwt.claims', true), '')
+  )::jsonb
+$$;
+create schema extensions;
+create extension pg_trgm schema extensions;
+"""
+
+
+def _preshape_supabase(url: str, name: str) -> None:
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(SUPABASE_PRESHAPE)
+        connection.execute(f'alter database "{name}" set search_path = "$user", public, extensions')
+        # Supabase's users.id has no default (GoTrue generates ids); ours must not need one.
+        connection.execute("alter table auth.users alter column id set default gen_random_uuid()")
+
+
+@pytest.fixture(params=["plain", "supabase"])
+def empty_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    name = f"zapcrm_mig_{request.param}_{uuid.uuid4().hex[:8]}"
+    url = create_database(name)
+    if request.param == "supabase":
+        _preshape_supabase(url, name)
+    try:
+        yield url
+    finally:
+        drop_database(name)
+
+
+def _schema_fingerprint(url: str) -> dict[str, object]:
+    with psycopg.connect(url) as connection:
+        columns = connection.execute(
+            "select table_name, column_name, data_type, is_nullable"
+            " from information_schema.columns where table_schema = 'public'"
+            " order by 1, 2"
+        ).fetchall()
+        policies = connection.execute(
+            "select tablename, policyname, cmd, qual, with_check from pg_policies"
+            " where schemaname = 'public' order by 1, 2"
+        ).fetchall()
+        indexes = connection.execute(
+            "select indexname from pg_indexes where schemaname = 'public' order by 1"
+        ).fetchall()
+    return {"columns": columns, "policies": policies, "indexes": indexes}
+
+
+def test_upgrade_downgrade_upgrade(empty_database: str) -> None:
+    config = alembic_config(empty_database)
+    migrate(empty_database)
+    head = _schema_fingerprint(empty_database)
+    assert head["policies"], "RLS policies were created"
+    command.downgrade(config, "-1")  # type: ignore[arg-type]
+    assert _schema_fingerprint(empty_database)["policies"] == []
+    command.upgrade(config, "head")  # type: ignore[arg-type]
+    assert _schema_fingerprint(empty_database) == head
+    command.downgrade(config, "base")  # type: ignore[arg-type]
+    command.upgrade(config, "head")  # type: ignore[arg-type]
+    assert _schema_fingerprint(empty_database) == head
+
+
+def test_plain_and_supabase_shaped_schemas_are_identical() -> None:
+    fingerprints = []
+    for shape in ("plain", "supabase"):
+        name = f"zapcrm_cmp_{shape}_{uuid.uuid4().hex[:8]}"
+        url = create_database(name)
+        try:
+            if shape == "supabase":
+                _preshape_supabase(url, name)
+            migrate(url)
+            fingerprints.append(_schema_fingerprint(url))
+        finally:
+            drop_database(name)
+    assert fingerprints[0] == fingerprints[1]
+
+
+def test_models_match_the_migrated_schema(database_url: str) -> None:
+    """Every model column exists in the database with the same nullability, and vice versa."""
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute(
+            "select table_schema || '.' || table_name, column_name, is_nullable = 'YES'"
+            " from information_schema.columns"
+            " where table_schema in ('public', 'app')"
+            "    or (table_schema = 'auth' and table_name = 'users')"
+        ).fetchall()
+    database: dict[str, dict[str, bool]] = {}
+    for table, column, nullable in rows:
+        database.setdefault(table, {})[column] = nullable
+    for table in Base.metadata.sorted_tables:
+        key = f"{table.schema or 'public'}.{table.name}"
+        model_columns = {column.name: bool(column.nullable) for column in table.columns}
+        if key == "auth.users":  # the shim has more columns than the model maps
+            assert model_columns.items() <= database[key].items()
+        else:
+            assert model_columns == database[key], key
+
+
+@pytest.fixture
+async def supabase_db(empty_database: str) -> AsyncIterator[Database]:
+    migrate(empty_database)
+    settings = load_settings(environment="test", database_url=empty_database)
+    database = Database.from_settings(settings, pool_size=2)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def test_rls_behaves_the_same_on_both_shapes(supabase_db: Database) -> None:
+    factory = Factory(supabase_db)
+    a = await seed_company(supabase_db, factory)
+    b = await seed_company(supabase_db, factory)
+    async with supabase_db.tenant_session(claims_for(a.operator)) as session:
+        companies = set((await session.execute(text("select company_id from contacts"))).scalars())
+        conversations = set(
+            (await session.execute(text("select id from evolution_conversations"))).scalars()
+        )
+        me = (await session.execute(text("select auth.uid()"))).scalar_one()
+    assert companies == {a.company_id}
+    assert conversations == {a.mine_conversation_id, a.unassigned_conversation_id}
+    assert me == a.operator.id
+    assert b.company_id not in companies

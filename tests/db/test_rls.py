@@ -1,0 +1,288 @@
+"""Row-level security: nothing crosses companies, operators see only what is theirs.
+
+Every probe goes through `Database.tenant_session`, the same session factory the API uses.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from tests.conftest import Factory, claims_for, login
+from tests.db.seed import CompanyGraph, seed_company
+from zapcrm.db import Database
+
+# Every table of the public schema; a new table fails test_every_public_table_is_probed
+# until it has RLS and probes here.
+TENANT_TABLES = (
+    "companies",
+    "profiles",
+    "evolution_instances",
+    "contacts",
+    "contact_identities",
+    "evolution_conversations",
+    "conversation_cycles",
+    "evolution_messages",
+    "segments",
+    "import_jobs",
+    "tasks",
+    "outbox",
+    "audit_log",
+)
+
+# An attempt to create a row in company :b, using :b's own parents where a parent is needed.
+INSERT_INTO_OTHER_COMPANY = {
+    "companies": "insert into companies (name) values ('Intrusa')",
+    "profiles": "insert into profiles (id, company_id, role, email)"
+    " values (:me, :b, 'admin', 'intruso@exemplo.com')",
+    "evolution_instances": "insert into evolution_instances"
+    " (company_id, external_id, server_url, api_key_hash)"
+    " values (:b, 'intrusa', 'http://evo.test', repeat('b', 64))",
+    "contacts": "insert into contacts (company_id, name) values (:b, 'Intruso')",
+    "contact_identities": "insert into contact_identities (company_id, contact_id, kind, value)"
+    " values (:b, :b_contact, 'phone', '5511900000000')",
+    "evolution_conversations": "insert into evolution_conversations"
+    " (company_id, instance_id, remote_jid) values (:b, :b_instance, 'intruso@s.whatsapp.net')",
+    "conversation_cycles": "insert into conversation_cycles"
+    " (company_id, conversation_id, started_at) values (:b, :b_conversation, now())",
+    "evolution_messages": "insert into evolution_messages (company_id, instance_id,"
+    " conversation_id, key_id, from_me, remote_jid, type, message_timestamp) values"
+    " (:b, :b_instance, :b_conversation, 'INTRUSO', true, 'x@s.whatsapp.net', 'text', now())",
+    "segments": "insert into segments (company_id, name) values (:b, 'Intrusos')",
+    "import_jobs": "insert into import_jobs (company_id, created_by, file_name)"
+    " values (:b, :me, 'intruso.csv')",
+    "tasks": "insert into tasks (company_id, title) values (:b, 'Intrusa')",
+    "outbox": "insert into outbox (company_id, stream, payload) values (:b, 'x', '{}')",
+    "audit_log": "insert into audit_log (company_id, actor_id, action, target_type)"
+    " values (:b, :me, 'intrusion', 'company')",
+}
+
+
+def _company_column(table: str) -> str:
+    return "id" if table == "companies" else "company_id"
+
+
+@pytest.fixture(scope="module")
+async def company_a(db: Database, factory: Factory) -> CompanyGraph:
+    return await seed_company(db, factory)
+
+
+@pytest.fixture(scope="module")
+async def company_b(db: Database, factory: Factory) -> CompanyGraph:
+    return await seed_company(db, factory)
+
+
+async def _count(db: Database, table: str, company_id: uuid.UUID) -> int:
+    async with db.service_session() as session:
+        result = await session.execute(
+            text(f"select count(*) from {table} where {_company_column(table)} = :c"),
+            {"c": company_id},
+        )
+        return int(result.scalar_one())
+
+
+async def test_every_public_table_is_probed_and_has_rls(db: Database) -> None:
+    async with db.service_session() as session:
+        rows = (
+            await session.execute(
+                text("select tablename, rowsecurity from pg_tables where schemaname = 'public'")
+            )
+        ).all()
+    tables = {name: rls for name, rls in rows if name != "alembic_version"}
+    assert set(tables) == set(TENANT_TABLES)
+    assert all(tables.values()), [name for name, rls in tables.items() if not rls]
+
+
+@pytest.mark.parametrize("table", TENANT_TABLES)
+async def test_admin_of_a_reads_nothing_of_b(
+    db: Database, company_a: CompanyGraph, company_b: CompanyGraph, table: str
+) -> None:
+    assert await _count(db, table, company_b.company_id) > 0  # the probe has something to find
+    async with db.tenant_session(claims_for(company_a.admin)) as session:
+        column = _company_column(table)
+        foreign = await session.execute(
+            text(f"select count(*) from {table} where {column} <> :a"), {"a": company_a.company_id}
+        )
+        assert foreign.scalar_one() == 0
+
+
+@pytest.mark.parametrize("table", TENANT_TABLES)
+async def test_admin_of_a_cannot_insert_into_b(
+    db: Database, company_a: CompanyGraph, company_b: CompanyGraph, table: str
+) -> None:
+    before = await _count(db, table, company_b.company_id)
+    params = {
+        "b": company_b.company_id,
+        "me": company_a.admin.id,
+        "b_contact": company_b.contact_id,
+        "b_instance": company_b.instance_id,
+        "b_conversation": company_b.unassigned_conversation_id,
+    }
+    with pytest.raises(DBAPIError, match="row-level security"):
+        async with db.tenant_session(claims_for(company_a.admin)) as session:
+            await session.execute(text(INSERT_INTO_OTHER_COMPANY[table]), params)
+    assert await _count(db, table, company_b.company_id) == before
+
+
+@pytest.mark.parametrize("table", TENANT_TABLES)
+async def test_admin_of_a_cannot_update_or_delete_b(
+    db: Database, company_a: CompanyGraph, company_b: CompanyGraph, table: str
+) -> None:
+    before = await _count(db, table, company_b.company_id)
+    column = _company_column(table)
+    async with db.tenant_session(claims_for(company_a.admin)) as session:
+        updated = await session.execute(
+            text(f"update {table} set {column} = :a where {column} = :b"),
+            {"a": company_a.company_id, "b": company_b.company_id},
+        )
+        deleted = await session.execute(
+            text(f"delete from {table} where {column} = :b"), {"b": company_b.company_id}
+        )
+        assert (updated.rowcount, deleted.rowcount) == (0, 0)  # type: ignore[attr-defined]
+    assert await _count(db, table, company_b.company_id) == before
+
+
+async def test_a_row_of_a_cannot_point_into_b(
+    db: Database, company_a: CompanyGraph, company_b: CompanyGraph
+) -> None:
+    """A message tagged with A's company but attached to B's conversation is refused."""
+    with pytest.raises(DBAPIError, match="row-level security"):
+        async with db.tenant_session(claims_for(company_a.admin)) as session:
+            await session.execute(
+                text(
+                    "insert into evolution_messages (company_id, instance_id, conversation_id,"
+                    " key_id, from_me, remote_jid, type, message_timestamp) values"
+                    " (:a, :a_instance, :b_conversation, 'X', true, 'x', 'text', now())"
+                ),
+                {
+                    "a": company_a.company_id,
+                    "a_instance": company_a.instance_id,
+                    "b_conversation": company_b.mine_conversation_id,
+                },
+            )
+
+
+async def _visible(db: Database, claims: dict[str, str], sql: str) -> set[uuid.UUID]:
+    async with db.tenant_session(claims) as session:
+        return set((await session.execute(text(sql))).scalars())
+
+
+async def test_operator_sees_own_and_unassigned_conversations_only(
+    db: Database, company_a: CompanyGraph
+) -> None:
+    operator = claims_for(company_a.operator)
+    conversations = await _visible(db, operator, "select id from evolution_conversations")
+    assert conversations == {
+        company_a.mine_conversation_id,
+        company_a.unassigned_conversation_id,
+    }
+    for child in ("evolution_messages", "conversation_cycles"):
+        parents = await _visible(db, operator, f"select conversation_id from {child}")
+        assert parents == conversations, child
+
+
+async def test_operator_cannot_touch_another_operators_conversation(
+    db: Database, company_a: CompanyGraph
+) -> None:
+    async with db.tenant_session(claims_for(company_a.operator)) as session:
+        result = await session.execute(
+            text("update evolution_conversations set status = 'closed' where id = :id"),
+            {"id": company_a.others_conversation_id},
+        )
+        assert result.rowcount == 0  # type: ignore[attr-defined]
+        messages = await session.execute(
+            text("update evolution_messages set body = 'x' where conversation_id = :id"),
+            {"id": company_a.others_conversation_id},
+        )
+        assert messages.rowcount == 0  # type: ignore[attr-defined]
+
+
+async def test_supervisor_sees_every_conversation_of_the_company(
+    db: Database, company_a: CompanyGraph
+) -> None:
+    seen = await _visible(
+        db, claims_for(company_a.supervisor), "select id from evolution_conversations"
+    )
+    assert seen == {
+        company_a.mine_conversation_id,
+        company_a.others_conversation_id,
+        company_a.unassigned_conversation_id,
+    }
+
+
+async def test_only_admins_manage_instances_and_users(
+    db: Database, company_a: CompanyGraph
+) -> None:
+    for user in (company_a.operator, company_a.supervisor):
+        async with db.tenant_session(claims_for(user)) as session:
+            promoted = await session.execute(
+                text("update profiles set role = 'admin' where id = :id"), {"id": user.id}
+            )
+            renamed = await session.execute(
+                text("update evolution_instances set webhook_url = 'http://evil' where id = :id"),
+                {"id": company_a.instance_id},
+            )
+            audit = await session.execute(text("select count(*) from audit_log"))
+            assert (promoted.rowcount, renamed.rowcount) == (0, 0)  # type: ignore[attr-defined]
+            assert audit.scalar_one() == 0
+    async with db.tenant_session(claims_for(company_a.admin)) as session:
+        renamed = await session.execute(
+            text("update evolution_instances set webhook_url = webhook_url where id = :id"),
+            {"id": company_a.instance_id},
+        )
+        assert renamed.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def test_deactivated_user_sees_nothing(db: Database, factory: Factory) -> None:
+    graph = await seed_company(db, factory)
+    async with db.service_session() as session:
+        await session.execute(
+            text("update profiles set active = false where id = :id"), {"id": graph.admin.id}
+        )
+    seen = await _visible(db, claims_for(graph.admin), "select id from evolution_conversations")
+    assert seen == set()
+
+
+async def test_without_claims_the_authenticated_role_sees_nothing(
+    db: Database, company_a: CompanyGraph
+) -> None:
+    seen = await _visible(db, {}, "select id from contacts")
+    assert seen == set()
+
+
+async def test_http_admin_api_hides_other_companies(
+    client: httpx.AsyncClient, company_a: CompanyGraph, company_b: CompanyGraph
+) -> None:
+    headers = await login(client, company_a.admin)
+    listed = await client.get("/api/admin/users", headers=headers)
+    assert listed.status_code == 200
+    assert {user["id"] for user in listed.json()} == {
+        str(u.id)
+        for u in (
+            company_a.admin,
+            company_a.supervisor,
+            company_a.operator,
+            company_a.other_operator,
+        )
+    }
+    foreign = company_b.operator.id
+    patched = await client.patch(
+        f"/api/admin/users/{foreign}", json={"role": "admin"}, headers=headers
+    )
+    assert patched.status_code == 404
+    deactivated = await client.post(f"/api/admin/users/{foreign}/deactivate", headers=headers)
+    assert deactivated.status_code == 404
+
+
+async def test_http_admin_api_refuses_operators_and_supervisors(
+    client: httpx.AsyncClient, company_a: CompanyGraph
+) -> None:
+    for user in (company_a.operator, company_a.supervisor):
+        headers = await login(client, user)
+        response = await client.get("/api/admin/users", headers=headers)
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "forbidden"
