@@ -34,9 +34,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_COMPANY = "Loja Demo"
 DEMO_PASSWORD = "demo-zapcrm-2026"  # noqa: S105 - printed demo login, local only
 DEMO_USERS = (
-    ("admin@demo.zapcrm.local", Role.ADMIN, "Ana Admin"),
-    ("supervisor@demo.zapcrm.local", Role.SUPERVISOR, "Sérgio Supervisor"),
-    ("operador@demo.zapcrm.local", Role.OPERATOR, "Olga Operadora"),
+    ("admin@lojademo.example.com", Role.ADMIN, "Ana Admin"),
+    ("supervisor@lojademo.example.com", Role.SUPERVISOR, "Sérgio Supervisor"),
+    ("operador@lojademo.example.com", Role.OPERATOR, "Olga Operadora"),
 )
 
 

@@ -161,3 +161,19 @@ async def test_cli_creates_company_and_users_and_manages_roles(
     unknown = _zapcrm(settings, "user", "deactivate", "--user", "ninguem@x.com")
     assert unknown.returncode == 1
     assert "não encontrado" in unknown.stderr
+
+
+async def test_demo_command_is_idempotent_and_its_logins_work(
+    settings: Settings, client: httpx.AsyncClient
+) -> None:
+    from zapcrm.cli import DEMO_PASSWORD, DEMO_USERS
+
+    for _ in range(2):
+        result = _zapcrm(settings, "demo")
+        assert result.returncode == 0, result.stderr
+    for email, role, _ in DEMO_USERS:
+        response = await client.post(
+            "/api/auth/login", json={"email": email, "password": DEMO_PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["user"]["role"] == role.value
