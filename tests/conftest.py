@@ -17,6 +17,7 @@ import pytest
 from redis import Redis as SyncRedis
 
 from zapcrm.accounts import service as accounts_service
+from zapcrm.accounts.directory import LocalDirectory
 from zapcrm.app import create_app
 from zapcrm.cli import alembic_config
 from zapcrm.config import Settings, load_settings
@@ -148,8 +149,9 @@ class Factory:
         """A new active user of the company."""
         email = f"{role.value}-{uuid.uuid4().hex[:10]}@exemplo.com.br"
         async with self.db.service_session() as session:
-            profile: Profile = await accounts_service.create_local_user(
+            profile: Profile = await accounts_service.create_user(
                 session,
+                LocalDirectory(),
                 company_id=company_id,
                 email=email,
                 password=PASSWORD,

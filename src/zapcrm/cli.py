@@ -125,14 +125,14 @@ def user_create(
 
     async def action(settings: Settings) -> uuid.UUID:
         from zapcrm.accounts import service
-        from zapcrm.db import Database
+        from zapcrm.runtime import Runtime
 
-        _require_local_auth(settings)
-        db = Database.from_settings(settings, pool_size=1)
+        runtime = Runtime.build(settings)
         try:
-            async with db.service_session() as session:
-                profile = await service.create_local_user(
+            async with runtime.db.service_session() as session:
+                profile = await service.create_user(
                     session,
+                    runtime.directory,
                     company_id=company,
                     email=email,
                     password=password,
@@ -142,20 +142,9 @@ def user_create(
                 )
             return profile.id
         finally:
-            await db.dispose()
+            await runtime.close()
 
     typer.echo(_run(action))
-
-
-def _require_local_auth(settings: Settings) -> None:
-    from zapcrm.config import AuthProvider
-
-    if settings.auth_provider is AuthProvider.SUPABASE:
-        err_console.print(
-            "[red]erro:[/red] com AUTH_PROVIDER=supabase, crie o usuário no Supabase Auth; "
-            "este comando cria usuários do provedor local"
-        )
-        raise typer.Exit(2)
 
 
 async def _change_user(
@@ -217,19 +206,20 @@ def demo() -> None:
         from sqlalchemy import select
 
         from zapcrm.accounts import repository, service
-        from zapcrm.db import Database
         from zapcrm.models import Company
+        from zapcrm.runtime import Runtime
 
-        db = Database.from_settings(settings, pool_size=1)
+        runtime = Runtime.build(settings)
         try:
-            async with db.service_session() as session:
+            async with runtime.db.service_session() as session:
                 company = (
                     await session.scalars(select(Company).where(Company.name == DEMO_COMPANY))
                 ).first() or await service.create_company(session, name=DEMO_COMPANY)
                 for email, role, display_name in DEMO_USERS:
                     if await repository.find_user_by_email(session, email) is None:
-                        await service.create_local_user(
+                        await service.create_user(
                             session,
+                            runtime.directory,
                             company_id=company.id,
                             email=email,
                             password=DEMO_PASSWORD,
@@ -239,7 +229,7 @@ def demo() -> None:
                         )
             return company.id
         finally:
-            await db.dispose()
+            await runtime.close()
 
     company_id = _run(action)
     table = Table(title=f"{DEMO_COMPANY} ({company_id})")

@@ -74,6 +74,11 @@ class Settings(BaseSettings):
                 raise ValueError("SUPABASE_URL is required when AUTH_PROVIDER=supabase")
             if not self.supabase_anon_key:
                 raise ValueError("SUPABASE_ANON_KEY is required when AUTH_PROVIDER=supabase")
+            if not self.supabase_service_role_key:
+                raise ValueError(
+                    "SUPABASE_SERVICE_ROLE_KEY is required when AUTH_PROVIDER=supabase "
+                    "(user administration goes through Supabase Auth's admin API)"
+                )
             if not (self.supabase_jwt_secret or self.supabase_jwks_url):
                 raise ValueError(
                     "SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL is required when "

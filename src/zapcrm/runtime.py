@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import httpx
 from redis.asyncio import Redis
 
+from zapcrm.accounts.directory import UserDirectory, build_directory
 from zapcrm.auth.cache import AuthCache
 from zapcrm.auth.ratelimit import LoginRateLimiter
 from zapcrm.auth.service import Authenticator, build_authenticator
@@ -26,6 +27,7 @@ class Runtime:
     http: httpx.AsyncClient
     auth: Authenticator
     auth_cache: AuthCache
+    directory: UserDirectory
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -41,8 +43,17 @@ class Runtime:
             window_seconds=settings.login_window_seconds,
         )
         verifier = build_verifier(settings, http)
-        auth = build_authenticator(settings, db, cache, limiter, http, verifier)
-        return cls(settings=settings, db=db, redis=redis, http=http, auth=auth, auth_cache=cache)
+        directory = build_directory(settings, http)
+        auth = build_authenticator(settings, db, cache, limiter, http, verifier, directory)
+        return cls(
+            settings=settings,
+            db=db,
+            redis=redis,
+            http=http,
+            auth=auth,
+            auth_cache=cache,
+            directory=directory,
+        )
 
     async def close(self) -> None:
         """Release connections."""

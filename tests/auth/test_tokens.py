@@ -228,6 +228,7 @@ async def test_supabase_settings_accept_both_the_legacy_secret_and_the_project_k
         auth_provider=AuthProvider.SUPABASE,
         supabase_url=jwt_jwks_server.base_url + "/",
         supabase_anon_key=SecretStr("anon-key"),
+        supabase_service_role_key=SecretStr("service-role-key"),
         supabase_jwt_secret=SecretStr(SUPABASE_SECRET),
     )
     project_issuer = f"{jwt_jwks_server.base_url}/auth/v1"

@@ -23,11 +23,12 @@ async def list_users(admin: Admin, session: TenantSession) -> list[UserAdminOut]
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_user(admin: Admin, body: UserCreate, runtime: RuntimeDep) -> UserAdminOut:
     """Create a user in the admin's company."""
-    # auth.users is outside the tenant's reach, so this runs as a service transaction scoped
-    # explicitly to the admin's company.
+    # Logins are outside the tenant's reach (auth.users or Supabase Auth), so this runs as a
+    # service transaction scoped explicitly to the admin's company.
     async with runtime.db.service_session() as session:
-        profile = await service.create_local_user(
+        profile = await service.create_user(
             session,
+            runtime.directory,
             company_id=admin.company_id,
             email=str(body.email),
             password=body.password,

@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import repository
-from zapcrm.auth.passwords import hash_password
+from zapcrm.accounts.directory import UserDirectory
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
 from zapcrm.models import Company, Profile, Role
 
@@ -22,8 +21,9 @@ async def create_company(session: AsyncSession, *, name: str) -> Company:
     return await repository.insert_company(session, name=name)
 
 
-async def create_local_user(
+async def create_user(
     session: AsyncSession,
+    directory: UserDirectory,
     *,
     company_id: uuid.UUID,
     email: str,
@@ -32,30 +32,26 @@ async def create_local_user(
     display_name: str,
     actor_id: uuid.UUID | None,
 ) -> Profile:
-    """Create a login in `auth.users` (bcrypt, like Supabase Auth) and its profile."""
+    """Create a login through the directory and its profile in the company."""
     email = email.strip().lower()
+    display_name = display_name.strip() or email.split("@")[0]
     if await repository.get_company(session, company_id) is None:
         raise NotFound("empresa não encontrada")
-    encrypted = hash_password(password)
-    try:
-        async with session.begin_nested():
-            user_id = await repository.insert_auth_user(
-                session,
-                email=email,
-                encrypted_password=encrypted,
-                app_metadata={"provider": "email", "providers": ["email"]},
-                user_metadata={"display_name": display_name},
-            )
-    except IntegrityError:
-        raise Conflict("já existe um usuário com este e-mail") from None
-    profile = await repository.insert_profile(
-        session,
-        user_id=user_id,
-        company_id=company_id,
-        role=role.value,
-        email=email,
-        display_name=display_name or email.split("@")[0],
+    user_id = await directory.create(
+        session, email=email, password=password, display_name=display_name
     )
+    try:
+        profile = await repository.insert_profile(
+            session,
+            user_id=user_id,
+            company_id=company_id,
+            role=role.value,
+            email=email,
+            display_name=display_name,
+        )
+    except Exception:
+        await directory.discard(user_id)
+        raise
     await repository.insert_audit(
         session,
         company_id=company_id,

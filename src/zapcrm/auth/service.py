@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import httpx
 
 from zapcrm.accounts import repository as accounts_repo
+from zapcrm.accounts.directory import UserDirectory
 from zapcrm.auth import repository
 from zapcrm.auth.cache import AuthCache, CachedProfile
 from zapcrm.auth.identity import Identity
@@ -293,6 +294,7 @@ class Authenticator:
     limiter: LoginRateLimiter
     cache: AuthCache
     profiles: ProfileLoader
+    directory: UserDirectory
 
     async def login(self, email: str, password: str, client_ip: str) -> SessionOut:
         """Rate-limited password login."""
@@ -319,6 +321,7 @@ class Authenticator:
     async def user_changed(self, user_id: uuid.UUID, *, deactivated: bool) -> None:
         """After a committed role or status change: drop caches, end sessions if deactivated."""
         if deactivated:
+            await self.directory.set_banned(user_id, True)
             async with self.profiles.db.service_session() as session:
                 session_ids = await repository.revoke_user(session, user_id, datetime.now(UTC))
             await self.cache.revoke_sessions(session_ids)
@@ -356,6 +359,7 @@ def build_authenticator(
     limiter: LoginRateLimiter,
     http: httpx.AsyncClient,
     verifier: TokenVerifier,
+    directory: UserDirectory,
 ) -> Authenticator:
     """Wire the configured provider."""
     from zapcrm.config import AuthProvider
@@ -384,5 +388,10 @@ def build_authenticator(
             refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
         )
     return Authenticator(
-        provider=provider, verifier=verifier, limiter=limiter, cache=cache, profiles=profiles
+        provider=provider,
+        verifier=verifier,
+        limiter=limiter,
+        cache=cache,
+        profiles=profiles,
+        directory=directory,
     )
