@@ -6,9 +6,11 @@ from fastapi import APIRouter
 
 from zapcrm.accounts.endpoints import router as accounts_router
 from zapcrm.auth.endpoints import router as auth_router
+from zapcrm.evolution.webhook import router as webhook_router
 from zapcrm.ops.endpoints import router as ops_router
 
 router = APIRouter()
 router.include_router(ops_router)
 router.include_router(auth_router)
 router.include_router(accounts_router)
+router.include_router(webhook_router)

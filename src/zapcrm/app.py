@@ -42,6 +42,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(router)
     app.mount("/metrics", make_asgi_app())
-    app.add_middleware(BodySizeLimitMiddleware, default_limit=API_BODY_LIMIT_BYTES)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        default_limit=API_BODY_LIMIT_BYTES,
+        limits=[("/webhooks/", settings.webhook_max_body_bytes)],
+    )
     app.add_middleware(RequestContextMiddleware)
     return app

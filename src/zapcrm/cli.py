@@ -24,6 +24,8 @@ company_app = typer.Typer(help="Empresas (tenants).", no_args_is_help=True)
 user_app = typer.Typer(help="Usuários e perfis de acesso.", no_args_is_help=True)
 app.add_typer(company_app, name="company")
 app.add_typer(user_app, name="user")
+instance_app = typer.Typer(help="Instâncias do WhatsApp (Evolution API).", no_args_is_help=True)
+app.add_typer(instance_app, name="instance")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -196,6 +198,39 @@ def user_set_role(
 def user_deactivate(user: Annotated[str, typer.Option(help="User e-mail or id")]) -> None:
     """Deactivate a user and end their sessions."""
     typer.echo(_run(lambda settings: _change_user(settings, user, active=False)))
+
+
+@instance_app.command("add")
+def instance_add(
+    company: Annotated[uuid.UUID, typer.Option(help="Company id")],
+    name: Annotated[str, typer.Option(help="Instance name in Evolution API")],
+    token: Annotated[
+        str, typer.Option(help="Instance token (apikey)", prompt=True, hide_input=True)
+    ],
+    server_url: Annotated[
+        str | None, typer.Option(help="Evolution server URL (default: EVOLUTION_SERVER_URL)")
+    ] = None,
+) -> None:
+    """Register an existing Evolution instance (only the token's SHA-256 is stored)."""
+
+    async def action(settings: Settings) -> uuid.UUID:
+        from zapcrm.db import Database
+        from zapcrm.evolution.instances import register_instance
+
+        db = Database.from_settings(settings, pool_size=1)
+        try:
+            async with db.service_session() as session:
+                return await register_instance(
+                    session,
+                    company_id=company,
+                    name=name,
+                    token=token,
+                    server_url=server_url or settings.evolution_server_url,
+                )
+        finally:
+            await db.dispose()
+
+    typer.echo(_run(action))
 
 
 @app.command()

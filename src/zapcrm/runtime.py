@@ -14,6 +14,7 @@ from zapcrm.auth.service import Authenticator, build_authenticator
 from zapcrm.auth.tokens import build_verifier
 from zapcrm.config import Settings
 from zapcrm.db import Database
+from zapcrm.outbox import OutboxPublisher
 from zapcrm.redis import create_redis
 
 
@@ -28,6 +29,7 @@ class Runtime:
     auth: Authenticator
     auth_cache: AuthCache
     directory: UserDirectory
+    outbox: OutboxPublisher
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -53,10 +55,12 @@ class Runtime:
             auth=auth,
             auth_cache=cache,
             directory=directory,
+            outbox=OutboxPublisher(db, redis),
         )
 
     async def close(self) -> None:
-        """Release connections."""
+        """Flush pending work and release connections."""
+        await self.outbox.close()
         await self.http.aclose()
         await self.redis.aclose()
         await self.db.dispose()

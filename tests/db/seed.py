@@ -76,6 +76,10 @@ async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
                 "insert into conversation_cycles (company_id, conversation_id, started_at)"
                 " values (:company, :conversation, now()) returning id"
             )
+        await one(
+            "insert into evolution_pending_updates (company_id, instance_id, key_id, kind,"
+            " payload) values (:company, :instance, 'LATE', 'status', '{}') returning id"
+        )
         await one("insert into segments (company_id, name) values (:company, 'VIP') returning id")
         await one(
             "insert into import_jobs (company_id, created_by, file_name) values"

@@ -118,6 +118,10 @@ def test_upgrade_downgrade_upgrade(empty_database: str) -> None:
     head = _schema_fingerprint(empty_database)
     assert head["policies"], "RLS policies were created"
     command.downgrade(config, "-1")  # type: ignore[arg-type]
+    assert _schema_fingerprint(empty_database) != head
+    command.upgrade(config, "head")  # type: ignore[arg-type]
+    assert _schema_fingerprint(empty_database) == head
+    command.downgrade(config, "0002")  # type: ignore[arg-type]
     assert _schema_fingerprint(empty_database)["policies"] == []
     command.upgrade(config, "head")  # type: ignore[arg-type]
     assert _schema_fingerprint(empty_database) == head

@@ -27,6 +27,7 @@ TENANT_TABLES = (
     "evolution_conversations",
     "conversation_cycles",
     "evolution_messages",
+    "evolution_pending_updates",
     "segments",
     "import_jobs",
     "tasks",
@@ -52,6 +53,9 @@ INSERT_INTO_OTHER_COMPANY = {
     "evolution_messages": "insert into evolution_messages (company_id, instance_id,"
     " conversation_id, key_id, from_me, remote_jid, type, message_timestamp) values"
     " (:b, :b_instance, :b_conversation, 'INTRUSO', true, 'x@s.whatsapp.net', 'text', now())",
+    "evolution_pending_updates": "insert into evolution_pending_updates"
+    " (company_id, instance_id, key_id, kind, payload)"
+    " values (:b, :b_instance, 'X', 'status', '{}')",
     "segments": "insert into segments (company_id, name) values (:b, 'Intrusos')",
     "import_jobs": "insert into import_jobs (company_id, created_by, file_name)"
     " values (:b, :me, 'intruso.csv')",
@@ -60,6 +64,10 @@ INSERT_INTO_OTHER_COMPANY = {
     "audit_log": "insert into audit_log (company_id, actor_id, action, target_type)"
     " values (:b, :me, 'intrusion', 'company')",
 }
+
+
+# Tables only the service role touches: `authenticated` has no privilege on them at all.
+SERVICE_ONLY = frozenset({"evolution_pending_updates"})
 
 
 def _company_column(table: str) -> str:
@@ -102,6 +110,11 @@ async def test_admin_of_a_reads_nothing_of_b(
     db: Database, company_a: CompanyGraph, company_b: CompanyGraph, table: str
 ) -> None:
     assert await _count(db, table, company_b.company_id) > 0  # the probe has something to find
+    if table in SERVICE_ONLY:
+        with pytest.raises(DBAPIError, match="permission denied"):
+            async with db.tenant_session(claims_for(company_a.admin)) as session:
+                await session.execute(text(f"select count(*) from {table}"))
+        return
     async with db.tenant_session(claims_for(company_a.admin)) as session:
         column = _company_column(table)
         foreign = await session.execute(
@@ -122,7 +135,7 @@ async def test_admin_of_a_cannot_insert_into_b(
         "b_instance": company_b.instance_id,
         "b_conversation": company_b.unassigned_conversation_id,
     }
-    with pytest.raises(DBAPIError, match="row-level security"):
+    with pytest.raises(DBAPIError, match=r"row-level security|permission denied"):
         async with db.tenant_session(claims_for(company_a.admin)) as session:
             await session.execute(text(INSERT_INTO_OTHER_COMPANY[table]), params)
     assert await _count(db, table, company_b.company_id) == before
@@ -134,6 +147,13 @@ async def test_admin_of_a_cannot_update_or_delete_b(
 ) -> None:
     before = await _count(db, table, company_b.company_id)
     column = _company_column(table)
+    if table in SERVICE_ONLY:
+        for statement in (f"update {table} set key_id = key_id", f"delete from {table}"):
+            with pytest.raises(DBAPIError, match="permission denied"):
+                async with db.tenant_session(claims_for(company_a.admin)) as session:
+                    await session.execute(text(statement))
+        assert await _count(db, table, company_b.company_id) == before
+        return
     async with db.tenant_session(claims_for(company_a.admin)) as session:
         updated = await session.execute(
             text(f"update {table} set {column} = :a where {column} = :b"),

@@ -12,6 +12,7 @@ from zapcrm.models.evolution_instance import EvolutionInstance
 from zapcrm.models.evolution_message import EvolutionMessage
 from zapcrm.models.import_job import ImportJob
 from zapcrm.models.outbox import OutboxEntry
+from zapcrm.models.pending_update import PendingUpdate
 from zapcrm.models.profile import Profile, Role
 from zapcrm.models.refresh_token import RefreshToken
 from zapcrm.models.segment import Segment
@@ -30,6 +31,7 @@ __all__ = [
     "EvolutionMessage",
     "ImportJob",
     "OutboxEntry",
+    "PendingUpdate",
     "Profile",
     "RefreshToken",
     "Role",

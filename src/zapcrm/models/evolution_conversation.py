@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, DateTime, Integer, Text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zapcrm.models.base import (
@@ -35,6 +35,7 @@ class EvolutionConversation(Base):
     contact_id: Mapped[uuid.UUID | None] = optional_fk("contacts.id")
     status: Mapped[str] = mapped_column(Text, server_default="open")
     assignee_id: Mapped[uuid.UUID | None] = optional_fk("profiles.id")
+    last_message_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     last_message_preview: Mapped[str | None] = mapped_column(Text)
     last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_message_status: Mapped[str | None] = mapped_column(Text)

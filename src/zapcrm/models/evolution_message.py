@@ -47,6 +47,8 @@ class EvolutionMessage(Base):
     media_file_name: Mapped[str | None] = mapped_column(Text)
     media_size: Mapped[int | None] = mapped_column(BigInteger)
     media_path: Mapped[str | None] = mapped_column(Text)
+    reactions: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    media_status: Mapped[str | None] = mapped_column(Text)
     edit_history: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

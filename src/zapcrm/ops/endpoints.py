@@ -30,7 +30,7 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
         try:
             await asyncio.wait_for(probe, timeout=_PROBE_TIMEOUT_SECONDS)
             checks[name] = "ok"
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - any failure means "not ready"
             log.warning("readyz.failed", dependency=name, error_type=type(error).__name__)
             checks[name] = "unavailable"
     ready = all(value == "ok" for value in checks.values())

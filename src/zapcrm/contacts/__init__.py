@@ -1,0 +1,1 @@
+"""Contacts: one identity per person (phones, WhatsApp JIDs, @lid), CRM fields, history."""

@@ -1,0 +1,142 @@
+"""Resolve a WhatsApp peer (phone JID and/or @lid) to exactly one contact, race-safely.
+
+Keys of a person: every phone form (canonical E.164 digits and the legacy Brazilian form
+without the ninth digit), the JID WhatsApp used, and the @lid alias. The unique index on
+(company, kind, value) decides who owns a key; concurrent deliveries for a new person retry
+until they agree on one contact (Chatwoot's race-safe get-or-create).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.accounts import repository as accounts_repo
+from zapcrm.contacts import repository
+from zapcrm.contacts.repository import IdentityKey
+from zapcrm.kit.phones import InvalidPhone, identity_variants, whatsapp_digits_to_phone
+from zapcrm.logging import get_logger
+
+log = get_logger(__name__)
+
+_MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class WhatsAppPeer:
+    """Who is on the other side of a 1:1 chat, as far as this delivery tells."""
+
+    phone_jid: str | None
+    lid: str | None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedContact:
+    """The contact a peer resolved to; `merged` lists contacts folded into it just now."""
+
+    contact_id: uuid.UUID
+    phone_e164: str | None
+    created: bool
+    merged: tuple[uuid.UUID, ...] = ()
+
+
+def phone_of(phone_jid: str | None) -> str | None:
+    """Canonical E.164 of a phone JID's user part, or None when it is not a valid phone."""
+    if not phone_jid:
+        return None
+    digits = phone_jid.split("@", 1)[0].split(":", 1)[0]
+    try:
+        return whatsapp_digits_to_phone(digits)
+    except InvalidPhone:
+        return None
+
+
+def identity_keys(peer: WhatsAppPeer) -> tuple[list[IdentityKey], str | None]:
+    """Every key of the peer (phone keys first) and its canonical phone."""
+    keys: list[IdentityKey] = []
+    phone = phone_of(peer.phone_jid)
+    if phone is not None:
+        keys.extend(("phone", variant) for variant in sorted(identity_variants(phone)))
+    if peer.phone_jid:
+        keys.append(("jid", peer.phone_jid))
+    if peer.lid:
+        keys.append(("lid", peer.lid))
+    return keys, phone
+
+
+async def resolve_peer(
+    session: AsyncSession, company_id: uuid.UUID, peer: WhatsAppPeer, *, source: str = "whatsapp"
+) -> ResolvedContact | None:
+    """Find or create the one contact of this peer; merges a lid-only contact into the phone one."""
+    keys, phone = identity_keys(peer)
+    if not keys:
+        return None
+    for _ in range(_MAX_ATTEMPTS):
+        found = await repository.find_identities(session, company_id, keys)
+        if not found:
+            async with session.begin_nested() as savepoint:
+                contact_id = await repository.insert_contact(
+                    session,
+                    company_id=company_id,
+                    name=peer.name or "",
+                    phone_e164=phone,
+                    source=source,
+                )
+                added = await repository.add_identities(session, company_id, contact_id, keys)
+                if len(added) < len(keys):
+                    # Someone else claimed a key meanwhile: drop ours and adopt theirs.
+                    await savepoint.rollback()
+                    continue
+            return ResolvedContact(contact_id=contact_id, phone_e164=phone, created=True)
+        return await _adopt(session, company_id, peer, keys, phone, found)
+    raise RuntimeError("contact identity did not settle")  # pragma: no cover - needs 5 races
+
+
+async def _adopt(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    peer: WhatsAppPeer,
+    keys: list[IdentityKey],
+    phone: str | None,
+    rows: Sequence[tuple[uuid.UUID, str, str]],
+) -> ResolvedContact:
+    by_phone = [contact for contact, kind, _ in rows if kind in ("phone", "jid")]
+    owners = list(dict.fromkeys(contact for contact, _, _ in rows))
+    keep = by_phone[0] if by_phone else owners[0]
+    merged: list[uuid.UUID] = []
+    for other in owners:
+        if other == keep:
+            continue
+        other_contact = await repository.get_contact(session, company_id, other)
+        # Only a contact known by its @lid alone is folded in automatically: it is the same
+        # person seen before the phone was known. Two contacts with phones need a human.
+        if other_contact is not None and other_contact.phone_e164 is None:
+            await _merge(session, company_id, source_id=other, target_id=keep)
+            merged.append(other)
+    owned = {(kind, value) for _, kind, value in rows}
+    missing = [key for key in keys if key not in owned]
+    if missing:
+        await repository.add_identities(session, company_id, keep, missing)
+    await repository.fill_contact_gaps(session, keep, name=peer.name, phone_e164=phone)
+    return ResolvedContact(contact_id=keep, phone_e164=phone, created=False, merged=tuple(merged))
+
+
+async def _merge(
+    session: AsyncSession, company_id: uuid.UUID, *, source_id: uuid.UUID, target_id: uuid.UUID
+) -> None:
+    await repository.move_contact_references(session, company_id, source_id, target_id)
+    await repository.delete_contact(session, company_id, source_id)
+    await accounts_repo.insert_audit(
+        session,
+        company_id=company_id,
+        actor_id=None,
+        action="contact.merged",
+        target_type="contact",
+        target_id=str(target_id),
+        details={"merged_contact_id": str(source_id), "reason": "lid_resolved_to_phone"},
+    )
+    log.info("contact.merged", target=str(target_id), merged=str(source_id))

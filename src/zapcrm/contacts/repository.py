@@ -1,0 +1,130 @@
+"""SQL for contacts and the identity keys that resolve to them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, insert, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.models import Contact, ContactIdentity, EvolutionConversation, Task
+
+IdentityKey = tuple[str, str]  # (kind, value)
+
+
+async def find_identities(
+    session: AsyncSession, company_id: uuid.UUID, keys: Iterable[IdentityKey]
+) -> Sequence[tuple[uuid.UUID, str, str]]:
+    """(contact_id, kind, value) of every existing key among `keys`."""
+    wanted = list(keys)
+    if not wanted:
+        return []
+    statement = select(
+        ContactIdentity.contact_id, ContactIdentity.kind, ContactIdentity.value
+    ).where(
+        ContactIdentity.company_id == company_id,
+        tuple_(ContactIdentity.kind, ContactIdentity.value).in_(wanted),
+    )
+    return [(row[0], row[1], row[2]) for row in (await session.execute(statement)).all()]
+
+
+async def insert_contact(
+    session: AsyncSession,
+    *,
+    company_id: uuid.UUID,
+    name: str,
+    phone_e164: str | None,
+    source: str | None,
+) -> uuid.UUID:
+    """Create a contact and return its id."""
+    result = await session.execute(
+        insert(Contact)
+        .values(company_id=company_id, name=name, phone_e164=phone_e164, source=source)
+        .returning(Contact.id)
+    )
+    return result.scalar_one()
+
+
+async def add_identities(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    keys: Iterable[IdentityKey],
+) -> set[IdentityKey]:
+    """Attach keys to a contact; returns the keys actually added (others belong to someone)."""
+    rows = [
+        {"company_id": company_id, "contact_id": contact_id, "kind": kind, "value": value}
+        for kind, value in keys
+    ]
+    if not rows:
+        return set()
+    statement = (
+        pg_insert(ContactIdentity)
+        .values(rows)
+        .on_conflict_do_nothing(constraint="contact_identities_company_kind_value_key")
+        .returning(ContactIdentity.kind, ContactIdentity.value)
+    )
+    return {(row[0], row[1]) for row in (await session.execute(statement)).all()}
+
+
+async def get_contact(
+    session: AsyncSession, company_id: uuid.UUID, contact_id: uuid.UUID
+) -> Contact | None:
+    """A contact of the company, or None."""
+    statement = select(Contact).where(Contact.company_id == company_id, Contact.id == contact_id)
+    return (await session.scalars(statement)).first()
+
+
+async def fill_contact_gaps(
+    session: AsyncSession,
+    contact_id: uuid.UUID,
+    *,
+    name: str | None,
+    phone_e164: str | None,
+) -> None:
+    """Set name and phone only where the contact has none (never overwrite what people typed)."""
+    await session.execute(
+        text(
+            "update contacts set"
+            " name = case when name = '' and cast(:name as text) is not null"
+            "   then cast(:name as text) else name end,"
+            " phone_e164 = coalesce(phone_e164, cast(:phone as text))"
+            " where id = :id and ((name = '' and cast(:name as text) is not null)"
+            "  or (phone_e164 is null and cast(:phone as text) is not null))"
+        ),
+        {"id": contact_id, "name": name, "phone": phone_e164},
+    )
+
+
+async def touch_interaction(session: AsyncSession, contact_id: uuid.UUID, at: object) -> None:
+    """Move `last_interaction_at` forward."""
+    await session.execute(
+        text(
+            "update contacts set last_interaction_at = :at where id = :id"
+            " and (last_interaction_at is null or last_interaction_at < :at)"
+        ),
+        {"id": contact_id, "at": at},
+    )
+
+
+async def move_contact_references(
+    session: AsyncSession, company_id: uuid.UUID, source_id: uuid.UUID, target_id: uuid.UUID
+) -> None:
+    """Point identities, conversations and tasks of `source_id` at `target_id`."""
+    for model in (ContactIdentity, EvolutionConversation, Task):
+        await session.execute(
+            update(model)
+            .where(model.company_id == company_id, model.contact_id == source_id)
+            .values(contact_id=target_id)
+        )
+
+
+async def delete_contact(
+    session: AsyncSession, company_id: uuid.UUID, contact_id: uuid.UUID
+) -> None:
+    """Remove a contact (after its references moved elsewhere)."""
+    await session.execute(
+        delete(Contact).where(Contact.company_id == company_id, Contact.id == contact_id)
+    )

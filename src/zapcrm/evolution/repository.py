@@ -1,0 +1,76 @@
+"""SQL for Evolution instances."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.models import EvolutionInstance
+
+
+async def find_by_name(session: AsyncSession, external_id: str) -> Sequence[EvolutionInstance]:
+    """Instances with this Evolution name (one per Evolution server)."""
+    statement = select(EvolutionInstance).where(EvolutionInstance.external_id == external_id)
+    return (await session.scalars(statement)).all()
+
+
+async def insert_instance(
+    session: AsyncSession,
+    *,
+    company_id: uuid.UUID,
+    external_id: str,
+    server_url: str,
+    api_key_hash: str,
+    webhook_url: str | None,
+) -> uuid.UUID:
+    """Register an instance and return its id."""
+    result = await session.execute(
+        insert(EvolutionInstance)
+        .values(
+            company_id=company_id,
+            external_id=external_id,
+            server_url=server_url,
+            api_key_hash=api_key_hash,
+            webhook_url=webhook_url,
+        )
+        .returning(EvolutionInstance.id)
+    )
+    return result.scalar_one()
+
+
+async def touch_last_event(session: AsyncSession, instance_id: uuid.UUID, at: datetime) -> None:
+    """Move `last_event_at`, at most every few seconds.
+
+    Throttled so concurrent deliveries of one instance do not queue on its row lock: a row the
+    WHERE clause rejects is neither updated nor locked.
+    """
+    await session.execute(
+        text(
+            "update evolution_instances set last_event_at = :at where id = :id"
+            " and (last_event_at is null or last_event_at < :at - interval '5 seconds')"
+        ),
+        {"id": instance_id, "at": at},
+    )
+
+
+async def record_connection(
+    session: AsyncSession,
+    instance_id: uuid.UUID,
+    *,
+    connection_state: str,
+    owner_jid: str | None = None,
+    profile_name: str | None = None,
+) -> None:
+    """Store the instance's connection state and, when given, its number and profile name."""
+    values: dict[str, object] = {"connection_state": connection_state}
+    if owner_jid is not None:
+        values["owner_jid"] = owner_jid
+    if profile_name is not None:
+        values["profile_name"] = profile_name
+    await session.execute(
+        update(EvolutionInstance).where(EvolutionInstance.id == instance_id).values(**values)
+    )

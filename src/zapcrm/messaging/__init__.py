@@ -1,0 +1,1 @@
+"""Conversations and messages: ingestion, inbox queries, caches and live events."""

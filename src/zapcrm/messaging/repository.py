@@ -1,0 +1,453 @@
+"""SQL for conversations, messages, service cycles and parked out-of-order updates.
+
+Every write lets a unique key decide duplicates (`INSERT ... ON CONFLICT`); the status rule
+lives in SQL (`app.status_advances`) so concurrent deliveries cannot move a status backwards.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRow:
+    """The conversation a message belongs to, as it was before this message."""
+
+    id: uuid.UUID
+    status: str
+    assignee_id: uuid.UUID | None
+    contact_id: uuid.UUID | None
+
+
+_UPSERT_CONVERSATION = text(
+    """
+insert into evolution_conversations
+  (company_id, instance_id, remote_jid, is_group, subject, contact_id,
+   chatwoot_conversation_id, chatwoot_inbox_id, message_context)
+values (:company_id, :instance_id, :remote_jid, :is_group, :subject, :contact_id,
+        :chatwoot_conversation_id, :chatwoot_inbox_id, cast(:message_context as jsonb))
+on conflict on constraint evolution_conversations_instance_jid_key do update set
+  contact_id = coalesce(excluded.contact_id, evolution_conversations.contact_id),
+  subject = coalesce(excluded.subject, evolution_conversations.subject),
+  chatwoot_conversation_id = coalesce(excluded.chatwoot_conversation_id,
+                                      evolution_conversations.chatwoot_conversation_id),
+  chatwoot_inbox_id = coalesce(excluded.chatwoot_inbox_id,
+                               evolution_conversations.chatwoot_inbox_id),
+  message_context = coalesce(excluded.message_context, evolution_conversations.message_context)
+returning id, status, assignee_id, contact_id
+"""
+)
+
+
+async def upsert_conversation(
+    session: AsyncSession,
+    *,
+    company_id: uuid.UUID,
+    instance_id: uuid.UUID,
+    remote_jid: str,
+    is_group: bool,
+    contact_id: uuid.UUID | None,
+    subject: str | None = None,
+    chatwoot_conversation_id: int | None = None,
+    chatwoot_inbox_id: int | None = None,
+    message_context: dict[str, Any] | None = None,
+) -> ConversationRow:
+    """Create the conversation or refresh its identifiers; locks the row for this transaction."""
+    row = (
+        await session.execute(
+            _UPSERT_CONVERSATION,
+            {
+                "company_id": company_id,
+                "instance_id": instance_id,
+                "remote_jid": remote_jid,
+                "is_group": is_group,
+                "subject": subject,
+                "contact_id": contact_id,
+                "chatwoot_conversation_id": chatwoot_conversation_id,
+                "chatwoot_inbox_id": chatwoot_inbox_id,
+                "message_context": None if message_context is None else _json(message_context),
+            },
+        )
+    ).one()
+    return ConversationRow(id=row[0], status=row[1], assignee_id=row[2], contact_id=row[3])
+
+
+async def find_conversation_id(
+    session: AsyncSession, instance_id: uuid.UUID, remote_jid: str
+) -> uuid.UUID | None:
+    """The conversation of a chat on an instance, if it exists."""
+    result = await session.execute(
+        text(
+            "select id from evolution_conversations"
+            " where instance_id = :instance_id and remote_jid = :remote_jid"
+        ),
+        {"instance_id": instance_id, "remote_jid": remote_jid},
+    )
+    return result.scalar_one_or_none()
+
+
+async def rekey_conversation(
+    session: AsyncSession, conversation_id: uuid.UUID, remote_jid: str
+) -> None:
+    """Give a conversation its phone JID once the @lid it was opened under resolves."""
+    await session.execute(
+        text("update evolution_conversations set remote_jid = :jid where id = :id"),
+        {"id": conversation_id, "jid": remote_jid},
+    )
+
+
+async def fold_conversation(
+    session: AsyncSession, source_id: uuid.UUID, target_id: uuid.UUID
+) -> None:
+    """Move messages, cycles and tasks of `source_id` into `target_id` and delete it."""
+    params = {"source": source_id, "target": target_id}
+    # One open cycle per conversation: the target's open cycle starts at the earlier of both.
+    await session.execute(
+        text(
+            "with gone as (delete from conversation_cycles where conversation_id = :source"
+            "   and closed_at is null returning started_at)"
+            " update conversation_cycles set started_at = least(started_at,"
+            "   (select min(started_at) from gone))"
+            " where conversation_id = :target and closed_at is null"
+            "   and exists (select 1 from gone)"
+        ),
+        params,
+    )
+    for statement in (
+        "update evolution_messages set conversation_id = :target where conversation_id = :source",
+        "update conversation_cycles set conversation_id = :target where conversation_id = :source",
+        "update tasks set conversation_id = :target where conversation_id = :source",
+        "update evolution_conversations t set"
+        " unread_count = t.unread_count + s.unread_count,"
+        " first_inbound_at = least(t.first_inbound_at, s.first_inbound_at),"
+        " first_outbound_at = least(t.first_outbound_at, s.first_outbound_at),"
+        " last_inbound_at = greatest(t.last_inbound_at, s.last_inbound_at),"
+        " last_outbound_at = greatest(t.last_outbound_at, s.last_outbound_at)"
+        " from evolution_conversations s where t.id = :target and s.id = :source",
+        "delete from evolution_conversations where id = :source",
+    ):
+        await session.execute(text(statement), params)
+
+
+_UPSERT_MESSAGE = text(
+    """
+insert into evolution_messages
+  (company_id, instance_id, conversation_id, key_id, from_me, remote_jid, sender_jid, push_name,
+   type, body, message_payload, raw_payload, status, message_timestamp, event_datetime,
+   quoted_key_id, media_mimetype, media_file_name, media_size, media_status)
+values
+  (:company_id, :instance_id, :conversation_id, :key_id, :from_me, :remote_jid, :sender_jid,
+   :push_name, :type, :body, cast(:message_payload as jsonb), cast(:raw_payload as jsonb),
+   :status, :message_timestamp, :event_datetime, :quoted_key_id, :media_mimetype,
+   :media_file_name, :media_size, :media_status)
+on conflict on constraint evolution_messages_instance_key_key do update set
+  status = case when app.status_advances(evolution_messages.status, excluded.status)
+                then excluded.status else evolution_messages.status end,
+  body = coalesce(evolution_messages.body, excluded.body),
+  sender_jid = coalesce(evolution_messages.sender_jid, excluded.sender_jid),
+  push_name = coalesce(evolution_messages.push_name, excluded.push_name),
+  raw_payload = coalesce(evolution_messages.raw_payload, excluded.raw_payload),
+  message_payload = case when evolution_messages.message_payload = '{}'::jsonb
+                         then excluded.message_payload else evolution_messages.message_payload end
+-- A duplicate that brings nothing new changes nothing and returns no row.
+where app.status_advances(evolution_messages.status, excluded.status)
+   or (evolution_messages.body is null and excluded.body is not null)
+   or (evolution_messages.raw_payload is null and excluded.raw_payload is not null)
+returning id, conversation_id, (xmax = 0) as inserted, status
+"""
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageWrite:
+    """Outcome of an insert-or-merge: None of it when the delivery was a pure duplicate."""
+
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    inserted: bool
+    status: str | None
+
+
+async def upsert_message(session: AsyncSession, values: dict[str, Any]) -> MessageWrite | None:
+    """Insert the message or merge it into the stored one; None when nothing changed."""
+    params = dict(values)
+    params["message_payload"] = _json(params["message_payload"])
+    params["raw_payload"] = None if params["raw_payload"] is None else _json(params["raw_payload"])
+    row = (await session.execute(_UPSERT_MESSAGE, params)).first()
+    if row is None:
+        return None
+    return MessageWrite(id=row[0], conversation_id=row[1], inserted=row[2], status=row[3])
+
+
+# In SET expressions every column reads the row as it was before this update.
+_NEWER = "(last_message_at is null or last_message_at <= :at)"
+_AFTER_NEW_MESSAGE = text(
+    """
+update evolution_conversations set
+  last_message_id = case when NEWER then :message_id else last_message_id end,
+  last_message_preview = case when NEWER then :preview else last_message_preview end,
+  last_message_status = case when NEWER then :status else last_message_status end,
+  last_message_from_me = case when NEWER then :from_me else last_message_from_me end,
+  last_message_at = greatest(last_message_at, :at),
+  unread_count = unread_count + case when :counts_unread then 1 else 0 end,
+  first_inbound_at = case when :inbound then least(coalesce(first_inbound_at, :at), :at)
+                          else first_inbound_at end,
+  last_inbound_at = case when :inbound then greatest(last_inbound_at, :at) else last_inbound_at end,
+  first_outbound_at = case when not :inbound then least(coalesce(first_outbound_at, :at), :at)
+                           else first_outbound_at end,
+  last_outbound_at = case when not :inbound then greatest(last_outbound_at, :at)
+                          else last_outbound_at end,
+  status = case when :inbound and status = 'closed' then 'open' else status end,
+  closed_at = case when :inbound and status = 'closed' then null else closed_at end
+where id = :conversation_id
+returning status
+""".replace("NEWER", _NEWER)
+)
+
+
+async def apply_new_message(
+    session: AsyncSession,
+    *,
+    conversation_id: uuid.UUID,
+    message_id: uuid.UUID,
+    at: datetime,
+    preview: str,
+    status: str | None,
+    from_me: bool,
+    counts_unread: bool,
+) -> None:
+    """Update the inbox fields for a newly stored message; an inbound one reopens a closed chat."""
+    await session.execute(
+        _AFTER_NEW_MESSAGE,
+        {
+            "conversation_id": conversation_id,
+            "message_id": message_id,
+            "at": at,
+            "preview": preview,
+            "status": status,
+            "from_me": from_me,
+            "inbound": not from_me,
+            "counts_unread": counts_unread,
+        },
+    )
+
+
+async def open_cycle(
+    session: AsyncSession, company_id: uuid.UUID, conversation_id: uuid.UUID, at: datetime
+) -> None:
+    """Start a service cycle unless one is open (the partial unique index decides)."""
+    await session.execute(
+        text(
+            "insert into conversation_cycles (company_id, conversation_id, started_at)"
+            " values (:company_id, :conversation_id, :at)"
+            " on conflict (conversation_id) where closed_at is null do nothing"
+        ),
+        {"company_id": company_id, "conversation_id": conversation_id, "at": at},
+    )
+
+
+async def mark_human_reply(session: AsyncSession, conversation_id: uuid.UUID, at: datetime) -> None:
+    """Record the first human reply of the open cycle."""
+    await session.execute(
+        text(
+            "update conversation_cycles set first_human_reply_at = :at"
+            " where conversation_id = :conversation_id and closed_at is null"
+            " and first_human_reply_at is null and started_at <= :at"
+        ),
+        {"conversation_id": conversation_id, "at": at},
+    )
+
+
+_APPLY_STATUS = text(
+    """
+update evolution_messages set status = :status,
+  error_detail = case when :status = 'ERROR' then coalesce(cast(:error as text), error_detail)
+                      else error_detail end
+where instance_id = :instance_id and key_id = :key_id
+  and app.status_advances(status, :status)
+returning id, conversation_id
+"""
+)
+
+
+async def apply_status(
+    session: AsyncSession,
+    *,
+    instance_id: uuid.UUID,
+    key_id: str,
+    status: str,
+    error: str | None = None,
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """Move a message's status forward; (message id, conversation id) when it moved."""
+    row = (
+        await session.execute(
+            _APPLY_STATUS,
+            {"instance_id": instance_id, "key_id": key_id, "status": status, "error": error},
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def sync_last_status(
+    session: AsyncSession, conversation_id: uuid.UUID, message_id: uuid.UUID, status: str
+) -> None:
+    """Mirror the status on the inbox row when the message is the conversation's last."""
+    await session.execute(
+        text(
+            "update evolution_conversations set last_message_status = :status"
+            " where id = :conversation_id and last_message_id = :message_id"
+        ),
+        {"conversation_id": conversation_id, "message_id": message_id, "status": status},
+    )
+
+
+async def message_ref(
+    session: AsyncSession, instance_id: uuid.UUID, key_id: str
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(message id, conversation id) of a WhatsApp key on an instance, if stored."""
+    row = (
+        await session.execute(
+            text(
+                "select id, conversation_id from evolution_messages"
+                " where instance_id = :instance_id and key_id = :key_id"
+            ),
+            {"instance_id": instance_id, "key_id": key_id},
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def apply_edit(
+    session: AsyncSession,
+    *,
+    instance_id: uuid.UUID,
+    key_id: str,
+    new_text: str | None,
+    edited_at: datetime,
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """Replace the text, keeping the previous one in `edit_history`; repeated edits are no-ops."""
+    row = (
+        await session.execute(
+            text(
+                "update evolution_messages set"
+                " edit_history = edit_history || jsonb_build_array(jsonb_build_object("
+                "   'body', body, 'replaced_at', cast(:edited_at as timestamptz))),"
+                " body = cast(:new_text as text), edited_at = :edited_at"
+                " where instance_id = :instance_id and key_id = :key_id"
+                " and (edited_at is null or edited_at < :edited_at)"
+                " returning id, conversation_id"
+            ),
+            {
+                "instance_id": instance_id,
+                "key_id": key_id,
+                "new_text": new_text,
+                "edited_at": edited_at,
+            },
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def apply_delete(
+    session: AsyncSession, *, instance_id: uuid.UUID, key_id: str, deleted_at: datetime
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """Flag a message as deleted for everyone (the row and its text stay for audit)."""
+    row = (
+        await session.execute(
+            text(
+                "update evolution_messages set deleted_at = :deleted_at"
+                " where instance_id = :instance_id and key_id = :key_id and deleted_at is null"
+                " returning id, conversation_id"
+            ),
+            {"instance_id": instance_id, "key_id": key_id, "deleted_at": deleted_at},
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def apply_reaction(
+    session: AsyncSession,
+    *,
+    instance_id: uuid.UUID,
+    key_id: str,
+    reactor: str,
+    emoji: str,
+    at: datetime,
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """Set (or with an empty emoji remove) one person's reaction, keeping the newest."""
+    row = (
+        await session.execute(
+            text(
+                "update evolution_messages set reactions = case when cast(:emoji as text) = ''"
+                "   then reactions - cast(:reactor as text)"
+                "   else reactions || jsonb_build_object(cast(:reactor as text),"
+                "        jsonb_build_object('emoji', cast(:emoji as text),"
+                "                           'at', cast(:at as timestamptz))) end"
+                " where instance_id = :instance_id and key_id = :key_id"
+                " and coalesce((reactions -> cast(:reactor as text) ->> 'at')::timestamptz,"
+                "              '-infinity') <= :at"
+                " returning id, conversation_id"
+            ),
+            {
+                "instance_id": instance_id,
+                "key_id": key_id,
+                "reactor": reactor,
+                "emoji": emoji,
+                "at": at,
+            },
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def park_update(
+    session: AsyncSession,
+    *,
+    company_id: uuid.UUID,
+    instance_id: uuid.UUID,
+    key_id: str,
+    kind: str,
+    payload: dict[str, Any],
+) -> None:
+    """Keep an update whose message has not arrived yet."""
+    await session.execute(
+        text(
+            "insert into evolution_pending_updates (company_id, instance_id, key_id, kind, payload)"
+            " values (:company_id, :instance_id, :key_id, :kind, cast(:payload as jsonb))"
+        ),
+        {
+            "company_id": company_id,
+            "instance_id": instance_id,
+            "key_id": key_id,
+            "kind": kind,
+            "payload": _json(payload),
+        },
+    )
+
+
+async def take_parked_updates(
+    session: AsyncSession, instance_id: uuid.UUID, key_id: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """Remove and return, oldest first, the updates parked for a message that just arrived."""
+    rows = (
+        await session.execute(
+            text(
+                "delete from evolution_pending_updates"
+                " where instance_id = :instance_id and key_id = :key_id"
+                " returning id, kind, payload"
+            ),
+            {"instance_id": instance_id, "key_id": key_id},
+        )
+    ).all()
+    return [(kind, payload) for _, kind, payload in sorted(rows, key=lambda row: row[0])]

@@ -1,0 +1,1 @@
+"""Messaging rules, split by topic: ingestion of gateway events, inbox reads."""

@@ -1,0 +1,435 @@
+"""Store what the gateway tells us: messages, statuses, edits, deletes, reactions.
+
+Each function runs inside the webhook's single transaction (the caller commits), lets unique
+keys decide duplicates, and returns the outbox items that announce what changed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.contacts import repository as contacts_repo
+from zapcrm.contacts.identity import WhatsAppPeer, resolve_peer
+from zapcrm.evolution.instances import InstanceRef
+from zapcrm.evolution.payloads import (
+    NormalizedDelete,
+    NormalizedEdit,
+    NormalizedMessage,
+    NormalizedStatusUpdate,
+)
+from zapcrm.logging import get_logger
+from zapcrm.messaging import repository
+from zapcrm.messaging.labels import preview_of
+from zapcrm.outbox import INCOMING_STREAM, OutboxItem
+
+log = get_logger(__name__)
+
+# Chats that are not conversations with a customer (statuses/stories, channels).
+_NOT_A_CHAT = frozenset({"broadcast", "newsletter", "unknown"})
+_PHONE_SERVER = "@s.whatsapp.net"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Where and when a webhook delivery came from."""
+
+    instance: InstanceRef
+    received_at: datetime
+    event_datetime: datetime | None = None
+
+
+def message_event(
+    delivery: Delivery,
+    *,
+    message_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    change: str,
+    media: bool = False,
+) -> OutboxItem:
+    """The outbox entry announcing a stored or changed message."""
+    return OutboxItem(
+        INCOMING_STREAM,
+        {
+            "kind": "message",
+            "change": change,
+            "company_id": str(delivery.instance.company_id),
+            "instance_id": str(delivery.instance.id),
+            "conversation_id": str(conversation_id),
+            "message_id": str(message_id),
+            "media": media,
+        },
+    )
+
+
+def _canonical_chat_jid(phone_e164: str | None, fallback: str) -> str:
+    # One conversation per person and instance, whatever variant (ninth digit or not) WhatsApp
+    # used in this delivery: the JID it used is kept as a contact identity for sending.
+    return phone_e164.removeprefix("+") + _PHONE_SERVER if phone_e164 else fallback
+
+
+async def _chat_for(
+    session: AsyncSession, delivery: Delivery, message: NormalizedMessage
+) -> tuple[str, uuid.UUID | None]:
+    """The conversation key of a message and the contact it belongs to (1:1 chats)."""
+    company_id = delivery.instance.company_id
+    if message.is_group:
+        if not message.from_me and (message.sender_phone_jid or message.sender_lid):
+            # Learn the group member's identity (and its lid<->phone pair) for later chats.
+            await resolve_peer(
+                session,
+                company_id,
+                WhatsAppPeer(message.sender_phone_jid, message.sender_lid, message.push_name),
+            )
+        return message.remote_jid, None
+    peer = WhatsAppPeer(
+        phone_jid=message.remote_phone_jid,
+        lid=message.remote_lid,
+        name=None if message.from_me else message.push_name,
+    )
+    contact = await resolve_peer(session, company_id, peer)
+    phone = contact.phone_e164 if contact else None
+    chat_jid = _canonical_chat_jid(phone, message.remote_jid)
+    if phone and message.remote_lid:
+        await _fold_lid_conversation(session, delivery.instance.id, message.remote_lid, chat_jid)
+    return chat_jid, contact.contact_id if contact else None
+
+
+async def _fold_lid_conversation(
+    session: AsyncSession, instance_id: uuid.UUID, lid: str, chat_jid: str
+) -> None:
+    """A chat first seen under its @lid now has a phone: keep one conversation, keyed by phone."""
+    lid_conversation = await repository.find_conversation_id(session, instance_id, lid)
+    if lid_conversation is None:
+        return
+    phone_conversation = await repository.find_conversation_id(session, instance_id, chat_jid)
+    if phone_conversation is None:
+        await repository.rekey_conversation(session, lid_conversation, chat_jid)
+    else:
+        await repository.fold_conversation(session, lid_conversation, phone_conversation)
+    log.info(
+        "conversation.lid_resolved", conversation_id=str(phone_conversation or lid_conversation)
+    )
+
+
+def _payload_of(message: NormalizedMessage) -> dict[str, Any]:
+    return message.model_dump(
+        mode="json",
+        exclude={"raw", "origin_event", "key_id", "remote_jid", "from_me", "push_name"},
+        exclude_none=True,
+        exclude_defaults=True,
+    )
+
+
+async def ingest_message(
+    session: AsyncSession, delivery: Delivery, message: NormalizedMessage
+) -> list[OutboxItem]:
+    """Store a `messages.upsert` / `send.message` message (insert or merge by key id)."""
+    if message.chat_kind in _NOT_A_CHAT:
+        log.info("message.skipped", reason=message.chat_kind)
+        return []
+    if message.message_type == "reaction" and message.reaction is not None:
+        return await _ingest_reaction(session, delivery, message)
+    if message.message_type == "protocol" and message.protocol is not None:
+        return await _ingest_protocol(session, delivery, message)
+
+    company_id = delivery.instance.company_id
+    chat_jid, contact_id = await _chat_for(session, delivery, message)
+    conversation = await repository.upsert_conversation(
+        session,
+        company_id=company_id,
+        instance_id=delivery.instance.id,
+        remote_jid=chat_jid,
+        is_group=message.is_group,
+        contact_id=contact_id,
+        chatwoot_conversation_id=message.chatwoot_conversation_id,
+        chatwoot_inbox_id=message.chatwoot_inbox_id,
+        message_context=message.message_context,
+    )
+    at = message.message_timestamp or delivery.received_at
+    media = message.media
+    write = await repository.upsert_message(
+        session,
+        {
+            "company_id": company_id,
+            "instance_id": delivery.instance.id,
+            "conversation_id": conversation.id,
+            "key_id": message.key_id,
+            "from_me": message.from_me,
+            "remote_jid": message.key_remote_jid,
+            "sender_jid": message.sender_jid,
+            "push_name": message.push_name,
+            "type": message.message_type,
+            "body": message.body,
+            "message_payload": _payload_of(message),
+            "raw_payload": message.raw,
+            "status": message.status if message.status != "DELETED" else None,
+            "message_timestamp": at,
+            "event_datetime": delivery.event_datetime,
+            "quoted_key_id": message.quoted.stanza_id if message.quoted else None,
+            "media_mimetype": media.mimetype if media else None,
+            "media_file_name": media.file_name if media else None,
+            "media_size": media.file_length if media else None,
+            "media_status": "pending" if media else None,
+        },
+    )
+    if write is None:
+        return []  # a duplicate delivery that brings nothing new
+    if not write.inserted:
+        if write.status is not None:
+            await repository.sync_last_status(
+                session, write.conversation_id, write.id, write.status
+            )
+        return [
+            message_event(
+                delivery,
+                message_id=write.id,
+                conversation_id=write.conversation_id,
+                change="updated",
+            )
+        ]
+
+    await repository.apply_new_message(
+        session,
+        conversation_id=conversation.id,
+        message_id=write.id,
+        at=at,
+        preview=preview_of(message.message_type, message.body, message.caption),
+        status=write.status,
+        from_me=message.from_me,
+        counts_unread=not message.from_me,
+    )
+    if not message.from_me:
+        await repository.open_cycle(session, company_id, conversation.id, at)
+    elif message.origin_event == "messages.upsert":
+        # Sent from the phone or WhatsApp Web by a person (API sends come as send.message).
+        await repository.mark_human_reply(session, conversation.id, at)
+    if contact_id is not None:
+        await contacts_repo.touch_interaction(session, contact_id, at)
+    items = [
+        message_event(
+            delivery,
+            message_id=write.id,
+            conversation_id=conversation.id,
+            change="created",
+            media=media is not None,
+        )
+    ]
+    items += await _apply_parked(session, delivery, message.key_id)
+    return items
+
+
+async def _apply_parked(session: AsyncSession, delivery: Delivery, key_id: str) -> list[OutboxItem]:
+    """Apply updates that arrived before this message (evolution-api.md §6.2)."""
+    items: list[OutboxItem] = []
+    for kind, payload in await repository.take_parked_updates(
+        session, delivery.instance.id, key_id
+    ):
+        if kind == "status":
+            items += await _status(
+                session, delivery, key_id, payload["status"], payload.get("error"), park=False
+            )
+        elif kind == "edit":
+            items += await _edit(
+                session,
+                delivery,
+                key_id,
+                payload.get("text"),
+                datetime.fromisoformat(payload["at"]),
+                park=False,
+            )
+        elif kind == "delete":
+            items += await _delete(
+                session, delivery, key_id, datetime.fromisoformat(payload["at"]), park=False
+            )
+        elif kind == "reaction":
+            items += await _react(
+                session,
+                delivery,
+                key_id,
+                payload["reactor"],
+                payload["emoji"],
+                datetime.fromisoformat(payload["at"]),
+                park=False,
+            )
+    return items
+
+
+async def _park_if_missing(
+    session: AsyncSession, delivery: Delivery, key_id: str, kind: str, payload: dict[str, Any]
+) -> None:
+    if await repository.message_ref(session, delivery.instance.id, key_id) is None:
+        await repository.park_update(
+            session,
+            company_id=delivery.instance.company_id,
+            instance_id=delivery.instance.id,
+            key_id=key_id,
+            kind=kind,
+            payload=payload,
+        )
+
+
+async def _status(
+    session: AsyncSession,
+    delivery: Delivery,
+    key_id: str,
+    status: str,
+    error: str | None,
+    *,
+    park: bool = True,
+) -> list[OutboxItem]:
+    moved = await repository.apply_status(
+        session, instance_id=delivery.instance.id, key_id=key_id, status=status, error=error
+    )
+    if moved is None:
+        if park:
+            await _park_if_missing(
+                session, delivery, key_id, "status", {"status": status, "error": error}
+            )
+        return []
+    message_id, conversation_id = moved
+    await repository.sync_last_status(session, conversation_id, message_id, status)
+    return [
+        message_event(
+            delivery, message_id=message_id, conversation_id=conversation_id, change="status"
+        )
+    ]
+
+
+async def ingest_status_updates(
+    session: AsyncSession, delivery: Delivery, updates: list[NormalizedStatusUpdate]
+) -> list[OutboxItem]:
+    """Apply `messages.update` receipts; statuses only move forward."""
+    items: list[OutboxItem] = []
+    for update in updates:
+        # No status, or DELETED (an old-version artefact, not a deletion): nothing changes.
+        if update.status is None or update.status == "DELETED":
+            continue
+        error = "; ".join(update.error_detail) or None
+        items += await _status(session, delivery, update.key_id, update.status, error)
+    return items
+
+
+async def _edit(
+    session: AsyncSession,
+    delivery: Delivery,
+    key_id: str,
+    new_text: str | None,
+    at: datetime,
+    *,
+    park: bool = True,
+) -> list[OutboxItem]:
+    changed = await repository.apply_edit(
+        session, instance_id=delivery.instance.id, key_id=key_id, new_text=new_text, edited_at=at
+    )
+    if changed is None:
+        if park:
+            await _park_if_missing(
+                session, delivery, key_id, "edit", {"text": new_text, "at": at.isoformat()}
+            )
+        return []
+    return [
+        message_event(delivery, message_id=changed[0], conversation_id=changed[1], change="edited")
+    ]
+
+
+async def _delete(
+    session: AsyncSession, delivery: Delivery, key_id: str, at: datetime, *, park: bool = True
+) -> list[OutboxItem]:
+    changed = await repository.apply_delete(
+        session, instance_id=delivery.instance.id, key_id=key_id, deleted_at=at
+    )
+    if changed is None:
+        if park:
+            await _park_if_missing(session, delivery, key_id, "delete", {"at": at.isoformat()})
+        return []
+    return [
+        message_event(delivery, message_id=changed[0], conversation_id=changed[1], change="deleted")
+    ]
+
+
+async def ingest_edit(
+    session: AsyncSession, delivery: Delivery, edit: NormalizedEdit
+) -> list[OutboxItem]:
+    """Apply `messages.edited` / `send.message.update`: an edit, or a revoke seen there."""
+    at = edit.edited_at or delivery.received_at
+    if edit.kind == "edit":
+        return await _edit(session, delivery, edit.key_id, edit.new_text, at)
+    if edit.kind == "revoke":
+        return await _delete(session, delivery, edit.key_id, at)
+    log.info("message.protocol_ignored", protocol_type=edit.protocol_type)
+    return []
+
+
+async def ingest_delete(
+    session: AsyncSession, delivery: Delivery, deletion: NormalizedDelete
+) -> list[OutboxItem]:
+    """Apply `messages.delete` (revoke for everyone): the message is flagged, never erased."""
+    return await _delete(session, delivery, deletion.key_id, delivery.received_at)
+
+
+async def _react(
+    session: AsyncSession,
+    delivery: Delivery,
+    key_id: str,
+    reactor: str,
+    emoji: str,
+    at: datetime,
+    *,
+    park: bool = True,
+) -> list[OutboxItem]:
+    changed = await repository.apply_reaction(
+        session,
+        instance_id=delivery.instance.id,
+        key_id=key_id,
+        reactor=reactor,
+        emoji=emoji,
+        at=at,
+    )
+    if changed is None:
+        if park:
+            await _park_if_missing(
+                session, delivery, key_id, "reaction",
+                {"reactor": reactor, "emoji": emoji, "at": at.isoformat()},
+            )  # fmt: skip
+        return []
+    return [
+        message_event(
+            delivery, message_id=changed[0], conversation_id=changed[1], change="reaction"
+        )
+    ]
+
+
+async def _ingest_reaction(
+    session: AsyncSession, delivery: Delivery, message: NormalizedMessage
+) -> list[OutboxItem]:
+    reaction = message.reaction
+    assert reaction is not None
+    if not reaction.target_key_id:
+        return []
+    if message.from_me:
+        reactor = "me"
+    else:
+        reactor = message.sender_jid or message.remote_phone_jid or message.remote_jid
+    at = reaction.sent_at or message.message_timestamp or delivery.received_at
+    emoji = "" if reaction.is_removal else reaction.emoji
+    return await _react(session, delivery, reaction.target_key_id, reactor, emoji, at)
+
+
+async def _ingest_protocol(
+    session: AsyncSession, delivery: Delivery, message: NormalizedMessage
+) -> list[OutboxItem]:
+    protocol = message.protocol
+    assert protocol is not None
+    if not protocol.target_key_id:
+        return []
+    at = protocol.edited_at or message.message_timestamp or delivery.received_at
+    if protocol.kind == "edit":
+        return await _edit(session, delivery, protocol.target_key_id, protocol.new_text, at)
+    if protocol.kind == "revoke":
+        return await _delete(session, delivery, protocol.target_key_id, at)
+    return []

@@ -1,0 +1,29 @@
+"""An update that arrived before the message it applies to."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Identity, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from zapcrm.models.base import Base, company_fk, required_fk
+
+
+class PendingUpdate(Base):
+    """Parked status/edit/delete/reaction, applied when the message with `key_id` is stored."""
+
+    __tablename__ = "evolution_pending_updates"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    company_id: Mapped[uuid.UUID] = company_fk()
+    instance_id: Mapped[uuid.UUID] = required_fk("evolution_instances.id")
+    key_id: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
