@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from zapcrm.accounts.endpoints import router as accounts_router
 from zapcrm.auth.endpoints import router as auth_router
 from zapcrm.evolution.webhook import router as webhook_router
+from zapcrm.messaging.endpoints import router as messaging_router
 from zapcrm.ops.endpoints import router as ops_router
 
 router = APIRouter()
@@ -14,3 +15,4 @@ router.include_router(ops_router)
 router.include_router(auth_router)
 router.include_router(accounts_router)
 router.include_router(webhook_router)
+router.include_router(messaging_router)

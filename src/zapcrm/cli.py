@@ -96,6 +96,14 @@ def web(
     )
 
 
+@app.command()
+def worker() -> None:
+    """Run the queue workers (incoming messages, media) and the outbox relay."""
+    from zapcrm.worker.main import run_worker
+
+    _run(run_worker)
+
+
 @company_app.command("create")
 def company_create(name: Annotated[str, typer.Option(help="Company name")]) -> None:
     """Create a company and print its id."""

@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     # Large enough for media sent as base64 in the webhook (Evolution's `webhookBase64`).
     webhook_max_body_bytes: Annotated[int, Field(ge=10_000)] = 64 * 1024 * 1024
     evolution_server_url: str = "http://127.0.0.1:8080"
+    media_dir: str = "var/media"
 
     log_level: Annotated[str, Field(pattern=r"^(?i:debug|info|warning|error)$")] = "info"
     log_format: LogFormat = LogFormat.AUTO

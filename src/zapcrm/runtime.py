@@ -14,6 +14,7 @@ from zapcrm.auth.service import Authenticator, build_authenticator
 from zapcrm.auth.tokens import build_verifier
 from zapcrm.config import Settings
 from zapcrm.db import Database
+from zapcrm.messaging.realtime import RealtimeHub
 from zapcrm.outbox import OutboxPublisher
 from zapcrm.redis import create_redis
 
@@ -30,6 +31,7 @@ class Runtime:
     auth_cache: AuthCache
     directory: UserDirectory
     outbox: OutboxPublisher
+    realtime: RealtimeHub
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -56,11 +58,13 @@ class Runtime:
             auth_cache=cache,
             directory=directory,
             outbox=OutboxPublisher(db, redis),
+            realtime=RealtimeHub(redis),
         )
 
     async def close(self) -> None:
         """Flush pending work and release connections."""
         await self.outbox.close()
+        await self.realtime.close()
         await self.http.aclose()
         await self.redis.aclose()
         await self.db.dispose()

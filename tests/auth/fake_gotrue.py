@@ -8,7 +8,6 @@ same Postgres database's `auth.users`, so profiles can reference them.
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -16,7 +15,6 @@ from typing import Any
 
 import jwt
 import psycopg
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
@@ -163,27 +161,3 @@ class FakeGoTrue:
             return {}
 
         return api
-
-
-class ServerThread:
-    """Runs an ASGI app with uvicorn on 127.0.0.1 in a background thread."""
-
-    def __init__(self, app: FastAPI) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> str:
-        """Start and return the base URL."""
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def stop(self) -> None:
-        """Stop and wait for the thread."""
-        self.server.should_exit = True
-        self.thread.join(timeout=10)

@@ -8,8 +8,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tests.auth.fake_gotrue import FakeGoTrue, ServerThread
+from tests.auth.fake_gotrue import FakeGoTrue
 from tests.conftest import PASSWORD
+from tests.servers import ServerThread
 from zapcrm.accounts import service as accounts_service
 from zapcrm.app import create_app
 from zapcrm.config import AuthProvider, Settings

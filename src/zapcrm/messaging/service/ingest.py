@@ -74,8 +74,8 @@ def _canonical_chat_jid(phone_e164: str | None, fallback: str) -> str:
 
 async def _chat_for(
     session: AsyncSession, delivery: Delivery, message: NormalizedMessage
-) -> tuple[str, uuid.UUID | None]:
-    """The conversation key of a message and the contact it belongs to (1:1 chats)."""
+) -> tuple[str, uuid.UUID | None, uuid.UUID | None]:
+    """The conversation key of a message, its contact (1:1 chats) and a folded conversation."""
     company_id = delivery.instance.company_id
     if message.is_group:
         if not message.from_me and (message.sender_phone_jid or message.sender_lid):
@@ -85,7 +85,7 @@ async def _chat_for(
                 company_id,
                 WhatsAppPeer(message.sender_phone_jid, message.sender_lid, message.push_name),
             )
-        return message.remote_jid, None
+        return message.remote_jid, None, None
     peer = WhatsAppPeer(
         phone_jid=message.remote_phone_jid,
         lid=message.remote_lid,
@@ -94,26 +94,31 @@ async def _chat_for(
     contact = await resolve_peer(session, company_id, peer)
     phone = contact.phone_e164 if contact else None
     chat_jid = _canonical_chat_jid(phone, message.remote_jid)
+    folded = None
     if phone and message.remote_lid:
-        await _fold_lid_conversation(session, delivery.instance.id, message.remote_lid, chat_jid)
-    return chat_jid, contact.contact_id if contact else None
+        folded = await _fold_lid_conversation(
+            session, delivery.instance.id, message.remote_lid, chat_jid
+        )
+    return chat_jid, contact.contact_id if contact else None, folded
 
 
 async def _fold_lid_conversation(
     session: AsyncSession, instance_id: uuid.UUID, lid: str, chat_jid: str
-) -> None:
-    """A chat first seen under its @lid now has a phone: keep one conversation, keyed by phone."""
+) -> uuid.UUID | None:
+    """A chat first seen under its @lid now has a phone: keep one conversation, keyed by phone.
+
+    Returns the conversation that received another one's messages, if any.
+    """
     lid_conversation = await repository.find_conversation_id(session, instance_id, lid)
     if lid_conversation is None:
-        return
+        return None
     phone_conversation = await repository.find_conversation_id(session, instance_id, chat_jid)
     if phone_conversation is None:
         await repository.rekey_conversation(session, lid_conversation, chat_jid)
-    else:
-        await repository.fold_conversation(session, lid_conversation, phone_conversation)
-    log.info(
-        "conversation.lid_resolved", conversation_id=str(phone_conversation or lid_conversation)
-    )
+        return None
+    await repository.fold_conversation(session, lid_conversation, phone_conversation)
+    log.info("conversation.lid_folded", conversation_id=str(phone_conversation))
+    return phone_conversation
 
 
 def _payload_of(message: NormalizedMessage) -> dict[str, Any]:
@@ -138,7 +143,7 @@ async def ingest_message(
         return await _ingest_protocol(session, delivery, message)
 
     company_id = delivery.instance.company_id
-    chat_jid, contact_id = await _chat_for(session, delivery, message)
+    chat_jid, contact_id, folded = await _chat_for(session, delivery, message)
     conversation = await repository.upsert_conversation(
         session,
         company_id=company_id,
@@ -177,8 +182,21 @@ async def ingest_message(
             "media_status": "pending" if media else None,
         },
     )
+    extra: list[OutboxItem] = []
+    if folded is not None:
+        extra.append(
+            OutboxItem(
+                INCOMING_STREAM,
+                {
+                    "kind": "conversation",
+                    "change": "folded",
+                    "company_id": str(company_id),
+                    "conversation_id": str(folded),
+                },
+            )
+        )
     if write is None:
-        return []  # a duplicate delivery that brings nothing new
+        return extra  # a duplicate delivery that brings nothing new
     if not write.inserted:
         if write.status is not None:
             await repository.sync_last_status(
@@ -211,13 +229,14 @@ async def ingest_message(
     if contact_id is not None:
         await contacts_repo.touch_interaction(session, contact_id, at)
     items = [
+        *extra,
         message_event(
             delivery,
             message_id=write.id,
             conversation_id=conversation.id,
             change="created",
             media=media is not None,
-        )
+        ),
     ]
     items += await _apply_parked(session, delivery, message.key_id)
     return items

@@ -1,4 +1,4 @@
-"""SQL for conversations, messages, service cycles and parked out-of-order updates.
+"""SQL of ingestion: conversations, messages, service cycles and parked out-of-order updates.
 
 Every write lets a unique key decide duplicates (`INSERT ... ON CONFLICT`); the status rule
 lives in SQL (`app.status_advances`) so concurrent deliveries cannot move a status backwards.

@@ -1,0 +1,176 @@
+"""Redis caches of conversations and messages (DESIGN.md §7); Postgres stays the truth.
+
+Keys: `evolution:message:<id>` and `evolution:conversation:<id>` hold JSON snapshots;
+`evolution:conversation:<id>:messages` is a sorted set of the newest message ids by time, and
+`...:messages:complete` says a reader filled it from Postgres, so a page read from it is whole.
+Every key has a TTL; the worker writes through after each change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from zapcrm.messaging.schemas import ContactBrief, ConversationOut, MediaOut, MessageOut
+
+SNAPSHOT_TTL_SECONDS = 3600
+# The API serves up to 100 messages a page and looks one ahead to know if more exist.
+PAGE_SIZE = 101
+
+
+def message_key(message_id: uuid.UUID | str) -> str:
+    """Key of a message snapshot."""
+    return f"evolution:message:{message_id}"
+
+
+def conversation_key(conversation_id: uuid.UUID | str) -> str:
+    """Key of a conversation snapshot."""
+    return f"evolution:conversation:{conversation_id}"
+
+
+def page_key(conversation_id: uuid.UUID | str) -> str:
+    """Key of a conversation's latest-messages page."""
+    return f"evolution:conversation:{conversation_id}:messages"
+
+
+def page_complete_key(conversation_id: uuid.UUID | str) -> str:
+    """Marker that the page holds every one of the newest messages."""
+    return f"evolution:conversation:{conversation_id}:messages:complete"
+
+
+def session_key(instance_id: uuid.UUID | str) -> str:
+    """Key of an instance's connection state."""
+    return f"evolution:session:{instance_id}"
+
+
+def qrcode_key(instance_id: uuid.UUID | str) -> str:
+    """Key of an instance's latest pairing QR code."""
+    return f"evolution:qrcode:{instance_id}"
+
+
+def message_out(row: Mapping[str, Any]) -> MessageOut:
+    """A message row (from the inbox repository) as the API shows it."""
+    media = None
+    if row["media_mimetype"] or row["media_status"]:
+        media = MediaOut(
+            mimetype=row["media_mimetype"],
+            file_name=row["media_file_name"],
+            size=row["media_size"],
+            status=row["media_status"],
+        )
+    payload = row["message_payload"] or {}
+    details = {
+        key: payload[key]
+        for key in ("caption", "location", "contacts", "poll", "quoted", "mentions")
+        if key in payload
+    }
+    return MessageOut(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        key_id=row["key_id"],
+        from_me=row["from_me"],
+        sender_jid=row["sender_jid"],
+        push_name=row["push_name"],
+        type=row["type"],
+        body=row["body"],
+        status=row["status"],
+        message_timestamp=row["message_timestamp"],
+        quoted_key_id=row["quoted_key_id"],
+        media=media,
+        reactions=row["reactions"] or {},
+        edited_at=row["edited_at"],
+        deleted_at=row["deleted_at"],
+        error_detail=row["error_detail"],
+        details=details,
+    )
+
+
+def conversation_out(row: Mapping[str, Any]) -> ConversationOut:
+    """A conversation row (with its contact columns) as the API shows it."""
+    contact = None
+    if row["contact_id"] is not None:
+        contact = ContactBrief(
+            id=row["contact_id"], name=row["contact_name"], phone_e164=row["contact_phone"]
+        )
+    return ConversationOut(
+        id=row["id"],
+        instance_id=row["instance_id"],
+        remote_jid=row["remote_jid"],
+        is_group=row["is_group"],
+        subject=row["subject"],
+        status=row["status"],
+        assignee_id=row["assignee_id"],
+        contact=contact,
+        last_message_id=row["last_message_id"],
+        last_message_preview=row["last_message_preview"],
+        last_message_at=row["last_message_at"],
+        last_message_status=row["last_message_status"],
+        last_message_from_me=row["last_message_from_me"],
+        unread_count=row["unread_count"],
+        updated_at=row["updated_at"],
+    )
+
+
+def write_message(pipe: Pipeline, message: MessageOut) -> None:
+    """Queue the message snapshot and its place in the conversation's page."""
+    pipe.set(message_key(message.id), message.model_dump_json(), ex=SNAPSHOT_TTL_SECONDS)
+    page = page_key(message.conversation_id)
+    pipe.zadd(page, {str(message.id): message.message_timestamp.timestamp()})
+    pipe.zremrangebyrank(page, 0, -(PAGE_SIZE + 1))
+    pipe.expire(page, SNAPSHOT_TTL_SECONDS)
+    # The marker must never outlive the page it vouches for.
+    pipe.expire(page_complete_key(message.conversation_id), SNAPSHOT_TTL_SECONDS)
+
+
+def forget_page(pipe: Pipeline, conversation_id: uuid.UUID | str) -> None:
+    """Drop a page whose messages changed conversation (a lid chat folded into a phone one)."""
+    pipe.delete(page_key(conversation_id), page_complete_key(conversation_id))
+
+
+def write_conversation(pipe: Pipeline, conversation: ConversationOut) -> None:
+    """Queue the conversation snapshot."""
+    pipe.set(
+        conversation_key(conversation.id),
+        conversation.model_dump_json(),
+        ex=SNAPSHOT_TTL_SECONDS,
+    )
+
+
+async def read_page(
+    redis: Redis, conversation_id: uuid.UUID, limit: int
+) -> list[MessageOut] | None:
+    """The newest `limit` messages from the cache, or None when it cannot answer whole."""
+    if limit > PAGE_SIZE:
+        return None
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.exists(page_complete_key(conversation_id))
+        pipe.zrevrange(page_key(conversation_id), 0, limit - 1)
+        complete, ids = await pipe.execute()
+    if not complete:
+        return None
+    if not ids:
+        return []
+    snapshots = await redis.mget([message_key(message_id) for message_id in ids])
+    messages = []
+    for snapshot in snapshots:
+        if snapshot is None:
+            return None
+        messages.append(MessageOut.model_validate(orjson.loads(snapshot)))
+    return messages
+
+
+async def fill_page(
+    redis: Redis, conversation_id: uuid.UUID, messages: Sequence[MessageOut], *, whole: bool
+) -> None:
+    """Store a page read from Postgres; mark it complete when it holds the newest messages."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for message in messages:
+            write_message(pipe, message)
+        if whole:
+            pipe.set(page_complete_key(conversation_id), "1", ex=SNAPSHOT_TTL_SECONDS)
+        await pipe.execute()

@@ -1,0 +1,101 @@
+"""Inbox API: conversations, their messages, and the caller's live events (SSE)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from zapcrm.dependencies import CurrentUser, RuntimeDep, TenantSession
+from zapcrm.exceptions import ValidationFailed
+from zapcrm.messaging import realtime
+from zapcrm.messaging.schemas import ConversationOut, MessageOut, Page
+from zapcrm.messaging.service import inbox
+
+router = APIRouter(tags=["inbox"])
+
+KEEPALIVE_SECONDS = 15.0
+
+
+def _assignee(value: str) -> inbox.Assignee | uuid.UUID:
+    if value == "me":
+        return "me"
+    if value == "unassigned":
+        return "unassigned"
+    if value == "any":
+        return "any"
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValidationFailed(
+            "assignee deve ser me, unassigned, any ou o id de um usuário"
+        ) from None
+
+
+@router.get("/api/conversations")
+async def list_conversations(
+    identity: CurrentUser,
+    session: TenantSession,
+    status: Literal["open", "pending", "closed"] | None = None,
+    assignee: Annotated[str, Query(description="`me`, `unassigned`, `any` or a user id")] = "any",
+    instance_id: uuid.UUID | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> Page[ConversationOut]:
+    """Conversations the caller may see, newest activity first (keyset pagination)."""
+    return await inbox.list_conversations(
+        session,
+        identity,
+        status=status,
+        assignee=_assignee(assignee),
+        instance_id=instance_id,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.get("/api/conversations/{conversation_id}")
+async def get_conversation(
+    conversation_id: uuid.UUID, identity: CurrentUser, session: TenantSession
+) -> ConversationOut:
+    """One conversation (404 when it does not exist or the caller may not see it)."""
+    return await inbox.get_conversation(session, conversation_id)
+
+
+@router.get("/api/conversations/{conversation_id}/messages")
+async def list_messages(
+    conversation_id: uuid.UUID,
+    identity: CurrentUser,
+    session: TenantSession,
+    runtime: RuntimeDep,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> Page[MessageOut]:
+    """Messages of a conversation, newest first; older pages with `cursor`."""
+    return await inbox.list_messages(
+        session, runtime.redis, conversation_id, cursor=cursor, limit=limit
+    )
+
+
+@router.get("/api/events", response_class=EventSourceResponse)
+async def events(
+    identity: CurrentUser, runtime: RuntimeDep, request: Request
+) -> AsyncIterator[ServerSentEvent]:
+    """The caller's live events as Server-Sent Events, filtered by what they may see."""
+    queue = await runtime.realtime.subscribe(identity.company_id)
+    try:
+        yield ServerSentEvent(event="ready", data={"user_id": str(identity.user_id)})
+        while not await request.is_disconnected():
+            try:
+                event = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
+            except TimeoutError:
+                yield ServerSentEvent(comment="keepalive")
+                continue
+            if realtime.visible_to(identity, event):
+                yield ServerSentEvent(event=event["type"], data=event)
+    finally:
+        await runtime.realtime.unsubscribe(identity.company_id, queue)

@@ -1,0 +1,177 @@
+"""Queue handlers of the messaging domain.
+
+`evolution:incoming-messages` (from the webhook's outbox): refresh the Redis snapshots and the
+conversation page, publish the live event, queue media downloads. `evolution:media-sync`:
+store media bytes (from the payload's base64) and strip them from `raw_payload`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from sqlalchemy import text
+
+from zapcrm.db import Database
+from zapcrm.logging import get_logger
+from zapcrm.messaging import cache, realtime
+from zapcrm.messaging.media import MediaStorage
+from zapcrm.messaging.repository import get_conversations, get_messages
+from zapcrm.messaging.schemas import ConversationOut, MessageOut
+from zapcrm.worker import Job, PermanentJobError, enqueue_many
+
+log = get_logger(__name__)
+
+MEDIA_STREAM = "evolution:media-sync"
+QRCODE_TTL_SECONDS = 60
+SESSION_TTL_SECONDS = 3600
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+class IncomingHandler:
+    """Batch handler for `evolution:incoming-messages`: caches, live events, media queue."""
+
+    def __init__(self, db: Database, redis: Redis) -> None:
+        self.db = db
+        self.redis = redis
+
+    async def __call__(self, jobs: Sequence[Job]) -> Mapping[str, BaseException]:
+        """Handle a batch; everything is idempotent, so a retried batch does no harm."""
+        message_ids = {
+            mid for job in jobs if job.payload.get("kind") == "message"
+            if (mid := _uuid(job.payload.get("message_id"))) is not None
+        }  # fmt: skip
+        conversation_ids = {
+            cid for job in jobs if job.payload.get("kind") in ("message", "conversation")
+            if (cid := _uuid(job.payload.get("conversation_id"))) is not None
+        }  # fmt: skip
+        async with self.db.service_session() as session:
+            message_rows = await get_messages(session, sorted(message_ids))
+            conversation_rows = await get_conversations(session, sorted(conversation_ids))
+        messages = {row["id"]: cache.message_out(row) for row in message_rows}
+        conversations = {row["id"]: cache.conversation_out(row) for row in conversation_rows}
+        media_jobs: list[tuple[str, Mapping[str, Any]]] = []
+
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for message in messages.values():
+                cache.write_message(pipe, message)
+            for conversation in conversations.values():
+                cache.write_conversation(pipe, conversation)
+            for job in jobs:
+                self._announce(pipe, job.payload, messages, conversations, media_jobs)
+            await pipe.execute()
+        if media_jobs:
+            await enqueue_many(self.redis, media_jobs)
+        return {}
+
+    def _announce(
+        self,
+        pipe: Pipeline,
+        payload: Mapping[str, Any],
+        messages: Mapping[uuid.UUID, MessageOut],
+        conversations: Mapping[uuid.UUID, ConversationOut],
+        media_jobs: list[tuple[str, Mapping[str, Any]]],
+    ) -> None:
+        kind = payload.get("kind")
+        channel = realtime.channel_for(str(payload.get("company_id", "")))
+        if kind == "message":
+            message_id = _uuid(payload.get("message_id"))
+            message = messages.get(message_id) if message_id else None
+            if message is None:
+                return  # deleted since: nothing to announce
+            conversation = conversations.get(message.conversation_id)
+            data: dict[str, Any] = {"message": message.model_dump(mode="json")}
+            if conversation is not None:
+                data["conversation"] = conversation.model_dump(mode="json")
+            pipe.publish(
+                channel,
+                realtime.encode_event(
+                    f"message.{payload.get('change', 'updated')}",
+                    conversation_id=message.conversation_id,
+                    assignee_id=conversation.assignee_id if conversation else None,
+                    data=data,
+                ),
+            )
+            if payload.get("media") and payload.get("change") == "created":
+                media_jobs.append((MEDIA_STREAM, {"message_id": str(message.id)}))
+        elif kind == "conversation":
+            cache.forget_page(pipe, str(payload.get("conversation_id")))
+        elif kind == "instance":
+            instance_id = str(payload.get("instance_id"))
+            state = str(payload.get("state"))
+            pipe.set(cache.session_key(instance_id), state, ex=SESSION_TTL_SECONDS)
+            event = realtime.encode_event("instance.state", audience="supervisors", data=payload)
+            pipe.publish(channel, event)
+        elif kind == "qrcode":
+            instance_id = str(payload.get("instance_id"))
+            snapshot = orjson.dumps(dict(payload)).decode()
+            pipe.set(cache.qrcode_key(instance_id), snapshot, ex=QRCODE_TTL_SECONDS)
+            event = realtime.encode_event("instance.qrcode", audience="admins", data=payload)
+            pipe.publish(channel, event)
+        else:
+            log.warning("incoming.unknown_kind", kind=str(kind)[:50])
+
+
+class MediaHandler:
+    """Per-job handler for `evolution:media-sync`."""
+
+    def __init__(self, db: Database, storage: MediaStorage) -> None:
+        self.db = db
+        self.storage = storage
+
+    async def __call__(self, job: Job) -> None:
+        """Save a message's media once; later runs find it stored and do nothing."""
+        message_id = _uuid(job.payload.get("message_id"))
+        if message_id is None:
+            raise PermanentJobError("media job without a valid message_id")
+        async with self.db.service_session() as session:
+            row = (
+                await session.execute(
+                    text(
+                        "select company_id, media_mimetype, media_status,"
+                        " raw_payload -> 'message' ->> 'base64' as encoded"
+                        " from evolution_messages where id = :id"
+                    ),
+                    {"id": message_id},
+                )
+            ).first()
+        if row is None or row.media_status == "stored":
+            return
+        if not row.encoded:
+            # Without base64 in the payload the bytes must come from the gateway
+            # (getBase64FromMediaMessage), which needs the instance credential of the send issue.
+            log.info("media.no_inline_bytes", message_id=str(message_id))
+            return
+        try:
+            data = base64.b64decode(row.encoded.split(",", 1)[-1], validate=True)
+        except (binascii.Error, ValueError):
+            await self._mark(message_id, "failed", None)
+            raise PermanentJobError("media base64 is not valid") from None
+        key = await self.storage.save(row.company_id, message_id, data, row.media_mimetype)
+        await self._mark(message_id, "stored", key)
+        log.info("media.stored", message_id=str(message_id), size=len(data))
+
+    async def _mark(self, message_id: uuid.UUID, status: str, key: str | None) -> None:
+        async with self.db.service_session() as session:
+            await session.execute(
+                text(
+                    "update evolution_messages set media_status = :status,"
+                    " media_path = coalesce(:key, media_path),"
+                    # The bytes now live in storage; keep the row small.
+                    " raw_payload = raw_payload #- '{message,base64}'"
+                    " where id = :id"
+                ),
+                {"id": message_id, "status": status, "key": key},
+            )

@@ -1,0 +1,53 @@
+"""SQL for conversations and messages: ingestion writes and inbox reads."""
+
+from zapcrm.messaging.repository.inbox import (
+    get_conversations,
+    get_messages,
+    list_conversations,
+    list_messages,
+)
+from zapcrm.messaging.repository.ingest import (
+    ConversationRow,
+    MessageWrite,
+    apply_delete,
+    apply_edit,
+    apply_new_message,
+    apply_reaction,
+    apply_status,
+    find_conversation_id,
+    fold_conversation,
+    mark_human_reply,
+    message_ref,
+    open_cycle,
+    park_update,
+    rekey_conversation,
+    sync_last_status,
+    take_parked_updates,
+    upsert_conversation,
+    upsert_message,
+)
+
+__all__ = [
+    "ConversationRow",
+    "MessageWrite",
+    "apply_delete",
+    "apply_edit",
+    "apply_new_message",
+    "apply_reaction",
+    "apply_status",
+    "find_conversation_id",
+    "fold_conversation",
+    "get_conversations",
+    "get_messages",
+    "list_conversations",
+    "list_messages",
+    "mark_human_reply",
+    "message_ref",
+    "open_cycle",
+    "park_update",
+    "rekey_conversation",
+    "sync_last_status",
+    "take_parked_updates",
+    "upsert_conversation",
+    "upsert_message",
+]

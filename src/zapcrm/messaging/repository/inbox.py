@@ -1,0 +1,110 @@
+"""SQL of the inbox: conversation lists, one conversation, message pages, snapshots by id."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+CONVERSATION_COLUMNS = """
+  c.id, c.company_id, c.instance_id, c.remote_jid, c.is_group, c.subject, c.status,
+  c.assignee_id, c.last_message_id, c.last_message_preview, c.last_message_at,
+  c.last_message_status, c.last_message_from_me, c.unread_count, c.updated_at,
+  ct.id as contact_id, ct.name as contact_name, ct.phone_e164 as contact_phone
+"""
+_FROM_CONVERSATIONS = "from evolution_conversations c left join contacts ct on ct.id = c.contact_id"
+
+MESSAGE_COLUMNS = """
+  m.id, m.company_id, m.conversation_id, m.key_id, m.from_me, m.sender_jid, m.push_name,
+  m.type, m.body, m.status, m.message_timestamp, m.quoted_key_id, m.media_mimetype,
+  m.media_file_name, m.media_size, m.media_status, m.reactions, m.edited_at, m.deleted_at,
+  m.error_detail, m.message_payload
+"""
+
+
+async def list_conversations(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    *,
+    status: str | None,
+    assignee_id: uuid.UUID | None,
+    unassigned: bool,
+    instance_id: uuid.UUID | None,
+    after: tuple[datetime | None, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[dict[str, Any]]:
+    """Conversations by latest activity (keyset: last_message_at desc nulls last, id desc)."""
+    clauses = ["c.company_id = :company_id"]
+    params: dict[str, Any] = {"company_id": company_id, "limit": limit}
+    if status is not None:
+        clauses.append("c.status = :status")
+        params["status"] = status
+    if unassigned:
+        clauses.append("c.assignee_id is null")
+    elif assignee_id is not None:
+        clauses.append("c.assignee_id = :assignee_id")
+        params["assignee_id"] = assignee_id
+    if instance_id is not None:
+        clauses.append("c.instance_id = :instance_id")
+        params["instance_id"] = instance_id
+    if after is not None:
+        at, last_id = after
+        params["after_id"] = last_id
+        if at is None:
+            clauses.append("c.last_message_at is null and c.id < :after_id")
+        else:
+            params["after_at"] = at
+            clauses.append(
+                "(c.last_message_at < :after_at or c.last_message_at is null"
+                " or (c.last_message_at = :after_at and c.id < :after_id))"
+            )
+    sql = (
+        f"select {CONVERSATION_COLUMNS} {_FROM_CONVERSATIONS} where {' and '.join(clauses)}"
+        " order by c.last_message_at desc nulls last, c.id desc limit :limit"
+    )
+    return [dict(row._mapping) for row in await session.execute(text(sql), params)]
+
+
+async def get_conversations(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> Sequence[dict[str, Any]]:
+    """Conversations by id (RLS applies in a tenant session)."""
+    if not ids:
+        return []
+    sql = f"select {CONVERSATION_COLUMNS} {_FROM_CONVERSATIONS} where c.id = any(:ids)"
+    return [dict(row._mapping) for row in await session.execute(text(sql), {"ids": list(ids)})]
+
+
+async def list_messages(
+    session: AsyncSession,
+    conversation_id: uuid.UUID,
+    *,
+    before: tuple[datetime | None, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[dict[str, Any]]:
+    """A conversation's messages, newest first (keyset: message_timestamp desc, id desc)."""
+    params: dict[str, Any] = {"conversation_id": conversation_id, "limit": limit}
+    where = "m.conversation_id = :conversation_id"
+    if before is not None:
+        params["before_at"], params["before_id"] = before
+        where += (
+            " and (m.message_timestamp < :before_at"
+            " or (m.message_timestamp = :before_at and m.id < :before_id))"
+        )
+    sql = (
+        f"select {MESSAGE_COLUMNS} from evolution_messages m where {where}"  # noqa: S608 - constants
+        " order by m.message_timestamp desc, m.id desc limit :limit"
+    )
+    return [dict(row._mapping) for row in await session.execute(text(sql), params)]
+
+
+async def get_messages(session: AsyncSession, ids: Sequence[uuid.UUID]) -> Sequence[dict[str, Any]]:
+    """Messages by id."""
+    if not ids:
+        return []
+    sql = f"select {MESSAGE_COLUMNS} from evolution_messages m where m.id = any(:ids)"  # noqa: S608 - constants
+    return [dict(row._mapping) for row in await session.execute(text(sql), {"ids": list(ids)})]

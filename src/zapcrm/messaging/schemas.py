@@ -1,0 +1,80 @@
+"""What the API and the caches show of conversations and messages."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ContactBrief(BaseModel):
+    """The person behind a 1:1 conversation."""
+
+    id: uuid.UUID
+    name: str
+    phone_e164: str | None
+
+
+class ConversationOut(BaseModel):
+    """One inbox row."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    instance_id: uuid.UUID
+    remote_jid: str
+    is_group: bool
+    subject: str | None
+    status: Literal["open", "pending", "closed"]
+    assignee_id: uuid.UUID | None
+    contact: ContactBrief | None
+    last_message_id: uuid.UUID | None
+    last_message_preview: str | None
+    last_message_at: datetime | None
+    last_message_status: str | None
+    last_message_from_me: bool | None
+    unread_count: int
+    updated_at: datetime
+
+
+class MediaOut(BaseModel):
+    """A message's attachment."""
+
+    mimetype: str | None
+    file_name: str | None
+    size: int | None
+    status: str | None
+
+
+class MessageOut(BaseModel):
+    """One message as the chat shows it."""
+
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    key_id: str | None
+    from_me: bool
+    sender_jid: str | None
+    push_name: str | None
+    type: str
+    body: str | None
+    status: str | None
+    message_timestamp: datetime
+    quoted_key_id: str | None
+    media: MediaOut | None
+    reactions: dict[str, Any]
+    edited_at: datetime | None
+    deleted_at: datetime | None
+    error_detail: str | None
+    details: dict[str, Any]
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of results and the cursor of the next one (None at the end)."""
+
+    items: list[T]
+    next_cursor: str | None

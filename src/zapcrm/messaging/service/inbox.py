@@ -1,0 +1,92 @@
+"""Reading the inbox under the caller's RLS: conversation lists and message pages."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.auth.identity import Identity
+from zapcrm.exceptions import NotFound
+from zapcrm.kit.pagination import decode_cursor, encode_cursor
+from zapcrm.messaging import cache, repository
+from zapcrm.messaging.schemas import ConversationOut, MessageOut, Page
+
+Assignee = Literal["me", "unassigned", "any"]
+
+
+async def list_conversations(
+    session: AsyncSession,
+    identity: Identity,
+    *,
+    status: str | None,
+    assignee: Assignee | uuid.UUID,
+    instance_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[ConversationOut]:
+    """The caller's inbox, newest activity first; RLS already hides what they may not see."""
+    after = decode_cursor(cursor) if cursor else None
+    rows = await repository.list_conversations(
+        session,
+        identity.company_id,
+        status=status,
+        assignee_id=identity.user_id if assignee == "me" else (
+            assignee if isinstance(assignee, uuid.UUID) else None
+        ),
+        unassigned=assignee == "unassigned",
+        instance_id=instance_id,
+        after=after,
+        limit=limit + 1,
+    )  # fmt: skip
+    items = [cache.conversation_out(row) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor(last.last_message_at, last.id)
+    return Page[ConversationOut](items=items, next_cursor=next_cursor)
+
+
+async def get_conversation(session: AsyncSession, conversation_id: uuid.UUID) -> ConversationOut:
+    """One conversation the caller may see; NotFound otherwise (never Forbidden: no leak)."""
+    rows = await repository.get_conversations(session, [conversation_id])
+    if not rows:
+        raise NotFound("conversa não encontrada")
+    return cache.conversation_out(rows[0])
+
+
+async def list_messages(
+    session: AsyncSession,
+    redis: Redis,
+    conversation_id: uuid.UUID,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> Page[MessageOut]:
+    """A page of messages, newest first; the first page comes from Redis when it is warm."""
+    await get_conversation(session, conversation_id)  # RLS decides visibility
+    if cursor is None:
+        cached = await cache.read_page(redis, conversation_id, limit + 1)
+        if cached is not None:
+            return _page(cached, limit)
+        rows = await repository.list_messages(
+            session, conversation_id, before=None, limit=cache.PAGE_SIZE
+        )
+        messages = [cache.message_out(row) for row in rows]
+        await cache.fill_page(redis, conversation_id, messages, whole=True)
+        return _page(messages[: limit + 1], limit)
+    rows = await repository.list_messages(
+        session, conversation_id, before=decode_cursor(cursor), limit=limit + 1
+    )
+    return _page([cache.message_out(row) for row in rows], limit)
+
+
+def _page(messages: list[MessageOut], limit: int) -> Page[MessageOut]:
+    items = messages[:limit]
+    next_cursor = None
+    if len(messages) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor(last.message_timestamp, last.id)
+    return Page[MessageOut](items=items, next_cursor=next_cursor)

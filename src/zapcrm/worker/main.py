@@ -1,0 +1,46 @@
+"""`zapcrm worker`: every stream's consumers plus the outbox relay, in one process."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from zapcrm.config import Settings
+from zapcrm.messaging.jobs import MEDIA_STREAM, IncomingHandler, MediaHandler
+from zapcrm.messaging.media import LocalMediaStorage
+from zapcrm.outbox import INCOMING_STREAM, relay_forever
+from zapcrm.runtime import Runtime
+from zapcrm.worker import WorkerRuntime, install_signal_handlers
+
+
+def build_worker(runtime: Runtime, *, claim_idle_ms: int = 60_000) -> WorkerRuntime:
+    """A WorkerRuntime with every zapcrm stream registered."""
+    worker = WorkerRuntime(runtime.redis)
+    worker.register(
+        INCOMING_STREAM,
+        batch_handler=IncomingHandler(runtime.db, runtime.redis),
+        batch_size=200,
+        concurrency=2,
+        claim_idle_ms=claim_idle_ms,
+    )
+    storage = LocalMediaStorage(Path(runtime.settings.media_dir))
+    worker.register(
+        MEDIA_STREAM,
+        handler=MediaHandler(runtime.db, storage),
+        concurrency=4,
+        batch_size=20,
+        claim_idle_ms=claim_idle_ms,
+    )
+    return worker
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or `stop`), then finish in-flight jobs and exit."""
+    stop = stop or asyncio.Event()
+    install_signal_handlers(stop)
+    runtime = Runtime.build(settings)
+    worker = build_worker(runtime)
+    try:
+        await asyncio.gather(worker.run(stop), relay_forever(runtime.db, runtime.redis, stop))
+    finally:
+        await runtime.close()
