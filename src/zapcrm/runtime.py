@@ -14,6 +14,7 @@ from zapcrm.auth.service import Authenticator, build_authenticator
 from zapcrm.auth.tokens import build_verifier
 from zapcrm.config import Settings
 from zapcrm.db import Database
+from zapcrm.evolution.instances import InstanceCache
 from zapcrm.messaging.realtime import RealtimeHub
 from zapcrm.outbox import OutboxPublisher
 from zapcrm.redis import create_redis
@@ -32,6 +33,7 @@ class Runtime:
     directory: UserDirectory
     outbox: OutboxPublisher
     realtime: RealtimeHub
+    instances: InstanceCache
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -59,6 +61,7 @@ class Runtime:
             directory=directory,
             outbox=OutboxPublisher(db, redis),
             realtime=RealtimeHub(redis),
+            instances=InstanceCache(),
         )
 
     async def close(self) -> None:

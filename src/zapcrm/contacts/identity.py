@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import repository as accounts_repo
 from zapcrm.contacts import repository
-from zapcrm.contacts.repository import IdentityKey
+from zapcrm.contacts.repository import IdentityKey, IdentityMatch
 from zapcrm.kit.phones import InvalidPhone, identity_variants, whatsapp_digits_to_phone
 from zapcrm.logging import get_logger
 
@@ -102,11 +102,12 @@ async def _adopt(
     peer: WhatsAppPeer,
     keys: list[IdentityKey],
     phone: str | None,
-    rows: Sequence[tuple[uuid.UUID, str, str]],
+    rows: Sequence[IdentityMatch],
 ) -> ResolvedContact:
-    by_phone = [contact for contact, kind, _ in rows if kind in ("phone", "jid")]
-    owners = list(dict.fromkeys(contact for contact, _, _ in rows))
-    keep = by_phone[0] if by_phone else owners[0]
+    by_phone = [row for row in rows if row.kind in ("phone", "jid")]
+    kept = by_phone[0] if by_phone else rows[0]
+    keep = kept.contact_id
+    owners = list(dict.fromkeys(row.contact_id for row in rows))
     merged: list[uuid.UUID] = []
     for other in owners:
         if other == keep:
@@ -117,11 +118,13 @@ async def _adopt(
         if other_contact is not None and other_contact.phone_e164 is None:
             await _merge(session, company_id, source_id=other, target_id=keep)
             merged.append(other)
-    owned = {(kind, value) for _, kind, value in rows}
+    owned = {(row.kind, row.value) for row in rows}
     missing = [key for key in keys if key not in owned]
     if missing:
         await repository.add_identities(session, company_id, keep, missing)
-    await repository.fill_contact_gaps(session, keep, name=peer.name, phone_e164=phone)
+    # Most deliveries come from people we know completely: skip the write then.
+    if (not kept.contact_name and peer.name) or (kept.contact_phone is None and phone):
+        await repository.fill_contact_gaps(session, keep, name=peer.name, phone_e164=phone)
     return ResolvedContact(contact_id=keep, phone_e164=phone, created=False, merged=tuple(merged))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -14,20 +15,39 @@ from zapcrm.models import Contact, ContactIdentity, EvolutionConversation, Task
 IdentityKey = tuple[str, str]  # (kind, value)
 
 
+@dataclass(frozen=True, slots=True)
+class IdentityMatch:
+    """An existing key and the contact that owns it."""
+
+    contact_id: uuid.UUID
+    kind: str
+    value: str
+    contact_name: str
+    contact_phone: str | None
+
+
 async def find_identities(
     session: AsyncSession, company_id: uuid.UUID, keys: Iterable[IdentityKey]
-) -> Sequence[tuple[uuid.UUID, str, str]]:
-    """(contact_id, kind, value) of every existing key among `keys`."""
+) -> Sequence[IdentityMatch]:
+    """Every existing key among `keys`, with its contact's name and phone."""
     wanted = list(keys)
     if not wanted:
         return []
-    statement = select(
-        ContactIdentity.contact_id, ContactIdentity.kind, ContactIdentity.value
-    ).where(
-        ContactIdentity.company_id == company_id,
-        tuple_(ContactIdentity.kind, ContactIdentity.value).in_(wanted),
+    statement = (
+        select(
+            ContactIdentity.contact_id,
+            ContactIdentity.kind,
+            ContactIdentity.value,
+            Contact.name,
+            Contact.phone_e164,
+        )
+        .join(Contact, Contact.id == ContactIdentity.contact_id)
+        .where(
+            ContactIdentity.company_id == company_id,
+            tuple_(ContactIdentity.kind, ContactIdentity.value).in_(wanted),
+        )
     )
-    return [(row[0], row[1], row[2]) for row in (await session.execute(statement)).all()]
+    return [IdentityMatch(*row) for row in (await session.execute(statement)).all()]
 
 
 async def insert_contact(

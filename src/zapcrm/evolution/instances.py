@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -13,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zapcrm.accounts import repository as accounts_repo
 from zapcrm.evolution import repository
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
-from zapcrm.models import EvolutionInstance
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:8080"
 
@@ -40,9 +40,71 @@ class InstanceRef:
     server_url: str
 
 
-def select_instance(
-    candidates: list[EvolutionInstance], server_url: str | None
-) -> EvolutionInstance | None:
+@dataclass(frozen=True, slots=True)
+class InstanceRow:
+    """What authenticating a delivery needs of an instance row."""
+
+    id: uuid.UUID
+    company_id: uuid.UUID
+    external_id: str
+    server_url: str
+    api_key_hash: str
+
+
+class InstanceCache:
+    """Instances by name, kept a few seconds in process memory.
+
+    Every webhook needs its instance before anything else; at hundreds of deliveries a second
+    the same few rows would be read again and again. A changed key (rotation) takes effect
+    within `ttl` seconds, or at once through `forget`.
+    """
+
+    def __init__(self, *, ttl: float = 5.0, max_names: int = 10_000) -> None:
+        self._ttl = ttl
+        self._max_names = max_names
+        self._entries: dict[str, tuple[float, list[InstanceRow]]] = {}
+        self._last_event_touch: dict[uuid.UUID, float] = {}
+
+    async def candidates(
+        self, session: AsyncSession, name: str, *, fresh: bool = False
+    ) -> list[InstanceRow]:
+        """The instances named `name` (one per Evolution server), from memory when recent."""
+        now = time.monotonic()
+        cached = self._entries.get(name)
+        if not fresh and cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        rows = [
+            InstanceRow(
+                id=row.id,
+                company_id=row.company_id,
+                external_id=row.external_id,
+                server_url=row.server_url,
+                api_key_hash=row.api_key_hash,
+            )
+            for row in await repository.find_by_name(session, name)
+        ]
+        if len(self._entries) >= self._max_names:
+            self._entries.clear()  # bounded: a flood of made-up names cannot grow memory
+        self._entries[name] = (now, rows)
+        return rows
+
+    def forget(self, name: str | None = None) -> None:
+        """Drop one name (or everything) after instances changed."""
+        if name is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(name, None)
+
+    def last_event_due(self, instance_id: uuid.UUID, *, every: float = 5.0) -> bool:
+        """Whether this process should refresh the instance's `last_event_at` now."""
+        now = time.monotonic()
+        if now - self._last_event_touch.get(instance_id, -every) < every:
+            return False
+        self._last_event_touch[instance_id] = now
+        return True
+
+
+def select_instance(candidates: list[InstanceRow], server_url: str | None) -> InstanceRow | None:
     """Pick the instance of a delivery: by name, and by server when several servers share it."""
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
@@ -54,16 +116,19 @@ def select_instance(
 
 
 async def authenticate_delivery(
-    session: AsyncSession, *, instance_name: str, server_url: str | None, api_key: str | None
+    session: AsyncSession,
+    cache: InstanceCache,
+    *,
+    instance_name: str,
+    server_url: str | None,
+    api_key: str | None,
 ) -> InstanceRef | None:
     """The instance a webhook delivery belongs to, or None when unknown or the key is wrong."""
-    candidates = list(await repository.find_by_name(session, instance_name))
-    instance = select_instance(candidates, server_url)
+    instance = await _matching(session, cache, instance_name, server_url, api_key, fresh=False)
     if instance is None:
-        # Still hash something so unknown names and wrong keys take the same time.
-        api_key_matches(api_key, "0" * 64)
-        return None
-    if not api_key_matches(api_key, instance.api_key_hash):
+        # The memory may predate a new instance or a new key: ask Postgres before refusing.
+        instance = await _matching(session, cache, instance_name, server_url, api_key, fresh=True)
+    if instance is None:
         return None
     return InstanceRef(
         id=instance.id,
@@ -71,6 +136,23 @@ async def authenticate_delivery(
         external_id=instance.external_id,
         server_url=instance.server_url,
     )
+
+
+async def _matching(
+    session: AsyncSession,
+    cache: InstanceCache,
+    name: str,
+    server_url: str | None,
+    api_key: str | None,
+    *,
+    fresh: bool,
+) -> InstanceRow | None:
+    instance = select_instance(await cache.candidates(session, name, fresh=fresh), server_url)
+    if instance is None:
+        # Still hash something so unknown names and wrong keys take the same time.
+        api_key_matches(api_key, "0" * 64)
+        return None
+    return instance if api_key_matches(api_key, instance.api_key_hash) else None
 
 
 async def register_instance(

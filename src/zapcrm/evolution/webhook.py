@@ -95,6 +95,7 @@ async def receive_delivery(
     async with runtime.db.service_session() as session:
         instance = await authenticate_delivery(
             session,
+            runtime.instances,
             instance_name=envelope.instance,
             server_url=envelope.server_url,
             api_key=api_key,
@@ -123,7 +124,8 @@ async def receive_delivery(
             return WebhookAnswer(200, {"status": "live"})
         delivery = Delivery(instance, received_at, envelope.event_datetime)
         items = await HANDLERS[event](session, delivery, normalized)
-        await repository.touch_last_event(session, instance.id, received_at)
+        if runtime.instances.last_event_due(instance.id):
+            await repository.touch_last_event(session, instance.id, received_at)
         entries = await record(session, instance.company_id, items)
     # Committed: only now may the world hear about it.
     await runtime.outbox.publish(entries)

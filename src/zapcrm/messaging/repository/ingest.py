@@ -169,103 +169,122 @@ returning id, conversation_id, (xmax = 0) as inserted, status
 )
 
 
+# In SET expressions every column reads the row as it was before this update.
+_NEWER = "(c.last_message_at is null or c.last_message_at <= :at)"
+
+# The new-message path in ONE statement (one round trip instead of six): the message
+# insert-or-merge, then, only when the row is new, the inbox fields, the service cycle, the
+# contact's last interaction and the parked updates; for a merge, the inbox status mirror.
+# Each CTE touches a different row or table, so no row is modified twice in the statement.
+_STORE_MESSAGE = text(
+    """
+with msg as (MESSAGE_UPSERT),
+inbox as (
+  update evolution_conversations c set
+    last_message_id = case when NEWER then msg.id else c.last_message_id end,
+    last_message_preview = case when NEWER then :preview else c.last_message_preview end,
+    last_message_status = case when NEWER then msg.status else c.last_message_status end,
+    last_message_from_me = case when NEWER then :from_me else c.last_message_from_me end,
+    last_message_at = greatest(c.last_message_at, :at),
+    unread_count = c.unread_count + case when :counts_unread then 1 else 0 end,
+    first_inbound_at = case when :inbound then least(coalesce(c.first_inbound_at, :at), :at)
+                            else c.first_inbound_at end,
+    last_inbound_at = case when :inbound then greatest(c.last_inbound_at, :at)
+                           else c.last_inbound_at end,
+    first_outbound_at = case when not :inbound
+                             then least(coalesce(c.first_outbound_at, :at), :at)
+                             else c.first_outbound_at end,
+    last_outbound_at = case when not :inbound then greatest(c.last_outbound_at, :at)
+                            else c.last_outbound_at end,
+    status = case when :inbound and c.status = 'closed' then 'open' else c.status end,
+    closed_at = case when :inbound and c.status = 'closed' then null else c.closed_at end
+  from msg
+  where c.id = msg.conversation_id and msg.inserted
+  returning c.id
+),
+mirror as (
+  update evolution_conversations set last_message_status = msg.status
+  from msg
+  where evolution_conversations.id = msg.conversation_id and not msg.inserted
+    and evolution_conversations.last_message_id = msg.id
+  returning evolution_conversations.id
+),
+cycle as (
+  insert into conversation_cycles (company_id, conversation_id, started_at)
+  select :company_id, msg.conversation_id, :at from msg where msg.inserted and :inbound
+  on conflict (conversation_id) where closed_at is null do nothing
+  returning id
+),
+reply as (
+  update conversation_cycles set first_human_reply_at = :at
+  from msg
+  where msg.inserted and :human_reply
+    and conversation_cycles.conversation_id = msg.conversation_id
+    and conversation_cycles.closed_at is null
+    and conversation_cycles.first_human_reply_at is null
+    and conversation_cycles.started_at <= :at
+  returning conversation_cycles.id
+),
+contact as (
+  update contacts set last_interaction_at = :at
+  from msg
+  where msg.inserted and contacts.id = cast(:contact_id as uuid)
+    and (contacts.last_interaction_at is null or contacts.last_interaction_at < :at)
+  returning contacts.id
+),
+parked as (
+  delete from evolution_pending_updates
+  using msg
+  where msg.inserted and evolution_pending_updates.instance_id = :instance_id
+    and evolution_pending_updates.key_id = :key_id
+  returning evolution_pending_updates.id, kind, payload
+)
+select msg.id, msg.conversation_id, msg.inserted, msg.status,
+  (select coalesce(jsonb_agg(jsonb_build_array(parked.kind, parked.payload) order by parked.id),
+                   '[]'::jsonb) from parked) as parked
+from msg
+""".replace("MESSAGE_UPSERT", _UPSERT_MESSAGE.text).replace("NEWER", _NEWER)
+)
+
+
 @dataclass(frozen=True, slots=True)
-class MessageWrite:
-    """Outcome of an insert-or-merge: None of it when the delivery was a pure duplicate."""
+class StoredMessage:
+    """Outcome of `store_message`; None of it when the delivery was a pure duplicate."""
 
     id: uuid.UUID
     conversation_id: uuid.UUID
     inserted: bool
     status: str | None
+    parked: list[tuple[str, dict[str, Any]]]
 
 
-async def upsert_message(session: AsyncSession, values: dict[str, Any]) -> MessageWrite | None:
-    """Insert the message or merge it into the stored one; None when nothing changed."""
+async def store_message(
+    session: AsyncSession,
+    values: dict[str, Any],
+    *,
+    preview: str,
+    counts_unread: bool,
+    human_reply: bool,
+    contact_id: uuid.UUID | None,
+) -> StoredMessage | None:
+    """Insert-or-merge a message and apply every consequence of a new one, in one statement."""
     params = dict(values)
     params["message_payload"] = _json(params["message_payload"])
     params["raw_payload"] = None if params["raw_payload"] is None else _json(params["raw_payload"])
-    row = (await session.execute(_UPSERT_MESSAGE, params)).first()
+    params.update(
+        preview=preview,
+        at=values["message_timestamp"],
+        inbound=not values["from_me"],
+        counts_unread=counts_unread,
+        human_reply=human_reply,
+        contact_id=contact_id,
+    )
+    row = (await session.execute(_STORE_MESSAGE, params)).first()
     if row is None:
         return None
-    return MessageWrite(id=row[0], conversation_id=row[1], inserted=row[2], status=row[3])
-
-
-# In SET expressions every column reads the row as it was before this update.
-_NEWER = "(last_message_at is null or last_message_at <= :at)"
-_AFTER_NEW_MESSAGE = text(
-    """
-update evolution_conversations set
-  last_message_id = case when NEWER then :message_id else last_message_id end,
-  last_message_preview = case when NEWER then :preview else last_message_preview end,
-  last_message_status = case when NEWER then :status else last_message_status end,
-  last_message_from_me = case when NEWER then :from_me else last_message_from_me end,
-  last_message_at = greatest(last_message_at, :at),
-  unread_count = unread_count + case when :counts_unread then 1 else 0 end,
-  first_inbound_at = case when :inbound then least(coalesce(first_inbound_at, :at), :at)
-                          else first_inbound_at end,
-  last_inbound_at = case when :inbound then greatest(last_inbound_at, :at) else last_inbound_at end,
-  first_outbound_at = case when not :inbound then least(coalesce(first_outbound_at, :at), :at)
-                           else first_outbound_at end,
-  last_outbound_at = case when not :inbound then greatest(last_outbound_at, :at)
-                          else last_outbound_at end,
-  status = case when :inbound and status = 'closed' then 'open' else status end,
-  closed_at = case when :inbound and status = 'closed' then null else closed_at end
-where id = :conversation_id
-returning status
-""".replace("NEWER", _NEWER)
-)
-
-
-async def apply_new_message(
-    session: AsyncSession,
-    *,
-    conversation_id: uuid.UUID,
-    message_id: uuid.UUID,
-    at: datetime,
-    preview: str,
-    status: str | None,
-    from_me: bool,
-    counts_unread: bool,
-) -> None:
-    """Update the inbox fields for a newly stored message; an inbound one reopens a closed chat."""
-    await session.execute(
-        _AFTER_NEW_MESSAGE,
-        {
-            "conversation_id": conversation_id,
-            "message_id": message_id,
-            "at": at,
-            "preview": preview,
-            "status": status,
-            "from_me": from_me,
-            "inbound": not from_me,
-            "counts_unread": counts_unread,
-        },
-    )
-
-
-async def open_cycle(
-    session: AsyncSession, company_id: uuid.UUID, conversation_id: uuid.UUID, at: datetime
-) -> None:
-    """Start a service cycle unless one is open (the partial unique index decides)."""
-    await session.execute(
-        text(
-            "insert into conversation_cycles (company_id, conversation_id, started_at)"
-            " values (:company_id, :conversation_id, :at)"
-            " on conflict (conversation_id) where closed_at is null do nothing"
-        ),
-        {"company_id": company_id, "conversation_id": conversation_id, "at": at},
-    )
-
-
-async def mark_human_reply(session: AsyncSession, conversation_id: uuid.UUID, at: datetime) -> None:
-    """Record the first human reply of the open cycle."""
-    await session.execute(
-        text(
-            "update conversation_cycles set first_human_reply_at = :at"
-            " where conversation_id = :conversation_id and closed_at is null"
-            " and first_human_reply_at is null and started_at <= :at"
-        ),
-        {"conversation_id": conversation_id, "at": at},
+    parked = [(kind, payload) for kind, payload in row[4]]
+    return StoredMessage(
+        id=row[0], conversation_id=row[1], inserted=row[2], status=row[3], parked=parked
     )
 
 
@@ -434,20 +453,3 @@ async def park_update(
             "payload": _json(payload),
         },
     )
-
-
-async def take_parked_updates(
-    session: AsyncSession, instance_id: uuid.UUID, key_id: str
-) -> list[tuple[str, dict[str, Any]]]:
-    """Remove and return, oldest first, the updates parked for a message that just arrived."""
-    rows = (
-        await session.execute(
-            text(
-                "delete from evolution_pending_updates"
-                " where instance_id = :instance_id and key_id = :key_id"
-                " returning id, kind, payload"
-            ),
-            {"instance_id": instance_id, "key_id": key_id},
-        )
-    ).all()
-    return [(kind, payload) for _, kind, payload in sorted(rows, key=lambda row: row[0])]

@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.contacts import repository as contacts_repo
 from zapcrm.contacts.identity import WhatsAppPeer, resolve_peer
 from zapcrm.evolution.instances import InstanceRef
 from zapcrm.evolution.payloads import (
@@ -157,7 +156,7 @@ async def ingest_message(
     )
     at = message.message_timestamp or delivery.received_at
     media = message.media
-    write = await repository.upsert_message(
+    write = await repository.store_message(
         session,
         {
             "company_id": company_id,
@@ -181,6 +180,11 @@ async def ingest_message(
             "media_size": media.file_length if media else None,
             "media_status": "pending" if media else None,
         },
+        preview=preview_of(message.message_type, message.body, message.caption),
+        counts_unread=not message.from_me,
+        # Sent from the phone or WhatsApp Web by a person (API sends come as send.message).
+        human_reply=message.from_me and message.origin_event == "messages.upsert",
+        contact_id=contact_id,
     )
     extra: list[OutboxItem] = []
     if folded is not None:
@@ -197,57 +201,29 @@ async def ingest_message(
         )
     if write is None:
         return extra  # a duplicate delivery that brings nothing new
-    if not write.inserted:
-        if write.status is not None:
-            await repository.sync_last_status(
-                session, write.conversation_id, write.id, write.status
-            )
-        return [
-            message_event(
-                delivery,
-                message_id=write.id,
-                conversation_id=write.conversation_id,
-                change="updated",
-            )
-        ]
-
-    await repository.apply_new_message(
-        session,
-        conversation_id=conversation.id,
-        message_id=write.id,
-        at=at,
-        preview=preview_of(message.message_type, message.body, message.caption),
-        status=write.status,
-        from_me=message.from_me,
-        counts_unread=not message.from_me,
-    )
-    if not message.from_me:
-        await repository.open_cycle(session, company_id, conversation.id, at)
-    elif message.origin_event == "messages.upsert":
-        # Sent from the phone or WhatsApp Web by a person (API sends come as send.message).
-        await repository.mark_human_reply(session, conversation.id, at)
-    if contact_id is not None:
-        await contacts_repo.touch_interaction(session, contact_id, at)
     items = [
         *extra,
         message_event(
             delivery,
             message_id=write.id,
-            conversation_id=conversation.id,
-            change="created",
-            media=media is not None,
+            conversation_id=write.conversation_id,
+            change="created" if write.inserted else "updated",
+            media=write.inserted and media is not None,
         ),
     ]
-    items += await _apply_parked(session, delivery, message.key_id)
+    items += await _apply_parked(session, delivery, message.key_id, write.parked)
     return items
 
 
-async def _apply_parked(session: AsyncSession, delivery: Delivery, key_id: str) -> list[OutboxItem]:
+async def _apply_parked(
+    session: AsyncSession,
+    delivery: Delivery,
+    key_id: str,
+    parked: list[tuple[str, dict[str, Any]]],
+) -> list[OutboxItem]:
     """Apply updates that arrived before this message (evolution-api.md §6.2)."""
     items: list[OutboxItem] = []
-    for kind, payload in await repository.take_parked_updates(
-        session, delivery.instance.id, key_id
-    ):
+    for kind, payload in parked:
         if kind == "status":
             items += await _status(
                 session, delivery, key_id, payload["status"], payload.get("error"), park=False
