@@ -25,9 +25,10 @@ migrate: $(STAMP) services
 demo: migrate
 	$(VENV)/bin/zapcrm demo
 
-## Run the product: web app on http://$(HOST):$(PORT) (API docs at /docs) with a demo company.
+## Run the product: web app on http://$(HOST):$(PORT) (API docs at /docs), the worker and the
+## Evolution API simulator feeding the demo company with conversations.
 run: demo
-	$(VENV)/bin/zapcrm web --host $(HOST) --port $(PORT)
+	$(VENV)/bin/zapcrm up --host $(HOST) --port $(PORT)
 
 ## Run the whole test suite against real Postgres and Redis (throwaway databases).
 test: $(STAMP) services

@@ -6,6 +6,7 @@ suite may use to CREATE/DROP its own databases) and TEST_REDIS_URL; defaults are
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +17,7 @@ import psycopg
 import pytest
 from redis import Redis as SyncRedis
 
+from tests.servers import ServerThread
 from zapcrm.accounts import service as accounts_service
 from zapcrm.accounts.directory import LocalDirectory
 from zapcrm.app import create_app
@@ -24,6 +26,7 @@ from zapcrm.config import Settings, load_settings
 from zapcrm.db import Database
 from zapcrm.models import Profile, Role
 from zapcrm.runtime import Runtime
+from zapcrm.worker.main import build_worker
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -118,6 +121,29 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://zapcrm.test") as http:
             yield http
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings) -> Iterator[str]:
+    """The app on a real socket (for SSE and for peers in other processes)."""
+    thread = ServerThread(create_app(settings), lifespan="on")
+    base_url = thread.start()
+    try:
+        yield base_url
+    finally:
+        thread.stop()
+
+
+@pytest.fixture(scope="session")
+async def live_worker(runtime: Runtime) -> AsyncIterator[None]:
+    """The real worker runtime consuming every stream while the test session lasts."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(build_worker(runtime).run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 DEMO_COMPANY = "Loja Demo"
 DEMO_PASSWORD = "demo-zapcrm-2026"  # noqa: S105 - printed demo login, local only
+DEMO_INSTANCE = "loja-demo"
+DEMO_INSTANCE_TOKEN = "demo-instance-token-2026"  # noqa: S105 - the local simulator's instance key
+DEMO_SIMULATOR_KEY = "demo-global-key-2026"
 DEMO_USERS = (
     ("admin@lojademo.example.com", Role.ADMIN, "Ana Admin"),
     ("supervisor@lojademo.example.com", Role.SUPERVISOR, "Sérgio Supervisor"),
@@ -102,6 +105,71 @@ def worker() -> None:
     from zapcrm.worker.main import run_worker
 
     _run(run_worker)
+
+
+@app.command()
+def simulate(
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8080,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="Where to post webhooks (zapcrm's /webhooks/evolution)")
+    ] = "http://127.0.0.1:8000/webhooks/evolution",
+    instance: Annotated[str, typer.Option(help="Instance to create")] = DEMO_INSTANCE,
+    token: Annotated[str, typer.Option(help="Its token")] = DEMO_INSTANCE_TOKEN,
+    global_key: Annotated[str, typer.Option(help="The simulator's global API key")] = (
+        DEMO_SIMULATOR_KEY
+    ),
+    mode: Annotated[str, typer.Option(help="demo (lifelike customers) or test")] = "demo",
+) -> None:
+    """Run the Evolution API simulator (REST API + webhooks with the real contract)."""
+    from zapcrm.evolution.simulator import run_simulator_cli
+
+    run_simulator_cli(host, port, global_key, webhook_url, instance, token, mode)
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Address of the web app")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the web app")] = 8000,
+    simulator_port: Annotated[int, typer.Option(help="Port of the simulator")] = 8080,
+) -> None:
+    """Run web app, worker and the demo simulator together (what `make run` starts)."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    zapcrm = str(Path(sys.executable).with_name("zapcrm"))
+    commands = [
+        [zapcrm, "web", "--host", host, "--port", str(port)],
+        [zapcrm, "worker"],
+        [
+            zapcrm, "simulate", "--port", str(simulator_port),
+            "--webhook-url", f"http://{host}:{port}/webhooks/evolution",
+        ],
+    ]  # fmt: skip
+    processes = [subprocess.Popen(command) for command in commands]  # noqa: S603 - our own binary
+    console.print(
+        f"[bold]zapcrm[/bold] em http://{host}:{port} (API em /docs); "
+        f"simulador Evolution em http://127.0.0.1:{simulator_port}. Ctrl+C encerra."
+    )
+    try:
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    failed = [process.args for process in processes if process.returncode not in (0, -15, None)]
+    if failed:
+        raise typer.Exit(1)
 
 
 @company_app.command("create")
@@ -258,6 +326,7 @@ def demo() -> None:
                 company = (
                     await session.scalars(select(Company).where(Company.name == DEMO_COMPANY))
                 ).first() or await service.create_company(session, name=DEMO_COMPANY)
+                await _ensure_demo_instance(session, company.id, settings)
                 for email, role, display_name in DEMO_USERS:
                     if await repository.find_user_by_email(session, email) is None:
                         await service.create_user(
@@ -282,6 +351,23 @@ def demo() -> None:
     for email, role, _ in DEMO_USERS:
         table.add_row(role.value, email, DEMO_PASSWORD)
     console.print(table)
+    console.print(f"instância WhatsApp de demonstração: {DEMO_INSTANCE} (simulador Evolution API)")
+
+
+async def _ensure_demo_instance(
+    session: AsyncSession, company_id: uuid.UUID, settings: Settings
+) -> None:
+    from zapcrm.evolution import repository as evolution_repo
+    from zapcrm.evolution.instances import register_instance
+
+    if not await evolution_repo.find_by_name(session, DEMO_INSTANCE):
+        await register_instance(
+            session,
+            company_id=company_id,
+            name=DEMO_INSTANCE,
+            token=DEMO_INSTANCE_TOKEN,
+            server_url=settings.evolution_server_url,
+        )
 
 
 def main() -> None:

@@ -1,0 +1,106 @@
+"""The simulator drives zapcrm end to end: a customer writes on the simulated WhatsApp, the
+webhook lands in Postgres, the worker fills the cache and an HTTP client receives it live."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.conftest import Factory
+from tests.evolution.harness import rows
+from tests.live import SseReader, token_headers
+from zapcrm.db import Database
+from zapcrm.evolution.instances import register_instance
+from zapcrm.evolution.simulator import SimulatorServer
+from zapcrm.messaging import cache
+from zapcrm.models import Role
+from zapcrm.runtime import Runtime
+
+GLOBAL_KEY = "sim-global-key-e2e"
+
+
+@pytest.fixture
+async def simulator(live_server: str) -> AsyncIterator[tuple[str, str, str]]:
+    name = f"sim-{uuid.uuid4().hex[:8]}"
+    token = f"tok-{uuid.uuid4().hex}"
+    server = SimulatorServer(
+        "127.0.0.1",
+        0,
+        global_key=GLOBAL_KEY,
+        webhook_url=live_server + "/webhooks/evolution",
+        instance=name,
+        token=token,
+        mode="test",
+        log_level="warning",
+    )
+    task = asyncio.create_task(server.serve())
+    await asyncio.wait_for(server.wait_ready(), 10)
+    try:
+        yield f"http://127.0.0.1:{server.port}", name, token
+    finally:
+        server.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
+
+
+async def test_customer_message_reaches_db_cache_and_sse(
+    simulator: tuple[str, str, str],
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    sim_url, name, token = simulator
+    company_id = await factory.company()
+    async with db.service_session() as session:
+        await register_instance(
+            session, company_id=company_id, name=name, token=token, server_url=sim_url
+        )
+    supervisor = await factory.user(company_id, Role.SUPERVISOR)
+    control = {"apikey": GLOBAL_KEY}
+    async with (
+        httpx.AsyncClient(base_url=live_server, timeout=10) as app,
+        httpx.AsyncClient(base_url=sim_url, timeout=10, headers=control) as sim,
+    ):
+        reader = SseReader(app, await token_headers(app, supervisor))
+        await asyncio.wait_for(reader.ready.wait(), 10)
+        customer = await sim.post(
+            "/_sim/customers",
+            json={"phone": "5531987654321", "name": "Dona Cida", "legacy_without_ninth": True},
+        )
+        assert customer.status_code == 201, customer.text
+        # Each delivery three times, as a flaky Evolution would.
+        faults = await sim.put(f"/_sim/faults?instance={name}", json={"duplicate_deliveries": 3})
+        assert faults.status_code == 200, faults.text
+        sent = await sim.post(
+            f"/_sim/instances/{name}/inbound",
+            json={"from": "5531987654321", "type": "text", "text": "Quero encomendar um bolo"},
+        )
+        assert sent.status_code == 201, sent.text
+
+        event = await reader.wait_for(
+            lambda e: (
+                e["type"] == "message.created"
+                and e["data"]["message"]["body"] == "Quero encomendar um bolo"
+            )
+        )
+        message = event["data"]["message"]
+        assert event["data"]["conversation"]["contact"]["name"] == "Dona Cida"
+        assert await runtime.redis.exists(cache.message_key(message["id"]))
+        await sim.post("/_sim/drain")
+        stored = await rows(
+            db,
+            "select c.remote_jid, count(m.id) as messages from evolution_conversations c"
+            " join evolution_messages m on m.conversation_id = c.id where c.company_id = :c"
+            " group by 1",
+            c=company_id,
+        )
+        # One conversation under the canonical number, one message despite the duplicates.
+        assert stored == [{"remote_jid": "5531987654321@s.whatsapp.net", "messages": 1}]
+        await reader.close()
