@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import psycopg
 import pytest
 from redis import Redis as SyncRedis
 
-from tests.servers import ServerThread
+from tests.servers import RedisProcess, ServerThread
 from zapcrm.accounts import service as accounts_service
 from zapcrm.accounts.directory import LocalDirectory
 from zapcrm.app import create_app
@@ -144,6 +145,20 @@ async def live_worker(runtime: Runtime) -> AsyncIterator[None]:
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=30)
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisProcess]:
+    """A redis-server of this test's own, free to be stopped and restarted."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = RedisProcess(port)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: Annotated[int, Field(ge=10_000)] = 64 * 1024 * 1024
     evolution_server_url: str = "http://127.0.0.1:8080"
     media_dir: str = "var/media"
+    # A queue entry read by a worker that then went silent this long is taken over by another.
+    worker_claim_idle_ms: Annotated[int, Field(ge=500)] = 60_000
 
     log_level: Annotated[str, Field(pattern=r"^(?i:debug|info|warning|error)$")] = "info"
     log_format: LogFormat = LogFormat.AUTO

@@ -13,8 +13,9 @@ from zapcrm.runtime import Runtime
 from zapcrm.worker import WorkerRuntime, install_signal_handlers
 
 
-def build_worker(runtime: Runtime, *, claim_idle_ms: int = 60_000) -> WorkerRuntime:
+def build_worker(runtime: Runtime) -> WorkerRuntime:
     """A WorkerRuntime with every zapcrm stream registered."""
+    claim_idle_ms = runtime.settings.worker_claim_idle_ms
     worker = WorkerRuntime(runtime.redis)
     worker.register(
         INCOMING_STREAM,
