@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import redis
 
 from zapcrm.cli import alembic_config
 
@@ -26,6 +27,8 @@ def scratch_database() -> Iterator[str]:
     """A migrated database that is dropped afterwards."""
     from alembic import command
 
+    # A clean Redis DB too: a backlog left by an earlier run would be measured as latency.
+    redis.Redis.from_url(REDIS_URL).flushdb()
     name = f"zapcrm_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
         connection.execute(f'create database "{name}"')

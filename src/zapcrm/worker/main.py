@@ -20,8 +20,8 @@ def build_worker(runtime: Runtime) -> WorkerRuntime:
     worker.register(
         INCOMING_STREAM,
         batch_handler=IncomingHandler(runtime.db, runtime.redis),
-        batch_size=200,
-        concurrency=2,
+        batch_size=100,
+        concurrency=4,
         claim_idle_ms=claim_idle_ms,
     )
     storage = LocalMediaStorage(Path(runtime.settings.media_dir))
