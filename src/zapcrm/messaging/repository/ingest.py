@@ -142,7 +142,7 @@ async def fold_conversation(
 
 _UPSERT_MESSAGE = text(
     """
-insert into evolution_messages
+insert into evolution_messages as m
   (company_id, instance_id, conversation_id, key_id, from_me, remote_jid, sender_jid, push_name,
    type, body, message_payload, raw_payload, status, message_timestamp, event_datetime,
    quoted_key_id, media_mimetype, media_file_name, media_size, media_status)
@@ -152,25 +152,25 @@ values
    :status, :message_timestamp, :event_datetime, :quoted_key_id, :media_mimetype,
    :media_file_name, :media_size, :media_status)
 on conflict on constraint evolution_messages_instance_key_key do update set
-  status = case when app.status_advances(evolution_messages.status, excluded.status)
-                then excluded.status else evolution_messages.status end,
-  body = coalesce(evolution_messages.body, excluded.body),
-  sender_jid = coalesce(evolution_messages.sender_jid, excluded.sender_jid),
-  push_name = coalesce(evolution_messages.push_name, excluded.push_name),
-  raw_payload = coalesce(evolution_messages.raw_payload, excluded.raw_payload),
-  message_payload = case when evolution_messages.message_payload = '{}'::jsonb
-                         then excluded.message_payload else evolution_messages.message_payload end
+  status = case when app.status_advances(m.status, excluded.status)
+                then excluded.status else m.status end,
+  body = coalesce(m.body, excluded.body),
+  sender_jid = coalesce(m.sender_jid, excluded.sender_jid),
+  push_name = coalesce(m.push_name, excluded.push_name),
+  raw_payload = coalesce(m.raw_payload, excluded.raw_payload),
+  message_payload = case when m.message_payload = '{}'::jsonb
+                         then excluded.message_payload else m.message_payload end
 -- A duplicate that brings nothing new changes nothing and returns no row.
-where app.status_advances(evolution_messages.status, excluded.status)
-   or (evolution_messages.body is null and excluded.body is not null)
-   or (evolution_messages.raw_payload is null and excluded.raw_payload is not null)
+where app.status_advances(m.status, excluded.status)
+   or (m.body is null and excluded.body is not null)
+   or (m.raw_payload is null and excluded.raw_payload is not null)
 returning id, conversation_id, (xmax = 0) as inserted, status
 """
 )
 
 
 # In SET expressions every column reads the row as it was before this update.
-_NEWER = "(c.last_message_at is null or c.last_message_at <= :at)"
+_NEWER = "coalesce(c.last_message_at <= :at, true)"
 
 # The new-message path in ONE statement (one round trip instead of six): the message
 # insert-or-merge, then, only when the row is new, the inbox fields, the service cycle, the
@@ -200,44 +200,39 @@ inbox as (
     closed_at = case when :inbound and c.status = 'closed' then null else c.closed_at end
   from msg
   where c.id = msg.conversation_id and msg.inserted
-  returning c.id
 ),
 mirror as (
-  update evolution_conversations set last_message_status = msg.status
+  update evolution_conversations c set last_message_status = msg.status
   from msg
-  where evolution_conversations.id = msg.conversation_id and not msg.inserted
-    and evolution_conversations.last_message_id = msg.id
-  returning evolution_conversations.id
+  where c.id = msg.conversation_id and not msg.inserted
+    and c.last_message_id = msg.id
 ),
 cycle as (
   insert into conversation_cycles (company_id, conversation_id, started_at)
   select :company_id, msg.conversation_id, :at from msg where msg.inserted and :inbound
   on conflict (conversation_id) where closed_at is null do nothing
-  returning id
 ),
 reply as (
-  update conversation_cycles set first_human_reply_at = :at
+  update conversation_cycles cc set first_human_reply_at = :at
   from msg
   where msg.inserted and :human_reply
-    and conversation_cycles.conversation_id = msg.conversation_id
-    and conversation_cycles.closed_at is null
-    and conversation_cycles.first_human_reply_at is null
-    and conversation_cycles.started_at <= :at
-  returning conversation_cycles.id
+    and cc.conversation_id = msg.conversation_id
+    and cc.closed_at is null
+    and cc.first_human_reply_at is null
+    and cc.started_at <= :at
 ),
 contact as (
-  update contacts set last_interaction_at = :at
+  update contacts ct set last_interaction_at = :at
   from msg
-  where msg.inserted and contacts.id = cast(:contact_id as uuid)
-    and (contacts.last_interaction_at is null or contacts.last_interaction_at < :at)
-  returning contacts.id
+  where msg.inserted and ct.id = :contact_id
+    and (ct.last_interaction_at is null or ct.last_interaction_at < :at)
 ),
 parked as (
-  delete from evolution_pending_updates
+  delete from evolution_pending_updates p
   using msg
-  where msg.inserted and evolution_pending_updates.instance_id = :instance_id
-    and evolution_pending_updates.key_id = :key_id
-  returning evolution_pending_updates.id, kind, payload
+  where msg.inserted and p.instance_id = :instance_id
+    and p.key_id = :key_id
+  returning p.id, p.kind, p.payload
 )
 select msg.id, msg.conversation_id, msg.inserted, msg.status,
   (select coalesce(jsonb_agg(jsonb_build_array(parked.kind, parked.payload) order by parked.id),
@@ -245,6 +240,9 @@ select msg.id, msg.conversation_id, msg.inserted, msg.status,
 from msg
 """.replace("MESSAGE_UPSERT", _UPSERT_MESSAGE.text).replace("NEWER", _NEWER)
 )
+# psycopg caches the parsing of statements up to 4096 characters; squeeze this one under it.
+_STORE_MESSAGE = text(" ".join(line.split("--")[0] for line in _STORE_MESSAGE.text.split("\n")))
+_STORE_MESSAGE = text(" ".join(_STORE_MESSAGE.text.split()))
 
 
 @dataclass(frozen=True, slots=True)
