@@ -85,12 +85,15 @@ def redis_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, redis_url: str) -> Settings:
-    """Settings pointing at the throwaway database and Redis DB."""
+def settings(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """Settings pointing at the throwaway database, Redis DB and media directory."""
     return load_settings(
         environment="test",
         database_url=database_url,
         redis_url=redis_url,
+        media_dir=str(tmp_path_factory.mktemp("media")),
         log_format="console",
         log_level="warning",
         login_max_failures_per_account=5,

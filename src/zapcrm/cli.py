@@ -291,6 +291,7 @@ def instance_add(
 
     async def action(settings: Settings) -> uuid.UUID:
         from zapcrm.db import Database
+        from zapcrm.evolution.credentials import CredentialBox
         from zapcrm.evolution.instances import register_instance
 
         db = Database.from_settings(settings, pool_size=1)
@@ -301,6 +302,7 @@ def instance_add(
                     company_id=company,
                     name=name,
                     token=token,
+                    credentials=CredentialBox.from_settings(settings),
                     server_url=server_url or settings.evolution_server_url,
                 )
         finally:
@@ -358,6 +360,7 @@ async def _ensure_demo_instance(
     session: AsyncSession, company_id: uuid.UUID, settings: Settings
 ) -> None:
     from zapcrm.evolution import repository as evolution_repo
+    from zapcrm.evolution.credentials import CredentialBox
     from zapcrm.evolution.instances import register_instance
 
     if not await evolution_repo.find_by_name(session, DEMO_INSTANCE):
@@ -366,6 +369,7 @@ async def _ensure_demo_instance(
             company_id=company_id,
             name=DEMO_INSTANCE,
             token=DEMO_INSTANCE_TOKEN,
+            credentials=CredentialBox.from_settings(settings),
             server_url=settings.evolution_server_url,
         )
 

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     login_max_attempts_per_ip: Annotated[int, Field(ge=1)] = 30
     login_window_seconds: Annotated[int, Field(ge=10)] = 900
 
+    # Fernet key(s) for instance tokens at rest, newest first; derived from SECRET_KEY if unset.
+    credentials_key: SecretStr | None = None
+
     supabase_url: str | None = None
     supabase_anon_key: SecretStr | None = None
     supabase_service_role_key: SecretStr | None = None

@@ -13,7 +13,9 @@ import httpx
 from sqlalchemy import text
 
 from tests.conftest import Factory
+from zapcrm.config import load_settings
 from zapcrm.db import Database
+from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.evolution.instances import register_instance
 
 FIXTURES = resources.files("zapcrm.evolution") / "fixtures"
@@ -56,7 +58,12 @@ async def new_instance(db: Database, factory: Factory, name: str = "acme-sales")
     token = f"token-{uuid.uuid4().hex}"
     async with db.service_session() as session:
         instance_id = await register_instance(
-            session, company_id=company_id, name=name, token=token, server_url=server_url
+            session,
+            company_id=company_id,
+            name=name,
+            token=token,
+            credentials=CredentialBox.from_settings(load_settings(environment="test")),
+            server_url=server_url,
         )
     return Instance(company_id, instance_id, name, server_url, token)
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from tests.conftest import Factory
 from tests.evolution.harness import rows
 from tests.live import SseReader, token_headers
 from zapcrm.db import Database
+from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.evolution.instances import register_instance
 from zapcrm.evolution.simulator import SimulatorServer
 from zapcrm.messaging import cache
@@ -60,7 +62,12 @@ async def test_customer_message_reaches_db_cache_and_sse(
     company_id = await factory.company()
     async with db.service_session() as session:
         await register_instance(
-            session, company_id=company_id, name=name, token=token, server_url=sim_url
+            session,
+            company_id=company_id,
+            name=name,
+            token=token,
+            credentials=CredentialBox.from_settings(runtime.settings),
+            server_url=sim_url,
         )
     supervisor = await factory.user(company_id, Role.SUPERVISOR)
     control = {"apikey": GLOBAL_KEY}
@@ -104,3 +111,46 @@ async def test_customer_message_reaches_db_cache_and_sse(
         # One conversation under the canonical number, one message despite the duplicates.
         assert stored == [{"remote_jid": "5531987654321@s.whatsapp.net", "messages": 1}]
         await reader.close()
+
+
+async def test_media_without_inline_base64_is_fetched_from_the_gateway(
+    simulator: tuple[str, str, str],
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    sim_url, name, token = simulator
+    company_id = await factory.company()
+    async with db.service_session() as session:
+        await register_instance(
+            session,
+            company_id=company_id,
+            name=name,
+            token=token,
+            credentials=CredentialBox.from_settings(runtime.settings),
+            server_url=sim_url,
+        )
+    async with httpx.AsyncClient(
+        base_url=sim_url, timeout=10, headers={"apikey": GLOBAL_KEY}
+    ) as sim:
+        await sim.post("/_sim/customers", json={"phone": "5511912345678", "name": "Bia"})
+        sent = await sim.post(
+            f"/_sim/instances/{name}/inbound",
+            json={"from": "5511912345678", "type": "image", "caption": "o bolo"},
+        )
+        assert sent.status_code == 201, sent.text
+    for _ in range(100):
+        stored = await rows(
+            db,
+            "select media_status, media_path, media_mimetype from evolution_messages"
+            " where company_id = :c and type = 'image'",
+            c=company_id,
+        )
+        if stored and stored[0]["media_status"] == "stored":
+            break
+        await asyncio.sleep(0.1)
+    assert stored[0]["media_status"] == "stored", stored
+    path = Path(runtime.settings.media_dir) / stored[0]["media_path"]
+    assert path.read_bytes()[:2] == b"\xff\xd8"  # a JPEG, fetched with the instance token

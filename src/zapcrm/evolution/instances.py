@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import repository as accounts_repo
 from zapcrm.evolution import repository
+from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:8080"
@@ -161,10 +162,12 @@ async def register_instance(
     company_id: uuid.UUID,
     name: str,
     token: str,
+    credentials: CredentialBox,
     server_url: str = DEFAULT_SERVER_URL,
     webhook_url: str | None = None,
 ) -> uuid.UUID:
-    """Register an existing Evolution instance for a company (only the token's hash is kept)."""
+    """Register an existing Evolution instance: the token's hash (to check webhooks) and the
+    token encrypted (to call the gateway); never the token itself."""
     name = name.strip()
     if not name or len(name) > 200:
         raise ValidationFailed("o nome da instância deve ter de 1 a 200 caracteres")
@@ -182,6 +185,7 @@ async def register_instance(
                 external_id=name,
                 server_url=server_url.rstrip("/"),
                 api_key_hash=hash_api_key(token),
+                api_key_ciphertext=credentials.seal(token),
                 webhook_url=webhook_url,
             )
     except IntegrityError:

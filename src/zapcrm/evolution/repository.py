@@ -25,6 +25,7 @@ async def insert_instance(
     external_id: str,
     server_url: str,
     api_key_hash: str,
+    api_key_ciphertext: str,
     webhook_url: str | None,
 ) -> uuid.UUID:
     """Register an instance and return its id."""
@@ -35,6 +36,7 @@ async def insert_instance(
             external_id=external_id,
             server_url=server_url,
             api_key_hash=api_key_hash,
+            api_key_ciphertext=api_key_ciphertext,
             webhook_url=webhook_url,
         )
         .returning(EvolutionInstance.id)
@@ -74,3 +76,19 @@ async def record_connection(
     await session.execute(
         update(EvolutionInstance).where(EvolutionInstance.id == instance_id).values(**values)
     )
+
+
+async def gateway_access(
+    session: AsyncSession, instance_id: uuid.UUID
+) -> tuple[str, str, str | None] | None:
+    """(Evolution name, server URL, sealed token) of an instance, for REST calls."""
+    row = (
+        await session.execute(
+            select(
+                EvolutionInstance.external_id,
+                EvolutionInstance.server_url,
+                EvolutionInstance.api_key_ciphertext,
+            ).where(EvolutionInstance.id == instance_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])

@@ -13,12 +13,17 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import httpx
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from sqlalchemy import text
 
 from zapcrm.db import Database
+from zapcrm.evolution.client import EvolutionClient
+from zapcrm.evolution.credentials import CredentialBox, CredentialError
+from zapcrm.evolution.errors import GatewayError, GatewayUnavailable
+from zapcrm.evolution.repository import gateway_access
 from zapcrm.logging import get_logger
 from zapcrm.messaging import cache, realtime
 from zapcrm.messaging.media import MediaStorage
@@ -127,9 +132,17 @@ class IncomingHandler:
 class MediaHandler:
     """Per-job handler for `evolution:media-sync`."""
 
-    def __init__(self, db: Database, storage: MediaStorage) -> None:
+    def __init__(
+        self,
+        db: Database,
+        storage: MediaStorage,
+        http: httpx.AsyncClient,
+        credentials: CredentialBox,
+    ) -> None:
         self.db = db
         self.storage = storage
+        self.http = http
+        self.credentials = credentials
 
     async def __call__(self, job: Job) -> None:
         """Save a message's media once; later runs find it stored and do nothing."""
@@ -140,7 +153,7 @@ class MediaHandler:
             row = (
                 await session.execute(
                     text(
-                        "select company_id, media_mimetype, media_status,"
+                        "select company_id, instance_id, key_id, media_mimetype, media_status,"
                         " raw_payload -> 'message' ->> 'base64' as encoded"
                         " from evolution_messages where id = :id"
                     ),
@@ -149,19 +162,43 @@ class MediaHandler:
             ).first()
         if row is None or row.media_status == "stored":
             return
-        if not row.encoded:
-            # Without base64 in the payload the bytes must come from the gateway
-            # (getBase64FromMediaMessage), which needs the instance credential of the send issue.
-            log.info("media.no_inline_bytes", message_id=str(message_id))
-            return
-        try:
-            data = base64.b64decode(row.encoded.split(",", 1)[-1], validate=True)
-        except (binascii.Error, ValueError):
-            await self._mark(message_id, "failed", None)
-            raise PermanentJobError("media base64 is not valid") from None
+        if row.encoded:
+            try:
+                data = base64.b64decode(row.encoded.split(",", 1)[-1], validate=True)
+            except (binascii.Error, ValueError):
+                await self._mark(message_id, "failed", None)
+                raise PermanentJobError("media base64 is not valid") from None
+        else:
+            # Webhook base64 is off (or needs a reconnect, §1.8): ask the gateway for the bytes.
+            data = await self._download(message_id, row.instance_id, row.key_id)
         key = await self.storage.save(row.company_id, message_id, data, row.media_mimetype)
         await self._mark(message_id, "stored", key)
         log.info("media.stored", message_id=str(message_id), size=len(data))
+
+    async def _download(
+        self, message_id: uuid.UUID, instance_id: uuid.UUID, key_id: str | None
+    ) -> bytes:
+        async with self.db.service_session() as session:
+            access = await gateway_access(session, instance_id)
+        sealed = access[2] if access else None
+        if access is None or sealed is None or not key_id:
+            await self._mark(message_id, "failed", None)
+            raise PermanentJobError("no gateway credential for this instance")
+        name, server_url, _ = access
+        try:
+            token = self.credentials.open(sealed)
+        except CredentialError:
+            await self._mark(message_id, "failed", None)
+            raise PermanentJobError("the instance credential cannot be decrypted") from None
+        client = EvolutionClient(self.http, server_url=server_url, instance=name, token=token)
+        try:
+            download = await client.media_base64(key_id)
+        except GatewayUnavailable:
+            raise  # transient: the runtime retries with backoff
+        except GatewayError as error:
+            await self._mark(message_id, "failed", None)
+            raise PermanentJobError(f"gateway refused the media: {error.reason}") from None
+        return download.data
 
     async def _mark(self, message_id: uuid.UUID, status: str, key: str | None) -> None:
         async with self.db.service_session() as session:

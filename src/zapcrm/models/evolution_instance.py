@@ -21,6 +21,7 @@ class EvolutionInstance(Base):
     external_id: Mapped[str] = mapped_column(Text)
     server_url: Mapped[str] = mapped_column(Text)
     api_key_hash: Mapped[str] = mapped_column(Text)
+    api_key_ciphertext: Mapped[str | None] = mapped_column(Text)
     webhook_url: Mapped[str | None] = mapped_column(Text)
     connection_state: Mapped[str] = mapped_column(Text, server_default="close")
     owner_jid: Mapped[str | None] = mapped_column(Text)

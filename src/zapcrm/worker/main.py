@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from zapcrm.config import Settings
+from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.messaging.jobs import MEDIA_STREAM, IncomingHandler, MediaHandler
 from zapcrm.messaging.media import LocalMediaStorage
 from zapcrm.outbox import INCOMING_STREAM, relay_forever
@@ -27,7 +28,9 @@ def build_worker(runtime: Runtime) -> WorkerRuntime:
     storage = LocalMediaStorage(Path(runtime.settings.media_dir))
     worker.register(
         MEDIA_STREAM,
-        handler=MediaHandler(runtime.db, storage),
+        handler=MediaHandler(
+            runtime.db, storage, runtime.http, CredentialBox.from_settings(runtime.settings)
+        ),
         concurrency=4,
         batch_size=20,
         claim_idle_ms=claim_idle_ms,
