@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, text, tuple_, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,14 @@ class IdentityMatch:
     contact_phone: str | None
 
 
+_FIND_IDENTITIES = text(
+    "select i.contact_id, i.kind, i.value, c.name, c.phone_e164"
+    " from contact_identities i join contacts c on c.id = i.contact_id"
+    " where i.company_id = :company_id and (i.kind, i.value) in"
+    " (select * from unnest(cast(:kinds as text[]), cast(:values as text[])))"
+)
+
+
 async def find_identities(
     session: AsyncSession, company_id: uuid.UUID, keys: Iterable[IdentityKey]
 ) -> Sequence[IdentityMatch]:
@@ -33,21 +41,16 @@ async def find_identities(
     wanted = list(keys)
     if not wanted:
         return []
-    statement = (
-        select(
-            ContactIdentity.contact_id,
-            ContactIdentity.kind,
-            ContactIdentity.value,
-            Contact.name,
-            Contact.phone_e164,
-        )
-        .join(Contact, Contact.id == ContactIdentity.contact_id)
-        .where(
-            ContactIdentity.company_id == company_id,
-            tuple_(ContactIdentity.kind, ContactIdentity.value).in_(wanted),
-        )
+    # One constant statement whatever the number of keys: compiled and parsed once, then cached.
+    result = await session.execute(
+        _FIND_IDENTITIES,
+        {
+            "company_id": company_id,
+            "kinds": [kind for kind, _ in wanted],
+            "values": [value for _, value in wanted],
+        },
     )
-    return [IdentityMatch(*row) for row in (await session.execute(statement)).all()]
+    return [IdentityMatch(*row) for row in result.all()]
 
 
 async def insert_contact(
