@@ -26,6 +26,7 @@ class CompanyGraph:
     mine_conversation_id: uuid.UUID
     others_conversation_id: uuid.UUID
     unassigned_conversation_id: uuid.UUID
+    segment_id: uuid.UUID
 
 
 async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
@@ -80,7 +81,25 @@ async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
             "insert into evolution_pending_updates (company_id, instance_id, key_id, kind,"
             " payload) values (:company, :instance, 'LATE', 'status', '{}') returning id"
         )
-        await one("insert into segments (company_id, name) values (:company, 'VIP') returning id")
+        params["segment"] = await one(
+            "insert into segments (company_id, name) values (:company, 'VIP') returning id"
+        )
+        await one(
+            "insert into segment_members (segment_id, contact_id, company_id)"
+            " values (:segment, :contact, :company) returning segment_id"
+        )
+        await one(
+            "insert into contact_attributes (company_id, key, label, type)"
+            " values (:company, 'cpf', 'CPF', 'text') returning id"
+        )
+        await one(
+            "insert into funnel_stages (company_id, key, label)"
+            " values (:company, 'lead', 'Lead') returning id"
+        )
+        await one(
+            "insert into contact_events (company_id, contact_id, kind)"
+            " values (:company, :contact, 'created') returning id"
+        )
         await one(
             "insert into import_jobs (company_id, created_by, file_name) values"
             " (:company, :operator, 'contatos.csv') returning id"
@@ -114,4 +133,5 @@ async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
         mine_conversation_id=conversations["mine"],
         others_conversation_id=conversations["others"],
         unassigned_conversation_id=conversations["free"],
+        segment_id=params["segment"],
     )

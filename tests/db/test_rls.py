@@ -33,6 +33,10 @@ TENANT_TABLES = (
     "tasks",
     "outbox",
     "audit_log",
+    "contact_attributes",
+    "funnel_stages",
+    "segment_members",
+    "contact_events",
 )
 
 # An attempt to create a row in company :b, using :b's own parents where a parent is needed.
@@ -63,6 +67,14 @@ INSERT_INTO_OTHER_COMPANY = {
     "outbox": "insert into outbox (company_id, stream, payload) values (:b, 'x', '{}')",
     "audit_log": "insert into audit_log (company_id, actor_id, action, target_type)"
     " values (:b, :me, 'intrusion', 'company')",
+    "contact_attributes": "insert into contact_attributes (company_id, key, label, type)"
+    " values (:b, 'intruso', 'Intruso', 'text')",
+    "funnel_stages": "insert into funnel_stages (company_id, key, label)"
+    " values (:b, 'intruso', 'Intruso')",
+    "segment_members": "insert into segment_members (segment_id, contact_id, company_id)"
+    " values (:b_segment, :b_contact, :b)",
+    "contact_events": "insert into contact_events (company_id, contact_id, kind)"
+    " values (:b, :b_contact, 'intrusion')",
 }
 
 
@@ -134,6 +146,7 @@ async def test_admin_of_a_cannot_insert_into_b(
         "b_contact": company_b.contact_id,
         "b_instance": company_b.instance_id,
         "b_conversation": company_b.unassigned_conversation_id,
+        "b_segment": company_b.segment_id,
     }
     with pytest.raises(DBAPIError, match=r"row-level security|permission denied"):
         async with db.tenant_session(claims_for(company_a.admin)) as session:

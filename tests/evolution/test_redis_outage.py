@@ -9,6 +9,7 @@ import asyncio
 import time
 
 import httpx
+import orjson
 import pytest
 from redis.asyncio import Redis
 
@@ -62,8 +63,14 @@ async def test_webhooks_survive_a_redis_outage(
     try:
         # The relay leaves rows younger than its grace period to the request that wrote them.
         await asyncio.sleep(RELAY_GRACE_SECONDS + 0.5)
-        assert await relay(db, redis) == sent
-        assert await redis.xlen(INCOMING_STREAM) == sent
+        # The relay is global: it may also carry other tests' leftovers, never fewer than ours.
+        assert await relay(db, redis) >= sent
+        entries = await redis.xrange(INCOMING_STREAM) or []
+        ours = [
+            entry for _, entry in entries
+            if entry and orjson.loads(entry["payload"])["company_id"] == str(instance.company_id)
+        ]  # fmt: skip
+        assert len(ours) == sent
     finally:
         await redis.aclose()
     assert await rows(

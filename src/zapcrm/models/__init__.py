@@ -5,17 +5,21 @@ from zapcrm.models.auth_user import AuthUser
 from zapcrm.models.base import Base
 from zapcrm.models.company import Company
 from zapcrm.models.contact import Contact
+from zapcrm.models.contact_attribute import ContactAttribute
+from zapcrm.models.contact_event import ContactEvent
 from zapcrm.models.contact_identity import ContactIdentity
 from zapcrm.models.conversation_cycle import ConversationCycle
 from zapcrm.models.evolution_conversation import EvolutionConversation
 from zapcrm.models.evolution_instance import EvolutionInstance
 from zapcrm.models.evolution_message import EvolutionMessage
+from zapcrm.models.funnel_stage import FunnelStage
 from zapcrm.models.import_job import ImportJob
 from zapcrm.models.outbox import OutboxEntry
 from zapcrm.models.pending_update import PendingUpdate
 from zapcrm.models.profile import Profile, Role
 from zapcrm.models.refresh_token import RefreshToken
 from zapcrm.models.segment import Segment
+from zapcrm.models.segment_member import SegmentMember
 from zapcrm.models.task import Task
 
 __all__ = [
@@ -24,11 +28,14 @@ __all__ = [
     "Base",
     "Company",
     "Contact",
+    "ContactAttribute",
+    "ContactEvent",
     "ContactIdentity",
     "ConversationCycle",
     "EvolutionConversation",
     "EvolutionInstance",
     "EvolutionMessage",
+    "FunnelStage",
     "ImportJob",
     "OutboxEntry",
     "PendingUpdate",
@@ -36,5 +43,6 @@ __all__ = [
     "RefreshToken",
     "Role",
     "Segment",
+    "SegmentMember",
     "Task",
 ]

@@ -34,6 +34,8 @@ class ImportJob(Base):
     skipped_count: Mapped[int] = mapped_column(Integer, server_default="0")
     failed_count: Mapped[int] = mapped_column(Integer, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
+    detected: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    failed_path: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()

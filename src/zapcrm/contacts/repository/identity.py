@@ -1,4 +1,4 @@
-"""SQL for contacts and the identity keys that resolve to them."""
+"""SQL for the identity keys that resolve to contacts, and contact merging."""
 
 from __future__ import annotations
 

@@ -1,0 +1,27 @@
+"""SQL for contacts, by topic: identity keys (identity.py); more topics join as modules."""
+
+from zapcrm.contacts.repository.identity import (
+    IdentityKey,
+    IdentityMatch,
+    add_identities,
+    delete_contact,
+    fill_contact_gaps,
+    find_identities,
+    get_contact,
+    insert_contact,
+    move_contact_references,
+    touch_interaction,
+)
+
+__all__ = [
+    "IdentityKey",
+    "IdentityMatch",
+    "add_identities",
+    "delete_contact",
+    "fill_contact_gaps",
+    "find_identities",
+    "get_contact",
+    "insert_contact",
+    "move_contact_references",
+    "touch_interaction",
+]
