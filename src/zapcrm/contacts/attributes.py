@@ -1,0 +1,139 @@
+"""Typed custom attributes: definitions per company and validation of `custom_fields` values.
+
+Values are stored in `contacts.custom_fields` as JSON: text -> string, number -> number,
+date -> ISO date string (YYYY-MM-DD), boolean -> true/false, list -> one of the options.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.contacts.repository import attributes as repository
+from zapcrm.exceptions import ValidationFailed
+
+AttributeType = Literal["text", "number", "date", "boolean", "list"]
+MAX_TEXT_LENGTH = 1000
+_TRUE = {"true", "1", "sim", "s", "yes", "y", "verdadeiro"}
+_FALSE = {"false", "0", "não", "nao", "n", "no", "falso"}
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeDef:
+    """One custom attribute a company defined."""
+
+    key: str
+    label: str
+    type: AttributeType
+    options: tuple[str, ...] = ()
+
+
+async def load_definitions(session: AsyncSession, company_id: uuid.UUID) -> dict[str, AttributeDef]:
+    """The company's attributes by key."""
+    return {
+        row.key: AttributeDef(
+            key=row.key,
+            label=row.label,
+            type=row.type,  # type: ignore[arg-type]  # the table's check constraint
+            options=tuple(str(option) for option in row.options),
+        )
+        for row in await repository.list_attributes(session, company_id)
+    }
+
+
+async def load_stage_keys(session: AsyncSession, company_id: uuid.UUID) -> set[str]:
+    """The funnel stage keys a contact may be in."""
+    return {row.key for row in await repository.list_stages(session, company_id)}
+
+
+def coerce_value(definition: AttributeDef, value: Any) -> Any:
+    """The JSON value to store for one attribute, or ValueError with a pt-BR reason.
+
+    Accepts what people type in forms and spreadsheets: "1.234,56" or "1234.56" for numbers,
+    "31/12/2026" or "2026-12-31" for dates, sim/não for booleans. None clears the field.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if definition.type == "text":
+        text = str(value).strip()
+        if len(text) > MAX_TEXT_LENGTH:
+            raise ValueError(f"texto com mais de {MAX_TEXT_LENGTH} caracteres")
+        return text
+    if definition.type == "number":
+        return _number(value)
+    if definition.type == "date":
+        return _date(value).isoformat()
+    if definition.type == "boolean":
+        return _boolean(value)
+    text = str(value).strip()
+    if text not in definition.options:
+        raise ValueError(f"valor fora da lista: {', '.join(definition.options)}")
+    return text
+
+
+def coerce_custom_fields(
+    values: Mapping[str, Any], definitions: Mapping[str, AttributeDef]
+) -> dict[str, Any]:
+    """Validate every value against its definition; one ValidationFailed listing every field."""
+    errors = []
+    result: dict[str, Any] = {}
+    for key, value in values.items():
+        definition = definitions.get(key)
+        if definition is None:
+            errors.append({"field": f"custom_fields.{key}", "message": "atributo não definido"})
+            continue
+        try:
+            result[key] = coerce_value(definition, value)
+        except ValueError as error:
+            errors.append({"field": f"custom_fields.{key}", "message": str(error)})
+    if errors:
+        raise ValidationFailed("atributos personalizados inválidos", fields=errors)
+    return result
+
+
+def _number(value: Any) -> int | float:
+    if isinstance(value, bool):
+        raise ValueError("número inválido")
+    if isinstance(value, int | float):
+        return value
+    text = str(value).strip().replace(" ", "")
+    # Brazilian spreadsheets write 1.234,56; plain exports write 1234.56.
+    if "," in text:
+        text = text.replace(".", "").replace(",", ".")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("número inválido") from None
+    if not number.is_finite():
+        raise ValueError("número inválido")
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    try:
+        if "/" in text:
+            day, month, year = (int(part) for part in text.split("/"))
+            return date(year, month, day)
+        return date.fromisoformat(text[:10])
+    except (ValueError, TypeError):
+        raise ValueError("data inválida (use DD/MM/AAAA ou AAAA-MM-DD)") from None
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("use sim ou não")
