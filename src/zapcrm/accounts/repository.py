@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+import orjson
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.models import AuditEntry, AuthUser, Company, Profile
+from zapcrm.models import AuthUser, Company, Profile
 
 
 async def insert_company(session: AsyncSession, *, name: str) -> Company:
@@ -157,13 +158,21 @@ async def insert_audit(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Append an audit log entry."""
+    # Plain SQL on purpose: SQLAlchemy would add RETURNING id to fetch the new key, and
+    # RETURNING needs the SELECT policy that only admins have, so a supervisor's audited action
+    # would be refused.
     await session.execute(
-        insert(AuditEntry).values(
-            company_id=company_id,
-            actor_id=actor_id,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            details=details or {},
-        )
+        text(
+            "insert into audit_log (company_id, actor_id, action, target_type, target_id, details)"
+            " values (:company_id, :actor_id, :action, :target_type, :target_id,"
+            " cast(:details as jsonb))"
+        ),
+        {
+            "company_id": company_id,
+            "actor_id": actor_id,
+            "action": action,
+            "target_type": target_type,
+            "target_id": target_id,
+            "details": orjson.dumps(details or {}, default=str).decode(),
+        },
     )

@@ -25,3 +25,21 @@ def decode_cursor(cursor: str) -> tuple[datetime | None, uuid.UUID]:
         return at, uuid.UUID(id_text)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise BadRequest("cursor de paginação inválido") from None
+
+
+def encode_key_cursor(at: datetime, key: str) -> str:
+    """A cursor for rows ordered by (time, text key), e.g. a timeline mixing several tables."""
+    raw = f"{at.isoformat()}|{key}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_key_cursor(cursor: str) -> tuple[datetime, str]:
+    """Parse a cursor made by `encode_key_cursor`; BadRequest when it was tampered with."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at_text, _, key = base64.urlsafe_b64decode(padded.encode()).decode().partition("|")
+        if not key or len(key) > 100:
+            raise ValueError(cursor)
+        return datetime.fromisoformat(at_text), key
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadRequest("cursor de paginação inválido") from None

@@ -1,4 +1,5 @@
-"""SQL for contacts, by topic: identity keys (identity.py); more topics join as modules."""
+"""SQL for contacts, by topic: identity keys (identity.py), records, timeline and merges
+(crud.py), attribute and stage definitions (attributes.py)."""
 
 from zapcrm.contacts.repository.identity import (
     IdentityKey,

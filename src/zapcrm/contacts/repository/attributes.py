@@ -31,3 +31,35 @@ async def list_stages(session: AsyncSession, company_id: uuid.UUID) -> Sequence[
         .order_by(FunnelStage.position, FunnelStage.key)
     )
     return (await session.scalars(statement)).all()
+
+
+async def insert_definition(
+    session: AsyncSession,
+    model: type[ContactAttribute] | type[FunnelStage],
+    values: dict[str, object],
+) -> ContactAttribute | FunnelStage:
+    """Create an attribute or stage definition."""
+    row = model(**values)
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    return row
+
+
+async def get_definition(
+    session: AsyncSession,
+    model: type[ContactAttribute] | type[FunnelStage],
+    company_id: uuid.UUID,
+    definition_id: uuid.UUID,
+) -> ContactAttribute | FunnelStage | None:
+    """One definition of the company, or None."""
+    row = await session.get(model, definition_id)
+    if isinstance(row, ContactAttribute | FunnelStage) and row.company_id == company_id:
+        return row
+    return None
+
+
+async def remove_definition(session: AsyncSession, row: ContactAttribute | FunnelStage) -> None:
+    """Delete a definition (values already stored on contacts stay as they are)."""
+    await session.delete(row)
+    await session.flush()

@@ -1,0 +1,96 @@
+"""Company-defined contact attributes and funnel stages (admins manage; everyone reads)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.auth.identity import Identity
+from zapcrm.contacts.repository import attributes as repository
+from zapcrm.contacts.schemas import AttributeIn, AttributeOut, StageIn, StageOut
+from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
+from zapcrm.models import ContactAttribute, FunnelStage
+
+
+async def list_attributes(session: AsyncSession, actor: Identity) -> list[AttributeOut]:
+    """The company's custom attributes."""
+    return [
+        _attribute_out(row) for row in await repository.list_attributes(session, actor.company_id)
+    ]
+
+
+async def list_stages(session: AsyncSession, actor: Identity) -> list[StageOut]:
+    """The company's funnel stages."""
+    return [_stage_out(row) for row in await repository.list_stages(session, actor.company_id)]
+
+
+async def create_attribute(
+    session: AsyncSession, actor: Identity, data: AttributeIn
+) -> AttributeOut:
+    """Define a custom attribute; a list needs its options."""
+    if data.type == "list" and not data.options:
+        raise ValidationFailed("um atributo de lista precisa de opções")
+    row = await _insert(
+        session, ContactAttribute, {**data.model_dump(), "company_id": actor.company_id}
+    )
+    assert isinstance(row, ContactAttribute)
+    return _attribute_out(row)
+
+
+async def create_stage(session: AsyncSession, actor: Identity, data: StageIn) -> StageOut:
+    """Add a funnel stage."""
+    row = await _insert(session, FunnelStage, {**data.model_dump(), "company_id": actor.company_id})
+    assert isinstance(row, FunnelStage)
+    return _stage_out(row)
+
+
+async def delete_definition(
+    session: AsyncSession,
+    actor: Identity,
+    model: type[ContactAttribute] | type[FunnelStage],
+    definition_id: uuid.UUID,
+) -> None:
+    """Remove an attribute or stage definition."""
+    row = await repository.get_definition(session, model, actor.company_id, definition_id)
+    if row is None:
+        raise NotFound("definição não encontrada")
+    await repository.remove_definition(session, row)
+
+
+async def _insert(
+    session: AsyncSession,
+    model: type[ContactAttribute] | type[FunnelStage],
+    values: dict[str, object],
+) -> ContactAttribute | FunnelStage:
+    try:
+        async with session.begin_nested():
+            return await repository.insert_definition(session, model, values)
+    except IntegrityError:
+        raise Conflict(f"a chave {values['key']} já existe") from None
+
+
+def _attribute_out(row: ContactAttribute) -> AttributeOut:
+    return AttributeOut(
+        id=row.id,
+        key=row.key,
+        label=row.label,
+        type=row.type,
+        options=[str(option) for option in row.options],
+        position=row.position,
+    )
+
+
+def _stage_out(row: FunnelStage) -> StageOut:
+    return StageOut(id=row.id, key=row.key, label=row.label, position=row.position)
+
+
+__all__: Sequence[str] = (
+    "create_attribute",
+    "create_stage",
+    "delete_definition",
+    "list_attributes",
+    "list_stages",
+)

@@ -1,0 +1,307 @@
+"""Contact rules: create and edit with identity keys, merge, timeline, duplicate suggestions.
+
+Callers own the transaction (a tenant session under RLS for the API).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.accounts import repository as accounts_repo
+from zapcrm.auth.identity import Identity
+from zapcrm.contacts import attributes
+from zapcrm.contacts.repository import crud, identity
+from zapcrm.contacts.schemas import (
+    ContactDetail,
+    ContactIn,
+    ContactOut,
+    ContactPatch,
+    DuplicatePair,
+    HistoryItem,
+    IdentityOut,
+)
+from zapcrm.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
+from zapcrm.kit.pagination import decode_key_cursor, encode_key_cursor
+from zapcrm.kit.phones import InvalidPhone, canonical_phone, identity_variants
+from zapcrm.models import Contact, Role
+
+DEFAULT_REGION = "BR"
+
+
+def _phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return canonical_phone(raw, region)
+    except InvalidPhone as error:
+        raise ValidationFailed(
+            "telefone inválido", fields=[{"field": "phone", "message": str(error)}]
+        ) from None
+
+
+async def _check_stage(session: AsyncSession, company_id: uuid.UUID, stage: str | None) -> None:
+    if stage is None:
+        return
+    stages = await attributes.load_stage_keys(session, company_id)
+    if stages and stage not in stages:
+        raise ValidationFailed(
+            "etapa do funil desconhecida",
+            fields=[
+                {"field": "funnel_stage", "message": f"use uma de: {', '.join(sorted(stages))}"}
+            ],
+        )
+
+
+async def _claim_phone(
+    session: AsyncSession, company_id: uuid.UUID, contact_id: uuid.UUID, phone: str
+) -> None:
+    """Attach every phone form of `phone` to the contact, or Conflict naming the owner."""
+    variants = sorted(identity_variants(phone))
+    owners = await crud.owners_of(session, company_id, "phone", variants) - {contact_id}
+    if owners:
+        raise Conflict("já existe um contato com este telefone", contact_id=str(next(iter(owners))))
+    try:
+        async with session.begin_nested():
+            await identity.add_identities(
+                session, company_id, contact_id, [("phone", value) for value in variants]
+            )
+    except IntegrityError:  # claimed by a concurrent request just now
+        raise Conflict("já existe um contato com este telefone") from None
+
+
+async def create_contact(session: AsyncSession, actor: Identity, data: ContactIn) -> ContactOut:
+    """Create a contact; its phone (in any format) becomes its identity keys."""
+    phone = _phone(data.phone)
+    await _check_stage(session, actor.company_id, data.funnel_stage)
+    definitions = await attributes.load_definitions(session, actor.company_id)
+    custom = attributes.coerce_custom_fields(data.custom_fields, definitions)
+    contact = await crud.add_contact(
+        session,
+        actor.company_id,
+        {
+            "name": data.name.strip(),
+            "phone_e164": phone,
+            "email": str(data.email).lower() if data.email else None,
+            "tags": data.tags,
+            "source": data.source or "manual",
+            "funnel_stage": data.funnel_stage,
+            "custom_fields": {k: v for k, v in custom.items() if v is not None},
+            "notes": data.notes,
+            "opted_out": data.opted_out,
+        },
+    )
+    if phone:
+        await _claim_phone(session, actor.company_id, contact.id, phone)
+    await crud.add_event(
+        session,
+        company_id=actor.company_id,
+        contact_id=contact.id,
+        kind="contact.created",
+        actor_id=actor.user_id,
+        details={"source": contact.source},
+    )
+    return ContactOut.of(contact)
+
+
+async def get_contact(
+    session: AsyncSession, actor: Identity, contact_id: uuid.UUID
+) -> ContactDetail:
+    """One contact with its identity keys."""
+    contact = await identity.get_contact(session, actor.company_id, contact_id)
+    if contact is None:
+        raise NotFound("contato não encontrado")
+    keys = await crud.identities_of(session, contact.id)
+    return ContactDetail(
+        **ContactOut.of(contact).model_dump(),
+        identities=[IdentityOut(kind=kind, value=value) for kind, value in keys],
+    )
+
+
+async def update_contact(
+    session: AsyncSession, actor: Identity, contact_id: uuid.UUID, patch: ContactPatch
+) -> ContactOut:
+    """Apply the given changes and record them in the contact's timeline."""
+    contact = await crud.lock_contact(session, actor.company_id, contact_id)
+    if contact is None:
+        raise NotFound("contato não encontrado")
+    values: dict[str, Any] = {}
+    sent = patch.model_fields_set
+    for field in ("name", "source", "notes", "opted_out", "tags"):
+        if field in sent and getattr(patch, field) is not None:
+            values[field] = getattr(patch, field)
+    if "email" in sent:
+        values["email"] = str(patch.email).lower() if patch.email else None
+    if "funnel_stage" in sent:
+        await _check_stage(session, actor.company_id, patch.funnel_stage)
+        values["funnel_stage"] = patch.funnel_stage
+    if "custom_fields" in sent and patch.custom_fields is not None:
+        definitions = await attributes.load_definitions(session, actor.company_id)
+        merged = dict(contact.custom_fields)
+        for key, value in attributes.coerce_custom_fields(patch.custom_fields, definitions).items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        values["custom_fields"] = merged
+    if "phone" in sent:
+        new_phone = _phone(patch.phone)
+        if new_phone != contact.phone_e164:
+            if contact.phone_e164:
+                await crud.remove_identities(
+                    session, contact.id, "phone", sorted(identity_variants(contact.phone_e164))
+                )
+            if new_phone:
+                await _claim_phone(session, actor.company_id, contact.id, new_phone)
+            values["phone_e164"] = new_phone
+    changes = {
+        key: {"from": getattr(contact, key), "to": value}
+        for key, value in values.items()
+        if getattr(contact, key) != value
+    }
+    if not changes:
+        return ContactOut.of(contact)
+    contact = await crud.change_contact(session, contact, {key: values[key] for key in changes})
+    await crud.add_event(
+        session,
+        company_id=actor.company_id,
+        contact_id=contact.id,
+        kind="contact.updated",
+        actor_id=actor.user_id,
+        details={"changes": changes},
+    )
+    return ContactOut.of(contact)
+
+
+async def delete_contact(session: AsyncSession, actor: Identity, contact_id: uuid.UUID) -> None:
+    """Delete a contact (supervisors and admins); its chats stay, unlinked."""
+    if not actor.has_role(Role.SUPERVISOR):
+        raise Forbidden("apenas supervisores e administradores excluem contatos")
+    if await identity.get_contact(session, actor.company_id, contact_id) is None:
+        raise NotFound("contato não encontrado")
+    await identity.delete_contact(session, actor.company_id, contact_id)
+    await accounts_repo.insert_audit(
+        session,
+        company_id=actor.company_id,
+        actor_id=actor.user_id,
+        action="contact.deleted",
+        target_type="contact",
+        target_id=str(contact_id),
+    )
+
+
+def _merged_values(keep: Contact, other: Contact) -> dict[str, Any]:
+    """What the kept contact looks like after absorbing the other: its own values win."""
+    custom = {**other.custom_fields, **keep.custom_fields}
+    tags = list(dict.fromkeys([*keep.tags, *other.tags]))
+    notes = "\n\n".join(note for note in (keep.notes, other.notes) if note)
+    return {
+        "name": keep.name or other.name,
+        "phone_e164": keep.phone_e164 or other.phone_e164,
+        "email": keep.email or other.email,
+        "source": keep.source or other.source,
+        "funnel_stage": keep.funnel_stage or other.funnel_stage,
+        "tags": tags,
+        "custom_fields": custom,
+        "notes": notes,
+        "opted_out": keep.opted_out or other.opted_out,
+        "last_interaction_at": max(
+            (at for at in (keep.last_interaction_at, other.last_interaction_at) if at),
+            default=None,
+        ),
+    }
+
+
+async def merge_contacts(
+    session: AsyncSession, actor: Identity, keep_id: uuid.UUID, other_id: uuid.UUID
+) -> ContactOut:
+    """Fold `other_id` into `keep_id`: chats, messages, tasks, lists, keys and fields move."""
+    if keep_id == other_id:
+        raise ValidationFailed("escolha dois contatos diferentes")
+    # Lock in id order so two opposite merges cannot deadlock.
+    locked = {}
+    for contact_id in sorted((keep_id, other_id)):
+        locked[contact_id] = await crud.lock_contact(session, actor.company_id, contact_id)
+    keep, other = locked[keep_id], locked[other_id]
+    if keep is None or other is None:
+        raise NotFound("contato não encontrado")
+    values = _merged_values(keep, other)
+    summary = {"merged_contact_id": str(other.id), "name": other.name, "phone": other.phone_e164}
+    await crud.move_everything(session, actor.company_id, other.id, keep.id)
+    await identity.delete_contact(session, actor.company_id, other.id)
+    kept = await crud.change_contact(session, keep, values)
+    await crud.add_event(
+        session,
+        company_id=actor.company_id,
+        contact_id=keep.id,
+        kind="contact.merged",
+        actor_id=actor.user_id,
+        details=summary,
+    )
+    await accounts_repo.insert_audit(
+        session,
+        company_id=actor.company_id,
+        actor_id=actor.user_id,
+        action="contact.merged",
+        target_type="contact",
+        target_id=str(keep.id),
+        details=summary,
+    )
+    return ContactOut.of(kept)
+
+
+async def suggest_duplicates(
+    session: AsyncSession, actor: Identity, limit: int
+) -> list[DuplicatePair]:
+    """Pairs that look like one person: same e-mail, or same phone ending and similar name."""
+    pairs = await crud.duplicate_pairs(session, actor.company_id, limit)
+    ids = sorted({contact_id for pair in pairs for contact_id in pair[:2]})
+    contacts = await crud.contacts_by_id(session, actor.company_id, ids)
+    result = []
+    for first, second, reason in pairs[:limit]:
+        if first in contacts and second in contacts:
+            result.append(
+                DuplicatePair(
+                    first=ContactOut.of(contacts[first]),
+                    second=ContactOut.of(contacts[second]),
+                    reason=reason,
+                )
+            )
+    return result
+
+
+async def contact_history(
+    session: AsyncSession,
+    actor: Identity,
+    contact_id: uuid.UUID,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[Sequence[HistoryItem], str | None]:
+    """A page of the contact's timeline, newest first, and the next page's cursor."""
+    if await identity.get_contact(session, actor.company_id, contact_id) is None:
+        raise NotFound("contato não encontrado")
+    before = decode_key_cursor(cursor) if cursor else None
+    rows = await crud.history(session, contact_id, before=before, limit=limit + 1)
+    items = [
+        HistoryItem(
+            at=row["at"],
+            kind=row["kind"],
+            conversation_id=row["conversation_id"],
+            message_id=row["message_id"],
+            from_me=row["from_me"],
+            text=row["text"],
+            details=row["details"] or {},
+        )
+        for row in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        # The timeline mixes three tables: its tiebreaker is a text id ("e12", "m<uuid>"...).
+        next_cursor = encode_key_cursor(last["at"], last["sort_id"])
+    return items, next_cursor
