@@ -7,6 +7,7 @@ suite may use to CREATE/DROP its own databases) and TEST_REDIS_URL; defaults are
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import uuid
@@ -25,6 +26,7 @@ from zapcrm.app import create_app
 from zapcrm.cli import alembic_config
 from zapcrm.config import Settings, load_settings
 from zapcrm.db import Database
+from zapcrm.evolution.simulator import SimulatorServer
 from zapcrm.models import Profile, Role
 from zapcrm.runtime import Runtime
 from zapcrm.worker.main import build_worker
@@ -32,6 +34,7 @@ from zapcrm.worker.main import build_worker
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 PASSWORD = "senha-segura-123"
+SIMULATOR_KEY = "sim-global-key-tests"
 
 
 def _worker_index() -> int:
@@ -162,6 +165,35 @@ def private_redis() -> Iterator[RedisProcess]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+async def simulator(live_server: str) -> AsyncIterator[tuple[str, str, str]]:
+    """A simulated Evolution API (test mode, fast clock) posting webhooks to the live app.
+
+    Yields its base URL, the instance name and the instance token.
+    """
+    name = f"sim-{uuid.uuid4().hex[:8]}"
+    token = f"tok-{uuid.uuid4().hex}"
+    server = SimulatorServer(
+        "127.0.0.1",
+        0,
+        global_key=SIMULATOR_KEY,
+        webhook_url=live_server + "/webhooks/evolution",
+        instance=name,
+        token=token,
+        mode="test",
+        time_scale=0.02,
+        log_level="warning",
+    )
+    task = asyncio.create_task(server.serve())
+    await asyncio.wait_for(server.wait_ready(), 10)
+    try:
+        yield f"http://127.0.0.1:{server.port}", name, token
+    finally:
+        server.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
 
 
 @dataclass(frozen=True)

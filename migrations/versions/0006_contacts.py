@@ -87,7 +87,12 @@ _POLICIES = {
     "contact_attributes": [
         ("attributes_select", "select", _COMPANY, None),
         ("attributes_insert_admin", "insert", None, f"{_COMPANY} and {_ADMIN}"),
-        ("attributes_update_admin", "update", f"{_COMPANY} and {_ADMIN}", f"{_COMPANY} and {_ADMIN}"),
+        (
+            "attributes_update_admin",
+            "update",
+            f"{_COMPANY} and {_ADMIN}",
+            f"{_COMPANY} and {_ADMIN}",
+        ),
         ("attributes_delete_admin", "delete", f"{_COMPANY} and {_ADMIN}", None),
     ],
     "funnel_stages": [
@@ -122,7 +127,9 @@ def upgrade() -> None:
         op.execute(f"revoke all on public.{table} from anon")
         op.execute(f"grant select, insert, update, delete on public.{table} to authenticated")
         op.execute(f"grant all on public.{table} to service_role")
-    op.execute("grant usage, select on all sequences in schema public to authenticated, service_role")
+    op.execute(
+        "grant usage, select on all sequences in schema public to authenticated, service_role"
+    )
 
 
 def downgrade() -> None:

@@ -4,50 +4,20 @@ webhook lands in Postgres, the worker fills the cache and an HTTP client receive
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
 
+from tests.conftest import SIMULATOR_KEY as GLOBAL_KEY
 from tests.conftest import Factory
 from tests.evolution.harness import rows
 from tests.live import SseReader, token_headers
 from zapcrm.db import Database
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.evolution.instances import register_instance
-from zapcrm.evolution.simulator import SimulatorServer
 from zapcrm.messaging import cache
 from zapcrm.models import Role
 from zapcrm.runtime import Runtime
-
-GLOBAL_KEY = "sim-global-key-e2e"
-
-
-@pytest.fixture
-async def simulator(live_server: str) -> AsyncIterator[tuple[str, str, str]]:
-    name = f"sim-{uuid.uuid4().hex[:8]}"
-    token = f"tok-{uuid.uuid4().hex}"
-    server = SimulatorServer(
-        "127.0.0.1",
-        0,
-        global_key=GLOBAL_KEY,
-        webhook_url=live_server + "/webhooks/evolution",
-        instance=name,
-        token=token,
-        mode="test",
-        log_level="warning",
-    )
-    task = asyncio.create_task(server.serve())
-    await asyncio.wait_for(server.wait_ready(), 10)
-    try:
-        yield f"http://127.0.0.1:{server.port}", name, token
-    finally:
-        server.stop()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 10)
 
 
 async def test_customer_message_reaches_db_cache_and_sse(

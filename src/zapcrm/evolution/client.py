@@ -25,6 +25,25 @@ from zapcrm.evolution.errors import (
 
 
 @dataclass(frozen=True, slots=True)
+class SentMessage:
+    """What the gateway answered to a send: the WhatsApp id and the JID it really used."""
+
+    key_id: str
+    remote_jid: str
+    status: str | None
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NumberCheck:
+    """Whether a number is on WhatsApp, and under which JID WhatsApp knows it."""
+
+    number: str
+    exists: bool
+    jid: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class MediaDownload:
     """Media bytes fetched from the gateway."""
 
@@ -75,6 +94,47 @@ class EvolutionClient:
             error_class = GatewayRejected
         raise error_class(reason, status=status)
 
+    async def send_text(
+        self, number: str, text: str, *, quoted: dict[str, Any] | None = None
+    ) -> SentMessage:
+        """`POST /message/sendText`; `number` is digits or a JID (§3.2)."""
+        body: dict[str, Any] = {"number": number, "text": text, "linkPreview": False}
+        if quoted is not None:
+            body["quoted"] = quoted
+        return _sent(await self._post("/message/sendText", body))
+
+    async def send_reaction(
+        self, *, remote_jid: str, from_me: bool, key_id: str, emoji: str
+    ) -> SentMessage:
+        """`POST /message/sendReaction`; an empty emoji removes our reaction (§3.5)."""
+        body = {
+            "key": {"remoteJid": remote_jid, "fromMe": from_me, "id": key_id},
+            "reaction": emoji,
+        }
+        return _sent(await self._post("/message/sendReaction", body))
+
+    async def whatsapp_numbers(self, numbers: list[str]) -> list[NumberCheck]:
+        """`POST /chat/whatsappNumbers`: which numbers exist, and their real JIDs (§3.7)."""
+        body = await self._post("/chat/whatsappNumbers", {"numbers": numbers})
+        if not isinstance(body, list):
+            raise GatewayRejected("resposta inesperada de whatsappNumbers")
+        checks = []
+        for item in body:
+            if isinstance(item, dict):
+                jid = item.get("jid") if isinstance(item.get("jid"), str) else None
+                checks.append(
+                    NumberCheck(
+                        number=str(item.get("number", "")),
+                        exists=item.get("exists") is True,
+                        jid=jid,
+                    )
+                )
+        return checks
+
+    async def mark_read(self, keys: list[dict[str, Any]]) -> None:
+        """`POST /chat/markMessageAsRead` (Evolution silently skips @lid keys, §3.6)."""
+        await self._post("/chat/markMessageAsRead", {"readMessages": keys})
+
     async def media_base64(self, key_id: str) -> MediaDownload:
         """`POST /chat/getBase64FromMediaMessage`: the bytes of a stored media message."""
         body = await self._post(
@@ -92,3 +152,16 @@ class EvolutionClient:
             mimetype=body.get("mimetype") if isinstance(body.get("mimetype"), str) else None,
             file_name=body.get("fileName") if isinstance(body.get("fileName"), str) else None,
         )
+
+
+def _sent(body: Any) -> SentMessage:
+    key = body.get("key") if isinstance(body, dict) else None
+    if not isinstance(key, dict) or not isinstance(key.get("id"), str):
+        raise GatewayRejected("resposta de envio sem key.id")
+    status = body.get("status")
+    return SentMessage(
+        key_id=key["id"],
+        remote_jid=str(key.get("remoteJid", "")),
+        status=status if isinstance(status, str) else None,
+        raw=body,
+    )

@@ -7,14 +7,16 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, ConfigDict, Field
 
 from zapcrm.dependencies import CurrentUser, RuntimeDep, TenantSession
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.messaging import realtime
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, Page
-from zapcrm.messaging.service import inbox
+from zapcrm.messaging.service import inbox, outbound
+from zapcrm.outbox import record
 
 router = APIRouter(tags=["inbox"])
 
@@ -99,3 +101,38 @@ async def events(
                 yield ServerSentEvent(event=event["type"], data=event)
     finally:
         await runtime.realtime.unsubscribe(identity.company_id, queue)
+
+
+class SendText(BaseModel):
+    """A text to send in the conversation, optionally replying to one of its messages."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=4096)
+    quoted_message_id: uuid.UUID | None = None
+
+
+@router.post("/api/conversations/{conversation_id}/messages", status_code=status.HTTP_202_ACCEPTED)
+async def send_message(
+    conversation_id: uuid.UUID,
+    body: SendText,
+    identity: CurrentUser,
+    runtime: RuntimeDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> MessageOut:
+    """Queue a text for WhatsApp and answer at once (status `queued`); ticks follow live.
+
+    The same `Idempotency-Key` header on a retried request returns the first message.
+    """
+    async with runtime.db.tenant_session(identity.claims) as session:
+        message, items = await outbound.queue_text(
+            session,
+            identity,
+            conversation_id,
+            text=body.text,
+            quoted_message_id=body.quoted_message_id,
+            idempotency_key=idempotency_key,
+        )
+        entries = await record(session, identity.company_id, items)
+    await runtime.outbox.publish(entries)
+    return message

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Integer, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -55,5 +55,8 @@ class EvolutionMessage(Base):
     sent_by: Mapped[uuid.UUID | None] = optional_fk("profiles.id")
     client_idempotency_key: Mapped[str | None] = mapped_column(Text)
     error_detail: Mapped[str | None] = mapped_column(Text)
+    outgoing: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    send_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    send_attempted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -9,6 +9,8 @@ from zapcrm.config import Settings
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.messaging.jobs import MEDIA_STREAM, IncomingHandler, MediaHandler
 from zapcrm.messaging.media import LocalMediaStorage
+from zapcrm.messaging.sending import OutgoingHandler
+from zapcrm.messaging.service.outbound import OUTGOING_STREAM
 from zapcrm.outbox import INCOMING_STREAM, relay_forever
 from zapcrm.runtime import Runtime
 from zapcrm.worker import WorkerRuntime, install_signal_handlers
@@ -34,6 +36,18 @@ def build_worker(runtime: Runtime) -> WorkerRuntime:
         concurrency=4,
         batch_size=20,
         claim_idle_ms=claim_idle_ms,
+    )
+    worker.register(
+        OUTGOING_STREAM,
+        handler=OutgoingHandler(runtime, CredentialBox.from_settings(runtime.settings)),
+        concurrency=8,
+        batch_size=20,
+        max_attempts=12,
+        base_delay=2.0,
+        max_delay=120.0,
+        claim_idle_ms=claim_idle_ms,
+        # One send at a time per instance: WhatsApp numbers get flagged for bursts.
+        order_key=lambda payload: str(payload.get("instance_id")),
     )
     return worker
 

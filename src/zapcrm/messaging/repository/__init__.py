@@ -1,5 +1,6 @@
 """SQL for conversations and messages: ingestion writes and inbox reads."""
 
+from zapcrm.messaging.repository import outbound
 from zapcrm.messaging.repository.inbox import (
     get_conversations,
     get_messages,
@@ -37,6 +38,7 @@ __all__ = [
     "list_conversations",
     "list_messages",
     "message_ref",
+    "outbound",
     "park_update",
     "rekey_conversation",
     "store_message",

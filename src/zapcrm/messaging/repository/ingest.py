@@ -170,16 +170,10 @@ returning id, conversation_id, (xmax = 0) as inserted, status
 
 
 # In SET expressions every column reads the row as it was before this update.
-_NEWER = "coalesce(c.last_message_at <= :at, true)"
+NEWER_SQL = "coalesce(c.last_message_at <= :at, true)"
 
-# The new-message path in ONE statement (one round trip instead of six): the message
-# insert-or-merge, then, only when the row is new, the inbox fields, the service cycle, the
-# contact's last interaction and the parked updates; for a merge, the inbox status mirror.
-# Each CTE touches a different row or table, so no row is modified twice in the statement.
-_STORE_MESSAGE = text(
-    """
-with msg as (MESSAGE_UPSERT),
-inbox as (
+# A new message's inbox fields: preview, times, unread count; an inbound one reopens the chat.
+INBOX_CTE_SQL = """inbox as (
   update evolution_conversations c set
     last_message_id = case when NEWER then msg.id else c.last_message_id end,
     last_message_preview = case when NEWER then :preview else c.last_message_preview end,
@@ -201,6 +195,27 @@ inbox as (
   from msg
   where c.id = msg.conversation_id and msg.inserted
 ),
+"""
+# A person's first reply of the open service cycle (from the phone, WhatsApp Web or the panel).
+REPLY_CTE_SQL = """reply as (
+  update conversation_cycles cc set first_human_reply_at = :at
+  from msg
+  where msg.inserted and :human_reply
+    and cc.conversation_id = msg.conversation_id
+    and cc.closed_at is null
+    and cc.first_human_reply_at is null
+    and cc.started_at <= :at
+),
+"""
+
+# The new-message path in ONE statement (one round trip instead of six): the message
+# insert-or-merge, then, only when the row is new, the inbox fields, the service cycle, the
+# contact's last interaction and the parked updates; for a merge, the inbox status mirror.
+# Each CTE touches a different row or table, so no row is modified twice in the statement.
+_STORE_MESSAGE = text(
+    """
+with msg as (MESSAGE_UPSERT),
+INBOX_CTE
 mirror as (
   update evolution_conversations c set last_message_status = msg.status
   from msg
@@ -212,15 +227,7 @@ cycle as (
   select :company_id, msg.conversation_id, :at from msg where msg.inserted and :inbound
   on conflict (conversation_id) where closed_at is null do nothing
 ),
-reply as (
-  update conversation_cycles cc set first_human_reply_at = :at
-  from msg
-  where msg.inserted and :human_reply
-    and cc.conversation_id = msg.conversation_id
-    and cc.closed_at is null
-    and cc.first_human_reply_at is null
-    and cc.started_at <= :at
-),
+REPLY_CTE
 contact as (
   update contacts ct set last_interaction_at = :at
   from msg
@@ -238,7 +245,10 @@ select msg.id, msg.conversation_id, msg.inserted, msg.status,
   (select coalesce(jsonb_agg(jsonb_build_array(parked.kind, parked.payload) order by parked.id),
                    '[]'::jsonb) from parked) as parked
 from msg
-""".replace("MESSAGE_UPSERT", _UPSERT_MESSAGE.text).replace("NEWER", _NEWER)
+""".replace("MESSAGE_UPSERT", _UPSERT_MESSAGE.text)
+    .replace("INBOX_CTE", INBOX_CTE_SQL)
+    .replace("REPLY_CTE", REPLY_CTE_SQL)
+    .replace("NEWER", NEWER_SQL)
 )
 # psycopg caches the parsing of statements up to 4096 characters; squeeze this one under it.
 _STORE_MESSAGE = text(" ".join(line.split("--")[0] for line in _STORE_MESSAGE.text.split("\n")))

@@ -1,0 +1,218 @@
+"""SQL of outbound sends: queue a message, record attempts, attach the gateway's key id."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.messaging.repository.ingest import INBOX_CTE_SQL, NEWER_SQL, REPLY_CTE_SQL
+
+# Insert the queued message and update the inbox and the cycle's first human reply in one
+# statement. The idempotency index answers a retried request with no row (see queue_message).
+_QUEUE_MESSAGE = text(
+    (
+        """
+with msg as (
+  insert into evolution_messages
+    (company_id, instance_id, conversation_id, from_me, remote_jid, type, body, message_payload,
+     status, message_timestamp, sent_by, client_idempotency_key, outgoing, quoted_key_id)
+  values (:company_id, :instance_id, :conversation_id, true, :remote_jid, :type, :body,
+          cast(:message_payload as jsonb), 'queued', :at, :sent_by, :idempotency_key,
+          cast(:outgoing as jsonb), :quoted_key_id)
+  on conflict (company_id, client_idempotency_key) where client_idempotency_key is not null
+  do nothing
+  returning id, conversation_id, true as inserted, status
+),
+INBOX_CTE
+REPLY_CTE
+done as (select 1)
+select msg.id from msg
+"""
+    )
+    .replace("INBOX_CTE", INBOX_CTE_SQL)
+    .replace("REPLY_CTE", REPLY_CTE_SQL)
+    .replace("NEWER", NEWER_SQL)
+)
+
+
+async def queue_message(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
+    """Queue an outbound message; None when its idempotency key was already used."""
+    params = {
+        **values,
+        "message_payload": orjson.dumps(values["message_payload"]).decode(),
+        "outgoing": orjson.dumps(values["outgoing"]).decode(),
+        "from_me": True,
+        "inbound": False,
+        "counts_unread": False,
+        "human_reply": True,
+        "preview": values["preview"],
+    }
+    row = (await session.execute(_QUEUE_MESSAGE, params)).first()
+    return None if row is None else row[0]
+
+
+async def find_by_idempotency_key(
+    session: AsyncSession, company_id: uuid.UUID, key: str
+) -> uuid.UUID | None:
+    """The message a retried request already created."""
+    result = await session.execute(
+        text(
+            "select id from evolution_messages"
+            " where company_id = :company_id and client_idempotency_key = :key"
+        ),
+        {"company_id": company_id, "key": key},
+    )
+    return result.scalar_one_or_none()
+
+
+async def load_outgoing(session: AsyncSession, message_id: uuid.UUID) -> dict[str, Any] | None:
+    """Everything the send worker needs about a queued message, its chat and its instance."""
+    row = (
+        await session.execute(
+            text(
+                "select m.id, m.company_id, m.instance_id, m.conversation_id, m.key_id, m.status,"
+                " m.body, m.outgoing, m.send_attempts, m.send_attempted_at, m.created_at,"
+                " c.remote_jid, c.is_group, c.contact_id, ct.phone_e164,"
+                " i.external_id, i.server_url, i.api_key_ciphertext, i.connection_state"
+                " from evolution_messages m"
+                " join evolution_conversations c on c.id = m.conversation_id"
+                " join evolution_instances i on i.id = m.instance_id"
+                " left join contacts ct on ct.id = c.contact_id"
+                " where m.id = :id"
+            ),
+            {"id": message_id},
+        )
+    ).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def record_attempt(session: AsyncSession, message_id: uuid.UUID, at: datetime) -> None:
+    """Note that a send is about to reach the gateway (committed before the call)."""
+    await session.execute(
+        text(
+            "update evolution_messages set send_attempted_at = :at,"
+            " send_attempts = send_attempts + 1 where id = :id"
+        ),
+        {"id": message_id, "at": at},
+    )
+
+
+async def find_echo(
+    session: AsyncSession, conversation_id: uuid.UUID, body: str | None, since: datetime
+) -> dict[str, Any] | None:
+    """A `send.message` echo of our send stored as its own row (it beat the send response)."""
+    row = (
+        await session.execute(
+            text(
+                "select id, key_id, status from evolution_messages"
+                " where conversation_id = :conversation_id and from_me and sent_by is null"
+                " and key_id is not null and body is not distinct from :body"
+                " and created_at >= :since order by created_at limit 1"
+            ),
+            {"conversation_id": conversation_id, "body": body, "since": since},
+        )
+    ).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def attach_key(
+    session: AsyncSession,
+    *,
+    message_id: uuid.UUID,
+    instance_id: uuid.UUID,
+    key_id: str,
+    status: str | None,
+) -> str | None:
+    """Give our row its WhatsApp id; an echo row already holding that id is folded into ours.
+
+    Returns the resulting status. Runs in one transaction, so the unique (instance, key id)
+    never sees two rows.
+    """
+    echo = (
+        await session.execute(
+            text(
+                "delete from evolution_messages where instance_id = :instance_id"
+                " and key_id = :key_id and id <> :id returning id, status"
+            ),
+            {"instance_id": instance_id, "key_id": key_id, "id": message_id},
+        )
+    ).first()
+    params = {
+        "id": message_id,
+        "key_id": key_id,
+        "status": status,
+        "echo": echo[1] if echo else None,
+    }
+    row = (
+        await session.execute(
+            text(
+                # The most advanced of ours, the send response's and the echo's (same ranks as
+                # app.status_advances, so ERROR sits where DESIGN.md section 9 puts it).
+                "update evolution_messages set key_id = :key_id, status = ("
+                "   select s from (values (status), (cast(:status as text)),"
+                "   (cast(:echo as text))) v(s)"
+                "   where app.message_status_rank(s) is not null"
+                "   order by app.message_status_rank(s) desc limit 1)"
+                " where id = :id returning status, conversation_id"
+            ),
+            params,
+        )
+    ).one()
+    if echo is not None:
+        await session.execute(
+            text(
+                "update evolution_conversations set last_message_id = :ours"
+                " where last_message_id = :echo"
+            ),
+            {"ours": message_id, "echo": echo[0]},
+        )
+    await session.execute(
+        text(
+            "update evolution_conversations set last_message_status = :status"
+            " where id = :conversation_id and last_message_id = :id"
+        ),
+        {"status": row[0], "conversation_id": row[1], "id": message_id},
+    )
+    result: str | None = row[0]
+    return result
+
+
+async def fail_message(session: AsyncSession, message_id: uuid.UUID, reason: str) -> None:
+    """Mark a send as failed with the reason people will read."""
+    await session.execute(
+        text(
+            "update evolution_messages set status = 'ERROR', error_detail = :reason"
+            " where id = :id and app.status_advances(status, 'ERROR')"
+        ),
+        {"id": message_id, "reason": reason[:500]},
+    )
+    await session.execute(
+        text(
+            "update evolution_conversations c set last_message_status = 'ERROR'"
+            " from evolution_messages m where m.id = :id and c.id = m.conversation_id"
+            " and c.last_message_id = m.id"
+        ),
+        {"id": message_id},
+    )
+
+
+async def take_parked(
+    session: AsyncSession, instance_id: uuid.UUID, key_id: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """Remove and return, oldest first, the updates parked under a key id we just learnt."""
+    rows = (
+        await session.execute(
+            text(
+                "delete from evolution_pending_updates"
+                " where instance_id = :instance_id and key_id = :key_id"
+                " returning id, kind, payload"
+            ),
+            {"instance_id": instance_id, "key_id": key_id},
+        )
+    ).all()
+    return [(kind, payload) for _, kind, payload in sorted(rows, key=lambda row: row[0])]

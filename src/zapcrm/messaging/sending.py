@@ -1,0 +1,229 @@
+"""The send worker: one queued message to the gateway, exactly once as far as the customer sees.
+
+Rules (issue 4, "at-least-once must not mean twice"):
+1. A message leaves the queue only while it is `queued` and has no WhatsApp key id.
+2. The attempt is recorded (committed) BEFORE the gateway is called. If a worker finds an
+   attempt already recorded, it may have died during the call: it first looks for the
+   gateway's `send.message` echo of that text in the conversation and adopts it; only when no
+   echo came for ECHO_GRACE does it send again. The residual risk is a gateway that accepted the
+   send but never echoed it within that time.
+3. The send response's key id is attached to our row; an echo that beat the response to the
+   database is folded into our row in the same transaction (unique (instance, key id)).
+4. Timeouts, connection errors, 5xx and 429 are retried with backoff up to MAX_AGE; any other
+   gateway refusal fails the message at once with the gateway's reason. A number that is not on
+   WhatsApp fails without a send. A disconnected instance holds its sends up to HOLD_LIMIT.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from zapcrm.contacts.repository import identity as identity_repo
+from zapcrm.evolution.client import EvolutionClient, NumberCheck
+from zapcrm.evolution.credentials import CredentialBox, CredentialError
+from zapcrm.evolution.errors import GatewayError, GatewayUnavailable
+from zapcrm.logging import get_logger
+from zapcrm.messaging.repository import apply_status, outbound
+from zapcrm.outbox import INCOMING_STREAM, OutboxItem, record
+from zapcrm.runtime import Runtime
+from zapcrm.worker import Job, PermanentJobError, RetryJobLater
+
+log = get_logger(__name__)
+
+ECHO_GRACE = timedelta(seconds=30)
+HOLD_LIMIT = timedelta(hours=1)
+MAX_AGE = timedelta(minutes=15)
+NUMBER_CACHE_SECONDS = 7 * 86400
+NUMBER_CHECKS_PER_MINUTE = 30  # bulk lookups get numbers flagged: keep them slow
+
+
+def _age(since: datetime) -> timedelta:
+    return datetime.now(UTC) - since
+
+
+class OutgoingHandler:
+    """Per-job handler of `evolution:outgoing-messages` (ordered by instance)."""
+
+    def __init__(self, runtime: Runtime, credentials: CredentialBox) -> None:
+        self.runtime = runtime
+        self.credentials = credentials
+
+    async def __call__(self, job: Job) -> None:
+        """Send one queued message (see the module rules)."""
+        try:
+            message_id = uuid.UUID(str(job.payload.get("message_id")))
+        except ValueError:
+            raise PermanentJobError("send job without a valid message_id") from None
+        async with self.runtime.db.service_session() as session:
+            row = await outbound.load_outgoing(session, message_id)
+        if row is None or row["status"] != "queued" or row["key_id"]:
+            return
+        if row["send_attempted_at"] is not None and await self._adopt_echo(row):
+            return
+        if row["connection_state"] != "open":
+            if _age(row["created_at"]) > HOLD_LIMIT:
+                await self._fail(row, "a instância do WhatsApp está desconectada")
+                return
+            raise RetryJobLater(30, "instance disconnected: holding the send")
+        target = await self._target(row)
+        if target is None:
+            return
+        token = self._token(row)
+        if token is None:
+            await self._fail(row, "a instância não tem credencial para enviar")
+            return
+        async with self.runtime.db.service_session() as session:
+            await outbound.record_attempt(session, message_id, datetime.now(UTC))
+        client = EvolutionClient(
+            self.runtime.http,
+            server_url=row["server_url"],
+            instance=row["external_id"],
+            token=token,
+        )
+        outgoing = row["outgoing"] or {}
+        try:
+            sent = await client.send_text(
+                target, outgoing.get("text") or row["body"] or "", quoted=outgoing.get("quoted")
+            )
+        except GatewayUnavailable:
+            if _age(row["created_at"]) > MAX_AGE:
+                await self._fail(row, "a Evolution API ficou indisponível por tempo demais")
+                return
+            raise  # the runtime retries with exponential backoff and jitter
+        except GatewayError as error:
+            await self._fail(row, error.reason or "a Evolution API recusou o envio")
+            return
+        await self._attach(row, sent.key_id, sent.status, sent.remote_jid)
+
+    async def _adopt_echo(self, row: dict[str, Any]) -> bool:
+        """True when an earlier attempt's echo was found and adopted (no new send)."""
+        since = row["send_attempted_at"] - timedelta(seconds=5)
+        async with self.runtime.db.service_session() as session:
+            echo = await outbound.find_echo(session, row["conversation_id"], row["body"], since)
+        if echo is not None:
+            await self._attach(row, echo["key_id"], echo["status"], None)
+            log.info("send.echo_adopted", message_id=str(row["id"]))
+            return True
+        waited = _age(row["send_attempted_at"])
+        if waited < ECHO_GRACE:
+            raise RetryJobLater((ECHO_GRACE - waited).total_seconds(), "waiting for an echo")
+        log.warning("send.retrying_after_silent_attempt", message_id=str(row["id"]))
+        return False
+
+    async def _target(self, row: dict[str, Any]) -> str | None:
+        """The number or JID to send to; None (message failed) when it is not on WhatsApp."""
+        remote_jid: str = row["remote_jid"]
+        if row["is_group"] or not remote_jid.endswith("@s.whatsapp.net"):
+            return remote_jid  # groups and @lid chats are addressed by their JID
+        digits = remote_jid.split("@", 1)[0]
+        check = await self._number(row, digits)
+        if check is None:
+            return None
+        return check.jid or digits
+
+    async def _number(self, row: dict[str, Any], digits: str) -> NumberCheck | None:
+        redis: Redis = self.runtime.redis
+        key = f"evolution:numbers:{row['instance_id']}:{digits}"
+        cached = await redis.get(key)
+        if cached:
+            data = orjson.loads(cached)
+            check = NumberCheck(number=digits, exists=data["exists"], jid=data.get("jid"))
+        else:
+            rate_key = f"evolution:numbers-rate:{row['instance_id']}"
+            async with redis.pipeline(transaction=True) as pipe:
+                pipe.incr(rate_key)
+                pipe.expire(rate_key, 60, nx=True)
+                count, _ = await pipe.execute()
+            if int(count) > NUMBER_CHECKS_PER_MINUTE:
+                raise RetryJobLater(10, "number checks rate-limited")
+            token = self._token(row)
+            if token is None:
+                await self._fail(row, "a instância não tem credencial para enviar")
+                return None
+            client = self._client(row, token)
+            try:
+                results = await client.whatsapp_numbers([digits])
+            except GatewayUnavailable:
+                raise
+            except GatewayError as error:
+                await self._fail(row, error.reason)
+                return None
+            check = results[0] if results else NumberCheck(number=digits, exists=False, jid=None)
+            ttl = NUMBER_CACHE_SECONDS if check.exists else 86400
+            await redis.set(key, orjson.dumps({"exists": check.exists, "jid": check.jid}), ex=ttl)
+        if not check.exists:
+            await self._fail(row, "este número não está no WhatsApp")
+            return None
+        return check
+
+    def _client(self, row: dict[str, Any], token: str) -> EvolutionClient:
+        return EvolutionClient(
+            self.runtime.http,
+            server_url=row["server_url"],
+            instance=row["external_id"],
+            token=token,
+        )
+
+    def _token(self, row: dict[str, Any]) -> str | None:
+        if not row["api_key_ciphertext"]:
+            return None
+        try:
+            return self.credentials.open(row["api_key_ciphertext"])
+        except CredentialError:
+            return None
+
+    async def _attach(
+        self, row: dict[str, Any], key_id: str, status: str | None, used_jid: str | None
+    ) -> None:
+        async with self.runtime.db.service_session() as session:
+            final = await outbound.attach_key(
+                session,
+                message_id=row["id"],
+                instance_id=row["instance_id"],
+                key_id=key_id,
+                status=status,
+            )
+            # Statuses that arrived before we knew our key id were parked under it.
+            for kind, payload in await outbound.take_parked(session, row["instance_id"], key_id):
+                if kind == "status":
+                    await apply_status(
+                        session,
+                        instance_id=row["instance_id"],
+                        key_id=key_id,
+                        status=payload["status"],
+                        error=payload.get("error"),
+                    )
+            if used_jid and row["contact_id"] and used_jid.endswith("@s.whatsapp.net"):
+                # Brazilian numbers may come back with or without the ninth digit: remember it.
+                await identity_repo.add_identities(
+                    session, row["company_id"], row["contact_id"], [("jid", used_jid)]
+                )
+            entries = await record(session, row["company_id"], [self._event(row, "sent")])
+        await self.runtime.outbox.publish(entries)
+        log.info("send.accepted", message_id=str(row["id"]), status=final)
+
+    async def _fail(self, row: dict[str, Any], reason: str) -> None:
+        async with self.runtime.db.service_session() as session:
+            await outbound.fail_message(session, row["id"], reason)
+            entries = await record(session, row["company_id"], [self._event(row, "status")])
+        await self.runtime.outbox.publish(entries)
+        log.info("send.failed", message_id=str(row["id"]), reason=reason[:200])
+
+    @staticmethod
+    def _event(row: dict[str, Any], change: str) -> OutboxItem:
+        return OutboxItem(
+            INCOMING_STREAM,
+            {
+                "kind": "message",
+                "change": change,
+                "company_id": str(row["company_id"]),
+                "conversation_id": str(row["conversation_id"]),
+                "message_id": str(row["id"]),
+                "media": False,
+            },
+        )

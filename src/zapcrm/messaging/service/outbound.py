@@ -1,0 +1,122 @@
+"""Sending from the panel or API: validate, queue in the request's transaction, announce.
+
+The request writes the message as `queued` plus an outbox entry for
+`evolution:outgoing-messages` and returns at once; `jobs.OutgoingHandler` talks to the gateway.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.auth.identity import Identity
+from zapcrm.exceptions import NotFound, ValidationFailed
+from zapcrm.messaging import cache, repository
+from zapcrm.messaging.labels import preview_of
+from zapcrm.messaging.repository import outbound
+from zapcrm.messaging.schemas import MessageOut
+from zapcrm.outbox import INCOMING_STREAM, OutboxItem
+
+OUTGOING_STREAM = "evolution:outgoing-messages"
+MAX_TEXT_LENGTH = 4096  # WhatsApp's own limit for a text message
+
+
+async def queue_text(
+    session: AsyncSession,
+    actor: Identity,
+    conversation_id: uuid.UUID,
+    *,
+    text: str,
+    quoted_message_id: uuid.UUID | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[MessageOut, list[OutboxItem]]:
+    """Queue a text (optionally replying to a message) in a conversation the caller may see."""
+    body = text.strip()
+    if not body:
+        raise ValidationFailed(
+            "a mensagem está vazia", fields=[{"field": "text", "message": "vazia"}]
+        )
+    if len(body) > MAX_TEXT_LENGTH:
+        raise ValidationFailed(f"a mensagem passa de {MAX_TEXT_LENGTH} caracteres")
+    if idempotency_key is not None:
+        existing = await outbound.find_by_idempotency_key(
+            session, actor.company_id, idempotency_key
+        )
+        if existing is not None:
+            return await _message(session, existing), []
+    rows = await repository.get_conversations(session, [conversation_id])  # RLS decides
+    if not rows:
+        raise NotFound("conversa não encontrada")
+    conversation = rows[0]
+    quoted = None
+    if quoted_message_id is not None:
+        quoted_rows = await repository.get_messages(session, [quoted_message_id])
+        if not quoted_rows or quoted_rows[0]["conversation_id"] != conversation_id:
+            raise ValidationFailed("a mensagem citada não é desta conversa")
+        quoted = quoted_rows[0]
+        if not quoted["key_id"]:
+            raise ValidationFailed("a mensagem citada ainda não foi enviada")
+    now = datetime.now(UTC)
+    outgoing: dict[str, Any] = {"kind": "text", "text": body}
+    if quoted is not None:
+        outgoing["quoted"] = {
+            "key": {
+                "id": quoted["key_id"],
+                "remoteJid": conversation["remote_jid"],
+                "fromMe": quoted["from_me"],
+            },
+            "message": {"conversation": quoted["body"] or ""},
+        }
+    message_id = await outbound.queue_message(
+        session,
+        {
+            "company_id": actor.company_id,
+            "instance_id": conversation["instance_id"],
+            "conversation_id": conversation_id,
+            "remote_jid": conversation["remote_jid"],
+            "type": "text",
+            "body": body,
+            "message_payload": {"quoted": {"stanza_id": quoted["key_id"]}} if quoted else {},
+            "at": now,
+            "sent_by": actor.user_id,
+            "idempotency_key": idempotency_key,
+            "outgoing": outgoing,
+            "quoted_key_id": quoted["key_id"] if quoted else None,
+            "preview": preview_of("text", body, None),
+        },
+    )
+    if message_id is None:  # a concurrent retry with the same key won the race
+        assert idempotency_key is not None
+        existing = await outbound.find_by_idempotency_key(
+            session, actor.company_id, idempotency_key
+        )
+        assert existing is not None
+        return await _message(session, existing), []
+    items = [
+        OutboxItem(
+            OUTGOING_STREAM,
+            {"message_id": str(message_id), "instance_id": str(conversation["instance_id"])},
+        ),
+        OutboxItem(
+            INCOMING_STREAM,
+            {
+                "kind": "message",
+                "change": "created",
+                "company_id": str(actor.company_id),
+                "conversation_id": str(conversation_id),
+                "message_id": str(message_id),
+                "media": False,
+            },
+        ),
+    ]
+    return await _message(session, message_id), items
+
+
+async def _message(session: AsyncSession, message_id: uuid.UUID) -> MessageOut:
+    rows = await repository.get_messages(session, [message_id])
+    if not rows:
+        raise NotFound("mensagem não encontrada")
+    return cache.message_out(rows[0])

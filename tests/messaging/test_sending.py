@@ -1,0 +1,176 @@
+"""Sending through the queue to the simulated gateway: ticks, idempotency, refusals, RLS."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from tests.conftest import SIMULATOR_KEY, Factory, login
+from tests.evolution.harness import rows
+from zapcrm.db import Database
+from zapcrm.evolution.credentials import CredentialBox
+from zapcrm.evolution.instances import register_instance
+from zapcrm.models import Role
+from zapcrm.runtime import Runtime
+
+CUSTOMER = "5511976543210"
+
+
+async def _connected_instance(
+    simulator: tuple[str, str, str], db: Database, factory: Factory, runtime: Runtime
+) -> tuple[uuid.UUID, str, str, httpx.AsyncClient]:
+    sim_url, name, token = simulator
+    company_id = await factory.company()
+    async with db.service_session() as session:
+        await register_instance(
+            session,
+            company_id=company_id,
+            name=name,
+            token=token,
+            credentials=CredentialBox.from_settings(runtime.settings),
+            server_url=sim_url,
+        )
+    sim = httpx.AsyncClient(base_url=sim_url, timeout=10, headers={"apikey": SIMULATOR_KEY})
+    # Reconnect so the connection.update webhooks reach the now registered instance.
+    for action in ("drop", "pair"):
+        assert (
+            await sim.post(f"/_sim/instances/{name}/connection", json={"action": action})
+        ).status_code < 300
+    await _until(
+        db,
+        "select connection_state as s from evolution_instances where external_id = :n",
+        {"n": name},
+        lambda r: r and r[0]["s"] == "open",
+    )
+    await sim.post("/_sim/customers", json={"phone": CUSTOMER, "name": "Rita"})
+    return company_id, name, sim_url, sim
+
+
+async def _until(db: Database, sql: str, params: dict[str, Any], done: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for _ in range(150):
+        found = await rows(db, sql, **params)
+        if done(found):
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"never reached: {found}")
+
+
+async def test_reply_goes_out_once_and_ticks_to_read(
+    simulator: tuple[str, str, str],
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    company_id, name, _, sim = await _connected_instance(simulator, db, factory, runtime)
+    await sim.post(
+        f"/_sim/instances/{name}/inbound",
+        json={"from": CUSTOMER, "type": "text", "text": "Oi, tem bolo?"},
+    )
+    conversation = await _until(
+        db, "select id from evolution_conversations where company_id = :c", {"c": company_id}, bool
+    )
+    conversation_id = conversation[0]["id"]
+    operator = await factory.user(company_id, Role.OPERATOR)
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as app:
+        headers = {**await login(app, operator), "Idempotency-Key": "reply-1"}
+        url = f"/api/conversations/{conversation_id}/messages"
+        first = await app.post(url, json={"text": "Temos sim! 🎂"}, headers=headers)
+        assert first.status_code == 202, first.text
+        assert first.json()["status"] == "queued"
+        again = await app.post(url, json={"text": "Temos sim! 🎂"}, headers=headers)
+        assert again.json()["id"] == first.json()["id"]
+    message_id = first.json()["id"]
+    final = await _until(
+        db,
+        "select status, key_id from evolution_messages where id = :id",
+        {"id": message_id},
+        lambda r: r and r[0]["status"] == "READ",
+    )
+    assert final[0]["key_id"]
+    ours = await rows(
+        db,
+        "select count(*) as n from evolution_messages where conversation_id = :c and from_me",
+        c=conversation_id,
+    )
+    assert ours == [{"n": 1}]  # the send.message echo merged into our row
+    sent = (await sim.get(f"/_sim/instances/{name}/sent")).json()
+    assert len(sent) == 1
+    await sim.aclose()
+
+
+async def test_number_not_on_whatsapp_fails_without_sending(
+    simulator: tuple[str, str, str],
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    company_id, name, _, sim = await _connected_instance(simulator, db, factory, runtime)
+    async with db.service_session() as session:
+        conversation_id = (
+            await session.execute(
+                text(
+                    "insert into evolution_conversations (company_id, instance_id, remote_jid)"
+                    " select company_id, id, '5511900001111@s.whatsapp.net'"
+                    " from evolution_instances where external_id = :n returning id"
+                ),
+                {"n": name},
+            )
+        ).scalar_one()
+    admin = await factory.user(company_id, Role.ADMIN)
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as app:
+        response = await app.post(
+            f"/api/conversations/{conversation_id}/messages",
+            json={"text": "Olá"},
+            headers=await login(app, admin),
+        )
+        assert response.status_code == 202
+    failed = await _until(
+        db,
+        "select status, error_detail from evolution_messages where id = :id",
+        {"id": response.json()["id"]},
+        lambda r: r and r[0]["status"] == "ERROR",
+    )
+    assert "não está no WhatsApp" in failed[0]["error_detail"]
+    assert (await sim.get(f"/_sim/instances/{name}/sent")).json() == []
+    await sim.aclose()
+
+
+async def test_operator_cannot_send_in_a_conversation_they_cannot_see(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    from tests.evolution.harness import new_instance, post, text_message
+
+    instance = await new_instance(db, factory)
+    await post(client, instance.envelope(text_message("SEEN1")))
+    owner = await factory.user(instance.company_id, Role.OPERATOR)
+    intruder = await factory.user(instance.company_id, Role.OPERATOR)
+    async with db.service_session() as session:
+        conversation_id = (
+            await session.execute(
+                text(
+                    "update evolution_conversations set assignee_id = :a where instance_id = :i"
+                    " returning id"
+                ),
+                {"a": owner.id, "i": instance.instance_id},
+            )
+        ).scalar_one()
+    response = await client.post(
+        f"/api/conversations/{conversation_id}/messages",
+        json={"text": "intrometido"},
+        headers=await login(client, intruder),
+    )
+    assert response.status_code == 404
+    queued = await rows(
+        db, "select count(*) as n from evolution_messages where conversation_id = :c and from_me",
+        c=conversation_id,
+    )  # fmt: skip
+    assert queued == [{"n": 0}]
