@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from prometheus_client import make_asgi_app
 
 from zapcrm import __version__
 from zapcrm.api import router
@@ -41,7 +40,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(router)
-    app.mount("/metrics", make_asgi_app())
     app.add_middleware(
         BodySizeLimitMiddleware,
         default_limit=API_BODY_LIMIT_BYTES,

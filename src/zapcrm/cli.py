@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
@@ -26,6 +26,8 @@ app.add_typer(company_app, name="company")
 app.add_typer(user_app, name="user")
 instance_app = typer.Typer(help="Instâncias do WhatsApp (Evolution API).", no_args_is_help=True)
 app.add_typer(instance_app, name="instance")
+dead_app = typer.Typer(help="Fila de mortos (dead letters) de um stream.", no_args_is_help=True)
+app.add_typer(dead_app, name="dead")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -170,6 +172,109 @@ def up(
     failed = [process.args for process in processes if process.returncode not in (0, -15, None)]
     if failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def queues() -> None:
+    """Print every queue's figures, the live workers and active alerts."""
+
+    async def action(settings: Settings) -> None:
+        from zapcrm.ops import queues as queue_ops
+        from zapcrm.redis import create_redis
+
+        redis = create_redis(settings, max_connections=2)
+        try:
+            stats, workers = await queue_ops.snapshot(redis)
+        finally:
+            await redis.aclose()
+        table = Table(title="filas")
+        for column in (
+            "stream",
+            "tamanho",
+            "pendentes",
+            "mais antigo (s)",
+            "retentativas",
+            "mortos",
+        ):
+            table.add_column(column)
+        for item in stats:
+            oldest = f"{item.oldest_pending_seconds:.0f}" if item.oldest_pending_seconds else "-"
+            table.add_row(
+                item.stream, str(item.length), str(item.pending), oldest,
+                str(item.retry_scheduled), str(item.dead),
+            )  # fmt: skip
+        console.print(table)
+        console.print(f"workers ativos: {len(workers)}")
+        for worker in workers:
+            console.print(
+                f"  {worker.consumer} ({', '.join(worker.streams)}) {worker.processed} ok"
+            )
+        for alert in queue_ops.stream_alerts(stats, workers):
+            console.print(f"[yellow]alerta[/yellow] {alert.alert} {alert.subject}: {alert.message}")
+
+    _run(action)
+
+
+@dead_app.command("list")
+def dead_list(
+    stream: Annotated[str, typer.Argument(help="e.g. evolution:outgoing-messages")],
+    count: Annotated[int, typer.Option(help="How many")] = 50,
+) -> None:
+    """List a stream's dead letters with their error."""
+
+    async def action(settings: Settings) -> None:
+        from zapcrm.redis import create_redis
+        from zapcrm.worker import dead_letters
+
+        redis = create_redis(settings, max_connections=2)
+        try:
+            letters = await dead_letters(redis, stream, count)
+        finally:
+            await redis.aclose()
+        for letter in letters:
+            console.print(
+                f"{letter.dead_id}  {letter.error_type}: {letter.error[:120]}"
+                f"  (tentativas {letter.attempts})"
+            )
+        console.print(f"{len(letters)} item(ns)")
+
+    _run(action)
+
+
+def _dead_action(stream: str, ids: list[str], *, replay: bool) -> None:
+    async def action(settings: Settings) -> int:
+        from zapcrm.redis import create_redis
+        from zapcrm.worker import drop_dead, replay_dead
+
+        redis = create_redis(settings, max_connections=2)
+        selected: list[str] | Literal["all"] = ids or "all"
+        try:
+            if replay:
+                return await replay_dead(redis, stream, selected)
+            return await drop_dead(redis, stream, selected)
+        finally:
+            await redis.aclose()
+
+    done = _run(action)
+    console.print(f"{done} item(ns) {'reenfileirados' if replay else 'descartados'}")
+
+
+@dead_app.command("replay")
+def dead_replay(
+    stream: Annotated[str, typer.Argument(help="The stream")],
+    ids: Annotated[list[str] | None, typer.Argument(help="Dead letter ids (default: all)")] = None,
+) -> None:
+    """Put dead letters back on their stream (attempts start again)."""
+    _dead_action(stream, ids or [], replay=True)
+
+
+@dead_app.command("drop")
+def dead_drop(
+    stream: Annotated[str, typer.Argument(help="The stream")],
+    ids: Annotated[list[str] | None, typer.Argument(help="Dead letter ids (default: all)")] = None,
+) -> None:
+    """Discard dead letters."""
+    _dead_action(stream, ids or [], replay=False)
 
 
 @company_app.command("create")

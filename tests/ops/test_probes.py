@@ -13,7 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import Factory
 from zapcrm.config import Settings
+from zapcrm.db import Database
+from zapcrm.models import Role
 from zapcrm.runtime import Runtime
 
 
@@ -66,8 +69,10 @@ async def test_oversized_bodies_are_refused(client: httpx.AsyncClient) -> None:
 
 async def test_metrics_count_requests_by_route(client: httpx.AsyncClient) -> None:
     await client.get("/api/me")
-    text = (await client.get("/metrics/")).text
+    text = (await client.get("/metrics")).text
     assert 'zapcrm_http_requests_total{method="GET",route="/api/me",status="401"}' in text
+    # Queue gauges are refreshed at scrape time.
+    assert 'zapcrm_queue_length{stream="evolution:incoming-messages"}' in text
 
 
 async def test_openapi_lists_the_api(client: httpx.AsyncClient) -> None:
@@ -146,3 +151,24 @@ async def test_runtime_builds_without_connecting(settings: Settings) -> None:
     unreachable = settings.model_copy(update={"database_url": "postgresql://x@127.0.0.1:1/x"})
     runtime = Runtime.build(unreachable)
     await runtime.close()
+
+
+async def test_queue_report_and_alerts_for_supervisors(
+    client: httpx.AsyncClient, factory: Factory, db: Database
+) -> None:
+    from tests.conftest import login
+    from tests.evolution.harness import new_instance
+
+    instance = await new_instance(db, factory)  # registered, never connected
+    supervisor = await login(client, await factory.user(instance.company_id, Role.SUPERVISOR))
+    operator = await login(client, await factory.user(instance.company_id, Role.OPERATOR))
+    assert (await client.get("/api/admin/queues", headers=operator)).status_code == 403
+    report = (await client.get("/api/admin/queues", headers=supervisor)).json()
+    assert {item["stream"] for item in report["streams"]} == {
+        "evolution:incoming-messages",
+        "evolution:outgoing-messages",
+        "evolution:media-sync",
+    }
+    alerts = (await client.get("/api/admin/alerts", headers=supervisor)).json()
+    disconnected = [a for a in alerts if a["alert"] == "instance_disconnected"]
+    assert [a["subject"] for a in disconnected] == [instance.name]
