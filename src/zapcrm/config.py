@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     media_dir: str = "var/media"
     # A queue entry read by a worker that then went silent this long is taken over by another.
     worker_claim_idle_ms: Annotated[int, Field(ge=500)] = 60_000
+    # The worker's own Prometheus endpoint (its counters live in its process); 0 turns it off.
+    worker_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9464
 
     log_level: Annotated[str, Field(pattern=r"^(?i:debug|info|warning|error)$")] = "info"
     log_format: LogFormat = LogFormat.AUTO

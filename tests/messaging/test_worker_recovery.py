@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -43,11 +44,15 @@ async def test_a_dead_consumers_entries_are_reclaimed_and_all_handled(
     await redis.xreadgroup("zapcrm", "killed-worker", {INCOMING_STREAM: ">"}, count=1000)
     assert (await redis.xpending(INCOMING_STREAM, "zapcrm"))["pending"] == MESSAGES
 
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        metrics_port = int(sock.getsockname()[1])
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url,
         "REDIS_URL": private_redis.url,
         "WORKER_CLAIM_IDLE_MS": "1000",
+        "WORKER_METRICS_PORT": str(metrics_port),
         "LOG_LEVEL": "warning",
     }
     zapcrm = str(Path(sys.executable).with_name("zapcrm"))
@@ -69,6 +74,9 @@ async def test_a_dead_consumers_entries_are_reclaimed_and_all_handled(
             await asyncio.sleep(0.1)
         assert pending["pending"] == 0
         assert cached == MESSAGES
+        async with httpx.AsyncClient() as http:
+            exported = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+        assert 'zapcrm_queue_processed_total{stream="evolution:incoming-messages"}' in exported
     finally:
         worker.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(worker.wait(), 30)

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
+
+from prometheus_client import start_http_server
 
 from zapcrm.config import Settings
 from zapcrm.evolution.credentials import CredentialBox
+from zapcrm.logging import get_logger
 from zapcrm.messaging.jobs import MEDIA_STREAM, IncomingHandler, MediaHandler
 from zapcrm.messaging.media import LocalMediaStorage
 from zapcrm.messaging.sending import OutgoingHandler
 from zapcrm.messaging.service.outbound import OUTGOING_STREAM
+from zapcrm.ops.queues import AlertTracker, instance_alerts, snapshot, stream_alerts
 from zapcrm.outbox import INCOMING_STREAM, relay_forever
 from zapcrm.runtime import Runtime
 from zapcrm.worker import WorkerRuntime, install_signal_handlers
+
+log = get_logger(__name__)
 
 
 def build_worker(runtime: Runtime) -> WorkerRuntime:
@@ -52,13 +59,40 @@ def build_worker(runtime: Runtime) -> WorkerRuntime:
     return worker
 
 
+async def watch_alerts(runtime: Runtime, stop: asyncio.Event, *, interval: float = 30.0) -> None:
+    """Evaluate the alert conditions periodically; each raise and clear is logged once."""
+    tracker = AlertTracker()
+    while not stop.is_set():
+        try:
+            stats, workers = await snapshot(runtime.redis)
+            async with runtime.db.service_session() as session:
+                found = stream_alerts(stats, workers) + await instance_alerts(session, None)
+            tracker.update(found)
+        except Exception as error:  # noqa: BLE001 - a monitor must outlive Redis/Postgres blips
+            log.warning("alerts.evaluation_failed", error_type=type(error).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until SIGTERM/SIGINT (or `stop`), then finish in-flight jobs and exit."""
     stop = stop or asyncio.Event()
     install_signal_handlers(stop)
     runtime = Runtime.build(settings)
     worker = build_worker(runtime)
+    if settings.worker_metrics_port:
+        # Queue counters, handler latency and alert gauges live in this process.
+        try:
+            start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
+        except OSError as error:  # a second worker on the host: the first one exports
+            log.warning(
+                "worker.metrics_port_busy", port=settings.worker_metrics_port, error=str(error)
+            )
     try:
-        await asyncio.gather(worker.run(stop), relay_forever(runtime.db, runtime.redis, stop))
+        await asyncio.gather(
+            worker.run(stop),
+            relay_forever(runtime.db, runtime.redis, stop),
+            watch_alerts(runtime, stop),
+        )
     finally:
         await runtime.close()
