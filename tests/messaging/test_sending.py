@@ -174,3 +174,42 @@ async def test_operator_cannot_send_in_a_conversation_they_cannot_see(
         c=conversation_id,
     )  # fmt: skip
     assert queued == [{"n": 0}]
+
+
+async def test_start_a_conversation_by_phone_in_any_format(
+    simulator: tuple[str, str, str],
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    company_id, name, _, sim = await _connected_instance(simulator, db, factory, runtime)
+    instance = await rows(db, "select id from evolution_instances where external_id = :n", n=name)
+    operator = await factory.user(company_id, Role.OPERATOR)
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as app:
+        headers = await login(app, operator)
+        body = {
+            "instance_id": str(instance[0]["id"]),
+            "phone": "(11) 97654-3210",
+            "text": "Oi Rita!",
+        }
+        first = await app.post("/api/messages", json=body, headers=headers)
+        assert first.status_code == 202, first.text
+        second = await app.post(
+            "/api/messages", json={**body, "text": "Tudo bem?"}, headers=headers
+        )
+        assert second.json()["conversation_id"] == first.json()["conversation_id"]
+        mine = await app.get("/api/conversations", params={"assignee": "me"}, headers=headers)
+        assert [c["id"] for c in mine.json()["items"]] == [first.json()["conversation_id"]]
+        bad = await app.post("/api/messages", json={**body, "phone": "123"}, headers=headers)
+        assert bad.status_code == 422
+    await _until(
+        db,
+        "select count(*) as n from evolution_messages where conversation_id = :c"
+        " and status in ('DELIVERY_ACK', 'READ')",
+        {"c": first.json()["conversation_id"]},
+        lambda r: r and r[0]["n"] == 2,
+    )
+    assert len((await sim.get(f"/_sim/instances/{name}/sent")).json()) == 2
+    await sim.aclose()

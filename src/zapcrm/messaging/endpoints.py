@@ -136,3 +136,38 @@ async def send_message(
         entries = await record(session, identity.company_id, items)
     await runtime.outbox.publish(entries)
     return message
+
+
+class StartConversation(BaseModel):
+    """A first text to a phone number or contact, through one of the company's instances."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=4096)
+    instance_id: uuid.UUID
+    phone: str | None = Field(default=None, max_length=40)
+    contact_id: uuid.UUID | None = None
+
+
+@router.post("/api/messages", status_code=status.HTTP_202_ACCEPTED)
+async def start_conversation(
+    body: StartConversation,
+    identity: CurrentUser,
+    runtime: RuntimeDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> MessageOut:
+    """Write to someone new (or find the existing chat); the new chat is assigned to the caller."""
+    async with runtime.db.tenant_session(identity.claims) as session:
+        conversation_id = await outbound.start_conversation(
+            session,
+            identity,
+            instance_id=body.instance_id,
+            phone=body.phone,
+            contact_id=body.contact_id,
+        )
+        message, items = await outbound.queue_text(
+            session, identity, conversation_id, text=body.text, idempotency_key=idempotency_key
+        )
+        entries = await record(session, identity.company_id, items)
+    await runtime.outbox.publish(entries)
+    return message

@@ -216,3 +216,27 @@ async def take_parked(
         )
     ).all()
     return [(kind, payload) for _, kind, payload in sorted(rows, key=lambda row: row[0])]
+
+
+async def instance_in_company(
+    session: AsyncSession, company_id: uuid.UUID, instance_id: uuid.UUID
+) -> bool:
+    """Whether the instance exists and belongs to the company."""
+    result = await session.execute(
+        text("select 1 from evolution_instances where id = :id and company_id = :company_id"),
+        {"id": instance_id, "company_id": company_id},
+    )
+    return result.first() is not None
+
+
+async def assign_if_free(
+    session: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    """Give a new conversation to whoever started it, unless someone already has it."""
+    await session.execute(
+        text(
+            "update evolution_conversations set assignee_id = :user_id"
+            " where id = :id and assignee_id is null"
+        ),
+        {"id": conversation_id, "user_id": user_id},
+    )

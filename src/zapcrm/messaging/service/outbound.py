@@ -13,7 +13,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.auth.identity import Identity
-from zapcrm.exceptions import NotFound, ValidationFailed
+from zapcrm.contacts.identity import WhatsAppPeer, resolve_peer
+from zapcrm.contacts.repository import identity as contacts_repo
+from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
+from zapcrm.kit.phones import InvalidPhone, canonical_phone
 from zapcrm.messaging import cache, repository
 from zapcrm.messaging.labels import preview_of
 from zapcrm.messaging.repository import outbound
@@ -120,3 +123,53 @@ async def _message(session: AsyncSession, message_id: uuid.UUID) -> MessageOut:
     if not rows:
         raise NotFound("mensagem não encontrada")
     return cache.message_out(rows[0])
+
+
+async def start_conversation(
+    session: AsyncSession,
+    actor: Identity,
+    *,
+    instance_id: uuid.UUID,
+    phone: str | None,
+    contact_id: uuid.UUID | None,
+) -> uuid.UUID:
+    """The conversation with a phone or contact on an instance, created (and assigned to the
+    caller) when there is none; Conflict when it exists but belongs to someone the caller
+    may not see."""
+    if not await outbound.instance_in_company(session, actor.company_id, instance_id):
+        raise NotFound("instância não encontrada")
+    if contact_id is not None:
+        contact = await contacts_repo.get_contact(session, actor.company_id, contact_id)
+        if contact is None:
+            raise NotFound("contato não encontrado")
+        if contact.phone_e164 is None:
+            raise ValidationFailed("este contato não tem telefone")
+        e164 = contact.phone_e164
+    elif phone is not None:
+        try:
+            e164 = canonical_phone(phone)
+        except InvalidPhone as error:
+            raise ValidationFailed(
+                "telefone inválido", fields=[{"field": "phone", "message": str(error)}]
+            ) from None
+    else:
+        raise ValidationFailed("informe phone ou contact_id")
+    chat_jid = e164.removeprefix("+") + "@s.whatsapp.net"
+    resolved = await resolve_peer(
+        session, actor.company_id, WhatsAppPeer(phone_jid=chat_jid, lid=None), source="manual"
+    )
+    existing = await repository.find_conversation_id(session, instance_id, chat_jid)
+    if existing is not None:
+        if not await repository.get_conversations(session, [existing]):
+            raise Conflict("esta conversa está com outro atendente")
+        return existing
+    conversation = await repository.upsert_conversation(
+        session,
+        company_id=actor.company_id,
+        instance_id=instance_id,
+        remote_jid=chat_jid,
+        is_group=False,
+        contact_id=resolved.contact_id if resolved else None,
+    )
+    await outbound.assign_if_free(session, conversation.id, actor.user_id)
+    return conversation.id
