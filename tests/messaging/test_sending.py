@@ -213,3 +213,46 @@ async def test_start_a_conversation_by_phone_in_any_format(
     )
     assert len((await sim.get(f"/_sim/instances/{name}/sent")).json()) == 2
     await sim.aclose()
+
+
+async def test_mark_read_clears_unread_and_tells_whatsapp(
+    simulator: tuple[str, str, str],
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    company_id, name, _, sim = await _connected_instance(simulator, db, factory, runtime)
+    for words in ("Oi", "Alguém aí?"):
+        await sim.post(
+            f"/_sim/instances/{name}/inbound",
+            json={"from": CUSTOMER, "type": "text", "text": words},
+        )
+    conversation = await _until(
+        db,
+        "select id, unread_count from evolution_conversations where company_id = :c",
+        {"c": company_id},
+        lambda r: r and r[0]["unread_count"] == 2,
+    )
+    supervisor = await factory.user(company_id, Role.SUPERVISOR)
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as app:
+        response = await app.post(
+            f"/api/conversations/{conversation[0]['id']}/read", headers=await login(app, supervisor)
+        )
+        assert response.status_code == 204
+    assert (
+        await rows(
+            db,
+            "select unread_count from evolution_conversations where id = :i",
+            i=conversation[0]["id"],
+        )
+    ) == [{"unread_count": 0}]
+    reads: list[Any] = []
+    for _ in range(100):
+        reads = (await sim.get(f"/_sim/instances/{name}/reads")).json()
+        if reads:
+            break
+        await asyncio.sleep(0.1)
+    assert len(reads) == 2
+    await sim.aclose()

@@ -171,3 +171,12 @@ async def start_conversation(
         entries = await record(session, identity.company_id, items)
     await runtime.outbox.publish(entries)
     return message
+
+
+@router.post("/api/conversations/{conversation_id}/read", status_code=status.HTTP_204_NO_CONTENT)
+async def mark_read(conversation_id: uuid.UUID, identity: CurrentUser, runtime: RuntimeDep) -> None:
+    """Mark the conversation read here and in WhatsApp (Evolution skips @lid chats silently)."""
+    async with runtime.db.tenant_session(identity.claims) as session:
+        items = await outbound.mark_read(session, identity, conversation_id)
+        entries = await record(session, identity.company_id, items)
+    await runtime.outbox.publish(entries)

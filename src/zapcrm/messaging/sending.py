@@ -27,6 +27,7 @@ from zapcrm.contacts.repository import identity as identity_repo
 from zapcrm.evolution.client import EvolutionClient, NumberCheck
 from zapcrm.evolution.credentials import CredentialBox, CredentialError
 from zapcrm.evolution.errors import GatewayError, GatewayUnavailable
+from zapcrm.evolution.repository import gateway_access
 from zapcrm.logging import get_logger
 from zapcrm.messaging.repository import apply_status, outbound
 from zapcrm.outbox import INCOMING_STREAM, OutboxItem, record
@@ -54,7 +55,10 @@ class OutgoingHandler:
         self.credentials = credentials
 
     async def __call__(self, job: Job) -> None:
-        """Send one queued message (see the module rules)."""
+        """Send one queued message (see the module rules), or mark a chat read."""
+        if job.payload.get("kind") == "read":
+            await self._read(job)
+            return
         try:
             message_id = uuid.UUID(str(job.payload.get("message_id")))
         except ValueError:
@@ -99,6 +103,36 @@ class OutgoingHandler:
             await self._fail(row, error.reason or "a Evolution API recusou o envio")
             return
         await self._attach(row, sent.key_id, sent.status, sent.remote_jid)
+
+    async def _read(self, job: Job) -> None:
+        try:
+            conversation_id = uuid.UUID(str(job.payload.get("conversation_id")))
+        except ValueError:
+            raise PermanentJobError("read job without a valid conversation_id") from None
+        async with self.runtime.db.service_session() as session:
+            keys = await outbound.unread_inbound_keys(session, conversation_id)
+            access = await gateway_access(session, uuid.UUID(str(job.payload["instance_id"])))
+        if not keys or access is None:
+            return
+        name, server_url, sealed = access
+        token = self._token({"api_key_ciphertext": sealed})
+        if token is None:
+            raise PermanentJobError("no usable credential for this instance")
+        client = self._client({"server_url": server_url, "external_id": name}, token)
+        try:
+            await client.mark_read(
+                [
+                    {"remoteJid": key["remote_jid"], "fromMe": False, "id": key["key_id"]}
+                    | ({"participant": key["sender_jid"]} if key["sender_jid"] else {})
+                    for key in keys
+                ]
+            )
+        except GatewayUnavailable:
+            raise
+        except GatewayError as error:
+            raise PermanentJobError(f"gateway refused markMessageAsRead: {error.reason}") from None
+        async with self.runtime.db.service_session() as session:
+            await outbound.mark_inbound_read(session, [key["id"] for key in keys])
 
     async def _adopt_echo(self, row: dict[str, Any]) -> bool:
         """True when an earlier attempt's echo was found and adopted (no new send)."""

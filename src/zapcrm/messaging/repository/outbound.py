@@ -240,3 +240,42 @@ async def assign_if_free(
         ),
         {"id": conversation_id, "user_id": user_id},
     )
+
+
+async def clear_unread(session: AsyncSession, conversation_id: uuid.UUID) -> bool:
+    """Zero a conversation's unread count; False when the caller cannot see it (RLS)."""
+    result = await session.execute(
+        text(
+            "update evolution_conversations set unread_count = 0 where id = :id"
+            " returning instance_id"
+        ),
+        {"id": conversation_id},
+    )
+    return result.first() is not None
+
+
+async def unread_inbound_keys(
+    session: AsyncSession, conversation_id: uuid.UUID, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Keys of the newest inbound messages not yet marked read, for markMessageAsRead."""
+    rows = await session.execute(
+        text(
+            "select id, key_id, remote_jid, sender_jid from evolution_messages"
+            " where conversation_id = :id and not from_me and key_id is not null"
+            " and status is distinct from 'READ' and status is distinct from 'PLAYED'"
+            " order by message_timestamp desc limit :limit"
+        ),
+        {"id": conversation_id, "limit": limit},
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+async def mark_inbound_read(session: AsyncSession, message_ids: list[uuid.UUID]) -> None:
+    """Record that we read these inbound messages."""
+    await session.execute(
+        text(
+            "update evolution_messages set status = 'READ'"
+            " where id = any(:ids) and app.status_advances(status, 'READ')"
+        ),
+        {"ids": message_ids},
+    )

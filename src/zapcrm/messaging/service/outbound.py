@@ -173,3 +173,22 @@ async def start_conversation(
     )
     await outbound.assign_if_free(session, conversation.id, actor.user_id)
     return conversation.id
+
+
+async def mark_read(
+    session: AsyncSession, actor: Identity, conversation_id: uuid.UUID
+) -> list[OutboxItem]:
+    """Zero the unread count now; the worker tells WhatsApp (blue ticks for the customer)."""
+    rows = await repository.get_conversations(session, [conversation_id])
+    if not rows or not await outbound.clear_unread(session, conversation_id):
+        raise NotFound("conversa não encontrada")
+    return [
+        OutboxItem(
+            OUTGOING_STREAM,
+            {
+                "kind": "read",
+                "conversation_id": str(conversation_id),
+                "instance_id": str(rows[0]["instance_id"]),
+            },
+        )
+    ]
