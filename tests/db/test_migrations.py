@@ -109,7 +109,11 @@ def _schema_fingerprint(url: str) -> dict[str, object]:
         indexes = connection.execute(
             "select indexname from pg_indexes where schemaname = 'public' order by 1"
         ).fetchall()
-    return {"columns": columns, "policies": policies, "indexes": indexes}
+        functions = connection.execute(
+            "select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
+            " where n.nspname = 'app' order by 1"
+        ).fetchall()
+    return {"columns": columns, "policies": policies, "indexes": indexes, "functions": functions}
 
 
 def test_upgrade_downgrade_upgrade(empty_database: str) -> None:

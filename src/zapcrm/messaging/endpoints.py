@@ -15,7 +15,7 @@ from zapcrm.dependencies import CurrentUser, RuntimeDep, TenantSession
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.messaging import realtime
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, Page
-from zapcrm.messaging.service import inbox, outbound
+from zapcrm.messaging.service import actions, inbox, outbound
 from zapcrm.outbox import record
 
 router = APIRouter(tags=["inbox"])
@@ -180,3 +180,47 @@ async def mark_read(conversation_id: uuid.UUID, identity: CurrentUser, runtime: 
         items = await outbound.mark_read(session, identity, conversation_id)
         entries = await record(session, identity.company_id, items)
     await runtime.outbox.publish(entries)
+
+
+class AssignIn(BaseModel):
+    """Who should handle the conversation; null leaves it unassigned."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assignee_id: uuid.UUID | None
+
+
+class StatusIn(BaseModel):
+    """The conversation's new status."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["open", "pending", "closed"]
+
+
+@router.post("/api/conversations/{conversation_id}/assign")
+async def assign_conversation(
+    conversation_id: uuid.UUID, body: AssignIn, identity: CurrentUser, runtime: RuntimeDep
+) -> ConversationOut:
+    """Assign to me, transfer to a colleague, or unassign."""
+    async with runtime.db.tenant_session(identity.claims) as session:
+        conversation, items = await actions.assign(
+            session, identity, conversation_id, body.assignee_id
+        )
+        entries = await record(session, identity.company_id, items)
+    await runtime.outbox.publish(entries)
+    return conversation
+
+
+@router.post("/api/conversations/{conversation_id}/status")
+async def set_conversation_status(
+    conversation_id: uuid.UUID, body: StatusIn, identity: CurrentUser, runtime: RuntimeDep
+) -> ConversationOut:
+    """Close (ends the service cycle), reopen or set pending."""
+    async with runtime.db.tenant_session(identity.claims) as session:
+        conversation, items = await actions.set_status(
+            session, identity, conversation_id, body.status
+        )
+        entries = await record(session, identity.company_id, items)
+    await runtime.outbox.publish(entries)
+    return conversation

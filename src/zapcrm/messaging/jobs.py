@@ -112,7 +112,20 @@ class IncomingHandler:
             if payload.get("media") and payload.get("change") == "created":
                 media_jobs.append((MEDIA_STREAM, {"message_id": str(message.id)}))
         elif kind == "conversation":
-            cache.forget_page(pipe, str(payload.get("conversation_id")))
+            conversation_id = _uuid(payload.get("conversation_id"))
+            if payload.get("change") == "folded":
+                cache.forget_page(pipe, str(conversation_id))
+            snapshot = conversations.get(conversation_id) if conversation_id else None
+            if snapshot is not None:
+                pipe.publish(
+                    channel,
+                    realtime.encode_event(
+                        "conversation.updated",
+                        conversation_id=snapshot.id,
+                        assignee_id=snapshot.assignee_id,
+                        data={"conversation": snapshot.model_dump(mode="json")},
+                    ),
+                )
         elif kind == "instance":
             instance_id = str(payload.get("instance_id"))
             state = str(payload.get("state"))
@@ -121,8 +134,8 @@ class IncomingHandler:
             pipe.publish(channel, event)
         elif kind == "qrcode":
             instance_id = str(payload.get("instance_id"))
-            snapshot = orjson.dumps(dict(payload)).decode()
-            pipe.set(cache.qrcode_key(instance_id), snapshot, ex=QRCODE_TTL_SECONDS)
+            qrcode = orjson.dumps(dict(payload)).decode()
+            pipe.set(cache.qrcode_key(instance_id), qrcode, ex=QRCODE_TTL_SECONDS)
             event = realtime.encode_event("instance.qrcode", audience="admins", data=payload)
             pipe.publish(channel, event)
         else:

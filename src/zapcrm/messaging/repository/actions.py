@@ -1,0 +1,64 @@
+"""SQL of conversation actions: assign, close, reopen, with their service-cycle bookkeeping."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def profile_in_company(
+    session: AsyncSession, company_id: uuid.UUID, user_id: uuid.UUID
+) -> bool:
+    """Whether the user is an active member of the company."""
+    result = await session.execute(
+        text("select 1 from profiles where id = :id and company_id = :company_id and active"),
+        {"id": user_id, "company_id": company_id},
+    )
+    return result.first() is not None
+
+
+async def assign(
+    session: AsyncSession, conversation_id: uuid.UUID, assignee_id: uuid.UUID | None
+) -> bool:
+    """Set the assignee as the caller (tenant session); False when they cannot see the chat.
+
+    Through app.assign_conversation (migration 0008): a plain UPDATE that hands the chat to a
+    colleague is refused by RLS, whose SELECT policy applies to the updated row too.
+    """
+    result = await session.execute(
+        text("select app.assign_conversation(:id, :assignee)"),
+        {"id": conversation_id, "assignee": assignee_id},
+    )
+    return bool(result.scalar_one())
+
+
+async def set_status(
+    session: AsyncSession,
+    conversation_id: uuid.UUID,
+    status: str,
+    at: datetime,
+    actor_id: uuid.UUID,
+) -> bool:
+    """Close, reopen or set pending; closing ends the open service cycle. False if not visible."""
+    result = await session.execute(
+        text(
+            "update evolution_conversations set status = :status,"
+            " closed_at = case when :status = 'closed' then :at else null end"
+            " where id = :id returning id"
+        ),
+        {"id": conversation_id, "status": status, "at": at},
+    )
+    if result.first() is None:
+        return False
+    if status == "closed":
+        await session.execute(
+            text(
+                "update conversation_cycles set closed_at = :at, closed_by = :actor"
+                " where conversation_id = :id and closed_at is null"
+            ),
+            {"id": conversation_id, "at": at, "actor": actor_id},
+        )
+    return True

@@ -1,0 +1,79 @@
+"""Conversation actions: assign to me, transfer, close, reopen, set pending.
+
+Operators act on what they can see (their own and unassigned chats) and may transfer a chat
+to a colleague; supervisors and admins act on every chat of the company. RLS enforces the
+same in Postgres; these rules give clear errors.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.auth.identity import Identity
+from zapcrm.exceptions import NotFound, ValidationFailed
+from zapcrm.messaging import repository
+from zapcrm.messaging.cache import conversation_out
+from zapcrm.messaging.repository import actions
+from zapcrm.messaging.schemas import ConversationOut
+from zapcrm.outbox import INCOMING_STREAM, OutboxItem
+
+Status = Literal["open", "pending", "closed"]
+
+
+def _updated(actor: Identity, conversation_id: uuid.UUID) -> OutboxItem:
+    return OutboxItem(
+        INCOMING_STREAM,
+        {
+            "kind": "conversation",
+            "change": "updated",
+            "company_id": str(actor.company_id),
+            "conversation_id": str(conversation_id),
+        },
+    )
+
+
+async def _current(session: AsyncSession, conversation_id: uuid.UUID) -> ConversationOut:
+    rows = await repository.get_conversations(session, [conversation_id])
+    if not rows:
+        raise NotFound("conversa não encontrada")
+    return conversation_out(rows[0])
+
+
+async def assign(
+    session: AsyncSession,
+    actor: Identity,
+    conversation_id: uuid.UUID,
+    assignee_id: uuid.UUID | None,
+) -> tuple[ConversationOut, list[OutboxItem]]:
+    """Give the conversation to someone of the company (or nobody)."""
+    before = await _current(session, conversation_id)
+    if assignee_id is not None and not await actions.profile_in_company(
+        session, actor.company_id, assignee_id
+    ):
+        raise ValidationFailed("este usuário não é um atendente ativo da empresa")
+    if not await actions.assign(session, conversation_id, assignee_id):
+        raise NotFound("conversa não encontrada")
+    rows = await repository.get_conversations(session, [conversation_id])
+    # After a transfer an operator no longer sees the chat: answer with what was written.
+    result = (
+        conversation_out(rows[0])
+        if rows
+        else before.model_copy(update={"assignee_id": assignee_id})
+    )
+    return result, [_updated(actor, conversation_id)]
+
+
+async def set_status(
+    session: AsyncSession, actor: Identity, conversation_id: uuid.UUID, status: Status
+) -> tuple[ConversationOut, list[OutboxItem]]:
+    """Close (ending the service cycle), reopen or set pending."""
+    await _current(session, conversation_id)
+    if not await actions.set_status(
+        session, conversation_id, status, datetime.now(UTC), actor.user_id
+    ):
+        raise NotFound("conversa não encontrada")
+    return await _current(session, conversation_id), [_updated(actor, conversation_id)]
