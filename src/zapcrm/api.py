@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from zapcrm.accounts.endpoints import router as accounts_router
 from zapcrm.auth.endpoints import router as auth_router
 from zapcrm.contacts.endpoints import router as contacts_router
+from zapcrm.evolution.endpoints import router as instances_router
 from zapcrm.evolution.webhook import router as webhook_router
 from zapcrm.messaging.endpoints import router as messaging_router
 from zapcrm.ops.endpoints import router as ops_router
@@ -16,5 +17,6 @@ router.include_router(ops_router)
 router.include_router(auth_router)
 router.include_router(accounts_router)
 router.include_router(webhook_router)
+router.include_router(instances_router)
 router.include_router(messaging_router)
 router.include_router(contacts_router)

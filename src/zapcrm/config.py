@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     # Large enough for media sent as base64 in the webhook (Evolution's `webhookBase64`).
     webhook_max_body_bytes: Annotated[int, Field(ge=10_000)] = 64 * 1024 * 1024
     evolution_server_url: str = "http://127.0.0.1:8080"
+    # The Evolution server's global key, for creating instances and rotating credentials.
+    evolution_global_key: SecretStr | None = None
+    # How Evolution reaches this app: webhooks are configured to PUBLIC_BASE_URL/webhooks/...
+    public_base_url: str = "http://127.0.0.1:8000"
     media_dir: str = "var/media"
     # A queue entry read by a worker that then went silent this long is taken over by another.
     worker_claim_idle_ms: Annotated[int, Field(ge=500)] = 60_000

@@ -64,9 +64,14 @@ class EvolutionClient:
         self._token = token
 
     async def _post(self, path: str, body: dict[str, Any]) -> Any:
-        url = f"{self._base}{path}/{self._instance}"
+        return await self._call("POST", f"{path}/{self._instance}", body)
+
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        url = f"{self._base}{path}"
         try:
-            response = await self._http.post(url, json=body, headers={"apikey": self._token})
+            response = await self._http.request(
+                method, url, json=body, headers={"apikey": self._token}
+            )
         except httpx.TimeoutException as error:
             raise GatewayUnavailable("a Evolution API não respondeu a tempo") from error
         except httpx.HTTPError as error:
@@ -134,6 +139,78 @@ class EvolutionClient:
     async def mark_read(self, keys: list[dict[str, Any]]) -> None:
         """`POST /chat/markMessageAsRead` (Evolution silently skips @lid keys, §3.6)."""
         await self._post("/chat/markMessageAsRead", {"readMessages": keys})
+
+    async def connection_state(self) -> str:
+        """`GET /instance/connectionState`: open, connecting or close, live (§3.8)."""
+        body = await self._call("GET", f"/instance/connectionState/{self._instance}")
+        state = body.get("instance", {}).get("state") if isinstance(body, dict) else None
+        if not isinstance(state, str):
+            raise GatewayRejected("resposta inesperada de connectionState")
+        return state
+
+    async def connect(self) -> dict[str, Any]:
+        """`GET /instance/connect`: the pairing QR, or the state when already connected."""
+        body = await self._call("GET", f"/instance/connect/{self._instance}")
+        if isinstance(body, dict) and body.get("error") is True:
+            # connect/restart report failures as HTTP 200 with {"error": true} (§6.7).
+            raise GatewayRejected(str(body.get("message") or "falha ao conectar"))
+        return body if isinstance(body, dict) else {}
+
+    async def restart(self) -> None:
+        """`POST /instance/restart`: reconnect the socket."""
+        body = await self._call("POST", f"/instance/restart/{self._instance}")
+        if isinstance(body, dict) and body.get("error") is True:
+            raise GatewayRejected(str(body.get("message") or "falha ao reiniciar"))
+
+    async def logout(self) -> None:
+        """`DELETE /instance/logout`: unpair the phone (a new QR is needed)."""
+        await self._call("DELETE", f"/instance/logout/{self._instance}")
+
+    async def set_webhook(
+        self, *, url: str, events: list[str], headers: dict[str, str], base64: bool = True
+    ) -> None:
+        """`POST /webhook/set` with the 2.x nested body (§3.9)."""
+        await self._post(
+            "/webhook/set",
+            {
+                "webhook": {
+                    "enabled": True,
+                    "url": url,
+                    "headers": headers,
+                    "byEvents": False,
+                    "base64": base64,
+                    "events": events,
+                }
+            },
+        )
+
+    async def create_instance(
+        self, *, webhook_url: str, events: list[str], token: str | None = None
+    ) -> dict[str, Any]:
+        """`POST /instance/create` (global key): the new instance's token (`hash`) and QR."""
+        body: dict[str, Any] = {
+            "instanceName": self._instance,
+            "integration": "WHATSAPP-BAILEYS",
+            "qrcode": True,
+            "groupsIgnore": False,
+            "webhook": {
+                "url": webhook_url,
+                "byEvents": False,
+                "base64": True,
+                "events": events,
+            },
+        }
+        if token:
+            body["token"] = token
+        result = await self._call("POST", "/instance/create", body)
+        return result if isinstance(result, dict) else {}
+
+    async def fetch_instances(self) -> list[dict[str, Any]]:
+        """`GET /instance/fetchInstances`: every instance the key may see, token included."""
+        result = await self._call("GET", "/instance/fetchInstances")
+        return (
+            [item for item in result if isinstance(item, dict)] if isinstance(result, list) else []
+        )
 
     async def media_base64(self, key_id: str) -> MediaDownload:
         """`POST /chat/getBase64FromMediaMessage`: the bytes of a stored media message."""

@@ -92,3 +92,44 @@ async def gateway_access(
         )
     ).first()
     return None if row is None else (row[0], row[1], row[2])
+
+
+_PUBLIC_COLUMNS = (
+    "id, external_id, server_url, webhook_url, connection_state, owner_jid, profile_name,"
+    " last_event_at, created_at"
+)
+
+
+async def list_public(session: AsyncSession, company_id: uuid.UUID) -> list[dict[str, object]]:
+    """The company's instances without key material (users may not read those columns)."""
+    rows = await session.execute(
+        text(
+            f"select {_PUBLIC_COLUMNS} from evolution_instances"  # noqa: S608 - constant columns
+            " where company_id = :company_id order by external_id"
+        ),
+        {"company_id": company_id},
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+async def get_public(
+    session: AsyncSession, company_id: uuid.UUID, instance_id: uuid.UUID
+) -> dict[str, object] | None:
+    """One instance of the company without key material."""
+    row = (
+        await session.execute(
+            text(
+                f"select {_PUBLIC_COLUMNS} from evolution_instances"  # noqa: S608 - constant columns
+                " where company_id = :company_id and id = :id"
+            ),
+            {"company_id": company_id, "id": instance_id},
+        )
+    ).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def set_webhook_url(session: AsyncSession, instance_id: uuid.UUID, url: str) -> None:
+    """Remember where the instance's webhook was pointed."""
+    await session.execute(
+        update(EvolutionInstance).where(EvolutionInstance.id == instance_id).values(webhook_url=url)
+    )

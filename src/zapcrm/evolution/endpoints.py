@@ -1,0 +1,130 @@
+"""Admin API for WhatsApp instances (Evolution API): list, register/create, state, QR, actions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from zapcrm.dependencies import Admin, RuntimeDep
+from zapcrm.evolution import repository
+from zapcrm.evolution.admin import GATEWAY_NOTICE, InstanceAdmin
+from zapcrm.evolution.credentials import CredentialBox
+from zapcrm.exceptions import NotFound
+from zapcrm.runtime import Runtime
+
+router = APIRouter(prefix="/api/admin/instances", tags=["admin: instances"])
+
+
+def _admin_ops(runtime: RuntimeDep) -> InstanceAdmin:
+    return InstanceAdmin(runtime, CredentialBox.from_settings(runtime.settings))
+
+
+Operations = Annotated[InstanceAdmin, Depends(_admin_ops)]
+
+
+class InstanceOut(BaseModel):
+    """A WhatsApp number connected through Evolution API (no key material)."""
+
+    id: uuid.UUID
+    external_id: str
+    server_url: str
+    webhook_url: str | None
+    connection_state: str
+    owner_jid: str | None
+    profile_name: str | None
+    last_event_at: datetime | None
+    created_at: datetime
+
+
+class InstancesOut(BaseModel):
+    """The company's instances and the gateway notice its licence asks for."""
+
+    gateway: str = "Evolution API"
+    notice: str = GATEWAY_NOTICE
+    instances: list[InstanceOut]
+
+
+class InstanceIn(BaseModel):
+    """Register an existing instance (name + token) or, without a token, create one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.-]+$")
+    token: str | None = Field(default=None, min_length=8, max_length=200)
+    server_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
+
+
+class InstanceCreated(BaseModel):
+    """The registered instance, and the pairing QR when it was just created."""
+
+    instance: InstanceOut
+    qrcode: dict[str, Any] | None = None
+    notice: str = GATEWAY_NOTICE
+
+
+async def _instance(
+    runtime: Runtime, admin_company: uuid.UUID, instance_id: uuid.UUID
+) -> InstanceOut:
+    async with runtime.db.service_session() as session:
+        row = await repository.get_public(session, admin_company, instance_id)
+    if row is None:
+        raise NotFound("instância não encontrada")
+    return InstanceOut.model_validate(row)
+
+
+@router.get("")
+async def list_instances(admin: Admin, runtime: RuntimeDep) -> InstancesOut:
+    """Every instance of the company with its last known connection state."""
+    async with runtime.db.tenant_session(admin.claims) as session:
+        rows = await repository.list_public(session, admin.company_id)
+    return InstancesOut(instances=[InstanceOut.model_validate(row) for row in rows])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def add_instance(
+    body: InstanceIn, admin: Admin, runtime: RuntimeDep, ops: Operations
+) -> InstanceCreated:
+    """Register (with `token`) or create (without: needs EVOLUTION_GLOBAL_KEY) an instance and
+    point its webhook at zapcrm with the `apikey` header."""
+    server_url = body.server_url or runtime.settings.evolution_server_url
+    qrcode = None
+    async with runtime.db.tenant_session(admin.claims) as session:
+        if body.token:
+            instance_id = await ops.register(
+                session, admin, name=body.name, token=body.token, server_url=server_url
+            )
+        else:
+            instance_id, qrcode = await ops.create(
+                session, admin, name=body.name, server_url=server_url
+            )
+    return InstanceCreated(
+        instance=await _instance(runtime, admin.company_id, instance_id), qrcode=qrcode
+    )
+
+
+@router.get("/{instance_id}/state")
+async def instance_state(instance_id: uuid.UUID, admin: Admin, ops: Operations) -> dict[str, str]:
+    """The live connection state (open, connecting, close), asked to the gateway now."""
+    return {"state": await ops.state(admin, instance_id)}
+
+
+@router.get("/{instance_id}/qrcode")
+async def instance_qrcode(instance_id: uuid.UUID, admin: Admin, ops: Operations) -> dict[str, Any]:
+    """The latest pairing QR code (data URI in `base64`) or `connected: true`."""
+    return await ops.qrcode(admin, instance_id)
+
+
+@router.post("/{instance_id}/reconnect", status_code=status.HTTP_204_NO_CONTENT)
+async def reconnect(instance_id: uuid.UUID, admin: Admin, ops: Operations) -> None:
+    """Restart the instance's connection on the gateway."""
+    await ops.reconnect(admin, instance_id)
+
+
+@router.post("/{instance_id}/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(instance_id: uuid.UUID, admin: Admin, ops: Operations) -> None:
+    """Unpair the phone (a new QR will be needed)."""
+    await ops.logout(admin, instance_id)
