@@ -8,12 +8,14 @@ the connecting role, which owns the tables and so bypasses RLS; its callers scop
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -82,3 +84,25 @@ class Database:
 async def enter_tenant(session: AsyncSession, claims: Mapping[str, Any]) -> None:
     """Switch the session's current transaction to role `authenticated` with these claims."""
     await session.execute(_ENTER_TENANT, {"claims": orjson.dumps(dict(claims)).decode()})
+
+
+T = TypeVar("T")
+
+_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether Postgres aborted the transaction only because of a concurrent one."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+
+async def retry_transaction(work: Callable[[], Awaitable[T]], *, attempts: int = 3) -> T:
+    """Run a whole transaction again when Postgres chose it as a deadlock victim."""
+    for attempt in range(attempts):
+        try:
+            return await work()
+        except DBAPIError as error:
+            if attempt + 1 == attempts or not is_retryable(error):
+                raise
+            await asyncio.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -70,7 +70,8 @@ async def _http_error(_: Request, error: Exception) -> JSONResponse:
 
 
 async def _unavailable(_: Request, error: Exception) -> JSONResponse:
-    log.error("dependency.unavailable", error_type=type(error).__name__)
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    log.error("dependency.unavailable", error_type=type(error).__name__, sqlstate=sqlstate)
     return JSONResponse(
         error_body("service_unavailable", "serviço temporariamente indisponível"),
         status_code=503,

@@ -89,6 +89,7 @@ async def _connection(
         connection_state=connection.state,
         owner_jid=connection.wuid,
         profile_name=connection.profile_name,
+        changed_at=delivery.event_datetime,
     )
     return [
         _instance_event(
@@ -101,14 +102,21 @@ async def _gone(
     session: AsyncSession, delivery: Delivery, gone: NormalizedInstanceGone
 ) -> list[OutboxItem]:
     state = "close" if gone.origin_event == "logout.instance" else "removed"
-    await repository.record_connection(session, delivery.instance.id, connection_state=state)
+    await repository.record_connection(
+        session, delivery.instance.id, connection_state=state, changed_at=delivery.event_datetime
+    )
     return [_instance_event(delivery, "instance", state=state, status_reason=None)]
 
 
 async def _qrcode(
     session: AsyncSession, delivery: Delivery, qrcode: NormalizedQrCode
 ) -> list[OutboxItem]:
-    await repository.record_connection(session, delivery.instance.id, connection_state="connecting")
+    await repository.record_connection(
+        session,
+        delivery.instance.id,
+        connection_state="connecting",
+        changed_at=delivery.event_datetime,
+    )
     # The QR lives a few seconds: the worker keeps it in Redis with a short TTL, not in Postgres.
     return [
         _instance_event(

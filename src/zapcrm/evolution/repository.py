@@ -66,16 +66,26 @@ async def record_connection(
     connection_state: str,
     owner_jid: str | None = None,
     profile_name: str | None = None,
+    changed_at: datetime | None = None,
 ) -> None:
-    """Store the instance's connection state and, when given, its number and profile name."""
+    """Store the instance's connection state and, when given, its number and profile name.
+
+    With `changed_at` (the gateway's event time) an older event never overwrites a newer one;
+    without it (a live answer from the gateway) the state is simply the truth now.
+    """
     values: dict[str, object] = {"connection_state": connection_state}
     if owner_jid is not None:
         values["owner_jid"] = owner_jid
     if profile_name is not None:
         values["profile_name"] = profile_name
-    await session.execute(
-        update(EvolutionInstance).where(EvolutionInstance.id == instance_id).values(**values)
-    )
+    statement = update(EvolutionInstance).where(EvolutionInstance.id == instance_id)
+    if changed_at is not None:
+        values["connection_changed_at"] = changed_at
+        statement = statement.where(
+            (EvolutionInstance.connection_changed_at.is_(None))
+            | (EvolutionInstance.connection_changed_at <= changed_at)
+        )
+    await session.execute(statement.values(**values))
 
 
 async def gateway_access(

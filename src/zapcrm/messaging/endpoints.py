@@ -10,13 +10,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.dependencies import CurrentUser, RuntimeDep, TenantSession
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.messaging import realtime
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, Page
 from zapcrm.messaging.service import actions, inbox, outbound
-from zapcrm.outbox import record
+from zapcrm.outbox import OutboxItem
+from zapcrm.transactions import in_tenant_transaction
 
 router = APIRouter(tags=["inbox"])
 
@@ -124,8 +126,9 @@ async def send_message(
 
     The same `Idempotency-Key` header on a retried request returns the first message.
     """
-    async with runtime.db.tenant_session(identity.claims) as session:
-        message, items = await outbound.queue_text(
+
+    async def work(session: AsyncSession) -> tuple[MessageOut, list[OutboxItem]]:
+        return await outbound.queue_text(
             session,
             identity,
             conversation_id,
@@ -133,9 +136,8 @@ async def send_message(
             quoted_message_id=body.quoted_message_id,
             idempotency_key=idempotency_key,
         )
-        entries = await record(session, identity.company_id, items)
-    await runtime.outbox.publish(entries)
-    return message
+
+    return await in_tenant_transaction(runtime, identity, work)
 
 
 class StartConversation(BaseModel):
@@ -157,7 +159,8 @@ async def start_conversation(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> MessageOut:
     """Write to someone new (or find the existing chat); the new chat is assigned to the caller."""
-    async with runtime.db.tenant_session(identity.claims) as session:
+
+    async def work(session: AsyncSession) -> tuple[MessageOut, list[OutboxItem]]:
         conversation_id = await outbound.start_conversation(
             session,
             identity,
@@ -165,21 +168,21 @@ async def start_conversation(
             phone=body.phone,
             contact_id=body.contact_id,
         )
-        message, items = await outbound.queue_text(
+        return await outbound.queue_text(
             session, identity, conversation_id, text=body.text, idempotency_key=idempotency_key
         )
-        entries = await record(session, identity.company_id, items)
-    await runtime.outbox.publish(entries)
-    return message
+
+    return await in_tenant_transaction(runtime, identity, work)
 
 
 @router.post("/api/conversations/{conversation_id}/read", status_code=status.HTTP_204_NO_CONTENT)
 async def mark_read(conversation_id: uuid.UUID, identity: CurrentUser, runtime: RuntimeDep) -> None:
     """Mark the conversation read here and in WhatsApp (Evolution skips @lid chats silently)."""
-    async with runtime.db.tenant_session(identity.claims) as session:
-        items = await outbound.mark_read(session, identity, conversation_id)
-        entries = await record(session, identity.company_id, items)
-    await runtime.outbox.publish(entries)
+
+    async def work(session: AsyncSession) -> tuple[None, list[OutboxItem]]:
+        return None, await outbound.mark_read(session, identity, conversation_id)
+
+    await in_tenant_transaction(runtime, identity, work)
 
 
 class AssignIn(BaseModel):
@@ -203,13 +206,11 @@ async def assign_conversation(
     conversation_id: uuid.UUID, body: AssignIn, identity: CurrentUser, runtime: RuntimeDep
 ) -> ConversationOut:
     """Assign to me, transfer to a colleague, or unassign."""
-    async with runtime.db.tenant_session(identity.claims) as session:
-        conversation, items = await actions.assign(
-            session, identity, conversation_id, body.assignee_id
-        )
-        entries = await record(session, identity.company_id, items)
-    await runtime.outbox.publish(entries)
-    return conversation
+
+    async def work(session: AsyncSession) -> tuple[ConversationOut, list[OutboxItem]]:
+        return await actions.assign(session, identity, conversation_id, body.assignee_id)
+
+    return await in_tenant_transaction(runtime, identity, work)
 
 
 @router.post("/api/conversations/{conversation_id}/status")
@@ -217,10 +218,8 @@ async def set_conversation_status(
     conversation_id: uuid.UUID, body: StatusIn, identity: CurrentUser, runtime: RuntimeDep
 ) -> ConversationOut:
     """Close (ends the service cycle), reopen or set pending."""
-    async with runtime.db.tenant_session(identity.claims) as session:
-        conversation, items = await actions.set_status(
-            session, identity, conversation_id, body.status
-        )
-        entries = await record(session, identity.company_id, items)
-    await runtime.outbox.publish(entries)
-    return conversation
+
+    async def work(session: AsyncSession) -> tuple[ConversationOut, list[OutboxItem]]:
+        return await actions.set_status(session, identity, conversation_id, body.status)
+
+    return await in_tenant_transaction(runtime, identity, work)

@@ -27,13 +27,14 @@ from zapcrm.evolution.repository import gateway_access
 from zapcrm.logging import get_logger
 from zapcrm.messaging import cache, realtime
 from zapcrm.messaging.media import MediaStorage
-from zapcrm.messaging.repository import get_conversations, get_messages
+from zapcrm.messaging.repository import get_conversations, get_messages, outbound
 from zapcrm.messaging.schemas import ConversationOut, MessageOut
 from zapcrm.worker import Job, PermanentJobError, enqueue_many
 
 log = get_logger(__name__)
 
 MEDIA_STREAM = "evolution:media-sync"
+OUTGOING_STREAM = "evolution:outgoing-messages"
 QRCODE_TTL_SECONDS = 60
 SESSION_TTL_SECONDS = 3600
 
@@ -68,6 +69,7 @@ class IncomingHandler:
         messages = {row["id"]: cache.message_out(row) for row in message_rows}
         conversations = {row["id"]: cache.conversation_out(row) for row in conversation_rows}
         media_jobs: list[tuple[str, Mapping[str, Any]]] = []
+        reconnected: list[uuid.UUID] = []
 
         async with self.redis.pipeline(transaction=False) as pipe:
             for message in messages.values():
@@ -75,8 +77,20 @@ class IncomingHandler:
             for conversation in conversations.values():
                 cache.write_conversation(pipe, conversation)
             for job in jobs:
-                self._announce(pipe, job.payload, messages, conversations, media_jobs)
+                self._announce(pipe, job.payload, messages, conversations, media_jobs, reconnected)
             await pipe.execute()
+        for instance_id in reconnected:
+            # Sends held while the instance was away go out now (sending.py rule 4).
+            async with self.db.service_session() as session:
+                # The event itself says open: do not trust the stored state, which a
+                # concurrent older delivery may have overwritten (the sender checks live).
+                held = await outbound.queued_messages(
+                    session, instance_id=instance_id, require_open=False
+                )
+            media_jobs += [
+                (OUTGOING_STREAM, {"message_id": str(message), "instance_id": str(instance)})
+                for message, instance in held
+            ]
         if media_jobs:
             await enqueue_many(self.redis, media_jobs)
         return {}
@@ -88,6 +102,7 @@ class IncomingHandler:
         messages: Mapping[uuid.UUID, MessageOut],
         conversations: Mapping[uuid.UUID, ConversationOut],
         media_jobs: list[tuple[str, Mapping[str, Any]]],
+        reconnected: list[uuid.UUID],
     ) -> None:
         kind = payload.get("kind")
         channel = realtime.channel_for(str(payload.get("company_id", "")))
@@ -132,6 +147,8 @@ class IncomingHandler:
             pipe.set(cache.session_key(instance_id), state, ex=SESSION_TTL_SECONDS)
             event = realtime.encode_event("instance.state", audience="supervisors", data=payload)
             pipe.publish(channel, event)
+            if state == "open":
+                reconnected.append(uuid.UUID(instance_id))
         elif kind == "qrcode":
             instance_id = str(payload.get("instance_id"))
             qrcode = orjson.dumps(dict(payload)).decode()

@@ -11,7 +11,8 @@ Rules (issue 4, "at-least-once must not mean twice"):
    database is folded into our row in the same transaction (unique (instance, key id)).
 4. Timeouts, connection errors, 5xx and 429 are retried with backoff up to MAX_AGE; any other
    gateway refusal fails the message at once with the gateway's reason. A number that is not on
-   WhatsApp fails without a send. A disconnected instance holds its sends up to HOLD_LIMIT.
+   WhatsApp fails without a send. A disconnected instance holds its sends (they stay queued,
+   no attempt is spent) until it reconnects, up to HOLD_LIMIT; then they fail.
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ from zapcrm.contacts.repository import identity as identity_repo
 from zapcrm.evolution.client import EvolutionClient, NumberCheck
 from zapcrm.evolution.credentials import CredentialBox, CredentialError
 from zapcrm.evolution.errors import GatewayError, GatewayUnavailable
-from zapcrm.evolution.repository import gateway_access
+from zapcrm.evolution.repository import gateway_access, record_connection
 from zapcrm.logging import get_logger
 from zapcrm.messaging.repository import apply_status, outbound
 from zapcrm.outbox import INCOMING_STREAM, OutboxItem, record
 from zapcrm.runtime import Runtime
-from zapcrm.worker import Job, PermanentJobError, RetryJobLater
+from zapcrm.worker import Job, PermanentJobError, RetryJobLater, enqueue_many
+
+OUTGOING_STREAM = "evolution:outgoing-messages"
 
 log = get_logger(__name__)
 
@@ -69,11 +72,11 @@ class OutgoingHandler:
             return
         if row["send_attempted_at"] is not None and await self._adopt_echo(row):
             return
-        if row["connection_state"] != "open":
-            if _age(row["created_at"]) > HOLD_LIMIT:
-                await self._fail(row, "a instância do WhatsApp está desconectada")
-                return
-            raise RetryJobLater(30, "instance disconnected: holding the send")
+        if row["connection_state"] != "open" and not await self._live_open(row):
+            # Held, without burning attempts: the message stays queued and is queued again when
+            # the instance's connection.update says open (IncomingHandler) or by the sweeper.
+            log.info("send.held", message_id=str(row["id"]), state=row["connection_state"])
+            return
         target = await self._target(row)
         if target is None:
             return
@@ -133,6 +136,20 @@ class OutgoingHandler:
             raise PermanentJobError(f"gateway refused markMessageAsRead: {error.reason}") from None
         async with self.runtime.db.service_session() as session:
             await outbound.mark_inbound_read(session, [key["id"] for key in keys])
+
+    async def _live_open(self, row: dict[str, Any]) -> bool:
+        """Ask the gateway: our stored state may be stale or out of order (§6.2, §6.7)."""
+        token = self._token(row)
+        if token is None:
+            return False
+        try:
+            state = await self._client(row, token).connection_state()
+        except GatewayError:
+            return False
+        if state == "open":
+            async with self.runtime.db.service_session() as session:
+                await record_connection(session, row["instance_id"], connection_state="open")
+        return state == "open"
 
     async def _adopt_echo(self, row: dict[str, Any]) -> bool:
         """True when an earlier attempt's echo was found and adopted (no new send)."""
@@ -218,6 +235,7 @@ class OutgoingHandler:
             final = await outbound.attach_key(
                 session,
                 message_id=row["id"],
+                conversation_id=row["conversation_id"],
                 instance_id=row["instance_id"],
                 key_id=key_id,
                 status=status,
@@ -243,7 +261,7 @@ class OutgoingHandler:
 
     async def _fail(self, row: dict[str, Any], reason: str) -> None:
         async with self.runtime.db.service_session() as session:
-            await outbound.fail_message(session, row["id"], reason)
+            await outbound.fail_message(session, row["id"], row["conversation_id"], reason)
             entries = await record(session, row["company_id"], [self._event(row, "status")])
         await self.runtime.outbox.publish(entries)
         log.info("send.failed", message_id=str(row["id"]), reason=reason[:200])
@@ -261,3 +279,22 @@ class OutgoingHandler:
                 "media": False,
             },
         )
+
+
+async def requeue_held(runtime: Runtime, *, older_than: timedelta = timedelta(minutes=1)) -> int:
+    """Queue again the sends still waiting on an open instance; fail those held too long."""
+    now = datetime.now(UTC)
+    async with runtime.db.service_session() as session:
+        expired = await outbound.expire_held(session, now - HOLD_LIMIT)
+        waiting = await outbound.queued_messages(session, older_than=now - older_than)
+    if waiting:
+        await enqueue_many(
+            runtime.redis,
+            [
+                (OUTGOING_STREAM, {"message_id": str(message), "instance_id": str(instance)})
+                for message, instance in waiting
+            ],
+        )
+    if expired:
+        log.warning("send.held_expired", messages=expired)
+    return len(waiting)

@@ -27,5 +27,6 @@ class EvolutionInstance(Base):
     owner_jid: Mapped[str | None] = mapped_column(Text)
     profile_name: Mapped[str | None] = mapped_column(Text)
     last_event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    connection_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -13,7 +13,7 @@ from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.logging import get_logger
 from zapcrm.messaging.jobs import MEDIA_STREAM, IncomingHandler, MediaHandler
 from zapcrm.messaging.media import LocalMediaStorage
-from zapcrm.messaging.sending import OutgoingHandler
+from zapcrm.messaging.sending import OutgoingHandler, requeue_held
 from zapcrm.messaging.service.outbound import OUTGOING_STREAM
 from zapcrm.ops.queues import AlertTracker, instance_alerts, snapshot, stream_alerts
 from zapcrm.outbox import INCOMING_STREAM, relay_forever
@@ -60,7 +60,8 @@ def build_worker(runtime: Runtime) -> WorkerRuntime:
 
 
 async def watch_alerts(runtime: Runtime, stop: asyncio.Event, *, interval: float = 30.0) -> None:
-    """Evaluate the alert conditions periodically; each raise and clear is logged once."""
+    """Evaluate the alert conditions periodically (each raise and clear is logged once) and
+    queue again sends left waiting on a connected instance."""
     tracker = AlertTracker()
     while not stop.is_set():
         try:
@@ -68,6 +69,7 @@ async def watch_alerts(runtime: Runtime, stop: asyncio.Event, *, interval: float
             async with runtime.db.service_session() as session:
                 found = stream_alerts(stats, workers) + await instance_alerts(session, None)
             tracker.update(found)
+            await requeue_held(runtime)
         except Exception as error:  # noqa: BLE001 - a monitor must outlive Redis/Postgres blips
             log.warning("alerts.evaluation_failed", error_type=type(error).__name__)
         with contextlib.suppress(TimeoutError):

@@ -120,10 +120,20 @@ async def find_echo(
     return None if row is None else dict(row._mapping)
 
 
+async def lock_conversation(session: AsyncSession, conversation_id: uuid.UUID) -> None:
+    """Lock the conversation row first, as ingestion does (upsert_conversation), so that a
+    webhook and the send worker touching the same chat queue up instead of deadlocking."""
+    await session.execute(
+        text("select 1 from evolution_conversations where id = :id for update"),
+        {"id": conversation_id},
+    )
+
+
 async def attach_key(
     session: AsyncSession,
     *,
     message_id: uuid.UUID,
+    conversation_id: uuid.UUID,
     instance_id: uuid.UUID,
     key_id: str,
     status: str | None,
@@ -133,6 +143,7 @@ async def attach_key(
     Returns the resulting status. Runs in one transaction, so the unique (instance, key id)
     never sees two rows.
     """
+    await lock_conversation(session, conversation_id)
     echo = (
         await session.execute(
             text(
@@ -182,8 +193,11 @@ async def attach_key(
     return result
 
 
-async def fail_message(session: AsyncSession, message_id: uuid.UUID, reason: str) -> None:
+async def fail_message(
+    session: AsyncSession, message_id: uuid.UUID, conversation_id: uuid.UUID, reason: str
+) -> None:
     """Mark a send as failed with the reason people will read."""
+    await lock_conversation(session, conversation_id)
     await session.execute(
         text(
             "update evolution_messages set status = 'ERROR', error_detail = :reason"
@@ -279,3 +293,45 @@ async def mark_inbound_read(session: AsyncSession, message_ids: list[uuid.UUID])
         ),
         {"ids": message_ids},
     )
+
+
+async def queued_messages(
+    session: AsyncSession,
+    *,
+    instance_id: uuid.UUID | None = None,
+    older_than: datetime | None = None,
+    require_open: bool = True,
+    limit: int = 1000,
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(message id, instance id) of sends still waiting for their instance or a worker."""
+    clauses = ["m.status = 'queued'", "m.key_id is null"]
+    if require_open:
+        clauses.append("i.connection_state = 'open'")
+    params: dict[str, Any] = {"limit": limit}
+    if instance_id is not None:
+        clauses.append("m.instance_id = :instance_id")
+        params["instance_id"] = instance_id
+    if older_than is not None:
+        clauses.append("m.created_at < :older_than")
+        params["older_than"] = older_than
+    sql = (
+        "select m.id, m.instance_id from evolution_messages m"  # noqa: S608 - constant clauses
+        " join evolution_instances i on i.id = m.instance_id where "
+        + " and ".join(clauses)
+        + " order by m.created_at limit :limit"
+    )
+    rows = await session.execute(text(sql), params)
+    return [(row[0], row[1]) for row in rows]
+
+
+async def expire_held(session: AsyncSession, older_than: datetime) -> int:
+    """Fail sends that waited too long for a disconnected instance."""
+    result = await session.execute(
+        text(
+            "update evolution_messages set status = 'ERROR',"
+            " error_detail = 'a instância do WhatsApp ficou desconectada por tempo demais'"
+            " where status = 'queued' and key_id is null and created_at < :older_than"
+        ),
+        {"older_than": older_than},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
