@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -80,11 +81,24 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
-    """A Redis logical database for this test process (DB 0 is left to `make run`)."""
-    url = f"{REDIS_BASE}/{1 + _worker_index() % 15}"
-    SyncRedis.from_url(url).flushdb()
-    return url
+def redis_url() -> Iterator[str]:
+    """A redis-server of this test process's own, so nothing else on the machine (another
+    test run, `make run`) can flush or fill what the tests read. Falls back to a logical DB
+    of TEST_REDIS_URL when the redis-server binary is not installed."""
+    if shutil.which("redis-server") is None:
+        url = f"{REDIS_BASE}/{1 + _worker_index() % 15}"
+        SyncRedis.from_url(url).flushdb()
+        yield url
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = RedisProcess(port)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

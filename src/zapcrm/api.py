@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from zapcrm.accounts.endpoints import router as accounts_router
 from zapcrm.auth.endpoints import router as auth_router
 from zapcrm.contacts.endpoints import router as contacts_router
+from zapcrm.contacts.query.endpoints import router as contact_query_router
 from zapcrm.evolution.endpoints import router as instances_router
 from zapcrm.evolution.webhook import router as webhook_router
 from zapcrm.messaging.endpoints import router as messaging_router
@@ -19,4 +20,5 @@ router.include_router(accounts_router)
 router.include_router(webhook_router)
 router.include_router(instances_router)
 router.include_router(messaging_router)
+router.include_router(contact_query_router)
 router.include_router(contacts_router)

@@ -1,0 +1,1 @@
+"""Finding contacts: search box, filters, keyset pages, segments, bulk tags, CSV export."""

@@ -1,0 +1,315 @@
+"""SQL of contact queries: pages, counts, segments and their members, bulk tags, export rows.
+
+Every statement names the company explicitly (defence in depth on top of RLS) and leaves out
+contacts folded into another by a merge. Reads select from `source.contacts()`; writes go to
+the table under RLS, choosing their rows by id through a read (see source.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Select,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import CTE
+
+from zapcrm.contacts.query import source
+from zapcrm.contacts.query.sorting import Sort, SortKey, after, order_by, sort_value
+from zapcrm.models import Company, ContactEvent, Segment, SegmentMember
+
+# What a page shows of each contact: the columns of ContactOut.
+PAGE_COLUMNS = (
+    "id",
+    "name",
+    "phone_e164",
+    "email",
+    "tags",
+    "source",
+    "funnel_stage",
+    "custom_fields",
+    "notes",
+    "opted_out",
+    "last_interaction_at",
+    "created_at",
+    "updated_at",
+)
+EXPORT_COLUMNS = (
+    "name",
+    "phone_e164",
+    "email",
+    "tags",
+    "funnel_stage",
+    "source",
+    "opted_out",
+    "created_at",
+    "last_interaction_at",
+    "custom_fields",
+)
+
+
+def visible(company_id: uuid.UUID) -> ColumnElement[bool]:
+    """Contacts of the company that are still people of their own (not merged away)."""
+    read = source.contacts().c
+    return and_(read.company_id == company_id, read.merged_into_id.is_(None))
+
+
+def in_segment(company_id: uuid.UUID, segment_id: uuid.UUID) -> ColumnElement[bool]:
+    """Contacts on a static list."""
+    return exists().where(
+        SegmentMember.segment_id == segment_id,
+        SegmentMember.company_id == company_id,
+        SegmentMember.contact_id == source.contacts().c.id,
+    )
+
+
+def matching_ids(
+    company_id: uuid.UUID, where: Sequence[ColumnElement[bool]]
+) -> Select[*tuple[Any, ...]]:
+    """Ids of the matching contacts, for writes that take their rows from a read."""
+    read = source.contacts()
+    return select(read.c.id).where(visible(company_id), *where)
+
+
+async def company_profile(session: AsyncSession, company_id: uuid.UUID) -> tuple[str, str]:
+    """The company's time zone and default phone region."""
+    row = (
+        await session.execute(
+            select(Company.timezone, Company.default_region).where(Company.id == company_id)
+        )
+    ).one()
+    return row[0], row[1]
+
+
+async def page_contacts(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    where: Sequence[ColumnElement[bool]],
+    *,
+    sort: Sort,
+    score: ColumnElement[float] | None,
+    after_key: SortKey | None,
+    limit: int,
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """Up to `limit` contacts in order after `after_key`: PAGE_COLUMNS, then the sort value."""
+    read = source.contacts()
+    statement = (
+        select(*(read.c[name] for name in PAGE_COLUMNS), sort_value(sort, score))
+        .where(visible(company_id), *where)
+        .order_by(*order_by(sort, score))
+        .limit(limit)
+    )
+    if after_key is not None:
+        statement = statement.where(after(sort, score, after_key))
+    return (await session.execute(statement)).all()
+
+
+async def count_contacts(
+    session: AsyncSession, company_id: uuid.UUID, where: Sequence[ColumnElement[bool]]
+) -> int:
+    """How many contacts match."""
+    statement = (
+        select(func.count()).select_from(source.contacts()).where(visible(company_id), *where)
+    )
+    return int((await session.execute(statement)).scalar_one())
+
+
+def export_statement(
+    company_id: uuid.UUID, where: Sequence[ColumnElement[bool]]
+) -> Select[*tuple[Any, ...]]:
+    """The export's rows: only the columns the file shows, in the list's default order."""
+    read = source.contacts()
+    return (
+        select(*(read.c[name] for name in EXPORT_COLUMNS))
+        .where(visible(company_id), *where)
+        .order_by(*order_by(Sort.RECENT, None))
+    )
+
+
+async def stream_rows(
+    session: AsyncSession, statement: Select[*tuple[Any, ...]], batch: int
+) -> AsyncIterator[Sequence[Row[*tuple[Any, ...]]]]:
+    """Rows of a statement in batches, from a server-side cursor (memory stays flat)."""
+    result = await session.stream(statement.execution_options(yield_per=batch))
+    async for partition in result.partitions(batch):
+        yield partition
+
+
+async def list_segments(session: AsyncSession, company_id: uuid.UUID) -> Sequence[Segment]:
+    """The company's segments by name."""
+    statement = (
+        select(Segment).where(Segment.company_id == company_id).order_by(Segment.name, Segment.id)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def get_segment(
+    session: AsyncSession, company_id: uuid.UUID, segment_id: uuid.UUID
+) -> Segment | None:
+    """One segment of the company, or None."""
+    statement = select(Segment).where(Segment.company_id == company_id, Segment.id == segment_id)
+    return (await session.scalars(statement)).first()
+
+
+async def insert_segment(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    *,
+    name: str,
+    kind: str,
+    filter_json: dict[str, Any],
+    created_by: uuid.UUID,
+) -> Segment | None:
+    """Create a segment; None when the company already has one with this name."""
+    statement = (
+        pg_insert(Segment)
+        .values(
+            company_id=company_id,
+            name=name,
+            kind=kind,
+            filter=filter_json,
+            created_by=created_by,
+        )
+        .on_conflict_do_nothing(constraint="segments_company_name_key")
+        .returning(Segment)
+    )
+    return (await session.scalars(statement)).first()
+
+
+async def update_segment(
+    session: AsyncSession, company_id: uuid.UUID, segment_id: uuid.UUID, values: dict[str, Any]
+) -> Segment | None:
+    """Change a segment's name and/or filter; None when it does not exist."""
+    statement = (
+        update(Segment)
+        .where(Segment.company_id == company_id, Segment.id == segment_id)
+        .values(**values)
+        .returning(Segment)
+    )
+    return (await session.scalars(statement)).first()
+
+
+async def delete_segment(
+    session: AsyncSession, company_id: uuid.UUID, segment_id: uuid.UUID
+) -> bool:
+    """Remove a segment (its members go with it); False when it did not exist."""
+    statement = (
+        delete(Segment)
+        .where(Segment.company_id == company_id, Segment.id == segment_id)
+        .returning(Segment.id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def add_members(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    segment_id: uuid.UUID,
+    where: Sequence[ColumnElement[bool]],
+) -> int:
+    """Put every matching contact on a static list in one statement; returns how many joined."""
+    read = source.contacts()
+    chosen = select(literal(segment_id), read.c.id, read.c.company_id).where(
+        visible(company_id), *where
+    )
+    statement = (
+        pg_insert(SegmentMember)
+        .from_select(["segment_id", "contact_id", "company_id"], chosen)
+        .on_conflict_do_nothing(index_elements=["segment_id", "contact_id"])
+        .returning(SegmentMember.contact_id)
+    )
+    return await _count_returned(session, statement.cte("added"))
+
+
+async def remove_members(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    segment_id: uuid.UUID,
+    where: Sequence[ColumnElement[bool]],
+) -> int:
+    """Take every matching contact off a static list; returns how many left."""
+    statement = (
+        delete(SegmentMember)
+        .where(
+            SegmentMember.company_id == company_id,
+            SegmentMember.segment_id == segment_id,
+            SegmentMember.contact_id.in_(matching_ids(company_id, where)),
+        )
+        .returning(SegmentMember.contact_id)
+    )
+    return await _count_returned(session, statement.cte("removed"))
+
+
+async def bulk_tag(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    where: Sequence[ColumnElement[bool]],
+    *,
+    tag: str,
+    add: bool,
+    actor_id: uuid.UUID,
+) -> int:
+    """Add or remove a tag on every matching contact in one UPDATE; returns how many changed.
+
+    Each change is also written to the contact's timeline, in the same statement.
+    """
+    contacts = source.table()
+    written = contacts.c
+    bound = bindparam(None, tag, type_=Text)
+    # The rows come from a read (indexes answer it), the UPDATE finds them by primary key.
+    chosen = [
+        written.company_id == company_id,
+        written.id.in_(matching_ids(company_id, where)),
+    ]
+    if add:
+        # One spelling per tag (the contact form keeps tags case-insensitively unique): a
+        # contact that has "VIP" is left alone when "vip" is added.
+        spellings = func.unnest(written.tags).table_valued("value").render_derived(name="tag")
+        has_it = exists().where(func.lower(spellings.c.value) == func.lower(bound))
+        changed = (
+            update(contacts)
+            .where(*chosen, ~has_it)
+            .values(tags=func.array_append(written.tags, bound))
+        )
+    else:
+        has_exactly = written.tags.contains(bindparam(None, [tag], type_=ARRAY(Text)))
+        changed = (
+            update(contacts)
+            .where(*chosen, has_exactly)
+            .values(tags=func.array_remove(written.tags, bound))
+        )
+    changed_cte = changed.returning(written.id, written.company_id).cte("changed")
+    details = {"tag": tag, "action": "added" if add else "removed", "bulk": True}
+    events = insert(ContactEvent).from_select(
+        ["company_id", "contact_id", "kind", "actor_id", "details"],
+        select(
+            changed_cte.c.company_id,
+            changed_cte.c.id,
+            literal("tags_changed"),
+            literal(actor_id),
+            bindparam(None, details, type_=JSONB),
+        ),
+    )
+    return await _count_returned(session, events.returning(ContactEvent.contact_id).cte("logged"))
+
+
+async def _count_returned(session: AsyncSession, changed: CTE) -> int:
+    # Counted in SQL: a bulk change may touch a million rows, their ids need not travel.
+    return int((await session.execute(select(func.count()).select_from(changed))).scalar_one())

@@ -1,0 +1,167 @@
+"""The search box: one free-text `q`, read as a phone, an e-mail or a name, compiled to SQL.
+
+- Phone (only digits and `+ ( ) - . /` spaces): a prefix of the canonical E.164 number, tried
+  as typed with its country code ("5511 9876"), as a national number with the area code
+  ("11 98765" -> +5511 98765...), and, for Brazil, as a local number without the area code
+  ("98765" -> +55 <any DDD> 98765...); a whole number in any format also matches exactly.
+- E-mail (contains `@`): prefix of the address, case-insensitive (the exact address included).
+- Name (anything else): every word must appear in the name, accent- and case-insensitively,
+  as a substring or, for words of 4+ letters, with a typo (pg_trgm strict word similarity,
+  default threshold 0.5): "joao silvq" finds "João Silva". A single word also matches an
+  e-mail prefix ("maria.s" finds maria.souza@...).
+
+Every branch is answerable by an index: the trigram GIN index on `app.search_text(name)`, the
+`(company_id, phone_e164 text_pattern_ops)` btree (as a LEAKPROOF range, so even under RLS) and
+the `(company_id, lower(email))` btree. Under RLS only the phone range can use its index; see
+source.py for why and for the proposed tenant view that lets the others do so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import phonenumbers
+from sqlalchemy import Float, Text, and_, bindparam, cast, func, or_
+from sqlalchemy.sql.elements import ColumnElement
+
+from zapcrm.contacts.query import source
+from zapcrm.contacts.query.fields import like_escape, prefix_range, search_text
+from zapcrm.kit.phones import InvalidPhone, canonical_phone
+
+__all__ = [
+    "BR_AREA_CODES",
+    "MAX_WORDS",
+    "SearchTerm",
+    "looks_like_phone",
+    "parse_search",
+    "relevance",
+    "search_clause",
+]
+
+MAX_WORDS = 6
+MAX_WORD_LENGTH = 50
+# Every Brazilian DDD in use (Anatel): a number typed without one may be under any of them.
+BR_AREA_CODES = tuple(
+    str(code)
+    for code in (
+        *range(11, 20), 21, 22, 24, 27, 28, 31, 32, 33, 34, 35, 37, 38, *range(41, 50),
+        51, 53, 54, 55, *range(61, 70), 71, 73, 74, 75, 77, 79, *range(81, 90), *range(91, 100),
+    )
+)  # fmt: skip
+_PHONE_LIKE = re.compile(r"^\+?[0-9 ().\-/]+$")
+_EMAIL_LIKE = re.compile(r"^[\w.+\-]+$")
+_WORD_EDGES = ".,;:!?\"'()[]{}<>*"
+_TYPO_MIN_LENGTH = 4  # trigram similarity says little about shorter words
+
+
+@dataclass(frozen=True, slots=True)
+class SearchTerm:
+    """A parsed search box: what kind of thing was typed and the pieces the SQL needs."""
+
+    kind: Literal["name", "phone", "email"]
+    text: str
+    words: tuple[str, ...] = ()
+    phone_prefixes: tuple[str, ...] = ()
+
+
+def parse_search(q: str | None, default_region: str = "BR") -> SearchTerm | None:
+    """Read the search box; None when there is nothing to search for."""
+    text = " ".join((q or "").split())
+    if not text:
+        return None
+    if looks_like_phone(text):
+        return SearchTerm("phone", text, phone_prefixes=_phone_prefixes(text, default_region))
+    if "@" in text:
+        return SearchTerm("email", text.lower())
+    words = tuple(
+        word[:MAX_WORD_LENGTH] for raw in text.split() if (word := raw.strip(_WORD_EDGES))
+    )[:MAX_WORDS]
+    if not words:
+        return None
+    return SearchTerm("name", " ".join(words), words=words)
+
+
+def looks_like_phone(q: str) -> bool:
+    """Whether the search box holds a phone number (digits and phone punctuation only)."""
+    text = q.strip()
+    return bool(_PHONE_LIKE.match(text)) and any(ch.isdigit() for ch in text)
+
+
+def search_clause(term: SearchTerm) -> ColumnElement[bool]:
+    """The WHERE condition of a search term."""
+    if term.kind == "phone":
+        phone = source.contacts().c.phone_e164
+        # One range per prefix: each becomes a range scan on the phone index (a BitmapOr).
+        return or_(*(prefix_range(phone, prefix) for prefix in term.phone_prefixes))
+    if term.kind == "email":
+        return _email_prefix(term.text)
+    clause = and_(*(_word(word) for word in term.words))
+    if len(term.words) == 1 and _EMAIL_LIKE.match(term.words[0]):
+        clause = or_(clause, _email_prefix(term.words[0].lower()))
+    return clause
+
+
+def relevance(term: SearchTerm) -> ColumnElement[float] | None:
+    """How well a contact's name matches a name search (higher is better); None for others."""
+    if term.kind != "name":
+        return None
+    name = source.search_name()
+    typed = search_text(_param(term.text))
+    # Double precision so the score survives a round trip through a page cursor exactly.
+    return cast(func.similarity(name, typed) + func.word_similarity(typed, name), Float)
+
+
+def _word(word: str) -> ColumnElement[bool]:
+    name = source.search_name()
+    escaped = like_escape(word)
+    if len(word) >= 3:
+        clause: ColumnElement[bool] = name.like(search_text(_param(f"%{escaped}%")), escape="\\")
+    else:
+        # Too short for a trigram: match the start of any word of the name instead.
+        clause = or_(
+            name.like(search_text(_param(f"{escaped}%")), escape="\\"),
+            name.like(search_text(_param(f"% {escaped}%")), escape="\\"),
+        )
+    if len(word) >= _TYPO_MIN_LENGTH:
+        similar = search_text(_param(word)).op("<<%", is_comparison=True)(name)
+        clause = or_(clause, similar)
+    return clause
+
+
+def _email_prefix(prefix: str) -> ColumnElement[bool]:
+    lowered = func.lower(source.contacts().c.email)
+    clause: ColumnElement[bool] = lowered.like(_param(f"{like_escape(prefix)}%"), escape="\\")
+    # LIKE 'x%' only uses a btree under the C collation; a range on the alphanumeric stem lets
+    # the (company_id, lower(email)) index answer under any collation, and LIKE still decides.
+    stem = prefix
+    while stem and not stem[-1].isalnum():
+        stem = stem[:-1]
+    if stem:
+        upper = stem[:-1] + chr(ord(stem[-1]) + 1)
+        clause = and_(lowered >= _param(stem), lowered < _param(upper), clause)
+    return clause
+
+
+def _phone_prefixes(text: str, region: str) -> tuple[str, ...]:
+    digits = re.sub(r"\D", "", text)
+    prefixes: set[str] = {f"+{digits}"}  # as typed, with its country code
+    with contextlib.suppress(InvalidPhone):
+        prefixes.add(canonical_phone(text, region))  # a whole number in any format
+    if not text.startswith("+"):
+        national = digits.lstrip("0")  # "011 98765..." carries the trunk prefix 0
+        country = phonenumbers.country_code_for_region(region)
+        if national and country:
+            prefixes.add(f"+{country}{national}")
+            if region == "BR" and 4 <= len(national) <= 9 and national[0] in "23456789":
+                # A local number: subscriber numbers start with 2-9, area codes with 1-9.
+                prefixes.update(f"+55{ddd}{national}" for ddd in BR_AREA_CODES)
+    # A prefix already covered by a shorter one adds nothing but an index probe.
+    kept = {p for p in prefixes if not any(o != p and p.startswith(o) for o in prefixes)}
+    return tuple(sorted(kept))
+
+
+def _param(value: Any) -> ColumnElement[Any]:
+    return bindparam(None, value, type_=Text)

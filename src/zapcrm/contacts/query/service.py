@@ -1,0 +1,372 @@
+"""Contact queries under the caller's RLS: search pages, counts, segments and their members,
+bulk tags, and the plan of an export. Never commits; the endpoint owns the transaction.
+
+Roles: every user of the company may search, count, tag in bulk and create, change or delete
+segments (the RLS policies on contacts and segments allow it to all of them); exporting is for
+supervisors and admins, checked at the edge.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Select, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from zapcrm.auth.identity import Identity
+from zapcrm.contacts.attributes import AttributeDef, load_definitions
+from zapcrm.contacts.query import repository, source
+from zapcrm.contacts.query.filters import FilterContext, compile_filter
+from zapcrm.contacts.query.schemas import (
+    ContactOut,
+    ContactQuery,
+    MembersIn,
+    Page,
+    SegmentIn,
+    SegmentOut,
+    SegmentPatch,
+)
+from zapcrm.contacts.query.search import (
+    SearchTerm,
+    looks_like_phone,
+    parse_search,
+    relevance,
+    search_clause,
+)
+from zapcrm.contacts.query.sorting import Sort, decode_cursor, encode_cursor
+from zapcrm.contacts.repository.attributes import list_stages
+from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
+from zapcrm.models import Segment
+
+DEFAULT_TIMEZONE = "America/Sao_Paulo"
+
+
+@dataclass(frozen=True, slots=True)
+class Criteria:
+    """A query resolved to SQL conditions, plus the search term (for relevance)."""
+
+    where: tuple[ColumnElement[bool], ...]
+    term: SearchTerm | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPlan:
+    """Everything the CSV stream needs once the request's own transaction is over."""
+
+    statement: Select[*tuple[Any, ...]]
+    attributes: tuple[AttributeDef, ...]
+    stage_labels: Mapping[str, str]
+    timezone: ZoneInfo
+
+
+class _Company:
+    """The company's settings a query may need, each read at most once and only if needed."""
+
+    def __init__(self, session: AsyncSession, company_id: uuid.UUID) -> None:
+        self.session = session
+        self.company_id = company_id
+        self._profile: tuple[ZoneInfo, str] | None = None
+        self._attributes: dict[str, AttributeDef] | None = None
+
+    async def profile(self) -> tuple[ZoneInfo, str]:
+        if self._profile is None:
+            name, region = await repository.company_profile(self.session, self.company_id)
+            try:
+                timezone = ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                timezone = ZoneInfo(DEFAULT_TIMEZONE)
+            self._profile = (timezone, region)
+        return self._profile
+
+    async def attributes(self) -> dict[str, AttributeDef]:
+        if self._attributes is None:
+            self._attributes = await load_definitions(self.session, self.company_id)
+        return self._attributes
+
+    async def filter_context(self, now: datetime) -> FilterContext:
+        timezone, region = await self.profile()
+        return FilterContext(await self.attributes(), now, timezone, region)
+
+
+async def resolve_criteria(
+    session: AsyncSession,
+    identity: Identity,
+    query: ContactQuery,
+    *,
+    now: datetime | None = None,
+    company: _Company | None = None,
+) -> Criteria:
+    """Turn q, filter and segment into SQL conditions (ValidationFailed / NotFound otherwise)."""
+    now = now or datetime.now(UTC)
+    company = company or _Company(session, identity.company_id)
+    where: list[ColumnElement[bool]] = []
+    term = None
+    if query.q and query.q.strip():
+        # Only a phone needs the company's region; a name search costs no extra query.
+        region = (await company.profile())[1] if looks_like_phone(query.q) else "BR"
+        term = parse_search(query.q, region)
+        if term is not None:
+            where.append(search_clause(term))
+    if query.filter:
+        expression = compile_filter(query.filter, await company.filter_context(now))
+        if expression is not None:
+            where.append(expression)
+    if query.segment_id is not None:
+        segment = await _segment(session, identity, query.segment_id)
+        if segment.kind == "static":
+            where.append(repository.in_segment(identity.company_id, segment.id))
+        else:
+            context = await company.filter_context(now)
+            expression = compile_filter(segment.filter, context, path="segment.filter")
+            if expression is not None:
+                where.append(expression)
+    return Criteria(tuple(where), term)
+
+
+async def search_contacts(
+    session: AsyncSession,
+    identity: Identity,
+    query: ContactQuery,
+    *,
+    sort: Sort | None,
+    cursor: str | None,
+    limit: int,
+    now: datetime | None = None,
+) -> Page[ContactOut]:
+    """One keyset page of matching contacts, in the chosen order."""
+    criteria = await resolve_criteria(session, identity, query, now=now)
+    score = relevance(criteria.term) if criteria.term is not None else None
+    effective = sort or Sort.RECENT
+    if effective is Sort.RELEVANCE and score is None:
+        effective = Sort.RECENT  # nothing to rank by without a name search
+    after_key = decode_cursor(effective, cursor) if cursor else None
+    rows = await repository.page_contacts(
+        session,
+        identity.company_id,
+        criteria.where,
+        sort=effective,
+        score=score if effective is Sort.RELEVANCE else None,
+        after_key=after_key,
+        limit=limit + 1,
+    )
+    width = len(repository.PAGE_COLUMNS)
+    items = [
+        ContactOut.model_validate(dict(zip(repository.PAGE_COLUMNS, row[:width], strict=True)))
+        for row in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(effective, last[width], last[0])
+    return Page[ContactOut](items=items, next_cursor=next_cursor)
+
+
+async def count_contacts(
+    session: AsyncSession, identity: Identity, query: ContactQuery, *, now: datetime | None = None
+) -> int:
+    """How many contacts match."""
+    criteria = await resolve_criteria(session, identity, query, now=now)
+    return await repository.count_contacts(session, identity.company_id, criteria.where)
+
+
+async def bulk_tag(
+    session: AsyncSession,
+    identity: Identity,
+    query: ContactQuery,
+    *,
+    tag: str,
+    add: bool,
+    now: datetime | None = None,
+) -> int:
+    """Add or remove a tag on every matching contact; returns how many changed."""
+    if query.is_empty():
+        # Tagging the whole base by accident is easy to do and tedious to undo: say so
+        # explicitly (an empty filter group {"op": "and", "conditions": []} matches everyone).
+        raise ValidationFailed(
+            "informe q, filter ou segment_id para escolher os contatos",
+            fields=[{"field": "filter", "message": "nenhum critério informado"}],
+        )
+    criteria = await resolve_criteria(session, identity, query, now=now)
+    return await repository.bulk_tag(
+        session, identity.company_id, criteria.where, tag=tag, add=add, actor_id=identity.user_id
+    )
+
+
+async def list_segments(session: AsyncSession, identity: Identity) -> list[SegmentOut]:
+    """The company's segments by name."""
+    segments = await repository.list_segments(session, identity.company_id)
+    return [SegmentOut.model_validate(segment) for segment in segments]
+
+
+async def get_segment(
+    session: AsyncSession, identity: Identity, segment_id: uuid.UUID
+) -> SegmentOut:
+    """One segment (NotFound for another company's)."""
+    return SegmentOut.model_validate(await _segment(session, identity, segment_id))
+
+
+async def create_segment(
+    session: AsyncSession, identity: Identity, body: SegmentIn, *, now: datetime | None = None
+) -> SegmentOut:
+    """Save a segment; a dynamic one's filter is validated now, not when it is first used."""
+    filter_json = body.filter or {}
+    if body.kind == "static":
+        _no_filter_on_static(filter_json)
+    else:
+        await _validate_filter(session, identity, filter_json, now)
+    segment = await repository.insert_segment(
+        session,
+        identity.company_id,
+        name=body.name,
+        kind=body.kind,
+        filter_json=filter_json,
+        created_by=identity.user_id,
+    )
+    if segment is None:
+        raise Conflict("já existe um segmento com este nome")
+    return SegmentOut.model_validate(segment)
+
+
+async def update_segment(
+    session: AsyncSession,
+    identity: Identity,
+    segment_id: uuid.UUID,
+    patch: SegmentPatch,
+    *,
+    now: datetime | None = None,
+) -> SegmentOut:
+    """Rename a segment and/or replace a dynamic segment's filter."""
+    segment = await _segment(session, identity, segment_id)
+    values: dict[str, Any] = {}
+    if patch.name is not None:
+        values["name"] = patch.name
+    if "filter" in patch.model_fields_set:
+        filter_json = patch.filter or {}
+        if segment.kind == "static":
+            _no_filter_on_static(filter_json)
+        else:
+            await _validate_filter(session, identity, filter_json, now)
+        values["filter"] = filter_json
+    if not values:
+        return SegmentOut.model_validate(segment)
+    try:
+        # A savepoint, so a name collision leaves the request's transaction usable.
+        async with session.begin_nested():
+            updated = await repository.update_segment(
+                session, identity.company_id, segment_id, values
+            )
+    except IntegrityError:
+        raise Conflict("já existe um segmento com este nome") from None
+    if updated is None:
+        raise NotFound("segmento não encontrado")
+    return SegmentOut.model_validate(updated)
+
+
+async def delete_segment(session: AsyncSession, identity: Identity, segment_id: uuid.UUID) -> None:
+    """Remove a segment (a static list's memberships go with it; contacts stay)."""
+    if not await repository.delete_segment(session, identity.company_id, segment_id):
+        raise NotFound("segmento não encontrado")
+
+
+async def add_members(
+    session: AsyncSession,
+    identity: Identity,
+    segment_id: uuid.UUID,
+    body: MembersIn,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Put contacts on a static list (by id or by criteria); returns how many joined."""
+    segment = await _static_segment(session, identity, segment_id)
+    where = await _member_criteria(session, identity, body, now)
+    return await repository.add_members(session, identity.company_id, segment.id, where)
+
+
+async def remove_members(
+    session: AsyncSession,
+    identity: Identity,
+    segment_id: uuid.UUID,
+    body: MembersIn,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Take contacts off a static list (by id or by criteria); returns how many left."""
+    segment = await _static_segment(session, identity, segment_id)
+    where = await _member_criteria(session, identity, body, now)
+    return await repository.remove_members(session, identity.company_id, segment.id, where)
+
+
+async def plan_export(
+    session: AsyncSession, identity: Identity, query: ContactQuery, *, now: datetime | None = None
+) -> ExportPlan:
+    """Validate an export's criteria and gather its columns, before any byte is streamed."""
+    company = _Company(session, identity.company_id)
+    criteria = await resolve_criteria(session, identity, query, now=now, company=company)
+    timezone, _ = await company.profile()
+    stages = await list_stages(session, identity.company_id)
+    return ExportPlan(
+        statement=repository.export_statement(identity.company_id, criteria.where),
+        attributes=tuple((await company.attributes()).values()),
+        stage_labels={stage.key: stage.label for stage in stages},
+        timezone=timezone,
+    )
+
+
+async def _segment(session: AsyncSession, identity: Identity, segment_id: uuid.UUID) -> Segment:
+    segment = await repository.get_segment(session, identity.company_id, segment_id)
+    if segment is None:
+        raise NotFound("segmento não encontrado")
+    return segment
+
+
+async def _static_segment(
+    session: AsyncSession, identity: Identity, segment_id: uuid.UUID
+) -> Segment:
+    segment = await _segment(session, identity, segment_id)
+    if segment.kind != "static":
+        raise Conflict("segmento dinâmico: seus contatos vêm do filtro, não de uma lista")
+    return segment
+
+
+async def _member_criteria(
+    session: AsyncSession, identity: Identity, body: MembersIn, now: datetime | None
+) -> Sequence[ColumnElement[bool]]:
+    by_criteria = not body.is_empty()
+    if body.contact_ids is not None and by_criteria:
+        raise ValidationFailed(
+            "use contact_ids ou critérios (q, filter, segment_id), não os dois",
+            fields=[{"field": "contact_ids", "message": "não combine com critérios"}],
+        )
+    if body.contact_ids is not None:
+        ids = bindparam(None, list(dict.fromkeys(body.contact_ids)), type_=ARRAY(UUID()))
+        return [source.contacts().c.id == any_(ids)]
+    if not by_criteria:
+        raise ValidationFailed(
+            "informe contact_ids ou critérios (q, filter, segment_id)",
+            fields=[{"field": "contact_ids", "message": "nenhum contato escolhido"}],
+        )
+    criteria = await resolve_criteria(session, identity, body, now=now)
+    return criteria.where
+
+
+async def _validate_filter(
+    session: AsyncSession, identity: Identity, filter_json: dict[str, Any], now: datetime | None
+) -> None:
+    context = await _Company(session, identity.company_id).filter_context(now or datetime.now(UTC))
+    compile_filter(filter_json, context)
+
+
+def _no_filter_on_static(filter_json: dict[str, Any]) -> None:
+    if filter_json:
+        raise ValidationFailed(
+            "uma lista estática não tem filtro: adicione contatos em /members",
+            fields=[{"field": "filter", "message": "não se aplica a listas estáticas"}],
+        )

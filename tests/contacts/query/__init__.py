@@ -1,0 +1,1 @@
+"""Tests of contact search, filters, segments, bulk tags and export."""
