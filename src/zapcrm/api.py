@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from zapcrm.accounts.endpoints import router as accounts_router
 from zapcrm.auth.endpoints import router as auth_router
 from zapcrm.contacts.endpoints import router as contacts_router
+from zapcrm.contacts.importing.endpoints import router as contact_import_router
 from zapcrm.contacts.query.endpoints import router as contact_query_router
 from zapcrm.evolution.endpoints import router as instances_router
 from zapcrm.evolution.webhook import router as webhook_router
@@ -20,5 +21,6 @@ router.include_router(accounts_router)
 router.include_router(webhook_router)
 router.include_router(instances_router)
 router.include_router(messaging_router)
+router.include_router(contact_import_router)
 router.include_router(contact_query_router)
 router.include_router(contacts_router)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from zapcrm import __version__
 from zapcrm.api import router
 from zapcrm.config import Settings, get_settings
+from zapcrm.contacts.importing import limits as import_limits
 from zapcrm.errors import install_error_handlers
 from zapcrm.logging import configure_logging
 from zapcrm.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -43,7 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimitMiddleware,
         default_limit=API_BODY_LIMIT_BYTES,
-        limits=[("/webhooks/", settings.webhook_max_body_bytes)],
+        limits=[
+            ("/webhooks/", settings.webhook_max_body_bytes),
+            ("/api/contacts/imports", import_limits.UPLOAD_BODY_LIMIT_BYTES),
+        ],
     )
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from zapcrm.config import Settings, get_settings
+from zapcrm.contacts.importing.cli import contacts_app
 from zapcrm.exceptions import ZapcrmError
 from zapcrm.models import AuthUser, Profile, Role
 
@@ -28,6 +29,7 @@ instance_app = typer.Typer(help="Instâncias do WhatsApp (Evolution API).", no_a
 app.add_typer(instance_app, name="instance")
 dead_app = typer.Typer(help="Fila de mortos (dead letters) de um stream.", no_args_is_help=True)
 app.add_typer(dead_app, name="dead")
+app.add_typer(contacts_app, name="contacts")
 
 console = Console()
 err_console = Console(stderr=True)

@@ -168,6 +168,7 @@ async def test_queue_report_and_alerts_for_supervisors(
         "evolution:incoming-messages",
         "evolution:outgoing-messages",
         "evolution:media-sync",
+        "contacts:import",
     }
     alerts = (await client.get("/api/admin/alerts", headers=supervisor)).json()
     disconnected = [a for a in alerts if a["alert"] == "instance_disconnected"]

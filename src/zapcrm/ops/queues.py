@@ -26,6 +26,7 @@ STREAMS = (
     "evolution:incoming-messages",
     "evolution:outgoing-messages",
     "evolution:media-sync",
+    "contacts:import",
 )
 OLDEST_PENDING_ALERT_SECONDS = 120.0
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from prometheus_client import start_http_server
 
 from zapcrm.config import Settings
+from zapcrm.contacts.importing.jobs import IMPORT_STREAM, ContactImportHandler
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.logging import get_logger
 from zapcrm.messaging.jobs import MEDIA_STREAM, IncomingHandler, MediaHandler
@@ -55,6 +56,14 @@ def build_worker(runtime: Runtime) -> WorkerRuntime:
         claim_idle_ms=claim_idle_ms,
         # One send at a time per instance: WhatsApp numbers get flagged for bursts.
         order_key=lambda payload: str(payload.get("instance_id")),
+    )
+    worker.register(
+        IMPORT_STREAM,
+        handler=ContactImportHandler(runtime.db, runtime.redis),
+        # One import at a time per worker leaves Postgres to the message streams.
+        concurrency=1,
+        batch_size=1,
+        claim_idle_ms=claim_idle_ms,
     )
     return worker
 

@@ -1,0 +1,82 @@
+"""The failed-rows CSV of an import job: each refused row, its line and the reason.
+
+Written as the job goes, next to the upload; a chunk whose transaction does not commit has its
+rows rewound, and a resumed job trims the file back to its checkpoint, so every failed row
+appears exactly once. Cells are neutralised against spreadsheet formulas.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import uuid
+from pathlib import Path
+
+from zapcrm.contacts.importing.reader import neutralise_cell
+
+__all__ = ["FailedRows", "failed_rows_path"]
+
+
+def failed_rows_path(file_path: str | Path, job_id: uuid.UUID) -> Path:
+    """Where a job's failed rows go: next to its uploaded file."""
+    return Path(file_path).with_name(f"{job_id}.failed.csv")
+
+
+class FailedRows:
+    """The failed-rows CSV: the original cells (formulas neutralised), the line and the reason."""
+
+    def __init__(self, path: Path, columns: list[str], delimiter: str, keep_through: int | None):
+        self.path = path
+        self.width = len(columns)
+        self.delimiter = delimiter
+        self.count = 0
+        if keep_through is None or not path.exists():
+            with path.open("w", encoding="utf-8-sig", newline="") as stream:
+                csv.writer(stream, delimiter=delimiter).writerow(
+                    ["linha", *(neutralise_cell(name) for name in columns), "motivo"]
+                )
+        else:
+            self._trim(keep_through)
+        self._stream = path.open("a", encoding="utf-8", newline="")
+        self._writer = csv.writer(self._stream, delimiter=delimiter)
+
+    def _trim(self, keep_through: int) -> None:
+        # Rows written for a chunk whose transaction never committed are dropped: that chunk
+        # runs again and writes them again.
+        kept = self.path.with_suffix(".tmp")
+        with (
+            self.path.open(encoding="utf-8-sig", newline="") as source,
+            kept.open("w", encoding="utf-8-sig", newline="") as target,
+        ):
+            reader = csv.reader(source, delimiter=self.delimiter)
+            writer = csv.writer(target, delimiter=self.delimiter)
+            writer.writerow(next(reader))
+            for row in reader:
+                if row and row[0].isdigit() and int(row[0]) <= keep_through:
+                    writer.writerow(row)
+                    self.count += 1
+        os.replace(kept, self.path)
+
+    def write(self, failures: list[tuple[int, list[str], str]]) -> None:
+        """Append failed rows (line, cells, reason) and flush them to disk."""
+        for line, cells, reason in failures:
+            padded = cells + [""] * (self.width - len(cells))
+            self._writer.writerow([line, *(neutralise_cell(cell) for cell in padded), reason])
+        self._stream.flush()
+        self.count += len(failures)
+
+    def mark(self) -> tuple[int, int]:
+        """Where the file ends now (to rewind to if the chunk does not commit)."""
+        self._stream.flush()
+        return os.fstat(self._stream.fileno()).st_size, self.count
+
+    def rewind(self, mark: tuple[int, int]) -> None:
+        """Drop what was written since `mark`."""
+        # The stream appends (O_APPEND), so after truncating, writing resumes at the mark.
+        self._stream.flush()
+        os.ftruncate(self._stream.fileno(), mark[0])
+        self.count = mark[1]
+
+    def close(self) -> None:
+        """Close the file."""
+        self._stream.close()

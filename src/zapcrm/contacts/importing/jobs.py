@@ -1,0 +1,48 @@
+"""Queue handler of `contacts:import`: run one CSV import job to its end.
+
+Register with `worker.register(IMPORT_STREAM, handler=ContactImportHandler(runtime.db,
+runtime.redis), concurrency=1, claim_idle_ms=...)`: one import at a time per worker keeps
+Postgres for the rest. The handler is idempotent: a finished, cancelled or failed job is a
+no-op, and an interrupted one resumes after its last committed chunk.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from redis.asyncio import Redis
+
+from zapcrm.contacts.importing.runner import LEASE_SECONDS, ImportBusy, ImportFailed, ImportRunner
+from zapcrm.contacts.importing.service import IMPORT_STREAM
+from zapcrm.db import Database
+from zapcrm.logging import get_logger
+from zapcrm.worker import Job, PermanentJobError, RetryJobLater
+
+__all__ = ["IMPORT_STREAM", "ContactImportHandler"]
+
+log = get_logger(__name__)
+
+
+class ContactImportHandler:
+    """Handler for `contacts:import` entries `{"job_id", "company_id"}`."""
+
+    def __init__(self, db: Database, redis: Redis) -> None:
+        self.db = db
+        self.redis = redis
+
+    async def __call__(self, job: Job) -> None:
+        """Run the import the entry names (or finish it, after a crash)."""
+        try:
+            job_id = uuid.UUID(str(job.payload["job_id"]))
+            company_id = uuid.UUID(str(job.payload["company_id"]))
+        except (KeyError, ValueError):
+            raise PermanentJobError("contacts:import entry without job_id/company_id") from None
+        runner = ImportRunner(self.db, company_id, job_id, redis=self.redis)
+        try:
+            await runner.run()
+        except ImportBusy:
+            # Another worker is running it (this entry was reclaimed from a stalled one); come
+            # back later, when it is either finished (a no-op) or abandoned (resumed here).
+            raise RetryJobLater(LEASE_SECONDS / 2, "import running elsewhere") from None
+        except ImportFailed as error:
+            raise PermanentJobError(f"import {job_id} failed: {error}") from error
