@@ -52,9 +52,11 @@ async def _connected_instance(
     return company_id, name, sim_url, sim
 
 
-async def _until(db: Database, sql: str, params: dict[str, Any], done: Any) -> list[dict[str, Any]]:
+async def _until(
+    db: Database, sql: str, params: dict[str, Any], done: Any, *, seconds: float = 15
+) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
-    for _ in range(150):
+    for _ in range(int(seconds * 10)):
         found = await rows(db, sql, **params)
         if done(found):
             return found
