@@ -394,3 +394,35 @@ async def test_a_disconnected_instance_holds_sends_until_it_reconnects(
         lambda r: r and r[0]["key_id"] is not None,
     )
     await sim.aclose()
+
+
+async def test_react_to_a_customer_message(
+    simulator: tuple[str, str, str],
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    company_id, name, sim, _ = await _customer_chat(simulator, db, factory, runtime)
+    target = await _until(
+        db,
+        "select id from evolution_messages where company_id = :c and not from_me",
+        {"c": company_id},
+        bool,
+    )
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as app:
+        headers = await login(app, await _any_admin(company_id))
+        url = f"/api/messages/{target[0]['id']}/reaction"
+        reacted = await app.post(url, json={"emoji": "👍"}, headers=headers)
+        assert reacted.status_code == 202, reacted.text
+        assert reacted.json()["reactions"]["me"]["emoji"] == "👍"
+        too_long = await app.post(url, json={"emoji": "x" * 17}, headers=headers)
+        assert too_long.status_code == 422
+    for _ in range(100):
+        sent = (await sim.get(f"/_sim/instances/{name}/sent")).json()
+        if sent:
+            break
+        await asyncio.sleep(0.1)
+    assert [item["request"]["reaction"] for item in sent] == ["👍"]
+    await sim.aclose()

@@ -223,3 +223,23 @@ async def set_conversation_status(
         return await actions.set_status(session, identity, conversation_id, body.status)
 
     return await in_tenant_transaction(runtime, identity, work)
+
+
+class ReactionIn(BaseModel):
+    """One emoji, or an empty string to remove our reaction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    emoji: str = Field(max_length=16)
+
+
+@router.post("/api/messages/{message_id}/reaction", status_code=status.HTTP_202_ACCEPTED)
+async def react(
+    message_id: uuid.UUID, body: ReactionIn, identity: CurrentUser, runtime: RuntimeDep
+) -> MessageOut:
+    """React to a message in a chat the caller can see; WhatsApp gets it through the queue."""
+
+    async def work(session: AsyncSession) -> tuple[MessageOut, list[OutboxItem]]:
+        return await outbound.react(session, identity, message_id, body.emoji)
+
+    return await in_tenant_transaction(runtime, identity, work)

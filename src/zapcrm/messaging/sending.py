@@ -62,6 +62,9 @@ class OutgoingHandler:
         if job.payload.get("kind") == "read":
             await self._read(job)
             return
+        if job.payload.get("kind") == "reaction":
+            await self._react(job)
+            return
         try:
             message_id = uuid.UUID(str(job.payload.get("message_id")))
         except ValueError:
@@ -136,6 +139,33 @@ class OutgoingHandler:
             raise PermanentJobError(f"gateway refused markMessageAsRead: {error.reason}") from None
         async with self.runtime.db.service_session() as session:
             await outbound.mark_inbound_read(session, [key["id"] for key in keys])
+
+    async def _react(self, job: Job) -> None:
+        try:
+            message_id = uuid.UUID(str(job.payload.get("message_id")))
+        except ValueError:
+            raise PermanentJobError("reaction job without a valid message_id") from None
+        async with self.runtime.db.service_session() as session:
+            target = await outbound.reaction_target(session, message_id)
+            access = await gateway_access(session, target["instance_id"]) if target else None
+        if target is None or access is None or not target["key_id"]:
+            return
+        name, server_url, sealed = access
+        token = self._token({"api_key_ciphertext": sealed})
+        if token is None:
+            raise PermanentJobError("no usable credential for this instance")
+        client = self._client({"server_url": server_url, "external_id": name}, token)
+        try:
+            await client.send_reaction(
+                remote_jid=target["remote_jid"],
+                from_me=target["from_me"],
+                key_id=target["key_id"],
+                emoji=str(job.payload.get("emoji", "")),
+            )
+        except GatewayUnavailable:
+            raise
+        except GatewayError as error:
+            raise PermanentJobError(f"gateway refused the reaction: {error.reason}") from None
 
     async def _live_open(self, row: dict[str, Any]) -> bool:
         """Ask the gateway: our stored state may be stale or out of order (§6.2, §6.7)."""

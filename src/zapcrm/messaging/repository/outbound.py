@@ -335,3 +335,33 @@ async def expire_held(session: AsyncSession, older_than: datetime) -> int:
         {"older_than": older_than},
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def set_own_reaction(
+    session: AsyncSession, message_id: uuid.UUID, emoji: str, at: datetime
+) -> None:
+    """Our reaction (reactor "me", as ingestion records the echo); empty removes it."""
+    await session.execute(
+        text(
+            "update evolution_messages set reactions = case when cast(:emoji as text) = ''"
+            " then reactions - 'me'"
+            " else reactions || jsonb_build_object('me', jsonb_build_object("
+            "   'emoji', cast(:emoji as text), 'at', cast(:at as timestamptz))) end"
+            " where id = :id"
+        ),
+        {"id": message_id, "emoji": emoji, "at": at},
+    )
+
+
+async def reaction_target(session: AsyncSession, message_id: uuid.UUID) -> dict[str, Any] | None:
+    """What sendReaction needs of the message it reacts to."""
+    row = (
+        await session.execute(
+            text(
+                "select m.key_id, m.remote_jid, m.from_me, m.sender_jid, m.instance_id"
+                " from evolution_messages m where m.id = :id"
+            ),
+            {"id": message_id},
+        )
+    ).first()
+    return None if row is None else dict(row._mapping)

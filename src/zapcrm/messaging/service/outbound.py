@@ -192,3 +192,43 @@ async def mark_read(
             },
         )
     ]
+
+
+async def react(
+    session: AsyncSession, actor: Identity, message_id: uuid.UUID, emoji: str
+) -> tuple[MessageOut, list[OutboxItem]]:
+    """React to a message (an empty emoji removes our reaction); shown at once, sent by the
+    worker. WhatsApp accepts exactly one emoji (evolution-api.md §3.5)."""
+    if len(emoji) > 16:
+        raise ValidationFailed("a reação deve ser um único emoji")
+    rows = await repository.get_messages(session, [message_id])  # RLS: only visible chats
+    if not rows:
+        raise NotFound("mensagem não encontrada")
+    message = rows[0]
+    if not message["key_id"]:
+        raise ValidationFailed("a mensagem ainda não foi enviada")
+    conversation = await repository.get_conversations(session, [message["conversation_id"]])
+    await outbound.set_own_reaction(session, message_id, emoji, datetime.now(UTC))
+    items = [
+        OutboxItem(
+            OUTGOING_STREAM,
+            {
+                "kind": "reaction",
+                "message_id": str(message_id),
+                "emoji": emoji,
+                "instance_id": str(conversation[0]["instance_id"]),
+            },
+        ),
+        OutboxItem(
+            INCOMING_STREAM,
+            {
+                "kind": "message",
+                "change": "reaction",
+                "company_id": str(actor.company_id),
+                "conversation_id": str(message["conversation_id"]),
+                "message_id": str(message_id),
+                "media": False,
+            },
+        ),
+    ]
+    return await _message(session, message_id), items
