@@ -1,15 +1,21 @@
-"""Helpers for tests against the live app: login headers and an SSE reader."""
+"""Helpers for tests against the live app: login headers, an SSE reader and a registered
+simulator instance."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import uuid
 from typing import Any
 
 import httpx
 
-from tests.conftest import UserFixture
+from tests.conftest import Factory, UserFixture
+from zapcrm.db import Database
+from zapcrm.evolution.credentials import CredentialBox
+from zapcrm.evolution.instances import register_instance
+from zapcrm.runtime import Runtime
 
 
 async def token_headers(http: httpx.AsyncClient, user: UserFixture) -> dict[str, str]:
@@ -18,6 +24,24 @@ async def token_headers(http: httpx.AsyncClient, user: UserFixture) -> dict[str,
     )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def register_simulated_instance(
+    simulator: tuple[str, str, str], db: Database, factory: Factory, runtime: Runtime
+) -> uuid.UUID:
+    """A new company owning the simulator's instance; returns the company id."""
+    sim_url, name, token = simulator
+    company_id = await factory.company()
+    async with db.service_session() as session:
+        await register_instance(
+            session,
+            company_id=company_id,
+            name=name,
+            token=token,
+            credentials=CredentialBox.from_settings(runtime.settings),
+            server_url=sim_url,
+        )
+    return company_id
 
 
 class SseReader:

@@ -11,10 +11,8 @@ import httpx
 from tests.conftest import SIMULATOR_KEY as GLOBAL_KEY
 from tests.conftest import Factory
 from tests.evolution.harness import rows
-from tests.live import SseReader, token_headers
+from tests.live import SseReader, register_simulated_instance, token_headers
 from zapcrm.db import Database
-from zapcrm.evolution.credentials import CredentialBox
-from zapcrm.evolution.instances import register_instance
 from zapcrm.messaging import cache
 from zapcrm.models import Role
 from zapcrm.runtime import Runtime
@@ -28,17 +26,8 @@ async def test_customer_message_reaches_db_cache_and_sse(
     factory: Factory,
     runtime: Runtime,
 ) -> None:
-    sim_url, name, token = simulator
-    company_id = await factory.company()
-    async with db.service_session() as session:
-        await register_instance(
-            session,
-            company_id=company_id,
-            name=name,
-            token=token,
-            credentials=CredentialBox.from_settings(runtime.settings),
-            server_url=sim_url,
-        )
+    sim_url, name, _token = simulator
+    company_id = await register_simulated_instance(simulator, db, factory, runtime)
     supervisor = await factory.user(company_id, Role.SUPERVISOR)
     control = {"apikey": GLOBAL_KEY}
     async with (
@@ -91,17 +80,8 @@ async def test_media_without_inline_base64_is_fetched_from_the_gateway(
     factory: Factory,
     runtime: Runtime,
 ) -> None:
-    sim_url, name, token = simulator
-    company_id = await factory.company()
-    async with db.service_session() as session:
-        await register_instance(
-            session,
-            company_id=company_id,
-            name=name,
-            token=token,
-            credentials=CredentialBox.from_settings(runtime.settings),
-            server_url=sim_url,
-        )
+    sim_url, name, _token = simulator
+    company_id = await register_simulated_instance(simulator, db, factory, runtime)
     async with httpx.AsyncClient(
         base_url=sim_url, timeout=10, headers={"apikey": GLOBAL_KEY}
     ) as sim:

@@ -11,9 +11,8 @@ from sqlalchemy import text
 
 from tests.conftest import SIMULATOR_KEY, Factory, login
 from tests.evolution.harness import rows
+from tests.live import register_simulated_instance
 from zapcrm.db import Database
-from zapcrm.evolution.credentials import CredentialBox
-from zapcrm.evolution.instances import register_instance
 from zapcrm.models import Role
 from zapcrm.runtime import Runtime
 
@@ -23,17 +22,8 @@ CUSTOMER = "5511976543210"
 async def _connected_instance(
     simulator: tuple[str, str, str], db: Database, factory: Factory, runtime: Runtime
 ) -> tuple[uuid.UUID, str, str, httpx.AsyncClient]:
-    sim_url, name, token = simulator
-    company_id = await factory.company()
-    async with db.service_session() as session:
-        await register_instance(
-            session,
-            company_id=company_id,
-            name=name,
-            token=token,
-            credentials=CredentialBox.from_settings(runtime.settings),
-            server_url=sim_url,
-        )
+    sim_url, name, _token = simulator
+    company_id = await register_simulated_instance(simulator, db, factory, runtime)
     sim = httpx.AsyncClient(base_url=sim_url, timeout=10, headers={"apikey": SIMULATOR_KEY})
     # Reconnect so the connection.update webhooks reach the now registered instance.
     for action in ("drop", "pair"):
