@@ -1,11 +1,11 @@
-"""Fixtures for contact imports: an app with the import routes, tenants, and job helpers."""
+"""Fixtures for contact imports: the app client, tenants, and job helpers."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,13 +14,8 @@ import pytest
 from sqlalchemy import insert, text
 
 from tests.conftest import Factory, UserFixture, login
-from zapcrm.app import create_app
-from zapcrm.config import Settings
-from zapcrm.contacts.importing import limits
-from zapcrm.contacts.importing.endpoints import router as import_router
 from zapcrm.contacts.importing.jobs import IMPORT_STREAM, ContactImportHandler
 from zapcrm.db import Database
-from zapcrm.middleware import BodySizeLimitMiddleware
 from zapcrm.models import ContactAttribute, FunnelStage, Role
 from zapcrm.runtime import Runtime
 from zapcrm.worker import Job, RetryJobLater
@@ -30,23 +25,9 @@ FINAL = ("completed", "failed", "cancelled")
 
 
 @pytest.fixture(scope="session")
-async def imports_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The real app with the import routes and the upload body limit, in process."""
-    app = create_app(settings)
-    if UPLOAD_ROUTE not in {getattr(route, "path", None) for route in app.routes}:
-        # Until api.py includes the router; after that this is a no-op.
-        app.include_router(import_router)
-    for middleware in app.user_middleware:
-        if middleware.cls is BodySizeLimitMiddleware:  # type: ignore[comparison-overlap]
-            routes: list[tuple[str, int]] = list(middleware.kwargs.get("limits", ()))  # type: ignore[call-overload]
-            if not any(prefix == UPLOAD_ROUTE for prefix, _ in routes):
-                # What app.py needs once the router is registered there.
-                routes.append((UPLOAD_ROUTE, limits.UPLOAD_BODY_LIMIT_BYTES))
-                middleware.kwargs["limits"] = routes
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://zapcrm.test") as http:
-            yield http
+def imports_api(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The real app (its upload route carries the upload body limit), in process."""
+    return client
 
 
 @dataclass

@@ -1,9 +1,9 @@
-"""Fixtures for contact queries: an app with the query router, tenants, and contact rows."""
+"""Fixtures for contact queries: the app client, tenants, and contact rows."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,10 +14,7 @@ import pytest
 from sqlalchemy import insert
 
 from tests.conftest import Factory, UserFixture, claims_for, login
-from zapcrm.app import create_app
 from zapcrm.auth.identity import Identity
-from zapcrm.config import Settings
-from zapcrm.contacts.query.endpoints import router as query_router
 from zapcrm.db import Database
 from zapcrm.models import Contact, ContactAttribute, FunnelStage, Role
 
@@ -26,17 +23,9 @@ NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
-async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The real app with the contact query routes, lifespan included, in process."""
-    app = create_app(settings)
-    mounted = {getattr(route, "path", None) for route in app.routes}
-    if "/api/segments" not in mounted:
-        # Until api.py includes the router; after that this is a no-op.
-        app.include_router(query_router)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://zapcrm.test") as http:
-            yield http
+def api(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The real app, lifespan included, in process."""
+    return client
 
 
 @dataclass
