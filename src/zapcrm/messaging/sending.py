@@ -120,11 +120,7 @@ class OutgoingHandler:
             access = await gateway_access(session, uuid.UUID(str(job.payload["instance_id"])))
         if not keys or access is None:
             return
-        name, server_url, sealed = access
-        token = self._token({"api_key_ciphertext": sealed})
-        if token is None:
-            raise PermanentJobError("no usable credential for this instance")
-        client = self._client({"server_url": server_url, "external_id": name}, token)
+        client = self._access_client(access)
         try:
             await client.mark_read(
                 [
@@ -150,11 +146,7 @@ class OutgoingHandler:
             access = await gateway_access(session, target["instance_id"]) if target else None
         if target is None or access is None or not target["key_id"]:
             return
-        name, server_url, sealed = access
-        token = self._token({"api_key_ciphertext": sealed})
-        if token is None:
-            raise PermanentJobError("no usable credential for this instance")
-        client = self._client({"server_url": server_url, "external_id": name}, token)
+        client = self._access_client(access)
         try:
             await client.send_reaction(
                 remote_jid=target["remote_jid"],
@@ -249,6 +241,14 @@ class OutgoingHandler:
             instance=row["external_id"],
             token=token,
         )
+
+    def _access_client(self, access: tuple[str, str, str | None]) -> EvolutionClient:
+        """A client from `gateway_access`; a job without a usable credential cannot succeed."""
+        name, server_url, sealed = access
+        token = self._token({"api_key_ciphertext": sealed})
+        if token is None:
+            raise PermanentJobError("no usable credential for this instance")
+        return self._client({"server_url": server_url, "external_id": name}, token)
 
     def _token(self, row: dict[str, Any]) -> str | None:
         if not row["api_key_ciphertext"]:
