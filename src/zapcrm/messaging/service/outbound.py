@@ -119,10 +119,14 @@ async def queue_text(
 
 
 async def _message(session: AsyncSession, message_id: uuid.UUID) -> MessageOut:
-    rows = await repository.get_messages(session, [message_id])
+    return cache.message_out(await _message_row(session, message_id))
+
+
+async def _message_row(session: AsyncSession, message_id: uuid.UUID) -> dict[str, Any]:
+    rows = await repository.get_messages(session, [message_id])  # RLS: only visible chats
     if not rows:
         raise NotFound("mensagem não encontrada")
-    return cache.message_out(rows[0])
+    return rows[0]
 
 
 async def start_conversation(
@@ -201,10 +205,7 @@ async def react(
     worker. WhatsApp accepts exactly one emoji (evolution-api.md §3.5)."""
     if len(emoji) > 16:
         raise ValidationFailed("a reação deve ser um único emoji")
-    rows = await repository.get_messages(session, [message_id])  # RLS: only visible chats
-    if not rows:
-        raise NotFound("mensagem não encontrada")
-    message = rows[0]
+    message = await _message_row(session, message_id)
     if not message["key_id"]:
         raise ValidationFailed("a mensagem ainda não foi enviada")
     conversation = await repository.get_conversations(session, [message["conversation_id"]])
