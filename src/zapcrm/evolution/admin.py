@@ -68,6 +68,12 @@ class InstanceAdmin:
             await self._point_webhook(client, token)
         except GatewayError as error:
             raise _gateway_failure(error) from error
+        return await self._save(session, actor, name=name, token=token, server_url=server_url)
+
+    async def _save(
+        self, session: AsyncSession, actor: Identity, *, name: str, token: str, server_url: str
+    ) -> uuid.UUID:
+        """Store the instance (token sealed, webhook URL recorded) for the actor's company."""
         instance_id = await register_instance(
             session,
             company_id=actor.company_id,
@@ -77,6 +83,7 @@ class InstanceAdmin:
             server_url=server_url,
             webhook_url=webhook_url(self.runtime),
         )
+        # Webhooks retry Postgres on a miss anyway; this only spares them that round trip.
         self.runtime.instances.forget(name)
         return instance_id
 
@@ -104,14 +111,8 @@ class InstanceAdmin:
             await self._point_webhook(self._client(server_url, name, token), token)
         except GatewayError as error:
             raise _gateway_failure(error) from error
-        instance_id = await register_instance(
-            session,
-            company_id=actor.company_id,
-            name=name,
-            token=token,
-            credentials=self.credentials,
-            server_url=server_url,
-            webhook_url=webhook_url(self.runtime),
+        instance_id = await self._save(
+            session, actor, name=name, token=token, server_url=server_url
         )
         found = created.get("qrcode")
         qrcode: dict[str, Any] = found if isinstance(found, dict) else {}
