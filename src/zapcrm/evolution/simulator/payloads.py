@@ -71,40 +71,37 @@ def image_message(
     file: MediaFile, rng: random.Random, timestamp: int, context_info: dict[str, Any] | None
 ) -> dict[str, Any]:
     """An `imageMessage` with the field order of a real 2.3.6 payload (§2.1 example C)."""
-    url, direct = _media_location("imageMessage", rng, timestamp)
-    sha, key, enc = _hashes(file.data, rng)
     width, height = media.image_size(file.data)
-    content: dict[str, Any] = {"url": url, "mimetype": file.mimetype}
-    if file.caption:
-        content["caption"] = file.caption
-    content |= {
-        "fileSha256": sha,
-        "fileLength": Long(len(file.data)),
-        "height": height,
-        "width": width,
-        "mediaKey": key,
-        "fileEncSha256": enc,
-        "directPath": direct,
-        "mediaKeyTimestamp": Long(timestamp, unsigned=False),
-        "jpegThumbnail": Bytes(media.jpeg(32, 24)),
-        "contextInfo": context_info if context_info is not None else {},
-    }
-    return content
+    return _visual_message(
+        "imageMessage", file, rng, timestamp, context_info, {"height": height, "width": width}
+    )
 
 
 def video_message(
     file: MediaFile, rng: random.Random, timestamp: int, context_info: dict[str, Any] | None
 ) -> dict[str, Any]:
     """A `videoMessage` as a media send produces it."""
-    url, direct = _media_location("videoMessage", rng, timestamp)
+    seconds = max(1, len(file.data) // 50000)
+    return _visual_message("videoMessage", file, rng, timestamp, context_info, {"seconds": seconds})
+
+
+def _visual_message(
+    kind: str,
+    file: MediaFile,
+    rng: random.Random,
+    timestamp: int,
+    context_info: dict[str, Any] | None,
+    dimensions: dict[str, int],
+) -> dict[str, Any]:
+    # Images and videos differ only in what follows fileLength (size or duration).
+    url, direct = _media_location(kind, rng, timestamp)
     sha, key, enc = _hashes(file.data, rng)
     content: dict[str, Any] = {"url": url, "mimetype": file.mimetype}
     if file.caption:
         content["caption"] = file.caption
+    content |= {"fileSha256": sha, "fileLength": Long(len(file.data))}
+    content |= dimensions
     content |= {
-        "fileSha256": sha,
-        "fileLength": Long(len(file.data)),
-        "seconds": max(1, len(file.data) // 50000),
         "mediaKey": key,
         "fileEncSha256": enc,
         "directPath": direct,
