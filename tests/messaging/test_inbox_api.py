@@ -111,3 +111,30 @@ async def test_message_pages_newest_first_with_cursor(
         "/api/conversations/00000000-0000-0000-0000-000000000000/messages", headers=headers
     )
     assert unknown.status_code == 404
+
+
+async def test_search_by_name_accent_free_by_phone_digits_and_literal_wildcards(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+    people = [
+        ("5511987650001", "João Araújo"),
+        ("5521987650002", "Maria 100%"),
+        ("5531987650003", "Zé"),
+    ]
+    for index, (number, name) in enumerate(people):
+        body = text_message(f"SEARCH{index}", remote_jid=f"{number}@s.whatsapp.net", push_name=name)
+        assert (await post(client, instance.envelope(body))).status_code == 200
+    headers = await login(client, await factory.user(instance.company_id, Role.SUPERVISOR))
+
+    async def names(q: str) -> list[str]:
+        response = await client.get("/api/conversations", params={"q": q}, headers=headers)
+        assert response.status_code == 200, response.text
+        return sorted(item["contact"]["name"] for item in response.json()["items"])
+
+    assert await names("joao araujo") == ["João Araújo"]
+    assert await names("ARAÚ") == ["João Araújo"]
+    assert await names("(21) 98765") == ["Maria 100%"]
+    assert await names("100%") == ["Maria 100%"]
+    assert await names("%") == ["Maria 100%"]  # a typed % is text, not "match anything"
+    assert await names("nobody") == []

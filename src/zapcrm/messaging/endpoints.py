@@ -47,6 +47,9 @@ async def list_conversations(
     status: Literal["open", "pending", "closed"] | None = None,
     assignee: Annotated[str, Query(description="`me`, `unassigned`, `any` or a user id")] = "any",
     instance_id: uuid.UUID | None = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="contact name, group subject or phone")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Page[ConversationOut]:
@@ -59,6 +62,7 @@ async def list_conversations(
         instance_id=instance_id,
         cursor=cursor,
         limit=limit,
+        search=q.strip() if q else None,
     )
 
 

@@ -36,8 +36,13 @@ async def list_conversations(
     instance_id: uuid.UUID | None,
     after: tuple[datetime | None, uuid.UUID] | None,
     limit: int,
+    search: str | None = None,
 ) -> Sequence[dict[str, Any]]:
-    """Conversations by latest activity (keyset: last_message_at desc nulls last, id desc)."""
+    """Conversations by latest activity (keyset: last_message_at desc nulls last, id desc).
+
+    `search` matches the contact's name (accent- and case-insensitive, any part), the group
+    subject, or the phone number's digits.
+    """
     clauses = ["c.company_id = :company_id"]
     params: dict[str, Any] = {"company_id": company_id, "limit": limit}
     if status is not None:
@@ -51,6 +56,8 @@ async def list_conversations(
     if instance_id is not None:
         clauses.append("c.instance_id = :instance_id")
         params["instance_id"] = instance_id
+    if search:
+        clauses.append(_search_clause(search, params))
     if after is not None:
         at, last_id = after
         params["after_id"] = last_id
@@ -67,6 +74,22 @@ async def list_conversations(
         " order by c.last_message_at desc nulls last, c.id desc limit :limit"
     )
     return [dict(row._mapping) for row in await session.execute(text(sql), params)]
+
+
+def _search_clause(search: str, params: dict[str, Any]) -> str:
+    # LIKE wildcards typed by the user are literal text, not patterns.
+    literal = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    params["search_text"] = f"%{literal}%"
+    options = [
+        "ct.search_name like app.search_text(:search_text)",
+        "app.search_text(c.subject) like app.search_text(:search_text)",
+    ]
+    digits = "".join(ch for ch in search if ch.isdigit())
+    if len(digits) >= 3:
+        params["search_digits"] = f"%{digits}%"
+        options.append("ct.phone_e164 like :search_digits")
+        options.append("c.remote_jid like :search_digits")
+    return "(" + " or ".join(options) + ")"
 
 
 async def get_conversations(

@@ -26,6 +26,7 @@ async def list_conversations(
     instance_id: uuid.UUID | None,
     cursor: str | None,
     limit: int,
+    search: str | None = None,
 ) -> Page[ConversationOut]:
     """The caller's inbox, newest activity first; RLS already hides what they may not see."""
     after = decode_cursor(cursor) if cursor else None
@@ -40,6 +41,7 @@ async def list_conversations(
         instance_id=instance_id,
         after=after,
         limit=limit + 1,
+        search=search,
     )  # fmt: skip
     items = [cache.conversation_out(row) for row in rows[:limit]]
     next_cursor = None
