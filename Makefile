@@ -32,6 +32,7 @@ run: demo
 
 ## Run the whole test suite against real Postgres and Redis (throwaway databases).
 test: $(STAMP) services
+	@scripts/ensure-browser
 	$(VENV)/bin/pytest -n 2 -q
 
 lint: $(STAMP)

@@ -15,6 +15,7 @@ from zapcrm.errors import install_error_handlers
 from zapcrm.logging import configure_logging
 from zapcrm.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from zapcrm.runtime import Runtime
+from zapcrm.web.app import create_panel
 
 API_BODY_LIMIT_BYTES = 1_000_000
 
@@ -23,11 +24,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; resources are created in the lifespan so tests can pass their settings."""
     settings = settings or get_settings()
     configure_logging(settings)
+    panel = create_panel()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.build(settings)
         app.state.runtime = runtime
+        panel.state.runtime = runtime
         try:
             yield
         finally:
@@ -41,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(router)
+    app.mount("/panel", panel)
     app.add_middleware(
         BodySizeLimitMiddleware,
         default_limit=API_BODY_LIMIT_BYTES,

@@ -1,0 +1,131 @@
+"""The panel as a FastAPI sub-application mounted at `/panel`: pages, static files, HTML errors.
+
+A sub-application keeps the panel's error pages (HTML, redirects to the login page) apart from
+the API's JSON errors, and keeps panel routes out of the API's OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Message, Receive, Scope, Send
+
+from zapcrm.exceptions import ZapcrmError
+from zapcrm.logging import get_logger
+from zapcrm.web.dependencies import LoginRequired
+from zapcrm.web.pages import auth, events, inbox
+from zapcrm.web.templating import render
+
+log = get_logger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+# Static files are versioned by the package version in their URLs, so browsers may keep them.
+STATIC_CACHE_SECONDS = 3600
+
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+        "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _error_response(request: Request, status: int, message: str) -> Response:
+    if _is_htmx(request):
+        # htmx swaps this into the page's toast area whatever element made the request.
+        response = render("_toast.html", {"message": message, "kind": "error"}, status_code=status)
+        response.headers["HX-Retarget"] = "#toast"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    return render("error.html", {"message": message, "status": status}, status_code=status)
+
+
+async def _login_required(request: Request, error: Exception) -> Response:
+    target = "/panel/login?next=" + quote(request.url.path, safe="/")
+    if _is_htmx(request):
+        return Response(status_code=401, headers={"HX-Redirect": target})
+    if request.headers.get("accept", "").startswith("text/event-stream"):
+        return Response(status_code=401)
+    return RedirectResponse(target, status_code=303)
+
+
+async def _zapcrm_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ZapcrmError)
+    if error.status_code >= 500:
+        log.warning("panel.request_failed", code=error.code)
+    return _error_response(request, error.status_code, error.message)
+
+
+async def _validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    return _error_response(request, 422, "Dados inválidos: confira os campos e tente de novo.")
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    message = "Página não encontrada." if error.status_code == 404 else str(error.detail)
+    return _error_response(request, error.status_code, message)
+
+
+async def _unexpected(request: Request, error: Exception) -> Response:
+    log.exception("panel.crashed", error_type=type(error).__name__)
+    return _error_response(request, 500, "Algo deu errado do nosso lado. Tente novamente.")
+
+
+class SecurityHeaders:
+    """Add the panel's security and caching headers to every response (plain ASGI, so the
+    live event stream is passed through untouched)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.state = app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/panel/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in _SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if static:
+                    headers["Cache-Control"] = f"public, max-age={STATIC_CACHE_SECONDS}"
+                else:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_panel() -> SecurityHeaders:
+    """The panel application (its runtime is set by the main app's lifespan)."""
+    panel = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    panel.add_exception_handler(LoginRequired, _login_required)
+    panel.add_exception_handler(ZapcrmError, _zapcrm_error)
+    panel.add_exception_handler(RequestValidationError, _validation_error)
+    panel.add_exception_handler(StarletteHTTPException, _http_error)
+    panel.add_exception_handler(Exception, _unexpected)
+    panel.include_router(auth.router)
+    panel.include_router(inbox.router)
+    panel.include_router(events.router)
+    panel.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    return SecurityHeaders(panel)

@@ -1,0 +1,159 @@
+"""Panel request dependencies: the signed-in user behind the session cookie, and CSRF checks."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+
+from zapcrm.auth.identity import Identity
+from zapcrm.dependencies import RuntimeDep
+from zapcrm.exceptions import NotFound, Unauthorized, ZapcrmError
+from zapcrm.logging import get_logger
+from zapcrm.models import Role
+from zapcrm.runtime import Runtime
+from zapcrm.web.sessions import PanelSession, SessionStore
+
+log = get_logger(__name__)
+
+SESSION_COOKIE = "zapcrm_session"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class LoginRequired(ZapcrmError):
+    """No usable session: the panel sends the browser to the login page."""
+
+    status_code = 401
+    code = "login_required"
+
+
+class CsrfRejected(ZapcrmError):
+    """A state-changing request without the session's CSRF token."""
+
+    status_code = 403
+    code = "csrf_rejected"
+
+
+def session_store(runtime: Runtime) -> SessionStore:
+    """The panel's session store on the runtime's Redis."""
+    return SessionStore(runtime.redis, runtime.settings.refresh_token_ttl_seconds)
+
+
+@dataclass(frozen=True)
+class PanelUser:
+    """The signed-in user of a panel request and their browser session."""
+
+    identity: Identity
+    session: PanelSession
+
+    @property
+    def is_supervisor(self) -> bool:
+        """Supervisors and admins see the whole company."""
+        return self.identity.has_role(Role.SUPERVISOR)
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins manage instances, users and settings."""
+        return self.identity.role is Role.ADMIN
+
+
+async def _fresh(runtime: Runtime, store: SessionStore, session: PanelSession) -> PanelSession:
+    """The session with an access token that will not lapse during this request."""
+    if not session.needs_refresh(time.time()):
+        return session
+    if not await store.try_lock_refresh(session.session_id):
+        # Another tab of the same browser is refreshing: presenting the same refresh token
+        # twice would look like theft and end the session, so wait for its result instead.
+        renewed = await store.wait_for_refresh(session)
+        if renewed is None:
+            raise LoginRequired("sessão expirada")
+        return renewed
+    try:
+        # Re-read under the lock: a request that loaded the session before another one
+        # refreshed it still holds the used-up refresh token.
+        current = await store.load(session.session_id)
+        if current is None:
+            raise LoginRequired("sessão encerrada")
+        if not current.needs_refresh(time.time()):
+            return current
+        tokens = await runtime.auth.refresh(current.refresh_token)
+    except Unauthorized:
+        await store.delete(session.session_id)
+        raise LoginRequired("sessão expirada") from None
+    finally:
+        await store.release_refresh(session.session_id)
+    return await store.replace_tokens(current, tokens)
+
+
+async def panel_user(request: Request, runtime: RuntimeDep) -> PanelUser:
+    """The user behind the session cookie; LoginRequired when there is none or it ended."""
+    store = session_store(runtime)
+    session = await store.load(request.cookies.get(SESSION_COOKIE, ""))
+    if session is None:
+        raise LoginRequired("entre para continuar")
+    session = await _fresh(runtime, store, session)
+    try:
+        identity = await runtime.auth.identify(session.access_token)
+    except Unauthorized:
+        await store.delete(session.session_id)
+        raise LoginRequired("sessão encerrada") from None
+    request.state.identity = identity
+    return PanelUser(identity=identity, session=session)
+
+
+CurrentPanelUser = Annotated[PanelUser, Depends(panel_user)]
+
+
+def same_origin(request: Request) -> bool:
+    """Whether the request's Origin (or Referer) is this site; absent headers pass."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin or origin == "null":
+        return origin is None
+    parts = urlsplit(origin)
+    return parts.netloc == request.headers.get("host", request.url.netloc)
+
+
+async def submitted_csrf_token(request: Request) -> str:
+    """The token from the htmx header, or from the form body of a plain form post."""
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+async def checked_panel_user(request: Request, user: CurrentPanelUser) -> PanelUser:
+    """The signed-in user of a state-changing request whose CSRF token matches the session."""
+    if request.method not in _SAFE_METHODS:
+        token = await submitted_csrf_token(request)
+        valid = hmac.compare_digest(token.encode(), user.session.csrf_token.encode())
+        if not valid or not same_origin(request):
+            log.warning("panel.csrf_rejected", path=request.url.path)
+            raise CsrfRejected("formulário expirado ou de outra origem; recarregue a página")
+    return user
+
+
+ActingPanelUser = Annotated[PanelUser, Depends(checked_panel_user)]
+
+
+def require_supervisor(user: PanelUser) -> None:
+    """Pages for supervisors answer 404 to operators (the page's existence is not a secret,
+    but the rule is the same everywhere: what you may not see does not exist)."""
+    if not user.is_supervisor:
+        raise NotFound("página não encontrada")
+
+
+def require_admin(user: PanelUser) -> None:
+    """Admin pages answer 404 to everyone else."""
+    if not user.is_admin:
+        raise NotFound("página não encontrada")

@@ -1,0 +1,1 @@
+"""Panel page handlers, one module per area; they call services and render templates."""

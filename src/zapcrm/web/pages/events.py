@@ -1,0 +1,167 @@
+"""The panel's live stream: company events turned into htmx out-of-band swaps for one page.
+
+The page opens `/panel/events` with its list filter and open conversation; each event the
+reader may see (the same `visible_to` rule as the API's stream, mirroring RLS) becomes HTML:
+the conversation's row moved to the top of the list or removed from it, the chat header
+refreshed, a message bubble appended or replaced. The browser only applies the fragments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import ValidationError
+
+from zapcrm.accounts import service as accounts_service
+from zapcrm.dependencies import RuntimeDep
+from zapcrm.exceptions import Unauthorized
+from zapcrm.logging import get_logger
+from zapcrm.messaging import realtime
+from zapcrm.messaging.schemas import ConversationOut, MessageOut
+from zapcrm.runtime import Runtime
+from zapcrm.web.dependencies import CurrentPanelUser, PanelUser, session_store
+from zapcrm.web.templating import render_macro
+from zapcrm.web.views import Agents, InboxFilter
+
+log = get_logger(__name__)
+router = APIRouter()
+M = TypeVar("M", ConversationOut, MessageOut)
+
+KEEPALIVE_SECONDS = 15.0
+TIMEZONE = "America/Sao_Paulo"
+# Assignee names change rarely and a logout or deactivation must end open streams: both are
+# checked again now and then rather than on every event.
+RECHECK_SECONDS = 60.0
+
+
+class PageView:
+    """What one open page shows, and the fragments that keep it current."""
+
+    def __init__(
+        self,
+        user: PanelUser,
+        flt: InboxFilter,
+        conversation_id: uuid.UUID | None,
+        agents: Agents,
+    ) -> None:
+        self.user = user
+        self.filter = flt
+        self.conversation_id = conversation_id
+        self.agents = agents
+
+    def fragments(self, event: Mapping[str, Any]) -> str:
+        """The out-of-band swaps an event causes on this page ("" when none)."""
+        data = event.get("data") or {}
+        parts: list[str] = []
+        conversation = _model(ConversationOut, data.get("conversation"))
+        if conversation is not None:
+            parts.append(self._row(conversation))
+            if conversation.id == self.conversation_id:
+                parts.append(
+                    render_macro(
+                        "inbox/_chat.html",
+                        "chat_header",
+                        conversation,
+                        self.agents,
+                        self.user.identity.user_id,
+                        self.user.session.csrf_token,
+                        oob=True,
+                    )
+                )
+        message = _model(MessageOut, data.get("message"))
+        if message is not None and message.conversation_id == self.conversation_id:
+            parts.append(
+                render_macro(
+                    "inbox/_chat.html",
+                    "live_bubble",
+                    message,
+                    str(event.get("type", "")).endswith(".created"),
+                    TIMEZONE,
+                )
+            )
+        return "".join(parts)
+
+    def _row(self, conversation: ConversationOut) -> str:
+        admitted = self.filter.admits(conversation, self.user.identity.user_id)
+        return render_macro(
+            "inbox/_list.html",
+            "live_row",
+            conversation,
+            self.filter,
+            self.agents,
+            self.conversation_id,
+            admitted,
+            TIMEZONE,
+        )
+
+
+def _model(model: type[M], value: object) -> M | None:
+    if not isinstance(value, Mapping):
+        return None
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        log.warning("panel.event_unreadable", model=model.__name__)
+        return None
+
+
+async def _agents(runtime: Runtime, user: PanelUser) -> Agents:
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        return Agents.of(await accounts_service.list_users(session, user.identity.company_id))
+
+
+async def _still_signed_in(runtime: Runtime, user: PanelUser) -> bool:
+    session = await session_store(runtime).load(user.session.session_id)
+    if session is None:
+        return False
+    if session.needs_refresh(time.time()):
+        return True  # the page's next request refreshes it; the session itself still stands
+    try:
+        await runtime.auth.identify(session.access_token)
+    except Unauthorized:
+        return False
+    return True
+
+
+@router.get("/events", response_class=EventSourceResponse)
+async def events(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    tab: Annotated[str | None, Query(max_length=20)] = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    conversation: uuid.UUID | None = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """Live updates for the page that opened the stream."""
+    flt = InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor)
+    view = PageView(user, flt, conversation, await _agents(runtime, user))
+    loop = asyncio.get_running_loop()
+    checked_at = loop.time()
+    queue = await runtime.realtime.subscribe(user.identity.company_id)
+    try:
+        yield ServerSentEvent(event="ready", raw_data="")
+        while not await request.is_disconnected():
+            try:
+                event = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
+            except TimeoutError:
+                yield ServerSentEvent(comment="keepalive")
+                continue
+            if not realtime.visible_to(user.identity, event):
+                continue
+            if loop.time() - checked_at > RECHECK_SECONDS:
+                if not await _still_signed_in(runtime, user):
+                    break
+                view.agents = await _agents(runtime, user)
+                checked_at = loop.time()
+            html = view.fragments(event)
+            if html:
+                yield ServerSentEvent(event="panel", raw_data=html)
+    finally:
+        await runtime.realtime.unsubscribe(user.identity.company_id, queue)

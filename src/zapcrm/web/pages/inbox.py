@@ -1,0 +1,280 @@
+"""Inbox pages: the conversation list, one conversation with its chat, and the chat actions.
+
+Handlers authenticate, call the messaging services (reads in one RLS transaction, writes through
+`in_tenant_transaction` so outbox entries leave after commit) and render templates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Header, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.accounts import service as accounts_service
+from zapcrm.dependencies import RuntimeDep
+from zapcrm.exceptions import ValidationFailed
+from zapcrm.messaging.schemas import ConversationOut, MessageOut
+from zapcrm.messaging.service import actions, inbox, outbound
+from zapcrm.outbox import OutboxItem
+from zapcrm.runtime import Runtime
+from zapcrm.transactions import in_tenant_transaction
+from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
+from zapcrm.web.templating import render, render_macro
+from zapcrm.web.views import STATUSES, Agents, InboxFilter, Status, group_by_day
+
+router = APIRouter()
+
+LIST_SIZE = 50
+CHAT_PAGE_SIZE = 40
+TIMEZONE = "America/Sao_Paulo"
+
+
+def _assignee(flt: InboxFilter) -> inbox.Assignee:
+    return {"mine": "me", "unassigned": "unassigned", "all": "any"}[flt.tab]  # type: ignore[return-value]
+
+
+def _base_context(request: Request, user: PanelUser, agents: Agents) -> dict[str, object]:
+    return {
+        "request": request,
+        "user": user.identity,
+        "is_supervisor": user.is_supervisor,
+        "is_admin": user.is_admin,
+        "csrf_token": user.session.csrf_token,
+        "agents": agents,
+        "tz": TIMEZONE,
+    }
+
+
+async def _inbox_data(
+    session: AsyncSession, user: PanelUser, flt: InboxFilter, cursor: str | None = None
+) -> tuple[list[ConversationOut], str | None, Agents]:
+    page = await inbox.list_conversations(
+        session,
+        user.identity,
+        status=flt.status,
+        assignee=_assignee(flt),
+        instance_id=None,
+        cursor=cursor,
+        limit=LIST_SIZE,
+        search=flt.q or None,
+    )
+    profiles = await accounts_service.list_users(session, user.identity.company_id)
+    return page.items, page.next_cursor, Agents.of(profiles)
+
+
+@router.get("/")
+async def panel_home() -> Response:
+    """The panel starts at the inbox."""
+    return RedirectResponse("/panel/inbox", status_code=303)
+
+
+@router.get("/inbox")
+async def inbox_page(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    tab: Annotated[str | None, Query(max_length=20)] = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    hx_target: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The conversation list; htmx asks for just the list (search, next page)."""
+    flt = InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        conversations, next_cursor, agents = await _inbox_data(session, user, flt, cursor)
+    context = _base_context(request, user, agents) | {
+        "filter": flt,
+        "conversations": conversations,
+        "next_cursor": next_cursor,
+        "current": None,
+    }
+    if hx_target == "conversation-list":
+        return HTMLResponse(
+            render_macro(
+                "inbox/_list.html",
+                "conversation_items",
+                conversations,
+                flt,
+                agents,
+                None,
+                next_cursor,
+                TIMEZONE,
+            )
+        )
+    return render("inbox/page.html", context)
+
+
+@router.get("/inbox/{conversation_id}")
+async def conversation_page(
+    conversation_id: uuid.UUID,
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    tab: Annotated[str | None, Query(max_length=20)] = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """The list beside one conversation (on a phone, the conversation alone)."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        current = await inbox.get_conversation(session, conversation_id)
+        # Without explicit filters, show the list the conversation is in.
+        flt = InboxFilter.parse(
+            tab or _tab_of(current, user),
+            status or current.status,
+            q,
+            may_see_all=user.is_supervisor,
+        )
+        conversations, next_cursor, agents = await _inbox_data(session, user, flt)
+        messages = await inbox.list_messages(
+            session, runtime.redis, conversation_id, cursor=None, limit=CHAT_PAGE_SIZE
+        )
+    context = _base_context(request, user, agents) | {
+        "filter": flt,
+        "conversations": conversations,
+        "next_cursor": next_cursor,
+        "current": current,
+        "days": group_by_day(messages.items, TIMEZONE),
+        "older_cursor": messages.next_cursor,
+    }
+    return render("inbox/page.html", context)
+
+
+def _tab_of(conversation: ConversationOut, user: PanelUser) -> str:
+    if conversation.assignee_id is None:
+        return "unassigned"
+    if conversation.assignee_id == user.identity.user_id:
+        return "mine"
+    return "all"
+
+
+@router.get("/conversations/{conversation_id}/older")
+async def older_messages(
+    conversation_id: uuid.UUID,
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    cursor: Annotated[str, Query(max_length=200)],
+) -> Response:
+    """The page of messages before `cursor`, prepended when the chat scrolls to the top."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        current = await inbox.get_conversation(session, conversation_id)
+        messages = await inbox.list_messages(
+            session, runtime.redis, conversation_id, cursor=cursor, limit=CHAT_PAGE_SIZE
+        )
+        agents = Agents.of(await accounts_service.list_users(session, user.identity.company_id))
+    return HTMLResponse(
+        render_macro(
+            "inbox/_chat.html",
+            "older_page",
+            current,
+            group_by_day(messages.items, TIMEZONE),
+            messages.next_cursor,
+            agents,
+            TIMEZONE,
+        )
+    )
+
+
+@router.post("/conversations/{conversation_id}/messages")
+async def send_text(
+    conversation_id: uuid.UUID,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    text: Annotated[str, Form(max_length=4096)] = "",
+    quoted_message_id: Annotated[str, Form(max_length=40)] = "",
+    idempotency_key: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Queue the composer's text; the new bubble is appended at once, ticks follow live."""
+    body = text.strip()
+    if not body:
+        raise ValidationFailed("escreva uma mensagem antes de enviar")
+    quoted = _optional_uuid(quoted_message_id)
+
+    async def work(session: AsyncSession) -> tuple[MessageOut, list[OutboxItem]]:
+        return await outbound.queue_text(
+            session,
+            user.identity,
+            conversation_id,
+            text=body,
+            quoted_message_id=quoted,
+            idempotency_key=idempotency_key or None,
+        )
+
+    message = await in_tenant_transaction(runtime, user.identity, work)
+    return HTMLResponse(render_macro("inbox/_chat.html", "bubble", message, None, None, TIMEZONE))
+
+
+@router.post("/conversations/{conversation_id}/read")
+async def mark_read(
+    conversation_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser
+) -> Response:
+    """Opening a chat with unread messages marks it read here and in WhatsApp."""
+
+    async def work(session: AsyncSession) -> tuple[None, list[OutboxItem]]:
+        return None, await outbound.mark_read(session, user.identity, conversation_id)
+
+    await in_tenant_transaction(runtime, user.identity, work)
+    return Response(status_code=204)
+
+
+@router.post("/conversations/{conversation_id}/assign")
+async def assign(
+    conversation_id: uuid.UUID,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    assignee: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Assign to me, transfer to a colleague, or return to the unassigned queue."""
+    target = user.identity.user_id if assignee == "me" else _optional_uuid(assignee)
+
+    async def work(session: AsyncSession) -> tuple[ConversationOut, list[OutboxItem]]:
+        return await actions.assign(session, user.identity, conversation_id, target)
+
+    conversation = await in_tenant_transaction(runtime, user.identity, work)
+    return await _header(runtime, user, conversation)
+
+
+@router.post("/conversations/{conversation_id}/status")
+async def set_status(
+    conversation_id: uuid.UUID,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    status: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Close, reopen or set pending."""
+    if status not in STATUSES:
+        raise ValidationFailed("status inválido")
+    new_status: Status = status
+
+    async def work(session: AsyncSession) -> tuple[ConversationOut, list[OutboxItem]]:
+        return await actions.set_status(session, user.identity, conversation_id, new_status)
+
+    conversation = await in_tenant_transaction(runtime, user.identity, work)
+    return await _header(runtime, user, conversation)
+
+
+async def _header(runtime: Runtime, user: PanelUser, conversation: ConversationOut) -> Response:
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        agents = Agents.of(await accounts_service.list_users(session, user.identity.company_id))
+    return HTMLResponse(
+        render_macro(
+            "inbox/_chat.html",
+            "chat_header",
+            conversation,
+            agents,
+            user.identity.user_id,
+            user.session.csrf_token,
+        )
+    )
+
+
+def _optional_uuid(value: str) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValidationFailed("identificador inválido") from None

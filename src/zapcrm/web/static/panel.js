@@ -1,0 +1,99 @@
+/* zapcrm panel behaviour: the few things htmx attributes cannot express.
+   Kept small and dependency-free; loaded after htmx (defer keeps document order). */
+(function () {
+  "use strict";
+
+  function newKey() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    return String(Date.now()) + Math.random().toString(16).slice(2);
+  }
+
+  function messages() { return document.getElementById("messages"); }
+
+  function nearBottom(box) { return box.scrollHeight - box.scrollTop - box.clientHeight < 120; }
+
+  function scrollToBottom() {
+    var box = messages();
+    if (box) box.scrollTop = box.scrollHeight;
+  }
+
+  function composer() { return document.getElementById("composer"); }
+
+  function prepareComposer() {
+    var form = composer();
+    if (!form) return;
+    // One key per message typed: a double click or a retried request creates one message.
+    form.elements.idempotency_key.value = newKey();
+  }
+
+  function clearReply(form) {
+    form.elements.quoted_message_id.value = "";
+    var bar = form.querySelector(".replying");
+    if (bar) bar.hidden = true;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (!(target instanceof HTMLTextAreaElement) || !target.hasAttribute("data-enter-sends")) return;
+    // Enter sends, Shift+Enter breaks the line; never interrupt an IME composition.
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      if (target.value.trim() && target.form) target.form.requestSubmit();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!(target instanceof Element)) return;
+    var reply = target.closest("[data-reply-id]");
+    var form = composer();
+    if (reply && form) {
+      form.elements.quoted_message_id.value = reply.getAttribute("data-reply-id");
+      var bar = form.querySelector(".replying");
+      bar.querySelector(".replying-text").textContent = reply.getAttribute("data-reply-text") || "";
+      bar.hidden = false;
+      form.elements.text.focus();
+      return;
+    }
+    if (target.closest(".cancel-reply") && form) clearReply(form);
+  });
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLSelectElement && target.hasAttribute("data-autosubmit") && target.form) {
+      target.form.requestSubmit();
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = composer();
+    if (form && event.detail.elt === form && event.detail.successful) {
+      form.reset();
+      clearReply(form);
+      prepareComposer();
+      scrollToBottom();
+      form.elements.text.focus();
+    }
+  });
+
+  var stickToBottom = true;
+  document.addEventListener("htmx:oobBeforeSwap", function () {
+    var box = messages();
+    stickToBottom = !box || nearBottom(box);
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    if (stickToBottom) scrollToBottom();
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var toast = document.getElementById("toast");
+    if (toast && event.detail.target === toast) {
+      window.setTimeout(function () { toast.textContent = ""; }, 6000);
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    prepareComposer();
+    scrollToBottom();
+  });
+})();

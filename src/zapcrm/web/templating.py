@@ -1,0 +1,178 @@
+"""The panel's Jinja2 environment: autoescaping, pt-BR formatting filters and gettext hooks.
+
+Every template is rendered with autoescape on, so any text that came from a customer, a
+contact field or a file name is shown as text; `Markup` is only ever built here from our own
+strings. Template text is written in Portuguese and passed through `_()` so a Babel catalog
+can translate it.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from babel.dates import format_date, format_time
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.responses import HTMLResponse
+
+from zapcrm.messaging.schemas import ConversationOut, MessageOut
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+DEFAULT_TIMEZONE = "America/Sao_Paulo"
+LOCALE = "pt_BR"
+
+# What each delivery status looks like next to an outgoing message: a symbol and its label.
+TICKS: dict[str, tuple[str, str]] = {
+    "queued": ("🕓", "na fila"),
+    "sending": ("🕓", "enviando"),
+    "PENDING": ("🕓", "pendente"),
+    "SERVER_ACK": ("✓", "enviada"),
+    "DELIVERY_ACK": ("✓✓", "entregue"),
+    "READ": ("✓✓", "lida"),
+    "PLAYED": ("✓✓", "reproduzida"),
+    "ERROR": ("⚠", "erro no envio"),
+    "error": ("⚠", "erro no envio"),
+}
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or DEFAULT_TIMEZONE)
+    except (ValueError, KeyError):
+        return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def local(value: datetime | None, timezone: str | None = None) -> datetime | None:
+    """The moment in the company's time zone."""
+    if value is None:
+        return None
+    return value.astimezone(_zone(timezone))
+
+
+def short_time(value: datetime | None, timezone: str | None = None) -> str:
+    """Inbox-style time: hour today, "ontem", weekday this week, else the date."""
+    moment = local(value, timezone)
+    if moment is None:
+        return ""
+    today = datetime.now(moment.tzinfo).date()
+    if moment.date() == today:
+        return format_time(moment, "HH:mm", locale=LOCALE)
+    if moment.date() == today - timedelta(days=1):
+        return "ontem"
+    if today - moment.date() < timedelta(days=7):
+        return format_date(moment, "EEEE", locale=LOCALE)
+    return format_date(moment, "dd/MM/yyyy", locale=LOCALE)
+
+
+def clock(value: datetime | None, timezone: str | None = None) -> str:
+    """Hour and minute in the company's time zone."""
+    moment = local(value, timezone)
+    return "" if moment is None else format_time(moment, "HH:mm", locale=LOCALE)
+
+
+def day_label(day: date) -> str:
+    """Chat day separators: "Hoje", "Ontem" or the date in full."""
+    today = datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date()
+    if day == today:
+        return "Hoje"
+    if day == today - timedelta(days=1):
+        return "Ontem"
+    return format_date(day, "d 'de' MMMM 'de' y", locale=LOCALE)
+
+
+def phone(value: str | None) -> str:
+    """A stored E.164 number the way people write it (+55 11 98765-4321)."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def tick(status: str | None) -> dict[str, str]:
+    """The delivery tick of a status: symbol, label and a CSS class."""
+    symbol, label = TICKS.get(status or "", ("", ""))
+    return {"symbol": symbol, "label": label, "css": (status or "none").lower()}
+
+
+def conversation_title(conversation: ConversationOut) -> str:
+    """The name a conversation is shown under."""
+    if conversation.is_group:
+        return conversation.subject or "Grupo"
+    if conversation.contact and conversation.contact.name:
+        return conversation.contact.name
+    if conversation.contact and conversation.contact.phone_e164:
+        return phone(conversation.contact.phone_e164)
+    return conversation.remote_jid.split("@", 1)[0]
+
+
+def quoted_from_details(message: MessageOut) -> str | None:
+    """The quoted text a reply carries in its own payload (WhatsApp sends a copy)."""
+    if not message.quoted_key_id:
+        return None
+    quoted = message.details.get("quoted")
+    if isinstance(quoted, Mapping) and quoted.get("text"):
+        return str(quoted["text"])
+    return "mensagem"
+
+
+def quoted_for(message: MessageOut, by_key: Mapping[str, MessageOut]) -> str | None:
+    """The quoted text, preferring the original message when it is loaded (edits included)."""
+    if not message.quoted_key_id:
+        return None
+    original = by_key.get(message.quoted_key_id)
+    if original is not None and original.body:
+        return original.body
+    return quoted_from_details(message)
+
+
+def messages_by_key(days: Iterable[Any]) -> dict[str, MessageOut]:
+    """The loaded messages by WhatsApp key id, to show what replies quote."""
+    return {m.key_id: m for group in days for m in group.messages if m.key_id}
+
+
+def build_environment() -> Environment:
+    """The one Environment of the process (templates are compiled once and cached)."""
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"], default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    # Source strings are pt-BR; a Babel catalog per language plugs in here.
+    environment.install_gettext_translations(gettext.NullTranslations(), newstyle=True)  # type: ignore[attr-defined]
+    environment.filters.update(
+        short_time=short_time, clock=clock, phone=phone, day_label=day_label, local=local
+    )
+    environment.globals.update(
+        tick=tick,
+        conversation_title=conversation_title,
+        quoted_for=quoted_for,
+        quoted_from_details=quoted_from_details,
+        messages_by_key=messages_by_key,
+    )
+    return environment
+
+
+ENVIRONMENT = build_environment()
+
+
+def render(name: str, context: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
+    """Render a template into an HTML response."""
+    html = ENVIRONMENT.get_template(name).render(context)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def render_macro(template: str, macro: str, *args: Any, **kwargs: Any) -> str:
+    """Render one macro of a template (fragments for htmx swaps and live events)."""
+    module = ENVIRONMENT.get_template(template).module
+    return str(getattr(module, macro)(*args, **kwargs))

@@ -1,0 +1,115 @@
+"""What the inbox pages show, built from the messaging services' outputs.
+
+Kept apart from the page handlers so the live-event stream renders rows and bubbles with
+exactly the same data and templates as the pages themselves.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+from urllib.parse import urlencode
+
+from zapcrm.messaging.schemas import ConversationOut, MessageOut
+from zapcrm.models import Profile
+from zapcrm.web.templating import local
+
+Tab = Literal["mine", "unassigned", "all"]
+Status = Literal["open", "pending", "closed"]
+STATUSES: tuple[Status, ...] = ("open", "pending", "closed")
+STATUS_LABELS = {"open": "Abertas", "pending": "Pendentes", "closed": "Encerradas"}
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """The inbox tab, status and search the user is looking at."""
+
+    tab: Tab = "mine"
+    status: Status = "open"
+    q: str = ""
+
+    @classmethod
+    def parse(
+        cls, tab: str | None, status: str | None, q: str | None, *, may_see_all: bool
+    ) -> InboxFilter:
+        """Sanitise query parameters (unknown values fall back to the defaults)."""
+        chosen_tab: Tab = "mine"
+        if tab == "unassigned":
+            chosen_tab = "unassigned"
+        elif tab == "all" and may_see_all:
+            chosen_tab = "all"
+        chosen_status: Status = "open"
+        if status == "pending":
+            chosen_status = "pending"
+        elif status == "closed":
+            chosen_status = "closed"
+        return cls(tab=chosen_tab, status=chosen_status, q=(q or "").strip()[:100])
+
+    def query(self, **changes: str) -> str:
+        """The query string of this filter with some values changed."""
+        values = {"tab": self.tab, "status": self.status, "q": self.q, **changes}
+        return urlencode({key: value for key, value in values.items() if value})
+
+    def admits(self, conversation: ConversationOut, user_id: uuid.UUID) -> bool:
+        """Whether a conversation belongs in this list (for rows arriving live)."""
+        if conversation.status != self.status:
+            return False
+        if self.tab == "mine" and conversation.assignee_id != user_id:
+            return False
+        if self.tab == "unassigned" and conversation.assignee_id is not None:
+            return False
+        if self.q:
+            needle = self.q.casefold()
+            name = conversation.contact.name if conversation.contact else ""
+            phone = conversation.contact.phone_e164 if conversation.contact else ""
+            digits = "".join(ch for ch in self.q if ch.isdigit())
+            if needle not in (name or "").casefold() and not (digits and digits in (phone or "")):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Agents:
+    """The company's users by id, for assignee names and the transfer menu."""
+
+    by_id: Mapping[uuid.UUID, str]
+    active: Sequence[tuple[uuid.UUID, str]]
+
+    @classmethod
+    def of(cls, profiles: Iterable[Profile]) -> Agents:
+        """Names of every user, and the active ones in name order."""
+        profiles = list(profiles)
+        by_id = {profile.id: profile.display_name or profile.email for profile in profiles}
+        active = sorted(
+            ((p.id, by_id[p.id]) for p in profiles if p.active), key=lambda item: item[1].lower()
+        )
+        return cls(by_id=by_id, active=active)
+
+    def name(self, user_id: uuid.UUID | None) -> str:
+        """The display name of an assignee (empty when unassigned)."""
+        if user_id is None:
+            return ""
+        return self.by_id.get(user_id, "—")
+
+
+@dataclass
+class DayGroup:
+    """The messages of one calendar day (in the company's time zone), oldest first."""
+
+    day: date
+    messages: list[MessageOut] = field(default_factory=list)
+
+
+def group_by_day(messages_newest_first: Sequence[MessageOut], timezone: str) -> list[DayGroup]:
+    """Chat order (oldest first) split into days."""
+    groups: list[DayGroup] = []
+    for message in reversed(messages_newest_first):
+        moment = local(message.message_timestamp, timezone)
+        assert moment is not None
+        if not groups or groups[-1].day != moment.date():
+            groups.append(DayGroup(day=moment.date()))
+        groups[-1].messages.append(message)
+    return groups

@@ -1,0 +1,108 @@
+"""Panel fixtures: fresh cookie jars on the in-process app, panel login, chats to look at."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.conftest import Factory, UserFixture
+from tests.evolution.harness import Instance, new_instance, post, rows, text_message
+from zapcrm.app import create_app
+from zapcrm.config import Settings
+from zapcrm.db import Database
+
+CSRF_IN_PAGE = re.compile(r'"X-CSRF-Token": "([^"]+)"')
+LOGIN_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+async def panel_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The app (lifespan running) for browsers simulated by httpx."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+Browser = Callable[[], Awaitable[httpx.AsyncClient]]
+
+
+@pytest.fixture
+async def new_browser(panel_app: FastAPI) -> AsyncIterator[Browser]:
+    """Makes HTTP clients with their own cookie jars, like separate browsers."""
+    opened: list[httpx.AsyncClient] = []
+
+    async def make() -> httpx.AsyncClient:
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=panel_app), base_url="http://zapcrm.test"
+        )
+        opened.append(http)
+        return http
+
+    yield make
+    for http in opened:
+        await http.aclose()
+
+
+async def panel_login(http: httpx.AsyncClient, user: UserFixture) -> str:
+    """Sign in through the login form; returns the session's CSRF token."""
+    form = await http.get("/panel/login")
+    match = LOGIN_CSRF.search(form.text)
+    assert match, form.text
+    response = await http.post(
+        "/panel/login",
+        data={"email": user.email, "password": user.password, "csrf_token": match.group(1)},
+    )
+    assert response.status_code == 303, response.text
+    inbox = await http.get("/panel/inbox")
+    assert inbox.status_code == 200, inbox.text
+    token = CSRF_IN_PAGE.search(inbox.text)
+    assert token, inbox.text
+    return token.group(1)
+
+
+@dataclass
+class Chat:
+    """A conversation created by a customer's webhook message."""
+
+    instance: Instance
+    conversation_id: uuid.UUID
+
+
+async def customer_writes(
+    client: httpx.AsyncClient,
+    db: Database,
+    instance: Instance,
+    *,
+    text_body: str,
+    phone: str = "5511987650001",
+    name: str = "Cliente",
+) -> uuid.UUID:
+    """A customer message arrives by webhook; returns its conversation id."""
+    key = f"P{uuid.uuid4().hex[:16].upper()}"
+    body = text_message(
+        key, remote_jid=f"{phone}@s.whatsapp.net", text_body=text_body, push_name=name
+    )
+    response = await post(client, instance.envelope(body))
+    assert response.status_code == 200, response.text
+    found = await rows(
+        db,
+        "select conversation_id from evolution_messages where instance_id = :i and key_id = :k",
+        i=instance.instance_id,
+        k=key,
+    )
+    return uuid.UUID(str(found[0]["conversation_id"]))
+
+
+async def new_company_chat(
+    client: httpx.AsyncClient, db: Database, factory: Factory, text_body: str = "Olá!"
+) -> Chat:
+    """A fresh company whose instance received one customer message."""
+    instance = await new_instance(db, factory)
+    conversation_id = await customer_writes(client, db, instance, text_body=text_body)
+    return Chat(instance, conversation_id)

@@ -1,0 +1,314 @@
+"""Panel pages over HTTP: sign-in, sessions, CSRF, role visibility, escaping and chat actions."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from tests.conftest import Factory
+from tests.evolution.harness import rows
+from tests.web.conftest import Browser, customer_writes, new_company_chat, panel_login
+from zapcrm.db import Database
+from zapcrm.models import Role
+from zapcrm.runtime import Runtime
+from zapcrm.web.sessions import SESSION_PREFIX
+
+
+async def _login_form(http: httpx.AsyncClient) -> str:
+    page = await http.get("/panel/login")
+    assert page.status_code == 200
+    marker = 'name="csrf_token" value="'
+    return page.text.split(marker, 1)[1].split('"', 1)[0]
+
+
+async def test_login_opens_an_httponly_session_and_keeps_tokens_server_side(
+    new_browser: Browser, factory: Factory
+) -> None:
+    user = await factory.user(await factory.company(), Role.OPERATOR)
+    http = await new_browser()
+    token = await _login_form(http)
+    response = await http.post(
+        "/panel/login",
+        data={
+            "email": user.email.upper(),
+            "password": user.password,
+            "csrf_token": token,
+            "next": "/panel/inbox?tab=unassigned",
+        },
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/panel/inbox?tab=unassigned"
+    cookie = next(
+        value
+        for name, value in response.headers.multi_items()
+        if name == "set-cookie" and value.startswith("zapcrm_session=")
+    )
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie or "samesite=lax" in cookie.lower()
+    assert "Path=/panel" in cookie
+    assert "Secure" not in cookie  # plain http here; https sets it
+    session_id = cookie.split(";", 1)[0].split("=", 1)[1]
+    assert session_id.count(".") != 2  # an opaque id, not a JWT
+    page = await http.get("/panel/inbox")
+    assert page.status_code == 200
+    assert "eyJ" not in page.text  # no token of any kind reaches the page
+
+
+async def test_wrong_password_disabled_account_and_rate_limit_say_so_in_portuguese(
+    new_browser: Browser, factory: Factory
+) -> None:
+    user = await factory.user(await factory.company(), Role.OPERATOR)
+    http = await new_browser()
+    statuses = []
+    for _ in range(6):
+        token = await _login_form(http)
+        response = await http.post(
+            "/panel/login", data={"email": user.email, "password": "errada", "csrf_token": token}
+        )
+        statuses.append(response.status_code)
+        if response.status_code == 401:
+            assert "E-mail ou senha incorretos." in response.text
+    assert statuses[0] == 401
+    assert statuses[-1] == 429
+    assert "Muitas tentativas. Tente novamente em" in response.text
+    assert user.email in response.text  # the e-mail stays typed in
+
+
+async def test_login_form_needs_its_csrf_cookie_and_same_origin(
+    new_browser: Browser, factory: Factory
+) -> None:
+    user = await factory.user(await factory.company(), Role.OPERATOR)
+    http = await new_browser()
+    token = await _login_form(http)
+    forged = await http.post(
+        "/panel/login",
+        data={"email": user.email, "password": user.password, "csrf_token": token},
+        headers={"origin": "https://evil.example"},
+    )
+    assert forged.status_code == 403
+    stranger = await new_browser()  # a page elsewhere cannot know the cookie's value
+    blind = await stranger.post(
+        "/panel/login",
+        data={"email": user.email, "password": user.password, "csrf_token": token},
+    )
+    assert blind.status_code == 403
+    assert "zapcrm_session" not in blind.headers.get("set-cookie", "")
+
+
+async def test_next_never_leaves_the_panel(new_browser: Browser, factory: Factory) -> None:
+    user = await factory.user(await factory.company(), Role.OPERATOR)
+    for target in ("https://evil.example/", "//evil.example", "/panel//evil.example", "/api/me"):
+        http = await new_browser()
+        token = await _login_form(http)
+        response = await http.post(
+            "/panel/login",
+            data={
+                "email": user.email,
+                "password": user.password,
+                "csrf_token": token,
+                "next": target,
+            },
+        )
+        assert response.headers["location"] == "/panel/inbox", target
+
+
+async def test_without_a_session_pages_send_to_login_and_htmx_gets_a_redirect_header(
+    new_browser: Browser,
+) -> None:
+    http = await new_browser()
+    page = await http.get("/panel/inbox?tab=all")
+    assert page.status_code == 303
+    assert page.headers["location"] == "/panel/login?next=/panel/inbox"
+    fragment = await http.get("/panel/inbox", headers={"HX-Request": "true"})
+    assert fragment.status_code == 401
+    assert fragment.headers["HX-Redirect"].startswith("/panel/login")
+    http.cookies.set("zapcrm_session", "x" * 43)
+    forged = await http.get("/panel/inbox")
+    assert forged.status_code == 303
+
+
+async def test_state_changes_need_the_session_csrf_token(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    chat = await new_company_chat(client, db, factory)
+    user = await factory.user(chat.instance.company_id, Role.OPERATOR)
+    http = await new_browser()
+    csrf = await panel_login(http, user)
+    url = f"/panel/conversations/{chat.conversation_id}/assign"
+    missing = await http.post(url, data={"assignee": "me"})
+    wrong = await http.post(url, data={"assignee": "me"}, headers={"X-CSRF-Token": "x" * 43})
+    foreign = await http.post(
+        url,
+        data={"assignee": "me"},
+        headers={"X-CSRF-Token": csrf, "origin": "https://evil.example"},
+    )
+    assert [missing.status_code, wrong.status_code, foreign.status_code] == [403, 403, 403]
+    assert "recarregue a página" in missing.text
+    assigned = await rows(
+        db,
+        "select assignee_id from evolution_conversations where id = :id",
+        id=chat.conversation_id,
+    )
+    assert assigned == [{"assignee_id": None}]
+    ok = await http.post(url, data={"assignee": "me"}, headers={"X-CSRF-Token": csrf})
+    assert ok.status_code == 200, ok.text
+    assert 'id="chat-header"' in ok.text
+    form_field = await http.post(
+        f"/panel/conversations/{chat.conversation_id}/status",
+        data={"status": "closed", "csrf_token": csrf},
+    )
+    assert form_field.status_code == 200, form_field.text
+    assert "Reabrir" in form_field.text
+    assert await rows(
+        db,
+        "select assignee_id, status from evolution_conversations where id = :id",
+        id=chat.conversation_id,
+    ) == [{"assignee_id": user.id, "status": "closed"}]
+
+
+async def test_logout_ends_the_session(
+    new_browser: Browser, factory: Factory, runtime: Runtime
+) -> None:
+    user = await factory.user(await factory.company(), Role.SUPERVISOR)
+    http = await new_browser()
+    csrf = await panel_login(http, user)
+    cookie = http.cookies.get("zapcrm_session")
+    assert cookie
+    response = await http.post("/panel/logout", data={"csrf_token": csrf})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/panel/login"
+    replay = await new_browser()
+    replay.cookies.set("zapcrm_session", cookie)
+    again = await replay.get("/panel/inbox")
+    assert again.status_code == 303  # the stolen-after-logout cookie opens nothing
+    assert not await runtime.redis.keys(SESSION_PREFIX + "*" + cookie)
+
+
+async def test_an_expiring_session_is_refreshed_once_even_by_concurrent_requests(
+    new_browser: Browser, factory: Factory, runtime: Runtime
+) -> None:
+    user = await factory.user(await factory.company(), Role.OPERATOR)
+    http = await new_browser()
+    await panel_login(http, user)
+    keys = [
+        key
+        for key in await runtime.redis.keys(SESSION_PREFIX + "*")
+        if await runtime.redis.hget(key, "access_expires_at") is not None
+    ]
+    before = {key: await runtime.redis.hget(key, "refresh_token") for key in keys}
+    for key in keys:
+        await runtime.redis.hset(key, "access_expires_at", str(time.time() - 1))
+    pages = await asyncio.gather(*(http.get("/panel/inbox") for _ in range(5)))
+    assert [page.status_code for page in pages] == [200] * 5
+    renewed = [key for key in keys if await runtime.redis.hget(key, "refresh_token") != before[key]]
+    assert len(renewed) == 1  # ours; and a refresh token presented twice would have ended it
+    assert (await http.get("/panel/inbox")).status_code == 200
+
+
+async def test_operators_see_only_their_own_and_unassigned_chats(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    chat = await new_company_chat(client, db, factory, text_body="conversa da colega")
+    company_id = chat.instance.company_id
+    colleague = await factory.user(company_id, Role.OPERATOR)
+    operator = await factory.user(company_id, Role.OPERATOR)
+    supervisor = await factory.user(company_id, Role.SUPERVISOR)
+    async with db.service_session() as session:
+        from sqlalchemy import text
+
+        await session.execute(
+            text("update evolution_conversations set assignee_id = :a where id = :id"),
+            {"a": colleague.id, "id": chat.conversation_id},
+        )
+    http = await new_browser()
+    await panel_login(http, operator)
+    direct = await http.get(f"/panel/inbox/{chat.conversation_id}")
+    assert direct.status_code == 404
+    assert "conversa da colega" not in direct.text
+    listed = await http.get("/panel/inbox?tab=all")  # operators have no "all": mine instead
+    assert str(chat.conversation_id) not in listed.text
+    assert "Todas" not in listed.text
+    older = await http.get(f"/panel/conversations/{chat.conversation_id}/older?cursor=x")
+    assert older.status_code == 404
+    boss = await new_browser()
+    await panel_login(boss, supervisor)
+    seen = await boss.get("/panel/inbox?tab=all")
+    assert str(chat.conversation_id) in seen.text
+    opened = await boss.get(f"/panel/inbox/{chat.conversation_id}")
+    assert opened.status_code == 200
+    assert "conversa da colega" in opened.text
+
+
+async def test_customer_text_and_names_are_escaped(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    payload = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    chat = await new_company_chat(client, db, factory, text_body=payload)
+    await customer_writes(
+        client, db, chat.instance, text_body="de novo", phone="5511987650009", name=payload
+    )
+    supervisor = await factory.user(chat.instance.company_id, Role.SUPERVISOR)
+    http = await new_browser()
+    await panel_login(http, supervisor)
+    for url in ("/panel/inbox?tab=all", f"/panel/inbox/{chat.conversation_id}"):
+        page = await http.get(url)
+        assert page.status_code == 200
+        assert "<script>alert" not in page.text
+        assert "<img src=x" not in page.text
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+
+
+async def test_composer_queues_the_text_and_answers_with_its_bubble(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    chat = await new_company_chat(client, db, factory)
+    operator = await factory.user(chat.instance.company_id, Role.OPERATOR)
+    http = await new_browser()
+    csrf = await panel_login(http, operator)
+    url = f"/panel/conversations/{chat.conversation_id}/messages"
+    headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    form = {"text": "Bom dia <b>Maria</b>\nTudo bem?", "idempotency_key": "k-123"}
+    first = await http.post(url, data=form, headers=headers)
+    again = await http.post(url, data=form, headers=headers)  # a double submit
+    assert first.status_code == 200, first.text
+    assert "Bom dia &lt;b&gt;Maria&lt;/b&gt;" in first.text
+    assert 'class="bubble out' in first.text
+    assert first.text.split('id="msg-')[1][:36] == again.text.split('id="msg-')[1][:36]
+    sent = await rows(
+        db,
+        "select body, status, sent_by from evolution_messages"
+        " where conversation_id = :c and from_me",
+        c=chat.conversation_id,
+    )
+    assert sent == [
+        {"body": "Bom dia <b>Maria</b>\nTudo bem?", "status": "queued", "sent_by": operator.id}
+    ]
+    empty = await http.post(url, data={"text": "   "}, headers=headers)
+    assert empty.status_code == 422
+    assert empty.headers["HX-Retarget"] == "#toast"
+    assert "escreva uma mensagem" in empty.text
+
+
+async def test_search_returns_just_the_matching_rows_for_htmx(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    chat = await new_company_chat(client, db, factory)
+    await customer_writes(
+        client, db, chat.instance, text_body="oi", phone="5521987650002", name="Joana Araújo"
+    )
+    supervisor = await factory.user(chat.instance.company_id, Role.SUPERVISOR)
+    http = await new_browser()
+    await panel_login(http, supervisor)
+    fragment = await http.get(
+        "/panel/inbox",
+        params={"tab": "all", "q": "araujo"},
+        headers={"HX-Request": "true", "HX-Target": "conversation-list"},
+    )
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.text
+    assert "Joana Araújo" in fragment.text
+    assert str(chat.conversation_id) not in fragment.text
