@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from fastapi import FastAPI
+from playwright.async_api import Browser as PlaywrightBrowser
+from playwright.async_api import Page, async_playwright
 
 from tests.conftest import Factory, UserFixture
 from tests.evolution.harness import Instance, new_instance, post, rows, text_message
@@ -106,3 +109,58 @@ async def new_company_chat(
     instance = await new_instance(db, factory)
     conversation_id = await customer_writes(client, db, instance, text_body=text_body)
     return Chat(instance, conversation_id)
+
+
+CHROMIUM = os.environ.get("ZAPCRM_CHROMIUM", "/usr/bin/chromium")
+# Without these, Chromium keeps trying to reach Google's services, which this network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+async def chromium() -> AsyncIterator[PlaywrightBrowser]:
+    """Debian's Chromium driven by Playwright (installed by scripts/ensure-browser)."""
+    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - once per session, before any I/O
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/ensure-browser")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def open_panel(
+    chromium: PlaywrightBrowser,
+    base_url: str,
+    user: UserFixture,
+    *,
+    viewport: tuple[int, int] = (1280, 800),
+) -> Page:
+    """A new browser context signed in as `user`, on the inbox."""
+    context = await chromium.new_context(
+        base_url=base_url,
+        viewport={"width": viewport[0], "height": viewport[1]},
+        locale="pt-BR",
+        timezone_id="America/Sao_Paulo",
+    )
+    page = await context.new_page()
+    await page.goto("/panel/inbox")
+    await page.fill("#email", user.email)
+    await page.fill("#password", user.password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/panel/inbox")
+    return page
+
+
+def screenshot_path(name: str) -> str | None:
+    """Where to save a screenshot of a main screen (README images), when asked to."""
+    folder = os.environ.get("ZAPCRM_SCREENSHOTS")
+    return os.path.join(folder, f"{name}.png") if folder else None

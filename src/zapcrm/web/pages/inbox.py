@@ -80,6 +80,7 @@ async def inbox_page(
     status: Annotated[str | None, Query(max_length=20)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    current: uuid.UUID | None = None,
     hx_target: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The conversation list; htmx asks for just the list (search, next page)."""
@@ -100,7 +101,7 @@ async def inbox_page(
                 conversations,
                 flt,
                 agents,
-                None,
+                current,
                 next_cursor,
                 TIMEZONE,
             )

@@ -92,6 +92,16 @@
     }
   });
 
+  // Events that happened while the stream was closed (before it first opened, or during a
+  // reconnect) never arrive: reload the list each time it opens.
+  document.addEventListener("htmx:sseOpen", function () {
+    var list = document.getElementById("conversation-list");
+    if (!list || !window.htmx) return;
+    window.htmx.ajax("GET", list.getAttribute("data-refresh-url"), {
+      target: list, swap: "innerHTML", headers: { "HX-Target": "conversation-list" }
+    });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     prepareComposer();
     scrollToBottom();

@@ -1,0 +1,238 @@
+"""The panel in real Chromium against the live app, worker and Evolution API simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+from playwright.async_api import Browser as PlaywrightBrowser
+from playwright.async_api import Page, expect
+
+from tests.conftest import SIMULATOR_KEY, Factory, UserFixture
+from tests.live import register_simulated_instance
+from tests.web.conftest import open_panel, screenshot_path
+from zapcrm.db import Database
+from zapcrm.models import Role
+from zapcrm.runtime import Runtime
+
+Simulator = tuple[str, str, str]
+
+
+class Customer:
+    """A person on the simulated WhatsApp writing to the company."""
+
+    def __init__(self, sim: httpx.AsyncClient, instance: str, phone: str) -> None:
+        self.sim = sim
+        self.instance = instance
+        self.phone = phone
+
+    @classmethod
+    async def create(
+        cls, sim: httpx.AsyncClient, instance: str, name: str, phone: str | None = None
+    ) -> Customer:
+        phone = phone or f"55119{uuid.uuid4().int % 10**8:08d}"
+        response = await sim.post("/_sim/customers", json={"phone": phone, "name": name})
+        assert response.status_code == 201, response.text
+        return cls(sim, instance, phone)
+
+    async def writes(self, text: str) -> None:
+        response = await self.sim.post(
+            f"/_sim/instances/{self.instance}/inbound",
+            json={"from": self.phone, "type": "text", "text": text},
+        )
+        assert response.status_code == 201, response.text
+
+    async def received(self) -> list[str]:
+        response = await self.sim.get(f"/_sim/instances/{self.instance}/sent")
+        return [str(item["request"].get("text") or "") for item in response.json()]
+
+
+def _sim_client(simulator: Simulator) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=simulator[0], timeout=10, headers={"apikey": SIMULATOR_KEY})
+
+
+async def _until_received(customer: Customer, text: str) -> None:
+    async with asyncio.timeout(10):
+        while text not in await customer.received():  # noqa: ASYNC110 - polls another process
+            await asyncio.sleep(0.1)
+
+
+async def _close(page: Page) -> None:
+    await page.context.close()
+
+
+async def test_a_whole_conversation_from_first_message_to_reopening(
+    chromium: PlaywrightBrowser,
+    simulator: Simulator,
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    company_id = await register_simulated_instance(simulator, db, factory, runtime)
+    operator = await factory.user(company_id, Role.OPERATOR)
+    page = await open_panel(chromium, live_server, operator)
+    async with _sim_client(simulator) as sim:
+        customer = await Customer.create(sim, simulator[1], "Dona Cida")
+        await page.goto("/panel/inbox?tab=unassigned")
+        await expect(page.locator("[sse-connect]")).to_have_count(1)
+        await page.wait_for_timeout(300)  # let the live stream open
+
+        await customer.writes("Quero encomendar um bolo de fubá")
+        row = page.locator(".conv", has_text="Dona Cida")
+        await expect(row).to_contain_text("Quero encomendar um bolo de fubá")
+        await expect(row.locator(".badge")).to_have_text("1")
+        if path := screenshot_path("inbox"):
+            await page.screenshot(path=path)
+
+        await row.locator("a").click()
+        await expect(page.locator("#chat-header h1")).to_have_text("Dona Cida")
+        await expect(page.locator("#messages")).to_contain_text("bolo de fubá")
+        await page.get_by_role("button", name="Assumir").click()
+        await expect(page.locator("#chat-header .assignee")).to_have_text(operator_name(operator))
+
+        await page.fill("#composer-text", "Claro! Para quando seria?")
+        await page.keyboard.press("Enter")
+        bubble = page.locator(".bubble.out", has_text="Claro! Para quando seria?")
+        await expect(bubble).to_have_count(1)
+        await expect(page.locator("#composer-text")).to_have_value("")
+        await _until_received(customer, "Claro! Para quando seria?")
+        await expect(bubble.locator(".tick")).to_have_attribute("title", "lida", timeout=15000)
+        if path := screenshot_path("conversation"):
+            await page.screenshot(path=path)
+
+        await page.get_by_role("button", name="Encerrar").click()
+        await expect(page.locator("#chat-header .status")).to_have_text("Encerrada")
+        await customer.writes("Esqueci: sem glúten, por favor")
+        await expect(page.locator("#messages")).to_contain_text("sem glúten")
+        await expect(page.locator("#chat-header .status")).to_have_text("Aberta")
+    await _close(page)
+
+
+def operator_name(user: UserFixture) -> str:
+    return f"{user.role.value} teste"  # the factory's display name
+
+
+async def test_an_operator_never_sees_a_colleagues_chat_live_or_by_url(
+    chromium: PlaywrightBrowser,
+    simulator: Simulator,
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    company_id = await register_simulated_instance(simulator, db, factory, runtime)
+    owner = await factory.user(company_id, Role.OPERATOR)
+    other = await factory.user(company_id, Role.OPERATOR)
+    owner_page = await open_panel(chromium, live_server, owner)
+    async with _sim_client(simulator) as sim:
+        customer = await Customer.create(sim, simulator[1], "Seu Jorge")
+        await owner_page.goto("/panel/inbox?tab=unassigned")
+        await owner_page.wait_for_timeout(300)
+        await customer.writes("primeira mensagem")
+        await owner_page.locator(".conv", has_text="Seu Jorge").locator("a").click()
+        await owner_page.get_by_role("button", name="Assumir").click()
+        await expect(owner_page.locator("#chat-header .assignee")).to_have_text(
+            operator_name(owner)
+        )
+        conversation_url = owner_page.url
+
+        other_page = await open_panel(chromium, live_server, other)
+        for tab in ("mine", "unassigned"):
+            await other_page.goto(f"/panel/inbox?tab={tab}")
+            await expect(other_page.locator(".conv", has_text="Seu Jorge")).to_have_count(0)
+        await other_page.goto("/panel/inbox?tab=unassigned")
+        await other_page.wait_for_timeout(300)
+        await customer.writes("segredo: meu CPF é 123")
+        await expect(owner_page.locator("#messages")).to_contain_text("segredo")
+        await other_page.wait_for_timeout(500)  # the event has reached every stream by now
+        assert "segredo" not in await other_page.content()
+        response = await other_page.goto(conversation_url)
+        assert response is not None
+        assert response.status == 404
+        await expect(other_page.locator("h1")).to_have_text("Página não encontrada")
+        assert "segredo" not in await other_page.content()
+    await _close(owner_page)
+    await _close(other_page)
+
+
+async def test_hostile_text_renders_as_text_and_csrf_is_enforced(
+    chromium: PlaywrightBrowser,
+    simulator: Simulator,
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    company_id = await register_simulated_instance(simulator, db, factory, runtime)
+    supervisor = await factory.user(company_id, Role.SUPERVISOR)
+    page = await open_panel(chromium, live_server, supervisor)
+    hostile = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+    async with _sim_client(simulator) as sim:
+        customer = await Customer.create(sim, simulator[1], '<b onmouseover="x()">Mal</b>')
+        await page.goto("/panel/inbox?tab=all")
+        await page.wait_for_timeout(300)
+        await customer.writes(hostile)
+        row = page.locator(".conv").first
+        await expect(row).to_contain_text(hostile)  # arrived live, shown as typed
+        await row.locator("a").click()
+        await expect(page.locator("#messages .body").first).to_have_text(hostile)
+        await expect(page.locator("#chat-header h1")).to_have_text('<b onmouseover="x()">Mal</b>')
+        assert await page.evaluate("window.__xss") is None
+        conversation_id = page.url.rsplit("/", 1)[1].split("?")[0]
+        forged = await page.evaluate(
+            """async (id) => {
+                const r = await fetch(`/panel/conversations/${id}/status`, {
+                    method: "POST",
+                    headers: {"content-type": "application/x-www-form-urlencoded"},
+                    body: "status=closed",
+                });
+                return r.status;
+            }""",
+            conversation_id,
+        )
+        assert forged == 403
+        await expect(page.locator("#chat-header .status")).to_have_text("Aberta")
+        await page.get_by_role("button", name="Sair").click()
+        await page.wait_for_url("**/panel/login")
+        await page.goto("/panel/inbox")
+        await page.wait_for_url("**/panel/login?next=/panel/inbox")
+    await _close(page)
+
+
+async def test_on_a_phone_the_list_and_the_chat_are_separate_screens(
+    chromium: PlaywrightBrowser,
+    simulator: Simulator,
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    company_id = await register_simulated_instance(simulator, db, factory, runtime)
+    operator = await factory.user(company_id, Role.OPERATOR)
+    page = await open_panel(chromium, live_server, operator, viewport=(390, 844))
+    async with _sim_client(simulator) as sim:
+        customer = await Customer.create(sim, simulator[1], "Bia")
+        await customer.writes("oi, vocês abrem sábado?")
+        await page.goto("/panel/inbox?tab=unassigned")
+        row = page.locator(".conv", has_text="Bia")
+        await expect(row).to_be_visible()
+        await expect(page.locator(".chat-pane")).to_be_hidden()
+        if path := screenshot_path("phone-inbox"):
+            await page.screenshot(path=path)
+        await row.locator("a").click()
+        await expect(page.locator(".list-pane")).to_be_hidden()
+        await expect(page.locator("#messages")).to_contain_text("sábado")
+        await expect(page.locator("#composer-text")).to_be_visible()
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390  # nothing forces sideways scrolling
+        if path := screenshot_path("phone-conversation"):
+            await page.screenshot(path=path)
+        await page.get_by_role("link", name="Voltar para a lista").click()
+        await expect(page.locator(".list-pane")).to_be_visible()
+    await _close(page)
