@@ -10,7 +10,7 @@ from playwright.async_api import Browser as PlaywrightBrowser
 from playwright.async_api import Page, expect
 
 from tests.conftest import SIMULATOR_KEY, Factory, UserFixture
-from tests.live import register_simulated_instance
+from tests.live import register_simulated_instance, token_headers
 from tests.web.conftest import open_panel, screenshot_path
 from zapcrm.db import Database
 from zapcrm.models import Role
@@ -235,4 +235,37 @@ async def test_on_a_phone_the_list_and_the_chat_are_separate_screens(
             await page.screenshot(path=path)
         await page.get_by_role("link", name="Voltar para a lista").click()
         await expect(page.locator(".list-pane")).to_be_visible()
+    await _close(page)
+
+
+async def test_the_filter_builder_saves_a_segment(
+    chromium: PlaywrightBrowser, live_server: str, factory: Factory
+) -> None:
+    company_id = await factory.company()
+    admin = await factory.user(company_id, Role.ADMIN)
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as api:
+        headers = await token_headers(api, admin)
+        for name, tags in (("Lia VIP", ["vip"]), ("Rui VIP", ["vip"]), ("Téo", ["novo"])):
+            response = await api.post(
+                "/api/contacts", json={"name": name, "tags": tags}, headers=headers
+            )
+            assert response.status_code == 201, response.text
+    page = await open_panel(chromium, live_server, admin)
+    await page.goto("/panel/contacts")
+    await page.get_by_role("button", name="+ condição", exact=True).click()
+    condition = page.locator(".condition").first
+    await condition.get_by_label("Campo").select_option("tags")
+    await condition.get_by_label("Operador").select_option("contains")
+    await condition.get_by_label("Valor").fill("vip")
+    await page.get_by_role("button", name="Aplicar").click()
+    await expect(page.locator("table.contacts tbody tr")).to_have_count(2)
+    await expect(page.locator(".count")).to_contain_text("2")
+    if path := screenshot_path("contacts"):
+        await page.screenshot(path=path)
+    await page.get_by_placeholder("Nome do segmento").fill("Clientes VIP")
+    await page.get_by_role("button", name="Salvar como segmento").click()
+    await page.wait_for_url("**/panel/contacts?segment=*")
+    await expect(page.locator("#segment option:checked")).to_have_text("Clientes VIP")
+    await expect(page.locator("table.contacts tbody tr")).to_have_count(2)
+    await expect(page.locator("table.contacts")).not_to_contain_text("Téo")
     await _close(page)

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_datetime, format_time
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
@@ -73,6 +73,12 @@ def clock(value: datetime | None, timezone: str | None = None) -> str:
     """Hour and minute in the company's time zone."""
     moment = local(value, timezone)
     return "" if moment is None else format_time(moment, "HH:mm", locale=LOCALE)
+
+
+def moment(value: datetime | None, timezone: str | None = None) -> str:
+    """Date and time in the company's time zone (timelines, lists of events)."""
+    at = local(value, timezone)
+    return "" if at is None else format_datetime(at, "dd/MM/yyyy HH:mm", locale=LOCALE)
 
 
 def day_label(day: date) -> str:
@@ -151,7 +157,12 @@ def build_environment() -> Environment:
     # Source strings are pt-BR; a Babel catalog per language plugs in here.
     environment.install_gettext_translations(gettext.NullTranslations(), newstyle=True)  # type: ignore[attr-defined]
     environment.filters.update(
-        short_time=short_time, clock=clock, phone=phone, day_label=day_label, local=local
+        short_time=short_time,
+        clock=clock,
+        moment=moment,
+        phone=phone,
+        day_label=day_label,
+        local=local,
     )
     environment.globals.update(
         tick=tick,

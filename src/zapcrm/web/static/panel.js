@@ -56,6 +56,11 @@
       return;
     }
     if (target.closest(".cancel-reply") && form) clearReply(form);
+    var remover = target.closest("[data-remove-closest]");
+    if (remover) {
+      var doomed = remover.closest(remover.getAttribute("data-remove-closest"));
+      if (doomed) doomed.remove();
+    }
   });
 
   document.addEventListener("change", function (event) {

@@ -1,0 +1,166 @@
+"""The contact filter builder's form, to and from the filter JSON the contacts query understands.
+
+The form is flat so it works as a plain GET form (bookmarkable, back-button friendly): parallel
+lists `field`, `operator`, `value` and `group` (0 = the top level, n = the n-th group), one
+`match` for the top level and `group_match` per group. Validation of fields, operators and
+values stays in the contacts query service: this module only reshapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from zapcrm.contacts.query.fields import FIELDS, OPERATORS
+
+MAX_ROWS = 50
+NO_VALUE = frozenset({"present", "absent"})
+NUMERIC = frozenset({"days_ago_more_than", "days_ago_less_than"})
+
+FIELD_LABELS = {
+    "name": "Nome",
+    "phone": "Telefone",
+    "email": "E-mail",
+    "tags": "Etiquetas",
+    "stage": "Etapa do funil",
+    "source": "Origem",
+    "opt_out": "Não quer receber",
+    "created_at": "Criado em",
+    "last_interaction_at": "Última interação",
+}
+OPERATOR_LABELS = {
+    "equals": "é igual a",
+    "not_equals": "é diferente de",
+    "contains": "contém",
+    "not_contains": "não contém",
+    "starts_with": "começa com",
+    "present": "está preenchido",
+    "absent": "está vazio",
+    "gt": "maior / depois de",
+    "lt": "menor / antes de",
+    "days_ago_more_than": "há mais de N dias",
+    "days_ago_less_than": "nos últimos N dias",
+}
+assert set(FIELD_LABELS) == set(FIELDS)
+assert set(OPERATOR_LABELS) == set(OPERATORS)
+
+
+@dataclass
+class Row:
+    """One condition as the form shows it."""
+
+    field: str = "name"
+    operator: str = "contains"
+    value: str = ""
+
+
+@dataclass
+class Group:
+    """A group of conditions combined by `match` (all = AND, any = OR)."""
+
+    match: str = "all"
+    rows: list[Row] = field(default_factory=list)
+
+
+@dataclass
+class FilterForm:
+    """The builder's state: top-level rows and nested groups."""
+
+    match: str = "all"
+    rows: list[Row] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, params: Mapping[str, Sequence[str]]) -> FilterForm:
+        """Read the form from query parameters (missing or extra entries are tolerated)."""
+        fields = list(params.get("field", []))[:MAX_ROWS]
+        operators = list(params.get("operator", []))
+        values = list(params.get("value", []))
+        groups = list(params.get("group", []))
+        group_matches = list(params.get("group_match", []))
+        form = cls(match=_match(_first(params.get("match"))))
+        form.groups = [Group(match=_match(value)) for value in group_matches[:10]]
+        for index, name in enumerate(fields):
+            row = Row(
+                field=name,
+                operator=operators[index] if index < len(operators) else "",
+                value=values[index] if index < len(values) else "",
+            )
+            group = (_int(groups[index]) if index < len(groups) else 0) or 0
+            if 1 <= group <= len(form.groups):
+                form.groups[group - 1].rows.append(row)
+            else:
+                form.rows.append(row)
+        return form
+
+    def is_empty(self) -> bool:
+        """Whether no condition was given."""
+        return not self.rows and not any(group.rows for group in self.groups)
+
+    def to_filter(self) -> dict[str, Any] | None:
+        """The filter JSON (None when the form has no condition)."""
+        if self.is_empty():
+            return None
+        conditions: list[dict[str, Any]] = [_condition(row) for row in self.rows]
+        for group in self.groups:
+            if group.rows:
+                conditions.append(
+                    {
+                        "op": _op(group.match),
+                        "conditions": [_condition(row) for row in group.rows],
+                    }
+                )
+        return {"op": _op(self.match), "conditions": conditions}
+
+    def query_items(self) -> list[tuple[str, str]]:
+        """The form as query parameters (for links that keep the filter)."""
+        items: list[tuple[str, str]] = [("match", self.match)]
+        for group in self.groups:
+            items.append(("group_match", group.match))
+        numbered = [(0, row) for row in self.rows] + [
+            (index, row) for index, group in enumerate(self.groups, 1) for row in group.rows
+        ]
+        for group_number, row in numbered:
+            items += [
+                ("field", row.field),
+                ("operator", row.operator),
+                ("value", row.value),
+                ("group", str(group_number)),
+            ]
+        return items
+
+
+def _condition(row: Row) -> dict[str, Any]:
+    condition: dict[str, Any] = {"field": row.field, "operator": row.operator}
+    if row.operator in NO_VALUE:
+        return condition
+    value: Any = row.value.strip()
+    if row.operator in NUMERIC:
+        number = _int(value)
+        value = number if number is not None else value
+    elif row.field == "tags":
+        value = [tag.strip() for tag in value.split(",") if tag.strip()]
+    elif row.field == "opt_out":
+        value = value.lower() in ("sim", "true", "1", "s", "yes")
+    condition["value"] = value
+    return condition
+
+
+def _first(values: Sequence[str] | None) -> str | None:
+    return values[0] if values else None
+
+
+def _match(value: str | None) -> str:
+    return "any" if value == "any" else "all"
+
+
+def _op(match: str) -> str:
+    return "or" if match == "any" else "and"
+
+
+def _int(value: str) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,401 @@
+"""Contact pages: the searchable, filterable list with segments, bulk tags and export, and one
+contact's page with its fields, identities, duplicates, merge and timeline."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.contacts import definitions
+from zapcrm.contacts import service as contacts_service
+from zapcrm.contacts.query import export
+from zapcrm.contacts.query import service as query_service
+from zapcrm.contacts.query.schemas import ContactQuery, SegmentIn
+from zapcrm.contacts.schemas import ContactIn, ContactPatch
+from zapcrm.dependencies import RuntimeDep
+from zapcrm.exceptions import NotFound, ValidationFailed, ZapcrmError
+from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
+from zapcrm.web.filter_form import FIELD_LABELS, OPERATOR_LABELS, FilterForm, Group, Row
+from zapcrm.web.templating import render, render_macro
+
+router = APIRouter()
+
+PAGE_SIZE = 50
+MAX_GROUPS = 10
+TIMEZONE = "America/Sao_Paulo"
+
+
+def _base(request: Request, user: PanelUser) -> dict[str, Any]:
+    return {
+        "request": request,
+        "user": user.identity,
+        "is_supervisor": user.is_supervisor,
+        "is_admin": user.is_admin,
+        "csrf_token": user.session.csrf_token,
+        "nav": "contacts",
+        "tz": TIMEZONE,
+    }
+
+
+def _query(q: str | None, form: FilterForm, segment_id: uuid.UUID | None) -> ContactQuery:
+    return ContactQuery(q=(q or "").strip() or None, filter=form.to_filter(), segment_id=segment_id)
+
+
+async def _field_choices(session: AsyncSession, user: PanelUser) -> list[tuple[str, str]]:
+    attributes = await definitions.list_attributes(session, user.identity)
+    return list(FIELD_LABELS.items()) + [
+        (f"custom.{attribute.key}", attribute.label) for attribute in attributes
+    ]
+
+
+def _list_url(q: str | None, form: FilterForm, segment_id: uuid.UUID | None, **extra: str) -> str:
+    items: list[tuple[str, str]] = []
+    if q:
+        items.append(("q", q))
+    if segment_id:
+        items.append(("segment", str(segment_id)))
+    items += form.query_items() if not form.is_empty() else []
+    items += list(extra.items())
+    return urlencode(items)
+
+
+@router.get("/contacts")
+async def contact_list(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    segment_param: Annotated[str | None, Query(alias="segment", max_length=40)] = None,
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
+) -> Response:
+    """Search box, filter builder and segments over the contact list."""
+    segment = _segment_id(segment_param)
+    form = FilterForm.parse(_multi(request))
+    error: str | None = None
+    errors: list[dict[str, str]] = []
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        fields = await _field_choices(session, user)
+        segments = await query_service.list_segments(session, user.identity)
+        try:
+            query = _query(q, form, segment)
+            page = await query_service.search_contacts(
+                session, user.identity, query, sort=None, cursor=cursor, limit=PAGE_SIZE
+            )
+            total = await query_service.count_contacts(session, user.identity, query)
+        except (ZapcrmError, ValidationError) as failure:
+            error, errors = _describe(failure)
+            page, total = None, 0
+    if request.query_params.get("add_group") and len(form.groups) < MAX_GROUPS:
+        form.groups.append(Group(rows=[Row()]))  # shown, not applied until it has a value
+    context = _base(request, user) | {
+        "q": q or "",
+        "form": form,
+        "segment_id": segment,
+        "segments": segments,
+        "fields": fields,
+        "operators": list(OPERATOR_LABELS.items()),
+        "page": page,
+        "total": total,
+        "error": error,
+        "errors": errors,
+        "list_query": _list_url(q, form, segment),
+        "filter_json": orjson.dumps(form.to_filter()).decode() if not form.is_empty() else "",
+    }
+    if request.headers.get("hx-target") == "contact-rows" and page is not None:
+        return HTMLResponse(
+            render_macro("contacts/_list.html", "rows", page, context["list_query"], TIMEZONE)
+        )
+    return render("contacts/list.html", context, status_code=422 if error else 200)
+
+
+def _describe(failure: Exception) -> tuple[str, list[dict[str, str]]]:
+    if isinstance(failure, ZapcrmError):
+        fields = failure.details.get("fields", []) if failure.details else []
+        return failure.message, [dict(item) for item in fields]
+    return "dados inválidos", []
+
+
+@router.get("/contacts/filter-row")
+async def filter_row(
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    group: Annotated[int, Query(ge=0, le=10)] = 0,
+) -> Response:
+    """One more empty condition row for the builder."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        fields = await _field_choices(session, user)
+    return HTMLResponse(
+        render_macro(
+            "contacts/_filters.html",
+            "condition_row",
+            Row(),
+            group,
+            fields,
+            list(OPERATOR_LABELS.items()),
+        )
+    )
+
+
+@router.post("/contacts/segments")
+async def save_segment(
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    name: Annotated[str, Form(max_length=200)] = "",
+    filter_json: Annotated[str, Form(max_length=50_000)] = "",
+) -> Response:
+    """Save the current filter as a dynamic segment and show its list."""
+    try:
+        parsed = orjson.loads(filter_json) if filter_json else None
+        body = SegmentIn(name=name, kind="dynamic", filter=parsed)
+    except (orjson.JSONDecodeError, ValidationError):
+        raise ValidationFailed("dê um nome ao segmento e monte um filtro válido") from None
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        segment = await query_service.create_segment(session, user.identity, body)
+    return Response(
+        status_code=204, headers={"HX-Redirect": f"/panel/contacts?segment={segment.id}"}
+    )
+
+
+@router.post("/contacts/bulk-tag")
+async def bulk_tag(
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    tag: Annotated[str, Form(max_length=50)] = "",
+    action: Annotated[str, Form(max_length=10)] = "add",
+    q: Annotated[str, Form(max_length=200)] = "",
+    filter_json: Annotated[str, Form(max_length=50_000)] = "",
+    segment: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Add or remove a tag on every contact of the current list."""
+    cleaned = " ".join(tag.split())
+    if not cleaned:
+        raise ValidationFailed("informe a etiqueta")
+    try:
+        query = ContactQuery(
+            q=q or None,
+            filter=orjson.loads(filter_json) if filter_json else None,
+            segment_id=_segment_id(segment),
+        )
+    except (orjson.JSONDecodeError, ValidationError):
+        raise ValidationFailed("filtro inválido") from None
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        changed = await query_service.bulk_tag(
+            session, user.identity, query, tag=cleaned, add=action != "remove"
+        )
+    verb = "recebeu" if action != "remove" else "perdeu"
+    message = f"{changed} contato(s) {verb} a etiqueta “{cleaned}”."
+    return render("_toast.html", {"message": message, "kind": "ok"})
+
+
+@router.get("/contacts/export")
+async def export_csv(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    segment_param: Annotated[str | None, Query(alias="segment", max_length=40)] = None,
+) -> Response:
+    """The current list as a CSV file (supervisors and admins, like the API)."""
+    segment = _segment_id(segment_param)
+    if not user.is_supervisor:
+        raise NotFound("página não encontrada")
+    form = FilterForm.parse(_multi(request))
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        plan = await query_service.plan_export(session, user.identity, _query(q, form, segment))
+    name = export.file_name(datetime.now(UTC), plan.timezone)
+    return StreamingResponse(
+        export.csv_chunks(runtime.db, user.identity.claims, plan),
+        media_type=export.MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def _contact_context(
+    session: AsyncSession, user: PanelUser, contact_id: uuid.UUID
+) -> dict[str, Any]:
+    contact = await contacts_service.get_contact(session, user.identity, contact_id)
+    history, _ = await contacts_service.contact_history(
+        session, user.identity, contact_id, cursor=None, limit=100
+    )
+    duplicates = []
+    if user.is_supervisor:
+        pairs = await contacts_service.suggest_duplicates(session, user.identity, 200)
+        duplicates = [
+            (pair.second if pair.first.id == contact_id else pair.first, pair.reason)
+            for pair in pairs
+            if contact_id in (pair.first.id, pair.second.id)
+        ]
+    return {
+        "contact": contact,
+        "history": history,
+        "duplicates": duplicates,
+        "stages": await definitions.list_stages(session, user.identity),
+        "attributes": await definitions.list_attributes(session, user.identity),
+    }
+
+
+@router.get("/contacts/new")
+async def new_contact(request: Request, user: CurrentPanelUser, runtime: RuntimeDep) -> Response:
+    """The form for a contact typed by hand."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        stages = await definitions.list_stages(session, user.identity)
+    return render(
+        "contacts/new.html", _base(request, user) | {"stages": stages, "values": {}, "errors": []}
+    )
+
+
+@router.post("/contacts/new")
+async def create_contact(
+    request: Request,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    name: Annotated[str, Form(max_length=200)] = "",
+    phone: Annotated[str, Form(max_length=40)] = "",
+    email: Annotated[str, Form(max_length=320)] = "",
+    tags: Annotated[str, Form(max_length=2000)] = "",
+    source: Annotated[str, Form(max_length=100)] = "",
+    funnel_stage: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Create the contact and open its page; field errors come back on the form."""
+    values = {
+        "name": name,
+        "phone": phone,
+        "email": email,
+        "tags": tags,
+        "source": source,
+        "funnel_stage": funnel_stage,
+    }
+    try:
+        body = ContactIn(
+            name=name.strip(),
+            phone=phone.strip() or None,
+            email=email.strip() or None,
+            tags=_tags(tags),
+            source=source.strip() or None,
+            funnel_stage=funnel_stage or None,
+        )
+        async with runtime.db.tenant_session(user.identity.claims) as session:
+            created = await contacts_service.create_contact(session, user.identity, body)
+    except (ValidationError, ZapcrmError) as failure:
+        async with runtime.db.tenant_session(user.identity.claims) as session:
+            stages = await definitions.list_stages(session, user.identity)
+        message, errors = _form_errors(failure)
+        context = _base(request, user) | {
+            "stages": stages,
+            "values": values,
+            "errors": errors,
+            "error": message,
+        }
+        return render("contacts/new.html", context, status_code=_status(failure))
+    return RedirectResponse(f"/panel/contacts/{created.id}", status_code=303)
+
+
+@router.get("/contacts/{contact_id}")
+async def contact_page(
+    contact_id: uuid.UUID, request: Request, runtime: RuntimeDep, user: CurrentPanelUser
+) -> Response:
+    """Everything about one person."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        context = await _contact_context(session, user, contact_id)
+    return render("contacts/detail.html", _base(request, user) | context | {"errors": []})
+
+
+@router.post("/contacts/{contact_id}")
+async def update_contact(
+    contact_id: uuid.UUID, request: Request, runtime: RuntimeDep, user: ActingPanelUser
+) -> Response:
+    """Save the edited fields; each change lands in the contact's timeline."""
+    form = await request.form()
+    text = {key: str(form.get(key, "")) for key in ("name", "phone", "email", "source", "notes")}
+    custom: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if key.startswith("custom.") and isinstance(value, str):
+            custom[key.removeprefix("custom.")] = value.strip() or None
+    try:
+        patch = ContactPatch(
+            name=text["name"].strip(),
+            phone=text["phone"].strip() or None,
+            email=text["email"].strip() or None,
+            tags=_tags(str(form.get("tags", ""))),
+            source=text["source"].strip() or None,
+            funnel_stage=str(form.get("funnel_stage", "")) or None,
+            notes=text["notes"],
+            opted_out=form.get("opted_out") == "on",
+            custom_fields=custom or None,
+        )
+        async with runtime.db.tenant_session(user.identity.claims) as session:
+            await contacts_service.update_contact(session, user.identity, contact_id, patch)
+    except (ValidationError, ZapcrmError) as failure:
+        if isinstance(failure, NotFound):
+            raise
+        message, errors = _form_errors(failure)
+        async with runtime.db.tenant_session(user.identity.claims) as session:
+            context = await _contact_context(session, user, contact_id)
+        context |= {"errors": errors, "error": message}
+        return render(
+            "contacts/detail.html", _base(request, user) | context, status_code=_status(failure)
+        )
+    return RedirectResponse(f"/panel/contacts/{contact_id}?saved=1", status_code=303)
+
+
+@router.post("/contacts/{contact_id}/merge")
+async def merge(
+    contact_id: uuid.UUID,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    other_id: Annotated[uuid.UUID, Form()],
+) -> Response:
+    """Fold the suggested duplicate into this contact."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        await contacts_service.merge_contacts(session, user.identity, contact_id, other_id)
+    return RedirectResponse(f"/panel/contacts/{contact_id}?merged=1", status_code=303)
+
+
+def _segment_id(value: str | None) -> uuid.UUID | None:
+    """The chosen segment; the "all contacts" option submits an empty value."""
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValidationFailed("segmento inválido") from None
+
+
+def _multi(request: Request) -> dict[str, list[str]]:
+    params = request.query_params
+    return {key: params.getlist(key) for key in params.keys()}  # noqa: SIM118 - a multidict
+
+
+def _tags(raw: str) -> list[str]:
+    return [tag.strip() for tag in raw.split(",") if tag.strip()]
+
+
+def _form_errors(failure: Exception) -> tuple[str, list[dict[str, str]]]:
+    if isinstance(failure, ValidationError):
+        return "Confira os campos destacados.", [
+            {
+                "field": ".".join(str(part) for part in item["loc"]),
+                "message": _field_message(item),
+            }
+            for item in failure.errors()
+        ]
+    assert isinstance(failure, ZapcrmError)
+    return _describe(failure)
+
+
+def _field_message(item: Any) -> str:
+    if item.get("type") == "value_error" and "email" in str(item.get("loc", "")):
+        return "e-mail inválido"
+    return str(item.get("msg", "valor inválido"))
+
+
+def _status(failure: Exception) -> int:
+    return failure.status_code if isinstance(failure, ZapcrmError) else 422
