@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, status
 from fastapi.responses import FileResponse
 
-from zapcrm.contacts.importing import service
+from zapcrm.contacts.importing import edge, service
 from zapcrm.contacts.importing.schemas import (
     BulkContact,
     BulkResult,
@@ -22,9 +22,7 @@ from zapcrm.contacts.importing.schemas import (
     Policy,
     Region,
 )
-from zapcrm.contacts.importing.upload import receive_csv
 from zapcrm.dependencies import CurrentUser, RuntimeDep, TenantSession
-from zapcrm.outbox import record
 
 router = APIRouter(tags=["contacts"])
 
@@ -56,26 +54,7 @@ async def upload_import(
 
     Limits: 100 MB, 1,000,000 data rows, 131,072 characters per cell.
     """
-    job_id = uuid.uuid4()
-    path = service.upload_path(runtime.settings, identity.company_id, job_id)
-    upload = await receive_csv(request, path)
-    profile = await service.inspect_upload(path)
-    try:
-        async with runtime.db.tenant_session(identity.claims) as session:
-            job = await service.register_upload(
-                session,
-                company_id=identity.company_id,
-                created_by=identity.user_id,
-                job_id=job_id,
-                file_name=upload.file_name,
-                path=path,
-                size=upload.size,
-                profile=profile,
-            )
-            return ImportJobOut.of(job)
-    except BaseException:
-        service.discard_upload(path)
-        raise
+    return await edge.accept_upload(request, identity, runtime)
 
 
 @router.post("/api/contacts/imports/{job_id}/start", status_code=status.HTTP_202_ACCEPTED)
@@ -83,12 +62,7 @@ async def start_import(
     job_id: uuid.UUID, body: ImportStart, identity: CurrentUser, runtime: RuntimeDep
 ) -> ImportJobOut:
     """Start an uploaded import with a column mapping; it runs in the background."""
-    async with runtime.db.tenant_session(identity.claims) as session:
-        job, item = await service.start_import(session, identity.company_id, job_id, body)
-        entries = await record(session, identity.company_id, [item])
-        result = ImportJobOut.of(job)
-    await runtime.outbox.publish(entries)
-    return result
+    return await edge.begin_import(identity, runtime, job_id, body)
 
 
 @router.get("/api/contacts/imports")
