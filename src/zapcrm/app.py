@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limits=[
             ("/webhooks/", settings.webhook_max_body_bytes),
             ("/api/contacts/imports", import_limits.UPLOAD_BODY_LIMIT_BYTES),
+            ("/panel/contacts/import", import_limits.UPLOAD_BODY_LIMIT_BYTES),
         ],
     )
     app.add_middleware(RequestContextMiddleware)

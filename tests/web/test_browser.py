@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import httpx
 from playwright.async_api import Browser as PlaywrightBrowser
@@ -268,4 +269,50 @@ async def test_the_filter_builder_saves_a_segment(
     await expect(page.locator("#segment option:checked")).to_have_text("Clientes VIP")
     await expect(page.locator("table.contacts tbody tr")).to_have_count(2)
     await expect(page.locator("table.contacts")).not_to_contain_text("Téo")
+    await _close(page)
+
+
+async def test_a_csv_import_runs_with_live_progress_and_offers_the_failed_rows(
+    chromium: PlaywrightBrowser,
+    live_server: str,
+    live_worker: None,
+    factory: Factory,
+    tmp_path: Path,
+) -> None:
+    admin = await factory.user(await factory.company(), Role.ADMIN)
+    csv_file = tmp_path / "clientes.csv"
+    csv_file.write_text(
+        "nome;telefone;e-mail\n"
+        "Marta Rocha;(11) 98765-1001;marta@exemplo.com.br\n"
+        "Pedro Alves;+55 21 98765-1002;\n"
+        '"Luana ""Lu"" Dias";031 98765 1003;lu@exemplo.com.br\n'
+        "Sem Telefone;abc;\n",
+        encoding="utf-8",
+    )
+    page = await open_panel(chromium, live_server, admin)
+    await page.goto("/panel/contacts")
+    await page.get_by_role("link", name="Importar CSV").click()
+    await page.set_input_files("#file", str(csv_file))
+    await page.get_by_role("button", name="Enviar e ver prévia").click()
+    await page.wait_for_url("**/panel/contacts/import/*")
+    await expect(page.locator("table.mapping tbody tr")).to_have_count(4)
+    await expect(page.get_by_label("telefone", exact=True)).to_have_value("phone")
+    await expect(page.get_by_label("nome", exact=True)).to_have_value("name")
+    if path := screenshot_path("import-mapping"):
+        await page.screenshot(path=path)
+    await page.get_by_role("button", name="Importar").click()
+    await expect(page.locator("#import-progress h2")).to_have_text(
+        "Importação concluída", timeout=20000
+    )
+    await expect(page.locator("#import-progress .created")).to_have_text("3")
+    await expect(page.locator("#import-progress .failed")).to_have_text("1")
+    await expect(page.locator("#import-progress progress")).to_have_attribute("value", "100.0")
+    if path := screenshot_path("import-done"):
+        await page.screenshot(path=path)
+    async with page.expect_download() as download_info:
+        await page.get_by_role("link", name="Baixar linhas com erro (CSV)").click()
+    download = await download_info.value
+    failed = (await download.path()).read_text(encoding="utf-8-sig")
+    assert "Sem Telefone" in failed
+    assert "Marta" not in failed
     await _close(page)

@@ -217,3 +217,27 @@ async def test_another_companys_contact_does_not_exist(
         f"/panel/contacts/{ids['ana']}", data={"csrf_token": csrf, "name": "hack"}
     )
     assert edit.status_code == 404
+
+
+async def test_import_upload_needs_the_csrf_header_and_reports_bad_files(
+    new_browser: Browser, factory: Factory
+) -> None:
+    admin = await factory.user(await factory.company(), Role.ADMIN)
+    http = await new_browser()
+    csrf = await panel_login(http, admin)
+    files = {"file": ("clientes.csv", b"nome;telefone\nAna;11987650000\n", "text/csv")}
+    forged = await http.post("/panel/contacts/import", files=files)
+    assert forged.status_code == 403
+    headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    binary = {"file": ("foto.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 50, "text/csv")}
+    refused = await http.post("/panel/contacts/import", files=binary, headers=headers)
+    assert 400 <= refused.status_code < 500
+    assert refused.headers["HX-Retarget"] == "#toast"
+    accepted = await http.post("/panel/contacts/import", files=files, headers=headers)
+    assert accepted.status_code == 204, accepted.text
+    mapping = await http.get(accepted.headers["HX-Redirect"])
+    assert mapping.status_code == 200
+    assert 'name="target_1"' in mapping.text
+    stranger = await new_browser()
+    await panel_login(stranger, await factory.user(await factory.company(), Role.ADMIN))
+    assert (await stranger.get(accepted.headers["HX-Redirect"])).status_code == 404

@@ -38,6 +38,7 @@ TIMEZONE = "America/Sao_Paulo"
 # Assignee names change rarely and a logout or deactivation must end open streams: both are
 # checked again now and then rather than on every event.
 RECHECK_SECONDS = 60.0
+FINISHED = frozenset({"completed", "failed", "cancelled"})
 
 
 class PageView:
@@ -49,15 +50,19 @@ class PageView:
         flt: InboxFilter,
         conversation_id: uuid.UUID | None,
         agents: Agents,
+        import_id: uuid.UUID | None = None,
     ) -> None:
         self.user = user
         self.filter = flt
         self.conversation_id = conversation_id
         self.agents = agents
+        self.import_id = import_id
 
     def fragments(self, event: Mapping[str, Any]) -> str:
         """The out-of-band swaps an event causes on this page ("" when none)."""
         data = event.get("data") or {}
+        if event.get("type") == "import.progress":
+            return self._import_progress(data)
         parts: list[str] = []
         conversation = _model(ConversationOut, data.get("conversation"))
         if conversation is not None:
@@ -87,6 +92,29 @@ class PageView:
             )
         return "".join(parts)
 
+    def _import_progress(self, data: Mapping[str, Any]) -> str:
+        if self.import_id is None or data.get("job_id") != str(self.import_id):
+            return ""
+        status = str(data.get("status", ""))
+        failed = _count(data.get("failed"))
+        return render_macro(
+            "imports/_progress.html",
+            "progress",
+            self.import_id,
+            status,
+            _count(data.get("total_rows")),
+            _count(data.get("processed_rows")),
+            _count(data.get("created")),
+            _count(data.get("updated")),
+            _count(data.get("skipped")),
+            failed,
+            data.get("rows_per_second"),
+            data.get("eta_seconds"),
+            # The final event is sent after the failed-rows file is written.
+            status in FINISHED and failed > 0,
+            oob=True,
+        )
+
     def _row(self, conversation: ConversationOut) -> str:
         admitted = self.filter.admits(conversation, self.user.identity.user_id)
         return render_macro(
@@ -99,6 +127,10 @@ class PageView:
             admitted,
             TIMEZONE,
         )
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) else 0
 
 
 def _model(model: type[M], value: object) -> M | None:
@@ -138,10 +170,11 @@ async def events(
     status: Annotated[str | None, Query(max_length=20)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     conversation: uuid.UUID | None = None,
+    import_id: Annotated[uuid.UUID | None, Query(alias="import")] = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """Live updates for the page that opened the stream."""
     flt = InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor)
-    view = PageView(user, flt, conversation, await _agents(runtime, user))
+    view = PageView(user, flt, conversation, await _agents(runtime, user), import_id)
     loop = asyncio.get_running_loop()
     checked_at = loop.time()
     queue = await runtime.realtime.subscribe(user.identity.company_id)

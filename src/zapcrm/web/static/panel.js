@@ -107,6 +107,14 @@
     });
   });
 
+  // Upload progress for the import form (htmx reports the XHR's upload events).
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var bar = document.getElementById("upload-progress");
+    if (!bar || !event.detail.lengthComputable) return;
+    bar.hidden = false;
+    bar.value = (event.detail.loaded / event.detail.total) * 100;
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     prepareComposer();
     scrollToBottom();
