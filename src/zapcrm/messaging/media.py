@@ -9,6 +9,8 @@ import uuid
 from pathlib import Path
 from typing import Protocol
 
+from zapcrm.config import Settings
+
 
 class MediaStorage(Protocol):
     """Saves and reads message media by an opaque key."""
@@ -54,3 +56,8 @@ class LocalMediaStorage:
     async def read(self, key: str) -> bytes:
         """Read a stored file."""
         return await asyncio.to_thread(self._path(key).read_bytes)
+
+
+def build_media_storage(settings: Settings) -> MediaStorage:
+    """The storage the settings point at (a local directory today)."""
+    return LocalMediaStorage(Path(settings.media_dir))

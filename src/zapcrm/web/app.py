@@ -20,7 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 from zapcrm.exceptions import ZapcrmError
 from zapcrm.logging import get_logger
 from zapcrm.web.dependencies import LoginRequired
-from zapcrm.web.pages import auth, contacts, events, imports, inbox
+from zapcrm.web.pages import auth, contacts, events, imports, inbox, media
 from zapcrm.web.templating import render
 
 log = get_logger(__name__)
@@ -105,7 +105,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in _SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
+                    if name not in headers:
+                        headers[name] = value
                 if static:
                     headers["Cache-Control"] = f"public, max-age={STATIC_CACHE_SECONDS}"
                 else:
@@ -126,6 +127,7 @@ def create_panel() -> SecurityHeaders:
     panel.include_router(auth.router)
     panel.include_router(inbox.router)
     panel.include_router(events.router)
+    panel.include_router(media.router)
     panel.include_router(imports.router)
     panel.include_router(contacts.router)
     panel.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

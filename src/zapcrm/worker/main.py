@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from pathlib import Path
 
 from prometheus_client import start_http_server
 
@@ -13,7 +12,7 @@ from zapcrm.contacts.importing.jobs import IMPORT_STREAM, ContactImportHandler
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.logging import get_logger
 from zapcrm.messaging.jobs import MEDIA_STREAM, IncomingHandler, MediaHandler
-from zapcrm.messaging.media import LocalMediaStorage
+from zapcrm.messaging.media import build_media_storage
 from zapcrm.messaging.sending import OutgoingHandler, requeue_held
 from zapcrm.messaging.service.outbound import OUTGOING_STREAM
 from zapcrm.ops.queues import AlertTracker, instance_alerts, snapshot, stream_alerts
@@ -35,7 +34,7 @@ def build_worker(runtime: Runtime) -> WorkerRuntime:
         concurrency=4,
         claim_idle_ms=claim_idle_ms,
     )
-    storage = LocalMediaStorage(Path(runtime.settings.media_dir))
+    storage = build_media_storage(runtime.settings)
     worker.register(
         MEDIA_STREAM,
         handler=MediaHandler(

@@ -3,6 +3,7 @@
 from zapcrm.messaging.repository import outbound
 from zapcrm.messaging.repository.inbox import (
     get_conversations,
+    get_media,
     get_messages,
     list_conversations,
     list_messages,
@@ -34,6 +35,7 @@ __all__ = [
     "find_conversation_id",
     "fold_conversation",
     "get_conversations",
+    "get_media",
     "get_messages",
     "list_conversations",
     "list_messages",

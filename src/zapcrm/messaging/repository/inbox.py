@@ -131,3 +131,17 @@ async def get_messages(session: AsyncSession, ids: Sequence[uuid.UUID]) -> Seque
         return []
     sql = f"select {MESSAGE_COLUMNS} from evolution_messages m where m.id = any(:ids)"  # noqa: S608 - constants
     return [dict(row._mapping) for row in await session.execute(text(sql), {"ids": list(ids)})]
+
+
+async def get_media(session: AsyncSession, message_id: uuid.UUID) -> dict[str, Any] | None:
+    """Where a message's stored media is and what it is (RLS applies in a tenant session)."""
+    row = (
+        await session.execute(
+            text(
+                "select m.id, m.type, m.media_path, m.media_mimetype, m.media_file_name"
+                " from evolution_messages m where m.id = :id and m.deleted_at is null"
+            ),
+            {"id": message_id},
+        )
+    ).first()
+    return dict(row._mapping) if row else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Literal
 
 from redis.asyncio import Redis
@@ -92,3 +93,26 @@ def _page(messages: list[MessageOut], limit: int) -> Page[MessageOut]:
         last = items[-1]
         next_cursor = encode_cursor(last.message_timestamp, last.id)
     return Page[MessageOut](items=items, next_cursor=next_cursor)
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    """A message's downloaded media: where its bytes are and what they claim to be."""
+
+    key: str
+    mimetype: str | None
+    file_name: str | None
+    message_type: str
+
+
+async def stored_media(session: AsyncSession, message_id: uuid.UUID) -> StoredMedia:
+    """The media of a message the caller may see; NotFound when absent or not downloaded yet."""
+    row = await repository.get_media(session, message_id)
+    if row is None or not row["media_path"]:
+        raise NotFound("arquivo não encontrado")
+    return StoredMedia(
+        key=row["media_path"],
+        mimetype=row["media_mimetype"],
+        file_name=row["media_file_name"],
+        message_type=row["type"],
+    )
