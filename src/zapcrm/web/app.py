@@ -20,7 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 from zapcrm.exceptions import ZapcrmError
 from zapcrm.logging import get_logger
 from zapcrm.web.dependencies import LoginRequired
-from zapcrm.web.pages import auth, contacts, events, imports, inbox, media
+from zapcrm.web.pages import admin, auth, contacts, events, imports, inbox, media
 from zapcrm.web.templating import render
 
 log = get_logger(__name__)
@@ -128,6 +128,7 @@ def create_panel() -> SecurityHeaders:
     panel.include_router(inbox.router)
     panel.include_router(events.router)
     panel.include_router(media.router)
+    panel.include_router(admin.router)
     panel.include_router(imports.router)
     panel.include_router(contacts.router)
     panel.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import time
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
@@ -17,6 +17,7 @@ from zapcrm.logging import get_logger
 from zapcrm.models import Role
 from zapcrm.runtime import Runtime
 from zapcrm.web.sessions import PanelSession, SessionStore
+from zapcrm.web.templating import DEFAULT_TIMEZONE
 
 log = get_logger(__name__)
 
@@ -61,6 +62,19 @@ class PanelUser:
     def is_admin(self) -> bool:
         """Admins manage instances, users and settings."""
         return self.identity.role is Role.ADMIN
+
+    def page_context(self, request: Request, nav: str, **extra: Any) -> dict[str, Any]:
+        """What every full page's layout needs: the user, their roles, the CSRF token."""
+        return {
+            "request": request,
+            "user": self.identity,
+            "is_supervisor": self.is_supervisor,
+            "is_admin": self.is_admin,
+            "csrf_token": self.session.csrf_token,
+            "nav": nav,
+            "tz": DEFAULT_TIMEZONE,
+            **extra,
+        }
 
 
 async def _fresh(runtime: Runtime, store: SessionStore, session: PanelSession) -> PanelSession:

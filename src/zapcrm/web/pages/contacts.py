@@ -33,18 +33,6 @@ MAX_GROUPS = 10
 TIMEZONE = "America/Sao_Paulo"
 
 
-def _base(request: Request, user: PanelUser) -> dict[str, Any]:
-    return {
-        "request": request,
-        "user": user.identity,
-        "is_supervisor": user.is_supervisor,
-        "is_admin": user.is_admin,
-        "csrf_token": user.session.csrf_token,
-        "nav": "contacts",
-        "tz": TIMEZONE,
-    }
-
-
 def _query(q: str | None, form: FilterForm, segment_id: uuid.UUID | None) -> ContactQuery:
     return ContactQuery(q=(q or "").strip() or None, filter=form.to_filter(), segment_id=segment_id)
 
@@ -95,7 +83,7 @@ async def contact_list(
             page, total = None, 0
     if request.query_params.get("add_group") and len(form.groups) < MAX_GROUPS:
         form.groups.append(Group(rows=[Row()]))  # shown, not applied until it has a value
-    context = _base(request, user) | {
+    context = user.page_context(request, "contacts") | {
         "q": q or "",
         "form": form,
         "segment_id": segment,
@@ -248,7 +236,8 @@ async def new_contact(request: Request, user: CurrentPanelUser, runtime: Runtime
     async with runtime.db.tenant_session(user.identity.claims) as session:
         stages = await definitions.list_stages(session, user.identity)
     return render(
-        "contacts/new.html", _base(request, user) | {"stages": stages, "values": {}, "errors": []}
+        "contacts/new.html",
+        user.page_context(request, "contacts") | {"stages": stages, "values": {}, "errors": []},
     )
 
 
@@ -288,7 +277,7 @@ async def create_contact(
         async with runtime.db.tenant_session(user.identity.claims) as session:
             stages = await definitions.list_stages(session, user.identity)
         message, errors = _form_errors(failure)
-        context = _base(request, user) | {
+        context = user.page_context(request, "contacts") | {
             "stages": stages,
             "values": values,
             "errors": errors,
@@ -305,7 +294,9 @@ async def contact_page(
     """Everything about one person."""
     async with runtime.db.tenant_session(user.identity.claims) as session:
         context = await _contact_context(session, user, contact_id)
-    return render("contacts/detail.html", _base(request, user) | context | {"errors": []})
+    return render(
+        "contacts/detail.html", user.page_context(request, "contacts") | context | {"errors": []}
+    )
 
 
 @router.post("/contacts/{contact_id}")
@@ -341,7 +332,9 @@ async def update_contact(
             context = await _contact_context(session, user, contact_id)
         context |= {"errors": errors, "error": message}
         return render(
-            "contacts/detail.html", _base(request, user) | context, status_code=_status(failure)
+            "contacts/detail.html",
+            user.page_context(request, "contacts") | context,
+            status_code=_status(failure),
         )
     return RedirectResponse(f"/panel/contacts/{contact_id}?saved=1", status_code=303)
 

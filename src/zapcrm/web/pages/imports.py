@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -16,7 +15,7 @@ from zapcrm.contacts.importing.limits import MAX_FILE_BYTES, MAX_ROWS
 from zapcrm.contacts.importing.schemas import ImportJobOut, ImportStart
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import ValidationFailed
-from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
+from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser
 from zapcrm.web.templating import render
 
 router = APIRouter()
@@ -37,25 +36,13 @@ POLICY_LABELS = {
 }
 
 
-def _base(request: Request, user: PanelUser) -> dict[str, Any]:
-    return {
-        "request": request,
-        "user": user.identity,
-        "is_supervisor": user.is_supervisor,
-        "is_admin": user.is_admin,
-        "csrf_token": user.session.csrf_token,
-        "nav": "contacts",
-        "tz": "America/Sao_Paulo",
-    }
-
-
 @router.get("/contacts/import")
 async def import_home(request: Request, runtime: RuntimeDep, user: CurrentPanelUser) -> Response:
     """The upload form and the recent imports."""
     async with runtime.db.tenant_session(user.identity.claims) as session:
         jobs = await import_service.list_imports(session, user.identity.company_id)
         recent = [ImportJobOut.of(job) for job in jobs]
-    context = _base(request, user) | {
+    context = user.page_context(request, "contacts") | {
         "recent": recent,
         "max_megabytes": MAX_FILE_BYTES // (1024 * 1024),
         "max_rows": MAX_ROWS,
@@ -87,7 +74,7 @@ async def import_job(
     targets = list(TARGET_LABELS.items()) + [
         (f"custom.{attribute.key}", attribute.label) for attribute in attributes
     ]
-    context = _base(request, user) | {
+    context = user.page_context(request, "contacts") | {
         "job": job,
         "targets": targets,
         "policies": list(POLICY_LABELS.items()),

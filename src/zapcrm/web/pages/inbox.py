@@ -36,18 +36,6 @@ def _assignee(flt: InboxFilter) -> inbox.Assignee:
     return {"mine": "me", "unassigned": "unassigned", "all": "any"}[flt.tab]  # type: ignore[return-value]
 
 
-def _base_context(request: Request, user: PanelUser, agents: Agents) -> dict[str, object]:
-    return {
-        "request": request,
-        "user": user.identity,
-        "is_supervisor": user.is_supervisor,
-        "is_admin": user.is_admin,
-        "csrf_token": user.session.csrf_token,
-        "agents": agents,
-        "tz": TIMEZONE,
-    }
-
-
 async def _inbox_data(
     session: AsyncSession, user: PanelUser, flt: InboxFilter, cursor: str | None = None
 ) -> tuple[list[ConversationOut], str | None, Agents]:
@@ -87,7 +75,7 @@ async def inbox_page(
     flt = InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor)
     async with runtime.db.tenant_session(user.identity.claims) as session:
         conversations, next_cursor, agents = await _inbox_data(session, user, flt, cursor)
-    context = _base_context(request, user, agents) | {
+    context = user.page_context(request, "inbox", agents=agents) | {
         "filter": flt,
         "conversations": conversations,
         "next_cursor": next_cursor,
@@ -133,7 +121,7 @@ async def conversation_page(
         messages = await inbox.list_messages(
             session, runtime.redis, conversation_id, cursor=None, limit=CHAT_PAGE_SIZE
         )
-    context = _base_context(request, user, agents) | {
+    context = user.page_context(request, "inbox", agents=agents) | {
         "filter": flt,
         "conversations": conversations,
         "next_cursor": next_cursor,

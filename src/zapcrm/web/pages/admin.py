@@ -1,0 +1,232 @@
+"""Admin pages: users and roles, funnel stages and custom contact attributes.
+
+Every handler checks the admin role first (404 otherwise, like every page a user may not see);
+RLS applies the same rule again in Postgres.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from zapcrm.accounts import service as accounts_service
+from zapcrm.accounts.schemas import UserAdminOut, UserCreate
+from zapcrm.contacts import definitions
+from zapcrm.contacts.schemas import AttributeIn, StageIn
+from zapcrm.dependencies import RuntimeDep
+from zapcrm.exceptions import ValidationFailed
+from zapcrm.models import ContactAttribute, FunnelStage, Role
+from zapcrm.web.dependencies import (
+    ActingPanelUser,
+    CurrentPanelUser,
+    PanelUser,
+    require_admin,
+)
+from zapcrm.web.templating import render
+
+router = APIRouter()
+
+ROLE_LABELS = {"operator": "Atendente", "supervisor": "Supervisor", "admin": "Administrador"}
+TYPE_LABELS = {
+    "text": "Texto",
+    "number": "Número",
+    "date": "Data",
+    "boolean": "Sim/não",
+    "list": "Lista de opções",
+}
+
+
+def key_from_label(label: str) -> str:
+    """A definition key from its label: "Data de nascimento" -> "data_de_nascimento"."""
+    ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().lower()
+    key = re.sub(r"[^a-z0-9]+", "_", ascii_label).strip("_")
+    if not key or not key[0].isalpha():
+        key = f"campo_{key}" if key else "campo"
+    return key[:50]
+
+
+@router.get("/admin")
+async def admin_home(user: CurrentPanelUser) -> Response:
+    """The admin area starts at users."""
+    require_admin(user)
+    return RedirectResponse("/panel/admin/users", status_code=303)
+
+
+@router.get("/admin/users")
+async def users_page(request: Request, runtime: RuntimeDep, user: CurrentPanelUser) -> Response:
+    """The company's users, their roles and the form to add one."""
+    require_admin(user)
+    return await _users(request, runtime, user)
+
+
+async def _users(
+    request: Request,
+    runtime: RuntimeDep,
+    user: PanelUser,
+    *,
+    error: str | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        profiles = await accounts_service.list_users(session, user.identity.company_id)
+    users = sorted((UserAdminOut.of(p) for p in profiles), key=lambda u: u.display_name.lower())
+    context = user.page_context(request, "admin", section="users") | {
+        "users": users,
+        "roles": list(ROLE_LABELS.items()),
+        "error": error,
+        "values": values or {},
+        "notice": request.query_params.get("ok"),
+    }
+    return render("admin/users.html", context, status_code=status_code)
+
+
+@router.post("/admin/users")
+async def create_user(
+    request: Request,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    email: Annotated[str, Form(max_length=255)] = "",
+    display_name: Annotated[str, Form(max_length=200)] = "",
+    role: Annotated[str, Form(max_length=20)] = "operator",
+    password: Annotated[str, Form(max_length=72)] = "",
+) -> Response:
+    """Create a login for a colleague with an initial password."""
+    require_admin(user)
+    values = {"email": email, "display_name": display_name, "role": role}
+    try:
+        body = UserCreate(
+            email=email.strip(), password=password, role=role, display_name=display_name
+        )
+    except ValidationError as failure:
+        fields = {str(item["loc"][0]) for item in failure.errors()}
+        message = (
+            "Confira o e-mail." if "email" in fields else "A senha precisa de 8 a 72 caracteres."
+        )
+        return await _users(request, runtime, user, error=message, values=values, status_code=422)
+    # Logins live outside the tenant's reach (auth.users or Supabase Auth): a service
+    # transaction scoped explicitly to the admin's company, as in the API.
+    async with runtime.db.service_session() as session:
+        await accounts_service.create_user(
+            session,
+            runtime.directory,
+            company_id=user.identity.company_id,
+            email=str(body.email),
+            password=body.password,
+            role=body.role,
+            display_name=body.display_name,
+            actor_id=user.identity.user_id,
+        )
+    return RedirectResponse("/panel/admin/users?ok=created", status_code=303)
+
+
+@router.post("/admin/users/{user_id}")
+async def update_user(
+    user_id: uuid.UUID,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    role: Annotated[str, Form(max_length=20)] = "",
+    active: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Change a colleague's role or (de)activate them; deactivation ends their sessions."""
+    require_admin(user)
+    new_role = Role(role) if role in ROLE_LABELS else None
+    new_active = {"true": True, "false": False}.get(active)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        await accounts_service.update_user(
+            session,
+            company_id=user.identity.company_id,
+            user_id=user_id,
+            actor_id=user.identity.user_id,
+            role=new_role,
+            active=new_active,
+        )
+    await runtime.auth.user_changed(user_id, deactivated=new_active is False)
+    return RedirectResponse("/panel/admin/users?ok=updated", status_code=303)
+
+
+@router.get("/admin/fields")
+async def fields_page(request: Request, runtime: RuntimeDep, user: CurrentPanelUser) -> Response:
+    """Funnel stages and custom contact attributes."""
+    require_admin(user)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        stages = await definitions.list_stages(session, user.identity)
+        attributes = await definitions.list_attributes(session, user.identity)
+    context = user.page_context(request, "admin", section="fields") | {
+        "stages": stages,
+        "attributes": attributes,
+        "types": list(TYPE_LABELS.items()),
+        "notice": request.query_params.get("ok"),
+    }
+    return render("admin/fields.html", context)
+
+
+@router.post("/admin/stages")
+async def create_stage(
+    runtime: RuntimeDep, user: ActingPanelUser, label: Annotated[str, Form(max_length=100)] = ""
+) -> Response:
+    """Add a funnel stage at the end of the funnel."""
+    require_admin(user)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        position = len(await definitions.list_stages(session, user.identity))
+        try:
+            body = StageIn(key=key_from_label(label), label=label.strip(), position=position)
+        except ValidationError:
+            raise ValidationFailed("dê um nome à etapa") from None
+        await definitions.create_stage(session, user.identity, body)
+    return RedirectResponse("/panel/admin/fields?ok=stage", status_code=303)
+
+
+@router.post("/admin/attributes")
+async def create_attribute(
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    label: Annotated[str, Form(max_length=100)] = "",
+    type: Annotated[str, Form(max_length=20)] = "text",
+    options: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    """Add a custom contact attribute (list options one per line)."""
+    require_admin(user)
+    choices = [line.strip() for line in options.splitlines() if line.strip()]
+    try:
+        body = AttributeIn(
+            key=key_from_label(label),
+            label=label.strip(),
+            type=type,
+            options=choices if type == "list" else [],
+        )
+    except ValidationError:
+        raise ValidationFailed("dê um nome ao campo e escolha um tipo válido") from None
+    if body.type == "list" and not body.options:
+        raise ValidationFailed("um campo do tipo lista precisa de opções (uma por linha)")
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        await definitions.create_attribute(session, user.identity, body)
+    return RedirectResponse("/panel/admin/fields?ok=attribute", status_code=303)
+
+
+@router.post("/admin/stages/{definition_id}/delete")
+async def delete_stage(
+    definition_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser
+) -> Response:
+    """Remove a funnel stage."""
+    require_admin(user)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        await definitions.delete_definition(session, user.identity, FunnelStage, definition_id)
+    return RedirectResponse("/panel/admin/fields?ok=deleted", status_code=303)
+
+
+@router.post("/admin/attributes/{definition_id}/delete")
+async def delete_attribute(
+    definition_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser
+) -> Response:
+    """Remove a custom attribute (values already stored on contacts stay in their data)."""
+    require_admin(user)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        await definitions.delete_definition(session, user.identity, ContactAttribute, definition_id)
+    return RedirectResponse("/panel/admin/fields?ok=deleted", status_code=303)

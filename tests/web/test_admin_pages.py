@@ -1,0 +1,121 @@
+"""Admin pages: users and roles (deactivation ends sessions), funnel stages, custom fields."""
+
+from __future__ import annotations
+
+from tests.conftest import Factory, UserFixture
+from tests.evolution.harness import rows
+from tests.web.conftest import Browser, panel_login
+from zapcrm.db import Database
+from zapcrm.models import Role
+from zapcrm.web.pages.admin import key_from_label
+
+
+async def test_only_admins_reach_the_admin_pages(new_browser: Browser, factory: Factory) -> None:
+    company = await factory.company()
+    for role in (Role.OPERATOR, Role.SUPERVISOR):
+        http = await new_browser()
+        csrf = await panel_login(http, await factory.user(company, role))
+        assert (await http.get("/panel/admin/users")).status_code == 404
+        assert (await http.get("/panel/admin/fields")).status_code == 404
+        created = await http.post(
+            "/panel/admin/stages", data={"csrf_token": csrf, "label": "Ganho"}
+        )
+        assert created.status_code == 404
+        assert "Administração" not in (await http.get("/panel/inbox")).text
+
+
+async def test_admin_creates_promotes_and_deactivates_a_colleague(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    company = await factory.company()
+    admin = await factory.user(company, Role.ADMIN)
+    http = await new_browser()
+    csrf = await panel_login(http, admin)
+    short = await http.post(
+        "/panel/admin/users",
+        data={"csrf_token": csrf, "email": "nova@exemplo.com.br", "password": "curta"},
+    )
+    assert short.status_code == 422
+    assert "A senha precisa de 8 a 72 caracteres." in short.text
+    assert 'value="nova@exemplo.com.br"' in short.text
+    created = await http.post(
+        "/panel/admin/users",
+        data={
+            "csrf_token": csrf,
+            "email": "Nova@Exemplo.com.br",
+            "display_name": "Nova Atendente",
+            "role": "operator",
+            "password": "senha-forte-123",
+        },
+    )
+    assert created.status_code == 303
+    found = await rows(
+        db, "select id, role, active from profiles where email = 'nova@exemplo.com.br'"
+    )
+    assert [(row["role"], row["active"]) for row in found] == [("operator", True)]
+    colleague = UserFixture(
+        id=found[0]["id"],
+        company_id=company,
+        email="nova@exemplo.com.br",
+        role=Role.OPERATOR,
+        password="senha-forte-123",
+    )
+    their_browser = await new_browser()
+    await panel_login(their_browser, colleague)
+    promoted = await http.post(
+        f"/panel/admin/users/{colleague.id}", data={"csrf_token": csrf, "role": "supervisor"}
+    )
+    assert promoted.status_code == 303
+    deactivated = await http.post(
+        f"/panel/admin/users/{colleague.id}", data={"csrf_token": csrf, "active": "false"}
+    )
+    assert deactivated.status_code == 303
+    assert await rows(db, "select role, active from profiles where id = :id", id=colleague.id) == [
+        {"role": "supervisor", "active": False}
+    ]
+    assert (await their_browser.get("/panel/inbox")).status_code == 303  # signed out
+    myself = await http.post(
+        f"/panel/admin/users/{admin.id}", data={"csrf_token": csrf, "role": "operator"}
+    )
+    assert myself.status_code == 409  # nobody demotes themselves (or the last admin)
+
+
+async def test_stages_and_custom_fields_feed_the_contact_pages(
+    new_browser: Browser, factory: Factory
+) -> None:
+    admin = await factory.user(await factory.company(), Role.ADMIN)
+    http = await new_browser()
+    csrf = await panel_login(http, admin)
+    for label in ("Primeiro contato", "Proposta enviada"):
+        response = await http.post("/panel/admin/stages", data={"csrf_token": csrf, "label": label})
+        assert response.status_code == 303
+    listed = await http.post(
+        "/panel/admin/attributes",
+        data={"csrf_token": csrf, "label": "Tamanho", "type": "list", "options": "P\nM\nG\n"},
+    )
+    assert listed.status_code == 303
+    empty_list = await http.post(
+        "/panel/admin/attributes",
+        data={"csrf_token": csrf, "label": "Cor", "type": "list", "options": ""},
+        headers={"HX-Request": "true"},
+    )
+    assert empty_list.status_code == 422
+    duplicate = await http.post(
+        "/panel/admin/stages", data={"csrf_token": csrf, "label": "Proposta  enviada!"}
+    )
+    assert duplicate.status_code == 409
+    page = await http.get("/panel/admin/fields")
+    assert "Proposta enviada" in page.text
+    assert "P, M, G" in page.text
+    new_contact = await http.get("/panel/contacts/new")
+    assert '<option value="proposta_enviada">Proposta enviada</option>' in new_contact.text
+    builder = await http.get("/panel/contacts/filter-row")
+    assert '<option value="custom.tamanho">Tamanho</option>' in builder.text
+
+
+def test_definition_keys_come_from_labels() -> None:
+    assert key_from_label("Data de nascimento") == "data_de_nascimento"
+    assert key_from_label("Ação   comercial!") == "acao_comercial"
+    assert key_from_label("2ª via") == "campo_2a_via"
+    assert key_from_label("???") == "campo"
+    assert len(key_from_label("x" * 300)) == 50
