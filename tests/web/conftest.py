@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from playwright.async_api import Browser as PlaywrightBrowser
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page, async_playwright, expect
 
 from tests.conftest import Factory, UserFixture
 from tests.evolution.harness import Instance, new_instance, post, rows, text_message
@@ -127,6 +127,8 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 async def chromium() -> AsyncIterator[PlaywrightBrowser]:
     """Debian's Chromium driven by Playwright (installed by scripts/ensure-browser)."""
+    # The suite runs beside other test processes on two cores: allow for a slow moment.
+    expect.set_options(timeout=15_000)
     if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - once per session, before any I/O
         pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/ensure-browser")
     async with async_playwright() as playwright:
