@@ -111,7 +111,7 @@ async def test_next_never_leaves_the_panel(new_browser: Browser, factory: Factor
                 "next": target,
             },
         )
-        assert response.headers["location"] == "/panel/inbox", target
+        assert response.headers["location"] == "/panel/", target
 
 
 async def test_without_a_session_pages_send_to_login_and_htmx_gets_a_redirect_header(

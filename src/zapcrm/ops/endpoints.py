@@ -105,18 +105,15 @@ async def alerts(supervisor: Supervisor, runtime: RuntimeDep) -> list[AlertOut]:
 
 
 async def _report(identity: Identity, runtime: Runtime) -> QueuesOut:
-    stats, workers = await queue_ops.snapshot(runtime.redis)
-    async with runtime.db.service_session() as session:
-        instance_alerts = await queue_ops.instance_alerts(session, identity.company_id)
-    found = queue_ops.stream_alerts(stats, workers) + instance_alerts
+    report = await queue_ops.health_report(runtime.redis, runtime.db, identity.company_id)
     return QueuesOut(
-        at=queue_ops.evaluated_at(),
-        streams=[StreamOut(**dataclasses.asdict(item)) for item in stats],
+        at=report.at,
+        streams=[StreamOut(**dataclasses.asdict(item)) for item in report.streams],
         workers=[
             WorkerOut(**{**dataclasses.asdict(worker), "streams": list(worker.streams)})
-            for worker in workers
+            for worker in report.workers
         ],
-        alerts=[AlertOut(**dataclasses.asdict(alert)) for alert in found],
+        alerts=[AlertOut(**dataclasses.asdict(alert)) for alert in report.alerts],
     )
 
 

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapcrm.db import Database
 from zapcrm.logging import get_logger
 from zapcrm.worker import StreamStats, WorkerInfo, live_workers, queue_stats
 
@@ -100,6 +101,29 @@ async def instance_alerts(session: AsyncSession, company_id: uuid.UUID | None) -
         )
         for name, state in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    """Queues, live workers and active alerts at one moment."""
+
+    at: datetime
+    streams: list[StreamStats]
+    workers: list[WorkerInfo]
+    alerts: list[Alert]
+
+
+async def health_report(redis: Redis, db: Database, company_id: uuid.UUID) -> HealthReport:
+    """What a supervisor of the company sees: every stream, every worker, the alerts in force."""
+    stats, workers = await snapshot(redis)
+    async with db.service_session() as session:
+        company_alerts = await instance_alerts(session, company_id)
+    return HealthReport(
+        at=evaluated_at(),
+        streams=stats,
+        workers=workers,
+        alerts=stream_alerts(stats, workers) + company_alerts,
+    )
 
 
 async def snapshot(redis: Redis) -> tuple[list[StreamStats], list[WorkerInfo]]:

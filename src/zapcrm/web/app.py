@@ -20,7 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 from zapcrm.exceptions import ZapcrmError
 from zapcrm.logging import get_logger
 from zapcrm.web.dependencies import LoginRequired
-from zapcrm.web.pages import admin, auth, contacts, events, imports, inbox, media
+from zapcrm.web.pages import admin, auth, contacts, events, home, imports, inbox, media
 from zapcrm.web.templating import render
 
 log = get_logger(__name__)
@@ -125,6 +125,7 @@ def create_panel() -> SecurityHeaders:
     panel.add_exception_handler(StarletteHTTPException, _http_error)
     panel.add_exception_handler(Exception, _unexpected)
     panel.include_router(auth.router)
+    panel.include_router(home.router)
     panel.include_router(inbox.router)
     panel.include_router(events.router)
     panel.include_router(media.router)

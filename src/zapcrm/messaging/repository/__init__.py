@@ -7,6 +7,7 @@ from zapcrm.messaging.repository.inbox import (
     get_messages,
     list_conversations,
     list_messages,
+    list_waiting,
 )
 from zapcrm.messaging.repository.ingest import (
     ConversationRow,
@@ -39,6 +40,7 @@ __all__ = [
     "get_messages",
     "list_conversations",
     "list_messages",
+    "list_waiting",
     "message_ref",
     "outbound",
     "park_update",

@@ -92,6 +92,20 @@ def _search_clause(search: str, params: dict[str, Any]) -> str:
     return "(" + " or ".join(options) + ")"
 
 
+async def list_waiting(
+    session: AsyncSession, company_id: uuid.UUID, *, limit: int
+) -> Sequence[dict[str, Any]]:
+    """Open, unassigned conversations whose customer spoke last, longest waiting first."""
+    sql = (
+        f"select {CONVERSATION_COLUMNS} {_FROM_CONVERSATIONS}"
+        " where c.company_id = :company_id and c.status = 'open' and c.assignee_id is null"
+        " and c.last_message_from_me is not true and c.last_message_at is not null"
+        " order by c.last_message_at asc, c.id limit :limit"
+    )
+    params = {"company_id": company_id, "limit": limit}
+    return [dict(row._mapping) for row in await session.execute(text(sql), params)]
+
+
 async def get_conversations(
     session: AsyncSession, ids: Sequence[uuid.UUID]
 ) -> Sequence[dict[str, Any]]:

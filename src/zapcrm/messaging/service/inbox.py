@@ -52,6 +52,14 @@ async def list_conversations(
     return Page[ConversationOut](items=items, next_cursor=next_cursor)
 
 
+async def waiting_conversations(
+    session: AsyncSession, identity: Identity, *, limit: int
+) -> list[ConversationOut]:
+    """Unassigned open chats waiting for a reply, the longest wait first (the home queue)."""
+    rows = await repository.list_waiting(session, identity.company_id, limit=limit)
+    return [cache.conversation_out(row) for row in rows]
+
+
 async def get_conversation(session: AsyncSession, conversation_id: uuid.UUID) -> ConversationOut:
     """One conversation the caller may see; NotFound otherwise (never Forbidden: no leak)."""
     rows = await repository.get_conversations(session, [conversation_id])

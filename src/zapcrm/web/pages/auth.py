@@ -30,7 +30,7 @@ log = get_logger(__name__)
 router = APIRouter()
 
 LOGIN_CSRF_COOKIE = "zapcrm_login_csrf"
-HOME = "/panel/inbox"
+HOME = "/panel/"
 _EMAIL = TypeAdapter(EmailStr)
 
 

@@ -10,7 +10,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import service as accounts_service
@@ -51,12 +51,6 @@ async def _inbox_data(
     )
     profiles = await accounts_service.list_users(session, user.identity.company_id)
     return page.items, page.next_cursor, Agents.of(profiles)
-
-
-@router.get("/")
-async def panel_home() -> Response:
-    """The panel starts at the inbox."""
-    return RedirectResponse("/panel/inbox", status_code=303)
 
 
 @router.get("/inbox")

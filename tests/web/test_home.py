@@ -1,0 +1,57 @@
+"""Home: my open chats, who is waiting longest, and queue health for supervisors only."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import text
+
+from tests.conftest import Factory
+from tests.evolution.harness import new_instance, post, rows, text_message
+from tests.web.conftest import Browser, panel_login
+from zapcrm.db import Database
+from zapcrm.models import Role
+
+
+async def test_home_lists_my_chats_the_waiting_queue_and_health_for_supervisors(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+    people = [("5511987650201", "Primeira", 1763300000), ("5511987650202", "Segunda", 1763300600),
+              ("5511987650203", "Minha", 1763301200)]  # fmt: skip
+    for index, (number, name, at) in enumerate(people):
+        body = text_message(
+            f"HOME{index}", remote_jid=f"{number}@s.whatsapp.net", push_name=name, timestamp=at
+        )
+        assert (await post(client, instance.envelope(body))).status_code == 200
+    operator = await factory.user(instance.company_id, Role.OPERATOR)
+    async with db.service_session() as session:
+        await session.execute(
+            text(
+                "update evolution_conversations set assignee_id = :a"
+                " where remote_jid = '5511987650203@s.whatsapp.net' and company_id = :c"
+            ),
+            {"a": operator.id, "c": instance.company_id},
+        )
+    http = await new_browser()
+    await panel_login(http, operator)
+    page = await http.get("/panel/")
+    assert page.status_code == 200
+    mine, waiting = page.text.split('id="waiting-title"', 1)
+    assert "Minha" in mine
+    assert "Primeira" not in mine
+    assert waiting.index("Primeira") < waiting.index("Segunda")  # longest wait first
+    assert "Minha" not in waiting
+    assert "Saúde do atendimento" not in page.text
+
+    supervisor = await factory.user(instance.company_id, Role.SUPERVISOR)
+    boss = await new_browser()
+    await panel_login(boss, supervisor)
+    overview = await boss.get("/panel/")
+    assert "Saúde do atendimento" in overview.text
+    assert "evolution:incoming-messages" in overview.text
+    answered = await rows(
+        db,
+        "select count(*) as n from evolution_conversations where company_id = :c",
+        c=instance.company_id,
+    )
+    assert answered == [{"n": 3}]
