@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
@@ -61,24 +61,26 @@ def short_time(value: datetime | None, timezone: str | None = None) -> str:
         return ""
     today = datetime.now(moment.tzinfo).date()
     if moment.date() == today:
-        return format_time(moment, "HH:mm", locale=LOCALE)
+        return moment.strftime("%H:%M")
     if moment.date() == today - timedelta(days=1):
         return "ontem"
     if today - moment.date() < timedelta(days=7):
-        return format_date(moment, "EEEE", locale=LOCALE)
-    return format_date(moment, "dd/MM/yyyy", locale=LOCALE)
+        return format_date(moment, "EEEE", locale=LOCALE)  # the weekday's name needs the locale
+    return moment.strftime("%d/%m/%Y")
 
 
 def clock(value: datetime | None, timezone: str | None = None) -> str:
     """Hour and minute in the company's time zone."""
     moment = local(value, timezone)
-    return "" if moment is None else format_time(moment, "HH:mm", locale=LOCALE)
+    # Numeric hours read the same in every locale we serve; strftime costs ~1/50 of Babel's
+    # pattern formatter, which showed up in the conversation page's render time.
+    return "" if moment is None else moment.strftime("%H:%M")
 
 
 def moment(value: datetime | None, timezone: str | None = None) -> str:
     """Date and time in the company's time zone (timelines, lists of events)."""
     at = local(value, timezone)
-    return "" if at is None else format_datetime(at, "dd/MM/yyyy HH:mm", locale=LOCALE)
+    return "" if at is None else at.strftime("%d/%m/%Y %H:%M")
 
 
 def day_label(day: date) -> str:

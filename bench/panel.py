@@ -1,0 +1,185 @@
+"""Panel conversation page: server time to render `/panel/inbox/{id}` (session cookie, RLS
+transaction, the 50-row list beside the chat, the latest 40 messages, assignee names, Jinja2)
+with 100,000 conversations in the company; baseline: the same two inbox queries sent by bare
+psycopg as the table owner (no RLS, no ORM, no rendering), measured in the same run.
+
+    .venv/bin/python -m bench.panel [--conversations 100000] [--requests 300]
+
+Goal (issue 6): p95 < 50 ms for the page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import statistics
+import time
+import uuid
+
+import httpx
+import psycopg
+
+from bench._scratch import REDIS_URL, percentile, scratch_database
+from zapcrm.accounts import service as accounts_service
+from zapcrm.accounts.directory import LocalDirectory
+from zapcrm.app import create_app
+from zapcrm.config import load_settings
+from zapcrm.db import Database
+from zapcrm.models import Role
+
+GOAL_P95_MS = 50.0
+PASSWORD = "panel-bench-password"  # noqa: S105 - a scratch login
+LIST_SQL = (
+    "select c.*, ct.name from evolution_conversations c left join contacts ct"
+    " on ct.id = c.contact_id where c.company_id = %s and c.status = 'open'"
+    " order by c.last_message_at desc nulls last, c.id desc limit 51"
+)
+MESSAGES_SQL = (
+    "select * from evolution_messages where conversation_id = %s"
+    " order by message_timestamp desc, id desc limit 41"
+)
+
+
+def _seed(url: str, conversations: int) -> tuple[uuid.UUID, uuid.UUID]:
+    """One company, 100k open/closed chats with contacts, 300 messages in the one we open."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        company = connection.execute(
+            "insert into companies (name) values ('Panel bench') returning id"
+        ).fetchone()
+        assert company is not None
+        instance = connection.execute(
+            "insert into evolution_instances (company_id, external_id, server_url, api_key_hash)"
+            " values (%s, 'bench', 'http://evo', repeat('a', 64)) returning id",
+            (company[0],),
+        ).fetchone()
+        assert instance is not None
+        connection.execute(
+            "insert into contacts (company_id, name, phone_e164)"
+            " select %s, 'Cliente ' || g, '+55119' || lpad(g::text, 8, '0')"
+            " from generate_series(1, %s) g",
+            (company[0], conversations),
+        )
+        connection.execute(
+            "insert into evolution_conversations (company_id, instance_id, remote_jid,"
+            " contact_id, status, last_message_at, last_message_preview, unread_count)"
+            " select %s, %s, substr(ct.phone_e164, 2) || '@s.whatsapp.net', ct.id,"
+            " case when row_number() over () %% 5 = 0 then 'closed' else 'open' end,"
+            " now() - (row_number() over () || ' seconds')::interval,"
+            " 'Olá, tudo bem? Pedido ' || row_number() over (), (row_number() over ()) %% 3"
+            " from contacts ct where ct.company_id = %s",
+            (company[0], instance[0], company[0]),
+        )
+        target = connection.execute(
+            "select id from evolution_conversations where company_id = %s and status = 'open'"
+            " order by last_message_at desc limit 1 offset 10",
+            (company[0],),
+        ).fetchone()
+        assert target is not None
+        connection.execute(
+            "insert into evolution_messages (company_id, instance_id, conversation_id, key_id,"
+            " remote_jid, from_me, type, body, status, message_timestamp, message_payload,"
+            " raw_payload)"
+            " select %s, %s, c.id, 'BENCH' || g, c.remote_jid, g %% 2 = 0, 'text',"
+            " 'Mensagem número ' || g || ' com algum texto de <b>cliente</b>',"
+            " 'DELIVERY_ACK', now() - ((300 - g) || ' minutes')::interval, '{}', '{}'"
+            " from generate_series(1, 300) g, evolution_conversations c where c.id = %s",
+            (company[0], instance[0], target[0]),
+        )
+        connection.execute("vacuum analyze")
+    return company[0], target[0]
+
+
+async def _user(url: str, company: uuid.UUID) -> str:
+    settings = load_settings(environment="test", database_url=url, redis_url=REDIS_URL)
+    db = Database.from_settings(settings, pool_size=1)
+    try:
+        async with db.service_session() as session:
+            profile = await accounts_service.create_user(
+                session,
+                LocalDirectory(),
+                company_id=company,
+                email="supervisor@panel.bench",
+                password=PASSWORD,
+                role=Role.SUPERVISOR,
+                display_name="Supervisora",
+                actor_id=None,
+            )
+        return profile.email
+    finally:
+        await db.dispose()
+
+
+def _baseline(url: str, company: uuid.UUID, conversation: uuid.UUID, n: int) -> list[float]:
+    timings = []
+    with psycopg.connect(url) as connection:
+        for _ in range(n):
+            started = time.perf_counter()
+            connection.execute(LIST_SQL, (company,)).fetchall()
+            connection.execute(MESSAGES_SQL, (conversation,)).fetchall()
+            connection.commit()
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+async def _pages(http: httpx.AsyncClient, conversation: uuid.UUID, n: int) -> list[float]:
+    timings = []
+    for _ in range(n):
+        started = time.perf_counter()
+        response = await http.get(f"/panel/inbox/{conversation}")
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.status_code
+    return timings
+
+
+def _line(label: str, timings: list[float]) -> str:
+    return (
+        f"{label:<34} mean {statistics.fmean(timings):6.2f} ms   p50"
+        f" {percentile(timings, 0.5):6.2f} ms   p95 {percentile(timings, 0.95):6.2f} ms"
+    )
+
+
+async def _run(url: str, conversations: int, requests: int) -> None:
+    print(f"seeding {conversations:,} conversations...", flush=True)
+    company, conversation = _seed(url, conversations)
+    email = await _user(url, company)
+    settings = load_settings(
+        environment="test", database_url=url, redis_url=REDIS_URL, log_level="warning"
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+            form = await http.get("/panel/login")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert token is not None
+            login = await http.post(
+                "/panel/login",
+                data={"email": email, "password": PASSWORD, "csrf_token": token.group(1)},
+            )
+            assert login.status_code == 303, login.text
+            await _pages(http, conversation, 30)  # warm: plans, pool, message cache
+            _baseline(url, company, conversation, 30)
+            page: list[float] = []
+            bare: list[float] = []
+            for _ in range(max(1, requests // 50)):  # interleaved rounds share any drift
+                page += await _pages(http, conversation, 50)
+                bare += _baseline(url, company, conversation, 50)
+    print(_line("bare list + messages SQL (owner)", bare))
+    print(_line("GET /panel/inbox/{id} (full page)", page))
+    p95 = percentile(page, 0.95)
+    verdict = "met" if p95 < GOAL_P95_MS else "MISSED"
+    print(f"goal: page p95 < {GOAL_P95_MS:.0f} ms -> {verdict} ({p95:.2f} ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    with scratch_database() as url:
+        asyncio.run(_run(url, args.conversations, args.requests))
+
+
+if __name__ == "__main__":
+    main()
