@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format services migrate demo bench clean
+.PHONY: run test lint format services migrate demo bench clean messages
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -46,6 +46,16 @@ format: $(STAMP)
 
 bench: $(STAMP) services
 	$(PY) bench/rls_overhead.py
+
+## Extract the panel's texts and merge them into the English catalog (then translate the
+## empty msgstr entries in src/zapcrm/web/locale/en/LC_MESSAGES/messages.po).
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ --sort-by-file --omit-header -o src/zapcrm/web/locale/messages.pot .
+	@if [ -f src/zapcrm/web/locale/en/LC_MESSAGES/messages.po ]; then \
+	  $(VENV)/bin/pybabel update --no-fuzzy-matching -i src/zapcrm/web/locale/messages.pot -d src/zapcrm/web/locale -l en; \
+	else \
+	  $(VENV)/bin/pybabel init -i src/zapcrm/web/locale/messages.pot -d src/zapcrm/web/locale -l en; \
+	fi
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

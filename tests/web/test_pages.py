@@ -312,3 +312,42 @@ async def test_search_returns_just_the_matching_rows_for_htmx(
     assert "<html" not in fragment.text
     assert "Joana Araújo" in fragment.text
     assert str(chat.conversation_id) not in fragment.text
+
+
+def test_language_negotiation_prefers_the_cookie_then_the_browser() -> None:
+    from zapcrm.web.i18n import negotiate
+
+    assert negotiate(None, None) == "pt_BR"
+    assert negotiate(None, "en-US,en;q=0.9,pt-BR;q=0.8") == "en"
+    assert negotiate(None, "pt-PT,en;q=0.5") == "pt_BR"
+    assert negotiate(None, "de-DE,fr;q=0.8") == "pt_BR"
+    assert negotiate("en", "pt-BR") == "en"
+    assert negotiate("xx", "en") == "en"  # an unknown cookie value is ignored
+
+
+async def test_the_language_switch_sets_a_cookie_and_returns_to_the_page(
+    new_browser: Browser, factory: Factory
+) -> None:
+    http = await new_browser()
+    await panel_login(http, await factory.user(await factory.company(), Role.OPERATOR))
+    switched = await http.get(
+        "/panel/lang/en", headers={"referer": "http://zapcrm.test/panel/contacts?q=ana"}
+    )
+    assert switched.status_code == 303
+    assert switched.headers["location"] == "/panel/contacts?q=ana"
+    assert "zapcrm_lang=en" in switched.headers["set-cookie"]
+    page = await http.get("/panel/contacts")
+    assert '<html lang="en">' in page.text
+    elsewhere = await http.get("/panel/lang/pt_BR", headers={"referer": "https://evil.example/x"})
+    assert elsewhere.headers["location"] == "/panel/"
+    assert '<html lang="pt-BR">' in (await http.get("/panel/contacts")).text
+
+
+async def test_an_english_browser_gets_the_english_panel(new_browser: Browser) -> None:
+    http = await new_browser()
+    english = await http.get("/panel/login", headers={"accept-language": "en-GB,en;q=0.9"})
+    assert '<html lang="en">' in english.text
+    assert "Sign in" in english.text
+    assert "Entrar" not in english.text
+    portuguese = await http.get("/panel/login", headers={"accept-language": "pt-BR"})
+    assert "Entrar" in portuguese.text

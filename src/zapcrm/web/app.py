@@ -13,13 +13,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import MutableHeaders, State
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zapcrm.exceptions import ZapcrmError
 from zapcrm.logging import get_logger
 from zapcrm.web.dependencies import LoginRequired
+from zapcrm.web.i18n import LocaleMiddleware
 from zapcrm.web.pages import admin, auth, contacts, events, home, imports, inbox, media
 from zapcrm.web.templating import render
 
@@ -91,9 +92,9 @@ class SecurityHeaders:
     """Add the panel's security and caching headers to every response (plain ASGI, so the
     live event stream is passed through untouched)."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: ASGIApp, state: State) -> None:
         self.app = app
-        self.state = app.state
+        self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -134,4 +135,4 @@ def create_panel() -> SecurityHeaders:
     panel.include_router(contacts.router)
     panel.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    return SecurityHeaders(panel)
+    return SecurityHeaders(LocaleMiddleware(panel), panel.state)

@@ -13,34 +13,35 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zapcrm.contacts.query.fields import FIELDS, OPERATORS
+from zapcrm.web.i18n import N_
 
 MAX_ROWS = 50
 NO_VALUE = frozenset({"present", "absent"})
 NUMERIC = frozenset({"days_ago_more_than", "days_ago_less_than"})
 
 FIELD_LABELS = {
-    "name": "Nome",
-    "phone": "Telefone",
-    "email": "E-mail",
-    "tags": "Etiquetas",
-    "stage": "Etapa do funil",
-    "source": "Origem",
-    "opt_out": "Não quer receber",
-    "created_at": "Criado em",
-    "last_interaction_at": "Última interação",
+    "name": N_("Nome"),
+    "phone": N_("Telefone"),
+    "email": N_("E-mail"),
+    "tags": N_("Etiquetas"),
+    "stage": N_("Etapa do funil"),
+    "source": N_("Origem"),
+    "opt_out": N_("Não quer receber"),
+    "created_at": N_("Criado em"),
+    "last_interaction_at": N_("Última interação"),
 }
 OPERATOR_LABELS = {
-    "equals": "é igual a",
-    "not_equals": "é diferente de",
-    "contains": "contém",
-    "not_contains": "não contém",
-    "starts_with": "começa com",
-    "present": "está preenchido",
-    "absent": "está vazio",
-    "gt": "maior / depois de",
-    "lt": "menor / antes de",
-    "days_ago_more_than": "há mais de N dias",
-    "days_ago_less_than": "nos últimos N dias",
+    "equals": N_("é igual a"),
+    "not_equals": N_("é diferente de"),
+    "contains": N_("contém"),
+    "not_contains": N_("não contém"),
+    "starts_with": N_("começa com"),
+    "present": N_("está preenchido"),
+    "absent": N_("está vazio"),
+    "gt": N_("maior / depois de"),
+    "lt": N_("menor / antes de"),
+    "days_ago_more_than": N_("há mais de N dias"),
+    "days_ago_less_than": N_("nos últimos N dias"),
 }
 assert set(FIELD_LABELS) == set(FIELDS)
 assert set(OPERATOR_LABELS) == set(OPERATORS)

@@ -8,7 +8,6 @@ can translate it.
 
 from __future__ import annotations
 
-import gettext
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,22 +20,29 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from zapcrm.messaging.schemas import ConversationOut, MessageOut
+from zapcrm.web.i18n import (
+    HTML_LANG,
+    LANGUAGES,
+    N_,
+    current_locale,
+    translate,
+    translate_plural,
+)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 DEFAULT_TIMEZONE = "America/Sao_Paulo"
-LOCALE = "pt_BR"
 
 # What each delivery status looks like next to an outgoing message: a symbol and its label.
 TICKS: dict[str, tuple[str, str]] = {
-    "queued": ("🕓", "na fila"),
-    "sending": ("🕓", "enviando"),
-    "PENDING": ("🕓", "pendente"),
-    "SERVER_ACK": ("✓", "enviada"),
-    "DELIVERY_ACK": ("✓✓", "entregue"),
-    "READ": ("✓✓", "lida"),
-    "PLAYED": ("✓✓", "reproduzida"),
-    "ERROR": ("⚠", "erro no envio"),
-    "error": ("⚠", "erro no envio"),
+    "queued": ("🕓", N_("na fila")),
+    "sending": ("🕓", N_("enviando")),
+    "PENDING": ("🕓", N_("pendente")),
+    "SERVER_ACK": ("✓", N_("enviada")),
+    "DELIVERY_ACK": ("✓✓", N_("entregue")),
+    "READ": ("✓✓", N_("lida")),
+    "PLAYED": ("✓✓", N_("reproduzida")),
+    "ERROR": ("⚠", N_("erro no envio")),
+    "error": ("⚠", N_("erro no envio")),
 }
 
 
@@ -63,9 +69,9 @@ def short_time(value: datetime | None, timezone: str | None = None) -> str:
     if moment.date() == today:
         return moment.strftime("%H:%M")
     if moment.date() == today - timedelta(days=1):
-        return "ontem"
+        return translate("ontem")
     if today - moment.date() < timedelta(days=7):
-        return format_date(moment, "EEEE", locale=LOCALE)  # the weekday's name needs the locale
+        return format_date(moment, "EEEE", locale=current_locale())  # a weekday's name
     return moment.strftime("%d/%m/%Y")
 
 
@@ -87,10 +93,10 @@ def day_label(day: date) -> str:
     """Chat day separators: "Hoje", "Ontem" or the date in full."""
     today = datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date()
     if day == today:
-        return "Hoje"
+        return translate("Hoje")
     if day == today - timedelta(days=1):
-        return "Ontem"
-    return format_date(day, "d 'de' MMMM 'de' y", locale=LOCALE)
+        return translate("Ontem")
+    return format_date(day, format="long", locale=current_locale())
 
 
 def phone(value: str | None) -> str:
@@ -107,13 +113,17 @@ def phone(value: str | None) -> str:
 def tick(status: str | None) -> dict[str, str]:
     """The delivery tick of a status: symbol, label and a CSS class."""
     symbol, label = TICKS.get(status or "", ("", ""))
-    return {"symbol": symbol, "label": label, "css": (status or "none").lower()}
+    return {
+        "symbol": symbol,
+        "label": translate(label) if label else "",
+        "css": (status or "none").lower(),
+    }
 
 
 def conversation_title(conversation: ConversationOut) -> str:
     """The name a conversation is shown under."""
     if conversation.is_group:
-        return conversation.subject or "Grupo"
+        return conversation.subject or translate("Grupo")
     if conversation.contact and conversation.contact.name:
         return conversation.contact.name
     if conversation.contact and conversation.contact.phone_e164:
@@ -128,7 +138,7 @@ def quoted_from_details(message: MessageOut) -> str | None:
     quoted = message.details.get("quoted")
     if isinstance(quoted, Mapping) and quoted.get("text"):
         return str(quoted["text"])
-    return "mensagem"
+    return translate("mensagem")
 
 
 def quoted_for(message: MessageOut, by_key: Mapping[str, MessageOut]) -> str | None:
@@ -156,8 +166,10 @@ def build_environment() -> Environment:
         lstrip_blocks=True,
         auto_reload=False,
     )
-    # Source strings are pt-BR; a Babel catalog per language plugs in here.
-    environment.install_gettext_translations(gettext.NullTranslations(), newstyle=True)  # type: ignore[attr-defined]
+    # Source strings are pt-BR; `_()` looks the request's language up at render time.
+    environment.install_gettext_callables(  # type: ignore[attr-defined]
+        translate, translate_plural, newstyle=True
+    )
     environment.filters.update(
         short_time=short_time,
         clock=clock,
@@ -167,6 +179,9 @@ def build_environment() -> Environment:
         local=local,
     )
     environment.globals.update(
+        html_lang=lambda: HTML_LANG[current_locale()],
+        current_locale=current_locale,
+        languages=LANGUAGES,
         tick=tick,
         conversation_title=conversation_title,
         quoted_for=quoted_for,

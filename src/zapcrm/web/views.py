@@ -20,7 +20,6 @@ from zapcrm.web.templating import local
 Tab = Literal["mine", "unassigned", "all"]
 Status = Literal["open", "pending", "closed"]
 STATUSES: tuple[Status, ...] = ("open", "pending", "closed")
-STATUS_LABELS = {"open": "Abertas", "pending": "Pendentes", "closed": "Encerradas"}
 
 
 @dataclass(frozen=True)

@@ -28,17 +28,22 @@ from zapcrm.web.dependencies import (
     PanelUser,
     require_admin,
 )
+from zapcrm.web.i18n import N_
 from zapcrm.web.templating import render
 
 router = APIRouter()
 
-ROLE_LABELS = {"operator": "Atendente", "supervisor": "Supervisor", "admin": "Administrador"}
+ROLE_LABELS = {
+    "operator": N_("Atendente"),
+    "supervisor": N_("Supervisor"),
+    "admin": N_("Administrador"),
+}
 TYPE_LABELS = {
-    "text": "Texto",
-    "number": "Número",
-    "date": "Data",
-    "boolean": "Sim/não",
-    "list": "Lista de opções",
+    "text": N_("Texto"),
+    "number": N_("Número"),
+    "date": N_("Data"),
+    "boolean": N_("Sim/não"),
+    "list": N_("Lista de opções"),
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -24,6 +25,7 @@ from zapcrm.web.dependencies import (
     same_origin,
     session_store,
 )
+from zapcrm.web.i18n import DEFAULT_LOCALE, LANG_COOKIE, LANGUAGES
 from zapcrm.web.templating import render
 
 log = get_logger(__name__)
@@ -132,6 +134,27 @@ async def login(
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/panel/login")
         return response
     return _login_page(request, next_url=next_url, email=email, error=error, status=status)
+
+
+@router.get("/lang/{locale}")
+async def choose_language(locale: str, request: Request) -> Response:
+    """Switch the panel's language (remembered for a year) and go back where the user was."""
+    if locale not in LANGUAGES:
+        locale = DEFAULT_LOCALE
+    referer = urlsplit(request.headers.get("referer", ""))
+    back = referer.path + (f"?{referer.query}" if referer.query else "")
+    target = back if same_origin(request) and back.startswith("/panel/") else HOME
+    response = RedirectResponse(safe_next(target) if target != HOME else HOME, status_code=303)
+    response.set_cookie(
+        LANG_COOKIE,
+        locale,
+        max_age=365 * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(request),
+        path="/panel",
+    )
+    return response
 
 
 @router.post("/logout")

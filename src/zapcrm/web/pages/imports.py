@@ -16,23 +16,24 @@ from zapcrm.contacts.importing.schemas import ImportJobOut, ImportStart
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser
+from zapcrm.web.i18n import N_
 from zapcrm.web.templating import render
 
 router = APIRouter()
 
 TARGET_LABELS = {
-    "ignore": "Ignorar",
-    "name": "Nome",
-    "phone": "Telefone",
-    "email": "E-mail",
-    "tags": "Etiquetas",
-    "source": "Origem",
-    "stage": "Etapa do funil",
+    "ignore": N_("Ignorar"),
+    "name": N_("Nome"),
+    "phone": N_("Telefone"),
+    "email": N_("E-mail"),
+    "tags": N_("Etiquetas"),
+    "source": N_("Origem"),
+    "stage": N_("Etapa do funil"),
 }
 POLICY_LABELS = {
-    "skip": "Manter como está (pular)",
-    "fill_empty": "Preencher só os campos vazios",
-    "overwrite": "Sobrescrever com os dados do arquivo",
+    "skip": N_("Manter como está (pular)"),
+    "fill_empty": N_("Preencher só os campos vazios"),
+    "overwrite": N_("Sobrescrever com os dados do arquivo"),
 }
 
 
