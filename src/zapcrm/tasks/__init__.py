@@ -1,0 +1,1 @@
+"""Operator to-dos ("tarefas pendentes") linked to a contact or a conversation."""
