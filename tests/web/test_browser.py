@@ -316,3 +316,36 @@ async def test_a_csv_import_runs_with_live_progress_and_offers_the_failed_rows(
     assert "Sem Telefone" in failed
     assert "Marta" not in failed
     await _close(page)
+
+
+async def test_a_task_created_in_a_conversation_shows_on_home_and_in_the_badge(
+    chromium: PlaywrightBrowser,
+    simulator: Simulator,
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    company_id = await register_simulated_instance(simulator, db, factory, runtime)
+    operator = await factory.user(company_id, Role.OPERATOR)
+    page = await open_panel(chromium, live_server, operator)
+    async with _sim_client(simulator) as sim:
+        customer = await Customer.create(sim, simulator[1], "Seu Zé")
+        await customer.writes("Vocês entregam em Niterói?")
+        await page.goto("/panel/inbox?tab=unassigned")
+        await page.locator(".conv", has_text="Seu Zé").locator("a").click()
+        await expect(page.locator("#messages")).to_contain_text("Niterói")
+        await page.get_by_text("Criar tarefa sobre esta conversa").click()
+        await page.get_by_label("Tarefa", exact=True).fill("Confirmar frete para Niterói")
+        await page.get_by_role("button", name="Criar tarefa").click()
+        await expect(page.locator("#toast")).to_contain_text("Tarefa criada")
+        await expect(page.locator("#task-badge")).to_have_text("1")
+        await page.get_by_role("link", name="Início").click()
+        task = page.locator(".task", has_text="Confirmar frete para Niterói")
+        await expect(task).to_be_visible()
+        if path := screenshot_path("home"):
+            await page.screenshot(path=path)
+        await task.get_by_role("link", name="conversa").click()
+        await expect(page.locator("#chat-header h1")).to_have_text("Seu Zé")
+    await _close(page)

@@ -36,7 +36,8 @@ async def test_home_lists_my_chats_the_waiting_queue_and_health_for_supervisors(
     await panel_login(http, operator)
     page = await http.get("/panel/")
     assert page.status_code == 200
-    mine, waiting = page.text.split('id="waiting-title"', 1)
+    mine, rest = page.text.split('id="waiting-title"', 1)
+    waiting = rest.split('id="tasks-title"', 1)[0]
     assert "Minha" in mine
     assert "Primeira" not in mine
     assert waiting.index("Primeira") < waiting.index("Segunda")  # longest wait first

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapcrm.accounts import service as accounts_service
 from zapcrm.contacts import definitions
 from zapcrm.contacts import service as contacts_service
 from zapcrm.contacts.query import export
@@ -25,6 +26,7 @@ from zapcrm.exceptions import NotFound, ValidationFailed, ZapcrmError
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
 from zapcrm.web.filter_form import FIELD_LABELS, OPERATOR_LABELS, FilterForm, Group, Row
 from zapcrm.web.templating import render, render_macro
+from zapcrm.web.views import Agents
 
 router = APIRouter()
 
@@ -221,7 +223,9 @@ async def _contact_context(
             for pair in pairs
             if contact_id in (pair.first.id, pair.second.id)
         ]
+    agents = Agents.of(await accounts_service.list_users(session, user.identity.company_id))
     return {
+        "agents": agents,
         "contact": contact,
         "history": history,
         "duplicates": duplicates,

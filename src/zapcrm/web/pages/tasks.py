@@ -1,0 +1,163 @@
+"""Task pages ("tarefas pendentes"): my tasks with overdue highlighted, the create form (also
+from a conversation or a contact), complete and reopen, and the navigation badge."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from zapcrm.accounts import service as accounts_service
+from zapcrm.dependencies import RuntimeDep
+from zapcrm.exceptions import ValidationFailed
+from zapcrm.tasks import service as tasks_service
+from zapcrm.tasks.schemas import DueFilter, TaskIn, TaskScope, TaskStatus
+from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser
+from zapcrm.web.templating import DEFAULT_TIMEZONE, render, render_macro
+from zapcrm.web.views import Agents
+
+router = APIRouter()
+
+PAGE_SIZE = 50
+SCOPES: tuple[TaskScope, ...] = ("mine", "created", "all")
+DUE_FILTERS: tuple[DueFilter, ...] = ("overdue", "today", "upcoming")
+
+
+def _scope(value: str | None, may_see_all: bool) -> TaskScope:
+    if value == "created":
+        return "created"
+    if value == "all" and may_see_all:
+        return "all"
+    return "mine"
+
+
+@router.get("/tasks")
+async def tasks_page(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    scope: Annotated[str | None, Query(max_length=10)] = None,
+    status: Annotated[str | None, Query(max_length=10)] = None,
+    due: Annotated[str | None, Query(max_length=10)] = None,
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
+) -> Response:
+    """My tasks (or the ones I created, or all for supervisors), overdue first."""
+    chosen_scope = _scope(scope, user.is_supervisor)
+    chosen_status: TaskStatus = "done" if status == "done" else "open"
+    chosen_due = next((item for item in DUE_FILTERS if item == due), None)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        page = await tasks_service.list_tasks(
+            session,
+            user.identity,
+            scope=chosen_scope,
+            status=chosen_status,
+            due=chosen_due,
+            cursor=cursor,
+            limit=PAGE_SIZE,
+        )
+        agents = Agents.of(await accounts_service.list_users(session, user.identity.company_id))
+    context = user.page_context(
+        request,
+        "tasks",
+        page=page,
+        scope=chosen_scope,
+        status=chosen_status,
+        due=chosen_due or "",
+        agents=agents,
+        notice=request.query_params.get("ok"),
+    )
+    return render("tasks/page.html", context)
+
+
+@router.get("/tasks/badge")
+async def badge(runtime: RuntimeDep, user: CurrentPanelUser) -> Response:
+    """The navigation's count of my open tasks (overdue ones make it red)."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        counts = await tasks_service.count_open(session, user.identity)
+    return HTMLResponse(render_macro("tasks/_task.html", "nav_badge", counts.open, counts.overdue))
+
+
+def _due_at(day: str, hour: str) -> datetime | None:
+    """A due moment typed as a date and a time in the company's zone (BRT by default)."""
+    if not day:
+        return None
+    try:
+        moment = datetime.fromisoformat(f"{day}T{hour or '18:00'}")
+    except ValueError:
+        raise ValidationFailed("data ou hora inválida") from None
+    return moment.replace(tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
+
+
+@router.post("/tasks")
+async def create_task(
+    request: Request,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    title: Annotated[str, Form(max_length=200)] = "",
+    description: Annotated[str, Form(max_length=2000)] = "",
+    due_date: Annotated[str, Form(max_length=10)] = "",
+    due_time: Annotated[str, Form(max_length=5)] = "",
+    assignee: Annotated[str, Form(max_length=40)] = "me",
+    contact_id: Annotated[str, Form(max_length=40)] = "",
+    conversation_id: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Create a task; from a chat or a contact page it answers with a toast, else it reloads."""
+    fields: dict[str, object] = {
+        "title": title,
+        "description": description,
+        "due_at": _due_at(due_date, due_time),
+    }
+    # Only links actually given: a chat's task then also links the chat's contact.
+    if contact_id:
+        fields["contact_id"] = _uuid(contact_id)
+    if conversation_id:
+        fields["conversation_id"] = _uuid(conversation_id)
+    if assignee != "me":
+        fields["assignee_id"] = _uuid(assignee)  # "" = nobody: the team's pool
+    try:
+        body = TaskIn.model_validate(fields)
+    except ValidationError:
+        raise ValidationFailed("dê um título à tarefa") from None
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        task = await tasks_service.create_task(session, user.identity, body)
+    if request.headers.get("hx-request"):
+        response = render("_toast.html", {"message": f"Tarefa criada: {task.title}", "kind": "ok"})
+        response.headers["HX-Trigger"] = "tasks-changed"
+        return response
+    return RedirectResponse("/panel/tasks?ok=created", status_code=303)
+
+
+@router.post("/tasks/{task_id}/complete")
+async def complete(task_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser) -> Response:
+    """Mark done; the row is swapped in place."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        task = await tasks_service.complete_task(session, user.identity, task_id)
+    return _row(task)
+
+
+@router.post("/tasks/{task_id}/reopen")
+async def reopen(task_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser) -> Response:
+    """Back to open."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        task = await tasks_service.reopen_task(session, user.identity, task_id)
+    return _row(task)
+
+
+def _row(task: object) -> Response:
+    response = HTMLResponse(render_macro("tasks/_task.html", "task_row", task, DEFAULT_TIMEZONE))
+    response.headers["HX-Trigger"] = "tasks-changed"
+    return response
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValidationFailed("identificador inválido") from None

@@ -1,0 +1,91 @@
+"""Task pages: create (from the page, a chat or a contact), overdue highlighted, complete and
+reopen in place, the navigation badge, and nobody touching a task they may not see."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from tests.conftest import Factory
+from tests.evolution.harness import rows
+from tests.web.conftest import Browser, new_company_chat, panel_login
+from zapcrm.db import Database
+from zapcrm.models import Role
+
+
+async def test_tasks_page_creates_highlights_overdue_and_completes_in_place(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    operator = await factory.user(await factory.company(), Role.OPERATOR)
+    http = await new_browser()
+    csrf = await panel_login(http, operator)
+    yesterday = (datetime.now(ZoneInfo("America/Sao_Paulo")) - timedelta(days=1)).date()
+    late = await http.post(
+        "/panel/tasks",
+        data={"csrf_token": csrf, "title": "Ligar para a Dona Cida <urgente>",
+              "due_date": yesterday.isoformat(), "due_time": "09:30"},
+    )  # fmt: skip
+    assert late.status_code == 303
+    later = await http.post(
+        "/panel/tasks", data={"csrf_token": csrf, "title": "Mandar catálogo", "due_date": ""}
+    )
+    assert later.status_code == 303
+    untitled = await http.post(
+        "/panel/tasks", data={"title": "  "}, headers={"X-CSRF-Token": csrf, "HX-Request": "true"}
+    )
+    assert untitled.status_code == 422
+    page = await http.get("/panel/tasks")
+    assert page.status_code == 200
+    assert "Ligar para a Dona Cida &lt;urgente&gt;" in page.text
+    assert page.text.index("Dona Cida") < page.text.index("Mandar catálogo")  # overdue first
+    assert 'class="task overdue"' in page.text
+    assert f"{yesterday.strftime('%d/%m/%Y')} 09:30" in page.text  # in BRT, as typed
+    badge = await http.get("/panel/tasks/badge")
+    assert ">2</span>" in badge.text
+    assert "badge-late" in badge.text
+    task_id = (await rows(db, "select id from tasks where title like 'Ligar%%'"))[0]["id"]
+    done = await http.post(
+        f"/panel/tasks/{task_id}/complete", headers={"X-CSRF-Token": csrf, "HX-Request": "true"}
+    )
+    assert done.status_code == 200
+    assert 'class="task done"' in done.text
+    assert done.headers["HX-Trigger"] == "tasks-changed"
+    assert ">1</span>" in (await http.get("/panel/tasks/badge")).text
+    stranger = await new_browser()
+    other_csrf = await panel_login(stranger, await factory.user(operator.company_id, Role.OPERATOR))
+    refused = await stranger.post(
+        f"/panel/tasks/{task_id}/reopen", headers={"X-CSRF-Token": other_csrf}
+    )
+    assert refused.status_code == 404
+
+
+async def test_a_task_from_a_chat_links_the_chat_and_its_contact_and_shows_on_home(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    chat = await new_company_chat(client, db, factory, text_body="preciso de orçamento")
+    operator = await factory.user(chat.instance.company_id, Role.OPERATOR)
+    http = await new_browser()
+    csrf = await panel_login(http, operator)
+    page = await http.get(f"/panel/inbox/{chat.conversation_id}")
+    assert "Criar tarefa sobre esta conversa" in page.text
+    created = await http.post(
+        "/panel/tasks",
+        data={"title": "Enviar orçamento", "conversation_id": str(chat.conversation_id),
+              "assignee": "me"},
+        headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+    )  # fmt: skip
+    assert created.status_code == 200, created.text
+    assert "Tarefa criada: Enviar orçamento" in created.text
+    stored = await rows(
+        db,
+        "select conversation_id, contact_id, assignee_id from tasks"
+        " where title = 'Enviar orçamento'",
+    )
+    assert stored[0]["conversation_id"] == chat.conversation_id
+    assert stored[0]["contact_id"] is not None
+    assert stored[0]["assignee_id"] == operator.id
+    home = await http.get("/panel/")
+    assert "Enviar orçamento" in home.text
+    assert f'href="/panel/inbox/{chat.conversation_id}"' in home.text
