@@ -209,7 +209,11 @@ async def test_roles_and_companies(client: httpx.AsyncClient, factory: Factory) 
         )
         assert response.status_code == 404, (method, url, response.text)
     other = (await client.post("/api/contacts", json={"name": "Dele"}, headers=stranger)).json()
-    crossed = await client.post(
+    refused = await client.post(
         f"/api/contacts/{mine['id']}/merge", json={"other_id": other["id"]}, headers=operator
+    )
+    assert refused.status_code == 403  # merging moves chats an operator cannot see
+    crossed = await client.post(
+        f"/api/contacts/{other['id']}/merge", json={"other_id": mine["id"]}, headers=stranger
     )
     assert crossed.status_code == 404

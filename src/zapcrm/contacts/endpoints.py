@@ -66,9 +66,10 @@ async def delete_contact(contact_id: uuid.UUID, actor: CurrentUser, session: Ten
 
 @router.post("/api/contacts/{contact_id:uuid}/merge")
 async def merge_contact(
-    contact_id: uuid.UUID, body: MergeIn, actor: CurrentUser, session: TenantSession
+    contact_id: uuid.UUID, body: MergeIn, actor: Supervisor, session: TenantSession
 ) -> ContactOut:
-    """Fold another contact into this one: chats, messages, tasks, lists and fields move."""
+    """Fold another contact into this one: chats, messages, tasks, lists and fields move
+    (supervisors and admins: only they see every chat that has to move)."""
     return await service.merge_contacts(session, actor, contact_id, body.other_id)
 
 

@@ -220,6 +220,10 @@ async def merge_contacts(
     session: AsyncSession, actor: Identity, keep_id: uuid.UUID, other_id: uuid.UUID
 ) -> ContactOut:
     """Fold `other_id` into `keep_id`: chats, messages, tasks, lists, keys and fields move."""
+    if not actor.has_role(Role.SUPERVISOR):
+        # The moves run under the caller's RLS: an operator cannot see a colleague's chats,
+        # so they would stay behind and lose their contact when the other one is deleted.
+        raise Forbidden("só supervisores e administradores unificam contatos")
     if keep_id == other_id:
         raise ValidationFailed("escolha dois contatos diferentes")
     # Lock in id order so two opposite merges cannot deadlock.
