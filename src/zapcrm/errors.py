@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -45,11 +46,16 @@ async def _zapcrm_error(_: Request, error: Exception) -> JSONResponse:
     )
 
 
+def _without_body_marker(loc: Sequence[Any]) -> Sequence[Any]:
+    return loc[1:] if loc and loc[0] == "body" else loc
+
+
 async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     fields = [
         {
-            "field": ".".join(str(part) for part in item["loc"] if part != "body"),
+            # Only the leading "body" is FastAPI's marker: a field may itself be named `body`.
+            "field": ".".join(str(part) for part in _without_body_marker(item["loc"])),
             "message": item["msg"],
         }
         for item in error.errors()

@@ -77,6 +77,10 @@ async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
                 "insert into conversation_cycles (company_id, conversation_id, started_at)"
                 " values (:company, :conversation, now()) returning id"
             )
+            await one(
+                "insert into conversation_notes (company_id, conversation_id, author_id, body)"
+                " values (:company, :conversation, :operator, 'nota interna') returning id"
+            )
         await one(
             "insert into evolution_pending_updates (company_id, instance_id, key_id, kind,"
             " payload) values (:company, :instance, 'LATE', 'status', '{}') returning id"
@@ -99,6 +103,10 @@ async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
         await one(
             "insert into contact_events (company_id, contact_id, kind)"
             " values (:company, :contact, 'created') returning id"
+        )
+        await one(
+            "insert into quick_replies (company_id, shortcut, title, body)"
+            " values (:company, '/frete', 'Frete', 'Frete grátis acima de R$ 100') returning id"
         )
         await one(
             "insert into import_jobs (company_id, created_by, file_name) values"

@@ -37,6 +37,8 @@ TENANT_TABLES = (
     "funnel_stages",
     "segment_members",
     "contact_events",
+    "quick_replies",
+    "conversation_notes",
 )
 
 # An attempt to create a row in company :b, using :b's own parents where a parent is needed.
@@ -75,6 +77,10 @@ INSERT_INTO_OTHER_COMPANY = {
     " values (:b_segment, :b_contact, :b)",
     "contact_events": "insert into contact_events (company_id, contact_id, kind)"
     " values (:b, :b_contact, 'intrusion')",
+    "quick_replies": "insert into quick_replies (company_id, shortcut, title, body)"
+    " values (:b, '/intruso', 'Intruso', 'x')",
+    "conversation_notes": "insert into conversation_notes"
+    " (company_id, conversation_id, author_id, body) values (:b, :b_conversation, :me, 'x')",
 }
 
 
@@ -213,7 +219,7 @@ async def test_operator_sees_own_and_unassigned_conversations_only(
         company_a.mine_conversation_id,
         company_a.unassigned_conversation_id,
     }
-    for child in ("evolution_messages", "conversation_cycles"):
+    for child in ("evolution_messages", "conversation_cycles", "conversation_notes"):
         parents = await _visible(db, operator, f"select conversation_id from {child}")
         assert parents == conversations, child
 
@@ -232,6 +238,64 @@ async def test_operator_cannot_touch_another_operators_conversation(
             {"id": company_a.others_conversation_id},
         )
         assert messages.rowcount == 0  # type: ignore[attr-defined]
+
+
+async def test_notes_are_written_only_in_visible_chats_and_in_ones_own_name(
+    db: Database, company_a: CompanyGraph
+) -> None:
+    params = {
+        "company": company_a.company_id,
+        "me": company_a.operator.id,
+        "colleague": company_a.other_operator.id,
+        "mine": company_a.mine_conversation_id,
+        "others": company_a.others_conversation_id,
+    }
+    insert = (
+        "insert into conversation_notes (company_id, conversation_id, author_id, body)"
+        " values (:company, :{conversation}, :{author}, 'nota')"
+    )
+    for conversation, author in (("others", "me"), ("mine", "colleague")):
+        with pytest.raises(DBAPIError, match="row-level security"):
+            async with db.tenant_session(claims_for(company_a.operator)) as session:
+                await session.execute(
+                    text(insert.format(conversation=conversation, author=author)), params
+                )
+    async with db.tenant_session(claims_for(company_a.operator)) as session:
+        await session.execute(text(insert.format(conversation="mine", author="me")), params)
+        edited = await session.execute(text("update conversation_notes set body = 'editada'"))
+        removed = await session.execute(text("delete from conversation_notes"))
+        assert (edited.rowcount, removed.rowcount) == (0, 0)  # type: ignore[attr-defined]
+
+
+async def test_only_supervisors_and_admins_write_quick_replies(
+    db: Database, company_a: CompanyGraph
+) -> None:
+    params = {"company": company_a.company_id}
+    async with db.tenant_session(claims_for(company_a.operator)) as session:
+        seen = await session.execute(text("select count(*) from quick_replies"))
+        changed = await session.execute(text("update quick_replies set title = 'x'"))
+        removed = await session.execute(text("delete from quick_replies"))
+        assert seen.scalar_one() > 0
+        assert (changed.rowcount, removed.rowcount) == (0, 0)  # type: ignore[attr-defined]
+    with pytest.raises(DBAPIError, match="row-level security"):
+        async with db.tenant_session(claims_for(company_a.operator)) as session:
+            await session.execute(
+                text(
+                    "insert into quick_replies (company_id, shortcut, title, body)"
+                    " values (:company, '/operador', 'Operador', 'x')"
+                ),
+                params,
+            )
+    async with db.tenant_session(claims_for(company_a.supervisor)) as session:
+        added = await session.execute(
+            text(
+                "insert into quick_replies (company_id, shortcut, title, body)"
+                " values (:company, '/supervisor', 'Supervisor', 'x') returning id"
+            ),
+            params,
+        )
+        assert added.scalar_one()
+        await session.rollback()
 
 
 async def test_supervisor_sees_every_conversation_of_the_company(

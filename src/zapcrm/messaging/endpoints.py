@@ -1,4 +1,4 @@
-"""Inbox API: conversations, their messages, and the caller's live events (SSE)."""
+"""Inbox API: conversations, their messages and private notes, the caller's live events (SSE)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zapcrm.dependencies import CurrentUser, RuntimeDep, TenantSession
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.messaging import realtime
-from zapcrm.messaging.schemas import ConversationOut, MessageOut, Page
-from zapcrm.messaging.service import actions, inbox, outbound
+from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut, Page
+from zapcrm.messaging.service import actions, inbox, notes, outbound
 from zapcrm.outbox import OutboxItem
 from zapcrm.transactions import in_tenant_transaction
 
@@ -87,6 +87,37 @@ async def list_messages(
     return await inbox.list_messages(
         session, runtime.redis, conversation_id, cursor=cursor, limit=limit
     )
+
+
+class NoteIn(BaseModel):
+    """A private note for the team; never sent to WhatsApp."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: str = Field(min_length=1, max_length=notes.MAX_NOTE_LENGTH)
+
+
+@router.get("/api/conversations/{conversation_id}/notes")
+async def list_notes(
+    conversation_id: uuid.UUID,
+    identity: CurrentUser,
+    session: TenantSession,
+    limit: Annotated[int, Query(ge=1, le=500)] = notes.DEFAULT_LIMIT,
+) -> list[NoteOut]:
+    """The conversation's latest private notes, newest first."""
+    return await notes.list_notes(session, identity, conversation_id, limit=limit)
+
+
+@router.post("/api/conversations/{conversation_id}/notes", status_code=status.HTTP_201_CREATED)
+async def add_note(
+    conversation_id: uuid.UUID, body: NoteIn, identity: CurrentUser, runtime: RuntimeDep
+) -> NoteOut:
+    """Write a private note; whoever sees the conversation gets `note.created` live."""
+
+    async def work(session: AsyncSession) -> tuple[NoteOut, list[OutboxItem]]:
+        return await notes.add_note(session, identity, conversation_id, body.body)
+
+    return await in_tenant_transaction(runtime, identity, work)
 
 
 @router.get("/api/events", response_class=EventSourceResponse)

@@ -1,8 +1,9 @@
 """Queue handlers of the messaging domain.
 
-`evolution:incoming-messages` (from the webhook's outbox): refresh the Redis snapshots and the
-conversation page, publish the live event, queue media downloads. `evolution:media-sync`:
-store media bytes (from the payload's base64) and strip them from `raw_payload`.
+`evolution:incoming-messages` (from the webhook's and the requests' outboxes): refresh the Redis
+snapshots and the conversation page, publish the live event (messages, conversations, private
+notes, instances), queue media downloads. `evolution:media-sync`: store media bytes (from the
+payload's base64) and strip them from `raw_payload`.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from zapcrm.evolution.repository import gateway_access
 from zapcrm.logging import get_logger
 from zapcrm.messaging import cache, realtime
 from zapcrm.messaging.media import MediaStorage
-from zapcrm.messaging.repository import get_conversations, get_messages, outbound
-from zapcrm.messaging.schemas import ConversationOut, MessageOut
+from zapcrm.messaging.repository import get_conversations, get_messages, notes, outbound
+from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.worker import Job, PermanentJobError, enqueue_many
 
 log = get_logger(__name__)
@@ -59,15 +60,21 @@ class IncomingHandler:
             mid for job in jobs if job.payload.get("kind") == "message"
             if (mid := _uuid(job.payload.get("message_id"))) is not None
         }  # fmt: skip
+        note_ids = {
+            nid for job in jobs if job.payload.get("kind") == "note"
+            if (nid := _uuid(job.payload.get("note_id"))) is not None
+        }  # fmt: skip
         conversation_ids = {
-            cid for job in jobs if job.payload.get("kind") in ("message", "conversation")
+            cid for job in jobs if job.payload.get("kind") in ("message", "conversation", "note")
             if (cid := _uuid(job.payload.get("conversation_id"))) is not None
         }  # fmt: skip
         async with self.db.service_session() as session:
             message_rows = await get_messages(session, sorted(message_ids))
             conversation_rows = await get_conversations(session, sorted(conversation_ids))
+            note_rows = await notes.get_notes(session, sorted(note_ids))
         messages = {row["id"]: cache.message_out(row) for row in message_rows}
         conversations = {row["id"]: cache.conversation_out(row) for row in conversation_rows}
+        notes_by_id = {row["id"]: NoteOut(**row) for row in note_rows}
         media_jobs: list[tuple[str, Mapping[str, Any]]] = []
         reconnected: list[uuid.UUID] = []
 
@@ -77,7 +84,15 @@ class IncomingHandler:
             for conversation in conversations.values():
                 cache.write_conversation(pipe, conversation)
             for job in jobs:
-                self._announce(pipe, job.payload, messages, conversations, media_jobs, reconnected)
+                self._announce(
+                    pipe,
+                    job.payload,
+                    messages,
+                    conversations,
+                    notes_by_id,
+                    media_jobs,
+                    reconnected,
+                )
             await pipe.execute()
         for instance_id in reconnected:
             # Sends held while the instance was away go out now (sending.py rule 4).
@@ -101,6 +116,7 @@ class IncomingHandler:
         payload: Mapping[str, Any],
         messages: Mapping[uuid.UUID, MessageOut],
         conversations: Mapping[uuid.UUID, ConversationOut],
+        notes_by_id: Mapping[uuid.UUID, NoteOut],
         media_jobs: list[tuple[str, Mapping[str, Any]]],
         reconnected: list[uuid.UUID],
     ) -> None:
@@ -141,6 +157,23 @@ class IncomingHandler:
                         data={"conversation": snapshot.model_dump(mode="json")},
                     ),
                 )
+        elif kind == "note":
+            note_id = _uuid(payload.get("note_id"))
+            note = notes_by_id.get(note_id) if note_id else None
+            conversation = conversations.get(note.conversation_id) if note else None
+            # Without its conversation the audience (its assignee) is unknown: say nothing
+            # rather than tell every operator.
+            if note is None or conversation is None:
+                return
+            pipe.publish(
+                channel,
+                realtime.encode_event(
+                    "note.created",
+                    conversation_id=conversation.id,
+                    assignee_id=conversation.assignee_id,
+                    data={"note": note.model_dump(mode="json")},
+                ),
+            )
         elif kind == "instance":
             instance_id = str(payload.get("instance_id"))
             state = str(payload.get("state"))

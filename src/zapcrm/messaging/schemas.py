@@ -70,6 +70,17 @@ class MessageOut(BaseModel):
     details: dict[str, Any]
 
 
+class NoteOut(BaseModel):
+    """A private note of a conversation: for the team, never sent to WhatsApp."""
+
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    author_id: uuid.UUID | None
+    author_name: str | None
+    body: str
+    created_at: datetime
+
+
 T = TypeVar("T")
 
 

@@ -9,6 +9,7 @@ from zapcrm.models.contact_attribute import ContactAttribute
 from zapcrm.models.contact_event import ContactEvent
 from zapcrm.models.contact_identity import ContactIdentity
 from zapcrm.models.conversation_cycle import ConversationCycle
+from zapcrm.models.conversation_note import ConversationNote
 from zapcrm.models.evolution_conversation import EvolutionConversation
 from zapcrm.models.evolution_instance import EvolutionInstance
 from zapcrm.models.evolution_message import EvolutionMessage
@@ -17,6 +18,7 @@ from zapcrm.models.import_job import ImportJob
 from zapcrm.models.outbox import OutboxEntry
 from zapcrm.models.pending_update import PendingUpdate
 from zapcrm.models.profile import Profile, Role
+from zapcrm.models.quick_reply import QuickReply
 from zapcrm.models.refresh_token import RefreshToken
 from zapcrm.models.segment import Segment
 from zapcrm.models.segment_member import SegmentMember
@@ -32,6 +34,7 @@ __all__ = [
     "ContactEvent",
     "ContactIdentity",
     "ConversationCycle",
+    "ConversationNote",
     "EvolutionConversation",
     "EvolutionInstance",
     "EvolutionMessage",
@@ -40,6 +43,7 @@ __all__ = [
     "OutboxEntry",
     "PendingUpdate",
     "Profile",
+    "QuickReply",
     "RefreshToken",
     "Role",
     "Segment",

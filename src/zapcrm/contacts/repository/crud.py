@@ -146,6 +146,11 @@ select * from (
   from evolution_messages m join evolution_conversations c on c.id = m.conversation_id
   where c.contact_id = :contact_id
   union all
+  select n.created_at, 'note', n.conversation_id, null, null, n.body,
+         jsonb_build_object('note_id', n.id, 'author_id', n.author_id), 'n' || n.id
+  from conversation_notes n join evolution_conversations c on c.id = n.conversation_id
+  where c.contact_id = :contact_id
+  union all
   select t.created_at, 'task', t.conversation_id, null, null, t.title,
          jsonb_build_object('task_id', t.id, 'status', t.status, 'due_at', t.due_at), 't' || t.id
   from tasks t where t.contact_id = :contact_id
@@ -165,7 +170,7 @@ async def history(
     before: tuple[datetime, str] | None,
     limit: int,
 ) -> Sequence[dict[str, Any]]:
-    """The contact's timeline, newest first: events, messages in every chat, tasks."""
+    """The contact's timeline, newest first: events, messages and notes of every chat, tasks."""
     rows = await session.execute(
         _HISTORY,
         {

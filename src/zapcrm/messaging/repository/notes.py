@@ -1,0 +1,71 @@
+"""SQL of private conversation notes: write one, read a conversation's, read by id."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.models import ConversationNote, Profile
+
+
+def _notes(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    author = func.coalesce(func.nullif(Profile.display_name, ""), Profile.email)
+    return (
+        select(
+            ConversationNote.id,
+            ConversationNote.conversation_id,
+            ConversationNote.author_id,
+            author.label("author_name"),
+            ConversationNote.body,
+            ConversationNote.created_at,
+        )
+        .outerjoin(Profile, Profile.id == ConversationNote.author_id)
+        .where(*where)
+    )
+
+
+async def insert_note(
+    session: AsyncSession,
+    *,
+    company_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    author_id: uuid.UUID,
+    body: str,
+) -> uuid.UUID:
+    """Store a note and return its id (RLS refuses a conversation the author cannot see)."""
+    statement = (
+        insert(ConversationNote)
+        .values(
+            company_id=company_id, conversation_id=conversation_id, author_id=author_id, body=body
+        )
+        .returning(ConversationNote.id)
+    )
+    note_id: uuid.UUID = (await session.execute(statement)).scalar_one()
+    return note_id
+
+
+async def list_notes(
+    session: AsyncSession, company_id: uuid.UUID, conversation_id: uuid.UUID, *, limit: int
+) -> Sequence[dict[str, Any]]:
+    """A conversation's latest notes, newest first."""
+    statement = (
+        _notes(
+            ConversationNote.company_id == company_id,
+            ConversationNote.conversation_id == conversation_id,
+        )
+        .order_by(ConversationNote.created_at.desc(), ConversationNote.id.desc())
+        .limit(limit)
+    )
+    return [dict(row._mapping) for row in await session.execute(statement)]
+
+
+async def get_notes(session: AsyncSession, ids: Sequence[uuid.UUID]) -> Sequence[dict[str, Any]]:
+    """Notes by id (RLS applies in a tenant session)."""
+    if not ids:
+        return []
+    statement = _notes(ConversationNote.id.in_(list(ids)))
+    return [dict(row._mapping) for row in await session.execute(statement)]

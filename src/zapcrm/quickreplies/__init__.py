@@ -1,0 +1,1 @@
+"""Quick replies: company-defined canned responses with `{{name}}`-style variables."""

@@ -1,0 +1,198 @@
+"""Private notes in conversations: stored and listed for whoever sees the chat, announced live
+to the same people, shown in the contact's timeline, and never queued for WhatsApp."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any, cast
+
+import httpx
+import orjson
+from sqlalchemy import text
+
+from tests.conftest import Factory, login
+from tests.evolution.harness import Instance, new_instance, post, rows, text_message
+from tests.live import SseReader, token_headers
+from zapcrm.db import Database
+from zapcrm.messaging.jobs import OUTGOING_STREAM
+from zapcrm.models import Role
+from zapcrm.outbox import INCOMING_STREAM, PAYLOAD_FIELD
+from zapcrm.runtime import Runtime
+
+
+async def _conversation(
+    client: httpx.AsyncClient, db: Database, instance: Instance, key_id: str, number: str
+) -> uuid.UUID:
+    body = text_message(key_id, remote_jid=f"{number}@s.whatsapp.net", push_name="Rita")
+    assert (await post(client, instance.envelope(body))).status_code == 200
+    [row] = await rows(
+        db,
+        "select id from evolution_conversations where instance_id = :i and remote_jid = :j",
+        i=instance.instance_id,
+        j=f"{number}@s.whatsapp.net",
+    )
+    conversation_id: uuid.UUID = row["id"]
+    return conversation_id
+
+
+async def _assign(db: Database, conversation_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    async with db.service_session() as session:
+        await session.execute(
+            text("update evolution_conversations set assignee_id = :a where id = :id"),
+            {"a": user_id, "id": conversation_id},
+        )
+
+
+async def _stream(runtime: Runtime, stream: str) -> list[dict[str, Any]]:
+    entries = cast(list[tuple[str, dict[str, str]]], await runtime.redis.xrange(stream) or [])
+    return [orjson.loads(fields[PAYLOAD_FIELD]) for _, fields in entries]
+
+
+async def test_a_note_is_stored_listed_and_never_queued_for_whatsapp(
+    client: httpx.AsyncClient, db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    instance = await new_instance(db, factory)
+    conversation_id = await _conversation(client, db, instance, "NOTE1", "5511987651001")
+    operator = await factory.user(instance.company_id, Role.OPERATOR)
+    await _assign(db, conversation_id, operator.id)
+    headers = await login(client, operator)
+    url = f"/api/conversations/{conversation_id}/notes"
+
+    first = await client.post(
+        url, json={"body": "  Cliente prefere entrega à tarde  "}, headers=headers
+    )
+    assert first.status_code == 201, first.text
+    note = first.json()
+    assert note["body"] == "Cliente prefere entrega à tarde"
+    assert (note["author_id"], note["author_name"]) == (str(operator.id), "operator teste")
+    assert note["conversation_id"] == str(conversation_id)
+    second = await client.post(url, json={"body": "Pagamento confirmado"}, headers=headers)
+    listed = await client.get(url, headers=headers)
+    assert listed.status_code == 200
+    assert [n["id"] for n in listed.json()] == [second.json()["id"], note["id"]]  # newest first
+    assert [
+        n["id"] for n in (await client.get(url, params={"limit": 1}, headers=headers)).json()
+    ] == [second.json()["id"]]
+
+    # Announced through the outbox like every live event; nothing for the gateway.
+    announced = [p for p in await _stream(runtime, INCOMING_STREAM) if p.get("kind") == "note"]
+    assert {p["note_id"] for p in announced} >= {note["id"], second.json()["id"]}
+    outgoing = await _stream(runtime, OUTGOING_STREAM)
+    assert not [p for p in outgoing if p.get("instance_id") == str(instance.instance_id)]
+    messages = await rows(
+        db,
+        "select from_me, body from evolution_messages where conversation_id = :c",
+        c=conversation_id,
+    )
+    assert messages == [{"from_me": False, "body": "oi"}]  # only the customer's message
+
+    conversation = await client.get(f"/api/conversations/{conversation_id}", headers=headers)
+    assert conversation.json()["last_message_preview"] == "oi"  # a note is not a message
+
+
+async def test_note_body_is_validated(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+    conversation_id = await _conversation(client, db, instance, "NOTE2", "5511987651002")
+    headers = await login(client, await factory.user(instance.company_id, Role.SUPERVISOR))
+    url = f"/api/conversations/{conversation_id}/notes"
+    for body in ({"body": " \n "}, {"body": "x" * 4097}, {"body": ""}, {}):
+        response = await client.post(url, json=body, headers=headers)
+        assert response.status_code == 422, body
+        assert [f["field"] for f in response.json()["error"]["fields"]] == ["body"], body
+    assert (await client.get(url, headers=headers)).json() == []
+
+
+async def test_notes_follow_the_conversations_visibility(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+    conversation_id = await _conversation(client, db, instance, "NOTE3", "5511987651003")
+    owner = await factory.user(instance.company_id, Role.OPERATOR)
+    colleague = await login(client, await factory.user(instance.company_id, Role.OPERATOR))
+    supervisor = await login(client, await factory.user(instance.company_id, Role.SUPERVISOR))
+    url = f"/api/conversations/{conversation_id}/notes"
+
+    # Unassigned: every operator sees the chat, so anyone may note it.
+    free = await client.post(url, json={"body": "Sem dono ainda"}, headers=colleague)
+    assert free.status_code == 201
+    await _assign(db, conversation_id, owner.id)
+    owners = await login(client, owner)
+    assert (await client.post(url, json={"body": "É meu"}, headers=owners)).status_code == 201
+
+    # Now it is the owner's: the colleague can neither read nor add notes, as if it did not exist.
+    assert (await client.get(url, headers=colleague)).status_code == 404
+    refused = await client.post(url, json={"body": "intrometido"}, headers=colleague)
+    assert refused.status_code == 404
+    assert [n["body"] for n in (await client.get(url, headers=supervisor)).json()] == [
+        "É meu",
+        "Sem dono ainda",
+    ]
+    stranger = await login(client, await factory.user(await factory.company(), Role.ADMIN))
+    assert (await client.get(url, headers=stranger)).status_code == 404
+    assert (await client.post(url, json={"body": "x"}, headers=stranger)).status_code == 404
+    unknown = f"/api/conversations/{uuid.uuid4()}/notes"
+    assert (await client.get(unknown, headers=supervisor)).status_code == 404
+
+    # The contact's timeline shows the notes to those who see the chat, and only to them.
+    [contact] = await rows(
+        db, "select contact_id from evolution_conversations where id = :c", c=conversation_id
+    )
+    history = f"/api/contacts/{contact['contact_id']}/history"
+
+    async def timeline_notes(headers: dict[str, str]) -> list[str]:
+        response = await client.get(history, headers=headers)
+        assert response.status_code == 200, response.text
+        return [item["text"] for item in response.json()["items"] if item["kind"] == "note"]
+
+    assert await timeline_notes(supervisor) == ["É meu", "Sem dono ainda"]
+    assert await timeline_notes(owners) == ["É meu", "Sem dono ainda"]
+    assert await timeline_notes(colleague) == []
+
+
+async def test_note_created_is_live_for_whoever_sees_the_chat_only(
+    live_server: str, live_worker: None, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+    owner = await factory.user(instance.company_id, Role.OPERATOR)
+    other = await factory.user(instance.company_id, Role.OPERATOR)
+    supervisor = await factory.user(instance.company_id, Role.SUPERVISOR)
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as http:
+        owned = await _conversation(http, db, instance, "NOTE4", "5511987651004")
+        free = await _conversation(http, db, instance, "NOTE5", "5511987651005")
+        await _assign(db, owned, owner.id)
+        supervisor_reader = SseReader(http, await token_headers(http, supervisor))
+        other_reader = SseReader(http, await token_headers(http, other))
+        await asyncio.wait_for(
+            asyncio.gather(supervisor_reader.ready.wait(), other_reader.ready.wait()), 10
+        )
+        owner_headers = await token_headers(http, owner)
+        private = await http.post(
+            f"/api/conversations/{owned}/notes", json={"body": "Só nós"}, headers=owner_headers
+        )
+        assert private.status_code == 201, private.text
+        seen = await supervisor_reader.wait_for(lambda e: e["type"] == "note.created")
+        assert seen["conversation_id"] == str(owned)
+        assert seen["assignee_id"] == str(owner.id)
+        assert seen["data"]["note"]["body"] == "Só nós"
+        assert seen["data"]["note"]["author_name"] == "operator teste"
+
+        # A later note in an unassigned chat reaches the other operator: by then the first
+        # one would have arrived too, had it been sent to them.
+        public = await http.post(
+            f"/api/conversations/{free}/notes", json={"body": "Para todos"}, headers=owner_headers
+        )
+        assert public.status_code == 201
+        await other_reader.wait_for(
+            lambda e: e["type"] == "note.created" and e["data"]["note"]["body"] == "Para todos"
+        )
+        await supervisor_reader.wait_for(
+            lambda e: e["type"] == "note.created" and e["data"]["note"]["body"] == "Para todos"
+        )
+        assert [
+            e["data"]["note"]["body"] for e in other_reader.events if e["type"] == "note.created"
+        ] == ["Para todos"]
+        await supervisor_reader.close()
+        await other_reader.close()
