@@ -349,3 +349,50 @@ async def test_a_task_created_in_a_conversation_shows_on_home_and_in_the_badge(
         await task.get_by_role("link", name="conversa").click()
         await expect(page.locator("#chat-header h1")).to_have_text("Seu Zé")
     await _close(page)
+
+
+async def test_quick_replies_fill_the_composer_and_notes_reach_colleagues_live(
+    chromium: PlaywrightBrowser,
+    simulator: Simulator,
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    company_id = await register_simulated_instance(simulator, db, factory, runtime)
+    supervisor = await factory.user(company_id, Role.SUPERVISOR)
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as api:
+        response = await api.post(
+            "/api/quick-replies",
+            json={"shortcut": "/horario", "title": "Horário",
+                  "body": "Oi {{primeiro_nome}}, abrimos das 9h às 18h."},
+            headers=await token_headers(api, supervisor),
+        )  # fmt: skip
+        assert response.status_code == 201, response.text
+    boss = await open_panel(chromium, live_server, supervisor)
+    page = await open_panel(chromium, live_server, await factory.user(company_id, Role.OPERATOR))
+    async with _sim_client(simulator) as sim:
+        customer = await Customer.create(sim, simulator[1], "Carla Mendes")
+        await customer.writes("Que horas vocês abrem?")
+        await page.goto("/panel/inbox?tab=unassigned")
+        await page.locator(".conv", has_text="Carla Mendes").locator("a").click()
+        await expect(page.locator("#messages")).to_contain_text("Que horas")
+        await boss.goto(page.url)
+        await expect(boss.locator("#messages")).to_contain_text("Que horas")
+        await boss.wait_for_timeout(300)
+        await page.get_by_label("Resposta rápida").select_option(label="/horario — Horário")
+        await expect(page.locator("#composer-text")).to_have_value(
+            "Oi Carla, abrimos das 9h às 18h."
+        )
+        await page.fill("#composer-text", "Cliente pediu retorno amanhã")
+        await page.get_by_role("button", name="Nota interna").click()
+        note = page.locator(".bubble.note", has_text="Cliente pediu retorno amanhã")
+        await expect(note).to_have_count(1)
+        await expect(page.locator("#composer-text")).to_have_value("")
+        await expect(
+            boss.locator(".bubble.note", has_text="Cliente pediu retorno amanhã")
+        ).to_have_count(1)
+        assert "Cliente pediu retorno" not in " ".join(await customer.received())
+    await _close(page)
+    await _close(boss)

@@ -19,7 +19,7 @@ from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
-from zapcrm.messaging.schemas import ConversationOut, MessageOut
+from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.web.i18n import (
     HTML_LANG,
     LANGUAGES,
@@ -153,7 +153,17 @@ def quoted_for(message: MessageOut, by_key: Mapping[str, MessageOut]) -> str | N
 
 def messages_by_key(days: Iterable[Any]) -> dict[str, MessageOut]:
     """The loaded messages by WhatsApp key id, to show what replies quote."""
-    return {m.key_id: m for group in days for m in group.messages if m.key_id}
+    return {
+        m.key_id: m
+        for group in days
+        for m in group.messages
+        if isinstance(m, MessageOut) and m.key_id
+    }
+
+
+def is_note(item: object) -> bool:
+    """Whether a chat item is a private note (drawn apart, never sent)."""
+    return isinstance(item, NoteOut)
 
 
 def build_environment() -> Environment:
@@ -187,6 +197,7 @@ def build_environment() -> Environment:
         quoted_for=quoted_for,
         quoted_from_details=quoted_from_details,
         messages_by_key=messages_by_key,
+        is_note=is_note,
     )
     return environment
 

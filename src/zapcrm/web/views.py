@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 from urllib.parse import urlencode
 
-from zapcrm.messaging.schemas import ConversationOut, MessageOut
+from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.models import Profile
 from zapcrm.web.templating import local
 
@@ -94,21 +94,52 @@ class Agents:
         return self.by_id.get(user_id, "—")
 
 
+ChatItem = MessageOut | NoteOut
+
+
 @dataclass
 class DayGroup:
-    """The messages of one calendar day (in the company's time zone), oldest first."""
+    """The messages and private notes of one calendar day (company time zone), oldest first."""
 
     day: date
-    messages: list[MessageOut] = field(default_factory=list)
+    messages: list[ChatItem] = field(default_factory=list)
 
 
-def group_by_day(messages_newest_first: Sequence[MessageOut], timezone: str) -> list[DayGroup]:
-    """Chat order (oldest first) split into days."""
+def _when(item: ChatItem) -> datetime:
+    return item.message_timestamp if isinstance(item, MessageOut) else item.created_at
+
+
+def group_by_day(
+    messages_newest_first: Sequence[MessageOut],
+    timezone: str,
+    notes: Sequence[NoteOut] = (),
+    *,
+    has_older: bool = False,
+    newer_than_page: bool = True,
+) -> list[DayGroup]:
+    """Chat order (oldest first) split into days, with the notes written in the same span.
+
+    A note belongs to this page when it is not older than the page's oldest message (or to
+    any time when nothing older exists); `newer_than_page=False` (an older page) also drops
+    notes newer than the page, which the page after it already showed.
+    """
+    items: list[ChatItem] = list(messages_newest_first)
+    if messages_newest_first:
+        oldest = messages_newest_first[-1].message_timestamp
+        newest = messages_newest_first[0].message_timestamp
+        items += [
+            note
+            for note in notes
+            if (not has_older or note.created_at >= oldest)
+            and (newer_than_page or note.created_at < newest)
+        ]
+    elif not has_older:
+        items += list(notes)
     groups: list[DayGroup] = []
-    for message in reversed(messages_newest_first):
-        moment = local(message.message_timestamp, timezone)
+    for item in sorted(items, key=_when):
+        moment = local(_when(item), timezone)
         assert moment is not None
         if not groups or groups[-1].day != moment.date():
             groups.append(DayGroup(day=moment.date()))
-        groups[-1].messages.append(message)
+        groups[-1].messages.append(item)
     return groups

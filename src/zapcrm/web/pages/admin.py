@@ -1,7 +1,8 @@
-"""Admin pages: users and roles, funnel stages and custom contact attributes.
+"""Admin pages: users and roles, funnel stages and custom contact attributes (admins), and
+the team's quick replies (supervisors and admins).
 
-Every handler checks the admin role first (404 otherwise, like every page a user may not see);
-RLS applies the same rule again in Postgres.
+Every handler checks the role first (404 otherwise, like every page a user may not see); RLS
+applies the same rule again in Postgres.
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from zapcrm.contacts.schemas import AttributeIn, StageIn
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.models import ContactAttribute, FunnelStage, Role
+from zapcrm.quickreplies import service as quick_replies
+from zapcrm.quickreplies.schemas import QuickReplyIn
 from zapcrm.web.dependencies import (
     ActingPanelUser,
     CurrentPanelUser,
     PanelUser,
     require_admin,
+    require_supervisor,
 )
 from zapcrm.web.i18n import N_
 from zapcrm.web.templating import render
@@ -58,9 +62,60 @@ def key_from_label(label: str) -> str:
 
 @router.get("/admin")
 async def admin_home(user: CurrentPanelUser) -> Response:
-    """The admin area starts at users."""
-    require_admin(user)
-    return RedirectResponse("/panel/admin/users", status_code=303)
+    """The admin area starts at users (supervisors: at quick replies)."""
+    require_supervisor(user)
+    target = "/panel/admin/users" if user.is_admin else "/panel/admin/quick-replies"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/admin/quick-replies")
+async def quick_replies_page(
+    request: Request, runtime: RuntimeDep, user: CurrentPanelUser
+) -> Response:
+    """The team's canned answers, with the variables they may use."""
+    require_supervisor(user)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        replies = await quick_replies.list_quick_replies(session, user.identity)
+    context = user.page_context(
+        request,
+        "admin",
+        section="quick-replies",
+        replies=replies,
+        notice=request.query_params.get("ok"),
+    )
+    return render("admin/quick_replies.html", context)
+
+
+@router.post("/admin/quick-replies")
+async def create_quick_reply(
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    shortcut: Annotated[str, Form(max_length=60)] = "",
+    title: Annotated[str, Form(max_length=100)] = "",
+    body: Annotated[str, Form(max_length=4096)] = "",
+) -> Response:
+    """Add a quick reply (409 when its shortcut is taken)."""
+    require_supervisor(user)
+    try:
+        data = QuickReplyIn(shortcut=shortcut, title=title, body=body)
+    except ValidationError:
+        raise ValidationFailed(
+            "preencha atalho (letras, números, - ou _), título e texto da resposta"
+        ) from None
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        await quick_replies.create_quick_reply(session, user.identity, data)
+    return RedirectResponse("/panel/admin/quick-replies?ok=created", status_code=303)
+
+
+@router.post("/admin/quick-replies/{quick_reply_id}/delete")
+async def delete_quick_reply(
+    quick_reply_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser
+) -> Response:
+    """Remove a quick reply."""
+    require_supervisor(user)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        await quick_replies.delete_quick_reply(session, user.identity, quick_reply_id)
+    return RedirectResponse("/panel/admin/quick-replies?ok=deleted", status_code=303)
 
 
 @router.get("/admin/users")

@@ -23,7 +23,7 @@ from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import Unauthorized
 from zapcrm.logging import get_logger
 from zapcrm.messaging import realtime
-from zapcrm.messaging.schemas import ConversationOut, MessageOut
+from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.runtime import Runtime
 from zapcrm.web.dependencies import CurrentPanelUser, PanelUser, session_store
 from zapcrm.web.templating import render_macro
@@ -31,7 +31,7 @@ from zapcrm.web.views import Agents, InboxFilter
 
 log = get_logger(__name__)
 router = APIRouter()
-M = TypeVar("M", ConversationOut, MessageOut)
+M = TypeVar("M", ConversationOut, MessageOut, NoteOut)
 
 KEEPALIVE_SECONDS = 15.0
 TIMEZONE = "America/Sao_Paulo"
@@ -79,6 +79,9 @@ class PageView:
                         oob=True,
                     )
                 )
+        note = _model(NoteOut, data.get("note"))
+        if note is not None and note.conversation_id == self.conversation_id:
+            parts.append(render_macro("inbox/_chat.html", "live_note", note, TIMEZONE))
         message = _model(MessageOut, data.get("message"))
         if message is not None and message.conversation_id == self.conversation_id:
             parts.append(

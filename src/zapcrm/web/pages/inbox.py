@@ -10,15 +10,16 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import service as accounts_service
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import ValidationFailed
-from zapcrm.messaging.schemas import ConversationOut, MessageOut
-from zapcrm.messaging.service import actions, inbox, outbound
+from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
+from zapcrm.messaging.service import actions, inbox, notes, outbound
 from zapcrm.outbox import OutboxItem
+from zapcrm.quickreplies import service as quick_replies
 from zapcrm.runtime import Runtime
 from zapcrm.transactions import in_tenant_transaction
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
@@ -29,6 +30,7 @@ router = APIRouter()
 
 LIST_SIZE = 50
 CHAT_PAGE_SIZE = 40
+NOTES_LIMIT = 500
 TIMEZONE = "America/Sao_Paulo"
 
 
@@ -115,13 +117,22 @@ async def conversation_page(
         messages = await inbox.list_messages(
             session, runtime.redis, conversation_id, cursor=None, limit=CHAT_PAGE_SIZE
         )
+        conversation_notes = await notes.list_notes(session, user.identity, conversation_id)
+        replies = await quick_replies.list_quick_replies(session, user.identity)
+    days = group_by_day(
+        messages.items,
+        TIMEZONE,
+        conversation_notes,
+        has_older=messages.next_cursor is not None,
+    )
     context = user.page_context(request, "inbox", agents=agents) | {
         "filter": flt,
         "conversations": conversations,
         "next_cursor": next_cursor,
         "current": current,
-        "days": group_by_day(messages.items, TIMEZONE),
+        "days": days,
         "older_cursor": messages.next_cursor,
+        "quick_replies": replies,
     }
     return render("inbox/page.html", context)
 
@@ -147,13 +158,23 @@ async def older_messages(
         messages = await inbox.list_messages(
             session, runtime.redis, conversation_id, cursor=cursor, limit=CHAT_PAGE_SIZE
         )
+        conversation_notes = await notes.list_notes(
+            session, user.identity, conversation_id, limit=NOTES_LIMIT
+        )
         agents = Agents.of(await accounts_service.list_users(session, user.identity.company_id))
+    days = group_by_day(
+        messages.items,
+        TIMEZONE,
+        conversation_notes,
+        has_older=messages.next_cursor is not None,
+        newer_than_page=False,
+    )
     return HTMLResponse(
         render_macro(
             "inbox/_chat.html",
             "older_page",
             current,
-            group_by_day(messages.items, TIMEZONE),
+            days,
             messages.next_cursor,
             agents,
             TIMEZONE,
@@ -188,6 +209,40 @@ async def send_text(
 
     message = await in_tenant_transaction(runtime, user.identity, work)
     return HTMLResponse(render_macro("inbox/_chat.html", "bubble", message, None, None, TIMEZONE))
+
+
+@router.post("/conversations/{conversation_id}/notes")
+async def add_note(
+    conversation_id: uuid.UUID,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    text: Annotated[str, Form(max_length=4096)] = "",
+) -> Response:
+    """A private note in the chat: for the team only, never sent to WhatsApp."""
+    body = text.strip()
+    if not body:
+        raise ValidationFailed("escreva a nota antes de salvar")
+
+    async def work(session: AsyncSession) -> tuple[NoteOut, list[OutboxItem]]:
+        return await notes.add_note(session, user.identity, conversation_id, body)
+
+    note = await in_tenant_transaction(runtime, user.identity, work)
+    return HTMLResponse(render_macro("inbox/_chat.html", "note_bubble", note, TIMEZONE))
+
+
+@router.post("/conversations/{conversation_id}/quick-replies/{quick_reply_id}")
+async def fill_quick_reply(
+    conversation_id: uuid.UUID,
+    quick_reply_id: uuid.UUID,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+) -> Response:
+    """The quick reply's text with this chat's variables filled, for the composer."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        text = await quick_replies.render_for_conversation(
+            session, user.identity, conversation_id, quick_reply_id
+        )
+    return PlainTextResponse(text)
 
 
 @router.post("/conversations/{conversation_id}/read")

@@ -63,8 +63,31 @@
     }
   });
 
+  // A quick reply fills the composer with its text (variables filled for this chat), to be
+  // read and adjusted before sending: it never sends by itself.
+  function fillQuickReply(select) {
+    var form = composer();
+    var meta = document.body.getAttribute("hx-headers");
+    if (!select.value || !form || !meta) return;
+    fetch(select.getAttribute("data-quick-reply-url") + encodeURIComponent(select.value), {
+      method: "POST",
+      headers: JSON.parse(meta),
+      credentials: "same-origin"
+    }).then(function (response) {
+      return response.ok ? response.text() : Promise.reject(response.status);
+    }).then(function (text) {
+      form.elements.text.value = text;
+      form.elements.text.focus();
+      select.value = "";
+    }).catch(function () { select.value = ""; });
+  }
+
   document.addEventListener("change", function (event) {
     var target = event.target;
+    if (target instanceof HTMLSelectElement && target.hasAttribute("data-quick-reply-url")) {
+      fillQuickReply(target);
+      return;
+    }
     if (target instanceof HTMLSelectElement && target.hasAttribute("data-autosubmit") && target.form) {
       target.form.requestSubmit();
     }
@@ -72,7 +95,8 @@
 
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = composer();
-    if (form && event.detail.elt === form && event.detail.successful) {
+    var elt = event.detail.elt;
+    if (form && elt instanceof Element && elt.closest("#composer") === form && event.detail.successful) {
       form.reset();
       clearReply(form);
       prepareComposer();
