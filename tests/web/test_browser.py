@@ -302,7 +302,7 @@ async def test_a_csv_import_runs_with_live_progress_and_offers_the_failed_rows(
         await page.screenshot(path=path)
     await page.get_by_role("button", name="Importar").click()
     await expect(page.locator("#import-progress h2")).to_have_text(
-        "Importação concluída", timeout=20000
+        "Importação concluída", timeout=45000
     )
     await expect(page.locator("#import-progress .created")).to_have_text("3")
     await expect(page.locator("#import-progress .failed")).to_have_text("1")

@@ -25,14 +25,13 @@ from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import NotFound, ValidationFailed, ZapcrmError
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
 from zapcrm.web.filter_form import FIELD_LABELS, OPERATOR_LABELS, FilterForm, Group, Row
-from zapcrm.web.templating import render, render_macro
+from zapcrm.web.templating import DEFAULT_TIMEZONE, render, render_macro
 from zapcrm.web.views import Agents
 
 router = APIRouter()
 
 PAGE_SIZE = 50
 MAX_GROUPS = 10
-TIMEZONE = "America/Sao_Paulo"
 
 
 def _query(q: str | None, form: FilterForm, segment_id: uuid.UUID | None) -> ContactQuery:
@@ -101,7 +100,9 @@ async def contact_list(
     }
     if request.headers.get("hx-target") == "contact-rows" and page is not None:
         return HTMLResponse(
-            render_macro("contacts/_list.html", "rows", page, context["list_query"], TIMEZONE)
+            render_macro(
+                "contacts/_list.html", "rows", page, context["list_query"], DEFAULT_TIMEZONE
+            )
         )
     return render("contacts/list.html", context, status_code=422 if error else 200)
 

@@ -26,7 +26,7 @@ from zapcrm.messaging import realtime
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.runtime import Runtime
 from zapcrm.web.dependencies import CurrentPanelUser, PanelUser, session_store
-from zapcrm.web.templating import render_macro
+from zapcrm.web.templating import DEFAULT_TIMEZONE, render_macro
 from zapcrm.web.views import Agents, InboxFilter
 
 log = get_logger(__name__)
@@ -34,7 +34,6 @@ router = APIRouter()
 M = TypeVar("M", ConversationOut, MessageOut, NoteOut)
 
 KEEPALIVE_SECONDS = 15.0
-TIMEZONE = "America/Sao_Paulo"
 # Assignee names change rarely and a logout or deactivation must end open streams: both are
 # checked again now and then rather than on every event.
 RECHECK_SECONDS = 60.0
@@ -81,7 +80,7 @@ class PageView:
                 )
         note = _model(NoteOut, data.get("note"))
         if note is not None and note.conversation_id == self.conversation_id:
-            parts.append(render_macro("inbox/_chat.html", "live_note", note, TIMEZONE))
+            parts.append(render_macro("inbox/_chat.html", "live_note", note, DEFAULT_TIMEZONE))
         message = _model(MessageOut, data.get("message"))
         if message is not None and message.conversation_id == self.conversation_id:
             parts.append(
@@ -90,7 +89,7 @@ class PageView:
                     "live_bubble",
                     message,
                     str(event.get("type", "")).endswith(".created"),
-                    TIMEZONE,
+                    DEFAULT_TIMEZONE,
                 )
             )
         return "".join(parts)
@@ -128,7 +127,7 @@ class PageView:
             self.agents,
             self.conversation_id,
             admitted,
-            TIMEZONE,
+            DEFAULT_TIMEZONE,
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from zapcrm.contacts import definitions
@@ -17,7 +17,7 @@ from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser
 from zapcrm.web.i18n import N_
-from zapcrm.web.templating import render
+from zapcrm.web.templating import render, render_macro
 
 router = APIRouter()
 
@@ -81,6 +81,35 @@ async def import_job(
         "policies": list(POLICY_LABELS.items()),
     }
     return render("imports/job.html", context)
+
+
+@router.get("/contacts/import/{job_id}/progress")
+async def import_progress(
+    job_id: uuid.UUID, runtime: RuntimeDep, user: CurrentPanelUser
+) -> Response:
+    """The progress block as it stands (the page reloads it whenever its live stream opens)."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        job = ImportJobOut.of(
+            await import_service.get_import(session, user.identity.company_id, job_id)
+        )
+    return HTMLResponse(
+        render_macro(
+            "imports/_progress.html",
+            "progress",
+            job.id,
+            job.status,
+            job.total_rows,
+            job.processed_rows,
+            job.counts.created,
+            job.counts.updated,
+            job.counts.skipped,
+            job.counts.failed,
+            job.progress.rows_per_second,
+            job.progress.eta_seconds,
+            job.failed_rows_url is not None,
+            job.error,
+        )
+    )
 
 
 @router.post("/contacts/import/{job_id}/start")

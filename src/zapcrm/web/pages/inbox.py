@@ -23,7 +23,7 @@ from zapcrm.quickreplies import service as quick_replies
 from zapcrm.runtime import Runtime
 from zapcrm.transactions import in_tenant_transaction
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
-from zapcrm.web.templating import render, render_macro
+from zapcrm.web.templating import DEFAULT_TIMEZONE, render, render_macro
 from zapcrm.web.views import STATUSES, Agents, InboxFilter, Status, group_by_day
 
 router = APIRouter()
@@ -31,7 +31,6 @@ router = APIRouter()
 LIST_SIZE = 50
 CHAT_PAGE_SIZE = 40
 NOTES_LIMIT = 500
-TIMEZONE = "America/Sao_Paulo"
 
 
 def _assignee(flt: InboxFilter) -> inbox.Assignee:
@@ -87,7 +86,7 @@ async def inbox_page(
                 agents,
                 current,
                 next_cursor,
-                TIMEZONE,
+                DEFAULT_TIMEZONE,
             )
         )
     return render("inbox/page.html", context)
@@ -121,7 +120,7 @@ async def conversation_page(
         replies = await quick_replies.list_quick_replies(session, user.identity)
     days = group_by_day(
         messages.items,
-        TIMEZONE,
+        DEFAULT_TIMEZONE,
         conversation_notes,
         has_older=messages.next_cursor is not None,
     )
@@ -164,7 +163,7 @@ async def older_messages(
         agents = Agents.of(await accounts_service.list_users(session, user.identity.company_id))
     days = group_by_day(
         messages.items,
-        TIMEZONE,
+        DEFAULT_TIMEZONE,
         conversation_notes,
         has_older=messages.next_cursor is not None,
         newer_than_page=False,
@@ -177,7 +176,7 @@ async def older_messages(
             days,
             messages.next_cursor,
             agents,
-            TIMEZONE,
+            DEFAULT_TIMEZONE,
         )
     )
 
@@ -208,7 +207,9 @@ async def send_text(
         )
 
     message = await in_tenant_transaction(runtime, user.identity, work)
-    return HTMLResponse(render_macro("inbox/_chat.html", "bubble", message, None, None, TIMEZONE))
+    return HTMLResponse(
+        render_macro("inbox/_chat.html", "bubble", message, None, None, DEFAULT_TIMEZONE)
+    )
 
 
 @router.post("/conversations/{conversation_id}/notes")
@@ -227,7 +228,7 @@ async def add_note(
         return await notes.add_note(session, user.identity, conversation_id, body)
 
     note = await in_tenant_transaction(runtime, user.identity, work)
-    return HTMLResponse(render_macro("inbox/_chat.html", "note_bubble", note, TIMEZONE))
+    return HTMLResponse(render_macro("inbox/_chat.html", "note_bubble", note, DEFAULT_TIMEZONE))
 
 
 @router.post("/conversations/{conversation_id}/quick-replies/{quick_reply_id}")

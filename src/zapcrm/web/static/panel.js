@@ -105,6 +105,17 @@
     }
   });
 
+  // The composer's answer (the new bubble) and the live "created" event race each other: the
+  // live one always replaces, so an answer whose bubble is already on the page is dropped
+  // instead of adding a stale duplicate that later status updates would never reach.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var form = composer();
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (!form || !(elt instanceof Element) || elt.closest("#composer") !== form) return;
+    var match = /id="((?:msg|note)-[0-9a-f-]{36})"/.exec(event.detail.serverResponse || "");
+    if (match && document.getElementById(match[1])) event.detail.shouldSwap = false;
+  });
+
   var stickToBottom = true;
   document.addEventListener("htmx:oobBeforeSwap", function () {
     var box = messages();
@@ -124,11 +135,19 @@
   // Events that happened while the stream was closed (before it first opened, or during a
   // reconnect) never arrive: reload the list each time it opens.
   document.addEventListener("htmx:sseOpen", function () {
+    if (!window.htmx) return;
     var list = document.getElementById("conversation-list");
-    if (!list || !window.htmx) return;
-    window.htmx.ajax("GET", list.getAttribute("data-refresh-url"), {
-      target: list, swap: "innerHTML", headers: { "HX-Target": "conversation-list" }
-    });
+    if (list) {
+      window.htmx.ajax("GET", list.getAttribute("data-refresh-url"), {
+        target: list, swap: "innerHTML", headers: { "HX-Target": "conversation-list" }
+      });
+    }
+    var progress = document.getElementById("import-progress");
+    if (progress) {
+      window.htmx.ajax("GET", progress.getAttribute("data-refresh-url"), {
+        target: progress, swap: "outerHTML"
+      });
+    }
   });
 
   // Upload progress for the import form (htmx reports the XHR's upload events).
