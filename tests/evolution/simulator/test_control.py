@@ -5,7 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.evolution.simulator.conftest import admin, open_instance
+from tests.evolution.simulator.conftest import (
+    Receiver,
+    admin,
+    events_of,
+    open_instance,
+    settle,
+)
 from zapcrm.evolution.simulator import CONTROL_ROUTES, SCENARIOS, Simulator
 
 MARIA = {"phone": "5511987654321", "name": "Maria"}
@@ -169,3 +175,49 @@ async def test_reset(api: httpx.AsyncClient, sim: Simulator, token: str) -> None
     assert sim.customers == {}
     assert sim.emitter.emitted == []
     assert (await api.get("/instance/fetchInstances", headers=admin())).json() == []
+
+
+async def test_token_rotation_moves_rest_and_envelope_but_not_webhook_headers(
+    api: httpx.AsyncClient, sim: Simulator, hook: str, receiver: Receiver
+) -> None:
+    old = await open_instance(api, hook, events=["MESSAGES_UPSERT"], headers={"apikey": "h-old"})
+    rotated = await api.post(
+        "/_sim/instances/acme-sales/token", json={"token": "new-token-1"}, headers=admin()
+    )
+    assert rotated.json() == {"instanceName": "acme-sales", "token": "new-token-1"}
+    state = "/instance/connectionState/acme-sales"
+    assert (await api.get(state, headers={"apikey": old})).status_code == 401
+    assert (await api.get(state, headers={"apikey": "new-token-1"})).status_code == 200
+    rows = (await api.get("/instance/fetchInstances", headers=admin())).json()
+    assert [row["token"] for row in rows] == ["new-token-1"]
+    await api.post("/_sim/customers", json=MARIA, headers=admin())
+    said = await api.post(
+        "/_sim/instances/acme-sales/inbound",
+        json={"from": MARIA["phone"], "text": "Oi"},
+        headers=admin(),
+    )
+    assert said.status_code == 201, said.text
+    await settle(sim)
+    delivered = events_of(receiver.received(hook), "messages.upsert")
+    assert [(c.body["apikey"], c.headers["apikey"]) for c in delivered] == [
+        ("new-token-1", "h-old")
+    ]
+    generated = await api.post("/_sim/instances/acme-sales/token", json={}, headers=admin())
+    assert generated.json()["token"] not in (old, "new-token-1")
+    empty = await api.post("/_sim/instances/acme-sales/token", json={"token": ""}, headers=admin())
+    assert empty.status_code == 400
+
+
+async def test_requests_log_counts_rest_calls_but_not_control(
+    api: httpx.AsyncClient, token: str
+) -> None:
+    await api.get("/instance/fetchInstances", headers=admin())
+    await api.get("/instance/fetchInstances", headers={"apikey": "wrong"})
+    logged = (await api.get("/_sim/requests?path=/instance/fetch", headers=admin())).json()
+    assert [(r["method"], r["path"], r["status"]) for r in logged] == [
+        ("GET", "/instance/fetchInstances", 200),
+        ("GET", "/instance/fetchInstances", 401),
+    ]
+    everything = (await api.get("/_sim/requests", headers=admin())).json()
+    assert [r["path"] for r in everything][:1] == ["/instance/create"]
+    assert not any(r["path"].startswith("/_sim") for r in everything)

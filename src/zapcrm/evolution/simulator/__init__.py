@@ -31,6 +31,7 @@ from zapcrm.evolution.simulator.state import (
     Customer,
     Instance,
     ReadReceipt,
+    RestRequest,
     SentRecord,
     WebhookConfig,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "ManualClock",
     "NumberCheck",
     "ReadReceipt",
+    "RestRequest",
     "RetryPolicy",
     "SentRecord",
     "Simulator",

@@ -43,6 +43,12 @@ CONTROL_ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/_sim/instances/{instance}/sent", "what zapcrm sent: request, response, acks"),
     ("GET", "/_sim/instances/{instance}/reads", "markMessageAsRead keys, forwarded or dropped"),
     ("POST", "/_sim/instances/{instance}/connection", "{action: pair|drop|logout|qr|refuse}"),
+    (
+        "POST",
+        "/_sim/instances/{instance}/token",
+        "rotate the token {token?}: REST and envelope apikey use it, webhook headers keep theirs",
+    ),
+    ("GET", "/_sim/requests", "REST calls answered (method, path, status); ?path= prefix"),
     ("GET", "/_sim/events", "emitted webhook envelopes; ?instance=&event="),
     ("GET", "/_sim/deliveries", "webhook POST attempts with status and next delay"),
     ("POST", "/_sim/clock/advance", "move the test clock: {seconds}"),
@@ -179,6 +185,23 @@ async def connection(instance: str, request: Request, sim: GlobalKey) -> Respons
     else:
         raise SimulatorError("action must be one of pair, drop, logout, qr, refuse")
     return json_response({"instance": {"instanceName": target.name, "state": target.state}})
+
+
+@control_router.post("/instances/{instance}/token")
+async def change_token(instance: str, request: Request, sim: GlobalKey) -> Response:
+    """Rotate the instance token as an operator would (Evolution 2.x has no route for it, §4)."""
+    target = _instance(sim, instance)
+    token = (await _object(request)).get("token")
+    if token is not None and (not isinstance(token, str) or not token):
+        raise SimulatorError("token must be a non-empty string")
+    return json_response({"instanceName": target.name, "token": sim.change_token(target, token)})
+
+
+@control_router.get("/requests")
+async def requests(request: Request, sim: GlobalKey) -> Response:
+    """The REST calls the simulator answered, oldest first."""
+    prefix = request.query_params.get("path", "")
+    return json_response([r.as_dict() for r in sim.requests if r.path.startswith(prefix)])
 
 
 @control_router.get("/events")

@@ -8,6 +8,7 @@ import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zapcrm.evolution.simulator import instance_payloads
 from zapcrm.evolution.simulator.emitter import ALLOWED_EVENTS
@@ -325,6 +326,33 @@ def _message_routes(app: FastAPI) -> None:
         return json_response(sim.media_base64(instance, body), 201)
 
 
+class _RequestLog:
+    """ASGI middleware logging every REST call (not `/_sim`) with its status in the simulator,
+    so tests can count gateway calls (a rate limit, a retry) without a proxy of their own."""
+
+    def __init__(self, app: ASGIApp, sim: Simulator) -> None:
+        self.app = app
+        self.sim = sim
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith("/_sim"):
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def send_logged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_logged)
+        finally:
+            self.sim.record_request(scope["method"], path, status)
+
+
 def create_simulator_app(sim: Simulator) -> FastAPI:
     """A FastAPI app speaking Evolution API 2.3.x REST plus the `/_sim` control API."""
     from zapcrm.evolution.simulator.control import control_router
@@ -355,4 +383,5 @@ def create_simulator_app(sim: Simulator) -> FastAPI:
     _instance_routes(app)
     _message_routes(app)
     app.include_router(control_router)
+    app.add_middleware(_RequestLog, sim=sim)
     return app

@@ -21,7 +21,13 @@ from zapcrm.evolution.simulator.emitter import ALLOWED_EVENTS, Emitter, GlobalWe
 from zapcrm.evolution.simulator.encoding import encode
 from zapcrm.evolution.simulator.errors import SimulatorError
 from zapcrm.evolution.simulator.faults import Faults
-from zapcrm.evolution.simulator.state import Customer, Instance, SentRecord, WebhookConfig
+from zapcrm.evolution.simulator.state import (
+    Customer,
+    Instance,
+    RestRequest,
+    SentRecord,
+    WebhookConfig,
+)
 from zapcrm.logging import get_logger
 
 __all__ = ["NumberCheck", "SendHook", "Simulator", "SimulatorConfig", "SimulatorError"]
@@ -97,6 +103,7 @@ class Simulator:
         self.rng = seeded_random(seed, "payloads")
         self.fault_rng = seeded_random(seed, "faults")
         self.instances: dict[str, Instance] = {}
+        self.requests: list[RestRequest] = []
         self.directory = Directory(self.ids)
         self.emitter = Emitter(
             clock=self.clock,
@@ -211,6 +218,18 @@ class Simulator:
         if qrcode:
             self.start_connecting(instance, number)
         return instance
+
+    def change_token(self, instance: Instance, token: str | None = None) -> str:
+        """Give the instance a new token, as an operator editing Evolution's database and
+        restarting it would (§4): REST and the envelope `apikey` use the new one at once, while
+        the webhook's custom headers keep whatever `/webhook/set` stored."""
+        instance.token = token or self.ids.uuid(upper=True)
+        instance.updated_at = self.clock.now()
+        return instance.token
+
+    def record_request(self, method: str, path: str, status: int) -> None:
+        """Log one REST call (tests count gateway calls with it)."""
+        self.requests.append(RestRequest(method, path, status, self.clock.now()))
 
     def set_webhook(self, instance: Instance, config: dict[str, Any]) -> WebhookConfig:
         """Store the instance webhook (§3.9): `events: []` means all, disabled clears them."""

@@ -15,6 +15,7 @@ __all__ = [
     "Device",
     "Instance",
     "ReadReceipt",
+    "RestRequest",
     "SentRecord",
     "StoredMessage",
     "WebhookConfig",
@@ -137,6 +138,25 @@ class ReadReceipt:
     def as_dict(self) -> dict[str, Any]:
         """The receipt as JSON."""
         return {"key": self.key, "forwarded": self.forwarded, "at": iso_utc(self.at)}
+
+
+@dataclass(frozen=True, slots=True)
+class RestRequest:
+    """One REST call the simulator answered (the control API excluded), for tests to count."""
+
+    method: str
+    path: str
+    status: int
+    at: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The request as JSON."""
+        return {
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "at": iso_utc(self.at),
+        }
 
 
 @dataclass
