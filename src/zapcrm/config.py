@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     evolution_server_url: str = "http://127.0.0.1:8080"
     # The Evolution server's global key, for creating instances and rotating credentials.
     evolution_global_key: SecretStr | None = None
+    # How often the worker asks Evolution (global key) for changed instance tokens; 0 = never.
+    evolution_credentials_sync_seconds: Annotated[int, Field(ge=0)] = 900
+    # A webhook with a key that no longer matches triggers at most one sync per server this often.
+    evolution_webhook_sync_interval_seconds: Annotated[int, Field(ge=1)] = 60
     # How Evolution reaches this app: webhooks are configured to PUBLIC_BASE_URL/webhooks/...
     public_base_url: str = "http://127.0.0.1:8000"
     media_dir: str = "var/media"

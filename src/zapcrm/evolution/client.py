@@ -167,7 +167,13 @@ class EvolutionClient:
         await self._call("DELETE", f"/instance/logout/{self._instance}")
 
     async def set_webhook(
-        self, *, url: str, events: list[str], headers: dict[str, str], base64: bool = True
+        self,
+        *,
+        url: str,
+        events: list[str],
+        headers: dict[str, str],
+        base64: bool = True,
+        by_events: bool = False,
     ) -> None:
         """`POST /webhook/set` with the 2.x nested body (§3.9)."""
         await self._post(
@@ -177,12 +183,17 @@ class EvolutionClient:
                     "enabled": True,
                     "url": url,
                     "headers": headers,
-                    "byEvents": False,
+                    "byEvents": by_events,
                     "base64": base64,
                     "events": events,
                 }
             },
         )
+
+    async def find_webhook(self) -> dict[str, Any] | None:
+        """`GET /webhook/find`: the instance webhook row, or None when none is set (§3.9)."""
+        body = await self._call("GET", f"/webhook/find/{self._instance}")
+        return body if isinstance(body, dict) else None
 
     async def create_instance(
         self, *, webhook_url: str, events: list[str], token: str | None = None

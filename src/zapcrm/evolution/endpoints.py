@@ -13,6 +13,7 @@ from zapcrm.dependencies import Admin, RuntimeDep
 from zapcrm.evolution import repository
 from zapcrm.evolution.admin import GATEWAY_NOTICE, InstanceAdmin
 from zapcrm.evolution.credentials import CredentialBox
+from zapcrm.evolution.rotation import sync_for_admin
 from zapcrm.exceptions import NotFound
 from zapcrm.runtime import Runtime
 
@@ -66,6 +67,15 @@ class InstanceCreated(BaseModel):
     notice: str = GATEWAY_NOTICE
 
 
+class CredentialSyncOut(BaseModel):
+    """What a credential sync found: instances compared, rotated, servers that failed."""
+
+    checked: int
+    rotated: list[uuid.UUID]
+    failed_servers: list[str]
+    notice: str = GATEWAY_NOTICE
+
+
 async def _instance(
     runtime: Runtime, admin_company: uuid.UUID, instance_id: uuid.UUID
 ) -> InstanceOut:
@@ -103,6 +113,18 @@ async def add_instance(
             )
     return InstanceCreated(
         instance=await _instance(runtime, admin.company_id, instance_id), qrcode=qrcode
+    )
+
+
+@router.post("/credentials/sync")
+async def sync_credentials(admin: Admin, runtime: RuntimeDep) -> CredentialSyncOut:
+    """Ask Evolution (global key) for the company's instance tokens now and store the ones that
+    changed (audited as `instance.credential_rotated`); the worker also does it on a schedule."""
+    report = await sync_for_admin(runtime, admin)
+    return CredentialSyncOut(
+        checked=report.checked,
+        rotated=[instance.id for instance in report.rotated],
+        failed_servers=report.failed_servers,
     )
 
 

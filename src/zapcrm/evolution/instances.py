@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +30,13 @@ def api_key_matches(presented: str | None, stored_hash: str) -> bool:
     if not presented:
         return False
     return hmac.compare_digest(hash_api_key(presented), stored_hash)
+
+
+def any_key_matches(presented: Sequence[str | None], stored_hash: str) -> bool:
+    """Whether any presented token matches the stored hash, each compared in constant time."""
+    # No short circuit: the time taken must not tell which of the keys matched.
+    matches = [api_key_matches(key, stored_hash) for key in presented]
+    return any(matches)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,13 +130,19 @@ async def authenticate_delivery(
     *,
     instance_name: str,
     server_url: str | None,
-    api_key: str | None,
+    api_keys: Sequence[str | None],
 ) -> InstanceRef | None:
-    """The instance a webhook delivery belongs to, or None when unknown or the key is wrong."""
-    instance = await _matching(session, cache, instance_name, server_url, api_key, fresh=False)
+    """The instance a webhook delivery belongs to, or None when unknown or no key matches.
+
+    A delivery may carry two keys, the envelope `apikey` and our custom `apikey` header; either
+    proves the sender holds the token. Both count because during a rotation they can differ:
+    Evolution keeps the envelope value in memory until it restarts (§4), while the header is
+    what `/webhook/set` last stored.
+    """
+    instance = await _matching(session, cache, instance_name, server_url, api_keys, fresh=False)
     if instance is None:
         # The memory may predate a new instance or a new key: ask Postgres before refusing.
-        instance = await _matching(session, cache, instance_name, server_url, api_key, fresh=True)
+        instance = await _matching(session, cache, instance_name, server_url, api_keys, fresh=True)
     if instance is None:
         return None
     return InstanceRef(
@@ -144,16 +158,16 @@ async def _matching(
     cache: InstanceCache,
     name: str,
     server_url: str | None,
-    api_key: str | None,
+    api_keys: Sequence[str | None],
     *,
     fresh: bool,
 ) -> InstanceRow | None:
     instance = select_instance(await cache.candidates(session, name, fresh=fresh), server_url)
     if instance is None:
         # Still hash something so unknown names and wrong keys take the same time.
-        api_key_matches(api_key, "0" * 64)
+        any_key_matches(api_keys, "0" * 64)
         return None
-    return instance if api_key_matches(api_key, instance.api_key_hash) else None
+    return instance if any_key_matches(api_keys, instance.api_key_hash) else None
 
 
 async def register_instance(

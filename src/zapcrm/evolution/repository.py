@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select, text, update
@@ -16,6 +17,62 @@ async def find_by_name(session: AsyncSession, external_id: str) -> Sequence[Evol
     """Instances with this Evolution name (one per Evolution server)."""
     statement = select(EvolutionInstance).where(EvolutionInstance.external_id == external_id)
     return (await session.scalars(statement)).all()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCredential:
+    """An instance's identity on its server and the hash of the token zapcrm holds."""
+
+    id: uuid.UUID
+    company_id: uuid.UUID
+    external_id: str
+    api_key_hash: str
+
+
+async def server_urls(session: AsyncSession, company_id: uuid.UUID | None = None) -> list[str]:
+    """The Evolution servers instances are registered on (of one company, when given)."""
+    statement = (
+        select(EvolutionInstance.server_url).distinct().order_by(EvolutionInstance.server_url)
+    )
+    if company_id is not None:
+        statement = statement.where(EvolutionInstance.company_id == company_id)
+    return list((await session.scalars(statement)).all())
+
+
+async def credentials_on_server(
+    session: AsyncSession, server_url: str, company_id: uuid.UUID | None = None
+) -> list[StoredCredential]:
+    """The instances registered on one server (of one company, when given)."""
+    statement = select(
+        EvolutionInstance.id,
+        EvolutionInstance.company_id,
+        EvolutionInstance.external_id,
+        EvolutionInstance.api_key_hash,
+    ).where(EvolutionInstance.server_url == server_url)
+    if company_id is not None:
+        statement = statement.where(EvolutionInstance.company_id == company_id)
+    return [StoredCredential(*row) for row in (await session.execute(statement)).all()]
+
+
+async def replace_credential(
+    session: AsyncSession,
+    instance_id: uuid.UUID,
+    *,
+    previous_hash: str,
+    api_key_hash: str,
+    api_key_ciphertext: str,
+) -> bool:
+    """Store a new token (hash and sealed) unless someone already replaced the one we read.
+
+    Compare-and-set on the old hash: two syncs seeing the same rotation write (and audit) once.
+    """
+    result = await session.execute(
+        update(EvolutionInstance)
+        .where(EvolutionInstance.id == instance_id, EvolutionInstance.api_key_hash == previous_hash)
+        .values(api_key_hash=api_key_hash, api_key_ciphertext=api_key_ciphertext)
+        .returning(EvolutionInstance.id)
+    )
+    return result.first() is not None
 
 
 async def insert_instance(

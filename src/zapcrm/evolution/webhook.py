@@ -2,7 +2,8 @@
 
 Answers are chosen for Evolution's retry rules (evolution-api.md §1.5): 200 when stored, a
 duplicate, or an event we deliberately ignore; 400 for a body that can never succeed (2.3.x
-does not retry it); 401 for an unknown instance or a wrong key; 503 when Postgres is away so
+does not retry it); 401 for an unknown instance or a wrong key (a known instance's wrong key
+first triggers one rate-limited credential sync, rotation.py); 503 when Postgres is away so
 Evolution retries later. Failures fall in three kinds, each logged and counted on its own:
 unknown event, malformed payload, our own bug.
 """
@@ -17,13 +18,15 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.evolution import repository
 from zapcrm.evolution.events import HANDLED_EVENTS, IGNORED_EVENTS, NORMALIZERS
 from zapcrm.evolution.handlers import HANDLERS, LIVE_ONLY_EVENTS
 from zapcrm.evolution.instances import InstanceRef, authenticate_delivery
-from zapcrm.evolution.payloads import MalformedPayload, event_to_suffix, parse_envelope
+from zapcrm.evolution.payloads import Envelope, MalformedPayload, event_to_suffix, parse_envelope
+from zapcrm.evolution.rotation import resync_for_delivery
 from zapcrm.logging import get_logger
 from zapcrm.messaging import realtime
 from zapcrm.messaging.service.ingest import Delivery
@@ -49,6 +52,7 @@ class WebhookAnswer:
     status: int
     body: dict[str, Any]
     published: list[RecordedEntry] = field(default_factory=list)
+    handled: bool = False  # went through a handler: publish its entries after commit
 
 
 def _error(status: int, code: str, message: str) -> WebhookAnswer:
@@ -88,8 +92,8 @@ async def receive_delivery(
         return _error(400, "event_mismatch", "o evento do corpo não corresponde à URL")
     metric_event = event if event in HANDLED_EVENTS or event in IGNORED_EVENTS else "unknown"
     # Evolution sends the envelope apikey only with AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES;
-    # otherwise our webhook config adds it as a custom `apikey` header (§1.7).
-    api_key = envelope.apikey or header_apikey
+    # otherwise our webhook config adds it as a custom `apikey` header (§1.7). Either will do.
+    api_keys = (envelope.apikey, header_apikey)
     received_at = datetime.now(UTC)
 
     async with runtime.db.service_session() as session:
@@ -98,39 +102,69 @@ async def receive_delivery(
             runtime.instances,
             instance_name=envelope.instance,
             server_url=envelope.server_url,
-            api_key=api_key,
+            api_keys=api_keys,
+        )
+        answer = (
+            await _store(runtime, session, envelope, instance, received_at, metric_event)
+            if instance is not None
+            else None
+        )
+    if answer is None:
+        # Outside the transaction: this may call the gateway (credential rotation).
+        instance = await resync_for_delivery(
+            runtime,
+            instance_name=envelope.instance,
+            server_url=envelope.server_url,
+            api_keys=api_keys,
         )
         if instance is None:
-            reason = "missing_key" if not api_key else "rejected"
+            reason = "missing_key" if not any(api_keys) else "rejected"
             AUTH_FAILURES.labels(reason).inc()
             DELIVERIES.labels(metric_event, "unauthorized").inc()
             log.warning("webhook.unauthorized", instance=envelope.instance[:100], reason=reason)
             return _error(401, "unauthorized", "instância desconhecida ou apikey inválida")
-        if event not in HANDLED_EVENTS:
-            outcome = "ignored" if event in IGNORED_EVENTS else "unknown"
-            DELIVERIES.labels(metric_event, outcome).inc()
-            if outcome == "unknown":
-                log.info("webhook.unknown_event", event_name=event[:100])
-            return WebhookAnswer(200, {"status": outcome})
-        try:
-            normalized = NORMALIZERS[event](envelope.data)
-        except MalformedPayload as error:
-            DELIVERIES.labels(event, "malformed").inc()
-            log.warning("webhook.malformed", event_name=event, reason=str(error)[:300])
-            return _error(400, "malformed_payload", f"dados do evento inválidos: {error}")
-        if event in LIVE_ONLY_EVENTS:
-            await _publish_live(runtime, instance, event, normalized)
-            DELIVERIES.labels(event, "live").inc()
-            return WebhookAnswer(200, {"status": "live"})
-        delivery = Delivery(instance, received_at, envelope.event_datetime)
-        items = await HANDLERS[event](session, delivery, normalized)
-        if runtime.instances.last_event_due(instance.id):
-            await repository.touch_last_event(session, instance.id, received_at)
-        entries = await record(session, instance.company_id, items)
-    # Committed: only now may the world hear about it.
-    await runtime.outbox.publish(entries)
-    DELIVERIES.labels(event, "stored" if entries else "duplicate").inc()
-    return WebhookAnswer(200, {"status": "stored" if entries else "duplicate"}, entries)
+        async with runtime.db.service_session() as session:
+            answer = await _store(runtime, session, envelope, instance, received_at, metric_event)
+    if answer.handled:
+        # Committed: only now may the world hear about it.
+        await runtime.outbox.publish(answer.published)
+        DELIVERIES.labels(event, "stored" if answer.published else "duplicate").inc()
+    return answer
+
+
+async def _store(
+    runtime: Runtime,
+    session: AsyncSession,
+    envelope: Envelope,
+    instance: InstanceRef,
+    received_at: datetime,
+    metric_event: str,
+) -> WebhookAnswer:
+    """Handle an authenticated delivery inside the caller's transaction."""
+    event = envelope.event
+    if event not in HANDLED_EVENTS:
+        outcome = "ignored" if event in IGNORED_EVENTS else "unknown"
+        DELIVERIES.labels(metric_event, outcome).inc()
+        if outcome == "unknown":
+            log.info("webhook.unknown_event", event_name=event[:100])
+        return WebhookAnswer(200, {"status": outcome})
+    try:
+        normalized = NORMALIZERS[event](envelope.data)
+    except MalformedPayload as error:
+        DELIVERIES.labels(event, "malformed").inc()
+        log.warning("webhook.malformed", event_name=event, reason=str(error)[:300])
+        return _error(400, "malformed_payload", f"dados do evento inválidos: {error}")
+    if event in LIVE_ONLY_EVENTS:
+        await _publish_live(runtime, instance, event, normalized)
+        DELIVERIES.labels(event, "live").inc()
+        return WebhookAnswer(200, {"status": "live"})
+    delivery = Delivery(instance, received_at, envelope.event_datetime)
+    items = await HANDLERS[event](session, delivery, normalized)
+    if runtime.instances.last_event_due(instance.id):
+        await repository.touch_last_event(session, instance.id, received_at)
+    entries = await record(session, instance.company_id, items)
+    status = "stored" if entries else "duplicate"
+    return WebhookAnswer(200, {"status": status}, entries, handled=True)
 
 
 async def _publish_live(

@@ -1,4 +1,5 @@
-"""`zapcrm worker`: every stream's consumers plus the outbox relay, in one process."""
+"""`zapcrm worker`: every stream's consumers, the outbox relay, the alert watch and the
+scheduled instance credential sync, in one process."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from prometheus_client import start_http_server
 from zapcrm.config import Settings
 from zapcrm.contacts.importing.jobs import IMPORT_STREAM, ContactImportHandler
 from zapcrm.evolution.credentials import CredentialBox
+from zapcrm.evolution.rotation import sync_forever
 from zapcrm.logging import get_logger
 from zapcrm.messaging.jobs import MEDIA_STREAM, IncomingHandler, MediaHandler
 from zapcrm.messaging.media import build_media_storage
@@ -103,6 +105,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             worker.run(stop),
             relay_forever(runtime.db, runtime.redis, stop),
             watch_alerts(runtime, stop),
+            sync_forever(runtime, stop),
         )
     finally:
         await runtime.close()
