@@ -351,39 +351,55 @@ async def sync_for_admin(runtime: Runtime, actor: Identity) -> SyncReport:
     return await sync.sync(trigger="admin", company_id=actor.company_id, actor_id=actor.user_id)
 
 
+@dataclass(frozen=True, slots=True)
+class Recheck:
+    """A mismatched delivery judged again: its instance when a key now matches; `verified`
+    False when the gateway could not be asked (rate limited or down), so the sender should
+    retry later rather than drop the event."""
+
+    instance: InstanceRef | None
+    verified: bool = True
+
+
 async def resync_for_delivery(
     runtime: Runtime,
     *,
     instance_name: str,
     server_url: str | None,
     api_keys: Sequence[str | None],
-) -> InstanceRef | None:
+) -> Recheck:
     """A delivery for a known instance matched no stored key: sync its server (at most once
     per interval) or wait for a sync under way, then authenticate it again."""
     if not any(api_keys) or runtime.settings.evolution_global_key is None:
-        return None  # nothing to compare, or no way to ask: refused as before
+        return Recheck(None)  # nothing to compare, or no way to ask: refused as before
     async with runtime.db.service_session() as session:
         candidates = await runtime.instances.candidates(session, instance_name)
     instance = select_instance(candidates, server_url)
     if instance is None:
-        return None  # an unknown instance never reaches the gateway
+        return Recheck(None)  # an unknown instance never reaches the gateway
     gate = SyncGate(runtime.redis)
     interval = runtime.settings.evolution_webhook_sync_interval_seconds
+    verified = True
     if await gate.claim_webhook_sync(instance.server_url, interval):
         sync = CredentialSync(runtime, CredentialBox.from_settings(runtime.settings))
-        await sync.sync_server(instance.server_url, trigger="webhook")
+        report = await sync.sync_server(instance.server_url, trigger="webhook")
+        verified = not report.failed_servers
     elif not await gate.wait_until_idle(instance.server_url):
-        # Rate limited and nothing running: Postgres was read a moment ago, the answer stands.
+        # Another key used this interval's sync (perhaps a bad one, minutes before a real
+        # rotation): unverified, not wrong, so Evolution retries (§1.5) until a sync may run.
         SYNCS.labels("webhook", "rate_limited").inc()
-        return None
+        verified = False
+    # Look again in every case: another delivery's sync may have committed the new token after
+    # this one first read Postgres (the burst that follows a rotation depends on it).
     async with runtime.db.service_session() as session:
-        return await authenticate_delivery(
+        found = await authenticate_delivery(
             session,
             runtime.instances,
             instance_name=instance_name,
             server_url=server_url,
             api_keys=api_keys,
         )
+    return Recheck(found, verified=verified or found is not None)
 
 
 async def sync_forever(runtime: Runtime, stop: asyncio.Event) -> None:

@@ -2,10 +2,11 @@
 
 Answers are chosen for Evolution's retry rules (evolution-api.md §1.5): 200 when stored, a
 duplicate, or an event we deliberately ignore; 400 for a body that can never succeed (2.3.x
-does not retry it); 401 for an unknown instance or a wrong key (a known instance's wrong key
-first triggers one rate-limited credential sync, rotation.py); 503 when Postgres is away so
-Evolution retries later. Failures fall in three kinds, each logged and counted on its own:
-unknown event, malformed payload, our own bug.
+does not retry it); 401 for an unknown instance or a wrong key; 503 when Postgres is away so
+Evolution retries later. A known instance's wrong key first triggers one rate-limited
+credential sync (rotation.py); when the limit leaves the key unverified the answer is 503 too,
+so the events of a real rotation come back instead of being dropped. Failures fall in three
+kinds, each logged and counted on its own: unknown event, malformed payload, our own bug.
 """
 
 from __future__ import annotations
@@ -111,17 +112,24 @@ async def receive_delivery(
         )
     if answer is None:
         # Outside the transaction: this may call the gateway (credential rotation).
-        instance = await resync_for_delivery(
+        recheck = await resync_for_delivery(
             runtime,
             instance_name=envelope.instance,
             server_url=envelope.server_url,
             api_keys=api_keys,
         )
+        instance = recheck.instance
         if instance is None:
             reason = "missing_key" if not any(api_keys) else "rejected"
+            if not recheck.verified:
+                reason = "unverified"
             AUTH_FAILURES.labels(reason).inc()
             DELIVERIES.labels(metric_event, "unauthorized").inc()
             log.warning("webhook.unauthorized", instance=envelope.instance[:100], reason=reason)
+            if not recheck.verified:
+                return _error(
+                    503, "key_unverified", "apikey não confere; nova verificação em instantes"
+                )
             return _error(401, "unauthorized", "instância desconhecida ou apikey inválida")
         async with runtime.db.service_session() as session:
             answer = await _store(runtime, session, envelope, instance, received_at, metric_event)
