@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -191,10 +192,15 @@ async def test_rotation_loses_no_event_refuses_the_old_key_and_accepts_the_new(
     """The envelope carries the token (AUTHENTICATION_EXPOSE_IN_FETCH_INSTANCES): right after
     the gateway's token changes, a burst of deliveries with the new key triggers one sync and
     every one of them is stored."""
-    window = 1
+    # Long enough that the checks right after the burst surely fall inside it, even on a
+    # loaded machine; the test then waits it out to see the next sync refuse the old key.
+    window = 8
     app_settings = _app_settings(settings, evolution_webhook_sync_interval_seconds=window)
     with _serving(app_settings) as app_url:
-        async with _gateway(app_url, db, factory, runtime) as gateway:
+        async with (
+            _gateway(app_url, db, factory, runtime) as gateway,
+            httpx.AsyncClient(base_url=app_url) as app,
+        ):
             # This webhook authenticates by the envelope apikey alone (no custom header).
             hook = await gateway.control.post(
                 f"/webhook/set/{gateway.name}",
@@ -209,6 +215,11 @@ async def test_rotation_loses_no_event_refuses_the_old_key_and_accepts_the_new(
             await gateway.rotate(new_token)
             burst = await asyncio.gather(*(gateway.customer_says(f"durante {n}") for n in range(8)))
             await _until_stored(db, gateway, before | set(burst))
+            synced_by = time.monotonic()  # the burst's sync claimed the interval before this
+            # Within the interval the gateway is not asked again: unverified, retry later.
+            early = await post(app, _envelope(gateway, "ROT-OLD", gateway.token))
+            assert early.status_code == 503
+            assert early.json()["error"]["code"] == "key_unverified"
 
             assert set(await gateway.delivery_statuses()) == {200}  # not one delivery refused
             assert await gateway.fetch_calls() == 1  # the burst shared one sync
@@ -227,19 +238,13 @@ async def test_rotation_loses_no_event_refuses_the_old_key_and_accepts_the_new(
                 _metric("zapcrm_instance_credential_rotations_total", trigger="webhook")
                 == rotations + 1
             )
+            new = await post(app, _envelope(gateway, "ROT-NEW", new_token))
+            assert new.status_code == 200, new.text
 
-            async with httpx.AsyncClient(base_url=app_url) as app:
-                # Within the interval the gateway is not asked again: unverified, retry later.
-                early = await post(app, _envelope(gateway, "ROT-OLD", gateway.token))
-                assert early.status_code == 503
-                assert early.json()["error"]["code"] == "key_unverified"
-                assert await gateway.fetch_calls() == 1
-                await asyncio.sleep(window + 0.2)
-                old = await post(app, _envelope(gateway, "ROT-OLD", gateway.token))
-                assert old.status_code == 401  # asked again: the old key is no longer valid
-                assert await gateway.fetch_calls() == 2
-                new = await post(app, _envelope(gateway, "ROT-NEW", new_token))
-                assert new.status_code == 200, new.text
+            await asyncio.sleep(max(0.0, synced_by + window + 0.3 - time.monotonic()))
+            old = await post(app, _envelope(gateway, "ROT-OLD", gateway.token))
+            assert old.status_code == 401  # asked again: the old key is no longer valid
+            assert await gateway.fetch_calls() == 2
             assert "ROT-OLD" not in await _stored_key_ids(db, gateway)
             assert "ROT-NEW" in await _stored_key_ids(db, gateway)
             assert len(await _audit(db, gateway)) == 1
@@ -306,7 +311,7 @@ async def test_admin_sync_moves_the_webhook_header_and_deliveries_never_stop(
 async def test_a_flood_of_bad_keys_asks_the_gateway_once_per_window(
     settings: Settings, db: Database, factory: Factory, runtime: Runtime
 ) -> None:
-    window = 2
+    window = 8  # room for two floods inside one interval on a loaded machine
     app_settings = _app_settings(settings, evolution_webhook_sync_interval_seconds=window)
     with _serving(app_settings) as app_url:
         async with (
@@ -326,6 +331,7 @@ async def test_a_flood_of_bad_keys_asks_the_gateway_once_per_window(
             limited = _metric("zapcrm_instance_credential_syncs_total", trigger="webhook",
                               outcome="rate_limited")  # fmt: skip
             first = await flood("BAD-A")
+            claimed_by = time.monotonic()  # the first flood's sync claimed the interval
             # The delivery that synced (and those that waited for it) are verified wrong: 401;
             # the rest could not be checked within the interval: 503, for Evolution to retry.
             assert set(first) <= {401, 503}
@@ -338,7 +344,7 @@ async def test_a_flood_of_bad_keys_asks_the_gateway_once_per_window(
                         outcome="rate_limited")
                 >= limited + 40
             )  # fmt: skip
-            await asyncio.sleep(window + 0.2)
+            await asyncio.sleep(max(0.0, claimed_by + window + 0.3 - time.monotonic()))
             assert 401 in await flood("BAD-C")
             assert await gateway.fetch_calls() == 2  # one more for the next window
             assert await _audit(db, gateway) == []
