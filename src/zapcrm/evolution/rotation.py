@@ -138,7 +138,9 @@ class SyncReport:
 
 
 @dataclass(frozen=True, slots=True)
-class _Change:
+class TokenChange:
+    """An instance whose gateway token no longer matches the hash we hold."""
+
     stored: repository.StoredCredential
     token: str
 
@@ -162,7 +164,7 @@ def gateway_tokens(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
 
 async def record_rotations(
     session: AsyncSession,
-    changes: Sequence[_Change],
+    changes: Sequence[TokenChange],
     *,
     server_url: str,
     credentials: CredentialBox,
@@ -275,7 +277,7 @@ class CredentialSync:
                 ours = await repository.credentials_on_server(session, server_url, company_id)
             report.checked += len(ours)
             changes = [
-                _Change(stored, tokens[stored.external_id])
+                TokenChange(stored, tokens[stored.external_id])
                 for stored in ours
                 if stored.external_id in tokens
                 and not api_key_matches(tokens[stored.external_id], stored.api_key_hash)
@@ -311,7 +313,7 @@ class CredentialSync:
         report.rotated.extend(rotated)
         return report
 
-    async def _move_webhook_header(self, server_url: str, change: _Change) -> None:
+    async def _move_webhook_header(self, server_url: str, change: TokenChange) -> None:
         """Point the instance webhook's `apikey` header at the new token, keeping the rest."""
         client = EvolutionClient(
             self.runtime.http,
