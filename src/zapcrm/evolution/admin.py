@@ -21,6 +21,7 @@ from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.evolution.errors import GatewayError, GatewayUnauthorized, GatewayUnavailable
 from zapcrm.evolution.events import HANDLED_EVENTS
 from zapcrm.evolution.instances import register_instance
+from zapcrm.evolution.schemas import InstanceOut
 from zapcrm.exceptions import NotFound, ServiceUnavailable, ValidationFailed
 from zapcrm.messaging import cache
 from zapcrm.runtime import Runtime
@@ -28,6 +29,12 @@ from zapcrm.runtime import Runtime
 GATEWAY_NOTICE = "Este sistema usa a Evolution API (https://github.com/EvolutionAPI/evolution-api)."
 QRCODE_TTL_SECONDS = 60
 SESSION_TTL_SECONDS = 3600
+
+
+async def company_instances(session: AsyncSession, company_id: uuid.UUID) -> list[InstanceOut]:
+    """The company's instances with their last known state (any role may read these)."""
+    rows = await repository.list_public(session, company_id)
+    return [InstanceOut.model_validate(row) for row in rows]
 
 
 def webhook_events() -> list[str]:
@@ -57,6 +64,32 @@ class InstanceAdmin:
 
     def _client(self, server_url: str, name: str, token: str) -> EvolutionClient:
         return EvolutionClient(self.runtime.http, server_url=server_url, instance=name, token=token)
+
+    async def add(
+        self,
+        session: AsyncSession,
+        actor: Identity,
+        *,
+        name: str,
+        token: str | None,
+        server_url: str | None,
+    ) -> tuple[uuid.UUID, dict[str, Any] | None]:
+        """Register an existing instance (with its token) or create one (global key); the
+        second value is the pairing QR of a created instance."""
+        server = server_url or self.runtime.settings.evolution_server_url
+        if token:
+            return await self.register(
+                session, actor, name=name, token=token, server_url=server
+            ), None
+        return await self.create(session, actor, name=name, server_url=server)
+
+    async def describe(self, actor: Identity, instance_id: uuid.UUID) -> InstanceOut:
+        """One instance of the actor's company as the admin screens show it."""
+        async with self.runtime.db.service_session() as session:
+            row = await repository.get_public(session, actor.company_id, instance_id)
+        if row is None:
+            raise NotFound("instância não encontrada")
+        return InstanceOut.model_validate(row)
 
     async def register(
         self, session: AsyncSession, actor: Identity, *, name: str, token: str, server_url: str

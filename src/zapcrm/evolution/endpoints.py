@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from zapcrm.dependencies import Admin, RuntimeDep
-from zapcrm.evolution import repository
-from zapcrm.evolution.admin import GATEWAY_NOTICE, InstanceAdmin
+from zapcrm.evolution.admin import GATEWAY_NOTICE, InstanceAdmin, company_instances
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.evolution.rotation import sync_for_admin
-from zapcrm.exceptions import NotFound
-from zapcrm.runtime import Runtime
+from zapcrm.evolution.schemas import InstanceOut
 
 router = APIRouter(prefix="/api/admin/instances", tags=["admin: instances"])
 
@@ -25,20 +22,6 @@ def _admin_ops(runtime: RuntimeDep) -> InstanceAdmin:
 
 
 Operations = Annotated[InstanceAdmin, Depends(_admin_ops)]
-
-
-class InstanceOut(BaseModel):
-    """A WhatsApp number connected through Evolution API (no key material)."""
-
-    id: uuid.UUID
-    external_id: str
-    server_url: str
-    webhook_url: str | None
-    connection_state: str
-    owner_jid: str | None
-    profile_name: str | None
-    last_event_at: datetime | None
-    created_at: datetime
 
 
 class InstancesOut(BaseModel):
@@ -76,22 +59,12 @@ class CredentialSyncOut(BaseModel):
     notice: str = GATEWAY_NOTICE
 
 
-async def _instance(
-    runtime: Runtime, admin_company: uuid.UUID, instance_id: uuid.UUID
-) -> InstanceOut:
-    async with runtime.db.service_session() as session:
-        row = await repository.get_public(session, admin_company, instance_id)
-    if row is None:
-        raise NotFound("instância não encontrada")
-    return InstanceOut.model_validate(row)
-
-
 @router.get("")
 async def list_instances(admin: Admin, runtime: RuntimeDep) -> InstancesOut:
     """Every instance of the company with its last known connection state."""
     async with runtime.db.tenant_session(admin.claims) as session:
-        rows = await repository.list_public(session, admin.company_id)
-    return InstancesOut(instances=[InstanceOut.model_validate(row) for row in rows])
+        instances = await company_instances(session, admin.company_id)
+    return InstancesOut(instances=instances)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -100,20 +73,11 @@ async def add_instance(
 ) -> InstanceCreated:
     """Register (with `token`) or create (without: needs EVOLUTION_GLOBAL_KEY) an instance and
     point its webhook at zapcrm with the `apikey` header."""
-    server_url = body.server_url or runtime.settings.evolution_server_url
-    qrcode = None
     async with runtime.db.tenant_session(admin.claims) as session:
-        if body.token:
-            instance_id = await ops.register(
-                session, admin, name=body.name, token=body.token, server_url=server_url
-            )
-        else:
-            instance_id, qrcode = await ops.create(
-                session, admin, name=body.name, server_url=server_url
-            )
-    return InstanceCreated(
-        instance=await _instance(runtime, admin.company_id, instance_id), qrcode=qrcode
-    )
+        instance_id, qrcode = await ops.add(
+            session, admin, name=body.name, token=body.token, server_url=body.server_url
+        )
+    return InstanceCreated(instance=await ops.describe(admin, instance_id), qrcode=qrcode)
 
 
 @router.post("/credentials/sync")
