@@ -6,13 +6,13 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from zapcrm.dependencies import Admin, RuntimeDep
 from zapcrm.evolution.admin import GATEWAY_NOTICE, InstanceAdmin, company_instances
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.evolution.rotation import sync_for_admin
-from zapcrm.evolution.schemas import InstanceOut
+from zapcrm.evolution.schemas import InstanceIn, InstanceOut
 
 router = APIRouter(prefix="/api/admin/instances", tags=["admin: instances"])
 
@@ -30,16 +30,6 @@ class InstancesOut(BaseModel):
     gateway: str = "Evolution API"
     notice: str = GATEWAY_NOTICE
     instances: list[InstanceOut]
-
-
-class InstanceIn(BaseModel):
-    """Register an existing instance (name + token) or, without a token, create one."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.-]+$")
-    token: str | None = Field(default=None, min_length=8, max_length=200)
-    server_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
 
 
 class InstanceCreated(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class InstanceOut(BaseModel):
@@ -20,3 +20,13 @@ class InstanceOut(BaseModel):
     profile_name: str | None
     last_event_at: datetime | None
     created_at: datetime
+
+
+class InstanceIn(BaseModel):
+    """Register an existing instance (name + token) or, without a token, create one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.-]+$")
+    token: str | None = Field(default=None, min_length=8, max_length=200)
+    server_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")

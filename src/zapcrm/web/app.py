@@ -21,7 +21,18 @@ from zapcrm.exceptions import ZapcrmError
 from zapcrm.logging import get_logger
 from zapcrm.web.dependencies import LoginRequired
 from zapcrm.web.i18n import LocaleMiddleware
-from zapcrm.web.pages import admin, auth, contacts, events, home, imports, inbox, media, tasks
+from zapcrm.web.pages import (
+    admin,
+    auth,
+    contacts,
+    events,
+    home,
+    imports,
+    inbox,
+    instances,
+    media,
+    tasks,
+)
 from zapcrm.web.templating import render
 
 log = get_logger(__name__)
@@ -131,6 +142,7 @@ def create_panel() -> SecurityHeaders:
     panel.include_router(events.router)
     panel.include_router(media.router)
     panel.include_router(admin.router)
+    panel.include_router(instances.router)
     panel.include_router(tasks.router)
     panel.include_router(imports.router)
     panel.include_router(contacts.router)

@@ -50,18 +50,28 @@ class PageView:
         conversation_id: uuid.UUID | None,
         agents: Agents,
         import_id: uuid.UUID | None = None,
+        instances: bool = False,
     ) -> None:
         self.user = user
         self.filter = flt
         self.conversation_id = conversation_id
         self.agents = agents
         self.import_id = import_id
+        self.instances = instances
 
     def fragments(self, event: Mapping[str, Any]) -> str:
         """The out-of-band swaps an event causes on this page ("" when none)."""
         data = event.get("data") or {}
         if event.get("type") == "import.progress":
             return self._import_progress(data)
+        if event.get("type") == "instance.state" and self.instances:
+            return render_macro(
+                "admin/_instance.html",
+                "instance_state",
+                str(data.get("instance_id", "")),
+                str(data.get("state", "")),
+                oob=True,
+            )
         parts: list[str] = []
         conversation = _model(ConversationOut, data.get("conversation"))
         if conversation is not None:
@@ -173,10 +183,13 @@ async def events(
     q: Annotated[str | None, Query(max_length=100)] = None,
     conversation: uuid.UUID | None = None,
     import_id: Annotated[uuid.UUID | None, Query(alias="import")] = None,
+    instances: bool = False,
 ) -> AsyncIterator[ServerSentEvent]:
     """Live updates for the page that opened the stream."""
     flt = InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor)
-    view = PageView(user, flt, conversation, await _agents(runtime, user), import_id)
+    view = PageView(
+        user, flt, conversation, await _agents(runtime, user), import_id, instances=instances
+    )
     loop = asyncio.get_running_loop()
     checked_at = loop.time()
     queue = await runtime.realtime.subscribe(user.identity.company_id)
