@@ -351,3 +351,41 @@ async def test_an_english_browser_gets_the_english_panel(new_browser: Browser) -
     assert "Entrar" not in english.text
     portuguese = await http.get("/panel/login", headers={"accept-language": "pt-BR"})
     assert "Entrar" in portuguese.text
+
+
+async def test_the_inbox_filters_by_whatsapp_number_when_there_are_several(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    from tests.evolution.harness import Instance
+    from zapcrm.config import load_settings
+    from zapcrm.evolution.credentials import CredentialBox
+    from zapcrm.evolution.instances import register_instance
+
+    chat = await new_company_chat(client, db, factory, text_body="pelo número da loja")
+    token = "token-second-number"
+    async with db.service_session() as session:
+        second_id = await register_instance(
+            session,
+            company_id=chat.instance.company_id,
+            name="acme-sac",
+            token=token,
+            credentials=CredentialBox.from_settings(load_settings(environment="test")),
+            server_url=chat.instance.server_url,
+        )
+    second = Instance(
+        chat.instance.company_id, second_id, "acme-sac", chat.instance.server_url, token
+    )
+    other = await customer_writes(
+        client, db, second, text_body="pelo número do SAC", phone="5511987650077"
+    )
+    http = await new_browser()
+    await panel_login(http, await factory.user(chat.instance.company_id, Role.SUPERVISOR))
+    everything = await http.get("/panel/inbox?tab=all")
+    assert 'id="instance"' in everything.text
+    assert str(chat.conversation_id) in everything.text
+    assert str(other) in everything.text
+    only_sac = await http.get(f"/panel/inbox?tab=all&instance={second_id}")
+    assert str(other) in only_sac.text
+    assert str(chat.conversation_id) not in only_sac.text
+    junk = await http.get("/panel/inbox?tab=all&instance=not-a-uuid")
+    assert junk.status_code == 200  # an unreadable choice means "all numbers"

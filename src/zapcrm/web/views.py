@@ -29,10 +29,17 @@ class InboxFilter:
     tab: Tab = "mine"
     status: Status = "open"
     q: str = ""
+    instance: uuid.UUID | None = None
 
     @classmethod
     def parse(
-        cls, tab: str | None, status: str | None, q: str | None, *, may_see_all: bool
+        cls,
+        tab: str | None,
+        status: str | None,
+        q: str | None,
+        *,
+        may_see_all: bool,
+        instance: str | None = None,
     ) -> InboxFilter:
         """Sanitise query parameters (unknown values fall back to the defaults)."""
         chosen_tab: Tab = "mine"
@@ -45,16 +52,33 @@ class InboxFilter:
             chosen_status = "pending"
         elif status == "closed":
             chosen_status = "closed"
-        return cls(tab=chosen_tab, status=chosen_status, q=(q or "").strip()[:100])
+        try:
+            chosen_instance = uuid.UUID(instance) if instance else None
+        except ValueError:
+            chosen_instance = None
+        return cls(
+            tab=chosen_tab,
+            status=chosen_status,
+            q=(q or "").strip()[:100],
+            instance=chosen_instance,
+        )
 
     def query(self, **changes: str) -> str:
         """The query string of this filter with some values changed."""
-        values = {"tab": self.tab, "status": self.status, "q": self.q, **changes}
+        values = {
+            "tab": self.tab,
+            "status": self.status,
+            "q": self.q,
+            "instance": str(self.instance) if self.instance else "",
+            **changes,
+        }
         return urlencode({key: value for key, value in values.items() if value})
 
     def admits(self, conversation: ConversationOut, user_id: uuid.UUID) -> bool:
         """Whether a conversation belongs in this list (for rows arriving live)."""
         if conversation.status != self.status:
+            return False
+        if self.instance is not None and conversation.instance_id != self.instance:
             return False
         if self.tab == "mine" and conversation.assignee_id != user_id:
             return False

@@ -181,12 +181,13 @@ async def events(
     tab: Annotated[str | None, Query(max_length=20)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
+    instance: Annotated[str | None, Query(max_length=40)] = None,
     conversation: uuid.UUID | None = None,
     import_id: Annotated[uuid.UUID | None, Query(alias="import")] = None,
     instances: bool = False,
 ) -> AsyncIterator[ServerSentEvent]:
     """Live updates for the page that opened the stream."""
-    flt = InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor)
+    flt = InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor, instance=instance)
     view = PageView(
         user, flt, conversation, await _agents(runtime, user), import_id, instances=instances
     )

@@ -7,6 +7,7 @@ Handlers authenticate, call the messaging services (reads in one RLS transaction
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, Query, Request
@@ -15,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import service as accounts_service
 from zapcrm.dependencies import RuntimeDep
+from zapcrm.evolution.admin import company_instances
+from zapcrm.evolution.schemas import InstanceOut
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.messaging.service import actions, inbox, notes, outbound
@@ -37,21 +40,41 @@ def _assignee(flt: InboxFilter) -> inbox.Assignee:
     return {"mine": "me", "unassigned": "unassigned", "all": "any"}[flt.tab]  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class InboxData:
+    """What the list pane shows: a page of conversations and the names and numbers it uses."""
+
+    conversations: list[ConversationOut]
+    next_cursor: str | None
+    agents: Agents
+    instances: list[InstanceOut]
+
+    def context(self) -> dict[str, object]:
+        """The template variables of the list pane."""
+        return {
+            "conversations": self.conversations,
+            "next_cursor": self.next_cursor,
+            "agents": self.agents,
+            "instances": self.instances,
+        }
+
+
 async def _inbox_data(
     session: AsyncSession, user: PanelUser, flt: InboxFilter, cursor: str | None = None
-) -> tuple[list[ConversationOut], str | None, Agents]:
+) -> InboxData:
     page = await inbox.list_conversations(
         session,
         user.identity,
         status=flt.status,
         assignee=_assignee(flt),
-        instance_id=None,
+        instance_id=flt.instance,
         cursor=cursor,
         limit=LIST_SIZE,
         search=flt.q or None,
     )
     profiles = await accounts_service.list_users(session, user.identity.company_id)
-    return page.items, page.next_cursor, Agents.of(profiles)
+    instances = await company_instances(session, user.identity.company_id)
+    return InboxData(page.items, page.next_cursor, Agents.of(profiles), instances)
 
 
 @router.get("/inbox")
@@ -62,30 +85,33 @@ async def inbox_page(
     tab: Annotated[str | None, Query(max_length=20)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
+    instance: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     current: uuid.UUID | None = None,
     hx_target: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The conversation list; htmx asks for just the list (search, next page)."""
-    flt = InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor)
+    flt = InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor, instance=instance)
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        conversations, next_cursor, agents = await _inbox_data(session, user, flt, cursor)
-    context = user.page_context(request, "inbox", agents=agents) | {
-        "filter": flt,
-        "conversations": conversations,
-        "next_cursor": next_cursor,
-        "current": None,
-    }
+        data = await _inbox_data(session, user, flt, cursor)
+    context = (
+        user.page_context(request, "inbox")
+        | data.context()
+        | {
+            "filter": flt,
+            "current": None,
+        }
+    )
     if hx_target == "conversation-list":
         return HTMLResponse(
             render_macro(
                 "inbox/_list.html",
                 "conversation_items",
-                conversations,
+                data.conversations,
                 flt,
-                agents,
+                data.agents,
                 current,
-                next_cursor,
+                data.next_cursor,
                 DEFAULT_TIMEZONE,
             )
         )
@@ -101,6 +127,7 @@ async def conversation_page(
     tab: Annotated[str | None, Query(max_length=20)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
+    instance: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     """The list beside one conversation (on a phone, the conversation alone)."""
     async with runtime.db.tenant_session(user.identity.claims) as session:
@@ -111,8 +138,9 @@ async def conversation_page(
             status or current.status,
             q,
             may_see_all=user.is_supervisor,
+            instance=instance,
         )
-        conversations, next_cursor, agents = await _inbox_data(session, user, flt)
+        data = await _inbox_data(session, user, flt)
         messages = await inbox.list_messages(
             session, runtime.redis, conversation_id, cursor=None, limit=CHAT_PAGE_SIZE
         )
@@ -124,15 +152,17 @@ async def conversation_page(
         conversation_notes,
         has_older=messages.next_cursor is not None,
     )
-    context = user.page_context(request, "inbox", agents=agents) | {
-        "filter": flt,
-        "conversations": conversations,
-        "next_cursor": next_cursor,
-        "current": current,
-        "days": days,
-        "older_cursor": messages.next_cursor,
-        "quick_replies": replies,
-    }
+    context = (
+        user.page_context(request, "inbox")
+        | data.context()
+        | {
+            "filter": flt,
+            "current": current,
+            "days": days,
+            "older_cursor": messages.next_cursor,
+            "quick_replies": replies,
+        }
+    )
     return render("inbox/page.html", context)
 
 
