@@ -10,7 +10,12 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.messaging.repository.ingest import INBOX_CTE_SQL, NEWER_SQL, REPLY_CTE_SQL
+from zapcrm.messaging.repository.ingest import (
+    INBOX_CTE_SQL,
+    NEWER_SQL,
+    REPLY_CTE_SQL,
+    lock_key_id,
+)
 
 # Insert the queued message and update the inbox and the cycle's first human reply in one
 # statement. The idempotency index answers a retried request with no row (see queue_message).
@@ -144,6 +149,8 @@ async def attach_key(
     never sees two rows.
     """
     await lock_conversation(session, conversation_id)
+    # Taken by ingestion too before it parks an update for an unknown key (see _park_if_missing).
+    await lock_key_id(session, instance_id, key_id)
     echo = (
         await session.execute(
             text(

@@ -256,7 +256,13 @@ async def _apply_parked(
 
 async def _park_if_missing(
     session: AsyncSession, delivery: Delivery, key_id: str, kind: str, payload: dict[str, Any]
-) -> None:
+) -> bool:
+    """Park the update unless its message now exists; True when parked.
+
+    The key's lock orders this with the send worker giving our row its key id (attach_key):
+    either the worker sees the parked row, or this sees the key id, never neither.
+    """
+    await repository.lock_key_id(session, delivery.instance.id, key_id)
     if await repository.message_ref(session, delivery.instance.id, key_id) is None:
         await repository.park_update(
             session,
@@ -266,6 +272,8 @@ async def _park_if_missing(
             kind=kind,
             payload=payload,
         )
+        return True
+    return False
 
 
 async def _status(
@@ -280,11 +288,17 @@ async def _status(
     moved = await repository.apply_status(
         session, instance_id=delivery.instance.id, key_id=key_id, status=status, error=error
     )
-    if moved is None:
-        if park:
-            await _park_if_missing(
-                session, delivery, key_id, "status", {"status": status, "error": error}
+    if moved is None and park:
+        parked = await _park_if_missing(
+            session, delivery, key_id, "status", {"status": status, "error": error}
+        )
+        if not parked:
+            # The key is stored after all: the send worker attached it (or folded the echo row
+            # this update was waiting on into our row) while we looked. Apply it there.
+            moved = await repository.apply_status(
+                session, instance_id=delivery.instance.id, key_id=key_id, status=status, error=error
             )
+    if moved is None:
         return []
     message_id, conversation_id = moved
     await repository.sync_last_status(session, conversation_id, message_id, status)
