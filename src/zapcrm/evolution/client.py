@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -22,6 +22,10 @@ from zapcrm.evolution.errors import (
     InstanceNotFound,
     reason_of,
 )
+
+# A media send uploads the file to WhatsApp before the gateway answers (and converts audio with
+# ffmpeg first): far slower than a text. Connecting stays quick to fail.
+MEDIA_SEND_TIMEOUT = httpx.Timeout(120.0, connect=3.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +67,24 @@ class EvolutionClient:
         self._instance = instance
         self._token = token
 
-    async def _post(self, path: str, body: dict[str, Any]) -> Any:
-        return await self._call("POST", f"{path}/{self._instance}", body)
+    async def _post(
+        self, path: str, body: dict[str, Any], *, patience: httpx.Timeout | None = None
+    ) -> Any:
+        return await self._call("POST", f"{path}/{self._instance}", body, patience=patience)
 
-    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        patience: httpx.Timeout | None = None,
+    ) -> Any:
         url = f"{self._base}{path}"
+        extra: dict[str, Any] = {} if patience is None else {"timeout": patience}
         try:
             response = await self._http.request(
-                method, url, json=body, headers={"apikey": self._token}
+                method, url, json=body, headers={"apikey": self._token}, **extra
             )
         except httpx.TimeoutException as error:
             raise GatewayUnavailable("a Evolution API não respondeu a tempo") from error
@@ -107,6 +121,46 @@ class EvolutionClient:
         if quoted is not None:
             body["quoted"] = quoted
         return _sent(await self._post("/message/sendText", body))
+
+    async def send_media(
+        self,
+        number: str,
+        *,
+        mediatype: Literal["image", "video", "document"],
+        media: bytes,
+        mimetype: str,
+        caption: str | None = None,
+        file_name: str | None = None,
+        quoted: dict[str, Any] | None = None,
+    ) -> SentMessage:
+        """`POST /message/sendMedia` with the file as raw base64 (§3.3).
+
+        A `data:` URI prefix is refused by the gateway, and a base64 document needs `fileName`.
+        Images come back re-encoded as JPEG.
+        """
+        if mediatype == "document" and not file_name:
+            raise ValueError("a base64 document needs a file name")
+        body: dict[str, Any] = {
+            "number": number,
+            "mediatype": mediatype,
+            "mimetype": mimetype,
+            "media": base64.b64encode(media).decode("ascii"),
+        }
+        if caption:
+            body["caption"] = caption
+        if file_name:
+            body["fileName"] = file_name
+        if quoted is not None:
+            body["quoted"] = quoted
+        return _sent(await self._post("/message/sendMedia", body, patience=MEDIA_SEND_TIMEOUT))
+
+    async def send_whatsapp_audio(self, number: str, audio: bytes) -> SentMessage:
+        """`POST /message/sendWhatsAppAudio`: a voice note (PTT), converted by the gateway to
+        OGG/Opus (§3.4). It takes no caption and ignores `quoted`."""
+        body = {"number": number, "audio": base64.b64encode(audio).decode("ascii")}
+        return _sent(
+            await self._post("/message/sendWhatsAppAudio", body, patience=MEDIA_SEND_TIMEOUT)
+        )
 
     async def send_reaction(
         self, *, remote_jid: str, from_me: bool, key_id: str, emoji: str

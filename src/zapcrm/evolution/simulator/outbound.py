@@ -36,7 +36,10 @@ if TYPE_CHECKING:
 __all__ = ["long_object", "send"]
 
 _BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
-_AUDIO_MAGIC = (b"OggS", b"ID3", b"RIFF", b"fLaC", b"\xff\xfb", b"\xff\xf3", b"\xff\xf1")
+# What ffmpeg reads: ogg, mp3, wav, flac, AAC (ADTS), webm/matroska (browser recordings).
+_AUDIO_MAGIC = (
+    b"OggS", b"ID3", b"RIFF", b"fLaC", b"\xff\xfb", b"\xff\xf3", b"\xff\xf1", b"\x1a\x45\xdf\xa3",
+)  # fmt: skip
 _JOINERS = {0x200D, 0xFE0E, 0xFE0F, 0x20E3}
 
 
@@ -132,7 +135,8 @@ async def _prepare_media(sim: Simulator, body: dict[str, Any], file: bytes | Non
 
 async def _prepare_audio(sim: Simulator, body: dict[str, Any], file: bytes | None) -> _Media:
     data, _, _ = await _resolve_media(sim, body.get("audio"), file)
-    if body.get("encoding", True) and not data.startswith(_AUDIO_MAGIC):
+    is_mp4 = data[4:8] == b"ftyp"  # m4a from Safari's recorder: the box type sits at offset 4
+    if body.get("encoding", True) and not (data.startswith(_AUDIO_MAGIC) or is_mp4):
         # ffmpeg cannot read what is not audio (§3.4).
         raise internal_error(["Failed to convert audio"])
     return _Media(payloads.MediaFile(data, "audio/ogg; codecs=opus"), "ptt")
