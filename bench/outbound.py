@@ -127,7 +127,8 @@ async def _run(url: str, messages: int, concurrency: int) -> None:
     async with httpx.AsyncClient(base_url=sim_url, headers={"apikey": GLOBAL_KEY}) as control:
         await control.post("/_sim/customers", json={"phone": CUSTOMER, "name": "Cliente"})
     company_id, conversation_id = _setup(url, sim_url)
-    env = {"WORKER_METRICS_PORT": "0"}
+    # Unthrottled, as the goal says: the per-instance pace would cap one instance at its rate.
+    env = {"WORKER_METRICS_PORT": "0", "SEND_MIN_INTERVAL_MS": "0"}
     create = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).with_name("zapcrm")), "user", "create",
         "--company", company_id, "--email", "admin@bench.example.com", "--password", PASSWORD,

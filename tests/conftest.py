@@ -115,6 +115,8 @@ def settings(
         log_level="warning",
         login_max_failures_per_account=5,
         login_max_attempts_per_ip=1000,
+        # Unpaced, so tests sending several messages do not wait; pacing tests set their own.
+        send_min_interval_ms=0,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,11 +14,14 @@ from zapcrm.config import Settings, get_settings
 from zapcrm.contacts.importing import limits as import_limits
 from zapcrm.errors import install_error_handlers
 from zapcrm.logging import configure_logging
+from zapcrm.messaging.uploads import MediaLimits
 from zapcrm.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from zapcrm.runtime import Runtime
 from zapcrm.web.app import create_panel
 
 API_BODY_LIMIT_BYTES = 1_000_000
+# The send route takes media uploads; the form itself checks each kind's own limit.
+SEND_ROUTE = re.compile(r"/api/conversations/[^/]+/messages")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -52,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ("/webhooks/", settings.webhook_max_body_bytes),
             ("/api/contacts/imports", import_limits.UPLOAD_BODY_LIMIT_BYTES),
             ("/panel/contacts/import", import_limits.UPLOAD_BODY_LIMIT_BYTES),
+            (SEND_ROUTE, MediaLimits.from_settings(settings).body_limit),
         ],
     )
     app.add_middleware(RequestContextMiddleware)

@@ -71,6 +71,16 @@ class Settings(BaseSettings):
     # How Evolution reaches this app: webhooks are configured to PUBLIC_BASE_URL/webhooks/...
     public_base_url: str = "http://127.0.0.1:8000"
     media_dir: str = "var/media"
+    # Largest file an operator may send, per kind. WhatsApp's own limits are 5 MB for photos and
+    # 16 MB for video and audio; documents stay well under WEBHOOK_MAX_BODY_BYTES because the
+    # gateway echoes a sent file back to us as base64 (a third larger) in `send.message`.
+    media_max_image_bytes: Annotated[int, Field(ge=1024)] = 5 * 1024 * 1024
+    media_max_video_bytes: Annotated[int, Field(ge=1024)] = 16 * 1024 * 1024
+    media_max_audio_bytes: Annotated[int, Field(ge=1024)] = 16 * 1024 * 1024
+    media_max_document_bytes: Annotated[int, Field(ge=1024)] = 32 * 1024 * 1024
+    # Shortest time between the starts of two sends through one instance, across every worker
+    # (bursts get WhatsApp numbers flagged); 0 turns pacing off. Sends never overlap either way.
+    send_min_interval_ms: Annotated[int, Field(ge=0, le=600_000)] = 500
     # A queue entry read by a worker that then went silent this long is taken over by another.
     worker_claim_idle_ms: Annotated[int, Field(ge=500)] = 60_000
     # The worker's own Prometheus endpoint (its counters live in its process); 0 turns it off.

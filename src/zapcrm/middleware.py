@@ -90,15 +90,28 @@ class BodySizeLimitMiddleware:
     """Refuse request bodies over a limit (413), by Content-Length or by counting the stream."""
 
     def __init__(
-        self, app: ASGIApp, *, default_limit: int, limits: Sequence[tuple[str, int]] = ()
+        self,
+        app: ASGIApp,
+        *,
+        default_limit: int,
+        limits: Sequence[tuple[str | re.Pattern[str], int]] = (),
     ) -> None:
         self.app = app
         self.default_limit = default_limit
+        # A pattern names one route exactly (a path with an id in it); prefixes cover subtrees.
+        self.patterns = [(key, limit) for key, limit in limits if isinstance(key, re.Pattern)]
         # Longest prefix first so /webhooks/evolution beats /webhooks.
-        self.limits = sorted(limits, key=lambda item: len(item[0]), reverse=True)
+        self.prefixes = sorted(
+            ((key, limit) for key, limit in limits if isinstance(key, str)),
+            key=lambda item: len(item[0]),
+            reverse=True,
+        )
 
     def _limit_for(self, path: str) -> int:
-        for prefix, limit in self.limits:
+        for pattern, limit in self.patterns:
+            if pattern.fullmatch(path):
+                return limit
+        for prefix, limit in self.prefixes:
             if path.startswith(prefix):
                 return limit
         return self.default_limit

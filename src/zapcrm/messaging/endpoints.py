@@ -5,19 +5,23 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapcrm.auth.identity import Identity
 from zapcrm.dependencies import CurrentUser, RuntimeDep, TenantSession
 from zapcrm.exceptions import ValidationFailed
-from zapcrm.messaging import realtime
+from zapcrm.messaging import realtime, uploads
+from zapcrm.messaging.media import build_media_storage
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut, Page
 from zapcrm.messaging.service import actions, inbox, notes, outbound
 from zapcrm.outbox import OutboxItem
+from zapcrm.runtime import Runtime
 from zapcrm.transactions import in_tenant_transaction
 
 router = APIRouter(tags=["inbox"])
@@ -149,18 +153,66 @@ class SendText(BaseModel):
     quoted_message_id: uuid.UUID | None = None
 
 
-@router.post("/api/conversations/{conversation_id}/messages", status_code=status.HTTP_202_ACCEPTED)
+# The route takes JSON (text) or a multipart form (media); FastAPI cannot declare both, so the
+# body is read by hand and both shapes are documented here.
+_SEND_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": SendText.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["type", "file"],
+                    "properties": {
+                        "type": {"enum": ["image", "video", "document", "audio"]},
+                        "file": {"type": "string", "format": "binary"},
+                        "caption": {"type": "string", "maxLength": uploads.MAX_CAPTION_LENGTH},
+                        "file_name": {
+                            "type": "string",
+                            "maxLength": uploads.MAX_FILE_NAME_LENGTH,
+                        },
+                        "quoted_message_id": {"type": "string", "format": "uuid"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+async def _send_text_body(request: Request) -> SendText:
+    try:
+        return SendText.model_validate_json(await request.body())
+    except ValidationError as error:
+        raise RequestValidationError(error.errors(include_url=False)) from None
+
+
+@router.post(
+    "/api/conversations/{conversation_id}/messages",
+    status_code=status.HTTP_202_ACCEPTED,
+    openapi_extra=_SEND_BODY_DOC,
+)
 async def send_message(
     conversation_id: uuid.UUID,
-    body: SendText,
+    request: Request,
     identity: CurrentUser,
     runtime: RuntimeDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> MessageOut:
-    """Queue a text for WhatsApp and answer at once (status `queued`); ticks follow live.
+    """Queue a text (JSON) or a file (multipart: image, video, document or `audio` as a voice
+    note) and answer at once (status `queued`); ticks follow live.
 
-    The same `Idempotency-Key` header on a retried request returns the first message.
+    Each kind has its own size limit (413); the file's type is read from its bytes (422 when
+    the kind does not allow it). The same `Idempotency-Key` header on a retried request
+    returns the first message.
     """
+    if uploads.is_multipart(request):
+        upload = await uploads.read_media_form(
+            request, uploads.MediaLimits.from_settings(runtime.settings)
+        )
+        return await _send_media(runtime, identity, conversation_id, upload, idempotency_key)
+    body = await _send_text_body(request)
 
     async def work(session: AsyncSession) -> tuple[MessageOut, list[OutboxItem]]:
         return await outbound.queue_text(
@@ -173,6 +225,35 @@ async def send_message(
         )
 
     return await in_tenant_transaction(runtime, identity, work)
+
+
+async def _send_media(
+    runtime: Runtime,
+    identity: Identity,
+    conversation_id: uuid.UUID,
+    upload: uploads.MediaUpload,
+    idempotency_key: str | None,
+) -> MessageOut:
+    storage = build_media_storage(runtime.settings)
+    # Chosen once, so a transaction retried after a deadlock rewrites the same file.
+    message_id = uuid.uuid4()
+
+    async def work(session: AsyncSession) -> tuple[MessageOut, list[OutboxItem]]:
+        return await outbound.queue_media(
+            session,
+            identity,
+            conversation_id,
+            upload,
+            storage=storage,
+            message_id=message_id,
+            idempotency_key=idempotency_key,
+        )
+
+    try:
+        return await in_tenant_transaction(runtime, identity, work)
+    except BaseException:
+        await outbound.discard_media(storage, identity, message_id, upload)
+        raise
 
 
 class StartConversation(BaseModel):

@@ -21,7 +21,12 @@ class MediaStorage(Protocol):
         """Store the bytes and return the key to read them back."""
 
     async def read(self, key: str) -> bytes:
-        """The bytes stored under `key`."""
+        """The bytes stored under `key` (FileNotFoundError when there are none)."""
+
+    async def delete(
+        self, company_id: uuid.UUID, message_id: uuid.UUID, mimetype: str | None
+    ) -> None:
+        """Remove what `save` stored for this message, if anything."""
 
 
 class LocalMediaStorage:
@@ -36,12 +41,16 @@ class LocalMediaStorage:
             raise ValueError("media key escapes the storage directory")
         return path
 
+    @staticmethod
+    def _key(company_id: uuid.UUID, message_id: uuid.UUID, mimetype: str | None) -> str:
+        extension = mimetypes.guess_extension((mimetype or "").split(";")[0].strip()) or ".bin"
+        return f"{company_id}/{message_id}{extension}"
+
     async def save(
         self, company_id: uuid.UUID, message_id: uuid.UUID, data: bytes, mimetype: str | None
     ) -> str:
         """Write the file atomically (temp file, then rename) and return its key."""
-        extension = mimetypes.guess_extension((mimetype or "").split(";")[0].strip()) or ".bin"
-        key = f"{company_id}/{message_id}{extension}"
+        key = self._key(company_id, message_id, mimetype)
         path = self._path(key)
 
         def write() -> None:
@@ -56,6 +65,13 @@ class LocalMediaStorage:
     async def read(self, key: str) -> bytes:
         """Read a stored file."""
         return await asyncio.to_thread(self._path(key).read_bytes)
+
+    async def delete(
+        self, company_id: uuid.UUID, message_id: uuid.UUID, mimetype: str | None
+    ) -> None:
+        """Remove the message's file; a file already gone is fine."""
+        path = self._path(self._key(company_id, message_id, mimetype))
+        await asyncio.to_thread(path.unlink, missing_ok=True)
 
 
 def build_media_storage(settings: Settings) -> MediaStorage:

@@ -1,12 +1,15 @@
 """The send worker: one queued message to the gateway, exactly once as far as the customer sees.
 
 Rules (issue 4, "at-least-once must not mean twice"):
-1. A message leaves the queue only while it is `queued` and has no WhatsApp key id.
-2. The attempt is recorded (committed) BEFORE the gateway is called. If a worker finds an
+1. A message leaves the queue only while it is `queued` and has no WhatsApp key id. Texts,
+   media files and voice notes take the same path (gateway_calls.py builds the call).
+2. The attempt is recorded (committed) BEFORE the gateway is called, as a compare-and-set on
+   the attempt time this worker saw, inside the instance's send turn (pacing.py: one send at a
+   time per instance across workers, paced by SEND_MIN_INTERVAL_MS). If a worker finds an
    attempt already recorded, it may have died during the call: it first looks for the
-   gateway's `send.message` echo of that text in the conversation and adopts it; only when no
-   echo came for ECHO_GRACE does it send again. The residual risk is a gateway that accepted the
-   send but never echoed it within that time.
+   gateway's `send.message` echo of that message (same type and text or caption) in the
+   conversation and adopts it; only when no echo came for ECHO_GRACE does it send again. The
+   residual risk is a gateway that accepted the send but never echoed it within that time.
 3. The send response's key id is attached to our row; an echo that beat the response to the
    database is folded into our row in the same transaction (unique (instance, key id)).
 4. Timeouts, connection errors, 5xx and 429 are retried with backoff up to MAX_AGE; any other
@@ -30,6 +33,9 @@ from zapcrm.evolution.credentials import CredentialBox, CredentialError
 from zapcrm.evolution.errors import GatewayError, GatewayUnavailable
 from zapcrm.evolution.repository import gateway_access, record_connection
 from zapcrm.logging import get_logger
+from zapcrm.messaging.gateway_calls import UnsendableMessage, call_for
+from zapcrm.messaging.media import build_media_storage
+from zapcrm.messaging.pacing import InstanceBusy, SendGate
 from zapcrm.messaging.repository import apply_status, outbound
 from zapcrm.outbox import INCOMING_STREAM, OutboxItem, record
 from zapcrm.runtime import Runtime
@@ -56,6 +62,8 @@ class OutgoingHandler:
     def __init__(self, runtime: Runtime, credentials: CredentialBox) -> None:
         self.runtime = runtime
         self.credentials = credentials
+        self.storage = build_media_storage(runtime.settings)
+        self.gate = SendGate(runtime.redis, min_interval_ms=runtime.settings.send_min_interval_ms)
 
     async def __call__(self, job: Job) -> None:
         """Send one queued message (see the module rules), or mark a chat read."""
@@ -87,19 +95,24 @@ class OutgoingHandler:
         if token is None:
             await self._fail(row, "a instância não tem credencial para enviar")
             return
-        async with self.runtime.db.service_session() as session:
-            await outbound.record_attempt(session, message_id, datetime.now(UTC))
-        client = EvolutionClient(
-            self.runtime.http,
-            server_url=row["server_url"],
-            instance=row["external_id"],
-            token=token,
-        )
-        outgoing = row["outgoing"] or {}
         try:
-            sent = await client.send_text(
-                target, outgoing.get("text") or row["body"] or "", quoted=outgoing.get("quoted")
-            )
+            call = await call_for(row, self.storage)
+        except UnsendableMessage as error:
+            await self._fail(row, str(error))
+            return
+        client = self._client(row, token)
+        try:
+            async with self.gate.turn(row["instance_id"]):
+                async with self.runtime.db.service_session() as session:
+                    claimed = await outbound.record_attempt(
+                        session, message_id, datetime.now(UTC), seen=row["send_attempted_at"]
+                    )
+                if not claimed:
+                    # Another worker sent or tried it while we waited for the turn (rule 1).
+                    return
+                sent = await call(client, target)
+        except InstanceBusy:
+            raise RetryJobLater(5, "another worker holds the instance's send turn") from None
         except GatewayUnavailable:
             if _age(row["created_at"]) > MAX_AGE:
                 await self._fail(row, "a Evolution API ficou indisponível por tempo demais")
@@ -148,12 +161,15 @@ class OutgoingHandler:
             return
         client = self._access_client(access)
         try:
-            await client.send_reaction(
-                remote_jid=target["remote_jid"],
-                from_me=target["from_me"],
-                key_id=target["key_id"],
-                emoji=str(job.payload.get("emoji", "")),
-            )
+            async with self.gate.turn(target["instance_id"]):
+                await client.send_reaction(
+                    remote_jid=target["remote_jid"],
+                    from_me=target["from_me"],
+                    key_id=target["key_id"],
+                    emoji=str(job.payload.get("emoji", "")),
+                )
+        except InstanceBusy:
+            raise RetryJobLater(5, "another worker holds the instance's send turn") from None
         except GatewayUnavailable:
             raise
         except GatewayError as error:
@@ -177,7 +193,14 @@ class OutgoingHandler:
         """True when an earlier attempt's echo was found and adopted (no new send)."""
         since = row["send_attempted_at"] - timedelta(seconds=5)
         async with self.runtime.db.service_session() as session:
-            echo = await outbound.find_echo(session, row["conversation_id"], row["body"], since)
+            echo = await outbound.find_echo(
+                session,
+                row["conversation_id"],
+                message_type=row["type"],
+                body=row["body"],
+                caption=row["caption"],
+                since=since,
+            )
         if echo is not None:
             await self._attach(row, echo["key_id"], echo["status"], None)
             log.info("send.echo_adopted", message_id=str(row["id"]))

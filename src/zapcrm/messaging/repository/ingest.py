@@ -157,7 +157,10 @@ on conflict on constraint evolution_messages_instance_key_key do update set
   body = coalesce(m.body, excluded.body),
   sender_jid = coalesce(m.sender_jid, excluded.sender_jid),
   push_name = coalesce(m.push_name, excluded.push_name),
-  raw_payload = coalesce(m.raw_payload, excluded.raw_payload),
+  -- A file we already hold (our own send) needs no second copy inside the row.
+  raw_payload = coalesce(m.raw_payload, case when m.media_status = 'stored'
+                                             then excluded.raw_payload #- '{message,base64}'
+                                             else excluded.raw_payload end),
   message_payload = case when m.message_payload = '{}'::jsonb
                          then excluded.message_payload else m.message_payload end
 -- A duplicate that brings nothing new changes nothing and returns no row.

@@ -24,11 +24,13 @@ _QUEUE_MESSAGE = text(
         """
 with msg as (
   insert into evolution_messages
-    (company_id, instance_id, conversation_id, from_me, remote_jid, type, body, message_payload,
-     status, message_timestamp, sent_by, client_idempotency_key, outgoing, quoted_key_id)
-  values (:company_id, :instance_id, :conversation_id, true, :remote_jid, :type, :body,
+    (id, company_id, instance_id, conversation_id, from_me, remote_jid, type, body,
+     message_payload, status, message_timestamp, sent_by, client_idempotency_key, outgoing,
+     quoted_key_id, media_mimetype, media_file_name, media_size, media_path, media_status)
+  values (:id, :company_id, :instance_id, :conversation_id, true, :remote_jid, :type, :body,
           cast(:message_payload as jsonb), 'queued', :at, :sent_by, :idempotency_key,
-          cast(:outgoing as jsonb), :quoted_key_id)
+          cast(:outgoing as jsonb), :quoted_key_id, :media_mimetype, :media_file_name,
+          :media_size, :media_path, :media_status)
   on conflict (company_id, client_idempotency_key) where client_idempotency_key is not null
   do nothing
   returning id, conversation_id, true as inserted, status
@@ -45,9 +47,14 @@ select msg.id from msg
 )
 
 
+_MEDIA_COLUMNS = ("media_mimetype", "media_file_name", "media_size", "media_path", "media_status")
+
+
 async def queue_message(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
-    """Queue an outbound message; None when its idempotency key was already used."""
+    """Queue an outbound message (with its id; media columns optional); None when its
+    idempotency key was already used."""
     params = {
+        **dict.fromkeys(_MEDIA_COLUMNS),
         **values,
         "message_payload": orjson.dumps(values["message_payload"]).decode(),
         "outgoing": orjson.dumps(values["outgoing"]).decode(),
@@ -81,7 +88,8 @@ async def load_outgoing(session: AsyncSession, message_id: uuid.UUID) -> dict[st
         await session.execute(
             text(
                 "select m.id, m.company_id, m.instance_id, m.conversation_id, m.key_id, m.status,"
-                " m.body, m.outgoing, m.send_attempts, m.send_attempted_at, m.created_at,"
+                " m.type, m.body, m.message_payload ->> 'caption' as caption, m.outgoing,"
+                " m.send_attempts, m.send_attempted_at, m.created_at,"
                 " c.remote_jid, c.is_group, c.contact_id, ct.phone_e164,"
                 " i.external_id, i.server_url, i.api_key_ciphertext, i.connection_state"
                 " from evolution_messages m"
@@ -96,30 +104,49 @@ async def load_outgoing(session: AsyncSession, message_id: uuid.UUID) -> dict[st
     return None if row is None else dict(row._mapping)
 
 
-async def record_attempt(session: AsyncSession, message_id: uuid.UUID, at: datetime) -> None:
-    """Note that a send is about to reach the gateway (committed before the call)."""
-    await session.execute(
+async def record_attempt(
+    session: AsyncSession, message_id: uuid.UUID, at: datetime, *, seen: datetime | None
+) -> bool:
+    """Note that a send is about to reach the gateway (committed before the call); False when
+    the message moved on since the caller read it (`seen`: the attempt time it read)."""
+    result = await session.execute(
         text(
             "update evolution_messages set send_attempted_at = :at,"
-            " send_attempts = send_attempts + 1 where id = :id"
+            " send_attempts = send_attempts + 1 where id = :id and status = 'queued'"
+            " and key_id is null and send_attempted_at is not distinct from :seen"
         ),
-        {"id": message_id, "at": at},
+        {"id": message_id, "at": at, "seen": seen},
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def find_echo(
-    session: AsyncSession, conversation_id: uuid.UUID, body: str | None, since: datetime
+    session: AsyncSession,
+    conversation_id: uuid.UUID,
+    *,
+    message_type: str,
+    body: str | None,
+    caption: str | None,
+    since: datetime,
 ) -> dict[str, Any] | None:
-    """A `send.message` echo of our send stored as its own row (it beat the send response)."""
+    """A `send.message` echo of our send stored as its own row (it beat the send response):
+    same type and text, or same caption for media (whose body is empty)."""
     row = (
         await session.execute(
             text(
                 "select id, key_id, status from evolution_messages"
                 " where conversation_id = :conversation_id and from_me and sent_by is null"
-                " and key_id is not null and body is not distinct from :body"
+                " and key_id is not null and type = :type and body is not distinct from :body"
+                " and message_payload ->> 'caption' is not distinct from :caption"
                 " and created_at >= :since order by created_at limit 1"
             ),
-            {"conversation_id": conversation_id, "body": body, "since": since},
+            {
+                "conversation_id": conversation_id,
+                "type": message_type,
+                "body": body,
+                "caption": caption,
+                "since": since,
+            },
         )
     ).first()
     return None if row is None else dict(row._mapping)

@@ -1,5 +1,7 @@
 """Sending from the panel or API: validate, queue in the request's transaction, announce.
 
+Texts, replies, media files (stored before they are queued) and reactions.
+
 The request writes the message as `queued` plus an outbox entry for
 `evolution:outgoing-messages` and returns at once; `jobs.OutgoingHandler` talks to the gateway.
 """
@@ -15,12 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zapcrm.auth.identity import Identity
 from zapcrm.contacts.identity import WhatsAppPeer, resolve_peer
 from zapcrm.contacts.repository import identity as contacts_repo
+from zapcrm.evolution.payloads import MediaInfo
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
 from zapcrm.kit.phones import InvalidPhone, canonical_phone
 from zapcrm.messaging import cache, repository
 from zapcrm.messaging.labels import preview_of
+from zapcrm.messaging.media import MediaStorage
 from zapcrm.messaging.repository import outbound
 from zapcrm.messaging.schemas import MessageOut
+from zapcrm.messaging.uploads import MediaUpload
 from zapcrm.outbox import INCOMING_STREAM, OutboxItem
 
 OUTGOING_STREAM = "evolution:outgoing-messages"
@@ -44,28 +49,144 @@ async def queue_text(
         )
     if len(body) > MAX_TEXT_LENGTH:
         raise ValidationFailed(f"a mensagem passa de {MAX_TEXT_LENGTH} caracteres")
-    if idempotency_key is not None:
-        existing = await outbound.find_by_idempotency_key(
-            session, actor.company_id, idempotency_key
-        )
-        if existing is not None:
-            return await _message(session, existing), []
+    if (replayed := await _replayed(session, actor, idempotency_key)) is not None:
+        return replayed, []
+    conversation = await _visible_conversation(session, conversation_id)
+    quoted = await _quoted(session, conversation, quoted_message_id)
+    message_id, items = await _queue(
+        session,
+        actor,
+        conversation,
+        {
+            "id": uuid.uuid4(),
+            "type": "text",
+            "body": body,
+            "message_payload": _quote_payload(quoted),
+            "outgoing": {"kind": "text", "text": body} | _quote_outgoing(conversation, quoted),
+            "quoted_key_id": quoted["key_id"] if quoted else None,
+            "preview": preview_of("text", body, None),
+        },
+        idempotency_key,
+    )
+    return await _message(session, message_id), items
+
+
+async def queue_media(
+    session: AsyncSession,
+    actor: Identity,
+    conversation_id: uuid.UUID,
+    upload: MediaUpload,
+    *,
+    storage: MediaStorage,
+    message_id: uuid.UUID,
+    idempotency_key: str | None = None,
+) -> tuple[MessageOut, list[OutboxItem]]:
+    """Store an uploaded file, then queue it (image, video, document or voice note).
+
+    The file is written under `message_id` before the row exists, so the worker always finds
+    it; the caller owns the transaction and deletes the file if it does not commit
+    (`discard_media`). A retried request with the same idempotency key stores nothing.
+    """
+    if (replayed := await _replayed(session, actor, idempotency_key)) is not None:
+        return replayed, []
+    conversation = await _visible_conversation(session, conversation_id)
+    quoted = await _quoted(session, conversation, upload.quoted_message_id)
+    media_path = await storage.save(actor.company_id, message_id, upload.data, upload.mimetype)
+    # The same shape ingestion gives an inbound media message (MediaInfo under `media`), so the
+    # inbox renders both alike and the `send.message` echo merges without surprises.
+    media = MediaInfo(
+        mimetype=upload.mimetype,
+        file_name=upload.file_name,
+        file_length=len(upload.data),
+        ptt=True if upload.kind == "audio" else None,
+    ).model_dump(mode="json", exclude_none=True)
+    payload: dict[str, Any] = {"message_type": upload.kind, "media": media}
+    if upload.caption:
+        payload["caption"] = upload.caption
+    outgoing: dict[str, Any] = {
+        "kind": "voice_note" if upload.kind == "audio" else "media",
+        "mediatype": upload.kind,
+        "mimetype": upload.mimetype,
+        "caption": upload.caption,
+        "file_name": upload.file_name,
+        "media_path": media_path,
+    } | _quote_outgoing(conversation, quoted)
+    queued_id, items = await _queue(
+        session,
+        actor,
+        conversation,
+        {
+            "id": message_id,
+            "type": upload.kind,
+            "body": None,
+            "message_payload": payload | _quote_payload(quoted),
+            "outgoing": outgoing,
+            "quoted_key_id": quoted["key_id"] if quoted else None,
+            "preview": preview_of(upload.kind, None, upload.caption),
+            "media_mimetype": upload.mimetype,
+            "media_file_name": upload.file_name,
+            "media_size": len(upload.data),
+            "media_path": media_path,
+            "media_status": "stored",
+        },
+        idempotency_key,
+    )
+    if queued_id != message_id:  # a concurrent retry with the same key won: ours is unused
+        await storage.delete(actor.company_id, message_id, upload.mimetype)
+    return await _message(session, queued_id), items
+
+
+async def discard_media(
+    storage: MediaStorage, actor: Identity, message_id: uuid.UUID, upload: MediaUpload
+) -> None:
+    """Delete the file `queue_media` stored when its transaction did not commit."""
+    await storage.delete(actor.company_id, message_id, upload.mimetype)
+
+
+async def _replayed(
+    session: AsyncSession, actor: Identity, idempotency_key: str | None
+) -> MessageOut | None:
+    """The message a retried request (same idempotency key) already created."""
+    if idempotency_key is None:
+        return None
+    existing = await outbound.find_by_idempotency_key(session, actor.company_id, idempotency_key)
+    return None if existing is None else await _message(session, existing)
+
+
+async def _visible_conversation(
+    session: AsyncSession, conversation_id: uuid.UUID
+) -> dict[str, Any]:
     rows = await repository.get_conversations(session, [conversation_id])  # RLS decides
     if not rows:
         raise NotFound("conversa não encontrada")
-    conversation = rows[0]
-    quoted = None
-    if quoted_message_id is not None:
-        quoted_rows = await repository.get_messages(session, [quoted_message_id])
-        if not quoted_rows or quoted_rows[0]["conversation_id"] != conversation_id:
-            raise ValidationFailed("a mensagem citada não é desta conversa")
-        quoted = quoted_rows[0]
-        if not quoted["key_id"]:
-            raise ValidationFailed("a mensagem citada ainda não foi enviada")
-    now = datetime.now(UTC)
-    outgoing: dict[str, Any] = {"kind": "text", "text": body}
-    if quoted is not None:
-        outgoing["quoted"] = {
+    return rows[0]
+
+
+async def _quoted(
+    session: AsyncSession, conversation: dict[str, Any], quoted_message_id: uuid.UUID | None
+) -> dict[str, Any] | None:
+    """The message replied to, which must be of this conversation and already sent."""
+    if quoted_message_id is None:
+        return None
+    quoted_rows = await repository.get_messages(session, [quoted_message_id])
+    if not quoted_rows or quoted_rows[0]["conversation_id"] != conversation["id"]:
+        raise ValidationFailed("a mensagem citada não é desta conversa")
+    quoted = quoted_rows[0]
+    if not quoted["key_id"]:
+        raise ValidationFailed("a mensagem citada ainda não foi enviada")
+    return quoted
+
+
+def _quote_payload(quoted: dict[str, Any] | None) -> dict[str, Any]:
+    return {"quoted": {"stanza_id": quoted["key_id"]}} if quoted else {}
+
+
+def _quote_outgoing(conversation: dict[str, Any], quoted: dict[str, Any] | None) -> dict[str, Any]:
+    """The gateway's `quoted` field (§3.2): the key and the text it shows above the reply."""
+    if quoted is None:
+        return {}
+    return {
+        "quoted": {
             "key": {
                 "id": quoted["key_id"],
                 "remoteJid": conversation["remote_jid"],
@@ -73,22 +194,29 @@ async def queue_text(
             },
             "message": {"conversation": quoted["body"] or ""},
         }
+    }
+
+
+async def _queue(
+    session: AsyncSession,
+    actor: Identity,
+    conversation: dict[str, Any],
+    values: dict[str, Any],
+    idempotency_key: str | None,
+) -> tuple[uuid.UUID, list[OutboxItem]]:
+    """Insert the queued row and its outbox entries; with an idempotency key that a concurrent
+    request already used, the id of that request's message and no entries."""
     message_id = await outbound.queue_message(
         session,
         {
+            **values,
             "company_id": actor.company_id,
             "instance_id": conversation["instance_id"],
-            "conversation_id": conversation_id,
+            "conversation_id": conversation["id"],
             "remote_jid": conversation["remote_jid"],
-            "type": "text",
-            "body": body,
-            "message_payload": {"quoted": {"stanza_id": quoted["key_id"]}} if quoted else {},
-            "at": now,
+            "at": datetime.now(UTC),
             "sent_by": actor.user_id,
             "idempotency_key": idempotency_key,
-            "outgoing": outgoing,
-            "quoted_key_id": quoted["key_id"] if quoted else None,
-            "preview": preview_of("text", body, None),
         },
     )
     if message_id is None:  # a concurrent retry with the same key won the race
@@ -97,7 +225,7 @@ async def queue_text(
             session, actor.company_id, idempotency_key
         )
         assert existing is not None
-        return await _message(session, existing), []
+        return existing, []
     items = [
         OutboxItem(
             OUTGOING_STREAM,
@@ -109,13 +237,14 @@ async def queue_text(
                 "kind": "message",
                 "change": "created",
                 "company_id": str(actor.company_id),
-                "conversation_id": str(conversation_id),
+                "conversation_id": str(conversation["id"]),
                 "message_id": str(message_id),
+                # Our own file is already stored: no download job for it.
                 "media": False,
             },
         ),
     ]
-    return await _message(session, message_id), items
+    return message_id, items
 
 
 async def _message(session: AsyncSession, message_id: uuid.UUID) -> MessageOut:
