@@ -26,6 +26,9 @@ from zapcrm.runtime import Runtime
 from zapcrm.worker import Job
 
 HOLD = 0.05  # seconds each simulated gateway call lasts
+# The pace is kept where the turn is granted; a start is noted just after, late by however long
+# the event loop takes to come back (more on a busy machine).
+JITTER = 0.03
 
 
 async def _turns(
@@ -53,7 +56,6 @@ async def test_turns_on_one_instance_never_overlap_and_keep_the_interval(
     second = SendGate(other, min_interval_ms=200)
     busy, quiet = uuid.uuid4(), uuid.uuid4()
     log: list[tuple[uuid.UUID, float, float]] = []
-    began = time.monotonic()
     await asyncio.gather(
         _turns(first, busy, 3, log), _turns(second, busy, 3, log), _turns(second, quiet, 2, log)
     )
@@ -62,11 +64,11 @@ async def test_turns_on_one_instance_never_overlap_and_keep_the_interval(
     assert len(turns) == 6
     for (start, end), (next_start, _) in itertools.pairwise(turns):
         assert next_start >= end  # never two calls through one instance at once
-        assert next_start - start >= 0.2 - 0.005  # the interval between starts
-    assert turns[-1][0] - turns[0][0] >= 5 * 0.2 - 0.005
-    # The other instance is paced on its own: its two turns were done long before the busy
-    # one's six, not queued behind them.
-    assert _of(log, quiet)[-1][1] - began < 0.2 + 2 * HOLD + 0.15
+        assert next_start - start >= 0.2 - JITTER  # the interval between starts
+    assert turns[-1][0] - turns[0][0] >= 5 * 0.2 - JITTER
+    # The other instance is paced on its own: its two turns were done before the busy one's
+    # third began (had both shared a pace, they would have waited for the busy one's turns).
+    assert _of(log, quiet)[-1][1] < turns[2][0]
 
 
 async def test_without_an_interval_turns_still_never_overlap(runtime: Runtime) -> None:
@@ -135,8 +137,8 @@ async def test_two_workers_sending_through_one_instance_keep_its_pace(
     )
     starts = [row["at"].timestamp() for row in attempts]
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
-    assert min(gaps) >= 0.3 - 0.01, gaps
-    assert starts[-1] - starts[0] >= 5 * 0.3 - 0.01
+    assert min(gaps) >= 0.3 - JITTER, gaps
+    assert starts[-1] - starts[0] >= 5 * 0.3 - JITTER
     sent = (await sim.get(f"/_sim/instances/{name}/sent")).json()
     assert sorted(item["request"]["text"] for item in sent) == [f"parte {n}" for n in range(6)]
     await sim.aclose()

@@ -175,9 +175,10 @@ async def attach_key(
     Returns the resulting status. Runs in one transaction, so the unique (instance, key id)
     never sees two rows.
     """
-    await lock_conversation(session, conversation_id)
-    # Taken by ingestion too before it parks an update for an unknown key (see _park_if_missing).
+    # First, as ingestion takes it before a status touches any row (service/ingest.py _status):
+    # one lock order, and an early update is either parked where we take it or sees our key.
     await lock_key_id(session, instance_id, key_id)
+    await lock_conversation(session, conversation_id)
     echo = (
         await session.execute(
             text(

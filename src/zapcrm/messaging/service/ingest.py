@@ -256,8 +256,8 @@ async def _apply_parked(
 
 async def _park_if_missing(
     session: AsyncSession, delivery: Delivery, key_id: str, kind: str, payload: dict[str, Any]
-) -> bool:
-    """Park the update unless its message now exists; True when parked.
+) -> None:
+    """Park the update unless its message exists.
 
     The key's lock orders this with the send worker giving our row its key id (attach_key):
     either the worker sees the parked row, or this sees the key id, never neither.
@@ -272,8 +272,6 @@ async def _park_if_missing(
             kind=kind,
             payload=payload,
         )
-        return True
-    return False
 
 
 async def _status(
@@ -285,20 +283,18 @@ async def _status(
     *,
     park: bool = True,
 ) -> list[OutboxItem]:
+    if park:
+        # Before touching any row, as attach_key does: the send worker may be giving our row
+        # this key id, or folding the echo row that holds it into ours, right now.
+        await repository.lock_key_id(session, delivery.instance.id, key_id)
     moved = await repository.apply_status(
         session, instance_id=delivery.instance.id, key_id=key_id, status=status, error=error
     )
-    if moved is None and park:
-        parked = await _park_if_missing(
-            session, delivery, key_id, "status", {"status": status, "error": error}
-        )
-        if not parked:
-            # The key is stored after all: the send worker attached it (or folded the echo row
-            # this update was waiting on into our row) while we looked. Apply it there.
-            moved = await repository.apply_status(
-                session, instance_id=delivery.instance.id, key_id=key_id, status=status, error=error
-            )
     if moved is None:
+        if park:
+            await _park_if_missing(
+                session, delivery, key_id, "status", {"status": status, "error": error}
+            )
         return []
     message_id, conversation_id = moved
     await repository.sync_last_status(session, conversation_id, message_id, status)
