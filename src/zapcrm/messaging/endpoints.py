@@ -250,10 +250,15 @@ async def _send_media(
         )
 
     try:
-        return await in_tenant_transaction(runtime, identity, work)
+        message = await in_tenant_transaction(runtime, identity, work)
     except BaseException:
         await outbound.discard_media(storage, identity, message_id, upload)
         raise
+    if message.id != message_id:
+        # An idempotent replay answered with the first request's message (found at once, after
+        # a lost race, or when a retried transaction ran again): our file was never queued.
+        await outbound.discard_media(storage, identity, message_id, upload)
+    return message
 
 
 class StartConversation(BaseModel):

@@ -84,8 +84,8 @@ async def queue_media(
     """Store an uploaded file, then queue it (image, video, document or voice note).
 
     The file is written under `message_id` before the row exists, so the worker always finds
-    it; the caller owns the transaction and deletes the file if it does not commit
-    (`discard_media`). A retried request with the same idempotency key stores nothing.
+    it; the caller owns the transaction and deletes the file (`discard_media`) when it does
+    not commit or when the answer is another request's message (same idempotency key).
     """
     if (replayed := await _replayed(session, actor, idempotency_key)) is not None:
         return replayed, []
@@ -131,8 +131,6 @@ async def queue_media(
         },
         idempotency_key,
     )
-    if queued_id != message_id:  # a concurrent retry with the same key won: ours is unused
-        await storage.delete(actor.company_id, message_id, upload.mimetype)
     return await _message(session, queued_id), items
 
 
