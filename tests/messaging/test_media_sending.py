@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from tests.conftest import Factory, login
 from tests.evolution.harness import new_instance, post, rows, text_message
+from tests.live import SseReader
 from tests.messaging.test_sending import _any_admin, _customer_chat, _until
 from zapcrm.db import Database
 from zapcrm.evolution.simulator import media as sample
@@ -321,11 +322,25 @@ async def test_an_echo_that_beats_the_answer_still_leaves_one_media_row(
     assert (await sim.put(f"/_sim/faults?instance={name}", json=faults)).status_code == 200
     async with httpx.AsyncClient(base_url=live_server, timeout=10) as app:
         headers = await login(app, await _any_admin(company_id))
+        live = SseReader(app, headers)
+        await asyncio.wait_for(live.ready.wait(), 10)
         response = await _upload(
             app, conversation_id, headers, kind="document", data=PDF, name="boleto.pdf"
         )
-    assert response.status_code == 202, response.text
-    stored = await _accepted(db, response.json()["id"])
+        assert response.status_code == 202, response.text
+        message_id = response.json()["id"]
+        stored = await _accepted(db, message_id)
+        # Clients saw the echo as a message of its own; the send's event tells them to drop it.
+        folded = await live.wait_for(
+            lambda event: (
+                event["data"].get("message", {}).get("id") == message_id
+                and "folded_message_id" in event["data"]
+            )
+        )
+        assert folded["data"]["folded_message_id"] != message_id
+        await live.close()
+        page = await app.get(f"/api/conversations/{conversation_id}/messages", headers=headers)
+    assert [item["id"] for item in page.json()["items"] if item["from_me"]] == [message_id]
     assert stored["media_status"] == "stored"
     assert len(await _sent(sim, name)) == 1
     ours = await rows(
@@ -333,7 +348,7 @@ async def test_an_echo_that_beats_the_answer_still_leaves_one_media_row(
         "select id, type from evolution_messages where conversation_id = :c and from_me",
         c=conversation_id,
     )
-    assert ours == [{"id": uuid.UUID(response.json()["id"]), "type": "document"}]
+    assert ours == [{"id": uuid.UUID(message_id), "type": "document"}]
     await sim.aclose()
 
 

@@ -127,6 +127,14 @@ def write_message(pipe: Pipeline, message: MessageOut) -> None:
     pipe.expire(page_complete_key(message.conversation_id), SNAPSHOT_TTL_SECONDS)
 
 
+def forget_message(
+    pipe: Pipeline, conversation_id: uuid.UUID | str, message_id: uuid.UUID | str
+) -> None:
+    """Drop a message that no longer exists (an echo folded into our sent row)."""
+    pipe.delete(message_key(message_id))
+    pipe.zrem(page_key(conversation_id), str(message_id))
+
+
 def forget_page(pipe: Pipeline, conversation_id: uuid.UUID | str) -> None:
     """Drop a page whose messages changed conversation (a lid chat folded into a phone one)."""
     pipe.delete(page_key(conversation_id), page_complete_key(conversation_id))

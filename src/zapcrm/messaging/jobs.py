@@ -129,6 +129,11 @@ class IncomingHandler:
                 return  # deleted since: nothing to announce
             conversation = conversations.get(message.conversation_id)
             data: dict[str, Any] = {"message": message.model_dump(mode="json")}
+            if folded := payload.get("folded_message_id"):
+                # The gateway's echo beat the send response and was shown as its own message;
+                # it is now part of this one (sending.py rule 3): clients drop it.
+                cache.forget_message(pipe, message.conversation_id, str(folded))
+                data["folded_message_id"] = str(folded)
             if conversation is not None:
                 data["conversation"] = conversation.model_dump(mode="json")
             pipe.publish(

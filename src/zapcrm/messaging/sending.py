@@ -285,7 +285,7 @@ class OutgoingHandler:
         self, row: dict[str, Any], key_id: str, status: str | None, used_jid: str | None
     ) -> None:
         async with self.runtime.db.service_session() as session:
-            final = await outbound.attach_key(
+            final, folded = await outbound.attach_key(
                 session,
                 message_id=row["id"],
                 conversation_id=row["conversation_id"],
@@ -308,7 +308,8 @@ class OutgoingHandler:
                 await identity_repo.add_identities(
                     session, row["company_id"], row["contact_id"], [("jid", used_jid)]
                 )
-            entries = await record(session, row["company_id"], [self._event(row, "sent")])
+            event = self._event(row, "sent", folded)
+            entries = await record(session, row["company_id"], [event])
         await self.runtime.outbox.publish(entries)
         log.info("send.accepted", message_id=str(row["id"]), status=final)
 
@@ -320,18 +321,19 @@ class OutgoingHandler:
         log.info("send.failed", message_id=str(row["id"]), reason=reason[:200])
 
     @staticmethod
-    def _event(row: dict[str, Any], change: str) -> OutboxItem:
-        return OutboxItem(
-            INCOMING_STREAM,
-            {
-                "kind": "message",
-                "change": change,
-                "company_id": str(row["company_id"]),
-                "conversation_id": str(row["conversation_id"]),
-                "message_id": str(row["id"]),
-                "media": False,
-            },
-        )
+    def _event(row: dict[str, Any], change: str, folded: uuid.UUID | None = None) -> OutboxItem:
+        payload = {
+            "kind": "message",
+            "change": change,
+            "company_id": str(row["company_id"]),
+            "conversation_id": str(row["conversation_id"]),
+            "message_id": str(row["id"]),
+            "media": False,
+        }
+        if folded is not None:
+            # Clients (and the page cache) showed the echo as a message of its own until now.
+            payload["folded_message_id"] = str(folded)
+        return OutboxItem(INCOMING_STREAM, payload)
 
 
 async def requeue_held(runtime: Runtime, *, older_than: timedelta = timedelta(minutes=1)) -> int:

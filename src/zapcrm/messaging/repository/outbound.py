@@ -169,11 +169,11 @@ async def attach_key(
     instance_id: uuid.UUID,
     key_id: str,
     status: str | None,
-) -> str | None:
+) -> tuple[str | None, uuid.UUID | None]:
     """Give our row its WhatsApp id; an echo row already holding that id is folded into ours.
 
-    Returns the resulting status. Runs in one transaction, so the unique (instance, key id)
-    never sees two rows.
+    Returns the resulting status and the id of the echo row folded away (None when there was
+    none). Runs in one transaction, so the unique (instance, key id) never sees two rows.
     """
     # First, as ingestion takes it before a status touches any row (service/ingest.py _status):
     # one lock order, and an early update is either parked where we take it or sees our key.
@@ -225,7 +225,7 @@ async def attach_key(
         {"status": row[0], "conversation_id": row[1], "id": message_id},
     )
     result: str | None = row[0]
-    return result
+    return result, echo[0] if echo else None
 
 
 async def fail_message(
