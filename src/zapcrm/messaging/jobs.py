@@ -240,7 +240,10 @@ class MediaHandler:
             # Webhook base64 is off (or needs a reconnect, §1.8): ask the gateway for the bytes.
             data = await self._download(message_id, row.instance_id, row.key_id)
         key = await self.storage.save(row.company_id, message_id, data, row.media_mimetype)
-        await self._mark(message_id, "stored", key)
+        if not await self._mark(message_id, "stored", key):
+            # The row went while we downloaded (an echo folded into our own send): no orphan.
+            await self.storage.delete(row.company_id, message_id, row.media_mimetype)
+            return
         log.info("media.stored", message_id=str(message_id), size=len(data))
 
     async def _download(
@@ -268,9 +271,10 @@ class MediaHandler:
             raise PermanentJobError(f"gateway refused the media: {error.reason}") from None
         return download.data
 
-    async def _mark(self, message_id: uuid.UUID, status: str, key: str | None) -> None:
+    async def _mark(self, message_id: uuid.UUID, status: str, key: str | None) -> bool:
+        """Record the media status; False when the message no longer exists."""
         async with self.db.service_session() as session:
-            await session.execute(
+            result = await session.execute(
                 text(
                     "update evolution_messages set media_status = :status,"
                     " media_path = coalesce(:key, media_path),"
@@ -280,3 +284,4 @@ class MediaHandler:
                 ),
                 {"id": message_id, "status": status, "key": key},
             )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -308,9 +308,12 @@ class OutgoingHandler:
                 await identity_repo.add_identities(
                     session, row["company_id"], row["contact_id"], [("jid", used_jid)]
                 )
-            event = self._event(row, "sent", folded)
+            event = self._event(row, "sent", folded.id if folded else None)
             entries = await record(session, row["company_id"], [event])
         await self.runtime.outbox.publish(entries)
+        if folded is not None and folded.media_path is not None:
+            # The echo's copy of our file, downloaded before the fold: ours is the one kept.
+            await self.storage.delete(row["company_id"], folded.id, folded.media_mimetype)
         log.info("send.accepted", message_id=str(row["id"]), status=final)
 
     async def _fail(self, row: dict[str, Any], reason: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -161,6 +162,15 @@ async def lock_conversation(session: AsyncSession, conversation_id: uuid.UUID) -
     )
 
 
+@dataclass(frozen=True, slots=True)
+class FoldedEcho:
+    """An echo row folded into our sent row, and the media file it may have had downloaded."""
+
+    id: uuid.UUID
+    media_mimetype: str | None
+    media_path: str | None
+
+
 async def attach_key(
     session: AsyncSession,
     *,
@@ -169,11 +179,11 @@ async def attach_key(
     instance_id: uuid.UUID,
     key_id: str,
     status: str | None,
-) -> tuple[str | None, uuid.UUID | None]:
+) -> tuple[str | None, FoldedEcho | None]:
     """Give our row its WhatsApp id; an echo row already holding that id is folded into ours.
 
-    Returns the resulting status and the id of the echo row folded away (None when there was
-    none). Runs in one transaction, so the unique (instance, key id) never sees two rows.
+    Returns the resulting status and the echo row folded away (None when there was none).
+    Runs in one transaction, so the unique (instance, key id) never sees two rows.
     """
     # First, as ingestion takes it before a status touches any row (service/ingest.py _status):
     # one lock order, and an early update is either parked where we take it or sees our key.
@@ -183,7 +193,8 @@ async def attach_key(
         await session.execute(
             text(
                 "delete from evolution_messages where instance_id = :instance_id"
-                " and key_id = :key_id and id <> :id returning id, status"
+                " and key_id = :key_id and id <> :id"
+                " returning id, status, media_mimetype, media_path"
             ),
             {"instance_id": instance_id, "key_id": key_id, "id": message_id},
         )
@@ -225,7 +236,8 @@ async def attach_key(
         {"status": row[0], "conversation_id": row[1], "id": message_id},
     )
     result: str | None = row[0]
-    return result, echo[0] if echo else None
+    folded = FoldedEcho(echo[0], echo[2], echo[3]) if echo else None
+    return result, folded
 
 
 async def fail_message(
