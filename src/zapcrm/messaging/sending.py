@@ -111,6 +111,9 @@ class OutgoingHandler:
                     # Another worker sent or tried it while we waited for the turn (rule 1).
                     return
                 sent = await call(client, target)
+                # Still in the turn: the gateway's echo is already on its way, and every moment
+                # before our row holds the key id is one in which the echo shows up on its own.
+                await self._attach(row, sent.key_id, sent.status, sent.remote_jid)
         except InstanceBusy:
             raise RetryJobLater(5, "another worker holds the instance's send turn") from None
         except GatewayUnavailable:
@@ -121,7 +124,6 @@ class OutgoingHandler:
         except GatewayError as error:
             await self._fail(row, error.reason or "a Evolution API recusou o envio")
             return
-        await self._attach(row, sent.key_id, sent.status, sent.remote_jid)
 
     async def _read(self, job: Job) -> None:
         try:
