@@ -20,8 +20,8 @@ from zapcrm.runtime import Runtime
 from zapcrm.web.app import create_panel
 
 API_BODY_LIMIT_BYTES = 1_000_000
-# The send route takes media uploads; the form itself checks each kind's own limit.
-SEND_ROUTE = re.compile(r"/api/conversations/[^/]+/messages")
+# The send routes (API and panel) take media uploads; the form checks each kind's own limit.
+SEND_ROUTE = re.compile(r"/(api/conversations/[^/]+/messages|panel/conversations/[^/]+/media)")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

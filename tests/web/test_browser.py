@@ -396,3 +396,42 @@ async def test_quick_replies_fill_the_composer_and_notes_reach_colleagues_live(
         assert "Cliente pediu retorno" not in " ".join(await customer.received())
     await _close(page)
     await _close(boss)
+
+
+async def test_an_attached_photo_reaches_the_customer(
+    chromium: PlaywrightBrowser,
+    simulator: Simulator,
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+    tmp_path: Path,
+) -> None:
+    company_id = await register_simulated_instance(simulator, db, factory, runtime)
+    page = await open_panel(chromium, live_server, await factory.user(company_id, Role.OPERATOR))
+    photo = tmp_path / "vitrine.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 128)
+    async with _sim_client(simulator) as sim:
+        customer = await Customer.create(sim, simulator[1], "Rita")
+        await customer.writes("Tem foto da vitrine?")
+        await page.goto("/panel/inbox?tab=unassigned")
+        await page.locator(".conv", has_text="Rita").locator("a").click()
+        await expect(page.locator("#messages")).to_contain_text("vitrine")
+        await page.set_input_files("#attach-file", str(photo))
+        await expect(page.locator("#attach")).to_be_visible()
+        await page.get_by_placeholder("Legenda (opcional)").fill("Nossa vitrine hoje")
+        await page.get_by_role("button", name="Enviar arquivo").click()
+        bubble = page.locator(".bubble.out", has_text="Nossa vitrine hoje")
+        await expect(bubble).to_have_count(1)
+        await expect(page.locator("#attach")).to_be_hidden()
+        async with asyncio.timeout(15):
+            while True:
+                sent = (await sim.get(f"/_sim/instances/{simulator[1]}/sent")).json()
+                if any(item["endpoint"] == "sendMedia" for item in sent):
+                    break
+                await asyncio.sleep(0.2)
+        media = next(item for item in sent if item["endpoint"] == "sendMedia")
+        assert media["request"]["mediatype"] == "image"
+        assert media["request"]["caption"] == "Nossa vitrine hoje"
+    await _close(page)

@@ -90,3 +90,46 @@ async def test_attachments_are_served_safely_and_only_to_who_may_see_them(
     assert (await http.get(f"/panel/media/{uuid.uuid4()}")).status_code == 404
     anonymous = await new_browser()
     assert (await anonymous.get(f"/panel/media/{message_id}")).status_code == 303
+
+
+async def test_the_composer_sends_a_file_and_refuses_what_it_may_not(
+    new_browser: Browser,
+    client: httpx.AsyncClient,
+    db: Database,
+    factory: Factory,
+) -> None:
+    chat = await new_company_chat(client, db, factory)
+    operator = await factory.user(chat.instance.company_id, Role.OPERATOR)
+    http = await new_browser()
+    csrf = await panel_login(http, operator)
+    headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    url = f"/panel/conversations/{chat.conversation_id}/media"
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    sent = await http.post(
+        url,
+        data={"type": "image", "caption": "Olha a <foto>"},
+        files={"file": ("bolo.png", png, "image/png")},
+        headers=headers,
+    )
+    assert sent.status_code == 200, sent.text
+    assert 'class="bubble out' in sent.text
+    assert "Olha a &lt;foto&gt;" in sent.text
+    stored = await rows(
+        db,
+        "select type, media_mimetype, status from evolution_messages"
+        " where conversation_id = :c and from_me",
+        c=chat.conversation_id,
+    )
+    assert stored == [{"type": "image", "media_mimetype": "image/png", "status": "queued"}]
+    lying = await http.post(
+        url,
+        data={"type": "image"},
+        files={"file": ("virus.png", b"MZ\x90\x00" + b"\x00" * 64, "image/png")},
+        headers=headers,
+    )
+    assert lying.status_code == 422
+    assert lying.headers["HX-Retarget"] == "#toast"
+    forged = await http.post(
+        url, data={"type": "image"}, files={"file": ("a.png", png, "image/png")}
+    )
+    assert forged.status_code == 403

@@ -13,15 +13,12 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.auth.identity import Identity
 from zapcrm.dependencies import CurrentUser, RuntimeDep, TenantSession
 from zapcrm.exceptions import ValidationFailed
-from zapcrm.messaging import realtime, uploads
-from zapcrm.messaging.media import build_media_storage
+from zapcrm.messaging import realtime, sends, uploads
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut, Page
 from zapcrm.messaging.service import actions, inbox, notes, outbound
 from zapcrm.outbox import OutboxItem
-from zapcrm.runtime import Runtime
 from zapcrm.transactions import in_tenant_transaction
 
 router = APIRouter(tags=["inbox"])
@@ -211,7 +208,7 @@ async def send_message(
         upload = await uploads.read_media_form(
             request, uploads.MediaLimits.from_settings(runtime.settings)
         )
-        return await _send_media(runtime, identity, conversation_id, upload, idempotency_key)
+        return await sends.send_media(runtime, identity, conversation_id, upload, idempotency_key)
     body = await _send_text_body(request)
 
     async def work(session: AsyncSession) -> tuple[MessageOut, list[OutboxItem]]:
@@ -225,40 +222,6 @@ async def send_message(
         )
 
     return await in_tenant_transaction(runtime, identity, work)
-
-
-async def _send_media(
-    runtime: Runtime,
-    identity: Identity,
-    conversation_id: uuid.UUID,
-    upload: uploads.MediaUpload,
-    idempotency_key: str | None,
-) -> MessageOut:
-    storage = build_media_storage(runtime.settings)
-    # Chosen once, so a transaction retried after a deadlock rewrites the same file.
-    message_id = uuid.uuid4()
-
-    async def work(session: AsyncSession) -> tuple[MessageOut, list[OutboxItem]]:
-        return await outbound.queue_media(
-            session,
-            identity,
-            conversation_id,
-            upload,
-            storage=storage,
-            message_id=message_id,
-            idempotency_key=idempotency_key,
-        )
-
-    try:
-        message = await in_tenant_transaction(runtime, identity, work)
-    except BaseException:
-        await outbound.discard_media(storage, identity, message_id, upload)
-        raise
-    if message.id != message_id:
-        # An idempotent replay answered with the first request's message (found at once, after
-        # a lost race, or when a retried transaction ran again): our file was never queued.
-        await outbound.discard_media(storage, identity, message_id, upload)
-    return message
 
 
 class StartConversation(BaseModel):

@@ -92,6 +92,11 @@ class PageView:
         if note is not None and note.conversation_id == self.conversation_id:
             parts.append(render_macro("inbox/_chat.html", "live_note", note, DEFAULT_TIMEZONE))
         message = _model(MessageOut, data.get("message"))
+        folded = data.get("folded_message_id")
+        if isinstance(folded, str) and message is not None:
+            # The gateway's echo of our send got its own row before the send's answer, then was
+            # folded into ours: its bubble goes (the page may have drawn it already).
+            parts.append(render_macro("inbox/_chat.html", "gone", folded))
         if message is not None and message.conversation_id == self.conversation_id:
             parts.append(
                 render_macro(

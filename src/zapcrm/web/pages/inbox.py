@@ -19,6 +19,7 @@ from zapcrm.dependencies import RuntimeDep
 from zapcrm.evolution.admin import company_instances
 from zapcrm.evolution.schemas import InstanceOut
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.messaging import sends, uploads
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.messaging.service import actions, inbox, notes, outbound
 from zapcrm.outbox import OutboxItem
@@ -237,6 +238,24 @@ async def send_text(
         )
 
     message = await in_tenant_transaction(runtime, user.identity, work)
+    return HTMLResponse(
+        render_macro("inbox/_chat.html", "bubble", message, None, None, DEFAULT_TIMEZONE)
+    )
+
+
+@router.post("/conversations/{conversation_id}/media")
+async def send_file(
+    conversation_id: uuid.UUID, request: Request, runtime: RuntimeDep, user: ActingPanelUser
+) -> Response:
+    """Send the attached file (photo, video, document or voice note) with its caption.
+
+    Posted by htmx with the CSRF token in a header: the form is streamed and checked by the
+    same reader as the API's, which enforces each kind's size limit and sniffs the type.
+    """
+    upload = await uploads.read_media_form(
+        request, uploads.MediaLimits.from_settings(runtime.settings)
+    )
+    message = await sends.send_media(runtime, user.identity, conversation_id, upload, None)
     return HTMLResponse(
         render_macro("inbox/_chat.html", "bubble", message, None, None, DEFAULT_TIMEZONE)
     )

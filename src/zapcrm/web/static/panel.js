@@ -56,6 +56,7 @@
       return;
     }
     if (target.closest(".cancel-reply") && form) clearReply(form);
+    if (target.closest("[data-cancel-attach]") && attachForm()) closeAttach(attachForm());
     var remover = target.closest("[data-remove-closest]");
     if (remover) {
       var doomed = remover.closest(remover.getAttribute("data-remove-closest"));
@@ -82,8 +83,37 @@
     }).catch(function () { select.value = ""; });
   }
 
+  // Attachments: the kind follows the file (an audio file goes as a voice note, which takes no
+  // caption); the server still reads the bytes to decide what the file really is.
+  function attachForm() { return document.getElementById("attach"); }
+
+  function closeAttach(form) {
+    form.reset();
+    form.hidden = true;
+    form.querySelector(".attach-name").textContent = "";
+  }
+
+  function prepareAttach(input) {
+    var form = attachForm();
+    var file = input.files && input.files[0];
+    if (!form || !file) return;
+    var type = file.type || "";
+    var kind = type.indexOf("image/") === 0 ? "image"
+      : type.indexOf("video/") === 0 ? "video"
+      : type.indexOf("audio/") === 0 ? "audio" : "document";
+    form.elements.type.value = kind;
+    form.elements.caption.disabled = kind === "audio";
+    form.querySelector(".attach-name").textContent = file.name;
+    form.hidden = false;
+    form.elements.caption.focus();
+  }
+
   document.addEventListener("change", function (event) {
     var target = event.target;
+    if (target instanceof HTMLInputElement && target.id === "attach-file") {
+      prepareAttach(target);
+      return;
+    }
     if (target instanceof HTMLSelectElement && target.hasAttribute("data-quick-reply-url")) {
       fillQuickReply(target);
       return;
@@ -94,6 +124,11 @@
   });
 
   document.addEventListener("htmx:afterRequest", function (event) {
+    var attach = attachForm();
+    if (attach && event.detail.elt === attach && event.detail.successful) {
+      closeAttach(attach);
+      scrollToBottom();
+    }
     var form = composer();
     var elt = event.detail.elt;
     if (form && elt instanceof Element && elt.closest("#composer") === form && event.detail.successful) {
@@ -111,7 +146,8 @@
   document.addEventListener("htmx:beforeSwap", function (event) {
     var form = composer();
     var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
-    if (!form || !(elt instanceof Element) || elt.closest("#composer") !== form) return;
+    if (!form || !(elt instanceof Element)) return;
+    if (elt.closest("#composer") !== form && elt.id !== "attach") return;
     var match = /id="((?:msg|note)-[0-9a-f-]{36})"/.exec(event.detail.serverResponse || "");
     if (match && document.getElementById(match[1])) event.detail.shouldSwap = false;
   });
