@@ -83,7 +83,13 @@ async def test_quick_replies_are_curated_by_supervisors_and_fill_the_composer(
     assert (await http.get("/panel/admin/quick-replies")).status_code == 404
     chat_page = await http.get(f"/panel/inbox/{chat.conversation_id}")
     assert "/frete — Frete" in chat_page.text
-    reply_id = (await rows(db, "select id from quick_replies where shortcut = '/frete'"))[0]["id"]
+    reply_id = (
+        await rows(
+            db,
+            "select id from quick_replies where shortcut = '/frete' and company_id = :c",
+            c=chat.instance.company_id,
+        )
+    )[0]["id"]
     filled = await http.post(
         f"/panel/conversations/{chat.conversation_id}/quick-replies/{reply_id}",
         headers={"X-CSRF-Token": csrf},

@@ -45,7 +45,13 @@ async def test_tasks_page_creates_highlights_overdue_and_completes_in_place(
     badge = await http.get("/panel/tasks/badge")
     assert ">2</span>" in badge.text
     assert "badge-late" in badge.text
-    task_id = (await rows(db, "select id from tasks where title like 'Ligar%%'"))[0]["id"]
+    task_id = (
+        await rows(
+            db,
+            "select id from tasks where company_id = :c and title like 'Ligar%%'",
+            c=operator.company_id,
+        )
+    )[0]["id"]
     done = await http.post(
         f"/panel/tasks/{task_id}/complete", headers={"X-CSRF-Token": csrf, "HX-Request": "true"}
     )
@@ -81,7 +87,8 @@ async def test_a_task_from_a_chat_links_the_chat_and_its_contact_and_shows_on_ho
     stored = await rows(
         db,
         "select conversation_id, contact_id, assignee_id from tasks"
-        " where title = 'Enviar orçamento'",
+        " where title = 'Enviar orçamento' and company_id = :c",
+        c=chat.instance.company_id,
     )
     assert stored[0]["conversation_id"] == chat.conversation_id
     assert stored[0]["contact_id"] is not None
