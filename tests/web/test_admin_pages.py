@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import httpx
+
 from tests.conftest import Factory, UserFixture
 from tests.evolution.harness import rows
-from tests.web.conftest import Browser, panel_login
+from tests.web.conftest import Browser, new_company_chat, panel_login
 from zapcrm.db import Database
 from zapcrm.models import Role
 from zapcrm.web.pages.admin import key_from_label
@@ -121,3 +123,45 @@ def test_definition_keys_come_from_labels() -> None:
     assert key_from_label("2ª via") == "campo_2a_via"
     assert key_from_label("???") == "campo"
     assert len(key_from_label("x" * 300)) == 50
+
+
+async def test_company_settings_change_the_time_zone_every_page_shows(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    chat = await new_company_chat(client, db, factory, text_body="que horas são aí?")
+    admin = await factory.user(chat.instance.company_id, Role.ADMIN)
+    http = await new_browser()
+    csrf = await panel_login(http, admin)
+    # harness messages are stamped 1763326182 = 2025-11-16 20:49:42 UTC
+    before = await http.get(f"/panel/inbox/{chat.conversation_id}")
+    assert ">17:49<" in before.text  # BRT by default
+    refused = await http.post(
+        "/panel/admin/company",
+        data={
+            "csrf_token": csrf,
+            "name": "Loja",
+            "timezone": "Mars/Olympus",
+            "default_region": "BR",
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert refused.status_code == 422
+    saved = await http.post(
+        "/panel/admin/company",
+        data={"csrf_token": csrf, "name": "Loja Lisboa", "timezone": "Europe/Lisbon",
+              "default_region": "PT"},
+    )  # fmt: skip
+    assert saved.status_code == 303
+    after = await http.get(f"/panel/inbox/{chat.conversation_id}")
+    assert ">20:49<" in after.text  # Lisbon is UTC in November
+    page = await http.get("/panel/admin/company")
+    assert '<option value="Europe/Lisbon" selected>' in page.text
+    audit = await rows(
+        db,
+        "select action from audit_log where company_id = :c and action = 'company.updated'",
+        c=chat.instance.company_id,
+    )
+    assert audit == [{"action": "company.updated"}]
+    supervisor = await new_browser()
+    await panel_login(supervisor, await factory.user(chat.instance.company_id, Role.SUPERVISOR))
+    assert (await supervisor.get("/panel/admin/company")).status_code == 404

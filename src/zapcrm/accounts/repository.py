@@ -27,6 +27,13 @@ async def get_company(session: AsyncSession, company_id: uuid.UUID) -> Company |
     return await session.get(Company, company_id)
 
 
+async def update_company(session: AsyncSession, company: Company, **values: Any) -> None:
+    """Change a company's columns (RLS: admins of that company only)."""
+    await session.execute(update(Company).where(Company.id == company.id).values(**values))
+    for name, value in values.items():
+        setattr(company, name, value)
+
+
 async def insert_auth_user(
     session: AsyncSession,
     *,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import available_timezones
 
+import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import repository
@@ -113,3 +116,67 @@ async def update_user(
         details={"before": before, "after": changes},
     )
     return profile
+
+
+@dataclass(frozen=True)
+class CompanySettings:
+    """What an admin sets for the whole company."""
+
+    name: str
+    timezone: str
+    default_region: str
+
+
+async def company_settings(session: AsyncSession, company_id: uuid.UUID) -> CompanySettings:
+    """The company's name, time zone and default phone region."""
+    company = await repository.get_company(session, company_id)
+    if company is None:
+        raise NotFound("empresa não encontrada")
+    return CompanySettings(company.name, company.timezone, company.default_region)
+
+
+async def update_company_settings(
+    session: AsyncSession,
+    *,
+    company_id: uuid.UUID,
+    actor_id: uuid.UUID,
+    name: str,
+    timezone: str,
+    default_region: str,
+) -> CompanySettings:
+    """Validate and store the company's settings, with an audit entry of what changed."""
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise ValidationFailed(
+            "o nome da empresa deve ter de 1 a 200 caracteres",
+            fields=[{"field": "name", "message": "de 1 a 200 caracteres"}],
+        )
+    if timezone not in available_timezones():
+        raise ValidationFailed(
+            "fuso horário desconhecido",
+            fields=[{"field": "timezone", "message": "use um nome como America/Sao_Paulo"}],
+        )
+    region = default_region.upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationFailed(
+            "país desconhecido",
+            fields=[{"field": "default_region", "message": "use um código como BR"}],
+        )
+    company = await repository.get_company(session, company_id)
+    if company is None:
+        raise NotFound("empresa não encontrada")
+    wanted = {"name": name, "timezone": timezone, "default_region": region}
+    changes = {key: value for key, value in wanted.items() if getattr(company, key) != value}
+    if changes:
+        before = {key: getattr(company, key) for key in changes}
+        await repository.update_company(session, company, **changes)
+        await repository.insert_audit(
+            session,
+            company_id=company_id,
+            actor_id=actor_id,
+            action="company.updated",
+            target_type="company",
+            target_id=str(company_id),
+            details={"before": before, "after": changes},
+        )
+    return CompanySettings(company.name, company.timezone, company.default_region)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hmac
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
+from zapcrm.accounts import service as accounts_service
 from zapcrm.auth.identity import Identity
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import NotFound, Unauthorized, ZapcrmError
@@ -17,7 +19,7 @@ from zapcrm.logging import get_logger
 from zapcrm.models import Role
 from zapcrm.runtime import Runtime
 from zapcrm.web.sessions import PanelSession, SessionStore
-from zapcrm.web.templating import DEFAULT_TIMEZONE
+from zapcrm.web.templating import company_zone, use_company_zone
 
 log = get_logger(__name__)
 
@@ -39,6 +41,29 @@ class CsrfRejected(ZapcrmError):
 
     status_code = 403
     code = "csrf_rejected"
+
+
+COMPANY_CONFIG_TTL_SECONDS = 300
+
+
+def company_config_key(company_id: uuid.UUID) -> str:
+    """The Redis key caching a company's panel settings (DESIGN.md: `config:company:<id>`)."""
+    return f"config:company:{company_id}"
+
+
+async def company_timezone(runtime: Runtime, identity: Identity) -> str:
+    """The company's time zone, from Redis when warm (a settings change drops the key)."""
+    key = company_config_key(identity.company_id)
+    cached = await runtime.redis.hget(key, "timezone")
+    if cached:
+        return str(cached)
+    async with runtime.db.tenant_session(identity.claims) as session:
+        settings = await accounts_service.company_settings(session, identity.company_id)
+    async with runtime.redis.pipeline(transaction=True) as pipe:
+        pipe.hset(key, "timezone", settings.timezone)
+        pipe.expire(key, COMPANY_CONFIG_TTL_SECONDS)
+        await pipe.execute()
+    return settings.timezone
 
 
 def session_store(runtime: Runtime) -> SessionStore:
@@ -72,7 +97,7 @@ class PanelUser:
             "is_admin": self.is_admin,
             "csrf_token": self.session.csrf_token,
             "nav": nav,
-            "tz": DEFAULT_TIMEZONE,
+            "tz": company_zone(),
             **extra,
         }
 
@@ -118,6 +143,7 @@ async def panel_user(request: Request, runtime: RuntimeDep) -> PanelUser:
         await store.delete(session.session_id)
         raise LoginRequired("sessão encerrada") from None
     request.state.identity = identity
+    use_company_zone(await company_timezone(runtime, identity))
     return PanelUser(identity=identity, session=session)
 
 

@@ -8,6 +8,7 @@ can translate it.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -46,9 +47,24 @@ TICKS: dict[str, tuple[str, str]] = {
 }
 
 
+_company_zone: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "company_zone", default=DEFAULT_TIMEZONE
+)
+
+
+def company_zone() -> str:
+    """The time zone of the company whose user is being served (set per request)."""
+    return _company_zone.get()
+
+
+def use_company_zone(name: str) -> None:
+    """Show this request's dates in the company's time zone (companies.timezone)."""
+    _company_zone.set(name or DEFAULT_TIMEZONE)
+
+
 def _zone(name: str | None) -> ZoneInfo:
     try:
-        return ZoneInfo(name or DEFAULT_TIMEZONE)
+        return ZoneInfo(name or company_zone())
     except (ValueError, KeyError):
         return ZoneInfo(DEFAULT_TIMEZONE)
 
@@ -91,7 +107,7 @@ def moment(value: datetime | None, timezone: str | None = None) -> str:
 
 def day_label(day: date) -> str:
     """Chat day separators: "Hoje", "Ontem" or the date in full."""
-    today = datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date()
+    today = datetime.now(_zone(None)).date()
     if day == today:
         return translate("Hoje")
     if day == today - timedelta(days=1):

@@ -11,6 +11,7 @@ import re
 import unicodedata
 import uuid
 from typing import Annotated
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -29,6 +30,7 @@ from zapcrm.web.dependencies import (
     ActingPanelUser,
     CurrentPanelUser,
     PanelUser,
+    company_config_key,
     require_admin,
     require_supervisor,
 )
@@ -290,3 +292,55 @@ async def delete_attribute(
     async with runtime.db.tenant_session(user.identity.claims) as session:
         await definitions.delete_definition(session, user.identity, ContactAttribute, definition_id)
     return RedirectResponse("/panel/admin/fields?ok=deleted", status_code=303)
+
+
+# The choices the settings form offers; the service accepts any IANA zone and phone region.
+TIMEZONE_CHOICES = sorted(
+    zone for zone in available_timezones() if zone.startswith(("America/", "Europe/", "Atlantic/"))
+)
+REGION_CHOICES = {
+    "BR": "Brasil", "PT": "Portugal", "AR": "Argentina", "UY": "Uruguai", "PY": "Paraguai",
+    "CL": "Chile", "CO": "Colômbia", "PE": "Peru", "MX": "México", "US": "Estados Unidos",
+    "ES": "Espanha",
+}  # fmt: skip
+
+
+@router.get("/admin/company")
+async def company_page(request: Request, runtime: RuntimeDep, user: CurrentPanelUser) -> Response:
+    """The company's name, time zone (dates everywhere) and default phone country."""
+    require_admin(user)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        settings = await accounts_service.company_settings(session, user.identity.company_id)
+    context = user.page_context(
+        request,
+        "admin",
+        section="company",
+        company=settings,
+        timezones=TIMEZONE_CHOICES,
+        regions=REGION_CHOICES,
+        notice=request.query_params.get("ok"),
+    )
+    return render("admin/company.html", context)
+
+
+@router.post("/admin/company")
+async def save_company(
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    name: Annotated[str, Form(max_length=200)] = "",
+    timezone: Annotated[str, Form(max_length=64)] = "",
+    default_region: Annotated[str, Form(max_length=2)] = "",
+) -> Response:
+    """Save the settings; the panel shows dates in the new zone from the next page on."""
+    require_admin(user)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        await accounts_service.update_company_settings(
+            session,
+            company_id=user.identity.company_id,
+            actor_id=user.identity.user_id,
+            name=name,
+            timezone=timezone,
+            default_region=default_region,
+        )
+    await runtime.redis.delete(company_config_key(user.identity.company_id))
+    return RedirectResponse("/panel/admin/company?ok=saved", status_code=303)

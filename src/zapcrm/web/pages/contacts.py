@@ -25,7 +25,7 @@ from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import NotFound, ValidationFailed, ZapcrmError
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
 from zapcrm.web.filter_form import FIELD_LABELS, OPERATOR_LABELS, FilterForm, Group, Row
-from zapcrm.web.templating import DEFAULT_TIMEZONE, render, render_macro
+from zapcrm.web.templating import company_zone, render, render_macro
 from zapcrm.web.views import Agents
 
 router = APIRouter()
@@ -100,9 +100,7 @@ async def contact_list(
     }
     if request.headers.get("hx-target") == "contact-rows" and page is not None:
         return HTMLResponse(
-            render_macro(
-                "contacts/_list.html", "rows", page, context["list_query"], DEFAULT_TIMEZONE
-            )
+            render_macro("contacts/_list.html", "rows", page, context["list_query"], company_zone())
         )
     return render("contacts/list.html", context, status_code=422 if error else 200)
 

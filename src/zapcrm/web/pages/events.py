@@ -26,7 +26,7 @@ from zapcrm.messaging import realtime
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.runtime import Runtime
 from zapcrm.web.dependencies import CurrentPanelUser, PanelUser, session_store
-from zapcrm.web.templating import DEFAULT_TIMEZONE, render_macro
+from zapcrm.web.templating import company_zone, render_macro
 from zapcrm.web.views import Agents, InboxFilter
 
 log = get_logger(__name__)
@@ -90,7 +90,7 @@ class PageView:
                 )
         note = _model(NoteOut, data.get("note"))
         if note is not None and note.conversation_id == self.conversation_id:
-            parts.append(render_macro("inbox/_chat.html", "live_note", note, DEFAULT_TIMEZONE))
+            parts.append(render_macro("inbox/_chat.html", "live_note", note, company_zone()))
         message = _model(MessageOut, data.get("message"))
         folded = data.get("folded_message_id")
         if isinstance(folded, str) and message is not None:
@@ -104,7 +104,7 @@ class PageView:
                     "live_bubble",
                     message,
                     str(event.get("type", "")).endswith(".created"),
-                    DEFAULT_TIMEZONE,
+                    company_zone(),
                 )
             )
         return "".join(parts)
@@ -142,7 +142,7 @@ class PageView:
             self.agents,
             self.conversation_id,
             admitted,
-            DEFAULT_TIMEZONE,
+            company_zone(),
         )
 
 

@@ -27,7 +27,7 @@ from zapcrm.quickreplies import service as quick_replies
 from zapcrm.runtime import Runtime
 from zapcrm.transactions import in_tenant_transaction
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
-from zapcrm.web.templating import DEFAULT_TIMEZONE, render, render_macro
+from zapcrm.web.templating import company_zone, render, render_macro
 from zapcrm.web.views import STATUSES, Agents, InboxFilter, Status, group_by_day
 
 router = APIRouter()
@@ -113,7 +113,7 @@ async def inbox_page(
                 data.agents,
                 current,
                 data.next_cursor,
-                DEFAULT_TIMEZONE,
+                company_zone(),
             )
         )
     return render("inbox/page.html", context)
@@ -149,7 +149,7 @@ async def conversation_page(
         replies = await quick_replies.list_quick_replies(session, user.identity)
     days = group_by_day(
         messages.items,
-        DEFAULT_TIMEZONE,
+        company_zone(),
         conversation_notes,
         has_older=messages.next_cursor is not None,
     )
@@ -194,7 +194,7 @@ async def older_messages(
         agents = Agents.of(await accounts_service.list_users(session, user.identity.company_id))
     days = group_by_day(
         messages.items,
-        DEFAULT_TIMEZONE,
+        company_zone(),
         conversation_notes,
         has_older=messages.next_cursor is not None,
         newer_than_page=False,
@@ -207,7 +207,7 @@ async def older_messages(
             days,
             messages.next_cursor,
             agents,
-            DEFAULT_TIMEZONE,
+            company_zone(),
         )
     )
 
@@ -239,7 +239,7 @@ async def send_text(
 
     message = await in_tenant_transaction(runtime, user.identity, work)
     return HTMLResponse(
-        render_macro("inbox/_chat.html", "bubble", message, None, None, DEFAULT_TIMEZONE)
+        render_macro("inbox/_chat.html", "bubble", message, None, None, company_zone())
     )
 
 
@@ -257,7 +257,7 @@ async def send_file(
     )
     message = await sends.send_media(runtime, user.identity, conversation_id, upload, None)
     return HTMLResponse(
-        render_macro("inbox/_chat.html", "bubble", message, None, None, DEFAULT_TIMEZONE)
+        render_macro("inbox/_chat.html", "bubble", message, None, None, company_zone())
     )
 
 
@@ -277,7 +277,7 @@ async def add_note(
         return await notes.add_note(session, user.identity, conversation_id, body)
 
     note = await in_tenant_transaction(runtime, user.identity, work)
-    return HTMLResponse(render_macro("inbox/_chat.html", "note_bubble", note, DEFAULT_TIMEZONE))
+    return HTMLResponse(render_macro("inbox/_chat.html", "note_bubble", note, company_zone()))
 
 
 @router.post("/conversations/{conversation_id}/quick-replies/{quick_reply_id}")

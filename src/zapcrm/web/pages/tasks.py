@@ -18,7 +18,7 @@ from zapcrm.exceptions import ValidationFailed
 from zapcrm.tasks import service as tasks_service
 from zapcrm.tasks.schemas import DueFilter, TaskIn, TaskScope, TaskStatus
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser
-from zapcrm.web.templating import DEFAULT_TIMEZONE, render, render_macro
+from zapcrm.web.templating import company_zone, render, render_macro
 from zapcrm.web.views import Agents
 
 router = APIRouter()
@@ -90,7 +90,7 @@ def _due_at(day: str, hour: str) -> datetime | None:
         moment = datetime.fromisoformat(f"{day}T{hour or '18:00'}")
     except ValueError:
         raise ValidationFailed("data ou hora inválida") from None
-    return moment.replace(tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
+    return moment.replace(tzinfo=ZoneInfo(company_zone()))
 
 
 @router.post("/tasks")
@@ -149,7 +149,7 @@ async def reopen(task_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser)
 
 
 def _row(task: object) -> Response:
-    response = HTMLResponse(render_macro("tasks/_task.html", "task_row", task, DEFAULT_TIMEZONE))
+    response = HTMLResponse(render_macro("tasks/_task.html", "task_row", task, company_zone()))
     response.headers["HX-Trigger"] = "tasks-changed"
     return response
 
