@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import text
 
 from tests.conftest import Factory, login
 from tests.evolution.harness import new_instance, post, rows, text_message
@@ -217,3 +218,22 @@ async def test_roles_and_companies(client: httpx.AsyncClient, factory: Factory) 
         f"/api/contacts/{other['id']}/merge", json={"other_id": mine["id"]}, headers=stranger
     )
     assert crossed.status_code == 404
+
+
+async def test_typed_phones_follow_the_company_default_country(
+    client: httpx.AsyncClient, factory: Factory, db: Database
+) -> None:
+    headers, company = await _admin_headers(client, factory)
+    brazilian = await client.post("/api/contacts", json={"phone": "11 98765-4321"}, headers=headers)
+    assert brazilian.json()["phone_e164"] == "+5511987654321"
+    async with db.service_session() as session:
+        await session.execute(
+            text("update companies set default_region = 'PT' where id = :c"), {"c": company}
+        )
+    portuguese = await client.post("/api/contacts", json={"phone": "912 345 678"}, headers=headers)
+    assert portuguese.status_code == 201, portuguese.text
+    assert portuguese.json()["phone_e164"] == "+351912345678"
+    moved = await client.patch(
+        f"/api/contacts/{portuguese.json()['id']}", json={"phone": "961 234 567"}, headers=headers
+    )
+    assert moved.json()["phone_e164"] == "+351961234567"

@@ -44,6 +44,14 @@ def _phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
         ) from None
 
 
+async def _company_phone(session: AsyncSession, actor: Identity, raw: str | None) -> str | None:
+    """A typed phone read with the company's default country (BR unless an admin changed it)."""
+    if raw is None or not raw.strip():
+        return None
+    region = await crud.company_region(session, actor.company_id)
+    return _phone(raw, region or DEFAULT_REGION)
+
+
 async def _check_stage(session: AsyncSession, company_id: uuid.UUID, stage: str | None) -> None:
     if stage is None:
         return
@@ -76,7 +84,7 @@ async def _claim_phone(
 
 async def create_contact(session: AsyncSession, actor: Identity, data: ContactIn) -> ContactOut:
     """Create a contact; its phone (in any format) becomes its identity keys."""
-    phone = _phone(data.phone)
+    phone = await _company_phone(session, actor, data.phone)
     await _check_stage(session, actor.company_id, data.funnel_stage)
     definitions = await attributes.load_definitions(session, actor.company_id)
     custom = attributes.coerce_custom_fields(data.custom_fields, definitions)
@@ -149,7 +157,7 @@ async def update_contact(
                 merged[key] = value
         values["custom_fields"] = merged
     if "phone" in sent:
-        new_phone = _phone(patch.phone)
+        new_phone = await _company_phone(session, actor, patch.phone)
         if new_phone != contact.phone_e164:
             if contact.phone_e164:
                 await crud.remove_identities(

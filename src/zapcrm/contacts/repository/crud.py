@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.models import Contact, ContactEvent, ContactIdentity
+from zapcrm.models import Company, Contact, ContactEvent, ContactIdentity
 
 
 async def add_contact(
@@ -223,3 +223,10 @@ async def contacts_by_id(
         return {}
     statement = select(Contact).where(Contact.company_id == company_id, Contact.id.in_(ids))
     return {contact.id: contact for contact in (await session.scalars(statement)).all()}
+
+
+async def company_region(session: AsyncSession, company_id: uuid.UUID) -> str | None:
+    """The company's default phone region (numbers typed without a country code)."""
+    result = await session.execute(select(Company.default_region).where(Company.id == company_id))
+    region: str | None = result.scalar_one_or_none()
+    return region
