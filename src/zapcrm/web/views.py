@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Literal
 from urllib.parse import urlencode
 
+from zapcrm.exceptions import ValidationFailed
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.models import Profile
 from zapcrm.web.templating import local
@@ -127,6 +128,16 @@ class DayGroup:
 
     day: date
     messages: list[ChatItem] = field(default_factory=list)
+
+
+def optional_uuid(value: str | None, message: str = "identificador inválido") -> uuid.UUID | None:
+    """An id typed into a form field: empty means none, anything unreadable is a 422."""
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValidationFailed(message) from None
 
 
 def _when(item: ChatItem) -> datetime:

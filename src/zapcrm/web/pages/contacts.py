@@ -26,7 +26,7 @@ from zapcrm.exceptions import NotFound, ValidationFailed, ZapcrmError
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
 from zapcrm.web.filter_form import FIELD_LABELS, OPERATOR_LABELS, FilterForm, Group, Row
 from zapcrm.web.templating import company_zone, render, render_macro
-from zapcrm.web.views import Agents
+from zapcrm.web.views import Agents, optional_uuid
 
 router = APIRouter()
 
@@ -66,7 +66,7 @@ async def contact_list(
     cursor: Annotated[str | None, Query(max_length=300)] = None,
 ) -> Response:
     """Search box, filter builder and segments over the contact list."""
-    segment = _segment_id(segment_param)
+    segment = optional_uuid(segment_param, "segmento inválido")
     form = FilterForm.parse(_multi(request))
     error: str | None = None
     errors: list[dict[str, str]] = []
@@ -171,7 +171,7 @@ async def bulk_tag(
         query = ContactQuery(
             q=q or None,
             filter=orjson.loads(filter_json) if filter_json else None,
-            segment_id=_segment_id(segment),
+            segment_id=optional_uuid(segment, "segmento inválido"),
         )
     except (orjson.JSONDecodeError, ValidationError):
         raise ValidationFailed("filtro inválido") from None
@@ -193,7 +193,7 @@ async def export_csv(
     segment_param: Annotated[str | None, Query(alias="segment", max_length=40)] = None,
 ) -> Response:
     """The current list as a CSV file (supervisors and admins, like the API)."""
-    segment = _segment_id(segment_param)
+    segment = optional_uuid(segment_param, "segmento inválido")
     if not user.is_supervisor:
         raise NotFound("página não encontrada")
     form = FilterForm.parse(_multi(request))
@@ -353,16 +353,6 @@ async def merge(
     async with runtime.db.tenant_session(user.identity.claims) as session:
         await contacts_service.merge_contacts(session, user.identity, contact_id, other_id)
     return RedirectResponse(f"/panel/contacts/{contact_id}?merged=1", status_code=303)
-
-
-def _segment_id(value: str | None) -> uuid.UUID | None:
-    """The chosen segment; the "all contacts" option submits an empty value."""
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ValidationFailed("segmento inválido") from None
 
 
 def _multi(request: Request) -> dict[str, list[str]]:

@@ -28,7 +28,7 @@ from zapcrm.runtime import Runtime
 from zapcrm.transactions import in_tenant_transaction
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
 from zapcrm.web.templating import company_zone, render, render_macro
-from zapcrm.web.views import STATUSES, Agents, InboxFilter, Status, group_by_day
+from zapcrm.web.views import STATUSES, Agents, InboxFilter, Status, group_by_day, optional_uuid
 
 router = APIRouter()
 
@@ -225,7 +225,7 @@ async def send_text(
     body = text.strip()
     if not body:
         raise ValidationFailed("escreva uma mensagem antes de enviar")
-    quoted = _optional_uuid(quoted_message_id)
+    quoted = optional_uuid(quoted_message_id)
 
     async def work(session: AsyncSession) -> tuple[MessageOut, list[OutboxItem]]:
         return await outbound.queue_text(
@@ -316,7 +316,7 @@ async def assign(
     assignee: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Assign to me, transfer to a colleague, or return to the unassigned queue."""
-    target = user.identity.user_id if assignee == "me" else _optional_uuid(assignee)
+    target = user.identity.user_id if assignee == "me" else optional_uuid(assignee)
 
     async def work(session: AsyncSession) -> tuple[ConversationOut, list[OutboxItem]]:
         return await actions.assign(session, user.identity, conversation_id, target)
@@ -357,12 +357,3 @@ async def _header(runtime: Runtime, user: PanelUser, conversation: ConversationO
             user.session.csrf_token,
         )
     )
-
-
-def _optional_uuid(value: str) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ValidationFailed("identificador inválido") from None

@@ -19,12 +19,11 @@ from zapcrm.tasks import service as tasks_service
 from zapcrm.tasks.schemas import DueFilter, TaskIn, TaskScope, TaskStatus
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser
 from zapcrm.web.templating import company_zone, render, render_macro
-from zapcrm.web.views import Agents
+from zapcrm.web.views import Agents, optional_uuid
 
 router = APIRouter()
 
 PAGE_SIZE = 50
-SCOPES: tuple[TaskScope, ...] = ("mine", "created", "all")
 DUE_FILTERS: tuple[DueFilter, ...] = ("overdue", "today", "upcoming")
 
 
@@ -114,11 +113,11 @@ async def create_task(
     }
     # Only links actually given: a chat's task then also links the chat's contact.
     if contact_id:
-        fields["contact_id"] = _uuid(contact_id)
+        fields["contact_id"] = optional_uuid(contact_id)
     if conversation_id:
-        fields["conversation_id"] = _uuid(conversation_id)
+        fields["conversation_id"] = optional_uuid(conversation_id)
     if assignee != "me":
-        fields["assignee_id"] = _uuid(assignee)  # "" = nobody: the team's pool
+        fields["assignee_id"] = optional_uuid(assignee)  # "" = nobody: the team's pool
     try:
         body = TaskIn.model_validate(fields)
     except ValidationError:
@@ -152,12 +151,3 @@ def _row(task: object) -> Response:
     response = HTMLResponse(render_macro("tasks/_task.html", "task_row", task, company_zone()))
     response.headers["HX-Trigger"] = "tasks-changed"
     return response
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ValidationFailed("identificador inválido") from None
