@@ -13,6 +13,10 @@ from datetime import date, datetime
 from typing import Literal
 from urllib.parse import urlencode
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.accounts import service as accounts_service
+from zapcrm.auth.identity import Identity
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.models import Profile
@@ -111,6 +115,11 @@ class Agents:
             ((p.id, by_id[p.id]) for p in profiles if p.active), key=lambda item: item[1].lower()
         )
         return cls(by_id=by_id, active=active)
+
+    @classmethod
+    async def load(cls, session: AsyncSession, identity: Identity) -> Agents:
+        """The names of the caller's company's users."""
+        return cls.of(await accounts_service.list_users(session, identity.company_id))
 
     def name(self, user_id: uuid.UUID | None) -> str:
         """The display name of an assignee (empty when unassigned)."""

@@ -14,7 +14,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.accounts import service as accounts_service
 from zapcrm.contacts import definitions
 from zapcrm.contacts import service as contacts_service
 from zapcrm.contacts.query import export
@@ -222,7 +221,7 @@ async def _contact_context(
             for pair in pairs
             if contact_id in (pair.first.id, pair.second.id)
         ]
-    agents = Agents.of(await accounts_service.list_users(session, user.identity.company_id))
+    agents = await Agents.load(session, user.identity)
     return {
         "agents": agents,
         "contact": contact,

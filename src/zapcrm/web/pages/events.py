@@ -18,7 +18,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import ValidationError
 
-from zapcrm.accounts import service as accounts_service
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import Unauthorized
 from zapcrm.logging import get_logger
@@ -162,7 +161,7 @@ def _model(model: type[M], value: object) -> M | None:
 
 async def _agents(runtime: Runtime, user: PanelUser) -> Agents:
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        return Agents.of(await accounts_service.list_users(session, user.identity.company_id))
+        return await Agents.load(session, user.identity)
 
 
 async def _still_signed_in(runtime: Runtime, user: PanelUser) -> bool:

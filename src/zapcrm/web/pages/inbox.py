@@ -14,7 +14,6 @@ from fastapi import APIRouter, Form, Header, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.accounts import service as accounts_service
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.evolution.admin import company_instances
 from zapcrm.evolution.schemas import InstanceOut
@@ -73,9 +72,9 @@ async def _inbox_data(
         limit=LIST_SIZE,
         search=flt.q or None,
     )
-    profiles = await accounts_service.list_users(session, user.identity.company_id)
+    agents = await Agents.load(session, user.identity)
     instances = await company_instances(session, user.identity.company_id)
-    return InboxData(page.items, page.next_cursor, Agents.of(profiles), instances)
+    return InboxData(page.items, page.next_cursor, agents, instances)
 
 
 @router.get("/inbox")
@@ -191,7 +190,7 @@ async def older_messages(
         conversation_notes = await notes.list_notes(
             session, user.identity, conversation_id, limit=NOTES_LIMIT
         )
-        agents = Agents.of(await accounts_service.list_users(session, user.identity.company_id))
+        agents = await Agents.load(session, user.identity)
     days = group_by_day(
         messages.items,
         company_zone(),
@@ -346,7 +345,7 @@ async def set_status(
 
 async def _header(runtime: Runtime, user: PanelUser, conversation: ConversationOut) -> Response:
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        agents = Agents.of(await accounts_service.list_users(session, user.identity.company_id))
+        agents = await Agents.load(session, user.identity)
     return HTMLResponse(
         render_macro(
             "inbox/_chat.html",

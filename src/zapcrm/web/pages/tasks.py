@@ -12,7 +12,6 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from zapcrm.accounts import service as accounts_service
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.tasks import service as tasks_service
@@ -59,7 +58,7 @@ async def tasks_page(
             cursor=cursor,
             limit=PAGE_SIZE,
         )
-        agents = Agents.of(await accounts_service.list_users(session, user.identity.company_id))
+        agents = await Agents.load(session, user.identity)
     context = user.page_context(
         request,
         "tasks",
