@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.contacts import definitions
 from zapcrm.contacts.importing import edge
@@ -15,7 +16,7 @@ from zapcrm.contacts.importing.limits import MAX_FILE_BYTES, MAX_ROWS
 from zapcrm.contacts.importing.schemas import ImportJobOut, ImportStart
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import ValidationFailed
-from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser
+from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
 from zapcrm.web.i18n import N_
 from zapcrm.web.templating import render, render_macro
 
@@ -35,6 +36,12 @@ POLICY_LABELS = {
     "fill_empty": N_("Preencher só os campos vazios"),
     "overwrite": N_("Sobrescrever com os dados do arquivo"),
 }
+
+
+async def _job(session: AsyncSession, user: PanelUser, job_id: uuid.UUID) -> ImportJobOut:
+    return ImportJobOut.of(
+        await import_service.get_import(session, user.identity.company_id, job_id)
+    )
 
 
 @router.get("/contacts/import")
@@ -68,9 +75,7 @@ async def import_job(
 ) -> Response:
     """Mapping (before the start), then live progress and the result."""
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        job = ImportJobOut.of(
-            await import_service.get_import(session, user.identity.company_id, job_id)
-        )
+        job = await _job(session, user, job_id)
         attributes = await definitions.list_attributes(session, user.identity)
     targets = list(TARGET_LABELS.items()) + [
         (f"custom.{attribute.key}", attribute.label) for attribute in attributes
@@ -89,27 +94,8 @@ async def import_progress(
 ) -> Response:
     """The progress block as it stands (the page reloads it whenever its live stream opens)."""
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        job = ImportJobOut.of(
-            await import_service.get_import(session, user.identity.company_id, job_id)
-        )
-    return HTMLResponse(
-        render_macro(
-            "imports/_progress.html",
-            "progress",
-            job.id,
-            job.status,
-            job.total_rows,
-            job.processed_rows,
-            job.counts.created,
-            job.counts.updated,
-            job.counts.skipped,
-            job.counts.failed,
-            job.progress.rows_per_second,
-            job.progress.eta_seconds,
-            job.failed_rows_url is not None,
-            job.error,
-        )
-    )
+        job = await _job(session, user, job_id)
+    return HTMLResponse(render_macro("imports/_progress.html", "job_progress", job))
 
 
 @router.post("/contacts/import/{job_id}/start")
