@@ -49,6 +49,18 @@ class Customer:
         return [str(item["request"].get("text") or "") for item in response.json()]
 
 
+async def open_new_chat(
+    page: Page, sim: httpx.AsyncClient, instance: str, name: str, text: str
+) -> Customer:
+    """A new customer writes; the agent opens the chat from the unassigned queue."""
+    customer = await Customer.create(sim, instance, name)
+    await customer.writes(text)
+    await page.goto("/panel/inbox?tab=unassigned")
+    await page.locator(".conv", has_text=name).locator("a").click()
+    await expect(page.locator("#messages")).to_contain_text(text)
+    return customer
+
+
 def _sim_client(simulator: Simulator) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=simulator[0], timeout=10, headers={"apikey": SIMULATOR_KEY})
 
@@ -331,11 +343,7 @@ async def test_a_task_created_in_a_conversation_shows_on_home_and_in_the_badge(
     operator = await factory.user(company_id, Role.OPERATOR)
     page = await open_panel(chromium, live_server, operator)
     async with _sim_client(simulator) as sim:
-        customer = await Customer.create(sim, simulator[1], "Seu Zé")
-        await customer.writes("Vocês entregam em Niterói?")
-        await page.goto("/panel/inbox?tab=unassigned")
-        await page.locator(".conv", has_text="Seu Zé").locator("a").click()
-        await expect(page.locator("#messages")).to_contain_text("Niterói")
+        await open_new_chat(page, sim, simulator[1], "Seu Zé", "Vocês entregam em Niterói?")
         await page.get_by_text("Criar tarefa sobre esta conversa").click()
         await page.get_by_label("Tarefa", exact=True).fill("Confirmar frete para Niterói")
         await page.get_by_role("button", name="Criar tarefa").click()
@@ -373,11 +381,9 @@ async def test_quick_replies_fill_the_composer_and_notes_reach_colleagues_live(
     boss = await open_panel(chromium, live_server, supervisor)
     page = await open_panel(chromium, live_server, await factory.user(company_id, Role.OPERATOR))
     async with _sim_client(simulator) as sim:
-        customer = await Customer.create(sim, simulator[1], "Carla Mendes")
-        await customer.writes("Que horas vocês abrem?")
-        await page.goto("/panel/inbox?tab=unassigned")
-        await page.locator(".conv", has_text="Carla Mendes").locator("a").click()
-        await expect(page.locator("#messages")).to_contain_text("Que horas")
+        customer = await open_new_chat(
+            page, sim, simulator[1], "Carla Mendes", "Que horas vocês abrem?"
+        )
         await boss.goto(page.url)
         await expect(boss.locator("#messages")).to_contain_text("Que horas")
         await boss.wait_for_timeout(300)
@@ -413,11 +419,7 @@ async def test_an_attached_photo_reaches_the_customer(
     photo = tmp_path / "vitrine.png"
     photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 128)
     async with _sim_client(simulator) as sim:
-        customer = await Customer.create(sim, simulator[1], "Rita")
-        await customer.writes("Tem foto da vitrine?")
-        await page.goto("/panel/inbox?tab=unassigned")
-        await page.locator(".conv", has_text="Rita").locator("a").click()
-        await expect(page.locator("#messages")).to_contain_text("vitrine")
+        await open_new_chat(page, sim, simulator[1], "Rita", "Tem foto da vitrine?")
         await page.set_input_files("#attach-file", str(photo))
         await expect(page.locator("#attach")).to_be_visible()
         await page.get_by_placeholder("Legenda (opcional)").fill("Nossa vitrine hoje")
