@@ -7,7 +7,6 @@ routes, which type their parameter as `{contact_id:uuid}` so the two never colli
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -145,15 +144,7 @@ async def export_contacts(
 ) -> StreamingResponse:
     """Matching contacts as a CSV file for Excel (supervisors and admins only)."""
     plan = await service.plan_export(session, identity, _query(q, filter, segment_id))
-    name = export.file_name(datetime.now(UTC), plan.timezone)
-    return StreamingResponse(
-        export.csv_chunks(runtime.db, identity.claims, plan),
-        media_type=export.MEDIA_TYPE,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return export.csv_response(runtime.db, identity.claims, plan)
 
 
 @router.post("/api/contacts/bulk-tag")

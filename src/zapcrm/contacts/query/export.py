@@ -16,9 +16,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from starlette.responses import StreamingResponse
 
 from zapcrm.contacts.attributes import AttributeDef
 from zapcrm.contacts.query import repository
@@ -26,7 +28,15 @@ from zapcrm.contacts.query.service import ExportPlan
 from zapcrm.db import Database
 from zapcrm.logging import get_logger
 
-__all__ = ["BATCH_SIZE", "HEADER", "MEDIA_TYPE", "csv_chunks", "file_name", "neutralise"]
+__all__ = [
+    "BATCH_SIZE",
+    "HEADER",
+    "MEDIA_TYPE",
+    "csv_chunks",
+    "csv_response",
+    "file_name",
+    "neutralise",
+]
 
 log = get_logger(__name__)
 
@@ -55,6 +65,19 @@ def neutralise(cell: str) -> str:
 def file_name(now: datetime, timezone: ZoneInfo) -> str:
     """A file name made only of safe characters: contatos-AAAAMMDD-HHMM.csv."""
     return f"contatos-{now.astimezone(timezone):%Y%m%d-%H%M}.csv"
+
+
+def csv_response(db: Database, claims: Mapping[str, Any], plan: ExportPlan) -> StreamingResponse:
+    """The export as a streamed CSV download (API and panel alike)."""
+    name = file_name(datetime.now(UTC), plan.timezone)
+    return StreamingResponse(
+        csv_chunks(db, claims, plan),
+        media_type=MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 async def csv_chunks(

@@ -4,13 +4,12 @@ contact's page with its fields, identities, duplicates, merge and timeline."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -198,12 +197,7 @@ async def export_csv(
     form = FilterForm.parse(_multi(request))
     async with runtime.db.tenant_session(user.identity.claims) as session:
         plan = await query_service.plan_export(session, user.identity, _query(q, form, segment))
-    name = export.file_name(datetime.now(UTC), plan.timezone)
-    return StreamingResponse(
-        export.csv_chunks(runtime.db, user.identity.claims, plan),
-        media_type=export.MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return export.csv_response(runtime.db, user.identity.claims, plan)
 
 
 async def _contact_context(
