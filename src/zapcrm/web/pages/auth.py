@@ -48,6 +48,21 @@ def secure_cookies(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
+def set_panel_cookie(
+    response: Response, request: Request, name: str, value: str, *, max_age: int, path: str
+) -> None:
+    """Every panel cookie: HttpOnly, SameSite=Lax, Secure over HTTPS."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(request),
+        path=path,
+    )
+
+
 def _login_page(
     request: Request, *, next_url: str, email: str = "", error: str | None = None, status: int
 ) -> Response:
@@ -57,15 +72,7 @@ def _login_page(
         {"csrf_token": token, "next": next_url, "email": email, "error": error},
         status_code=status,
     )
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        max_age=3600,
-        httponly=True,
-        samesite="lax",
-        secure=secure_cookies(request),
-        path="/panel/login",
-    )
+    set_panel_cookie(response, request, LOGIN_CSRF_COOKIE, token, max_age=3600, path="/panel/login")
     return response
 
 
@@ -122,13 +129,12 @@ async def login(
     else:
         session = await session_store(runtime).create(tokens)
         response = RedirectResponse(next_url, status_code=303)
-        response.set_cookie(
+        set_panel_cookie(
+            response,
+            request,
             SESSION_COOKIE,
             session.session_id,
             max_age=runtime.settings.refresh_token_ttl_seconds,
-            httponly=True,
-            samesite="lax",
-            secure=secure_cookies(request),
             path="/panel",
         )
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/panel/login")
@@ -145,15 +151,7 @@ async def choose_language(locale: str, request: Request) -> Response:
     back = referer.path + (f"?{referer.query}" if referer.query else "")
     target = back if same_origin(request) and back.startswith("/panel/") else HOME
     response = RedirectResponse(safe_next(target) if target != HOME else HOME, status_code=303)
-    response.set_cookie(
-        LANG_COOKIE,
-        locale,
-        max_age=365 * 86400,
-        httponly=True,
-        samesite="lax",
-        secure=secure_cookies(request),
-        path="/panel",
-    )
+    set_panel_cookie(response, request, LANG_COOKIE, locale, max_age=365 * 86400, path="/panel")
     return response
 
 
