@@ -1,4 +1,5 @@
-"""Import endpoints: CSV upload with preview, start, progress, failed rows, cancel; bulk JSON.
+"""Import endpoints: CSV upload with preview, start, progress, failed rows, cancel, retry; bulk
+JSON.
 
 Register before any router with a catch-all `/api/contacts/{...}` path. The upload route
 needs a body limit of `limits.UPLOAD_BODY_LIMIT_BYTES` in BodySizeLimitMiddleware.
@@ -95,6 +96,18 @@ async def cancel_import(
 ) -> ImportJobOut:
     """Stop an import between chunks; contacts already imported stay."""
     return ImportJobOut.of(await service.cancel_import(session, identity.company_id, job_id))
+
+
+@router.post("/api/contacts/imports/{job_id}/retry", status_code=status.HTTP_202_ACCEPTED)
+async def retry_import(
+    job_id: uuid.UUID, identity: CurrentUser, runtime: RuntimeDep
+) -> ImportJobOut:
+    """Queue a failed (or dead-lettered) import again; it resumes where it stopped.
+
+    Rows already imported are not applied twice. Its creator and supervisors may retry it;
+    409 when the job is not in a retryable state.
+    """
+    return await edge.retry_import(identity, runtime, job_id)
 
 
 @router.post("/api/contacts/bulk")

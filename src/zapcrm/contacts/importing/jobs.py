@@ -4,6 +4,9 @@ Register with `worker.register(IMPORT_STREAM, handler=ContactImportHandler(runti
 runtime.redis), concurrency=1, claim_idle_ms=...)`: one import at a time per worker keeps
 Postgres for the rest. The handler is idempotent: a finished, cancelled or failed job is a
 no-op, and an interrupted one resumes after its last committed chunk.
+
+A job whose entry used up its attempts lands in `contacts:import:dead`; `dead_letter_ids` and
+`held_elsewhere` tell the retry endpoint whether such a job may be queued again.
 """
 
 from __future__ import annotations
@@ -12,15 +15,44 @@ import uuid
 
 from redis.asyncio import Redis
 
-from zapcrm.contacts.importing.runner import LEASE_SECONDS, ImportBusy, ImportFailed, ImportRunner
+from zapcrm.contacts.importing.runner import (
+    LEASE_SECONDS,
+    ImportBusy,
+    ImportFailed,
+    ImportRunner,
+    lease_key,
+)
 from zapcrm.contacts.importing.service import IMPORT_STREAM
 from zapcrm.db import Database
 from zapcrm.logging import get_logger
-from zapcrm.worker import Job, PermanentJobError, RetryJobLater
+from zapcrm.worker import Job, PermanentJobError, RetryJobLater, dead_letters
 
-__all__ = ["IMPORT_STREAM", "ContactImportHandler"]
+__all__ = ["IMPORT_STREAM", "ContactImportHandler", "dead_letter_ids", "held_elsewhere"]
 
 log = get_logger(__name__)
+
+_DEAD_PAGE = 500
+
+
+async def dead_letter_ids(redis: Redis, job_id: uuid.UUID) -> list[str]:
+    """The ids of the dead letters of `contacts:import` naming this job (usually none or one)."""
+    found: list[str] = []
+    after: str | None = None
+    # The dead stream of imports holds a handful of entries (one per failed job), so reading
+    # it through is cheaper than keeping an index of it.
+    while letters := await dead_letters(redis, IMPORT_STREAM, _DEAD_PAGE, after=after):
+        found.extend(
+            letter.dead_id
+            for letter in letters
+            if letter.payload is not None and letter.payload.get("job_id") == str(job_id)
+        )
+        after = letters[-1].dead_id
+    return found
+
+
+async def held_elsewhere(redis: Redis, job_id: uuid.UUID) -> bool:
+    """Whether a runner holds the job's lease right now."""
+    return bool(await redis.exists(lease_key(job_id)))
 
 
 class ContactImportHandler:

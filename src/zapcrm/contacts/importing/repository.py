@@ -24,6 +24,7 @@ __all__ = [
     "list_jobs",
     "lock_job",
     "record_chunk",
+    "requeue_job",
     "stage_pairs",
     "start_running",
 ]
@@ -165,6 +166,18 @@ async def cancel_job(
         .execution_options(synchronize_session=False, populate_existing=True)
     )
     return (await session.scalars(statement)).first()
+
+
+async def requeue_job(session: AsyncSession, job: ImportJob) -> None:
+    """Put a locked job back in the queue; its checkpoint and counts stay, so it resumes."""
+    job.status = "queued"
+    job.error = None
+    job.finished_at = None
+    # The failed-rows file is offered again when the job ends (the runner trims it back to the
+    # checkpoint and appends).
+    job.failed_path = None
+    await session.flush()
+    await session.refresh(job)
 
 
 async def stage_pairs(session: AsyncSession, company_id: uuid.UUID) -> list[tuple[str, str]]:

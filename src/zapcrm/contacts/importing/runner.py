@@ -55,7 +55,7 @@ from zapcrm.exceptions import ZapcrmError
 from zapcrm.logging import get_logger
 from zapcrm.messaging import realtime
 
-__all__ = ["ImportBusy", "ImportFailed", "ImportRunner", "is_transient"]
+__all__ = ["ImportBusy", "ImportFailed", "ImportRunner", "is_transient", "lease_key"]
 
 log = get_logger(__name__)
 
@@ -66,6 +66,11 @@ _LANE_LOCK_TIMEOUT = "5s"
 # rewrite the failed-rows file under the first. When the holder dies, the lease expires.
 LEASE_SECONDS = 300
 DEFAULT_SOURCE = "import"
+
+
+def lease_key(job_id: uuid.UUID) -> str:
+    """The Redis key of a job's lease (present while a runner holds the job)."""
+    return f"contacts:import:lease:{job_id}"
 
 
 class ImportFailed(Exception):
@@ -176,7 +181,7 @@ class ImportRunner:
         """
         if self.redis is not None:
             lease = self.redis.lock(
-                f"contacts:import:lease:{self.job_id}",
+                lease_key(self.job_id),
                 timeout=LEASE_SECONDS,
                 blocking=False,
                 thread_local=False,
@@ -243,6 +248,10 @@ class ImportRunner:
                     session, self.company_id, self.job_id, status="failed", error=error.message
                 )
                 return None
+            # A job that ran before (interrupted, or failed and then retried) may have had lanes of
+            # its last chunk committed without the checkpoint: its first chunk runs recovering.
+            # Read before start_running, which marks every claimed job running.
+            ran_before = job.started_at is not None
             await repository.start_running(session, job)
             setup = _Setup(
                 job_id=job.id,
@@ -260,7 +269,7 @@ class ImportRunner:
                 ),
                 policy=job.existing_policy,  # type: ignore[arg-type]  # the table's check
                 processed_rows=job.processed_rows,
-                interrupted=job.status == "running",
+                interrupted=ran_before,
             )
         self._resumed_at = setup.processed_rows
         self._clock = time.monotonic()

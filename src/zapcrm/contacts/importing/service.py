@@ -1,4 +1,4 @@
-"""Import rules: register an upload, start it, follow it, cancel it; the bulk JSON path.
+"""Import rules: register an upload, start it, follow it, cancel it, retry it; the bulk JSON path.
 
 Callers own the transaction (a tenant session under RLS for the API). Uploaded files are kept
 under `<parent of MEDIA_DIR>/imports/<company id>/<job id>.csv`, with the failed rows beside
@@ -16,6 +16,7 @@ from pathlib import Path
 import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapcrm.accounts import repository as accounts_repo
 from zapcrm.auth.identity import Identity
 from zapcrm.config import Settings
 from zapcrm.contacts.attributes import load_definitions
@@ -46,6 +47,7 @@ __all__ = [
     "inspect_upload",
     "list_imports",
     "register_upload",
+    "retry_import",
     "start_import",
     "upload_path",
 ]
@@ -174,6 +176,58 @@ async def cancel_import(
         return job
     current = await _job(session, company_id, job_id)
     raise Conflict("esta importação já terminou", status=current.status)
+
+
+_NOT_RETRYABLE = {
+    "uploaded": "esta importação ainda não foi iniciada: escolha as colunas e importe",
+    "queued": "esta importação já está na fila",
+    "running": "esta importação está em andamento",
+    "completed": "esta importação já foi concluída",
+    "cancelled": "esta importação foi cancelada: envie o arquivo de novo para importá-lo",
+}
+
+
+async def retry_import(
+    session: AsyncSession,
+    actor: Identity,
+    job_id: uuid.UUID,
+    *,
+    dead_lettered: bool,
+    held_elsewhere: bool,
+) -> tuple[ImportJob, OutboxItem]:
+    """Queue a failed (or dead-lettered) job again; it resumes after its last checkpoint.
+
+    `dead_lettered` says its queue entry is in the dead letters: a job left `queued` or
+    `running` that way has no runner, unless one holds its lease (`held_elsewhere`). Rows
+    already imported are recognised and not applied twice. The caller records the outbox item.
+    """
+    job = await repository.get_job(session, actor.company_id, job_id, lock=True)
+    if job is None:
+        raise NotFound("importação não encontrada")
+    stranded = job.status in ("queued", "running") and dead_lettered and not held_elsewhere
+    if job.status != "failed" and not stranded:
+        raise Conflict(
+            _NOT_RETRYABLE.get(job.status, "esta importação não pode ser tentada de novo"),
+            status=job.status,
+        )
+    if not job.file_path or not await asyncio.to_thread(Path(job.file_path).exists):
+        raise Conflict(
+            "o arquivo desta importação não está mais disponível: envie-o de novo",
+            status=job.status,
+        )
+    previous = {"status": job.status, "error": job.error, "processed_rows": job.processed_rows}
+    await repository.requeue_job(session, job)
+    await accounts_repo.insert_audit(
+        session,
+        company_id=actor.company_id,
+        actor_id=actor.user_id,
+        action="import.retried",
+        target_type="import_job",
+        target_id=str(job.id),
+        details={**previous, "file_name": job.file_name, "dead_lettered": dead_lettered},
+    )
+    item = OutboxItem(IMPORT_STREAM, {"job_id": str(job.id), "company_id": str(actor.company_id)})
+    return job, item
 
 
 async def failed_rows_file(

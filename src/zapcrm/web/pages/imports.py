@@ -1,4 +1,5 @@
-"""The contact import wizard: upload a CSV, map its columns, watch it run, get the failed rows."""
+"""The contact import wizard: upload a CSV, map its columns, watch it run, get the failed rows,
+retry a failed run."""
 
 from __future__ import annotations
 
@@ -120,6 +121,13 @@ async def start(
         raise ValidationFailed("escolha uma política e uma região válidas") from None
     await edge.begin_import(user.identity, runtime, job_id, body)
     return RedirectResponse(f"/panel/contacts/import/{job_id}", status_code=303)
+
+
+@router.post("/contacts/import/{job_id}/retry")
+async def retry(job_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser) -> Response:
+    """Queue a failed job again; answers with the progress block, which then updates live."""
+    job = await edge.retry_import(user.identity, runtime, job_id)
+    return HTMLResponse(render_macro("imports/_progress.html", "job_progress", job))
 
 
 @router.get("/contacts/import/{job_id}/failed.csv")
