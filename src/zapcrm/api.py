@@ -9,6 +9,7 @@ from zapcrm.auth.endpoints import router as auth_router
 from zapcrm.contacts.endpoints import router as contacts_router
 from zapcrm.contacts.importing.endpoints import router as contact_import_router
 from zapcrm.contacts.query.endpoints import router as contact_query_router
+from zapcrm.contacts.rules.endpoints import router as list_rules_router
 from zapcrm.evolution.endpoints import router as instances_router
 from zapcrm.evolution.webhook import router as webhook_router
 from zapcrm.messaging.endpoints import router as messaging_router
@@ -26,5 +27,6 @@ router.include_router(messaging_router)
 router.include_router(quick_replies_router)
 router.include_router(contact_import_router)
 router.include_router(contact_query_router)
+router.include_router(list_rules_router)
 router.include_router(contacts_router)
 router.include_router(tasks_router)

@@ -27,6 +27,7 @@ class CompanyGraph:
     others_conversation_id: uuid.UUID
     unassigned_conversation_id: uuid.UUID
     segment_id: uuid.UUID
+    list_id: uuid.UUID
 
 
 async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
@@ -92,6 +93,16 @@ async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
             "insert into segment_members (segment_id, contact_id, company_id)"
             " values (:segment, :contact, :company) returning segment_id"
         )
+        params["list"] = await one(
+            "insert into segments (company_id, name, kind)"
+            " values (:company, 'Novos', 'static') returning id"
+        )
+        await one(
+            "insert into list_rules (company_id, segment_id, name, filter) values"
+            " (:company, :list, 'Vindos do site',"
+            ' \'{"field": "source", "operator": "equals", "value": "site"}\')'
+            " returning id"
+        )
         await one(
             "insert into contact_attributes (company_id, key, label, type)"
             " values (:company, 'cpf', 'CPF', 'text') returning id"
@@ -142,4 +153,5 @@ async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
         others_conversation_id=conversations["others"],
         unassigned_conversation_id=conversations["free"],
         segment_id=params["segment"],
+        list_id=params["list"],
     )

@@ -39,6 +39,7 @@ TENANT_TABLES = (
     "contact_events",
     "quick_replies",
     "conversation_notes",
+    "list_rules",
 )
 
 # An attempt to create a row in company :b, using :b's own parents where a parent is needed.
@@ -81,6 +82,8 @@ INSERT_INTO_OTHER_COMPANY = {
     " values (:b, '/intruso', 'Intruso', 'x')",
     "conversation_notes": "insert into conversation_notes"
     " (company_id, conversation_id, author_id, body) values (:b, :b_conversation, :me, 'x')",
+    "list_rules": "insert into list_rules (company_id, segment_id, name)"
+    " values (:b, :b_list, 'Intrusa')",
 }
 
 
@@ -153,6 +156,7 @@ async def test_admin_of_a_cannot_insert_into_b(
         "b_instance": company_b.instance_id,
         "b_conversation": company_b.unassigned_conversation_id,
         "b_segment": company_b.segment_id,
+        "b_list": company_b.list_id,
     }
     with pytest.raises(DBAPIError, match=r"row-level security|permission denied"):
         async with db.tenant_session(claims_for(company_a.admin)) as session:

@@ -16,6 +16,7 @@ from zapcrm.accounts import repository as accounts_repo
 from zapcrm.auth.identity import Identity
 from zapcrm.contacts import attributes
 from zapcrm.contacts.repository import crud, identity
+from zapcrm.contacts.rules import service as list_rules
 from zapcrm.contacts.schemas import (
     ContactDetail,
     ContactIn,
@@ -113,6 +114,7 @@ async def create_contact(session: AsyncSession, actor: Identity, data: ContactIn
         actor_id=actor.user_id,
         details={"source": contact.source},
     )
+    await list_rules.apply_to_contacts(session, actor.company_id, [contact.id])
     return ContactOut.of(contact)
 
 

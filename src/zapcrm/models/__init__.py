@@ -15,6 +15,7 @@ from zapcrm.models.evolution_instance import EvolutionInstance
 from zapcrm.models.evolution_message import EvolutionMessage
 from zapcrm.models.funnel_stage import FunnelStage
 from zapcrm.models.import_job import ImportJob
+from zapcrm.models.list_rule import ListRule
 from zapcrm.models.outbox import OutboxEntry
 from zapcrm.models.pending_update import PendingUpdate
 from zapcrm.models.profile import Profile, Role
@@ -40,6 +41,7 @@ __all__ = [
     "EvolutionMessage",
     "FunnelStage",
     "ImportJob",
+    "ListRule",
     "OutboxEntry",
     "PendingUpdate",
     "Profile",

@@ -50,6 +50,7 @@ from zapcrm.contacts.importing.progress import Progress
 from zapcrm.contacts.importing.reader import iter_records, line_of
 from zapcrm.contacts.importing.rows import CleanContact, RowRules
 from zapcrm.contacts.importing.staging import Policy, StagedRow, encode_rows
+from zapcrm.contacts.rules import service as list_rules
 from zapcrm.db import Database
 from zapcrm.exceptions import ZapcrmError
 from zapcrm.logging import get_logger
@@ -479,6 +480,11 @@ class ImportRunner:
                 else (current.failed_count if current else 0)
             )
             keep_file = count > 0 and path.exists()
+            if status == "completed":
+                # Once, over every contact the job created or changed: a rule is one INSERT ...
+                # SELECT, not one per chunk or per row. A re-run (a crash before this commit)
+                # applies them again, which adds nobody twice.
+                await list_rules.apply_to_import(session, self.company_id, self.job_id)
             job = await repository.finish_job(
                 session,
                 self.company_id,

@@ -32,6 +32,7 @@ from zapcrm.contacts.importing.schemas import (
     ImportStart,
     Policy,
 )
+from zapcrm.contacts.rules import service as list_rules
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
 from zapcrm.models import ImportJob
 from zapcrm.outbox import OutboxItem
@@ -293,6 +294,15 @@ async def bulk_import(
     )
     for index, outcome, contact_id in batch.rows or []:
         items[index] = BulkItem(index=index, status=outcome, contact_id=contact_id)
+    await list_rules.apply_to_contacts(
+        session,
+        actor.company_id,
+        [
+            contact_id
+            for _, outcome, contact_id in batch.rows or []
+            if outcome in ("created", "updated")
+        ],
+    )
     done = [item for item in items if item is not None]
     return BulkResult(
         created=batch.created,

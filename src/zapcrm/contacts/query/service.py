@@ -96,6 +96,13 @@ class _Company:
         return FilterContext(await self.attributes(), now, timezone, region)
 
 
+async def filter_context(
+    session: AsyncSession, company_id: uuid.UUID, now: datetime | None = None
+) -> FilterContext:
+    """What filters compile against: the company's attributes, time zone and phone region."""
+    return await _Company(session, company_id).filter_context(now or datetime.now(UTC))
+
+
 async def resolve_criteria(
     session: AsyncSession,
     identity: Identity,

@@ -1,0 +1,192 @@
+"""List rules: manage them (supervisors and admins) and apply them to new and imported contacts.
+
+Callers own the transaction. Rules apply inside the transaction that creates the contacts (the
+API, the bulk endpoint) or finishes the import (the worker, as the service role), set-wise: one
+`INSERT ... SELECT` per active rule over the contacts of that operation. A rule whose filter no
+longer compiles (a custom attribute it names was deleted) is skipped and logged; it never stops
+the contacts from being saved.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from zapcrm.accounts import repository as accounts_repo
+from zapcrm.auth.identity import Identity
+from zapcrm.contacts.query import repository as query_repository
+from zapcrm.contacts.query import service as query_service
+from zapcrm.contacts.query.filters import compile_filter
+from zapcrm.contacts.rules import repository
+from zapcrm.contacts.rules.schemas import ListRuleIn, ListRuleOut, ListRulePatch
+from zapcrm.exceptions import NotFound, ValidationFailed
+from zapcrm.logging import get_logger
+from zapcrm.models import ListRule
+
+__all__ = [
+    "apply_to_contacts",
+    "apply_to_import",
+    "create_rule",
+    "delete_rule",
+    "get_rule",
+    "list_rules",
+    "update_rule",
+]
+
+log = get_logger(__name__)
+
+
+async def list_rules(
+    session: AsyncSession, identity: Identity, segment_id: uuid.UUID | None = None
+) -> list[ListRuleOut]:
+    """The company's rules, or one list's."""
+    rules = await repository.list_rules(session, identity.company_id, segment_id)
+    return [ListRuleOut.model_validate(rule) for rule in rules]
+
+
+async def get_rule(session: AsyncSession, identity: Identity, rule_id: uuid.UUID) -> ListRuleOut:
+    """One rule (NotFound for another company's)."""
+    return ListRuleOut.model_validate(await _rule(session, identity, rule_id))
+
+
+async def create_rule(
+    session: AsyncSession, identity: Identity, body: ListRuleIn, *, now: datetime | None = None
+) -> ListRuleOut:
+    """Save a rule for a static list; its filter is validated now, not when it first runs."""
+    segment = await query_repository.get_segment(session, identity.company_id, body.segment_id)
+    if segment is None:
+        raise NotFound("lista não encontrada")
+    if segment.kind != "static":
+        raise ValidationFailed(
+            "uma regra só preenche listas estáticas; um segmento dinâmico já segue seu filtro",
+            fields=[{"field": "segment_id", "message": "escolha uma lista estática"}],
+        )
+    await _validate(session, identity, body.filter, now)
+    rule = await repository.insert_rule(
+        session,
+        {
+            "company_id": identity.company_id,
+            "segment_id": segment.id,
+            "name": body.name,
+            "filter": body.filter,
+            "active": body.active,
+            "created_by": identity.user_id,
+        },
+    )
+    await _audit(session, identity, "list_rule.created", rule)
+    return ListRuleOut.model_validate(rule)
+
+
+async def update_rule(
+    session: AsyncSession,
+    identity: Identity,
+    rule_id: uuid.UUID,
+    patch: ListRulePatch,
+    *,
+    now: datetime | None = None,
+) -> ListRuleOut:
+    """Rename, switch on or off, or replace the filter of a rule."""
+    rule = await _rule(session, identity, rule_id)
+    values: dict[str, Any] = patch.model_dump(exclude_unset=True)
+    if values.get("name") is None:
+        values.pop("name", None)
+    if values.get("active") is None:
+        values.pop("active", None)
+    if "filter" in values:
+        values["filter"] = values["filter"] or {}
+        await _validate(session, identity, values["filter"], now)
+    if not values:
+        return ListRuleOut.model_validate(rule)
+    updated = await repository.update_rule(session, identity.company_id, rule_id, values)
+    if updated is None:
+        raise NotFound("regra não encontrada")
+    await _audit(session, identity, "list_rule.updated", updated, changed=sorted(values))
+    return ListRuleOut.model_validate(updated)
+
+
+async def delete_rule(session: AsyncSession, identity: Identity, rule_id: uuid.UUID) -> None:
+    """Delete a rule; the contacts it put on its list stay there."""
+    rule = await _rule(session, identity, rule_id)
+    if not await repository.delete_rule(session, identity.company_id, rule_id):
+        raise NotFound("regra não encontrada")
+    await _audit(session, identity, "list_rule.deleted", rule)
+
+
+async def apply_to_contacts(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    contact_ids: Sequence[uuid.UUID],
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Put these (just created or changed) contacts on the lists whose rules they match."""
+    if not contact_ids:
+        return 0
+    return await _apply(session, company_id, repository.by_ids(contact_ids), now)
+
+
+async def apply_to_import(
+    session: AsyncSession, company_id: uuid.UUID, job_id: uuid.UUID, *, now: datetime | None = None
+) -> int:
+    """Put the contacts an import job created or changed on the lists whose rules they match."""
+    return await _apply(session, company_id, repository.imported_by(company_id, job_id), now)
+
+
+async def _apply(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    scope: ColumnElement[bool],
+    now: datetime | None,
+) -> int:
+    rules = await repository.active_rules(session, company_id)
+    if not rules:
+        return 0  # the usual case costs one indexed read
+    context = await query_service.filter_context(session, company_id, now)
+    added = 0
+    for rule in rules:
+        try:
+            condition = compile_filter(rule.filter, context, path="rule.filter")
+        except ValidationFailed as error:
+            log.warning("list_rule.skipped", rule_id=str(rule.id), reason=error.message)
+            continue
+        joined = await repository.add_matching(
+            session, company_id, rule.segment_id, scope, condition
+        )
+        if joined:
+            log.info("list_rule.applied", rule_id=str(rule.id), added=joined)
+        added += joined
+    return added
+
+
+async def _rule(session: AsyncSession, identity: Identity, rule_id: uuid.UUID) -> ListRule:
+    rule = await repository.get_rule(session, identity.company_id, rule_id)
+    if rule is None:
+        raise NotFound("regra não encontrada")
+    return rule
+
+
+async def _validate(
+    session: AsyncSession, identity: Identity, filter_json: dict[str, Any], now: datetime | None
+) -> None:
+    compile_filter(
+        filter_json, await query_service.filter_context(session, identity.company_id, now)
+    )
+
+
+async def _audit(
+    session: AsyncSession, identity: Identity, action: str, rule: ListRule, **extra: Any
+) -> None:
+    await accounts_repo.insert_audit(
+        session,
+        company_id=identity.company_id,
+        actor_id=identity.user_id,
+        action=action,
+        target_type="list_rule",
+        target_id=str(rule.id),
+        details={"name": rule.name, "segment_id": str(rule.segment_id), **extra},
+    )
