@@ -30,6 +30,7 @@ from zapcrm.web.pages import (
     imports,
     inbox,
     instances,
+    list_rules,
     media,
     tasks,
 )
@@ -145,6 +146,7 @@ def create_panel() -> SecurityHeaders:
     panel.include_router(instances.router)
     panel.include_router(tasks.router)
     panel.include_router(imports.router)
+    panel.include_router(list_rules.router)
     panel.include_router(contacts.router)
     panel.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
