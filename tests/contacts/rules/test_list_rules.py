@@ -134,6 +134,8 @@ async def test_supervisors_manage_rules_and_everyone_reads_them(
     )
     assert patched.status_code == 200, patched.text
     assert (patched.json()["active"], patched.json()["name"]) == (False, "Site antigo")
+    untouched = await client.patch(url, json={"filter": None, "name": None}, headers=supervisor)
+    assert (untouched.json()["filter"], untouched.json()["name"]) == (FROM_SITE, "Site antigo")
     assert (await client.delete(url, headers=tenant.headers[Role.ADMIN])).status_code == 204
     assert (await client.get(url, headers=operator)).status_code == 404
     audit = await query(

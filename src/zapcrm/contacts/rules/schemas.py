@@ -39,7 +39,7 @@ class ListRuleIn(BaseModel):
 
 
 class ListRulePatch(BaseModel):
-    """Changes to a rule; its list never changes (make another rule)."""
+    """Changes to a rule (null or absent: unchanged); its list never changes (make another)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -92,13 +92,10 @@ async def update_rule(
 ) -> ListRuleOut:
     """Rename, switch on or off, or replace the filter of a rule."""
     rule = await _rule(session, identity, rule_id)
-    values: dict[str, Any] = patch.model_dump(exclude_unset=True)
-    if values.get("name") is None:
-        values.pop("name", None)
-    if values.get("active") is None:
-        values.pop("active", None)
+    # A null leaves the field as it is: a rule that matches everyone is asked for with {}.
+    changes = patch.model_dump(exclude_unset=True)
+    values: dict[str, Any] = {key: value for key, value in changes.items() if value is not None}
     if "filter" in values:
-        values["filter"] = values["filter"] or {}
         await _validate(session, identity, values["filter"], now)
     if not values:
         return ListRuleOut.model_validate(rule)
