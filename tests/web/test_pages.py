@@ -389,3 +389,22 @@ async def test_the_inbox_filters_by_whatsapp_number_when_there_are_several(
     assert str(chat.conversation_id) not in only_sac.text
     junk = await http.get("/panel/inbox?tab=all&instance=not-a-uuid")
     assert junk.status_code == 200  # an unreadable choice means "all numbers"
+
+
+async def test_the_chat_reloads_its_latest_messages_alone(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    """The page asks for this when its live stream (re)opens: messages only, no list."""
+    chat = await new_company_chat(client, db, factory, text_body="Chegou enquanto fechado")
+    operator = await factory.user(chat.instance.company_id, Role.OPERATOR)
+    http = await new_browser()
+    await panel_login(http, operator)
+    url = f"/panel/inbox/{chat.conversation_id}"
+    page = await http.get(url)
+    assert f'data-refresh-url="{url}"' in page.text
+    fragment = await http.get(url, headers={"HX-Request": "true", "HX-Target": "messages"})
+    assert fragment.status_code == 200
+    assert "Chegou enquanto fechado" in fragment.text
+    assert 'data-version="1"' in fragment.text
+    assert "conversation-list" not in fragment.text
+    assert "<html" not in fragment.text

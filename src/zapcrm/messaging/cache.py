@@ -87,6 +87,7 @@ def message_out(row: Mapping[str, Any]) -> MessageOut:
         deleted_at=row["deleted_at"],
         error_detail=row["error_detail"],
         details=details,
+        version=row["version"],
     )
 
 
@@ -113,25 +114,63 @@ def conversation_out(row: Mapping[str, Any]) -> ConversationOut:
         last_message_from_me=row["last_message_from_me"],
         unread_count=row["unread_count"],
         updated_at=row["updated_at"],
+        version=row["version"],
     )
 
 
+# Several batches write snapshots at once (worker consumers, readers filling a page), so an
+# older read can arrive last: a snapshot is written only when its row version is not lower than
+# the stored one. Redis has no compare-on-a-JSON-field command, hence these scripts. A message
+# that no longer exists leaves a tombstone with the highest version for the snapshot's TTL.
+_NEWER_OR_EQUAL = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, stored = pcall(cjson.decode, current)
+  if ok and type(stored) == 'table' and tonumber(stored['version'])
+      and tonumber(stored['version']) > tonumber(ARGV[2]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+"""
+_WRITE_SNAPSHOT = _NEWER_OR_EQUAL + "return 1"
+_WRITE_MESSAGE = (
+    _NEWER_OR_EQUAL
+    + """
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[6]) + 1))
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('EXPIRE', KEYS[3], ARGV[3])
+return 1
+"""
+)
+TOMBSTONE_VERSION = 2**53 - 1  # above any row version; exact in Lua's doubles
+_TOMBSTONE = orjson.dumps({"gone": True, "version": TOMBSTONE_VERSION})
+
+
 def write_message(pipe: Pipeline, message: MessageOut) -> None:
-    """Queue the message snapshot and its place in the conversation's page."""
-    pipe.set(message_key(message.id), message.model_dump_json(), ex=SNAPSHOT_TTL_SECONDS)
-    page = page_key(message.conversation_id)
-    pipe.zadd(page, {str(message.id): message.message_timestamp.timestamp()})
-    pipe.zremrangebyrank(page, 0, -(PAGE_SIZE + 1))
-    pipe.expire(page, SNAPSHOT_TTL_SECONDS)
-    # The marker must never outlive the page it vouches for.
-    pipe.expire(page_complete_key(message.conversation_id), SNAPSHOT_TTL_SECONDS)
+    """Queue the message snapshot and its place in its page, unless a newer one is stored."""
+    pipe.eval(
+        _WRITE_MESSAGE,
+        3,
+        message_key(message.id),
+        page_key(message.conversation_id),
+        # The marker must never outlive the page it vouches for.
+        page_complete_key(message.conversation_id),
+        message.model_dump_json(),
+        message.version,
+        SNAPSHOT_TTL_SECONDS,
+        str(message.id),
+        message.message_timestamp.timestamp(),
+        PAGE_SIZE,
+    )
 
 
 def forget_message(
     pipe: Pipeline, conversation_id: uuid.UUID | str, message_id: uuid.UUID | str
 ) -> None:
-    """Drop a message that no longer exists (an echo folded into our sent row)."""
-    pipe.delete(message_key(message_id))
+    """Drop a message that no longer exists (an echo folded into our sent row) for good."""
+    pipe.set(message_key(message_id), _TOMBSTONE, ex=SNAPSHOT_TTL_SECONDS)
     pipe.zrem(page_key(conversation_id), str(message_id))
 
 
@@ -141,11 +180,14 @@ def forget_page(pipe: Pipeline, conversation_id: uuid.UUID | str) -> None:
 
 
 def write_conversation(pipe: Pipeline, conversation: ConversationOut) -> None:
-    """Queue the conversation snapshot."""
-    pipe.set(
+    """Queue the conversation snapshot, unless a newer one is stored."""
+    pipe.eval(
+        _WRITE_SNAPSHOT,
+        1,
         conversation_key(conversation.id),
         conversation.model_dump_json(),
-        ex=SNAPSHOT_TTL_SECONDS,
+        conversation.version,
+        SNAPSHOT_TTL_SECONDS,
     )
 
 
@@ -166,9 +208,10 @@ async def read_page(
     snapshots = await redis.mget([message_key(message_id) for message_id in ids])
     messages = []
     for snapshot in snapshots:
-        if snapshot is None:
+        document = orjson.loads(snapshot) if snapshot is not None else None
+        if document is None or document.get("gone"):
             return None
-        messages.append(MessageOut.model_validate(orjson.loads(snapshot)))
+        messages.append(MessageOut.model_validate(document))
     return messages
 
 

@@ -37,6 +37,9 @@ class ConversationOut(BaseModel):
     last_message_from_me: bool | None
     unread_count: int
     updated_at: datetime
+    # Bumped by every update of the row (migration 0014): of two copies, keep the higher.
+    # 0 only in snapshots written before versions existed.
+    version: int = 0
 
 
 class MediaOut(BaseModel):
@@ -68,6 +71,8 @@ class MessageOut(BaseModel):
     deleted_at: datetime | None
     error_detail: str | None
     details: dict[str, Any]
+    # Bumped by every update of the row (migration 0014): of two copies, keep the higher.
+    version: int = 0
 
 
 class NoteOut(BaseModel):

@@ -51,3 +51,5 @@ class EvolutionConversation(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+    # Bumped by a trigger on every update (migration 0014): readers keep the higher copy.
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="1")

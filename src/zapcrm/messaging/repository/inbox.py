@@ -14,6 +14,7 @@ CONVERSATION_COLUMNS = """
   c.id, c.company_id, c.instance_id, c.remote_jid, c.is_group, c.subject, c.status,
   c.assignee_id, c.last_message_id, c.last_message_preview, c.last_message_at,
   c.last_message_status, c.last_message_from_me, c.unread_count, c.updated_at,
+  c.version,
   ct.id as contact_id, ct.name as contact_name, ct.phone_e164 as contact_phone
 """
 _FROM_CONVERSATIONS = "from evolution_conversations c left join contacts ct on ct.id = c.contact_id"
@@ -22,7 +23,7 @@ MESSAGE_COLUMNS = """
   m.id, m.company_id, m.conversation_id, m.key_id, m.from_me, m.sender_jid, m.push_name,
   m.type, m.body, m.status, m.message_timestamp, m.quoted_key_id, m.media_mimetype,
   m.media_file_name, m.media_size, m.media_status, m.reactions, m.edited_at, m.deleted_at,
-  m.error_detail, m.message_payload
+  m.error_detail, m.message_payload, m.version
 """
 
 

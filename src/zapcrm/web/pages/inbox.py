@@ -27,7 +27,15 @@ from zapcrm.runtime import Runtime
 from zapcrm.transactions import in_tenant_transaction
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
 from zapcrm.web.templating import company_zone, render, render_macro
-from zapcrm.web.views import STATUSES, Agents, InboxFilter, Status, group_by_day, optional_uuid
+from zapcrm.web.views import (
+    STATUSES,
+    Agents,
+    DayGroup,
+    InboxFilter,
+    Status,
+    group_by_day,
+    optional_uuid,
+)
 
 router = APIRouter()
 
@@ -128,10 +136,28 @@ async def conversation_page(
     status: Annotated[str | None, Query(max_length=20)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     instance: Annotated[str | None, Query(max_length=40)] = None,
+    hx_target: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """The list beside one conversation (on a phone, the conversation alone)."""
+    """The list beside one conversation (on a phone, the conversation alone).
+
+    With `HX-Target: messages` only the latest messages: the page reloads them when its live
+    stream (re)opens, for what happened while it was closed.
+    """
     async with runtime.db.tenant_session(user.identity.claims) as session:
         current = await inbox.get_conversation(session, conversation_id)
+        chat = await _latest_messages(session, runtime, user, conversation_id)
+        if hx_target == "messages":
+            return HTMLResponse(
+                render_macro(
+                    "inbox/_chat.html",
+                    "latest_messages",
+                    current,
+                    chat.days,
+                    chat.older_cursor,
+                    None,
+                    company_zone(),
+                )
+            )
         # Without explicit filters, show the list the conversation is in.
         flt = InboxFilter.parse(
             tab or _tab_of(current, user),
@@ -141,29 +167,42 @@ async def conversation_page(
             instance=instance,
         )
         data = await _inbox_data(session, user, flt)
-        messages = await inbox.list_messages(
-            session, runtime.redis, conversation_id, cursor=None, limit=CHAT_PAGE_SIZE
-        )
-        conversation_notes = await notes.list_notes(session, user.identity, conversation_id)
         replies = await quick_replies.list_quick_replies(session, user.identity)
-    days = group_by_day(
-        messages.items,
-        company_zone(),
-        conversation_notes,
-        has_older=messages.next_cursor is not None,
-    )
     context = (
         user.page_context(request, "inbox")
         | data.context()
         | {
             "filter": flt,
             "current": current,
-            "days": days,
-            "older_cursor": messages.next_cursor,
+            "days": chat.days,
+            "older_cursor": chat.older_cursor,
             "quick_replies": replies,
         }
     )
     return render("inbox/page.html", context)
+
+
+@dataclass(frozen=True)
+class _Chat:
+    days: list[DayGroup]
+    older_cursor: str | None
+
+
+async def _latest_messages(
+    session: AsyncSession, runtime: Runtime, user: PanelUser, conversation_id: uuid.UUID
+) -> _Chat:
+    """The newest page of messages with the private notes among them, grouped by day."""
+    messages = await inbox.list_messages(
+        session, runtime.redis, conversation_id, cursor=None, limit=CHAT_PAGE_SIZE
+    )
+    conversation_notes = await notes.list_notes(session, user.identity, conversation_id)
+    days = group_by_day(
+        messages.items,
+        company_zone(),
+        conversation_notes,
+        has_older=messages.next_cursor is not None,
+    )
+    return _Chat(days, messages.next_cursor)
 
 
 def _tab_of(conversation: ConversationOut, user: PanelUser) -> str:

@@ -152,10 +152,44 @@
     if (match && document.getElementById(match[1])) event.detail.shouldSwap = false;
   });
 
+  // Live events come from several worker batches at once, so they can arrive out of order.
+  // Rows, headers and bubbles carry their row's data-version: the page keeps the higher one.
+  function version(elt) { return Number(elt.getAttribute("data-version")) || 0; }
+
+  // Messages folded away (the gateway's echo of our own send): a late "created" event for one
+  // must not draw it again.
+  var gone = new Set();
+  document.addEventListener("htmx:sseBeforeMessage", function (event) {
+    var data = event.detail && event.detail.data;
+    if (typeof data !== "string" || data.indexOf("data-gone") < 0) return;
+    var found, pattern = /data-gone="([\w-]+)"/g;
+    while ((found = pattern.exec(data))) gone.add(found[1]);
+  });
+
+  function versioned(fragment) {
+    if (!fragment) return null;
+    if (fragment instanceof Element && fragment.hasAttribute("data-version")) return fragment;
+    return fragment.querySelector("[id][data-version]");
+  }
+
   var stickToBottom = true;
-  document.addEventListener("htmx:oobBeforeSwap", function () {
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var box = messages();
     stickToBottom = !box || nearBottom(box);
+    var detail = event.detail;
+    var incoming = versioned(detail.fragment);
+    if (!incoming || !incoming.id) return;
+    if (gone.has(incoming.id)) { detail.shouldSwap = false; return; }
+    var existing = document.getElementById(incoming.id);
+    if (!existing || existing === incoming) return;
+    if (detail.target === existing) {
+      // A replacement or removal of this very element: only when not older than the page's.
+      if (version(existing) > version(incoming)) detail.shouldSwap = false;
+    } else if (version(existing) >= version(incoming)) {
+      detail.shouldSwap = false; // an insertion of what the page already shows (or newer)
+    } else {
+      existing.remove(); // a newer copy inserted elsewhere (a row moving to the top)
+    }
   });
   document.addEventListener("htmx:oobAfterSwap", function () {
     if (stickToBottom) scrollToBottom();
@@ -168,6 +202,34 @@
     }
   });
 
+  // The chat's latest messages again, keeping any bubble a live event made newer meanwhile.
+  var shown = null;
+  function refreshMessages(box) {
+    var stick = nearBottom(box);
+    window.htmx.ajax("GET", box.getAttribute("data-refresh-url"), {
+      target: box, swap: "innerHTML", headers: { "HX-Target": "messages" }
+    }).then(function () {
+      if (stick) scrollToBottom();
+    });
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var box = messages();
+    if (!box || event.detail.target !== box || !event.detail.requestConfig) return;
+    if ((event.detail.requestConfig.headers || {})["HX-Target"] !== "messages") return;
+    shown = new Map();
+    box.querySelectorAll("[id][data-version]").forEach(function (elt) { shown.set(elt.id, elt); });
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var box = messages();
+    if (!shown || !box || event.detail.target !== box) return;
+    box.querySelectorAll("[id][data-version]").forEach(function (elt) {
+      var before = shown.get(elt.id);
+      if (gone.has(elt.id)) elt.remove();
+      else if (before && version(before) > version(elt)) elt.replaceWith(before);
+    });
+    shown = null;
+  });
+
   // Events that happened while the stream was closed (before it first opened, or during a
   // reconnect) never arrive: reload the list each time it opens.
   document.addEventListener("htmx:sseOpen", function () {
@@ -178,6 +240,8 @@
         target: list, swap: "innerHTML", headers: { "HX-Target": "conversation-list" }
       });
     }
+    var box = messages();
+    if (box && box.hasAttribute("data-refresh-url")) refreshMessages(box);
     var progress = document.getElementById("import-progress");
     if (progress) {
       window.htmx.ajax("GET", progress.getAttribute("data-refresh-url"), {

@@ -1,0 +1,96 @@
+"""panel.js against live events that arrive out of order, in real Chromium.
+
+The worker publishes from several batches at once, so a page can get an older copy of a bubble
+or row after a newer one, a "created" event after the composer already drew the bubble, or an
+echo's "created" after the event that folded it away. The page must keep the newest copy.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from playwright.async_api import Browser as PlaywrightBrowser
+from playwright.async_api import Page, expect
+
+from tests.conftest import Factory
+from tests.web.conftest import new_company_chat, open_panel
+from zapcrm.db import Database
+from zapcrm.models import Role
+
+
+async def _live(page: Page, html: str) -> None:
+    """Apply an event's fragments the way the SSE extension does (out-of-band swaps)."""
+    await page.evaluate(
+        """html => {
+            htmx.trigger(document.body, "htmx:sseBeforeMessage", {data: html});
+            htmx.swap(document.body, html, {swapStyle: "none"});
+        }""",
+        html,
+    )
+
+
+def _bubble(message_id: str, version: int, body: str, oob: str | None = None) -> str:
+    swap = f' hx-swap-oob="{oob}"' if oob else ""
+    return (
+        f'<article id="msg-{message_id}" class="bubble in" data-version="{version}"{swap}>'
+        f'<p class="body">{body}</p></article>'
+    )
+
+
+async def test_the_page_keeps_the_newest_copy_of_what_it_shows(
+    chromium: PlaywrightBrowser,
+    live_server: str,
+    client: httpx.AsyncClient,
+    db: Database,
+    factory: Factory,
+) -> None:
+    chat = await new_company_chat(client, db, factory, text_body="Primeira versão")
+    supervisor = await factory.user(chat.instance.company_id, Role.SUPERVISOR)
+    page = await open_panel(chromium, live_server, supervisor)
+    try:
+        # The page reloads its messages once its live stream opens: wait for that first, or
+        # the reload could undo a stale copy this test expects the page itself to refuse.
+        await page.add_init_script(
+            """document.addEventListener("htmx:afterSwap", event => {
+                if (event.detail.target.id === "messages") window.messagesReloaded = true;
+            });"""
+        )
+        await page.goto(f"/panel/inbox/{chat.conversation_id}?tab=all")
+        await page.wait_for_function("() => window.messagesReloaded === true")
+        bubble = page.locator("#messages .bubble", has_text="Primeira versão")
+        await expect(bubble).to_have_count(1)
+        message_id = (await bubble.get_attribute("data-message-id")) or ""
+        version = int((await bubble.get_attribute("data-version")) or "0")
+        one = page.locator(f"#msg-{message_id}")
+
+        # An older copy arriving late changes nothing; a newer one replaces it.
+        await _live(page, _bubble(message_id, version - 1, "Cópia velha", "true"))
+        await expect(one).to_contain_text("Primeira versão")
+        await _live(page, _bubble(message_id, version + 2, "Cópia nova", "true"))
+        await expect(one).to_contain_text("Cópia nova")
+
+        # A "created" event for a bubble already drawn (the composer's answer came first).
+        created = _bubble(message_id, version + 1, "Criada")
+        await _live(page, f'<div hx-swap-oob="beforeend:#messages">{created}</div>')
+        await expect(one).to_have_count(1)
+        await expect(one).to_contain_text("Cópia nova")
+
+        # The echo of a send, folded away before its own "created" event arrives.
+        echo = str(uuid.uuid4())
+        await _live(
+            page, f'<div id="msg-{echo}" hx-swap-oob="delete" data-gone="msg-{echo}"></div>'
+        )
+        await _live(page, f'<div hx-swap-oob="beforeend:#messages">{_bubble(echo, 1, "Eco")}</div>')
+        await expect(page.locator(f"#msg-{echo}")).to_have_count(0)
+
+        # A stale removal of the conversation's row (an older state outside the list).
+        row = page.locator(f"#conv-{chat.conversation_id}")
+        await expect(row).to_have_count(1)
+        await _live(
+            page,
+            f'<li id="conv-{chat.conversation_id}" data-version="0" hx-swap-oob="delete"></li>',
+        )
+        await expect(row).to_have_count(1)
+    finally:
+        await page.context.close()
