@@ -327,3 +327,16 @@ async def react(
         return await outbound.react(session, identity, message_id, body.emoji)
 
     return await in_tenant_transaction(runtime, identity, work)
+
+
+@router.post("/api/messages/{message_id}/retry", status_code=status.HTTP_202_ACCEPTED)
+async def retry_message(
+    message_id: uuid.UUID, identity: CurrentUser, runtime: RuntimeDep
+) -> MessageOut:
+    """Send a failed message again (back to `queued`; ticks follow live). 409 when it is not an
+    outgoing message that failed before WhatsApp took it; 404 when the caller cannot see it."""
+
+    async def work(session: AsyncSession) -> tuple[MessageOut, list[OutboxItem]]:
+        return await outbound.retry(session, identity, message_id)
+
+    return await in_tenant_transaction(runtime, identity, work)

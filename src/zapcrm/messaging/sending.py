@@ -16,6 +16,10 @@ Rules (issue 4, "at-least-once must not mean twice"):
    gateway refusal fails the message at once with the gateway's reason. A number that is not on
    WhatsApp fails without a send. A disconnected instance holds its sends (they stay queued,
    no attempt is spent) until it reconnects, up to HOLD_LIMIT; then they fail.
+5. A failed send retried by a person (service/outbound.py `retry`) is the same row queued again
+   only while it has no key id; its attempt counter and time limits start over, but its last
+   attempt time stays, so rule 2 still looks for that attempt's echo before sending again. The
+   job asks for a fresh number check: a cached "not on WhatsApp" may be what it failed on.
 """
 
 from __future__ import annotations
@@ -88,7 +92,7 @@ class OutgoingHandler:
             # the instance's connection.update says open (IncomingHandler) or by the sweeper.
             log.info("send.held", message_id=str(row["id"]), state=row["connection_state"])
             return
-        target = await self._target(row)
+        target = await self._target(row, recheck=bool(job.payload.get("recheck_number")))
         if target is None:
             return
         token = self._token(row)
@@ -117,7 +121,7 @@ class OutgoingHandler:
         except InstanceBusy:
             raise RetryJobLater(5, "another worker holds the instance's send turn") from None
         except GatewayUnavailable:
-            if _age(row["created_at"]) > MAX_AGE:
+            if _age(row["queued_at"]) > MAX_AGE:
                 await self._fail(row, "a Evolution API ficou indisponível por tempo demais")
                 return
             raise  # the runtime retries with exponential backoff and jitter
@@ -213,23 +217,28 @@ class OutgoingHandler:
         log.warning("send.retrying_after_silent_attempt", message_id=str(row["id"]))
         return False
 
-    async def _target(self, row: dict[str, Any]) -> str | None:
-        """The number or JID to send to; None (message failed) when it is not on WhatsApp."""
+    async def _target(self, row: dict[str, Any], *, recheck: bool = False) -> str | None:
+        """The number or JID to send to; None (message failed) when it is not on WhatsApp.
+
+        `recheck` asks the gateway again when a cached answer says it is not (a retried send).
+        """
         remote_jid: str = row["remote_jid"]
         if row["is_group"] or not remote_jid.endswith("@s.whatsapp.net"):
             return remote_jid  # groups and @lid chats are addressed by their JID
         digits = remote_jid.split("@", 1)[0]
-        check = await self._number(row, digits)
+        check = await self._number(row, digits, recheck=recheck)
         if check is None:
             return None
         return check.jid or digits
 
-    async def _number(self, row: dict[str, Any], digits: str) -> NumberCheck | None:
+    async def _number(
+        self, row: dict[str, Any], digits: str, *, recheck: bool = False
+    ) -> NumberCheck | None:
         redis: Redis = self.runtime.redis
         key = f"evolution:numbers:{row['instance_id']}:{digits}"
         cached = await redis.get(key)
-        if cached:
-            data = orjson.loads(cached)
+        data = orjson.loads(cached) if cached else None
+        if data is not None and not (recheck and not data["exists"]):
             check = NumberCheck(number=digits, exists=data["exists"], jid=data.get("jid"))
         else:
             rate_key = f"evolution:numbers-rate:{row['instance_id']}"

@@ -58,6 +58,7 @@ class EvolutionMessage(Base):
     outgoing: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     send_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     send_attempted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retried_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
     # Bumped by a trigger on every update (migration 0014): readers keep the higher copy.

@@ -91,6 +91,8 @@ async def load_outgoing(session: AsyncSession, message_id: uuid.UUID) -> dict[st
                 "select m.id, m.company_id, m.instance_id, m.conversation_id, m.key_id, m.status,"
                 " m.type, m.body, m.message_payload ->> 'caption' as caption, m.outgoing,"
                 " m.send_attempts, m.send_attempted_at, m.created_at,"
+                # When the message last entered the queue: its time limits count from here.
+                " coalesce(m.retried_at, m.created_at) as queued_at,"
                 " c.remote_jid, c.is_group, c.contact_id, ct.phone_e164,"
                 " i.external_id, i.server_url, i.api_key_ciphertext, i.connection_state"
                 " from evolution_messages m"
@@ -262,6 +264,51 @@ async def fail_message(
     )
 
 
+async def failed_send(session: AsyncSession, message_id: uuid.UUID) -> dict[str, Any] | None:
+    """What deciding on a retry needs of a message (None when RLS hides it or it is gone)."""
+    row = (
+        await session.execute(
+            text(
+                "select id, company_id, instance_id, conversation_id, from_me, status, key_id,"
+                " outgoing is not null as ours from evolution_messages where id = :id"
+            ),
+            {"id": message_id},
+        )
+    ).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def requeue_failed(
+    session: AsyncSession, message_id: uuid.UUID, conversation_id: uuid.UUID, at: datetime
+) -> bool:
+    """Put a failed send of ours back in the queue with fresh bookkeeping; False when it is no
+    longer a failed send without a WhatsApp id (a concurrent retry or a late acknowledgement).
+
+    `send_attempted_at` is kept: it is the proof that an earlier attempt may have reached the
+    gateway, which makes the worker look for that attempt's echo before sending again.
+    """
+    await lock_conversation(session, conversation_id)
+    result = await session.execute(
+        text(
+            "update evolution_messages set status = 'queued', error_detail = null,"
+            " send_attempts = 0, retried_at = :at"
+            " where id = :id and from_me and outgoing is not null and status = 'ERROR'"
+            " and key_id is null"
+        ),
+        {"id": message_id, "at": at},
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    await session.execute(
+        text(
+            "update evolution_conversations set last_message_status = 'queued'"
+            " where id = :conversation_id and last_message_id = :id"
+        ),
+        {"conversation_id": conversation_id, "id": message_id},
+    )
+    return True
+
+
 async def take_parked(
     session: AsyncSession, instance_id: uuid.UUID, key_id: str
 ) -> list[tuple[str, dict[str, Any]]]:
@@ -359,7 +406,7 @@ async def queued_messages(
         clauses.append("m.instance_id = :instance_id")
         params["instance_id"] = instance_id
     if older_than is not None:
-        clauses.append("m.created_at < :older_than")
+        clauses.append("coalesce(m.retried_at, m.created_at) < :older_than")
         params["older_than"] = older_than
     sql = (
         "select m.id, m.instance_id from evolution_messages m"  # noqa: S608 - constant clauses
@@ -377,7 +424,8 @@ async def expire_held(session: AsyncSession, older_than: datetime) -> int:
         text(
             "update evolution_messages set status = 'ERROR',"
             " error_detail = 'a instância do WhatsApp ficou desconectada por tempo demais'"
-            " where status = 'queued' and key_id is null and created_at < :older_than"
+            " where status = 'queued' and key_id is null"
+            " and coalesce(retried_at, created_at) < :older_than"
         ),
         {"older_than": older_than},
     )

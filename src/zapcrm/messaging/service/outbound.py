@@ -1,6 +1,7 @@
 """Sending from the panel or API: validate, queue in the request's transaction, announce.
 
-Texts, replies, media files (stored before they are queued) and reactions.
+Texts, replies, media files (stored before they are queued), retries of failed sends and
+reactions.
 
 The request writes the message as `queued` plus an outbox entry for
 `evolution:outgoing-messages` and returns at once; `jobs.OutgoingHandler` talks to the gateway.
@@ -224,25 +225,78 @@ async def _queue(
         )
         assert existing is not None
         return existing, []
-    items = [
+    items = _send_items(
+        actor.company_id, conversation["id"], conversation["instance_id"], message_id, "created"
+    )
+    return message_id, items
+
+
+def _send_items(
+    company_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    instance_id: uuid.UUID,
+    message_id: uuid.UUID,
+    change: str,
+    **job: Any,
+) -> list[OutboxItem]:
+    """The send job for the worker and the live event of the message's change."""
+    return [
         OutboxItem(
             OUTGOING_STREAM,
-            {"message_id": str(message_id), "instance_id": str(conversation["instance_id"])},
+            {"message_id": str(message_id), "instance_id": str(instance_id)} | job,
         ),
         OutboxItem(
             INCOMING_STREAM,
             {
                 "kind": "message",
-                "change": "created",
-                "company_id": str(actor.company_id),
-                "conversation_id": str(conversation["id"]),
+                "change": change,
+                "company_id": str(company_id),
+                "conversation_id": str(conversation_id),
                 "message_id": str(message_id),
                 # Our own file is already stored: no download job for it.
                 "media": False,
             },
         ),
     ]
-    return message_id, items
+
+
+async def retry(
+    session: AsyncSession, actor: Identity, message_id: uuid.UUID
+) -> tuple[MessageOut, list[OutboxItem]]:
+    """Queue a failed send again, as the same message (sending.py rule 5).
+
+    Only an outgoing message of ours in status ERROR without a WhatsApp key id qualifies: a key
+    id means WhatsApp took the message, and sending it again would deliver it twice. An earlier
+    attempt that may have reached the gateway is checked by the worker (rule 2) before any new
+    call. Visible to whoever may send in the conversation (RLS), else NotFound.
+    """
+    message = await outbound.failed_send(session, message_id)
+    if message is None:
+        raise NotFound("mensagem não encontrada")
+    if not message["from_me"] or not message["ours"]:
+        raise Conflict("só mensagens enviadas pelo zapcrm podem ser reenviadas")
+    if message["key_id"]:
+        raise Conflict(
+            "o WhatsApp já recebeu esta mensagem; reenviá-la poderia duplicá-la,"
+            " escreva uma nova se precisar"
+        )
+    if message["status"] != "ERROR":
+        raise Conflict("esta mensagem não falhou: só um envio com falha pode ser reenviado")
+    requeued = await outbound.requeue_failed(
+        session, message_id, message["conversation_id"], datetime.now(UTC)
+    )
+    if not requeued:
+        # A concurrent retry, or a late acknowledgement, changed it since we read it.
+        raise Conflict("esta mensagem mudou agora mesmo; atualize a conversa")
+    items = _send_items(
+        message["company_id"],
+        message["conversation_id"],
+        message["instance_id"],
+        message_id,
+        "retried",
+        recheck_number=True,
+    )
+    return await _message(session, message_id), items
 
 
 async def _message(session: AsyncSession, message_id: uuid.UUID) -> MessageOut:

@@ -26,7 +26,7 @@ from zapcrm.quickreplies import service as quick_replies
 from zapcrm.runtime import Runtime
 from zapcrm.transactions import in_tenant_transaction
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
-from zapcrm.web.templating import company_zone, render, render_macro
+from zapcrm.web.templating import company_zone, quoted_from_details, render, render_macro
 from zapcrm.web.views import (
     STATUSES,
     Agents,
@@ -296,6 +296,28 @@ async def send_file(
     message = await sends.send_media(runtime, user.identity, conversation_id, upload, None)
     return HTMLResponse(
         render_macro("inbox/_chat.html", "bubble", message, None, None, company_zone())
+    )
+
+
+@router.post("/messages/{message_id}/retry")
+async def retry_message(
+    message_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser
+) -> Response:
+    """ "Tentar de novo" on a failed send: the same message queued again, its bubble redrawn."""
+
+    async def work(session: AsyncSession) -> tuple[MessageOut, list[OutboxItem]]:
+        return await outbound.retry(session, user.identity, message_id)
+
+    message = await in_tenant_transaction(runtime, user.identity, work)
+    return HTMLResponse(
+        render_macro(
+            "inbox/_chat.html",
+            "bubble",
+            message,
+            quoted_from_details(message),
+            None,
+            company_zone(),
+        )
     )
 
 
