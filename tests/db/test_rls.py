@@ -89,6 +89,9 @@ INSERT_INTO_OTHER_COMPANY = {
 
 # Tables only the service role touches: `authenticated` has no privilege on them at all.
 SERVICE_ONLY = frozenset({"evolution_pending_updates"})
+# Tables where `authenticated` may update only some columns (never company_id): the column
+# they may update, for probing the policy itself.
+UPDATABLE_COLUMN = {"conversation_notes": "body"}
 
 
 def _company_column(table: str) -> str:
@@ -177,9 +180,12 @@ async def test_admin_of_a_cannot_update_or_delete_b(
                     await session.execute(text(statement))
         assert await _count(db, table, company_b.company_id) == before
         return
+    change = f"{column} = :a"
+    if table in UPDATABLE_COLUMN:
+        change = f"{UPDATABLE_COLUMN[table]} = {UPDATABLE_COLUMN[table]}"
     async with db.tenant_session(claims_for(company_a.admin)) as session:
         updated = await session.execute(
-            text(f"update {table} set {column} = :a where {column} = :b"),
+            text(f"update {table} set {change} where {column} = :b"),
             {"a": company_a.company_id, "b": company_b.company_id},
         )
         deleted = await session.execute(
@@ -266,9 +272,59 @@ async def test_notes_are_written_only_in_visible_chats_and_in_ones_own_name(
                 )
     async with db.tenant_session(claims_for(company_a.operator)) as session:
         await session.execute(text(insert.format(conversation="mine", author="me")), params)
-        edited = await session.execute(text("update conversation_notes set body = 'editada'"))
-        removed = await session.execute(text("delete from conversation_notes"))
-        assert (edited.rowcount, removed.rowcount) == (0, 0)  # type: ignore[attr-defined]
+
+
+async def test_notes_are_changed_only_by_their_author_or_a_supervisor(
+    db: Database, company_a: CompanyGraph
+) -> None:
+    params = {
+        "company": company_a.company_id,
+        "me": company_a.operator.id,
+        "supervisor": company_a.supervisor.id,
+        "mine": company_a.mine_conversation_id,
+        "others": company_a.others_conversation_id,
+    }
+    async with db.service_session() as session:
+        ids = {
+            label: (
+                await session.execute(
+                    text(
+                        "insert into conversation_notes (company_id, conversation_id,"
+                        f" author_id, body) values (:company, :{chat}, :{author}, :label)"
+                        " returning id"
+                    ),
+                    params | {"label": label},
+                )
+            ).scalar_one()
+            for label, chat, author in (
+                ("own", "mine", "me"),
+                ("supervisors", "mine", "supervisor"),
+                ("own-in-lost-chat", "others", "me"),
+            )
+        }
+    by_id = {"ids": list(ids.values())}
+    async with db.tenant_session(claims_for(company_a.operator)) as session:
+        edited = await session.execute(
+            text("update conversation_notes set body = body || '!' where id = any(:ids)"), by_id
+        )
+        removed = await session.execute(
+            text("delete from conversation_notes where id = any(:ids) and body <> 'own!'"), by_id
+        )
+        # Their own note, in a chat they still see: neither the supervisor's nor the one left
+        # in a chat now someone else's.
+        assert (edited.rowcount, removed.rowcount) == (1, 0)  # type: ignore[attr-defined]
+    for column in ("author_id", "conversation_id", "company_id"):
+        with pytest.raises(DBAPIError, match="permission denied"):
+            async with db.tenant_session(claims_for(company_a.operator)) as session:
+                await session.execute(
+                    text(f"update conversation_notes set {column} = {column} where id = :id"),
+                    {"id": ids["own"]},
+                )
+    async with db.tenant_session(claims_for(company_a.supervisor)) as session:
+        removed = await session.execute(
+            text("delete from conversation_notes where id = any(:ids)"), by_id
+        )
+        assert removed.rowcount == 3  # type: ignore[attr-defined]
 
 
 async def test_only_supervisors_and_admins_write_quick_replies(

@@ -196,3 +196,142 @@ async def test_note_created_is_live_for_whoever_sees_the_chat_only(
         ] == ["Para todos"]
         await supervisor_reader.close()
         await other_reader.close()
+
+
+async def test_a_note_is_changed_only_by_its_author_or_a_supervisor(
+    client: httpx.AsyncClient, db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    instance = await new_instance(db, factory)
+    conversation_id = await _conversation(client, db, instance, "NOTE6", "5511987651006")
+    author = await login(client, await factory.user(instance.company_id, Role.OPERATOR))
+    # The chat is unassigned: the colleague sees the note, but it is not theirs to change.
+    colleague = await login(client, await factory.user(instance.company_id, Role.OPERATOR))
+    supervisor = await login(client, await factory.user(instance.company_id, Role.SUPERVISOR))
+    admin = await login(client, await factory.user(instance.company_id, Role.ADMIN))
+    url = f"/api/conversations/{conversation_id}/notes"
+    note = (await client.post(url, json={"body": "Entregar às 15h"}, headers=author)).json()
+    other = (await client.post(url, json={"body": "Cliente VIP"}, headers=author)).json()
+    note_url, other_url = f"/api/notes/{note['id']}", f"/api/notes/{other['id']}"
+
+    for attempt in (
+        client.patch(note_url, json={"body": "intrometida"}, headers=colleague),
+        client.delete(note_url, headers=colleague),
+    ):
+        refused = await attempt
+        assert refused.status_code == 403
+        assert "quem escreveu a nota" in refused.json()["error"]["message"]
+
+    unchanged = await client.patch(note_url, json={"body": "Entregar às 15h"}, headers=author)
+    assert unchanged.json()["edited_at"] is None  # the same text is no edit
+    edited = await client.patch(note_url, json={"body": " Entregar às 16h "}, headers=author)
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["body"] == "Entregar às 16h"
+    assert edited.json()["edited_at"] is not None
+    assert edited.json()["author_id"] == note["author_id"]  # still the author's note
+    by_supervisor = await client.patch(
+        note_url, json={"body": "Entregar às 17h"}, headers=supervisor
+    )
+    assert by_supervisor.status_code == 200
+    empty = await client.patch(note_url, json={"body": "  "}, headers=author)
+    assert empty.status_code == 422
+
+    assert (await client.delete(other_url, headers=admin)).status_code == 204
+    assert (await client.delete(other_url, headers=admin)).status_code == 404
+    listed = await client.get(url, headers=colleague)
+    assert [(n["id"], n["body"]) for n in listed.json()] == [(note["id"], "Entregar às 17h")]
+    assert (await client.delete(note_url, headers=author)).status_code == 204
+    assert (await client.get(url, headers=colleague)).json() == []
+
+    announced = [
+        (p["change"], p["note_id"])
+        for p in await _stream(runtime, INCOMING_STREAM)
+        if p.get("kind") == "note" and p.get("note_id") in (note["id"], other["id"])
+    ]
+    assert announced == [
+        ("created", note["id"]),
+        ("created", other["id"]),
+        ("updated", note["id"]),
+        ("updated", note["id"]),
+        ("deleted", other["id"]),
+        ("deleted", note["id"]),
+    ]
+
+
+async def test_a_note_in_a_chat_one_cannot_see_cannot_be_changed(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+    conversation_id = await _conversation(client, db, instance, "NOTE7", "5511987651007")
+    author = await factory.user(instance.company_id, Role.OPERATOR)
+    author_headers = await login(client, author)
+    note = (
+        await client.post(
+            f"/api/conversations/{conversation_id}/notes",
+            json={"body": "Antes da transferência"},
+            headers=author_headers,
+        )
+    ).json()
+    # The chat moves to a colleague: its notes leave the author's sight, and their reach.
+    await _assign(db, conversation_id, (await factory.user(instance.company_id, Role.OPERATOR)).id)
+    note_url = f"/api/notes/{note['id']}"
+    assert (
+        await client.patch(note_url, json={"body": "x"}, headers=author_headers)
+    ).status_code == 404
+    assert (await client.delete(note_url, headers=author_headers)).status_code == 404
+    stranger = await login(client, await factory.user(await factory.company(), Role.ADMIN))
+    assert (await client.delete(note_url, headers=stranger)).status_code == 404
+    assert (
+        await client.delete(f"/api/notes/{uuid.uuid4()}", headers=author_headers)
+    ).status_code == 404
+    assert await rows(db, "select body from conversation_notes where id = :id", id=note["id"]) == [
+        {"body": "Antes da transferência"}
+    ]
+
+
+async def test_note_edits_and_deletions_are_live_for_whoever_sees_the_chat(
+    live_server: str, live_worker: None, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+    owner = await factory.user(instance.company_id, Role.OPERATOR)
+    other = await factory.user(instance.company_id, Role.OPERATOR)
+    supervisor = await factory.user(instance.company_id, Role.SUPERVISOR)
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as http:
+        owned = await _conversation(http, db, instance, "NOTE8", "5511987651008")
+        free = await _conversation(http, db, instance, "NOTE9", "5511987651009")
+        await _assign(db, owned, owner.id)
+        supervisor_reader = SseReader(http, await token_headers(http, supervisor))
+        other_reader = SseReader(http, await token_headers(http, other))
+        await asyncio.wait_for(
+            asyncio.gather(supervisor_reader.ready.wait(), other_reader.ready.wait()), 10
+        )
+        headers = await token_headers(http, owner)
+        private = (
+            await http.post(
+                f"/api/conversations/{owned}/notes", json={"body": "a"}, headers=headers
+            )
+        ).json()
+        assert (
+            await http.patch(f"/api/notes/{private['id']}", json={"body": "b"}, headers=headers)
+        ).status_code == 200
+        updated = await supervisor_reader.wait_for(lambda e: e["type"] == "note.updated")
+        assert (updated["conversation_id"], updated["assignee_id"]) == (str(owned), str(owner.id))
+        assert updated["data"]["note"]["body"] == "b"
+        assert (
+            await http.delete(f"/api/notes/{private['id']}", headers=headers)
+        ).status_code == 204
+        deleted = await supervisor_reader.wait_for(lambda e: e["type"] == "note.deleted")
+        assert deleted["data"] == {"note_id": private["id"]}
+        assert deleted["assignee_id"] == str(owner.id)
+
+        # A later deletion in an unassigned chat reaches the other operator, who never got the
+        # private chat's events.
+        public = (
+            await http.post(f"/api/conversations/{free}/notes", json={"body": "c"}, headers=headers)
+        ).json()
+        assert (await http.delete(f"/api/notes/{public['id']}", headers=headers)).status_code == 204
+        await other_reader.wait_for(
+            lambda e: e["type"] == "note.deleted" and e["data"]["note_id"] == public["id"]
+        )
+        assert not [e for e in other_reader.events if e.get("conversation_id") == str(owned)]
+        await supervisor_reader.close()
+        await other_reader.close()

@@ -121,6 +121,29 @@ async def add_note(
     return await in_tenant_transaction(runtime, identity, work)
 
 
+@router.patch("/api/notes/{note_id}")
+async def edit_note(
+    note_id: uuid.UUID, body: NoteIn, identity: CurrentUser, runtime: RuntimeDep
+) -> NoteOut:
+    """Correct a note's text: its author, or a supervisor or admin (403 for anyone else who
+    sees it); marked with `edited_at`, `note.updated` live."""
+
+    async def work(session: AsyncSession) -> tuple[NoteOut, list[OutboxItem]]:
+        return await notes.edit_note(session, identity, note_id, body.body)
+
+    return await in_tenant_transaction(runtime, identity, work)
+
+
+@router.delete("/api/notes/{note_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_note(note_id: uuid.UUID, identity: CurrentUser, runtime: RuntimeDep) -> None:
+    """Delete a note: its author, or a supervisor or admin; `note.deleted` live."""
+
+    async def work(session: AsyncSession) -> tuple[None, list[OutboxItem]]:
+        return None, await notes.delete_note(session, identity, note_id)
+
+    await in_tenant_transaction(runtime, identity, work)
+
+
 @router.get("/api/events", response_class=EventSourceResponse)
 async def events(
     identity: CurrentUser, runtime: RuntimeDep, request: Request

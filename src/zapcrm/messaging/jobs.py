@@ -165,18 +165,25 @@ class IncomingHandler:
         elif kind == "note":
             note_id = _uuid(payload.get("note_id"))
             note = notes_by_id.get(note_id) if note_id else None
-            conversation = conversations.get(note.conversation_id) if note else None
+            conversation_id = _uuid(payload.get("conversation_id"))
+            conversation = conversations.get(conversation_id) if conversation_id else None
+            change = str(payload.get("change", "created"))
             # Without its conversation the audience (its assignee) is unknown: say nothing
-            # rather than tell every operator.
-            if note is None or conversation is None:
+            # rather than tell every operator. A note gone since is announced only as deleted.
+            if conversation is None or note_id is None or (note is None and change != "deleted"):
                 return
+            data = (
+                {"note_id": str(note_id)}
+                if note is None
+                else {"note": note.model_dump(mode="json")}
+            )
             pipe.publish(
                 channel,
                 realtime.encode_event(
-                    "note.created",
+                    f"note.{'deleted' if note is None else change}",
                     conversation_id=conversation.id,
                     assignee_id=conversation.assignee_id,
-                    data={"note": note.model_dump(mode="json")},
+                    data=data,
                 ),
             )
         elif kind == "instance":

@@ -84,6 +84,7 @@ class NoteOut(BaseModel):
     author_name: str | None
     body: str
     created_at: datetime
+    edited_at: datetime | None = None
 
 
 T = TypeVar("T")

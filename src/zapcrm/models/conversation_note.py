@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Text
+from sqlalchemy import DateTime, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zapcrm.models.base import Base, company_fk, created_at, optional_fk, required_fk, uuid_pk
@@ -22,3 +22,4 @@ class ConversationNote(Base):
     author_id: Mapped[uuid.UUID | None] = optional_fk("profiles.id")
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

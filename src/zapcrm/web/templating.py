@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
+from zapcrm.messaging.service import notes
 from zapcrm.web.i18n import (
     HTML_LANG,
     LANGUAGES,
@@ -214,6 +215,7 @@ def build_environment() -> Environment:
         quoted_from_details=quoted_from_details,
         messages_by_key=messages_by_key,
         is_note=is_note,
+        may_change_note=notes.may_change,
     )
     return environment
 

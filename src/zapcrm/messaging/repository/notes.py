@@ -1,12 +1,13 @@
-"""SQL of private conversation notes: write one, read a conversation's, read by id."""
+"""SQL of private conversation notes: write, edit and delete one, read a conversation's or by id."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, insert, select
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.models import ConversationNote, Profile
@@ -22,6 +23,7 @@ def _notes(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
             author.label("author_name"),
             ConversationNote.body,
             ConversationNote.created_at,
+            ConversationNote.edited_at,
         )
         .outerjoin(Profile, Profile.id == ConversationNote.author_id)
         .where(*where)
@@ -69,3 +71,26 @@ async def get_notes(session: AsyncSession, ids: Sequence[uuid.UUID]) -> Sequence
         return []
     statement = _notes(ConversationNote.id.in_(list(ids)))
     return [dict(row._mapping) for row in await session.execute(statement)]
+
+
+async def update_note(
+    session: AsyncSession, note_id: uuid.UUID, *, body: str, edited_at: datetime
+) -> bool:
+    """Replace a note's text; False when RLS refuses it (not the author nor a supervisor)."""
+    statement = (
+        update(ConversationNote)
+        .where(ConversationNote.id == note_id)
+        .values(body=body, edited_at=edited_at)
+        .returning(ConversationNote.id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def delete_note(session: AsyncSession, note_id: uuid.UUID) -> bool:
+    """Delete a note; False when RLS refuses it (not the author nor a supervisor)."""
+    statement = (
+        delete(ConversationNote)
+        .where(ConversationNote.id == note_id)
+        .returning(ConversationNote.id)
+    )
+    return (await session.execute(statement)).first() is not None

@@ -1,21 +1,25 @@
 """Private notes: what agents write for each other inside a conversation.
 
-A note is stored and announced live (`note.created`, through the outbox), never queued for
-WhatsApp. Whoever sees the conversation sees and writes its notes: RLS (migration 0011) applies
-the conversation's own rule, so an operator's notes stay in their own and unassigned chats.
+A note is stored and announced live (`note.created`, `note.updated`, `note.deleted`, through
+the outbox), never queued for WhatsApp. Whoever sees the conversation sees and writes its
+notes: RLS (migration 0012) applies the conversation's own rule, so an operator's notes stay in
+their own and unassigned chats. Its author, or a supervisor or admin, may edit or delete it
+(`may_change`; RLS in migration 0014 holds the same rule).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.auth.identity import Identity
-from zapcrm.exceptions import NotFound, ValidationFailed
+from zapcrm.exceptions import Forbidden, NotFound, ValidationFailed
 from zapcrm.messaging import repository
 from zapcrm.messaging.repository import notes
 from zapcrm.messaging.schemas import NoteOut
+from zapcrm.models import Role
 from zapcrm.outbox import INCOMING_STREAM, OutboxItem
 
 MAX_NOTE_LENGTH = 4096
@@ -27,10 +31,7 @@ async def _visible(session: AsyncSession, conversation_id: uuid.UUID) -> None:
         raise NotFound("conversa não encontrada")
 
 
-async def add_note(
-    session: AsyncSession, identity: Identity, conversation_id: uuid.UUID, body: str
-) -> tuple[NoteOut, list[OutboxItem]]:
-    """Write a note in a conversation the caller sees; the outbox item announces it live."""
+def _text(body: str) -> str:
     text = body.strip()
     if not text:
         raise ValidationFailed("a nota está vazia", fields=[{"field": "body", "message": "vazia"}])
@@ -39,6 +40,44 @@ async def add_note(
             f"a nota passa de {MAX_NOTE_LENGTH} caracteres",
             fields=[{"field": "body", "message": f"até {MAX_NOTE_LENGTH} caracteres"}],
         )
+    return text
+
+
+def _announce(
+    identity: Identity, conversation_id: uuid.UUID, note_id: uuid.UUID, change: str
+) -> OutboxItem:
+    return OutboxItem(
+        INCOMING_STREAM,
+        {
+            "kind": "note",
+            "change": change,
+            "company_id": str(identity.company_id),
+            "conversation_id": str(conversation_id),
+            "note_id": str(note_id),
+        },
+    )
+
+
+def may_change(identity: Identity, note: NoteOut) -> bool:
+    """Whether the caller may edit or delete a note they see: its author, or a supervisor."""
+    return identity.has_role(Role.SUPERVISOR) or note.author_id == identity.user_id
+
+
+async def _changeable(session: AsyncSession, identity: Identity, note_id: uuid.UUID) -> NoteOut:
+    rows = await notes.get_notes(session, [note_id])  # RLS: only notes of visible chats
+    if not rows:
+        raise NotFound("nota não encontrada")
+    note = NoteOut(**rows[0])
+    if not may_change(identity, note):
+        raise Forbidden("só quem escreveu a nota ou um supervisor pode alterá-la ou excluí-la")
+    return note
+
+
+async def add_note(
+    session: AsyncSession, identity: Identity, conversation_id: uuid.UUID, body: str
+) -> tuple[NoteOut, list[OutboxItem]]:
+    """Write a note in a conversation the caller sees; the outbox item announces it live."""
+    text = _text(body)
     await _visible(session, conversation_id)
     note_id = await notes.insert_note(
         session,
@@ -48,17 +87,31 @@ async def add_note(
         body=text,
     )
     [row] = await notes.get_notes(session, [note_id])
-    announce = OutboxItem(
-        INCOMING_STREAM,
-        {
-            "kind": "note",
-            "change": "created",
-            "company_id": str(identity.company_id),
-            "conversation_id": str(conversation_id),
-            "note_id": str(note_id),
-        },
-    )
-    return NoteOut(**row), [announce]
+    return NoteOut(**row), [_announce(identity, conversation_id, note_id, "created")]
+
+
+async def edit_note(
+    session: AsyncSession, identity: Identity, note_id: uuid.UUID, body: str
+) -> tuple[NoteOut, list[OutboxItem]]:
+    """Correct a note's text (its author or a supervisor); marked edited and announced live."""
+    text = _text(body)
+    note = await _changeable(session, identity, note_id)
+    if text == note.body:
+        return note, []  # nothing changed: no "editada" mark, nothing to announce
+    if not await notes.update_note(session, note_id, body=text, edited_at=datetime.now(UTC)):
+        raise NotFound("nota não encontrada")  # deleted meanwhile
+    [row] = await notes.get_notes(session, [note_id])
+    return NoteOut(**row), [_announce(identity, note.conversation_id, note_id, "updated")]
+
+
+async def delete_note(
+    session: AsyncSession, identity: Identity, note_id: uuid.UUID
+) -> list[OutboxItem]:
+    """Remove a note (its author or a supervisor); open pages drop it live."""
+    note = await _changeable(session, identity, note_id)
+    if not await notes.delete_note(session, note_id):
+        raise NotFound("nota não encontrada")  # deleted meanwhile
+    return [_announce(identity, note.conversation_id, note_id, "deleted")]
 
 
 async def list_notes(

@@ -89,7 +89,23 @@ class PageView:
                 )
         note = _model(NoteOut, data.get("note"))
         if note is not None and note.conversation_id == self.conversation_id:
-            parts.append(render_macro("inbox/_chat.html", "live_note", note, company_zone()))
+            parts.append(
+                render_macro(
+                    "inbox/_chat.html",
+                    "live_note",
+                    note,
+                    company_zone(),
+                    self.user.identity,
+                    created=event.get("type") == "note.created",
+                )
+            )
+        note_id = data.get("note_id")
+        if (
+            event.get("type") == "note.deleted"
+            and isinstance(note_id, str)
+            and event.get("conversation_id") == str(self.conversation_id)
+        ):
+            parts.append(render_macro("inbox/_chat.html", "note_gone", note_id))
         message = _model(MessageOut, data.get("message"))
         folded = data.get("folded_message_id")
         if isinstance(folded, str) and message is not None:

@@ -246,6 +246,7 @@ async def older_messages(
             messages.next_cursor,
             agents,
             company_zone(),
+            user.identity,
         )
     )
 
@@ -337,7 +338,41 @@ async def add_note(
         return await notes.add_note(session, user.identity, conversation_id, body)
 
     note = await in_tenant_transaction(runtime, user.identity, work)
-    return HTMLResponse(render_macro("inbox/_chat.html", "note_bubble", note, company_zone()))
+    return HTMLResponse(
+        render_macro("inbox/_chat.html", "note_bubble", note, company_zone(), user.identity)
+    )
+
+
+@router.post("/notes/{note_id}")
+async def edit_note(
+    note_id: uuid.UUID,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    text: Annotated[str, Form(max_length=4096)] = "",
+) -> Response:
+    """Save a corrected note (its author or a supervisor); the bubble is redrawn."""
+    body = text.strip()
+    if not body:
+        raise ValidationFailed("escreva a nota antes de salvar")
+
+    async def work(session: AsyncSession) -> tuple[NoteOut, list[OutboxItem]]:
+        return await notes.edit_note(session, user.identity, note_id, body)
+
+    note = await in_tenant_transaction(runtime, user.identity, work)
+    return HTMLResponse(
+        render_macro("inbox/_chat.html", "note_bubble", note, company_zone(), user.identity)
+    )
+
+
+@router.post("/notes/{note_id}/delete")
+async def delete_note(note_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser) -> Response:
+    """Delete a note (its author or a supervisor): the empty answer removes its bubble."""
+
+    async def work(session: AsyncSession) -> tuple[None, list[OutboxItem]]:
+        return None, await notes.delete_note(session, user.identity, note_id)
+
+    await in_tenant_transaction(runtime, user.identity, work)
+    return HTMLResponse("")
 
 
 @router.post("/conversations/{conversation_id}/quick-replies/{quick_reply_id}")
