@@ -4,7 +4,7 @@ A note is stored and announced live (`note.created`, `note.updated`, `note.delet
 the outbox), never queued for WhatsApp. Whoever sees the conversation sees and writes its
 notes: RLS (migration 0012) applies the conversation's own rule, so an operator's notes stay in
 their own and unassigned chats. Its author, or a supervisor or admin, may edit or delete it
-(`may_change`; RLS in migration 0014 holds the same rule).
+(`may_change`; RLS in migration 0016 holds the same rule).
 """
 
 from __future__ import annotations

@@ -156,6 +156,7 @@ async def conversation_page(
                     chat.older_cursor,
                     None,
                     company_zone(),
+                    user.identity,
                 )
             )
         # Without explicit filters, show the list the conversation is in.

@@ -5,8 +5,8 @@ the sweeper fails one held HOLD_LIMIT after it (instance disconnected). Both cou
 `created_at`; a message sent again from the panel an hour later would fail at its first
 transient error. `retried_at` is the new start, `coalesce(retried_at, created_at)`.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-11-27
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,8 +5,8 @@ note written in the wrong chat; a team lead tidies up after others. Both rules s
 what the caller sees (the conversation's own policy, as for reading). Only the text and the
 time of the edit may change: author, conversation and company are fixed by column grants.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-27
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
