@@ -3,13 +3,20 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 from sqlalchemy import text
 
-from tests.conftest import Factory, UserFixture, login
+from tests.conftest import Factory, UserFixture, claims_for, login
 from tests.web.conftest import Browser, panel_login
+from zapcrm.auth.identity import Identity
 from zapcrm.db import Database
 from zapcrm.models import Role
+from zapcrm.web.dependencies import PanelUser
+from zapcrm.web.pages.events import PageView
+from zapcrm.web.sessions import PanelSession
+from zapcrm.web.views import Agents, InboxFilter
 
 RETRY_BUTTON = "Tentar de novo"
 
@@ -90,3 +97,40 @@ async def test_only_failed_jobs_show_the_retry_button(
         page = await http.get(f"/panel/contacts/import/{job_id}")
         assert page.status_code == 200
         assert RETRY_BUTTON not in page.text, status
+
+
+async def test_an_open_job_page_shows_why_the_job_failed_without_reloading(
+    factory: Factory,
+) -> None:
+    """The worker gave up on the job (issue 5): its live event replaces "Importando…"."""
+    company_id = await factory.company()
+    user = await factory.user(company_id, Role.OPERATOR)
+    identity = Identity(
+        user_id=user.id,
+        company_id=company_id,
+        role=user.role,
+        email=user.email,
+        display_name="Ana",
+        session_id=None,
+        claims=claims_for(user),
+    )
+    job_id = uuid.uuid4()
+    view = PageView(
+        PanelUser(identity, PanelSession("s", "a", "r", 0.0, "csrf")),
+        InboxFilter(),
+        None,
+        Agents(by_id={}, active=[]),
+        job_id,
+    )
+    reason = "a importação falhou: o banco de dados ou o Redis ficou indisponível <nas> tentativas"
+    event = {
+        "type": "import.progress",
+        "data": {"job_id": str(job_id), "status": "failed", "total_rows": 4, "error": reason},
+    }
+
+    html = view.fragments(event)
+
+    assert "A importação falhou" in html
+    assert "Importando…" not in html
+    assert "indisponível &lt;nas&gt; tentativas" in html  # escaped
+    assert RETRY_BUTTON in html

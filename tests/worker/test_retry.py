@@ -8,8 +8,8 @@ import time
 import pytest
 from redis.asyncio import Redis
 
-from tests.worker.helpers import entries
-from zapcrm.worker import backoff_delay, dead_key, retry_key
+from tests.worker.helpers import Workers, entries, wait_until
+from zapcrm.worker import Job, backoff_delay, dead_key, enqueue, retry_key
 from zapcrm.worker._job import decode_job
 from zapcrm.worker._retry import RetryPromoter, retry_member
 
@@ -69,3 +69,25 @@ async def test_a_member_that_is_not_an_entry_goes_to_the_dead_letters(redis: Red
     assert await redis.xlen(STREAM) == 0
     [(_, fields)] = await entries(redis, dead_key(STREAM))
     assert (fields["payload"], fields["error_type"]) == ("hand-written", "MalformedRetry")
+
+
+async def test_handlers_learn_which_attempt_is_the_last(redis: Redis, workers: Workers) -> None:
+    """A handler can record that it gives up before the runtime buries its job."""
+    seen: list[tuple[int, int, bool]] = []
+
+    async def handle(job: Job) -> None:
+        seen.append((job.attempt, job.max_attempts, job.last_attempt))
+        raise RuntimeError("still down")
+
+    runtime = workers.runtime()
+    runtime.register(STREAM, handler=handle, max_attempts=3, base_delay=0.0, max_delay=0.0)
+    workers.start(runtime)
+    await enqueue(redis, STREAM, {"n": 1})
+    await wait_until(lambda: _dead(redis))
+
+    assert seen == [(0, 3, False), (1, 3, False), (2, 3, True)]
+    assert not Job(STREAM, "1-0", {}, attempt=5).last_attempt  # built outside a runtime
+
+
+async def _dead(redis: Redis) -> bool:
+    return int(await redis.xlen(dead_key(STREAM))) == 1

@@ -287,8 +287,7 @@ class StreamConsumer:
                 continue
             assert raw is not None  # decode_job checked it
             extra = redeliveries.get(entry_id, 0) if redeliveries else 0
-            if extra:
-                job = replace(job, attempt=job.attempt + extra)
+            job = replace(job, attempt=job.attempt + extra, max_attempts=self.config.max_attempts)
             if job.attempt >= self.config.max_attempts:
                 exhausted = DeliveriesExhausted(
                     f"delivered {extra + 1} times without acknowledgement"

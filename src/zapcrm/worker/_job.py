@@ -35,13 +35,27 @@ def entry_time(entry_id: str) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One queue entry handed to a handler; `attempt` counts the runs that already failed."""
+    """One queue entry handed to a handler; `attempt` counts the runs that already failed.
+
+    `max_attempts` is the stream's limit as registered (0 when the job was built outside a
+    runtime, so unknown).
+    """
 
     stream: str
     entry_id: str
     payload: Mapping[str, Any]
     attempt: int = 0
     origin_id: str = ""
+    max_attempts: int = 0
+
+    @property
+    def last_attempt(self) -> bool:
+        """Whether a failure of this run sends the job to the dead letters, whatever it is.
+
+        A handler uses it to record that it gives up (a row left `running` forever otherwise)
+        before the runtime buries the entry.
+        """
+        return 0 < self.max_attempts <= self.attempt + 1
 
     @property
     def enqueued_at(self) -> float:

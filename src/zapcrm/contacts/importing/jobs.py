@@ -5,13 +5,18 @@ runtime.redis), concurrency=1, claim_idle_ms=...)`: one import at a time per wor
 Postgres for the rest. The handler is idempotent: a finished, cancelled or failed job is a
 no-op, and an interrupted one resumes after its last committed chunk.
 
-A job whose entry used up its attempts lands in `contacts:import:dead`; `dead_letter_ids` and
-`held_elsewhere` tell the retry endpoint whether such a job may be queued again.
+A job whose entry used up its attempts lands in `contacts:import:dead`. When its last attempt
+fails (the database or Redis stayed away through every retry), the handler first marks the job
+`failed` with the reason and publishes it, so the page stops showing it as running (issue 5);
+`dead_letter_ids` and `held_elsewhere` tell the retry endpoint whether a job left `queued` or
+`running` all the same (the database was still down for that mark) may be queued again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
@@ -20,6 +25,8 @@ from zapcrm.contacts.importing.runner import (
     ImportBusy,
     ImportFailed,
     ImportRunner,
+    abandon_job,
+    is_transient,
     lease_key,
 )
 from zapcrm.contacts.importing.service import IMPORT_STREAM
@@ -32,6 +39,19 @@ __all__ = ["IMPORT_STREAM", "ContactImportHandler", "dead_letter_ids", "held_els
 log = get_logger(__name__)
 
 _DEAD_PAGE = 500
+# Pauses between tries of the final `failed` mark: the failure being given up on is often the
+# database itself, which may be back a few seconds later.
+GIVE_UP_DELAYS = (1.0, 3.0, 10.0)
+
+
+def give_up_reason(error: BaseException, attempts: int) -> str:
+    """The pt-BR reason recorded on a job the queue stopped retrying."""
+    if is_transient(error):
+        return (
+            f"a importação falhou: o banco de dados ou o Redis ficou indisponível nas {attempts}"
+            " tentativas; tente de novo quando o serviço voltar"
+        )
+    return f"a importação falhou: erro interno ({type(error).__name__}) nas {attempts} tentativas"
 
 
 async def dead_letter_ids(redis: Redis, job_id: uuid.UUID) -> list[str]:
@@ -58,9 +78,12 @@ async def held_elsewhere(redis: Redis, job_id: uuid.UUID) -> bool:
 class ContactImportHandler:
     """Handler for `contacts:import` entries `{"job_id", "company_id"}`."""
 
-    def __init__(self, db: Database, redis: Redis) -> None:
+    def __init__(
+        self, db: Database, redis: Redis, *, give_up_delays: Sequence[float] = GIVE_UP_DELAYS
+    ) -> None:
         self.db = db
         self.redis = redis
+        self.give_up_delays = tuple(give_up_delays)
 
     async def __call__(self, job: Job) -> None:
         """Run the import the entry names (or finish it, after a crash)."""
@@ -78,3 +101,24 @@ class ContactImportHandler:
             raise RetryJobLater(LEASE_SECONDS / 2, "import running elsewhere") from None
         except ImportFailed as error:
             raise PermanentJobError(f"import {job_id} failed: {error}") from error
+        except Exception as error:
+            if job.last_attempt:
+                await self._give_up(company_id, job_id, give_up_reason(error, job.attempt + 1))
+            raise
+
+    async def _give_up(self, company_id: uuid.UUID, job_id: uuid.UUID, reason: str) -> None:
+        """Mark the job failed before its entry is buried, trying again while Postgres is away."""
+        for pause in (*self.give_up_delays, None):
+            try:
+                await abandon_job(self.db, company_id, job_id, reason=reason, redis=self.redis)
+                return
+            except Exception as error:  # noqa: BLE001 - logged; the entry is buried anyway
+                if not is_transient(error) or pause is None:
+                    # Left queued/running: the retry endpoint still accepts it (dead-lettered).
+                    log.error(
+                        "import.give_up_failed",
+                        job_id=str(job_id),
+                        error_type=type(error).__name__,
+                    )
+                    return
+                await asyncio.sleep(pause)

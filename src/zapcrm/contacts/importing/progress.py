@@ -26,6 +26,8 @@ class Progress:
     failed: int
     rows_per_second: float | None
     eta_seconds: float | None
+    # Why a failed job stopped, so an open page can say it without reloading.
+    error: str | None = None
 
     @classmethod
     def of(cls, job: ImportJob, *, rows_per_second: float | None = None) -> Progress:
@@ -48,6 +50,7 @@ class Progress:
             failed=job.failed_count,
             rows_per_second=None if rows_per_second is None else round(rows_per_second, 1),
             eta_seconds=None if eta is None else round(eta, 1),
+            error=job.error,
         )
 
     def event_data(self) -> dict[str, Any]:
@@ -63,4 +66,5 @@ class Progress:
             "failed": self.failed,
             "rows_per_second": self.rows_per_second,
             "eta_seconds": self.eta_seconds,
+            "error": self.error,
         }

@@ -56,7 +56,15 @@ from zapcrm.exceptions import ZapcrmError
 from zapcrm.logging import get_logger
 from zapcrm.messaging import realtime
 
-__all__ = ["ImportBusy", "ImportFailed", "ImportRunner", "is_transient", "lease_key"]
+__all__ = [
+    "ImportBusy",
+    "ImportFailed",
+    "ImportRunner",
+    "abandon_job",
+    "is_transient",
+    "lease_key",
+    "publish_progress",
+]
 
 log = get_logger(__name__)
 
@@ -514,11 +522,52 @@ class ImportRunner:
     async def _report(self, progress: Progress) -> None:
         if self.on_progress is not None:
             self.on_progress(progress)
-        if self.redis is None:
-            return
-        event = realtime.encode_event("import.progress", data=progress.event_data())
-        try:
-            await realtime.publish(self.redis, self.company_id, event)
-        except (redis.exceptions.RedisError, OSError) as error:
-            # Live progress is a nicety; the job row holds the truth.
-            log.warning("import.progress_not_published", error_type=type(error).__name__)
+        if self.redis is not None:
+            await publish_progress(self.redis, self.company_id, progress)
+
+
+async def publish_progress(client: Redis, company_id: uuid.UUID, progress: Progress) -> None:
+    """Send the job's `import.progress` live event; a Redis failure is only logged."""
+    event = realtime.encode_event("import.progress", data=progress.event_data())
+    try:
+        await realtime.publish(client, company_id, event)
+    except (redis.exceptions.RedisError, OSError) as error:
+        # Live progress is a nicety; the job row holds the truth.
+        log.warning("import.progress_not_published", error_type=type(error).__name__)
+
+
+async def abandon_job(
+    db: Database,
+    company_id: uuid.UUID,
+    job_id: uuid.UUID,
+    *,
+    reason: str,
+    redis: Redis | None = None,
+) -> Progress | None:
+    """Mark a queued or running job `failed` with `reason` because the queue gave up on it.
+
+    Its checkpoint and counts stay, so the retry endpoint resumes it; the failed-rows file of
+    the chunks already applied is offered as after any failure. Publishes the final progress;
+    None when the job had already ended (or does not exist).
+    """
+    async with db.service_session() as session:
+        job = await repository.get_job(session, company_id, job_id, lock=True)
+        if job is None or job.status not in ("queued", "running"):
+            return None
+        path = failed_rows_path(job.file_path, job_id) if job.file_path else None
+        keep = path is not None and job.failed_count > 0 and await asyncio.to_thread(path.exists)
+        job = await repository.finish_job(
+            session,
+            company_id,
+            job_id,
+            status="failed",
+            error=reason,
+            failed_path=str(path) if keep else None,
+        )
+    if job is None:
+        return None
+    progress = Progress.of(job)
+    log.warning("import.abandoned", job_id=str(job_id), processed=job.processed_rows)
+    if redis is not None:
+        await publish_progress(redis, company_id, progress)
+    return progress

@@ -144,6 +144,7 @@ class PageView:
             data.get("eta_seconds"),
             # The final event is sent after the failed-rows file is written.
             status in FINISHED and failed > 0,
+            error=_text(data.get("error")),
             oob=True,
         )
 
@@ -163,6 +164,10 @@ class PageView:
 
 def _count(value: object) -> int:
     return value if isinstance(value, int) else 0
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _model(model: type[M], value: object) -> M | None:
