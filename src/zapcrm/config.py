@@ -86,6 +86,19 @@ class Settings(BaseSettings):
     # The worker's own Prometheus endpoint (its counters live in its process); 0 turns it off.
     worker_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9464
 
+    # Invitations by e-mail. Without SMTP_HOST nothing is sent: the admin copies the link.
+    smtp_host: str | None = None
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    # `starttls` upgrades a plain connection (port 587), `tls` starts encrypted (465).
+    smtp_security: Annotated[str, Field(pattern=r"^(starttls|tls|none)$")] = "starttls"
+    smtp_from: str = "zapcrm <nao-responda@localhost>"
+    smtp_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+    invite_ttl_hours: Annotated[int, Field(ge=1, le=720)] = 72
+    # How people reach the panel, for links in e-mails; PUBLIC_BASE_URL when unset.
+    panel_base_url: str | None = None
+
     log_level: Annotated[str, Field(pattern=r"^(?i:debug|info|warning|error)$")] = "info"
     log_format: LogFormat = LogFormat.AUTO
 
@@ -127,6 +140,11 @@ class Settings(BaseSettings):
     def libpq_url(self) -> str:
         """The database URL as libpq (psql, psycopg) understands it."""
         return self.database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+    @property
+    def panel_url(self) -> str:
+        """The panel's absolute base URL (no trailing slash), for links sent by e-mail."""
+        return (self.panel_base_url or self.public_base_url).rstrip("/") + "/panel"
 
     @property
     def jwks_url(self) -> str | None:

@@ -124,6 +124,12 @@ async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
             " (:company, :operator, 'contatos.csv') returning id"
         )
         await one(
+            "insert into user_invites (company_id, user_id, email, role, token_hash, expires_at)"
+            " values (:company, :operator, 'convidada@exemplo.com', 'operator',"
+            " encode(sha256(gen_random_uuid()::text::bytea), 'hex'), now() + interval '1 day')"
+            " returning id"
+        )
+        await one(
             "insert into tasks (company_id, title, assignee_id) values"
             " (:company, 'Ligar para Maria', :operator) returning id"
         )

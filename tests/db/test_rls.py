@@ -40,6 +40,7 @@ TENANT_TABLES = (
     "quick_replies",
     "conversation_notes",
     "list_rules",
+    "user_invites",
 )
 
 # An attempt to create a row in company :b, using :b's own parents where a parent is needed.
@@ -84,11 +85,16 @@ INSERT_INTO_OTHER_COMPANY = {
     " (company_id, conversation_id, author_id, body) values (:b, :b_conversation, :me, 'x')",
     "list_rules": "insert into list_rules (company_id, segment_id, name)"
     " values (:b, :b_list, 'Intrusa')",
+    "user_invites": "insert into user_invites (company_id, email, role, token_hash, expires_at)"
+    " values (:b, 'intruso@exemplo.com', 'admin', repeat('a', 64), now() + interval '1 day')",
 }
 
 
 # Tables only the service role touches: `authenticated` has no privilege on them at all.
-SERVICE_ONLY = frozenset({"evolution_pending_updates"})
+SERVICE_ONLY = frozenset({"evolution_pending_updates", "user_invites"})
+# A column of each service-only table, for probing an update (the privilege check comes after
+# the column is resolved).
+SERVICE_ONLY_COLUMN = {"evolution_pending_updates": "key_id", "user_invites": "email"}
 # Tables where `authenticated` may update only some columns (never company_id): the column
 # they may update, for probing the policy itself.
 UPDATABLE_COLUMN = {"conversation_notes": "body"}
@@ -174,7 +180,8 @@ async def test_admin_of_a_cannot_update_or_delete_b(
     before = await _count(db, table, company_b.company_id)
     column = _company_column(table)
     if table in SERVICE_ONLY:
-        for statement in (f"update {table} set key_id = key_id", f"delete from {table}"):
+        probe = SERVICE_ONLY_COLUMN[table]
+        for statement in (f"update {table} set {probe} = {probe}", f"delete from {table}"):
             with pytest.raises(DBAPIError, match="permission denied"):
                 async with db.tenant_session(claims_for(company_a.admin)) as session:
                     await session.execute(text(statement))

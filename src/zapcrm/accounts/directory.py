@@ -37,6 +37,12 @@ class UserDirectory(Protocol):
     async def discard(self, user_id: uuid.UUID) -> None:
         """Undo a `create` whose profile could not be saved."""
 
+    async def set_password(self, session: AsyncSession, user_id: uuid.UUID, password: str) -> None:
+        """Give a login a new (validated) password."""
+
+    async def remove(self, session: AsyncSession, user_id: uuid.UUID) -> None:
+        """Delete a login and its profile (an invitation revoked before it was used)."""
+
 
 class LocalDirectory:
     """Users in `auth.users` with bcrypt hashes, exactly as Supabase Auth stores them."""
@@ -63,6 +69,14 @@ class LocalDirectory:
 
     async def discard(self, user_id: uuid.UUID) -> None:
         """Nothing to do: the insert rolls back with the caller's transaction."""
+
+    async def set_password(self, session: AsyncSession, user_id: uuid.UUID, password: str) -> None:
+        """Store the new bcrypt hash in the caller's transaction."""
+        await repository.set_encrypted_password(session, user_id, hash_password(password))
+
+    async def remove(self, session: AsyncSession, user_id: uuid.UUID) -> None:
+        """Delete the login in the caller's transaction."""
+        await repository.delete_auth_user(session, user_id)
 
 
 @dataclass
@@ -95,6 +109,15 @@ class SupabaseDirectory:
 
     async def discard(self, user_id: uuid.UUID) -> None:
         """Remove a user created moments ago whose profile could not be saved."""
+        await self._call("DELETE", f"/auth/v1/admin/users/{user_id}", None)
+
+    async def set_password(self, session: AsyncSession, user_id: uuid.UUID, password: str) -> None:
+        """Set the password at Supabase Auth."""
+        validate_password(password)
+        await self._call("PUT", f"/auth/v1/admin/users/{user_id}", {"password": password})
+
+    async def remove(self, session: AsyncSession, user_id: uuid.UUID) -> None:
+        """Delete the user at Supabase Auth (its profile goes by the foreign key)."""
         await self._call("DELETE", f"/auth/v1/admin/users/{user_id}", None)
 
     async def set_banned(self, user_id: uuid.UUID, banned: bool) -> None:

@@ -1,4 +1,4 @@
-"""SQL for companies, users (`auth.users`) and profiles."""
+"""SQL for companies, users (`auth.users`), profiles and invitations."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.models import AuthUser, Company, Profile
+from zapcrm.models import AuthUser, Company, Profile, UserInvite
 
 
 async def insert_company(session: AsyncSession, *, name: str) -> Company:
@@ -183,3 +183,74 @@ async def insert_audit(
             "details": orjson.dumps(details or {}, default=str).decode(),
         },
     )
+
+
+async def set_encrypted_password(
+    session: AsyncSession, user_id: uuid.UUID, encrypted_password: str
+) -> None:
+    """Replace a login's bcrypt hash (local provider)."""
+    await session.execute(
+        update(AuthUser)
+        .where(AuthUser.id == user_id)
+        .values(encrypted_password=encrypted_password, updated_at=func.now())
+    )
+
+
+async def delete_auth_user(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Remove a login (its profile goes with it, by the foreign key)."""
+    await session.execute(delete(AuthUser).where(AuthUser.id == user_id))
+
+
+async def insert_invite(session: AsyncSession, **values: Any) -> UserInvite:
+    """Record an invitation and return it."""
+    invite = UserInvite(**values)
+    session.add(invite)
+    await session.flush()
+    await session.refresh(invite)
+    return invite
+
+
+async def get_invite(
+    session: AsyncSession, company_id: uuid.UUID, invite_id: uuid.UUID, *, for_update: bool = False
+) -> UserInvite | None:
+    """One invitation of the company, or None."""
+    statement = select(UserInvite).where(
+        UserInvite.company_id == company_id, UserInvite.id == invite_id
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.scalars(statement)).first()
+
+
+async def find_invite_by_token_hash(
+    session: AsyncSession, token_hash: str, *, for_update: bool = False
+) -> UserInvite | None:
+    """The invitation whose current token has this hash, or None."""
+    statement = select(UserInvite).where(UserInvite.token_hash == token_hash)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.scalars(statement)).first()
+
+
+async def list_open_invites(session: AsyncSession, company_id: uuid.UUID) -> Sequence[UserInvite]:
+    """The company's invitations neither accepted nor revoked (expired ones too), newest first."""
+    statement = (
+        select(UserInvite)
+        .where(
+            UserInvite.company_id == company_id,
+            UserInvite.accepted_at.is_(None),
+            UserInvite.revoked_at.is_(None),
+        )
+        .order_by(UserInvite.created_at.desc(), UserInvite.id)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def update_invite(session: AsyncSession, invite: UserInvite, **values: Any) -> None:
+    """Change an invitation's columns (server-side `now()` values are read back)."""
+    await session.execute(
+        update(UserInvite)
+        .where(UserInvite.id == invite.id, UserInvite.company_id == invite.company_id)
+        .values(**values)
+    )
+    await session.refresh(invite)

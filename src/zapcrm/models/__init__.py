@@ -24,6 +24,7 @@ from zapcrm.models.refresh_token import RefreshToken
 from zapcrm.models.segment import Segment
 from zapcrm.models.segment_member import SegmentMember
 from zapcrm.models.task import Task
+from zapcrm.models.user_invite import UserInvite
 
 __all__ = [
     "AuditEntry",
@@ -51,4 +52,5 @@ __all__ = [
     "Segment",
     "SegmentMember",
     "Task",
+    "UserInvite",
 ]

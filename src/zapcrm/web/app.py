@@ -30,6 +30,7 @@ from zapcrm.web.pages import (
     imports,
     inbox,
     instances,
+    invite,
     list_rules,
     media,
     tasks,
@@ -138,6 +139,7 @@ def create_panel() -> SecurityHeaders:
     panel.add_exception_handler(StarletteHTTPException, _http_error)
     panel.add_exception_handler(Exception, _unexpected)
     panel.include_router(auth.router)
+    panel.include_router(invite.router)
     panel.include_router(home.router)
     panel.include_router(inbox.router)
     panel.include_router(events.router)

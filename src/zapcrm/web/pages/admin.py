@@ -10,22 +10,27 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from typing import Annotated
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import EmailStr, TypeAdapter, ValidationError
 
+from zapcrm.accounts import invites, mail
 from zapcrm.accounts import service as accounts_service
 from zapcrm.accounts.schemas import UserAdminOut, UserCreate
 from zapcrm.contacts import definitions
 from zapcrm.contacts.schemas import AttributeIn, StageIn
 from zapcrm.dependencies import RuntimeDep
-from zapcrm.exceptions import ValidationFailed
+from zapcrm.exceptions import Conflict, RateLimited, ValidationFailed
+from zapcrm.kit.ratelimit import hit
 from zapcrm.models import ContactAttribute, FunnelStage, Role
 from zapcrm.quickreplies import service as quick_replies
 from zapcrm.quickreplies.schemas import QuickReplyIn
+from zapcrm.runtime import Runtime
 from zapcrm.web.dependencies import (
     ActingPanelUser,
     CurrentPanelUser,
@@ -135,9 +140,15 @@ async def _users(
     error: str | None = None,
     values: dict[str, str] | None = None,
     status_code: int = 200,
+    invite: InviteShown | None = None,
+    invite_error: str | None = None,
+    invite_values: dict[str, str] | None = None,
 ) -> Response:
     async with runtime.db.tenant_session(user.identity.claims) as session:
         profiles = await accounts_service.list_users(session, user.identity.company_id)
+    # Invitations are the service role's (their token hashes never reach a tenant session).
+    async with runtime.db.service_session() as session:
+        pending = await invites.list_open_invites(session, user.identity.company_id)
     users = sorted((UserAdminOut.of(p) for p in profiles), key=lambda u: u.display_name.lower())
     context = user.page_context(request, "admin", section="users") | {
         "users": users,
@@ -145,6 +156,15 @@ async def _users(
         "error": error,
         "values": values or {},
         "notice": request.query_params.get("ok"),
+        "invites": [
+            {"invite": item, "expired": invites.state_of(item) is invites.InviteState.EXPIRED}
+            for item in pending
+        ],
+        "invited_ids": {item.user_id for item in pending},
+        "shown_invite": invite,
+        "invite_error": invite_error,
+        "invite_values": invite_values or {},
+        "smtp_configured": mail.smtp_configured(runtime.settings),
     }
     return render("admin/users.html", context, status_code=status_code)
 
@@ -344,3 +364,133 @@ async def save_company(
         )
     await runtime.redis.delete(company_config_key(user.identity.company_id))
     return RedirectResponse("/panel/admin/company?ok=saved", status_code=303)
+
+
+# Invitations (issue 6) ----------------------------------------------------------------------
+
+# Inviting sends e-mail from our server: a company may not turn the panel into a mail cannon.
+INVITES_PER_HOUR = 30
+_EMAIL = TypeAdapter(EmailStr)
+
+
+@dataclass(frozen=True, slots=True)
+class InviteShown:
+    """The link of an invitation just issued, shown once to the admin, and how it went out."""
+
+    email: str
+    link: str
+    mail: Literal["sent", "failed", "off"]
+
+
+async def _issue(runtime: Runtime, user: PanelUser, issued: invites.IssuedInvite) -> InviteShown:
+    """Send the invitation e-mail (after commit) and say what to show the admin."""
+    invite = issued.invite
+    link = f"{runtime.settings.panel_url}/invite/{issued.token}"
+    if not mail.smtp_configured(runtime.settings):
+        return InviteShown(invite.email, link, "off")
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        company = await accounts_service.company_settings(session, user.identity.company_id)
+    message = mail.invite_message(
+        runtime.settings,
+        to=invite.email,
+        name=invite.display_name,
+        company=company.name,
+        link=link,
+        expires_at=invite.expires_at,
+        timezone=company.timezone,
+    )
+    sent = await mail.send(runtime.settings, message)
+    return InviteShown(invite.email, link, "sent" if sent else "failed")
+
+
+async def _count_invite(runtime: Runtime, user: PanelUser) -> None:
+    await hit(
+        runtime.redis,
+        f"invites:company:{user.identity.company_id}",
+        limit=INVITES_PER_HOUR,
+        window_seconds=3600,
+        message="muitos convites em pouco tempo; tente de novo mais tarde",
+    )
+
+
+@router.post("/admin/invites")
+async def invite_user(
+    request: Request,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    email: Annotated[str, Form(max_length=255)] = "",
+    display_name: Annotated[str, Form(max_length=200)] = "",
+    role: Annotated[str, Form(max_length=20)] = "operator",
+) -> Response:
+    """Invite a colleague by e-mail; the page shows the link to copy (it works without SMTP)."""
+    require_admin(user)
+    values = {"email": email, "display_name": display_name, "role": role}
+    try:
+        address = str(_EMAIL.validate_python(email.strip()))
+        chosen = Role(role)
+    except (ValidationError, ValueError):
+        return await _users(
+            request,
+            runtime,
+            user,
+            invite_error="Confira o e-mail e o perfil.",
+            invite_values=values,
+            status_code=422,
+        )
+    try:
+        await _count_invite(runtime, user)
+        async with runtime.db.service_session() as session:
+            issued = await invites.invite_user(
+                session,
+                runtime.directory,
+                user.identity,
+                email=address,
+                display_name=display_name,
+                role=chosen,
+                ttl=timedelta(hours=runtime.settings.invite_ttl_hours),
+            )
+    except (Conflict, RateLimited, ValidationFailed) as refused:
+        return await _users(
+            request,
+            runtime,
+            user,
+            invite_error=refused.message,
+            invite_values=values,
+            status_code=refused.status_code,
+        )
+    shown = await _issue(runtime, user, issued)
+    return await _users(request, runtime, user, invite=shown, status_code=201)
+
+
+@router.post("/admin/invites/{invite_id}/resend")
+async def resend_invite(
+    invite_id: uuid.UUID, request: Request, runtime: RuntimeDep, user: ActingPanelUser
+) -> Response:
+    """Issue a new link for a pending (or expired) invitation; the old link stops working."""
+    require_admin(user)
+    try:
+        await _count_invite(runtime, user)
+        async with runtime.db.service_session() as session:
+            issued = await invites.resend_invite(
+                session,
+                user.identity,
+                invite_id,
+                ttl=timedelta(hours=runtime.settings.invite_ttl_hours),
+            )
+    except (Conflict, RateLimited) as refused:
+        return await _users(
+            request, runtime, user, invite_error=refused.message, status_code=refused.status_code
+        )
+    shown = await _issue(runtime, user, issued)
+    return await _users(request, runtime, user, invite=shown)
+
+
+@router.post("/admin/invites/{invite_id}/revoke")
+async def revoke_invite(
+    invite_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser
+) -> Response:
+    """Cancel a pending invitation; its link stops working and the unused login goes."""
+    require_admin(user)
+    async with runtime.db.service_session() as session:
+        await invites.revoke_invite(session, runtime.directory, user.identity, invite_id)
+    return RedirectResponse("/panel/admin/users?ok=revoked", status_code=303)

@@ -258,6 +258,16 @@
     bar.value = (event.detail.loaded / event.detail.total) * 100;
   });
 
+  // "Copiar link" buttons: copy the value of the field named by data-copy (invite links).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) return;
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    if (!field) return;
+    field.select();
+    if (navigator.clipboard) navigator.clipboard.writeText(field.value).catch(function () {});
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     prepareComposer();
     scrollToBottom();
