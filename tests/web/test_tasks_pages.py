@@ -96,3 +96,54 @@ async def test_a_task_from_a_chat_links_the_chat_and_its_contact_and_shows_on_ho
     home = await http.get("/panel/")
     assert "Enviar orçamento" in home.text
     assert f'href="/panel/inbox/{chat.conversation_id}"' in home.text
+
+
+async def test_the_list_a_live_event_fetches_follows_the_page_filters_and_rls(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    company = await factory.company()
+    operator = await factory.user(company, Role.OPERATOR)
+    colleague = await factory.user(company, Role.OPERATOR)
+    supervisor = await factory.user(company, Role.SUPERVISOR)
+    boss = await new_browser()
+    boss_csrf = await panel_login(boss, supervisor)
+    for title, assignee in (("Para mim <b>", operator.id), ("Para o colega", colleague.id)):
+        created = await boss.post(
+            "/panel/tasks",
+            data={"csrf_token": boss_csrf, "title": title, "assignee": str(assignee)},
+        )
+        assert created.status_code == 303
+    http = await new_browser()
+    await panel_login(http, operator)
+
+    mine = await http.get("/panel/tasks/list", params={"scope": "mine", "status": "open"})
+    assert mine.status_code == 200
+    assert "Para mim &lt;b&gt;" in mine.text
+    assert "Para o colega" not in mine.text
+    peeking = await http.get("/panel/tasks/list", params={"scope": "all"})
+    assert "Para o colega" not in peeking.text  # "all" is for supervisors: mine instead
+    done = await http.get("/panel/tasks/list", params={"status": "done"})
+    assert "Nenhuma tarefa aqui." in done.text
+    everyone = await boss.get("/panel/tasks/list", params={"scope": "all"})
+    assert "Para o colega" in everyone.text
+
+
+async def test_every_page_has_one_live_stream_and_the_tasks_page_asks_for_task_lists(
+    new_browser: Browser, factory: Factory
+) -> None:
+    http = await new_browser()
+    await panel_login(http, await factory.user(await factory.company(), Role.SUPERVISOR))
+    for path, stream in (
+        ("/panel/", 'sse-connect="/panel/events"'),
+        ("/panel/contacts", 'sse-connect="/panel/events"'),
+        ("/panel/tasks", 'sse-connect="/panel/events?tasks=1"'),
+        ("/panel/inbox", 'sse-connect="/panel/events?'),
+    ):
+        page = await http.get(path)
+        assert page.status_code == 200, path
+        assert page.text.count("sse-connect=") == 1, path
+        assert stream in page.text, path
+        assert 'id="task-badge-live"' in page.text, path
+    tasks = await http.get("/panel/tasks")
+    assert 'id="task-list"' in tasks.text
+    assert 'id="task-filters"' in tasks.text

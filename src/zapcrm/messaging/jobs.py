@@ -2,7 +2,7 @@
 
 `evolution:incoming-messages` (from the webhook's and the requests' outboxes): refresh the Redis
 snapshots and the conversation page, publish the live event (messages, conversations, private
-notes, instances), queue media downloads. `evolution:media-sync`: store media bytes (from the
+notes, tasks, instances), queue media downloads. `evolution:media-sync`: store media bytes (from the
 payload's base64) and strip them from `raw_payload`.
 """
 
@@ -65,7 +65,8 @@ class IncomingHandler:
             if (nid := _uuid(job.payload.get("note_id"))) is not None
         }  # fmt: skip
         conversation_ids = {
-            cid for job in jobs if job.payload.get("kind") in ("message", "conversation", "note")
+            cid for job in jobs
+            if job.payload.get("kind") in ("message", "conversation", "note", "task")
             if (cid := _uuid(job.payload.get("conversation_id"))) is not None
         }  # fmt: skip
         async with self.db.service_session() as session:
@@ -185,6 +186,23 @@ class IncomingHandler:
                     assignee_id=conversation.assignee_id,
                     data=data,
                 ),
+            )
+        elif kind == "task":
+            # Ids only: each page fetches its tasks again under RLS (tasks/live.py). The
+            # conversation's assignee, read now, decides who sees an unassigned task.
+            conversation_id = _uuid(payload.get("conversation_id"))
+            conversation = conversations.get(conversation_id) if conversation_id else None
+            fields = ("task_id", "assignee_id", "previous_assignee_id", "created_by", "actor_id")
+            task_data: dict[str, Any] = {name: payload.get(name) for name in fields}
+            task_data["change"] = str(payload.get("change", "updated"))
+            task_data["conversation_id"] = None if conversation is None else str(conversation.id)
+            task_data["conversation_assignee_id"] = (
+                None
+                if conversation is None or conversation.assignee_id is None
+                else str(conversation.assignee_id)
+            )
+            pipe.publish(
+                channel, realtime.encode_event(f"task.{task_data['change']}", data=task_data)
             )
         elif kind == "instance":
             instance_id = str(payload.get("instance_id"))

@@ -1,4 +1,7 @@
-"""Tasks API: my to-dos and the team's, the navigation badge, create, edit, complete, delete."""
+"""Tasks API: my to-dos and the team's, the navigation badge, create, edit, complete, delete.
+
+Changes are announced live (`task.*` events, tasks/live.py) after commit.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,14 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.dependencies import CurrentUser, TenantSession
+from zapcrm.dependencies import CurrentUser, RuntimeDep, TenantSession
 from zapcrm.messaging.schemas import Page
-from zapcrm.tasks import service
+from zapcrm.outbox import OutboxItem
+from zapcrm.tasks import live, service
 from zapcrm.tasks.schemas import DueFilter, TaskCounts, TaskIn, TaskOut, TaskScope, TaskUpdate
+from zapcrm.transactions import in_tenant_transaction
 
 router = APIRouter(tags=["tasks"])
 
@@ -44,9 +50,13 @@ async def count_tasks(actor: CurrentUser, session: TenantSession) -> TaskCounts:
 
 
 @router.post("/api/tasks", status_code=status.HTTP_201_CREATED)
-async def create_task(body: TaskIn, actor: CurrentUser, session: TenantSession) -> TaskOut:
+async def create_task(body: TaskIn, actor: CurrentUser, runtime: RuntimeDep) -> TaskOut:
     """Create a task (assigned to me unless `assignee_id` says otherwise; null: nobody)."""
-    return await service.create_task(session, actor, body)
+
+    async def work(session: AsyncSession) -> tuple[TaskOut, list[OutboxItem]]:
+        return await live.create_task(session, actor, body)
+
+    return await in_tenant_transaction(runtime, actor, work)
 
 
 @router.get("/api/tasks/{task_id:uuid}")
@@ -57,25 +67,41 @@ async def get_task(task_id: uuid.UUID, actor: CurrentUser, session: TenantSessio
 
 @router.patch("/api/tasks/{task_id:uuid}")
 async def update_task(
-    task_id: uuid.UUID, body: TaskUpdate, actor: CurrentUser, session: TenantSession
+    task_id: uuid.UUID, body: TaskUpdate, actor: CurrentUser, runtime: RuntimeDep
 ) -> TaskOut:
     """Change a task's text, due date, assignee or links."""
-    return await service.update_task(session, actor, task_id, body)
+
+    async def work(session: AsyncSession) -> tuple[TaskOut, list[OutboxItem]]:
+        return await live.update_task(session, actor, task_id, body)
+
+    return await in_tenant_transaction(runtime, actor, work)
 
 
 @router.post("/api/tasks/{task_id:uuid}/complete")
-async def complete_task(task_id: uuid.UUID, actor: CurrentUser, session: TenantSession) -> TaskOut:
+async def complete_task(task_id: uuid.UUID, actor: CurrentUser, runtime: RuntimeDep) -> TaskOut:
     """Mark a task done."""
-    return await service.complete_task(session, actor, task_id)
+
+    async def work(session: AsyncSession) -> tuple[TaskOut, list[OutboxItem]]:
+        return await live.complete_task(session, actor, task_id)
+
+    return await in_tenant_transaction(runtime, actor, work)
 
 
 @router.post("/api/tasks/{task_id:uuid}/reopen")
-async def reopen_task(task_id: uuid.UUID, actor: CurrentUser, session: TenantSession) -> TaskOut:
+async def reopen_task(task_id: uuid.UUID, actor: CurrentUser, runtime: RuntimeDep) -> TaskOut:
     """Put a done task back on the list."""
-    return await service.reopen_task(session, actor, task_id)
+
+    async def work(session: AsyncSession) -> tuple[TaskOut, list[OutboxItem]]:
+        return await live.reopen_task(session, actor, task_id)
+
+    return await in_tenant_transaction(runtime, actor, work)
 
 
 @router.delete("/api/tasks/{task_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_task(task_id: uuid.UUID, actor: CurrentUser, session: TenantSession) -> None:
+async def delete_task(task_id: uuid.UUID, actor: CurrentUser, runtime: RuntimeDep) -> None:
     """Delete a task (its creator, or a supervisor or admin)."""
-    await service.delete_task(session, actor, task_id)
+
+    async def work(session: AsyncSession) -> tuple[None, list[OutboxItem]]:
+        return await live.delete_task(session, actor, task_id)
+
+    await in_tenant_transaction(runtime, actor, work)

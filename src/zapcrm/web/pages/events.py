@@ -3,7 +3,8 @@
 The page opens `/panel/events` with its list filter and open conversation; each event the
 reader may see (the same `visible_to` rule as the API's stream, mirroring RLS) becomes HTML:
 the conversation's row moved to the top of the list or removed from it, the chat header
-refreshed, a message bubble appended or replaced. The browser only applies the fragments.
+refreshed, a message bubble appended or replaced, the tasks badge and list fetched again. The
+browser only applies the fragments.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from zapcrm.logging import get_logger
 from zapcrm.messaging import realtime
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.runtime import Runtime
+from zapcrm.tasks import live as tasks_live
 from zapcrm.web.dependencies import CurrentPanelUser, PanelUser, session_store
 from zapcrm.web.templating import company_zone, render_macro
 from zapcrm.web.views import Agents, InboxFilter
@@ -50,6 +52,7 @@ class PageView:
         agents: Agents,
         import_id: uuid.UUID | None = None,
         instances: bool = False,
+        tasks: bool = False,
     ) -> None:
         self.user = user
         self.filter = flt
@@ -57,12 +60,15 @@ class PageView:
         self.agents = agents
         self.import_id = import_id
         self.instances = instances
+        self.tasks = tasks
 
     def fragments(self, event: Mapping[str, Any]) -> str:
         """The out-of-band swaps an event causes on this page ("" when none)."""
         data = event.get("data") or {}
         if event.get("type") == "import.progress":
             return self._import_progress(data)
+        if str(event.get("type", "")).startswith("task."):
+            return self._task_changed(event)
         if event.get("type") == "instance.state" and self.instances:
             return render_macro(
                 "admin/_instance.html",
@@ -122,6 +128,20 @@ class PageView:
                     company_zone(),
                 )
             )
+        return "".join(parts)
+
+    def _task_changed(self, event: Mapping[str, Any]) -> str:
+        """Loaders that fetch the badge (and, on the tasks page, the list) again."""
+        identity = self.user.identity
+        if not tasks_live.may_see(identity, event):
+            return ""
+        parts = []
+        if tasks_live.counts_for(identity, event):
+            parts.append(render_macro("tasks/_task.html", "badge_loader"))
+        # The reader's own changes are already on their page (a completed task keeps its
+        # "Reabrir" button there instead of leaving the open list at once).
+        if self.tasks and not tasks_live.by_reader(identity, event):
+            parts.append(render_macro("tasks/_task.html", "list_loader"))
         return "".join(parts)
 
     def _import_progress(self, data: Mapping[str, Any]) -> str:
@@ -210,11 +230,18 @@ async def events(
     conversation: uuid.UUID | None = None,
     import_id: Annotated[uuid.UUID | None, Query(alias="import")] = None,
     instances: bool = False,
+    tasks: bool = False,
 ) -> AsyncIterator[ServerSentEvent]:
     """Live updates for the page that opened the stream."""
     flt = InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor, instance=instance)
     view = PageView(
-        user, flt, conversation, await _agents(runtime, user), import_id, instances=instances
+        user,
+        flt,
+        conversation,
+        await _agents(runtime, user),
+        import_id,
+        instances=instances,
+        tasks=tasks,
     )
     loop = asyncio.get_running_loop()
     checked_at = loop.time()

@@ -1,5 +1,8 @@
 """Task pages ("tarefas pendentes"): my tasks with overdue highlighted, the create form (also
-from a conversation or a contact), complete and reopen, and the navigation badge."""
+from a conversation or a contact), complete and reopen, and the navigation badge.
+
+Changes are announced live (tasks/live.py); open pages then fetch the badge and the list
+again (`/panel/tasks/badge`, `/panel/tasks/list`), under the reader's own RLS."""
 
 from __future__ import annotations
 
@@ -11,11 +14,15 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.outbox import OutboxItem
+from zapcrm.tasks import live
 from zapcrm.tasks import service as tasks_service
-from zapcrm.tasks.schemas import DueFilter, TaskIn, TaskScope, TaskStatus
+from zapcrm.tasks.schemas import DueFilter, TaskIn, TaskOut, TaskScope, TaskStatus
+from zapcrm.transactions import in_tenant_transaction
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser
 from zapcrm.web.templating import company_zone, render, render_macro
 from zapcrm.web.views import Agents, optional_uuid
@@ -72,6 +79,27 @@ async def tasks_page(
     return render("tasks/page.html", context)
 
 
+@router.get("/tasks/list")
+async def task_list(
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    scope: Annotated[str | None, Query(max_length=10)] = None,
+    status: Annotated[str | None, Query(max_length=10)] = None,
+    due: Annotated[str | None, Query(max_length=10)] = None,
+) -> Response:
+    """The first page of the list again, with the page's filters (a live event asked for it)."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        page = await tasks_service.list_tasks(
+            session,
+            user.identity,
+            scope=_scope(scope, user.is_supervisor),
+            status="done" if status == "done" else "open",
+            due=next((item for item in DUE_FILTERS if item == due), None),
+            limit=PAGE_SIZE,
+        )
+    return HTMLResponse(render_macro("tasks/_task.html", "task_items", page.items, company_zone()))
+
+
 @router.get("/tasks/badge")
 async def badge(runtime: RuntimeDep, user: CurrentPanelUser) -> Response:
     """The navigation's count of my open tasks (overdue ones make it red)."""
@@ -121,8 +149,11 @@ async def create_task(
         body = TaskIn.model_validate(fields)
     except ValidationError:
         raise ValidationFailed("dê um título à tarefa") from None
-    async with runtime.db.tenant_session(user.identity.claims) as session:
-        task = await tasks_service.create_task(session, user.identity, body)
+
+    async def work(session: AsyncSession) -> tuple[TaskOut, list[OutboxItem]]:
+        return await live.create_task(session, user.identity, body)
+
+    task = await in_tenant_transaction(runtime, user.identity, work)
     if request.headers.get("hx-request"):
         response = render("_toast.html", {"message": f"Tarefa criada: {task.title}", "kind": "ok"})
         response.headers["HX-Trigger"] = "tasks-changed"
@@ -133,17 +164,21 @@ async def create_task(
 @router.post("/tasks/{task_id}/complete")
 async def complete(task_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser) -> Response:
     """Mark done; the row is swapped in place."""
-    async with runtime.db.tenant_session(user.identity.claims) as session:
-        task = await tasks_service.complete_task(session, user.identity, task_id)
-    return _row(task)
+
+    async def work(session: AsyncSession) -> tuple[TaskOut, list[OutboxItem]]:
+        return await live.complete_task(session, user.identity, task_id)
+
+    return _row(await in_tenant_transaction(runtime, user.identity, work))
 
 
 @router.post("/tasks/{task_id}/reopen")
 async def reopen(task_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser) -> Response:
     """Back to open."""
-    async with runtime.db.tenant_session(user.identity.claims) as session:
-        task = await tasks_service.reopen_task(session, user.identity, task_id)
-    return _row(task)
+
+    async def work(session: AsyncSession) -> tuple[TaskOut, list[OutboxItem]]:
+        return await live.reopen_task(session, user.identity, task_id)
+
+    return _row(await in_tenant_transaction(runtime, user.identity, work))
 
 
 def _row(task: object) -> Response:

@@ -248,6 +248,15 @@
         target: progress, swap: "outerHTML"
       });
     }
+    // Task changes missed meanwhile: the badge (any page) and the tasks list (its page).
+    if (document.getElementById("task-badge")) window.htmx.trigger(document.body, "tasks-changed");
+    var filters = document.getElementById("task-filters");
+    if (filters && document.getElementById("task-list")) {
+      var query = new URLSearchParams(new FormData(filters)).toString();
+      window.htmx.ajax("GET", "/panel/tasks/list?" + query, {
+        target: "#task-list", swap: "innerHTML"
+      });
+    }
   });
 
   // Upload progress for the import form (htmx reports the XHR's upload events).

@@ -1,0 +1,71 @@
+"""Live tasks in real Chromium (issue 6): a supervisor's changes reach an operator's open tasks
+list and navigation badge without a reload, on the tasks page and on any other page."""
+
+from __future__ import annotations
+
+import httpx
+from playwright.async_api import Browser as PlaywrightBrowser
+from playwright.async_api import Page, expect
+
+from tests.conftest import Factory, login
+from tests.web.conftest import open_panel
+from zapcrm.models import Role
+
+# The htmx SSE extension keeps its EventSource in the element's internal data.
+STREAM_OPEN = """() => {
+  const element = document.querySelector("[sse-connect]");
+  const data = element && element["htmx-internal-data"];
+  return Boolean(data && data.sseEventSource && data.sseEventSource.readyState === 1);
+}"""
+
+
+async def _go(page: Page, path: str) -> None:
+    await page.goto(path)
+    await page.wait_for_function(STREAM_OPEN)
+
+
+async def test_my_tasks_and_badge_follow_what_a_supervisor_does(
+    chromium: PlaywrightBrowser,
+    live_server: str,
+    live_worker: None,
+    factory: Factory,
+    client: httpx.AsyncClient,
+) -> None:
+    company = await factory.company()
+    operator = await factory.user(company, Role.OPERATOR)
+    colleague = await factory.user(company, Role.OPERATOR)
+    supervisor = await login(client, await factory.user(company, Role.SUPERVISOR))
+    page = await open_panel(chromium, live_server, operator)
+    await _go(page, "/panel/tasks")
+    await expect(page.locator("#task-list")).to_contain_text("Nenhuma tarefa aqui.")
+    await expect(page.locator("#task-badge")).to_have_text("")
+
+    created = await client.post(
+        "/api/tasks",
+        json={"title": "Retornar a ligação da Dona Cida", "assignee_id": str(operator.id)},
+        headers=supervisor,
+    )
+    assert created.status_code == 201, created.text
+    task_id = created.json()["id"]
+    theirs = await client.post(
+        "/api/tasks",
+        json={"title": "Tarefa do colega", "assignee_id": str(colleague.id)},
+        headers=supervisor,
+    )
+    assert theirs.status_code == 201
+
+    row = page.locator(f"#task-{task_id}")
+    await expect(row).to_contain_text("Retornar a ligação da Dona Cida")
+    await expect(page.locator("#task-badge")).to_have_text("1")
+    await expect(page.locator("#task-list")).not_to_contain_text("Tarefa do colega")
+
+    done = await client.post(f"/api/tasks/{task_id}/complete", headers=supervisor)
+    assert done.status_code == 200
+    await expect(row).to_have_count(0)
+    await expect(page.locator("#task-badge")).to_have_text("")
+
+    await _go(page, "/panel/contacts")
+    reopened = await client.post(f"/api/tasks/{task_id}/reopen", headers=supervisor)
+    assert reopened.status_code == 200
+    await expect(page.locator("#task-badge")).to_have_text("1")
+    await page.context.close()
