@@ -90,7 +90,7 @@ async def test_an_admin_invites_and_the_invitee_joins_signed_in(
     guest = await new_browser()
     form = await guest.get(_path(link))
     assert form.status_code == 200
-    assert form.headers["referrer-policy"] == "no-referrer"
+    assert form.headers["referrer-policy"] == "strict-origin"
     assert email in form.text
     token = FORM_CSRF.search(form.text)
     assert token

@@ -2,7 +2,7 @@
 
 Anonymous like the login form, and protected the same way: a double-submit CSRF token in a
 short-lived cookie scoped to the invitation's path, the same-origin check, and a per-address
-limit on attempts. The page is never cached and sends no Referer (its URL is the secret).
+limit on attempts. The page is never cached and its Referers never carry its URL (the token).
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ def _page(
         },
         status_code=status,
     )
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # Referers carry the origin only, never this URL (its token). Not `no-referrer`: with it
+    # browsers send `Origin: null` on the form's POST, which same_origin rightly refuses.
+    response.headers["Referrer-Policy"] = "strict-origin"
     if invite is not None:
         set_panel_cookie(
             response, request, INVITE_CSRF_COOKIE, csrf, max_age=3600, path=_path(token)
