@@ -653,3 +653,68 @@ async def test_runtime_needs_decoded_replies() -> None:
             WorkerRuntime(raw)
     finally:
         await raw.aclose()
+
+
+async def test_an_exhausted_entry_is_handed_to_its_hook_before_it_is_buried(
+    redis: Redis, workers: Workers
+) -> None:
+    """The handler never saw the failures (its workers died): the owner may record the loss."""
+    await redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    entry_id = await enqueue(redis, STREAM, {"n": 1})
+    await redis.xreadgroup(GROUP, "dead-1", {STREAM: ">"}, count=1)
+    await redis.xclaim(STREAM, GROUP, "dead-2", 0, [entry_id])
+    told: list[tuple[Job, str, int]] = []
+
+    async def handle(job: Job) -> None:
+        raise AssertionError("an exhausted entry is not run again")
+
+    async def exhausted(job: Job, error: BaseException) -> None:
+        # Still unacknowledged while the hook runs: a crash here tells the next worker again.
+        told.append((job, type(error).__name__, await redis.xlen(dead_key(STREAM))))
+
+    runtime = workers.runtime()
+    runtime.register(
+        STREAM,
+        handler=handle,
+        block_ms=50,
+        claim_idle_ms=50,
+        max_attempts=2,
+        on_exhausted=exhausted,
+    )
+    workers.start(runtime)
+
+    await wait_until(lambda: _dead_count_is(redis, STREAM, 1))
+    [(job, error_type, dead_before)] = told
+    assert (job.entry_id, job.payload, job.attempt) == (entry_id, {"n": 1}, 2)
+    assert (error_type, dead_before) == ("DeliveriesExhausted", 0)
+    await wait_until(lambda: _no_pending(redis, STREAM))
+
+
+async def test_a_failing_exhausted_hook_still_buries_the_entry(
+    redis: Redis, workers: Workers
+) -> None:
+    await redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    entry_id = await enqueue(redis, STREAM, {"n": 1})
+    await redis.xreadgroup(GROUP, "dead-1", {STREAM: ">"}, count=1)
+
+    async def handle(job: Job) -> None:
+        return None
+
+    async def exhausted(job: Job, error: BaseException) -> None:
+        raise RuntimeError("database away")
+
+    runtime = workers.runtime()
+    runtime.register(
+        STREAM,
+        handler=handle,
+        block_ms=50,
+        claim_idle_ms=50,
+        max_attempts=1,
+        on_exhausted=exhausted,
+    )
+    workers.start(runtime)
+
+    await wait_until(lambda: _dead_count_is(redis, STREAM, 1))
+    [letter] = await dead_letters(redis, STREAM)
+    assert (letter.entry_id, letter.error_type) == (entry_id, "DeliveriesExhausted")
+    await wait_until(lambda: _no_pending(redis, STREAM))

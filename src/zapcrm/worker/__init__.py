@@ -6,7 +6,7 @@ registers one handler per stream and awaits `run(stop)`. Handlers must be idempo
 runs at least once, more than once only when its worker died or stalled past claim_idle_ms.
 """
 
-from zapcrm.worker._config import BatchHandler, Handler, OrderKey
+from zapcrm.worker._config import BatchHandler, ExhaustedHook, Handler, OrderKey
 from zapcrm.worker._dead import DeadLetter, dead_letters, drop_dead, replay_dead
 from zapcrm.worker._enqueue import enqueue, enqueue_many
 from zapcrm.worker._heartbeat import WorkerInfo, live_workers
@@ -18,6 +18,7 @@ from zapcrm.worker._stats import StreamStats, queue_stats, update_queue_metrics
 __all__ = [
     "BatchHandler",
     "DeadLetter",
+    "ExhaustedHook",
     "Handler",
     "Job",
     "JobError",

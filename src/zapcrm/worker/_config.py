@@ -11,6 +11,8 @@ from zapcrm.worker._job import Job
 Handler = Callable[[Job], Awaitable[None]]
 BatchHandler = Callable[[Sequence[Job]], Awaitable[Mapping[str, BaseException]]]
 OrderKey = Callable[[Mapping[str, Any]], str | None]
+# Awaited before an entry whose deliveries ran out unacknowledged goes to the dead letters.
+ExhaustedHook = Callable[[Job, BaseException], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,7 @@ class StreamConfig:
     max_delay: float
     claim_idle_ms: int
     order_key: OrderKey | None
+    on_exhausted: ExhaustedHook | None = None
 
     def __post_init__(self) -> None:
         if (self.handler is None) == (self.batch_handler is None):

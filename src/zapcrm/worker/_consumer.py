@@ -31,6 +31,7 @@ from zapcrm.worker._housekeeping import (
 from zapcrm.worker._job import (
     PAYLOAD_FIELD,
     DeliveriesExhausted,
+    Job,
     JobError,
     MalformedEntry,
     PermanentJobError,
@@ -44,6 +45,8 @@ _Entries = list[tuple[str, dict[str, str]]]
 log = get_logger("zapcrm.worker")
 
 _PROMOTE_LIMIT = 500
+# An `on_exhausted` hook gets this long; the entry's lease is kept meanwhile.
+_HOOK_TIMEOUT = 60.0
 _LEASE_CHUNK = 1000
 
 
@@ -292,7 +295,10 @@ class StreamConsumer:
                 exhausted = DeliveriesExhausted(
                     f"delivered {extra + 1} times without acknowledgement"
                 )
-                self._settler.bury(entry_id, raw, exhausted, job.attempt, job.origin_id)
+                if self.config.on_exhausted is not None:
+                    self._spawn(self._bury_exhausted(job, raw, exhausted))
+                else:
+                    self._settler.bury(entry_id, raw, exhausted, job.attempt, job.origin_id)
                 continue
             deliveries.append(Delivery(job, raw))
         if not deliveries:
@@ -303,6 +309,18 @@ class StreamConsumer:
             return
         for delivery in deliveries:
             self._dispatch(delivery)
+
+    async def _bury_exhausted(self, job: Job, raw: str, error: DeliveriesExhausted) -> None:
+        """Tell the stream's owner, then dead-letter; the hook runs before the ack, so a
+        worker dying in it leaves the entry to be reclaimed and told again."""
+        assert self.config.on_exhausted is not None
+        try:
+            await asyncio.wait_for(self.config.on_exhausted(job, error), _HOOK_TIMEOUT)
+        except Exception as failure:  # noqa: BLE001 - the letter is written all the same
+            self._log.warning(
+                "queue.exhausted_hook_failed", entry_id=job.entry_id, error=repr(failure)
+            )
+        self._settler.bury(job.entry_id, raw, error, job.attempt, job.origin_id)
 
     def _dispatch(self, delivery: Delivery) -> None:
         job = delivery.job

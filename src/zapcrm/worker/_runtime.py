@@ -13,7 +13,14 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from zapcrm.logging import get_logger
-from zapcrm.worker._config import BatchHandler, Handler, OrderKey, StreamConfig, Tally
+from zapcrm.worker._config import (
+    BatchHandler,
+    ExhaustedHook,
+    Handler,
+    OrderKey,
+    StreamConfig,
+    Tally,
+)
 from zapcrm.worker._consumer import StreamConsumer
 from zapcrm.worker._heartbeat import beat, remove_heartbeat
 
@@ -81,13 +88,16 @@ class WorkerRuntime:
         max_delay: float = 300.0,
         claim_idle_ms: int = 60_000,
         order_key: OrderKey | None = None,
+        on_exhausted: ExhaustedHook | None = None,
     ) -> None:
         """Consume `stream` with a per-job handler or a batch handler (exactly one of them).
 
         `concurrency` bounds simultaneous handler calls (jobs, or batches); `order_key` maps a
         payload to a key whose jobs run one at a time in stream order within this process.
         A job runs at most `max_attempts` times; `block_ms` must stay below the client's
-        socket timeout.
+        socket timeout. Handlers see their last attempt (`Job.last_attempt`); an entry whose
+        deliveries ran out with no handler outcome (its workers died or stalled each time) is
+        passed to `on_exhausted` before it is dead-lettered, so its owner can record the loss.
         """
         if self._running:
             raise RuntimeError("register streams before run()")
@@ -105,6 +115,7 @@ class WorkerRuntime:
             max_delay=max_delay,
             claim_idle_ms=claim_idle_ms,
             order_key=order_key,
+            on_exhausted=on_exhausted,
         )
 
     async def run(self, stop: asyncio.Event) -> None:

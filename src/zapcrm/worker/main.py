@@ -58,13 +58,15 @@ def build_worker(runtime: Runtime) -> WorkerRuntime:
         # One send at a time per instance: WhatsApp numbers get flagged for bursts.
         order_key=lambda payload: str(payload.get("instance_id")),
     )
+    imports = ContactImportHandler(runtime.db, runtime.redis)
     worker.register(
         IMPORT_STREAM,
-        handler=ContactImportHandler(runtime.db, runtime.redis),
+        handler=imports,
         # One import at a time per worker leaves Postgres to the message streams.
         concurrency=1,
         batch_size=1,
         claim_idle_ms=claim_idle_ms,
+        on_exhausted=imports.on_exhausted,
     )
     return worker
 

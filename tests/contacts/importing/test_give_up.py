@@ -1,6 +1,7 @@
-"""Giving up on an import (issue 5): when the last attempt of its queue entry fails, the job is
-marked `failed` with a pt-BR reason and its live event is sent, before the entry goes to the
-dead letters; the retry endpoint then resumes it like any failed job."""
+"""Giving up on an import (issue 5): when the last attempt of its queue entry fails (or its
+workers died on every delivery), the job is marked `failed` with a pt-BR reason and its live
+event is sent, before the entry goes to the dead letters; the retry endpoint then resumes it
+like any failed job."""
 
 from __future__ import annotations
 
@@ -26,10 +27,13 @@ from tests.contacts.importing.conftest import (
 from tests.worker.helpers import FAST, wait_until
 from zapcrm.contacts.importing import limits, repository, runner
 from zapcrm.contacts.importing.jobs import IMPORT_STREAM, ContactImportHandler
+from zapcrm.contacts.importing.runner import lease_key
 from zapcrm.messaging import realtime
 from zapcrm.models import Role
 from zapcrm.runtime import Runtime
 from zapcrm.worker import Job, WorkerRuntime, dead_key, dead_letters, enqueue
+from zapcrm.worker._job import DeliveriesExhausted
+from zapcrm.worker.main import build_worker
 
 ROWS = ["Ana,11987650001", "Bia,11987650002", "Erro,12", "Caio,11987650003", "Dani,11987650004"]
 DOWN_REASON = (
@@ -224,3 +228,37 @@ async def test_the_worker_marks_the_job_failed_when_it_dead_letters_its_entry(
 
 async def _dead_count(runtime: Runtime, stream: str) -> bool:
     return len(await dead_letters(runtime.redis, stream)) == 1
+
+
+async def test_a_job_whose_workers_died_every_time_is_marked_failed(
+    imports_api: httpx.AsyncClient, runtime: Runtime, factory: Factory
+) -> None:
+    """The handler never ran to a failure (killed for memory, say): the runtime's
+    `on_exhausted` hook records it, unless a runner still holds the job's lease."""
+    tenant = await new_tenant(factory, imports_api, (Role.OPERATOR,))
+    job_id = await _queued_job(imports_api, tenant)
+    held_job = await _queued_job(imports_api, tenant)
+    await runtime.redis.set(lease_key(uuid.UUID(held_job)), "slow-worker", ex=30)
+    handler = ContactImportHandler(runtime.db, runtime.redis, give_up_delays=())
+    exhausted = DeliveriesExhausted("delivered 5 times without acknowledgement")
+
+    try:
+        await handler.on_exhausted(_entry(job_id, tenant, attempt=5, max_attempts=5), exhausted)
+        await handler.on_exhausted(_entry(held_job, tenant, attempt=5, max_attempts=5), exhausted)
+    finally:
+        await runtime.redis.delete(lease_key(uuid.UUID(held_job)))
+
+    failed = await _job(imports_api, tenant, job_id)
+    assert (failed["status"], failed["error"]) == (
+        "failed",
+        "a importação falhou: o processamento foi interrompido nas 5 tentativas"
+        " (o worker parou no meio); tente de novo",
+    )
+    assert await job_status(runtime.db, held_job) == "queued"  # its runner finishes it
+
+
+def test_the_worker_registers_the_import_streams_exhausted_hook(runtime: Runtime) -> None:
+    worker = build_worker(runtime)
+    config = worker._configs[IMPORT_STREAM]  # the wiring itself is what is checked here
+    assert config.on_exhausted is not None
+    assert getattr(config.on_exhausted, "__name__", "") == "on_exhausted"

@@ -1,7 +1,7 @@
 """Queue handler of `contacts:import`: run one CSV import job to its end.
 
-Register with `worker.register(IMPORT_STREAM, handler=ContactImportHandler(runtime.db,
-runtime.redis), concurrency=1, claim_idle_ms=...)`: one import at a time per worker keeps
+Register with `worker.register(IMPORT_STREAM, handler=handler, concurrency=1,
+on_exhausted=handler.on_exhausted, claim_idle_ms=...)`: one import at a time per worker keeps
 Postgres for the rest. The handler is idempotent: a finished, cancelled or failed job is a
 no-op, and an interrupted one resumes after its last committed chunk.
 
@@ -9,7 +9,9 @@ A job whose entry used up its attempts lands in `contacts:import:dead`. When its
 fails (the database or Redis stayed away through every retry), the handler first marks the job
 `failed` with the reason and publishes it, so the page stops showing it as running (issue 5);
 `dead_letter_ids` and `held_elsewhere` tell the retry endpoint whether a job left `queued` or
-`running` all the same (the database was still down for that mark) may be queued again.
+`running` all the same (the database was still down for that mark) may be queued again. An
+entry whose workers died on it every time never reaches the handler: the runtime calls
+`on_exhausted` (register it with the stream), which records the failure the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import uuid
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from zapcrm.contacts.importing.runner import (
     LEASE_SECONDS,
@@ -105,6 +108,25 @@ class ContactImportHandler:
             if job.last_attempt:
                 await self._give_up(company_id, job_id, give_up_reason(error, job.attempt + 1))
             raise
+
+    async def on_exhausted(self, job: Job, error: BaseException) -> None:
+        """The entry ran out of deliveries without an outcome (its workers died or stalled
+        each time, e.g. killed for memory): record the job as failed unless a runner holds it."""
+        try:
+            job_id = uuid.UUID(str(job.payload["job_id"]))
+            company_id = uuid.UUID(str(job.payload["company_id"]))
+        except (KeyError, ValueError):
+            return
+        try:
+            if await held_elsewhere(self.redis, job_id):
+                return  # a runner is still at it (slow, not dead): it finishes the job
+        except (RedisError, OSError):
+            pass  # unknown: the mark stops a live runner at its next chunk, losing nothing
+        reason = (
+            f"a importação falhou: o processamento foi interrompido nas {job.attempt}"
+            " tentativas (o worker parou no meio); tente de novo"
+        )
+        await self._give_up(company_id, job_id, reason)
 
     async def _give_up(self, company_id: uuid.UUID, job_id: uuid.UUID, reason: str) -> None:
         """Mark the job failed before its entry is buried, trying again while Postgres is away."""
