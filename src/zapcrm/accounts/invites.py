@@ -39,6 +39,7 @@ __all__ = [
     "list_open_invites",
     "resend_invite",
     "revoke_invite",
+    "state_of",
 ]
 
 # 32 random bytes: as strong as the session ids; URL-safe base64 is 43 characters.
