@@ -192,7 +192,12 @@ async def test_revoking_removes_the_unused_login_and_frees_the_email(
     user_id = issued.invite.user_id
 
     async with db.service_session() as session:
-        await invites.revoke_invite(session, LocalDirectory(), admin, issued.invite.id)
+        login = await invites.revoke_invite(session, admin, issued.invite.id)
+    assert login is not None
+    assert login == user_id
+    assert await _state_of(db, issued.token) is InviteState.REVOKED  # before the login goes
+    async with db.service_session() as session:
+        await invites.remove_unused_login(session, LocalDirectory(), admin.company_id, login)
 
     assert await _rows(db, "select id from auth.users where id = :u", u=user_id) == []
     assert await _state_of(db, issued.token) is InviteState.REVOKED
@@ -222,7 +227,7 @@ async def test_an_admin_reaches_only_the_invites_of_their_company(
             await invites.resend_invite(session, stranger, issued.invite.id, ttl=TTL)
     with pytest.raises(NotFound):
         async with db.service_session() as session:
-            await invites.revoke_invite(session, LocalDirectory(), stranger, issued.invite.id)
+            await invites.revoke_invite(session, stranger, issued.invite.id)
     assert await _state_of(db, issued.token) is InviteState.PENDING
 
 

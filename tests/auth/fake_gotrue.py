@@ -150,7 +150,10 @@ class FakeGoTrue:
             user = next((u for u in self.users.values() if u.id == user_id), None)
             if user is None:
                 return self._error(404, "user_not_found", "User not found")
-            user.banned = body.get("ban_duration", "none") != "none"
+            if "ban_duration" in body:
+                user.banned = body["ban_duration"] != "none"
+            if "password" in body:
+                user.password = str(body["password"])
             return {"id": str(user.id), "email": user.email}
 
         @api.delete("/auth/v1/admin/users/{user_id}")
@@ -158,6 +161,9 @@ class FakeGoTrue:
             for email, user in list(self.users.items()):
                 if user.id == user_id:
                     del self.users[email]
+            # As GoTrue does: the row goes from auth.users (profiles follow by foreign key).
+            with psycopg.connect(self.database_url, autocommit=True) as connection:
+                connection.execute("delete from auth.users where id = %s", (user_id,))
             return {}
 
         return api

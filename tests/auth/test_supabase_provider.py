@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -11,8 +12,11 @@ from pydantic import SecretStr
 from tests.auth.fake_gotrue import FakeGoTrue
 from tests.conftest import PASSWORD
 from tests.servers import ServerThread
+from zapcrm.accounts import invites
+from zapcrm.accounts import repository as accounts_repo
 from zapcrm.accounts import service as accounts_service
 from zapcrm.app import create_app
+from zapcrm.auth.identity import Identity
 from zapcrm.config import AuthProvider, Settings
 from zapcrm.models import Role
 from zapcrm.runtime import Runtime
@@ -133,3 +137,60 @@ async def test_supabase_wrong_password_and_foreign_tokens(
         headers={"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"},
     )
     assert local.status_code == 401
+
+
+async def test_supabase_invitations_set_the_password_and_revoking_deletes_the_user(
+    supabase_settings: Settings, supabase_client: httpx.AsyncClient, gotrue: FakeGoTrue
+) -> None:
+    """Invitations (issue 6) go through Supabase Auth's admin API like every other login."""
+    await _admin(supabase_settings, "dani@clinica.com.br")
+    runtime = Runtime.build(supabase_settings)
+    try:
+        async with runtime.db.service_session() as session:
+            found = await accounts_repo.find_user_by_email(session, "dani@clinica.com.br")
+        assert found is not None
+        admin = found[1]
+        assert admin is not None
+        actor = Identity(
+            user_id=admin.id,
+            company_id=admin.company_id,
+            role=Role.ADMIN,
+            email=admin.email,
+            display_name="Dani",
+            session_id=None,
+            claims={},
+        )
+        issued: dict[str, invites.IssuedInvite] = {}
+        for email in ("eva@clinica.com.br", "fabi@clinica.com.br"):
+            async with runtime.db.service_session() as session:
+                issued[email] = await invites.invite_user(
+                    session,
+                    runtime.directory,
+                    actor,
+                    email=email,
+                    display_name="",
+                    role=Role.OPERATOR,
+                    ttl=timedelta(hours=1),
+                )
+        assert {"eva@clinica.com.br", "fabi@clinica.com.br"} <= set(gotrue.users)
+
+        async with runtime.db.service_session() as session:
+            await invites.accept_invite(
+                session, runtime.directory, issued["eva@clinica.com.br"].token, "senha-da-eva-1"
+            )
+        async with runtime.db.service_session() as session:
+            login = await invites.revoke_invite(
+                session, actor, issued["fabi@clinica.com.br"].invite.id
+            )
+        assert login is not None
+        async with runtime.db.service_session() as session:
+            await invites.remove_unused_login(session, runtime.directory, actor.company_id, login)
+    finally:
+        await runtime.close()
+
+    joined = await supabase_client.post(
+        "/api/auth/login", json={"email": "eva@clinica.com.br", "password": "senha-da-eva-1"}
+    )
+    assert joined.status_code == 200, joined.text
+    assert "fabi@clinica.com.br" not in gotrue.users
+    assert (await _login(supabase_client, "fabi@clinica.com.br")).status_code == 401

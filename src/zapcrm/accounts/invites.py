@@ -3,9 +3,10 @@
 Inviting creates the login at once, inactive and with a random password nobody knows, so the
 e-mail is taken and the users page lists it; the invitation carries a single-use token that
 expires, of which only the SHA-256 is stored. Resending issues a new token (the old link stops
-working); revoking removes the unused login. Accepting sets the password and activates the
-login. Callers own the transaction (a service session scoped to the admin's company: logins are
-outside a tenant's reach) and send the e-mail after commit.
+working); revoking cancels the link, and the unused login is removed after commit. Accepting
+sets the password and activates the login. Callers own the transaction (a service session
+scoped to the admin's company: logins are outside a tenant's reach) and send the e-mail after
+commit.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "invite_by_token",
     "invite_user",
     "list_open_invites",
+    "remove_unused_login",
     "resend_invite",
     "revoke_invite",
     "state_of",
@@ -197,14 +199,18 @@ async def resend_invite(
 
 
 async def revoke_invite(
-    session: AsyncSession, directory: UserDirectory, actor: Identity, invite_id: uuid.UUID
-) -> None:
-    """Cancel an invitation and remove its unused login."""
+    session: AsyncSession, actor: Identity, invite_id: uuid.UUID
+) -> uuid.UUID | None:
+    """Cancel an invitation (its link stops working at once); the unused login to remove.
+
+    The caller removes that login through the directory after commit: with Supabase Auth the
+    deletion commits at the auth server, and its cascade (profile, then this invitation's
+    `user_id`) would wait for this transaction's lock while this transaction waits for it.
+    Once the revocation is committed no one can accept the invitation, so removing is safe.
+    """
     invite = await _open_invite(session, actor, invite_id)
     user_id = invite.user_id
     await repository.update_invite(session, invite, revoked_at=func.now())
-    if user_id is not None:
-        await directory.remove(session, user_id)
     await repository.insert_audit(
         session,
         company_id=actor.company_id,
@@ -214,6 +220,17 @@ async def revoke_invite(
         target_id=str(user_id),
         details={"invite_id": str(invite.id), "email": invite.email},
     )
+    return user_id
+
+
+async def remove_unused_login(
+    session: AsyncSession, directory: UserDirectory, company_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    """Delete the login of a revoked invitation, unless it became active meanwhile."""
+    profile = await repository.get_profile(session, company_id, user_id)
+    if profile is None or profile.active:
+        return
+    await directory.remove(session, user_id)
 
 
 async def invite_by_token(

@@ -492,5 +492,11 @@ async def revoke_invite(
     """Cancel a pending invitation; its link stops working and the unused login goes."""
     require_admin(user)
     async with runtime.db.service_session() as session:
-        await invites.revoke_invite(session, runtime.directory, user.identity, invite_id)
+        login = await invites.revoke_invite(session, user.identity, invite_id)
+    if login is not None:
+        # After commit (see revoke_invite); if this fails the login just stays inactive.
+        async with runtime.db.service_session() as session:
+            await invites.remove_unused_login(
+                session, runtime.directory, user.identity.company_id, login
+            )
     return RedirectResponse("/panel/admin/users?ok=revoked", status_code=303)
