@@ -39,6 +39,7 @@ from zapcrm.evolution.instances import (
     select_instance,
 )
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.i18n import N_
 from zapcrm.logging import get_logger
 from zapcrm.runtime import Runtime
 
@@ -349,7 +350,7 @@ async def sync_for_admin(runtime: Runtime, actor: Identity) -> SyncReport:
     """The admin action: sync the servers of the actor's company, audited under their name."""
     sync = CredentialSync(runtime, CredentialBox.from_settings(runtime.settings))
     if not sync.configured:
-        raise ValidationFailed("configure EVOLUTION_GLOBAL_KEY para sincronizar as credenciais")
+        raise ValidationFailed(N_("configure EVOLUTION_GLOBAL_KEY para sincronizar as credenciais"))
     return await sync.sync(trigger="admin", company_id=actor.company_id, actor_id=actor.user_id)
 
 

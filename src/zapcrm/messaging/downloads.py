@@ -16,6 +16,7 @@ from urllib.parse import quote
 from fastapi.responses import Response
 
 from zapcrm.exceptions import NotFound
+from zapcrm.i18n import N_
 from zapcrm.messaging.media import build_media_storage
 from zapcrm.messaging.service import inbox
 from zapcrm.runtime import Runtime
@@ -54,7 +55,7 @@ async def media_response(
     try:
         data = await build_media_storage(runtime.settings).read(media.key)
     except (FileNotFoundError, ValueError):
-        raise NotFound("arquivo não encontrado") from None
+        raise NotFound(N_("arquivo não encontrado")) from None
     declared = (media.mimetype or "").split(";")[0].strip().lower()
     inline = declared in INLINE_TYPES
     file_name = (media.file_name or f"{media.message_type}-{message_id}")[:200]

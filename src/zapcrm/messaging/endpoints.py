@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.dependencies import CurrentUser, RuntimeDep, TenantSession
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.i18n import N_
 from zapcrm.messaging import downloads, realtime, sends, uploads
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut, Page
 from zapcrm.messaging.service import actions, inbox, notes, outbound
@@ -38,7 +39,7 @@ def _assignee(value: str) -> inbox.Assignee | uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise ValidationFailed(
-            "assignee deve ser me, unassigned, any ou o id de um usuário"
+            N_("assignee deve ser me, unassigned, any ou o id de um usuário")
         ) from None
 
 

@@ -34,7 +34,7 @@ from zapcrm.web.dependencies import (
     require_admin,
     require_supervisor,
 )
-from zapcrm.web.i18n import N_
+from zapcrm.web.i18n import N_, translate
 from zapcrm.web.templating import render
 
 router = APIRouter()
@@ -102,7 +102,7 @@ async def create_quick_reply(
         data = QuickReplyIn(shortcut=shortcut, title=title, body=body)
     except ValidationError:
         raise ValidationFailed(
-            "preencha atalho (letras, números, - ou _), título e texto da resposta"
+            N_("preencha atalho (letras, números, - ou _), título e texto da resposta")
         ) from None
     async with runtime.db.tenant_session(user.identity.claims) as session:
         await quick_replies.create_quick_reply(session, user.identity, data)
@@ -169,7 +169,9 @@ async def create_user(
     except ValidationError as failure:
         fields = {str(item["loc"][0]) for item in failure.errors()}
         message = (
-            "Confira o e-mail." if "email" in fields else "A senha precisa de 8 a 72 caracteres."
+            translate(N_("Confira o e-mail."))
+            if "email" in fields
+            else translate(N_("A senha precisa de 8 a 72 caracteres."))
         )
         return await _users(request, runtime, user, error=message, values=values, status_code=422)
     # Logins live outside the tenant's reach (auth.users or Supabase Auth): a service
@@ -240,7 +242,7 @@ async def create_stage(
         try:
             body = StageIn(key=key_from_label(label), label=label.strip(), position=position)
         except ValidationError:
-            raise ValidationFailed("dê um nome à etapa") from None
+            raise ValidationFailed(N_("dê um nome à etapa")) from None
         await definitions.create_stage(session, user.identity, body)
     return RedirectResponse("/panel/admin/fields?ok=stage", status_code=303)
 
@@ -264,9 +266,9 @@ async def create_attribute(
             options=choices if type == "list" else [],
         )
     except ValidationError:
-        raise ValidationFailed("dê um nome ao campo e escolha um tipo válido") from None
+        raise ValidationFailed(N_("dê um nome ao campo e escolha um tipo válido")) from None
     if body.type == "list" and not body.options:
-        raise ValidationFailed("um campo do tipo lista precisa de opções (uma por linha)")
+        raise ValidationFailed(N_("um campo do tipo lista precisa de opções (uma por linha)"))
     async with runtime.db.tenant_session(user.identity.claims) as session:
         await definitions.create_attribute(session, user.identity, body)
     return RedirectResponse("/panel/admin/fields?ok=attribute", status_code=303)
