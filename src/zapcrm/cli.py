@@ -29,6 +29,8 @@ instance_app = typer.Typer(help="Instâncias do WhatsApp (Evolution API).", no_a
 app.add_typer(instance_app, name="instance")
 dead_app = typer.Typer(help="Fila de mortos (dead letters) de um stream.", no_args_is_help=True)
 app.add_typer(dead_app, name="dead")
+media_app = typer.Typer(help="Arquivos de mídia das mensagens.", no_args_is_help=True)
+app.add_typer(media_app, name="media")
 app.add_typer(contacts_app, name="contacts")
 
 console = Console()
@@ -268,6 +270,31 @@ def dead_replay(
 ) -> None:
     """Put dead letters back on their stream (attempts start again)."""
     _dead_action(stream, ids or [], replay=True)
+
+
+@media_app.command("sweep")
+def media_sweep(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would go")] = False,
+) -> None:
+    """Remove media files no message points at (older than MEDIA_ORPHAN_GRACE_SECONDS)."""
+
+    async def action(settings: Settings) -> None:
+        from zapcrm.messaging.media_sweep import sweep_orphan_media
+        from zapcrm.runtime import Runtime
+
+        runtime = Runtime.build(settings)
+        try:
+            with console.status("Procurando arquivos órfãos…"):
+                result = await sweep_orphan_media(runtime, dry_run=dry_run)
+        finally:
+            await runtime.close()
+        verb = "seriam removidos" if dry_run else "removidos"
+        console.print(
+            f"{result.scanned} arquivo(s) examinado(s), {result.removed} {verb},"
+            f" {result.unknown} com nome desconhecido (mantidos)"
+        )
+
+    _run(action)
 
 
 @dead_app.command("drop")

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     media_max_video_bytes: Annotated[int, Field(ge=1024)] = 16 * 1024 * 1024
     media_max_audio_bytes: Annotated[int, Field(ge=1024)] = 16 * 1024 * 1024
     media_max_document_bytes: Annotated[int, Field(ge=1024)] = 32 * 1024 * 1024
+    # How often the worker removes media files no message points at (a crash between saving a
+    # file and committing its row, deleted messages); 0 = never. Files younger than the grace
+    # are never touched: their row may still be on its way.
+    media_sweep_seconds: Annotated[int, Field(ge=0)] = 6 * 3600
+    media_orphan_grace_seconds: Annotated[int, Field(ge=60)] = 3600
     # Shortest time between the starts of two sends through one instance, across every worker
     # (bursts get WhatsApp numbers flagged); 0 turns pacing off. Sends never overlap either way.
     send_min_interval_ms: Annotated[int, Field(ge=0, le=600_000)] = 500

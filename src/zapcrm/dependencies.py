@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.auth.identity import Identity
 from zapcrm.exceptions import Forbidden, Unauthorized
+from zapcrm.i18n import N_
 from zapcrm.models import Role
 from zapcrm.runtime import Runtime
 
@@ -31,7 +32,7 @@ def bearer_token(
 ) -> str:
     """The raw bearer token of the request."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("envie o token de acesso no cabeçalho Authorization: Bearer")
+        raise Unauthorized(N_("envie o token de acesso no cabeçalho Authorization: Bearer"))
     return credentials.credentials
 
 
@@ -51,7 +52,7 @@ CurrentUser = Annotated[Identity, Depends(current_identity)]
 def _require(minimum: Role) -> object:
     async def dependency(identity: CurrentUser) -> Identity:
         if not identity.has_role(minimum):
-            raise Forbidden("seu perfil não permite esta ação")
+            raise Forbidden(N_("seu perfil não permite esta ação"))
         return identity
 
     return dependency

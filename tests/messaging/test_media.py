@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import uuid
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 
-from tests.conftest import Factory
+from tests.conftest import Factory, login
 from tests.evolution.harness import new_instance, post, rows, text_message
 from zapcrm.db import Database
+from zapcrm.messaging.media import build_media_storage
+from zapcrm.models import Role
 from zapcrm.runtime import Runtime
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
@@ -42,3 +46,54 @@ async def test_inline_base64_media_is_saved_and_stripped(
     saved = Path(runtime.settings.media_dir) / stored[0]["media_path"]
     assert saved.read_bytes() == PNG
     assert saved.suffix == ".png"
+
+
+async def test_the_api_serves_an_attachment_only_to_who_may_see_it(
+    client: httpx.AsyncClient, db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    instance = await new_instance(db, factory)
+    key_id = f"APIMEDIA{uuid.uuid4().hex[:10].upper()}"
+    body = text_message(key_id, remote_jid="5511987650011@s.whatsapp.net")
+    assert (await post(client, instance.envelope(body))).status_code == 200
+    [found] = await rows(
+        db, "select id, company_id from evolution_messages where key_id = :k", k=key_id
+    )
+    message_id = found["id"]
+    url = f"/api/messages/{message_id}/media"
+    supervisor = await login(client, await factory.user(instance.company_id, Role.SUPERVISOR))
+    assert (await client.get(url, headers=supervisor)).status_code == 404  # nothing stored yet
+
+    document = b"%PDF-1.7 relatorio"
+    path = await build_media_storage(runtime.settings).save(
+        found["company_id"], message_id, document, "application/pdf"
+    )
+    async with db.service_session() as session:
+        await session.execute(
+            text(
+                "update evolution_messages set media_path = :p, media_mimetype = 'text/html',"
+                " media_file_name = 'pedido.html', media_status = 'stored' where id = :id"
+            ),
+            {"p": path, "id": message_id},
+        )
+    served = await client.get(url, headers=supervisor)
+    assert served.status_code == 200
+    assert served.content == document
+    # A declared type outside the inline list (HTML here) is only ever a download.
+    assert served.headers["content-type"] == "application/octet-stream"
+    assert served.headers["content-disposition"].startswith('attachment; filename="pedido.html"')
+    assert served.headers["x-content-type-options"] == "nosniff"
+
+    colleague = await factory.user(instance.company_id, Role.OPERATOR)
+    async with db.service_session() as session:
+        await session.execute(
+            text(
+                "update evolution_conversations set assignee_id = :a"
+                " where id = (select conversation_id from evolution_messages where id = :m)"
+            ),
+            {"a": colleague.id, "m": message_id},
+        )
+    operator = await login(client, await factory.user(instance.company_id, Role.OPERATOR))
+    other_company = await login(client, await factory.user(await factory.company()))
+    assert (await client.get(url, headers=operator)).status_code == 404  # not assigned to them
+    assert (await client.get(url, headers=other_company)).status_code == 404
+    assert (await client.get(url)).status_code == 401

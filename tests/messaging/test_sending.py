@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from typing import Any
 
 import httpx
+import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from tests.conftest import SIMULATOR_KEY, Factory, login
 from tests.evolution.harness import rows
 from tests.live import register_simulated_instance
+from zapcrm.config import Settings
 from zapcrm.db import Database
 from zapcrm.models import Role
 from zapcrm.runtime import Runtime
@@ -429,4 +433,65 @@ async def test_react_to_a_customer_message(
             break
         await asyncio.sleep(0.1)
     assert [item["request"]["reaction"] for item in sent] == ["👍"]
+    await sim.aclose()
+
+
+async def _rotate(sim: httpx.AsyncClient, name: str) -> str:
+    token = f"tok-rotated-{uuid.uuid4().hex}"
+    changed = await sim.post(f"/_sim/instances/{name}/token", json={"token": token})
+    assert changed.status_code == 200, changed.text
+    return token
+
+
+async def test_a_send_refused_for_a_rotated_token_syncs_it_and_goes_out_once(
+    simulator: tuple[str, str, str],
+    live_server: str,
+    live_worker: None,
+    settings: Settings,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    company_id, name, sim, conversation_id = await _customer_chat(simulator, db, factory, runtime)
+    new_token = await _rotate(sim, name)
+    # The session's worker may now ask Evolution for the instances' tokens (the global key).
+    with_key = settings.model_copy(update={"evolution_global_key": SecretStr(SIMULATOR_KEY)})
+    monkeypatch.setattr(runtime, "settings", with_key)
+    message_id = await _reply(live_server, company_id, conversation_id, "Depois da troca")
+    await _until(
+        db,
+        "select key_id, status, error_detail from evolution_messages where id = :id",
+        {"id": message_id},
+        lambda r: r and r[0]["key_id"] is not None,
+        seconds=40,  # a retry after a refused send call waits out the echo grace (rule 2)
+    )
+    sent = (await sim.get(f"/_sim/instances/{name}/sent")).json()
+    assert [item["request"]["text"] for item in sent] == ["Depois da troca"]
+    stored = await rows(
+        db, "select api_key_hash from evolution_instances where external_id = :n", n=name
+    )
+    assert stored == [{"api_key_hash": hashlib.sha256(new_token.encode()).hexdigest()}]
+    await sim.aclose()
+
+
+async def test_without_a_global_key_a_refused_credential_fails_the_send_at_once(
+    simulator: tuple[str, str, str],
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    company_id, name, sim, conversation_id = await _customer_chat(simulator, db, factory, runtime)
+    await _rotate(sim, name)
+    message_id = await _reply(live_server, company_id, conversation_id, "Sem chave global")
+    failed = await _until(
+        db,
+        "select status, error_detail from evolution_messages where id = :id",
+        {"id": message_id},
+        lambda r: r and r[0]["status"] == "ERROR",
+    )
+    assert failed[0]["error_detail"]
+    assert (await sim.get(f"/_sim/instances/{name}/sent")).json() == []
     await sim.aclose()

@@ -255,3 +255,33 @@ async def test_oversized_fields_are_refused(new_browser: Browser, factory: Facto
     assert response.status_code == 422
     too_long = await http.get("/panel/invite/" + "x" * 200)
     assert too_long.status_code == 404
+
+
+async def test_the_invite_pages_speak_english_in_the_english_panel(
+    new_browser: Browser, factory: Factory
+) -> None:
+    http, csrf = await _admin_browser(new_browser, factory)
+    http.cookies.set("zapcrm_lang", "en")
+    invalid, _ = await _invite(http, csrf, "não é e-mail")
+    assert invalid.status_code == 422
+    assert "Check the e-mail and the role." in invalid.text
+    invited, link = await _invite(http, csrf, _email())
+    assert "E-mail sending is not set up." in invited.text
+    guest = await new_browser()
+    guest.cookies.set("zapcrm_lang", "en")
+    form = await guest.get(_path(link))
+    token = FORM_CSRF.search(form.text)
+    assert token
+    mismatch = await guest.post(
+        _path(link),
+        data={"csrf_token": token.group(1), "password": PASSWORD, "confirm": "outra-senha-1"},
+    )
+    assert "The passwords do not match." in mismatch.text
+    token = FORM_CSRF.search(mismatch.text)
+    assert token
+    short = await guest.post(
+        _path(link), data={"csrf_token": token.group(1), "password": "curta", "confirm": "curta"}
+    )
+    assert "The password needs 8 to 72 characters." in short.text
+    unknown = await guest.get("/panel/invite/desconhecido")
+    assert "This invitation link is not valid." in unknown.text

@@ -18,6 +18,7 @@ from zapcrm.accounts import repository
 from zapcrm.auth.passwords import hash_password, validate_password
 from zapcrm.config import AuthProvider, Settings
 from zapcrm.exceptions import Conflict, ServiceUnavailable, ValidationFailed
+from zapcrm.i18n import N_
 
 # Supabase's admin API bans "for a duration"; a century is its idiom for "until unbanned".
 _BAN_FOREVER = "876000h"
@@ -62,7 +63,7 @@ class LocalDirectory:
                     user_metadata={"display_name": display_name},
                 )
         except IntegrityError:
-            raise Conflict("já existe um usuário com este e-mail") from None
+            raise Conflict(N_("já existe um usuário com este e-mail")) from None
 
     async def set_banned(self, user_id: uuid.UUID, banned: bool) -> None:
         """Nothing to do: the local provider checks `profiles.active` at every login."""
@@ -134,13 +135,15 @@ class SupabaseDirectory:
                 method, self.base_url + path, json=body, headers=self._headers()
             )
         except httpx.HTTPError as error:
-            raise ServiceUnavailable("Supabase Auth não respondeu") from error
+            raise ServiceUnavailable(N_("Supabase Auth não respondeu")) from error
         if response.status_code in (409, 422) and "already" in response.text:
-            raise Conflict("já existe um usuário com este e-mail")
+            raise Conflict(N_("já existe um usuário com este e-mail"))
         if response.status_code == 422:
-            raise ValidationFailed("Supabase Auth recusou os dados do usuário")
+            raise ValidationFailed(N_("Supabase Auth recusou os dados do usuário"))
         if response.status_code >= 400:
-            raise ServiceUnavailable(f"Supabase Auth respondeu {response.status_code}")
+            raise ServiceUnavailable(
+                N_("Supabase Auth respondeu {status}", status=response.status_code)
+            )
         result: dict[str, Any] = response.json() if response.content else {}
         return result
 

@@ -27,6 +27,7 @@ from zapcrm.accounts.directory import UserDirectory
 from zapcrm.auth.identity import Identity
 from zapcrm.auth.passwords import validate_password
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed, ZapcrmError
+from zapcrm.i18n import N_
 from zapcrm.models import Role, UserInvite
 
 __all__ = [
@@ -65,7 +66,7 @@ class InviteUnusable(ZapcrmError):
     code = "invite_unusable"
 
     def __init__(self, state: InviteState | None) -> None:
-        super().__init__("este convite não pode mais ser usado", state=state)
+        super().__init__(N_("este convite não pode mais ser usado"), state=state)
         self.state = state
 
 
@@ -112,7 +113,7 @@ async def invite_user(
     email = email.strip().lower()
     display_name = display_name.strip()
     if not 3 <= len(email) <= 255 or len(display_name) > 200:
-        raise ValidationFailed("confira o nome e o e-mail")
+        raise ValidationFailed(N_("confira o nome e o e-mail"))
     # Nobody knows this password; the login stays inactive until the invitee chooses one.
     user_id = await directory.create(
         session,
@@ -165,11 +166,11 @@ async def list_open_invites(session: AsyncSession, company_id: uuid.UUID) -> Seq
 async def _open_invite(session: AsyncSession, actor: Identity, invite_id: uuid.UUID) -> UserInvite:
     invite = await repository.get_invite(session, actor.company_id, invite_id, for_update=True)
     if invite is None:
-        raise NotFound("convite não encontrado")
+        raise NotFound(N_("convite não encontrado"))
     if invite.accepted_at is not None:
-        raise Conflict("este convite já foi aceito")
+        raise Conflict(N_("este convite já foi aceito"))
     if invite.revoked_at is not None:
-        raise Conflict("este convite foi cancelado")
+        raise Conflict(N_("este convite foi cancelado"))
     return invite
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zapcrm.accounts import repository
 from zapcrm.accounts.directory import UserDirectory
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
+from zapcrm.i18n import N_
 from zapcrm.models import Company, Profile, Role
 
 
@@ -20,7 +21,7 @@ async def create_company(session: AsyncSession, *, name: str) -> Company:
     """Create a company."""
     name = name.strip()
     if not 1 <= len(name) <= 200:
-        raise ValidationFailed("o nome da empresa deve ter de 1 a 200 caracteres")
+        raise ValidationFailed(N_("o nome da empresa deve ter de 1 a 200 caracteres"))
     return await repository.insert_company(session, name=name)
 
 
@@ -39,7 +40,7 @@ async def create_user(
     email = email.strip().lower()
     display_name = display_name.strip() or email.split("@")[0]
     if await repository.get_company(session, company_id) is None:
-        raise NotFound("empresa não encontrada")
+        raise NotFound(N_("empresa não encontrada"))
     user_id = await directory.create(
         session, email=email, password=password, display_name=display_name
     )
@@ -85,7 +86,7 @@ async def update_user(
     """Change a user's role, name or active flag, keeping at least one active admin."""
     profile = await repository.get_profile(session, company_id, user_id, for_update=True)
     if profile is None:
-        raise NotFound("usuário não encontrado")
+        raise NotFound(N_("usuário não encontrado"))
     changes: dict[str, object] = {}
     if role is not None and role.value != profile.role:
         changes["role"] = role.value
@@ -101,9 +102,9 @@ async def update_user(
         and (changes.get("role", Role.ADMIN) != Role.ADMIN or changes.get("active") is False)
     )
     if loses_admin and await repository.count_active_admins(session, company_id) <= 1:
-        raise Conflict("a empresa precisa de pelo menos um administrador ativo")
+        raise Conflict(N_("a empresa precisa de pelo menos um administrador ativo"))
     if actor_id == user_id and ("role" in changes or "active" in changes):
-        raise Conflict("você não pode alterar o próprio perfil de acesso")
+        raise Conflict(N_("você não pode alterar o próprio perfil de acesso"))
     before = {name: getattr(profile, name) for name in changes}
     await repository.update_profile(session, profile, **changes)
     await repository.insert_audit(
@@ -131,7 +132,7 @@ async def company_settings(session: AsyncSession, company_id: uuid.UUID) -> Comp
     """The company's name, time zone and default phone region."""
     company = await repository.get_company(session, company_id)
     if company is None:
-        raise NotFound("empresa não encontrada")
+        raise NotFound(N_("empresa não encontrada"))
     return CompanySettings(company.name, company.timezone, company.default_region)
 
 
@@ -148,23 +149,23 @@ async def update_company_settings(
     name = name.strip()
     if not 1 <= len(name) <= 200:
         raise ValidationFailed(
-            "o nome da empresa deve ter de 1 a 200 caracteres",
-            fields=[{"field": "name", "message": "de 1 a 200 caracteres"}],
+            N_("o nome da empresa deve ter de 1 a 200 caracteres"),
+            fields=[{"field": "name", "message": N_("de 1 a 200 caracteres")}],
         )
     if timezone not in available_timezones():
         raise ValidationFailed(
-            "fuso horário desconhecido",
-            fields=[{"field": "timezone", "message": "use um nome como America/Sao_Paulo"}],
+            N_("fuso horário desconhecido"),
+            fields=[{"field": "timezone", "message": N_("use um nome como America/Sao_Paulo")}],
         )
     region = default_region.upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ValidationFailed(
-            "país desconhecido",
-            fields=[{"field": "default_region", "message": "use um código como BR"}],
+            N_("país desconhecido"),
+            fields=[{"field": "default_region", "message": N_("use um código como BR")}],
         )
     company = await repository.get_company(session, company_id)
     if company is None:
-        raise NotFound("empresa não encontrada")
+        raise NotFound(N_("empresa não encontrada"))
     wanted = {"name": name, "timezone": timezone, "default_region": region}
     changes = {key: value for key, value in wanted.items() if getattr(company, key) != value}
     if changes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bcrypt
 
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.i18n import N_
 
 MIN_PASSWORD_LENGTH = 8
 # bcrypt only reads 72 bytes and bcrypt>=5 refuses longer input instead of truncating silently.
@@ -19,9 +20,13 @@ _DUMMY_HASH = bcrypt.hashpw(b"zapcrm-timing-equaliser", bcrypt.gensalt(_ROUNDS))
 def validate_password(password: str) -> None:
     """Raise ValidationFailed when a new password is too short or too long for bcrypt."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise ValidationFailed(
+            N_("a senha precisa de pelo menos {minimum} caracteres", minimum=MIN_PASSWORD_LENGTH)
+        )
     if len(password.encode()) > MAX_PASSWORD_BYTES:
-        raise ValidationFailed(f"password must have at most {MAX_PASSWORD_BYTES} bytes")
+        raise ValidationFailed(
+            N_("a senha pode ter no máximo {maximum} bytes", maximum=MAX_PASSWORD_BYTES)
+        )
 
 
 def hash_password(password: str) -> str:

@@ -34,6 +34,7 @@ from zapcrm.exceptions import (
     ServiceUnavailable,
     Unauthorized,
 )
+from zapcrm.i18n import N_
 from zapcrm.logging import get_logger
 from zapcrm.models import AuthUser, Profile, Role
 
@@ -96,10 +97,10 @@ class LocalProvider:
             found = await accounts_repo.find_user_by_email(session, email)
             user, profile = found if found else (None, None)
             if not verify_password(password, user.encrypted_password if user else None):
-                raise InvalidCredentials("e-mail ou senha inválidos")
+                raise InvalidCredentials(N_("e-mail ou senha inválidos"))
             assert user is not None
             if not _profile_usable(user, profile, now):
-                raise AccountDisabled("esta conta está desativada")
+                raise AccountDisabled(N_("esta conta está desativada"))
             assert profile is not None
             session_id = uuid.uuid4()
             refresh_token = await self._new_refresh_token(session, user.id, session_id, None, now)
@@ -113,7 +114,7 @@ class LocalProvider:
         async with self.db.service_session() as session:
             row = await repository.lock_refresh_token(session, hash_refresh_token(refresh_token))
             if row is None or row.expires_at <= now:
-                raise InvalidToken("refresh token inválido ou expirado")
+                raise InvalidToken(N_("refresh token inválido ou expirado"))
             if row.used_at is not None or row.revoked_at is not None:
                 # Reuse of a rotated token means it leaked: end the whole session (RFC 9700 4.14).
                 await repository.revoke_session(session, row.session_id, now)
@@ -121,7 +122,7 @@ class LocalProvider:
             else:
                 found = await accounts_repo.get_user_with_profile(session, row.user_id)
                 if found is None or not _profile_usable(found[0], found[1], now):
-                    raise AccountDisabled("esta conta está desativada")
+                    raise AccountDisabled(N_("esta conta está desativada"))
                 user, maybe_profile = found
                 assert maybe_profile is not None  # _profile_usable checked it
                 profile = maybe_profile
@@ -132,7 +133,7 @@ class LocalProvider:
         if reused_session is not None:
             await self.cache.revoke_sessions([reused_session])
             log.warning("auth.refresh_token_reused", session_id=str(reused_session))
-            raise InvalidToken("refresh token já utilizado; a sessão foi encerrada")
+            raise InvalidToken(N_("refresh token já utilizado; a sessão foi encerrada"))
         return self._session_out(user, profile, row.session_id, new_token, now)
 
     async def logout(self, identity: Identity, access_token: str) -> None:
@@ -214,9 +215,9 @@ class SupabaseProvider:
                 headers={"apikey": self.anon_key, "Authorization": f"Bearer {access_token}"},
             )
         except httpx.HTTPError as error:
-            raise ServiceUnavailable("Supabase Auth não respondeu") from error
+            raise ServiceUnavailable(N_("Supabase Auth não respondeu")) from error
         if response.status_code >= 500:
-            raise ServiceUnavailable("Supabase Auth falhou ao encerrar a sessão")
+            raise ServiceUnavailable(N_("Supabase Auth falhou ao encerrar a sessão"))
 
     async def _token_call(self, grant_type: str, payload: dict[str, str]) -> dict[str, Any]:
         try:
@@ -226,15 +227,15 @@ class SupabaseProvider:
                 headers={"apikey": self.anon_key},
             )
         except httpx.HTTPError as error:
-            raise ServiceUnavailable("Supabase Auth não respondeu") from error
+            raise ServiceUnavailable(N_("Supabase Auth não respondeu")) from error
         if response.status_code == 429:
-            raise RateLimited("muitas tentativas; tente mais tarde", retry_after=60)
+            raise RateLimited(N_("muitas tentativas; tente mais tarde"), retry_after=60)
         if response.status_code >= 500:
-            raise ServiceUnavailable("Supabase Auth indisponível")
+            raise ServiceUnavailable(N_("Supabase Auth indisponível"))
         if response.status_code >= 400:
             if grant_type == "refresh_token":
-                raise InvalidToken("refresh token inválido ou expirado")
-            raise InvalidCredentials("e-mail ou senha inválidos")
+                raise InvalidToken(N_("refresh token inválido ou expirado"))
+            raise InvalidCredentials(N_("e-mail ou senha inválidos"))
         body: dict[str, Any] = response.json()
         return body
 
@@ -242,7 +243,7 @@ class SupabaseProvider:
         claims = await self.verifier.verify(str(body.get("access_token", "")))
         profile = await self.profiles.load(claims.user_id)
         if profile is None or not profile.active:
-            raise AccountDisabled("esta conta está desativada")
+            raise AccountDisabled(N_("esta conta está desativada"))
         return SessionOut(
             access_token=body["access_token"],
             expires_in=int(body.get("expires_in", 3600)),
@@ -332,11 +333,11 @@ class Authenticator:
         claims = await self.verifier.verify(token)
         profile, revoked = await self.cache.lookup(claims.user_id, claims.session_id)
         if revoked:
-            raise InvalidToken("sessão encerrada")
+            raise InvalidToken(N_("sessão encerrada"))
         if profile is None:
             profile = await self.profiles._load_from_db(claims.user_id)
         if profile is None or not profile.active:
-            raise AccountDisabled("esta conta está desativada")
+            raise AccountDisabled(N_("esta conta está desativada"))
         return _identity(claims, profile)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.contacts.repository import attributes as repository
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.i18n import N_, message_of
 
 AttributeType = Literal["text", "number", "date", "boolean", "list"]
 MAX_TEXT_LENGTH = 1000
@@ -63,7 +64,7 @@ def coerce_value(definition: AttributeDef, value: Any) -> Any:
     if definition.type == "text":
         text = str(value).strip()
         if len(text) > MAX_TEXT_LENGTH:
-            raise ValueError(f"texto com mais de {MAX_TEXT_LENGTH} caracteres")
+            raise ValueError(N_("texto com mais de {limit} caracteres", limit=MAX_TEXT_LENGTH))
         return text
     if definition.type == "number":
         return _number(value)
@@ -73,7 +74,9 @@ def coerce_value(definition: AttributeDef, value: Any) -> Any:
         return _boolean(value)
     text = str(value).strip()
     if text not in definition.options:
-        raise ValueError(f"valor fora da lista: {', '.join(definition.options)}")
+        raise ValueError(
+            N_("valor fora da lista: {options}", options=", ".join(definition.options))
+        )
     return text
 
 
@@ -86,20 +89,20 @@ def coerce_custom_fields(
     for key, value in values.items():
         definition = definitions.get(key)
         if definition is None:
-            errors.append({"field": f"custom_fields.{key}", "message": "atributo não definido"})
+            errors.append({"field": f"custom_fields.{key}", "message": N_("atributo não definido")})
             continue
         try:
             result[key] = coerce_value(definition, value)
         except ValueError as error:
-            errors.append({"field": f"custom_fields.{key}", "message": str(error)})
+            errors.append({"field": f"custom_fields.{key}", "message": message_of(error)})
     if errors:
-        raise ValidationFailed("atributos personalizados inválidos", fields=errors)
+        raise ValidationFailed(N_("atributos personalizados inválidos"), fields=errors)
     return result
 
 
 def _number(value: Any) -> int | float:
     if isinstance(value, bool):
-        raise ValueError("número inválido")
+        raise ValueError(N_("número inválido"))
     if isinstance(value, int | float):
         return value
     text = str(value).strip().replace(" ", "")
@@ -109,9 +112,9 @@ def _number(value: Any) -> int | float:
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise ValueError("número inválido") from None
+        raise ValueError(N_("número inválido")) from None
     if not number.is_finite():
-        raise ValueError("número inválido")
+        raise ValueError(N_("número inválido"))
     return int(number) if number == number.to_integral_value() else float(number)
 
 
@@ -125,7 +128,7 @@ def _date(value: Any) -> date:
             return date(year, month, day)
         return date.fromisoformat(text[:10])
     except (ValueError, TypeError):
-        raise ValueError("data inválida (use DD/MM/AAAA ou AAAA-MM-DD)") from None
+        raise ValueError(N_("data inválida (use DD/MM/AAAA ou AAAA-MM-DD)")) from None
 
 
 def _boolean(value: Any) -> bool:
@@ -136,4 +139,4 @@ def _boolean(value: Any) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ValueError("use sim ou não")
+    raise ValueError(N_("use sim ou não"))

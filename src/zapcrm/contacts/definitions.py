@@ -12,6 +12,7 @@ from zapcrm.auth.identity import Identity
 from zapcrm.contacts.repository import attributes as repository
 from zapcrm.contacts.schemas import AttributeIn, AttributeOut, StageIn, StageOut
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
+from zapcrm.i18n import N_
 from zapcrm.models import ContactAttribute, FunnelStage
 
 
@@ -32,7 +33,7 @@ async def create_attribute(
 ) -> AttributeOut:
     """Define a custom attribute; a list needs its options."""
     if data.type == "list" and not data.options:
-        raise ValidationFailed("um atributo de lista precisa de opções")
+        raise ValidationFailed(N_("um atributo de lista precisa de opções"))
     row = await _insert(
         session, ContactAttribute, {**data.model_dump(), "company_id": actor.company_id}
     )
@@ -56,7 +57,7 @@ async def delete_definition(
     """Remove an attribute or stage definition."""
     row = await repository.get_definition(session, model, actor.company_id, definition_id)
     if row is None:
-        raise NotFound("definição não encontrada")
+        raise NotFound(N_("definição não encontrada"))
     await repository.remove_definition(session, row)
 
 
@@ -69,7 +70,7 @@ async def _insert(
         async with session.begin_nested():
             return await repository.insert_definition(session, model, values)
     except IntegrityError:
-        raise Conflict(f"a chave {values['key']} já existe") from None
+        raise Conflict(N_("a chave {key} já existe", key=values["key"])) from None
 
 
 def _attribute_out(row: ContactAttribute) -> AttributeOut:

@@ -27,6 +27,7 @@ from zapcrm.contacts.schemas import (
     IdentityOut,
 )
 from zapcrm.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
+from zapcrm.i18n import N_
 from zapcrm.kit.pagination import decode_key_cursor, encode_key_cursor
 from zapcrm.kit.phones import InvalidPhone, canonical_phone, identity_variants
 from zapcrm.models import Contact, Role
@@ -41,7 +42,7 @@ def _phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
         return canonical_phone(raw, region)
     except InvalidPhone as error:
         raise ValidationFailed(
-            "telefone inválido", fields=[{"field": "phone", "message": str(error)}]
+            N_("telefone inválido"), fields=[{"field": "phone", "message": str(error)}]
         ) from None
 
 
@@ -59,9 +60,12 @@ async def _check_stage(session: AsyncSession, company_id: uuid.UUID, stage: str 
     stages = await attributes.load_stage_keys(session, company_id)
     if stages and stage not in stages:
         raise ValidationFailed(
-            "etapa do funil desconhecida",
+            N_("etapa do funil desconhecida"),
             fields=[
-                {"field": "funnel_stage", "message": f"use uma de: {', '.join(sorted(stages))}"}
+                {
+                    "field": "funnel_stage",
+                    "message": N_("use uma de: {stages}", stages=", ".join(sorted(stages))),
+                }
             ],
         )
 
@@ -73,14 +77,16 @@ async def _claim_phone(
     variants = sorted(identity_variants(phone))
     owners = await crud.owners_of(session, company_id, "phone", variants) - {contact_id}
     if owners:
-        raise Conflict("já existe um contato com este telefone", contact_id=str(next(iter(owners))))
+        raise Conflict(
+            N_("já existe um contato com este telefone"), contact_id=str(next(iter(owners)))
+        )
     try:
         async with session.begin_nested():
             await identity.add_identities(
                 session, company_id, contact_id, [("phone", value) for value in variants]
             )
     except IntegrityError:  # claimed by a concurrent request just now
-        raise Conflict("já existe um contato com este telefone") from None
+        raise Conflict(N_("já existe um contato com este telefone")) from None
 
 
 async def create_contact(session: AsyncSession, actor: Identity, data: ContactIn) -> ContactOut:
@@ -124,7 +130,7 @@ async def get_contact(
     """One contact with its identity keys."""
     contact = await identity.get_contact(session, actor.company_id, contact_id)
     if contact is None:
-        raise NotFound("contato não encontrado")
+        raise NotFound(N_("contato não encontrado"))
     keys = await crud.identities_of(session, contact.id)
     return ContactDetail(
         **ContactOut.of(contact).model_dump(),
@@ -138,7 +144,7 @@ async def update_contact(
     """Apply the given changes and record them in the contact's timeline."""
     contact = await crud.lock_contact(session, actor.company_id, contact_id)
     if contact is None:
-        raise NotFound("contato não encontrado")
+        raise NotFound(N_("contato não encontrado"))
     values: dict[str, Any] = {}
     sent = patch.model_fields_set
     for field in ("name", "source", "notes", "opted_out", "tags"):
@@ -190,9 +196,9 @@ async def update_contact(
 async def delete_contact(session: AsyncSession, actor: Identity, contact_id: uuid.UUID) -> None:
     """Delete a contact (supervisors and admins); its chats stay, unlinked."""
     if not actor.has_role(Role.SUPERVISOR):
-        raise Forbidden("apenas supervisores e administradores excluem contatos")
+        raise Forbidden(N_("apenas supervisores e administradores excluem contatos"))
     if await identity.get_contact(session, actor.company_id, contact_id) is None:
-        raise NotFound("contato não encontrado")
+        raise NotFound(N_("contato não encontrado"))
     await identity.delete_contact(session, actor.company_id, contact_id)
     await accounts_repo.insert_audit(
         session,
@@ -233,16 +239,16 @@ async def merge_contacts(
     if not actor.has_role(Role.SUPERVISOR):
         # The moves run under the caller's RLS: an operator cannot see a colleague's chats,
         # so they would stay behind and lose their contact when the other one is deleted.
-        raise Forbidden("só supervisores e administradores unificam contatos")
+        raise Forbidden(N_("só supervisores e administradores unificam contatos"))
     if keep_id == other_id:
-        raise ValidationFailed("escolha dois contatos diferentes")
+        raise ValidationFailed(N_("escolha dois contatos diferentes"))
     # Lock in id order so two opposite merges cannot deadlock.
     locked = {}
     for contact_id in sorted((keep_id, other_id)):
         locked[contact_id] = await crud.lock_contact(session, actor.company_id, contact_id)
     keep, other = locked[keep_id], locked[other_id]
     if keep is None or other is None:
-        raise NotFound("contato não encontrado")
+        raise NotFound(N_("contato não encontrado"))
     values = _merged_values(keep, other)
     summary = {"merged_contact_id": str(other.id), "name": other.name, "phone": other.phone_e164}
     await crud.move_everything(session, actor.company_id, other.id, keep.id)
@@ -298,7 +304,7 @@ async def contact_history(
 ) -> tuple[Sequence[HistoryItem], str | None]:
     """A page of the contact's timeline, newest first, and the next page's cursor."""
     if await identity.get_contact(session, actor.company_id, contact_id) is None:
-        raise NotFound("contato não encontrado")
+        raise NotFound(N_("contato não encontrado"))
     before = decode_key_cursor(cursor) if cursor else None
     rows = await crud.history(session, contact_id, before=before, limit=limit + 1)
     items = [

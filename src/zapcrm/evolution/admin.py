@@ -23,6 +23,7 @@ from zapcrm.evolution.events import HANDLED_EVENTS
 from zapcrm.evolution.instances import register_instance
 from zapcrm.evolution.schemas import InstanceOut
 from zapcrm.exceptions import NotFound, ServiceUnavailable, ValidationFailed
+from zapcrm.i18n import N_
 from zapcrm.messaging import cache
 from zapcrm.runtime import Runtime
 
@@ -49,10 +50,12 @@ def webhook_url(runtime: Runtime) -> str:
 
 def _gateway_failure(error: GatewayError) -> Exception:
     if isinstance(error, GatewayUnavailable):
-        return ServiceUnavailable(f"a Evolution API não respondeu: {error.reason}")
+        return ServiceUnavailable(
+            N_("a Evolution API não respondeu: {reason}", reason=error.reason)
+        )
     if isinstance(error, GatewayUnauthorized):
-        return ValidationFailed("a Evolution API recusou o token ou a chave global")
-    return ValidationFailed(f"a Evolution API recusou: {error.reason}")
+        return ValidationFailed(N_("a Evolution API recusou o token ou a chave global"))
+    return ValidationFailed(N_("a Evolution API recusou: {reason}", reason=error.reason))
 
 
 @dataclass
@@ -88,7 +91,7 @@ class InstanceAdmin:
         async with self.runtime.db.service_session() as session:
             row = await repository.get_public(session, actor.company_id, instance_id)
         if row is None:
-            raise NotFound("instância não encontrada")
+            raise NotFound(N_("instância não encontrada"))
         return InstanceOut.model_validate(row)
 
     async def register(
@@ -126,7 +129,7 @@ class InstanceAdmin:
         """Create the instance on the gateway (global key) and register it; returns its QR."""
         global_key = self.runtime.settings.evolution_global_key
         if global_key is None:
-            raise ValidationFailed("configure EVOLUTION_GLOBAL_KEY para criar instâncias")
+            raise ValidationFailed(N_("configure EVOLUTION_GLOBAL_KEY para criar instâncias"))
         client = self._client(server_url, name, global_key.get_secret_value())
         try:
             created = await client.create_instance(
@@ -138,7 +141,7 @@ class InstanceAdmin:
         if isinstance(token, dict):  # 1.x answered {"apikey": "..."}
             token = token.get("apikey")
         if not isinstance(token, str) or not token:
-            raise ValidationFailed("a Evolution API não devolveu o token da instância")
+            raise ValidationFailed(N_("a Evolution API não devolveu o token da instância"))
         try:
             # Custom headers so webhooks authenticate even with the envelope apikey off.
             await self._point_webhook(self._client(server_url, name, token), token)
@@ -175,7 +178,7 @@ class InstanceAdmin:
             access = await repository.gateway_access(session, instance_id)
         sealed = access[2] if access else None
         if public is None or access is None or sealed is None:
-            raise NotFound("instância não encontrada")
+            raise NotFound(N_("instância não encontrada"))
         name, server_url, _ = access
         return self._client(server_url, name, self.credentials.open(sealed))
 

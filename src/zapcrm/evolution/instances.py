@@ -16,6 +16,7 @@ from zapcrm.accounts import repository as accounts_repo
 from zapcrm.evolution import repository
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
+from zapcrm.i18n import N_
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:8080"
 
@@ -184,13 +185,15 @@ async def register_instance(
     token encrypted (to call the gateway); never the token itself."""
     name = name.strip()
     if not name or len(name) > 200:
-        raise ValidationFailed("o nome da instância deve ter de 1 a 200 caracteres")
+        raise ValidationFailed(N_("o nome da instância deve ter de 1 a 200 caracteres"))
     if len(token) < 8:
-        raise ValidationFailed("o token da instância deve ter pelo menos 8 caracteres")
+        raise ValidationFailed(N_("o token da instância deve ter pelo menos 8 caracteres"))
     if not server_url.startswith(("http://", "https://")):
-        raise ValidationFailed("a URL do servidor Evolution deve começar com http:// ou https://")
+        raise ValidationFailed(
+            N_("a URL do servidor Evolution deve começar com http:// ou https://")
+        )
     if await accounts_repo.get_company(session, company_id) is None:
-        raise NotFound("empresa não encontrada")
+        raise NotFound(N_("empresa não encontrada"))
     try:
         async with session.begin_nested():
             return await repository.insert_instance(
@@ -203,4 +206,4 @@ async def register_instance(
                 webhook_url=webhook_url,
             )
     except IntegrityError:
-        raise Conflict("esta instância já está registrada neste servidor Evolution") from None
+        raise Conflict(N_("esta instância já está registrada neste servidor Evolution")) from None

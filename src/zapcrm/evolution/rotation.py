@@ -29,7 +29,7 @@ from zapcrm.accounts import repository as accounts_repo
 from zapcrm.auth.identity import Identity
 from zapcrm.evolution import repository
 from zapcrm.evolution.client import EvolutionClient
-from zapcrm.evolution.credentials import CredentialBox
+from zapcrm.evolution.credentials import CredentialBox, CredentialError
 from zapcrm.evolution.errors import GatewayError
 from zapcrm.evolution.instances import (
     InstanceRef,
@@ -39,12 +39,13 @@ from zapcrm.evolution.instances import (
     select_instance,
 )
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.i18n import N_
 from zapcrm.logging import get_logger
 from zapcrm.runtime import Runtime
 
 log = get_logger(__name__)
 
-Trigger = Literal["schedule", "admin", "webhook"]
+Trigger = Literal["schedule", "admin", "webhook", "send"]
 
 ROTATIONS = Counter(
     "zapcrm_instance_credential_rotations_total",
@@ -349,7 +350,7 @@ async def sync_for_admin(runtime: Runtime, actor: Identity) -> SyncReport:
     """The admin action: sync the servers of the actor's company, audited under their name."""
     sync = CredentialSync(runtime, CredentialBox.from_settings(runtime.settings))
     if not sync.configured:
-        raise ValidationFailed("configure EVOLUTION_GLOBAL_KEY para sincronizar as credenciais")
+        raise ValidationFailed(N_("configure EVOLUTION_GLOBAL_KEY para sincronizar as credenciais"))
     return await sync.sync(trigger="admin", company_id=actor.company_id, actor_id=actor.user_id)
 
 
@@ -402,6 +403,32 @@ async def resync_for_delivery(
             api_keys=api_keys,
         )
     return Recheck(found, verified=verified or found is not None)
+
+
+async def resync_for_send(
+    runtime: Runtime, *, instance_id: uuid.UUID, server_url: str, used_token: str
+) -> bool:
+    """A REST call with the instance's token came back unauthorized: sync its server (at most
+    once per interval, or wait for the sync under way) and say whether the instance now holds
+    a different token, worth one more try. False when nothing can be learned (no global key)
+    or the token did not change, so the caller fails instead of looping."""
+    if runtime.settings.evolution_global_key is None:
+        return False
+    gate = SyncGate(runtime.redis)
+    interval = runtime.settings.evolution_webhook_sync_interval_seconds
+    credentials = CredentialBox.from_settings(runtime.settings)
+    if await gate.claim_webhook_sync(server_url, interval):
+        await CredentialSync(runtime, credentials).sync_server(server_url, trigger="send")
+    else:
+        await gate.wait_until_idle(server_url)
+    async with runtime.db.service_session() as session:
+        access = await repository.gateway_access(session, instance_id)
+    if access is None or access[2] is None:
+        return False
+    try:
+        return credentials.open(access[2]) != used_token
+    except CredentialError:
+        return False
 
 
 async def sync_forever(runtime: Runtime, stop: asyncio.Event) -> None:

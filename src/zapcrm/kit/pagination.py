@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime
 
 from zapcrm.exceptions import BadRequest
+from zapcrm.i18n import N_
 
 
 def encode_cursor(at: datetime | None, row_id: uuid.UUID) -> str:
@@ -24,7 +25,7 @@ def decode_cursor(cursor: str) -> tuple[datetime | None, uuid.UUID]:
         at = datetime.fromisoformat(at_text) if at_text else None
         return at, uuid.UUID(id_text)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadRequest("cursor de paginação inválido") from None
+        raise BadRequest(N_("cursor de paginação inválido")) from None
 
 
 def encode_key_cursor(at: datetime, key: str) -> str:
@@ -42,4 +43,4 @@ def decode_key_cursor(cursor: str) -> tuple[datetime, str]:
             raise ValueError(cursor)
         return datetime.fromisoformat(at_text), key
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadRequest("cursor de paginação inválido") from None
+        raise BadRequest(N_("cursor de paginação inválido")) from None

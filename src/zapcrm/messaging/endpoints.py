@@ -9,13 +9,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.dependencies import CurrentUser, RuntimeDep, TenantSession
 from zapcrm.exceptions import ValidationFailed
-from zapcrm.messaging import realtime, sends, uploads
+from zapcrm.i18n import N_
+from zapcrm.messaging import downloads, realtime, sends, uploads
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut, Page
 from zapcrm.messaging.service import actions, inbox, notes, outbound
 from zapcrm.outbox import OutboxItem
@@ -37,7 +39,7 @@ def _assignee(value: str) -> inbox.Assignee | uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise ValidationFailed(
-            "assignee deve ser me, unassigned, any ou o id de um usuário"
+            N_("assignee deve ser me, unassigned, any ou o id de um usuário")
         ) from None
 
 
@@ -338,6 +340,22 @@ class ReactionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     emoji: str = Field(max_length=16)
+
+
+@router.get(
+    "/api/messages/{message_id}/media",
+    response_class=Response,
+    responses={200: {"description": "the attachment's bytes"}, 404: {}},
+)
+async def message_media(
+    message_id: uuid.UUID, identity: CurrentUser, runtime: RuntimeDep
+) -> Response:
+    """The attachment of a message the caller may see (404 while not downloaded yet).
+
+    Images, audio and video come inline with their type; anything else as a download of
+    `application/octet-stream`.
+    """
+    return await downloads.media_response(runtime, identity.claims, message_id)
 
 
 @router.post("/api/messages/{message_id}/reaction", status_code=status.HTTP_202_ACCEPTED)

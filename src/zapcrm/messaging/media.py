@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import mimetypes
+import os
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
 
@@ -27,6 +29,12 @@ class MediaStorage(Protocol):
         self, company_id: uuid.UUID, message_id: uuid.UUID, mimetype: str | None
     ) -> None:
         """Remove what `save` stored for this message, if anything."""
+
+    def keys_older_than(self, cutoff: float, batch: int) -> AsyncIterator[list[str]]:
+        """Every stored key (temporary files too) last written before `cutoff` (epoch s)."""
+
+    async def remove(self, key: str) -> None:
+        """Remove the file under `key`; one already gone is fine."""
 
 
 class LocalMediaStorage:
@@ -72,6 +80,31 @@ class LocalMediaStorage:
         """Remove the message's file; a file already gone is fine."""
         path = self._path(self._key(company_id, message_id, mimetype))
         await asyncio.to_thread(path.unlink, missing_ok=True)
+
+    async def keys_older_than(self, cutoff: float, batch: int) -> AsyncIterator[list[str]]:
+        """Walk one company directory at a time (in a thread), `batch` keys per list."""
+        for company in await asyncio.to_thread(self._company_dirs):
+            names = await asyncio.to_thread(self._old_files, company, cutoff)
+            for start in range(0, len(names), batch):
+                yield [f"{company}/{name}" for name in names[start : start + batch]]
+
+    def _company_dirs(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        with os.scandir(self.root) as entries:
+            return sorted(entry.name for entry in entries if entry.is_dir(follow_symlinks=False))
+
+    def _old_files(self, company: str, cutoff: float) -> list[str]:
+        found = []
+        with os.scandir(self.root / company) as entries:
+            for entry in entries:
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                    found.append(entry.name)
+        return sorted(found)
+
+    async def remove(self, key: str) -> None:
+        """Remove a stored file by key."""
+        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
 
 
 def build_media_storage(settings: Settings) -> MediaStorage:

@@ -20,6 +20,10 @@ Rules (issue 4, "at-least-once must not mean twice"):
    only while it has no key id; its attempt counter and time limits start over, but its last
    attempt time stays, so rule 2 still looks for that attempt's echo before sending again. The
    job asks for a fresh number check: a cached "not on WhatsApp" may be what it failed on.
+6. A 401 from the gateway (number check, connection state or send) means the instance's token
+   was rotated on the server: the worker syncs the server's tokens (rotation.py, at most once
+   per server per interval) and tries again when the stored token changed; otherwise (no
+   global key, same token) the message fails at once instead of burning its retries.
 """
 
 from __future__ import annotations
@@ -34,8 +38,9 @@ from redis.asyncio import Redis
 from zapcrm.contacts.repository import identity as identity_repo
 from zapcrm.evolution.client import EvolutionClient, NumberCheck
 from zapcrm.evolution.credentials import CredentialBox, CredentialError
-from zapcrm.evolution.errors import GatewayError, GatewayUnavailable
+from zapcrm.evolution.errors import GatewayError, GatewayUnauthorized, GatewayUnavailable
 from zapcrm.evolution.repository import gateway_access, record_connection
+from zapcrm.evolution.rotation import resync_for_send
 from zapcrm.logging import get_logger
 from zapcrm.messaging.gateway_calls import UnsendableMessage, call_for
 from zapcrm.messaging.media import build_media_storage
@@ -85,6 +90,14 @@ class OutgoingHandler:
             row = await outbound.load_outgoing(session, message_id)
         if row is None or row["status"] != "queued" or row["key_id"]:
             return
+        try:
+            await self._send(job, row)
+        except GatewayUnauthorized as error:
+            await self._unauthorized(row, error)
+
+    async def _send(self, job: Job, row: dict[str, Any]) -> None:
+        """Rules 1-4 of the module docstring for one queued message."""
+        message_id: uuid.UUID = row["id"]
         if row["send_attempted_at"] is not None and await self._adopt_echo(row):
             return
         if row["connection_state"] != "open" and not await self._live_open(row):
@@ -125,6 +138,8 @@ class OutgoingHandler:
                 await self._fail(row, "a Evolution API ficou indisponível por tempo demais")
                 return
             raise  # the runtime retries with exponential backoff and jitter
+        except GatewayUnauthorized:
+            raise  # the token changed on the server: see _unauthorized
         except GatewayError as error:
             await self._fail(row, error.reason or "a Evolution API recusou o envio")
             return
@@ -181,6 +196,25 @@ class OutgoingHandler:
         except GatewayError as error:
             raise PermanentJobError(f"gateway refused the reaction: {error.reason}") from None
 
+    async def _unauthorized(self, row: dict[str, Any], error: GatewayUnauthorized) -> None:
+        """The gateway refused the instance's token (number check, state or send call).
+
+        The token was most likely rotated on the server since we stored it: a sync stores the
+        new one and the job tries again. A refused send call delivered nothing; its recorded
+        attempt still makes the retry look for an echo first (rule 1). When no new token can be
+        learned the message fails now instead of burning retries.
+        """
+        token = self._token(row)
+        if token is not None and await resync_for_send(
+            self.runtime,
+            instance_id=row["instance_id"],
+            server_url=row["server_url"],
+            used_token=token,
+        ):
+            log.info("send.credential_refreshed", message_id=str(row["id"]))
+            raise RetryJobLater(1, "the instance's credential changed: sending again") from None
+        await self._fail(row, error.reason or "a Evolution API recusou a credencial da instância")
+
     async def _live_open(self, row: dict[str, Any]) -> bool:
         """Ask the gateway: our stored state may be stale or out of order (§6.2, §6.7)."""
         token = self._token(row)
@@ -188,6 +222,8 @@ class OutgoingHandler:
             return False
         try:
             state = await self._client(row, token).connection_state()
+        except GatewayUnauthorized:
+            raise  # not "disconnected": a rotated token (see _unauthorized)
         except GatewayError:
             return False
         if state == "open":
@@ -255,7 +291,7 @@ class OutgoingHandler:
             client = self._client(row, token)
             try:
                 results = await client.whatsapp_numbers([digits])
-            except GatewayUnavailable:
+            except (GatewayUnavailable, GatewayUnauthorized):
                 raise
             except GatewayError as error:
                 await self._fail(row, error.reason)

@@ -22,6 +22,7 @@ from starlette.requests import Request
 
 from zapcrm.config import Settings
 from zapcrm.exceptions import PayloadTooLarge, ValidationFailed
+from zapcrm.i18n import N_
 
 __all__ = [
     "MediaKind",
@@ -93,10 +94,10 @@ _ALIASES = {
 # A voice note in an mp4 or webm container is audio whatever the table calls the container.
 _AUDIO_CONTAINERS = {"video/mp4": "audio/mp4", "video/webm": "audio/webm"}
 _LABELS: dict[MediaKind, str] = {
-    "image": "a imagem",
-    "video": "o vídeo",
-    "audio": "o áudio",
-    "document": "o documento",
+    "image": N_("a imagem"),
+    "video": N_("o vídeo"),
+    "audio": N_("o áudio"),
+    "document": N_("o documento"),
 }
 
 
@@ -223,30 +224,38 @@ async def read_media_form(request: Request, limits: MediaLimits) -> MediaUpload:
         for name, value in form.multi_items():
             if isinstance(value, UploadFile):
                 if name != "file":
-                    raise ValidationFailed(f"arquivo inesperado no campo {name}")
+                    raise ValidationFailed(N_("arquivo inesperado no campo {name}", name=name))
                 upload = value
             else:
                 fields[name] = value
         parsed = _validated(fields)
         if upload is None:
             raise ValidationFailed(
-                "envie o arquivo no campo file",
-                fields=[{"field": "file", "message": "campo obrigatório"}],
+                N_("envie o arquivo no campo file"),
+                fields=[{"field": "file", "message": N_("campo obrigatório")}],
             )
         limit = limits.of(parsed.type)
         if upload.size is not None and upload.size > limit:
             raise PayloadTooLarge(
-                f"{_LABELS[parsed.type]} passa do limite de {_megabytes(limit)}",
+                N_(
+                    "{what} passa do limite de {size}",
+                    what=_LABELS[parsed.type],
+                    size=_megabytes(limit),
+                ),
                 limit_bytes=limit,
             )
         data = await upload.read(limit + 1)
         if len(data) > limit:
             raise PayloadTooLarge(
-                f"{_LABELS[parsed.type]} passa do limite de {_megabytes(limit)}",
+                N_(
+                    "{what} passa do limite de {size}",
+                    what=_LABELS[parsed.type],
+                    size=_megabytes(limit),
+                ),
                 limit_bytes=limit,
             )
         if not data:
-            raise ValidationFailed("o arquivo está vazio")
+            raise ValidationFailed(N_("o arquivo está vazio"))
         file_name = _clean_name(parsed.file_name) or _clean_name(upload.filename)
     return inspect_upload(
         parsed.type,
@@ -270,13 +279,17 @@ def inspect_upload(
     if mimetype is None:
         allowed = ", ".join(sorted(ALLOWED[kind]))
         raise ValidationFailed(
-            f"tipo de arquivo não permitido para {kind}; aceitos: {allowed}",
-            fields=[{"field": "file", "message": "tipo não permitido"}],
+            N_(
+                "tipo de arquivo não permitido para {kind}; aceitos: {allowed}",
+                kind=kind,
+                allowed=allowed,
+            ),
+            fields=[{"field": "file", "message": N_("tipo não permitido")}],
         )
     text = (caption or "").strip() or None
     if kind == "audio" and (text is not None or quoted_message_id is not None):
         # sendWhatsAppAudio has no caption and ignores `quoted` (evolution-api.md §3.4).
-        raise ValidationFailed("mensagens de voz não levam legenda nem citação")
+        raise ValidationFailed(N_("mensagens de voz não levam legenda nem citação"))
     if kind == "document" and file_name is None:
         # Base64 documents need a file name at the gateway (§3.3); the customer sees it.
         file_name = "documento" + (mimetypes.guess_extension(mimetype) or "")

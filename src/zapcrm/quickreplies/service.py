@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zapcrm.accounts import repository as accounts_repo
 from zapcrm.auth.identity import Identity
 from zapcrm.exceptions import Conflict, Forbidden, NotFound
+from zapcrm.i18n import N_
 from zapcrm.messaging import repository as messaging_repo
 from zapcrm.models import QuickReply, Role
 from zapcrm.quickreplies import repository
@@ -28,7 +29,7 @@ _UNIQUE_VIOLATION = "23505"
 
 def _require_curator(actor: Identity) -> None:
     if not actor.has_role(Role.SUPERVISOR):
-        raise Forbidden("apenas supervisores e administradores editam respostas rápidas")
+        raise Forbidden(N_("apenas supervisores e administradores editam respostas rápidas"))
 
 
 @asynccontextmanager
@@ -42,8 +43,8 @@ async def _shortcut_is_free(session: AsyncSession, shortcut: str | None) -> Asyn
         if getattr(error.orig, "sqlstate", None) != _UNIQUE_VIOLATION:
             raise
         raise Conflict(
-            f"o atalho {shortcut} já existe",
-            fields=[{"field": "shortcut", "message": "já existe"}],
+            N_("o atalho {shortcut} já existe", shortcut=shortcut),
+            fields=[{"field": "shortcut", "message": N_("já existe")}],
         ) from None
 
 
@@ -52,7 +53,7 @@ async def _existing(
 ) -> QuickReply:
     row = await repository.get_quick_reply(session, actor.company_id, quick_reply_id)
     if row is None:
-        raise NotFound("resposta rápida não encontrada")
+        raise NotFound(N_("resposta rápida não encontrada"))
     return row
 
 
@@ -123,7 +124,7 @@ async def render_for_conversation(
     """
     conversations = await messaging_repo.get_conversations(session, [conversation_id])
     if not conversations:
-        raise NotFound("conversa não encontrada")
+        raise NotFound(N_("conversa não encontrada"))
     conversation = conversations[0]
     row = await _existing(session, identity, quick_reply_id)
     company = await accounts_repo.get_company(session, identity.company_id)

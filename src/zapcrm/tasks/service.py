@@ -19,6 +19,7 @@ from zapcrm.accounts import repository as accounts_repo
 from zapcrm.auth.identity import Identity
 from zapcrm.contacts import repository as contacts_repo
 from zapcrm.exceptions import Forbidden, NotFound, ValidationFailed
+from zapcrm.i18n import N_
 from zapcrm.kit.pagination import decode_cursor, encode_cursor
 from zapcrm.messaging import repository as messaging_repo
 from zapcrm.messaging.schemas import Page
@@ -136,7 +137,7 @@ async def _visible_row(
 ) -> TaskRow:
     row = await repository.get_task(session, identity.company_id, task_id, for_update=for_update)
     if row is None:
-        raise NotFound("tarefa não encontrada")
+        raise NotFound(N_("tarefa não encontrada"))
     return row
 
 
@@ -152,7 +153,7 @@ async def _check_assignee(
         return
     profile = await accounts_repo.get_profile(session, identity.company_id, assignee_id)
     if profile is None or not profile.active:
-        raise _invalid("assignee_id", "o responsável deve ser um usuário ativo da empresa")
+        raise _invalid("assignee_id", N_("o responsável deve ser um usuário ativo da empresa"))
 
 
 async def _check_contact(
@@ -161,7 +162,7 @@ async def _check_contact(
     if contact_id is None:
         return
     if await contacts_repo.get_contact(session, identity.company_id, contact_id) is None:
-        raise NotFound("contato não encontrado")
+        raise NotFound(N_("contato não encontrado"))
 
 
 async def _conversation_contact(
@@ -170,7 +171,7 @@ async def _conversation_contact(
     """The contact of a conversation the caller may see; NotFound for any other."""
     rows = await messaging_repo.get_conversations(session, [conversation_id])  # under RLS
     if not rows or rows[0]["company_id"] != identity.company_id:
-        raise NotFound("conversa não encontrada")
+        raise NotFound(N_("conversa não encontrada"))
     contact_id: uuid.UUID | None = rows[0]["contact_id"]
     return contact_id
 
@@ -195,7 +196,7 @@ async def _resolve_links(
     if not contact_given:
         return chat_contact or contact_id
     if contact_id is not None and chat_contact is not None and contact_id != chat_contact:
-        raise _invalid("contact_id", "a conversa é de outro contato")
+        raise _invalid("contact_id", N_("a conversa é de outro contato"))
     return contact_id
 
 
@@ -288,7 +289,9 @@ async def update_task(
     if not values:
         return _out(row, datetime.now(UTC))
     if not await _stays_visible(session, identity, row, assignee_id, conversation_id):
-        raise Forbidden("só quem criou a tarefa ou um supervisor pode passá-la para outra pessoa")
+        raise Forbidden(
+            N_("só quem criou a tarefa ou um supervisor pode passá-la para outra pessoa")
+        )
     await repository.update_task(session, identity.company_id, task_id, values)
     return await get_task(session, identity, task_id)
 
@@ -321,7 +324,7 @@ async def delete_task(session: AsyncSession, identity: Identity, task_id: uuid.U
     """Delete a task: its creator, or a supervisor or admin."""
     row = await _visible_row(session, identity, task_id, for_update=True)
     if not identity.has_role(Role.SUPERVISOR) and row.task.created_by != identity.user_id:
-        raise Forbidden("só quem criou a tarefa ou um supervisor pode excluí-la")
+        raise Forbidden(N_("só quem criou a tarefa ou um supervisor pode excluí-la"))
     await repository.delete_task(session, identity.company_id, task_id)
     await _audit(
         session,

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from zapcrm.exceptions import ZapcrmError
 from zapcrm.logging import get_logger
 from zapcrm.web.dependencies import LoginRequired
-from zapcrm.web.i18n import LocaleMiddleware
+from zapcrm.web.i18n import N_, LocaleMiddleware, translate
 from zapcrm.web.pages import (
     admin,
     auth,
@@ -55,11 +55,20 @@ _SECURITY_HEADERS = {
 }
 
 
+# Starlette words these in English for developers; the panel says them to people.
+_HTTP_MESSAGES = {
+    404: N_("Página não encontrada."),
+    405: N_("Esta página não aceita este tipo de pedido."),
+}
+
+
 def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
 def _error_response(request: Request, status: int, message: str) -> Response:
+    # Errors carry Portuguese text (a `Text` when marked); the reader gets their language.
+    message = translate(message)
     if _is_htmx(request):
         # htmx swaps this into the page's toast area whatever element made the request.
         response = render("_toast.html", {"message": message, "kind": "error"}, status_code=status)
@@ -87,18 +96,18 @@ async def _zapcrm_error(request: Request, error: Exception) -> Response:
 
 async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
-    return _error_response(request, 422, "Dados inválidos: confira os campos e tente de novo.")
+    return _error_response(request, 422, N_("Dados inválidos: confira os campos e tente de novo."))
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
-    message = "Página não encontrada." if error.status_code == 404 else str(error.detail)
+    message = _HTTP_MESSAGES.get(error.status_code) or str(error.detail)
     return _error_response(request, error.status_code, message)
 
 
 async def _unexpected(request: Request, error: Exception) -> Response:
     log.exception("panel.crashed", error_type=type(error).__name__)
-    return _error_response(request, 500, "Algo deu errado do nosso lado. Tente novamente.")
+    return _error_response(request, 500, N_("Algo deu errado do nosso lado. Tente novamente."))
 
 
 class SecurityHeaders:

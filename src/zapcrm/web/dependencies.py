@@ -15,6 +15,7 @@ from zapcrm.accounts import service as accounts_service
 from zapcrm.auth.identity import Identity
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import NotFound, Unauthorized, ZapcrmError
+from zapcrm.i18n import N_
 from zapcrm.logging import get_logger
 from zapcrm.models import Role
 from zapcrm.runtime import Runtime
@@ -111,20 +112,20 @@ async def _fresh(runtime: Runtime, store: SessionStore, session: PanelSession) -
         # twice would look like theft and end the session, so wait for its result instead.
         renewed = await store.wait_for_refresh(session)
         if renewed is None:
-            raise LoginRequired("sessão expirada")
+            raise LoginRequired(N_("sessão expirada"))
         return renewed
     try:
         # Re-read under the lock: a request that loaded the session before another one
         # refreshed it still holds the used-up refresh token.
         current = await store.load(session.session_id)
         if current is None:
-            raise LoginRequired("sessão encerrada")
+            raise LoginRequired(N_("sessão encerrada"))
         if not current.needs_refresh(time.time()):
             return current
         tokens = await runtime.auth.refresh(current.refresh_token)
     except Unauthorized:
         await store.delete(session.session_id)
-        raise LoginRequired("sessão expirada") from None
+        raise LoginRequired(N_("sessão expirada")) from None
     finally:
         await store.release_refresh(session.session_id)
     return await store.replace_tokens(current, tokens)
@@ -135,13 +136,13 @@ async def panel_user(request: Request, runtime: RuntimeDep) -> PanelUser:
     store = session_store(runtime)
     session = await store.load(request.cookies.get(SESSION_COOKIE, ""))
     if session is None:
-        raise LoginRequired("entre para continuar")
+        raise LoginRequired(N_("entre para continuar"))
     session = await _fresh(runtime, store, session)
     try:
         identity = await runtime.auth.identify(session.access_token)
     except Unauthorized:
         await store.delete(session.session_id)
-        raise LoginRequired("sessão encerrada") from None
+        raise LoginRequired(N_("sessão encerrada")) from None
     request.state.identity = identity
     use_company_zone(await company_timezone(runtime, identity))
     return PanelUser(identity=identity, session=session)
@@ -179,7 +180,7 @@ async def checked_panel_user(request: Request, user: CurrentPanelUser) -> PanelU
         valid = hmac.compare_digest(token.encode(), user.session.csrf_token.encode())
         if not valid or not same_origin(request):
             log.warning("panel.csrf_rejected", path=request.url.path)
-            raise CsrfRejected("formulário expirado ou de outra origem; recarregue a página")
+            raise CsrfRejected(N_("formulário expirado ou de outra origem; recarregue a página"))
     return user
 
 
@@ -190,10 +191,10 @@ def require_supervisor(user: PanelUser) -> None:
     """Pages for supervisors answer 404 to operators (the page's existence is not a secret,
     but the rule is the same everywhere: what you may not see does not exist)."""
     if not user.is_supervisor:
-        raise NotFound("página não encontrada")
+        raise NotFound(N_("página não encontrada"))
 
 
 def require_admin(user: PanelUser) -> None:
     """Admin pages answer 404 to everyone else."""
     if not user.is_admin:
-        raise NotFound("página não encontrada")
+        raise NotFound(N_("página não encontrada"))

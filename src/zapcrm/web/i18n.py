@@ -6,6 +6,10 @@ in memory at startup, so no binary `.mo` lives in the repository. The language o
 comes from the `zapcrm_lang` cookie (the switch in the page footer), else the browser's
 Accept-Language, else pt-BR; a context variable carries it to every template rendered for
 that request, live-event fragments included.
+
+Text built in Python (service errors, toasts, labels) is marked with `N_()` from
+`zapcrm.i18n` and reaches the reader through `translate()`, which fills a `Text`'s
+parameters into the translated template. The API keeps the Portuguese message.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import contextvars
 import gettext
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,17 +25,29 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from zapcrm.i18n import N_, Text
+
+__all__ = [
+    "DEFAULT_LOCALE",
+    "HTML_LANG",
+    "LANGUAGES",
+    "LANG_COOKIE",
+    "N_",
+    "LocaleMiddleware",
+    "current_locale",
+    "field_message",
+    "negotiate",
+    "translate",
+    "translate_plural",
+    "use_locale",
+]
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT_LOCALE = "pt_BR"
 LANG_COOKIE = "zapcrm_lang"
 # The language codes the switch offers, with each language's own name.
 LANGUAGES = {"pt_BR": "Português", "en": "English"}
 HTML_LANG = {"pt_BR": "pt-BR", "en": "en"}
-
-
-def N_(message: str) -> str:
-    """Mark a string for extraction without translating it here (it is translated on display)."""
-    return message
 
 
 def _load(locale: str) -> gettext.NullTranslations:
@@ -61,13 +77,58 @@ def current_locale() -> str:
 
 
 def translate(message: str) -> str:
-    """`_()` in templates: the message in the current language."""
-    return _CATALOGS[_current.get()].gettext(message)
+    """`_()` in templates: the message in the current language.
+
+    A `Text` (from `N_()` with parameters) is looked up by its template and then filled in;
+    a plain string is looked up as it is, so an unmarked message stays Portuguese.
+    """
+    catalog = _CATALOGS[_current.get()]
+    if isinstance(message, Text):
+        return message.render(catalog.gettext)
+    return catalog.gettext(message)
 
 
 def translate_plural(singular: str, plural: str, count: int) -> str:
     """`ngettext()` in templates."""
     return _CATALOGS[_current.get()].ngettext(singular, plural, count)
+
+
+# Pydantic's messages (English, for developers) by error type, as the panel words them.
+_FIELD_MESSAGES: dict[str, str] = {
+    "missing": N_("campo obrigatório"),
+    "string_too_short": N_("precisa de pelo menos {min_length} caractere(s)"),
+    "string_too_long": N_("aceita no máximo {max_length} caracteres"),
+    "string_pattern_mismatch": N_("formato inválido"),
+    "string_type": N_("deve ser um texto"),
+    "too_short": N_("precisa de pelo menos {min_length} item(ns)"),
+    "too_long": N_("aceita no máximo {max_length} itens"),
+    "int_parsing": N_("deve ser um número inteiro"),
+    "int_type": N_("deve ser um número inteiro"),
+    "float_parsing": N_("deve ser um número"),
+    "bool_parsing": N_("deve ser sim ou não"),
+    "greater_than_equal": N_("deve ser no mínimo {ge}"),
+    "less_than_equal": N_("deve ser no máximo {le}"),
+    "uuid_parsing": N_("identificador inválido"),
+    "date_parsing": N_("data inválida"),
+    "date_from_datetime_parsing": N_("data inválida"),
+    "datetime_parsing": N_("data e hora inválidas"),
+    "datetime_from_date_parsing": N_("data e hora inválidas"),
+    "literal_error": N_("escolha uma das opções: {expected}"),
+    "enum": N_("escolha uma das opções: {expected}"),
+    "extra_forbidden": N_("campo desconhecido"),
+}
+
+
+def field_message(error: Mapping[str, object]) -> str:
+    """One Pydantic field error (an item of `errors()`) worded for the panel, translated."""
+    template = _FIELD_MESSAGES.get(str(error.get("type")), N_("valor inválido"))
+    context = error.get("ctx")
+    params = dict(context) if isinstance(context, Mapping) else {}
+    try:
+        return translate(Text(template, **params) if params else template)
+    except (KeyError, IndexError, ValueError):
+        # The error lacks a parameter its template names (a Pydantic change): say less.
+        return translate(N_("valor inválido"))
 
 
 @contextmanager

@@ -86,7 +86,7 @@ def short_time(value: datetime | None, timezone: str | None = None) -> str:
     if moment.date() == today:
         return moment.strftime("%H:%M")
     if moment.date() == today - timedelta(days=1):
-        return translate("ontem")
+        return translate(N_("ontem"))
     if today - moment.date() < timedelta(days=7):
         return format_date(moment, "EEEE", locale=current_locale())  # a weekday's name
     return moment.strftime("%d/%m/%Y")
@@ -110,9 +110,9 @@ def day_label(day: date) -> str:
     """Chat day separators: "Hoje", "Ontem" or the date in full."""
     today = datetime.now(_zone(None)).date()
     if day == today:
-        return translate("Hoje")
+        return translate(N_("Hoje"))
     if day == today - timedelta(days=1):
-        return translate("Ontem")
+        return translate(N_("Ontem"))
     return format_date(day, format="long", locale=current_locale())
 
 
@@ -140,7 +140,7 @@ def tick(status: str | None) -> dict[str, str]:
 def conversation_title(conversation: ConversationOut) -> str:
     """The name a conversation is shown under."""
     if conversation.is_group:
-        return conversation.subject or translate("Grupo")
+        return conversation.subject or translate(N_("Grupo"))
     if conversation.contact and conversation.contact.name:
         return conversation.contact.name
     if conversation.contact and conversation.contact.phone_e164:
@@ -155,7 +155,7 @@ def quoted_from_details(message: MessageOut) -> str | None:
     quoted = message.details.get("quoted")
     if isinstance(quoted, Mapping) and quoted.get("text"):
         return str(quoted["text"])
-    return translate("mensagem")
+    return translate(N_("mensagem"))
 
 
 def quoted_for(message: MessageOut, by_key: Mapping[str, MessageOut]) -> str | None:

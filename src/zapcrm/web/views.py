@@ -20,6 +20,7 @@ from zapcrm.auth.identity import Identity
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.models import Profile
+from zapcrm.web.i18n import N_
 from zapcrm.web.templating import local
 
 Tab = Literal["mine", "unassigned", "all"]
@@ -139,7 +140,9 @@ class DayGroup:
     messages: list[ChatItem] = field(default_factory=list)
 
 
-def optional_uuid(value: str | None, message: str = "identificador inválido") -> uuid.UUID | None:
+def optional_uuid(
+    value: str | None, message: str = N_("identificador inválido")
+) -> uuid.UUID | None:
     """An id typed into a form field: empty means none, anything unreadable is a 422."""
     if not value:
         return None

@@ -15,6 +15,7 @@ from zapcrm.evolution.rotation import sync_forever
 from zapcrm.logging import get_logger
 from zapcrm.messaging.jobs import MEDIA_STREAM, IncomingHandler, MediaHandler
 from zapcrm.messaging.media import build_media_storage
+from zapcrm.messaging.media_sweep import sweep_forever
 from zapcrm.messaging.sending import OutgoingHandler, requeue_held
 from zapcrm.messaging.service.outbound import OUTGOING_STREAM
 from zapcrm.ops.queues import AlertTracker, instance_alerts, snapshot, stream_alerts
@@ -108,6 +109,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             relay_forever(runtime.db, runtime.redis, stop),
             watch_alerts(runtime, stop),
             sync_forever(runtime, stop),
+            sweep_forever(runtime, stop),
         )
     finally:
         await runtime.close()

@@ -35,6 +35,7 @@ from zapcrm.contacts.importing.runner import ImportFailed, ImportRunner
 from zapcrm.contacts.importing.schemas import ImportStart
 from zapcrm.db import Database
 from zapcrm.exceptions import NotFound, PayloadTooLarge, ZapcrmError
+from zapcrm.i18n import N_
 
 __all__ = ["contacts_app", "parse_mapping"]
 
@@ -82,7 +83,9 @@ async def _import(
     size: int,
 ) -> ImportProgress | None:
     if size > limits.MAX_FILE_BYTES:
-        raise PayloadTooLarge(f"o arquivo passa do limite de {limits.MAX_FILE_BYTES} bytes")
+        raise PayloadTooLarge(
+            N_("o arquivo passa do limite de {limit} bytes", limit=limits.MAX_FILE_BYTES)
+        )
     # One connection per lane: the lanes of a chunk hold theirs at the same time.
     db = Database.from_settings(settings, pool_size=limits.IMPORT_LANES + 1)
     try:
@@ -91,7 +94,7 @@ async def _import(
                 text("select 1 from companies where id = :id"), {"id": company_id}
             )
             if found.first() is None:
-                raise NotFound("empresa não encontrada")
+                raise NotFound(N_("empresa não encontrada"))
         job_id = uuid.uuid4()
         path = service.upload_path(settings, company_id, job_id)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from zapcrm.contacts.attributes import AttributeDef
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.i18n import N_
 
 __all__ = ["FIELDS", "ColumnPlan", "plan_columns", "suggest_mapping"]
 
@@ -102,7 +103,7 @@ def plan_columns(
     for column, target in mapping.items():
         where = f"mapping.{column}"
         if column not in positions:
-            errors.append({"field": where, "message": "coluna inexistente no arquivo"})
+            errors.append({"field": where, "message": N_("coluna inexistente no arquivo")})
             continue
         position = positions[column]
         if target == IGNORE:
@@ -112,28 +113,37 @@ def plan_columns(
         elif target.startswith(CUSTOM_PREFIX):
             definition = definitions.get(target.removeprefix(CUSTOM_PREFIX))
             if definition is None:
-                errors.append({"field": where, "message": "atributo personalizado inexistente"})
+                errors.append({"field": where, "message": N_("atributo personalizado inexistente")})
             elif any(other.key == definition.key for _, other in custom):
-                errors.append({"field": where, "message": "atributo mapeado em duas colunas"})
+                errors.append({"field": where, "message": N_("atributo mapeado em duas colunas")})
             else:
                 custom.append((position, definition))
         elif target in FIELDS:
             if target in single:
-                errors.append({"field": where, "message": f"campo {target} mapeado duas vezes"})
+                errors.append(
+                    {
+                        "field": where,
+                        "message": N_("campo {target} mapeado duas vezes", target=target),
+                    }
+                )
             else:
                 single[target] = position
         else:
             errors.append(
                 {
                     "field": where,
-                    "message": "destino inválido: use name, phone, email, tags, source, stage,"
-                    " custom.<chave> ou ignore",
+                    "message": N_(
+                        "destino inválido: use name, phone, email, tags, source, stage,"
+                        " custom.<chave> ou ignore"
+                    ),
                 }
             )
     if "phone" not in single and not errors:
-        errors.append({"field": "mapping", "message": "mapeie uma coluna para phone (telefone)"})
+        errors.append(
+            {"field": "mapping", "message": N_("mapeie uma coluna para phone (telefone)")}
+        )
     if errors:
-        raise ValidationFailed("mapeamento de colunas inválido", fields=errors)
+        raise ValidationFailed(N_("mapeamento de colunas inválido"), fields=errors)
     return ColumnPlan(
         phone=single["phone"],
         name=single.get("name"),

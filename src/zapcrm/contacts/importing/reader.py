@@ -17,6 +17,7 @@ from pathlib import Path
 
 from zapcrm.contacts.importing import limits
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.i18n import N_
 
 __all__ = [
     "DELIMITERS",
@@ -76,7 +77,10 @@ def _detect_encoding(path: Path) -> str:
             return "utf-16"
         if head == b"PK\x03\x04":
             raise _rejected(
-                "o arquivo parece uma planilha do Excel (.xlsx): salve-a como CSV e envie de novo"
+                N_(
+                    "o arquivo parece uma planilha do Excel (.xlsx): "
+                    "salve-a como CSV e envie de novo"
+                )
             )
         stream.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
@@ -84,7 +88,7 @@ def _detect_encoding(path: Path) -> str:
         holes = False
         while block := stream.read(_BLOCK):
             if b"\x00" in block:
-                raise _rejected("o arquivo é binário, não um CSV de texto")
+                raise _rejected(N_("o arquivo é binário, não um CSV de texto"))
             if utf8:
                 try:
                     decoder.decode(block)
@@ -107,10 +111,10 @@ def _read_sample(path: Path, encoding: str) -> str:
         sample = stream.read(_SAMPLE_CHARS)
         complete = stream.read(1) == ""
     if "\x00" in sample:
-        raise _rejected("o arquivo é binário, não um CSV de texto")
+        raise _rejected(N_("o arquivo é binário, não um CSV de texto"))
     # A few stray control characters happen in real exports; a binary file is full of them.
     if len(_CONTROL.findall(sample)) > max(3, len(sample) // 200):
-        raise _rejected("o arquivo é binário, não um CSV de texto")
+        raise _rejected(N_("o arquivo é binário, não um CSV de texto"))
     if not complete and "\n" in sample:
         sample = sample[: sample.rindex("\n")]  # never judge a delimiter on a cut-off row
     return sample
@@ -176,7 +180,7 @@ def _thousands(number: int) -> str:
 def inspect_file(path: Path) -> FileProfile:
     """Validate a whole uploaded file and describe it; ValidationFailed says what is wrong."""
     if path.stat().st_size == 0:
-        raise _rejected("o arquivo está vazio")
+        raise _rejected(N_("o arquivo está vazio"))
     encoding = _detect_encoding(path)
     sample = _read_sample(path, encoding)
     delimiter = _sniff_delimiter(sample)
@@ -201,27 +205,44 @@ def inspect_file(path: Path) -> FileProfile:
                 total += 1
                 if total > limits.MAX_ROWS:
                     raise _rejected(
-                        f"o arquivo tem mais de {_thousands(limits.MAX_ROWS)} linhas de dados"
+                        N_(
+                            "o arquivo tem mais de {rows} linhas de dados",
+                            rows=_thousands(limits.MAX_ROWS),
+                        )
                     )
                 if len(preview) < limits.PREVIEW_ROWS:
                     preview.append([cell[: limits.PREVIEW_CELL_CHARS] for cell in row])
         except UnicodeDecodeError:
-            raise _rejected(f"linha {rows.line_num}: texto com codificação inválida") from None
+            raise _rejected(
+                N_("linha {line}: texto com codificação inválida", line=rows.line_num)
+            ) from None
         except csv.Error as error:
             if "field larger" in str(error):
                 raise _rejected(
-                    f"linha {rows.line_num}: uma célula passa de {limits.MAX_CELL_CHARS} caracteres"
+                    N_(
+                        "linha {line}: uma célula passa de {limit} caracteres",
+                        line=rows.line_num,
+                        limit=limits.MAX_CELL_CHARS,
+                    )
                 ) from None
-            raise _rejected(f"linha {rows.line_num}: CSV malformado ({error})") from None
+            raise _rejected(
+                N_(
+                    "linha {line}: CSV malformado ({problem})",
+                    line=rows.line_num,
+                    problem=str(error),
+                )
+            ) from None
     if header is None:
-        raise _rejected("o arquivo não tem nenhuma linha")
+        raise _rejected(N_("o arquivo não tem nenhuma linha"))
     if any(_looks_like_data(cell.strip()) for cell in header):
         raise _rejected(
-            "a primeira linha parece conter dados: inclua uma linha de cabeçalho"
-            " com os nomes das colunas"
+            N_(
+                "a primeira linha parece conter dados: inclua uma linha de cabeçalho"
+                " com os nomes das colunas"
+            )
         )
     if total == 0:
-        raise _rejected("o arquivo só tem o cabeçalho, nenhuma linha de dados")
+        raise _rejected(N_("o arquivo só tem o cabeçalho, nenhuma linha de dados"))
     return FileProfile(
         encoding=encoding,
         delimiter=delimiter,

@@ -34,6 +34,7 @@ from zapcrm.contacts.importing.schemas import (
 )
 from zapcrm.contacts.rules import service as list_rules
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
+from zapcrm.i18n import N_
 from zapcrm.models import ImportJob
 from zapcrm.outbox import OutboxItem
 
@@ -71,8 +72,8 @@ def upload_path(settings: Settings, company_id: uuid.UUID, job_id: uuid.UUID) ->
 def _check_region(region: str) -> None:
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ValidationFailed(
-            "região de telefone desconhecida",
-            fields=[{"field": "default_region", "message": "use um código de país como BR"}],
+            N_("região de telefone desconhecida"),
+            fields=[{"field": "default_region", "message": N_("use um código de país como BR")}],
         )
 
 
@@ -129,7 +130,7 @@ async def register_upload(
 async def _job(session: AsyncSession, company_id: uuid.UUID, job_id: uuid.UUID) -> ImportJob:
     job = await repository.get_job(session, company_id, job_id)
     if job is None:
-        raise NotFound("importação não encontrada")
+        raise NotFound(N_("importação não encontrada"))
     return job
 
 
@@ -139,9 +140,9 @@ async def start_import(
     """Validate the mapping and queue the job; the caller records the outbox item."""
     job = await repository.get_job(session, company_id, job_id, lock=True)
     if job is None:
-        raise NotFound("importação não encontrada")
+        raise NotFound(N_("importação não encontrada"))
     if job.status != "uploaded":
-        raise Conflict("esta importação já foi iniciada", status=job.status)
+        raise Conflict(N_("esta importação já foi iniciada"), status=job.status)
     _check_region(request.default_region)
     columns = list(job.detected.get("columns", []))
     definitions = await load_definitions(session, company_id)
@@ -176,15 +177,15 @@ async def cancel_import(
     if job is not None:
         return job
     current = await _job(session, company_id, job_id)
-    raise Conflict("esta importação já terminou", status=current.status)
+    raise Conflict(N_("esta importação já terminou"), status=current.status)
 
 
 _NOT_RETRYABLE = {
-    "uploaded": "esta importação ainda não foi iniciada: escolha as colunas e importe",
-    "queued": "esta importação já está na fila",
-    "running": "esta importação está em andamento",
-    "completed": "esta importação já foi concluída",
-    "cancelled": "esta importação foi cancelada: envie o arquivo de novo para importá-lo",
+    "uploaded": N_("esta importação ainda não foi iniciada: escolha as colunas e importe"),
+    "queued": N_("esta importação já está na fila"),
+    "running": N_("esta importação está em andamento"),
+    "completed": N_("esta importação já foi concluída"),
+    "cancelled": N_("esta importação foi cancelada: envie o arquivo de novo para importá-lo"),
 }
 
 
@@ -204,16 +205,16 @@ async def retry_import(
     """
     job = await repository.get_job(session, actor.company_id, job_id, lock=True)
     if job is None:
-        raise NotFound("importação não encontrada")
+        raise NotFound(N_("importação não encontrada"))
     stranded = job.status in ("queued", "running") and dead_lettered and not held_elsewhere
     if job.status != "failed" and not stranded:
         raise Conflict(
-            _NOT_RETRYABLE.get(job.status, "esta importação não pode ser tentada de novo"),
+            _NOT_RETRYABLE.get(job.status, N_("esta importação não pode ser tentada de novo")),
             status=job.status,
         )
     if not job.file_path or not await asyncio.to_thread(Path(job.file_path).exists):
         raise Conflict(
-            "o arquivo desta importação não está mais disponível: envie-o de novo",
+            N_("o arquivo desta importação não está mais disponível: envie-o de novo"),
             status=job.status,
         )
     previous = {"status": job.status, "error": job.error, "processed_rows": job.processed_rows}
@@ -241,8 +242,8 @@ async def failed_rows_file(
         stem = Path(job.file_name).stem or "contatos"
         return failed, f"{stem}-linhas-com-falha.csv"
     if job.status in ("uploaded", "queued", "running"):
-        raise Conflict("a importação ainda não terminou", status=job.status)
-    raise NotFound("nenhuma linha falhou nesta importação")
+        raise Conflict(N_("a importação ainda não terminou"), status=job.status)
+    raise NotFound(N_("nenhuma linha falhou nesta importação"))
 
 
 async def bulk_import(
@@ -255,9 +256,11 @@ async def bulk_import(
 ) -> BulkResult:
     """Create or update up to BULK_MAX_CONTACTS contacts with the CSV import's rules."""
     if not contacts:
-        raise ValidationFailed("envie ao menos um contato")
+        raise ValidationFailed(N_("envie ao menos um contato"))
     if len(contacts) > limits.BULK_MAX_CONTACTS:
-        raise ValidationFailed(f"no máximo {limits.BULK_MAX_CONTACTS} contatos por requisição")
+        raise ValidationFailed(
+            N_("no máximo {limit} contatos por requisição", limit=limits.BULK_MAX_CONTACTS)
+        )
     _check_region(default_region)
     rules = RowRules(
         default_region=default_region,

@@ -18,6 +18,7 @@ from starlette.requests import Request
 
 from zapcrm.contacts.importing import limits
 from zapcrm.exceptions import BadRequest, PayloadTooLarge, ValidationFailed
+from zapcrm.i18n import N_
 
 __all__ = ["UploadedFile", "receive_csv"]
 
@@ -37,9 +38,9 @@ class UploadedFile:
 def _too_large() -> PayloadTooLarge:
     megabytes = limits.MAX_FILE_BYTES // (1024 * 1024)
     return PayloadTooLarge(
-        f"o arquivo passa do limite de {megabytes} MB"
+        N_("o arquivo passa do limite de {megabytes} MB", megabytes=megabytes)
         if megabytes
-        else f"o arquivo passa do limite de {limits.MAX_FILE_BYTES} bytes"
+        else N_("o arquivo passa do limite de {limit} bytes", limit=limits.MAX_FILE_BYTES)
     )
 
 
@@ -89,7 +90,7 @@ class _Parts:
         if not self.in_file:
             self.other += end - start
             if self.other > _MAX_OTHER_BYTES:
-                self.error = BadRequest("campos extras grandes demais no formulário")
+                self.error = BadRequest(N_("campos extras grandes demais no formulário"))
             return
         self.size += end - start
         if self.size > limits.MAX_FILE_BYTES:
@@ -114,8 +115,8 @@ async def receive_csv(request: Request, destination: Path) -> UploadedFile:
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
         raise ValidationFailed(
-            "envie o CSV como multipart/form-data no campo file",
-            fields=[{"field": FIELD, "message": "campo obrigatório"}],
+            N_("envie o CSV como multipart/form-data no campo file"),
+            fields=[{"field": FIELD, "message": N_("campo obrigatório")}],
         )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limits.MAX_FILE_BYTES + _MAX_OTHER_BYTES:
@@ -140,11 +141,11 @@ async def receive_csv(request: Request, destination: Path) -> UploadedFile:
                     raise parts.error
             parser.finalize()
         except MultipartParseError:
-            raise BadRequest("formulário multipart malformado") from None
+            raise BadRequest(N_("formulário multipart malformado")) from None
         if parts.file_name is None:
             raise ValidationFailed(
-                "envie o arquivo CSV no campo file",
-                fields=[{"field": FIELD, "message": "campo obrigatório"}],
+                N_("envie o arquivo CSV no campo file"),
+                fields=[{"field": FIELD, "message": N_("campo obrigatório")}],
             )
     except BaseException:
         if parts.stream is not None:

@@ -35,6 +35,7 @@ from zapcrm.contacts.query.schemas import (
 from zapcrm.contacts.query.sorting import Sort
 from zapcrm.dependencies import CurrentUser, RuntimeDep, Supervisor, TenantSession
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.i18n import N_
 
 router = APIRouter(tags=["contacts"])
 
@@ -64,13 +65,13 @@ def _parse_filter(raw: str | None) -> dict[str, Any] | None:
         parsed = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise ValidationFailed(
-            "o filtro não é um JSON válido",
-            fields=[{"field": "filter", "message": "JSON inválido"}],
+            N_("o filtro não é um JSON válido"),
+            fields=[{"field": "filter", "message": N_("JSON inválido")}],
         ) from None
     if parsed is not None and not isinstance(parsed, dict):
         raise ValidationFailed(
-            "o filtro deve ser um objeto JSON",
-            fields=[{"field": "filter", "message": "use um objeto {op, conditions}"}],
+            N_("o filtro deve ser um objeto JSON"),
+            fields=[{"field": "filter", "message": N_("use um objeto {op, conditions}")}],
         )
     return parsed
 

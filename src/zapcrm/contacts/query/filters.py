@@ -63,6 +63,7 @@ from zapcrm.contacts.query.fields import (
     search_text,
 )
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.i18n import N_, message_of
 from zapcrm.kit.phones import InvalidPhone, canonical_phone
 
 __all__ = [
@@ -108,9 +109,14 @@ def compile_filter(
     if compiler.errors:
         first = compiler.errors[0]
         more = len(compiler.errors) - 1
-        suffix = f" (e mais {more} erro{'s' if more > 1 else ''})" if more else ""
+        if more == 0:
+            template = N_("filtro inválido em {field}: {problem}")
+        elif more == 1:
+            template = N_("filtro inválido em {field}: {problem} (e mais 1 erro)")
+        else:
+            template = N_("filtro inválido em {field}: {problem} (e mais {more} erros)")
         raise ValidationFailed(
-            f"filtro inválido em {first['field']}: {first['message']}{suffix}",
+            N_(template, field=first["field"], problem=first["message"], more=more),
             fields=compiler.errors,
         )
     return expression
@@ -136,7 +142,7 @@ class _Compiler:
             return self.node(raw, path, depth=1)
         except _Limit as limit:
             # Structural problems make every other message noise: report only this one.
-            self.errors = [{"field": path, "message": str(limit)}]
+            self.errors = [{"field": path, "message": message_of(limit)}]
             return None
 
     def error(self, path: str, message: str) -> None:
@@ -144,7 +150,7 @@ class _Compiler:
 
     def node(self, raw: object, path: str, depth: int) -> ColumnElement[bool] | None:
         if not isinstance(raw, dict):
-            self.error(path, "cada item deve ser um grupo {op, conditions} ou uma condição")
+            self.error(path, N_("cada item deve ser um grupo {op, conditions} ou uma condição"))
             return None
         if "op" in raw or "conditions" in raw:
             return self.group(raw, path, depth)
@@ -152,23 +158,31 @@ class _Compiler:
 
     def group(self, raw: dict[Any, Any], path: str, depth: int) -> ColumnElement[bool] | None:
         if depth > MAX_DEPTH:
-            raise _Limit(f"grupos aninhados demais em {path} (máximo {MAX_DEPTH} níveis)")
+            raise _Limit(
+                N_(
+                    "grupos aninhados demais em {path} (máximo {limit} níveis)",
+                    path=path,
+                    limit=MAX_DEPTH,
+                )
+            )
         self.groups += 1
         if self.groups > MAX_GROUPS:
-            raise _Limit(f"grupos demais (máximo {MAX_GROUPS})")
+            raise _Limit(N_("grupos demais (máximo {limit})", limit=MAX_GROUPS))
         if set(raw) - _GROUP_KEYS:
-            self.error(path, "um grupo só aceita as chaves op e conditions")
+            self.error(path, N_("um grupo só aceita as chaves op e conditions"))
             return None
         op = raw.get("op")
         if op not in ("and", "or"):
-            self.error(f"{path}.op", "use and ou or")
+            self.error(f"{path}.op", N_("use and ou or"))
             return None
         children = raw.get("conditions")
         if not isinstance(children, list):
-            self.error(f"{path}.conditions", "deve ser uma lista")
+            self.error(f"{path}.conditions", N_("deve ser uma lista"))
             return None
         if len(children) > MAX_CONDITIONS:
-            raise _Limit(f"condições demais em {path} (máximo {MAX_CONDITIONS})")
+            raise _Limit(
+                N_("condições demais em {path} (máximo {limit})", path=path, limit=MAX_CONDITIONS)
+            )
         parts = [
             part
             for index, child in enumerate(children)
@@ -183,14 +197,17 @@ class _Compiler:
     def condition(self, raw: dict[Any, Any], path: str) -> ColumnElement[bool] | None:
         self.conditions += 1
         if self.conditions > MAX_CONDITIONS:
-            raise _Limit(f"condições demais (máximo {MAX_CONDITIONS})")
+            raise _Limit(N_("condições demais (máximo {limit})", limit=MAX_CONDITIONS))
         if set(raw) - _CONDITION_KEYS:
-            self.error(path, "uma condição só aceita as chaves field, operator e value")
+            self.error(path, N_("uma condição só aceita as chaves field, operator e value"))
             return None
         target = self.field(raw.get("field"), f"{path}.field")
         operator = raw.get("operator")
         if not isinstance(operator, str) or operator not in OPERATORS:
-            self.error(f"{path}.operator", f"operador desconhecido; use {', '.join(OPERATORS)}")
+            self.error(
+                f"{path}.operator",
+                N_("operador desconhecido; use {operators}", operators=", ".join(OPERATORS)),
+            )
             return None
         if target is None:
             return None
@@ -198,39 +215,49 @@ class _Compiler:
             allowed = ", ".join(op for op in OPERATORS if op in ALLOWED[target.kind])
             self.error(
                 f"{path}.operator",
-                f"o operador {operator} não se aplica a {target.label}; use {allowed}",
+                N_(
+                    "o operador {operator} não se aplica a {field}; use {allowed}",
+                    operator=operator,
+                    field=target.label,
+                    allowed=allowed,
+                ),
             )
             return None
         value_path = f"{path}.value"
         value = raw.get("value")
         if operator in _NO_VALUE:
             if value is not None:
-                self.error(value_path, f"o operador {operator} não leva valor")
+                self.error(
+                    value_path, N_("o operador {operator} não leva valor", operator=operator)
+                )
                 return None
             return self.presence(target, present=operator == "present")
         if value is None:
-            self.error(value_path, "informe um valor")
+            self.error(value_path, N_("informe um valor"))
             return None
         try:
             return _BUILDERS[target.kind](self, target, operator, value)
         except ValueError as problem:
-            self.error(value_path, str(problem))
+            self.error(value_path, message_of(problem))
             return None
 
     def field(self, name: object, path: str) -> Field | None:
         if not isinstance(name, str):
-            self.error(path, "informe o campo como texto")
+            self.error(path, N_("informe o campo como texto"))
             return None
         builtin = builtin_field(name)
         if builtin is not None:
             return builtin
         key = name.removeprefix("custom.")
         if key == name:
-            self.error(path, f"campo desconhecido; use {', '.join(FIELDS)} ou custom.<chave>")
+            self.error(
+                path,
+                N_("campo desconhecido; use {fields} ou custom.<chave>", fields=", ".join(FIELDS)),
+            )
             return None
         custom = custom_field(key, self.context.attributes.get(key))
         if custom is None:
-            self.error(path, "atributo personalizado não definido nesta empresa")
+            self.error(path, N_("atributo personalizado não definido nesta empresa"))
         return custom
 
     def presence(self, target: Field, *, present: bool) -> ColumnElement[bool]:
@@ -272,19 +299,21 @@ class _Compiler:
 
     def phone(self, target: Field, operator: str, value: Any) -> ColumnElement[bool]:
         if not isinstance(value, str) or not _PHONE_CHARS.match(value) or len(value) > 40:
-            raise ValueError("telefone: use dígitos, com ou sem +, espaços, parênteses e hífens")
+            raise ValueError(
+                N_("telefone: use dígitos, com ou sem +, espaços, parênteses e hífens")
+            )
         column = target.column
         if operator in ("equals", "not_equals"):
             try:
                 e164 = canonical_phone(value, self.context.default_region)
             except InvalidPhone:
-                raise ValueError("telefone inválido") from None
+                raise ValueError(N_("telefone inválido")) from None
             if operator == "equals":
                 return column == param(e164)
             return or_(column.is_(None), column != param(e164))
         digits = re.sub(r"\D", "", value)
         if not digits:
-            raise ValueError("telefone: informe ao menos um dígito")
+            raise ValueError(N_("telefone: informe ao menos um dígito"))
         if operator == "starts_with":
             return prefix_range(column, f"+{digits}")
         matches = column.like(param(f"%{digits}%"))
@@ -315,7 +344,7 @@ class _Compiler:
         elif isinstance(value, bool):
             flag = value
         else:
-            raise ValueError("use true ou false")
+            raise ValueError(N_("use true ou false"))
         same = target.column == param(flag, type_=Boolean())
         if operator == "equals":
             return same
@@ -340,7 +369,7 @@ class _Compiler:
                 start = _start_of(moment, self.context.timezone)
                 end = _start_of(moment + timedelta(days=1), self.context.timezone)
             except OverflowError:
-                raise ValueError("data fora do intervalo aceito") from None
+                raise ValueError(N_("data fora do intervalo aceito")) from None
             if operator == "gt":
                 return column >= param(end)
             if operator == "lt":
@@ -352,7 +381,7 @@ class _Compiler:
         assert target.definition is not None
         number = _coerce(target.definition, value)
         if isinstance(number, float) and not math.isfinite(number):
-            raise ValueError("número inválido")
+            raise ValueError(N_("número inválido"))
         bound = param(Decimal(str(number)), type_=Numeric())
         return _compare(target.column, operator, bound)
 
@@ -404,23 +433,23 @@ def _compare(
 
 def _coerce(definition: AttributeDef, value: Any) -> Any:
     if isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
-        raise ValueError(f"valor com mais de {MAX_VALUE_LENGTH} caracteres")
+        raise ValueError(N_("valor com mais de {limit} caracteres", limit=MAX_VALUE_LENGTH))
     if not isinstance(value, str | int | float | bool):
-        raise ValueError(f"valor inválido para um atributo do tipo {definition.type}")
+        raise ValueError(N_("valor inválido para um atributo do tipo {type}", type=definition.type))
     result = coerce_value(definition, value)
     if result is None:
-        raise ValueError("informe um valor (para campo vazio use o operador absent)")
+        raise ValueError(N_("informe um valor (para campo vazio use o operador absent)"))
     return result
 
 
 def _text_value(value: Any, *, limit: int = MAX_VALUE_LENGTH) -> str:
     if not isinstance(value, str):
-        raise ValueError("o valor deve ser um texto")
+        raise ValueError(N_("o valor deve ser um texto"))
     if len(value) > limit:
-        raise ValueError(f"valor com mais de {limit} caracteres")
+        raise ValueError(N_("valor com mais de {limit} caracteres", limit=limit))
     text = value.strip()
     if not text:
-        raise ValueError("informe um valor (para campo vazio use o operador absent)")
+        raise ValueError(N_("informe um valor (para campo vazio use o operador absent)"))
     return text
 
 
@@ -432,32 +461,32 @@ def _pattern(operator: str, text: str) -> str:
 def _tag_values(value: Any) -> list[str]:
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, list) or not values:
-        raise ValueError("informe uma etiqueta ou uma lista de etiquetas")
+        raise ValueError(N_("informe uma etiqueta ou uma lista de etiquetas"))
     if len(values) > MAX_TAGS:
-        raise ValueError(f"etiquetas demais (máximo {MAX_TAGS})")
+        raise ValueError(N_("etiquetas demais (máximo {limit})", limit=MAX_TAGS))
     tags = []
     for tag in values:
         if not isinstance(tag, str) or not tag.strip():
-            raise ValueError("cada etiqueta deve ser um texto não vazio")
+            raise ValueError(N_("cada etiqueta deve ser um texto não vazio"))
         if len(tag) > MAX_TAG_LENGTH:
-            raise ValueError(f"etiqueta com mais de {MAX_TAG_LENGTH} caracteres")
+            raise ValueError(N_("etiqueta com mais de {limit} caracteres", limit=MAX_TAG_LENGTH))
         tags.append(" ".join(tag.split()))
     return sorted(set(tags))
 
 
 def _days(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"informe um número inteiro de dias (0 a {MAX_DAYS})")
+        raise ValueError(N_("informe um número inteiro de dias (0 a {limit})", limit=MAX_DAYS))
     if isinstance(value, float) and not value.is_integer():
-        raise ValueError(f"informe um número inteiro de dias (0 a {MAX_DAYS})")
+        raise ValueError(N_("informe um número inteiro de dias (0 a {limit})", limit=MAX_DAYS))
     days = int(value)
     if not 0 <= days <= MAX_DAYS:
-        raise ValueError(f"informe um número inteiro de dias (0 a {MAX_DAYS})")
+        raise ValueError(N_("informe um número inteiro de dias (0 a {limit})", limit=MAX_DAYS))
     return days
 
 
 def _moment(value: Any, timezone: ZoneInfo) -> date | datetime:
-    message = "use uma data (AAAA-MM-DD ou DD/MM/AAAA) ou data e hora ISO 8601"
+    message = N_("use uma data (AAAA-MM-DD ou DD/MM/AAAA) ou data e hora ISO 8601")
     if not isinstance(value, str) or len(value) > 40:
         raise ValueError(message)
     text = value.strip()

@@ -44,6 +44,7 @@ from zapcrm.contacts.query.search import (
 from zapcrm.contacts.query.sorting import Sort, decode_cursor, encode_cursor
 from zapcrm.contacts.repository.attributes import list_stages
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
+from zapcrm.i18n import N_
 from zapcrm.models import Segment
 
 DEFAULT_TIMEZONE = "America/Sao_Paulo"
@@ -198,8 +199,8 @@ async def bulk_tag(
         # Tagging the whole base by accident is easy to do and tedious to undo: say so
         # explicitly (an empty filter group {"op": "and", "conditions": []} matches everyone).
         raise ValidationFailed(
-            "informe q, filter ou segment_id para escolher os contatos",
-            fields=[{"field": "filter", "message": "nenhum critério informado"}],
+            N_("informe q, filter ou segment_id para escolher os contatos"),
+            fields=[{"field": "filter", "message": N_("nenhum critério informado")}],
         )
     criteria = await resolve_criteria(session, identity, query, now=now)
     return await repository.bulk_tag(
@@ -238,7 +239,7 @@ async def create_segment(
         created_by=identity.user_id,
     )
     if segment is None:
-        raise Conflict("já existe um segmento com este nome")
+        raise Conflict(N_("já existe um segmento com este nome"))
     return SegmentOut.model_validate(segment)
 
 
@@ -271,16 +272,16 @@ async def update_segment(
                 session, identity.company_id, segment_id, values
             )
     except IntegrityError:
-        raise Conflict("já existe um segmento com este nome") from None
+        raise Conflict(N_("já existe um segmento com este nome")) from None
     if updated is None:
-        raise NotFound("segmento não encontrado")
+        raise NotFound(N_("segmento não encontrado"))
     return SegmentOut.model_validate(updated)
 
 
 async def delete_segment(session: AsyncSession, identity: Identity, segment_id: uuid.UUID) -> None:
     """Remove a segment (a static list's memberships go with it; contacts stay)."""
     if not await repository.delete_segment(session, identity.company_id, segment_id):
-        raise NotFound("segmento não encontrado")
+        raise NotFound(N_("segmento não encontrado"))
 
 
 async def add_members(
@@ -330,7 +331,7 @@ async def plan_export(
 async def _segment(session: AsyncSession, identity: Identity, segment_id: uuid.UUID) -> Segment:
     segment = await repository.get_segment(session, identity.company_id, segment_id)
     if segment is None:
-        raise NotFound("segmento não encontrado")
+        raise NotFound(N_("segmento não encontrado"))
     return segment
 
 
@@ -339,7 +340,7 @@ async def _static_segment(
 ) -> Segment:
     segment = await _segment(session, identity, segment_id)
     if segment.kind != "static":
-        raise Conflict("segmento dinâmico: seus contatos vêm do filtro, não de uma lista")
+        raise Conflict(N_("segmento dinâmico: seus contatos vêm do filtro, não de uma lista"))
     return segment
 
 
@@ -349,16 +350,16 @@ async def _member_criteria(
     by_criteria = not body.is_empty()
     if body.contact_ids is not None and by_criteria:
         raise ValidationFailed(
-            "use contact_ids ou critérios (q, filter, segment_id), não os dois",
-            fields=[{"field": "contact_ids", "message": "não combine com critérios"}],
+            N_("use contact_ids ou critérios (q, filter, segment_id), não os dois"),
+            fields=[{"field": "contact_ids", "message": N_("não combine com critérios")}],
         )
     if body.contact_ids is not None:
         ids = bindparam(None, list(dict.fromkeys(body.contact_ids)), type_=ARRAY(UUID()))
         return [source.contacts().c.id == any_(ids)]
     if not by_criteria:
         raise ValidationFailed(
-            "informe contact_ids ou critérios (q, filter, segment_id)",
-            fields=[{"field": "contact_ids", "message": "nenhum contato escolhido"}],
+            N_("informe contact_ids ou critérios (q, filter, segment_id)"),
+            fields=[{"field": "contact_ids", "message": N_("nenhum contato escolhido")}],
         )
     criteria = await resolve_criteria(session, identity, body, now=now)
     return criteria.where
@@ -374,6 +375,6 @@ async def _validate_filter(
 def _no_filter_on_static(filter_json: dict[str, Any]) -> None:
     if filter_json:
         raise ValidationFailed(
-            "uma lista estática não tem filtro: adicione contatos em /members",
-            fields=[{"field": "filter", "message": "não se aplica a listas estáticas"}],
+            N_("uma lista estática não tem filtro: adicione contatos em /members"),
+            fields=[{"field": "filter", "message": N_("não se aplica a listas estáticas")}],
         )

@@ -31,6 +31,7 @@ from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
 from zapcrm.contacts.query import source
 from zapcrm.exceptions import BadRequest
+from zapcrm.i18n import N_
 
 __all__ = ["Sort", "SortKey", "after", "decode_cursor", "encode_cursor", "order_by", "sort_value"]
 
@@ -115,9 +116,9 @@ def decode_cursor(sort: Sort, cursor: str) -> SortKey:
         row_id = uuid.UUID(id_text)
         value = _parse_value(Sort(name), shown)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise BadRequest("cursor de paginação inválido") from None
+        raise BadRequest(N_("cursor de paginação inválido")) from None
     if Sort(name) is not sort:
-        raise BadRequest("o cursor é de outra ordenação; recomece sem cursor")
+        raise BadRequest(N_("o cursor é de outra ordenação; recomece sem cursor"))
     return SortKey(value, row_id)
 
 

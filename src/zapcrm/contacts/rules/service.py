@@ -25,6 +25,7 @@ from zapcrm.contacts.query.filters import compile_filter
 from zapcrm.contacts.rules import repository
 from zapcrm.contacts.rules.schemas import ListRuleIn, ListRuleOut, ListRulePatch
 from zapcrm.exceptions import NotFound, ValidationFailed
+from zapcrm.i18n import N_
 from zapcrm.logging import get_logger
 from zapcrm.models import ListRule
 
@@ -60,11 +61,11 @@ async def create_rule(
     """Save a rule for a static list; its filter is validated now, not when it first runs."""
     segment = await query_repository.get_segment(session, identity.company_id, body.segment_id)
     if segment is None:
-        raise NotFound("lista não encontrada")
+        raise NotFound(N_("lista não encontrada"))
     if segment.kind != "static":
         raise ValidationFailed(
-            "uma regra só preenche listas estáticas; um segmento dinâmico já segue seu filtro",
-            fields=[{"field": "segment_id", "message": "escolha uma lista estática"}],
+            N_("uma regra só preenche listas estáticas; um segmento dinâmico já segue seu filtro"),
+            fields=[{"field": "segment_id", "message": N_("escolha uma lista estática")}],
         )
     await _validate(session, identity, body.filter, now)
     rule = await repository.insert_rule(
@@ -101,7 +102,7 @@ async def update_rule(
         return ListRuleOut.model_validate(rule)
     updated = await repository.update_rule(session, identity.company_id, rule_id, values)
     if updated is None:
-        raise NotFound("regra não encontrada")
+        raise NotFound(N_("regra não encontrada"))
     await _audit(session, identity, "list_rule.updated", updated, changed=sorted(values))
     return ListRuleOut.model_validate(updated)
 
@@ -110,7 +111,7 @@ async def delete_rule(session: AsyncSession, identity: Identity, rule_id: uuid.U
     """Delete a rule; the contacts it put on its list stay there."""
     rule = await _rule(session, identity, rule_id)
     if not await repository.delete_rule(session, identity.company_id, rule_id):
-        raise NotFound("regra não encontrada")
+        raise NotFound(N_("regra não encontrada"))
     await _audit(session, identity, "list_rule.deleted", rule)
 
 
@@ -163,7 +164,7 @@ async def _apply(
 async def _rule(session: AsyncSession, identity: Identity, rule_id: uuid.UUID) -> ListRule:
     rule = await repository.get_rule(session, identity.company_id, rule_id)
     if rule is None:
-        raise NotFound("regra não encontrada")
+        raise NotFound(N_("regra não encontrada"))
     return rule
 
 

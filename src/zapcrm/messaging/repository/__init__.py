@@ -8,6 +8,7 @@ from zapcrm.messaging.repository.inbox import (
     list_conversations,
     list_messages,
     list_waiting,
+    media_paths,
 )
 from zapcrm.messaging.repository.ingest import (
     ConversationRow,
@@ -43,6 +44,7 @@ __all__ = [
     "list_messages",
     "list_waiting",
     "lock_key_id",
+    "media_paths",
     "message_ref",
     "outbound",
     "park_update",

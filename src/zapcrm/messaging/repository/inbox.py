@@ -160,3 +160,14 @@ async def get_media(session: AsyncSession, message_id: uuid.UUID) -> dict[str, A
         )
     ).first()
     return dict(row._mapping) if row else None
+
+
+async def media_paths(
+    session: AsyncSession, message_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str | None]:
+    """The stored media key of each message that exists (service session: every company)."""
+    result = await session.execute(
+        text("select id, media_path from evolution_messages where id = any(:ids)"),
+        {"ids": list(message_ids)},
+    )
+    return {row.id: row.media_path for row in result}

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.auth.identity import Identity
 from zapcrm.exceptions import NotFound, ValidationFailed
+from zapcrm.i18n import N_
 from zapcrm.messaging import repository
 from zapcrm.messaging.cache import conversation_out
 from zapcrm.messaging.repository import actions
@@ -39,7 +40,7 @@ def _updated(actor: Identity, conversation_id: uuid.UUID) -> OutboxItem:
 async def _current(session: AsyncSession, conversation_id: uuid.UUID) -> ConversationOut:
     rows = await repository.get_conversations(session, [conversation_id])
     if not rows:
-        raise NotFound("conversa não encontrada")
+        raise NotFound(N_("conversa não encontrada"))
     return conversation_out(rows[0])
 
 
@@ -54,9 +55,9 @@ async def assign(
     if assignee_id is not None and not await actions.profile_in_company(
         session, actor.company_id, assignee_id
     ):
-        raise ValidationFailed("este usuário não é um atendente ativo da empresa")
+        raise ValidationFailed(N_("este usuário não é um atendente ativo da empresa"))
     if not await actions.assign(session, conversation_id, assignee_id):
-        raise NotFound("conversa não encontrada")
+        raise NotFound(N_("conversa não encontrada"))
     rows = await repository.get_conversations(session, [conversation_id])
     # After a transfer an operator no longer sees the chat: answer with what was written.
     result = (
@@ -75,5 +76,5 @@ async def set_status(
     if not await actions.set_status(
         session, conversation_id, status, datetime.now(UTC), actor.user_id
     ):
-        raise NotFound("conversa não encontrada")
+        raise NotFound(N_("conversa não encontrada"))
     return await _current(session, conversation_id), [_updated(actor, conversation_id)]

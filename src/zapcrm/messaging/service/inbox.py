@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.auth.identity import Identity
 from zapcrm.exceptions import NotFound
+from zapcrm.i18n import N_
 from zapcrm.kit.pagination import decode_cursor, encode_cursor
 from zapcrm.messaging import cache, repository
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, Page
@@ -64,7 +65,7 @@ async def get_conversation(session: AsyncSession, conversation_id: uuid.UUID) ->
     """One conversation the caller may see; NotFound otherwise (never Forbidden: no leak)."""
     rows = await repository.get_conversations(session, [conversation_id])
     if not rows:
-        raise NotFound("conversa não encontrada")
+        raise NotFound(N_("conversa não encontrada"))
     return cache.conversation_out(rows[0])
 
 
@@ -117,7 +118,7 @@ async def stored_media(session: AsyncSession, message_id: uuid.UUID) -> StoredMe
     """The media of a message the caller may see; NotFound when absent or not downloaded yet."""
     row = await repository.get_media(session, message_id)
     if row is None or not row["media_path"]:
-        raise NotFound("arquivo não encontrado")
+        raise NotFound(N_("arquivo não encontrado"))
     return StoredMedia(
         key=row["media_path"],
         mimetype=row["media_mimetype"],

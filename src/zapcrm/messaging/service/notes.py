@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.auth.identity import Identity
 from zapcrm.exceptions import Forbidden, NotFound, ValidationFailed
+from zapcrm.i18n import N_
 from zapcrm.messaging import repository
 from zapcrm.messaging.repository import notes
 from zapcrm.messaging.schemas import NoteOut
@@ -28,17 +29,21 @@ DEFAULT_LIMIT = 100
 
 async def _visible(session: AsyncSession, conversation_id: uuid.UUID) -> None:
     if not await repository.get_conversations(session, [conversation_id]):  # RLS decides
-        raise NotFound("conversa não encontrada")
+        raise NotFound(N_("conversa não encontrada"))
 
 
 def _text(body: str) -> str:
     text = body.strip()
     if not text:
-        raise ValidationFailed("a nota está vazia", fields=[{"field": "body", "message": "vazia"}])
+        raise ValidationFailed(
+            N_("a nota está vazia"), fields=[{"field": "body", "message": N_("vazia")}]
+        )
     if len(text) > MAX_NOTE_LENGTH:
         raise ValidationFailed(
-            f"a nota passa de {MAX_NOTE_LENGTH} caracteres",
-            fields=[{"field": "body", "message": f"até {MAX_NOTE_LENGTH} caracteres"}],
+            N_("a nota passa de {limit} caracteres", limit=MAX_NOTE_LENGTH),
+            fields=[
+                {"field": "body", "message": N_("até {limit} caracteres", limit=MAX_NOTE_LENGTH)}
+            ],
         )
     return text
 
@@ -66,10 +71,10 @@ def may_change(identity: Identity, note: NoteOut) -> bool:
 async def _changeable(session: AsyncSession, identity: Identity, note_id: uuid.UUID) -> NoteOut:
     rows = await notes.get_notes(session, [note_id])  # RLS: only notes of visible chats
     if not rows:
-        raise NotFound("nota não encontrada")
+        raise NotFound(N_("nota não encontrada"))
     note = NoteOut(**rows[0])
     if not may_change(identity, note):
-        raise Forbidden("só quem escreveu a nota ou um supervisor pode alterá-la ou excluí-la")
+        raise Forbidden(N_("só quem escreveu a nota ou um supervisor pode alterá-la ou excluí-la"))
     return note
 
 
@@ -99,7 +104,7 @@ async def edit_note(
     if text == note.body:
         return note, []  # nothing changed: no "editada" mark, nothing to announce
     if not await notes.update_note(session, note_id, body=text, edited_at=datetime.now(UTC)):
-        raise NotFound("nota não encontrada")  # deleted meanwhile
+        raise NotFound(N_("nota não encontrada"))  # deleted meanwhile
     [row] = await notes.get_notes(session, [note_id])
     return NoteOut(**row), [_announce(identity, note.conversation_id, note_id, "updated")]
 
@@ -110,7 +115,7 @@ async def delete_note(
     """Remove a note (its author or a supervisor); open pages drop it live."""
     note = await _changeable(session, identity, note_id)
     if not await notes.delete_note(session, note_id):
-        raise NotFound("nota não encontrada")  # deleted meanwhile
+        raise NotFound(N_("nota não encontrada"))  # deleted meanwhile
     return [_announce(identity, note.conversation_id, note_id, "deleted")]
 
 

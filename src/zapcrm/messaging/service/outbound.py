@@ -20,6 +20,7 @@ from zapcrm.contacts.identity import WhatsAppPeer, resolve_peer
 from zapcrm.contacts.repository import identity as contacts_repo
 from zapcrm.evolution.payloads import MediaInfo
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
+from zapcrm.i18n import N_
 from zapcrm.kit.phones import InvalidPhone, canonical_phone
 from zapcrm.messaging import cache, repository
 from zapcrm.messaging.labels import preview_of
@@ -46,10 +47,10 @@ async def queue_text(
     body = text.strip()
     if not body:
         raise ValidationFailed(
-            "a mensagem está vazia", fields=[{"field": "text", "message": "vazia"}]
+            N_("a mensagem está vazia"), fields=[{"field": "text", "message": N_("vazia")}]
         )
     if len(body) > MAX_TEXT_LENGTH:
-        raise ValidationFailed(f"a mensagem passa de {MAX_TEXT_LENGTH} caracteres")
+        raise ValidationFailed(N_("a mensagem passa de {limit} caracteres", limit=MAX_TEXT_LENGTH))
     if (replayed := await _replayed(session, actor, idempotency_key)) is not None:
         return replayed, []
     conversation = await _visible_conversation(session, conversation_id)
@@ -157,7 +158,7 @@ async def _visible_conversation(
 ) -> dict[str, Any]:
     rows = await repository.get_conversations(session, [conversation_id])  # RLS decides
     if not rows:
-        raise NotFound("conversa não encontrada")
+        raise NotFound(N_("conversa não encontrada"))
     return rows[0]
 
 
@@ -169,10 +170,10 @@ async def _quoted(
         return None
     quoted_rows = await repository.get_messages(session, [quoted_message_id])
     if not quoted_rows or quoted_rows[0]["conversation_id"] != conversation["id"]:
-        raise ValidationFailed("a mensagem citada não é desta conversa")
+        raise ValidationFailed(N_("a mensagem citada não é desta conversa"))
     quoted = quoted_rows[0]
     if not quoted["key_id"]:
-        raise ValidationFailed("a mensagem citada ainda não foi enviada")
+        raise ValidationFailed(N_("a mensagem citada ainda não foi enviada"))
     return quoted
 
 
@@ -272,22 +273,24 @@ async def retry(
     """
     message = await outbound.failed_send(session, message_id)
     if message is None:
-        raise NotFound("mensagem não encontrada")
+        raise NotFound(N_("mensagem não encontrada"))
     if not message["from_me"] or not message["ours"]:
-        raise Conflict("só mensagens enviadas pelo zapcrm podem ser reenviadas")
+        raise Conflict(N_("só mensagens enviadas pelo zapcrm podem ser reenviadas"))
     if message["key_id"]:
         raise Conflict(
-            "o WhatsApp já recebeu esta mensagem; reenviá-la poderia duplicá-la,"
-            " escreva uma nova se precisar"
+            N_(
+                "o WhatsApp já recebeu esta mensagem; reenviá-la poderia duplicá-la,"
+                " escreva uma nova se precisar"
+            )
         )
     if message["status"] != "ERROR":
-        raise Conflict("esta mensagem não falhou: só um envio com falha pode ser reenviado")
+        raise Conflict(N_("esta mensagem não falhou: só um envio com falha pode ser reenviado"))
     requeued = await outbound.requeue_failed(
         session, message_id, message["conversation_id"], datetime.now(UTC)
     )
     if not requeued:
         # A concurrent retry, or a late acknowledgement, changed it since we read it.
-        raise Conflict("esta mensagem mudou agora mesmo; atualize a conversa")
+        raise Conflict(N_("esta mensagem mudou agora mesmo; atualize a conversa"))
     items = _send_items(
         message["company_id"],
         message["conversation_id"],
@@ -306,7 +309,7 @@ async def _message(session: AsyncSession, message_id: uuid.UUID) -> MessageOut:
 async def _message_row(session: AsyncSession, message_id: uuid.UUID) -> dict[str, Any]:
     rows = await repository.get_messages(session, [message_id])  # RLS: only visible chats
     if not rows:
-        raise NotFound("mensagem não encontrada")
+        raise NotFound(N_("mensagem não encontrada"))
     return rows[0]
 
 
@@ -322,23 +325,23 @@ async def start_conversation(
     caller) when there is none; Conflict when it exists but belongs to someone the caller
     may not see."""
     if not await outbound.instance_in_company(session, actor.company_id, instance_id):
-        raise NotFound("instância não encontrada")
+        raise NotFound(N_("instância não encontrada"))
     if contact_id is not None:
         contact = await contacts_repo.get_contact(session, actor.company_id, contact_id)
         if contact is None:
-            raise NotFound("contato não encontrado")
+            raise NotFound(N_("contato não encontrado"))
         if contact.phone_e164 is None:
-            raise ValidationFailed("este contato não tem telefone")
+            raise ValidationFailed(N_("este contato não tem telefone"))
         e164 = contact.phone_e164
     elif phone is not None:
         try:
             e164 = canonical_phone(phone)
         except InvalidPhone as error:
             raise ValidationFailed(
-                "telefone inválido", fields=[{"field": "phone", "message": str(error)}]
+                N_("telefone inválido"), fields=[{"field": "phone", "message": str(error)}]
             ) from None
     else:
-        raise ValidationFailed("informe phone ou contact_id")
+        raise ValidationFailed(N_("informe phone ou contact_id"))
     chat_jid = e164.removeprefix("+") + "@s.whatsapp.net"
     resolved = await resolve_peer(
         session, actor.company_id, WhatsAppPeer(phone_jid=chat_jid, lid=None), source="manual"
@@ -346,7 +349,7 @@ async def start_conversation(
     existing = await repository.find_conversation_id(session, instance_id, chat_jid)
     if existing is not None:
         if not await repository.get_conversations(session, [existing]):
-            raise Conflict("esta conversa está com outro atendente")
+            raise Conflict(N_("esta conversa está com outro atendente"))
         return existing
     conversation = await repository.upsert_conversation(
         session,
@@ -366,7 +369,7 @@ async def mark_read(
     """Zero the unread count now; the worker tells WhatsApp (blue ticks for the customer)."""
     rows = await repository.get_conversations(session, [conversation_id])
     if not rows or not await outbound.clear_unread(session, conversation_id):
-        raise NotFound("conversa não encontrada")
+        raise NotFound(N_("conversa não encontrada"))
     return [
         OutboxItem(
             OUTGOING_STREAM,
@@ -385,10 +388,10 @@ async def react(
     """React to a message (an empty emoji removes our reaction); shown at once, sent by the
     worker. WhatsApp accepts exactly one emoji (evolution-api.md §3.5)."""
     if len(emoji) > 16:
-        raise ValidationFailed("a reação deve ser um único emoji")
+        raise ValidationFailed(N_("a reação deve ser um único emoji"))
     message = await _message_row(session, message_id)
     if not message["key_id"]:
-        raise ValidationFailed("a mensagem ainda não foi enviada")
+        raise ValidationFailed(N_("a mensagem ainda não foi enviada"))
     conversation = await repository.get_conversations(session, [message["conversation_id"]])
     await outbound.set_own_reaction(session, message_id, emoji, datetime.now(UTC))
     items = [

@@ -39,7 +39,7 @@ from zapcrm.web.dependencies import (
     require_admin,
     require_supervisor,
 )
-from zapcrm.web.i18n import N_
+from zapcrm.web.i18n import N_, translate
 from zapcrm.web.templating import render
 
 router = APIRouter()
@@ -107,7 +107,7 @@ async def create_quick_reply(
         data = QuickReplyIn(shortcut=shortcut, title=title, body=body)
     except ValidationError:
         raise ValidationFailed(
-            "preencha atalho (letras, números, - ou _), título e texto da resposta"
+            N_("preencha atalho (letras, números, - ou _), título e texto da resposta")
         ) from None
     async with runtime.db.tenant_session(user.identity.claims) as session:
         await quick_replies.create_quick_reply(session, user.identity, data)
@@ -189,7 +189,9 @@ async def create_user(
     except ValidationError as failure:
         fields = {str(item["loc"][0]) for item in failure.errors()}
         message = (
-            "Confira o e-mail." if "email" in fields else "A senha precisa de 8 a 72 caracteres."
+            translate(N_("Confira o e-mail."))
+            if "email" in fields
+            else translate(N_("A senha precisa de 8 a 72 caracteres."))
         )
         return await _users(request, runtime, user, error=message, values=values, status_code=422)
     # Logins live outside the tenant's reach (auth.users or Supabase Auth): a service
@@ -260,7 +262,7 @@ async def create_stage(
         try:
             body = StageIn(key=key_from_label(label), label=label.strip(), position=position)
         except ValidationError:
-            raise ValidationFailed("dê um nome à etapa") from None
+            raise ValidationFailed(N_("dê um nome à etapa")) from None
         await definitions.create_stage(session, user.identity, body)
     return RedirectResponse("/panel/admin/fields?ok=stage", status_code=303)
 
@@ -284,9 +286,9 @@ async def create_attribute(
             options=choices if type == "list" else [],
         )
     except ValidationError:
-        raise ValidationFailed("dê um nome ao campo e escolha um tipo válido") from None
+        raise ValidationFailed(N_("dê um nome ao campo e escolha um tipo válido")) from None
     if body.type == "list" and not body.options:
-        raise ValidationFailed("um campo do tipo lista precisa de opções (uma por linha)")
+        raise ValidationFailed(N_("um campo do tipo lista precisa de opções (uma por linha)"))
     async with runtime.db.tenant_session(user.identity.claims) as session:
         await definitions.create_attribute(session, user.identity, body)
     return RedirectResponse("/panel/admin/fields?ok=attribute", status_code=303)
@@ -409,7 +411,7 @@ async def _count_invite(runtime: Runtime, user: PanelUser) -> None:
         f"invites:company:{user.identity.company_id}",
         limit=INVITES_PER_HOUR,
         window_seconds=3600,
-        message="muitos convites em pouco tempo; tente de novo mais tarde",
+        message=N_("muitos convites em pouco tempo; tente de novo mais tarde"),
     )
 
 
@@ -433,7 +435,7 @@ async def invite_user(
             request,
             runtime,
             user,
-            invite_error="Confira o e-mail e o perfil.",
+            invite_error=translate(N_("Confira o e-mail e o perfil.")),
             invite_values=values,
             status_code=422,
         )
@@ -454,7 +456,7 @@ async def invite_user(
             request,
             runtime,
             user,
-            invite_error=refused.message,
+            invite_error=translate(refused.message),
             invite_values=values,
             status_code=refused.status_code,
         )
@@ -479,7 +481,11 @@ async def resend_invite(
             )
     except (Conflict, RateLimited) as refused:
         return await _users(
-            request, runtime, user, invite_error=refused.message, status_code=refused.status_code
+            request,
+            runtime,
+            user,
+            invite_error=translate(refused.message),
+            status_code=refused.status_code,
         )
     shown = await _issue(runtime, user, issued)
     return await _users(request, runtime, user, invite=shown)

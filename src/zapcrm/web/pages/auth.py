@@ -25,7 +25,7 @@ from zapcrm.web.dependencies import (
     same_origin,
     session_store,
 )
-from zapcrm.web.i18n import DEFAULT_LOCALE, LANG_COOKIE, LANGUAGES
+from zapcrm.web.i18n import DEFAULT_LOCALE, LANG_COOKIE, LANGUAGES, N_, translate
 from zapcrm.web.templating import render
 
 log = get_logger(__name__)
@@ -69,7 +69,12 @@ def _login_page(
     token = secrets.token_urlsafe(32)
     response = render(
         "login.html",
-        {"csrf_token": token, "next": next_url, "email": email, "error": error},
+        {
+            "csrf_token": token,
+            "next": next_url,
+            "email": email,
+            "error": translate(error) if error else None,
+        },
         status_code=status,
     )
     set_panel_cookie(response, request, LOGIN_CSRF_COOKIE, token, max_age=3600, path="/panel/login")
@@ -104,28 +109,32 @@ async def login(
             request,
             next_url=next_url,
             email=email,
-            error="O formulário expirou. Tente entrar novamente.",
+            error=N_("O formulário expirou. Tente entrar novamente."),
             status=403,
         )
     try:
         address = str(_EMAIL.validate_python(email.strip())).lower()
     except ValidationError:
         return _login_page(
-            request, next_url=next_url, email=email, error="Informe um e-mail válido.", status=422
+            request,
+            next_url=next_url,
+            email=email,
+            error=N_("Informe um e-mail válido."),
+            status=422,
         )
     client_ip = request.client.host if request.client else "unknown"
     try:
         tokens = await runtime.auth.login(address, password, client_ip)
     except InvalidCredentials:
-        error, status = "E-mail ou senha incorretos.", 401
+        error, status = N_("E-mail ou senha incorretos."), 401
     except AccountDisabled:
-        error, status = "Esta conta está desativada. Fale com o administrador.", 401
+        error, status = N_("Esta conta está desativada. Fale com o administrador."), 401
     except RateLimited as limited:
         minutes = max(1, -(-limited.retry_after // 60))
-        error = f"Muitas tentativas. Tente novamente em {minutes} min."
+        error = N_("Muitas tentativas. Tente novamente em {minutes} min.", minutes=minutes)
         status = 429
     except ServiceUnavailable:
-        error, status = "O login está indisponível no momento. Tente em instantes.", 503
+        error, status = N_("O login está indisponível no momento. Tente em instantes."), 503
     else:
         session = await session_store(runtime).create(tokens)
         response = RedirectResponse(next_url, status_code=303)

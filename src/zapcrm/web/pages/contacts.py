@@ -23,6 +23,7 @@ from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import NotFound, ValidationFailed, ZapcrmError
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
 from zapcrm.web.filter_form import FIELD_LABELS, OPERATOR_LABELS, FilterForm, Group, Row
+from zapcrm.web.i18n import N_, field_message, translate
 from zapcrm.web.templating import company_zone, render, render_macro
 from zapcrm.web.views import Agents, optional_uuid
 
@@ -64,7 +65,7 @@ async def contact_list(
     cursor: Annotated[str | None, Query(max_length=300)] = None,
 ) -> Response:
     """Search box, filter builder and segments over the contact list."""
-    segment = optional_uuid(segment_param, "segmento inválido")
+    segment = optional_uuid(segment_param, N_("segmento inválido"))
     form = FilterForm.parse(_multi(request))
     error: str | None = None
     errors: list[dict[str, str]] = []
@@ -106,8 +107,10 @@ async def contact_list(
 def _describe(failure: Exception) -> tuple[str, list[dict[str, str]]]:
     if isinstance(failure, ZapcrmError):
         fields = failure.details.get("fields", []) if failure.details else []
-        return failure.message, [dict(item) for item in fields]
-    return "dados inválidos", []
+        return translate(failure.message), [
+            {**item, "message": translate(item["message"])} for item in fields
+        ]
+    return translate(N_("dados inválidos")), []
 
 
 @router.get("/contacts/filter-row")
@@ -143,7 +146,7 @@ async def save_segment(
         parsed = orjson.loads(filter_json) if filter_json else None
         body = SegmentIn(name=name, kind="dynamic", filter=parsed)
     except (orjson.JSONDecodeError, ValidationError):
-        raise ValidationFailed("dê um nome ao segmento e monte um filtro válido") from None
+        raise ValidationFailed(N_("dê um nome ao segmento e monte um filtro válido")) from None
     async with runtime.db.tenant_session(user.identity.claims) as session:
         segment = await query_service.create_segment(session, user.identity, body)
     return Response(
@@ -164,21 +167,24 @@ async def bulk_tag(
     """Add or remove a tag on every contact of the current list."""
     cleaned = " ".join(tag.split())
     if not cleaned:
-        raise ValidationFailed("informe a etiqueta")
+        raise ValidationFailed(N_("informe a etiqueta"))
     try:
         query = ContactQuery(
             q=q or None,
             filter=orjson.loads(filter_json) if filter_json else None,
-            segment_id=optional_uuid(segment, "segmento inválido"),
+            segment_id=optional_uuid(segment, N_("segmento inválido")),
         )
     except (orjson.JSONDecodeError, ValidationError):
-        raise ValidationFailed("filtro inválido") from None
+        raise ValidationFailed(N_("filtro inválido")) from None
     async with runtime.db.tenant_session(user.identity.claims) as session:
         changed = await query_service.bulk_tag(
             session, user.identity, query, tag=cleaned, add=action != "remove"
         )
-    verb = "recebeu" if action != "remove" else "perdeu"
-    message = f"{changed} contato(s) {verb} a etiqueta “{cleaned}”."
+    message = translate(
+        N_("{count} contato(s) recebeu a etiqueta “{tag}”.", count=changed, tag=cleaned)
+        if action != "remove"
+        else N_("{count} contato(s) perdeu a etiqueta “{tag}”.", count=changed, tag=cleaned)
+    )
     return render("_toast.html", {"message": message, "kind": "ok"})
 
 
@@ -191,9 +197,9 @@ async def export_csv(
     segment_param: Annotated[str | None, Query(alias="segment", max_length=40)] = None,
 ) -> Response:
     """The current list as a CSV file (supervisors and admins, like the API)."""
-    segment = optional_uuid(segment_param, "segmento inválido")
+    segment = optional_uuid(segment_param, N_("segmento inválido"))
     if not user.is_supervisor:
-        raise NotFound("página não encontrada")
+        raise NotFound(N_("página não encontrada"))
     form = FilterForm.parse(_multi(request))
     async with runtime.db.tenant_session(user.identity.claims) as session:
         plan = await query_service.plan_export(session, user.identity, _query(q, form, segment))
@@ -359,7 +365,7 @@ def _tags(raw: str) -> list[str]:
 
 def _form_errors(failure: Exception) -> tuple[str, list[dict[str, str]]]:
     if isinstance(failure, ValidationError):
-        return "Confira os campos destacados.", [
+        return translate(N_("Confira os campos destacados.")), [
             {
                 "field": ".".join(str(part) for part in item["loc"]),
                 "message": _field_message(item),
@@ -372,8 +378,8 @@ def _form_errors(failure: Exception) -> tuple[str, list[dict[str, str]]]:
 
 def _field_message(item: Any) -> str:
     if item.get("type") == "value_error" and "email" in str(item.get("loc", "")):
-        return "e-mail inválido"
-    return str(item.get("msg", "valor inválido"))
+        return translate(N_("e-mail inválido"))
+    return field_message(item)
 
 
 def _status(failure: Exception) -> int:

@@ -118,7 +118,7 @@ async def start(
             default_region=str(form.get("default_region", "BR")).upper(),
         )
     except ValidationError:
-        raise ValidationFailed("escolha uma política e uma região válidas") from None
+        raise ValidationFailed(N_("escolha uma política e uma região válidas")) from None
     await edge.begin_import(user.identity, runtime, job_id, body)
     return RedirectResponse(f"/panel/contacts/import/{job_id}", status_code=303)
 

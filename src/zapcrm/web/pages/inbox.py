@@ -26,6 +26,7 @@ from zapcrm.quickreplies import service as quick_replies
 from zapcrm.runtime import Runtime
 from zapcrm.transactions import in_tenant_transaction
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
+from zapcrm.web.i18n import N_
 from zapcrm.web.templating import company_zone, quoted_from_details, render, render_macro
 from zapcrm.web.views import (
     STATUSES,
@@ -264,7 +265,7 @@ async def send_text(
     """Queue the composer's text; the new bubble is appended at once, ticks follow live."""
     body = text.strip()
     if not body:
-        raise ValidationFailed("escreva uma mensagem antes de enviar")
+        raise ValidationFailed(N_("escreva uma mensagem antes de enviar"))
     quoted = optional_uuid(quoted_message_id)
 
     async def work(session: AsyncSession) -> tuple[MessageOut, list[OutboxItem]]:
@@ -333,7 +334,7 @@ async def add_note(
     """A private note in the chat: for the team only, never sent to WhatsApp."""
     body = text.strip()
     if not body:
-        raise ValidationFailed("escreva a nota antes de salvar")
+        raise ValidationFailed(N_("escreva a nota antes de salvar"))
 
     async def work(session: AsyncSession) -> tuple[NoteOut, list[OutboxItem]]:
         return await notes.add_note(session, user.identity, conversation_id, body)
@@ -354,7 +355,7 @@ async def edit_note(
     """Save a corrected note (its author or a supervisor); the bubble is redrawn."""
     body = text.strip()
     if not body:
-        raise ValidationFailed("escreva a nota antes de salvar")
+        raise ValidationFailed(N_("escreva a nota antes de salvar"))
 
     async def work(session: AsyncSession) -> tuple[NoteOut, list[OutboxItem]]:
         return await notes.edit_note(session, user.identity, note_id, body)
@@ -430,7 +431,7 @@ async def set_status(
 ) -> Response:
     """Close, reopen or set pending."""
     if status not in STATUSES:
-        raise ValidationFailed("status inválido")
+        raise ValidationFailed(N_("status inválido"))
     new_status: Status = status
 
     async def work(session: AsyncSession) -> tuple[ConversationOut, list[OutboxItem]]:

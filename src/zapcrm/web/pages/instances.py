@@ -19,7 +19,7 @@ from zapcrm.evolution.schemas import InstanceIn
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.runtime import Runtime
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, require_admin
-from zapcrm.web.i18n import N_
+from zapcrm.web.i18n import N_, translate
 from zapcrm.web.templating import render, render_macro
 
 router = APIRouter()
@@ -62,7 +62,7 @@ async def add_instance(
         body = InstanceIn(name=name.strip(), token=token or None, server_url=server_url or None)
     except ValidationError:
         raise ValidationFailed(
-            "nome (letras, números, . _ -), token de 8+ caracteres e URL http(s) válidos"
+            N_("nome (letras, números, . _ -), token de 8+ caracteres e URL http(s) válidos")
         ) from None
     async with runtime.db.tenant_session(user.identity.claims) as session:
         instance_id, _qrcode = await _ops(runtime).add(
@@ -77,12 +77,18 @@ async def sync_credentials(runtime: RuntimeDep, user: ActingPanelUser) -> Respon
     """Fetch the tokens from Evolution now and store the ones that were rotated."""
     require_admin(user)
     report = await sync_for_admin(runtime, user.identity)
-    message = (
-        f"{report.checked} instância(s) conferida(s), {len(report.rotated)} token(s) atualizado(s)."
+    message = N_(
+        "{checked} instância(s) conferida(s), {rotated} token(s) atualizado(s).",
+        checked=report.checked,
+        rotated=len(report.rotated),
     )
     if report.failed_servers:
-        message += " Sem resposta de: " + ", ".join(report.failed_servers)
-    return render("_toast.html", {"message": message, "kind": "ok"})
+        message = N_(
+            "{summary} Sem resposta de: {servers}",
+            summary=message,
+            servers=", ".join(report.failed_servers),
+        )
+    return render("_toast.html", {"message": translate(message), "kind": "ok"})
 
 
 async def _card(runtime: Runtime, user: Any, instance_id: uuid.UUID, **extra: Any) -> Response:

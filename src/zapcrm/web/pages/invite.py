@@ -22,6 +22,7 @@ from zapcrm.kit.ratelimit import hit
 from zapcrm.logging import get_logger
 from zapcrm.runtime import Runtime
 from zapcrm.web.dependencies import SESSION_COOKIE, same_origin, session_store
+from zapcrm.web.i18n import N_, translate
 from zapcrm.web.pages.auth import HOME, set_panel_cookie
 from zapcrm.web.templating import render
 
@@ -85,7 +86,7 @@ async def _count_attempt(runtime: Runtime, request: Request) -> None:
         f"invites:accept:{address}",
         limit=ATTEMPTS_PER_ADDRESS,
         window_seconds=ATTEMPT_WINDOW_SECONDS,
-        message="muitas tentativas; tente de novo mais tarde",
+        message=N_("muitas tentativas; tente de novo mais tarde"),
     )
 
 
@@ -117,17 +118,25 @@ async def accept(
         or not same_origin(request)
     ):
         log.warning("panel.invite_csrf_rejected")
-        return await _retry(request, runtime, token, "O formulário expirou. Tente de novo.", 403)
+        expired = translate(N_("O formulário expirou. Tente de novo."))
+        return await _retry(request, runtime, token, expired, 403)
     try:
         await _count_attempt(runtime, request)
     except RateLimited:
         return _page(request, token, state="limited", status=429)
     length = len(password.encode())
     if len(password) < MIN_PASSWORD_LENGTH or length > MAX_PASSWORD_BYTES:
-        message = f"A senha precisa de {MIN_PASSWORD_LENGTH} a {MAX_PASSWORD_BYTES} caracteres."
+        message = translate(
+            N_(
+                "A senha precisa de {minimum} a {maximum} caracteres.",
+                minimum=MIN_PASSWORD_LENGTH,
+                maximum=MAX_PASSWORD_BYTES,
+            )
+        )
         return await _retry(request, runtime, token, message, 422)
     if not hmac.compare_digest(password.encode(), confirm.encode()):
-        return await _retry(request, runtime, token, "As senhas não são iguais.", 422)
+        different = translate(N_("As senhas não são iguais."))
+        return await _retry(request, runtime, token, different, 422)
     try:
         async with runtime.db.service_session() as session:
             invite = await invites.accept_invite(session, runtime.directory, token, password)

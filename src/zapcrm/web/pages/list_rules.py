@@ -47,9 +47,9 @@ async def create_rule(
 ) -> Response:
     """Turn the contact list's current filter into a rule for a static list."""
     require_supervisor(user)
-    segment_id = optional_uuid(segment, "lista inválida")
+    segment_id = optional_uuid(segment, N_("lista inválida"))
     if segment_id is None:
-        raise ValidationFailed("escolha a lista estática da regra")
+        raise ValidationFailed(N_("escolha a lista estática da regra"))
     try:
         body = ListRuleIn(
             segment_id=segment_id,
@@ -57,7 +57,9 @@ async def create_rule(
             filter=orjson.loads(filter_json) if filter_json else {},
         )
     except (orjson.JSONDecodeError, ValidationError):
-        raise ValidationFailed("dê um nome à regra, escolha uma lista e monte um filtro") from None
+        raise ValidationFailed(
+            N_("dê um nome à regra, escolha uma lista e monte um filtro")
+        ) from None
     async with runtime.db.tenant_session(user.identity.claims) as session:
         await rules_service.create_rule(session, user.identity, body)
     message = translate(N_("Regra criada: os novos contatos que combinarem entram na lista."))

@@ -1,50 +1,17 @@
-"""Message attachments served to the panel, safely.
-
-Customer files are untrusted: only a short list of image, audio and video types is shown inline
-(the browser needs that for previews and players); everything else, SVG and HTML included, is
-sent as a download of `application/octet-stream`. Every response carries `nosniff` (from the
-panel's headers) and a sandboxing CSP, so even a lying file cannot run script on our origin.
-"""
+"""Message attachments served to the panel (the safety rules live in messaging/downloads.py)."""
 
 from __future__ import annotations
 
 import uuid
-from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from zapcrm.dependencies import RuntimeDep
-from zapcrm.exceptions import NotFound
-from zapcrm.messaging.media import build_media_storage
-from zapcrm.messaging.service import inbox
+from zapcrm.messaging.downloads import media_response
 from zapcrm.web.dependencies import CurrentPanelUser
 
 router = APIRouter()
-
-INLINE_TYPES = frozenset(
-    {
-        "image/jpeg",
-        "image/png",
-        "image/webp",
-        "image/gif",
-        "audio/ogg",
-        "audio/mpeg",
-        "audio/mp4",
-        "audio/aac",
-        "video/mp4",
-        "video/3gpp",
-    }
-)
-MEDIA_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
-
-
-def _disposition(kind: str, file_name: str) -> str:
-    # RFC 6266/5987: an ASCII fallback plus the UTF-8 name ("relatório.pdf" stays readable).
-    fallback = "".join(
-        ch if ch.isascii() and ch not in '"\\;' and ch.isprintable() else "_" for ch in file_name
-    )
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
 @router.get("/media/{message_id}")
@@ -52,21 +19,4 @@ async def message_media(
     message_id: uuid.UUID, runtime: RuntimeDep, user: CurrentPanelUser
 ) -> Response:
     """The bytes of a message's attachment, if the caller may see the message."""
-    async with runtime.db.tenant_session(user.identity.claims) as session:
-        media = await inbox.stored_media(session, message_id)
-    try:
-        data = await build_media_storage(runtime.settings).read(media.key)
-    except (FileNotFoundError, ValueError):
-        raise NotFound("arquivo não encontrado") from None
-    declared = (media.mimetype or "").split(";")[0].strip().lower()
-    inline = declared in INLINE_TYPES
-    file_name = (media.file_name or f"{media.message_type}-{message_id}")[:200]
-    return Response(
-        content=data,
-        media_type=declared if inline else "application/octet-stream",
-        headers={
-            "Content-Disposition": _disposition("inline" if inline else "attachment", file_name),
-            "Content-Security-Policy": MEDIA_CSP,
-            "Cache-Control": "private, max-age=3600",
-        },
-    )
+    return await media_response(runtime, user.identity.claims, message_id)

@@ -24,6 +24,7 @@ from zapcrm.tasks import service as tasks_service
 from zapcrm.tasks.schemas import DueFilter, TaskIn, TaskOut, TaskScope, TaskStatus
 from zapcrm.transactions import in_tenant_transaction
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser
+from zapcrm.web.i18n import N_, translate
 from zapcrm.web.templating import company_zone, render, render_macro
 from zapcrm.web.views import Agents, optional_uuid
 
@@ -115,7 +116,7 @@ def _due_at(day: str, hour: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(f"{day}T{hour or '18:00'}")
     except ValueError:
-        raise ValidationFailed("data ou hora inválida") from None
+        raise ValidationFailed(N_("data ou hora inválida")) from None
     return moment.replace(tzinfo=ZoneInfo(company_zone()))
 
 
@@ -148,14 +149,17 @@ async def create_task(
     try:
         body = TaskIn.model_validate(fields)
     except ValidationError:
-        raise ValidationFailed("dê um título à tarefa") from None
+        raise ValidationFailed(N_("dê um título à tarefa")) from None
 
     async def work(session: AsyncSession) -> tuple[TaskOut, list[OutboxItem]]:
         return await live.create_task(session, user.identity, body)
 
     task = await in_tenant_transaction(runtime, user.identity, work)
     if request.headers.get("hx-request"):
-        response = render("_toast.html", {"message": f"Tarefa criada: {task.title}", "kind": "ok"})
+        response = render(
+            "_toast.html",
+            {"message": translate(N_("Tarefa criada: {title}", title=task.title)), "kind": "ok"},
+        )
         response.headers["HX-Trigger"] = "tasks-changed"
         return response
     return RedirectResponse("/panel/tasks?ok=created", status_code=303)
