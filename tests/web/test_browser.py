@@ -11,6 +11,7 @@ from playwright.async_api import Browser as PlaywrightBrowser
 from playwright.async_api import Page, expect
 
 from tests.conftest import SIMULATOR_KEY, Factory, UserFixture
+from tests.evolution.harness import rows as db_rows
 from tests.live import register_simulated_instance, token_headers
 from tests.web.conftest import open_panel, screenshot_path
 from zapcrm.db import Database
@@ -71,6 +72,35 @@ async def _until_received(customer: Customer, text: str) -> None:
             await asyncio.sleep(0.1)
 
 
+RECORD_LIVE_EVENTS = """
+window.liveEvents = [];
+document.addEventListener("htmx:sseMessage", event => {
+    window.liveEvents.push([Date.now(), event.detail.data]);
+});
+document.addEventListener("htmx:afterRequest", event => {
+    const config = event.detail.requestConfig || {};
+    window.liveEvents.push([Date.now(), "REQUEST " + config.verb + " " + config.path]);
+});
+"""
+
+
+async def _explain(page: Page, db: Database, failure: str) -> str:
+    """What the page got live and what Postgres holds, for a live-update failure."""
+    events = await page.evaluate("() => window.liveEvents || []")
+    html = await page.evaluate("() => document.getElementById('messages')?.outerHTML")
+    url = page.url
+    conversation = url.split("/panel/inbox/")[-1].split("?")[0]
+    stored = await db_rows(
+        db,
+        "select id, status, key_id, from_me, version, body from evolution_messages"
+        " where conversation_id = :c order by message_timestamp",
+        c=conversation,
+    )
+    lines = [failure, f"URL {url}", f"ROWS {stored}", f"MESSAGES {html}"]
+    lines += [f"EVENT {at} {data[:1500]}" for at, data in events]
+    return "\n".join(lines)
+
+
 async def _close(page: Page) -> None:
     await page.context.close()
 
@@ -87,6 +117,7 @@ async def test_a_whole_conversation_from_first_message_to_reopening(
     company_id = await register_simulated_instance(simulator, db, factory, runtime)
     operator = await factory.user(company_id, Role.OPERATOR)
     page = await open_panel(chromium, live_server, operator)
+    await page.add_init_script(RECORD_LIVE_EVENTS)
     async with _sim_client(simulator) as sim:
         customer = await Customer.create(sim, simulator[1], "Dona Cida")
         await page.goto("/panel/inbox?tab=unassigned")
@@ -112,7 +143,10 @@ async def test_a_whole_conversation_from_first_message_to_reopening(
         await expect(bubble).to_have_count(1)
         await expect(page.locator("#composer-text")).to_have_value("")
         await _until_received(customer, "Claro! Para quando seria?")
-        await expect(bubble.locator(".tick")).to_have_attribute("title", "lida", timeout=15000)
+        try:
+            await expect(bubble.locator(".tick")).to_have_attribute("title", "lida", timeout=15000)
+        except AssertionError as error:
+            raise AssertionError(await _explain(page, db, str(error))) from error
         if path := screenshot_path("conversation"):
             await page.screenshot(path=path)
 
