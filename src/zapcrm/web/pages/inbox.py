@@ -7,6 +7,7 @@ Handlers authenticate, call the messaging services (reads in one RLS transaction
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -332,16 +333,11 @@ async def add_note(
     text: Annotated[str, Form(max_length=4096)] = "",
 ) -> Response:
     """A private note in the chat: for the team only, never sent to WhatsApp."""
-    body = text.strip()
-    if not body:
-        raise ValidationFailed(N_("escreva a nota antes de salvar"))
-
-    async def work(session: AsyncSession) -> tuple[NoteOut, list[OutboxItem]]:
-        return await notes.add_note(session, user.identity, conversation_id, body)
-
-    note = await in_tenant_transaction(runtime, user.identity, work)
-    return HTMLResponse(
-        render_macro("inbox/_chat.html", "note_bubble", note, company_zone(), user.identity)
+    return await _saved_note(
+        runtime,
+        user,
+        text,
+        lambda session, body: notes.add_note(session, user.identity, conversation_id, body),
     )
 
 
@@ -353,14 +349,23 @@ async def edit_note(
     text: Annotated[str, Form(max_length=4096)] = "",
 ) -> Response:
     """Save a corrected note (its author or a supervisor); the bubble is redrawn."""
+    return await _saved_note(
+        runtime,
+        user,
+        text,
+        lambda session, body: notes.edit_note(session, user.identity, note_id, body),
+    )
+
+
+NoteWrite = Callable[[AsyncSession, str], Awaitable[tuple[NoteOut, list[OutboxItem]]]]
+
+
+async def _saved_note(runtime: Runtime, user: PanelUser, text: str, write: NoteWrite) -> Response:
+    """A new or corrected note's text checked, saved in one transaction, drawn as its bubble."""
     body = text.strip()
     if not body:
         raise ValidationFailed(N_("escreva a nota antes de salvar"))
-
-    async def work(session: AsyncSession) -> tuple[NoteOut, list[OutboxItem]]:
-        return await notes.edit_note(session, user.identity, note_id, body)
-
-    note = await in_tenant_transaction(runtime, user.identity, work)
+    note = await in_tenant_transaction(runtime, user.identity, lambda session: write(session, body))
     return HTMLResponse(
         render_macro("inbox/_chat.html", "note_bubble", note, company_zone(), user.identity)
     )
