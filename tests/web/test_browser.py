@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from pathlib import Path
 
@@ -79,7 +80,9 @@ document.addEventListener("htmx:sseMessage", event => {
 });
 document.addEventListener("htmx:afterRequest", event => {
     const config = event.detail.requestConfig || {};
-    window.liveEvents.push([Date.now(), "REQUEST " + config.verb + " " + config.path]);
+    const target = (config.headers || {})["HX-Target"];
+    const size = event.detail.xhr ? event.detail.xhr.responseText.length : -1;
+    window.liveEvents.push([Date.now(), `REQUEST ${config.verb} ${config.path} ${target} ${size}`]);
 });
 """
 
@@ -88,6 +91,14 @@ async def _explain(page: Page, db: Database, failure: str) -> str:
     """What the page got live and what Postgres holds, for a live-update failure."""
     events = await page.evaluate("() => window.liveEvents || []")
     html = await page.evaluate("() => document.getElementById('messages')?.outerHTML")
+    bubbles = await page.evaluate(
+        """() => [...document.querySelectorAll(".bubble")].map(b => {
+            const path = [];
+            for (let e = b; e; e = e.parentElement) path.push(`${e.tagName}#${e.id}`);
+            const tick = b.querySelector(".tick");
+            return [b.id, b.getAttribute("data-version"), tick && tick.title, path.join(" < ")];
+        })"""
+    )
     url = page.url
     conversation = url.split("/panel/inbox/")[-1].split("?")[0]
     stored = await db_rows(
@@ -96,7 +107,7 @@ async def _explain(page: Page, db: Database, failure: str) -> str:
         " where conversation_id = :c order by message_timestamp",
         c=conversation,
     )
-    lines = [failure, f"URL {url}", f"ROWS {stored}", f"MESSAGES {html}"]
+    lines = [failure, f"URL {url}", f"ROWS {stored}", f"BUBBLES {bubbles}", f"MESSAGES {html}"]
     lines += [f"EVENT {at} {data[:1500]}" for at, data in events]
     return "\n".join(lines)
 
@@ -139,7 +150,7 @@ async def test_a_whole_conversation_from_first_message_to_reopening(
 
         await page.fill("#composer-text", "Claro! Para quando seria?")
         await page.keyboard.press("Enter")
-        bubble = page.locator(".bubble.out", has_text="Claro! Para quando seria?")
+        bubble = page.locator("#messages .bubble.out", has_text="Claro! Para quando seria?")
         await expect(bubble).to_have_count(1)
         await expect(page.locator("#composer-text")).to_have_value("")
         await _until_received(customer, "Claro! Para quando seria?")
@@ -470,4 +481,34 @@ async def test_an_attached_photo_reaches_the_customer(
         media = next(item for item in sent if item["endpoint"] == "sendMedia")
         assert media["request"]["mediatype"] == "image"
         assert media["request"]["caption"] == "Nossa vitrine hoje"
+    await _close(page)
+
+
+async def test_ticks_reach_the_page_even_when_its_live_stream_is_gone(
+    chromium: PlaywrightBrowser,
+    simulator: Simulator,
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    """Live events can be lost (a reader that falls behind loses the oldest): a message that
+    has not reached the phone yet is checked again until it has."""
+    company_id = await register_simulated_instance(simulator, db, factory, runtime)
+    operator = await factory.user(company_id, Role.OPERATOR)
+    page = await open_panel(chromium, live_server, operator)
+    async with _sim_client(simulator) as sim:
+        customer = await open_new_chat(page, sim, simulator[1], "Seu Lima", "Tem pão de queijo?")
+        await expect(page.locator("[sse-connect]")).to_have_count(1)
+        # The page's live stream goes away (htmx closes it with its element).
+        await page.evaluate("() => document.querySelector('[sse-connect]').remove()")
+        await page.fill("#composer-text", "Temos, quentinho!")
+        await page.keyboard.press("Enter")
+        bubble = page.locator("#messages .bubble.out", has_text="Temos, quentinho!")
+        await expect(bubble.locator(".tick")).to_have_attribute("title", "na fila")
+        await _until_received(customer, "Temos, quentinho!")
+        await expect(bubble.locator(".tick")).to_have_attribute(
+            "title", re.compile("entregue|lida"), timeout=20_000
+        )
     await _close(page)

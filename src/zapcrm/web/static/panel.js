@@ -128,15 +128,20 @@
     if (attach && event.detail.elt === attach && event.detail.successful) {
       closeAttach(attach);
       scrollToBottom();
+      watchTicks(true);
+    }
+    var elt = event.detail.elt;
+    if (event.detail.successful && elt instanceof Element && elt.closest("#messages")) {
+      watchTicks(true); // a failed send retried from its bubble
     }
     var form = composer();
-    var elt = event.detail.elt;
     if (form && elt instanceof Element && elt.closest("#composer") === form && event.detail.successful) {
       form.reset();
       clearReply(form);
       prepareComposer();
       scrollToBottom();
       form.elements.text.focus();
+      watchTicks(true);
     }
   });
 
@@ -212,6 +217,26 @@
       if (stick) scrollToBottom();
     });
   }
+  // A live event can be lost (the server drops the oldest for a reader that falls behind) or
+  // come late: while one of our messages has not reached the customer's phone (queued, pending,
+  // on the server), the chat is read again now and then, backing off to every two minutes.
+  // Only while the reader is at the bottom: a reload would drop the older pages they opened.
+  var UNSETTLED = ".bubble.out .tick-queued, .bubble.out .tick-pending, .bubble.out .tick-server_ack";
+  var settleTimer = null;
+  var settleDelay = 4000;
+  function watchTicks(fromStart) {
+    if (fromStart) settleDelay = 4000;
+    if (settleTimer) window.clearTimeout(settleTimer);
+    settleTimer = window.setTimeout(function () {
+      settleTimer = null;
+      var box = messages();
+      if (!box || !box.hasAttribute("data-refresh-url") || !box.querySelector(UNSETTLED)) return;
+      if (!document.hidden && nearBottom(box)) refreshMessages(box);
+      settleDelay = Math.min(settleDelay * 2, 120000);
+      watchTicks(false);
+    }, settleDelay);
+  }
+
   document.addEventListener("htmx:beforeSwap", function (event) {
     var box = messages();
     if (!box || event.detail.target !== box || !event.detail.requestConfig) return;
@@ -280,5 +305,6 @@
   document.addEventListener("DOMContentLoaded", function () {
     prepareComposer();
     scrollToBottom();
+    watchTicks(true);
   });
 })();
