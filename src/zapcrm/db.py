@@ -41,8 +41,12 @@ def create_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncE
         max_overflow=0,
         pool_pre_ping=False,
         pool_recycle=1800,
-        # Prepared statements break behind pgbouncer in transaction mode (DESIGN.md §2, §10).
-        connect_args={"prepare_threshold": None, "application_name": "zapcrm"},
+        # Prepared statements break behind pgbouncer in transaction mode (DESIGN.md §2, §10),
+        # so they stay off unless the deployment says its connection keeps them.
+        connect_args={
+            "prepare_threshold": settings.database_prepare_threshold,
+            "application_name": "zapcrm",
+        },
     )
 
 
