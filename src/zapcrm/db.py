@@ -9,12 +9,15 @@ the connecting role, which owns the tables and so bypasses RLS; its callers scop
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import text
+import psycopg
+from sqlalchemy import TextClause, text
+from sqlalchemy.dialects.postgresql.psycopg import PGDialectAsync_psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -88,6 +91,48 @@ class Database:
 async def enter_tenant(session: AsyncSession, claims: Mapping[str, Any]) -> None:
     """Switch the session's current transaction to role `authenticated` with these claims."""
     await session.execute(_ENTER_TENANT, {"claims": orjson.dumps(dict(claims)).decode()})
+
+
+@functools.cache
+def _driver_sql(statement: TextClause) -> str:
+    # SQLAlchemy's own compiler turns `:name` into psycopg's `%(name)s` (and escapes `%`).
+    return str(statement.compile(dialect=_PSYCOPG_DIALECT))
+
+
+_PSYCOPG_DIALECT = PGDialectAsync_psycopg()  # type: ignore[no-untyped-call]
+
+
+async def driver_rows(
+    session: AsyncSession, statement: TextClause, params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """Run a `text()` statement straight on psycopg, in the session's transaction; its rows.
+
+    For the few statements every webhook runs. SQLAlchemy's async execution (a greenlet hop,
+    a wait_for, result metadata built again for each text() statement) measured ~130 us of
+    CPU per statement against ~50 us for psycopg itself, and the webhook path is CPU-bound.
+    Errors come out as SQLAlchemy's, with a dead connection invalidated, as its own execute
+    does, so the 503 handler and the pool see the same thing either way. These statements
+    do not go through SQLAlchemy's events (nothing here listens to them on this path).
+    """
+    connection = await session.connection()
+    fairy = connection.sync_connection.connection  # type: ignore[union-attr]
+    driver: psycopg.AsyncConnection[Any] = fairy.driver_connection  # type: ignore[assignment]
+    sql = _driver_sql(statement)
+    try:
+        cursor = await driver.execute(sql, params)
+        return await cursor.fetchall() if cursor.description is not None else []
+    except psycopg.Error as error:
+        invalidated = driver.closed or driver.broken
+        if invalidated:
+            await connection.invalidate(error)
+        raise DBAPIError.instance(
+            sql,
+            dict(params),
+            error,
+            psycopg.Error,
+            connection_invalidated=invalidated,
+            dialect=connection.dialect,
+        ) from error
 
 
 T = TypeVar("T")
