@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.db import Database
+from zapcrm.db import Database, driver_rows
 from zapcrm.logging import get_logger
 
 log = get_logger(__name__)
@@ -48,28 +48,29 @@ class RecordedEntry:
     payload: Mapping[str, Any]
 
 
+# Through a definer function so that a request under RLS can write (and learn the ids of) its
+# entries without being allowed to read the outbox (migration 0007).
+_ENQUEUE = text(
+    "select id, stream, payload from app.enqueue_outbox(:company_id, cast(:items as jsonb))"
+)
+
+
 async def record(
     session: AsyncSession, company_id: object, items: Sequence[OutboxItem]
 ) -> list[RecordedEntry]:
     """Write outbox rows in the caller's transaction."""
     if not items:
         return []
-    rows = (
-        await session.execute(
-            # Through a definer function so that a request under RLS can write (and learn the
-            # ids of) its entries without being allowed to read the outbox (migration 0007).
-            text(
-                "select id, stream, payload"
-                " from app.enqueue_outbox(:company_id, cast(:items as jsonb))"
-            ),
-            {
-                "company_id": company_id,
-                "items": orjson.dumps(
-                    [{"stream": item.stream, "payload": dict(item.payload)} for item in items]
-                ).decode(),
-            },
-        )
-    ).all()
+    rows = await driver_rows(
+        session,
+        _ENQUEUE,
+        {
+            "company_id": company_id,
+            "items": orjson.dumps(
+                [{"stream": item.stream, "payload": dict(item.payload)} for item in items]
+            ).decode(),
+        },
+    )
     return [RecordedEntry(id=row[0], stream=row[1], payload=row[2]) for row in rows]
 
 

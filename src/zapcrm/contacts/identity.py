@@ -8,6 +8,7 @@ until they agree on one contact (Chatwoot's race-safe get-or-create).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,13 +56,24 @@ def phone_of(phone_jid: str | None) -> str | None:
         return None
 
 
+# Parsing a phone with phonenumbers costs more than the rest of a webhook's Python work on
+# the identity; the same few thousand customers write again and again, and the answer is a
+# pure function of the JID, so it is memoised.
+@functools.lru_cache(maxsize=16_384)
+def _phone_keys(phone_jid: str) -> tuple[tuple[IdentityKey, ...], str | None]:
+    phone = phone_of(phone_jid)
+    if phone is None:
+        return (), None
+    return tuple(("phone", variant) for variant in sorted(identity_variants(phone))), phone
+
+
 def identity_keys(peer: WhatsAppPeer) -> tuple[list[IdentityKey], str | None]:
     """Every key of the peer (phone keys first) and its canonical phone."""
     keys: list[IdentityKey] = []
-    phone = phone_of(peer.phone_jid)
-    if phone is not None:
-        keys.extend(("phone", variant) for variant in sorted(identity_variants(phone)))
+    phone = None
     if peer.phone_jid:
+        phone_keys, phone = _phone_keys(peer.phone_jid)
+        keys.extend(phone_keys)
         keys.append(("jid", peer.phone_jid))
     if peer.lid:
         keys.append(("lid", peer.lid))

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import ClientDisconnect
 
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.evolution import repository
@@ -189,8 +190,15 @@ async def _publish_live(
 
 
 async def _answer(request: Request, runtime: Runtime, suffix: str | None) -> JSONResponse:
+    try:
+        body = await request.body()
+    except ClientDisconnect:
+        # The sender gave up before its body arrived (axios' timeout, a load generator that
+        # stops): nothing was read or stored, and Evolution sends it again. Not our bug.
+        log.info("webhook.client_disconnected")
+        return JSONResponse({}, status_code=400)
     answer = await receive_delivery(
-        runtime, await request.body(), suffix=suffix, header_apikey=request.headers.get("apikey")
+        runtime, body, suffix=suffix, header_apikey=request.headers.get("apikey")
     )
     return JSONResponse(answer.body, status_code=answer.status)
 

@@ -10,6 +10,7 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapcrm.db import driver_rows
 from zapcrm.models import Contact, ContactIdentity, EvolutionConversation, Task
 
 IdentityKey = tuple[str, str]  # (kind, value)
@@ -42,7 +43,8 @@ async def find_identities(
     if not wanted:
         return []
     # One constant statement whatever the number of keys: compiled and parsed once, then cached.
-    result = await session.execute(
+    rows = await driver_rows(
+        session,
         _FIND_IDENTITIES,
         {
             "company_id": company_id,
@@ -50,7 +52,7 @@ async def find_identities(
             "values": [value for _, value in wanted],
         },
     )
-    return [IdentityMatch(*row) for row in result.all()]
+    return [IdentityMatch(*row) for row in rows]
 
 
 async def insert_contact(

@@ -6,6 +6,7 @@ lives in SQL (`app.status_advances`) so concurrent deliveries cannot move a stat
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,8 @@ from typing import Any
 import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.db import driver_rows
 
 
 def _json(value: Any) -> str:
@@ -64,22 +67,22 @@ async def upsert_conversation(
     message_context: dict[str, Any] | None = None,
 ) -> ConversationRow:
     """Create the conversation or refresh its identifiers; locks the row for this transaction."""
-    row = (
-        await session.execute(
-            _UPSERT_CONVERSATION,
-            {
-                "company_id": company_id,
-                "instance_id": instance_id,
-                "remote_jid": remote_jid,
-                "is_group": is_group,
-                "subject": subject,
-                "contact_id": contact_id,
-                "chatwoot_conversation_id": chatwoot_conversation_id,
-                "chatwoot_inbox_id": chatwoot_inbox_id,
-                "message_context": None if message_context is None else _json(message_context),
-            },
-        )
-    ).one()
+    rows = await driver_rows(
+        session,
+        _UPSERT_CONVERSATION,
+        {
+            "company_id": company_id,
+            "instance_id": instance_id,
+            "remote_jid": remote_jid,
+            "is_group": is_group,
+            "subject": subject,
+            "contact_id": contact_id,
+            "chatwoot_conversation_id": chatwoot_conversation_id,
+            "chatwoot_inbox_id": chatwoot_inbox_id,
+            "message_context": None if message_context is None else _json(message_context),
+        },
+    )
+    row = rows[0]
     return ConversationRow(id=row[0], status=row[1], assignee_id=row[2], contact_id=row[3])
 
 
@@ -253,9 +256,11 @@ from msg
     .replace("REPLY_CTE", REPLY_CTE_SQL)
     .replace("NEWER", NEWER_SQL)
 )
-# psycopg caches the parsing of statements up to 4096 characters; squeeze this one under it.
+# psycopg caches the parsing of statements up to 4096 characters, measured in its own
+# `%(name)s` style, which is longer than `:name`: squeeze this one under it (no string literal
+# in it has a space next to a parenthesis or a comma).
 _STORE_MESSAGE = text(" ".join(line.split("--")[0] for line in _STORE_MESSAGE.text.split("\n")))
-_STORE_MESSAGE = text(" ".join(_STORE_MESSAGE.text.split()))
+_STORE_MESSAGE = text(re.sub(r"\s*([(),])\s*", r"\1", " ".join(_STORE_MESSAGE.text.split())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,9 +295,10 @@ async def store_message(
         human_reply=human_reply,
         contact_id=contact_id,
     )
-    row = (await session.execute(_STORE_MESSAGE, params)).first()
-    if row is None:
+    rows = await driver_rows(session, _STORE_MESSAGE, params)
+    if not rows:
         return None
+    row = rows[0]
     parked = [(kind, payload) for kind, payload in row[4]]
     return StoredMessage(
         id=row[0], conversation_id=row[1], inserted=row[2], status=row[3], parked=parked
@@ -345,7 +351,8 @@ async def sync_last_status(
 async def lock_key_id(session: AsyncSession, instance_id: uuid.UUID, key_id: str) -> None:
     """Serialise, until commit, the writers that decide whether a WhatsApp key id is stored
     (parking an early update, giving our sent row its key id)."""
-    await session.execute(
+    await driver_rows(
+        session,
         text("select pg_advisory_xact_lock(hashtextextended(:lock, 0))"),
         {"lock": f"evolution-key:{instance_id}:{key_id}"},
     )

@@ -11,6 +11,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapcrm.db import driver_mappings, driver_rows
 from zapcrm.messaging.repository.ingest import (
     INBOX_CTE_SQL,
     NEWER_SQL,
@@ -85,26 +86,25 @@ async def find_by_idempotency_key(
 
 async def load_outgoing(session: AsyncSession, message_id: uuid.UUID) -> dict[str, Any] | None:
     """Everything the send worker needs about a queued message, its chat and its instance."""
-    row = (
-        await session.execute(
-            text(
-                "select m.id, m.company_id, m.instance_id, m.conversation_id, m.key_id, m.status,"
-                " m.type, m.body, m.message_payload ->> 'caption' as caption, m.outgoing,"
-                " m.send_attempts, m.send_attempted_at, m.created_at,"
-                # When the message last entered the queue: its time limits count from here.
-                " coalesce(m.retried_at, m.created_at) as queued_at,"
-                " c.remote_jid, c.is_group, c.contact_id, ct.phone_e164,"
-                " i.external_id, i.server_url, i.api_key_ciphertext, i.connection_state"
-                " from evolution_messages m"
-                " join evolution_conversations c on c.id = m.conversation_id"
-                " join evolution_instances i on i.id = m.instance_id"
-                " left join contacts ct on ct.id = c.contact_id"
-                " where m.id = :id"
-            ),
-            {"id": message_id},
-        )
-    ).first()
-    return None if row is None else dict(row._mapping)
+    rows = await driver_mappings(
+        session,
+        text(
+            "select m.id, m.company_id, m.instance_id, m.conversation_id, m.key_id, m.status,"
+            " m.type, m.body, m.message_payload ->> 'caption' as caption, m.outgoing,"
+            " m.send_attempts, m.send_attempted_at, m.created_at,"
+            # When the message last entered the queue: its time limits count from here.
+            " coalesce(m.retried_at, m.created_at) as queued_at,"
+            " c.remote_jid, c.is_group, c.contact_id, ct.phone_e164,"
+            " i.external_id, i.server_url, i.api_key_ciphertext, i.connection_state"
+            " from evolution_messages m"
+            " join evolution_conversations c on c.id = m.conversation_id"
+            " join evolution_instances i on i.id = m.instance_id"
+            " left join contacts ct on ct.id = c.contact_id"
+            " where m.id = :id"
+        ),
+        {"id": message_id},
+    )
+    return rows[0] if rows else None
 
 
 async def record_attempt(
@@ -112,15 +112,16 @@ async def record_attempt(
 ) -> bool:
     """Note that a send is about to reach the gateway (committed before the call); False when
     the message moved on since the caller read it (`seen`: the attempt time it read)."""
-    result = await session.execute(
+    claimed = await driver_rows(
+        session,
         text(
             "update evolution_messages set send_attempted_at = :at,"
             " send_attempts = send_attempts + 1 where id = :id and status = 'queued'"
-            " and key_id is null and send_attempted_at is not distinct from :seen"
+            " and key_id is null and send_attempted_at is not distinct from :seen returning id"
         ),
         {"id": message_id, "at": at, "seen": seen},
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(claimed)
 
 
 async def find_echo(
@@ -158,7 +159,8 @@ async def find_echo(
 async def lock_conversation(session: AsyncSession, conversation_id: uuid.UUID) -> None:
     """Lock the conversation row first, as ingestion does (upsert_conversation), so that a
     webhook and the send worker touching the same chat queue up instead of deadlocking."""
-    await session.execute(
+    await driver_rows(
+        session,
         text("select 1 from evolution_conversations where id = :id for update"),
         {"id": conversation_id},
     )
@@ -191,46 +193,47 @@ async def attach_key(
     # one lock order, and an early update is either parked where we take it or sees our key.
     await lock_key_id(session, instance_id, key_id)
     await lock_conversation(session, conversation_id)
-    echo = (
-        await session.execute(
-            text(
-                "delete from evolution_messages where instance_id = :instance_id"
-                " and key_id = :key_id and id <> :id"
-                " returning id, status, media_mimetype, media_path"
-            ),
-            {"instance_id": instance_id, "key_id": key_id, "id": message_id},
-        )
-    ).first()
+    echoes = await driver_rows(
+        session,
+        text(
+            "delete from evolution_messages where instance_id = :instance_id"
+            " and key_id = :key_id and id <> :id"
+            " returning id, status, media_mimetype, media_path"
+        ),
+        {"instance_id": instance_id, "key_id": key_id, "id": message_id},
+    )
+    echo = echoes[0] if echoes else None
     params = {
         "id": message_id,
         "key_id": key_id,
         "status": status,
         "echo": echo[1] if echo else None,
     }
-    row = (
-        await session.execute(
-            text(
-                # The most advanced of ours, the send response's and the echo's (same ranks as
-                # app.status_advances, so ERROR sits where DESIGN.md section 9 puts it).
-                "update evolution_messages set key_id = :key_id, status = ("
-                "   select s from (values (status), (cast(:status as text)),"
-                "   (cast(:echo as text))) v(s)"
-                "   where app.message_status_rank(s) is not null"
-                "   order by app.message_status_rank(s) desc limit 1)"
-                " where id = :id returning status, conversation_id"
-            ),
-            params,
-        )
-    ).one()
+    (row,) = await driver_rows(
+        session,
+        text(
+            # The most advanced of ours, the send response's and the echo's (same ranks as
+            # app.status_advances, so ERROR sits where DESIGN.md section 9 puts it).
+            "update evolution_messages set key_id = :key_id, status = ("
+            "   select s from (values (status), (cast(:status as text)),"
+            "   (cast(:echo as text))) v(s)"
+            "   where app.message_status_rank(s) is not null"
+            "   order by app.message_status_rank(s) desc limit 1)"
+            " where id = :id returning status, conversation_id"
+        ),
+        params,
+    )
     if echo is not None:
-        await session.execute(
+        await driver_rows(
+            session,
             text(
                 "update evolution_conversations set last_message_id = :ours"
                 " where last_message_id = :echo"
             ),
             {"ours": message_id, "echo": echo[0]},
         )
-    await session.execute(
+    await driver_rows(
+        session,
         text(
             "update evolution_conversations set last_message_status = :status"
             " where id = :conversation_id and last_message_id = :id"
@@ -313,16 +316,15 @@ async def take_parked(
     session: AsyncSession, instance_id: uuid.UUID, key_id: str
 ) -> list[tuple[str, dict[str, Any]]]:
     """Remove and return, oldest first, the updates parked under a key id we just learnt."""
-    rows = (
-        await session.execute(
-            text(
-                "delete from evolution_pending_updates"
-                " where instance_id = :instance_id and key_id = :key_id"
-                " returning id, kind, payload"
-            ),
-            {"instance_id": instance_id, "key_id": key_id},
-        )
-    ).all()
+    rows = await driver_rows(
+        session,
+        text(
+            "delete from evolution_pending_updates"
+            " where instance_id = :instance_id and key_id = :key_id"
+            " returning id, kind, payload"
+        ),
+        {"instance_id": instance_id, "key_id": key_id},
+    )
     return [(kind, payload) for _, kind, payload in sorted(rows, key=lambda row: row[0])]
 
 
