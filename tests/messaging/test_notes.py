@@ -201,6 +201,18 @@ async def test_note_created_is_live_for_whoever_sees_the_chat_only(
 async def test_a_note_is_changed_only_by_its_author_or_a_supervisor(
     client: httpx.AsyncClient, db: Database, factory: Factory, runtime: Runtime
 ) -> None:
+    # A group of our own that never reads keeps the stream's new entries from being trimmed
+    # by a worker another test of this process left running.
+    await runtime.redis.xgroup_create(INCOMING_STREAM, "test-notes-pin", id="$", mkstream=True)
+    try:
+        await _notes_change_only_by_author_or_supervisor(client, db, factory, runtime)
+    finally:
+        await runtime.redis.xgroup_destroy(INCOMING_STREAM, "test-notes-pin")
+
+
+async def _notes_change_only_by_author_or_supervisor(
+    client: httpx.AsyncClient, db: Database, factory: Factory, runtime: Runtime
+) -> None:
     instance = await new_instance(db, factory)
     conversation_id = await _conversation(client, db, instance, "NOTE6", "5511987651006")
     author = await login(client, await factory.user(instance.company_id, Role.OPERATOR))
