@@ -512,3 +512,34 @@ async def test_ticks_reach_the_page_even_when_its_live_stream_is_gone(
             "title", re.compile("entregue|lida"), timeout=20_000
         )
     await _close(page)
+
+
+async def test_home_shows_a_new_customer_waiting_without_reload(
+    chromium: PlaywrightBrowser,
+    simulator: Simulator,
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    company_id = await register_simulated_instance(simulator, db, factory, runtime)
+    supervisor = await factory.user(company_id, Role.SUPERVISOR)
+    page = await open_panel(chromium, live_server, supervisor)
+    async with _sim_client(simulator) as sim:
+        # The sections are read again once the live stream opens; wait for that, so only a
+        # live event can bring the new customer in.
+        await page.add_init_script(
+            """document.addEventListener("htmx:afterSwap", event => {
+                if (event.detail.target.id === "home-grid") window.homeReloaded = true;
+            });"""
+        )
+        await page.goto("/panel/")
+        waiting = page.locator(".waiting")
+        await expect(waiting).to_contain_text("Ninguém esperando")
+        await page.wait_for_function("() => window.homeReloaded === true")
+        customer = await Customer.create(sim, simulator[1], "Dona Neide")
+        await customer.writes("Vocês abrem no feriado?")
+        await expect(waiting).to_contain_text("Dona Neide")
+        await expect(waiting).to_contain_text("Vocês abrem no feriado?")
+    await _close(page)

@@ -56,3 +56,22 @@ async def test_home_lists_my_chats_the_waiting_queue_and_health_for_supervisors(
         c=instance.company_id,
     )
     assert answered == [{"n": 3}]
+
+
+async def test_home_sections_reload_alone_and_the_page_listens_for_changes(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+    body = text_message("HOMELIVE1", remote_jid="5511987650299@s.whatsapp.net", push_name="Zuleide")
+    assert (await post(client, instance.envelope(body))).status_code == 200
+    http = await new_browser()
+    await panel_login(http, await factory.user(instance.company_id, Role.OPERATOR))
+    page = await http.get("/panel/")
+    assert 'sse-connect="/panel/events?home=1"' in page.text
+    assert 'id="home-live"' in page.text
+    sections = await http.get("/panel/", headers={"HX-Request": "true", "HX-Target": "home-grid"})
+    assert sections.status_code == 200
+    assert "Zuleide" in sections.text
+    assert 'id="waiting-title"' in sections.text
+    assert "<html" not in sections.text
+    assert "sse-connect" not in sections.text

@@ -134,7 +134,7 @@ async def test_every_page_has_one_live_stream_and_the_tasks_page_asks_for_task_l
     http = await new_browser()
     await panel_login(http, await factory.user(await factory.company(), Role.SUPERVISOR))
     for path, stream in (
-        ("/panel/", 'sse-connect="/panel/events"'),
+        ("/panel/", 'sse-connect="/panel/events?home=1"'),
         ("/panel/contacts", 'sse-connect="/panel/events"'),
         ("/panel/tasks", 'sse-connect="/panel/events?tasks=1"'),
         ("/panel/inbox", 'sse-connect="/panel/events?'),

@@ -53,6 +53,7 @@ class PageView:
         import_id: uuid.UUID | None = None,
         instances: bool = False,
         tasks: bool = False,
+        home: bool = False,
     ) -> None:
         self.user = user
         self.filter = flt
@@ -61,9 +62,25 @@ class PageView:
         self.import_id = import_id
         self.instances = instances
         self.tasks = tasks
+        self.home = home
 
     def fragments(self, event: Mapping[str, Any]) -> str:
         """The out-of-band swaps an event causes on this page ("" when none)."""
+        html = self._page_fragments(event)
+        if self.home and self._touches_home(event):
+            # Home's sections are reloaded by the page (coalesced in panel.js), under the
+            # reader's own permissions, rather than drawn from the event.
+            html += '<div id="home-live" hidden hx-swap-oob="true"></div>'
+        return html
+
+    def _touches_home(self, event: Mapping[str, Any]) -> bool:
+        kind = str(event.get("type", ""))
+        if kind.startswith("task."):
+            return tasks_live.may_see(self.user.identity, event)
+        # Chats and their messages (the stream already left out what the reader may not see).
+        return kind.startswith(("message.", "conversation."))
+
+    def _page_fragments(self, event: Mapping[str, Any]) -> str:
         data = event.get("data") or {}
         if event.get("type") == "import.progress":
             return self._import_progress(data)
@@ -231,6 +248,7 @@ async def events(
     import_id: Annotated[uuid.UUID | None, Query(alias="import")] = None,
     instances: bool = False,
     tasks: bool = False,
+    home: bool = False,
 ) -> AsyncIterator[ServerSentEvent]:
     """Live updates for the page that opened the stream."""
     flt = InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor, instance=instance)
@@ -242,6 +260,7 @@ async def events(
         import_id,
         instances=instances,
         tasks=tasks,
+        home=home,
     )
     loop = asyncio.get_running_loop()
     checked_at = loop.time()

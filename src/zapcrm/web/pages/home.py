@@ -5,16 +5,17 @@ workers and instances."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import HTMLResponse, Response
 
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.messaging.service import inbox
 from zapcrm.ops import queues
 from zapcrm.tasks import service as tasks_service
 from zapcrm.web.dependencies import CurrentPanelUser
-from zapcrm.web.templating import render
+from zapcrm.web.templating import company_zone, render, render_macro
 
 router = APIRouter()
 
@@ -22,8 +23,14 @@ SECTION_SIZE = 10
 
 
 @router.get("/")
-async def home(request: Request, runtime: RuntimeDep, user: CurrentPanelUser) -> Response:
-    """What needs attention now."""
+async def home(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    hx_target: Annotated[str | None, Header()] = None,
+) -> Response:
+    """What needs attention now (with `HX-Target: home-grid`, the sections alone: the page
+    reloads them when its live stream says something of the reader's changed)."""
     async with runtime.db.tenant_session(user.identity.claims) as session:
         mine = await inbox.list_conversations(
             session,
@@ -39,15 +46,17 @@ async def home(request: Request, runtime: RuntimeDep, user: CurrentPanelUser) ->
     health = None
     if user.is_supervisor:
         health = await queues.health_report(runtime.redis, runtime.db, user.identity.company_id)
-    context = user.page_context(
-        request,
-        "home",
-        mine=mine.items,
-        more_mine=mine.next_cursor is not None,
-        waiting=waiting,
-        tasks=my_tasks.items,
-        more_tasks=my_tasks.next_cursor is not None,
-        health=health,
-        now=datetime.now(UTC),
-    )
-    return render("home.html", context)
+    sections = {
+        "mine": mine.items,
+        "more_mine": mine.next_cursor is not None,
+        "waiting": waiting,
+        "tasks": my_tasks.items,
+        "more_tasks": my_tasks.next_cursor is not None,
+        "health": health,
+        "now": datetime.now(UTC),
+    }
+    if hx_target == "home-grid":
+        return HTMLResponse(
+            render_macro("_home_sections.html", "sections", **sections, tz=company_zone())
+        )
+    return render("home.html", user.page_context(request, "home", **sections))

@@ -255,6 +255,23 @@
     shown = null;
   });
 
+  // Home: an event says something of the reader's changed; its sections are read again,
+  // at most once every two seconds however many events come.
+  var homeTimer = null;
+  function reloadHome() {
+    var grid = document.getElementById("home-grid");
+    if (!grid || homeTimer || !window.htmx) return;
+    homeTimer = window.setTimeout(function () {
+      homeTimer = null;
+      window.htmx.ajax("GET", grid.getAttribute("data-refresh-url"), {
+        target: grid, swap: "innerHTML", headers: { "HX-Target": "home-grid" }
+      });
+    }, 2000);
+  }
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "home-live") reloadHome();
+  });
+
   // Events that happened while the stream was closed (before it first opened, or during a
   // reconnect) never arrive: reload the list each time it opens.
   document.addEventListener("htmx:sseOpen", function () {
@@ -267,6 +284,7 @@
     }
     var box = messages();
     if (box && box.hasAttribute("data-refresh-url")) refreshMessages(box);
+    reloadHome();
     var progress = document.getElementById("import-progress");
     if (progress) {
       window.htmx.ajax("GET", progress.getAttribute("data-refresh-url"), {
