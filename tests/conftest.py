@@ -157,9 +157,13 @@ def live_server(settings: Settings) -> Iterator[str]:
         thread.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def live_worker(runtime: Runtime) -> AsyncIterator[None]:
-    """The real worker runtime consuming every stream while the test session lasts."""
+    """The real worker runtime consuming every stream while the test lasts.
+
+    Per test, not per session: a worker left running would take the jobs of later tests that
+    drive a handler themselves (an import crashed on purpose, a stream read back whole).
+    """
     stop = asyncio.Event()
     task = asyncio.create_task(build_worker(runtime).run(stop))
     try:
