@@ -232,7 +232,7 @@ async def test_open_chats_redraw_an_edited_note_in_place_and_drop_a_deleted_one(
         "data": {"note_id": str(note.id)},
     }
     assert views[reader.id].fragments(deleted) == (
-        f'<div id="note-{note.id}" hx-swap-oob="delete"></div>'
+        f'<div id="note-{note.id}" hx-swap-oob="delete" data-gone="note-{note.id}"></div>'
     )
     elsewhere = deleted | {"conversation_id": str(uuid.uuid4())}
     assert views[reader.id].fragments(elsewhere) == ""

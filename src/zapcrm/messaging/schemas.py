@@ -85,6 +85,8 @@ class NoteOut(BaseModel):
     body: str
     created_at: datetime
     edited_at: datetime | None = None
+    # Bumped by every edit (migration 0018): of two copies, keep the higher.
+    version: int = 0
 
 
 T = TypeVar("T")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Text
+from sqlalchemy import BigInteger, DateTime, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zapcrm.models.base import Base, company_fk, created_at, optional_fk, required_fk, uuid_pk
@@ -23,3 +23,5 @@ class ConversationNote(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at()
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Bumped by a trigger on every update (migration 0018): readers keep the higher copy.
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="1")

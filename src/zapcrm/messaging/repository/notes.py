@@ -24,6 +24,7 @@ def _notes(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
             ConversationNote.body,
             ConversationNote.created_at,
             ConversationNote.edited_at,
+            ConversationNote.version,
         )
         .outerjoin(Profile, Profile.id == ConversationNote.author_id)
         .where(*where)
