@@ -7,11 +7,13 @@ echo's "created" after the event that folded it away. The page must keep the new
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 from playwright.async_api import Browser as PlaywrightBrowser
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from tests.conftest import Factory
 from tests.web.conftest import new_company_chat, open_panel
@@ -92,5 +94,50 @@ async def test_the_page_keeps_the_newest_copy_of_what_it_shows(
             f'<li id="conv-{chat.conversation_id}" data-version="0" hx-swap-oob="delete"></li>',
         )
         await expect(row).to_have_count(1)
+    finally:
+        await page.context.close()
+
+
+async def test_a_reload_of_the_chat_keeps_what_arrived_while_it_was_on_its_way(
+    chromium: PlaywrightBrowser,
+    live_server: str,
+    client: httpx.AsyncClient,
+    db: Database,
+    factory: Factory,
+) -> None:
+    chat = await new_company_chat(client, db, factory, text_body="Antes da recarga")
+    supervisor = await factory.user(chat.instance.company_id, Role.SUPERVISOR)
+    page = await open_panel(chromium, live_server, supervisor)
+    try:
+        await page.add_init_script(
+            """document.addEventListener("htmx:afterSwap", event => {
+                if (event.detail.target.id === "messages") window.messagesReloaded = true;
+            });"""
+        )
+        await page.goto(f"/panel/inbox/{chat.conversation_id}?tab=all")
+        await page.wait_for_function("() => window.messagesReloaded === true")
+        await page.evaluate("() => { window.messagesReloaded = false; }")
+
+        async def slow_reload(route: Route) -> None:
+            await asyncio.sleep(1.0)  # the answer was rendered before the new bubble existed
+            await route.continue_()
+
+        await page.route(
+            lambda url: url.endswith(f"/panel/inbox/{chat.conversation_id}"), slow_reload
+        )
+        # The stream reconnects (a reload starts), then a message is drawn before its answer.
+        await page.evaluate("() => htmx.trigger(document.body, 'htmx:sseOpen')")
+        fresh = str(uuid.uuid4())
+        now = datetime.now(UTC).isoformat()
+        await _live(
+            page,
+            '<div hx-swap-oob="beforeend:#messages">'
+            f'<article id="msg-{fresh}" class="bubble out" data-version="1">'
+            f'<p class="body">Enviada agora</p><footer><time datetime="{now}"></time></footer>'
+            "</article></div>",
+        )
+        await page.wait_for_function("() => window.messagesReloaded === true")
+        await expect(page.locator(f"#msg-{fresh}")).to_have_count(1)
+        await expect(page.locator("#messages")).to_contain_text("Antes da recarga")
     finally:
         await page.context.close()

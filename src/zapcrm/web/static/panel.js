@@ -252,6 +252,17 @@
       if (gone.has(elt.id)) elt.remove();
       else if (before && version(before) > version(elt)) elt.replaceWith(before);
     });
+    // What arrived while the reload was on its way (a message just sent) is not in its answer:
+    // keep it when it is not older than the newest message the answer has.
+    var newest = 0;
+    box.querySelectorAll(".bubble time[datetime]").forEach(function (time) {
+      newest = Math.max(newest, Date.parse(time.getAttribute("datetime")) || 0);
+    });
+    shown.forEach(function (elt, id) {
+      if (document.getElementById(id) || gone.has(id)) return;
+      var time = elt.querySelector("time[datetime]");
+      if (time && (Date.parse(time.getAttribute("datetime")) || 0) >= newest) box.appendChild(elt);
+    });
     shown = null;
   });
 
