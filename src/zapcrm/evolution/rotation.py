@@ -364,6 +364,22 @@ class Recheck:
     verified: bool = True
 
 
+async def _sync_once_per_interval(runtime: Runtime, server_url: str, trigger: Trigger) -> bool:
+    """Sync one server's tokens unless another caller did this interval (then wait for that
+    sync to end). False when the tokens could not be learned: the sync failed, or this
+    interval's sync was already spent (perhaps on a bad key, minutes before a real rotation)."""
+    gate = SyncGate(runtime.redis)
+    interval = runtime.settings.evolution_webhook_sync_interval_seconds
+    if await gate.claim_webhook_sync(server_url, interval):
+        sync = CredentialSync(runtime, CredentialBox.from_settings(runtime.settings))
+        report = await sync.sync_server(server_url, trigger=trigger)
+        return not report.failed_servers
+    if await gate.wait_until_idle(server_url):
+        return True
+    SYNCS.labels(trigger, "rate_limited").inc()
+    return False
+
+
 async def resync_for_delivery(
     runtime: Runtime,
     *,
@@ -380,18 +396,9 @@ async def resync_for_delivery(
     instance = select_instance(candidates, server_url)
     if instance is None:
         return Recheck(None)  # an unknown instance never reaches the gateway
-    gate = SyncGate(runtime.redis)
-    interval = runtime.settings.evolution_webhook_sync_interval_seconds
-    verified = True
-    if await gate.claim_webhook_sync(instance.server_url, interval):
-        sync = CredentialSync(runtime, CredentialBox.from_settings(runtime.settings))
-        report = await sync.sync_server(instance.server_url, trigger="webhook")
-        verified = not report.failed_servers
-    elif not await gate.wait_until_idle(instance.server_url):
-        # Another key used this interval's sync (perhaps a bad one, minutes before a real
-        # rotation): unverified, not wrong, so Evolution retries (§1.5) until a sync may run.
-        SYNCS.labels("webhook", "rate_limited").inc()
-        verified = False
+    # Not verified is not wrong: the delivery is answered 503 and Evolution retries it (§1.5)
+    # until a sync may run.
+    verified = await _sync_once_per_interval(runtime, instance.server_url, "webhook")
     # Look again in every case: another delivery's sync may have committed the new token after
     # this one first read Postgres (the burst that follows a rotation depends on it).
     async with runtime.db.service_session() as session:
@@ -414,13 +421,8 @@ async def resync_for_send(
     or the token did not change, so the caller fails instead of looping."""
     if runtime.settings.evolution_global_key is None:
         return False
-    gate = SyncGate(runtime.redis)
-    interval = runtime.settings.evolution_webhook_sync_interval_seconds
+    await _sync_once_per_interval(runtime, server_url, "send")
     credentials = CredentialBox.from_settings(runtime.settings)
-    if await gate.claim_webhook_sync(server_url, interval):
-        await CredentialSync(runtime, credentials).sync_server(server_url, trigger="send")
-    else:
-        await gate.wait_until_idle(server_url)
     async with runtime.db.service_session() as session:
         access = await repository.gateway_access(session, instance_id)
     if access is None or access[2] is None:
