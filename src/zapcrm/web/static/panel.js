@@ -239,8 +239,10 @@
 
   document.addEventListener("htmx:beforeSwap", function (event) {
     var box = messages();
+    // Only the reload (a GET into the box): the composer's POST answers land there too, and
+    // one it drops (see above) would leave this snapshot behind for a later swap.
     if (!box || event.detail.target !== box || !event.detail.requestConfig) return;
-    if ((event.detail.requestConfig.headers || {})["HX-Target"] !== "messages") return;
+    if (event.detail.requestConfig.verb !== "get") return;
     shown = new Map();
     box.querySelectorAll("[id][data-version]").forEach(function (elt) { shown.set(elt.id, elt); });
   });
