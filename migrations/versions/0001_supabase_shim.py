@@ -21,16 +21,26 @@ depends_on: str | Sequence[str] | None = None
 
 _ROLES = """
 do $$
+declare
+  wanted text[][] := array[
+    ['anon', 'nologin noinherit'],
+    ['authenticated', 'nologin noinherit'],
+    ['service_role', 'nologin noinherit bypassrls']
+  ];
+  i int;
 begin
-  if not exists (select 1 from pg_roles where rolname = 'anon') then
-    create role anon nologin noinherit;
-  end if;
-  if not exists (select 1 from pg_roles where rolname = 'authenticated') then
-    create role authenticated nologin noinherit;
-  end if;
-  if not exists (select 1 from pg_roles where rolname = 'service_role') then
-    create role service_role nologin noinherit bypassrls;
-  end if;
+  for i in 1 .. array_length(wanted, 1) loop
+    if not exists (select 1 from pg_roles where rolname = wanted[i][1]) then
+      -- Roles belong to the cluster, not the database: two databases migrated at once (the
+      -- test workers on a fresh server) race here, and the loser's CREATE ROLE fails on
+      -- pg_authid's unique index once the winner commits. The role then exists: carry on.
+      begin
+        execute format('create role %I %s', wanted[i][1], wanted[i][2]);
+      exception when unique_violation or duplicate_object then
+        null;
+      end;
+    end if;
+  end loop;
   -- The backend switches to `authenticated` per request (SET LOCAL ROLE); it must be a member.
   if not (select rolsuper from pg_roles where rolname = current_user)
      and not pg_has_role(current_user, 'authenticated', 'member') then

@@ -195,3 +195,56 @@ async def test_rls_behaves_the_same_on_both_shapes(supabase_db: Database) -> Non
     assert conversations == {a.mine_conversation_id, a.unassigned_conversation_id}
     assert me == a.operator.id
     assert b.company_id not in companies
+
+
+def test_two_databases_migrated_at_once_both_get_the_cluster_roles() -> None:
+    """Roles are cluster-wide: the second CREATE ROLE of a race waits for the first and fails
+    on pg_authid's unique index, which the shim's role block must absorb (a fresh server with
+    two test workers hit it). The block runs here with scratch role names."""
+    import importlib.util
+    import threading
+    from pathlib import Path
+
+    from tests.conftest import ADMIN_URL
+
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "0001_supabase_shim.py"
+    spec = importlib.util.spec_from_file_location("shim_0001", path)
+    assert spec is not None
+    assert spec.loader is not None
+    shim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shim)
+    suffix = uuid.uuid4().hex[:8]
+    names = {role: f"zz_{role}_{suffix}" for role in ("anon", "authenticated", "service_role")}
+    block: str = shim._ROLES
+    for role, scratch in names.items():
+        block = block.replace(f"'{role}'", f"'{scratch}'")
+    outcome: list[BaseException | None] = []
+
+    def migrate_the_other_database() -> None:
+        try:
+            with psycopg.connect(ADMIN_URL) as other:
+                other.execute(block)
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            outcome.append(error)
+
+    winner = psycopg.connect(ADMIN_URL)
+    try:
+        winner.execute(f"create role {names['anon']} nologin noinherit")
+        racer = threading.Thread(target=migrate_the_other_database)
+        racer.start()
+        racer.join(timeout=1)  # it waits on the winner's uncommitted role
+        winner.commit()
+        racer.join(timeout=30)
+        assert outcome == [None]
+        with psycopg.connect(ADMIN_URL, autocommit=True) as check:
+            found = check.execute(
+                "select count(*) from pg_roles where rolname = any(%s)", (list(names.values()),)
+            ).fetchone()
+        assert found == (3,)
+    finally:
+        winner.rollback()
+        with psycopg.connect(ADMIN_URL, autocommit=True) as cleanup:
+            for scratch in names.values():
+                cleanup.execute(f"drop role if exists {scratch}")
+        winner.close()
