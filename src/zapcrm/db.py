@@ -60,6 +60,12 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        # Same pool; psycopg's autocommit is a client-side switch, set and reset on checkout.
+        self.autocommit_sessionmaker = async_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False,
+            autoflush=False,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, *, pool_size: int | None = None) -> Database:
@@ -77,6 +83,15 @@ class Database:
     async def service_session(self) -> AsyncIterator[AsyncSession]:
         """A transaction that bypasses RLS (workers, webhooks, CLI); commits on success."""
         async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def autocommit_session(self) -> AsyncIterator[AsyncSession]:
+        """A session (bypassing RLS, like `service_session`) in which every statement is its
+        own transaction: for hot-path work of a single statement, or of reads that need no
+        common snapshot. psycopg sends BEGIN and COMMIT as commands of their own, so a
+        one-statement transaction costs three round trips; here it costs one."""
+        async with self.autocommit_sessionmaker() as session:
             yield session
 
     async def ping(self) -> None:

@@ -69,7 +69,9 @@ class IncomingHandler:
             if job.payload.get("kind") in ("message", "conversation", "note", "task")
             if (cid := _uuid(job.payload.get("conversation_id"))) is not None
         }  # fmt: skip
-        async with self.db.service_session() as session:
+        # Each snapshot carries its own version (the cache keeps the newest), so the reads
+        # need no common snapshot: no transaction around them.
+        async with self.db.autocommit_session() as session:
             message_rows = await get_messages(session, sorted(message_ids))
             conversation_rows = await get_conversations(session, sorted(conversation_ids))
             note_rows = await notes.get_notes(session, sorted(note_ids))

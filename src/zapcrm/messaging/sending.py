@@ -86,7 +86,7 @@ class OutgoingHandler:
             message_id = uuid.UUID(str(job.payload.get("message_id")))
         except ValueError:
             raise PermanentJobError("send job without a valid message_id") from None
-        async with self.runtime.db.service_session() as session:
+        async with self.runtime.db.autocommit_session() as session:
             row = await outbound.load_outgoing(session, message_id)
         if row is None or row["status"] != "queued" or row["key_id"]:
             return
@@ -120,7 +120,7 @@ class OutgoingHandler:
         client = self._client(row, token)
         try:
             async with self.gate.turn(row["instance_id"]):
-                async with self.runtime.db.service_session() as session:
+                async with self.runtime.db.autocommit_session() as session:
                     claimed = await outbound.record_attempt(
                         session, message_id, datetime.now(UTC), seen=row["send_attempted_at"]
                     )
@@ -332,7 +332,7 @@ class OutgoingHandler:
         self, row: dict[str, Any], key_id: str, status: str | None, used_jid: str | None
     ) -> None:
         async with self.runtime.db.service_session() as session:
-            final, folded = await outbound.attach_key(
+            final, folded, parked = await outbound.attach_key(
                 session,
                 message_id=row["id"],
                 conversation_id=row["conversation_id"],
@@ -341,7 +341,7 @@ class OutgoingHandler:
                 status=status,
             )
             # Statuses that arrived before we knew our key id were parked under it.
-            for kind, payload in await outbound.take_parked(session, row["instance_id"], key_id):
+            for kind, payload in parked:
                 if kind == "status":
                     await apply_status(
                         session,

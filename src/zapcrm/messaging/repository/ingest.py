@@ -350,7 +350,8 @@ async def sync_last_status(
 
 async def lock_key_id(session: AsyncSession, instance_id: uuid.UUID, key_id: str) -> None:
     """Serialise, until commit, the writers that decide whether a WhatsApp key id is stored
-    (parking an early update, giving our sent row its key id)."""
+    (parking an early update, giving our sent row its key id). `app.attach_sent_key`
+    (migration 0019) takes the same lock by the same name: change both or neither."""
     await driver_rows(
         session,
         text("select pg_advisory_xact_lock(hashtextextended(:lock, 0))"),

@@ -16,7 +16,6 @@ from zapcrm.messaging.repository.ingest import (
     INBOX_CTE_SQL,
     NEWER_SQL,
     REPLY_CTE_SQL,
-    lock_key_id,
 )
 
 # Insert the queued message and update the inbox and the cycle's first human reply in one
@@ -183,66 +182,31 @@ async def attach_key(
     instance_id: uuid.UUID,
     key_id: str,
     status: str | None,
-) -> tuple[str | None, FoldedEcho | None]:
+) -> tuple[str | None, FoldedEcho | None, list[tuple[str, dict[str, Any]]]]:
     """Give our row its WhatsApp id; an echo row already holding that id is folded into ours.
 
-    Returns the resulting status and the echo row folded away (None when there was none).
-    Runs in one transaction, so the unique (instance, key id) never sees two rows.
+    Returns the resulting status, the echo row folded away (None when there was none) and the
+    updates parked under the key id until now, oldest first, taken off the parking table.
+    One call of `app.attach_sent_key` (migration 0019: the key lock as ingestion takes it,
+    then the chat's), inside the caller's transaction, so the unique (instance, key id) never
+    sees two rows.
     """
-    # First, as ingestion takes it before a status touches any row (service/ingest.py _status):
-    # one lock order, and an early update is either parked where we take it or sees our key.
-    await lock_key_id(session, instance_id, key_id)
-    await lock_conversation(session, conversation_id)
-    echoes = await driver_rows(
+    ((final, echo_id, echo_mimetype, echo_path, parked),) = await driver_rows(
         session,
         text(
-            "delete from evolution_messages where instance_id = :instance_id"
-            " and key_id = :key_id and id <> :id"
-            " returning id, status, media_mimetype, media_path"
+            "select final_status, echo_id, echo_mimetype, echo_path, parked"
+            " from app.attach_sent_key(:id, :conversation_id, :instance_id, :key_id, :status)"
         ),
-        {"instance_id": instance_id, "key_id": key_id, "id": message_id},
+        {
+            "id": message_id,
+            "conversation_id": conversation_id,
+            "instance_id": instance_id,
+            "key_id": key_id,
+            "status": status,
+        },
     )
-    echo = echoes[0] if echoes else None
-    params = {
-        "id": message_id,
-        "key_id": key_id,
-        "status": status,
-        "echo": echo[1] if echo else None,
-    }
-    (row,) = await driver_rows(
-        session,
-        text(
-            # The most advanced of ours, the send response's and the echo's (same ranks as
-            # app.status_advances, so ERROR sits where DESIGN.md section 9 puts it).
-            "update evolution_messages set key_id = :key_id, status = ("
-            "   select s from (values (status), (cast(:status as text)),"
-            "   (cast(:echo as text))) v(s)"
-            "   where app.message_status_rank(s) is not null"
-            "   order by app.message_status_rank(s) desc limit 1)"
-            " where id = :id returning status, conversation_id"
-        ),
-        params,
-    )
-    if echo is not None:
-        await driver_rows(
-            session,
-            text(
-                "update evolution_conversations set last_message_id = :ours"
-                " where last_message_id = :echo"
-            ),
-            {"ours": message_id, "echo": echo[0]},
-        )
-    await driver_rows(
-        session,
-        text(
-            "update evolution_conversations set last_message_status = :status"
-            " where id = :conversation_id and last_message_id = :id"
-        ),
-        {"status": row[0], "conversation_id": row[1], "id": message_id},
-    )
-    result: str | None = row[0]
-    folded = FoldedEcho(echo[0], echo[2], echo[3]) if echo else None
-    return result, folded
+    folded = FoldedEcho(echo_id, echo_mimetype, echo_path) if echo_id is not None else None
+    return final, folded, [(kind, payload) for kind, payload in parked]
 
 
 async def fail_message(
@@ -310,22 +274,6 @@ async def requeue_failed(
         {"conversation_id": conversation_id, "id": message_id},
     )
     return True
-
-
-async def take_parked(
-    session: AsyncSession, instance_id: uuid.UUID, key_id: str
-) -> list[tuple[str, dict[str, Any]]]:
-    """Remove and return, oldest first, the updates parked under a key id we just learnt."""
-    rows = await driver_rows(
-        session,
-        text(
-            "delete from evolution_pending_updates"
-            " where instance_id = :instance_id and key_id = :key_id"
-            " returning id, kind, payload"
-        ),
-        {"instance_id": instance_id, "key_id": key_id},
-    )
-    return [(kind, payload) for _, kind, payload in sorted(rows, key=lambda row: row[0])]
 
 
 async def instance_in_company(
