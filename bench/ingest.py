@@ -2,15 +2,16 @@
 psycopg loop writing the same rows with the same transaction shape, in one run.
 
     .venv/bin/python -m bench.ingest [--requests 10000] [--concurrency 32] [--web-workers 2]
-                                     [--prepare-threshold 5]
+                                     [--prepare-threshold auto|off|N]
 
 Goal (issue 3), on this 2-core machine: >= 1,000 webhooks/s, p99 <= 50 ms, >= 50% of the bare
 loop. The load generator shares the two cores with the server, so the figure is conservative.
 wrk is a closed loop: at saturation its latency is connections / rate, so the p99 goal needs
 the rate first. CPU per webhook of each side is printed too: on a shared machine it moves much
 less than the rate, and 2 cores / CPU per webhook is the ceiling on an idle machine.
-`--prepare-threshold` runs the server with DATABASE_PREPARE_THRESHOLD (prepared statements:
-a direct connection can, Supabase's transaction pooler cannot); the default is production's.
+`--prepare-threshold` is DATABASE_PREPARE_THRESHOLD for both sides (prepared statements: a
+direct connection can, Supabase's transaction pooler cannot); the default is production's,
+"auto", which prepares on this direct connection: `off` measures the transaction-pooler case.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from bench._scratch import (
     wait_ready,
     zapcrm_process,
 )
+from zapcrm.config import load_settings
 
 TOKEN = "bench-token-0123456789"  # noqa: S105 - a scratch instance key
 
@@ -137,8 +139,14 @@ def _ms(value: str) -> float:
 
 
 async def _bare_loop(
-    url: str, company: str, instance: str, requests: int, concurrency: int, customers: int
+    url: str,
+    company: str,
+    instance: str,
+    args: argparse.Namespace,
 ) -> tuple[float, list[float], CpuMeter]:
+    requests: int = args.requests
+    concurrency: int = args.concurrency
+    customers: int = args.customers
     latencies: list[float] = []
     counter = iter(range(requests))
     async with AsyncConnectionPool(
@@ -146,7 +154,8 @@ async def _bare_loop(
         min_size=concurrency,
         max_size=concurrency,
         open=False,
-        kwargs={"prepare_threshold": None},
+        # The server's own choice for this URL, so both sides plan (or not) alike.
+        kwargs={"prepare_threshold": _prepare_threshold(url, args.prepare_threshold)},
     ) as pool:
 
         async def one(index: int) -> None:
@@ -242,6 +251,11 @@ async def _bare_loop(
     return requests / elapsed, latencies, meter
 
 
+def _prepare_threshold(url: str, setting: str) -> int | None:
+    value = int(setting) if setting.isdigit() else setting
+    return load_settings(database_url=url, database_prepare_threshold=value).prepare_threshold
+
+
 def _report(label: str, rate: float, latencies: list[float]) -> str:
     return (
         f"{label:<34} {rate:8.0f}/s   p50 {statistics.median(latencies):6.1f} ms"
@@ -259,15 +273,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--customers", type=int, default=500)
     parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--prepare-threshold", type=int, default=None)
+    parser.add_argument("--prepare-threshold", default="auto", help="auto, off or a number")
     args = parser.parse_args()
     with scratch_database() as url:
         company, instance = _setup(url)
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
-        env = {}
-        if args.prepare_threshold is not None:
-            env["DATABASE_PREPARE_THRESHOLD"] = str(args.prepare_threshold)
+        env = {"DATABASE_PREPARE_THRESHOLD": args.prepare_threshold}
         with zapcrm_process(
             "web", "--port", str(port), "--workers", str(args.web_workers), database_url=url,
             env=env,
@@ -277,10 +289,13 @@ def main() -> None:
             with CpuMeter({"web": web.pid}, url) as meter:
                 rate, latency = _wrk_load(base_url, args.seconds, args.concurrency, args.customers)
         bare_rate, bare_latencies, bare_meter = asyncio.run(
-            _bare_loop(url, company, instance, args.requests, args.concurrency, args.customers)
+            _bare_loop(url, company, instance, args)
         )
     p99 = latency["99"]
-    print(f"messages.upsert, {args.concurrency} connections, {args.customers} customers")
+    print(
+        f"messages.upsert, {args.concurrency} connections, {args.customers} customers,"
+        f" prepare threshold {_prepare_threshold(url, args.prepare_threshold) or 'off'}"
+    )
     print(
         f"{'zapcrm web (HTTP, full pipeline)':<34} {rate:8.0f}/s   p50 {latency['50']:6.1f} ms"
         f"   p99 {p99:6.1f} ms"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 import sys
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,10 @@ class LogFormat(enum.StrEnum):
 _DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused in production
 
 
+# Where Supabase's transaction pooler listens; its session mode and direct connections use 5432.
+TRANSACTION_POOLER_PORT = 6543
+
+
 class Settings(BaseSettings):
     """Every setting zapcrm reads, with its environment variable name."""
 
@@ -38,11 +43,13 @@ class Settings(BaseSettings):
     environment: Annotated[str, Field(pattern=r"^(development|test|production)$")] = "development"
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/zapcrm"
     database_pool_size: Annotated[int, Field(ge=1, le=200)] = 10
-    # Server-side prepared statements (psycopg's prepare_threshold): off by default because
-    # Supabase's transaction pooler breaks them (DESIGN.md §10). A direct connection or a
-    # pooler that tracks them (pgbouncer >= 1.21 with max_prepared_statements) can set 5: the
-    # webhook path then spends ~40% less Postgres CPU, which no longer re-plans each statement.
-    database_prepare_threshold: Annotated[int | None, Field(ge=0)] = None
+    # Server-side prepared statements (psycopg's prepare_threshold): a statement run this many
+    # times on a connection is prepared, so Postgres stops planning it again (the webhook path
+    # then spends ~40% less Postgres CPU). Transaction poolers break them (DESIGN.md §10):
+    # "auto" turns them off on port 6543, where Supabase's transaction pooler (Supavisor or
+    # its PgBouncer) listens, and uses 5 elsewhere (a direct connection, session mode on 5432).
+    # "off" for any other transaction pooler; a number to choose the threshold.
+    database_prepare_threshold: Annotated[int, Field(ge=0)] | Literal["auto", "off"] = "auto"
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_pool_size: Annotated[int, Field(ge=1, le=1000)] = 64
     secret_key: SecretStr = SecretStr(_DEV_SECRET)
@@ -147,6 +154,15 @@ class Settings(BaseSettings):
         return self.database_url
 
     @property
+    def prepare_threshold(self) -> int | None:
+        """psycopg's prepare_threshold for DATABASE_PREPARE_THRESHOLD (None: never prepare)."""
+        if self.database_prepare_threshold == "off":
+            return None
+        if self.database_prepare_threshold == "auto":
+            return None if urlsplit(self.database_url).port == TRANSACTION_POOLER_PORT else 5
+        return self.database_prepare_threshold
+
+    @property
     def libpq_url(self) -> str:
         """The database URL as libpq (psql, psycopg) understands it."""
         return self.database_url.replace("postgresql+psycopg://", "postgresql://", 1)
@@ -172,12 +188,15 @@ class ConfigError(SystemExit):
 
 def describe_validation_error(error: ValidationError) -> str:
     """Turn pydantic's report into one line per variable, naming the environment variable."""
-    lines = []
+    by_name: dict[str, list[str]] = {}
     for item in error.errors():
-        name = "_".join(str(part) for part in item["loc"]).upper() or "settings"
-        message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{name}: {message}" if item["loc"] else message)
-    return "; ".join(lines)
+        # A union setting (a number or a word) fails once per member, under loc (name, member).
+        name = str(item["loc"][0]).upper() if item["loc"] else ""
+        by_name.setdefault(name, []).append(item["msg"].removeprefix("Value error, "))
+    return "; ".join(
+        f"{name}: {' or '.join(messages)}" if name else " or ".join(messages)
+        for name, messages in by_name.items()
+    )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -45,10 +45,10 @@ def create_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncE
         max_overflow=0,
         pool_pre_ping=False,
         pool_recycle=1800,
-        # Prepared statements break behind pgbouncer in transaction mode (DESIGN.md §2, §10),
-        # so they stay off unless the deployment says its connection keeps them.
+        # Prepared statements break behind a transaction pooler (DESIGN.md §2, §10): the
+        # setting turns them off there (config.py).
         connect_args={
-            "prepare_threshold": settings.database_prepare_threshold,
+            "prepare_threshold": settings.prepare_threshold,
             "application_name": "zapcrm",
         },
     )
