@@ -124,7 +124,7 @@ class OutboxPublisher:
         if not ids:
             return
         try:
-            async with self._db.service_session() as session:
+            async with self._db.autocommit_session() as session:  # one statement
                 await session.execute(text("delete from outbox where id = any(:ids)"), {"ids": ids})
         except Exception as error:  # noqa: BLE001 - the relay would republish; keep going
             log.warning("outbox.cleanup_failed", rows=len(ids), error_type=type(error).__name__)
