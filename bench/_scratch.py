@@ -39,7 +39,7 @@ def scratch_database() -> Iterator[str]:
             # Every statement of the run, with its duration, in the server's log: how the
             # per-send and per-webhook statement counts in the README were taken.
             with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
-                connection.execute(f"alter database \"{name}\" set log_min_duration_statement = 0")
+                connection.execute(f'alter database "{name}" set log_min_duration_statement = 0')
         yield url
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
