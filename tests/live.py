@@ -50,11 +50,13 @@ class SseReader:
     def __init__(self, http: httpx.AsyncClient, headers: dict[str, str]) -> None:
         self.events: list[dict[str, Any]] = []
         self.ready = asyncio.Event()
+        self.ended = asyncio.Event()  # the server closed the stream
         self._task = asyncio.create_task(self._read(http, headers))
 
     async def _read(self, http: httpx.AsyncClient, headers: dict[str, str]) -> None:
         with contextlib.suppress(httpx.HTTPError):
             await self._consume(http, headers)
+            self.ended.set()
 
     async def _consume(self, http: httpx.AsyncClient, headers: dict[str, str]) -> None:
         async with http.stream("GET", "/api/events", headers=headers, timeout=None) as response:

@@ -160,6 +160,10 @@ async def events(
             except TimeoutError:
                 yield ServerSentEvent(comment="keepalive")
                 continue
+            if realtime.is_reset(event):
+                # Events may have been lost: the client reconnects and reads again.
+                yield ServerSentEvent(event=event["type"], data=event, retry=realtime.RECONNECT_MS)
+                break
             if realtime.visible_to(identity, event):
                 yield ServerSentEvent(event=event["type"], data=event)
     finally:

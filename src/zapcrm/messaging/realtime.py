@@ -26,6 +26,12 @@ log = get_logger(__name__)
 
 Audience = Literal["company", "supervisors", "admins"]
 
+# What a reader gets when events may have been lost (the hub's Redis connection failed and was
+# rebuilt: pub/sub keeps nothing for a subscriber that was away). The SSE endpoints end the
+# stream on it, so the browser reconnects and the page reads again what it shows.
+RESET_TYPE = "stream.reset"
+RECONNECT_MS = 1000  # the SSE `retry` sent with a reset: reconnect soon, not at the default 3 s
+
 
 def channel_for(company_id: uuid.UUID | str) -> str:
     """The pub/sub channel of a company's live events."""
@@ -85,6 +91,11 @@ class RealtimeHub:
         self._pubsub: PubSub | None = None
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        # A channel of this hub alone, subscribed for the pub/sub connection's whole life.
+        # redis-py health-checks a connection that has no subscription with a PING whose answer
+        # it reads in the task that subscribes, while the pump task reads the same socket:
+        # two readers on one connection. With this channel the connection always has one.
+        self._anchor = f"realtime:hub:{uuid.uuid4()}"
 
     async def subscribe(self, company_id: uuid.UUID) -> asyncio.Queue[dict[str, Any]]:
         """A queue receiving the company's events until `unsubscribe`."""
@@ -92,10 +103,12 @@ class RealtimeHub:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(self._queue_size)
         async with self._lock:
             if self._pubsub is None:
-                self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                self._pubsub = await self._new_pubsub()
             if channel not in self._readers:
-                self._readers[channel] = set()
+                # Registered once Redis took it: a failed SUBSCRIBE must not leave a channel
+                # that later readers believe is subscribed.
                 await self._pubsub.subscribe(channel)
+                self._readers[channel] = set()
             self._readers[channel].add(queue)
             if self._task is None or self._task.done():
                 self._task = asyncio.get_running_loop().create_task(self._pump())
@@ -116,15 +129,44 @@ class RealtimeHub:
                 if self._pubsub is not None:
                     await self._pubsub.unsubscribe(channel)
 
+    async def _new_pubsub(self) -> PubSub:
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(self._anchor)
+        assert pubsub.connection is not None  # SUBSCRIBE connected it
+        # redis-py reconnects a dropped pub/sub connection and subscribes again inside its
+        # own retries, so the pump never sees the failure; what was published meanwhile is
+        # gone all the same. Called after redis-py's own resubscribing callback.
+        pubsub.connection.register_connect_callback(self._reconnected)
+        return pubsub
+
+    def _reconnected(self, connection: object) -> None:
+        log.warning("realtime.reconnected")
+        self._deliver_to_all({"type": RESET_TYPE})
+
+    async def _close_pubsub(self, pubsub: PubSub) -> None:
+        if pubsub.connection is not None:
+            # The connection goes back to the pool: later users must not call the hub.
+            pubsub.connection.deregister_connect_callback(self._reconnected)
+        with contextlib.suppress(Exception):
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+
     async def _pump(self) -> None:
-        assert self._pubsub is not None
+        failures = 0
         while self._readers:
             try:
+                if self._pubsub is None:
+                    raise RedisError("no pub/sub connection")  # the last rebuild failed
                 message = await self._pubsub.get_message(timeout=1.0)
-            except (OSError, RedisError) as error:
+            except Exception as error:  # noqa: BLE001 - whatever broke, the pump must live on
+                # A silent death would leave every open stream of this process quiet (its
+                # keepalives still flowing) until some new reader restarted the pump.
+                failures += 1
                 log.warning("realtime.pump_error", error_type=type(error).__name__)
-                await asyncio.sleep(1)
+                self._deliver_to_all({"type": RESET_TYPE})
+                await asyncio.sleep(min(failures, 5))
+                await self._rebuild()
                 continue
+            failures = 0
             if message is None or message.get("type") != "message":
                 continue
             try:
@@ -132,9 +174,27 @@ class RealtimeHub:
             except orjson.JSONDecodeError:
                 continue
             for queue in list(self._readers.get(message["channel"], ())):
-                if queue.full():
-                    queue.get_nowait()
-                queue.put_nowait(event)
+                _offer(queue, event)
+
+    async def _rebuild(self) -> None:
+        """A fresh pub/sub connection subscribed to every channel that has readers."""
+        async with self._lock:
+            old, self._pubsub = self._pubsub, None
+            if old is not None:
+                await self._close_pubsub(old)
+            try:
+                pubsub = await self._new_pubsub()
+                if self._readers:
+                    await pubsub.subscribe(*self._readers)
+            except (OSError, RedisError) as error:
+                log.warning("realtime.resubscribe_failed", error_type=type(error).__name__)
+                return  # the pump tries again
+            self._pubsub = pubsub
+
+    def _deliver_to_all(self, event: dict[str, Any]) -> None:
+        for readers in self._readers.values():
+            for queue in readers:
+                _offer(queue, event)
 
     async def close(self) -> None:
         """Stop the pump and close the subscription."""
@@ -144,4 +204,17 @@ class RealtimeHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._pubsub is not None:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._close_pubsub(self._pubsub)
+            self._pubsub = None
+
+
+def _offer(queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:
+    """Queue an event; a reader too slow to keep up loses its oldest one."""
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(event)
+
+
+def is_reset(event: Mapping[str, Any]) -> bool:
+    """Whether the hub says events may have been lost (see RESET_TYPE)."""
+    return event.get("type") == RESET_TYPE

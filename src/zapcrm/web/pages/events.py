@@ -273,6 +273,11 @@ async def events(
             except TimeoutError:
                 yield ServerSentEvent(comment="keepalive")
                 continue
+            if realtime.is_reset(event):
+                # Events may have been lost: the browser reconnects at once (retry) and the
+                # page reads again what it shows when its stream opens (panel.js sseOpen).
+                yield ServerSentEvent(comment="reset", retry=realtime.RECONNECT_MS)
+                break
             if not realtime.visible_to(user.identity, event):
                 continue
             if loop.time() - checked_at > RECHECK_SECONDS:

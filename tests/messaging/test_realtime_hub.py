@@ -1,0 +1,105 @@
+"""The live-event hub survives a lost Redis connection and tells its readers to read again.
+
+Redis pub/sub keeps nothing for a subscriber that was away, and redis-py reconnects and
+subscribes again on its own: without a word from the hub, an open page would simply miss what
+was published meanwhile. The connection is killed for real (`CLIENT KILL TYPE pubsub`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+import orjson
+
+from tests.conftest import Factory
+from tests.live import SseReader, token_headers
+from zapcrm.messaging import realtime
+from zapcrm.messaging.realtime import RealtimeHub
+from zapcrm.models import Role
+from zapcrm.runtime import Runtime
+
+
+async def _kill_pubsub_connections(runtime: Runtime) -> None:
+    killed = await runtime.redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+    assert int(killed) >= 1
+
+
+async def _next(queue: asyncio.Queue[dict[str, Any]]) -> dict[str, Any]:
+    return await asyncio.wait_for(queue.get(), timeout=10)
+
+
+async def _until_delivered(
+    runtime: Runtime, company_id: uuid.UUID, queue: asyncio.Queue[dict[str, Any]]
+) -> dict[str, Any]:
+    """Publish until the reader gets it (what is published before the resubscription is lost
+    by the nature of pub/sub: that is what the reset is for)."""
+    for attempt in range(50):
+        await realtime.publish(
+            runtime.redis, company_id, realtime.encode_event("probe", data={"n": attempt})
+        )
+        try:
+            while realtime.is_reset(event := await asyncio.wait_for(queue.get(), timeout=0.2)):
+                pass  # one per failure the hub noticed (redis-py's reconnect, the pump's error)
+            return event
+        except TimeoutError:
+            continue
+    raise AssertionError("the hub never delivered again")
+
+
+async def test_a_dropped_connection_resets_every_reader_and_events_flow_again(
+    runtime: Runtime,
+) -> None:
+    hub = RealtimeHub(runtime.redis)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    readers = [await hub.subscribe(first), await hub.subscribe(first), await hub.subscribe(second)]
+    try:
+        assert (await _until_delivered(runtime, first, readers[0]))["type"] == "probe"
+        await _next(readers[1])  # the same probe
+        await _kill_pubsub_connections(runtime)
+        for queue in readers:
+            assert realtime.is_reset(await _next(queue))
+        delivered = await _until_delivered(runtime, second, readers[2])
+        assert delivered["type"] == "probe"
+    finally:
+        for company_id, queue in zip((first, first, second), readers, strict=True):
+            await hub.unsubscribe(company_id, queue)
+        await hub.close()
+
+
+async def test_readers_leaving_and_coming_back_keep_the_pump_reading(runtime: Runtime) -> None:
+    """The last reader of a company leaving drops its channel; a page opened right after (a
+    navigation) must still get events."""
+    hub = RealtimeHub(runtime.redis)
+    company_id = uuid.uuid4()
+    try:
+        for _ in range(5):
+            queue = await hub.subscribe(company_id)
+            assert (await _until_delivered(runtime, company_id, queue))["type"] == "probe"
+            await hub.unsubscribe(company_id, queue)
+    finally:
+        await hub.close()
+
+
+async def test_the_api_stream_says_reset_and_ends_so_clients_read_again(
+    live_server: str, factory: Factory, runtime: Runtime
+) -> None:
+    company_id = await factory.company()
+    supervisor = await factory.user(company_id, Role.SUPERVISOR)
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as http:
+        reader = SseReader(http, await token_headers(http, supervisor))
+        try:
+            await asyncio.wait_for(reader.ready.wait(), 10)
+            await _kill_pubsub_connections(runtime)
+            await asyncio.wait_for(reader.ended.wait(), 10)
+            assert reader.events[-1] == {"type": realtime.RESET_TYPE}
+        finally:
+            await reader.close()
+
+
+def test_a_reset_is_not_an_event_anyone_publishes() -> None:
+    published = orjson.loads(realtime.encode_event("message.created"))
+    assert not realtime.is_reset(published)
+    assert realtime.is_reset({"type": realtime.RESET_TYPE})
