@@ -58,6 +58,23 @@ async def _queued(db: Database, instance: Instance, conversation_id: uuid.UUID) 
     return message_id
 
 
+async def _queued_send(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> tuple[Instance, uuid.UUID, uuid.UUID, str]:
+    """A chat, our queued reply in it, and the key id the gateway will give that reply."""
+    instance, conversation_id = await _chat(client, db, factory)
+    message_id = await _queued(db, instance, conversation_id)
+    return instance, conversation_id, message_id, f"SENT{uuid.uuid4().hex[:14].upper()}"
+
+
+async def _chat_last(db: Database, conversation_id: uuid.UUID) -> list[dict[str, Any]]:
+    return await rows(
+        db,
+        "select last_message_id, last_message_status from evolution_conversations where id = :c",
+        c=conversation_id,
+    )
+
+
 async def _attach(
     db: Database, instance: Instance, conversation_id: uuid.UUID, message_id: uuid.UUID, key: str
 ) -> tuple[str | None, outbound.FoldedEcho | None, list[tuple[str, dict[str, Any]]]]:
@@ -75,9 +92,7 @@ async def _attach(
 async def test_an_echo_stored_first_is_folded_into_our_row(
     client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> None:
-    instance, conversation_id = await _chat(client, db, factory)
-    message_id = await _queued(db, instance, conversation_id)
-    key = f"SENT{uuid.uuid4().hex[:14].upper()}"
+    instance, conversation_id, message_id, key = await _queued_send(client, db, factory)
     echo = text_message(
         key, remote_jid=CUSTOMER_JID, from_me=True, text_body="Seu pedido saiu",
         event="send.message", status="DELIVERY_ACK", timestamp=int(datetime.now(UTC).timestamp()),
@@ -94,19 +109,15 @@ async def test_an_echo_stored_first_is_folded_into_our_row(
     assert await rows(db, "select id, status from evolution_messages where key_id = :k", k=key) == [
         {"id": message_id, "status": "DELIVERY_ACK"}
     ]
-    assert await rows(
-        db,
-        "select last_message_id, last_message_status from evolution_conversations where id = :c",
-        c=conversation_id,
-    ) == [{"last_message_id": message_id, "last_message_status": "DELIVERY_ACK"}]
+    assert await _chat_last(db, conversation_id) == [
+        {"last_message_id": message_id, "last_message_status": "DELIVERY_ACK"}
+    ]
 
 
 async def test_statuses_parked_under_the_key_come_back_oldest_first_and_leave_the_table(
     client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> None:
-    instance, conversation_id = await _chat(client, db, factory)
-    message_id = await _queued(db, instance, conversation_id)
-    key = f"SENT{uuid.uuid4().hex[:14].upper()}"
+    instance, conversation_id, message_id, key = await _queued_send(client, db, factory)
     for status in ("DELIVERY_ACK", "READ"):
         update = status_update(key, status, remote_jid=CUSTOMER_JID)
         assert (await post(client, instance.envelope(update))).status_code == 200
@@ -132,13 +143,9 @@ async def test_statuses_parked_under_the_key_come_back_oldest_first_and_leave_th
 async def test_without_an_echo_only_our_row_and_the_chats_last_status_change(
     client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> None:
-    instance, conversation_id = await _chat(client, db, factory)
-    message_id = await _queued(db, instance, conversation_id)
-    key = f"SENT{uuid.uuid4().hex[:14].upper()}"
+    instance, conversation_id, message_id, key = await _queued_send(client, db, factory)
 
     assert await _attach(db, instance, conversation_id, message_id, key) == ("PENDING", None, [])
-    assert await rows(
-        db,
-        "select last_message_id, last_message_status from evolution_conversations where id = :c",
-        c=conversation_id,
-    ) == [{"last_message_id": message_id, "last_message_status": "PENDING"}]
+    assert await _chat_last(db, conversation_id) == [
+        {"last_message_id": message_id, "last_message_status": "PENDING"}
+    ]

@@ -23,7 +23,7 @@ from zapcrm.runtime import Runtime
 
 
 async def _kill_pubsub_connections(runtime: Runtime) -> None:
-    killed = await runtime.redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+    killed = await runtime.redis.client_kill_filter(_type="pubsub")
     assert int(killed) >= 1
 
 
