@@ -28,6 +28,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from zapcrm.config import Settings
+from zapcrm.logging import get_logger
+
+log = get_logger(__name__)
 
 # One round trip sets both: PostgREST does the same with set_config('role', ...), which is
 # SET LOCAL ROLE in function form (is_local = true ends both with the transaction).
@@ -187,5 +190,7 @@ async def retry_transaction(work: Callable[[], Awaitable[T]], *, attempts: int =
         except DBAPIError as error:
             if attempt + 1 == attempts or not is_retryable(error):
                 raise
+            sqlstate = getattr(error.orig, "sqlstate", None)
+            log.info("transaction.retried", sqlstate=sqlstate, attempt=attempt + 1)
             await asyncio.sleep(0.01 * (attempt + 1))
     raise AssertionError("unreachable")  # pragma: no cover

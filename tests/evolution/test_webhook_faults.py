@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import random
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import text
 
 from tests.conftest import Factory
-from tests.evolution.harness import fixture_names, load_fixture, new_instance, post, rows
+from tests.evolution.harness import (
+    fixture_names,
+    load_fixture,
+    new_instance,
+    post,
+    rows,
+    text_message,
+)
 from zapcrm.app import create_app
 from zapcrm.config import Settings
 from zapcrm.db import Database
@@ -136,3 +145,69 @@ async def test_bodies_over_the_webhook_limit_are_413(client: httpx.AsyncClient, 
         headers={"content-type": "application/json", "content-length": str(size)},
     )
     assert response.status_code == 413
+
+
+async def test_a_delivery_chosen_as_deadlock_victim_is_stored_again_not_answered_503(
+    client: httpx.AsyncClient, db: Database, factory: Factory, settings: Settings
+) -> None:
+    """Evolution before 2.2.1 never retries a delivery: a 503 for a deadlock lost the message.
+
+    A second session locks the chat's row first and then writes the identity key the delivery
+    has just written for the chat's new contact: each waits on the other, and Postgres aborts
+    the delivery (it waited first). It must run again and be stored once."""
+    instance = await new_instance(db, factory)
+    jid = "5511987650004@s.whatsapp.net"
+    async with db.service_session() as session:
+        # A chat known before its contact: the delivery creates the contact and its keys,
+        # then takes the chat's row.
+        chat = (
+            await session.execute(
+                text(
+                    "insert into evolution_conversations (company_id, instance_id, remote_jid)"
+                    " values (:c, :i, :j) returning id"
+                ),
+                {"c": instance.company_id, "i": instance.instance_id, "j": jid},
+            )
+        ).scalar_one()
+        other = (
+            await session.execute(
+                text("insert into contacts (company_id, name) values (:c, 'Outro') returning id"),
+                {"c": instance.company_id},
+            )
+        ).scalar_one()
+    async with await psycopg.AsyncConnection.connect(settings.libpq_url) as blocker:
+        await blocker.execute(
+            "select 1 from evolution_conversations where id = %s for update", (chat,)
+        )
+        delivery = asyncio.create_task(
+            post(client, instance.envelope(text_message("DEADLOCKED1", remote_jid=jid)))
+        )
+        await _until_a_session_waits_on_a_lock(settings.libpq_url, blocker.info.backend_pid)
+        await blocker.execute(
+            "insert into contact_identities (company_id, contact_id, kind, value)"
+            " values (%s, %s, 'jid', %s)",
+            (instance.company_id, other, jid),
+        )
+        await blocker.rollback()  # the victim's second run then goes through
+        response = await asyncio.wait_for(delivery, 30)
+    assert response.status_code == 200, response.text
+    stored = await rows(
+        db, "select conversation_id from evolution_messages where key_id = 'DEADLOCKED1'"
+    )
+    assert stored == [{"conversation_id": chat}]
+
+
+async def _until_a_session_waits_on_a_lock(url: str, besides: int) -> None:
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as watcher:
+        for _ in range(200):
+            row = await (
+                await watcher.execute(
+                    "select count(*) from pg_stat_activity where datname = current_database()"
+                    " and wait_event_type = 'Lock' and pid <> %s",
+                    (besides,),
+                )
+            ).fetchone()
+            if row and row[0]:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError("the delivery never waited on the chat's row")

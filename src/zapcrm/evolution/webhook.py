@@ -22,6 +22,7 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import ClientDisconnect
 
+from zapcrm.db import retry_transaction
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.evolution import repository
 from zapcrm.evolution.events import HANDLED_EVENTS, IGNORED_EVENTS, NORMALIZERS
@@ -98,19 +99,22 @@ async def receive_delivery(
     api_keys = (envelope.apikey, header_apikey)
     received_at = datetime.now(UTC)
 
-    async with runtime.db.service_session() as session:
-        instance = await authenticate_delivery(
-            session,
-            runtime.instances,
-            instance_name=envelope.instance,
-            server_url=envelope.server_url,
-            api_keys=api_keys,
-        )
-        answer = (
-            await _store(runtime, session, envelope, instance, received_at, metric_event)
-            if instance is not None
-            else None
-        )
+    async def authenticate_and_store() -> WebhookAnswer | None:
+        async with runtime.db.service_session() as session:
+            instance = await authenticate_delivery(
+                session,
+                runtime.instances,
+                instance_name=envelope.instance,
+                server_url=envelope.server_url,
+                api_keys=api_keys,
+            )
+            if instance is None:
+                return None
+            return await _store(runtime, session, envelope, instance, received_at, metric_event)
+
+    # A deadlock victim is stored again here rather than answered 503: Evolution before 2.2.1
+    # never retries a delivery, and later versions only after 5 s, out of order.
+    answer = await retry_transaction(authenticate_and_store)
     if answer is None:
         # Outside the transaction: this may call the gateway (credential rotation).
         recheck = await resync_for_delivery(
@@ -132,8 +136,13 @@ async def receive_delivery(
                     503, "key_unverified", "apikey não confere; nova verificação em instantes"
                 )
             return _error(401, "unauthorized", "instância desconhecida ou apikey inválida")
-        async with runtime.db.service_session() as session:
-            answer = await _store(runtime, session, envelope, instance, received_at, metric_event)
+        verified = instance
+
+        async def store() -> WebhookAnswer:
+            async with runtime.db.service_session() as session:
+                return await _store(runtime, session, envelope, verified, received_at, metric_event)
+
+        answer = await retry_transaction(store)
     if answer.handled:
         # Committed: only now may the world hear about it.
         await runtime.outbox.publish(answer.published)
