@@ -8,6 +8,7 @@ was published meanwhile. The connection is killed for real (`CLIENT KILL TYPE pu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from typing import Any
 
@@ -25,6 +26,17 @@ from zapcrm.runtime import Runtime
 async def _kill_pubsub_connections(runtime: Runtime) -> None:
     killed = await runtime.redis.client_kill_filter(_type="pubsub")
     assert int(killed) >= 1
+
+
+async def _kill_until_ended(runtime: Runtime, reader: SseReader) -> None:
+    """The app's hub may be between connections (an earlier test killed its last one while
+    no reader was there): kill whatever is connected until the stream ends."""
+    for _ in range(20):
+        await runtime.redis.client_kill_filter(_type="pubsub")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(reader.ended.wait(), 0.5)
+            return
+    raise AssertionError(f"the stream never ended: {reader.events!r}")
 
 
 async def _next(queue: asyncio.Queue[dict[str, Any]]) -> dict[str, Any]:
@@ -92,8 +104,7 @@ async def test_the_api_stream_says_reset_and_ends_so_clients_read_again(
         reader = SseReader(http, await token_headers(http, supervisor))
         try:
             await asyncio.wait_for(reader.ready.wait(), 10)
-            await _kill_pubsub_connections(runtime)
-            await asyncio.wait_for(reader.ended.wait(), 10)
+            await _kill_until_ended(runtime, reader)
             assert reader.events[-1] == {"type": realtime.RESET_TYPE}
         finally:
             await reader.close()
@@ -103,3 +114,46 @@ def test_a_reset_is_not_an_event_anyone_publishes() -> None:
     published = orjson.loads(realtime.encode_event("message.created"))
     assert not realtime.is_reset(published)
     assert realtime.is_reset({"type": realtime.RESET_TYPE})
+
+
+async def test_after_a_reset_emptied_the_hub_new_readers_get_events(runtime: Runtime) -> None:
+    """Every stream ends on a reset, so the hub is often empty when the pages come back."""
+    hub = RealtimeHub(runtime.redis)
+    company_id = uuid.uuid4()
+    try:
+        queue = await hub.subscribe(company_id)
+        await _until_delivered(runtime, company_id, queue)
+        await _kill_pubsub_connections(runtime)
+        assert realtime.is_reset(await _next(queue))
+        await hub.unsubscribe(company_id, queue)
+        await asyncio.sleep(1.5)  # the pump's back-off and rebuild, with no reader left
+        queue = await hub.subscribe(company_id)
+        assert (await _until_delivered(runtime, company_id, queue))["type"] == "probe"
+        await hub.unsubscribe(company_id, queue)
+    finally:
+        await hub.close()
+
+
+async def test_a_client_that_reconnects_after_a_reset_gets_events_again(
+    live_server: str, factory: Factory, runtime: Runtime
+) -> None:
+    company_id = await factory.company()
+    supervisor = await factory.user(company_id, Role.SUPERVISOR)
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as http:
+        headers = await token_headers(http, supervisor)
+        first = SseReader(http, headers)
+        await asyncio.wait_for(first.ready.wait(), 10)
+        await _kill_until_ended(runtime, first)
+        await first.close()
+        again = SseReader(http, headers)
+        try:
+            await asyncio.wait_for(again.ready.wait(), 10)
+            for attempt in range(50):
+                event = realtime.encode_event("probe", data={"n": attempt})
+                await realtime.publish(runtime.redis, company_id, event)
+                if any(seen["type"] == "probe" for seen in again.events):
+                    break
+                await asyncio.sleep(0.2)
+            assert any(seen["type"] == "probe" for seen in again.events), again.events
+        finally:
+            await again.close()

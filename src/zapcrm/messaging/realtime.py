@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import orjson
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from zapcrm.auth.identity import Identity
@@ -88,6 +90,7 @@ class RealtimeHub:
         self._redis = redis
         self._queue_size = queue_size
         self._readers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
+        self._client: Redis | None = None
         self._pubsub: PubSub | None = None
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -103,11 +106,19 @@ class RealtimeHub:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(self._queue_size)
         async with self._lock:
             if self._pubsub is None:
-                self._pubsub = await self._new_pubsub()
+                await self._connect()
+            assert self._pubsub is not None
             if channel not in self._readers:
                 # Registered once Redis took it: a failed SUBSCRIBE must not leave a channel
                 # that later readers believe is subscribed.
-                await self._pubsub.subscribe(channel)
+                try:
+                    await self._pubsub.subscribe(channel)
+                except (OSError, RedisError):
+                    # The connection died while no reader was there to notice: a new one.
+                    await self._disconnect()
+                    await self._connect()
+                    assert self._pubsub is not None
+                    await self._pubsub.subscribe(channel)
                 self._readers[channel] = set()
             self._readers[channel].add(queue)
             if self._task is None or self._task.done():
@@ -127,35 +138,46 @@ class RealtimeHub:
             if not readers:
                 del self._readers[channel]
                 if self._pubsub is not None:
-                    await self._pubsub.unsubscribe(channel)
+                    with contextlib.suppress(OSError, RedisError):  # the pump sees it too
+                        await self._pubsub.unsubscribe(channel)
 
-    async def _new_pubsub(self) -> PubSub:
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(self._anchor)
-        assert pubsub.connection is not None  # SUBSCRIBE connected it
-        # redis-py reconnects a dropped pub/sub connection and subscribes again inside its
-        # own retries, so the pump never sees the failure; what was published meanwhile is
-        # gone all the same. Called after redis-py's own resubscribing callback.
-        pubsub.connection.register_connect_callback(self._reconnected)
-        return pubsub
+    async def _connect(self) -> None:
+        """A fresh pub/sub connection subscribed to the anchor and every channel with readers
+        (called with the lock held).
 
-    def _reconnected(self, connection: object) -> None:
-        log.warning("realtime.reconnected")
-        self._deliver_to_all({"type": RESET_TYPE})
+        The connection is the hub's own, without redis-py's retries: on a dropped pub/sub
+        connection redis-py reconnected inside them but kept failing its reads ("closed by
+        server" on every retry), and a pooled connection handed back after a failure could
+        come back deaf. Any failure reaches the pump, which tells the readers (whatever was
+        published meanwhile is gone) and builds a new connection from scratch."""
+        shared = self._redis.connection_pool
+        pool = ConnectionPool(
+            connection_class=shared.connection_class,
+            max_connections=1,
+            **{**shared.connection_kwargs, "retry": Retry(NoBackoff(), 0)},
+        )
+        client = Redis(connection_pool=pool)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self._anchor, *self._readers)
+        except BaseException:
+            await _close_quietly(client, pubsub)
+            raise
+        self._client, self._pubsub = client, pubsub
 
-    async def _close_pubsub(self, pubsub: PubSub) -> None:
-        if pubsub.connection is not None:
-            # The connection goes back to the pool: later users must not call the hub.
-            pubsub.connection.deregister_connect_callback(self._reconnected)
-        with contextlib.suppress(Exception):
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+    async def _disconnect(self) -> None:
+        client, pubsub, self._client, self._pubsub = self._client, self._pubsub, None, None
+        if client is not None and pubsub is not None:
+            await _close_quietly(client, pubsub)
 
     async def _pump(self) -> None:
         failures = 0
         while self._readers:
             try:
                 if self._pubsub is None:
-                    raise RedisError("no pub/sub connection")  # the last rebuild failed
+                    async with self._lock:
+                        await self._connect()
+                assert self._pubsub is not None
                 message = await self._pubsub.get_message(timeout=1.0)
             except Exception as error:  # noqa: BLE001 - whatever broke, the pump must live on
                 # A silent death would leave every open stream of this process quiet (its
@@ -163,8 +185,9 @@ class RealtimeHub:
                 failures += 1
                 log.warning("realtime.pump_error", error_type=type(error).__name__)
                 self._deliver_to_all({"type": RESET_TYPE})
-                await asyncio.sleep(min(failures, 5))
-                await self._rebuild()
+                async with self._lock:
+                    await self._disconnect()
+                await asyncio.sleep(min(0.1 * 2**failures, 5))
                 continue
             failures = 0
             if message is None or message.get("type") != "message":
@@ -175,21 +198,6 @@ class RealtimeHub:
                 continue
             for queue in list(self._readers.get(message["channel"], ())):
                 _offer(queue, event)
-
-    async def _rebuild(self) -> None:
-        """A fresh pub/sub connection subscribed to every channel that has readers."""
-        async with self._lock:
-            old, self._pubsub = self._pubsub, None
-            if old is not None:
-                await self._close_pubsub(old)
-            try:
-                pubsub = await self._new_pubsub()
-                if self._readers:
-                    await pubsub.subscribe(*self._readers)
-            except (OSError, RedisError) as error:
-                log.warning("realtime.resubscribe_failed", error_type=type(error).__name__)
-                return  # the pump tries again
-            self._pubsub = pubsub
 
     def _deliver_to_all(self, event: dict[str, Any]) -> None:
         for readers in self._readers.values():
@@ -203,9 +211,15 @@ class RealtimeHub:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._pubsub is not None:
-            await self._close_pubsub(self._pubsub)
-            self._pubsub = None
+        await self._disconnect()
+
+
+async def _close_quietly(client: Redis, pubsub: PubSub) -> None:
+    with contextlib.suppress(Exception):
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+    with contextlib.suppress(Exception):
+        await client.aclose()
+        await client.connection_pool.disconnect()
 
 
 def _offer(queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:
