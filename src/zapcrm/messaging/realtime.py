@@ -90,7 +90,6 @@ class RealtimeHub:
         self._redis = redis
         self._queue_size = queue_size
         self._readers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
-        self._client: Redis | None = None
         self._pubsub: PubSub | None = None
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -156,19 +155,18 @@ class RealtimeHub:
             max_connections=1,
             **{**shared.connection_kwargs, "retry": Retry(NoBackoff(), 0)},
         )
-        client = Redis(connection_pool=pool)
-        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        pubsub = Redis(connection_pool=pool).pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(self._anchor, *self._readers)
         except BaseException:
-            await _close_quietly(client, pubsub)
+            await _close_quietly(pubsub)
             raise
-        self._client, self._pubsub = client, pubsub
+        self._pubsub = pubsub
 
     async def _disconnect(self) -> None:
-        client, pubsub, self._client, self._pubsub = self._client, self._pubsub, None, None
-        if client is not None and pubsub is not None:
-            await _close_quietly(client, pubsub)
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            await _close_quietly(pubsub)
 
     async def _pump(self) -> None:
         failures = 0
@@ -176,7 +174,8 @@ class RealtimeHub:
             try:
                 if self._pubsub is None:
                     async with self._lock:
-                        await self._connect()
+                        if self._pubsub is None:  # a reader may have connected meanwhile
+                            await self._connect()
                 assert self._pubsub is not None
                 message = await self._pubsub.get_message(timeout=1.0)
             except Exception as error:  # noqa: BLE001 - whatever broke, the pump must live on
@@ -214,12 +213,12 @@ class RealtimeHub:
         await self._disconnect()
 
 
-async def _close_quietly(client: Redis, pubsub: PubSub) -> None:
+async def _close_quietly(pubsub: PubSub) -> None:
+    """Close a hub connection and the private pool it came from."""
     with contextlib.suppress(Exception):
         await pubsub.aclose()  # type: ignore[no-untyped-call]
     with contextlib.suppress(Exception):
-        await client.aclose()
-        await client.connection_pool.disconnect()
+        await pubsub.connection_pool.disconnect()
 
 
 def _offer(queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:
