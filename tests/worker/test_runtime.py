@@ -15,6 +15,8 @@ from redis.asyncio import Redis
 
 from tests.worker.helpers import GROUP, Workers, entries, pending_count, wait_until
 from zapcrm.worker import (
+    ExhaustedHook,
+    Handler,
     Job,
     PermanentJobError,
     RetryJobLater,
@@ -655,14 +657,36 @@ async def test_runtime_needs_decoded_replies() -> None:
         await raw.aclose()
 
 
+async def _entry_held_by_dead_workers(redis: Redis, workers: int) -> str:
+    """One entry that `workers` consumers read in turn and died holding."""
+    await redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    entry_id = await enqueue(redis, STREAM, {"n": 1})
+    await redis.xreadgroup(GROUP, "dead-1", {STREAM: ">"}, count=1)
+    for n in range(2, workers + 1):
+        await redis.xclaim(STREAM, GROUP, f"dead-{n}", 0, [entry_id])
+    return entry_id
+
+
+def _start_with_hook(
+    workers: Workers, handle: Handler, exhausted: ExhaustedHook, *, max_attempts: int
+) -> None:
+    runtime = workers.runtime()
+    runtime.register(
+        STREAM,
+        handler=handle,
+        block_ms=50,
+        claim_idle_ms=50,
+        max_attempts=max_attempts,
+        on_exhausted=exhausted,
+    )
+    workers.start(runtime)
+
+
 async def test_an_exhausted_entry_is_handed_to_its_hook_before_it_is_buried(
     redis: Redis, workers: Workers
 ) -> None:
     """The handler never saw the failures (its workers died): the owner may record the loss."""
-    await redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
-    entry_id = await enqueue(redis, STREAM, {"n": 1})
-    await redis.xreadgroup(GROUP, "dead-1", {STREAM: ">"}, count=1)
-    await redis.xclaim(STREAM, GROUP, "dead-2", 0, [entry_id])
+    entry_id = await _entry_held_by_dead_workers(redis, 2)
     told: list[tuple[Job, str, int]] = []
 
     async def handle(job: Job) -> None:
@@ -672,16 +696,7 @@ async def test_an_exhausted_entry_is_handed_to_its_hook_before_it_is_buried(
         # Still unacknowledged while the hook runs: a crash here tells the next worker again.
         told.append((job, type(error).__name__, await redis.xlen(dead_key(STREAM))))
 
-    runtime = workers.runtime()
-    runtime.register(
-        STREAM,
-        handler=handle,
-        block_ms=50,
-        claim_idle_ms=50,
-        max_attempts=2,
-        on_exhausted=exhausted,
-    )
-    workers.start(runtime)
+    _start_with_hook(workers, handle, exhausted, max_attempts=2)
 
     await wait_until(lambda: _dead_count_is(redis, STREAM, 1))
     [(job, error_type, dead_before)] = told
@@ -693,9 +708,7 @@ async def test_an_exhausted_entry_is_handed_to_its_hook_before_it_is_buried(
 async def test_a_failing_exhausted_hook_still_buries_the_entry(
     redis: Redis, workers: Workers
 ) -> None:
-    await redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
-    entry_id = await enqueue(redis, STREAM, {"n": 1})
-    await redis.xreadgroup(GROUP, "dead-1", {STREAM: ">"}, count=1)
+    entry_id = await _entry_held_by_dead_workers(redis, 1)
 
     async def handle(job: Job) -> None:
         return None
@@ -703,16 +716,7 @@ async def test_a_failing_exhausted_hook_still_buries_the_entry(
     async def exhausted(job: Job, error: BaseException) -> None:
         raise RuntimeError("database away")
 
-    runtime = workers.runtime()
-    runtime.register(
-        STREAM,
-        handler=handle,
-        block_ms=50,
-        claim_idle_ms=50,
-        max_attempts=1,
-        on_exhausted=exhausted,
-    )
-    workers.start(runtime)
+    _start_with_hook(workers, handle, exhausted, max_attempts=1)
 
     await wait_until(lambda: _dead_count_is(redis, STREAM, 1))
     [letter] = await dead_letters(redis, STREAM)
