@@ -32,6 +32,18 @@ async def _live(page: Page, html: str) -> None:
     )
 
 
+async def _open_chat_once_reloaded(page: Page, conversation_id: uuid.UUID) -> None:
+    """Open the chat and wait for the reload of its messages that the opening of its live
+    stream starts; `window.messagesReloaded` is set again by every later reload."""
+    await page.add_init_script(
+        """document.addEventListener("htmx:afterSwap", event => {
+            if (event.detail.target.id === "messages") window.messagesReloaded = true;
+        });"""
+    )
+    await page.goto(f"/panel/inbox/{conversation_id}?tab=all")
+    await page.wait_for_function("() => window.messagesReloaded === true")
+
+
 def _bubble(message_id: str, version: int, body: str, oob: str | None = None) -> str:
     swap = f' hx-swap-oob="{oob}"' if oob else ""
     return (
@@ -51,15 +63,8 @@ async def test_the_page_keeps_the_newest_copy_of_what_it_shows(
     supervisor = await factory.user(chat.instance.company_id, Role.SUPERVISOR)
     page = await open_panel(chromium, live_server, supervisor)
     try:
-        # The page reloads its messages once its live stream opens: wait for that first, or
-        # the reload could undo a stale copy this test expects the page itself to refuse.
-        await page.add_init_script(
-            """document.addEventListener("htmx:afterSwap", event => {
-                if (event.detail.target.id === "messages") window.messagesReloaded = true;
-            });"""
-        )
-        await page.goto(f"/panel/inbox/{chat.conversation_id}?tab=all")
-        await page.wait_for_function("() => window.messagesReloaded === true")
+        # Once reloaded, or the reload could undo a stale copy the page itself must refuse.
+        await _open_chat_once_reloaded(page, chat.conversation_id)
         bubble = page.locator("#messages .bubble", has_text="Primeira versão")
         await expect(bubble).to_have_count(1)
         message_id = (await bubble.get_attribute("data-message-id")) or ""
@@ -109,13 +114,7 @@ async def test_a_reload_of_the_chat_keeps_what_arrived_while_it_was_on_its_way(
     supervisor = await factory.user(chat.instance.company_id, Role.SUPERVISOR)
     page = await open_panel(chromium, live_server, supervisor)
     try:
-        await page.add_init_script(
-            """document.addEventListener("htmx:afterSwap", event => {
-                if (event.detail.target.id === "messages") window.messagesReloaded = true;
-            });"""
-        )
-        await page.goto(f"/panel/inbox/{chat.conversation_id}?tab=all")
-        await page.wait_for_function("() => window.messagesReloaded === true")
+        await _open_chat_once_reloaded(page, chat.conversation_id)
         await page.evaluate("() => { window.messagesReloaded = false; }")
 
         async def slow_reload(route: Route) -> None:
