@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapcrm.db import driver_mappings
+
 CONVERSATION_COLUMNS = """
   c.id, c.company_id, c.instance_id, c.remote_jid, c.is_group, c.subject, c.status,
   c.assignee_id, c.last_message_id, c.last_message_preview, c.last_message_at,
@@ -18,6 +20,9 @@ CONVERSATION_COLUMNS = """
   ct.id as contact_id, ct.name as contact_name, ct.phone_e164 as contact_phone
 """
 _FROM_CONVERSATIONS = "from evolution_conversations c left join contacts ct on ct.id = c.contact_id"
+_CONVERSATIONS_BY_ID = text(
+    f"select {CONVERSATION_COLUMNS} {_FROM_CONVERSATIONS} where c.id = any(:ids)"
+)
 
 MESSAGE_COLUMNS = """
   m.id, m.company_id, m.conversation_id, m.key_id, m.from_me, m.sender_jid, m.push_name,
@@ -25,6 +30,9 @@ MESSAGE_COLUMNS = """
   m.media_file_name, m.media_size, m.media_status, m.reactions, m.edited_at, m.deleted_at,
   m.error_detail, m.message_payload, m.version
 """
+_MESSAGES_BY_ID = text(
+    f"select {MESSAGE_COLUMNS} from evolution_messages m where m.id = any(:ids)"  # noqa: S608 - constants
+)
 
 
 async def list_conversations(
@@ -113,8 +121,8 @@ async def get_conversations(
     """Conversations by id (RLS applies in a tenant session)."""
     if not ids:
         return []
-    sql = f"select {CONVERSATION_COLUMNS} {_FROM_CONVERSATIONS} where c.id = any(:ids)"
-    return [dict(row._mapping) for row in await session.execute(text(sql), {"ids": list(ids)})]
+    # Straight on psycopg (db.driver_rows): every send and every queued event reads these.
+    return await driver_mappings(session, _CONVERSATIONS_BY_ID, {"ids": list(ids)})
 
 
 async def list_messages(
@@ -144,8 +152,7 @@ async def get_messages(session: AsyncSession, ids: Sequence[uuid.UUID]) -> Seque
     """Messages by id."""
     if not ids:
         return []
-    sql = f"select {MESSAGE_COLUMNS} from evolution_messages m where m.id = any(:ids)"  # noqa: S608 - constants
-    return [dict(row._mapping) for row in await session.execute(text(sql), {"ids": list(ids)})]
+    return await driver_mappings(session, _MESSAGES_BY_ID, {"ids": list(ids)})
 
 
 async def get_media(session: AsyncSession, message_id: uuid.UUID) -> dict[str, Any] | None:
