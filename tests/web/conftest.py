@@ -12,13 +12,16 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from playwright.async_api import Browser as PlaywrightBrowser
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import async_playwright, expect
 
-from tests.conftest import Factory, UserFixture
+from tests.conftest import SIMULATOR_KEY, Factory, UserFixture
 from tests.evolution.harness import Instance, new_instance, post, rows, text_message
+from tests.live import register_simulated_instance
+from tests.web.shop import Shop, Simulator
 from zapcrm.app import create_app
 from zapcrm.config import Settings
 from zapcrm.db import Database
+from zapcrm.runtime import Runtime
 
 CSRF_IN_PAGE = re.compile(r'"X-CSRF-Token": "([^"]+)"')
 LOGIN_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -139,30 +142,30 @@ async def chromium() -> AsyncIterator[PlaywrightBrowser]:
             await browser.close()
 
 
-async def open_panel(
-    chromium: PlaywrightBrowser,
-    base_url: str,
-    user: UserFixture,
-    *,
-    viewport: tuple[int, int] = (1280, 800),
-) -> Page:
-    """A new browser context signed in as `user`, on the inbox."""
-    context = await chromium.new_context(
-        base_url=base_url,
-        viewport={"width": viewport[0], "height": viewport[1]},
-        locale="pt-BR",
-        timezone_id="America/Sao_Paulo",
-    )
-    page = await context.new_page()
-    await page.goto("/panel/inbox")
-    await page.fill("#email", user.email)
-    await page.fill("#password", user.password)
-    await page.click("button[type=submit]")
-    await page.wait_for_url("**/panel/inbox")
-    return page
-
-
 def screenshot_path(name: str) -> str | None:
     """Where to save a screenshot of a main screen (README images), when asked to."""
     folder = os.environ.get("ZAPCRM_SCREENSHOTS")
     return os.path.join(folder, f"{name}.png") if folder else None
+
+
+@pytest.fixture
+async def shop(
+    chromium: PlaywrightBrowser,
+    simulator: Simulator,
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> AsyncIterator[Shop]:
+    """A new company owning the simulator's instance, with the worker running; the pages its
+    staff open are closed after the test, whatever its outcome."""
+    company_id = await register_simulated_instance(simulator, db, factory, runtime)
+    async with httpx.AsyncClient(
+        base_url=simulator[0], timeout=10, headers={"apikey": SIMULATOR_KEY}
+    ) as sim:
+        opened = Shop(company_id, simulator[1], sim, factory, chromium, live_server)
+        try:
+            yield opened
+        finally:
+            await opened.close()

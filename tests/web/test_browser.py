@@ -4,74 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from pathlib import Path
 
 import httpx
 from playwright.async_api import Browser as PlaywrightBrowser
 from playwright.async_api import Page, expect
 
-from tests.conftest import SIMULATOR_KEY, Factory, UserFixture
+from tests.conftest import Factory, UserFixture
 from tests.evolution.harness import rows as db_rows
-from tests.live import register_simulated_instance, token_headers
-from tests.web.conftest import open_panel, screenshot_path
+from tests.live import token_headers
+from tests.web.conftest import screenshot_path
+from tests.web.shop import Shop, open_panel
 from zapcrm.db import Database
 from zapcrm.models import Role
-from zapcrm.runtime import Runtime
-
-Simulator = tuple[str, str, str]
-
-
-class Customer:
-    """A person on the simulated WhatsApp writing to the company."""
-
-    def __init__(self, sim: httpx.AsyncClient, instance: str, phone: str) -> None:
-        self.sim = sim
-        self.instance = instance
-        self.phone = phone
-
-    @classmethod
-    async def create(
-        cls, sim: httpx.AsyncClient, instance: str, name: str, phone: str | None = None
-    ) -> Customer:
-        phone = phone or f"55119{uuid.uuid4().int % 10**8:08d}"
-        response = await sim.post("/_sim/customers", json={"phone": phone, "name": name})
-        assert response.status_code == 201, response.text
-        return cls(sim, instance, phone)
-
-    async def writes(self, text: str) -> None:
-        response = await self.sim.post(
-            f"/_sim/instances/{self.instance}/inbound",
-            json={"from": self.phone, "type": "text", "text": text},
-        )
-        assert response.status_code == 201, response.text
-
-    async def received(self) -> list[str]:
-        response = await self.sim.get(f"/_sim/instances/{self.instance}/sent")
-        return [str(item["request"].get("text") or "") for item in response.json()]
-
-
-async def open_new_chat(
-    page: Page, sim: httpx.AsyncClient, instance: str, name: str, text: str
-) -> Customer:
-    """A new customer writes; the agent opens the chat from the unassigned queue."""
-    customer = await Customer.create(sim, instance, name)
-    await customer.writes(text)
-    await page.goto("/panel/inbox?tab=unassigned")
-    await page.locator(".conv", has_text=name).locator("a").click()
-    await expect(page.locator("#messages")).to_contain_text(text)
-    return customer
-
-
-def _sim_client(simulator: Simulator) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=simulator[0], timeout=10, headers={"apikey": SIMULATOR_KEY})
-
-
-async def _until_received(customer: Customer, text: str) -> None:
-    async with asyncio.timeout(10):
-        while text not in await customer.received():  # noqa: ASYNC110 - polls another process
-            await asyncio.sleep(0.1)
-
 
 RECORD_LIVE_EVENTS = """
 window.liveEvents = [];
@@ -112,188 +57,136 @@ async def _explain(page: Page, db: Database, failure: str) -> str:
     return "\n".join(lines)
 
 
-async def _close(page: Page) -> None:
-    await page.context.close()
-
-
 async def test_a_whole_conversation_from_first_message_to_reopening(
-    chromium: PlaywrightBrowser,
-    simulator: Simulator,
-    live_server: str,
-    live_worker: None,
-    db: Database,
-    factory: Factory,
-    runtime: Runtime,
+    shop: Shop, db: Database
 ) -> None:
-    company_id = await register_simulated_instance(simulator, db, factory, runtime)
-    operator = await factory.user(company_id, Role.OPERATOR)
-    page = await open_panel(chromium, live_server, operator)
+    operator = await shop.user(Role.OPERATOR)
+    page = await shop.panel(user=operator)
     await page.add_init_script(RECORD_LIVE_EVENTS)
-    async with _sim_client(simulator) as sim:
-        customer = await Customer.create(sim, simulator[1], "Dona Cida")
-        await page.goto("/panel/inbox?tab=unassigned")
-        await expect(page.locator("[sse-connect]")).to_have_count(1)
-        await page.wait_for_timeout(300)  # let the live stream open
+    customer = await shop.customer("Dona Cida")
+    await page.goto("/panel/inbox?tab=unassigned")
+    await expect(page.locator("[sse-connect]")).to_have_count(1)
+    await page.wait_for_timeout(300)  # let the live stream open
 
-        await customer.writes("Quero encomendar um bolo de fubá")
-        row = page.locator(".conv", has_text="Dona Cida")
-        await expect(row).to_contain_text("Quero encomendar um bolo de fubá")
-        await expect(row.locator(".badge")).to_have_text("1")
-        if path := screenshot_path("inbox"):
-            await page.screenshot(path=path)
+    await customer.writes("Quero encomendar um bolo de fubá")
+    row = page.locator(".conv", has_text="Dona Cida")
+    await expect(row).to_contain_text("Quero encomendar um bolo de fubá")
+    await expect(row.locator(".badge")).to_have_text("1")
+    if path := screenshot_path("inbox"):
+        await page.screenshot(path=path)
 
-        await row.locator("a").click()
-        await expect(page.locator("#chat-header h1")).to_have_text("Dona Cida")
-        await expect(page.locator("#messages")).to_contain_text("bolo de fubá")
-        await page.get_by_role("button", name="Assumir").click()
-        await expect(page.locator("#chat-header .assignee")).to_have_text(operator_name(operator))
+    await row.locator("a").click()
+    await expect(page.locator("#chat-header h1")).to_have_text("Dona Cida")
+    await expect(page.locator("#messages")).to_contain_text("bolo de fubá")
+    await page.get_by_role("button", name="Assumir").click()
+    await expect(page.locator("#chat-header .assignee")).to_have_text(operator_name(operator))
 
-        await page.fill("#composer-text", "Claro! Para quando seria?")
-        await page.keyboard.press("Enter")
-        bubble = page.locator("#messages .bubble.out", has_text="Claro! Para quando seria?")
-        await expect(bubble).to_have_count(1)
-        await expect(page.locator("#composer-text")).to_have_value("")
-        await _until_received(customer, "Claro! Para quando seria?")
-        try:
-            await expect(bubble.locator(".tick")).to_have_attribute("title", "lida", timeout=15000)
-        except AssertionError as error:
-            raise AssertionError(await _explain(page, db, str(error))) from error
-        if path := screenshot_path("conversation"):
-            await page.screenshot(path=path)
+    await page.fill("#composer-text", "Claro! Para quando seria?")
+    await page.keyboard.press("Enter")
+    bubble = page.locator("#messages .bubble.out", has_text="Claro! Para quando seria?")
+    await expect(bubble).to_have_count(1)
+    await expect(page.locator("#composer-text")).to_have_value("")
+    await customer.until_received("Claro! Para quando seria?")
+    try:
+        await expect(bubble.locator(".tick")).to_have_attribute("title", "lida", timeout=15000)
+    except AssertionError as error:
+        raise AssertionError(await _explain(page, db, str(error))) from error
+    if path := screenshot_path("conversation"):
+        await page.screenshot(path=path)
 
-        await page.get_by_role("button", name="Encerrar").click()
-        await expect(page.locator("#chat-header .status")).to_have_text("Encerrada")
-        await customer.writes("Esqueci: sem glúten, por favor")
-        await expect(page.locator("#messages")).to_contain_text("sem glúten")
-        await expect(page.locator("#chat-header .status")).to_have_text("Aberta")
-    await _close(page)
+    await page.get_by_role("button", name="Encerrar").click()
+    await expect(page.locator("#chat-header .status")).to_have_text("Encerrada")
+    await customer.writes("Esqueci: sem glúten, por favor")
+    await expect(page.locator("#messages")).to_contain_text("sem glúten")
+    await expect(page.locator("#chat-header .status")).to_have_text("Aberta")
 
 
 def operator_name(user: UserFixture) -> str:
     return f"{user.role.value} teste"  # the factory's display name
 
 
-async def test_an_operator_never_sees_a_colleagues_chat_live_or_by_url(
-    chromium: PlaywrightBrowser,
-    simulator: Simulator,
-    live_server: str,
-    live_worker: None,
-    db: Database,
-    factory: Factory,
-    runtime: Runtime,
-) -> None:
-    company_id = await register_simulated_instance(simulator, db, factory, runtime)
-    owner = await factory.user(company_id, Role.OPERATOR)
-    other = await factory.user(company_id, Role.OPERATOR)
-    owner_page = await open_panel(chromium, live_server, owner)
-    async with _sim_client(simulator) as sim:
-        customer = await Customer.create(sim, simulator[1], "Seu Jorge")
-        await owner_page.goto("/panel/inbox?tab=unassigned")
-        await owner_page.wait_for_timeout(300)
-        await customer.writes("primeira mensagem")
-        await owner_page.locator(".conv", has_text="Seu Jorge").locator("a").click()
-        await owner_page.get_by_role("button", name="Assumir").click()
-        await expect(owner_page.locator("#chat-header .assignee")).to_have_text(
-            operator_name(owner)
-        )
-        conversation_url = owner_page.url
+async def test_an_operator_never_sees_a_colleagues_chat_live_or_by_url(shop: Shop) -> None:
+    owner = await shop.user(Role.OPERATOR)
+    owner_page = await shop.panel(user=owner)
+    customer = await shop.customer("Seu Jorge")
+    await owner_page.goto("/panel/inbox?tab=unassigned")
+    await owner_page.wait_for_timeout(300)
+    await customer.writes("primeira mensagem")
+    await owner_page.locator(".conv", has_text="Seu Jorge").locator("a").click()
+    await owner_page.get_by_role("button", name="Assumir").click()
+    await expect(owner_page.locator("#chat-header .assignee")).to_have_text(operator_name(owner))
+    conversation_url = owner_page.url
 
-        other_page = await open_panel(chromium, live_server, other)
-        for tab in ("mine", "unassigned"):
-            await other_page.goto(f"/panel/inbox?tab={tab}")
-            await expect(other_page.locator(".conv", has_text="Seu Jorge")).to_have_count(0)
-        await other_page.goto("/panel/inbox?tab=unassigned")
-        await other_page.wait_for_timeout(300)
-        await customer.writes("segredo: meu CPF é 123")
-        await expect(owner_page.locator("#messages")).to_contain_text("segredo")
-        await other_page.wait_for_timeout(500)  # the event has reached every stream by now
-        assert "segredo" not in await other_page.content()
-        response = await other_page.goto(conversation_url)
-        assert response is not None
-        assert response.status == 404
-        await expect(other_page.locator("h1")).to_have_text("Página não encontrada")
-        assert "segredo" not in await other_page.content()
-    await _close(owner_page)
-    await _close(other_page)
+    other_page = await shop.panel(Role.OPERATOR)
+    for tab in ("mine", "unassigned"):
+        await other_page.goto(f"/panel/inbox?tab={tab}")
+        await expect(other_page.locator(".conv", has_text="Seu Jorge")).to_have_count(0)
+    await other_page.goto("/panel/inbox?tab=unassigned")
+    await other_page.wait_for_timeout(300)
+    await customer.writes("segredo: meu CPF é 123")
+    await expect(owner_page.locator("#messages")).to_contain_text("segredo")
+    await other_page.wait_for_timeout(500)  # the event has reached every stream by now
+    assert "segredo" not in await other_page.content()
+    response = await other_page.goto(conversation_url)
+    assert response is not None
+    assert response.status == 404
+    await expect(other_page.locator("h1")).to_have_text("Página não encontrada")
+    assert "segredo" not in await other_page.content()
 
 
-async def test_hostile_text_renders_as_text_and_csrf_is_enforced(
-    chromium: PlaywrightBrowser,
-    simulator: Simulator,
-    live_server: str,
-    live_worker: None,
-    db: Database,
-    factory: Factory,
-    runtime: Runtime,
-) -> None:
-    company_id = await register_simulated_instance(simulator, db, factory, runtime)
-    supervisor = await factory.user(company_id, Role.SUPERVISOR)
-    page = await open_panel(chromium, live_server, supervisor)
+async def test_hostile_text_renders_as_text_and_csrf_is_enforced(shop: Shop) -> None:
+    page = await shop.panel(Role.SUPERVISOR)
     hostile = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
-    async with _sim_client(simulator) as sim:
-        customer = await Customer.create(sim, simulator[1], '<b onmouseover="x()">Mal</b>')
-        await page.goto("/panel/inbox?tab=all")
-        await page.wait_for_timeout(300)
-        await customer.writes(hostile)
-        row = page.locator(".conv").first
-        await expect(row).to_contain_text(hostile)  # arrived live, shown as typed
-        await row.locator("a").click()
-        await expect(page.locator("#messages .body").first).to_have_text(hostile)
-        await expect(page.locator("#chat-header h1")).to_have_text('<b onmouseover="x()">Mal</b>')
-        assert await page.evaluate("window.__xss") is None
-        conversation_id = page.url.rsplit("/", 1)[1].split("?")[0]
-        forged = await page.evaluate(
-            """async (id) => {
-                const r = await fetch(`/panel/conversations/${id}/status`, {
-                    method: "POST",
-                    headers: {"content-type": "application/x-www-form-urlencoded"},
-                    body: "status=closed",
-                });
-                return r.status;
-            }""",
-            conversation_id,
-        )
-        assert forged == 403
-        await expect(page.locator("#chat-header .status")).to_have_text("Aberta")
-        await page.get_by_role("button", name="Sair").click()
-        await page.wait_for_url("**/panel/login")
-        await page.goto("/panel/inbox")
-        await page.wait_for_url("**/panel/login?next=/panel/inbox")
-    await _close(page)
+    customer = await shop.customer('<b onmouseover="x()">Mal</b>')
+    await page.goto("/panel/inbox?tab=all")
+    await page.wait_for_timeout(300)
+    await customer.writes(hostile)
+    row = page.locator(".conv").first
+    await expect(row).to_contain_text(hostile)  # arrived live, shown as typed
+    await row.locator("a").click()
+    await expect(page.locator("#messages .body").first).to_have_text(hostile)
+    await expect(page.locator("#chat-header h1")).to_have_text('<b onmouseover="x()">Mal</b>')
+    assert await page.evaluate("window.__xss") is None
+    conversation_id = page.url.rsplit("/", 1)[1].split("?")[0]
+    forged = await page.evaluate(
+        """async (id) => {
+            const r = await fetch(`/panel/conversations/${id}/status`, {
+                method: "POST",
+                headers: {"content-type": "application/x-www-form-urlencoded"},
+                body: "status=closed",
+            });
+            return r.status;
+        }""",
+        conversation_id,
+    )
+    assert forged == 403
+    await expect(page.locator("#chat-header .status")).to_have_text("Aberta")
+    await page.get_by_role("button", name="Sair").click()
+    await page.wait_for_url("**/panel/login")
+    await page.goto("/panel/inbox")
+    await page.wait_for_url("**/panel/login?next=/panel/inbox")
 
 
-async def test_on_a_phone_the_list_and_the_chat_are_separate_screens(
-    chromium: PlaywrightBrowser,
-    simulator: Simulator,
-    live_server: str,
-    live_worker: None,
-    db: Database,
-    factory: Factory,
-    runtime: Runtime,
-) -> None:
-    company_id = await register_simulated_instance(simulator, db, factory, runtime)
-    operator = await factory.user(company_id, Role.OPERATOR)
-    page = await open_panel(chromium, live_server, operator, viewport=(390, 844))
-    async with _sim_client(simulator) as sim:
-        customer = await Customer.create(sim, simulator[1], "Bia")
-        await customer.writes("oi, vocês abrem sábado?")
-        await page.goto("/panel/inbox?tab=unassigned")
-        row = page.locator(".conv", has_text="Bia")
-        await expect(row).to_be_visible()
-        await expect(page.locator(".chat-pane")).to_be_hidden()
-        if path := screenshot_path("phone-inbox"):
-            await page.screenshot(path=path)
-        await row.locator("a").click()
-        await expect(page.locator(".list-pane")).to_be_hidden()
-        await expect(page.locator("#messages")).to_contain_text("sábado")
-        await expect(page.locator("#composer-text")).to_be_visible()
-        width = await page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390  # nothing forces sideways scrolling
-        if path := screenshot_path("phone-conversation"):
-            await page.screenshot(path=path)
-        await page.get_by_role("link", name="Voltar para a lista").click()
-        await expect(page.locator(".list-pane")).to_be_visible()
-    await _close(page)
+async def test_on_a_phone_the_list_and_the_chat_are_separate_screens(shop: Shop) -> None:
+    page = await shop.panel(Role.OPERATOR, viewport=(390, 844))
+    customer = await shop.customer("Bia")
+    await customer.writes("oi, vocês abrem sábado?")
+    await page.goto("/panel/inbox?tab=unassigned")
+    row = page.locator(".conv", has_text="Bia")
+    await expect(row).to_be_visible()
+    await expect(page.locator(".chat-pane")).to_be_hidden()
+    if path := screenshot_path("phone-inbox"):
+        await page.screenshot(path=path)
+    await row.locator("a").click()
+    await expect(page.locator(".list-pane")).to_be_hidden()
+    await expect(page.locator("#messages")).to_contain_text("sábado")
+    await expect(page.locator("#composer-text")).to_be_visible()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390  # nothing forces sideways scrolling
+    if path := screenshot_path("phone-conversation"):
+        await page.screenshot(path=path)
+    await page.get_by_role("link", name="Voltar para a lista").click()
+    await expect(page.locator(".list-pane")).to_be_visible()
 
 
 async def test_the_filter_builder_saves_a_segment(
@@ -326,7 +219,7 @@ async def test_the_filter_builder_saves_a_segment(
     await expect(page.locator("#segment option:checked")).to_have_text("Clientes VIP")
     await expect(page.locator("table.contacts tbody tr")).to_have_count(2)
     await expect(page.locator("table.contacts")).not_to_contain_text("Téo")
-    await _close(page)
+    await page.context.close()
 
 
 async def test_a_csv_import_runs_with_live_progress_and_offers_the_failed_rows(
@@ -372,50 +265,33 @@ async def test_a_csv_import_runs_with_live_progress_and_offers_the_failed_rows(
     failed = (await download.path()).read_text(encoding="utf-8-sig")
     assert "Sem Telefone" in failed
     assert "Marta" not in failed
-    await _close(page)
+    await page.context.close()
 
 
 async def test_a_task_created_in_a_conversation_shows_on_home_and_in_the_badge(
-    chromium: PlaywrightBrowser,
-    simulator: Simulator,
-    live_server: str,
-    live_worker: None,
-    db: Database,
-    factory: Factory,
-    runtime: Runtime,
+    shop: Shop,
 ) -> None:
-    company_id = await register_simulated_instance(simulator, db, factory, runtime)
-    operator = await factory.user(company_id, Role.OPERATOR)
-    page = await open_panel(chromium, live_server, operator)
-    async with _sim_client(simulator) as sim:
-        await open_new_chat(page, sim, simulator[1], "Seu Zé", "Vocês entregam em Niterói?")
-        await page.get_by_text("Criar tarefa sobre esta conversa").click()
-        await page.get_by_label("Tarefa", exact=True).fill("Confirmar frete para Niterói")
-        await page.get_by_role("button", name="Criar tarefa").click()
-        await expect(page.locator("#toast")).to_contain_text("Tarefa criada")
-        await expect(page.locator("#task-badge")).to_have_text("1")
-        await page.get_by_role("link", name="Início").click()
-        task = page.locator(".task", has_text="Confirmar frete para Niterói")
-        await expect(task).to_be_visible()
-        if path := screenshot_path("home"):
-            await page.screenshot(path=path)
-        await task.get_by_role("link", name="conversa").click()
-        await expect(page.locator("#chat-header h1")).to_have_text("Seu Zé")
-    await _close(page)
+    page = await shop.panel(Role.OPERATOR)
+    await shop.open_new_chat(page, "Seu Zé", "Vocês entregam em Niterói?")
+    await page.get_by_text("Criar tarefa sobre esta conversa").click()
+    await page.get_by_label("Tarefa", exact=True).fill("Confirmar frete para Niterói")
+    await page.get_by_role("button", name="Criar tarefa").click()
+    await expect(page.locator("#toast")).to_contain_text("Tarefa criada")
+    await expect(page.locator("#task-badge")).to_have_text("1")
+    await page.get_by_role("link", name="Início").click()
+    task = page.locator(".task", has_text="Confirmar frete para Niterói")
+    await expect(task).to_be_visible()
+    if path := screenshot_path("home"):
+        await page.screenshot(path=path)
+    await task.get_by_role("link", name="conversa").click()
+    await expect(page.locator("#chat-header h1")).to_have_text("Seu Zé")
 
 
 async def test_quick_replies_fill_the_composer_and_notes_reach_colleagues_live(
-    chromium: PlaywrightBrowser,
-    simulator: Simulator,
-    live_server: str,
-    live_worker: None,
-    db: Database,
-    factory: Factory,
-    runtime: Runtime,
+    shop: Shop,
 ) -> None:
-    company_id = await register_simulated_instance(simulator, db, factory, runtime)
-    supervisor = await factory.user(company_id, Role.SUPERVISOR)
-    async with httpx.AsyncClient(base_url=live_server, timeout=10) as api:
+    supervisor = await shop.user(Role.SUPERVISOR)
+    async with httpx.AsyncClient(base_url=shop.base_url, timeout=10) as api:
         response = await api.post(
             "/api/quick-replies",
             json={"shortcut": "/horario", "title": "Horário",
@@ -423,123 +299,80 @@ async def test_quick_replies_fill_the_composer_and_notes_reach_colleagues_live(
             headers=await token_headers(api, supervisor),
         )  # fmt: skip
         assert response.status_code == 201, response.text
-    boss = await open_panel(chromium, live_server, supervisor)
-    page = await open_panel(chromium, live_server, await factory.user(company_id, Role.OPERATOR))
-    async with _sim_client(simulator) as sim:
-        customer = await open_new_chat(
-            page, sim, simulator[1], "Carla Mendes", "Que horas vocês abrem?"
-        )
-        await boss.goto(page.url)
-        await expect(boss.locator("#messages")).to_contain_text("Que horas")
-        await boss.wait_for_timeout(300)
-        await page.get_by_label("Resposta rápida").select_option(label="/horario — Horário")
-        await expect(page.locator("#composer-text")).to_have_value(
-            "Oi Carla, abrimos das 9h às 18h."
-        )
-        await page.fill("#composer-text", "Cliente pediu retorno amanhã")
-        await page.get_by_role("button", name="Nota interna").click()
-        note = page.locator(".bubble.note", has_text="Cliente pediu retorno amanhã")
-        await expect(note).to_have_count(1)
-        await expect(page.locator("#composer-text")).to_have_value("")
-        await expect(
-            boss.locator(".bubble.note", has_text="Cliente pediu retorno amanhã")
-        ).to_have_count(1)
-        assert "Cliente pediu retorno" not in " ".join(await customer.received())
-    await _close(page)
-    await _close(boss)
+    boss = await shop.panel(user=supervisor)
+    page = await shop.panel(Role.OPERATOR)
+    customer = await shop.open_new_chat(page, "Carla Mendes", "Que horas vocês abrem?")
+    await boss.goto(page.url)
+    await expect(boss.locator("#messages")).to_contain_text("Que horas")
+    await boss.wait_for_timeout(300)
+    await page.get_by_label("Resposta rápida").select_option(label="/horario — Horário")
+    await expect(page.locator("#composer-text")).to_have_value("Oi Carla, abrimos das 9h às 18h.")
+    await page.fill("#composer-text", "Cliente pediu retorno amanhã")
+    await page.get_by_role("button", name="Nota interna").click()
+    note = page.locator(".bubble.note", has_text="Cliente pediu retorno amanhã")
+    await expect(note).to_have_count(1)
+    await expect(page.locator("#composer-text")).to_have_value("")
+    await expect(
+        boss.locator(".bubble.note", has_text="Cliente pediu retorno amanhã")
+    ).to_have_count(1)
+    assert "Cliente pediu retorno" not in " ".join(await customer.received())
 
 
-async def test_an_attached_photo_reaches_the_customer(
-    chromium: PlaywrightBrowser,
-    simulator: Simulator,
-    live_server: str,
-    live_worker: None,
-    db: Database,
-    factory: Factory,
-    runtime: Runtime,
-    tmp_path: Path,
-) -> None:
-    company_id = await register_simulated_instance(simulator, db, factory, runtime)
-    page = await open_panel(chromium, live_server, await factory.user(company_id, Role.OPERATOR))
+async def test_an_attached_photo_reaches_the_customer(shop: Shop, tmp_path: Path) -> None:
+    page = await shop.panel(Role.OPERATOR)
     photo = tmp_path / "vitrine.png"
     photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 128)
-    async with _sim_client(simulator) as sim:
-        await open_new_chat(page, sim, simulator[1], "Rita", "Tem foto da vitrine?")
-        await page.set_input_files("#attach-file", str(photo))
-        await expect(page.locator("#attach")).to_be_visible()
-        await page.get_by_placeholder("Legenda (opcional)").fill("Nossa vitrine hoje")
-        await page.get_by_role("button", name="Enviar arquivo").click()
-        bubble = page.locator(".bubble.out", has_text="Nossa vitrine hoje")
-        await expect(bubble).to_have_count(1)
-        await expect(page.locator("#attach")).to_be_hidden()
-        async with asyncio.timeout(15):
-            while True:
-                sent = (await sim.get(f"/_sim/instances/{simulator[1]}/sent")).json()
-                if any(item["endpoint"] == "sendMedia" for item in sent):
-                    break
-                await asyncio.sleep(0.2)
-        media = next(item for item in sent if item["endpoint"] == "sendMedia")
-        assert media["request"]["mediatype"] == "image"
-        assert media["request"]["caption"] == "Nossa vitrine hoje"
-    await _close(page)
+    await shop.open_new_chat(page, "Rita", "Tem foto da vitrine?")
+    await page.set_input_files("#attach-file", str(photo))
+    await expect(page.locator("#attach")).to_be_visible()
+    await page.get_by_placeholder("Legenda (opcional)").fill("Nossa vitrine hoje")
+    await page.get_by_role("button", name="Enviar arquivo").click()
+    bubble = page.locator(".bubble.out", has_text="Nossa vitrine hoje")
+    await expect(bubble).to_have_count(1)
+    await expect(page.locator("#attach")).to_be_hidden()
+    async with asyncio.timeout(15):
+        while True:
+            sent = (await shop.sim.get(f"/_sim/instances/{shop.instance}/sent")).json()
+            if any(item["endpoint"] == "sendMedia" for item in sent):
+                break
+            await asyncio.sleep(0.2)
+    media = next(item for item in sent if item["endpoint"] == "sendMedia")
+    assert media["request"]["mediatype"] == "image"
+    assert media["request"]["caption"] == "Nossa vitrine hoje"
 
 
-async def test_ticks_reach_the_page_even_when_its_live_stream_is_gone(
-    chromium: PlaywrightBrowser,
-    simulator: Simulator,
-    live_server: str,
-    live_worker: None,
-    db: Database,
-    factory: Factory,
-    runtime: Runtime,
-) -> None:
+async def test_ticks_reach_the_page_even_when_its_live_stream_is_gone(shop: Shop) -> None:
     """Live events can be lost (a reader that falls behind loses the oldest): a message that
     has not reached the phone yet is checked again until it has."""
-    company_id = await register_simulated_instance(simulator, db, factory, runtime)
-    operator = await factory.user(company_id, Role.OPERATOR)
-    page = await open_panel(chromium, live_server, operator)
-    async with _sim_client(simulator) as sim:
-        customer = await open_new_chat(page, sim, simulator[1], "Seu Lima", "Tem pão de queijo?")
-        await expect(page.locator("[sse-connect]")).to_have_count(1)
-        # The page's live stream goes away (htmx closes it with its element).
-        await page.evaluate("() => document.querySelector('[sse-connect]').remove()")
-        await page.fill("#composer-text", "Temos, quentinho!")
-        await page.keyboard.press("Enter")
-        bubble = page.locator("#messages .bubble.out", has_text="Temos, quentinho!")
-        await expect(bubble.locator(".tick")).to_have_attribute("title", "na fila")
-        await _until_received(customer, "Temos, quentinho!")
-        await expect(bubble.locator(".tick")).to_have_attribute(
-            "title", re.compile("entregue|lida"), timeout=20_000
-        )
-    await _close(page)
+    page = await shop.panel(Role.OPERATOR)
+    customer = await shop.open_new_chat(page, "Seu Lima", "Tem pão de queijo?")
+    await expect(page.locator("[sse-connect]")).to_have_count(1)
+    # The page's live stream goes away (htmx closes it with its element).
+    await page.evaluate("() => document.querySelector('[sse-connect]').remove()")
+    await page.fill("#composer-text", "Temos, quentinho!")
+    await page.keyboard.press("Enter")
+    bubble = page.locator("#messages .bubble.out", has_text="Temos, quentinho!")
+    await expect(bubble.locator(".tick")).to_have_attribute("title", "na fila")
+    await customer.until_received("Temos, quentinho!")
+    await expect(bubble.locator(".tick")).to_have_attribute(
+        "title", re.compile("entregue|lida"), timeout=20_000
+    )
 
 
-async def test_home_shows_a_new_customer_waiting_without_reload(
-    chromium: PlaywrightBrowser,
-    simulator: Simulator,
-    live_server: str,
-    live_worker: None,
-    db: Database,
-    factory: Factory,
-    runtime: Runtime,
-) -> None:
-    company_id = await register_simulated_instance(simulator, db, factory, runtime)
-    supervisor = await factory.user(company_id, Role.SUPERVISOR)
-    page = await open_panel(chromium, live_server, supervisor)
-    async with _sim_client(simulator) as sim:
-        # The sections are read again once the live stream opens; wait for that, so only a
-        # live event can bring the new customer in.
-        await page.add_init_script(
-            """document.addEventListener("htmx:afterSwap", event => {
-                if (event.detail.target.id === "home-grid") window.homeReloaded = true;
-            });"""
-        )
-        await page.goto("/panel/")
-        waiting = page.locator(".waiting")
-        await expect(waiting).to_contain_text("Ninguém esperando")
-        await page.wait_for_function("() => window.homeReloaded === true")
-        customer = await Customer.create(sim, simulator[1], "Dona Neide")
-        await customer.writes("Vocês abrem no feriado?")
-        await expect(waiting).to_contain_text("Dona Neide")
-        await expect(waiting).to_contain_text("Vocês abrem no feriado?")
-    await _close(page)
+async def test_home_shows_a_new_customer_waiting_without_reload(shop: Shop) -> None:
+    page = await shop.panel(Role.SUPERVISOR)
+    # The sections are read again once the live stream opens; wait for that, so only a
+    # live event can bring the new customer in.
+    await page.add_init_script(
+        """document.addEventListener("htmx:afterSwap", event => {
+            if (event.detail.target.id === "home-grid") window.homeReloaded = true;
+        });"""
+    )
+    await page.goto("/panel/")
+    waiting = page.locator(".waiting")
+    await expect(waiting).to_contain_text("Ninguém esperando")
+    await page.wait_for_function("() => window.homeReloaded === true")
+    customer = await shop.customer("Dona Neide")
+    await customer.writes("Vocês abrem no feriado?")
+    await expect(waiting).to_contain_text("Dona Neide")
+    await expect(waiting).to_contain_text("Vocês abrem no feriado?")

@@ -10,7 +10,7 @@ from playwright.async_api import Browser as PlaywrightBrowser
 from playwright.async_api import expect
 
 from tests.conftest import Factory
-from tests.web.conftest import open_panel
+from tests.web.shop import open_panel
 from zapcrm.models import Role
 
 

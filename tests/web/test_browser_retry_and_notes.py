@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import uuid
 
-from playwright.async_api import Browser as PlaywrightBrowser
 from playwright.async_api import expect
 
-from tests.conftest import Factory
-from tests.live import register_simulated_instance
 from tests.messaging.test_send_retry import _failed
-from tests.web.conftest import open_panel
-from tests.web.test_browser import Simulator, _close, _sim_client, _until_received, open_new_chat
+from tests.web.shop import Shop
 from zapcrm.db import Database
 from zapcrm.messaging import cache
 from zapcrm.models import Role
@@ -20,58 +16,48 @@ from zapcrm.runtime import Runtime
 
 
 async def test_a_failed_send_is_retried_and_a_note_is_edited_and_deleted_live(
-    chromium: PlaywrightBrowser,
-    simulator: Simulator,
-    live_server: str,
-    live_worker: None,
-    db: Database,
-    factory: Factory,
-    runtime: Runtime,
+    shop: Shop, db: Database, runtime: Runtime
 ) -> None:
-    company_id = await register_simulated_instance(simulator, db, factory, runtime)
-    operator = await factory.user(company_id, Role.OPERATOR)
-    page = await open_panel(chromium, live_server, operator)
-    boss = await open_panel(chromium, live_server, await factory.user(company_id, Role.SUPERVISOR))
-    async with _sim_client(simulator) as sim:
-        customer = await open_new_chat(page, sim, simulator[1], "Bia Souza", "Meu pedido?")
-        await page.get_by_role("button", name="Assumir").click()
-        await expect(page.locator("#chat-header .assignee")).to_contain_text("operator teste")
-        conversation_id = uuid.UUID(page.url.rsplit("/", 1)[1].split("?")[0])
-        failed, _ = await _failed(db, operator, conversation_id, "Saiu para entrega hoje")
-        # Written behind the worker's back (a worker failure takes too long to stage): the
-        # cached first page of the chat does not know it yet.
-        await runtime.redis.delete(
-            cache.page_key(conversation_id), cache.page_complete_key(conversation_id)
-        )
-        await page.reload()
-        await boss.goto(page.url)
-        bubble = page.locator(f"#msg-{failed}")
-        await expect(bubble).to_contain_text("Falha no envio")
-        await boss.wait_for_timeout(300)  # the supervisor's live stream is open
+    operator = await shop.user(Role.OPERATOR)
+    page = await shop.panel(user=operator)
+    boss = await shop.panel(Role.SUPERVISOR)
+    customer = await shop.open_new_chat(page, "Bia Souza", "Meu pedido?")
+    await page.get_by_role("button", name="Assumir").click()
+    await expect(page.locator("#chat-header .assignee")).to_contain_text("operator teste")
+    conversation_id = uuid.UUID(page.url.rsplit("/", 1)[1].split("?")[0])
+    failed, _ = await _failed(db, operator, conversation_id, "Saiu para entrega hoje")
+    # Written behind the worker's back (a worker failure takes too long to stage): the
+    # cached first page of the chat does not know it yet.
+    await runtime.redis.delete(
+        cache.page_key(conversation_id), cache.page_complete_key(conversation_id)
+    )
+    await page.reload()
+    await boss.goto(page.url)
+    bubble = page.locator(f"#msg-{failed}")
+    await expect(bubble).to_contain_text("Falha no envio")
+    await boss.wait_for_timeout(300)  # the supervisor's live stream is open
 
-        await bubble.get_by_role("button", name="Tentar de novo").click()
-        await _until_received(customer, "Saiu para entrega hoje")
-        await expect(bubble.locator(".tick")).not_to_have_class("tick tick-queued")
-        await expect(bubble).not_to_contain_text("Falha no envio")
-        await expect(bubble.get_by_role("button", name="Tentar de novo")).to_have_count(0)
-        await expect(boss.locator(f"#msg-{failed}")).not_to_contain_text("Falha no envio")
+    await bubble.get_by_role("button", name="Tentar de novo").click()
+    await customer.until_received("Saiu para entrega hoje")
+    await expect(bubble.locator(".tick")).not_to_have_class("tick tick-queued")
+    await expect(bubble).not_to_contain_text("Falha no envio")
+    await expect(bubble.get_by_role("button", name="Tentar de novo")).to_have_count(0)
+    await expect(boss.locator(f"#msg-{failed}")).not_to_contain_text("Falha no envio")
 
-        await page.fill("#composer-text", "Entregar na portaria")
-        await page.get_by_role("button", name="Nota interna").click()
-        note = page.locator(".bubble.note", has_text="Entregar na portaria")
-        await expect(boss.locator(".bubble.note", has_text="Entregar na portaria")).to_have_count(1)
-        await note.get_by_text("Editar").click()
-        await note.get_by_label("Texto da nota").fill("Entregar com o síndico")
-        await note.get_by_role("button", name="Salvar").click()
-        edited = page.locator(".bubble.note", has_text="Entregar com o síndico")
-        await expect(edited).to_contain_text("editada")
-        boss_note = boss.locator(".bubble.note", has_text="Entregar com o síndico")
-        await expect(boss_note).to_have_count(1)
-        await expect(boss.locator(".bubble.note", has_text="portaria")).to_have_count(0)
+    await page.fill("#composer-text", "Entregar na portaria")
+    await page.get_by_role("button", name="Nota interna").click()
+    note = page.locator(".bubble.note", has_text="Entregar na portaria")
+    await expect(boss.locator(".bubble.note", has_text="Entregar na portaria")).to_have_count(1)
+    await note.get_by_text("Editar").click()
+    await note.get_by_label("Texto da nota").fill("Entregar com o síndico")
+    await note.get_by_role("button", name="Salvar").click()
+    edited = page.locator(".bubble.note", has_text="Entregar com o síndico")
+    await expect(edited).to_contain_text("editada")
+    boss_note = boss.locator(".bubble.note", has_text="Entregar com o síndico")
+    await expect(boss_note).to_have_count(1)
+    await expect(boss.locator(".bubble.note", has_text="portaria")).to_have_count(0)
 
-        page.once("dialog", lambda dialog: dialog.accept())
-        await edited.get_by_role("button", name="Excluir").click()
-        await expect(page.locator(".bubble.note")).to_have_count(0)
-        await expect(boss.locator(".bubble.note")).to_have_count(0)
-    await _close(page)
-    await _close(boss)
+    page.once("dialog", lambda dialog: dialog.accept())
+    await edited.get_by_role("button", name="Excluir").click()
+    await expect(page.locator(".bubble.note")).to_have_count(0)
+    await expect(boss.locator(".bubble.note")).to_have_count(0)

@@ -8,7 +8,7 @@ from playwright.async_api import Browser as PlaywrightBrowser
 from playwright.async_api import Page, expect
 
 from tests.conftest import Factory, login
-from tests.web.conftest import open_panel
+from tests.web.shop import open_panel
 from zapcrm.models import Role
 
 # The htmx SSE extension keeps its EventSource in the element's internal data.

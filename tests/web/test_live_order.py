@@ -16,7 +16,8 @@ from playwright.async_api import Browser as PlaywrightBrowser
 from playwright.async_api import Page, Route, expect
 
 from tests.conftest import Factory
-from tests.web.conftest import new_company_chat, open_panel
+from tests.web.conftest import new_company_chat
+from tests.web.shop import open_panel
 from zapcrm.db import Database
 from zapcrm.models import Role
 
