@@ -109,7 +109,10 @@ async def _measure(base_url: str, rate: int, seconds: int, warmup: int) -> list[
     sent: dict[int, float] = {}
     latencies: list[float] = []
     total = rate * seconds
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+    # Evolution posts from its own machine; here the load generator shares the two cores, so it
+    # keeps few connections: httpcore checks every idle one on each request.
+    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
         login = await http.post(
             "/api/auth/login", json={"email": "sup@latency.example.com", "password": PASSWORD}
         )
