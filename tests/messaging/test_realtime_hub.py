@@ -143,3 +143,31 @@ async def test_the_api_stream_says_reset_and_ends_and_a_client_back_gets_events_
             assert any(seen["type"] == "probe" for seen in again.events), again.events
         finally:
             await again.close()
+
+
+async def test_a_reader_that_falls_behind_is_reset_instead_of_silently_missing_events(
+    runtime: Runtime,
+) -> None:
+    hub = RealtimeHub(runtime.redis, queue_size=3)
+    company_id = uuid.uuid4()
+    slow, fast = await hub.subscribe(company_id), await hub.subscribe(company_id)
+    try:
+        await _until_delivered(runtime, company_id, slow)
+        while not fast.empty():
+            fast.get_nowait()
+        for n in range(4):  # one more than the slow reader's queue holds
+            await realtime.publish(
+                runtime.redis, company_id, realtime.encode_event("order", data={"n": n})
+            )
+            assert (await _next(fast))["data"] == {"n": n}
+        await realtime.publish(runtime.redis, company_id, realtime.encode_event("after"))
+        assert (await _next(fast))["type"] == "after"
+        # The three events that fitted are gone with the fourth: what the reader gets is a
+        # reset (its page reads everything again), then what came after it.
+        assert realtime.is_reset(await _next(slow))
+        assert (await _next(slow))["type"] == "after"
+        assert slow.empty()
+    finally:
+        await hub.unsubscribe(company_id, slow)
+        await hub.unsubscribe(company_id, fast)
+        await hub.close()

@@ -342,8 +342,8 @@ async def test_an_attached_photo_reaches_the_customer(shop: Shop, tmp_path: Path
 
 
 async def test_ticks_reach_the_page_even_when_its_live_stream_is_gone(shop: Shop) -> None:
-    """Live events can be lost (a reader that falls behind loses the oldest): a message that
-    has not reached the phone yet is checked again until it has."""
+    """A live stream can go away without the page noticing (a proxy or network that drops it
+    quietly): a message that has not reached the phone yet is checked again until it has."""
     page = await shop.panel(Role.OPERATOR)
     customer = await shop.open_new_chat(page, "Seu Lima", "Tem pão de queijo?")
     await expect(page.locator("[sse-connect]")).to_have_count(1)

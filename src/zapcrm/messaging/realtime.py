@@ -83,7 +83,7 @@ class RealtimeHub:
 
     A pub/sub connection per browser tab would drain the Redis pool; here each company channel
     is subscribed once, with a reference count, and readers get their own bounded queue (a
-    reader too slow to keep up loses old events rather than stalling everyone else).
+    reader too slow to keep up is reset, see `_offer`, rather than stalling everyone else).
     """
 
     def __init__(self, redis: Redis, *, queue_size: int = 256) -> None:
@@ -222,9 +222,14 @@ async def _close_quietly(pubsub: PubSub) -> None:
 
 
 def _offer(queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:
-    """Queue an event; a reader too slow to keep up loses its oldest one."""
+    """Queue an event. A reader too slow to keep up (its client stopped reading) is not sent
+    what happens to fit: its backlog is replaced by a reset, so its page reads everything
+    again when it reconnects, instead of silently missing the events dropped to make room."""
     if queue.full():
-        queue.get_nowait()
+        while not queue.empty():
+            queue.get_nowait()
+        queue.put_nowait({"type": RESET_TYPE})
+        return
     queue.put_nowait(event)
 
 

@@ -217,8 +217,8 @@
       if (stick) scrollToBottom();
     });
   }
-  // A live event can be lost (the server drops the oldest for a reader that falls behind) or
-  // come late: while one of our messages has not reached the customer's phone (queued, pending,
+  // A live stream can go away without a word (a proxy or network dropping it quietly), and an
+  // event can come late: while one of our messages has not reached the customer's phone (queued, pending,
   // on the server), the chat is read again now and then, backing off to every two minutes.
   // Only while the reader is at the bottom: a reload would drop the older pages they opened.
   var UNSETTLED = ".bubble.out .tick-queued, .bubble.out .tick-pending, .bubble.out .tick-server_ack";
