@@ -35,7 +35,7 @@ async def _chat(client: httpx.AsyncClient, db: Database, factory: Factory) -> tu
 
 async def _queued(db: Database, instance: Instance, conversation_id: uuid.UUID) -> uuid.UUID:
     async with db.service_session() as session:
-        message_id = await outbound.queue_message(
+        queued = await outbound.queue_message(
             session,
             {
                 "id": uuid.uuid4(),
@@ -54,8 +54,9 @@ async def _queued(db: Database, instance: Instance, conversation_id: uuid.UUID) 
                 "idempotency_key": None,
             },
         )
-    assert message_id is not None
-    return message_id
+    assert queued is not None
+    assert queued["status"] == "queued"
+    return uuid.UUID(str(queued["id"]))
 
 
 async def _queued_send(

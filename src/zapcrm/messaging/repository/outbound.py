@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.db import driver_mappings, driver_rows
+from zapcrm.messaging.repository.inbox import MESSAGE_COLUMNS
 from zapcrm.messaging.repository.ingest import (
     INBOX_CTE_SQL,
     NEWER_SQL,
@@ -19,12 +20,13 @@ from zapcrm.messaging.repository.ingest import (
 )
 
 # Insert the queued message and update the inbox and the cycle's first human reply in one
-# statement. The idempotency index answers a retried request with no row (see queue_message).
+# statement, which answers the new row as the API shows it (no read after it). The idempotency
+# index answers a retried request with no row (see queue_message).
 _QUEUE_MESSAGE = text(
     (
         """
 with msg as (
-  insert into evolution_messages
+  insert into evolution_messages as m
     (id, company_id, instance_id, conversation_id, from_me, remote_jid, type, body,
      message_payload, status, message_timestamp, sent_by, client_idempotency_key, outgoing,
      quoted_key_id, media_mimetype, media_file_name, media_size, media_path, media_status)
@@ -34,26 +36,27 @@ with msg as (
           :media_size, :media_path, :media_status)
   on conflict (company_id, client_idempotency_key) where client_idempotency_key is not null
   do nothing
-  returning id, conversation_id, true as inserted, status
+  returning MESSAGE_COLUMNS, true as inserted
 ),
 INBOX_CTE
 REPLY_CTE
 done as (select 1)
-select msg.id from msg
+select * from msg
 """
     )
     .replace("INBOX_CTE", INBOX_CTE_SQL)
     .replace("REPLY_CTE", REPLY_CTE_SQL)
     .replace("NEWER", NEWER_SQL)
+    .replace("MESSAGE_COLUMNS", MESSAGE_COLUMNS)
 )
 
 
 _MEDIA_COLUMNS = ("media_mimetype", "media_file_name", "media_size", "media_path", "media_status")
 
 
-async def queue_message(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
-    """Queue an outbound message (with its id; media columns optional); None when its
-    idempotency key was already used."""
+async def queue_message(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any] | None:
+    """Queue an outbound message (with its id; media columns optional): the new row, with the
+    columns of `inbox.MESSAGE_COLUMNS`; None when its idempotency key was already used."""
     params = {
         **dict.fromkeys(_MEDIA_COLUMNS),
         **values,
@@ -65,8 +68,12 @@ async def queue_message(session: AsyncSession, values: dict[str, Any]) -> uuid.U
         "human_reply": True,
         "preview": values["preview"],
     }
-    row = (await session.execute(_QUEUE_MESSAGE, params)).first()
-    return None if row is None else row[0]
+    rows = await driver_mappings(session, _QUEUE_MESSAGE, params)
+    if not rows:
+        return None
+    row = rows[0]
+    del row["inserted"]
+    return row
 
 
 async def find_by_idempotency_key(

@@ -55,7 +55,7 @@ async def queue_text(
         return replayed, []
     conversation = await _visible_conversation(session, conversation_id)
     quoted = await _quoted(session, conversation, quoted_message_id)
-    message_id, items = await _queue(
+    return await _queue(
         session,
         actor,
         conversation,
@@ -70,7 +70,6 @@ async def queue_text(
         },
         idempotency_key,
     )
-    return await _message(session, message_id), items
 
 
 async def queue_media(
@@ -113,7 +112,7 @@ async def queue_media(
         "file_name": upload.file_name,
         "media_path": media_path,
     } | _quote_outgoing(conversation, quoted)
-    queued_id, items = await _queue(
+    return await _queue(
         session,
         actor,
         conversation,
@@ -133,7 +132,6 @@ async def queue_media(
         },
         idempotency_key,
     )
-    return await _message(session, queued_id), items
 
 
 async def discard_media(
@@ -203,10 +201,10 @@ async def _queue(
     conversation: dict[str, Any],
     values: dict[str, Any],
     idempotency_key: str | None,
-) -> tuple[uuid.UUID, list[OutboxItem]]:
+) -> tuple[MessageOut, list[OutboxItem]]:
     """Insert the queued row and its outbox entries; with an idempotency key that a concurrent
-    request already used, the id of that request's message and no entries."""
-    message_id = await outbound.queue_message(
+    request already used, that request's message and no entries."""
+    row = await outbound.queue_message(
         session,
         {
             **values,
@@ -219,17 +217,17 @@ async def _queue(
             "idempotency_key": idempotency_key,
         },
     )
-    if message_id is None:  # a concurrent retry with the same key won the race
+    if row is None:  # a concurrent retry with the same key won the race
         assert idempotency_key is not None
         existing = await outbound.find_by_idempotency_key(
             session, actor.company_id, idempotency_key
         )
         assert existing is not None
-        return existing, []
+        return await _message(session, existing), []
     items = _send_items(
-        actor.company_id, conversation["id"], conversation["instance_id"], message_id, "created"
+        actor.company_id, conversation["id"], conversation["instance_id"], row["id"], "created"
     )
-    return message_id, items
+    return cache.message_out(row), items
 
 
 def _send_items(
