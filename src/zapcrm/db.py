@@ -109,7 +109,8 @@ class Database:
 
 async def enter_tenant(session: AsyncSession, claims: Mapping[str, Any]) -> None:
     """Switch the session's current transaction to role `authenticated` with these claims."""
-    await session.execute(_ENTER_TENANT, {"claims": orjson.dumps(dict(claims)).decode()})
+    # Every API request starts with it: straight on psycopg (see driver_rows).
+    await driver_rows(session, _ENTER_TENANT, {"claims": orjson.dumps(dict(claims)).decode()})
 
 
 _PSYCOPG_DIALECT = PGDialectAsync_psycopg()  # type: ignore[no-untyped-call]
