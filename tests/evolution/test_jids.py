@@ -204,3 +204,10 @@ def test_device_suffix_round_trip(user: str, device: int, server: str) -> None:
     assert parsed is not None
     assert parsed.bare == f"{user}@{server}"
     assert parsed.device == device
+
+
+def test_spaces_around_the_at_sign_do_not_make_another_person() -> None:
+    """Found by the property test above (`'0 @'`): the bare form kept the space."""
+    assert bare_jid("5511987654321 @s.whatsapp.net") == "5511987654321@s.whatsapp.net"
+    assert bare_jid("5511987654321@ s.whatsapp.net") == "5511987654321@s.whatsapp.net"
+    assert strip_device(bare_jid("0 @") or "") == bare_jid("0 @")

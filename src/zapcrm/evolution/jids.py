@@ -65,7 +65,9 @@ def parse_jid(value: object) -> Jid | None:
     local, at, server = raw.rpartition("@")
     if not at:
         local, server = raw, ""
-    server = server.lower()
+    # Spaces around the "@" (a hand-typed or mangled id) are not part of either side: kept,
+    # they made `5511... @s.whatsapp.net` a different person from `5511...@s.whatsapp.net`.
+    local, server = local.strip(), server.strip().lower()
     user, colon, device_text = local.partition(":")
     is_device = colon and device_text.isascii() and device_text.isdigit() and len(device_text) < 7
     device = int(device_text) if is_device else None
