@@ -53,6 +53,7 @@ class RecordedEntry:
 _ENQUEUE = text(
     "select id, stream, payload from app.enqueue_outbox(:company_id, cast(:items as jsonb))"
 )
+_DELETE_PUBLISHED = text("delete from outbox where id = any(:ids)")
 
 
 async def record(
@@ -125,7 +126,7 @@ class OutboxPublisher:
             return
         try:
             async with self._db.autocommit_session() as session:  # one statement
-                await session.execute(text("delete from outbox where id = any(:ids)"), {"ids": ids})
+                await driver_rows(session, _DELETE_PUBLISHED, {"ids": ids})
         except Exception as error:  # noqa: BLE001 - the relay would republish; keep going
             log.warning("outbox.cleanup_failed", rows=len(ids), error_type=type(error).__name__)
 

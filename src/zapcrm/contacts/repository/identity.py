@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.db import driver_rows
@@ -72,6 +71,15 @@ async def insert_contact(
     return result.scalar_one()
 
 
+_ADD_IDENTITIES = text(
+    "insert into contact_identities (company_id, contact_id, kind, value)"
+    " select :company_id, :contact_id, k.kind, k.value"
+    " from unnest(cast(:kinds as text[]), cast(:values as text[])) as k(kind, value)"
+    " on conflict on constraint contact_identities_company_kind_value_key do nothing"
+    " returning kind, value"
+)
+
+
 async def add_identities(
     session: AsyncSession,
     company_id: uuid.UUID,
@@ -79,19 +87,21 @@ async def add_identities(
     keys: Iterable[IdentityKey],
 ) -> set[IdentityKey]:
     """Attach keys to a contact; returns the keys actually added (others belong to someone)."""
-    rows = [
-        {"company_id": company_id, "contact_id": contact_id, "kind": kind, "value": value}
-        for kind, value in keys
-    ]
-    if not rows:
+    pairs = list(keys)
+    if not pairs:
         return set()
-    statement = (
-        pg_insert(ContactIdentity)
-        .values(rows)
-        .on_conflict_do_nothing(constraint="contact_identities_company_kind_value_key")
-        .returning(ContactIdentity.kind, ContactIdentity.value)
+    # Every send and every first message of a contact runs this: straight on psycopg.
+    rows = await driver_rows(
+        session,
+        _ADD_IDENTITIES,
+        {
+            "company_id": company_id,
+            "contact_id": contact_id,
+            "kinds": [kind for kind, _ in pairs],
+            "values": [value for _, value in pairs],
+        },
     )
-    return {(row[0], row[1]) for row in (await session.execute(statement)).all()}
+    return {(row[0], row[1]) for row in rows}
 
 
 async def get_contact(
