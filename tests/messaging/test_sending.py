@@ -227,6 +227,48 @@ async def test_start_a_conversation_by_phone_in_any_format(
     await sim.aclose()
 
 
+async def test_the_jid_whatsapp_answers_with_becomes_a_key_of_the_contact(
+    simulator: tuple[str, str, str],
+    live_server: str,
+    live_worker: None,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    """WhatsApp still knows some Brazilian mobiles without the ninth digit: the JID a send went
+    to is recorded as the contact's, so that person's next message finds the same contact."""
+    company_id, name, _, sim = await _connected_instance(simulator, db, factory, runtime)
+    legacy = {"phone": "5531987651234", "name": "Seu Tonho", "legacy_without_ninth": True}
+    assert (await sim.post("/_sim/customers", json=legacy)).status_code == 201
+    instance = await rows(db, "select id from evolution_instances where external_id = :n", n=name)
+    operator = await factory.user(company_id, Role.OPERATOR)
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as app:
+        headers = await login(app, operator)
+        for text_body in ("Bom dia, seu Tonho!", "Seu pedido chegou."):
+            sent = await app.post(
+                "/api/messages",
+                json={"instance_id": str(instance[0]["id"]), "phone": "(31) 98765-1234",
+                      "text": text_body},
+                headers=headers,
+            )  # fmt: skip
+            assert sent.status_code == 202, sent.text
+            await _until(
+                db,
+                "select key_id from evolution_messages where id = :m",
+                {"m": sent.json()["id"]},
+                lambda r: r and r[0]["key_id"],
+            )
+    keys = await rows(
+        db,
+        "select i.kind, i.value from contact_identities i"
+        " join evolution_conversations c on c.contact_id = i.contact_id"
+        " where c.id = :c order by i.kind, i.value",
+        c=sent.json()["conversation_id"],
+    )
+    assert {"kind": "jid", "value": "553187651234@s.whatsapp.net"} in keys
+    await sim.aclose()
+
+
 async def test_mark_read_clears_unread_and_tells_whatsapp(
     simulator: tuple[str, str, str],
     live_server: str,
