@@ -376,3 +376,19 @@ async def test_home_shows_a_new_customer_waiting_without_reload(shop: Shop) -> N
     await customer.writes("Vocês abrem no feriado?")
     await expect(waiting).to_contain_text("Dona Neide")
     await expect(waiting).to_contain_text("Vocês abrem no feriado?")
+
+
+async def test_an_empty_queue_says_so_until_a_customer_arrives_live(shop: Shop) -> None:
+    page = await shop.panel()
+    await page.goto("/panel/inbox?tab=unassigned")
+    empty = page.locator("#conversation-list .empty")
+    await expect(empty).to_be_visible()
+    await expect(empty).to_have_text("Nenhuma conversa aqui.")
+    customer = await shop.customer("Seu Valdir")
+    await customer.writes("Tem pão de queijo hoje?")
+    await expect(page.locator(".conv", has_text="Seu Valdir")).to_be_visible()
+    await expect(empty).to_be_hidden()
+    await page.fill("#q", "ninguém com este nome")
+    await expect(page.locator(".conv")).to_have_count(0)
+    await expect(empty).to_have_text("Nenhuma conversa encontrada.")
+    await expect(empty).to_be_visible()

@@ -123,6 +123,7 @@ async def inbox_page(
                 current,
                 data.next_cursor,
                 company_zone(),
+                first_page=cursor is None,
             )
         )
     return render("inbox/page.html", context)
