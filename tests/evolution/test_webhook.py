@@ -269,6 +269,39 @@ async def test_edit_delete_and_reaction_even_before_their_message(
     )
 
 
+async def test_the_inbox_line_follows_an_edit_or_deletion_of_the_last_message(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+
+    def edit(key_id: str, new_text: str, at_ms: int) -> dict[str, object]:
+        body = instance.envelope(load_fixture("messages.edited__edit.json")["envelope"])
+        body["data"]["key"]["id"] = key_id
+        body["data"]["editedMessage"] = {"conversation": new_text}
+        body["data"]["timestampMs"] = str(at_ms)
+        return body
+
+    async def preview() -> str:
+        found = await rows(
+            db, "select last_message_preview from evolution_conversations where instance_id = :i",
+            i=instance.instance_id,
+        )  # fmt: skip
+        return str(found[0]["last_message_preview"])
+
+    await post(client, instance.envelope(text_message("PV1", text_body="Quero 2 unidades")))
+    assert (await post(client, edit("PV1", "Quero 3 unidades", 1763326190000))).status_code == 200
+    assert await preview() == "Quero 3 unidades"
+    later = text_message("PV2", text_body="Obrigada!", timestamp=1763326200)
+    await post(client, instance.envelope(later))
+    await post(client, edit("PV1", "Quero 4 unidades", 1763326210000))
+    assert await preview() == "Obrigada!"  # an older message's edit leaves the line alone
+    deletion = instance.envelope(load_fixture("messages.delete__revoke_key.json")["envelope"])
+    deletion["data"].update(remoteJid="5511987654321@s.whatsapp.net", id="PV2")
+    del deletion["data"]["remoteJidAlt"], deletion["data"]["addressingMode"]
+    assert (await post(client, deletion)).status_code == 200
+    assert await preview() == "🚫 Mensagem apagada"
+
+
 async def test_inbound_message_reopens_a_closed_conversation_with_a_new_cycle(
     client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> None:

@@ -20,6 +20,10 @@ _TYPE_LABELS = {
 }
 
 
+# What WhatsApp shows in place of a message deleted for everyone.
+DELETED_PREVIEW = "🚫 Mensagem apagada"
+
+
 def preview_of(message_type: str, body: str | None, caption: str | None) -> str:
     """One line for the inbox: the text, or a label for the media with its caption."""
     text = (body or "").strip()

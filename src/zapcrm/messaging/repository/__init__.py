@@ -24,6 +24,7 @@ from zapcrm.messaging.repository.ingest import (
     park_update,
     rekey_conversation,
     store_message,
+    sync_last_preview,
     sync_last_status,
     upsert_conversation,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "park_update",
     "rekey_conversation",
     "store_message",
+    "sync_last_preview",
     "sync_last_status",
     "upsert_conversation",
 ]

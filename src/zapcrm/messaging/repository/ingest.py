@@ -348,6 +348,20 @@ async def sync_last_status(
     )
 
 
+async def sync_last_preview(
+    session: AsyncSession, conversation_id: uuid.UUID, message_id: uuid.UUID, preview: str
+) -> None:
+    """Mirror an edit or a deletion on the inbox row when the message is the conversation's
+    last, so the list says what the chat says."""
+    await session.execute(
+        text(
+            "update evolution_conversations set last_message_preview = :preview"
+            " where id = :conversation_id and last_message_id = :message_id"
+        ),
+        {"conversation_id": conversation_id, "message_id": message_id, "preview": preview},
+    )
+
+
 async def lock_key_id(session: AsyncSession, instance_id: uuid.UUID, key_id: str) -> None:
     """Serialise, until commit, the writers that decide whether a WhatsApp key id is stored
     (parking an early update, giving our sent row its key id). `app.attach_sent_key`
@@ -382,8 +396,9 @@ async def apply_edit(
     key_id: str,
     new_text: str | None,
     edited_at: datetime,
-) -> tuple[uuid.UUID, uuid.UUID] | None:
-    """Replace the text, keeping the previous one in `edit_history`; repeated edits are no-ops."""
+) -> tuple[uuid.UUID, uuid.UUID, str] | None:
+    """Replace the text, keeping the previous one in `edit_history`; repeated edits are no-ops.
+    Returns the message's id, conversation id and type."""
     row = (
         await session.execute(
             text(
@@ -393,7 +408,7 @@ async def apply_edit(
                 " body = cast(:new_text as text), edited_at = :edited_at"
                 " where instance_id = :instance_id and key_id = :key_id"
                 " and (edited_at is null or edited_at < :edited_at)"
-                " returning id, conversation_id"
+                " returning id, conversation_id, type"
             ),
             {
                 "instance_id": instance_id,
@@ -403,7 +418,7 @@ async def apply_edit(
             },
         )
     ).first()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else (row[0], row[1], row[2])
 
 
 async def apply_delete(

@@ -23,7 +23,7 @@ from zapcrm.evolution.payloads import (
 )
 from zapcrm.logging import get_logger
 from zapcrm.messaging import repository
-from zapcrm.messaging.labels import preview_of
+from zapcrm.messaging.labels import DELETED_PREVIEW, preview_of
 from zapcrm.outbox import INCOMING_STREAM, OutboxItem
 
 log = get_logger(__name__)
@@ -337,8 +337,13 @@ async def _edit(
                 session, delivery, key_id, "edit", {"text": new_text, "at": at.isoformat()}
             )
         return []
+    message_id, conversation_id, message_type = changed
+    preview = preview_of(message_type, new_text, None)
+    await repository.sync_last_preview(session, conversation_id, message_id, preview)
     return [
-        message_event(delivery, message_id=changed[0], conversation_id=changed[1], change="edited")
+        message_event(
+            delivery, message_id=message_id, conversation_id=conversation_id, change="edited"
+        )
     ]
 
 
@@ -352,8 +357,12 @@ async def _delete(
         if park:
             await _park_if_missing(session, delivery, key_id, "delete", {"at": at.isoformat()})
         return []
+    message_id, conversation_id = changed
+    await repository.sync_last_preview(session, conversation_id, message_id, DELETED_PREVIEW)
     return [
-        message_event(delivery, message_id=changed[0], conversation_id=changed[1], change="deleted")
+        message_event(
+            delivery, message_id=message_id, conversation_id=conversation_id, change="deleted"
+        )
     ]
 
 
