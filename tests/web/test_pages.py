@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 import httpx
 
 from tests.conftest import Factory
-from tests.evolution.harness import rows
+from tests.evolution.harness import post, rows, text_message
 from tests.web.conftest import Browser, customer_writes, new_company_chat, panel_login
 from zapcrm.db import Database
 from zapcrm.models import Role
@@ -408,3 +409,28 @@ async def test_the_chat_reloads_its_latest_messages_alone(
     assert 'data-version="1"' in fragment.text
     assert "conversation-list" not in fragment.text
     assert "<html" not in fragment.text
+
+
+async def test_the_chat_header_says_whatsapp_hides_the_number_of_an_lid_customer(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    chat = await new_company_chat(client, db, factory)
+    key = "LIDHEADER0001"
+    body = text_message(key, remote_jid="148392017465823@lid", push_name="Carlos")
+    assert (await post(client, chat.instance.envelope(body))).status_code == 200
+    found = await rows(
+        db, "select conversation_id from evolution_messages where key_id = :k", k=key
+    )
+    supervisor = await factory.user(chat.instance.company_id, Role.SUPERVISOR)
+    http = await new_browser()
+    await panel_login(http, supervisor)
+    lid_page = await http.get(f"/panel/inbox/{found[0]['conversation_id']}")
+    phone_page = await http.get(f"/panel/inbox/{chat.conversation_id}")
+
+    def subtitle(page: httpx.Response) -> str:
+        header = page.text.split('id="chat-header"', 1)[1].split("</p>", 1)[0]
+        paragraph = header.split('<p class="muted">', 1)[1]
+        return " ".join(re.sub(r"<[^>]+>", " ", paragraph).split())
+
+    assert subtitle(lid_page) == "Número oculto pelo WhatsApp · Aberta · Sem responsável"
+    assert subtitle(phone_page) == "+55 11 98765-0001 · Aberta · Sem responsável"
