@@ -392,3 +392,26 @@ async def test_an_empty_queue_says_so_until_a_customer_arrives_live(shop: Shop) 
     await expect(page.locator(".conv")).to_have_count(0)
     await expect(empty).to_have_text("Nenhuma conversa encontrada.")
     await expect(empty).to_be_visible()
+
+
+async def test_a_live_change_in_an_older_chat_keeps_the_list_in_message_order(shop: Shop) -> None:
+    watcher = await shop.panel(Role.SUPERVISOR)
+    await watcher.goto("/panel/inbox?tab=all")
+    await expect(watcher.locator("[sse-connect]")).to_have_count(1)
+    older = await shop.customer("Dona Zilda")
+    await older.writes("Vocês entregam em Niterói?")
+    rows = watcher.locator("#conversation-list .conv .conv-name")
+    await expect(rows).to_have_text(["Dona Zilda"])
+    # The test simulator's clock stands still unless told: the next message is a minute later.
+    assert (await shop.sim.post("/_sim/clock/advance", json={"seconds": 60})).status_code == 200
+    newer = await shop.customer("Seu Jorge")
+    await newer.writes("Qual o horário de sábado?")
+    await expect(rows).to_have_text(["Seu Jorge", "Dona Zilda"])
+    # A colleague takes the older chat: its row changes live, and stays below the newer one.
+    colleague = await shop.panel(Role.SUPERVISOR)
+    await colleague.goto("/panel/inbox?tab=all")
+    await colleague.locator(".conv", has_text="Dona Zilda").locator("a").click()
+    await colleague.get_by_role("button", name="Assumir").click()
+    older_row = watcher.locator(".conv", has_text="Dona Zilda")
+    await expect(older_row.locator(".conv-assignee")).to_have_text("supervisor teste")
+    await expect(rows).to_have_text(["Seu Jorge", "Dona Zilda"])

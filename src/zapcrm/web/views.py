@@ -122,6 +122,13 @@ class Agents:
         """The names of the caller's company's users."""
         return cls.of(await accounts_service.list_users(session, identity.company_id))
 
+    def knows(self, user_id: str) -> bool:
+        """Whether this user id (as a live event carries it) has a name here."""
+        try:
+            return uuid.UUID(user_id) in self.by_id
+        except ValueError:
+            return True  # not an id at all: loading the names again would not help
+
     def name(self, user_id: uuid.UUID | None) -> str:
         """The display name of an assignee (empty when unassigned)."""
         if user_id is None:

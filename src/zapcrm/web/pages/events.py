@@ -264,6 +264,9 @@ async def events(
     )
     loop = asyncio.get_running_loop()
     checked_at = loop.time()
+    # A chat assigned to someone this page has no name for (a colleague added since it
+    # opened) loads the names at once: once per such id, so a stray id cannot loop on it.
+    unknown_agents: set[str] = set()
     queue = await runtime.realtime.subscribe(user.identity.company_id)
     try:
         yield ServerSentEvent(event="ready", raw_data="")
@@ -285,6 +288,10 @@ async def events(
                     break
                 view.agents = await _agents(runtime, user)
                 checked_at = loop.time()
+            assignee = event.get("assignee_id")
+            if assignee and assignee not in unknown_agents and not view.agents.knows(assignee):
+                unknown_agents.add(assignee)
+                view.agents = await _agents(runtime, user)
             html = view.fragments(event)
             if html:
                 yield ServerSentEvent(event="panel", raw_data=html)

@@ -196,9 +196,28 @@
       existing.remove(); // a newer copy inserted elsewhere (a row moving to the top)
     }
   });
-  document.addEventListener("htmx:oobAfterSwap", function () {
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var list = event.detail.target; // for a row inserted at the top: the list
+    var row = list && list.id === "conversation-list" ? list.firstElementChild : null;
+    if (row && row.classList.contains("conv")) placeRow(row);
     if (stickToBottom) scrollToBottom();
   });
+
+  // A live row arrives at the top of the list; it belongs where its last message puts it (the
+  // server's order), or a receipt or an assignment in an older chat would lift it above newer
+  // ones. A row older than every loaded one leaves: the next page brings it.
+  function rowTime(row) {
+    var time = row.querySelector("time[datetime]");
+    return (time && Date.parse(time.getAttribute("datetime"))) || 0;
+  }
+  function placeRow(row) {
+    var list = row.parentElement, at = rowTime(row), next = row.nextElementSibling;
+    while (next && next.classList.contains("conv") && rowTime(next) > at) {
+      next = next.nextElementSibling;
+    }
+    if (next && next.classList.contains("more")) row.remove();
+    else if (next !== row.nextElementSibling) list.insertBefore(row, next);
+  }
 
   document.addEventListener("htmx:afterSwap", function (event) {
     var toast = document.getElementById("toast");
