@@ -69,3 +69,21 @@ async def test_my_tasks_and_badge_follow_what_a_supervisor_does(
     assert reopened.status_code == 200
     await expect(page.locator("#task-badge")).to_have_text("1")
     await page.context.close()
+
+
+async def test_the_new_task_form_fits_its_card_on_a_desktop_and_a_phone(
+    chromium: PlaywrightBrowser, live_server: str, factory: Factory
+) -> None:
+    operator = await factory.user(await factory.company(), Role.OPERATOR)
+    for viewport in ((1280, 800), (390, 800)):
+        page = await open_panel(chromium, live_server, operator, viewport=viewport)
+        await page.goto("/panel/tasks")
+        card = await page.locator("section.card", has_text="Nova tarefa").bounding_box()
+        assert card is not None
+        fields = page.locator(".task-form input:visible, .task-form select, .task-form textarea")
+        assert await fields.count() == 5
+        for index in range(await fields.count()):
+            box = await fields.nth(index).bounding_box()
+            assert box is not None
+            assert box["x"] + box["width"] <= card["x"] + card["width"], (viewport, index)
+        await page.context.close()
