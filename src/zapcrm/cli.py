@@ -154,10 +154,18 @@ def up(
     simulator_port: Annotated[int, typer.Option(help="Port of the simulator")] = 8080,
 ) -> None:
     """Run web app, worker and the demo simulator together (what `make run` starts)."""
+    import signal
     import subprocess
     import sys
     import time
     from pathlib import Path
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # so `finally` below stops the children
+
+    # SIGTERM (kill, systemd, a container stop) would end this process alone and leave the
+    # three children running, holding their ports: stop them as Ctrl+C does.
+    signal.signal(signal.SIGTERM, stop)
 
     zapcrm = str(Path(sys.executable).with_name("zapcrm"))
     commands = [
