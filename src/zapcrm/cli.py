@@ -50,6 +50,25 @@ DEMO_USERS = (
     ("operador@lojademo.example.com", Role.OPERATOR, "Olga Operadora"),
 )
 
+DEMO_STAGES = (
+    ("novo", "Novo contato"),
+    ("negociacao", "Em negociação"),
+    ("cliente", "Cliente"),
+    ("perdido", "Perdido"),
+)
+DEMO_ATTRIBUTES: tuple[tuple[str, str, Literal["text", "date"]], ...] = (
+    ("bairro", "Bairro", "text"),
+    ("aniversario", "Aniversário", "date"),
+)
+DEMO_QUICK_REPLIES = (
+    ("/ola", "Saudação",
+     "Olá, {{primeiro_nome}}! Aqui é {{atendente}}, da {{empresa}}. Como posso ajudar?"),
+    ("/horario", "Horário", "Atendemos de segunda a sábado, das 8h às 18h."),
+    ("/frete", "Frete",
+     "{{primeiro_nome}}, a entrega no seu bairro custa R$ 10,00 e chega no mesmo dia"
+     " para pedidos feitos até as 14h."),
+)  # fmt: skip
+
 
 def _run(
     factory: Callable[[Settings], Coroutine[Any, Any, T]],
@@ -497,6 +516,9 @@ def demo() -> None:
                             display_name=display_name,
                             actor_id=None,
                         )
+                found = await repository.find_user_by_email(session, DEMO_USERS[0][0])
+                assert found is not None
+                await _seed_demo_catalog(session, found[0].id, company.id)
             return company.id
         finally:
             await runtime.close()
@@ -510,6 +532,38 @@ def demo() -> None:
         table.add_row(role.value, email, DEMO_PASSWORD)
     console.print(table)
     console.print(f"instância WhatsApp de demonstração: {DEMO_INSTANCE} (simulador Evolution API)")
+
+
+async def _seed_demo_catalog(
+    session: AsyncSession, admin_id: uuid.UUID, company_id: uuid.UUID
+) -> None:
+    """Funnel stages, custom fields and quick replies a shop would have, each set only while
+    the company has none (so a demo someone edited keeps their changes)."""
+    from zapcrm.auth.identity import Identity
+    from zapcrm.contacts import definitions
+    from zapcrm.contacts.schemas import AttributeIn, StageIn
+    from zapcrm.quickreplies import service as quick_replies
+    from zapcrm.quickreplies.schemas import QuickReplyIn
+
+    admin = Identity(
+        user_id=admin_id, company_id=company_id, role=Role.ADMIN, email=DEMO_USERS[0][0],
+        display_name=DEMO_USERS[0][2], session_id=None, claims={},
+    )  # fmt: skip
+    if not await definitions.list_stages(session, admin):
+        for position, (key, label) in enumerate(DEMO_STAGES):
+            await definitions.create_stage(
+                session, admin, StageIn(key=key, label=label, position=position)
+            )
+    if not await definitions.list_attributes(session, admin):
+        for position, (key, label, kind) in enumerate(DEMO_ATTRIBUTES):
+            await definitions.create_attribute(
+                session, admin, AttributeIn(key=key, label=label, type=kind, position=position)
+            )
+    if not await quick_replies.list_quick_replies(session, admin):
+        for shortcut, title, body in DEMO_QUICK_REPLIES:
+            await quick_replies.create_quick_reply(
+                session, admin, QuickReplyIn(shortcut=shortcut, title=title, body=body)
+            )
 
 
 async def _ensure_demo_instance(

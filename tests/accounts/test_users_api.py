@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import text
 
 from tests.conftest import PASSWORD, Factory, UserFixture, login
+from tests.evolution.harness import rows
 from zapcrm.config import Settings
 from zapcrm.db import Database
 from zapcrm.models import Role
@@ -164,13 +165,23 @@ async def test_cli_creates_company_and_users_and_manages_roles(
 
 
 async def test_demo_command_is_idempotent_and_its_logins_work(
-    settings: Settings, client: httpx.AsyncClient
+    settings: Settings, client: httpx.AsyncClient, db: Database
 ) -> None:
-    from zapcrm.cli import DEMO_PASSWORD, DEMO_USERS
+    from zapcrm.cli import DEMO_COMPANY, DEMO_PASSWORD, DEMO_USERS
 
     for _ in range(2):
         result = _zapcrm(settings, "demo")
         assert result.returncode == 0, result.stderr
+    # A shop's starting catalogue, once: stages, fields and quick replies.
+    counts = await rows(
+        db,
+        "select (select count(*) from funnel_stages s where s.company_id = c.id) as stages,"
+        " (select count(*) from contact_attributes a where a.company_id = c.id) as fields,"
+        " (select count(*) from quick_replies q where q.company_id = c.id) as replies"
+        " from companies c where c.name = :name",
+        name=DEMO_COMPANY,
+    )
+    assert counts == [{"stages": 4, "fields": 2, "replies": 3}]
     for email, role, _ in DEMO_USERS:
         response = await client.post(
             "/api/auth/login", json={"email": email, "password": DEMO_PASSWORD}
