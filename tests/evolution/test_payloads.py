@@ -7,7 +7,7 @@ import contextlib
 import copy
 import json
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from zapcrm.evolution.payloads import (
     normalize_contacts_update,
     normalize_contacts_upsert,
     normalize_group_participants_update,
+    normalize_groups_upsert,
     normalize_messages_delete,
     normalize_messages_edited,
     normalize_messages_update,
@@ -98,6 +99,8 @@ def upsert(message: object, **overrides: object) -> dict[str, Any]:
         ("2025-11-16T20:49:42", T0),  # naive ISO is taken as UTC
         ("2025-11-16T17:49:42-03:00", T0),
         (T0, T0),
+        (datetime(2025, 11, 16, 20, 49, 42), T0),  # naive datetime is taken as UTC
+        (datetime(2025, 11, 16, 17, 49, 42, tzinfo=timezone(timedelta(hours=-3))), T0),
         (1763326182.5, datetime(2025, 11, 16, 20, 49, 42, 500000, tzinfo=UTC)),
     ],
 )
@@ -106,7 +109,7 @@ def test_parse_timestamp_accepts_every_representation(value: object, expected: d
     parsed = parse_timestamp(value)
     assert parsed == expected
     assert parsed is not None
-    assert parsed.tzinfo is not None
+    assert parsed.utcoffset() == timedelta(0)
 
 
 @pytest.mark.parametrize(
@@ -835,6 +838,18 @@ def test_presence_skips_non_jid_entries() -> None:
         {"id": PN, "presences": {PN: {"lastKnownPresence": "RECORDING"}, "": {}}}
     )
     assert [(entry.jid, entry.presence) for entry in presence.entries] == [(PN, "recording")]
+
+
+@pytest.mark.parametrize(
+    "normalize",
+    [normalize_groups_upsert, normalize_group_participants_update, normalize_presence_update],
+)
+def test_group_and_presence_events_need_a_jid_id(normalize: Any) -> None:
+    """The group or chat `id` is the one field these events cannot do without."""
+    with pytest.raises(MalformedPayload, match=r"^data\.id: expected a non-empty string"):
+        normalize({"participants": [PN], "presences": {}})
+    with pytest.raises(MalformedPayload, match=r"^data\.id: expected a JID string$"):
+        normalize({"id": "@"})
 
 
 # --- fuzzing every normalizer

@@ -44,6 +44,11 @@ def _peer(primary: object, *others: object, path: str) -> PeerIdentity:
     return peer
 
 
+def _required_peer(value: object, path: str) -> PeerIdentity:
+    """Resolve the JID a record cannot do without (a group's or chat's `id`), or raise."""
+    return _peer(require_text(value, path), path=path)
+
+
 class NormalizedContact(NormalizedModel):
     """One contact from `contacts.upsert` / `contacts.update`."""
 
@@ -162,7 +167,7 @@ class NormalizedGroup(NormalizedModel):
 
 def _group(item: object, path: str) -> NormalizedGroup:
     record = require_dict(item, path)
-    jid = _peer(require_text(record.get("id"), f"{path}.id"), path=f"{path}.id").jid
+    jid = _required_peer(record.get("id"), f"{path}.id").jid
     owner = resolve_peer(record.get("owner"), record.get("ownerPn"))
     subject_owner = resolve_peer(record.get("subjectOwner"), record.get("subjectOwnerPn"))
     return NormalizedGroup(
@@ -203,7 +208,7 @@ class NormalizedParticipantsUpdate(NormalizedModel):
 def normalize_group_participants_update(data: object) -> NormalizedParticipantsUpdate:
     """Normalize `group-participants.update`; participants may be strings or objects (§2.11)."""
     record = require_dict(data, "data")
-    group_jid = _peer(require_text(record.get("id"), "data.id"), path="data.id").jid
+    group_jid = _required_peer(record.get("id"), "data.id").jid
     members = _members(record.get("participants"), "data.participants")
     # PR #2025's `participantsData` carries names/pictures for the same JIDs; merge them in.
     extra = {
@@ -254,7 +259,7 @@ class NormalizedPresence(NormalizedModel):
 def normalize_presence_update(data: object) -> NormalizedPresence:
     """Normalize `presence.update` data `{id, presences: {jid: {lastKnownPresence, lastSeen}}}`."""
     record = require_dict(data, "data")
-    chat = _peer(require_text(record.get("id"), "data.id"), path="data.id")
+    chat = _required_peer(record.get("id"), "data.id")
     entries: list[PresenceEntry] = []
     for jid, value in (as_dict(record.get("presences")) or {}).items():
         peer = resolve_peer(jid)

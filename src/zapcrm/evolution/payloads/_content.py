@@ -371,6 +371,11 @@ def unwrap_message(message: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, 
     return current, tuple(wrappers)
 
 
+def _conversation(text: str, wrappers: tuple[str, ...]) -> MessageContent:
+    """Text sent as `conversation`, the one content key whose value is the text itself."""
+    return MessageContent(kind="text", content_key="conversation", wrappers=wrappers, text=text)
+
+
 def parse_message_content(
     message: object, *, type_hint: object = None, _depth: int = 0
 ) -> MessageContent:
@@ -390,9 +395,7 @@ def parse_message_content(
     )
     if conversation is not None and hint is None:
         # 2.1+ rewrites extendedTextMessage into `conversation` (§2.1), so this is the common case.
-        return MessageContent(
-            kind="text", content_key="conversation", wrappers=wrappers, text=conversation
-        )
+        return _conversation(conversation, wrappers)
     candidates = ([hint] if hint is not None else []) + [key for key in _PARSERS if key != hint]
     for key in candidates:
         value = as_dict(inner.get(key))
@@ -413,9 +416,7 @@ def parse_message_content(
             **fields,
         )
     if conversation is not None:
-        return MessageContent(
-            kind="text", content_key="conversation", wrappers=wrappers, text=conversation
-        )
+        return _conversation(conversation, wrappers)
     unknown_key = next(
         (key for key in inner if isinstance(key, str) and key not in _NOT_CONTENT), None
     )

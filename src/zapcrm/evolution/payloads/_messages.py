@@ -265,6 +265,21 @@ class NormalizedStatusUpdate(NormalizedModel):
     raw: dict[str, Any]
 
 
+def _key_fields(key: dict[str, Any], participant: PeerIdentity | None) -> dict[str, Any]:
+    """The fields receipts and deletes share, read from a message key (§2.3, §2.4).
+
+    `remote_jid`, `remote_phone_jid`, `remote_lid`, `from_me`, `participant`: None where unusable.
+    """
+    chat = resolve_key_chat(key)
+    return {
+        "remote_jid": chat.jid if chat else None,
+        "remote_phone_jid": chat.phone_jid if chat else None,
+        "remote_lid": chat.lid if chat else None,
+        "from_me": as_bool(key.get("fromMe")),
+        "participant": participant.jid if participant else None,
+    }
+
+
 def _status_update(item: object, path: str) -> NormalizedStatusUpdate:
     record = require_dict(item, path)
     # Baileys' own `{key, update}` shape is accepted too; Evolution 2.x flattens it (§2.3).
@@ -273,7 +288,6 @@ def _status_update(item: object, path: str) -> NormalizedStatusUpdate:
     key_id = first_text(record.get("keyId"), key.get("id"))
     if key_id is None:
         raise MalformedPayload("no keyId (2.x) or id (1.x)", path=path)
-    chat = resolve_key_chat(key)
     participant = resolve_key_sender(key)
     raw_status_value = update.get("status")
     status = parse_status(raw_status_value)
@@ -281,11 +295,7 @@ def _status_update(item: object, path: str) -> NormalizedStatusUpdate:
     stub = as_list(update.get("messageStubParameters")) or ()
     return NormalizedStatusUpdate(
         key_id=key_id,
-        remote_jid=chat.jid if chat else None,
-        remote_phone_jid=chat.phone_jid if chat else None,
-        remote_lid=chat.lid if chat else None,
-        from_me=as_bool(key.get("fromMe")),
-        participant=participant.jid if participant else None,
+        **_key_fields(key, participant),
         participant_lid=participant.lid if participant else None,
         status=status,
         raw_status=None if raw_status_value is None else str(raw_status_value)[:64],
@@ -328,17 +338,12 @@ def normalize_messages_delete(data: object) -> NormalizedDelete:
     key = stored_key if stored_key is not None else record
     path = "data.key" if stored_key is not None else "data"
     key_id = require_text(key.get("id"), f"{path}.id")
-    chat = resolve_key_chat(key)
     participant = resolve_key_sender(key)
     if participant is None and stored_key is not None:
         participant = resolve_key_sender({**key, "participant": record.get("participant")})
     return NormalizedDelete(
         key_id=key_id,
-        remote_jid=chat.jid if chat else None,
-        remote_phone_jid=chat.phone_jid if chat else None,
-        remote_lid=chat.lid if chat else None,
-        from_me=as_bool(key.get("fromMe")),
-        participant=participant.jid if participant else None,
+        **_key_fields(key, participant),
         via_api=stored_key is not None,
         db_message_id=as_text(record.get("id")) if stored_key is not None else None,
         instance_id=as_text(record.get("instanceId")),

@@ -123,7 +123,7 @@ def parse_timestamp(value: object) -> datetime | None:
     a finer unit. Zero and negatives mean "unset" in protobuf, so they give None.
     """
     if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return _as_utc(value)
     if isinstance(value, str) and not _FLOAT.fullmatch(value.strip()):
         return _parse_iso(value)
     as_int = parse_int(value)
@@ -141,12 +141,17 @@ def parse_timestamp(value: object) -> datetime | None:
 
 
 def _parse_iso(value: str) -> datetime | None:
-    """Parse an ISO-8601 string; naive values are taken as UTC."""
+    """Parse an ISO-8601 string into an aware UTC datetime, or None."""
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return _as_utc(parsed)
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Convert an aware datetime to UTC; a naive one is taken to be UTC already."""
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _bytes_from_ints(items: list[Any]) -> bytes | None:
