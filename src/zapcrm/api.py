@@ -15,6 +15,7 @@ from zapcrm.evolution.webhook import router as webhook_router
 from zapcrm.messaging.endpoints import router as messaging_router
 from zapcrm.ops.endpoints import router as ops_router
 from zapcrm.quickreplies.endpoints import router as quick_replies_router
+from zapcrm.reports.endpoints import router as reports_router
 from zapcrm.tasks.endpoints import router as tasks_router
 
 router = APIRouter()
@@ -30,3 +31,4 @@ router.include_router(contact_query_router)
 router.include_router(list_rules_router)
 router.include_router(contacts_router)
 router.include_router(tasks_router)
+router.include_router(reports_router)

@@ -1,0 +1,84 @@
+"""Reports API (supervisors and admins): the service summary of a period and its per-cycle CSV.
+
+Both take the same filters: `from` and `to` are calendar days in the company's time zone (both
+included; by default the last 7 days including today, at most 366 days), `instance_id` and
+`agent_id` narrow the report to one WhatsApp number or to the conversations of one agent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.auth.identity import Identity
+from zapcrm.dependencies import RuntimeDep, Supervisor, TenantSession
+from zapcrm.reports import export, service
+from zapcrm.reports.schemas import ReportFilters, ReportSummary
+
+router = APIRouter(tags=["reports"])
+
+# Generous bounds: a malformed day reaches parse_day, whose message says the expected format.
+DateFrom = Annotated[
+    str | None,
+    Query(alias="from", max_length=40, description="primeiro dia (AAAA-MM-DD), incluído"),
+]
+DateTo = Annotated[
+    str | None,
+    Query(alias="to", max_length=40, description="último dia (AAAA-MM-DD), incluído"),
+]
+
+
+async def _filters(
+    session: AsyncSession,
+    identity: Identity,
+    date_from: str | None,
+    date_to: str | None,
+    instance_id: uuid.UUID | None,
+    agent_id: uuid.UUID | None,
+) -> ReportFilters:
+    return await service.resolve_filters(
+        session,
+        identity,
+        service.parse_day(date_from, "from"),
+        service.parse_day(date_to, "to"),
+        instance_id=instance_id,
+        agent_id=agent_id,
+    )
+
+
+@router.get("/api/reports/summary")
+async def summary(
+    identity: Supervisor,
+    session: TenantSession,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    instance_id: uuid.UUID | None = None,
+    agent_id: uuid.UUID | None = None,
+) -> ReportSummary:
+    """Cycles started, closed and still open, first response and resolution times, message
+    volumes and one row per agent."""
+    filters = await _filters(session, identity, date_from, date_to, instance_id, agent_id)
+    return await service.summary(session, identity, filters)
+
+
+@router.get(
+    "/api/reports/conversations.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "arquivo CSV (;, UTF-8 com BOM)"}},
+)
+async def conversations_csv(
+    identity: Supervisor,
+    session: TenantSession,
+    runtime: RuntimeDep,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    instance_id: uuid.UUID | None = None,
+    agent_id: uuid.UUID | None = None,
+) -> StreamingResponse:
+    """One row per service cycle started or closed in the period, for spreadsheets."""
+    filters = await _filters(session, identity, date_from, date_to, instance_id, agent_id)
+    return export.csv_response(runtime.db, identity.claims, service.plan_export(identity, filters))

@@ -1,0 +1,279 @@
+"""SQL for reports: the summary and per-agent aggregates, and the per-cycle export rows.
+
+Every statement filters by company explicitly; RLS decides what the caller may read. Times are
+aggregated in Postgres (`percentile_cont`), never by looping over rows in Python.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    and_,
+    cast,
+    func,
+    literal_column,
+    select,
+    union,
+)
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.models import (
+    Contact,
+    ConversationCycle,
+    EvolutionConversation,
+    EvolutionInstance,
+    EvolutionMessage,
+    Profile,
+)
+from zapcrm.reports.schemas import ReportFilters
+
+# An outbound message that never left (still queued, or refused by the gateway) was not sent.
+_NOT_SENT = ("queued", "ERROR")
+
+
+class CycleFigures(NamedTuple):
+    """The summary's numbers before they become a response body."""
+
+    cycles_started: int
+    cycles_closed: int
+    cycles_open: int
+    replied: int
+    first_response_mean: float | None
+    first_response_median: float | None
+    first_response_p90: float | None
+    resolution_mean: float | None
+    resolution_median: float | None
+    resolution_p90: float | None
+    messages_inbound: int
+    messages_outbound: int
+
+
+class AgentFigures(NamedTuple):
+    """One agent's row of the summary."""
+
+    agent_id: uuid.UUID
+    name: str
+    conversations_handled: int
+    cycles_closed: int
+    messages_sent: int
+    median_first_response: float | None
+
+
+def _conversation_scope(company_id: uuid.UUID, filters: ReportFilters) -> list[ColumnElement[bool]]:
+    conditions = [EvolutionConversation.company_id == company_id]
+    if filters.instance_id is not None:
+        conditions.append(EvolutionConversation.instance_id == filters.instance_id)
+    if filters.agent_id is not None:
+        conditions.append(EvolutionConversation.assignee_id == filters.agent_id)
+    return conditions
+
+
+def _started(filters: ReportFilters) -> ColumnElement[bool]:
+    return and_(
+        ConversationCycle.started_at >= filters.start, ConversationCycle.started_at < filters.end
+    )
+
+
+def _closed(filters: ReportFilters) -> ColumnElement[bool]:
+    return and_(
+        ConversationCycle.closed_at >= filters.start, ConversationCycle.closed_at < filters.end
+    )
+
+
+def _seconds(later: Any, earlier: Any) -> ColumnElement[float]:
+    # extract() answers numeric; percentile_cont wants double precision.
+    return cast(func.extract("epoch", later - earlier), Float)
+
+
+_FIRST_RESPONSE = _seconds(ConversationCycle.first_human_reply_at, ConversationCycle.started_at)
+_RESOLUTION = _seconds(ConversationCycle.closed_at, ConversationCycle.started_at)
+
+
+def _cycles(company_id: uuid.UUID, filters: ReportFilters) -> Select[Any]:
+    """The scope's cycles joined to their conversation (columns chosen by the caller)."""
+    return (
+        select()
+        .select_from(ConversationCycle)
+        .join(EvolutionConversation, EvolutionConversation.id == ConversationCycle.conversation_id)
+        .where(
+            ConversationCycle.company_id == company_id, *_conversation_scope(company_id, filters)
+        )
+    )
+
+
+def _messages(company_id: uuid.UUID, filters: ReportFilters) -> Select[Any]:
+    """The scope's messages whose WhatsApp time falls in the period."""
+    return (
+        select()
+        .select_from(EvolutionMessage)
+        .join(EvolutionConversation, EvolutionConversation.id == EvolutionMessage.conversation_id)
+        .where(
+            EvolutionMessage.company_id == company_id,
+            EvolutionMessage.message_timestamp >= filters.start,
+            EvolutionMessage.message_timestamp < filters.end,
+            *_conversation_scope(company_id, filters),
+        )
+    )
+
+
+def _sent() -> ColumnElement[bool]:
+    return and_(
+        EvolutionMessage.from_me,
+        EvolutionMessage.status.is_distinct_from(_NOT_SENT[0]),
+        EvolutionMessage.status.is_distinct_from(_NOT_SENT[1]),
+    )
+
+
+def _percentile(fraction: float, value: ColumnElement[float], where: Any) -> Any:
+    return func.percentile_cont(fraction).within_group(value).filter(where)
+
+
+async def cycle_figures(
+    session: AsyncSession, company_id: uuid.UUID, filters: ReportFilters
+) -> CycleFigures:
+    """Counts, response and resolution times, and message volumes, in one statement."""
+    started, closed = _started(filters), _closed(filters)
+    replied = and_(started, ConversationCycle.first_human_reply_at.is_not(None))
+    cycles = (
+        _cycles(company_id, filters)
+        .add_columns(
+            func.count().filter(started).label("started"),
+            func.count().filter(closed).label("closed"),
+            func.count().filter(started, ConversationCycle.closed_at.is_(None)).label("open"),
+            func.count().filter(replied).label("replied"),
+            func.avg(_FIRST_RESPONSE).filter(replied).label("fr_mean"),
+            _percentile(0.5, _FIRST_RESPONSE, replied).label("fr_median"),
+            _percentile(0.9, _FIRST_RESPONSE, replied).label("fr_p90"),
+            func.avg(_RESOLUTION).filter(closed).label("res_mean"),
+            _percentile(0.5, _RESOLUTION, closed).label("res_median"),
+            _percentile(0.9, _RESOLUTION, closed).label("res_p90"),
+        )
+        # Only the cycles the period touches; the (company_id, started_at) index serves most.
+        .where(started | closed)
+        .subquery()
+    )
+    messages = (
+        _messages(company_id, filters)
+        .add_columns(
+            func.count().filter(~EvolutionMessage.from_me).label("inbound"),
+            func.count().filter(_sent()).label("outbound"),
+        )
+        .subquery()
+    )
+    statement = select(
+        cycles.c.started,
+        cycles.c.closed,
+        cycles.c.open,
+        cycles.c.replied,
+        cycles.c.fr_mean,
+        cycles.c.fr_median,
+        cycles.c.fr_p90,
+        cycles.c.res_mean,
+        cycles.c.res_median,
+        cycles.c.res_p90,
+        messages.c.inbound,
+        messages.c.outbound,
+    ).select_from(cycles.join(messages, literal_column("true")))
+    row = (await session.execute(statement)).one()
+    return CycleFigures._make(row)
+
+
+async def agent_figures(
+    session: AsyncSession, company_id: uuid.UUID, filters: ReportFilters
+) -> list[AgentFigures]:
+    """One row per user who handled, closed or sent anything in the period, by name."""
+    started = _started(filters)
+    assignee = EvolutionConversation.assignee_id
+    handled = (
+        _cycles(company_id, filters)
+        .add_columns(
+            assignee.label("agent_id"),
+            func.count().label("handled"),
+            _percentile(
+                0.5, _FIRST_RESPONSE, ConversationCycle.first_human_reply_at.is_not(None)
+            ).label("median_first_response"),
+        )
+        .where(started, assignee.is_not(None))
+        .group_by(assignee)
+        .subquery()
+    )
+    closers = (
+        _cycles(company_id, filters)
+        .add_columns(ConversationCycle.closed_by.label("agent_id"), func.count().label("closed"))
+        .where(_closed(filters), ConversationCycle.closed_by.is_not(None))
+        .group_by(ConversationCycle.closed_by)
+        .subquery()
+    )
+    senders = (
+        _messages(company_id, filters)
+        .add_columns(EvolutionMessage.sent_by.label("agent_id"), func.count().label("sent"))
+        .where(_sent(), EvolutionMessage.sent_by.is_not(None))
+        .group_by(EvolutionMessage.sent_by)
+        .subquery()
+    )
+    agents = union(
+        select(handled.c.agent_id), select(closers.c.agent_id), select(senders.c.agent_id)
+    ).subquery()
+    name = func.coalesce(func.nullif(Profile.display_name, ""), Profile.email)
+    statement = (
+        select(
+            agents.c.agent_id,
+            name,
+            func.coalesce(handled.c.handled, 0),
+            func.coalesce(closers.c.closed, 0),
+            func.coalesce(senders.c.sent, 0),
+            handled.c.median_first_response,
+        )
+        .select_from(agents)
+        .join(Profile, Profile.id == agents.c.agent_id)
+        .outerjoin(handled, handled.c.agent_id == agents.c.agent_id)
+        .outerjoin(closers, closers.c.agent_id == agents.c.agent_id)
+        .outerjoin(senders, senders.c.agent_id == agents.c.agent_id)
+        .where(Profile.company_id == company_id)
+        .order_by(func.lower(name), agents.c.agent_id)
+    )
+    if filters.agent_id is not None:
+        # The conversations are the agent's; a colleague's message or close in them is not.
+        statement = statement.where(agents.c.agent_id == filters.agent_id)
+    return [AgentFigures._make(row) for row in (await session.execute(statement)).all()]
+
+
+def export_statement(company_id: uuid.UUID, filters: ReportFilters) -> Select[Any]:
+    """One row per cycle started or closed in the period, oldest start first."""
+    assignee = Profile
+    return (
+        _cycles(company_id, filters)
+        .add_columns(
+            ConversationCycle.conversation_id,
+            func.coalesce(func.nullif(Contact.name, ""), EvolutionConversation.subject),
+            Contact.phone_e164,
+            EvolutionInstance.external_id,
+            func.coalesce(func.nullif(assignee.display_name, ""), assignee.email),
+            ConversationCycle.started_at,
+            ConversationCycle.first_human_reply_at,
+            ConversationCycle.closed_at,
+            _FIRST_RESPONSE,
+            _RESOLUTION,
+        )
+        .join(EvolutionInstance, EvolutionInstance.id == EvolutionConversation.instance_id)
+        .outerjoin(Contact, Contact.id == EvolutionConversation.contact_id)
+        .outerjoin(assignee, assignee.id == EvolutionConversation.assignee_id)
+        .where(_started(filters) | _closed(filters))
+        .order_by(ConversationCycle.started_at, ConversationCycle.id)
+    )
+
+
+async def stream_rows(
+    session: AsyncSession, statement: Select[Any], batch: int
+) -> AsyncIterator[Sequence[Row[Any]]]:
+    """Rows of a statement in batches, from a server-side cursor (memory stays flat)."""
+    result = await session.stream(statement.execution_options(yield_per=batch))
+    async for partition in result.partitions(batch):
+        yield partition

@@ -1,0 +1,75 @@
+"""Response bodies of the reports API and the filters a report is computed over."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+MAX_PERIOD_DAYS = 366
+DEFAULT_PERIOD_DAYS = 7
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """A period of whole calendar days in the company's zone, as the half-open UTC range
+    [start, end), and the optional instance and agent the report is narrowed to."""
+
+    first_day: date
+    last_day: date
+    timezone: ZoneInfo
+    start: datetime
+    end: datetime
+    instance_id: uuid.UUID | None = None
+    agent_id: uuid.UUID | None = None
+
+
+class PeriodOut(BaseModel):
+    """The calendar days reported on (both included) and the zone they are read in."""
+
+    from_date: date = Field(serialization_alias="from")
+    to_date: date = Field(serialization_alias="to")
+    timezone: str
+
+
+class DurationStats(BaseModel):
+    """Mean, median and 90th percentile of a per-cycle duration, in seconds (null: no cycle)."""
+
+    count: int = Field(description="cycles the figures are computed over")
+    mean_seconds: float | None
+    median_seconds: float | None
+    p90_seconds: float | None
+
+
+class AgentSummary(BaseModel):
+    """One user's work in the period."""
+
+    agent_id: uuid.UUID
+    name: str
+    conversations_handled: int = Field(
+        description="cycles started in the period in conversations assigned to this user"
+    )
+    cycles_closed: int = Field(description="cycles this user closed in the period")
+    messages_sent: int = Field(description="messages this user sent from the panel or API")
+    median_first_response_seconds: float | None
+
+
+class ReportSummary(BaseModel):
+    """The service report of a period (every time metric is per service cycle)."""
+
+    period: PeriodOut
+    cycles_started: int
+    cycles_closed: int
+    cycles_open: int = Field(description="cycles started in the period and not closed yet")
+    first_response: DurationStats = Field(
+        description="cycle start -> first human reply, over cycles started in the period"
+    )
+    resolution: DurationStats = Field(
+        description="cycle start -> close, over cycles closed in the period"
+    )
+    messages_inbound: int
+    messages_outbound: int
+    agents: list[AgentSummary]

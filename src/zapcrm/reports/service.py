@@ -1,0 +1,167 @@
+"""Report rules: the period in the company's calendar, its limits, and the figures over it.
+
+Callers own the transaction (a tenant session under RLS); nothing here writes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.accounts import service as accounts_service
+from zapcrm.auth.identity import Identity
+from zapcrm.exceptions import ValidationFailed
+from zapcrm.i18n import N_
+from zapcrm.reports import repository
+from zapcrm.reports.schemas import (
+    DEFAULT_PERIOD_DAYS,
+    MAX_PERIOD_DAYS,
+    AgentSummary,
+    DurationStats,
+    PeriodOut,
+    ReportFilters,
+    ReportSummary,
+)
+
+DEFAULT_TIMEZONE = "America/Sao_Paulo"
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, fields=[{"field": field, "message": message}])
+
+
+def parse_day(value: str | None, field: str) -> date | None:
+    """A calendar day written AAAA-MM-DD (None when absent or blank)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise _invalid(field, N_("data inválida: use o formato AAAA-MM-DD")) from None
+
+
+async def company_timezone(session: AsyncSession, identity: Identity) -> ZoneInfo:
+    """The zone the company's calendar days are read in."""
+    settings = await accounts_service.company_settings(session, identity.company_id)
+    try:
+        return ZoneInfo(settings.timezone or DEFAULT_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def period_filters(
+    timezone: ZoneInfo,
+    first_day: date | None,
+    last_day: date | None,
+    *,
+    instance_id: uuid.UUID | None = None,
+    agent_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> ReportFilters:
+    """The period from `first_day` to `last_day` (both included; by default the last 7 days
+    including today), checked, as a UTC range bounded by the zone's midnights."""
+    today = (now or datetime.now(UTC)).astimezone(timezone).date()
+    last = last_day or (today if first_day is None else max(first_day, today))
+    first = first_day or last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    if first > last:
+        raise _invalid("from", N_("a data inicial (from) não pode ser depois da final (to)"))
+    if (last - first).days + 1 > MAX_PERIOD_DAYS:
+        raise _invalid("to", N_("o período pode ter no máximo 366 dias"))
+    return ReportFilters(
+        first_day=first,
+        last_day=last,
+        timezone=timezone,
+        start=_midnight(first, timezone),
+        end=_midnight(last + timedelta(days=1), timezone),
+        instance_id=instance_id,
+        agent_id=agent_id,
+    )
+
+
+def _midnight(day: date, timezone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), tzinfo=timezone).astimezone(UTC)
+
+
+async def resolve_filters(
+    session: AsyncSession,
+    identity: Identity,
+    first_day: date | None,
+    last_day: date | None,
+    *,
+    instance_id: uuid.UUID | None = None,
+    agent_id: uuid.UUID | None = None,
+) -> ReportFilters:
+    """The report's filters with the period read in the caller's company zone."""
+    return period_filters(
+        await company_timezone(session, identity),
+        first_day,
+        last_day,
+        instance_id=instance_id,
+        agent_id=agent_id,
+    )
+
+
+async def summary(
+    session: AsyncSession, identity: Identity, filters: ReportFilters
+) -> ReportSummary:
+    """The period's cycle counts, time statistics, message volumes and per-agent rows."""
+    figures = await repository.cycle_figures(session, identity.company_id, filters)
+    agents = await repository.agent_figures(session, identity.company_id, filters)
+    return ReportSummary(
+        period=PeriodOut(
+            from_date=filters.first_day, to_date=filters.last_day, timezone=filters.timezone.key
+        ),
+        cycles_started=figures.cycles_started,
+        cycles_closed=figures.cycles_closed,
+        cycles_open=figures.cycles_open,
+        first_response=DurationStats(
+            count=figures.replied,
+            mean_seconds=_float(figures.first_response_mean),
+            median_seconds=_float(figures.first_response_median),
+            p90_seconds=_float(figures.first_response_p90),
+        ),
+        resolution=DurationStats(
+            count=figures.cycles_closed,
+            mean_seconds=_float(figures.resolution_mean),
+            median_seconds=_float(figures.resolution_median),
+            p90_seconds=_float(figures.resolution_p90),
+        ),
+        messages_inbound=figures.messages_inbound,
+        messages_outbound=figures.messages_outbound,
+        agents=[
+            AgentSummary(
+                agent_id=agent.agent_id,
+                name=agent.name,
+                conversations_handled=agent.conversations_handled,
+                cycles_closed=agent.cycles_closed,
+                messages_sent=agent.messages_sent,
+                median_first_response_seconds=_float(agent.median_first_response),
+            )
+            for agent in agents
+        ],
+    )
+
+
+def _float(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """What the CSV stream reads: the statement and the zone its times are written in."""
+
+    statement: Select[tuple[object, ...]]
+    timezone: ZoneInfo
+
+
+def plan_export(identity: Identity, filters: ReportFilters) -> ExportPlan:
+    """The per-cycle export of the filtered period."""
+    return ExportPlan(
+        statement=repository.export_statement(identity.company_id, filters),
+        timezone=filters.timezone,
+    )
