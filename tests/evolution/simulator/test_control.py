@@ -9,6 +9,7 @@ from tests.evolution.simulator.conftest import (
     Receiver,
     admin,
     events_of,
+    make_config,
     open_instance,
     settle,
 )
@@ -55,6 +56,20 @@ async def test_customers(api: httpx.AsyncClient, token: str) -> None:
     )
     assert bad.status_code == 400
     assert "color" in bad.json()["response"]["message"][0]
+
+
+async def test_a_customer_keeps_their_lid_when_the_simulator_restarts() -> None:
+    # WhatsApp keeps a person's lid; the demo restarts the simulator with a new seed each time.
+    first, second = Simulator(make_config(seed=1)), Simulator(make_config(seed=2))
+    try:
+        lids = [sim.directory.add("5521987650003", "Carlos").lid for sim in (first, second)]
+        other = first.directory.add("5521987650004", "Clara").lid
+    finally:
+        await first.aclose()
+        await second.aclose()
+    assert lids[0] == lids[1]
+    assert other != lids[0]
+    assert len(lids[0]) == 15
 
 
 async def test_inbound_sent_and_reads(api: httpx.AsyncClient, sim: Simulator, token: str) -> None:

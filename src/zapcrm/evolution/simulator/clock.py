@@ -91,9 +91,16 @@ class IdFactory:
             chars.append(alphabet[index])
         return "c" + "".join(chars)
 
-    def lid(self) -> str:
-        """The digits of a Linked ID (15 digits, never a phone number)."""
-        return str(10**14 + int(self._digest("lid"), 16) % (9 * 10**14))
+    @staticmethod
+    def lid(phone: str) -> str:
+        """The digits of a person's Linked ID (15 digits, never a phone number).
+
+        Derived from the phone alone, not from the seed: WhatsApp keeps a person's lid, so a
+        restarted simulator (a new seed) must too, or every restart of the demo met its @lid
+        customers as new people."""
+        return str(
+            10**14 + int(hashlib.sha256(f"lid:{phone}".encode()).hexdigest(), 16) % (9 * 10**14)
+        )
 
     def pairing_code(self) -> str:
         """An 8-character pairing code."""

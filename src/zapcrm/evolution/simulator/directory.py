@@ -74,7 +74,7 @@ class Directory:
             raise SimulatorError(f'unknown customer field "{sorted(unknown)[0]}"')
         customer = Customer(phone=digits, name=name, **fields)
         if not customer.lid:
-            customer.lid = self.ids.lid()
+            customer.lid = self.ids.lid(digits)
         self.customers[digits] = customer
         return customer
 
