@@ -7,17 +7,11 @@ import csv
 import io
 
 import httpx
-import pytest
 
 from tests.conftest import Factory, login
 from tests.reports.helpers import WEEK, Shop, seed_shop
 from zapcrm.db import Database
 from zapcrm.reports.export import HEADER
-
-
-@pytest.fixture
-async def shop(db: Database, factory: Factory) -> Shop:
-    return await seed_shop(db, factory)
 
 
 async def download(

@@ -45,11 +45,6 @@ def agents(body: dict[str, Any]) -> list[tuple[Any, ...]]:
     ]
 
 
-@pytest.fixture
-async def shop(db: Database, factory: Factory) -> Shop:
-    return await seed_shop(db, factory)
-
-
 async def test_a_week_of_cycles_gives_exact_counts_times_volumes_and_agent_rows(
     client: httpx.AsyncClient, shop: Shop
 ) -> None:

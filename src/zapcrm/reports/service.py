@@ -61,13 +61,14 @@ def period_filters(
     *,
     instance_id: uuid.UUID | None = None,
     agent_id: uuid.UUID | None = None,
+    days: int = DEFAULT_PERIOD_DAYS,
     now: datetime | None = None,
 ) -> ReportFilters:
-    """The period from `first_day` to `last_day` (both included; by default the last 7 days
-    including today), checked, as a UTC range bounded by the zone's midnights."""
+    """The period from `first_day` to `last_day` (both included; without them the last `days`
+    days including today), checked, as a UTC range bounded by the zone's midnights."""
     today = (now or datetime.now(UTC)).astimezone(timezone).date()
     last = last_day or (today if first_day is None else max(first_day, today))
-    first = first_day or last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    first = first_day or last - timedelta(days=days - 1)
     if first > last:
         raise _invalid("from", N_("a data inicial (from) não pode ser depois da final (to)"))
     if (last - first).days + 1 > MAX_PERIOD_DAYS:
@@ -95,6 +96,7 @@ async def resolve_filters(
     *,
     instance_id: uuid.UUID | None = None,
     agent_id: uuid.UUID | None = None,
+    days: int = DEFAULT_PERIOD_DAYS,
 ) -> ReportFilters:
     """The report's filters with the period read in the caller's company zone."""
     return period_filters(
@@ -103,6 +105,7 @@ async def resolve_filters(
         last_day,
         instance_id=instance_id,
         agent_id=agent_id,
+        days=days,
     )
 
 

@@ -33,6 +33,7 @@ from zapcrm.web.pages import (
     invite,
     list_rules,
     media,
+    reports,
     tasks,
 )
 from zapcrm.web.templating import render
@@ -156,6 +157,7 @@ def create_panel() -> SecurityHeaders:
     panel.include_router(admin.router)
     panel.include_router(instances.router)
     panel.include_router(tasks.router)
+    panel.include_router(reports.router)
     panel.include_router(imports.router)
     panel.include_router(list_rules.router)
     panel.include_router(contacts.router)

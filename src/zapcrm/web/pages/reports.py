@@ -1,0 +1,148 @@
+"""Service reports page (supervisors and admins): a period, a number and an agent to filter by,
+the summary's figures as cards, the per-agent table, and the per-cycle CSV of the same filters."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.dependencies import RuntimeDep
+from zapcrm.evolution.admin import company_instances
+from zapcrm.exceptions import ValidationFailed
+from zapcrm.reports import export
+from zapcrm.reports import service as reports_service
+from zapcrm.reports.schemas import ReportFilters
+from zapcrm.web.dependencies import CurrentPanelUser, PanelUser, require_supervisor
+from zapcrm.web.i18n import N_, translate
+from zapcrm.web.templating import render
+from zapcrm.web.views import Agents, optional_uuid
+
+router = APIRouter()
+
+Period = Literal["today", "7d", "30d", "custom"]
+PERIODS: dict[str, Period] = {"today": "today", "7d": "7d", "30d": "30d", "custom": "custom"}
+PRESET_DAYS: dict[str, int] = {"today": 1, "7d": 7, "30d": 30}
+
+PeriodParam = Annotated[str | None, Query(max_length=10)]
+DayParam = Annotated[str | None, Query(max_length=40)]
+IdParam = Annotated[str | None, Query(max_length=40)]
+
+
+def human_duration(seconds: float | None) -> str:
+    """A duration as people read it: "45 s", "2 min 30 s", "1 h 05 min", "3 d 04 h"."""
+    if seconds is None:
+        return "—"
+    total = round(seconds)
+    if total < 60:
+        return f"{total} s"
+    minutes, rest = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours:02d} h"
+
+
+def _period(period: str | None, date_from: str | None, date_to: str | None) -> Period:
+    if period in PERIODS:
+        return PERIODS[period]
+    return "custom" if date_from or date_to else "7d"
+
+
+async def _filters(
+    session: AsyncSession,
+    user: PanelUser,
+    period: Period,
+    date_from: str | None,
+    date_to: str | None,
+    instance_id: uuid.UUID | None,
+    agent_id: uuid.UUID | None,
+) -> ReportFilters:
+    custom = period == "custom"
+    return await reports_service.resolve_filters(
+        session,
+        user.identity,
+        reports_service.parse_day(date_from, "from") if custom else None,
+        reports_service.parse_day(date_to, "to") if custom else None,
+        instance_id=instance_id,
+        agent_id=agent_id,
+        days=PRESET_DAYS.get(period, PRESET_DAYS["7d"]),
+    )
+
+
+def _csv_query(filters: ReportFilters) -> str:
+    params = {"from": filters.first_day.isoformat(), "to": filters.last_day.isoformat()}
+    if filters.instance_id:
+        params["instance_id"] = str(filters.instance_id)
+    if filters.agent_id:
+        params["agent_id"] = str(filters.agent_id)
+    return urlencode(params)
+
+
+@router.get("/reports")
+async def reports_page(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    period: PeriodParam = None,
+    date_from: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    date_to: Annotated[str | None, Query(alias="to", max_length=40)] = None,
+    instance_id: IdParam = None,
+    agent_id: IdParam = None,
+) -> Response:
+    """The service report of a period (by default the last 7 days including today)."""
+    require_supervisor(user)
+    chosen = _period(period, date_from, date_to)
+    instance = optional_uuid(instance_id, N_("número inválido"))
+    agent = optional_uuid(agent_id, N_("atendente inválido"))
+    error: str | None = None
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        try:
+            filters = await _filters(session, user, chosen, date_from, date_to, instance, agent)
+        except ValidationFailed as invalid:
+            # The form stays on screen with the reason; the figures fall back to 7 days.
+            error = translate(invalid.message)
+            chosen = "7d"
+            filters = await _filters(session, user, chosen, None, None, instance, agent)
+        report = await reports_service.summary(session, user.identity, filters)
+        agents = await Agents.load(session, user.identity)
+        instances = await company_instances(session, user.identity.company_id)
+    context = user.page_context(
+        request,
+        "reports",
+        report=report,
+        filters=filters,
+        period=chosen,
+        error=error,
+        agents=agents,
+        instances=instances,
+        csv_query=_csv_query(filters),
+        duration=human_duration,
+    )
+    return render("reports/page.html", context, status_code=422 if error else 200)
+
+
+@router.get("/reports/conversations.csv")
+async def conversations_csv(
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    date_from: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    date_to: Annotated[str | None, Query(alias="to", max_length=40)] = None,
+    instance_id: IdParam = None,
+    agent_id: IdParam = None,
+) -> Response:
+    """One row per service cycle of the filtered period, as a CSV file (like the API's)."""
+    require_supervisor(user)
+    instance = optional_uuid(instance_id, N_("número inválido"))
+    agent = optional_uuid(agent_id, N_("atendente inválido"))
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        filters = await _filters(session, user, "custom", date_from, date_to, instance, agent)
+    plan = reports_service.plan_export(user.identity, filters)
+    return export.csv_response(runtime.db, user.identity.claims, plan)

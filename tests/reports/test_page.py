@@ -1,0 +1,157 @@
+"""The reports page: supervisors see the figures with human durations and the CSV link,
+operators neither the page nor its navigation link; a bad period is shown, not crashed on."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from tests.reports.conftest import Browser
+from tests.reports.helpers import BRT, WEEK, Shop
+from tests.web.conftest import panel_login
+from zapcrm.db import Database
+from zapcrm.web.pages.reports import human_duration
+
+
+def figures(page: str) -> dict[str, str]:
+    """Each card's figures by label (the <dt>/<dd> pairs, in page order; later labels win)."""
+    pairs = re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", page)
+    return dict(pairs)
+
+
+def table_rows(page: str) -> list[list[str]]:
+    """The per-agent table's cells."""
+    body = page.split('<table class="contacts report-agents">', 1)[1].split("</table>", 1)[0]
+    return [
+        [cell.strip() for cell in re.findall(r"<td>([^<]*)</td>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)
+        if "<td>" in row
+    ]
+
+
+def test_durations_read_like_people_say_them() -> None:
+    assert human_duration(None) == "—"
+    assert human_duration(0) == "0 s"
+    assert human_duration(44.6) == "45 s"
+    assert human_duration(120) == "2 min"
+    assert human_duration(150) == "2 min 30 s"
+    assert human_duration(3900) == "1 h 05 min"
+    assert human_duration(28800) == "8 h 00 min"
+    assert human_duration(93600 + 240) == "1 d 02 h"
+
+
+async def test_a_supervisor_sees_the_weeks_figures_agents_and_a_csv_link_with_the_filters(
+    new_browser: Browser, db: Database, shop: Shop
+) -> None:
+    async with db.service_session() as session:
+        await session.execute(
+            text("update profiles set display_name = 'Bruno <b>Atendente</b>' where id = :id"),
+            {"id": shop.bruno.id},
+        )
+    http = await new_browser()
+    await panel_login(http, shop.supervisor)
+    response = await http.get("/panel/reports", params=WEEK)
+    assert response.status_code == 200, response.text
+    page = response.text
+    assert '<a href="/panel/reports" aria-current="page">Relatórios</a>' in page
+    assert "De 01/03/2026 a 07/03/2026, no fuso America/Sao_Paulo." in page
+    cards = re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", page)
+    assert cards == [
+        ("Iniciados", "5"),
+        ("Encerrados", "4"),
+        ("Ainda abertos", "2"),
+        ("Mensagens recebidas", "5"),
+        ("Mensagens enviadas", "5"),
+        ("Média", "4 min 30 s"),
+        ("Mediana", "3 min 30 s"),
+        ("Percentil 90", "8 min 30 s"),
+        ("Média", "3 h 07 min"),
+        ("Mediana", "40 min"),
+        ("Percentil 90", "8 h 00 min"),
+    ]
+    assert "4 atendimentos respondidos." in page
+    assert "4 atendimentos encerrados." in page
+    assert table_rows(page) == [
+        ["Ana Atendente", "3", "2", "3", "2 min"],
+        ["Bruno &lt;b&gt;Atendente&lt;/b&gt;", "1", "2", "1", "5 min"],
+    ]
+    assert "<b>Atendente</b>" not in page
+    assert 'href="/panel/reports/conversations.csv?from=2026-03-01&amp;to=2026-03-07"' in page
+
+    filtered = await http.get("/panel/reports", params={**WEEK, "instance_id": str(shop.filial)})
+    assert filtered.status_code == 200
+    assert figures(filtered.text)["Iniciados"] == "2"
+    assert table_rows(filtered.text) == [["Ana Atendente", "1", "0", "1", "10 min"]]
+    link = f"conversations.csv?from=2026-03-01&amp;to=2026-03-07&amp;instance_id={shop.filial}"
+    assert link in filtered.text
+    assert f'<option value="{shop.filial}" selected>' in filtered.text
+
+    download = await http.get(
+        "/panel/reports/conversations.csv", params={**WEEK, "instance_id": str(shop.filial)}
+    )
+    assert download.status_code == 200
+    records = list(csv.reader(io.StringIO(download.content.decode()[1:]), delimiter=";"))
+    assert [row[0] for row in records[1:]] == [
+        str(shop.conversations["c4"]),
+        str(shop.conversations["c3"]),
+    ]
+
+
+async def test_the_period_choices_today_and_thirty_days_end_today_in_the_company_zone(
+    new_browser: Browser, db: Database, shop: Shop
+) -> None:
+    now = datetime.now(UTC)
+    today = now.astimezone(BRT).date()
+    async with db.service_session() as session:
+        await session.execute(
+            text(
+                "insert into conversation_cycles (company_id, conversation_id, started_at,"
+                " closed_at) values (:c, :conversation, :at, :at)"
+            ),
+            {"c": shop.company_id, "conversation": shop.conversations["c1"], "at": now},
+        )
+    http = await new_browser()
+    await panel_login(http, shop.supervisor)
+    page = (await http.get("/panel/reports", params={"period": "today"})).text
+    assert f'name="from" value="{today.isoformat()}"' in page
+    assert f'name="to" value="{today.isoformat()}"' in page
+    assert '<option value="today" selected>' in page
+    assert figures(page)["Iniciados"] == "1"
+    month = (await http.get("/panel/reports", params={"period": "30d"})).text
+    assert f'name="from" value="{(today - timedelta(days=29)).isoformat()}"' in month
+    # Without a choice the page shows the last 7 days.
+    week = (await http.get("/panel/reports")).text
+    assert f'name="from" value="{(today - timedelta(days=6)).isoformat()}"' in week
+    assert '<option value="7d" selected>' in week
+
+
+async def test_a_reversed_period_is_explained_on_the_page(new_browser: Browser, shop: Shop) -> None:
+    http = await new_browser()
+    await panel_login(http, shop.supervisor)
+    response = await http.get(
+        "/panel/reports", params={"period": "custom", "from": "2026-03-08", "to": "2026-03-01"}
+    )
+    assert response.status_code == 422
+    assert "a data inicial (from) não pode ser depois da final (to)" in response.text
+    assert "<h1>Relatórios</h1>" in response.text
+
+
+async def test_operators_have_neither_the_page_nor_the_link(
+    new_browser: Browser, shop: Shop
+) -> None:
+    http = await new_browser()
+    await panel_login(http, shop.operator)
+    home = await http.get("/panel/")
+    assert home.status_code == 200
+    assert "/panel/tasks" in home.text  # the navigation is there...
+    assert "/panel/reports" not in home.text  # ...without the reports link
+    assert (await http.get("/panel/reports")).status_code == 404
+    assert (await http.get("/panel/reports/conversations.csv", params=WEEK)).status_code == 404
+
+    supervisor = await new_browser()
+    await panel_login(supervisor, shop.supervisor)
+    assert 'href="/panel/reports"' in (await supervisor.get("/panel/")).text
