@@ -155,3 +155,17 @@ async def test_operators_have_neither_the_page_nor_the_link(
     supervisor = await new_browser()
     await panel_login(supervisor, shop.supervisor)
     assert 'href="/panel/reports"' in (await supervisor.get("/panel/")).text
+
+
+async def test_the_page_reads_in_english_when_the_reader_chose_english(
+    new_browser: Browser, shop: Shop
+) -> None:
+    http = await new_browser()
+    await panel_login(http, shop.supervisor)
+    await http.get("/panel/lang/en")
+    page = (await http.get("/panel/reports", params=WEEK)).text
+    assert '<a href="/panel/reports" aria-current="page">Reports</a>' in page
+    assert "From 01/03/2026 to 07/03/2026, in the America/Sao_Paulo time zone." in page
+    assert '<h2 id="first-response-title">Time to first response</h2>' in page
+    assert "4 conversations answered." in page
+    assert "Download CSV" in page
