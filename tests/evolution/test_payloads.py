@@ -832,6 +832,26 @@ def test_group_participants_strings_and_objects_read_alike() -> None:
     assert as_objects.participants[0].lid == LID
 
 
+@pytest.mark.parametrize("participant", [PN, LID])
+def test_participants_data_merges_whichever_form_the_participant_has(participant: str) -> None:
+    """participantsData (PR #2025) enriches a participant given by either of its JIDs, and its
+    other form completes the lid<->phone pair, read as the object form would read it."""
+    update = normalize_group_participants_update(
+        {
+            "id": GROUP,
+            "action": "add",
+            "participants": [participant],
+            "participantsData": [{"jid": LID, "phoneNumber": "5511987654321", "name": "Maria"}],
+        }
+    )
+    as_object = normalize_group_participants_update(
+        {"id": GROUP, "participants": [{"id": LID, "phoneNumber": PN, "name": "Maria"}]}
+    )
+    assert update.participants == as_object.participants
+    [member] = update.participants
+    assert (member.jid, member.phone_jid, member.lid, member.name) == (PN, PN, LID, "Maria")
+
+
 def test_presence_skips_non_jid_entries() -> None:
     """Only entries keyed by a JID are kept."""
     presence = normalize_presence_update(

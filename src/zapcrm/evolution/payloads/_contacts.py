@@ -193,6 +193,29 @@ def normalize_groups_upsert(data: object) -> list[NormalizedGroup]:
     return parse_each(data, _group)
 
 
+def _merge_member(member: GroupMember, extra: dict[str, GroupMember]) -> GroupMember:
+    """Complete a participant from its `participantsData` entry, if any, found by either JID."""
+    found = next(
+        (extra[jid] for jid in (member.jid, member.lid, member.phone_jid) if jid in extra), None
+    )
+    if found is None:
+        return member
+    update: dict[str, object] = {
+        "name": member.name or found.name,
+        "img_url": member.img_url or found.img_url,
+    }
+    # Re-resolved with the entry's other form, it reads as the object form `{id, phoneNumber}`
+    # would: phone JID first, the lid<->phone pair complete.
+    peer = resolve_peer(
+        member.jid,
+        sender_pn=member.phone_jid or found.phone_jid,
+        sender_lid=member.lid or found.lid,
+    )
+    if peer is not None:  # always: `member.jid` is itself a resolved JID
+        update.update(jid=peer.jid, phone_jid=peer.phone_jid, lid=peer.lid)
+    return member.model_copy(update=update)
+
+
 class NormalizedParticipantsUpdate(NormalizedModel):
     """Members added, removed, promoted or demoted (`group-participants.update`)."""
 
@@ -210,23 +233,15 @@ def normalize_group_participants_update(data: object) -> NormalizedParticipantsU
     record = require_dict(data, "data")
     group_jid = _required_peer(record.get("id"), "data.id").jid
     members = _members(record.get("participants"), "data.participants")
-    # PR #2025's `participantsData` carries names/pictures for the same JIDs; merge them in.
-    extra = {
-        member.jid: member
-        for member in _members(record.get("participantsData"), "data.participantsData")
-    }
-    merged = tuple(
-        member.model_copy(
-            update={
-                "name": member.name or extra[member.jid].name,
-                "img_url": member.img_url or extra[member.jid].img_url,
-                "phone_jid": member.phone_jid or extra[member.jid].phone_jid,
-            }
-        )
-        if member.jid in extra
-        else member
-        for member in members
-    )
+    # PR #2025's `participantsData` carries names/pictures for the same people; merge them in.
+    # An entry is found by any of its JIDs: its `jid` is resolved phone-first, so a participant
+    # sent as its LID would otherwise miss the entry that holds its phone number.
+    extra: dict[str, GroupMember] = {}
+    for data_member in _members(record.get("participantsData"), "data.participantsData"):
+        for jid in (data_member.jid, data_member.phone_jid, data_member.lid):
+            if jid is not None:
+                extra[jid] = data_member
+    merged = tuple(_merge_member(member, extra) for member in members)
     author = resolve_peer(record.get("author"), record.get("authorPn"))
     action = as_text(record.get("action"))
     return NormalizedParticipantsUpdate(
