@@ -5,24 +5,17 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import Factory, login
-from tests.evolution.harness import new_instance, post, rows, text_message
+from tests.evolution.harness import post, rows, text_message
+from tests.messaging.chats import new_chat
 from zapcrm.db import Database
 from zapcrm.models import Role
-
-
-async def _conversation(client: httpx.AsyncClient, db: Database, factory: Factory) -> tuple:  # type: ignore[type-arg]
-    instance = await new_instance(db, factory)
-    await post(client, instance.envelope(text_message("ACT1")))
-    found = await rows(
-        db, "select id from evolution_conversations where instance_id = :i", i=instance.instance_id
-    )
-    return instance, found[0]["id"]
 
 
 async def test_operator_takes_transfers_and_loses_sight(
     client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> None:
-    instance, conversation_id = await _conversation(client, db, factory)
+    chat = await new_chat(client, db, factory, "ACT1")
+    instance, conversation_id = chat.instance, chat.conversation_id
     ana = await factory.user(instance.company_id, Role.OPERATOR)
     bia = await factory.user(instance.company_id, Role.OPERATOR)
     ana_headers = await login(client, ana)
@@ -55,7 +48,8 @@ async def test_operator_takes_transfers_and_loses_sight(
 async def test_close_ends_the_cycle_and_a_new_message_reopens(
     client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> None:
-    instance, conversation_id = await _conversation(client, db, factory)
+    chat = await new_chat(client, db, factory, "ACT1")
+    instance, conversation_id = chat.instance, chat.conversation_id
     supervisor = await login(client, await factory.user(instance.company_id, Role.SUPERVISOR))
     closed = await client.post(
         f"/api/conversations/{conversation_id}/status",

@@ -14,23 +14,13 @@ from typing import Any
 import httpx
 
 from tests.conftest import Factory
-from tests.evolution.harness import Instance, new_instance, post, rows, status_update, text_message
+from tests.evolution.harness import Instance, post, rows, status_update, text_message
+from tests.messaging.chats import new_chat
 from zapcrm.db import Database
 from zapcrm.messaging.repository import outbound
 
-CUSTOMER_JID = "5511987650002@s.whatsapp.net"
-
-
-async def _chat(client: httpx.AsyncClient, db: Database, factory: Factory) -> tuple[Instance, Any]:
-    instance = await new_instance(db, factory)
-    hello = text_message(f"IN{uuid.uuid4().hex[:14].upper()}", remote_jid=CUSTOMER_JID)
-    assert (await post(client, instance.envelope(hello))).status_code == 200
-    [chat] = await rows(
-        db,
-        "select id from evolution_conversations where instance_id = :i",
-        i=instance.instance_id,
-    )
-    return instance, chat["id"]
+CUSTOMER = "5511987650002"
+CUSTOMER_JID = f"{CUSTOMER}@s.whatsapp.net"
 
 
 async def _queued(db: Database, instance: Instance, conversation_id: uuid.UUID) -> uuid.UUID:
@@ -63,9 +53,9 @@ async def _queued_send(
     client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> tuple[Instance, uuid.UUID, uuid.UUID, str]:
     """A chat, our queued reply in it, and the key id the gateway will give that reply."""
-    instance, conversation_id = await _chat(client, db, factory)
-    message_id = await _queued(db, instance, conversation_id)
-    return instance, conversation_id, message_id, f"SENT{uuid.uuid4().hex[:14].upper()}"
+    chat = await new_chat(client, db, factory, phone=CUSTOMER)
+    message_id = await _queued(db, chat.instance, chat.conversation_id)
+    return chat.instance, chat.conversation_id, message_id, f"SENT{uuid.uuid4().hex[:14].upper()}"
 
 
 async def _chat_last(db: Database, conversation_id: uuid.UUID) -> list[dict[str, Any]]:

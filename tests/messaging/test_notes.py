@@ -5,48 +5,70 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any, cast
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import httpx
-import orjson
-from sqlalchemy import text
+import pytest
 
-from tests.conftest import Factory, login
-from tests.evolution.harness import Instance, new_instance, post, rows, text_message
+from tests.conftest import Factory, UserFixture, login
+from tests.evolution.harness import Instance, new_instance, rows
 from tests.live import SseReader, token_headers
+from tests.messaging.chats import assign, customer_writes, stream_payloads
 from zapcrm.db import Database
 from zapcrm.messaging.jobs import OUTGOING_STREAM
 from zapcrm.models import Role
-from zapcrm.outbox import INCOMING_STREAM, PAYLOAD_FIELD
+from zapcrm.outbox import INCOMING_STREAM
 from zapcrm.runtime import Runtime
 
 
 async def _conversation(
     client: httpx.AsyncClient, db: Database, instance: Instance, key_id: str, number: str
 ) -> uuid.UUID:
-    body = text_message(key_id, remote_jid=f"{number}@s.whatsapp.net", push_name="Rita")
-    assert (await post(client, instance.envelope(body))).status_code == 200
-    [row] = await rows(
-        db,
-        "select id from evolution_conversations where instance_id = :i and remote_jid = :j",
-        i=instance.instance_id,
-        j=f"{number}@s.whatsapp.net",
+    """Rita, at `number`, writes to the instance; returns her conversation's id."""
+    conversation_id: uuid.UUID = await customer_writes(
+        client, db, instance, key_id, phone=number, push_name="Rita"
     )
-    conversation_id: uuid.UUID = row["id"]
     return conversation_id
 
 
-async def _assign(db: Database, conversation_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    async with db.service_session() as session:
-        await session.execute(
-            text("update evolution_conversations set assignee_id = :a where id = :id"),
-            {"a": user_id, "id": conversation_id},
-        )
+@dataclass
+class WatchedChats:
+    """Two chats of one company, with a supervisor and an operator reading the live stream:
+    `owned` is assigned to `owner`, `free` to nobody; `other` is the operator who reads."""
+
+    http: httpx.AsyncClient  # a client of the live app
+    owner: UserFixture
+    owned: uuid.UUID
+    free: uuid.UUID
+    supervisor_reader: SseReader
+    other_reader: SseReader
 
 
-async def _stream(runtime: Runtime, stream: str) -> list[dict[str, Any]]:
-    entries = cast(list[tuple[str, dict[str, str]]], await runtime.redis.xrange(stream) or [])
-    return [orjson.loads(fields[PAYLOAD_FIELD]) for _, fields in entries]
+@pytest.fixture
+async def watched_chats(
+    live_server: str, live_worker: None, db: Database, factory: Factory
+) -> AsyncIterator[WatchedChats]:
+    """Two chats of a new company, both readers connected; the worker, which publishes the
+    live events, runs while the test lasts."""
+    instance = await new_instance(db, factory)
+    owner = await factory.user(instance.company_id, Role.OPERATOR)
+    other = await factory.user(instance.company_id, Role.OPERATOR)
+    supervisor = await factory.user(instance.company_id, Role.SUPERVISOR)
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as http:
+        owned = await _conversation(http, db, instance, "NOTE-OWNED", "5511987651004")
+        free = await _conversation(http, db, instance, "NOTE-FREE", "5511987651005")
+        await assign(db, owned, owner.id)
+        supervisor_reader = SseReader(http, await token_headers(http, supervisor))
+        other_reader = SseReader(http, await token_headers(http, other))
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(supervisor_reader.ready.wait(), other_reader.ready.wait()), 10
+            )
+            yield WatchedChats(http, owner, owned, free, supervisor_reader, other_reader)
+        finally:
+            await supervisor_reader.close()
+            await other_reader.close()
 
 
 async def test_a_note_is_stored_listed_and_never_queued_for_whatsapp(
@@ -55,7 +77,7 @@ async def test_a_note_is_stored_listed_and_never_queued_for_whatsapp(
     instance = await new_instance(db, factory)
     conversation_id = await _conversation(client, db, instance, "NOTE1", "5511987651001")
     operator = await factory.user(instance.company_id, Role.OPERATOR)
-    await _assign(db, conversation_id, operator.id)
+    await assign(db, conversation_id, operator.id)
     headers = await login(client, operator)
     url = f"/api/conversations/{conversation_id}/notes"
 
@@ -76,9 +98,11 @@ async def test_a_note_is_stored_listed_and_never_queued_for_whatsapp(
     ] == [second.json()["id"]]
 
     # Announced through the outbox like every live event; nothing for the gateway.
-    announced = [p for p in await _stream(runtime, INCOMING_STREAM) if p.get("kind") == "note"]
+    announced = [
+        p for p in await stream_payloads(runtime, INCOMING_STREAM) if p.get("kind") == "note"
+    ]
     assert {p["note_id"] for p in announced} >= {note["id"], second.json()["id"]}
-    outgoing = await _stream(runtime, OUTGOING_STREAM)
+    outgoing = await stream_payloads(runtime, OUTGOING_STREAM)
     assert not [p for p in outgoing if p.get("instance_id") == str(instance.instance_id)]
     messages = await rows(
         db,
@@ -118,7 +142,7 @@ async def test_notes_follow_the_conversations_visibility(
     # Unassigned: every operator sees the chat, so anyone may note it.
     free = await client.post(url, json={"body": "Sem dono ainda"}, headers=colleague)
     assert free.status_code == 201
-    await _assign(db, conversation_id, owner.id)
+    await assign(db, conversation_id, owner.id)
     owners = await login(client, owner)
     assert (await client.post(url, json={"body": "É meu"}, headers=owners)).status_code == 201
 
@@ -153,49 +177,37 @@ async def test_notes_follow_the_conversations_visibility(
 
 
 async def test_note_created_is_live_for_whoever_sees_the_chat_only(
-    live_server: str, live_worker: None, db: Database, factory: Factory
+    watched_chats: WatchedChats,
 ) -> None:
-    instance = await new_instance(db, factory)
-    owner = await factory.user(instance.company_id, Role.OPERATOR)
-    other = await factory.user(instance.company_id, Role.OPERATOR)
-    supervisor = await factory.user(instance.company_id, Role.SUPERVISOR)
-    async with httpx.AsyncClient(base_url=live_server, timeout=10) as http:
-        owned = await _conversation(http, db, instance, "NOTE4", "5511987651004")
-        free = await _conversation(http, db, instance, "NOTE5", "5511987651005")
-        await _assign(db, owned, owner.id)
-        supervisor_reader = SseReader(http, await token_headers(http, supervisor))
-        other_reader = SseReader(http, await token_headers(http, other))
-        await asyncio.wait_for(
-            asyncio.gather(supervisor_reader.ready.wait(), other_reader.ready.wait()), 10
-        )
-        owner_headers = await token_headers(http, owner)
-        private = await http.post(
-            f"/api/conversations/{owned}/notes", json={"body": "Só nós"}, headers=owner_headers
-        )
-        assert private.status_code == 201, private.text
-        seen = await supervisor_reader.wait_for(lambda e: e["type"] == "note.created")
-        assert seen["conversation_id"] == str(owned)
-        assert seen["assignee_id"] == str(owner.id)
-        assert seen["data"]["note"]["body"] == "Só nós"
-        assert seen["data"]["note"]["author_name"] == "operator teste"
+    http, owner = watched_chats.http, watched_chats.owner
+    owned, free = watched_chats.owned, watched_chats.free
+    supervisor_reader, other_reader = watched_chats.supervisor_reader, watched_chats.other_reader
+    owner_headers = await token_headers(http, owner)
+    private = await http.post(
+        f"/api/conversations/{owned}/notes", json={"body": "Só nós"}, headers=owner_headers
+    )
+    assert private.status_code == 201, private.text
+    seen = await supervisor_reader.wait_for(lambda e: e["type"] == "note.created")
+    assert seen["conversation_id"] == str(owned)
+    assert seen["assignee_id"] == str(owner.id)
+    assert seen["data"]["note"]["body"] == "Só nós"
+    assert seen["data"]["note"]["author_name"] == "operator teste"
 
-        # A later note in an unassigned chat reaches the other operator: by then the first
-        # one would have arrived too, had it been sent to them.
-        public = await http.post(
-            f"/api/conversations/{free}/notes", json={"body": "Para todos"}, headers=owner_headers
-        )
-        assert public.status_code == 201
-        await other_reader.wait_for(
-            lambda e: e["type"] == "note.created" and e["data"]["note"]["body"] == "Para todos"
-        )
-        await supervisor_reader.wait_for(
-            lambda e: e["type"] == "note.created" and e["data"]["note"]["body"] == "Para todos"
-        )
-        assert [
-            e["data"]["note"]["body"] for e in other_reader.events if e["type"] == "note.created"
-        ] == ["Para todos"]
-        await supervisor_reader.close()
-        await other_reader.close()
+    # A later note in an unassigned chat reaches the other operator: by then the first
+    # one would have arrived too, had it been sent to them.
+    public = await http.post(
+        f"/api/conversations/{free}/notes", json={"body": "Para todos"}, headers=owner_headers
+    )
+    assert public.status_code == 201
+    await other_reader.wait_for(
+        lambda e: e["type"] == "note.created" and e["data"]["note"]["body"] == "Para todos"
+    )
+    await supervisor_reader.wait_for(
+        lambda e: e["type"] == "note.created" and e["data"]["note"]["body"] == "Para todos"
+    )
+    assert [
+        e["data"]["note"]["body"] for e in other_reader.events if e["type"] == "note.created"
+    ] == ["Para todos"]
 
 
 async def test_a_note_is_changed_only_by_its_author_or_a_supervisor(
@@ -256,7 +268,7 @@ async def _notes_change_only_by_author_or_supervisor(
 
     announced = [
         (p["change"], p["note_id"])
-        for p in await _stream(runtime, INCOMING_STREAM)
+        for p in await stream_payloads(runtime, INCOMING_STREAM)
         if p.get("kind") == "note" and p.get("note_id") in (note["id"], other["id"])
     ]
     assert announced == [
@@ -284,7 +296,7 @@ async def test_a_note_in_a_chat_one_cannot_see_cannot_be_changed(
         )
     ).json()
     # The chat moves to a colleague: its notes leave the author's sight, and their reach.
-    await _assign(db, conversation_id, (await factory.user(instance.company_id, Role.OPERATOR)).id)
+    await assign(db, conversation_id, (await factory.user(instance.company_id, Role.OPERATOR)).id)
     note_url = f"/api/notes/{note['id']}"
     assert (
         await client.patch(note_url, json={"body": "x"}, headers=author_headers)
@@ -301,49 +313,33 @@ async def test_a_note_in_a_chat_one_cannot_see_cannot_be_changed(
 
 
 async def test_note_edits_and_deletions_are_live_for_whoever_sees_the_chat(
-    live_server: str, live_worker: None, db: Database, factory: Factory
+    watched_chats: WatchedChats,
 ) -> None:
-    instance = await new_instance(db, factory)
-    owner = await factory.user(instance.company_id, Role.OPERATOR)
-    other = await factory.user(instance.company_id, Role.OPERATOR)
-    supervisor = await factory.user(instance.company_id, Role.SUPERVISOR)
-    async with httpx.AsyncClient(base_url=live_server, timeout=10) as http:
-        owned = await _conversation(http, db, instance, "NOTE8", "5511987651008")
-        free = await _conversation(http, db, instance, "NOTE9", "5511987651009")
-        await _assign(db, owned, owner.id)
-        supervisor_reader = SseReader(http, await token_headers(http, supervisor))
-        other_reader = SseReader(http, await token_headers(http, other))
-        await asyncio.wait_for(
-            asyncio.gather(supervisor_reader.ready.wait(), other_reader.ready.wait()), 10
-        )
-        headers = await token_headers(http, owner)
-        private = (
-            await http.post(
-                f"/api/conversations/{owned}/notes", json={"body": "a"}, headers=headers
-            )
-        ).json()
-        assert (
-            await http.patch(f"/api/notes/{private['id']}", json={"body": "b"}, headers=headers)
-        ).status_code == 200
-        updated = await supervisor_reader.wait_for(lambda e: e["type"] == "note.updated")
-        assert (updated["conversation_id"], updated["assignee_id"]) == (str(owned), str(owner.id))
-        assert updated["data"]["note"]["body"] == "b"
-        assert (
-            await http.delete(f"/api/notes/{private['id']}", headers=headers)
-        ).status_code == 204
-        deleted = await supervisor_reader.wait_for(lambda e: e["type"] == "note.deleted")
-        assert deleted["data"] == {"note_id": private["id"]}
-        assert deleted["assignee_id"] == str(owner.id)
+    http, owner = watched_chats.http, watched_chats.owner
+    owned, free = watched_chats.owned, watched_chats.free
+    supervisor_reader, other_reader = watched_chats.supervisor_reader, watched_chats.other_reader
+    headers = await token_headers(http, owner)
+    private = (
+        await http.post(f"/api/conversations/{owned}/notes", json={"body": "a"}, headers=headers)
+    ).json()
+    assert (
+        await http.patch(f"/api/notes/{private['id']}", json={"body": "b"}, headers=headers)
+    ).status_code == 200
+    updated = await supervisor_reader.wait_for(lambda e: e["type"] == "note.updated")
+    assert (updated["conversation_id"], updated["assignee_id"]) == (str(owned), str(owner.id))
+    assert updated["data"]["note"]["body"] == "b"
+    assert (await http.delete(f"/api/notes/{private['id']}", headers=headers)).status_code == 204
+    deleted = await supervisor_reader.wait_for(lambda e: e["type"] == "note.deleted")
+    assert deleted["data"] == {"note_id": private["id"]}
+    assert deleted["assignee_id"] == str(owner.id)
 
-        # A later deletion in an unassigned chat reaches the other operator, who never got the
-        # private chat's events.
-        public = (
-            await http.post(f"/api/conversations/{free}/notes", json={"body": "c"}, headers=headers)
-        ).json()
-        assert (await http.delete(f"/api/notes/{public['id']}", headers=headers)).status_code == 204
-        await other_reader.wait_for(
-            lambda e: e["type"] == "note.deleted" and e["data"]["note_id"] == public["id"]
-        )
-        assert not [e for e in other_reader.events if e.get("conversation_id") == str(owned)]
-        await supervisor_reader.close()
-        await other_reader.close()
+    # A later deletion in an unassigned chat reaches the other operator, who never got the
+    # private chat's events.
+    public = (
+        await http.post(f"/api/conversations/{free}/notes", json={"body": "c"}, headers=headers)
+    ).json()
+    assert (await http.delete(f"/api/notes/{public['id']}", headers=headers)).status_code == 204
+    await other_reader.wait_for(
+        lambda e: e["type"] == "note.deleted" and e["data"]["note_id"] == public["id"]
+    )
+    assert not [e for e in other_reader.events if e.get("conversation_id") == str(owned)]

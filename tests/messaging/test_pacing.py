@@ -13,15 +13,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from tests.conftest import Factory, claims_for
-from tests.evolution.harness import rows
-from tests.messaging.test_sending import _any_admin, _customer_chat, _until
-from zapcrm.auth.identity import Identity
-from zapcrm.db import Database
+from tests.messaging.chats import queue_unpublished
+from tests.messaging.gateway import CustomerChat, Gateway, until
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.messaging.pacing import SendGate
 from zapcrm.messaging.sending import OutgoingHandler
-from zapcrm.messaging.service import outbound
 from zapcrm.runtime import Runtime
 from zapcrm.worker import Job
 
@@ -86,50 +82,34 @@ async def test_without_an_interval_turns_still_never_overlap(runtime: Runtime) -
 
 
 async def test_two_workers_sending_through_one_instance_keep_its_pace(
-    simulator: tuple[str, str, str],
-    live_server: str,
-    db: Database,
-    factory: Factory,
-    runtime: Runtime,
+    gateway: Gateway, customer_chat: CustomerChat, runtime: Runtime
 ) -> None:
-    company_id, name, sim, conversation_id = await _customer_chat(simulator, db, factory, runtime)
     paced = dataclasses.replace(
         runtime, settings=runtime.settings.model_copy(update={"send_min_interval_ms": 300})
     )
     credentials = CredentialBox.from_settings(runtime.settings)
     workers = [OutgoingHandler(paced, credentials), OutgoingHandler(paced, credentials)]
-    admin = await _any_admin(company_id)
-    actor = Identity(
-        user_id=admin.id,
-        company_id=company_id,
-        role=admin.role,
-        email=admin.email,
-        display_name="admin",
-        session_id=None,
-        claims=claims_for(admin),
-    )
-    ids = []
     # Queued through the service without publishing to the stream, so that a live worker left
     # running by another test cannot take these sends: the two handlers below are the senders.
-    for n in range(6):
-        async with db.tenant_session(actor.claims) as session:
-            message, _items = await outbound.queue_text(
-                session, actor, conversation_id, text=f"parte {n}"
-            )
-        ids.append(str(message.id))
-    instance = await rows(db, "select id from evolution_instances where external_id = :n", n=name)
+    ids = [
+        await queue_unpublished(
+            gateway.db, customer_chat.admin, customer_chat.conversation_id, f"parte {n}"
+        )
+        for n in range(6)
+    ]
+    instance_id = await gateway.instance_id()
     jobs = [
         Job(
             "evolution:outgoing-messages",
             f"1-{n}",
-            {"message_id": message_id, "instance_id": str(instance[0]["id"])},
+            {"message_id": message_id, "instance_id": str(instance_id)},
         )
         for n, message_id in enumerate(ids)
     ]
     # Each handler (its own gate, like a worker process of its own) takes half at once.
     await asyncio.gather(*(workers[n % 2](job) for n, job in enumerate(jobs)))
-    attempts = await _until(
-        db,
+    attempts = await until(
+        gateway.db,
         "select send_attempted_at as at from evolution_messages where id = any(:ids)"
         " and key_id is not null order by send_attempted_at",
         {"ids": ids},
@@ -139,6 +119,5 @@ async def test_two_workers_sending_through_one_instance_keep_its_pace(
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     assert min(gaps) >= 0.3 - JITTER, gaps
     assert starts[-1] - starts[0] >= 5 * 0.3 - JITTER
-    sent = (await sim.get(f"/_sim/instances/{name}/sent")).json()
+    sent = await gateway.sent()
     assert sorted(item["request"]["text"] for item in sent) == [f"parte {n}" for n in range(6)]
-    await sim.aclose()

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from tests.conftest import Factory
 from tests.evolution.harness import Instance, new_instance, text_message
 from tests.live import SseReader, token_headers
+from tests.messaging.chats import assign
 from zapcrm.db import Database
 from zapcrm.messaging import cache
 from zapcrm.models import Role
@@ -66,11 +67,7 @@ async def test_message_flows_to_cache_api_and_live_events(
         assert [m["body"] for m in cached.json()["items"]] == ["Olá, vocês abrem sábado?"]
 
         # Assign it to the other operator: events and reads follow the assignment.
-        async with db.service_session() as session:
-            await session.execute(
-                text("update evolution_conversations set assignee_id = :a where id = :id"),
-                {"a": other.id, "id": conversation_id},
-            )
+        await assign(db, conversation_id, other.id)
         await _post(http, instance, text_message("E2E-2", text_body="Alô?", timestamp=1763326999))
         await other_reader.wait_for(
             lambda e: e["type"] == "message.created" and e["data"]["message"]["body"] == "Alô?"

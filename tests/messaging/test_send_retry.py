@@ -6,71 +6,39 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import httpx
-import orjson
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import Factory, UserFixture, claims_for, login
-from tests.evolution.harness import Instance, new_instance, post, rows, text_message
+from tests.conftest import Factory, UserFixture, login
+from tests.evolution.harness import Instance, rows
 from tests.live import SseReader, token_headers
-from tests.messaging.test_sending import _connected_instance, _until
-from zapcrm.auth.identity import Identity
+from tests.messaging.chats import acting_as, assign, new_chat, queue_unpublished, stream_payloads
+from tests.messaging.gateway import Gateway, count_from_me
 from zapcrm.db import Database
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.messaging.repository import outbound as outbound_repo
 from zapcrm.messaging.sending import HOLD_LIMIT, MAX_AGE, OutgoingHandler
 from zapcrm.messaging.service import outbound
 from zapcrm.models import Role
-from zapcrm.outbox import INCOMING_STREAM, PAYLOAD_FIELD
+from zapcrm.outbox import INCOMING_STREAM
 from zapcrm.runtime import Runtime
 from zapcrm.worker import Job, RetryJobLater
 
 OUTGOING_STREAM = "evolution:outgoing-messages"
 
 
-def _identity(user: UserFixture) -> Identity:
-    return Identity(
-        user_id=user.id,
-        company_id=user.company_id,
-        role=user.role,
-        email=user.email,
-        display_name=user.role.value,
-        session_id=None,
-        claims=claims_for(user),
-    )
-
-
 async def _chat(
     client: httpx.AsyncClient, db: Database, factory: Factory, owner_role: Role = Role.OPERATOR
 ) -> tuple[Instance, uuid.UUID, UserFixture]:
     """A customer's chat, assigned to a new user of the company."""
-    instance = await new_instance(db, factory)
-    key = f"R{uuid.uuid4().hex[:12].upper()}"
     number = f"55119876{uuid.uuid4().int % 100000:05d}"
-    body = text_message(key, remote_jid=f"{number}@s.whatsapp.net", push_name="Rita")
-    assert (await post(client, instance.envelope(body))).status_code == 200
-    [row] = await rows(
-        db, "select conversation_id from evolution_messages where key_id = :k", k=key
-    )
-    owner = await factory.user(instance.company_id, owner_role)
-    async with db.service_session() as session:
-        await session.execute(
-            text("update evolution_conversations set assignee_id = :a where id = :id"),
-            {"a": owner.id, "id": row["conversation_id"]},
-        )
-    return instance, row["conversation_id"], owner
-
-
-async def _queued(db: Database, owner: UserFixture, conversation_id: uuid.UUID, words: str) -> str:
-    """A text queued through the service, not published: no worker running in this test
-    session can take it."""
-    actor = _identity(owner)
-    async with db.tenant_session(actor.claims) as session:
-        message, _items = await outbound.queue_text(session, actor, conversation_id, text=words)
-    return str(message.id)
+    chat = await new_chat(client, db, factory, phone=number, push_name="Rita")
+    owner = await factory.user(chat.instance.company_id, owner_role)
+    await assign(db, chat.conversation_id, owner.id)
+    return chat.instance, chat.conversation_id, owner
 
 
 async def _set(db: Database, message_id: str, sql: str, **params: Any) -> None:
@@ -90,7 +58,7 @@ async def _failed(
     attempted_ago: timedelta | None = timedelta(minutes=20),
 ) -> tuple[str, datetime | None]:
     """A send the worker gave up on after attempts (or, without `attempted_ago`, before any)."""
-    message_id = await _queued(db, owner, conversation_id, words)
+    message_id = await queue_unpublished(db, owner, conversation_id, words)
     attempted = None if attempted_ago is None else datetime.now(UTC) - attempted_ago
     await _set(
         db,
@@ -108,11 +76,6 @@ async def _failed(
             {"id": message_id},
         )
     return message_id, attempted
-
-
-async def _stream(runtime: Runtime, stream: str) -> list[dict[str, Any]]:
-    entries = cast(list[tuple[str, dict[str, str]]], await runtime.redis.xrange(stream) or [])
-    return [orjson.loads(fields[PAYLOAD_FIELD]) for _, fields in entries]
 
 
 async def test_a_failed_send_is_queued_again_as_the_same_message(
@@ -141,17 +104,14 @@ async def test_a_failed_send_is_queued_again_as_the_same_message(
     # The last attempt's time is the worker's cue to look for its echo first (rule 2).
     assert row["send_attempted_at"] == attempted
     assert row["retried_at"] is not None
-    assert await rows(
-        db,
-        "select count(*) as n from evolution_messages where conversation_id = :c and from_me",
-        c=conversation_id,
-    ) == [{"n": 1}]
+    assert await count_from_me(db, conversation_id) == 1
     [conversation] = await rows(
         db, "select last_message_status from evolution_conversations where id = :c",
         c=conversation_id,
     )  # fmt: skip
     assert conversation == {"last_message_status": "queued"}
-    jobs = [p for p in await _stream(runtime, OUTGOING_STREAM) if p.get("message_id") == message_id]
+    outgoing = await stream_payloads(runtime, OUTGOING_STREAM)
+    jobs = [p for p in outgoing if p.get("message_id") == message_id]
     # Written to the outbox in the request's transaction (hence its outbox id), then published.
     assert [isinstance(job.pop("outbox_id"), int) for job in jobs] == [True]
     assert jobs == [
@@ -161,9 +121,8 @@ async def test_a_failed_send_is_queued_again_as_the_same_message(
             "recheck_number": True,
         }
     ]
-    events = [
-        p for p in await _stream(runtime, INCOMING_STREAM) if p.get("message_id") == message_id
-    ]
+    incoming = await stream_payloads(runtime, INCOMING_STREAM)
+    events = [p for p in incoming if p.get("message_id") == message_id]
     assert [(p["kind"], p["change"]) for p in events] == [("message", "retried")]
 
     again = await client.post(f"/api/messages/{message_id}/retry", headers=headers)
@@ -179,7 +138,7 @@ async def test_what_whatsapp_took_or_never_failed_is_not_sent_again(
     # WhatsApp gave it a key id, then reported ERROR: it may still be delivered.
     keyed, _ = await _failed(db, owner, conversation_id, "com id")
     await _set(db, keyed, "key_id = :k", k=f"K{uuid.uuid4().hex[:12]}")
-    waiting = await _queued(db, owner, conversation_id, "ainda na fila")
+    waiting = await queue_unpublished(db, owner, conversation_id, "ainda na fila")
     # An echo of a message sent from the phone: not ours to send.
     from_phone, _ = await _failed(db, owner, conversation_id, "do celular")
     await _set(db, from_phone, "outgoing = null, sent_by = null")
@@ -253,7 +212,7 @@ async def test_a_retried_send_whose_earlier_attempt_reached_whatsapp_adopts_its_
             ),
             {"key": echo_key, "id": message_id},
         )
-    actor = _identity(owner)
+    actor = acting_as(owner)
     async with db.tenant_session(actor.claims) as session:
         _, items = await outbound.retry(session, actor, uuid.UUID(message_id))
     [job] = [item.payload for item in items if item.stream == OUTGOING_STREAM]
@@ -277,7 +236,7 @@ async def test_a_retry_right_after_an_attempt_waits_for_that_attempts_echo(
     message_id, attempted = await _failed(
         db, owner, conversation_id, "Chegou?", attempted_ago=timedelta(seconds=3)
     )
-    actor = _identity(owner)
+    actor = acting_as(owner)
     async with db.tenant_session(actor.claims) as session:
         _, items = await outbound.retry(session, actor, uuid.UUID(message_id))
     [job] = [item.payload for item in items if item.stream == OUTGOING_STREAM]
@@ -301,7 +260,7 @@ async def test_a_retried_send_gets_its_time_limits_afresh(
     message_id, _ = await _failed(db, owner, conversation_id, "Bom dia!")
     # Written two hours ago: past both the gateway's MAX_AGE and the sweeper's HOLD_LIMIT.
     await _set(db, message_id, "created_at = now() - interval '2 hours'")
-    actor = _identity(owner)
+    actor = acting_as(owner)
     async with db.tenant_session(actor.claims) as session:
         await outbound.retry(session, actor, uuid.UUID(message_id))
 
@@ -317,43 +276,22 @@ async def test_a_retried_send_gets_its_time_limits_afresh(
 
 
 async def test_a_number_that_joined_whatsapp_gets_the_retried_send_once(
-    simulator: tuple[str, str, str],
-    live_server: str,
-    live_worker: None,
-    db: Database,
-    factory: Factory,
-    runtime: Runtime,
+    live_worker: None, gateway: Gateway
 ) -> None:
-    company_id, name, _, sim = await _connected_instance(simulator, db, factory, runtime)
     number = "5511900002222"
-    async with db.service_session() as session:
-        conversation_id = (
-            await session.execute(
-                text(
-                    "insert into evolution_conversations (company_id, instance_id, remote_jid)"
-                    " select company_id, id, :jid from evolution_instances where external_id = :n"
-                    " returning id"
-                ),
-                {"n": name, "jid": f"{number}@s.whatsapp.net"},
-            )
-        ).scalar_one()
-    admin = await factory.user(company_id, Role.ADMIN)
-    supervisor = await factory.user(company_id, Role.SUPERVISOR)
-    async with httpx.AsyncClient(base_url=live_server, timeout=10) as app:
+    conversation_id = await gateway.conversation_with(number)
+    admin = await gateway.user(Role.ADMIN)
+    supervisor = await gateway.user(Role.SUPERVISOR)
+    async with gateway.app() as app:
         headers = await login(app, admin)
         sent = await app.post(
             f"/api/conversations/{conversation_id}/messages", json={"text": "Olá!"}, headers=headers
         )
         assert sent.status_code == 202
         message_id = sent.json()["id"]
-        await _until(
-            db,
-            "select status from evolution_messages where id = :id",
-            {"id": message_id},
-            lambda r: r and r[0]["status"] == "ERROR",
-        )
+        await gateway.until_status(message_id, "ERROR")
         # The answer "not on WhatsApp" is cached for a day; the customer joins meanwhile.
-        await sim.post("/_sim/customers", json={"phone": number, "name": "Nova"})
+        await gateway.new_customer(number, "Nova")
         reader = SseReader(app, await token_headers(app, supervisor))
         await asyncio.wait_for(reader.ready.wait(), 10)
         retried = await app.post(f"/api/messages/{message_id}/retry", headers=headers)
@@ -362,14 +300,5 @@ async def test_a_number_that_joined_whatsapp_gets_the_retried_send_once(
         assert seen["data"]["message"]["id"] == message_id
         assert seen["data"]["message"]["status"] == "queued"
         await reader.close()
-    await _until(
-        db,
-        "select key_id from evolution_messages where id = :id",
-        {"id": message_id},
-        lambda r: r and r[0]["key_id"] is not None,
-    )
-    sent_texts = [
-        item["request"]["text"] for item in (await sim.get(f"/_sim/instances/{name}/sent")).json()
-    ]
-    assert sent_texts == ["Olá!"]
-    await sim.aclose()
+    await gateway.until_keyed(message_id)
+    assert [item["request"]["text"] for item in await gateway.sent()] == ["Olá!"]

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
-import sys
-from pathlib import Path
 
 import httpx
 from redis.asyncio import Redis
 
 from tests.conftest import Factory
 from tests.evolution.harness import new_instance, post, rows, text_message
+from tests.messaging.worker_process import start_worker
 from tests.servers import RedisProcess
 from zapcrm.app import create_app
 from zapcrm.config import Settings
@@ -47,16 +45,7 @@ async def test_a_dead_consumers_entries_are_reclaimed_and_all_handled(
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         metrics_port = int(sock.getsockname()[1])
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": private_redis.url,
-        "WORKER_CLAIM_IDLE_MS": "1000",
-        "WORKER_METRICS_PORT": str(metrics_port),
-        "LOG_LEVEL": "warning",
-    }
-    zapcrm = str(Path(sys.executable).with_name("zapcrm"))
-    worker = await asyncio.create_subprocess_exec(zapcrm, "worker", env=env)
+    worker = await start_worker(settings, private_redis.url, metrics_port=metrics_port)
     try:
         message_ids = [
             row["id"]

@@ -1,0 +1,110 @@
+"""Chats made the way WhatsApp makes them, by a customer's webhook message to a fresh company's
+instance (no gateway behind it: nothing sent in these chats reaches anyone), and the steps
+tests take in them behind the API's back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, cast
+
+import httpx
+import orjson
+from sqlalchemy import text
+
+from tests.conftest import Factory, UserFixture, claims_for
+from tests.evolution.harness import Instance, new_instance, post, rows, text_message
+from zapcrm.auth.identity import Identity
+from zapcrm.db import Database
+from zapcrm.messaging.service import outbound
+from zapcrm.outbox import PAYLOAD_FIELD
+from zapcrm.runtime import Runtime
+
+DEFAULT_PHONE = "5511987654321"  # the sender of text_message's default remote JID
+
+
+async def customer_writes(
+    client: httpx.AsyncClient,
+    db: Database,
+    instance: Instance,
+    key_id: str,
+    *,
+    phone: str = DEFAULT_PHONE,
+    push_name: str = "Maria",
+) -> Any:
+    """A customer's text arrives by webhook; returns the id of their conversation."""
+    body = text_message(key_id, remote_jid=f"{phone}@s.whatsapp.net", push_name=push_name)
+    assert (await post(client, instance.envelope(body))).status_code == 200
+    [row] = await rows(
+        db,
+        "select conversation_id from evolution_messages where instance_id = :i and key_id = :k",
+        i=instance.instance_id,
+        k=key_id,
+    )
+    return row["conversation_id"]
+
+
+@dataclass
+class Chat:
+    """A fresh company's instance and the one conversation a customer opened in it."""
+
+    instance: Instance
+    conversation_id: Any
+
+
+async def new_chat(
+    client: httpx.AsyncClient,
+    db: Database,
+    factory: Factory,
+    key_id: str | None = None,
+    *,
+    phone: str = DEFAULT_PHONE,
+    push_name: str = "Maria",
+) -> Chat:
+    """A fresh company whose instance received one customer message (`key_id`, or a new one)."""
+    instance = await new_instance(db, factory)
+    key_id = key_id or f"IN{uuid.uuid4().hex[:14].upper()}"
+    conversation_id = await customer_writes(
+        client, db, instance, key_id, phone=phone, push_name=push_name
+    )
+    return Chat(instance, conversation_id)
+
+
+async def assign(db: Database, conversation_id: Any, user_id: uuid.UUID) -> None:
+    """Hand the conversation to a member of staff, as an assignment in the panel would."""
+    async with db.service_session() as session:
+        await session.execute(
+            text("update evolution_conversations set assignee_id = :a where id = :id"),
+            {"a": user_id, "id": conversation_id},
+        )
+
+
+def acting_as(user: UserFixture) -> Identity:
+    """The identity a request of this user carries into the services."""
+    return Identity(
+        user_id=user.id,
+        company_id=user.company_id,
+        role=user.role,
+        email=user.email,
+        display_name=user.role.value,
+        session_id=None,
+        claims=claims_for(user),
+    )
+
+
+async def queue_unpublished(
+    db: Database, user: UserFixture, conversation_id: Any, words: str
+) -> str:
+    """A text queued through the service, its job not published: no worker running in this
+    test session can take it. Returns the message's id."""
+    actor = acting_as(user)
+    async with db.tenant_session(actor.claims) as session:
+        message, _items = await outbound.queue_text(session, actor, conversation_id, text=words)
+    return str(message.id)
+
+
+async def stream_payloads(runtime: Runtime, stream: str) -> list[dict[str, Any]]:
+    """The payloads of a Redis stream's entries still there, oldest first."""
+    entries = cast(list[tuple[str, dict[str, str]]], await runtime.redis.xrange(stream) or [])
+    return [orjson.loads(fields[PAYLOAD_FIELD]) for _, fields in entries]
