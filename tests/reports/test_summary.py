@@ -14,9 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from tests.conftest import Factory, login
-from tests.reports.helpers import BRT, WEEK, Shop, Writer, seed_shop
+from tests.reports.helpers import BRT, WEEK, Shop, Writer, brt, named_user, seed_shop
 from zapcrm.db import Database
 from zapcrm.models import Role
 
@@ -223,3 +224,33 @@ async def test_without_dates_the_period_is_the_last_seven_days_including_today(
     assert body["period"]["from"] == (today - timedelta(days=6)).isoformat()
     assert (body["cycles_started"], body["cycles_closed"], body["messages_inbound"]) == (1, 1, 1)
     assert body["first_response"]["median_seconds"] == 30.0
+
+
+async def test_a_transfer_leaves_past_cycles_with_the_agent_who_held_them(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    company = await factory.company()
+    ana = await named_user(db, factory, company, "Ana")
+    bruno = await named_user(db, factory, company, "Bruno")
+    async with db.service_session() as session:
+        write = Writer(session, company)
+        chat = await write.conversation(await write.instance("loja"), ana)
+        await write.cycle(chat, brt(2, 9), reply_after=60, closed_after=600, closed_by=ana)
+        await session.execute(
+            text("update evolution_conversations set assignee_id = :b where id = :c"),
+            {"b": bruno.id, "c": chat},
+        )
+        await write.cycle(chat, brt(4, 9), reply_after=120)  # the customer is back, Bruno has it
+    headers = await login(client, await factory.user(company, Role.SUPERVISOR))
+    body = await summary(client, headers, **WEEK)
+    assert agents(body) == [("Ana", 1, 1, 0, 60.0), ("Bruno", 1, 0, 0, 120.0)]
+    only_ana = await summary(client, headers, agent_id=str(ana.id), **WEEK)
+    assert (only_ana["cycles_started"], only_ana["first_response"]["median_seconds"]) == (1, 60.0)
+    # Handed back while the cycle is open: the open cycle goes with the chat.
+    async with db.service_session() as session:
+        await session.execute(
+            text("update evolution_conversations set assignee_id = :a where id = :c"),
+            {"a": ana.id, "c": chat},
+        )
+    body = await summary(client, headers, **WEEK)
+    assert agents(body) == [("Ana", 2, 1, 0, 90.0)]

@@ -24,4 +24,6 @@ class ConversationCycle(Base):
     first_human_reply_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_by: Mapped[uuid.UUID | None] = optional_fk("profiles.id")
+    # Who held the conversation during the cycle (migration 0020 keeps it, by trigger).
+    assignee_id: Mapped[uuid.UUID | None] = optional_fk("profiles.id")
     created_at: Mapped[datetime] = created_at()

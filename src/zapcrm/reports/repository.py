@@ -16,13 +16,16 @@ from sqlalchemy import (
     Select,
     and_,
     cast,
+    exists,
     func,
     literal_column,
+    or_,
     select,
     union,
 )
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from zapcrm.models import (
     Contact,
@@ -66,12 +69,21 @@ class AgentFigures(NamedTuple):
     median_first_response: float | None
 
 
-def _conversation_scope(company_id: uuid.UUID, filters: ReportFilters) -> list[ColumnElement[bool]]:
+def _message_scope(company_id: uuid.UUID, filters: ReportFilters) -> list[ColumnElement[bool]]:
     conditions = [EvolutionConversation.company_id == company_id]
     if filters.instance_id is not None:
         conditions.append(EvolutionConversation.instance_id == filters.instance_id)
     if filters.agent_id is not None:
-        conditions.append(EvolutionConversation.assignee_id == filters.agent_id)
+        # An agent's messages: those exchanged during a cycle they held.
+        held = aliased(ConversationCycle)
+        conditions.append(
+            exists().where(
+                held.conversation_id == EvolutionMessage.conversation_id,
+                held.assignee_id == filters.agent_id,
+                held.started_at <= EvolutionMessage.message_timestamp,
+                or_(held.closed_at.is_(None), held.closed_at >= EvolutionMessage.message_timestamp),
+            )
+        )
     return conditions
 
 
@@ -97,14 +109,23 @@ _RESOLUTION = _seconds(ConversationCycle.closed_at, ConversationCycle.started_at
 
 
 def _cycles(company_id: uuid.UUID, filters: ReportFilters) -> Select[Any]:
-    """The scope's cycles joined to their conversation (columns chosen by the caller)."""
+    """The scope's cycles joined to their conversation (columns chosen by the caller).
+
+    An agent's cycles are those they held (`conversation_cycles.assignee_id`, migration 0020),
+    not those of the chats they hold now: a transfer does not move past cycles."""
+    conditions = [
+        ConversationCycle.company_id == company_id,
+        EvolutionConversation.company_id == company_id,
+    ]
+    if filters.instance_id is not None:
+        conditions.append(EvolutionConversation.instance_id == filters.instance_id)
+    if filters.agent_id is not None:
+        conditions.append(ConversationCycle.assignee_id == filters.agent_id)
     return (
         select()
         .select_from(ConversationCycle)
         .join(EvolutionConversation, EvolutionConversation.id == ConversationCycle.conversation_id)
-        .where(
-            ConversationCycle.company_id == company_id, *_conversation_scope(company_id, filters)
-        )
+        .where(*conditions)
     )
 
 
@@ -118,7 +139,7 @@ def _messages(company_id: uuid.UUID, filters: ReportFilters) -> Select[Any]:
             EvolutionMessage.company_id == company_id,
             EvolutionMessage.message_timestamp >= filters.start,
             EvolutionMessage.message_timestamp < filters.end,
-            *_conversation_scope(company_id, filters),
+            *_message_scope(company_id, filters),
         )
     )
 
@@ -190,7 +211,7 @@ async def agent_figures(
 ) -> list[AgentFigures]:
     """One row per user who handled, closed or sent anything in the period, by name."""
     started = _started(filters)
-    assignee = EvolutionConversation.assignee_id
+    assignee = ConversationCycle.assignee_id
     handled = (
         _cycles(company_id, filters)
         .add_columns(
@@ -264,7 +285,7 @@ def export_statement(company_id: uuid.UUID, filters: ReportFilters) -> Select[An
         )
         .join(EvolutionInstance, EvolutionInstance.id == EvolutionConversation.instance_id)
         .outerjoin(Contact, Contact.id == EvolutionConversation.contact_id)
-        .outerjoin(assignee, assignee.id == EvolutionConversation.assignee_id)
+        .outerjoin(assignee, assignee.id == ConversationCycle.assignee_id)
         .where(_started(filters) | _closed(filters))
         .order_by(ConversationCycle.started_at, ConversationCycle.id)
     )
