@@ -38,13 +38,17 @@ def _extracted() -> set[str]:
 
 
 def _catalog() -> dict[str, str]:
+    """Each text by its msgid; a plural text (ngettext) by its singular, translated only when
+    every form is."""
     with CATALOG.open("rb") as source:
         catalog = read_po(source, locale="en")
-    return {
-        message.id: message.string
-        for message in catalog
-        if isinstance(message.id, str) and isinstance(message.string, str)
-    }
+    texts: dict[str, str] = {}
+    for message in catalog:
+        if isinstance(message.id, str) and isinstance(message.string, str):
+            texts[message.id] = message.string
+        elif isinstance(message.id, tuple) and isinstance(message.string, tuple):
+            texts[message.id[0]] = message.string[0] if all(message.string) else ""
+    return texts
 
 
 def test_every_marked_text_has_an_english_translation_with_the_same_fields() -> None:
