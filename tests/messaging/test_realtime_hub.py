@@ -119,6 +119,34 @@ async def test_after_a_reset_emptied_the_hub_new_readers_get_events(runtime: Run
         await hub.close()
 
 
+async def test_a_connection_lost_while_nobody_listened_resets_no_later_reader(
+    runtime: Runtime,
+) -> None:
+    """A reset tells a reader it may have missed events; one who was not there missed none.
+    (It used to reach the next page opened after an idle loss, whose stream then ended.)"""
+    hub = RealtimeHub(runtime.redis)
+    company_id = uuid.uuid4()
+    try:
+        queue = await hub.subscribe(company_id)
+        await _until_delivered(runtime, company_id, queue)
+        await hub.unsubscribe(company_id, queue)
+        await asyncio.sleep(1.2)  # the pump stops once its read times out with nobody left
+        await _kill_pubsub_connections(runtime)
+        queue = await hub.subscribe(company_id)
+        event = realtime.encode_event("probe")
+        for _ in range(50):
+            await realtime.publish(runtime.redis, company_id, event)
+            with contextlib.suppress(TimeoutError):
+                first = await asyncio.wait_for(queue.get(), timeout=0.2)
+                break
+        else:
+            raise AssertionError("the hub never delivered")
+        assert first["type"] == "probe"
+        await hub.unsubscribe(company_id, queue)
+    finally:
+        await hub.close()
+
+
 async def test_the_api_stream_says_reset_and_ends_and_a_client_back_gets_events_again(
     live_server: str, factory: Factory, runtime: Runtime
 ) -> None:

@@ -104,6 +104,12 @@ class RealtimeHub:
         channel = channel_for(company_id)
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(self._queue_size)
         async with self._lock:
+            if not self._readers:
+                # An idle hub's connection may have died unnoticed (Redis restarted, a dropped
+                # socket); the pump would then tell this new reader to reset, for a loss from
+                # before it came. Nothing published meanwhile concerns it: start afresh.
+                await self._stop_pump()
+                await self._disconnect()
             if self._pubsub is None:
                 await self._connect()
             assert self._pubsub is not None
@@ -163,6 +169,13 @@ class RealtimeHub:
             raise
         self._pubsub = pubsub
 
+    async def _stop_pump(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     async def _disconnect(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
@@ -206,10 +219,7 @@ class RealtimeHub:
     async def close(self) -> None:
         """Stop the pump and close the subscription."""
         self._readers.clear()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._stop_pump()
         await self._disconnect()
 
 
