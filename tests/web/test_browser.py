@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -415,3 +416,31 @@ async def test_a_live_change_in_an_older_chat_keeps_the_list_in_message_order(sh
     older_row = watcher.locator(".conv", has_text="Dona Zilda")
     await expect(older_row.locator(".conv-assignee")).to_have_text("supervisor teste")
     await expect(rows).to_have_text(["Seu Jorge", "Dona Zilda"])
+
+
+async def test_a_supervisor_reads_the_service_of_the_day_in_reports(shop: Shop) -> None:
+    # The test simulator's clock starts in 2025: bring its messages to today, the report's day.
+    now = (await shop.sim.post("/_sim/clock/advance", json={"seconds": 0})).json()["now"]
+    advance = {"seconds": time.time() - now - 60}
+    assert (await shop.sim.post("/_sim/clock/advance", json=advance)).status_code == 200
+    supervisor = await shop.user(Role.SUPERVISOR)
+    page = await shop.panel(user=supervisor)
+    await shop.open_new_chat(page, "Dona Lurdes", "Vocês fazem bolo sem lactose?")
+    await page.get_by_role("button", name="Assumir").click()
+    await page.fill("#composer-text", "Fazemos sim! Para quando?")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#messages .bubble.out")).to_have_count(1)
+    await page.get_by_role("button", name="Encerrar").click()
+    await expect(page.locator("#chat-header .status")).to_have_text("Encerrada")
+
+    await page.get_by_role("link", name="Relatórios").click()
+    await expect(page.locator("h1")).to_have_text("Relatórios")
+    started = page.locator("dl.counts div", has_text="Iniciados").locator("dd")
+    await expect(started).to_have_text("1")
+    await expect(page.locator("dl.counts div", has_text="Encerrados").locator("dd")).to_have_text(
+        "1"
+    )
+    agent_row = page.locator("table tr", has_text=operator_name(supervisor))
+    await expect(agent_row).to_contain_text("1")
+    if path := screenshot_path("reports"):
+        await page.screenshot(path=path, full_page=True)

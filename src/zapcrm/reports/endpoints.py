@@ -2,7 +2,7 @@
 
 Both take the same filters: `from` and `to` are calendar days in the company's time zone (both
 included; by default the last 7 days including today, at most 366 days), `instance_id` and
-`agent_id` narrow the report to one WhatsApp number or to the conversations of one agent.
+`agent_id` narrow the report to one WhatsApp number or to the service cycles one agent held.
 """
 
 from __future__ import annotations
