@@ -72,10 +72,23 @@ def build_worker(runtime: Runtime) -> WorkerRuntime:
     return worker
 
 
-async def watch_alerts(runtime: Runtime, stop: asyncio.Event, *, interval: float = 30.0) -> None:
+async def watch_alerts(
+    runtime: Runtime,
+    stop: asyncio.Event,
+    *,
+    interval: float = 30.0,
+    settle: float = 5.0,
+    tracker: AlertTracker | None = None,
+) -> None:
     """Evaluate the alert conditions periodically (each raise and clear is logged once) and
-    queue again sends left waiting on a connected instance."""
-    tracker = AlertTracker()
+    queue again sends left waiting on a connected instance.
+
+    The first evaluation waits `settle` seconds: this worker starts its consumers and its
+    heartbeat at the same moment, and an evaluation before the first beat raised `no_worker`
+    for every stream it serves, at every start."""
+    tracker = tracker or AlertTracker()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=settle)
     while not stop.is_set():
         try:
             stats, workers = await snapshot(runtime.redis)
