@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 from sqlalchemy import text
 
@@ -17,7 +19,8 @@ async def test_home_lists_my_chats_the_waiting_queue_and_health_for_supervisors(
 ) -> None:
     instance = await new_instance(db, factory)
     people = [("5511987650201", "Primeira", 1763300000), ("5511987650202", "Segunda", 1763300600),
-              ("5511987650203", "Minha", 1763301200)]  # fmt: skip
+              ("5511987650203", "Minha", 1763301200),
+              ("5511987650204", "Recente", int(time.time()) - 30)]  # fmt: skip
     for index, (number, name, at) in enumerate(people):
         body = text_message(
             f"HOME{index}", remote_jid=f"{number}@s.whatsapp.net", push_name=name, timestamp=at
@@ -42,6 +45,9 @@ async def test_home_lists_my_chats_the_waiting_queue_and_health_for_supervisors(
     assert "Primeira" not in mine
     assert waiting.index("Primeira") < waiting.index("Segunda")  # longest wait first
     assert "Minha" not in waiting
+    # Only a long wait is shown in the alarm colour.
+    assert '<span class="wait wait-late">há' in waiting.split("Segunda", 1)[0]
+    assert '<span class="wait">agora</span>' in waiting.split("Recente", 1)[1]
     assert "Saúde do atendimento" not in page.text
 
     supervisor = await factory.user(instance.company_id, Role.SUPERVISOR)
@@ -55,7 +61,7 @@ async def test_home_lists_my_chats_the_waiting_queue_and_health_for_supervisors(
         "select count(*) as n from evolution_conversations where company_id = :c",
         c=instance.company_id,
     )
-    assert answered == [{"n": 3}]
+    assert answered == [{"n": 4}]
 
 
 async def test_home_sections_reload_alone_and_the_page_listens_for_changes(
