@@ -1,28 +1,26 @@
 """The per-cycle report as a CSV file, streamed in batches from a server-side cursor.
 
-The format is the contacts export's (contacts/query/export.py): UTF-8 with a BOM, `;` between
-cells, CRLF line ends, a pt-BR header, and the same neutralisation of cells a spreadsheet
-would run as formulas. Times are ISO 8601 in the company's zone; durations in whole seconds.
+The format is `zapcrm.spreadsheets`' (UTF-8 with a BOM, `;` between cells, CRLF line ends,
+formula cells neutralised), with a pt-BR header. Times are ISO 8601 in the company's zone;
+durations in whole seconds.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from starlette.responses import StreamingResponse
 
-from zapcrm.contacts.query.export import MEDIA_TYPE, neutralise
 from zapcrm.db import Database
 from zapcrm.logging import get_logger
 from zapcrm.reports import repository
 from zapcrm.reports.service import ExportPlan
+from zapcrm.spreadsheets import BOM, download, lines, neutralise
 
-__all__ = ["BATCH_SIZE", "HEADER", "csv_chunks", "csv_response", "file_name"]
+__all__ = ["BATCH_SIZE", "HEADER", "csv_chunks", "csv_response"]
 
 log = get_logger(__name__)
 
@@ -39,47 +37,26 @@ HEADER = (
     "Tempo até a primeira resposta (s)",
     "Tempo até o encerramento (s)",
 )
-_BOM = "\ufeff"
-
-
-def file_name(now: datetime, timezone: ZoneInfo) -> str:
-    """A file name made only of safe characters: atendimentos-AAAAMMDD-HHMM.csv."""
-    return f"atendimentos-{now.astimezone(timezone):%Y%m%d-%H%M}.csv"
 
 
 def csv_response(db: Database, claims: Mapping[str, Any], plan: ExportPlan) -> StreamingResponse:
-    """The export as a streamed CSV download (API and panel alike)."""
-    name = file_name(datetime.now(UTC), plan.timezone)
-    return StreamingResponse(
-        csv_chunks(db, claims, plan),
-        media_type=MEDIA_TYPE,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    """The export as a streamed CSV download, atendimentos-AAAAMMDD-HHMM.csv (API and panel)."""
+    return download(csv_chunks(db, claims, plan), "atendimentos", plan.timezone)
 
 
 async def csv_chunks(
     db: Database, claims: Mapping[str, Any], plan: ExportPlan, *, batch: int = BATCH_SIZE
 ) -> AsyncIterator[bytes]:
     """The CSV file in chunks, read in its own transaction under the caller's RLS."""
-    yield (_BOM + _lines([list(HEADER)])).encode()
+    yield (BOM + lines([list(HEADER)])).encode()
     rows = 0
     # The request's transaction ended when the endpoint returned the response; the stream
     # reads in a transaction of its own, as the same user, so RLS still applies.
     async with db.tenant_session(claims) as session:
         async for partition in repository.stream_rows(session, plan.statement, batch):
-            yield _lines([_cells(row, plan.timezone) for row in partition]).encode()
+            yield lines([_cells(row, plan.timezone) for row in partition]).encode()
             rows += len(partition)
     log.info("reports.cycles_exported", rows=rows)
-
-
-def _lines(records: list[list[str]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerows(records)
-    return buffer.getvalue()
 
 
 def _cells(row: Any, timezone: ZoneInfo) -> list[str]:

@@ -4,19 +4,14 @@ Format, chosen for Excel as Brazilian offices run it: UTF-8 with a BOM (without 
 the file as Windows-1252 and breaks every accent), `;` between cells (Excel pt-BR uses `,` as
 the decimal separator, so `;` is its list separator), CRLF line ends, a pt-BR header row,
 times in the company's time zone (America/Sao_Paulo unless the company set another) as
-DD/MM/AAAA HH:MM, decimals with a comma, then one column per custom attribute.
-
-Against formula injection (CSV injection, OWASP) every cell that starts with `=`, `+`, `-`,
-`@`, a tab or a carriage return gets a leading `'`, so a spreadsheet shows it as text. That
-includes phones (`'+5511...`), which also keeps Excel from turning them into numbers.
+DD/MM/AAAA HH:MM, decimals with a comma, then one column per custom attribute. The file format
+and the neutralisation of formula cells are `zapcrm.spreadsheets`'.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +22,7 @@ from zapcrm.contacts.query import repository
 from zapcrm.contacts.query.service import ExportPlan
 from zapcrm.db import Database
 from zapcrm.logging import get_logger
+from zapcrm.spreadsheets import BOM, MEDIA_TYPE, download, lines, neutralise
 
 __all__ = [
     "BATCH_SIZE",
@@ -34,14 +30,12 @@ __all__ = [
     "MEDIA_TYPE",
     "csv_chunks",
     "csv_response",
-    "file_name",
     "neutralise",
 ]
 
 log = get_logger(__name__)
 
 BATCH_SIZE = 1000
-MEDIA_TYPE = "text/csv; charset=utf-8"
 HEADER = (
     "Nome",
     "Telefone",
@@ -53,31 +47,11 @@ HEADER = (
     "Criado em",
     "Última interação",
 )
-_BOM = "\ufeff"
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(cell: str) -> str:
-    """The cell as a spreadsheet will show it as text, never run it as a formula."""
-    return f"'{cell}" if cell.startswith(_FORMULA_STARTS) else cell
-
-
-def file_name(now: datetime, timezone: ZoneInfo) -> str:
-    """A file name made only of safe characters: contatos-AAAAMMDD-HHMM.csv."""
-    return f"contatos-{now.astimezone(timezone):%Y%m%d-%H%M}.csv"
 
 
 def csv_response(db: Database, claims: Mapping[str, Any], plan: ExportPlan) -> StreamingResponse:
-    """The export as a streamed CSV download (API and panel alike)."""
-    name = file_name(datetime.now(UTC), plan.timezone)
-    return StreamingResponse(
-        csv_chunks(db, claims, plan),
-        media_type=MEDIA_TYPE,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    """The export as a streamed CSV download, contatos-AAAAMMDD-HHMM.csv (API and panel)."""
+    return download(csv_chunks(db, claims, plan), "contatos", plan.timezone)
 
 
 async def csv_chunks(
@@ -89,22 +63,15 @@ async def csv_chunks(
 ) -> AsyncIterator[bytes]:
     """The CSV file in chunks, read in its own transaction under the caller's RLS."""
     header = [*HEADER, *(attribute.label for attribute in plan.attributes)]
-    yield (_BOM + _lines([[neutralise(cell) for cell in header]])).encode()
+    yield (BOM + lines([[neutralise(cell) for cell in header]])).encode()
     rows = 0
     # The request's transaction ended when the endpoint returned the response; the stream
     # reads in a transaction of its own, as the same user, so RLS still applies.
     async with db.tenant_session(claims) as session:
         async for partition in repository.stream_rows(session, plan.statement, batch):
-            yield _lines([_cells(row, plan) for row in partition]).encode()
+            yield lines([_cells(row, plan) for row in partition]).encode()
             rows += len(partition)
     log.info("contacts.exported", rows=rows)
-
-
-def _lines(records: list[list[str]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerows(records)
-    return buffer.getvalue()
 
 
 def _cells(row: Any, plan: ExportPlan) -> list[str]:

@@ -1,0 +1,57 @@
+"""CSV files for spreadsheets, as zapcrm's exports write them (contacts, report cycles).
+
+Format, chosen for Excel as Brazilian offices run it: UTF-8 with a BOM (without it Excel reads
+the file as Windows-1252 and breaks every accent), `;` between cells (Excel pt-BR uses `,` as
+the decimal separator, so `;` is its list separator), CRLF line ends.
+
+Against formula injection (CSV injection, OWASP) every cell that starts with `=`, `+`, `-`,
+`@`, a tab or a carriage return gets a leading `'`, so a spreadsheet shows it as text. That
+includes phones (`'+5511...`), which also keeps Excel from turning them into numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from starlette.responses import StreamingResponse
+
+__all__ = ["BOM", "MEDIA_TYPE", "download", "file_name", "lines", "neutralise"]
+
+MEDIA_TYPE = "text/csv; charset=utf-8"
+BOM = "\ufeff"
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """The cell as a spreadsheet will show it as text, never run it as a formula."""
+    return f"'{cell}" if cell.startswith(_FORMULA_STARTS) else cell
+
+
+def lines(records: Sequence[Sequence[str]]) -> str:
+    """Rows of cells as CSV text in this format (cells already neutralised by the caller)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerows(records)
+    return buffer.getvalue()
+
+
+def file_name(stem: str, now: datetime, timezone: ZoneInfo) -> str:
+    """A file name made only of safe characters: <stem>-AAAAMMDD-HHMM.csv (company time)."""
+    return f"{stem}-{now.astimezone(timezone):%Y%m%d-%H%M}.csv"
+
+
+def download(chunks: AsyncIterator[bytes], stem: str, timezone: ZoneInfo) -> StreamingResponse:
+    """A streamed CSV download (never cached: it holds the company's data)."""
+    name = file_name(stem, datetime.now(UTC), timezone)
+    return StreamingResponse(
+        chunks,
+        media_type=MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
