@@ -8,11 +8,14 @@ import uuid
 from pathlib import Path
 
 import httpx
+import orjson
 from sqlalchemy import text
 
 from tests.conftest import Factory, login
 from tests.evolution.harness import new_instance, post, rows, text_message
+from tests.live import SseReader, token_headers
 from zapcrm.db import Database
+from zapcrm.messaging import cache
 from zapcrm.messaging.media import build_media_storage
 from zapcrm.models import Role
 from zapcrm.runtime import Runtime
@@ -97,3 +100,31 @@ async def test_the_api_serves_an_attachment_only_to_who_may_see_it(
     assert (await client.get(url, headers=operator)).status_code == 404  # not assigned to them
     assert (await client.get(url, headers=other_company)).status_code == 404
     assert (await client.get(url)).status_code == 401
+
+
+async def test_a_stored_attachment_reaches_open_chats_and_the_cached_copy(
+    live_server: str, live_worker: None, db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    instance = await new_instance(db, factory)
+    supervisor = await factory.user(instance.company_id, Role.SUPERVISOR)
+    body = text_message("MEDIALIVE1")
+    body["data"]["message"] = {
+        "imageMessage": {"mimetype": "image/png", "fileLength": len(PNG)},
+        "base64": base64.b64encode(PNG).decode(),
+    }
+    body["data"]["messageType"] = "imageMessage"
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as http:
+        reader = SseReader(http, await token_headers(http, supervisor))
+        try:
+            await asyncio.wait_for(reader.ready.wait(), 10)
+            assert (await post(http, instance.envelope(body))).status_code == 200
+            async with asyncio.timeout(15):
+                while not [e for e in reader.events if e["type"] == "message.media"]:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+        finally:
+            await reader.close()
+    [media_event] = [e for e in reader.events if e["type"] == "message.media"]
+    message = media_event["data"]["message"]
+    assert message["media"]["status"] == "stored"
+    cached = orjson.loads(await runtime.redis.get(cache.message_key(message["id"])))
+    assert cached["media"]["status"] == "stored"

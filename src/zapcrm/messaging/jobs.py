@@ -30,6 +30,7 @@ from zapcrm.messaging import cache, realtime
 from zapcrm.messaging.media import MediaStorage
 from zapcrm.messaging.repository import get_conversations, get_messages, notes, outbound
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
+from zapcrm.outbox import INCOMING_STREAM, OutboxItem, OutboxPublisher, record
 from zapcrm.worker import Job, PermanentJobError, enqueue_many
 
 log = get_logger(__name__)
@@ -233,11 +234,13 @@ class MediaHandler:
         storage: MediaStorage,
         http: httpx.AsyncClient,
         credentials: CredentialBox,
+        outbox: OutboxPublisher,
     ) -> None:
         self.db = db
         self.storage = storage
         self.http = http
         self.credentials = credentials
+        self.outbox = outbox
 
     async def __call__(self, job: Job) -> None:
         """Save a message's media once; later runs find it stored and do nothing."""
@@ -299,16 +302,34 @@ class MediaHandler:
         return download.data
 
     async def _mark(self, message_id: uuid.UUID, status: str, key: str | None) -> bool:
-        """Record the media status; False when the message no longer exists."""
+        """Record the media status and announce it; False when the message no longer exists.
+
+        Announced like any change of the message: the incoming worker refreshes its cached
+        copies and open chats redraw the bubble, which showed "📷 Imagem" until then (a
+        cached page kept saying so until its TTL ran out)."""
         async with self.db.service_session() as session:
-            result = await session.execute(
-                text(
-                    "update evolution_messages set media_status = :status,"
-                    " media_path = coalesce(:key, media_path),"
-                    # The bytes now live in storage; keep the row small.
-                    " raw_payload = raw_payload #- '{message,base64}'"
-                    " where id = :id"
-                ),
-                {"id": message_id, "status": status, "key": key},
-            )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+            row = (
+                await session.execute(
+                    text(
+                        "update evolution_messages set media_status = :status,"
+                        " media_path = coalesce(:key, media_path),"
+                        # The bytes now live in storage; keep the row small.
+                        " raw_payload = raw_payload #- '{message,base64}'"
+                        " where id = :id returning company_id, conversation_id"
+                    ),
+                    {"id": message_id, "status": status, "key": key},
+                )
+            ).first()
+            if row is None:
+                return False
+            change = {
+                "kind": "message",
+                "change": "media",
+                "company_id": str(row.company_id),
+                "conversation_id": str(row.conversation_id),
+                "message_id": str(message_id),
+                "media": False,
+            }
+            entries = await record(session, row.company_id, [OutboxItem(INCOMING_STREAM, change)])
+        await self.outbox.publish(entries)
+        return True

@@ -41,7 +41,11 @@ def build_worker(runtime: Runtime) -> WorkerRuntime:
     worker.register(
         MEDIA_STREAM,
         handler=MediaHandler(
-            runtime.db, storage, runtime.http, CredentialBox.from_settings(runtime.settings)
+            runtime.db,
+            storage,
+            runtime.http,
+            CredentialBox.from_settings(runtime.settings),
+            runtime.outbox,
         ),
         concurrency=4,
         batch_size=20,
