@@ -126,5 +126,6 @@ async def test_a_stored_attachment_reaches_open_chats_and_the_cached_copy(
     [media_event] = [e for e in reader.events if e["type"] == "message.media"]
     message = media_event["data"]["message"]
     assert message["media"]["status"] == "stored"
-    cached = orjson.loads(await runtime.redis.get(cache.message_key(message["id"])))
-    assert cached["media"]["status"] == "stored"
+    snapshot = await runtime.redis.get(cache.message_key(message["id"]))
+    assert snapshot is not None
+    assert orjson.loads(snapshot)["media"]["status"] == "stored"
