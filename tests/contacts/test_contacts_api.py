@@ -237,3 +237,26 @@ async def test_typed_phones_follow_the_company_default_country(
         f"/api/contacts/{portuguese.json()['id']}", json={"phone": "961 234 567"}, headers=headers
     )
     assert moved.json()["phone_e164"] == "+351961234567"
+
+
+async def test_history_shows_a_picture_as_the_inbox_does_not_as_its_raw_type(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+    jid = "5511987650777@s.whatsapp.net"
+    photo = text_message("HISTIMG1", remote_jid=jid, timestamp=1763326000)
+    photo["data"]["message"] = {"imageMessage": {"mimetype": "image/jpeg"}}
+    photo["data"]["messageType"] = "imageMessage"
+    words = text_message("HISTTXT1", remote_jid=jid, text_body="segue a foto", timestamp=1763326100)
+    for body in (photo, words):
+        assert (await post(client, instance.envelope(body))).status_code == 200
+    [contact] = await rows(
+        db, "select contact_id from evolution_conversations where remote_jid = :j", j=jid
+    )
+    headers = await login(client, await factory.user(instance.company_id, Role.SUPERVISOR))
+    history = await client.get(f"/api/contacts/{contact['contact_id']}/history", headers=headers)
+    messages = [item for item in history.json()["items"] if item["kind"] == "message"]
+    assert [(item["text"], item["details"]["type"]) for item in messages] == [
+        ("segue a foto", "text"),
+        ("📷 Foto", "image"),
+    ]

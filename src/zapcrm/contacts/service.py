@@ -6,7 +6,7 @@ Callers own the transaction (a tenant session under RLS for the API).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +30,7 @@ from zapcrm.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from zapcrm.i18n import N_
 from zapcrm.kit.pagination import decode_key_cursor, encode_key_cursor
 from zapcrm.kit.phones import InvalidPhone, canonical_phone, identity_variants
+from zapcrm.messaging.labels import preview_of
 from zapcrm.models import Contact, Role
 
 DEFAULT_REGION = "BR"
@@ -294,6 +295,13 @@ async def suggest_duplicates(
     return result
 
 
+def _history_text(row: Mapping[str, Any]) -> str | None:
+    """A message reads as in the inbox ("📷 Foto", a caption, the text), not as its raw type."""
+    if row["kind"] != "message":
+        return row["text"]  # type: ignore[no-any-return]
+    return preview_of((row["details"] or {}).get("type", ""), row["text"], None)
+
+
 async def contact_history(
     session: AsyncSession,
     actor: Identity,
@@ -314,7 +322,7 @@ async def contact_history(
             conversation_id=row["conversation_id"],
             message_id=row["message_id"],
             from_me=row["from_me"],
-            text=row["text"],
+            text=_history_text(row),
             details=row["details"] or {},
         )
         for row in rows[:limit]

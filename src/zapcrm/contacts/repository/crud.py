@@ -140,7 +140,7 @@ select * from (
   from contact_events e where e.contact_id = :contact_id
   union all
   select m.message_timestamp, 'message', m.conversation_id, m.id, m.from_me,
-         coalesce(m.body, m.type), jsonb_build_object('type', m.type, 'status', m.status,
+         m.body, jsonb_build_object('type', m.type, 'status', m.status,
            'instance_id', m.instance_id, 'deleted', m.deleted_at is not null),
          'm' || m.id
   from evolution_messages m join evolution_conversations c on c.id = m.conversation_id
