@@ -166,6 +166,9 @@ async def test_contact_page_edits_fields_merges_duplicates_and_shows_history(
     csrf = await panel_login(http, admin)
     page = await http.get(f"/panel/contacts/{ids['ana']}")
     assert page.status_code == 200
+    keys = page.text.split("Identificadores", 1)[1].split("</section>", 1)[0]
+    assert ">telefone</span> <code>5511987650101</code>" in keys
+    assert "telefone, forma antiga</span> <code>551187650101</code>" in keys  # no ninth digit
     saved = await http.post(
         f"/panel/contacts/{ids['ana']}",
         data={
