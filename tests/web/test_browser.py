@@ -444,3 +444,16 @@ async def test_a_supervisor_reads_the_service_of_the_day_in_reports(shop: Shop) 
     await expect(agent_row).to_contain_text("1")
     if path := screenshot_path("reports"):
         await page.screenshot(path=path, full_page=True)
+
+    # Typed dates are the period (the preset in the menu no longer overrides them)...
+    await page.fill("input[name=from]", "2026-01-05")
+    await page.fill("input[name=to]", "2026-01-09")
+    await page.get_by_role("button", name="Ver relatório").click()
+    await expect(page.locator(".reports > p.muted").first).to_contain_text(
+        "De 05/01/2026 a 09/01/2026"
+    )
+    await expect(started).to_have_text("0")
+    # ...and a preset applies as soon as it is chosen.
+    await page.select_option("select[name=period]", "today")
+    await expect(page).to_have_url(re.compile(r"period=today"))
+    await expect(started).to_have_text("1")

@@ -120,6 +120,12 @@
     }
     if (target instanceof HTMLSelectElement && target.hasAttribute("data-autosubmit") && target.form) {
       target.form.requestSubmit();
+      return;
+    }
+    // Reports: typing a date means "between these dates"; a preset period would ignore it.
+    if (target instanceof HTMLInputElement && target.type === "date" && target.form &&
+        target.form.elements.namedItem("period") instanceof HTMLSelectElement) {
+      target.form.elements.namedItem("period").value = "custom";
     }
   });
 
