@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -164,6 +165,11 @@ async def shop(
     async with httpx.AsyncClient(
         base_url=simulator[0], timeout=10, headers={"apikey": SIMULATOR_KEY}
     ) as sim:
+        # The test simulator's clock starts in 2025 and stands still: bring it to today, so
+        # the panel shows what a user would see (today's messages, waits in minutes, reports).
+        now = (await sim.post("/_sim/clock/advance", json={"seconds": 0})).json()["now"]
+        ahead = {"seconds": max(0.0, time.time() - now - 60)}
+        assert (await sim.post("/_sim/clock/advance", json=ahead)).status_code == 200
         opened = Shop(company_id, simulator[1], sim, factory, chromium, live_server)
         try:
             yield opened
