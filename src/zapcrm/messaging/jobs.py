@@ -27,10 +27,11 @@ from zapcrm.evolution.errors import GatewayError, GatewayUnavailable
 from zapcrm.evolution.repository import gateway_access
 from zapcrm.logging import get_logger
 from zapcrm.messaging import cache, realtime
+from zapcrm.messaging.changes import message_changed
 from zapcrm.messaging.media import MediaStorage
 from zapcrm.messaging.repository import get_conversations, get_messages, notes, outbound
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
-from zapcrm.outbox import INCOMING_STREAM, OutboxItem, OutboxPublisher, record
+from zapcrm.outbox import OutboxPublisher, record
 from zapcrm.worker import Job, PermanentJobError, enqueue_many
 
 log = get_logger(__name__)
@@ -322,14 +323,12 @@ class MediaHandler:
             ).first()
             if row is None:
                 return False
-            change = {
-                "kind": "message",
-                "change": "media",
-                "company_id": str(row.company_id),
-                "conversation_id": str(row.conversation_id),
-                "message_id": str(message_id),
-                "media": False,
-            }
-            entries = await record(session, row.company_id, [OutboxItem(INCOMING_STREAM, change)])
+            change = message_changed(
+                company_id=row.company_id,
+                conversation_id=row.conversation_id,
+                message_id=message_id,
+                change="media",
+            )
+            entries = await record(session, row.company_id, [change])
         await self.outbox.publish(entries)
         return True

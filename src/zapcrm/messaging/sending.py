@@ -42,11 +42,12 @@ from zapcrm.evolution.errors import GatewayError, GatewayUnauthorized, GatewayUn
 from zapcrm.evolution.repository import gateway_access, record_connection
 from zapcrm.evolution.rotation import resync_for_send
 from zapcrm.logging import get_logger
+from zapcrm.messaging.changes import message_changed
 from zapcrm.messaging.gateway_calls import UnsendableMessage, call_for
 from zapcrm.messaging.media import build_media_storage
 from zapcrm.messaging.pacing import InstanceBusy, SendGate
 from zapcrm.messaging.repository import apply_status, outbound
-from zapcrm.outbox import INCOMING_STREAM, OutboxItem, record
+from zapcrm.outbox import OutboxItem, record
 from zapcrm.runtime import Runtime
 from zapcrm.worker import Job, PermanentJobError, RetryJobLater, enqueue_many
 
@@ -372,18 +373,13 @@ class OutgoingHandler:
 
     @staticmethod
     def _event(row: dict[str, Any], change: str, folded: uuid.UUID | None = None) -> OutboxItem:
-        payload = {
-            "kind": "message",
-            "change": change,
-            "company_id": str(row["company_id"]),
-            "conversation_id": str(row["conversation_id"]),
-            "message_id": str(row["id"]),
-            "media": False,
-        }
-        if folded is not None:
-            # Clients (and the page cache) showed the echo as a message of its own until now.
-            payload["folded_message_id"] = str(folded)
-        return OutboxItem(INCOMING_STREAM, payload)
+        return message_changed(
+            company_id=row["company_id"],
+            conversation_id=row["conversation_id"],
+            message_id=row["id"],
+            change=change,
+            folded_message_id=folded,
+        )
 
 
 async def requeue_held(runtime: Runtime, *, older_than: timedelta = timedelta(minutes=1)) -> int:

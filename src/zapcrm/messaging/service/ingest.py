@@ -23,6 +23,7 @@ from zapcrm.evolution.payloads import (
 )
 from zapcrm.logging import get_logger
 from zapcrm.messaging import repository
+from zapcrm.messaging.changes import message_changed
 from zapcrm.messaging.labels import DELETED_PREVIEW, preview_of
 from zapcrm.outbox import INCOMING_STREAM, OutboxItem
 
@@ -51,17 +52,13 @@ def message_event(
     media: bool = False,
 ) -> OutboxItem:
     """The outbox entry announcing a stored or changed message."""
-    return OutboxItem(
-        INCOMING_STREAM,
-        {
-            "kind": "message",
-            "change": change,
-            "company_id": str(delivery.instance.company_id),
-            "instance_id": str(delivery.instance.id),
-            "conversation_id": str(conversation_id),
-            "message_id": str(message_id),
-            "media": media,
-        },
+    return message_changed(
+        company_id=delivery.instance.company_id,
+        conversation_id=conversation_id,
+        message_id=message_id,
+        change=change,
+        media=media,
+        instance_id=delivery.instance.id,
     )
 
 

@@ -23,12 +23,13 @@ from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
 from zapcrm.i18n import N_
 from zapcrm.kit.phones import InvalidPhone, canonical_phone
 from zapcrm.messaging import cache, repository
+from zapcrm.messaging.changes import message_changed
 from zapcrm.messaging.labels import preview_of
 from zapcrm.messaging.media import MediaStorage
 from zapcrm.messaging.repository import outbound
 from zapcrm.messaging.schemas import MessageOut
 from zapcrm.messaging.uploads import MediaUpload
-from zapcrm.outbox import INCOMING_STREAM, OutboxItem
+from zapcrm.outbox import OutboxItem
 
 OUTGOING_STREAM = "evolution:outgoing-messages"
 MAX_TEXT_LENGTH = 4096  # WhatsApp's own limit for a text message
@@ -244,17 +245,12 @@ def _send_items(
             OUTGOING_STREAM,
             {"message_id": str(message_id), "instance_id": str(instance_id)} | job,
         ),
-        OutboxItem(
-            INCOMING_STREAM,
-            {
-                "kind": "message",
-                "change": change,
-                "company_id": str(company_id),
-                "conversation_id": str(conversation_id),
-                "message_id": str(message_id),
-                # Our own file is already stored: no download job for it.
-                "media": False,
-            },
+        # Our own file is already stored: no download job for it (media stays False).
+        message_changed(
+            company_id=company_id,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            change=change,
         ),
     ]
 
@@ -402,16 +398,11 @@ async def react(
                 "instance_id": str(conversation[0]["instance_id"]),
             },
         ),
-        OutboxItem(
-            INCOMING_STREAM,
-            {
-                "kind": "message",
-                "change": "reaction",
-                "company_id": str(actor.company_id),
-                "conversation_id": str(message["conversation_id"]),
-                "message_id": str(message_id),
-                "media": False,
-            },
+        message_changed(
+            company_id=actor.company_id,
+            conversation_id=message["conversation_id"],
+            message_id=message_id,
+            change="reaction",
         ),
     ]
     return await _message(session, message_id), items

@@ -1,0 +1,42 @@
+"""The outbox entry that tells the incoming worker a message changed.
+
+Every writer of a message (webhook ingestion, the send request and worker, reactions, media
+downloads) announces it the same way: the worker then refreshes the cached copies and
+publishes the live `message.<change>` event.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from zapcrm.outbox import INCOMING_STREAM, OutboxItem
+
+__all__ = ["message_changed"]
+
+
+def message_changed(
+    *,
+    company_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    message_id: uuid.UUID,
+    change: str,
+    media: bool = False,
+    instance_id: uuid.UUID | None = None,
+    folded_message_id: uuid.UUID | None = None,
+) -> OutboxItem:
+    """The entry announcing `change` of a message; `media` asks for its file to be downloaded
+    (a new message from WhatsApp), `folded_message_id` names an echo it absorbed."""
+    payload: dict[str, object] = {
+        "kind": "message",
+        "change": change,
+        "company_id": str(company_id),
+        "conversation_id": str(conversation_id),
+        "message_id": str(message_id),
+        "media": media,
+    }
+    if instance_id is not None:
+        payload["instance_id"] = str(instance_id)
+    if folded_message_id is not None:
+        # Clients (and the page cache) showed the echo as a message of its own until now.
+        payload["folded_message_id"] = str(folded_message_id)
+    return OutboxItem(INCOMING_STREAM, payload)
