@@ -18,7 +18,6 @@ import httpx
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from sqlalchemy import text
 
 from zapcrm.db import Database
 from zapcrm.evolution.client import EvolutionClient
@@ -30,6 +29,7 @@ from zapcrm.messaging import cache, realtime
 from zapcrm.messaging.changes import message_changed
 from zapcrm.messaging.media import MediaStorage
 from zapcrm.messaging.repository import get_conversations, get_messages, notes, outbound
+from zapcrm.messaging.repository import media as media_repo
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.outbox import OutboxPublisher, record
 from zapcrm.worker import Job, PermanentJobError, enqueue_many
@@ -249,16 +249,7 @@ class MediaHandler:
         if message_id is None:
             raise PermanentJobError("media job without a valid message_id")
         async with self.db.service_session() as session:
-            row = (
-                await session.execute(
-                    text(
-                        "select company_id, instance_id, key_id, media_mimetype, media_status,"
-                        " raw_payload -> 'message' ->> 'base64' as encoded"
-                        " from evolution_messages where id = :id"
-                    ),
-                    {"id": message_id},
-                )
-            ).first()
+            row = await media_repo.media_source(session, message_id)
         if row is None or row.media_status == "stored":
             return
         if row.encoded:
@@ -309,18 +300,7 @@ class MediaHandler:
         copies and open chats redraw the bubble, which showed "📷 Imagem" until then (a
         cached page kept saying so until its TTL ran out)."""
         async with self.db.service_session() as session:
-            row = (
-                await session.execute(
-                    text(
-                        "update evolution_messages set media_status = :status,"
-                        " media_path = coalesce(:key, media_path),"
-                        # The bytes now live in storage; keep the row small.
-                        " raw_payload = raw_payload #- '{message,base64}'"
-                        " where id = :id returning company_id, conversation_id"
-                    ),
-                    {"id": message_id, "status": status, "key": key},
-                )
-            ).first()
+            row = await media_repo.mark_media(session, message_id, status, key)
             if row is None:
                 return False
             change = message_changed(
