@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +14,7 @@ from zapcrm.accounts import repository
 from zapcrm.accounts.directory import UserDirectory
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
 from zapcrm.i18n import N_
+from zapcrm.kit.zones import zone_or_default
 from zapcrm.models import Company, Profile, Role
 
 
@@ -134,6 +135,12 @@ async def company_settings(session: AsyncSession, company_id: uuid.UUID) -> Comp
     if company is None:
         raise NotFound(N_("empresa não encontrada"))
     return CompanySettings(company.name, company.timezone, company.default_region)
+
+
+async def company_zone(session: AsyncSession, company_id: uuid.UUID) -> ZoneInfo:
+    """The company's time zone, where its calendar days begin (São Paulo's when unset)."""
+    company = await repository.get_company(session, company_id)
+    return zone_or_default(company.timezone if company else None)
 
 
 async def update_company_settings(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,8 +28,6 @@ from zapcrm.reports.schemas import (
     ReportSummary,
 )
 
-DEFAULT_TIMEZONE = "America/Sao_Paulo"
-
 
 def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, fields=[{"field": field, "message": message}])
@@ -43,15 +41,6 @@ def parse_day(value: str | None, field: str) -> date | None:
         return date.fromisoformat(value.strip())
     except ValueError:
         raise _invalid(field, N_("data inválida: use o formato AAAA-MM-DD")) from None
-
-
-async def company_timezone(session: AsyncSession, identity: Identity) -> ZoneInfo:
-    """The zone the company's calendar days are read in."""
-    settings = await accounts_service.company_settings(session, identity.company_id)
-    try:
-        return ZoneInfo(settings.timezone or DEFAULT_TIMEZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_TIMEZONE)
 
 
 def period_filters(
@@ -100,7 +89,7 @@ async def resolve_filters(
 ) -> ReportFilters:
     """The report's filters with the period read in the caller's company zone."""
     return period_filters(
-        await company_timezone(session, identity),
+        await accounts_service.company_zone(session, identity.company_id),
         first_day,
         last_day,
         instance_id=instance_id,

@@ -10,12 +10,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import repository as accounts_repo
+from zapcrm.accounts import service as accounts_service
 from zapcrm.auth.identity import Identity
 from zapcrm.contacts import repository as contacts_repo
 from zapcrm.exceptions import Forbidden, NotFound, ValidationFailed
@@ -35,8 +35,6 @@ from zapcrm.tasks.schemas import (
     TaskStatus,
     TaskUpdate,
 )
-
-DEFAULT_TIMEZONE = "America/Sao_Paulo"
 
 
 def _out(row: TaskRow, now: datetime) -> TaskOut:
@@ -66,11 +64,7 @@ def _invalid(field: str, message: str) -> ValidationFailed:
 
 async def _end_of_today(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> datetime:
     """The next midnight in the company's time zone: where "today" ends for its people."""
-    company = await accounts_repo.get_company(session, company_id)
-    try:
-        zone = ZoneInfo(company.timezone if company else DEFAULT_TIMEZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo(DEFAULT_TIMEZONE)
+    zone = await accounts_service.company_zone(session, company_id)
     tomorrow = now.astimezone(zone).date() + timedelta(days=1)
     return datetime.combine(tomorrow, time(), tzinfo=zone)
 

@@ -20,6 +20,7 @@ from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
+from zapcrm.kit.zones import DEFAULT_TIMEZONE
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.messaging.service import notes
 from zapcrm.web.i18n import (
@@ -32,7 +33,6 @@ from zapcrm.web.i18n import (
 )
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-DEFAULT_TIMEZONE = "America/Sao_Paulo"
 
 # What each delivery status looks like next to an outgoing message: a symbol and its label.
 TICKS: dict[str, tuple[str, str]] = {

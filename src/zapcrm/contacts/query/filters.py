@@ -65,6 +65,7 @@ from zapcrm.contacts.query.fields import (
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.i18n import N_, message_of
 from zapcrm.kit.phones import InvalidPhone, canonical_phone
+from zapcrm.kit.zones import DEFAULT_TIMEZONE
 
 __all__ = [
     "FIELDS",
@@ -96,7 +97,7 @@ class FilterContext:
 
     attributes: Mapping[str, AttributeDef]
     now: datetime
-    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Sao_Paulo"))
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     default_region: str = "BR"
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
@@ -45,9 +45,8 @@ from zapcrm.contacts.query.sorting import Sort, decode_cursor, encode_cursor
 from zapcrm.contacts.repository.attributes import list_stages
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
 from zapcrm.i18n import N_
+from zapcrm.kit.zones import zone_or_default
 from zapcrm.models import Segment
-
-DEFAULT_TIMEZONE = "America/Sao_Paulo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +79,7 @@ class _Company:
     async def profile(self) -> tuple[ZoneInfo, str]:
         if self._profile is None:
             name, region = await repository.company_profile(self.session, self.company_id)
-            try:
-                timezone = ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                timezone = ZoneInfo(DEFAULT_TIMEZONE)
-            self._profile = (timezone, region)
+            self._profile = (zone_or_default(name), region)
         return self._profile
 
     async def attributes(self) -> dict[str, AttributeDef]:
