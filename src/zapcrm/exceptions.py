@@ -33,6 +33,11 @@ class ValidationFailed(ZapcrmError):
     status_code = 422
     code = "validation_failed"
 
+    @classmethod
+    def on_field(cls, field: str, message: str) -> ValidationFailed:
+        """The error of one field, whose message is also the request's."""
+        return cls(message, fields=[{"field": field, "message": message}])
+
 
 class Unauthorized(ZapcrmError):
     """No valid credentials were presented."""

@@ -29,10 +29,6 @@ from zapcrm.reports.schemas import (
 )
 
 
-def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, fields=[{"field": field, "message": message}])
-
-
 def parse_day(value: str | None, field: str) -> date | None:
     """A calendar day written AAAA-MM-DD (None when absent or blank)."""
     if value is None or not value.strip():
@@ -40,7 +36,9 @@ def parse_day(value: str | None, field: str) -> date | None:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise _invalid(field, N_("data inválida: use o formato AAAA-MM-DD")) from None
+        raise ValidationFailed.on_field(
+            field, N_("data inválida: use o formato AAAA-MM-DD")
+        ) from None
 
 
 def period_filters(
@@ -59,9 +57,11 @@ def period_filters(
     last = last_day or (today if first_day is None else max(first_day, today))
     first = first_day or last - timedelta(days=days - 1)
     if first > last:
-        raise _invalid("from", N_("a data inicial (from) não pode ser depois da final (to)"))
+        raise ValidationFailed.on_field(
+            "from", N_("a data inicial (from) não pode ser depois da final (to)")
+        )
     if (last - first).days + 1 > MAX_PERIOD_DAYS:
-        raise _invalid("to", N_("o período pode ter no máximo 366 dias"))
+        raise ValidationFailed.on_field("to", N_("o período pode ter no máximo 366 dias"))
     return ReportFilters(
         first_day=first,
         last_day=last,

@@ -58,10 +58,6 @@ def _out(row: TaskRow, now: datetime) -> TaskOut:
     )
 
 
-def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, fields=[{"field": field, "message": message}])
-
-
 async def _end_of_today(session: AsyncSession, company_id: uuid.UUID, now: datetime) -> datetime:
     """The next midnight in the company's time zone: where "today" ends for its people."""
     zone = await accounts_service.company_zone(session, company_id)
@@ -147,7 +143,9 @@ async def _check_assignee(
         return
     profile = await accounts_repo.get_profile(session, identity.company_id, assignee_id)
     if profile is None or not profile.active:
-        raise _invalid("assignee_id", N_("o responsável deve ser um usuário ativo da empresa"))
+        raise ValidationFailed.on_field(
+            "assignee_id", N_("o responsável deve ser um usuário ativo da empresa")
+        )
 
 
 async def _check_contact(
@@ -190,7 +188,7 @@ async def _resolve_links(
     if not contact_given:
         return chat_contact or contact_id
     if contact_id is not None and chat_contact is not None and contact_id != chat_contact:
-        raise _invalid("contact_id", N_("a conversa é de outro contato"))
+        raise ValidationFailed.on_field("contact_id", N_("a conversa é de outro contato"))
     return contact_id
 
 
