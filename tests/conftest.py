@@ -24,6 +24,7 @@ from tests.servers import RedisProcess, ServerThread
 from zapcrm.accounts import service as accounts_service
 from zapcrm.accounts.directory import LocalDirectory
 from zapcrm.app import create_app
+from zapcrm.auth.identity import Identity
 from zapcrm.cli import alembic_config
 from zapcrm.config import Settings, load_settings
 from zapcrm.db import Database
@@ -276,3 +277,16 @@ async def login(client: httpx.AsyncClient, user: UserFixture) -> dict[str, str]:
 def claims_for(user: UserFixture) -> dict[str, str]:
     """The JWT claims a request of this user carries into Postgres."""
     return {"sub": str(user.id), "role": "authenticated", "aud": "authenticated"}
+
+
+def identity_of(user: UserFixture, display_name: str = "teste") -> Identity:
+    """The Identity a request (API or panel) of this user carries into the services."""
+    return Identity(
+        user_id=user.id,
+        company_id=user.company_id,
+        role=user.role,
+        email=user.email,
+        display_name=display_name,
+        session_id=None,
+        claims=claims_for(user),
+    )

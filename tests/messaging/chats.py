@@ -13,7 +13,7 @@ import httpx
 import orjson
 from sqlalchemy import text
 
-from tests.conftest import Factory, UserFixture, claims_for
+from tests.conftest import Factory, UserFixture, identity_of
 from tests.evolution.harness import Instance, new_instance, post, rows, text_message
 from zapcrm.auth.identity import Identity
 from zapcrm.db import Database
@@ -82,15 +82,7 @@ async def assign(db: Database, conversation_id: Any, user_id: uuid.UUID) -> None
 
 def acting_as(user: UserFixture) -> Identity:
     """The identity a request of this user carries into the services."""
-    return Identity(
-        user_id=user.id,
-        company_id=user.company_id,
-        role=user.role,
-        email=user.email,
-        display_name=user.role.value,
-        session_id=None,
-        claims=claims_for(user),
-    )
+    return identity_of(user, display_name=user.role.value)
 
 
 async def queue_unpublished(

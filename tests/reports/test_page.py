@@ -10,9 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from tests.reports.conftest import Browser
 from tests.reports.helpers import BRT, WEEK, Shop
-from tests.web.conftest import panel_login
+from tests.web.conftest import Browser, panel_login
 from zapcrm.db import Database
 from zapcrm.web.pages.reports import human_duration
 

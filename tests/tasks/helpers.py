@@ -11,9 +11,8 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from tests.conftest import Factory, UserFixture, claims_for, login
+from tests.conftest import Factory, login
 from tests.db.seed import CompanyGraph, seed_company
-from zapcrm.auth.identity import Identity
 from zapcrm.db import Database
 
 
@@ -67,19 +66,6 @@ async def listed(
 def iso(moment: datetime) -> str:
     """A timezone-aware ISO timestamp for a request body."""
     return moment.astimezone(UTC).isoformat()
-
-
-def identity_of(user: UserFixture, display_name: str = "teste") -> Identity:
-    """The Identity a panel page would hold for this user."""
-    return Identity(
-        user_id=user.id,
-        company_id=user.company_id,
-        role=user.role,
-        email=user.email,
-        display_name=display_name,
-        session_id=None,
-        claims=claims_for(user),
-    )
 
 
 async def audit_actions(db: Database, task_id: str | uuid.UUID) -> list[str]:

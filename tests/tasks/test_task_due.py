@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 from sqlalchemy import event, text
 
-from tests.conftest import Factory
-from tests.tasks.helpers import create, identity_of, iso, listed, team
+from tests.conftest import Factory, identity_of
+from tests.tasks.helpers import create, iso, listed, team
 from zapcrm.db import Database
 from zapcrm.tasks import service
 from zapcrm.tasks.schemas import DueFilter, TaskIn

@@ -14,8 +14,8 @@ import orjson
 import pytest
 from redis.asyncio.client import PubSub
 
-from tests.conftest import Factory, UserFixture
-from tests.tasks.helpers import Team, create, identity_of, team
+from tests.conftest import Factory, UserFixture, identity_of
+from tests.tasks.helpers import Team, create, team
 from zapcrm.db import Database
 from zapcrm.messaging import realtime
 from zapcrm.runtime import Runtime

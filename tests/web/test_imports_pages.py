@@ -8,9 +8,8 @@ import uuid
 import httpx
 from sqlalchemy import text
 
-from tests.conftest import Factory, UserFixture, claims_for, login
+from tests.conftest import Factory, UserFixture, identity_of, login
 from tests.web.conftest import Browser, panel_login
-from zapcrm.auth.identity import Identity
 from zapcrm.db import Database
 from zapcrm.models import Role
 from zapcrm.web.dependencies import PanelUser
@@ -105,15 +104,7 @@ async def test_an_open_job_page_shows_why_the_job_failed_without_reloading(
     """The worker gave up on the job (issue 5): its live event replaces "Importando…"."""
     company_id = await factory.company()
     user = await factory.user(company_id, Role.OPERATOR)
-    identity = Identity(
-        user_id=user.id,
-        company_id=company_id,
-        role=user.role,
-        email=user.email,
-        display_name="Ana",
-        session_id=None,
-        claims=claims_for(user),
-    )
+    identity = identity_of(user, display_name="Ana")
     job_id = uuid.uuid4()
     view = PageView(
         PanelUser(identity, PanelSession("s", "a", "r", 0.0, "csrf")),

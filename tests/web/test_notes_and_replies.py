@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 
 import httpx
 
-from tests.conftest import Factory, UserFixture, claims_for
+from tests.conftest import Factory, UserFixture, identity_of
 from tests.evolution.harness import rows
 from tests.web.conftest import Browser, new_company_chat, panel_login
-from zapcrm.auth.identity import Identity
 from zapcrm.db import Database
 from zapcrm.messaging.schemas import NoteOut
 from zapcrm.models import Role
@@ -177,15 +176,7 @@ async def test_a_note_is_edited_and_deleted_from_its_bubble_by_whoever_may(
 
 
 def _page_user(user: UserFixture) -> PanelUser:
-    identity = Identity(
-        user_id=user.id,
-        company_id=user.company_id,
-        role=user.role,
-        email=user.email,
-        display_name=user.role.value,
-        session_id=None,
-        claims=claims_for(user),
-    )
+    identity = identity_of(user, display_name=user.role.value)
     return PanelUser(identity, PanelSession("s", "a", "r", 0.0, "csrf"))
 
 

@@ -13,7 +13,7 @@ import orjson
 import pytest
 from sqlalchemy import insert
 
-from tests.conftest import Factory, UserFixture, claims_for, login
+from tests.conftest import Factory, UserFixture, identity_of, login
 from zapcrm.auth.identity import Identity
 from zapcrm.db import Database
 from zapcrm.models import Contact, ContactAttribute, FunnelStage, Role
@@ -39,16 +39,7 @@ class Tenant:
 
     def identity(self, role: Role = Role.SUPERVISOR) -> Identity:
         """The identity a request of this role would carry."""
-        user = self.users[role]
-        return Identity(
-            user_id=user.id,
-            company_id=self.company_id,
-            role=role,
-            email=user.email,
-            display_name=f"{role.value} teste",
-            session_id=None,
-            claims=claims_for(user),
-        )
+        return identity_of(self.users[role], display_name=f"{role.value} teste")
 
 
 async def new_tenant(
