@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from zapcrm.accounts.endpoints import router as accounts_router
 from zapcrm.auth.endpoints import router as auth_router
+from zapcrm.campaigns.endpoints import router as campaigns_router
 from zapcrm.contacts.endpoints import router as contacts_router
 from zapcrm.contacts.importing.endpoints import router as contact_import_router
 from zapcrm.contacts.query.endpoints import router as contact_query_router
@@ -32,3 +33,4 @@ router.include_router(list_rules_router)
 router.include_router(contacts_router)
 router.include_router(tasks_router)
 router.include_router(reports_router)
+router.include_router(campaigns_router)

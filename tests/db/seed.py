@@ -28,6 +28,7 @@ class CompanyGraph:
     unassigned_conversation_id: uuid.UUID
     segment_id: uuid.UUID
     list_id: uuid.UUID
+    campaign_id: uuid.UUID
 
 
 async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
@@ -129,6 +130,15 @@ async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
             " encode(sha256(gen_random_uuid()::text::bytea), 'hex'), now() + interval '1 day')"
             " returning id"
         )
+        params["campaign"] = await one(
+            "insert into campaigns (company_id, instance_id, name, variants, created_by) values"
+            " (:company, :instance, 'Promoção', array['Olá {{primeiro_nome}}!'], :operator)"
+            " returning id"
+        )
+        await one(
+            "insert into campaign_recipients (company_id, campaign_id, contact_id, position)"
+            " values (:company, :campaign, :contact, 1) returning id"
+        )
         await one(
             "insert into tasks (company_id, title, assignee_id) values"
             " (:company, 'Ligar para Maria', :operator) returning id"
@@ -160,4 +170,5 @@ async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
         unassigned_conversation_id=conversations["free"],
         segment_id=params["segment"],
         list_id=params["list"],
+        campaign_id=params["campaign"],
     )

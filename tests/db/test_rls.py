@@ -41,6 +41,8 @@ TENANT_TABLES = (
     "conversation_notes",
     "list_rules",
     "user_invites",
+    "campaigns",
+    "campaign_recipients",
 )
 
 # An attempt to create a row in company :b, using :b's own parents where a parent is needed.
@@ -87,6 +89,10 @@ INSERT_INTO_OTHER_COMPANY = {
     " values (:b, :b_list, 'Intrusa')",
     "user_invites": "insert into user_invites (company_id, email, role, token_hash, expires_at)"
     " values (:b, 'intruso@exemplo.com', 'admin', repeat('a', 64), now() + interval '1 day')",
+    "campaigns": "insert into campaigns (company_id, instance_id, name, variants)"
+    " values (:b, :b_instance, 'Intrusa', array['oi'])",
+    "campaign_recipients": "insert into campaign_recipients"
+    " (company_id, campaign_id, contact_id, position) values (:b, :b_campaign, :b_contact, 9)",
 }
 
 
@@ -166,6 +172,7 @@ async def test_admin_of_a_cannot_insert_into_b(
         "b_conversation": company_b.unassigned_conversation_id,
         "b_segment": company_b.segment_id,
         "b_list": company_b.list_id,
+        "b_campaign": company_b.campaign_id,
     }
     with pytest.raises(DBAPIError, match=r"row-level security|permission denied"):
         async with db.tenant_session(claims_for(company_a.admin)) as session:
@@ -220,6 +227,41 @@ async def test_a_row_of_a_cannot_point_into_b(
                     "b_conversation": company_b.mine_conversation_id,
                 },
             )
+
+
+async def test_a_campaign_of_a_cannot_name_a_number_or_contact_of_b(
+    db: Database, company_a: CompanyGraph, company_b: CompanyGraph
+) -> None:
+    """Foreign keys do not see RLS: without the policies' checks, A's campaign could send to
+    B's customers from B's number (the dispatcher runs as the service role)."""
+    params = {
+        "a": company_a.company_id,
+        "a_campaign": company_a.campaign_id,
+        "a_instance": company_a.instance_id,
+        "b_contact": company_b.contact_id,
+        "b_instance": company_b.instance_id,
+    }
+    for statement in (
+        "insert into campaigns (company_id, instance_id, name, variants)"
+        " values (:a, :b_instance, 'Alheia', array['oi'])",
+        "update campaigns set instance_id = :b_instance where id = :a_campaign",
+        "insert into campaign_recipients (company_id, campaign_id, contact_id, position)"
+        " values (:a, :a_campaign, :b_contact, 2)",
+        "update campaign_recipients set contact_id = :b_contact where campaign_id = :a_campaign",
+    ):
+        with pytest.raises(DBAPIError, match="row-level security"):
+            async with db.tenant_session(claims_for(company_a.supervisor)) as session:
+                await session.execute(text(statement), params)
+
+
+async def test_only_supervisors_and_admins_see_campaigns(
+    db: Database, company_a: CompanyGraph
+) -> None:
+    operator = claims_for(company_a.operator)
+    for table in ("campaigns", "campaign_recipients"):
+        assert await _visible(db, operator, f"select id from {table}") == set(), table
+        seen = await _visible(db, claims_for(company_a.supervisor), f"select id from {table}")
+        assert len(seen) == 1, table
 
 
 async def _visible(db: Database, claims: dict[str, str], sql: str) -> set[uuid.UUID]:

@@ -3,6 +3,8 @@
 from zapcrm.models.audit_log import AuditEntry
 from zapcrm.models.auth_user import AuthUser
 from zapcrm.models.base import Base
+from zapcrm.models.campaign import Campaign
+from zapcrm.models.campaign_recipient import CampaignRecipient
 from zapcrm.models.company import Company
 from zapcrm.models.contact import Contact
 from zapcrm.models.contact_attribute import ContactAttribute
@@ -30,6 +32,8 @@ __all__ = [
     "AuditEntry",
     "AuthUser",
     "Base",
+    "Campaign",
+    "CampaignRecipient",
     "Company",
     "Contact",
     "ContactAttribute",

@@ -1,5 +1,5 @@
-"""`zapcrm worker`: every stream's consumers, the outbox relay, the alert watch and the
-scheduled instance credential sync, in one process."""
+"""`zapcrm worker`: every stream's consumers, the outbox relay, the alert watch, the
+scheduled instance credential sync and the campaign dispatcher, in one process."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import contextlib
 
 from prometheus_client import start_http_server
 
+from zapcrm.campaigns.dispatch import dispatch_forever
 from zapcrm.config import Settings
 from zapcrm.contacts.importing.jobs import IMPORT_STREAM, ContactImportHandler
 from zapcrm.evolution.credentials import CredentialBox
@@ -127,6 +128,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             watch_alerts(runtime, stop),
             sync_forever(runtime, stop),
             sweep_forever(runtime, stop),
+            dispatch_forever(runtime, stop),
         )
     finally:
         await runtime.close()

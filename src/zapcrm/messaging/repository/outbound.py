@@ -65,7 +65,8 @@ async def queue_message(session: AsyncSession, values: dict[str, Any]) -> dict[s
         "from_me": True,
         "inbound": False,
         "counts_unread": False,
-        "human_reply": True,
+        # A person's reply (panel, API) counts for the first-response report; a campaign's not.
+        "human_reply": values.get("human_reply", True),
         "preview": values["preview"],
     }
     rows = await driver_mappings(session, _QUEUE_MESSAGE, params)

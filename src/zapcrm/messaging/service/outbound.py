@@ -225,13 +225,13 @@ async def _queue(
         )
         assert existing is not None
         return await _message(session, existing), []
-    items = _send_items(
+    items = send_items(
         actor.company_id, conversation["id"], conversation["instance_id"], row["id"], "created"
     )
     return cache.message_out(row), items
 
 
-def _send_items(
+def send_items(
     company_id: uuid.UUID,
     conversation_id: uuid.UUID,
     instance_id: uuid.UUID,
@@ -285,7 +285,7 @@ async def retry(
     if not requeued:
         # A concurrent retry, or a late acknowledgement, changed it since we read it.
         raise Conflict(N_("esta mensagem mudou agora mesmo; atualize a conversa"))
-    items = _send_items(
+    items = send_items(
         message["company_id"],
         message["conversation_id"],
         message["instance_id"],

@@ -1,0 +1,225 @@
+"""The campaign dispatcher, in the worker: every second, each due campaign sends one message
+(or pauses, or waits), paced by pacing.py.
+
+One service transaction per step: lock the due campaign (`SKIP LOCKED`, so several workers
+share campaigns and never send twice for one), decide, queue the message exactly as the panel
+does (a `queued` row plus its outbox entries for `evolution:outgoing-messages`), mark the
+recipient and set the next send time; the entries are published after commit. The send worker
+then checks the number, sends one message at a time per number and retries, as for any send.
+
+The campaign's state lives in its row (`next_send_at`, `sent_in_batch`) rather than in
+delayed queue entries (DESIGN.md names a `campaigns:dispatch` stream): the pace is a matter of
+time, a paused or edited campaign must change it at once, and a worker that dies mid-step
+leaves nothing behind but an uncommitted transaction.
+
+A step, in order: the number disconnected -> pause; the latest sends all failed -> pause
+(numbers not on WhatsApp do not count: they are bad entries, not a blocked number); outside
+the sending window -> wait for it; over the hourly or daily cap -> wait until a send leaves
+the period; otherwise skip the people who cannot be sent to (opted out, no phone, merged
+away) and send to the next one; nobody left -> completed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.campaigns import pacing, repository, texts
+from zapcrm.i18n import N_
+from zapcrm.kit.zones import zone_or_default
+from zapcrm.logging import get_logger
+from zapcrm.messaging import repository as messaging_repo
+from zapcrm.messaging.labels import preview_of
+from zapcrm.messaging.repository import outbound
+from zapcrm.messaging.service.outbound import send_items
+from zapcrm.outbox import OutboxItem, record
+from zapcrm.runtime import Runtime
+
+log = get_logger(__name__)
+
+# People skipped in one step before it yields (a list of thousands of opted-out contacts must
+# not hold the campaign's lock for long).
+MAX_SKIPS_PER_STEP = 200
+# Campaigns stepped per tick of the loop, so one worker cannot be kept busy forever.
+MAX_STEPS_PER_TICK = 50
+
+
+async def dispatch_due(
+    runtime: Runtime, *, now: datetime | None = None, rng: random.Random | None = None
+) -> int:
+    """Step every campaign that is due now (up to MAX_STEPS_PER_TICK); how many were stepped."""
+    rng = rng or random.Random()  # noqa: S311 - pacing jitter, not secrecy
+    steps = 0
+    while steps < MAX_STEPS_PER_TICK:
+        moment = now or datetime.now(UTC)
+        async with runtime.db.service_session() as session:
+            campaign = await repository.claim_due(session, moment)
+            if campaign is None:
+                break
+            items = await _step(session, campaign, moment, rng)
+            entries = await record(session, campaign["company_id"], items)
+        await runtime.outbox.publish(entries)
+        steps += 1
+    return steps
+
+
+async def dispatch_forever(runtime: Runtime, stop: asyncio.Event, *, interval: float = 1.0) -> None:
+    """`dispatch_due` every `interval` seconds until `stop`."""
+    while not stop.is_set():
+        try:
+            await dispatch_due(runtime)
+        except Exception as error:  # noqa: BLE001 - the loop must outlive Redis/Postgres blips
+            log.warning("campaigns.dispatch_failed", error_type=type(error).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def _step(
+    session: AsyncSession, campaign: dict[str, Any], now: datetime, rng: random.Random
+) -> list[OutboxItem]:
+    campaign_id: uuid.UUID = campaign["id"]
+    if campaign["connection_state"] != "open":
+        await _pause(
+            session,
+            campaign,
+            N_("o número {name} desconectou", name=campaign["instance_name"]),
+        )
+        return []
+    if await _failing(session, campaign):
+        await _pause(
+            session,
+            campaign,
+            N_(
+                "{count} envios seguidos falharam: veja o motivo nos destinatários",
+                count=campaign["max_consecutive_failures"],
+            ),
+        )
+        return []
+    pace = pacing.Pacing(**{name: campaign[name] for name in pacing.PACING_COLUMNS})
+    zone = zone_or_default(campaign["timezone"])
+    waiting = pacing.window_opens_at(now, zone, pace.window_start, pace.window_end)
+    waiting = waiting or await _capped(session, campaign, pace, now)
+    if waiting is not None:
+        await repository.update_campaign(session, campaign_id, {"next_send_at": waiting})
+        return []
+    for _ in range(MAX_SKIPS_PER_STEP):
+        person = await repository.next_pending(session, campaign_id)
+        if person is None:
+            await repository.update_campaign(
+                session,
+                campaign_id,
+                {"status": "completed", "finished_at": now, "next_send_at": None},
+            )
+            log.info("campaigns.completed", campaign_id=str(campaign_id))
+            return []
+        reason = _unreachable(person)
+        if reason is not None:
+            await repository.skip_recipient(session, person["id"], reason)
+            continue
+        items = await _send(session, campaign, person, now)
+        next_at, in_batch = pacing.after_send(now, campaign["sent_in_batch"], pace, rng)
+        await repository.update_campaign(
+            session, campaign_id, {"next_send_at": next_at, "sent_in_batch": in_batch}
+        )
+        return items
+    return []  # only skips this time: the campaign is still due and goes on at the next tick
+
+
+def _unreachable(person: dict[str, Any]) -> str | None:
+    if person["merged_into_id"] is not None:
+        return N_("o contato foi unido a outro")
+    if person["opted_out"]:
+        return N_("o contato pediu para não receber mensagens")
+    if not person["phone_e164"]:
+        return N_("o contato não tem telefone")
+    return None
+
+
+async def _failing(session: AsyncSession, campaign: dict[str, Any]) -> bool:
+    """Whether the latest sends (as many as the campaign tolerates) all failed for reasons
+    other than a number that is not on WhatsApp."""
+    count = campaign["max_consecutive_failures"]
+    outcomes = await repository.latest_outcomes(session, campaign["id"], count)
+    return len(outcomes) == count and all(
+        status == "ERROR" and not (error or "").endswith(repository.NOT_ON_WHATSAPP.lstrip("%"))
+        for status, error in outcomes
+    )
+
+
+async def _capped(
+    session: AsyncSession, campaign: dict[str, Any], pace: pacing.Pacing, now: datetime
+) -> datetime | None:
+    """When the number's hourly or daily cap frees a place; None while it has room."""
+    instance_id = campaign["instance_id"]
+    in_hour, oldest_in_hour = await repository.instance_sends(
+        session, instance_id, now - pacing.HOUR
+    )
+    hourly = pacing.cap_frees_at(in_hour, pace.hourly_cap, oldest_in_hour, pacing.HOUR)
+    if hourly is not None:
+        return hourly
+    in_day, oldest_in_day = await repository.instance_sends(session, instance_id, now - pacing.DAY)
+    limit = pacing.daily_limit(pace, now - campaign["instance_created_at"])
+    return pacing.cap_frees_at(in_day, limit, oldest_in_day, pacing.DAY)
+
+
+async def _send(
+    session: AsyncSession, campaign: dict[str, Any], person: dict[str, Any], now: datetime
+) -> list[OutboxItem]:
+    """Queue the person's message in their chat on the campaign's number."""
+    chat = await repository.contact_chat(session, campaign["instance_id"], person["contact_id"])
+    if chat is None:
+        remote_jid = person["phone_e164"].removeprefix("+") + "@s.whatsapp.net"
+        created = await messaging_repo.upsert_conversation(
+            session,
+            company_id=campaign["company_id"],
+            instance_id=campaign["instance_id"],
+            remote_jid=remote_jid,
+            is_group=False,
+            contact_id=person["contact_id"],
+        )
+        await repository.close_if_unused(session, created.id)
+        chat = {"id": created.id, "remote_jid": remote_jid}
+    variants: list[str] = campaign["variants"]
+    variant = (person["position"] - 1) % len(variants)
+    body = texts.render(variants[variant], person["name"])
+    message_id = uuid.uuid4()
+    row = await outbound.queue_message(
+        session,
+        {
+            "id": message_id,
+            "type": "text",
+            "body": body,
+            "message_payload": {"campaign_id": str(campaign["id"])},
+            "outgoing": {"kind": "text", "text": body},
+            "quoted_key_id": None,
+            "preview": preview_of("text", body, None),
+            "company_id": campaign["company_id"],
+            "instance_id": campaign["instance_id"],
+            "conversation_id": chat["id"],
+            "remote_jid": chat["remote_jid"],
+            "at": now,
+            "sent_by": None,
+            "human_reply": False,
+            "idempotency_key": None,
+        },
+    )
+    assert row is not None  # no idempotency key: the insert always happens
+    await repository.mark_sent(
+        session, person["id"], message_id=message_id, variant=variant, at=now
+    )
+    return send_items(
+        campaign["company_id"], chat["id"], campaign["instance_id"], message_id, "created"
+    )
+
+
+async def _pause(session: AsyncSession, campaign: dict[str, Any], reason: str) -> None:
+    await repository.update_campaign(
+        session, campaign["id"], {"status": "paused", "pause_reason": reason}
+    )
+    log.info("campaigns.paused", campaign_id=str(campaign["id"]), reason=str(reason))

@@ -1,0 +1,211 @@
+"""Campaign API models: what a supervisor writes, what the panel reads back."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from zapcrm.campaigns import texts
+from zapcrm.contacts.query.schemas import ContactQuery
+from zapcrm.i18n import N_
+
+CampaignStatus = Literal["draft", "running", "paused", "completed", "cancelled"]
+# A recipient as people read it: its own state before the send, its message's after.
+RecipientStatus = Literal["pending", "skipped", "queued", "sent", "delivered", "read", "failed"]
+MAX_TEXT_LENGTH = 4096  # WhatsApp's limit for one text message
+MAX_VARIANTS = 10
+
+# Settings people may change while a campaign runs or is paused (slower, smaller caps...).
+PACING_FIELDS = (
+    "min_gap_seconds",
+    "max_gap_seconds",
+    "batch_size",
+    "batch_pause_min_seconds",
+    "batch_pause_max_seconds",
+    "hourly_cap",
+    "daily_cap",
+    "warmup",
+    "window_start",
+    "window_end",
+    "max_consecutive_failures",
+)
+
+
+class PacingIn(BaseModel):
+    """The pace; the defaults are the safe ones from crm-features.md."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_gap_seconds: int = Field(default=8, ge=1, le=3600, description="intervalo mínimo (s)")
+    max_gap_seconds: int = Field(default=20, ge=1, le=3600, description="intervalo máximo (s)")
+    batch_size: int = Field(default=20, ge=1, le=1000, description="envios por lote")
+    batch_pause_min_seconds: int = Field(default=60, ge=0, le=86400)
+    batch_pause_max_seconds: int = Field(default=120, ge=0, le=86400)
+    hourly_cap: int = Field(default=70, ge=1, le=10000, description="envios por hora (número)")
+    daily_cap: int = Field(default=300, ge=1, le=100000, description="envios por dia (número)")
+    warmup: bool = Field(
+        default=True, description="limite diário começa em 30 e cresce 30 por dia de número novo"
+    )
+    window_start: time = Field(default=time(8), description="início da janela (fuso da empresa)")
+    window_end: time = Field(default=time(20), description="fim da janela (fuso da empresa)")
+    max_consecutive_failures: int = Field(
+        default=5, ge=1, le=1000, description="pausa sozinha após tantas falhas seguidas"
+    )
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Self:
+        check_ranges(self)
+        return self
+
+
+class CampaignIn(PacingIn):
+    """A new campaign (a draft until it is started)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    instance_id: uuid.UUID
+    audience: ContactQuery = Field(
+        default_factory=ContactQuery,
+        description="quem recebe: busca, filtro e segmento combinados (vazio: todos os contatos)",
+    )
+    variants: list[str] = Field(
+        min_length=1,
+        max_length=MAX_VARIANTS,
+        description="textos alternados entre os destinatários; variáveis {{nome}}, "
+        "{{primeiro_nome}} e {{primeiro_nome|cliente}} (com valor padrão)",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _not_blank(value)
+
+    @field_validator("variants")
+    @classmethod
+    def _variants(cls, value: list[str]) -> list[str]:
+        return [check_variant(text) for text in value]
+
+
+class CampaignUpdate(BaseModel):
+    """Changes to a campaign: the pace and the name at any time before it ends; the number,
+    the audience and the texts only while it is a draft."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    instance_id: uuid.UUID | None = None
+    audience: ContactQuery | None = None
+    variants: list[str] | None = Field(default=None, min_length=1, max_length=MAX_VARIANTS)
+    min_gap_seconds: int | None = Field(default=None, ge=1, le=3600)
+    max_gap_seconds: int | None = Field(default=None, ge=1, le=3600)
+    batch_size: int | None = Field(default=None, ge=1, le=1000)
+    batch_pause_min_seconds: int | None = Field(default=None, ge=0, le=86400)
+    batch_pause_max_seconds: int | None = Field(default=None, ge=0, le=86400)
+    hourly_cap: int | None = Field(default=None, ge=1, le=10000)
+    daily_cap: int | None = Field(default=None, ge=1, le=100000)
+    warmup: bool | None = None
+    window_start: time | None = None
+    window_end: time | None = None
+    max_consecutive_failures: int | None = Field(default=None, ge=1, le=1000)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else _not_blank(value)
+
+    @field_validator("variants")
+    @classmethod
+    def _variants(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [check_variant(text) for text in value]
+
+
+class CampaignProgress(BaseModel):
+    """How far the campaign got: recipients by status, replies and the time left."""
+
+    total: int
+    pending: int
+    skipped: int
+    queued: int
+    sent: int
+    delivered: int
+    read: int
+    failed: int
+    replied: int
+    eta_seconds: float | None = Field(
+        description="estimativa do tempo até o último envio pelo ritmo (sem janela nem limite "
+        "diário); null quando não está enviando"
+    )
+
+    @property
+    def done(self) -> int:
+        """Recipients the campaign has finished with (sent or skipped)."""
+        return self.total - self.pending
+
+
+class CampaignOut(PacingIn):
+    """A campaign as the API shows it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: uuid.UUID
+    name: str
+    status: CampaignStatus
+    instance_id: uuid.UUID
+    audience: ContactQuery
+    variants: list[str]
+    next_send_at: datetime | None
+    pause_reason: str | None
+    created_by: uuid.UUID | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    progress: CampaignProgress
+
+
+class RecipientOut(BaseModel):
+    """One person of the campaign and what became of their message."""
+
+    contact_id: uuid.UUID
+    name: str
+    phone_e164: str | None
+    position: int
+    status: RecipientStatus
+    reason: str | None
+    variant: int | None
+    dispatched_at: datetime | None
+    message_id: uuid.UUID | None
+    conversation_id: uuid.UUID | None
+    replied: bool
+
+
+def check_ranges(pacing: PacingIn) -> None:
+    """Minimum before maximum, and a window that opens before it closes."""
+    if pacing.max_gap_seconds < pacing.min_gap_seconds:
+        raise ValueError(N_("o intervalo máximo é menor que o mínimo"))
+    if pacing.batch_pause_max_seconds < pacing.batch_pause_min_seconds:
+        raise ValueError(N_("a pausa máxima entre lotes é menor que a mínima"))
+    if pacing.window_end <= pacing.window_start:
+        raise ValueError(N_("a janela de envio termina antes de começar"))
+
+
+def check_variant(text: str) -> str:
+    """A text stripped, not empty, within WhatsApp's length, with valid variables."""
+    body = text.strip()
+    if not body:
+        raise ValueError(N_("o texto está vazio"))
+    if len(body) > MAX_TEXT_LENGTH:
+        raise ValueError(N_("o texto passa de {limit} caracteres", limit=MAX_TEXT_LENGTH))
+    try:
+        texts.check(body)
+    except texts.TextError as error:
+        raise ValueError(str(error)) from None
+    return body
+
+
+def _not_blank(value: str) -> str:
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError(N_("o nome está vazio"))
+    return stripped

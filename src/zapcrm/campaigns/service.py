@@ -1,0 +1,315 @@
+"""Campaigns for supervisors and admins: plan a draft, start it (the audience is fixed then),
+pause, resume, cancel; progress and recipients. Sending itself is dispatch.py's, in the worker.
+
+Services never commit: the edge's transaction does. Starting, pausing, resuming and cancelling
+are written to the audit log: a campaign speaks to many customers in the company's name.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.accounts import repository as accounts_repo
+from zapcrm.auth.identity import Identity
+from zapcrm.campaigns import pacing, repository
+from zapcrm.campaigns.schemas import (
+    PACING_FIELDS,
+    CampaignIn,
+    CampaignOut,
+    CampaignProgress,
+    CampaignUpdate,
+    PacingIn,
+    RecipientOut,
+    RecipientStatus,
+    check_ranges,
+)
+from zapcrm.contacts.query import repository as contacts_query
+from zapcrm.contacts.query.schemas import ContactQuery
+from zapcrm.contacts.query.service import count_contacts, resolve_criteria
+from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
+from zapcrm.i18n import N_
+from zapcrm.models import Campaign
+
+MAX_LISTED = 200
+FINAL = ("completed", "cancelled")
+_DRAFT_ONLY = ("instance_id", "audience", "variants")
+
+
+async def list_campaigns(session: AsyncSession, identity: Identity) -> list[CampaignOut]:
+    """The company's latest campaigns with their progress, newest first."""
+    campaigns = await repository.list_campaigns(session, identity.company_id, MAX_LISTED)
+    return await _out(session, campaigns)
+
+
+async def get_campaign(
+    session: AsyncSession, identity: Identity, campaign_id: uuid.UUID
+) -> CampaignOut:
+    """One campaign with its progress."""
+    return (await _out(session, [await _campaign(session, identity, campaign_id)]))[0]
+
+
+async def count_audience(session: AsyncSession, identity: Identity, audience: ContactQuery) -> int:
+    """How many contacts the audience selects now (opted-out ones included: they are skipped,
+    and counted as such, when the campaign reaches them)."""
+    return await count_contacts(session, identity, audience)
+
+
+async def create_campaign(
+    session: AsyncSession, identity: Identity, body: CampaignIn
+) -> CampaignOut:
+    """A draft; its audience is checked now and fixed when it starts."""
+    await _instance_state(session, identity, body.instance_id)
+    await resolve_criteria(session, identity, body.audience)
+    campaign = await repository.insert_campaign(
+        session,
+        {
+            **body.model_dump(exclude={"audience"}),
+            "audience": _audience_json(body.audience),
+            "company_id": identity.company_id,
+            "created_by": identity.user_id,
+        },
+    )
+    return (await _out(session, [campaign]))[0]
+
+
+async def update_campaign(
+    session: AsyncSession, identity: Identity, campaign_id: uuid.UUID, body: CampaignUpdate
+) -> CampaignOut:
+    """Change a campaign that has not ended (see CampaignUpdate for what, when)."""
+    campaign = await _campaign(session, identity, campaign_id, lock=True)
+    changes = body.model_dump(exclude_unset=True)
+    if campaign.status in FINAL:
+        raise Conflict(N_("a campanha já terminou"))
+    if campaign.status != "draft" and any(field in changes for field in _DRAFT_ONLY):
+        raise Conflict(N_("número, público e textos só mudam enquanto a campanha é rascunho"))
+    if any(value is None for value in changes.values()):
+        raise ValidationFailed(
+            N_("um campo enviado está vazio"),
+            fields=[
+                {"field": field, "message": N_("não pode ser nulo")}
+                for field, value in changes.items()
+                if value is None
+            ],
+        )
+    merged = PacingIn.model_construct(
+        **{field: changes.get(field, getattr(campaign, field)) for field in PACING_FIELDS}
+    )
+    try:
+        check_ranges(merged)
+    except ValueError as error:
+        raise ValidationFailed(str(error)) from None
+    if "instance_id" in changes:
+        await _instance_state(session, identity, changes["instance_id"])
+    if body.audience is not None:
+        await resolve_criteria(session, identity, body.audience)
+        changes["audience"] = _audience_json(body.audience)
+    await repository.update_campaign(session, campaign.id, changes)
+    return await get_campaign(session, identity, campaign.id)
+
+
+async def start_campaign(
+    session: AsyncSession,
+    identity: Identity,
+    campaign_id: uuid.UUID,
+    *,
+    now: datetime | None = None,
+) -> CampaignOut:
+    """Fix the audience (the contacts it selects now) and let the dispatcher begin."""
+    now = now or datetime.now(UTC)
+    campaign = await _campaign(session, identity, campaign_id, lock=True)
+    if campaign.status != "draft":
+        raise Conflict(N_("só um rascunho pode ser iniciado"))
+    await _connected(session, identity, campaign.instance_id)
+    criteria = await resolve_criteria(session, identity, ContactQuery(**campaign.audience))
+    total = await repository.add_recipients(
+        session,
+        identity.company_id,
+        campaign.id,
+        contacts_query.matching_ids(identity.company_id, criteria.where),
+    )
+    if total == 0:
+        raise ValidationFailed(N_("nenhum contato corresponde ao público da campanha"))
+    await repository.update_campaign(
+        session,
+        campaign.id,
+        {"status": "running", "started_at": now, "next_send_at": now, "sent_in_batch": 0},
+    )
+    await _audit(session, identity, "campaign.started", campaign, {"recipients": total})
+    return await get_campaign(session, identity, campaign.id)
+
+
+async def pause_campaign(
+    session: AsyncSession, identity: Identity, campaign_id: uuid.UUID
+) -> CampaignOut:
+    """Stop sending until resumed (a message already handed to the send queue still goes)."""
+    campaign = await _campaign(session, identity, campaign_id, lock=True)
+    if campaign.status != "running":
+        raise Conflict(N_("só uma campanha em andamento pode ser pausada"))
+    reason = N_("pausada por {name}", name=identity.display_name)
+    await repository.update_campaign(
+        session, campaign.id, {"status": "paused", "pause_reason": reason}
+    )
+    await _audit(session, identity, "campaign.paused", campaign, {})
+    return await get_campaign(session, identity, campaign.id)
+
+
+async def resume_campaign(
+    session: AsyncSession,
+    identity: Identity,
+    campaign_id: uuid.UUID,
+    *,
+    now: datetime | None = None,
+) -> CampaignOut:
+    """Send again from where it stopped (paused by hand or by the dispatcher)."""
+    campaign = await _campaign(session, identity, campaign_id, lock=True)
+    if campaign.status != "paused":
+        raise Conflict(N_("só uma campanha pausada pode ser retomada"))
+    await _connected(session, identity, campaign.instance_id)
+    await repository.update_campaign(
+        session,
+        campaign.id,
+        {"status": "running", "pause_reason": None, "next_send_at": now or datetime.now(UTC)},
+    )
+    await _audit(session, identity, "campaign.resumed", campaign, {})
+    return await get_campaign(session, identity, campaign.id)
+
+
+async def cancel_campaign(
+    session: AsyncSession,
+    identity: Identity,
+    campaign_id: uuid.UUID,
+    *,
+    now: datetime | None = None,
+) -> CampaignOut:
+    """End the campaign for good; people not reached yet are not sent to."""
+    campaign = await _campaign(session, identity, campaign_id, lock=True)
+    if campaign.status in FINAL:
+        raise Conflict(N_("a campanha já terminou"))
+    await repository.update_campaign(
+        session,
+        campaign.id,
+        {"status": "cancelled", "finished_at": now or datetime.now(UTC), "next_send_at": None},
+    )
+    await _audit(session, identity, "campaign.cancelled", campaign, {})
+    return await get_campaign(session, identity, campaign.id)
+
+
+async def delete_campaign(
+    session: AsyncSession, identity: Identity, campaign_id: uuid.UUID
+) -> None:
+    """Remove a draft or an ended campaign (its messages stay in the chats)."""
+    campaign = await _campaign(session, identity, campaign_id, lock=True)
+    if campaign.status not in ("draft", *FINAL):
+        raise Conflict(N_("pause e cancele a campanha antes de excluí-la"))
+    await repository.delete_campaign(session, campaign.id)
+    await _audit(session, identity, "campaign.deleted", campaign, {"status": campaign.status})
+
+
+async def list_recipients(
+    session: AsyncSession,
+    identity: Identity,
+    campaign_id: uuid.UUID,
+    *,
+    status: RecipientStatus | None,
+    after: int,
+    limit: int,
+) -> list[RecipientOut]:
+    """The campaign's people in audience order, optionally of one status."""
+    campaign = await _campaign(session, identity, campaign_id)
+    rows = await repository.recipients_page(
+        session, campaign.id, shown=status, after_position=after, limit=limit
+    )
+    return [RecipientOut.model_validate(row) for row in rows]
+
+
+async def _campaign(
+    session: AsyncSession, identity: Identity, campaign_id: uuid.UUID, *, lock: bool = False
+) -> Campaign:
+    campaign = await repository.get_campaign(session, identity.company_id, campaign_id, lock=lock)
+    if campaign is None:
+        raise NotFound(N_("campanha não encontrada"))
+    return campaign
+
+
+async def _instance_state(session: AsyncSession, identity: Identity, instance_id: uuid.UUID) -> str:
+    state = await repository.instance_state(session, identity.company_id, instance_id)
+    if state is None:
+        raise ValidationFailed(
+            N_("número de WhatsApp não encontrado"),
+            fields=[{"field": "instance_id", "message": N_("não encontrado")}],
+        )
+    return state
+
+
+async def _connected(session: AsyncSession, identity: Identity, instance_id: uuid.UUID) -> None:
+    if await _instance_state(session, identity, instance_id) != "open":
+        raise Conflict(N_("o número de WhatsApp da campanha está desconectado: conecte-o antes"))
+
+
+async def _out(session: AsyncSession, campaigns: list[Campaign] | Any) -> list[CampaignOut]:
+    counts = await repository.progress(session, [campaign.id for campaign in campaigns])
+    result = []
+    for campaign in campaigns:
+        figures = counts.get(campaign.id, {})
+        data = {column: getattr(campaign, column) for column in _OUT_COLUMNS}
+        result.append(CampaignOut.model_validate(data | {"progress": _progress(campaign, figures)}))
+    return result
+
+
+_OUT_COLUMNS = (
+    *PACING_FIELDS,
+    "id",
+    "name",
+    "status",
+    "instance_id",
+    "audience",
+    "variants",
+    "next_send_at",
+    "pause_reason",
+    "created_by",
+    "created_at",
+    "started_at",
+    "finished_at",
+)
+
+
+def _progress(campaign: Campaign, figures: dict[str, int]) -> CampaignProgress:
+    shown = ("pending", "skipped", "queued", "sent", "delivered", "read", "failed")
+    numbers = {name: figures.get(name, 0) for name in shown}
+    pace = pacing.Pacing(**{field: getattr(campaign, field) for field in pacing.PACING_COLUMNS})
+    return CampaignProgress(
+        **numbers,
+        total=sum(numbers.values()),
+        replied=figures.get("replied", 0),
+        eta_seconds=(
+            pacing.estimate_seconds(numbers["pending"], pace)
+            if campaign.status == "running"
+            else None
+        ),
+    )
+
+
+def _audience_json(audience: ContactQuery) -> dict[str, Any]:
+    return audience.model_dump(mode="json", exclude_none=True)
+
+
+async def _audit(
+    session: AsyncSession,
+    identity: Identity,
+    action: str,
+    campaign: Campaign,
+    details: dict[str, Any],
+) -> None:
+    await accounts_repo.insert_audit(
+        session,
+        company_id=identity.company_id,
+        actor_id=identity.user_id,
+        action=action,
+        target_type="campaign",
+        target_id=str(campaign.id),
+        details={"name": campaign.name} | details,
+    )

@@ -1,0 +1,204 @@
+"""Campaigns API: drafts, validation, the audience fixed at start, and the state rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from tests.campaigns.helpers import PROMO, create, new_desk
+from tests.conftest import Factory, login
+from zapcrm.db import Database
+
+
+async def test_a_supervisor_plans_a_draft_that_operators_cannot_see(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    campaign = await create(client, desk)
+    assert campaign["status"] == "draft"
+    assert campaign["audience"]["filter"] == PROMO
+    # The safe pace unless asked otherwise (crm-features.md).
+    assert (campaign["min_gap_seconds"], campaign["max_gap_seconds"]) == (8, 20)
+    assert (campaign["batch_size"], campaign["hourly_cap"], campaign["warmup"]) == (20, 70, True)
+    assert campaign["progress"]["total"] == 0
+    assert campaign["progress"]["eta_seconds"] is None
+    supervisor = await login(client, desk.supervisor)
+    listed = (await client.get("/api/campaigns", headers=supervisor)).json()
+    assert [item["id"] for item in listed] == [campaign["id"]]
+    operator = await login(client, desk.operator)
+    for method, url in (
+        ("GET", "/api/campaigns"),
+        ("GET", f"/api/campaigns/{campaign['id']}"),
+        ("POST", f"/api/campaigns/{campaign['id']}/start"),
+    ):
+        response = await client.request(method, url, headers=operator)
+        assert response.status_code == 403, (url, response.text)
+    refused = await client.post("/api/campaigns", json=desk.draft(), headers=operator)
+    assert refused.status_code == 403
+
+
+async def test_mistakes_are_named_before_anything_is_saved(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    other = await new_desk(db, factory)
+    headers = await login(client, desk.supervisor)
+
+    async def refused(**overrides: Any) -> str:
+        response = await client.post(
+            "/api/campaigns", json=desk.draft(**overrides), headers=headers
+        )
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        return " ".join([error["message"], *(f["message"] for f in error.get("fields", []))])
+
+    assert "nome_completo" in await refused(variants=["Oi {{nome_completo}}"])
+    assert "chaves sem par" in await refused(variants=["Oi {{nome}"])
+    assert "vazio" in await refused(variants=["   "])
+    assert await refused(variants=[])
+    assert await refused(variants=["x" * 4097])
+    assert "intervalo máximo" in await refused(min_gap_seconds=30, max_gap_seconds=10)
+    assert "janela" in await refused(window_start="20:00", window_end="08:00")
+    assert "não encontrado" in await refused(instance_id=str(other.instance_id))
+    assert await refused(audience={"filter": {"field": "senha", "operator": "equals"}})
+    assert await refused(name="  ")
+    async with db.service_session() as session:
+        count = await session.execute(
+            text("select count(*) from campaigns where company_id = :c"), {"c": desk.company_id}
+        )
+        assert count.scalar_one() == 0
+
+
+async def test_starting_fixes_the_audience_as_it_is_then(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    headers = await login(client, desk.supervisor)
+    await desk.customer("Ana Souza", "+5511987650001")
+    await desk.customer("Bruno Lima", "+5511987650002")
+    await desk.customer("Carla sem promo", "+5511987650003", tags=())
+    counted = await client.post(
+        "/api/campaigns/audience/count", json={"filter": PROMO}, headers=headers
+    )
+    assert counted.json() == {"count": 2}
+    campaign = await create(client, desk, headers)
+    started = await client.post(f"/api/campaigns/{campaign['id']}/start", headers=headers)
+    assert started.status_code == 200, started.text
+    body = started.json()
+    assert body["status"] == "running"
+    assert body["started_at"] is not None
+    assert body["progress"]["total"] == body["progress"]["pending"] == 2
+    assert body["progress"]["eta_seconds"] > 0
+    await desk.customer("Dora chegou depois", "+5511987650004")
+    again = (await client.get(f"/api/campaigns/{campaign['id']}", headers=headers)).json()
+    assert again["progress"]["total"] == 2
+    people = (
+        await client.get(f"/api/campaigns/{campaign['id']}/recipients", headers=headers)
+    ).json()
+    assert sorted(person["name"] for person in people) == ["Ana Souza", "Bruno Lima"]
+    assert {person["status"] for person in people} == {"pending"}
+    assert [person["position"] for person in people] == [1, 2]
+    async with db.service_session() as session:
+        audit = await session.execute(
+            text("select action, details from audit_log where target_id = :id"),
+            {"id": campaign["id"]},
+        )
+        assert [(action, details["recipients"]) for action, details in audit] == [
+            ("campaign.started", 2)
+        ]
+
+
+async def test_start_refuses_a_disconnected_number_and_an_empty_audience(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    headers = await login(client, desk.supervisor)
+    campaign = await create(client, desk, headers)
+    nobody = await client.post(f"/api/campaigns/{campaign['id']}/start", headers=headers)
+    assert nobody.status_code == 422
+    assert "nenhum contato" in nobody.json()["error"]["message"]
+    await desk.customer("Ana", "+5511987650001")
+    await desk.set_connection("close")
+    offline = await client.post(f"/api/campaigns/{campaign['id']}/start", headers=headers)
+    assert offline.status_code == 409
+    assert "desconectado" in offline.json()["error"]["message"]
+    current = (await client.get(f"/api/campaigns/{campaign['id']}", headers=headers)).json()
+    assert current["status"] == "draft"
+    assert current["progress"]["total"] == 0
+
+
+async def test_pause_resume_cancel_and_delete_follow_the_campaigns_state(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    headers = await login(client, desk.supervisor)
+    await desk.customer("Ana", "+5511987650001")
+    campaign = await create(client, desk, headers)
+    url = f"/api/campaigns/{campaign['id']}"
+
+    async def act(action: str, expected: int = 200) -> dict[str, Any]:
+        response = await client.post(f"{url}/{action}", headers=headers)
+        assert response.status_code == expected, (action, response.text)
+        result: dict[str, Any] = response.json()
+        return result
+
+    await act("pause", 409)  # a draft is not running
+    await act("start")
+    paused = await act("pause")
+    assert paused["status"] == "paused"
+    assert "pausada por" in paused["pause_reason"]
+    await act("pause", 409)
+    assert (await client.delete(url, headers=headers)).status_code == 409
+    resumed = await act("resume")
+    assert resumed["status"] == "running"
+    assert resumed["pause_reason"] is None
+    cancelled = await act("cancel")
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["finished_at"] is not None
+    await act("resume", 409)
+    await act("cancel", 409)
+    late = await client.patch(url, json={"hourly_cap": 10}, headers=headers)
+    assert late.status_code == 409
+    assert (await client.delete(url, headers=headers)).status_code == 204
+    assert (await client.get(url, headers=headers)).status_code == 404
+    async with db.service_session() as session:
+        audit = await session.execute(
+            text("select action from audit_log where target_id = :id order by created_at, id"),
+            {"id": campaign["id"]},
+        )
+        assert list(audit.scalars()) == [
+            "campaign.started",
+            "campaign.paused",
+            "campaign.resumed",
+            "campaign.cancelled",
+            "campaign.deleted",
+        ]
+
+
+async def test_after_the_start_only_the_name_and_the_pace_change(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    headers = await login(client, desk.supervisor)
+    await desk.customer("Ana", "+5511987650001")
+    campaign = await create(client, desk, headers)
+    url = f"/api/campaigns/{campaign['id']}"
+    edited = await client.patch(url, json={"variants": ["Novo texto"]}, headers=headers)
+    assert edited.status_code == 200
+    assert edited.json()["variants"] == ["Novo texto"]
+    await client.post(f"{url}/start", headers=headers)
+    frozen = await client.patch(url, json={"variants": ["Outro"]}, headers=headers)
+    assert frozen.status_code == 409
+    slower = await client.patch(
+        url, json={"min_gap_seconds": 30, "max_gap_seconds": 60, "name": "Natal"}, headers=headers
+    )
+    assert slower.status_code == 200, slower.text
+    assert (slower.json()["min_gap_seconds"], slower.json()["name"]) == (30, "Natal")
+    # Checked against what is stored: a minimum over the stored maximum is refused.
+    crossed = await client.patch(url, json={"min_gap_seconds": 90}, headers=headers)
+    assert crossed.status_code == 422
+    assert "intervalo máximo" in crossed.json()["error"]["message"]
+    blank = await client.patch(url, json={"name": None}, headers=headers)
+    assert blank.status_code == 422

@@ -1,0 +1,332 @@
+"""The dispatcher, step by step on a controlled clock: one message per step in the person's
+chat, skips, the window, caps, batch pauses, automatic pauses, progress and replies."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+
+from tests.campaigns.helpers import Desk, new_desk
+from tests.conftest import Factory, identity_of
+from tests.evolution.harness import rows
+from zapcrm.campaigns import service
+from zapcrm.campaigns.dispatch import dispatch_due
+from zapcrm.campaigns.schemas import CampaignIn, CampaignOut
+from zapcrm.db import Database
+from zapcrm.runtime import Runtime
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+async def started(desk: Desk, **overrides: Any) -> uuid.UUID:
+    """A campaign to the desk's `promo` customers, started at NOW."""
+    identity = identity_of(desk.supervisor, "Sara Supervisora")
+    async with desk.db.tenant_session(identity.claims) as session:
+        campaign = await service.create_campaign(
+            session, identity, CampaignIn.model_validate(desk.draft(**overrides))
+        )
+        await service.start_campaign(session, identity, campaign.id, now=NOW)
+    return campaign.id
+
+
+async def read(desk: Desk, campaign_id: uuid.UUID) -> CampaignOut:
+    identity = identity_of(desk.supervisor)
+    async with desk.db.tenant_session(identity.claims) as session:
+        return await service.get_campaign(session, identity, campaign_id)
+
+
+async def step(runtime: Runtime, at: datetime, seed: int = 1) -> int:
+    return await dispatch_due(runtime, now=at, rng=random.Random(seed))
+
+
+async def sent_messages(db: Database, campaign_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The campaign's messages with their chats, in send order."""
+    return await rows(
+        db,
+        "select r.position, r.variant, m.id, m.body, m.status, m.sent_by, m.message_payload,"
+        " c.id as chat_id, c.remote_jid, c.status as chat_status, c.assignee_id, c.contact_id"
+        " from campaign_recipients r join evolution_messages m on m.id = r.message_id"
+        " join evolution_conversations c on c.id = m.conversation_id"
+        " where r.campaign_id = :id order by r.dispatched_at, r.position",
+        id=campaign_id,
+    )
+
+
+async def test_each_step_sends_one_message_in_the_persons_own_chat(
+    db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    ana = await desk.customer("Ana Souza", "+5511987650001")
+    bruno = await desk.customer("Bruno Lima", "+5531987650002")
+    # Bruno already talks to the shop from a chat WhatsApp keyed without the ninth digit.
+    [old_chat] = await rows(
+        db,
+        "insert into evolution_conversations (company_id, instance_id, remote_jid, contact_id,"
+        " status, last_message_at) values (:c, :i, '553187650002@s.whatsapp.net', :b, 'open',"
+        " now()) returning id",
+        c=desk.company_id,
+        i=desk.instance_id,
+        b=bruno,
+    )
+    campaign_id = await started(desk)
+    first_at = NOW + timedelta(seconds=1)
+    assert await step(runtime, first_at) >= 1
+    [first] = await sent_messages(db, campaign_id)
+    assert await step(runtime, first_at) == 0  # not due again before its gap
+    state = await read(desk, campaign_id)
+    gap = (state.next_send_at - first_at).total_seconds()  # type: ignore[operator]
+    assert 8 <= gap <= 20
+    await step(runtime, state.next_send_at)  # type: ignore[arg-type]
+    messages = await sent_messages(db, campaign_id)
+    assert len(messages) == 2
+    by_contact = {message["contact_id"]: message for message in messages}
+    # Variants alternate by position; each text is filled in for its person.
+    assert {message["body"] for message in messages} == {
+        "Olá Ana! Natal com 20% off.",
+        "Oi Bruno Lima!",
+    } or {message["body"] for message in messages} == {
+        "Oi Ana Souza!",
+        "Olá Bruno! Natal com 20% off.",
+    }
+    assert first["id"] in {message["id"] for message in messages}
+    new_chat = by_contact[ana]
+    assert new_chat["remote_jid"] == "5511987650001@s.whatsapp.net"
+    # A chat the campaign opens waits closed and unassigned until the person answers.
+    assert (new_chat["chat_status"], new_chat["assignee_id"]) == ("closed", None)
+    assert by_contact[bruno]["chat_id"] == old_chat["id"]
+    assert by_contact[bruno]["chat_status"] == "open"
+    for message in messages:
+        assert message["status"] == "queued"
+        assert message["sent_by"] is None
+        assert message["message_payload"] == {"campaign_id": str(campaign_id)}
+    jobs = await rows(
+        db,
+        "select payload from outbox where stream = 'evolution:outgoing-messages'"
+        " and payload ->> 'message_id' = any(:ids)",
+        ids=[str(message["id"]) for message in messages],
+    )
+    assert len(jobs) in (0, 2)  # published and removed, or still waiting for the relay
+    later = await read(desk, campaign_id)
+    await step(runtime, later.next_send_at)  # type: ignore[arg-type]
+    done = await read(desk, campaign_id)
+    assert done.status == "completed"
+    assert done.finished_at is not None
+    assert (done.progress.total, done.progress.queued, done.progress.pending) == (2, 2, 0)
+
+
+async def test_people_who_cannot_be_reached_are_skipped_without_a_wait(
+    db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    await desk.customer("Saiu da lista", "+5511987650001", opted_out=True)
+    await desk.customer("Sem telefone", None)
+    kept = await desk.customer("Mantido", "+5511987650003", tags=())
+    merged = await desk.customer("Unido", "+5511987650004")
+    await desk.customer("Normal", "+5511987650005")
+    campaign_id = await started(desk)
+    async with db.service_session() as session:
+        await session.execute(
+            text("update contacts set merged_into_id = :k where id = :m"), {"k": kept, "m": merged}
+        )
+    await step(runtime, NOW + timedelta(seconds=1))
+    # Whoever came before "Normal" was skipped in the same step: skips cost no gap.
+    assert (await read(desk, campaign_id)).progress.queued == 1
+    for _ in range(4):
+        await step(runtime, NOW + timedelta(hours=1))
+    identity = identity_of(desk.supervisor)
+    async with db.tenant_session(identity.claims) as session:
+        people = await service.list_recipients(
+            session, identity, campaign_id, status=None, after=0, limit=10
+        )
+    reasons = {person.name: (person.status, person.reason) for person in people}
+    assert reasons == {
+        "Saiu da lista": ("skipped", "o contato pediu para não receber mensagens"),
+        "Sem telefone": ("skipped", "o contato não tem telefone"),
+        "Unido": ("skipped", "o contato foi unido a outro"),
+        "Normal": ("queued", None),
+    }
+    assert len(await sent_messages(db, campaign_id)) == 1
+
+
+async def test_outside_the_window_the_campaign_waits_for_the_next_opening(
+    db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana", "+5511987650001")
+    campaign_id = await started(desk, window_start="08:00", window_end="20:00")
+    # 23:30 UTC is 20:30 in São Paulo (the company's zone): after the window.
+    evening = NOW.replace(hour=23, minute=30, second=0) + timedelta(days=1)
+    await step(runtime, evening)
+    state = await read(desk, campaign_id)
+    assert state.progress.pending == 1
+    assert not await sent_messages(db, campaign_id)
+    opens = state.next_send_at
+    assert opens is not None
+    assert opens == (evening + timedelta(days=1)).replace(hour=11, minute=0)  # 08:00 BRT
+
+
+async def test_the_hourly_cap_is_the_numbers_across_campaigns(
+    db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    for n in range(3):
+        await desk.customer(f"Cliente {n}", f"+551198765000{n}")
+    fast = {"min_gap_seconds": 1, "max_gap_seconds": 1, "hourly_cap": 2, "warmup": False}
+    first = await started(desk, **fast)
+    at = NOW + timedelta(seconds=1)
+    for _ in range(2):
+        await step(runtime, at)
+        at += timedelta(seconds=2)
+    assert len(await sent_messages(db, first)) == 2
+    second = await started(desk, **fast)
+    await step(runtime, at)
+    # Both wait for the first send to leave the hour: the number has sent its 2.
+    for campaign_id in (first, second):
+        state = await read(desk, campaign_id)
+        assert state.next_send_at == NOW + timedelta(seconds=1, hours=1), campaign_id
+    assert not await sent_messages(db, second)
+
+
+async def test_a_full_batch_takes_the_long_pause(
+    db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    for n in range(3):
+        await desk.customer(f"Cliente {n}", f"+551198765000{n}")
+    campaign_id = await started(desk, batch_size=2, min_gap_seconds=1, max_gap_seconds=2)
+    at = NOW + timedelta(seconds=1)
+    await step(runtime, at)
+    after_one = (await read(desk, campaign_id)).next_send_at
+    assert after_one is not None
+    assert (after_one - at).total_seconds() <= 2
+    await step(runtime, after_one)
+    after_two = (await read(desk, campaign_id)).next_send_at
+    assert after_two is not None
+    assert 60 <= (after_two - after_one).total_seconds() <= 120
+
+
+async def test_a_disconnected_number_pauses_the_campaign(
+    db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana", "+5511987650001")
+    campaign_id = await started(desk)
+    await desk.set_connection("close")
+    await step(runtime, NOW + timedelta(seconds=1))
+    state = await read(desk, campaign_id)
+    assert state.status == "paused"
+    assert state.pause_reason is not None
+    assert "desconectou" in state.pause_reason
+    assert not await sent_messages(db, campaign_id)
+
+
+async def _fail_all(db: Database, campaign_id: uuid.UUID, reason: str) -> None:
+    async with db.service_session() as session:
+        await session.execute(
+            text(
+                "update evolution_messages set status = 'ERROR', error_detail = :reason"
+                " where id in (select message_id from campaign_recipients"
+                " where campaign_id = :id)"
+            ),
+            {"id": campaign_id, "reason": reason},
+        )
+
+
+async def test_repeated_failures_pause_it_but_numbers_not_on_whatsapp_do_not(
+    db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    for n in range(4):
+        await desk.customer(f"Cliente {n}", f"+551198765000{n}")
+    settings = {"min_gap_seconds": 1, "max_gap_seconds": 1, "max_consecutive_failures": 2}
+    blocked = await started(desk, **settings)
+    at = NOW + timedelta(seconds=1)
+    for _ in range(2):
+        await step(runtime, at)
+        at += timedelta(seconds=2)
+    await _fail_all(db, blocked, "a Evolution API recusou o envio: 403")
+    await step(runtime, at)
+    state = await read(desk, blocked)
+    assert state.status == "paused"
+    assert "2 envios seguidos falharam" in (state.pause_reason or "")
+    assert state.progress.failed == 2
+    assert state.progress.pending == 2
+
+    other = await new_desk(db, factory)
+    for n in range(4):
+        await other.customer(f"Cliente {n}", f"+551198766000{n}")
+    bad_list = await started(other, **settings)
+    at = NOW + timedelta(seconds=1)
+    for _ in range(2):
+        await step(runtime, at)
+        at += timedelta(seconds=2)
+    await _fail_all(db, bad_list, "este número não está no WhatsApp")
+    await step(runtime, at)
+    going = await read(other, bad_list)
+    assert going.status == "running"
+    assert len(await sent_messages(db, bad_list)) == 3
+
+
+async def test_progress_shows_delivery_and_replies(
+    db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana", "+5511987650001")
+    await desk.customer("Bruno", "+5511987650002")
+    campaign_id = await started(desk, min_gap_seconds=1, max_gap_seconds=1)
+    at = NOW + timedelta(seconds=1)
+    for _ in range(2):
+        await step(runtime, at)
+        at += timedelta(seconds=2)
+    first, second = await sent_messages(db, campaign_id)
+    async with db.service_session() as session:
+        await session.execute(
+            text("update evolution_messages set status = 'DELIVERY_ACK' where id = :id"),
+            {"id": first["id"]},
+        )
+        await session.execute(
+            text("update evolution_messages set status = 'READ' where id = :id"),
+            {"id": second["id"]},
+        )
+        await session.execute(
+            text(
+                "insert into evolution_messages (company_id, instance_id, conversation_id,"
+                " key_id, from_me, remote_jid, type, body, message_timestamp, created_at)"
+                " values (:c, :i, :chat, 'REPLY-' || gen_random_uuid(), false, :jid, 'text',"
+                " 'Quero!', :at, :at)"
+            ),
+            {
+                "c": desk.company_id,
+                "i": desk.instance_id,
+                "chat": second["chat_id"],
+                "jid": second["remote_jid"],
+                "at": at + timedelta(minutes=1),
+            },
+        )
+    progress = (await read(desk, campaign_id)).progress
+    assert (progress.delivered, progress.read, progress.replied) == (1, 1, 1)
+    identity = identity_of(desk.supervisor)
+    async with db.tenant_session(identity.claims) as session:
+        readers = await service.list_recipients(
+            session, identity, campaign_id, status="read", after=0, limit=10
+        )
+    assert [(person.replied, person.conversation_id) for person in readers] == [
+        (True, second["chat_id"])
+    ]
+
+
+async def test_two_workers_never_send_twice_for_one_campaign(
+    db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    for n in range(3):
+        await desk.customer(f"Cliente {n}", f"+551198765000{n}")
+    campaign_id = await started(desk)
+    at = NOW + timedelta(seconds=1)
+    await asyncio.gather(step(runtime, at, 1), step(runtime, at, 2), step(runtime, at, 3))
+    assert len(await sent_messages(db, campaign_id)) == 1

@@ -1,0 +1,78 @@
+"""Pacing rules: gaps, batch pauses, the sending window, caps and warm-up."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from zapcrm.campaigns import pacing
+
+BRT = ZoneInfo("America/Sao_Paulo")
+PACE = pacing.Pacing(
+    min_gap_seconds=8,
+    max_gap_seconds=20,
+    batch_size=3,
+    batch_pause_min_seconds=60,
+    batch_pause_max_seconds=120,
+    hourly_cap=70,
+    daily_cap=300,
+    warmup=True,
+    window_start=time(8),
+    window_end=time(20),
+)
+
+
+def brt(hour: int, minute: int = 0, day: int = 27) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=BRT)
+
+
+def test_inside_the_window_nothing_waits() -> None:
+    assert pacing.window_opens_at(brt(8), BRT, time(8), time(20)) is None
+    assert pacing.window_opens_at(brt(19, 59), BRT, time(8), time(20)) is None
+
+
+def test_before_the_window_it_waits_for_today_and_after_it_for_tomorrow() -> None:
+    assert pacing.window_opens_at(brt(6, 30), BRT, time(8), time(20)) == brt(8)
+    assert pacing.window_opens_at(brt(20), BRT, time(8), time(20)) == brt(8, day=28)
+    # 01:00 UTC is still 22:00 of the day before in São Paulo: the next opening is that
+    # Brazilian day's morning, not the UTC day's.
+    late = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
+    assert pacing.window_opens_at(late, BRT, time(8), time(20)) == brt(8, day=28)
+
+
+def test_gaps_are_random_within_the_range_and_a_full_batch_pauses() -> None:
+    rng = random.Random(7)
+    now = brt(10)
+    at, in_batch = pacing.after_send(now, 0, PACE, rng)
+    assert in_batch == 1
+    assert 8 <= (at - now).total_seconds() <= 20
+    gaps = {pacing.after_send(now, 0, PACE, rng)[0] for _ in range(20)}
+    assert len(gaps) > 1  # not a fixed interval
+    at, in_batch = pacing.after_send(now, 2, PACE, rng)  # the batch's third send
+    assert in_batch == 0
+    assert 60 <= (at - now).total_seconds() <= 120
+
+
+def test_a_cap_waits_for_the_oldest_send_to_leave_the_period() -> None:
+    oldest = brt(9, 15)
+    assert pacing.cap_frees_at(69, 70, oldest, pacing.HOUR) is None
+    assert pacing.cap_frees_at(70, 70, oldest, pacing.HOUR) == brt(10, 15)
+    assert pacing.cap_frees_at(0, 70, None, pacing.HOUR) is None
+
+
+def test_warm_up_grows_the_daily_limit_with_the_numbers_age() -> None:
+    assert pacing.daily_limit(PACE, timedelta(hours=3)) == 30
+    assert pacing.daily_limit(PACE, timedelta(days=1, hours=1)) == 60
+    assert pacing.daily_limit(PACE, timedelta(days=30)) == 300  # the campaign's own cap
+    no_warmup = pacing.Pacing(**{**PACE.__dict__, "warmup": False})
+    assert pacing.daily_limit(no_warmup, timedelta(0)) == 300
+
+
+def test_the_estimate_counts_gaps_pauses_and_the_hourly_cap() -> None:
+    assert pacing.estimate_seconds(0, PACE) == 0
+    # 6 sends of 3 per batch: 4 mean gaps of 14 s and 2 mean pauses of 90 s...
+    uncapped = pacing.Pacing(**{**PACE.__dict__, "hourly_cap": 10000})
+    assert pacing.estimate_seconds(6, uncapped) == 4 * 14 + 2 * 90
+    # ...unless the hourly cap is slower: 70 an hour is 51.4 s each.
+    assert pacing.estimate_seconds(6, PACE) == 6 / 70 * 3600

@@ -1,0 +1,48 @@
+"""Campaign texts: variables filled in per person, mistakes caught when the text is saved."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from zapcrm.campaigns import texts
+
+
+@pytest.mark.parametrize(
+    ("template", "name", "expected"),
+    [
+        ("Olá {{primeiro_nome}}, tudo bem?", "Ana Maria Souza", "Olá Ana, tudo bem?"),
+        ("Oi {{ nome }}!", "  Ana   Maria ", "Oi Ana Maria!"),
+        ("Olá {{primeiro_nome}}, tudo bem?", None, "Olá, tudo bem?"),
+        ("Olá {{primeiro_nome}}, tudo bem?", "   ", "Olá, tudo bem?"),
+        ("Olá {{primeiro_nome|cliente}}!", "", "Olá cliente!"),
+        ("Olá {{ primeiro_nome | cliente querido }}!", None, "Olá cliente querido!"),
+        ("Olá {{primeiro_nome|cliente}}!", "João", "Olá João!"),
+        ("Promoção: 20% off em {dia}", "Ana", "Promoção: 20% off em {dia}"),
+    ],
+)
+def test_variables_are_filled_in_per_person(template: str, name: str | None, expected: str) -> None:
+    texts.check(template)
+    assert texts.render(template, name) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "says"),
+    [
+        ("Olá {{nome_completo}}", "variável desconhecida: nome_completo"),
+        ("Olá {{}}", "variável desconhecida"),
+        ("Olá {{primeiro_nome}", "chaves sem par"),
+        ("Olá primeiro_nome}}", "chaves sem par"),
+        ("Olá {{ {{nome}} }}", "chaves sem par"),
+    ],
+)
+def test_a_mistake_is_named_when_the_text_is_checked(template: str, says: str) -> None:
+    with pytest.raises(texts.TextError, match=says):
+        texts.check(template)
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="{}")), st.text() | st.none())
+def test_a_text_without_variables_goes_out_as_written(words: str, name: str | None) -> None:
+    texts.check(words)
+    assert texts.render(words, name) == words.strip()
