@@ -1,6 +1,10 @@
-"""Campaign fixtures: the messaging tests' company on the simulated gateway."""
+"""Campaign fixtures: the messaging tests' company on the simulated gateway, and the panel
+tests' in-process app and browsers."""
 
 from __future__ import annotations
 
-# Found here by being imported: a company owning the simulator's connected instance.
+# Found here by being imported: a company owning the simulator's connected instance...
 from tests.messaging.conftest import gateway  # noqa: F401
+
+# ...and browsers (own cookie jars) on the in-process panel app.
+from tests.web.conftest import new_browser, panel_app  # noqa: F401

@@ -82,13 +82,19 @@ async def test_a_campaign_reaches_its_customers_and_their_replies_come_back(
             "Oi Rita, hoje tem 30% off!",
         ]
         await gateway.customer_writes("Quero! Como compro?")
-        await until(
+        [chat] = await until(
             gateway.db,
-            "select c.status from evolution_conversations c"
+            "select c.id, c.status from evolution_conversations c"
             " where c.company_id = :c and c.remote_jid = :jid",
             {"c": gateway.company_id, "jid": f"{CUSTOMER}@s.whatsapp.net"},
             lambda found: found and found[0]["status"] == "open",
         )
+        # The gateway's echo of the send merged into our row: the campaign mark stayed.
+        messages = (
+            await app.get(f"/api/conversations/{chat['id']}/messages", headers=headers)
+        ).json()["items"]
+        ours = [message for message in messages if message["from_me"]]
+        assert [message["details"].get("campaign_id") for message in ours] == [campaign_id]
         summary = (await app.get(f"/api/campaigns/{campaign_id}", headers=headers)).json()
         progress = summary["progress"]
         assert summary["status"] == "completed"

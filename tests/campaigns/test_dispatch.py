@@ -14,6 +14,7 @@ from sqlalchemy import text
 from tests.campaigns.helpers import Desk, new_desk
 from tests.conftest import Factory, identity_of
 from tests.evolution.harness import rows
+from tests.web.conftest import Browser, panel_login
 from zapcrm.campaigns import service
 from zapcrm.campaigns.dispatch import dispatch_due
 from zapcrm.campaigns.schemas import CampaignIn, CampaignOut
@@ -330,3 +331,19 @@ async def test_two_workers_never_send_twice_for_one_campaign(
     at = NOW + timedelta(seconds=1)
     await asyncio.gather(step(runtime, at, 1), step(runtime, at, 2), step(runtime, at, 3))
     assert len(await sent_messages(db, campaign_id)) == 1
+
+
+async def test_the_chat_marks_the_campaigns_message_for_the_team(
+    db: Database, factory: Factory, runtime: Runtime, new_browser: Browser
+) -> None:
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana", "+5511987650001")
+    campaign_id = await started(desk, variants=["Oi {{primeiro_nome}}, Natal com 20% off!"])
+    await step(runtime, NOW + timedelta(seconds=1))
+    [message] = await sent_messages(db, campaign_id)
+    http = await new_browser()
+    await panel_login(http, desk.operator)
+    page = await http.get(f"/panel/inbox/{message['chat_id']}")
+    bubble = page.text.split(f'id="msg-{message["id"]}"', 1)[1].split("</article>", 1)[0]
+    assert "📣 Campanha" in bubble
+    assert "Oi Ana, Natal com 20% off!" in bubble

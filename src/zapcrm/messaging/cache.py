@@ -66,7 +66,7 @@ def message_out(row: Mapping[str, Any]) -> MessageOut:
     payload = row["message_payload"] or {}
     details = {
         key: payload[key]
-        for key in ("caption", "location", "contacts", "poll", "quoted", "mentions")
+        for key in ("caption", "location", "contacts", "poll", "quoted", "mentions", "campaign_id")
         if key in payload
     }
     return MessageOut(
