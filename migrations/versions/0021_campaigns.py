@@ -51,6 +51,8 @@ create table public.campaigns (
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   started_at timestamptz,
+  -- Failures before the last start or resume do not count towards an automatic pause again.
+  resumed_at timestamptz,
   finished_at timestamptz
 );
 create index campaigns_company_idx on public.campaigns (company_id, created_at desc, id desc);

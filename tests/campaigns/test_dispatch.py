@@ -9,13 +9,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from tests.campaigns.helpers import Desk, new_desk
 from tests.conftest import Factory, identity_of
 from tests.evolution.harness import rows
 from tests.web.conftest import Browser, panel_login
-from zapcrm.campaigns import service
+from zapcrm.campaigns import dispatch, service
 from zapcrm.campaigns.dispatch import dispatch_due
 from zapcrm.campaigns.schemas import CampaignIn, CampaignOut
 from zapcrm.db import Database
@@ -257,6 +258,14 @@ async def test_repeated_failures_pause_it_but_numbers_not_on_whatsapp_do_not(
     assert "2 envios seguidos falharam" in (state.pause_reason or "")
     assert state.progress.failed == 2
     assert state.progress.pending == 2
+    # Resumed by hand (the gateway fixed), the old failures do not pause it again.
+    identity = identity_of(desk.supervisor)
+    async with db.tenant_session(identity.claims) as session:
+        await service.resume_campaign(session, identity, blocked, now=at)
+    await step(runtime, at)
+    resumed = await read(desk, blocked)
+    assert resumed.status == "running"
+    assert len(await sent_messages(db, blocked)) == 3
 
     other = await new_desk(db, factory)
     for n in range(4):
@@ -347,3 +356,33 @@ async def test_the_chat_marks_the_campaigns_message_for_the_team(
     bubble = page.text.split(f'id="msg-{message["id"]}"', 1)[1].split("</article>", 1)[0]
     assert "📣 Campanha" in bubble
     assert "Oi Ana, Natal com 20% off!" in bubble
+
+
+async def test_a_campaign_that_cannot_be_stepped_does_not_hold_up_the_others(
+    db: Database, factory: Factory, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken_desk, good_desk = await new_desk(db, factory), await new_desk(db, factory)
+    await broken_desk.customer("Ana", "+5511987650001")
+    await good_desk.customer("Bruno", "+5511987650002")
+    broken = await started(broken_desk)
+    good = await started(good_desk)
+    async with db.service_session() as session:  # the broken one is due first
+        await session.execute(
+            text("update campaigns set next_send_at = :at where id = :id"),
+            {"at": NOW - timedelta(minutes=1), "id": broken},
+        )
+    real_send = dispatch._send
+
+    async def send(session: Any, campaign: dict[str, Any], *args: Any) -> Any:
+        if campaign["id"] == broken:
+            raise RuntimeError("a fault injected into this campaign's step")
+        return await real_send(session, campaign, *args)
+
+    monkeypatch.setattr(dispatch, "_send", send)
+    at = NOW + timedelta(seconds=1)
+    await step(runtime, at)
+    assert len(await sent_messages(db, good)) == 1
+    held = await read(broken_desk, broken)
+    assert held.status == "running"
+    assert held.next_send_at == at + dispatch.STEP_FAILURE_BACKOFF
+    assert held.progress.pending == 1  # the failed step's writes were rolled back

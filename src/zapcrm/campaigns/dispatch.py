@@ -25,12 +25,15 @@ import asyncio
 import contextlib
 import random
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.campaigns import pacing, repository, texts
+from zapcrm.db import retry_transaction
 from zapcrm.i18n import N_
 from zapcrm.kit.zones import zone_or_default
 from zapcrm.logging import get_logger
@@ -38,16 +41,33 @@ from zapcrm.messaging import repository as messaging_repo
 from zapcrm.messaging.labels import preview_of
 from zapcrm.messaging.repository import outbound
 from zapcrm.messaging.service.outbound import send_items
-from zapcrm.outbox import OutboxItem, record
+from zapcrm.outbox import OutboxItem, RecordedEntry, record
 from zapcrm.runtime import Runtime
 
 log = get_logger(__name__)
+
+SENT = Counter("zapcrm_campaign_messages", "Campaign messages queued for sending.")
+SKIPPED = Counter("zapcrm_campaign_skipped", "Campaign recipients left out (opt-out, no phone).")
+AUTO_PAUSED = Counter(
+    "zapcrm_campaign_auto_paused", "Campaigns the dispatcher paused itself.", ["cause"]
+)
 
 # People skipped in one step before it yields (a list of thousands of opted-out contacts must
 # not hold the campaign's lock for long).
 MAX_SKIPS_PER_STEP = 200
 # Campaigns stepped per tick of the loop, so one worker cannot be kept busy forever.
 MAX_STEPS_PER_TICK = 50
+STEP_FAILURE_BACKOFF = timedelta(minutes=1)
+
+
+@dataclass
+class Step:
+    """What one step did: the outbox entries of its send, for publication and the metrics after
+    commit."""
+
+    items: list[OutboxItem] = field(default_factory=list)
+    skipped: int = 0
+    paused: str | None = None  # the cause, when the dispatcher paused the campaign
 
 
 async def dispatch_due(
@@ -56,17 +76,45 @@ async def dispatch_due(
     """Step every campaign that is due now (up to MAX_STEPS_PER_TICK); how many were stepped."""
     rng = rng or random.Random()  # noqa: S311 - pacing jitter, not secrecy
     steps = 0
-    while steps < MAX_STEPS_PER_TICK:
-        moment = now or datetime.now(UTC)
-        async with runtime.db.service_session() as session:
-            campaign = await repository.claim_due(session, moment)
-            if campaign is None:
-                break
-            items = await _step(session, campaign, moment, rng)
-            entries = await record(session, campaign["company_id"], items)
-        await runtime.outbox.publish(entries)
+    while steps < MAX_STEPS_PER_TICK and await _step_next(runtime, now or datetime.now(UTC), rng):
         steps += 1
     return steps
+
+
+async def _step_next(runtime: Runtime, now: datetime, rng: random.Random) -> bool:
+    """Step the campaign due soonest, if any. A step that fails (other than as a deadlock
+    victim, which runs again) puts its campaign back by STEP_FAILURE_BACKOFF, so a campaign
+    that cannot be stepped never holds up the others, which come after it in the due order."""
+    claimed: dict[str, Any] | None = None
+
+    async def transaction() -> tuple[Step, list[RecordedEntry]] | None:
+        nonlocal claimed
+        async with runtime.db.service_session() as session:
+            campaign = await repository.claim_due(session, now)
+            if campaign is None:
+                return None
+            claimed = campaign
+            done = await _step(session, campaign, now, rng)
+            entries = await record(session, campaign["company_id"], done.items)
+        return done, entries
+
+    try:
+        result = await retry_transaction(transaction)
+    except Exception:
+        if claimed is None:
+            raise
+        log.exception("campaigns.step_failed", campaign_id=str(claimed["id"]))
+        async with runtime.db.service_session() as session:
+            await repository.update_campaign(
+                session, claimed["id"], {"next_send_at": now + STEP_FAILURE_BACKOFF}
+            )
+        return True
+    if result is None:
+        return False
+    done, entries = result
+    await runtime.outbox.publish(entries)
+    _count(done)
+    return True
 
 
 async def dispatch_forever(runtime: Runtime, stop: asyncio.Event, *, interval: float = 1.0) -> None:
@@ -80,9 +128,18 @@ async def dispatch_forever(runtime: Runtime, stop: asyncio.Event, *, interval: f
             await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
+def _count(done: Step) -> None:
+    if done.items:
+        SENT.inc()
+    if done.skipped:
+        SKIPPED.inc(done.skipped)
+    if done.paused:
+        AUTO_PAUSED.labels(done.paused).inc()
+
+
 async def _step(
     session: AsyncSession, campaign: dict[str, Any], now: datetime, rng: random.Random
-) -> list[OutboxItem]:
+) -> Step:
     campaign_id: uuid.UUID = campaign["id"]
     if campaign["connection_state"] != "open":
         await _pause(
@@ -90,7 +147,7 @@ async def _step(
             campaign,
             N_("o número {name} desconectou", name=campaign["instance_name"]),
         )
-        return []
+        return Step(paused="disconnected")
     if await _failing(session, campaign):
         await _pause(
             session,
@@ -100,14 +157,15 @@ async def _step(
                 count=campaign["max_consecutive_failures"],
             ),
         )
-        return []
+        return Step(paused="failures")
     pace = pacing.Pacing(**{name: campaign[name] for name in pacing.PACING_COLUMNS})
     zone = zone_or_default(campaign["timezone"])
     waiting = pacing.window_opens_at(now, zone, pace.window_start, pace.window_end)
     waiting = waiting or await _capped(session, campaign, pace, now)
     if waiting is not None:
         await repository.update_campaign(session, campaign_id, {"next_send_at": waiting})
-        return []
+        return Step()
+    skipped = 0
     for _ in range(MAX_SKIPS_PER_STEP):
         person = await repository.next_pending(session, campaign_id)
         if person is None:
@@ -117,18 +175,20 @@ async def _step(
                 {"status": "completed", "finished_at": now, "next_send_at": None},
             )
             log.info("campaigns.completed", campaign_id=str(campaign_id))
-            return []
+            return Step(skipped=skipped)
         reason = _unreachable(person)
         if reason is not None:
             await repository.skip_recipient(session, person["id"], reason)
+            skipped += 1
             continue
         items = await _send(session, campaign, person, now)
         next_at, in_batch = pacing.after_send(now, campaign["sent_in_batch"], pace, rng)
         await repository.update_campaign(
             session, campaign_id, {"next_send_at": next_at, "sent_in_batch": in_batch}
         )
-        return items
-    return []  # only skips this time: the campaign is still due and goes on at the next tick
+        return Step(items=items, skipped=skipped)
+    # Only skips this time: the campaign is still due and goes on at the next tick.
+    return Step(skipped=skipped)
 
 
 def _unreachable(person: dict[str, Any]) -> str | None:
@@ -142,10 +202,12 @@ def _unreachable(person: dict[str, Any]) -> str | None:
 
 
 async def _failing(session: AsyncSession, campaign: dict[str, Any]) -> bool:
-    """Whether the latest sends (as many as the campaign tolerates) all failed for reasons
-    other than a number that is not on WhatsApp."""
+    """Whether the latest sends since the campaign last started or resumed (as many as it
+    tolerates) all failed for reasons other than a number that is not on WhatsApp."""
     count = campaign["max_consecutive_failures"]
-    outcomes = await repository.latest_outcomes(session, campaign["id"], count)
+    outcomes = await repository.latest_outcomes(
+        session, campaign["id"], campaign["resumed_at"], count
+    )
     return len(outcomes) == count and all(
         status == "ERROR" and not (error or "").endswith(repository.NOT_ON_WHATSAPP.lstrip("%"))
         for status, error in outcomes

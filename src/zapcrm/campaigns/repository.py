@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, func, insert, literal, select, text, update
@@ -189,17 +189,21 @@ async def claim_due(session: AsyncSession, now: datetime) -> dict[str, Any] | No
 
 
 async def latest_outcomes(
-    session: AsyncSession, campaign_id: uuid.UUID, count: int
+    session: AsyncSession, campaign_id: uuid.UUID, since: datetime | None, count: int
 ) -> list[tuple[str | None, str | None]]:
-    """(message status, error) of the campaign's latest sends, newest first."""
+    """(message status, error) of the campaign's latest sends since a time, newest first."""
     rows = await session.execute(
         text(
             "select m.status, m.error_detail from campaign_recipients r"
             " join evolution_messages m on m.id = r.message_id"
-            " where r.campaign_id = :campaign_id and r.dispatched_at is not null"
+            " where r.campaign_id = :campaign_id and r.dispatched_at >= :since"
             " order by r.dispatched_at desc limit :count"
         ),
-        {"campaign_id": campaign_id, "count": count},
+        {
+            "campaign_id": campaign_id,
+            "since": since or datetime.min.replace(tzinfo=UTC),
+            "count": count,
+        },
     )
     return [(row[0], row[1]) for row in rows]
 

@@ -136,7 +136,13 @@ async def start_campaign(
     await repository.update_campaign(
         session,
         campaign.id,
-        {"status": "running", "started_at": now, "next_send_at": now, "sent_in_batch": 0},
+        {
+            "status": "running",
+            "started_at": now,
+            "resumed_at": now,
+            "next_send_at": now,
+            "sent_in_batch": 0,
+        },
     )
     await _audit(session, identity, "campaign.started", campaign, {"recipients": total})
     return await get_campaign(session, identity, campaign.id)
@@ -169,10 +175,12 @@ async def resume_campaign(
     if campaign.status != "paused":
         raise Conflict(N_("só uma campanha pausada pode ser retomada"))
     await _connected(session, identity, campaign.instance_id)
+    now = now or datetime.now(UTC)
     await repository.update_campaign(
         session,
         campaign.id,
-        {"status": "running", "pause_reason": None, "next_send_at": now or datetime.now(UTC)},
+        # The failures that paused it are behind it now: they do not pause it again.
+        {"status": "running", "pause_reason": None, "next_send_at": now, "resumed_at": now},
     )
     await _audit(session, identity, "campaign.resumed", campaign, {})
     return await get_campaign(session, identity, campaign.id)
