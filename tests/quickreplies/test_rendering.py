@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from zapcrm.quickreplies.rendering import first_name, render_quick_reply
+from zapcrm.kit.placeholders import first_name
+from zapcrm.quickreplies.rendering import render_quick_reply
 
 CONTEXT = {
     "name": "Maria Souza",

@@ -249,7 +249,10 @@ async def _send(
         chat = {"id": created.id, "remote_jid": remote_jid}
     variants: list[str] = campaign["variants"]
     variant = (person["position"] - 1) % len(variants)
-    body = texts.render(variants[variant], person["name"])
+    body = texts.render(
+        variants[variant],
+        texts.person_context(person["name"], person["phone_e164"], campaign["company_name"]),
+    )
     message_id = uuid.uuid4()
     row = await outbound.queue_message(
         session,

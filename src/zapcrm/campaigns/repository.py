@@ -173,7 +173,7 @@ async def claim_due(session: AsyncSession, now: datetime) -> dict[str, Any] | No
     rows = await session.execute(
         text(
             "select c.*, i.connection_state, i.external_id as instance_name,"
-            " i.created_at as instance_created_at, co.timezone"
+            " i.created_at as instance_created_at, co.timezone, co.name as company_name"
             " from campaigns c"
             " join evolution_instances i on i.id = c.instance_id"
             " join companies co on co.id = c.company_id"

@@ -74,7 +74,8 @@ class CampaignIn(PacingIn):
         min_length=1,
         max_length=MAX_VARIANTS,
         description="textos alternados entre os destinatários; variáveis {{nome}}, "
-        "{{primeiro_nome}} e {{primeiro_nome|cliente}} (com valor padrão)",
+        "{{primeiro_nome}}, {{telefone}}, {{empresa}}, e com valor padrão para quem não o "
+        "tem: {{primeiro_nome|cliente}}",
     )
 
     @field_validator("name")

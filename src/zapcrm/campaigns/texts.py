@@ -1,36 +1,27 @@
 """Campaign texts: `{{variable}}` and `{{variable|fallback}}` filled in per recipient.
 
-Written by hand rather than with Jinja: the people who type these texts are not programmers,
-so the only syntax is a name between double braces (with an optional fallback for a contact
-without one), every mistake is caught when the campaign is saved, with a message in Portuguese,
-and a text cannot run loops or reach attributes the way a template language allows.
+The variables are the quick replies' (kit/placeholders.py: `nome`, `primeiro_nome`,
+`telefone`, `empresa`, or their English names) except `atendente`: nobody in particular sends
+a campaign. Two differences from a quick reply, which an agent reads and edits before sending:
+a campaign goes out unread, so a mistake (an unknown variable, a stray brace) is refused when
+the campaign is saved, and a variable without a value (a contact without a name) takes its
+fallback, or vanishes with the space before it, instead of being left as typed. As with quick
+replies nothing is evaluated: a placeholder is looked up in a dict and its value inserted
+literally (no template engine: see quickreplies/rendering.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from zapcrm.i18n import N_
+from zapcrm.kit.placeholders import ALIASES, first_name, variable
 
-_PLACEHOLDER = re.compile(r"( ?)\{\{\s*([^{}|]*?)\s*(?:\|\s*([^{}]*?)\s*)?\}\}")
+# Anything between double braces, so a misspelt name is reported rather than sent as typed.
+_PLACEHOLDER = re.compile(r"( ?)\{\{([^{}|]*)(?:\|\s*([^{}]*?)\s*)?\}\}")
 _STRAY_BRACES = re.compile(r"\{\{|\}\}")
-
-
-def _full_name(name: str | None) -> str:
-    return " ".join((name or "").split())
-
-
-def _first_name(name: str | None) -> str:
-    full = _full_name(name)
-    return full.split(" ")[0] if full else ""
-
-
-# What a text may say about the person it goes to, from the contact's name.
-VARIABLES: Mapping[str, Callable[[str | None], str]] = {
-    "nome": _full_name,
-    "primeiro_nome": _first_name,
-}
+USABLE = ("name", "first_name", "phone", "company")
 
 
 class TextError(ValueError):
@@ -40,24 +31,42 @@ class TextError(ValueError):
 def check(text: str) -> None:
     """Raise TextError for an unknown variable or an unbalanced pair of braces."""
     for match in _PLACEHOLDER.finditer(text):
-        name = match.group(2)
-        if name not in VARIABLES:
-            known = ", ".join(VARIABLES)
+        if variable(match.group(2)) not in USABLE:
+            known = ", ".join(alias for alias, name in ALIASES.items() if name in USABLE)
             raise TextError(
-                N_("variável desconhecida: {name} (use {known})", name=name, known=known)
+                N_(
+                    "variável desconhecida: {name} (use {known})",
+                    name=match.group(2).strip(),
+                    known=known,
+                )
             )
     if _STRAY_BRACES.search(_PLACEHOLDER.sub("", text)):
         raise TextError(N_("chaves sem par: escreva as variáveis entre chaves duplas"))
 
 
-def render(text: str, name: str | None) -> str:
-    """The text for one person: each variable filled in, or its fallback when it is empty."""
+def render(text: str, context: Mapping[str, str | None]) -> str:
+    """The text for one person (a checked text; `context` by variable name): each variable
+    filled in, or its fallback when it has no value."""
 
     def fill(match: re.Match[str]) -> str:
-        space, variable, fallback = match.groups()
-        value = VARIABLES[variable](name) or fallback or ""
+        space, typed, fallback = match.groups()
+        known = variable(typed)
+        value = (context.get(known) if known else None) or fallback or ""
         # An empty variable takes the space before it along: "Olá {{primeiro_nome}}, tudo bem?"
         # to a contact without a name reads "Olá, tudo bem?", not "Olá , tudo bem?".
         return space + value if value else ""
 
     return _PLACEHOLDER.sub(fill, text).strip()
+
+
+def person_context(
+    name: str | None, phone_e164: str | None, company: str | None
+) -> dict[str, str | None]:
+    """What the variables say about one person of a company (the quick replies' values)."""
+    full = " ".join((name or "").split()) or None
+    return {
+        "name": full,
+        "first_name": first_name(full),
+        "phone": phone_e164,
+        "company": company,
+    }

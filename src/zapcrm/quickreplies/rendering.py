@@ -5,21 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from zapcrm.kit.placeholders import variable
+
 # A deliberately tiny language: `{{ word }}` and nothing else. A template engine (Jinja,
 # str.format) would let a company-written text reach attributes, filters or loops
 # (`{{ name.__class__ }}`, `{0.__init__}`), and its own syntax would clash with braces that
 # customers' texts contain. Here a placeholder is looked up in a dict; nothing is evaluated.
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-
-VARIABLES = ("name", "first_name", "phone", "agent", "company")
-# The panel is in Portuguese: the same variables under the names a Brazilian team would type.
-ALIASES = {
-    "nome": "name",
-    "primeiro_nome": "first_name",
-    "telefone": "phone",
-    "atendente": "agent",
-    "empresa": "company",
-}
 
 
 def render_quick_reply(body: str, context: Mapping[str, str | None]) -> str:
@@ -31,15 +23,8 @@ def render_quick_reply(body: str, context: Mapping[str, str | None]) -> str:
     """
 
     def fill(match: re.Match[str]) -> str:
-        name = match.group(1).lower()
-        variable = ALIASES.get(name, name)
-        value = context.get(variable) if variable in VARIABLES else None
+        known = variable(match.group(1))
+        value = context.get(known) if known else None
         return value if value else match.group(0)
 
     return _PLACEHOLDER.sub(fill, body)
-
-
-def first_name(name: str | None) -> str | None:
-    """The first word of a person's name (None when there is none)."""
-    parts = (name or "").split()
-    return parts[0] if parts else None

@@ -18,10 +18,11 @@ from zapcrm.accounts import repository as accounts_repo
 from zapcrm.auth.identity import Identity
 from zapcrm.exceptions import Conflict, Forbidden, NotFound
 from zapcrm.i18n import N_
+from zapcrm.kit.placeholders import first_name
 from zapcrm.messaging import repository as messaging_repo
 from zapcrm.models import QuickReply, Role
 from zapcrm.quickreplies import repository
-from zapcrm.quickreplies.rendering import first_name, render_quick_reply
+from zapcrm.quickreplies.rendering import render_quick_reply
 from zapcrm.quickreplies.schemas import QuickReplyIn, QuickReplyOut, QuickReplyPatch
 
 _UNIQUE_VIOLATION = "23505"
