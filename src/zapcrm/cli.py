@@ -70,6 +70,17 @@ DEMO_QUICK_REPLIES = (
 )  # fmt: skip
 
 
+DEMO_CAMPAIGN = (
+    "Natal na Loja Demo",
+    [
+        "Olá, {{primeiro_nome|tudo bem}}! O Natal chegou na {{empresa}}: 15% de desconto até"
+        " domingo. Quer ver as novidades?",
+        "Oi {{primeiro_nome|cliente}}! Separamos ofertas de Natal para você, com 15% de"
+        " desconto até domingo. Posso mandar o catálogo?",
+    ],
+)
+
+
 def _run(
     factory: Callable[[Settings], Coroutine[Any, Any, T]],
     *,
@@ -537,11 +548,14 @@ def demo() -> None:
 async def _seed_demo_catalog(
     session: AsyncSession, admin_id: uuid.UUID, company_id: uuid.UUID
 ) -> None:
-    """Funnel stages, custom fields and quick replies a shop would have, each set only while
-    the company has none (so a demo someone edited keeps their changes)."""
+    """Funnel stages, custom fields, quick replies and a draft campaign a shop would have, each
+    set only while the company has none (so a demo someone edited keeps their changes)."""
     from zapcrm.auth.identity import Identity
+    from zapcrm.campaigns import service as campaigns
+    from zapcrm.campaigns.schemas import CampaignIn
     from zapcrm.contacts import definitions
     from zapcrm.contacts.schemas import AttributeIn, StageIn
+    from zapcrm.evolution import repository as evolution_repo
     from zapcrm.quickreplies import service as quick_replies
     from zapcrm.quickreplies.schemas import QuickReplyIn
 
@@ -564,6 +578,13 @@ async def _seed_demo_catalog(
             await quick_replies.create_quick_reply(
                 session, admin, QuickReplyIn(shortcut=shortcut, title=title, body=body)
             )
+    if not await campaigns.list_campaigns(session, admin):
+        [instance] = await evolution_repo.find_by_name(session, DEMO_INSTANCE)
+        await campaigns.create_campaign(
+            session,
+            admin,
+            CampaignIn(name=DEMO_CAMPAIGN[0], instance_id=instance.id, variants=DEMO_CAMPAIGN[1]),
+        )
 
 
 async def _ensure_demo_instance(
