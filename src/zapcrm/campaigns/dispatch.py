@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.campaigns import pacing, repository, texts
 from zapcrm.db import retry_transaction
+from zapcrm.evolution.errors import NOT_ON_WHATSAPP
 from zapcrm.i18n import N_
 from zapcrm.kit.zones import zone_or_default
 from zapcrm.logging import get_logger
@@ -209,8 +210,7 @@ async def _failing(session: AsyncSession, campaign: dict[str, Any]) -> bool:
         session, campaign["id"], campaign["resumed_at"], count
     )
     return len(outcomes) == count and all(
-        status == "ERROR" and not (error or "").endswith(repository.NOT_ON_WHATSAPP.lstrip("%"))
-        for status, error in outcomes
+        status == "ERROR" and NOT_ON_WHATSAPP not in (error or "") for status, error in outcomes
     )
 
 

@@ -17,10 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.models import Campaign, CampaignRecipient
 
-# The send worker's two wordings for a number that is not on WhatsApp (sending.py and
-# evolution/errors.py): an invalid number in the list, not a failure of the campaign.
-NOT_ON_WHATSAPP = "%não está no WhatsApp"
-
 # A recipient's status as people read it: its own before the send, its message's after.
 _RECIPIENT_STATUS = """
 case

@@ -38,6 +38,11 @@ class GatewayRejected(GatewayError):
     """Any other 4xx: the request itself was refused, with the gateway's reason."""
 
 
+# How every refusal for a number without WhatsApp ends (the gateway's and the number check's),
+# so a campaign can tell a bad entry in its list from a blocked number.
+NOT_ON_WHATSAPP = "não está no WhatsApp"
+
+
 def flatten_message(message: Any) -> str:
     """`response.message` as one line: a string, an array, a nested array or objects (§3.1)."""
     if message is None:
@@ -48,7 +53,7 @@ def flatten_message(message: Any) -> str:
         return "; ".join(part for part in (flatten_message(item) for item in message) if part)
     if isinstance(message, dict):
         if message.get("exists") is False and "number" in message:
-            return f"o número {message['number']} não está no WhatsApp"
+            return f"o número {message['number']} {NOT_ON_WHATSAPP}"
         return ", ".join(f"{key}={value}" for key, value in message.items())
     return str(message)
 

@@ -38,7 +38,12 @@ from redis.asyncio import Redis
 from zapcrm.contacts.repository import identity as identity_repo
 from zapcrm.evolution.client import EvolutionClient, NumberCheck
 from zapcrm.evolution.credentials import CredentialBox, CredentialError
-from zapcrm.evolution.errors import GatewayError, GatewayUnauthorized, GatewayUnavailable
+from zapcrm.evolution.errors import (
+    NOT_ON_WHATSAPP,
+    GatewayError,
+    GatewayUnauthorized,
+    GatewayUnavailable,
+)
 from zapcrm.evolution.repository import gateway_access, record_connection
 from zapcrm.evolution.rotation import resync_for_send
 from zapcrm.logging import get_logger
@@ -301,7 +306,7 @@ class OutgoingHandler:
             ttl = NUMBER_CACHE_SECONDS if check.exists else 86400
             await redis.set(key, orjson.dumps({"exists": check.exists, "jid": check.jid}), ex=ttl)
         if not check.exists:
-            await self._fail(row, "este número não está no WhatsApp")
+            await self._fail(row, f"este número {NOT_ON_WHATSAPP}")
             return None
         return check
 
