@@ -23,6 +23,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import repository
+from zapcrm.accounts.audit import audit_action
 from zapcrm.accounts.directory import UserDirectory
 from zapcrm.auth.identity import Identity
 from zapcrm.auth.passwords import validate_password
@@ -146,14 +147,13 @@ async def invite_user(
         invited_by=actor.user_id,
         expires_at=datetime.now(UTC) + ttl,
     )
-    await repository.insert_audit(
+    await audit_action(
         session,
-        company_id=actor.company_id,
-        actor_id=actor.user_id,
-        action="user.invited",
-        target_type="user",
-        target_id=str(user_id),
-        details={"role": role.value, "invite_id": str(invite.id)},
+        actor,
+        "user.invited",
+        "user",
+        user_id,
+        {"role": role.value, "invite_id": str(invite.id)},
     )
     return IssuedInvite(invite, token)
 
@@ -187,14 +187,8 @@ async def resend_invite(
         sent_at=func.now(),
         expires_at=datetime.now(UTC) + ttl,
     )
-    await repository.insert_audit(
-        session,
-        company_id=actor.company_id,
-        actor_id=actor.user_id,
-        action="user.invite_resent",
-        target_type="user",
-        target_id=str(invite.user_id),
-        details={"invite_id": str(invite.id)},
+    await audit_action(
+        session, actor, "user.invite_resent", "user", invite.user_id, {"invite_id": str(invite.id)}
     )
     return IssuedInvite(invite, token)
 
@@ -212,14 +206,13 @@ async def revoke_invite(
     invite = await _open_invite(session, actor, invite_id)
     user_id = invite.user_id
     await repository.update_invite(session, invite, revoked_at=func.now())
-    await repository.insert_audit(
+    await audit_action(
         session,
-        company_id=actor.company_id,
-        actor_id=actor.user_id,
-        action="user.invite_revoked",
-        target_type="user",
-        target_id=str(user_id),
-        details={"invite_id": str(invite.id), "email": invite.email},
+        actor,
+        "user.invite_revoked",
+        "user",
+        user_id,
+        {"invite_id": str(invite.id), "email": invite.email},
     )
     return user_id
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.accounts import repository as accounts_repo
+from zapcrm.accounts.audit import audit_action
 from zapcrm.auth.identity import Identity
 from zapcrm.campaigns import pacing, repository
 from zapcrm.campaigns.schemas import (
@@ -312,12 +312,6 @@ async def _audit(
     campaign: Campaign,
     details: dict[str, Any],
 ) -> None:
-    await accounts_repo.insert_audit(
-        session,
-        company_id=identity.company_id,
-        actor_id=identity.user_id,
-        action=action,
-        target_type="campaign",
-        target_id=str(campaign.id),
-        details={"name": campaign.name} | details,
+    await audit_action(
+        session, identity, action, "campaign", campaign.id, {"name": campaign.name} | details
     )

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.accounts import repository as accounts_repo
+from zapcrm.accounts.audit import audit_action
 from zapcrm.auth.identity import Identity
 from zapcrm.contacts import attributes
 from zapcrm.contacts.repository import crud, identity
@@ -201,14 +201,7 @@ async def delete_contact(session: AsyncSession, actor: Identity, contact_id: uui
     if await identity.get_contact(session, actor.company_id, contact_id) is None:
         raise NotFound(N_("contato não encontrado"))
     await identity.delete_contact(session, actor.company_id, contact_id)
-    await accounts_repo.insert_audit(
-        session,
-        company_id=actor.company_id,
-        actor_id=actor.user_id,
-        action="contact.deleted",
-        target_type="contact",
-        target_id=str(contact_id),
-    )
+    await audit_action(session, actor, "contact.deleted", "contact", contact_id)
 
 
 def _merged_values(keep: Contact, other: Contact) -> dict[str, Any]:
@@ -263,15 +256,7 @@ async def merge_contacts(
         actor_id=actor.user_id,
         details=summary,
     )
-    await accounts_repo.insert_audit(
-        session,
-        company_id=actor.company_id,
-        actor_id=actor.user_id,
-        action="contact.merged",
-        target_type="contact",
-        target_id=str(keep.id),
-        details=summary,
-    )
+    await audit_action(session, actor, "contact.merged", "contact", keep.id, summary)
     return ContactOut.of(kept)
 
 

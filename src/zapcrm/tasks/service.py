@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import repository as accounts_repo
 from zapcrm.accounts import service as accounts_service
+from zapcrm.accounts.audit import audit_action
 from zapcrm.auth.identity import Identity
 from zapcrm.contacts import repository as contacts_repo
 from zapcrm.exceptions import Forbidden, NotFound, ValidationFailed
@@ -334,12 +335,4 @@ async def _audit(
     task_id: uuid.UUID,
     details: dict[str, Any],
 ) -> None:
-    await accounts_repo.insert_audit(
-        session,
-        company_id=identity.company_id,
-        actor_id=identity.user_id,
-        action=action,
-        target_type="task",
-        target_id=str(task_id),
-        details=details,
-    )
+    await audit_action(session, identity, action, "task", task_id, details)

@@ -16,7 +16,7 @@ from pathlib import Path
 import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.accounts import repository as accounts_repo
+from zapcrm.accounts.audit import audit_action
 from zapcrm.auth.identity import Identity
 from zapcrm.config import Settings
 from zapcrm.contacts.attributes import load_definitions
@@ -219,14 +219,13 @@ async def retry_import(
         )
     previous = {"status": job.status, "error": job.error, "processed_rows": job.processed_rows}
     await repository.requeue_job(session, job)
-    await accounts_repo.insert_audit(
+    await audit_action(
         session,
-        company_id=actor.company_id,
-        actor_id=actor.user_id,
-        action="import.retried",
-        target_type="import_job",
-        target_id=str(job.id),
-        details={**previous, "file_name": job.file_name, "dead_lettered": dead_lettered},
+        actor,
+        "import.retried",
+        "import_job",
+        job.id,
+        {**previous, "file_name": job.file_name, "dead_lettered": dead_lettered},
     )
     item = OutboxItem(IMPORT_STREAM, {"job_id": str(job.id), "company_id": str(actor.company_id)})
     return job, item

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from zapcrm.accounts import repository as accounts_repo
+from zapcrm.accounts.audit import audit_action
 from zapcrm.auth.identity import Identity
 from zapcrm.contacts.query import repository as query_repository
 from zapcrm.contacts.query import service as query_service
@@ -179,12 +179,11 @@ async def _validate(
 async def _audit(
     session: AsyncSession, identity: Identity, action: str, rule: ListRule, **extra: Any
 ) -> None:
-    await accounts_repo.insert_audit(
+    await audit_action(
         session,
-        company_id=identity.company_id,
-        actor_id=identity.user_id,
-        action=action,
-        target_type="list_rule",
-        target_id=str(rule.id),
-        details={"name": rule.name, "segment_id": str(rule.segment_id), **extra},
+        identity,
+        action,
+        "list_rule",
+        rule.id,
+        {"name": rule.name, "segment_id": str(rule.segment_id), **extra},
     )
