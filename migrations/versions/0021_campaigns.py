@@ -78,6 +78,8 @@ create index campaign_recipients_pending_idx
   on public.campaign_recipients (campaign_id, position) where status = 'pending';
 create index campaign_recipients_dispatched_idx
   on public.campaign_recipients (campaign_id, dispatched_at desc) where dispatched_at is not null;
+-- "Was this person ever sent a campaign?" (a stop word answered), and contact deletion.
+create index campaign_recipients_contact_idx on public.campaign_recipients (contact_id);
 create index campaign_recipients_message_idx
   on public.campaign_recipients (message_id) where message_id is not null;
 """

@@ -9,7 +9,10 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from tests.conftest import Factory, UserFixture, login
+from tests.conftest import Factory, UserFixture, identity_of, login
+from tests.evolution.harness import Instance, new_instance
+from zapcrm.contacts.schemas import ContactIn
+from zapcrm.contacts.service import create_contact
 from zapcrm.db import Database
 from zapcrm.models import Role
 
@@ -25,6 +28,7 @@ class Desk:
     supervisor: UserFixture
     operator: UserFixture
     db: Database
+    instance: Instance  # for posting webhooks as its gateway would
 
     async def customer(
         self,
@@ -34,23 +38,15 @@ class Desk:
         tags: tuple[str, ...] = ("promo",),
         opted_out: bool = False,
     ) -> uuid.UUID:
-        """A contact of the company."""
-        async with self.db.service_session() as session:
-            found = await session.execute(
-                text(
-                    "insert into contacts (company_id, name, phone_e164, tags, opted_out)"
-                    " values (:c, :name, :phone, :tags, :opted_out) returning id"
-                ),
-                {
-                    "c": self.company_id,
-                    "name": name,
-                    "phone": phone,
-                    "tags": list(tags),
-                    "opted_out": opted_out,
-                },
+        """A contact of the company, created as the panel does (identity keys included)."""
+        identity = identity_of(self.supervisor)
+        async with self.db.tenant_session(identity.claims) as session:
+            contact = await create_contact(
+                session,
+                identity,
+                ContactIn(name=name, phone=phone, tags=list(tags), opted_out=opted_out),
             )
-            contact_id: uuid.UUID = found.scalar_one()
-        return contact_id
+        return contact.id
 
     async def set_connection(self, state: str) -> None:
         """The number's connection state, as the webhooks would have left it."""
@@ -73,27 +69,19 @@ class Desk:
 
 
 async def new_desk(db: Database, factory: Factory) -> Desk:
-    """A fresh company with a connected number (instance `open`) and two members of staff."""
-    company_id = await factory.company()
-    async with db.service_session() as session:
-        instance_id = (
-            await session.execute(
-                text(
-                    "insert into evolution_instances"
-                    " (company_id, external_id, server_url, api_key_hash, connection_state)"
-                    " values (:c, 'loja-' || gen_random_uuid(), 'http://evo.test',"
-                    " repeat('a', 64), 'open') returning id"
-                ),
-                {"c": company_id},
-            )
-        ).scalar_one()
-    return Desk(
-        company_id=company_id,
-        instance_id=instance_id,
-        supervisor=await factory.user(company_id, Role.SUPERVISOR),
-        operator=await factory.user(company_id, Role.OPERATOR),
+    """A fresh company with a connected number (instance `open`, webhooks accepted with the
+    instance's token) and two members of staff."""
+    instance = await new_instance(db, factory, name=f"loja-{uuid.uuid4().hex[:8]}")
+    desk = Desk(
+        company_id=instance.company_id,
+        instance_id=instance.instance_id,
+        supervisor=await factory.user(instance.company_id, Role.SUPERVISOR),
+        operator=await factory.user(instance.company_id, Role.OPERATOR),
         db=db,
+        instance=instance,
     )
+    await desk.set_connection("open")
+    return desk
 
 
 async def create(

@@ -304,3 +304,15 @@ async def instance_state(
         {"id": instance_id, "company_id": company_id},
     )
     return result.scalar_one_or_none()
+
+
+async def was_sent_a_campaign(session: AsyncSession, contact_id: uuid.UUID) -> bool:
+    """Whether any campaign has sent the person a message."""
+    result = await session.execute(
+        text(
+            "select exists (select 1 from campaign_recipients"
+            " where contact_id = :contact_id and status = 'sent')"
+        ),
+        {"contact_id": contact_id},
+    )
+    return bool(result.scalar_one())

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapcrm.campaigns.optout import opt_out_on_reply
 from zapcrm.contacts.identity import WhatsAppPeer, resolve_peer
 from zapcrm.evolution.instances import InstanceRef
 from zapcrm.evolution.payloads import (
@@ -198,6 +199,8 @@ async def ingest_message(
         )
     if write is None:
         return extra  # a duplicate delivery that brings nothing new
+    if write.inserted and not message.from_me and contact_id is not None:
+        await opt_out_on_reply(session, company_id, contact_id, message.body)
     items = [
         *extra,
         message_event(
