@@ -11,7 +11,7 @@ from tests.campaigns.helpers import new_desk
 from tests.campaigns.test_dispatch import NOW, started, step
 from tests.conftest import Factory
 from tests.evolution.harness import rows
-from tests.web.conftest import customer_writes
+from tests.web.conftest import Browser, customer_writes, panel_login
 from zapcrm.campaigns.optout import is_stop_word
 from zapcrm.db import Database
 from zapcrm.runtime import Runtime
@@ -32,7 +32,11 @@ def test_anything_else_is_not_a_stop_word(typed: str | None) -> None:
 
 
 async def test_a_recipient_who_answers_sair_gets_no_more_campaigns(
-    client: httpx.AsyncClient, db: Database, factory: Factory, runtime: Runtime
+    client: httpx.AsyncClient,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+    new_browser: Browser,
 ) -> None:
     desk = await new_desk(db, factory)
     ana = await desk.customer("Ana", "+5511987650001")
@@ -60,11 +64,15 @@ async def test_a_recipient_who_answers_sair_gets_no_more_campaigns(
     [event] = await rows(
         db,
         "select kind, actor_id, details from contact_events"
-        " where contact_id = :id and kind = 'contact.updated'",
+        " where contact_id = :id and kind = 'contact.opted_out'",
         id=ana,
     )
     assert event["actor_id"] is None
-    assert event["details"] == {
-        "changes": {"opted_out": {"from": False, "to": True}},
-        "reply": "SAIR!",
-    }
+    assert event["details"] == {"reply": "SAIR!"}
+    http = await new_browser()
+    await panel_login(http, desk.supervisor)
+    page = await http.get(f"/panel/contacts/{ana}")
+    timeline = page.text.split('class="timeline"', 1)[1]
+    assert "Saiu das campanhas" in timeline
+    assert "respondeu “SAIR!”" in timeline
+    assert "Não quer receber mensagens" in page.text

@@ -48,11 +48,8 @@ async def opt_out_on_reply(
         session,
         company_id=company_id,
         contact_id=contact_id,
-        kind="contact.updated",
+        kind="contact.opted_out",
         actor_id=None,
-        details={
-            "changes": {"opted_out": {"from": False, "to": True}},
-            "reply": (body or "").strip(),
-        },
+        details={"reply": (body or "").strip()},
     )
     return True
