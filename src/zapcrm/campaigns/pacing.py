@@ -85,11 +85,12 @@ def after_send(
 
 def estimate_seconds(pending: int, pacing: Pacing) -> float:
     """A rough time to send `pending` more messages at this pace: mean gaps and pauses, and
-    never faster than the hourly cap allows (window and daily cap not counted)."""
+    no sooner than the hourly cap allows (the last ones wait for later hours); the window and
+    the daily cap are not counted."""
     if pending <= 0:
         return 0.0
     gap = (pacing.min_gap_seconds + pacing.max_gap_seconds) / 2
     pause = (pacing.batch_pause_min_seconds + pacing.batch_pause_max_seconds) / 2
     paced = pending * gap + (pending // pacing.batch_size) * (pause - gap)
-    capped = pending / pacing.hourly_cap * HOUR.total_seconds()
-    return max(paced, capped)
+    later_hours = (pending - 1) // pacing.hourly_cap
+    return max(paced, later_hours * HOUR.total_seconds())
