@@ -130,16 +130,25 @@ async def test_people_who_cannot_be_reached_are_skipped_without_a_wait(
     kept = await desk.customer("Mantido", "+5511987650003", tags=())
     merged = await desk.customer("Unido", "+5511987650004")
     await desk.customer("Normal", "+5511987650005")
+    hidden = await desk.customer("Só pelo lid", None)
+    [lid_chat] = await rows(
+        db,
+        "insert into evolution_conversations (company_id, instance_id, remote_jid, contact_id)"
+        " values (:c, :i, '148392017465823@lid', :contact) returning id",
+        c=desk.company_id,
+        i=desk.instance_id,
+        contact=hidden,
+    )
     campaign_id = await started(desk)
     async with db.service_session() as session:
         await session.execute(
             text("update contacts set merged_into_id = :k where id = :m"), {"k": kept, "m": merged}
         )
     await step(runtime, NOW + timedelta(seconds=1))
-    # Whoever came before "Normal" was skipped in the same step: skips cost no gap.
+    # Whoever came before the first one reachable was skipped in the same step: no gap.
     assert (await read(desk, campaign_id)).progress.queued == 1
-    for _ in range(4):
-        await step(runtime, NOW + timedelta(hours=1))
+    for minutes in range(1, 6):
+        await step(runtime, NOW + timedelta(minutes=minutes))
     identity = identity_of(desk.supervisor)
     async with db.tenant_session(identity.claims) as session:
         people = await service.list_recipients(
@@ -148,11 +157,15 @@ async def test_people_who_cannot_be_reached_are_skipped_without_a_wait(
     reasons = {person.name: (person.status, person.reason) for person in people}
     assert reasons == {
         "Saiu da lista": ("skipped", "o contato pediu para não receber mensagens"),
-        "Sem telefone": ("skipped", "o contato não tem telefone"),
+        "Sem telefone": ("skipped", "o contato não tem telefone nem conversa neste número"),
         "Unido": ("skipped", "o contato foi unido a outro"),
         "Normal": ("queued", None),
+        # WhatsApp shows this person only by @lid: no phone, but their chat takes the message.
+        "Só pelo lid": ("queued", None),
     }
-    assert len(await sent_messages(db, campaign_id)) == 1
+    chats = {message["chat_id"] for message in await sent_messages(db, campaign_id)}
+    assert len(chats) == 2
+    assert lid_chat["id"] in chats
 
 
 async def test_outside_the_window_the_campaign_waits_for_the_next_opening(

@@ -73,6 +73,7 @@ def test_the_estimate_counts_gaps_pauses_and_the_hourly_cap() -> None:
     assert pacing.estimate_seconds(0, PACE) == 0
     # 6 sends of 3 per batch: 4 mean gaps of 14 s and 2 mean pauses of 90 s...
     assert pacing.estimate_seconds(6, PACE) == 4 * 14 + 2 * 90
-    # ...unless the hourly cap holds the last ones for later hours: 2 an hour, 3 hours.
+    # ...unless the hourly cap holds the last ones for later hours: 2 an hour, the last two
+    # go 2 hours from now.
     slow = pacing.Pacing(**{**PACE.__dict__, "hourly_cap": 2})
     assert pacing.estimate_seconds(6, slow) == 2 * 3600

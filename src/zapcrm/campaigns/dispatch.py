@@ -177,12 +177,13 @@ async def _step(
             )
             log.info("campaigns.completed", campaign_id=str(campaign_id))
             return Step(skipped=skipped)
-        reason = _unreachable(person)
+        chat = await repository.contact_chat(session, campaign["instance_id"], person["contact_id"])
+        reason = _unreachable(person, has_chat=chat is not None)
         if reason is not None:
             await repository.skip_recipient(session, person["id"], reason)
             skipped += 1
             continue
-        items = await _send(session, campaign, person, now)
+        items = await _send(session, campaign, person, chat, now)
         next_at, in_batch = pacing.after_send(now, campaign["sent_in_batch"], pace, rng)
         await repository.update_campaign(
             session, campaign_id, {"next_send_at": next_at, "sent_in_batch": in_batch}
@@ -192,13 +193,14 @@ async def _step(
     return Step(skipped=skipped)
 
 
-def _unreachable(person: dict[str, Any]) -> str | None:
+def _unreachable(person: dict[str, Any], *, has_chat: bool) -> str | None:
     if person["merged_into_id"] is not None:
         return N_("o contato foi unido a outro")
     if person["opted_out"]:
         return N_("o contato pediu para não receber mensagens")
-    if not person["phone_e164"]:
-        return N_("o contato não tem telefone")
+    # A person WhatsApp shows only by @lid has no phone, but their chat can be written to.
+    if not person["phone_e164"] and not has_chat:
+        return N_("o contato não tem telefone nem conversa neste número")
     return None
 
 
@@ -231,10 +233,14 @@ async def _capped(
 
 
 async def _send(
-    session: AsyncSession, campaign: dict[str, Any], person: dict[str, Any], now: datetime
+    session: AsyncSession,
+    campaign: dict[str, Any],
+    person: dict[str, Any],
+    chat: dict[str, Any] | None,
+    now: datetime,
 ) -> list[OutboxItem]:
-    """Queue the person's message in their chat on the campaign's number."""
-    chat = await repository.contact_chat(session, campaign["instance_id"], person["contact_id"])
+    """Queue the person's message in their chat on the campaign's number (opened on their
+    phone number when they have none there yet)."""
     if chat is None:
         remote_jid = person["phone_e164"].removeprefix("+") + "@s.whatsapp.net"
         created = await messaging_repo.upsert_conversation(
