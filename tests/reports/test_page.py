@@ -13,7 +13,7 @@ from sqlalchemy import text
 from tests.reports.helpers import BRT, WEEK, Shop
 from tests.web.conftest import Browser, panel_login
 from zapcrm.db import Database
-from zapcrm.web.pages.reports import human_duration
+from zapcrm.web.templating import duration as human_duration
 
 
 def figures(page: str) -> dict[str, str]:

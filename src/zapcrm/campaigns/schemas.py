@@ -4,19 +4,43 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, time
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from zapcrm.campaigns import texts
 from zapcrm.contacts.query.schemas import ContactQuery
-from zapcrm.i18n import N_
+from zapcrm.i18n import N_, message_of
 
 CampaignStatus = Literal["draft", "running", "paused", "completed", "cancelled"]
 # A recipient as people read it: its own state before the send, its message's after.
 RecipientStatus = Literal["pending", "skipped", "queued", "sent", "delivered", "read", "failed"]
 MAX_TEXT_LENGTH = 4096  # WhatsApp's limit for one text message
 MAX_VARIANTS = 10
+
+def check_variant(text: str) -> str:
+    """A text stripped, not empty, within WhatsApp's length, with valid variables."""
+    body = text.strip()
+    if not body:
+        raise ValueError(N_("o texto está vazio"))
+    if len(body) > MAX_TEXT_LENGTH:
+        raise ValueError(N_("o texto passa de {limit} caracteres", limit=MAX_TEXT_LENGTH))
+    try:
+        texts.check(body)
+    except texts.TextError as error:
+        raise ValueError(message_of(error)) from None
+    return body
+
+
+# One text, checked on its own so an error names which one (`variants.1`).
+Variant = Annotated[str, AfterValidator(check_variant)]
 
 # Settings people may change while a campaign runs or is paused (slower, smaller caps...).
 PACING_FIELDS = (
@@ -70,7 +94,7 @@ class CampaignIn(PacingIn):
         default_factory=ContactQuery,
         description="quem recebe: busca, filtro e segmento combinados (vazio: todos os contatos)",
     )
-    variants: list[str] = Field(
+    variants: list[Variant] = Field(
         min_length=1,
         max_length=MAX_VARIANTS,
         description="textos alternados entre os destinatários; variáveis {{nome}}, "
@@ -83,11 +107,6 @@ class CampaignIn(PacingIn):
     def _name(cls, value: str) -> str:
         return _not_blank(value)
 
-    @field_validator("variants")
-    @classmethod
-    def _variants(cls, value: list[str]) -> list[str]:
-        return [check_variant(text) for text in value]
-
 
 class CampaignUpdate(BaseModel):
     """Changes to a campaign: the pace and the name at any time before it ends; the number,
@@ -98,7 +117,7 @@ class CampaignUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     instance_id: uuid.UUID | None = None
     audience: ContactQuery | None = None
-    variants: list[str] | None = Field(default=None, min_length=1, max_length=MAX_VARIANTS)
+    variants: list[Variant] | None = Field(default=None, min_length=1, max_length=MAX_VARIANTS)
     min_gap_seconds: int | None = Field(default=None, ge=1, le=3600)
     max_gap_seconds: int | None = Field(default=None, ge=1, le=3600)
     batch_size: int | None = Field(default=None, ge=1, le=1000)
@@ -115,11 +134,6 @@ class CampaignUpdate(BaseModel):
     @classmethod
     def _name(cls, value: str | None) -> str | None:
         return None if value is None else _not_blank(value)
-
-    @field_validator("variants")
-    @classmethod
-    def _variants(cls, value: list[str] | None) -> list[str] | None:
-        return None if value is None else [check_variant(text) for text in value]
 
 
 class CampaignProgress(BaseModel):
@@ -189,20 +203,6 @@ def check_ranges(pacing: PacingIn) -> None:
         raise ValueError(N_("a pausa máxima entre lotes é menor que a mínima"))
     if pacing.window_end <= pacing.window_start:
         raise ValueError(N_("a janela de envio termina antes de começar"))
-
-
-def check_variant(text: str) -> str:
-    """A text stripped, not empty, within WhatsApp's length, with valid variables."""
-    body = text.strip()
-    if not body:
-        raise ValueError(N_("o texto está vazio"))
-    if len(body) > MAX_TEXT_LENGTH:
-        raise ValueError(N_("o texto passa de {limit} caracteres", limit=MAX_TEXT_LENGTH))
-    try:
-        texts.check(body)
-    except texts.TextError as error:
-        raise ValueError(str(error)) from None
-    return body
 
 
 def _not_blank(value: str) -> str:

@@ -31,7 +31,7 @@ from zapcrm.contacts.query import repository as contacts_query
 from zapcrm.contacts.query.schemas import ContactQuery
 from zapcrm.contacts.query.service import count_contacts, resolve_criteria
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
-from zapcrm.i18n import N_
+from zapcrm.i18n import N_, message_of
 from zapcrm.models import Campaign
 
 MAX_LISTED = 200
@@ -101,7 +101,7 @@ async def update_campaign(
     try:
         check_ranges(merged)
     except ValueError as error:
-        raise ValidationFailed(str(error)) from None
+        raise ValidationFailed(message_of(error)) from None
     if "instance_id" in changes:
         await _instance_state(session, identity, changes["instance_id"])
     if body.audience is not None:

@@ -24,6 +24,7 @@ from zapcrm.web.i18n import N_, LocaleMiddleware, translate
 from zapcrm.web.pages import (
     admin,
     auth,
+    campaigns,
     contacts,
     events,
     home,
@@ -158,6 +159,7 @@ def create_panel() -> SecurityHeaders:
     panel.include_router(instances.router)
     panel.include_router(tasks.router)
     panel.include_router(reports.router)
+    panel.include_router(campaigns.router)
     panel.include_router(imports.router)
     panel.include_router(list_rules.router)
     panel.include_router(contacts.router)

@@ -127,6 +127,23 @@ def phone(value: str | None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def duration(seconds: float | None) -> str:
+    """A duration as people read it: "45 s", "2 min 30 s", "1 h 05 min", "3 d 04 h"."""
+    if seconds is None:
+        return "—"
+    total = round(seconds)
+    if total < 60:
+        return f"{total} s"
+    minutes, rest = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours:02d} h"
+
+
 def tick(status: str | None) -> dict[str, str]:
     """The delivery tick of a status: symbol, label and a CSS class."""
     symbol, label = TICKS.get(status or "", ("", ""))
@@ -204,8 +221,11 @@ def build_environment() -> Environment:
         phone=phone,
         day_label=day_label,
         local=local,
+        duration=duration,
     )
     environment.globals.update(
+        # A message stored in Portuguese (a reason, a status line) in the reader's language.
+        translated=translate,
         html_lang=lambda: HTML_LANG[current_locale()],
         current_locale=current_locale,
         languages=LANGUAGES,

@@ -33,23 +33,6 @@ DayParam = Annotated[str | None, Query(max_length=40)]
 IdParam = Annotated[str | None, Query(max_length=40)]
 
 
-def human_duration(seconds: float | None) -> str:
-    """A duration as people read it: "45 s", "2 min 30 s", "1 h 05 min", "3 d 04 h"."""
-    if seconds is None:
-        return "—"
-    total = round(seconds)
-    if total < 60:
-        return f"{total} s"
-    minutes, rest = divmod(total, 60)
-    if minutes < 60:
-        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes:02d} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours:02d} h"
-
-
 def _period(period: str | None, date_from: str | None, date_to: str | None) -> Period:
     if period in PERIODS:
         return PERIODS[period]
@@ -124,7 +107,6 @@ async def reports_page(
         agents=agents,
         instances=instances,
         csv_query=_csv_query(filters),
-        duration=human_duration,
     )
     return render("reports/page.html", context, status_code=422 if error else 200)
 

@@ -1,0 +1,532 @@
+"""Campaign pages: supervisors plan a draft through the form (live audience count, text preview,
+errors next to the field with the typed text kept), start, pause, resume, cancel and delete it
+from its page, and read its recipients by status; operators see neither pages nor link."""
+
+from __future__ import annotations
+
+import random
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from tests.campaigns.helpers import PROMO, Desk, new_desk
+from tests.conftest import Factory, identity_of
+from tests.evolution.harness import rows
+from tests.web.conftest import Browser, panel_login
+from zapcrm.campaigns import service
+from zapcrm.campaigns.dispatch import dispatch_due
+from zapcrm.campaigns.schemas import CampaignIn
+from zapcrm.db import Database
+from zapcrm.runtime import Runtime
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+HTMX = {"HX-Request": "true"}
+
+
+async def draft(desk: Desk, **overrides: Any) -> uuid.UUID:
+    """A draft to the desk's `promo` customers, planned through the service."""
+    identity = identity_of(desk.supervisor)
+    async with desk.db.tenant_session(identity.claims) as session:
+        campaign = await service.create_campaign(
+            session, identity, CampaignIn.model_validate(desk.draft(**overrides))
+        )
+    return campaign.id
+
+
+async def supervisor_panel(new_browser: Browser, desk: Desk) -> tuple[httpx.AsyncClient, str]:
+    http = await new_browser()
+    return http, await panel_login(http, desk.supervisor)
+
+
+def form_of(desk: Desk, csrf: str, **fields: Any) -> dict[str, Any]:
+    """The new-campaign form as a browser posts it (the pace left as the page filled it)."""
+    return {
+        "csrf_token": csrf,
+        "name": "Volta às aulas",
+        "instance_id": str(desk.instance_id),
+        "segment_id": "",
+        "q": "",
+        "variant": ["Olá {{primeiro_nome|cliente}}, tudo pronto?"],
+        "min_gap_seconds": "8",
+        "max_gap_seconds": "20",
+        "batch_size": "20",
+        "batch_pause_min_seconds": "60",
+        "batch_pause_max_seconds": "120",
+        "hourly_cap": "70",
+        "daily_cap": "300",
+        "warmup": "on",
+        "window_start": "08:00",
+        "window_end": "20:00",
+        "max_consecutive_failures": "5",
+    } | fields
+
+
+def recipient_names(page: str) -> list[str]:
+    """The first cell of each recipient row, in table order."""
+    return re.findall(r'<tr class="recipient recipient-\w+">\s*<td>([^<]*)</td>', page)
+
+
+async def test_a_supervisor_plans_a_draft_through_the_form_and_finds_it_in_the_list(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana Lima", "+5511987650001")
+    await desk.customer("Bruno Reis", "+5511987650002", tags=())
+    http, csrf = await supervisor_panel(new_browser, desk)
+
+    empty = await http.get("/panel/campaigns")
+    assert empty.status_code == 200
+    assert '<a href="/panel/campaigns" aria-current="page">Campanhas</a>' in empty.text
+    assert "Nenhuma campanha ainda." in empty.text
+    assert 'href="/panel/campaigns/new"' in empty.text
+
+    new = await http.get("/panel/campaigns/new")
+    assert new.status_code == 200
+    assert f'<option value="{desk.instance_id}">' in new.text
+    assert '<option value="">Todos os contatos</option>' in new.text
+    assert ">2 contatos</output>" in new.text  # everybody, before any narrowing
+    for name, value in (("min_gap_seconds", "8"), ("hourly_cap", "70"), ("window_end", "20:00")):
+        assert re.search(rf'name="{name}"[^>]* value="{value}"', new.text), name
+    assert "<summary>Ritmo de envio</summary>" in new.text
+    assert "<code>{{primeiro_nome}}</code>" in new.text
+
+    created = await http.post(
+        "/panel/campaigns/new",
+        data=form_of(desk, csrf, q="Ana", variant=["Oi {{nome}}!", "Olá {{primeiro_nome}}!", ""]),
+    )
+    assert created.status_code == 303, created.text
+    campaign_id = created.headers["location"].rsplit("/", 1)[1]
+    stored = await rows(
+        db,
+        "select name, status, audience, variants, hourly_cap, warmup, created_by"
+        " from campaigns where id = :id",
+        id=campaign_id,
+    )
+    assert stored == [
+        {
+            "name": "Volta às aulas",
+            "status": "draft",
+            "audience": {"q": "Ana"},
+            "variants": ["Oi {{nome}}!", "Olá {{primeiro_nome}}!"],  # the empty third dropped
+            "hourly_cap": 70,
+            "warmup": True,
+            "created_by": desk.supervisor.id,
+        }
+    ]
+
+    page = await http.get(created.headers["location"])
+    assert page.status_code == 200
+    assert '<h1 class="campaign-name">Volta às aulas</h1>' in page.text
+    assert "Rascunho" in page.text
+    assert 'hx-confirm="Enviar para 1 contato?"' in page.text
+    assert "hx-trigger" not in page.text.split('id="campaign-state"', 1)[1].split(">", 1)[0]
+    assert "busca “Ana”" in page.text
+    listed = await http.get("/panel/campaigns")
+    assert f'<a href="/panel/campaigns/{campaign_id}">Volta às aulas</a>' in listed.text
+    assert "status-draft" in listed.text
+    assert "Nenhuma campanha ainda." not in listed.text
+
+
+async def test_the_audience_count_the_preview_and_more_texts_follow_what_is_typed(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana Lima", "+5511987650001")
+    await desk.customer("Bruno Reis", "+5511987650002")
+    await desk.customer("Carla Dias", "+5511987650003", tags=("vip",))
+    http, csrf = await supervisor_panel(new_browser, desk)
+    saved = await http.post(
+        "/panel/contacts/segments",
+        data={"name": "Promo", "filter_json": '{"field": "tags", "operator": "contains",'
+              ' "value": "promo"}'},
+        headers={"X-CSRF-Token": csrf, **HTMX},
+    )  # fmt: skip
+    assert saved.status_code == 204, saved.text
+    segment_id = saved.headers["HX-Redirect"].rsplit("=", 1)[1]
+
+    async def count(**params: str) -> str:
+        response = await http.get("/panel/campaigns/audience-count", params=params, headers=HTMX)
+        assert response.status_code == 200
+        return re.sub(r"<[^>]+>", "", response.text).strip()
+
+    assert await count(segment_id="", q="") == "3 contatos"
+    assert await count(segment_id=segment_id, q="") == "2 contatos"
+    assert await count(segment_id=segment_id, q="Bruno") == "1 contato"
+    assert await count(segment_id="", q="ninguém") == "0 contatos"
+    new = await http.get("/panel/campaigns/new")
+    assert f'<option value="{segment_id}">Segmento: Promo</option>' in new.text
+
+    async def preview(first: str) -> str:
+        response = await http.post(
+            "/panel/campaigns/preview",
+            data={"variant": [first, "Outro {{nome}}"]},
+            headers={"X-CSRF-Token": csrf, **HTMX},
+        )
+        assert response.status_code == 200
+        return response.text
+
+    filled = await preview("Olá {{primeiro_nome|cliente}}, do {{empresa}} <b>!</b>")
+    company = (await rows(db, "select name from companies where id = :c", c=desk.company_id))[0]
+    assert f"Olá Maria, do {company['name']} &lt;b&gt;!&lt;/b&gt;" in filled
+    assert f"Olá cliente, do {company['name']} &lt;b&gt;!&lt;/b&gt;" in filled  # no name
+    assert "variável desconhecida: sobrenome" in await preview("Oi {{sobrenome}}")
+    refused = await http.post("/panel/campaigns/preview", data={"variant": ["Oi"]}, headers=HTMX)
+    assert refused.status_code == 403  # a POST like any other: the session's token or nothing
+
+    second = await http.get("/panel/campaigns/variant", params={"index": "2"}, headers=HTMX)
+    assert 'id="f-variant-2" name="variant"' in second.text
+    assert re.search(r'id="add-variant" name="index" value="3"[^>]*hx-swap-oob="true"', second.text)
+    last = await http.get("/panel/campaigns/variant", params={"index": "10"}, headers=HTMX)
+    assert re.search(r'id="add-variant"[^>]* value="11"[^>]* hidden', last.text)
+
+
+async def test_a_refused_form_names_each_mistake_and_keeps_what_was_typed(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    http, csrf = await supervisor_panel(new_browser, desk)
+    typed = form_of(
+        desk,
+        csrf,
+        name="Natal <script>alert(1)</script>",
+        q="Ana",
+        variant=["Oi {{primeiro_nome}}, tudo bem?", "Oi {{sobrenome}} <b>promo</b>"],
+        hourly_cap="50",
+    )
+    response = await http.post("/panel/campaigns/new", data=typed)
+    assert response.status_code == 422
+    page = response.text
+    assert "Confira os campos destacados." in page
+    error = re.search(r'<p class="field-error" id="variant-2-error">([^<]+)</p>', page)
+    assert error, page
+    assert error.group(1).startswith("variável desconhecida: sobrenome")
+    assert ">Oi {{sobrenome}} &lt;b&gt;promo&lt;/b&gt;</textarea>" in page
+    assert ">Oi {{primeiro_nome}}, tudo bem?</textarea>" in page
+    assert 'value="Natal &lt;script&gt;alert(1)&lt;/script&gt;"' in page
+    assert "<script>alert(1)" not in page
+    assert re.search(r'name="hourly_cap"[^>]* value="50"', page)
+    assert re.search(r'name="q"[^>]* value="Ana"', page)
+    assert f'<option value="{desk.instance_id}" selected>' in page
+
+    closed = await http.post(
+        "/panel/campaigns/new", data=form_of(desk, csrf, window_start="20:00", window_end="08:00")
+    )
+    assert closed.status_code == 422
+    assert '<p class="alert" role="alert">a janela de envio termina antes de começar</p>' in (
+        closed.text
+    )
+    assert '<details class="card pacing" open>' in closed.text
+    unknown = await http.post(
+        "/panel/campaigns/new", data=form_of(desk, csrf, instance_id=str(uuid.uuid4()))
+    )
+    assert unknown.status_code == 422
+    assert '<p class="field-error" id="instance_id-error">não encontrado</p>' in unknown.text
+    created = await rows(db, "select id from campaigns where company_id = :c", c=desk.company_id)
+    assert created == []
+
+
+async def test_start_pause_resume_cancel_and_delete_post_with_the_token_and_change_the_state(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana Lima", "+5511987650001")
+    await desk.customer("Bruno Reis", "+5511987650002")
+    campaign_id = await draft(desk, name="Natal <script>alert(1)</script>")
+    http, csrf = await supervisor_panel(new_browser, desk)
+    url = f"/panel/campaigns/{campaign_id}"
+
+    page = (await http.get(url)).text
+    assert '<h1 class="campaign-name">Natal &lt;script&gt;alert(1)&lt;/script&gt;</h1>' in page
+    assert "<script>alert(1)" not in page
+    assert f'action="{url}/start"' in page
+    assert 'hx-confirm="Enviar para 2 contatos?"' in page
+    assert (await http.post(f"{url}/start", headers=HTMX)).status_code == 403
+    assert (await rows(db, "select status from campaigns where id = :id", id=campaign_id)) == [
+        {"status": "draft"}
+    ]
+
+    started = await http.post(f"{url}/start", headers={"X-CSRF-Token": csrf, **HTMX})
+    assert started.status_code == 204, started.text
+    assert started.headers["HX-Redirect"] == url
+    running = (await http.get(url)).text
+    assert "status-running" in running
+    assert "Enviando" in running
+    assert f'hx-get="{url}/progress" hx-trigger="every 5s"' in running
+    assert "<strong>0</strong> de 2 destinatários" in running
+    assert "faltam cerca de" in running
+    assert "Próximo envio:" in running
+    assert f'action="{url}/pause"' in running
+    assert f'action="{url}/start"' not in running
+    assert len(recipient_names(running)) == 2
+    block = await http.get(f"{url}/progress", headers=HTMX)
+    assert block.text.lstrip().startswith('<section id="campaign-state"')
+    assert 'hx-trigger="every 5s"' in block.text
+
+    paused = await http.post(f"{url}/pause", data={"csrf_token": csrf})  # a plain form post
+    assert paused.status_code == 303
+    assert paused.headers["location"] == url
+    page = (await http.get(url)).text
+    assert "status-paused" in page
+    assert "Pausada: pausada por" in page
+    assert f'action="{url}/resume"' in page
+    assert "hx-trigger" not in page.split('id="campaign-state"', 1)[1].split(">", 1)[0]
+
+    resumed = await http.post(f"{url}/resume", headers={"X-CSRF-Token": csrf, **HTMX})
+    assert resumed.status_code == 204
+    assert "status-running" in (await http.get(url)).text
+    cancelled = await http.post(f"{url}/cancel", headers={"X-CSRF-Token": csrf, **HTMX})
+    assert cancelled.status_code == 204
+    page = (await http.get(url)).text
+    assert "status-cancelled" in page
+    assert f'action="{url}/delete"' in page
+    assert f'href="{url}/edit"' not in page
+    again = await http.post(f"{url}/resume", headers={"X-CSRF-Token": csrf, **HTMX})
+    assert again.status_code == 409
+    assert again.headers["HX-Retarget"] == "#toast"
+    assert "só uma campanha pausada pode ser retomada" in again.text
+    assert (await http.post(f"{url}/launch", headers={"X-CSRF-Token": csrf})).status_code == 422
+
+    deleted = await http.post(f"{url}/delete", headers={"X-CSRF-Token": csrf, **HTMX})
+    assert deleted.headers["HX-Redirect"] == "/panel/campaigns"
+    assert (await http.get(url)).status_code == 404
+    assert "Nenhuma campanha ainda." in (await http.get("/panel/campaigns")).text
+
+
+async def test_a_draft_edits_everything_and_a_started_campaign_only_its_name_and_pace(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana Lima", "+5511987650001")
+    campaign_id = await draft(desk)
+    http, csrf = await supervisor_panel(new_browser, desk)
+    url = f"/panel/campaigns/{campaign_id}"
+
+    form = (await http.get(f"{url}/edit")).text
+    assert ">Olá {{primeiro_nome|cliente}}! Natal com 20% off.</textarea>" in form
+    assert ">Oi {{nome}}!</textarea>" in form
+    assert 'name="filter_json"' in form  # the API's filter is kept as it is
+    assert re.search(r'name="window_end"[^>]* value="23:59:59" step="1"', form)
+    edited = await http.post(
+        f"{url}/edit",
+        data=form_of(
+            desk,
+            csrf,
+            name="Natal 2",
+            filter_json='{"field": "tags", "operator": "contains", "value": "promo"}',
+            variant=["Só um texto"],
+            window_end="21:00",
+        ),
+    )
+    assert edited.status_code == 303, edited.text
+    stored = await rows(
+        db,
+        "select name, variants, audience, window_end from campaigns where id = :id",
+        id=campaign_id,
+    )
+    assert stored[0]["name"] == "Natal 2"
+    assert stored[0]["variants"] == ["Só um texto"]
+    assert stored[0]["audience"] == {"filter": PROMO}
+    assert stored[0]["window_end"].isoformat() == "21:00:00"
+
+    started = await http.post(f"{url}/start", data={"csrf_token": csrf})
+    assert started.status_code == 303
+    form = (await http.get(f"{url}/edit")).text
+    assert "só o nome e o ritmo de envio podem mudar" in form
+    assert 'name="variant"' not in form
+    assert 'name="instance_id"' not in form
+    assert 'name="name"' in form
+    assert '<details class="card pacing" open>' in form
+    slower = await http.post(
+        f"{url}/edit",
+        data={"csrf_token": csrf, "name": "Natal devagar", "hourly_cap": "30", "warmup": "on",
+              "variant": ["ignorado depois do início"]},
+    )  # fmt: skip
+    assert slower.status_code == 303, slower.text
+    stored = await rows(
+        db, "select name, hourly_cap, min_gap_seconds, variants from campaigns where id = :id",
+        id=campaign_id,
+    )  # fmt: skip
+    assert stored == [
+        {
+            "name": "Natal devagar",
+            "hourly_cap": 30,
+            "min_gap_seconds": 8,  # not in the post: unchanged
+            "variants": ["Só um texto"],
+        }
+    ]
+    reversed_gap = await http.post(
+        f"{url}/edit",
+        data={"csrf_token": csrf, "name": "Natal", "min_gap_seconds": "30",
+              "max_gap_seconds": "10"},
+    )  # fmt: skip
+    assert reversed_gap.status_code == 422
+    assert "o intervalo máximo é menor que o mínimo" in reversed_gap.text
+    assert re.search(r'name="min_gap_seconds"[^>]* value="30"', reversed_gap.text)
+
+
+async def test_the_recipients_are_filtered_by_status_with_reason_reply_and_chat_link(
+    new_browser: Browser, db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana Lima", "+5511987650001")
+    await desk.customer("<b>Bruno</b>", "+5511987650002")
+    await desk.customer("Carla Dias", "+5511987650003", opted_out=True)
+    await desk.customer("Davi Sem Telefone", None)
+    campaign_id = await draft(desk, min_gap_seconds=1, max_gap_seconds=1)
+    http, csrf = await supervisor_panel(new_browser, desk)
+    url = f"/panel/campaigns/{campaign_id}"
+    assert (await http.post(f"{url}/start", data={"csrf_token": csrf})).status_code == 303
+    at = datetime.now(UTC) + timedelta(seconds=1)
+    for _ in range(4):
+        await dispatch_due(runtime, now=at, rng=random.Random(1))
+        at += timedelta(seconds=2)
+    sent = {
+        row["name"]: row
+        for row in await rows(
+            db,
+            "select ct.name, m.id, m.conversation_id, m.remote_jid from campaign_recipients r"
+            " join contacts ct on ct.id = r.contact_id join evolution_messages m"
+            " on m.id = r.message_id where r.campaign_id = :id",
+            id=campaign_id,
+        )
+    }
+    assert set(sent) == {"Ana Lima", "<b>Bruno</b>"}
+    bruno = sent["<b>Bruno</b>"]
+    async with db.service_session() as session:
+        await session.execute(
+            text("update evolution_messages set status = 'ERROR', error_detail = 'timeout'"
+                 " where id = :id"),
+            {"id": sent["Ana Lima"]["id"]},
+        )  # fmt: skip
+        await session.execute(
+            text("update evolution_messages set status = 'DELIVERY_ACK' where id = :id"),
+            {"id": bruno["id"]},
+        )
+        await session.execute(
+            text(
+                "insert into evolution_messages (company_id, instance_id, conversation_id,"
+                " key_id, from_me, remote_jid, type, body, message_timestamp, created_at)"
+                " values (:c, :i, :chat, 'REPLY-' || gen_random_uuid(), false, :jid, 'text',"
+                " 'Quero!', now() + interval '1 minute', now() + interval '1 minute')"
+            ),
+            {
+                "c": desk.company_id,
+                "i": desk.instance_id,
+                "chat": bruno["conversation_id"],
+                "jid": bruno["remote_jid"],
+            },
+        )
+
+    everyone = (await http.get(url)).text
+    assert sorted(recipient_names(everyone)) == sorted(
+        ["Ana Lima", "&lt;b&gt;Bruno&lt;/b&gt;", "Carla Dias", "Davi Sem Telefone"]
+    )
+    assert "<b>Bruno</b>" not in everyone
+    assert '<a href="' + url + '#recipients" aria-current="page">Todos</a>' in everyone
+
+    failed = (await http.get(url, params={"status": "failed"})).text
+    assert recipient_names(failed) == ["Ana Lima"]
+    assert ">Falhou</span>" in failed
+    assert f'<a href="{url}?status=failed#recipients" aria-current="page">Falhou</a>' in failed
+    skipped = (await http.get(url, params={"status": "skipped"})).text
+    assert sorted(recipient_names(skipped)) == ["Carla Dias", "Davi Sem Telefone"]
+    assert "o contato pediu para não receber mensagens" in skipped
+    assert "o contato não tem telefone" in skipped
+    delivered = (await http.get(url, params={"status": "delivered"})).text
+    assert recipient_names(delivered) == ["&lt;b&gt;Bruno&lt;/b&gt;"]
+    row = delivered.split('<tr class="recipient recipient-delivered">', 1)[1].split("</tr>", 1)[0]
+    assert "+55 11 98765-0002" in row
+    assert "✓ respondeu" in row
+    assert f'<a href="/panel/inbox/{bruno["conversation_id"]}">abrir conversa</a>' in row
+    assert "respondeu" not in failed.split("<tbody", 1)[1]
+    nobody = (await http.get(url, params={"status": "read"})).text
+    assert recipient_names(nobody) == []
+    assert "Nenhum destinatário nesta situação." in nobody
+    assert len(recipient_names((await http.get(url, params={"status": "bogus"})).text)) == 4
+
+
+async def test_a_long_recipient_list_loads_fifty_rows_at_a_time(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    async with db.service_session() as session:
+        await session.execute(
+            text(
+                "insert into contacts (company_id, name, phone_e164, tags)"
+                " select :c, 'Cliente ' || n, '+55119876' || lpad(n::text, 5, '0'), '{promo}'"
+                " from generate_series(1, 55) n"
+            ),
+            {"c": desk.company_id},
+        )
+    campaign_id = await draft(desk)
+    http, csrf = await supervisor_panel(new_browser, desk)
+    url = f"/panel/campaigns/{campaign_id}"
+    assert (await http.post(f"{url}/start", data={"csrf_token": csrf})).status_code == 303
+
+    first = (await http.get(url)).text
+    assert len(recipient_names(first)) == 50
+    more = re.search(r'hx-get="(/panel/campaigns/[^"]+/recipients\?status=&amp;after=50)"', first)
+    assert more, first
+    rest = await http.get(more.group(1).replace("&amp;", "&"), headers=HTMX)
+    assert rest.status_code == 200
+    assert len(recipient_names(rest.text)) == 5
+    assert "Carregar mais" not in rest.text
+    assert set(recipient_names(first)).isdisjoint(recipient_names(rest.text))
+    # Without JavaScript the same link opens the page from there.
+    assert len(recipient_names((await http.get(url, params={"after": "50"})).text)) == 5
+
+
+async def test_operators_have_neither_the_pages_nor_the_link(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    campaign_id = await draft(desk)
+    http = await new_browser()
+    csrf = await panel_login(http, desk.operator)
+    home = (await http.get("/panel/")).text
+    assert "/panel/tasks" in home
+    assert "/panel/campaigns" not in home
+    url = f"/panel/campaigns/{campaign_id}"
+    for path in ("/panel/campaigns", "/panel/campaigns/new", url, f"{url}/edit", f"{url}/progress"):
+        assert (await http.get(path)).status_code == 404, path
+    for path in (f"{url}/start", f"{url}/delete", "/panel/campaigns/new"):
+        response = await http.post(path, headers={"X-CSRF-Token": csrf})
+        assert response.status_code == 404, path
+    assert (await rows(db, "select status from campaigns where id = :id", id=campaign_id)) == [
+        {"status": "draft"}
+    ]
+    supervisor, _ = await supervisor_panel(new_browser, desk)
+    assert 'href="/panel/campaigns"' in (await supervisor.get("/panel/")).text
+
+
+async def test_another_companys_campaign_is_not_found(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    campaign_id = await draft(await new_desk(db, factory))
+    stranger, csrf = await supervisor_panel(new_browser, await new_desk(db, factory))
+    url = f"/panel/campaigns/{campaign_id}"
+    assert (await stranger.get(url)).status_code == 404
+    assert (await stranger.post(f"{url}/start", headers={"X-CSRF-Token": csrf})).status_code == 404
+
+
+async def test_the_pages_read_in_english_when_the_reader_chose_english(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    campaign_id = await draft(desk)
+    http, _ = await supervisor_panel(new_browser, desk)
+    await http.get("/panel/lang/en")
+    listed = (await http.get("/panel/campaigns")).text
+    assert '<a href="/panel/campaigns" aria-current="page">Campaigns</a>' in listed
+    assert "New campaign" in listed
+    assert ">Draft</span>" in listed
+    page = (await http.get(f"/panel/campaigns/{campaign_id}")).text
+    assert 'hx-confirm="Send to 0 contacts?"' in page
+    assert "Sending pace" in page
+    form = (await http.get("/panel/campaigns/new")).text
+    assert "Sending pace" in form
+    assert "All contacts" in form
