@@ -25,6 +25,7 @@ RecipientStatus = Literal["pending", "skipped", "queued", "sent", "delivered", "
 MAX_TEXT_LENGTH = 4096  # WhatsApp's limit for one text message
 MAX_VARIANTS = 10
 
+
 def check_variant(text: str) -> str:
     """A text stripped, not empty, within WhatsApp's length, with valid variables."""
     body = text.strip()
