@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -9,7 +10,9 @@ from sqlalchemy import text
 
 from tests.campaigns.helpers import PROMO, create, new_desk
 from tests.conftest import Factory, login
+from zapcrm.campaigns.dispatch import dispatch_due
 from zapcrm.db import Database
+from zapcrm.runtime import Runtime
 
 
 async def test_a_supervisor_plans_a_draft_that_operators_cannot_see(
@@ -202,3 +205,89 @@ async def test_after_the_start_only_the_name_and_the_pace_change(
     assert "intervalo máximo" in crossed.json()["error"]["message"]
     blank = await client.patch(url, json={"name": None}, headers=headers)
     assert blank.status_code == 422
+
+
+async def test_a_campaign_scheduled_for_later_sends_nothing_until_then(
+    client: httpx.AsyncClient, db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    headers = await login(client, desk.supervisor)
+    await desk.customer("Ana", "+5511987650001")
+    campaign = await create(client, desk, headers)
+    url = f"/api/campaigns/{campaign['id']}"
+    naive = await client.post(f"{url}/start", json={"at": "2030-01-01T09:00:00"}, headers=headers)
+    assert naive.status_code == 422
+    assert "fuso" in naive.json()["error"]["message"]
+    far = datetime.now(UTC) + timedelta(days=91)
+    too_far = await client.post(f"{url}/start", json={"at": far.isoformat()}, headers=headers)
+    assert too_far.status_code == 422
+    assert (await client.get(url, headers=headers)).json()["status"] == "draft"
+    at = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    scheduled = await client.post(f"{url}/start", json={"at": at.isoformat()}, headers=headers)
+    assert scheduled.status_code == 200, scheduled.text
+    assert scheduled.json()["status"] == "running"
+    assert datetime.fromisoformat(scheduled.json()["next_send_at"]) == at
+    await dispatch_due(runtime, now=datetime.now(UTC))
+    assert (await client.get(url, headers=headers)).json()["progress"]["pending"] == 1
+    # A pause and a resume before the time keep the schedule.
+    await client.post(f"{url}/pause", headers=headers)
+    resumed = await client.post(f"{url}/resume", headers=headers)
+    assert datetime.fromisoformat(resumed.json()["next_send_at"]) == at
+    async with db.service_session() as session:
+        audit = await session.execute(
+            text("select details from audit_log where target_id = :id and action = :a"),
+            {"id": campaign["id"], "a": "campaign.started"},
+        )
+        assert audit.scalar_one()["scheduled_for"] == at.isoformat()
+
+
+async def test_a_time_already_past_starts_the_campaign_now(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    headers = await login(client, desk.supervisor)
+    await desk.customer("Ana", "+5511987650001")
+    campaign = await create(client, desk, headers)
+    before = datetime.now(UTC)
+    past = (before - timedelta(hours=2)).isoformat()
+    started = await client.post(
+        f"/api/campaigns/{campaign['id']}/start", json={"at": past}, headers=headers
+    )
+    assert started.status_code == 200, started.text
+    assert datetime.fromisoformat(started.json()["next_send_at"]) >= before
+
+
+async def test_the_recipients_download_as_a_spreadsheet(
+    client: httpx.AsyncClient, db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    headers = await login(client, desk.supervisor)
+    await desk.customer("=HYPERLINK(1)", "+5511987650001")
+    await desk.customer("Bruno", None)
+    campaign = await create(client, desk, headers, variants=["Oi {{primeiro_nome|cliente}}!"])
+    url = f"/api/campaigns/{campaign['id']}"
+    await client.post(f"{url}/start", headers=headers)
+    for later in (timedelta(seconds=1), timedelta(hours=1)):  # whatever the order, both done
+        await dispatch_due(runtime, now=datetime.now(UTC) + later)
+    response = await client.get(f"{url}/recipients.csv", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert 'filename="campanha-' in response.headers["content-disposition"]
+    assert response.content.startswith("\ufeff".encode())
+    records = response.content.decode("utf-8-sig").split("\r\n")
+    assert records[0] == "Posição;Nome;Telefone;Situação;Motivo;Texto;Enviada em;Respondeu"
+    rows = sorted(record.split(";") for record in records[1:] if record)
+    by_name = {row[1]: row for row in rows}
+    sent = by_name["'=HYPERLINK(1)"]  # a formula is neutralised
+    assert sent[2:4] == ["'+5511987650001", "Na fila"]
+    assert sent[5] == "1"
+    assert sent[6].endswith("-03:00")  # São Paulo time
+    assert by_name["Bruno"][3:5] == [
+        "Ignorado",
+        "o contato não tem telefone nem conversa neste número",
+    ]
+    operator = await login(client, desk.operator)
+    assert (await client.get(f"{url}/recipients.csv", headers=operator)).status_code == 403
+    other = await new_desk(db, factory)
+    stranger = await login(client, other.supervisor)
+    assert (await client.get(f"{url}/recipients.csv", headers=stranger)).status_code == 404

@@ -9,6 +9,7 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import text
@@ -258,7 +259,7 @@ async def test_start_pause_resume_cancel_and_delete_post_with_the_token_and_chan
     assert f'hx-get="{url}/progress" hx-trigger="every 5s"' in running
     assert "<strong>0</strong> de 2 destinatários" in running
     assert "faltam cerca de" in running
-    assert "Próximo envio:" in running
+    assert "Primeiro envio:" in running  # nothing sent yet
     assert f'action="{url}/pause"' in running
     assert f'action="{url}/start"' not in running
     assert len(recipient_names(running)) == 2
@@ -294,6 +295,35 @@ async def test_start_pause_resume_cancel_and_delete_post_with_the_token_and_chan
     assert deleted.headers["HX-Redirect"] == "/panel/campaigns"
     assert (await http.get(url)).status_code == 404
     assert "Nenhuma campanha ainda." in (await http.get("/panel/campaigns")).text
+
+
+async def test_a_draft_scheduled_from_its_page_starts_at_that_time_in_the_companys_zone(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana Lima", "+5511987650001")
+    campaign_id = await draft(desk)
+    http, csrf = await supervisor_panel(new_browser, desk)
+    url = f"/panel/campaigns/{campaign_id}"
+    page = (await http.get(url)).text
+    assert 'type="datetime-local" name="at"' in page
+    assert 'hx-confirm="Agendar para 1 contato?"' in page
+    local = (NOW + timedelta(days=2)).astimezone(ZoneInfo("America/Sao_Paulo"))
+    typed = local.strftime("%Y-%m-%dT09:30")
+    scheduled = await http.post(
+        f"{url}/start", data={"at": typed}, headers={"X-CSRF-Token": csrf, **HTMX}
+    )
+    assert scheduled.status_code == 204, scheduled.text
+    [row] = await rows(
+        db, "select status, next_send_at from campaigns where id = :id", id=campaign_id
+    )
+    assert row["status"] == "running"
+    # 09:30 in São Paulo is 12:30 UTC.
+    assert row["next_send_at"] == local.replace(hour=9, minute=30, second=0, microsecond=0)
+    assert row["next_send_at"].astimezone(UTC).hour == 12
+    page = (await http.get(url)).text
+    assert "Primeiro envio:" in page
+    assert local.strftime("%d/%m/%Y") + " 09:30" in page
 
 
 async def test_a_draft_edits_everything_and_a_started_campaign_only_its_name_and_pace(
@@ -447,6 +477,14 @@ async def test_the_recipients_are_filtered_by_status_with_reason_reply_and_chat_
     assert recipient_names(nobody) == []
     assert "Nenhum destinatário nesta situação." in nobody
     assert len(recipient_names((await http.get(url, params={"status": "bogus"})).text)) == 4
+    assert f'href="{url}/recipients.csv" download' in everyone
+    spreadsheet = await http.get(f"{url}/recipients.csv")
+    assert spreadsheet.status_code == 200
+    lines = spreadsheet.content.decode("utf-8-sig").split("\r\n")
+    [bruno_line] = [line for line in lines if "<b>Bruno</b>" in line]
+    assert ";<b>Bruno</b>;'+5511987650002;Entregue;;" in bruno_line
+    assert bruno_line.endswith(";sim")  # replied
+    assert len([line for line in lines if line]) == 5  # the header and the four people
 
 
 async def test_a_long_recipient_list_loads_fifty_rows_at_a_time(

@@ -8,17 +8,19 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import StreamingResponse
 
-from zapcrm.campaigns import service
+from zapcrm.campaigns import export, service
 from zapcrm.campaigns.schemas import (
     CampaignIn,
     CampaignOut,
     CampaignUpdate,
     RecipientOut,
     RecipientStatus,
+    StartIn,
 )
 from zapcrm.contacts.query.schemas import ContactQuery
-from zapcrm.dependencies import Supervisor, TenantSession
+from zapcrm.dependencies import RuntimeDep, Supervisor, TenantSession
 
 router = APIRouter(tags=["campaigns"])
 
@@ -72,10 +74,15 @@ async def delete_campaign(
 
 @router.post("/api/campaigns/{campaign_id:uuid}/start")
 async def start_campaign(
-    campaign_id: uuid.UUID, identity: Supervisor, session: TenantSession
+    campaign_id: uuid.UUID,
+    identity: Supervisor,
+    session: TenantSession,
+    body: StartIn | None = None,
 ) -> CampaignOut:
-    """Fix the audience (the contacts it selects now) and start sending."""
-    return await service.start_campaign(session, identity, campaign_id)
+    """Fix the audience (the contacts it selects now) and start sending, now or at `at`."""
+    return await service.start_campaign(
+        session, identity, campaign_id, at=body.at if body else None
+    )
 
 
 @router.post("/api/campaigns/{campaign_id:uuid}/pause")
@@ -100,6 +107,19 @@ async def cancel_campaign(
 ) -> CampaignOut:
     """End the campaign; people not reached yet get nothing."""
     return await service.cancel_campaign(session, identity, campaign_id)
+
+
+@router.get(
+    "/api/campaigns/{campaign_id:uuid}/recipients.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "arquivo CSV (;, UTF-8 com BOM)"}},
+)
+async def recipients_csv(
+    campaign_id: uuid.UUID, identity: Supervisor, session: TenantSession, runtime: RuntimeDep
+) -> StreamingResponse:
+    """Every recipient with the text they got, its status, reason, time and reply, as CSV."""
+    zone = await service.export_zone(session, identity, campaign_id)
+    return export.csv_response(runtime.db, identity.claims, campaign_id, zone)
 
 
 @router.get("/api/campaigns/{campaign_id:uuid}/recipients")

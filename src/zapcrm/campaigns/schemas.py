@@ -137,6 +137,18 @@ class CampaignUpdate(BaseModel):
         return None if value is None else _not_blank(value)
 
 
+class StartIn(BaseModel):
+    """How to start: now (no body, or no `at`) or at a scheduled time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: datetime | None = Field(
+        default=None,
+        description="primeiro envio agendado (com fuso; no máximo 90 dias à frente); "
+        "a janela de envio continua valendo",
+    )
+
+
 class CampaignProgress(BaseModel):
     """How far the campaign got: recipients by status, replies and the time left."""
 

@@ -8,11 +8,13 @@ are written to the audit log: a campaign speaks to many customers in the company
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapcrm.accounts import service as accounts_service
 from zapcrm.accounts.audit import audit_action
 from zapcrm.auth.identity import Identity
 from zapcrm.campaigns import pacing, repository
@@ -35,6 +37,7 @@ from zapcrm.i18n import N_, message_of
 from zapcrm.models import Campaign
 
 MAX_LISTED = 200
+MAX_SCHEDULE = timedelta(days=90)
 FINAL = ("completed", "cancelled")
 _DRAFT_ONLY = ("instance_id", "audience", "variants")
 
@@ -116,13 +119,17 @@ async def start_campaign(
     identity: Identity,
     campaign_id: uuid.UUID,
     *,
+    at: datetime | None = None,
     now: datetime | None = None,
 ) -> CampaignOut:
-    """Fix the audience (the contacts it selects now) and let the dispatcher begin."""
+    """Fix the audience (the contacts it selects now) and let the dispatcher begin, now or at
+    a scheduled time `at` (then the first message goes at `at`, or at the window's next
+    opening after it)."""
     now = now or datetime.now(UTC)
     campaign = await _campaign(session, identity, campaign_id, lock=True)
     if campaign.status != "draft":
         raise Conflict(N_("só um rascunho pode ser iniciado"))
+    first_send = _scheduled(at, now)
     await _connected(session, identity, campaign.instance_id)
     criteria = await resolve_criteria(session, identity, ContactQuery(**campaign.audience))
     total = await repository.add_recipients(
@@ -140,11 +147,14 @@ async def start_campaign(
             "status": "running",
             "started_at": now,
             "resumed_at": now,
-            "next_send_at": now,
+            "next_send_at": first_send,
             "sent_in_batch": 0,
         },
     )
-    await _audit(session, identity, "campaign.started", campaign, {"recipients": total})
+    details: dict[str, Any] = {"recipients": total}
+    if first_send > now:
+        details["scheduled_for"] = first_send.isoformat()
+    await _audit(session, identity, "campaign.started", campaign, details)
     return await get_campaign(session, identity, campaign.id)
 
 
@@ -170,17 +180,19 @@ async def resume_campaign(
     *,
     now: datetime | None = None,
 ) -> CampaignOut:
-    """Send again from where it stopped (paused by hand or by the dispatcher)."""
+    """Send again from where it stopped (paused by hand or by the dispatcher); a wait that was
+    still running (a scheduled start, a pause between batches) is kept."""
     campaign = await _campaign(session, identity, campaign_id, lock=True)
     if campaign.status != "paused":
         raise Conflict(N_("só uma campanha pausada pode ser retomada"))
     await _connected(session, identity, campaign.instance_id)
     now = now or datetime.now(UTC)
+    next_send = max(now, campaign.next_send_at or now)
     await repository.update_campaign(
         session,
         campaign.id,
         # The failures that paused it are behind it now: they do not pause it again.
-        {"status": "running", "pause_reason": None, "next_send_at": now, "resumed_at": now},
+        {"status": "running", "pause_reason": None, "next_send_at": next_send, "resumed_at": now},
     )
     await _audit(session, identity, "campaign.resumed", campaign, {})
     return await get_campaign(session, identity, campaign.id)
@@ -232,6 +244,34 @@ async def list_recipients(
         session, campaign.id, shown=status, after_position=after, limit=limit
     )
     return [RecipientOut.model_validate(row) for row in rows]
+
+
+def _scheduled(at: datetime | None, now: datetime) -> datetime:
+    """When a starting campaign sends first: now, or a time within MAX_SCHEDULE ahead."""
+    if at is None:
+        return now
+    if at.tzinfo is None:
+        raise ValidationFailed(
+            N_("informe o horário com o fuso (por exemplo 2026-12-01T09:00:00-03:00)"),
+            fields=[{"field": "at", "message": N_("sem fuso horário")}],
+        )
+    if at <= now:
+        return now
+    if at > now + MAX_SCHEDULE:
+        raise ValidationFailed(
+            N_("agende para no máximo {days} dias à frente", days=MAX_SCHEDULE.days),
+            fields=[{"field": "at", "message": N_("longe demais")}],
+        )
+    return at
+
+
+async def export_zone(
+    session: AsyncSession, identity: Identity, campaign_id: uuid.UUID
+) -> ZoneInfo:
+    """Check the campaign can be exported (NotFound otherwise) before a byte is streamed; the
+    company's time zone, for the file's times."""
+    await _campaign(session, identity, campaign_id)
+    return await accounts_service.company_zone(session, identity.company_id)
 
 
 async def _campaign(

@@ -5,6 +5,7 @@ a campaign's page with its actions, self-refreshing progress and recipients."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Query, Request
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import service as accounts_service
+from zapcrm.campaigns import export as campaign_export
 from zapcrm.campaigns import pacing
 from zapcrm.campaigns import service as campaigns_service
 from zapcrm.campaigns.schemas import (
@@ -27,13 +29,14 @@ from zapcrm.contacts.query import service as query_service
 from zapcrm.contacts.query.schemas import ContactQuery
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.evolution.admin import company_instances
-from zapcrm.exceptions import ZapcrmError
+from zapcrm.exceptions import ValidationFailed, ZapcrmError
 from zapcrm.i18n import message_of
+from zapcrm.kit.zones import zone_or_default
 from zapcrm.runtime import Runtime
 from zapcrm.web.campaign_form import SAMPLE_NAME, VARIABLES, CampaignForm, preview
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser, require_supervisor
 from zapcrm.web.i18n import N_, field_message, translate
-from zapcrm.web.templating import render, render_macro
+from zapcrm.web.templating import company_zone, render, render_macro
 
 router = APIRouter()
 
@@ -41,7 +44,6 @@ RECIPIENTS_PAGE = 50
 RECIPIENT_STATUSES: tuple[RecipientStatus, ...] = get_args(RecipientStatus)
 Action = Literal["start", "pause", "resume", "cancel"]
 ACTIONS = {
-    "start": campaigns_service.start_campaign,
     "pause": campaigns_service.pause_campaign,
     "resume": campaigns_service.resume_campaign,
     "cancel": campaigns_service.cancel_campaign,
@@ -206,6 +208,17 @@ async def recipient_rows(
     )
 
 
+@router.get("/campaigns/{campaign_id:uuid}/recipients.csv")
+async def recipients_csv(
+    campaign_id: uuid.UUID, runtime: RuntimeDep, user: CurrentPanelUser
+) -> Response:
+    """Every recipient as a CSV file (like the API's)."""
+    require_supervisor(user)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        zone = await campaigns_service.export_zone(session, user.identity, campaign_id)
+    return campaign_export.csv_response(runtime.db, user.identity.claims, campaign_id, zone)
+
+
 @router.get("/campaigns/{campaign_id:uuid}/edit")
 async def edit_campaign(
     campaign_id: uuid.UUID, request: Request, runtime: RuntimeDep, user: CurrentPanelUser
@@ -259,10 +272,15 @@ async def change_state(
     runtime: RuntimeDep,
     user: ActingPanelUser,
 ) -> Response:
-    """Start, pause, resume or cancel; then the campaign's page again (with what changed)."""
+    """Start (now, or at the time typed in the company's zone), pause, resume or cancel; then
+    the campaign's page again (with what changed)."""
     require_supervisor(user)
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        await ACTIONS[action](session, user.identity, campaign_id)
+        if action == "start":
+            at = _local_time(str((await request.form()).get("at") or ""))
+            await campaigns_service.start_campaign(session, user.identity, campaign_id, at=at)
+        else:
+            await ACTIONS[action](session, user.identity, campaign_id)
     return _go(request, f"/panel/campaigns/{campaign_id}")
 
 
@@ -271,6 +289,17 @@ def _go(request: Request, url: str) -> Response:
     if request.headers.get("hx-request"):
         return Response(status_code=204, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)
+
+
+def _local_time(typed: str) -> datetime | None:
+    """A `datetime-local` field's value as a time in the company's zone (None when empty)."""
+    if not typed:
+        return None
+    try:
+        moment = datetime.fromisoformat(typed)
+    except ValueError:
+        raise ValidationFailed(N_("data e hora inválidas")) from None
+    return moment.replace(tzinfo=zone_or_default(company_zone()))
 
 
 def _recipient_status(value: str | None) -> RecipientStatus | None:
