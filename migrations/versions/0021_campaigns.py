@@ -43,6 +43,10 @@ create table public.campaigns (
   warmup boolean not null default true,
   window_start time not null default '08:00',
   window_end time not null default '20:00' check (window_end > window_start),
+  -- ISO days of the week it may send on (1 = Monday ... 7 = Sunday); Monday to Saturday unless
+  -- chosen otherwise: a promotion on a Sunday reads as an intrusion.
+  weekdays smallint[] not null default '{1,2,3,4,5,6}'
+    check (cardinality(weekdays) between 1 and 7 and weekdays <@ '{1,2,3,4,5,6,7}'),
   max_consecutive_failures integer not null default 5 check (max_consecutive_failures >= 1),
   next_send_at timestamptz,
   sent_in_batch integer not null default 0,

@@ -65,6 +65,7 @@ class Desk:
             "variants": ["Olá {{primeiro_nome|cliente}}! Natal com 20% off.", "Oi {{nome}}!"],
             "window_start": "00:00",
             "window_end": "23:59:59",
+            "weekdays": [1, 2, 3, 4, 5, 6, 7],  # tests run on Sundays too
         } | overrides
 
 

@@ -47,6 +47,7 @@ async def test_a_campaign_reaches_its_customers_and_their_replies_come_back(
                 "max_gap_seconds": 1,
                 "window_start": "00:00",
                 "window_end": "23:59:59",
+                "weekdays": [1, 2, 3, 4, 5, 6, 7],
             },
             headers=headers,
         )

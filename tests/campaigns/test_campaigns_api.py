@@ -40,6 +40,9 @@ async def test_a_supervisor_plans_a_draft_that_operators_cannot_see(
         assert response.status_code == 403, (url, response.text)
     refused = await client.post("/api/campaigns", json=desk.draft(), headers=operator)
     assert refused.status_code == 403
+    body = {key: value for key, value in desk.draft().items() if key != "weekdays"}
+    defaults = await client.post("/api/campaigns", json=body, headers=supervisor)
+    assert defaults.json()["weekdays"] == [1, 2, 3, 4, 5, 6]  # no Sundays unless chosen
 
 
 async def test_mistakes_are_named_before_anything_is_saved(
@@ -64,6 +67,9 @@ async def test_mistakes_are_named_before_anything_is_saved(
     assert await refused(variants=["x" * 4097])
     assert "intervalo máximo" in await refused(min_gap_seconds=30, max_gap_seconds=10)
     assert "janela" in await refused(window_start="20:00", window_end="08:00")
+    assert "dias da semana" in await refused(weekdays=[0, 1])
+    assert "dias da semana" in await refused(weekdays=[8])
+    assert await refused(weekdays=[])
     assert "não encontrado" in await refused(instance_id=str(other.instance_id))
     assert await refused(audience={"filter": {"field": "senha", "operator": "equals"}})
     assert await refused(name="  ")

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -399,3 +400,20 @@ async def test_a_campaign_that_cannot_be_stepped_does_not_hold_up_the_others(
     assert held.status == "running"
     assert held.next_send_at == at + dispatch.STEP_FAILURE_BACKOFF
     assert held.progress.pending == 1  # the failed step's writes were rolled back
+
+
+async def test_on_a_day_it_does_not_send_on_it_waits_for_the_next_one(
+    db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana", "+5511987650001")
+    at = NOW + timedelta(seconds=1)
+    local = at.astimezone(ZoneInfo("America/Sao_Paulo"))
+    others = [day for day in range(1, 8) if day != local.isoweekday()]
+    campaign_id = await started(desk, weekdays=others)
+    await step(runtime, at)
+    state = await read(desk, campaign_id)
+    assert state.weekdays == others
+    assert not await sent_messages(db, campaign_id)
+    tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=local.tzinfo)
+    assert state.next_send_at == tomorrow

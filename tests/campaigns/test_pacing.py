@@ -20,6 +20,7 @@ PACE = pacing.Pacing(
     warmup=True,
     window_start=time(8),
     window_end=time(20),
+    weekdays=(1, 2, 3, 4, 5, 6, 7),
 )
 
 
@@ -28,17 +29,30 @@ def brt(hour: int, minute: int = 0, day: int = 27) -> datetime:
 
 
 def test_inside_the_window_nothing_waits() -> None:
-    assert pacing.window_opens_at(brt(8), BRT, time(8), time(20)) is None
-    assert pacing.window_opens_at(brt(19, 59), BRT, time(8), time(20)) is None
+    assert pacing.window_opens_at(brt(8), BRT, PACE) is None
+    assert pacing.window_opens_at(brt(19, 59), BRT, PACE) is None
 
 
 def test_before_the_window_it_waits_for_today_and_after_it_for_tomorrow() -> None:
-    assert pacing.window_opens_at(brt(6, 30), BRT, time(8), time(20)) == brt(8)
-    assert pacing.window_opens_at(brt(20), BRT, time(8), time(20)) == brt(8, day=28)
+    assert pacing.window_opens_at(brt(6, 30), BRT, PACE) == brt(8)
+    assert pacing.window_opens_at(brt(20), BRT, PACE) == brt(8, day=28)
     # 01:00 UTC is still 22:00 of the day before in São Paulo: the next opening is that
     # Brazilian day's morning, not the UTC day's.
     late = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
-    assert pacing.window_opens_at(late, BRT, time(8), time(20)) == brt(8, day=28)
+    assert pacing.window_opens_at(late, BRT, PACE) == brt(8, day=28)
+
+
+def test_a_day_it_does_not_send_on_waits_for_the_next_one_it_does() -> None:
+    weekdays = pacing.Pacing(**{**PACE.__dict__, "weekdays": (1, 2, 3, 4, 5, 6)})
+    # 2026-11-28 is a Saturday, the 29th a Sunday, the 30th a Monday.
+    assert pacing.window_opens_at(brt(10, day=28), BRT, weekdays) is None
+    assert pacing.window_opens_at(brt(20, 30, day=28), BRT, weekdays) == brt(8, day=30)
+    assert pacing.window_opens_at(brt(10, day=29), BRT, weekdays) == brt(8, day=30)
+    assert pacing.window_opens_at(brt(7, day=29), BRT, weekdays) == brt(8, day=30)
+    only_sunday = pacing.Pacing(**{**PACE.__dict__, "weekdays": (7,)})
+    assert pacing.window_opens_at(brt(21, day=29), BRT, only_sunday) == brt(8, day=29) + timedelta(
+        days=7
+    )
 
 
 def test_gaps_are_random_within_the_range_and_a_full_batch_pauses() -> None:

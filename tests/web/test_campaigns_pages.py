@@ -62,6 +62,7 @@ def form_of(desk: Desk, csrf: str, **fields: Any) -> dict[str, Any]:
         "warmup": "on",
         "window_start": "08:00",
         "window_end": "20:00",
+        "weekdays": ["1", "2", "3", "4", "5", "6"],
         "max_consecutive_failures": "5",
     } | fields
 
@@ -373,11 +374,13 @@ async def test_a_draft_edits_everything_and_a_started_campaign_only_its_name_and
     slower = await http.post(
         f"{url}/edit",
         data={"csrf_token": csrf, "name": "Natal devagar", "hourly_cap": "30", "warmup": "on",
-              "variant": ["ignorado depois do início"]},
+              "weekdays": ["1", "3", "5"], "variant": ["ignorado depois do início"]},
     )  # fmt: skip
     assert slower.status_code == 303, slower.text
     stored = await rows(
-        db, "select name, hourly_cap, min_gap_seconds, variants from campaigns where id = :id",
+        db,
+        "select name, hourly_cap, min_gap_seconds, variants, weekdays from campaigns"
+        " where id = :id",
         id=campaign_id,
     )  # fmt: skip
     assert stored == [
@@ -386,12 +389,13 @@ async def test_a_draft_edits_everything_and_a_started_campaign_only_its_name_and
             "hourly_cap": 30,
             "min_gap_seconds": 8,  # not in the post: unchanged
             "variants": ["Só um texto"],
+            "weekdays": [1, 3, 5],
         }
     ]
     reversed_gap = await http.post(
         f"{url}/edit",
         data={"csrf_token": csrf, "name": "Natal", "min_gap_seconds": "30",
-              "max_gap_seconds": "10"},
+              "max_gap_seconds": "10", "weekdays": ["1"]},
     )  # fmt: skip
     assert reversed_gap.status_code == 422
     assert "o intervalo máximo é menor que o mínimo" in reversed_gap.text
@@ -568,3 +572,26 @@ async def test_the_pages_read_in_english_when_the_reader_chose_english(
     form = (await http.get("/panel/campaigns/new")).text
     assert "Sending pace" in form
     assert "All contacts" in form
+
+
+async def test_the_days_it_sends_on_are_chosen_with_boxes_and_at_least_one_is_needed(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    http, csrf = await supervisor_panel(new_browser, desk)
+    form = (await http.get("/panel/campaigns/new")).text
+    for day in range(1, 7):
+        assert f'name="weekdays" value="{day}" checked' in form
+    assert 'name="weekdays" value="7">' in form  # no Sunday unless chosen
+    refused = await http.post("/panel/campaigns/new", data=form_of(desk, csrf, weekdays=[]))
+    assert refused.status_code == 422
+    assert 'id="weekdays-error"' in refused.text
+    assert 'name="weekdays" value="1" checked' not in refused.text  # as it was typed
+    saved = await http.post("/panel/campaigns/new", data=form_of(desk, csrf, weekdays=["6", "7"]))
+    assert saved.status_code == 303
+    page = (await http.get(saved.headers["location"])).text
+    assert "sáb, dom" in page
+    [stored] = await rows(
+        db, "select weekdays from campaigns where company_id = :c", c=desk.company_id
+    )
+    assert stored["weekdays"] == [6, 7]

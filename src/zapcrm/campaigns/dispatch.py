@@ -161,7 +161,7 @@ async def _step(
         return Step(paused="failures")
     pace = pacing.Pacing(**{name: campaign[name] for name in pacing.PACING_COLUMNS})
     zone = zone_or_default(campaign["timezone"])
-    waiting = pacing.window_opens_at(now, zone, pace.window_start, pace.window_end)
+    waiting = pacing.window_opens_at(now, zone, pace)
     waiting = waiting or await _capped(session, campaign, pace, now)
     if waiting is not None:
         await repository.update_campaign(session, campaign_id, {"next_send_at": waiting})

@@ -9,6 +9,7 @@ gap after a send. Times are aware datetimes; the window is in the company's time
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -36,19 +37,27 @@ class Pacing:
     warmup: bool
     window_start: time
     window_end: time
+    weekdays: Sequence[int]  # ISO: 1 = Monday ... 7 = Sunday
 
 
 PACING_COLUMNS = tuple(field.name for field in fields(Pacing))
 
 
-def window_opens_at(now: datetime, zone: ZoneInfo, start: time, end: time) -> datetime | None:
-    """None while `now` is inside the daily window [start, end) in `zone`; otherwise when the
-    window opens next (today's start before it, tomorrow's after it)."""
+def window_opens_at(now: datetime, zone: ZoneInfo, pacing: Pacing) -> datetime | None:
+    """None while `now` is inside the window (between its hours, on one of its days) in
+    `zone`; otherwise when it opens next (today's start before it, or the next day it sends)."""
     local = now.astimezone(zone)
-    if start <= local.time() < end:
+    start, end = pacing.window_start, pacing.window_end
+    today_sends = local.isoweekday() in pacing.weekdays
+    if today_sends and start <= local.time() < end:
         return None
-    day = local.date() if local.time() < start else local.date() + timedelta(days=1)
-    return datetime.combine(day, start, tzinfo=zone)
+    if today_sends and local.time() < start:
+        return datetime.combine(local.date(), start, tzinfo=zone)
+    for ahead in range(1, 8):
+        day = local.date() + timedelta(days=ahead)
+        if day.isoweekday() in pacing.weekdays:
+            return datetime.combine(day, start, tzinfo=zone)
+    raise ValueError("a window without days")  # the schema and the table require one
 
 
 def daily_limit(pacing: Pacing, number_age: timedelta) -> int:

@@ -55,8 +55,10 @@ PACING_FIELDS = (
     "warmup",
     "window_start",
     "window_end",
+    "weekdays",
     "max_consecutive_failures",
 )
+WORKDAYS = [1, 2, 3, 4, 5, 6]  # Monday to Saturday (ISO days)
 
 
 class PacingIn(BaseModel):
@@ -76,6 +78,13 @@ class PacingIn(BaseModel):
     )
     window_start: time = Field(default=time(8), description="início da janela (fuso da empresa)")
     window_end: time = Field(default=time(20), description="fim da janela (fuso da empresa)")
+    weekdays: list[int] = Field(
+        default_factory=lambda: list(WORKDAYS),
+        min_length=1,
+        max_length=7,
+        description="dias da semana em que envia (ISO: 1 = segunda ... 7 = domingo); "
+        "padrão: segunda a sábado",
+    )
     max_consecutive_failures: int = Field(
         default=5, ge=1, le=1000, description="pausa sozinha após tantas falhas seguidas"
     )
@@ -84,6 +93,11 @@ class PacingIn(BaseModel):
     def _ranges(self) -> Self:
         check_ranges(self)
         return self
+
+    @field_validator("weekdays")
+    @classmethod
+    def _days(cls, value: list[int]) -> list[int]:
+        return sorted(set(value))
 
 
 class CampaignIn(PacingIn):
@@ -129,12 +143,18 @@ class CampaignUpdate(BaseModel):
     warmup: bool | None = None
     window_start: time | None = None
     window_end: time | None = None
+    weekdays: list[int] | None = Field(default=None, min_length=1, max_length=7)
     max_consecutive_failures: int | None = Field(default=None, ge=1, le=1000)
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
         return None if value is None else _not_blank(value)
+
+    @field_validator("weekdays")
+    @classmethod
+    def _days(cls, value: list[int] | None) -> list[int] | None:
+        return None if value is None else sorted(set(value))
 
 
 class StartIn(BaseModel):
@@ -216,6 +236,8 @@ def check_ranges(pacing: PacingIn) -> None:
         raise ValueError(N_("a pausa máxima entre lotes é menor que a mínima"))
     if pacing.window_end <= pacing.window_start:
         raise ValueError(N_("a janela de envio termina antes de começar"))
+    if not pacing.weekdays or not set(pacing.weekdays) <= set(range(1, 8)):
+        raise ValueError(N_("escolha os dias da semana entre 1 (segunda) e 7 (domingo)"))
 
 
 def _not_blank(value: str) -> str:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import ARRAY, Boolean, DateTime, Integer, Text, Time
+from sqlalchemy import ARRAY, Boolean, DateTime, Integer, SmallInteger, Text, Time
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -44,6 +44,7 @@ class Campaign(Base):
     warmup: Mapped[bool] = mapped_column(Boolean, server_default="true")
     window_start: Mapped[time] = mapped_column(Time, server_default="08:00")
     window_end: Mapped[time] = mapped_column(Time, server_default="20:00")
+    weekdays: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger), server_default="{1,2,3,4,5,6}")
     max_consecutive_failures: Mapped[int] = mapped_column(Integer, server_default="5")
     next_send_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_in_batch: Mapped[int] = mapped_column(Integer, server_default="0")

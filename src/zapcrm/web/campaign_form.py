@@ -13,6 +13,7 @@ from starlette.datastructures import FormData, QueryParams
 from zapcrm.campaigns import texts
 from zapcrm.campaigns.schemas import (
     PACING_FIELDS,
+    WORKDAYS,
     CampaignIn,
     CampaignOut,
     CampaignUpdate,
@@ -27,8 +28,9 @@ from zapcrm.web.i18n import N_, translate
 # The person the text preview is filled in for (and one without a name, for the fallbacks).
 SAMPLE_NAME = "Maria Souza"
 SAMPLE_PHONE = "+5511987654321"
+_NOT_TYPED = ("warmup", "weekdays")  # a checkbox and a set of checkboxes
 _NUMBERS = tuple(
-    name for name in PACING_FIELDS if name not in ("warmup", "window_start", "window_end")
+    name for name in PACING_FIELDS if name not in (*_NOT_TYPED, "window_start", "window_end")
 )
 
 # The variables the form's help lists, by the Portuguese names the team types.
@@ -47,6 +49,7 @@ class CampaignForm:
     variants: list[str] = field(default_factory=lambda: [""])
     pacing: dict[str, str] = field(default_factory=dict)
     warmup: bool = True
+    weekdays: list[int] = field(default_factory=lambda: list(WORKDAYS))
 
     @classmethod
     def blank(cls) -> CampaignForm:
@@ -66,6 +69,7 @@ class CampaignForm:
             variants=list(campaign.variants),
             pacing=_pacing_text(campaign),
             warmup=campaign.warmup,
+            weekdays=list(campaign.weekdays),
         )
 
     @classmethod
@@ -79,8 +83,14 @@ class CampaignForm:
             q=str(form.get("q", "")),
             filter_json=str(form.get("filter_json", "")),
             variants=[text for text in typed if text.strip()] or typed[:1] or [""],
-            pacing={name: str(form.get(name, "")).strip() for name in PACING_FIELDS},
+            pacing={
+                name: str(form.get(name, "")).strip()
+                for name in PACING_FIELDS
+                if name not in _NOT_TYPED
+            },
             warmup=form.get("warmup") == "on",
+            # No box ticked stays empty, for the schema to refuse with its reason.
+            weekdays=[int(str(day)) for day in form.getlist("weekdays") if str(day).isdigit()],
         )
 
     def audience(self) -> dict[str, Any]:
@@ -97,9 +107,8 @@ class CampaignForm:
 
     def pace(self) -> dict[str, Any]:
         """The pacing fields typed (an empty one keeps the default or the current value)."""
-        typed: dict[str, Any] = {name: self.pacing[name] for name in PACING_FIELDS}
-        typed = {name: value for name, value in typed.items() if value and name != "warmup"}
-        return typed | {"warmup": self.warmup}
+        typed = {name: value for name, value in self.pacing.items() if value}
+        return typed | {"warmup": self.warmup, "weekdays": self.weekdays}
 
     def new_campaign(self) -> CampaignIn:
         """The draft to create."""
