@@ -417,3 +417,33 @@ async def test_on_a_day_it_does_not_send_on_it_waits_for_the_next_one(
     assert not await sent_messages(db, campaign_id)
     tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=local.tzinfo)
     assert state.next_send_at == tomorrow
+
+
+async def test_home_shows_supervisors_the_campaigns_sending_and_why_one_paused(
+    db: Database, factory: Factory, runtime: Runtime, new_browser: Browser
+) -> None:
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana", "+5511987650001")
+    sending = await started(desk, name="Natal")
+    stopped = await started(desk, name="Black Friday")
+    async with db.service_session() as session:
+        for campaign_id, due in ((stopped, NOW), (sending, NOW + timedelta(hours=1))):
+            await session.execute(
+                text("update campaigns set next_send_at = :at where id = :id"),
+                {"at": due, "id": campaign_id},
+            )
+    await desk.set_connection("close")
+    await step(runtime, NOW)  # the due one finds the number disconnected and pauses
+    await desk.set_connection("open")
+    http = await new_browser()
+    await panel_login(http, desk.supervisor)
+    home = (await http.get("/panel/")).text
+    block = home.split('id="campaigns-title"', 1)[1].split("</section>", 1)[0]
+    assert f'href="/panel/campaigns/{sending}">Natal</a>' in block
+    assert f'href="/panel/campaigns/{stopped}">Black Friday</a>' in block
+    assert block.count("Pausada:") == 1
+    assert "Pausada: o número" in block
+    assert "desconectou" in block
+    operator = await new_browser()
+    await panel_login(operator, desk.operator)
+    assert 'id="campaigns-title"' not in (await operator.get("/panel/")).text

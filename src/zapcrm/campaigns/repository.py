@@ -59,15 +59,20 @@ async def get_campaign(
 
 
 async def list_campaigns(
-    session: AsyncSession, company_id: uuid.UUID, limit: int
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    limit: int,
+    statuses: Sequence[str] | None = None,
 ) -> Sequence[Campaign]:
-    """The company's campaigns, newest first."""
+    """The company's campaigns (of some statuses), newest first."""
     statement = (
         select(Campaign)
         .where(Campaign.company_id == company_id)
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
         .limit(limit)
     )
+    if statuses is not None:
+        statement = statement.where(Campaign.status.in_(statuses))
     return (await session.scalars(statement)).all()
 
 

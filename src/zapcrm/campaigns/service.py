@@ -48,6 +48,17 @@ async def list_campaigns(session: AsyncSession, identity: Identity) -> list[Camp
     return await _out(session, campaigns)
 
 
+async def active_campaigns(
+    session: AsyncSession, identity: Identity, limit: int
+) -> list[CampaignOut]:
+    """Campaigns sending or paused (by hand or by themselves), newest first: what a
+    supervisor keeps an eye on."""
+    campaigns = await repository.list_campaigns(
+        session, identity.company_id, limit, statuses=("running", "paused")
+    )
+    return await _out(session, campaigns)
+
+
 async def get_campaign(
     session: AsyncSession, identity: Identity, campaign_id: uuid.UUID
 ) -> CampaignOut:

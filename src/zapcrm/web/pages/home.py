@@ -1,6 +1,7 @@
 """Home ("Início"): the unified view of the seed: my open chats, the queue of people waiting
-(longest wait first), my tasks (overdue first) and, for supervisors, the health of queues,
-workers and instances."""
+(longest wait first), my tasks (overdue first) and, for supervisors, the campaigns sending or
+paused (with the reason when one paused itself) and the health of queues, workers and
+instances."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, Response
 
+from zapcrm.campaigns import service as campaigns_service
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.messaging.service import inbox
 from zapcrm.ops import queues
@@ -43,6 +45,11 @@ async def home(
         )
         waiting = await inbox.waiting_conversations(session, user.identity, limit=SECTION_SIZE)
         my_tasks = await tasks_service.list_tasks(session, user.identity, limit=SECTION_SIZE)
+        campaigns = None
+        if user.is_supervisor:
+            campaigns = await campaigns_service.active_campaigns(
+                session, user.identity, limit=SECTION_SIZE
+            )
     health = None
     if user.is_supervisor:
         health = await queues.health_report(runtime.redis, runtime.db, user.identity.company_id)
@@ -53,6 +60,7 @@ async def home(
         "tasks": my_tasks.items,
         "more_tasks": my_tasks.next_cursor is not None,
         "health": health,
+        "campaigns": campaigns,
         "now": datetime.now(UTC),
     }
     if hx_target == "home-grid":
