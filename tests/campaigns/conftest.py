@@ -3,6 +3,9 @@ tests' in-process app and browsers."""
 
 from __future__ import annotations
 
+# Every campaign test leaves no campaign sending behind (see the fixture).
+from tests.campaigns.helpers import campaigns_end_with_the_test  # noqa: F401
+
 # Found here by being imported: a company owning the simulator's connected instance...
 from tests.messaging.conftest import gateway  # noqa: F401
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 from playwright.async_api import Browser as PlaywrightBrowser
 from playwright.async_api import Dialog, Page, expect
 
-from tests.campaigns.helpers import new_desk
+from tests.campaigns.helpers import (
+    campaigns_end_with_the_test,  # noqa: F401 - autouse fixture
+    new_desk,
+)
 from tests.conftest import Factory
 from tests.web.conftest import screenshot_path
 from tests.web.shop import open_panel

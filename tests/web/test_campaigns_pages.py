@@ -14,7 +14,12 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import text
 
-from tests.campaigns.helpers import PROMO, Desk, new_desk
+from tests.campaigns.helpers import (
+    PROMO,
+    Desk,
+    campaigns_end_with_the_test,  # noqa: F401 - autouse fixture
+    new_desk,
+)
 from tests.conftest import Factory, identity_of
 from tests.evolution.harness import rows
 from tests.web.conftest import Browser, panel_login

@@ -60,6 +60,7 @@ SYNCS = Counter(
 
 # Longer than any gateway call (10 s timeouts): a crashed sync cannot leave the flag forever.
 RUNNING_TTL_SECONDS = 60
+SERVERS_AT_ONCE = 8  # servers a sync asks at the same time
 # How long a delivery waits for a sync already under way before it is judged.
 WAIT_FOR_SYNC_SECONDS = 5.0
 ROTATED_ACTION = "instance.credential_rotated"
@@ -230,10 +231,21 @@ class CredentialSync:
             return report
         async with self.runtime.db.service_session() as session:
             servers = await repository.server_urls(session, company_id)
-        for server_url in servers:
-            await self.sync_server(
-                server_url, trigger=trigger, company_id=company_id, actor_id=actor_id, report=report
-            )
+        # Side by side: one server that hangs until the timeout (or is gone) must not hold up
+        # the others; a round takes as long as its slowest server, not the sum of them all.
+        limit = asyncio.Semaphore(SERVERS_AT_ONCE)
+
+        async def one(server_url: str) -> None:
+            async with limit:
+                await self.sync_server(
+                    server_url,
+                    trigger=trigger,
+                    company_id=company_id,
+                    actor_id=actor_id,
+                    report=report,
+                )
+
+        await asyncio.gather(*(one(server_url) for server_url in servers))
         return report
 
     async def sync_server(
