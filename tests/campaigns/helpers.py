@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -49,6 +50,28 @@ class Desk:
                 ContactIn(name=name, phone=phone, tags=list(tags), opted_out=opted_out),
             )
         return contact.id
+
+    async def reply_stored(
+        self, conversation_id: Any, remote_jid: str, at: datetime, body: str = "Quero!"
+    ) -> None:
+        """A customer's answer in a chat, stored as ingestion would (written at `at`)."""
+        async with self.db.service_session() as session:
+            await session.execute(
+                text(
+                    "insert into evolution_messages (company_id, instance_id, conversation_id,"
+                    " key_id, from_me, remote_jid, type, body, message_timestamp, created_at)"
+                    " values (:c, :i, :chat, 'REPLY-' || gen_random_uuid(), false, :jid,"
+                    " 'text', :body, :at, :at)"
+                ),
+                {
+                    "c": self.company_id,
+                    "i": self.instance_id,
+                    "chat": conversation_id,
+                    "jid": remote_jid,
+                    "body": body,
+                    "at": at,
+                },
+            )
 
     async def set_connection(self, state: str) -> None:
         """The number's connection state, as the webhooks would have left it."""

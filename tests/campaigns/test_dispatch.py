@@ -317,21 +317,7 @@ async def test_progress_shows_delivery_and_replies(
             text("update evolution_messages set status = 'READ' where id = :id"),
             {"id": second["id"]},
         )
-        await session.execute(
-            text(
-                "insert into evolution_messages (company_id, instance_id, conversation_id,"
-                " key_id, from_me, remote_jid, type, body, message_timestamp, created_at)"
-                " values (:c, :i, :chat, 'REPLY-' || gen_random_uuid(), false, :jid, 'text',"
-                " 'Quero!', :at, :at)"
-            ),
-            {
-                "c": desk.company_id,
-                "i": desk.instance_id,
-                "chat": second["chat_id"],
-                "jid": second["remote_jid"],
-                "at": at + timedelta(minutes=1),
-            },
-        )
+    await desk.reply_stored(second["chat_id"], second["remote_jid"], at + timedelta(minutes=1))
     progress = (await read(desk, campaign_id)).progress
     assert (progress.delivered, progress.read, progress.replied) == (1, 1, 1)
     identity = identity_of(desk.supervisor)

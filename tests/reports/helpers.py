@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import text
 
 from tests.conftest import Factory, UserFixture
@@ -118,18 +119,21 @@ class Writer:
         from_me: bool,
         sent_by: UserFixture | None = None,
         status: str | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> uuid.UUID:
         return await self.one(
             "insert into evolution_messages (company_id, instance_id, conversation_id, key_id,"
-            " from_me, remote_jid, type, body, message_timestamp, sent_by, status)"
+            " from_me, remote_jid, type, body, message_timestamp, sent_by, status,"
+            " message_payload)"
             " select :company, c.instance_id, c.id, 'K' || gen_random_uuid(), :from_me,"
-            " c.remote_jid, 'text', 'oi', :at, :sent_by, :status"
+            " c.remote_jid, 'text', 'oi', :at, :sent_by, :status, cast(:payload as jsonb)"
             " from evolution_conversations c where c.id = :conversation returning id",
             conversation=conversation_id,
             at=at,
             from_me=from_me,
             sent_by=sent_by.id if sent_by else None,
             status=status,
+            payload=orjson.dumps(payload or {}).decode(),
         )
 
 

@@ -445,20 +445,9 @@ async def test_the_recipients_are_filtered_by_status_with_reason_reply_and_chat_
             text("update evolution_messages set status = 'DELIVERY_ACK' where id = :id"),
             {"id": bruno["id"]},
         )
-        await session.execute(
-            text(
-                "insert into evolution_messages (company_id, instance_id, conversation_id,"
-                " key_id, from_me, remote_jid, type, body, message_timestamp, created_at)"
-                " values (:c, :i, :chat, 'REPLY-' || gen_random_uuid(), false, :jid, 'text',"
-                " 'Quero!', now() + interval '1 minute', now() + interval '1 minute')"
-            ),
-            {
-                "c": desk.company_id,
-                "i": desk.instance_id,
-                "chat": bruno["conversation_id"],
-                "jid": bruno["remote_jid"],
-            },
-        )
+    await desk.reply_stored(
+        bruno["conversation_id"], bruno["remote_jid"], datetime.now(UTC) + timedelta(minutes=1)
+    )
 
     everyone = (await http.get(url)).text
     assert sorted(recipient_names(everyone)) == sorted(

@@ -149,6 +149,9 @@ def _sent() -> ColumnElement[bool]:
         EvolutionMessage.from_me,
         EvolutionMessage.status.is_distinct_from(_NOT_SENT[0]),
         EvolutionMessage.status.is_distinct_from(_NOT_SENT[1]),
+        # A campaign's messages are counted on the campaign: hundreds of them would drown the
+        # service's own volume.
+        ~EvolutionMessage.message_payload.has_key("campaign_id"),
     )
 
 
