@@ -589,3 +589,37 @@ async def test_the_days_it_sends_on_are_chosen_with_boxes_and_at_least_one_is_ne
         db, "select weekdays from campaigns where company_id = :c", c=desk.company_id
     )
     assert stored["weekdays"] == [6, 7]
+
+
+async def test_the_list_counts_each_message_at_every_step_it_reached(
+    new_browser: Browser, db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana Lima", "+5511987650001")
+    await desk.customer("Bruno Reis", "+5511987650002")
+    campaign_id = await draft(desk, min_gap_seconds=1, max_gap_seconds=1)
+    http, csrf = await supervisor_panel(new_browser, desk)
+    await http.post(f"/panel/campaigns/{campaign_id}/start", data={"csrf_token": csrf})
+    at = datetime.now(UTC) + timedelta(seconds=1)
+    for _ in range(2):
+        await dispatch_due(runtime, now=at, rng=random.Random(1))
+        at += timedelta(seconds=2)
+    async with db.service_session() as session:
+        await session.execute(
+            text(
+                "update evolution_messages m set status = case when r.position = 1"
+                " then 'DELIVERY_ACK' else 'READ' end from campaign_recipients r"
+                " where r.message_id = m.id and r.campaign_id = :id"
+            ),
+            {"id": campaign_id},
+        )
+    page = (await http.get("/panel/campaigns")).text
+    figures = page.split('class="campaign-figures"', 1)[1].split("</dl>", 1)[0]
+    found = dict(re.findall(r"<dt>([^<]+)</dt><dd>(\d+)</dd>", figures))
+    assert found == {
+        "Enviadas": "2",
+        "Entregues": "2",
+        "Lidas": "1",
+        "Falharam": "0",
+        "Responderam": "0",
+    }

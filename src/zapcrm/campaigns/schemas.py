@@ -191,6 +191,16 @@ class CampaignProgress(BaseModel):
         """Recipients the campaign has finished with (sent or skipped)."""
         return self.total - self.pending
 
+    @property
+    def sent_total(self) -> int:
+        """Messages the gateway took, however far they got since (the funnel's first step)."""
+        return self.sent + self.delivered + self.read
+
+    @property
+    def delivered_total(self) -> int:
+        """Messages that reached the phone, read or not."""
+        return self.delivered + self.read
+
 
 class CampaignOut(PacingIn):
     """A campaign as the API shows it."""
