@@ -297,3 +297,27 @@ async def test_the_recipients_download_as_a_spreadsheet(
     other = await new_desk(db, factory)
     stranger = await login(client, other.supervisor)
     assert (await client.get(f"{url}/recipients.csv", headers=stranger)).status_code == 404
+
+
+async def test_a_campaign_is_duplicated_into_a_new_draft(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    headers = await login(client, desk.supervisor)
+    await desk.customer("Ana", "+5511987650001")
+    original = await create(client, desk, headers, hourly_cap=40, weekdays=[1, 3])
+    await client.post(f"/api/campaigns/{original['id']}/start", headers=headers)
+    copied = await client.post(f"/api/campaigns/{original['id']}/duplicate", headers=headers)
+    assert copied.status_code == 201, copied.text
+    body = copied.json()
+    assert body["id"] != original["id"]
+    assert body["name"] == "Cópia de Promoção de Natal"
+    assert body["status"] == "draft"
+    assert body["progress"]["total"] == 0
+    for field in ("instance_id", "audience", "variants", "hourly_cap", "weekdays", "window_end"):
+        assert body[field] == original[field], field
+    operator = await login(client, desk.operator)
+    url = f"/api/campaigns/{original['id']}/duplicate"
+    assert (await client.post(url, headers=operator)).status_code == 403
+    stranger = await login(client, (await new_desk(db, factory)).supervisor)
+    assert (await client.post(url, headers=stranger)).status_code == 404

@@ -623,3 +623,22 @@ async def test_the_list_counts_each_message_at_every_step_it_reached(
         "Falharam": "0",
         "Responderam": "0",
     }
+
+
+async def test_duplicar_opens_the_copy_in_its_form(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    campaign_id = await draft(desk, name="Dia das Mães")
+    http, csrf = await supervisor_panel(new_browser, desk)
+    page = (await http.get(f"/panel/campaigns/{campaign_id}")).text
+    assert f'action="/panel/campaigns/{campaign_id}/duplicate"' in page
+    copied = await http.post(
+        f"/panel/campaigns/{campaign_id}/duplicate", headers={"X-CSRF-Token": csrf, **HTMX}
+    )
+    assert copied.status_code == 204
+    target = copied.headers["HX-Redirect"]
+    assert target.endswith("/edit")
+    assert str(campaign_id) not in target
+    form = (await http.get(target)).text
+    assert 'value="Cópia de Dia das Mães"' in form

@@ -72,6 +72,14 @@ async def delete_campaign(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.post("/api/campaigns/{campaign_id:uuid}/duplicate", status_code=status.HTTP_201_CREATED)
+async def duplicate_campaign(
+    campaign_id: uuid.UUID, identity: Supervisor, session: TenantSession
+) -> CampaignOut:
+    """A new draft copying the campaign's number, audience, texts and pace."""
+    return await service.duplicate_campaign(session, identity, campaign_id)
+
+
 @router.post("/api/campaigns/{campaign_id:uuid}/start")
 async def start_campaign(
     campaign_id: uuid.UUID,

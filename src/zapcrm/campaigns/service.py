@@ -125,6 +125,20 @@ async def update_campaign(
     return await get_campaign(session, identity, campaign.id)
 
 
+async def duplicate_campaign(
+    session: AsyncSession, identity: Identity, campaign_id: uuid.UUID
+) -> CampaignOut:
+    """A new draft with the campaign's number, audience, texts and pace ("cópia de ...")."""
+    campaign = await _campaign(session, identity, campaign_id)
+    copied = {field: getattr(campaign, field) for field in (*PACING_FIELDS, *_DRAFT_ONLY)}
+    name = str(N_("Cópia de {name}", name=campaign.name))[:200]
+    created = await repository.insert_campaign(
+        session,
+        copied | {"name": name, "company_id": identity.company_id, "created_by": identity.user_id},
+    )
+    return (await _out(session, [created]))[0]
+
+
 async def start_campaign(
     session: AsyncSession,
     identity: Identity,

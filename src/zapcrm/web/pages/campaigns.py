@@ -264,6 +264,17 @@ async def delete_campaign(
     return _go(request, "/panel/campaigns")
 
 
+@router.post("/campaigns/{campaign_id:uuid}/duplicate")
+async def duplicate_campaign(
+    campaign_id: uuid.UUID, request: Request, runtime: RuntimeDep, user: ActingPanelUser
+) -> Response:
+    """A new draft like this campaign, opened in its form to change what differs."""
+    require_supervisor(user)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        copy = await campaigns_service.duplicate_campaign(session, user.identity, campaign_id)
+    return _go(request, f"/panel/campaigns/{copy.id}/edit")
+
+
 @router.post("/campaigns/{campaign_id:uuid}/{action}")
 async def change_state(
     campaign_id: uuid.UUID,
