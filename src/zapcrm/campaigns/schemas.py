@@ -11,7 +11,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    field_validator,
     model_validator,
 )
 
@@ -43,22 +42,27 @@ def check_variant(text: str) -> str:
 # One text, checked on its own so an error names which one (`variants.1`).
 Variant = Annotated[str, AfterValidator(check_variant)]
 
-# Settings people may change while a campaign runs or is paused (slower, smaller caps...).
-PACING_FIELDS = (
-    "min_gap_seconds",
-    "max_gap_seconds",
-    "batch_size",
-    "batch_pause_min_seconds",
-    "batch_pause_max_seconds",
-    "hourly_cap",
-    "daily_cap",
-    "warmup",
-    "window_start",
-    "window_end",
-    "weekdays",
-    "max_consecutive_failures",
-)
 WORKDAYS = [1, 2, 3, 4, 5, 6]  # Monday to Saturday (ISO days)
+
+
+def _not_blank(value: str) -> str:
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError(N_("o nome está vazio"))
+    return stripped
+
+
+# Each bound once, for a new campaign and for a change to one (where every field is optional).
+CampaignName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
+GapSeconds = Annotated[int, Field(ge=1, le=3600)]
+BatchSize = Annotated[int, Field(ge=1, le=1000)]
+PauseSeconds = Annotated[int, Field(ge=0, le=86400)]
+HourlyCap = Annotated[int, Field(ge=1, le=10000)]
+DailyCap = Annotated[int, Field(ge=1, le=100000)]
+Weekdays = Annotated[
+    list[int], Field(min_length=1, max_length=7), AfterValidator(lambda days: sorted(set(days)))
+]
+Failures = Annotated[int, Field(ge=1, le=1000)]
 
 
 class PacingIn(BaseModel):
@@ -66,27 +70,25 @@ class PacingIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    min_gap_seconds: int = Field(default=8, ge=1, le=3600, description="intervalo mínimo (s)")
-    max_gap_seconds: int = Field(default=20, ge=1, le=3600, description="intervalo máximo (s)")
-    batch_size: int = Field(default=20, ge=1, le=1000, description="envios por lote")
-    batch_pause_min_seconds: int = Field(default=60, ge=0, le=86400)
-    batch_pause_max_seconds: int = Field(default=120, ge=0, le=86400)
-    hourly_cap: int = Field(default=70, ge=1, le=10000, description="envios por hora (número)")
-    daily_cap: int = Field(default=300, ge=1, le=100000, description="envios por dia (número)")
+    min_gap_seconds: GapSeconds = Field(default=8, description="intervalo mínimo (s)")
+    max_gap_seconds: GapSeconds = Field(default=20, description="intervalo máximo (s)")
+    batch_size: BatchSize = Field(default=20, description="envios por lote")
+    batch_pause_min_seconds: PauseSeconds = 60
+    batch_pause_max_seconds: PauseSeconds = 120
+    hourly_cap: HourlyCap = Field(default=70, description="envios por hora (número)")
+    daily_cap: DailyCap = Field(default=300, description="envios por dia (número)")
     warmup: bool = Field(
         default=True, description="limite diário começa em 30 e cresce 30 por dia de número novo"
     )
     window_start: time = Field(default=time(8), description="início da janela (fuso da empresa)")
     window_end: time = Field(default=time(20), description="fim da janela (fuso da empresa)")
-    weekdays: list[int] = Field(
+    weekdays: Weekdays = Field(
         default_factory=lambda: list(WORKDAYS),
-        min_length=1,
-        max_length=7,
         description="dias da semana em que envia (ISO: 1 = segunda ... 7 = domingo); "
         "padrão: segunda a sábado",
     )
-    max_consecutive_failures: int = Field(
-        default=5, ge=1, le=1000, description="pausa sozinha após tantas falhas seguidas"
+    max_consecutive_failures: Failures = Field(
+        default=5, description="pausa sozinha após tantas falhas seguidas"
     )
 
     @model_validator(mode="after")
@@ -94,16 +96,15 @@ class PacingIn(BaseModel):
         check_ranges(self)
         return self
 
-    @field_validator("weekdays")
-    @classmethod
-    def _days(cls, value: list[int]) -> list[int]:
-        return sorted(set(value))
+
+# Settings people may change while a campaign runs or is paused (slower, smaller caps...).
+PACING_FIELDS = tuple(PacingIn.model_fields)
 
 
 class CampaignIn(PacingIn):
     """A new campaign (a draft until it is started)."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: CampaignName
     instance_id: uuid.UUID
     audience: ContactQuery = Field(
         default_factory=ContactQuery,
@@ -117,11 +118,6 @@ class CampaignIn(PacingIn):
         "tem: {{primeiro_nome|cliente}}",
     )
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return _not_blank(value)
-
 
 class CampaignUpdate(BaseModel):
     """Changes to a campaign: the pace and the name at any time before it ends; the number,
@@ -129,32 +125,22 @@ class CampaignUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: CampaignName | None = None
     instance_id: uuid.UUID | None = None
     audience: ContactQuery | None = None
     variants: list[Variant] | None = Field(default=None, min_length=1, max_length=MAX_VARIANTS)
-    min_gap_seconds: int | None = Field(default=None, ge=1, le=3600)
-    max_gap_seconds: int | None = Field(default=None, ge=1, le=3600)
-    batch_size: int | None = Field(default=None, ge=1, le=1000)
-    batch_pause_min_seconds: int | None = Field(default=None, ge=0, le=86400)
-    batch_pause_max_seconds: int | None = Field(default=None, ge=0, le=86400)
-    hourly_cap: int | None = Field(default=None, ge=1, le=10000)
-    daily_cap: int | None = Field(default=None, ge=1, le=100000)
+    min_gap_seconds: GapSeconds | None = None
+    max_gap_seconds: GapSeconds | None = None
+    batch_size: BatchSize | None = None
+    batch_pause_min_seconds: PauseSeconds | None = None
+    batch_pause_max_seconds: PauseSeconds | None = None
+    hourly_cap: HourlyCap | None = None
+    daily_cap: DailyCap | None = None
     warmup: bool | None = None
     window_start: time | None = None
     window_end: time | None = None
-    weekdays: list[int] | None = Field(default=None, min_length=1, max_length=7)
-    max_consecutive_failures: int | None = Field(default=None, ge=1, le=1000)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str | None) -> str | None:
-        return None if value is None else _not_blank(value)
-
-    @field_validator("weekdays")
-    @classmethod
-    def _days(cls, value: list[int] | None) -> list[int] | None:
-        return None if value is None else sorted(set(value))
+    weekdays: Weekdays | None = None
+    max_consecutive_failures: Failures | None = None
 
 
 class StartIn(BaseModel):
@@ -248,10 +234,3 @@ def check_ranges(pacing: PacingIn) -> None:
         raise ValueError(N_("a janela de envio termina antes de começar"))
     if not pacing.weekdays or not set(pacing.weekdays) <= set(range(1, 8)):
         raise ValueError(N_("escolha os dias da semana entre 1 (segunda) e 7 (domingo)"))
-
-
-def _not_blank(value: str) -> str:
-    stripped = value.strip()
-    if not stripped:
-        raise ValueError(N_("o nome está vazio"))
-    return stripped

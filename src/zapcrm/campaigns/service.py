@@ -8,8 +8,9 @@ are written to the audit log: a campaign speaks to many customers in the company
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -323,36 +324,23 @@ async def _connected(session: AsyncSession, identity: Identity, instance_id: uui
         raise Conflict(N_("o número de WhatsApp da campanha está desconectado: conecte-o antes"))
 
 
-async def _out(session: AsyncSession, campaigns: list[Campaign] | Any) -> list[CampaignOut]:
+async def _out(session: AsyncSession, campaigns: Sequence[Campaign]) -> list[CampaignOut]:
     counts = await repository.progress(session, [campaign.id for campaign in campaigns])
-    result = []
-    for campaign in campaigns:
-        figures = counts.get(campaign.id, {})
-        data = {column: getattr(campaign, column) for column in _OUT_COLUMNS}
-        result.append(CampaignOut.model_validate(data | {"progress": _progress(campaign, figures)}))
-    return result
+    return [
+        CampaignOut.model_validate(
+            {column: getattr(campaign, column) for column in _OUT_COLUMNS}
+            | {"progress": _progress(campaign, counts.get(campaign.id, {}))}
+        )
+        for campaign in campaigns
+    ]
 
 
-_OUT_COLUMNS = (
-    *PACING_FIELDS,
-    "id",
-    "name",
-    "status",
-    "instance_id",
-    "audience",
-    "variants",
-    "next_send_at",
-    "pause_reason",
-    "created_by",
-    "created_at",
-    "started_at",
-    "finished_at",
-)
+# What CampaignOut shows of the row: every field but the computed progress.
+_OUT_COLUMNS = tuple(name for name in CampaignOut.model_fields if name != "progress")
 
 
 def _progress(campaign: Campaign, figures: dict[str, int]) -> CampaignProgress:
-    shown = ("pending", "skipped", "queued", "sent", "delivered", "read", "failed")
-    numbers = {name: figures.get(name, 0) for name in shown}
+    numbers = {name: figures.get(name, 0) for name in get_args(RecipientStatus)}
     pace = pacing.Pacing(**{field: getattr(campaign, field) for field in pacing.PACING_COLUMNS})
     return CampaignProgress(
         **numbers,
