@@ -220,14 +220,12 @@ async def _capped(
     session: AsyncSession, campaign: dict[str, Any], pace: pacing.Pacing, now: datetime
 ) -> datetime | None:
     """When the number's hourly or daily cap frees a place; None while it has room."""
-    instance_id = campaign["instance_id"]
-    in_hour, oldest_in_hour = await repository.instance_sends(
-        session, instance_id, now - pacing.HOUR
+    (in_hour, oldest_in_hour), (in_day, oldest_in_day) = await repository.instance_sends(
+        session, campaign["instance_id"], now, pacing.HOUR, pacing.DAY
     )
     hourly = pacing.cap_frees_at(in_hour, pace.hourly_cap, oldest_in_hour, pacing.HOUR)
     if hourly is not None:
         return hourly
-    in_day, oldest_in_day = await repository.instance_sends(session, instance_id, now - pacing.DAY)
     limit = pacing.daily_limit(pace, now - campaign["instance_created_at"])
     return pacing.cap_frees_at(in_day, limit, oldest_in_day, pacing.DAY)
 

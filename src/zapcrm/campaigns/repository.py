@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, delete, func, insert, literal, select, text, update
@@ -210,20 +210,23 @@ async def latest_outcomes(
 
 
 async def instance_sends(
-    session: AsyncSession, instance_id: uuid.UUID, since: datetime
-) -> tuple[int, datetime | None]:
-    """How many campaign messages the number was given since a time, and the oldest of them."""
+    session: AsyncSession, instance_id: uuid.UUID, now: datetime, hour: timedelta, day: timedelta
+) -> tuple[tuple[int, datetime | None], tuple[int, datetime | None]]:
+    """How many campaign messages the number was given in the last hour and the last day, each
+    with the oldest of them (one statement: the dispatcher asks at every step)."""
     row = (
         await session.execute(
             text(
-                "select count(*), min(r.dispatched_at) from campaign_recipients r"
-                " join campaigns c on c.id = r.campaign_id"
-                " where c.instance_id = :instance_id and r.dispatched_at > :since"
+                "select count(*) filter (where r.dispatched_at > :hour_ago),"
+                " min(r.dispatched_at) filter (where r.dispatched_at > :hour_ago),"
+                " count(*), min(r.dispatched_at)"
+                " from campaign_recipients r join campaigns c on c.id = r.campaign_id"
+                " where c.instance_id = :instance_id and r.dispatched_at > :day_ago"
             ),
-            {"instance_id": instance_id, "since": since},
+            {"instance_id": instance_id, "hour_ago": now - hour, "day_ago": now - day},
         )
     ).one()
-    return int(row[0]), row[1]
+    return (int(row[0]), row[1]), (int(row[2]), row[3])
 
 
 async def next_pending(session: AsyncSession, campaign_id: uuid.UUID) -> dict[str, Any] | None:
@@ -275,7 +278,7 @@ async def contact_chat(
     ids over time: legacy number, @lid), so the campaign lands where the history is."""
     rows = await session.execute(
         text(
-            "select id, instance_id, remote_jid from evolution_conversations"
+            "select id, remote_jid from evolution_conversations"
             " where instance_id = :instance_id and contact_id = :contact_id and not is_group"
             " order by last_message_at desc nulls last, created_at desc limit 1"
         ),
