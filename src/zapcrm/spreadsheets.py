@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.responses import StreamingResponse
 
-__all__ = ["BOM", "MEDIA_TYPE", "download", "file_name", "lines", "neutralise"]
+__all__ = ["BOM", "MEDIA_TYPE", "download", "file_name", "iso_moment", "lines", "neutralise"]
 
 MEDIA_TYPE = "text/csv; charset=utf-8"
 BOM = "\ufeff"
@@ -29,6 +29,11 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def neutralise(cell: str) -> str:
     """The cell as a spreadsheet will show it as text, never run it as a formula."""
     return f"'{cell}" if cell.startswith(_FORMULA_STARTS) else cell
+
+
+def iso_moment(value: datetime | None, timezone: ZoneInfo) -> str:
+    """A time as ISO 8601 to the second in the company's zone (empty when there is none)."""
+    return value.astimezone(timezone).isoformat(timespec="seconds") if value else ""
 
 
 def lines(records: Sequence[Sequence[str]]) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +17,7 @@ from starlette.responses import StreamingResponse
 
 from zapcrm.campaigns import repository
 from zapcrm.db import Database
-from zapcrm.spreadsheets import BOM, download, lines, neutralise
+from zapcrm.spreadsheets import BOM, download, iso_moment, lines, neutralise
 
 BATCH_SIZE = 1000
 HEADER = ("Posição", "Nome", "Telefone", "Situação", "Motivo", "Texto", "Enviada em", "Respondeu")
@@ -63,7 +62,6 @@ async def csv_chunks(
 
 
 def _cells(row: Mapping[str, Any], timezone: ZoneInfo) -> list[str]:
-    sent_at: datetime | None = row["dispatched_at"]
     cells = [
         str(row["position"]),
         row["name"] or "",
@@ -71,7 +69,7 @@ def _cells(row: Mapping[str, Any], timezone: ZoneInfo) -> list[str]:
         STATUS_LABELS.get(row["status"], row["status"]),
         row["reason"] or "",
         "" if row["variant"] is None else str(row["variant"] + 1),
-        sent_at.astimezone(timezone).isoformat(timespec="seconds") if sent_at else "",
+        iso_moment(row["dispatched_at"], timezone),
         "sim" if row["replied"] else "",
     ]
     return [neutralise(cell) for cell in cells]

@@ -8,7 +8,6 @@ durations in whole seconds.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +17,7 @@ from zapcrm.db import Database
 from zapcrm.logging import get_logger
 from zapcrm.reports import repository
 from zapcrm.reports.service import ExportPlan
-from zapcrm.spreadsheets import BOM, download, lines, neutralise
+from zapcrm.spreadsheets import BOM, download, iso_moment, lines, neutralise
 
 __all__ = ["BATCH_SIZE", "HEADER", "csv_chunks", "csv_response"]
 
@@ -78,17 +77,13 @@ def _cells(row: Any, timezone: ZoneInfo) -> list[str]:
         phone or "",
         instance or "",
         agent or "",
-        _moment(started_at, timezone),
-        _moment(replied_at, timezone),
-        _moment(closed_at, timezone),
+        iso_moment(started_at, timezone),
+        iso_moment(replied_at, timezone),
+        iso_moment(closed_at, timezone),
         _seconds(first_response),
         _seconds(resolution),
     ]
     return [neutralise(cell) for cell in cells]
-
-
-def _moment(value: datetime | None, timezone: ZoneInfo) -> str:
-    return value.astimezone(timezone).isoformat(timespec="seconds") if value else ""
 
 
 def _seconds(value: float | None) -> str:
