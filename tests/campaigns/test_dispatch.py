@@ -20,6 +20,7 @@ from tests.web.conftest import Browser, panel_login
 from zapcrm.campaigns import dispatch, service
 from zapcrm.campaigns.dispatch import dispatch_due
 from zapcrm.campaigns.schemas import CampaignIn, CampaignOut
+from zapcrm.contacts import service as contacts_service
 from zapcrm.db import Database
 from zapcrm.runtime import Runtime
 
@@ -167,6 +168,35 @@ async def test_people_who_cannot_be_reached_are_skipped_without_a_wait(
     chats = {message["chat_id"] for message in await sent_messages(db, campaign_id)}
     assert len(chats) == 2
     assert lid_chat["id"] in chats
+
+
+async def test_a_merge_keeps_who_was_sent_and_sends_no_one_twice(
+    db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    first = await desk.customer("Ana Souza", "+5511987650001")
+    second = await desk.customer("Ana S.", "+5511987650002")
+    campaign_id = await started(desk)
+    await step(runtime, NOW + timedelta(seconds=1))
+    [message] = await sent_messages(db, campaign_id)
+    sent_to, waiting = (first, second) if message["contact_id"] == first else (second, first)
+    # A supervisor finds out the two are one person and keeps the contact still waiting.
+    identity = identity_of(desk.supervisor)
+    async with db.tenant_session(identity.claims) as session:
+        await contacts_service.merge_contacts(session, identity, waiting, sent_to)
+    for minutes in range(1, 4):
+        await step(runtime, NOW + timedelta(minutes=minutes))
+    done = await read(desk, campaign_id)
+    recipients = await rows(
+        db,
+        "select contact_id, message_id from campaign_recipients where campaign_id = :id",
+        id=campaign_id,
+    )
+    assert done.status == "completed"
+    assert (done.progress.total, done.progress.queued) == (1, 1)
+    # The record of the send moved to the kept contact; no second message went out.
+    assert recipients == [{"contact_id": waiting, "message_id": message["id"]}]
+    assert len(await sent_messages(db, campaign_id)) == 1
 
 
 async def test_outside_the_window_the_campaign_waits_for_the_next_opening(

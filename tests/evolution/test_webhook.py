@@ -212,6 +212,13 @@ async def test_unknown_lid_lands_then_merges_when_the_phone_is_learnt(
         db, "select remote_jid from evolution_conversations where instance_id = :i order by 1",
         i=instance.instance_id,
     )  # fmt: skip
+    # Known only by its lid, the person answered SAIR to a campaign and was tagged.
+    await rows(
+        db,
+        "update contacts set opted_out = true, tags = '{vip}' where company_id = :c"
+        " and phone_e164 is null returning id",
+        c=instance.company_id,
+    )
     await post(client, instance.envelope(text_message("L2", remote_jid=lid, alt=phone)))
     after = await rows(
         db,
@@ -221,15 +228,22 @@ async def test_unknown_lid_lands_then_merges_when_the_phone_is_learnt(
         i=instance.instance_id,
     )
     contacts = await rows(
-        db, "select id from contacts where company_id = :c", c=instance.company_id
+        db,
+        "select id, opted_out, tags from contacts where company_id = :c",
+        c=instance.company_id,
     )
     merges = await rows(
         db, "select action from audit_log where company_id = :c", c=instance.company_id
     )
+    timeline = await rows(
+        db, "select kind from contact_events where company_id = :c", c=instance.company_id
+    )
     assert before == [{"remote_jid": lid}, {"remote_jid": phone}]
     assert after == [{"remote_jid": phone, "messages": 3}]
-    assert len(contacts) == 1
+    # One person, who still said SAIR: a merge never puts them back in campaigns.
+    assert [(c["opted_out"], c["tags"]) for c in contacts] == [(True, ["vip"])]
     assert merges == [{"action": "contact.merged"}]
+    assert {"kind": "contact.merged"} in timeline
 
 
 async def test_edit_delete_and_reaction_even_before_their_message(

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import repository as accounts_repo
-from zapcrm.contacts import repository
-from zapcrm.contacts.repository import IdentityKey, IdentityMatch
+from zapcrm.contacts import merging, repository
+from zapcrm.contacts.repository import IdentityKey, IdentityMatch, crud
 from zapcrm.kit.phones import InvalidPhone, identity_variants, whatsapp_digits_to_phone
 from zapcrm.logging import get_logger
+from zapcrm.models import Contact
 
 log = get_logger(__name__)
 
@@ -128,8 +129,10 @@ async def _adopt(
         # Only a contact known by its @lid alone is folded in automatically: it is the same
         # person seen before the phone was known. Two contacts with phones need a human.
         if other_contact is not None and other_contact.phone_e164 is None:
-            await _merge(session, company_id, source_id=other, target_id=keep)
-            merged.append(other)
+            keep_contact = await repository.get_contact(session, company_id, keep)
+            if keep_contact is not None:
+                await _merge(session, keep_contact, other_contact)
+                merged.append(other)
     owned = {(row.kind, row.value) for row in rows}
     missing = [key for key in keys if key not in owned]
     if missing:
@@ -140,18 +143,28 @@ async def _adopt(
     return ResolvedContact(contact_id=keep, phone_e164=phone, created=False, merged=tuple(merged))
 
 
-async def _merge(
-    session: AsyncSession, company_id: uuid.UUID, *, source_id: uuid.UUID, target_id: uuid.UUID
-) -> None:
-    await repository.move_contact_references(session, company_id, source_id, target_id)
-    await repository.delete_contact(session, company_id, source_id)
+async def _merge(session: AsyncSession, keep: Contact, other: Contact) -> None:
+    details = {
+        "merged_contact_id": str(other.id),
+        "name": other.name,
+        "reason": "lid_resolved_to_phone",
+    }
+    await merging.fold_into(session, keep, other)
+    await crud.add_event(
+        session,
+        company_id=keep.company_id,
+        contact_id=keep.id,
+        kind="contact.merged",
+        actor_id=None,
+        details=details,
+    )
     await accounts_repo.insert_audit(
         session,
-        company_id=company_id,
+        company_id=keep.company_id,
         actor_id=None,
         action="contact.merged",
         target_type="contact",
-        target_id=str(target_id),
-        details={"merged_contact_id": str(source_id), "reason": "lid_resolved_to_phone"},
+        target_id=str(keep.id),
+        details=details,
     )
-    log.info("contact.merged", target=str(target_id), merged=str(source_id))
+    log.info("contact.merged", target=str(keep.id), merged=str(other.id))

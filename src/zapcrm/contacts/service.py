@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts.audit import audit_action
 from zapcrm.auth.identity import Identity
-from zapcrm.contacts import attributes
+from zapcrm.contacts import attributes, merging
 from zapcrm.contacts.repository import crud, identity
 from zapcrm.contacts.rules import service as list_rules
 from zapcrm.contacts.schemas import (
@@ -31,7 +31,7 @@ from zapcrm.i18n import N_
 from zapcrm.kit.pagination import decode_key_cursor, encode_key_cursor
 from zapcrm.kit.phones import InvalidPhone, canonical_phone, identity_variants
 from zapcrm.messaging.labels import preview_of
-from zapcrm.models import Contact, Role
+from zapcrm.models import Role
 
 DEFAULT_REGION = "BR"
 
@@ -204,28 +204,6 @@ async def delete_contact(session: AsyncSession, actor: Identity, contact_id: uui
     await audit_action(session, actor, "contact.deleted", "contact", contact_id)
 
 
-def _merged_values(keep: Contact, other: Contact) -> dict[str, Any]:
-    """What the kept contact looks like after absorbing the other: its own values win."""
-    custom = {**other.custom_fields, **keep.custom_fields}
-    tags = list(dict.fromkeys([*keep.tags, *other.tags]))
-    notes = "\n\n".join(note for note in (keep.notes, other.notes) if note)
-    return {
-        "name": keep.name or other.name,
-        "phone_e164": keep.phone_e164 or other.phone_e164,
-        "email": keep.email or other.email,
-        "source": keep.source or other.source,
-        "funnel_stage": keep.funnel_stage or other.funnel_stage,
-        "tags": tags,
-        "custom_fields": custom,
-        "notes": notes,
-        "opted_out": keep.opted_out or other.opted_out,
-        "last_interaction_at": max(
-            (at for at in (keep.last_interaction_at, other.last_interaction_at) if at),
-            default=None,
-        ),
-    }
-
-
 async def merge_contacts(
     session: AsyncSession, actor: Identity, keep_id: uuid.UUID, other_id: uuid.UUID
 ) -> ContactOut:
@@ -243,11 +221,8 @@ async def merge_contacts(
     keep, other = locked[keep_id], locked[other_id]
     if keep is None or other is None:
         raise NotFound(N_("contato não encontrado"))
-    values = _merged_values(keep, other)
     summary = {"merged_contact_id": str(other.id), "name": other.name, "phone": other.phone_e164}
-    await crud.move_everything(session, actor.company_id, other.id, keep.id)
-    await identity.delete_contact(session, actor.company_id, other.id)
-    kept = await crud.change_contact(session, keep, values)
+    kept = await merging.fold_into(session, keep, other)
     await crud.add_event(
         session,
         company_id=actor.company_id,

@@ -10,7 +10,6 @@ from zapcrm.contacts.repository.identity import (
     find_identities,
     get_contact,
     insert_contact,
-    move_contact_references,
     touch_interaction,
 )
 
@@ -23,6 +22,5 @@ __all__ = [
     "find_identities",
     "get_contact",
     "insert_contact",
-    "move_contact_references",
     "touch_interaction",
 ]

@@ -112,7 +112,8 @@ async def add_event(
 async def move_everything(
     session: AsyncSession, company_id: uuid.UUID, source_id: uuid.UUID, target_id: uuid.UUID
 ) -> None:
-    """Re-point every row of `source_id` at `target_id`: keys, chats, tasks, lists, events."""
+    """Re-point every row of `source_id` at `target_id`: keys, chats, tasks, lists, events,
+    campaign recipients."""
     params = {"company": company_id, "source": source_id, "target": target_id}
     for statement in (
         "update contact_identities set contact_id = :target"
@@ -128,6 +129,17 @@ async def move_everything(
         " select segment_id, :target, company_id, added_at from segment_members"
         " where company_id = :company and contact_id = :source on conflict do nothing",
         "delete from segment_members where company_id = :company and contact_id = :source",
+        # One person is one recipient of a campaign. Where both were, the one a message went
+        # to stands for them (else the kept contact, still pending, would get it again); the
+        # rows that stay behind go with the deleted contact.
+        "delete from campaign_recipients kept using campaign_recipients merged"
+        " where kept.company_id = :company and kept.contact_id = :target"
+        " and merged.campaign_id = kept.campaign_id and merged.contact_id = :source"
+        " and merged.status = 'sent' and kept.status <> 'sent'",
+        "update campaign_recipients merged set contact_id = :target"
+        " where company_id = :company and contact_id = :source and not exists"
+        " (select 1 from campaign_recipients kept"
+        "  where kept.campaign_id = merged.campaign_id and kept.contact_id = :target)",
     ):
         await session.execute(text(statement), params)
 

@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.db import driver_rows
-from zapcrm.models import Contact, ContactIdentity, EvolutionConversation, Task
+from zapcrm.models import Contact
 
 IdentityKey = tuple[str, str]  # (kind, value)
 
@@ -142,18 +142,6 @@ async def touch_interaction(session: AsyncSession, contact_id: uuid.UUID, at: ob
         ),
         {"id": contact_id, "at": at},
     )
-
-
-async def move_contact_references(
-    session: AsyncSession, company_id: uuid.UUID, source_id: uuid.UUID, target_id: uuid.UUID
-) -> None:
-    """Point identities, conversations and tasks of `source_id` at `target_id`."""
-    for model in (ContactIdentity, EvolutionConversation, Task):
-        await session.execute(
-            update(model)
-            .where(model.company_id == company_id, model.contact_id == source_id)
-            .values(contact_id=target_id)
-        )
 
 
 async def delete_contact(
