@@ -13,6 +13,7 @@ from zapcrm.contacts.query.endpoints import router as contact_query_router
 from zapcrm.contacts.rules.endpoints import router as list_rules_router
 from zapcrm.evolution.endpoints import router as instances_router
 from zapcrm.evolution.webhook import router as webhook_router
+from zapcrm.hours.endpoints import router as hours_router
 from zapcrm.messaging.endpoints import router as messaging_router
 from zapcrm.ops.endpoints import router as ops_router
 from zapcrm.quickreplies.endpoints import router as quick_replies_router
@@ -27,6 +28,7 @@ router.include_router(webhook_router)
 router.include_router(instances_router)
 router.include_router(messaging_router)
 router.include_router(quick_replies_router)
+router.include_router(hours_router)
 router.include_router(contact_import_router)
 router.include_router(contact_query_router)
 router.include_router(list_rules_router)

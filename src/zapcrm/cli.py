@@ -548,14 +548,19 @@ def demo() -> None:
 async def _seed_demo_catalog(
     session: AsyncSession, admin_id: uuid.UUID, company_id: uuid.UUID
 ) -> None:
-    """Funnel stages, custom fields, quick replies and a draft campaign a shop would have, each
-    set only while the company has none (so a demo someone edited keeps their changes)."""
+    """Funnel stages, custom fields, quick replies, business hours and a draft campaign a shop
+    would have, each set only while the company has none (so a demo someone edited keeps
+    their changes)."""
+    from datetime import time
+
     from zapcrm.auth.identity import Identity
     from zapcrm.campaigns import service as campaigns
     from zapcrm.campaigns.schemas import CampaignIn
     from zapcrm.contacts import definitions
     from zapcrm.contacts.schemas import AttributeIn, StageIn
     from zapcrm.evolution import repository as evolution_repo
+    from zapcrm.hours import service as hours
+    from zapcrm.hours.schemas import BusinessHoursIn, DayHours
     from zapcrm.quickreplies import service as quick_replies
     from zapcrm.quickreplies.schemas import QuickReplyIn
 
@@ -578,6 +583,10 @@ async def _seed_demo_catalog(
             await quick_replies.create_quick_reply(
                 session, admin, QuickReplyIn(shortcut=shortcut, title=title, body=body)
             )
+    if (await hours.get_hours(session, admin)).updated_at is None:
+        # The hours the `/horario` quick reply states, with the out-of-office reply on.
+        week = {day: DayHours(opens=time(8), closes=time(18)) for day in range(1, 7)}
+        await hours.save_hours(session, admin, BusinessHoursIn(schedule=week, away_enabled=True))
     if not await campaigns.list_campaigns(session, admin):
         [instance] = await evolution_repo.find_by_name(session, DEMO_INSTANCE)
         await campaigns.create_campaign(

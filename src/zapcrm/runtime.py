@@ -15,6 +15,7 @@ from zapcrm.auth.tokens import build_verifier
 from zapcrm.config import Settings
 from zapcrm.db import Database
 from zapcrm.evolution.instances import InstanceCache
+from zapcrm.hours.away import AwayRules
 from zapcrm.messaging.realtime import RealtimeHub
 from zapcrm.outbox import OutboxPublisher
 from zapcrm.redis import create_redis
@@ -34,6 +35,7 @@ class Runtime:
     outbox: OutboxPublisher
     realtime: RealtimeHub
     instances: InstanceCache
+    away_rules: AwayRules
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -62,6 +64,7 @@ class Runtime:
             outbox=OutboxPublisher(db, redis),
             realtime=RealtimeHub(redis),
             instances=InstanceCache(),
+            away_rules=AwayRules(),
         )
 
     async def close(self) -> None:

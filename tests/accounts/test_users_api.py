@@ -172,18 +172,21 @@ async def test_demo_command_is_idempotent_and_its_logins_work(
     for _ in range(2):
         result = _zapcrm(settings, "demo")
         assert result.returncode == 0, result.stderr
-    # A shop's starting catalogue, once: stages, fields, quick replies, a draft campaign.
+    # A shop's starting catalogue, once: stages, fields, quick replies, a draft campaign, its
+    # hours with the out-of-office reply on.
     counts = await rows(
         db,
         "select (select count(*) from funnel_stages s where s.company_id = c.id) as stages,"
         " (select count(*) from contact_attributes a where a.company_id = c.id) as fields,"
         " (select count(*) from quick_replies q where q.company_id = c.id) as replies,"
         " (select count(*) from campaigns k where k.company_id = c.id"
-        "  and k.status = 'draft') as campaigns"
+        "  and k.status = 'draft') as campaigns,"
+        " (select count(*) from business_hours b where b.company_id = c.id"
+        "  and b.away_enabled) as hours"
         " from companies c where c.name = :name",
         name=DEMO_COMPANY,
     )
-    assert counts == [{"stages": 4, "fields": 2, "replies": 3, "campaigns": 1}]
+    assert counts == [{"stages": 4, "fields": 2, "replies": 3, "campaigns": 1, "hours": 1}]
     for email, role, _ in DEMO_USERS:
         response = await client.post(
             "/api/auth/login", json={"email": email, "password": DEMO_PASSWORD}

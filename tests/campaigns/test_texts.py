@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zapcrm.campaigns import texts
+from zapcrm.kit import texts
 
 
 @pytest.mark.parametrize(

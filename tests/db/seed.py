@@ -151,6 +151,10 @@ async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
             params,
         )
         await session.execute(
+            text("insert into business_hours (company_id, away_enabled) values (:company, true)"),
+            params,
+        )
+        await session.execute(
             text(
                 "insert into audit_log (company_id, actor_id, action, target_type) values"
                 " (:company, :operator, 'test.seeded', 'company')"

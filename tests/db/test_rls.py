@@ -43,6 +43,7 @@ TENANT_TABLES = (
     "user_invites",
     "campaigns",
     "campaign_recipients",
+    "business_hours",
 )
 
 # An attempt to create a row in company :b, using :b's own parents where a parent is needed.
@@ -93,6 +94,7 @@ INSERT_INTO_OTHER_COMPANY = {
     " values (:b, :b_instance, 'Intrusa', array['oi'])",
     "campaign_recipients": "insert into campaign_recipients"
     " (company_id, campaign_id, contact_id, position) values (:b, :b_campaign, :b_contact, 9)",
+    "business_hours": "insert into business_hours (company_id) values (:b)",
 }
 
 
@@ -262,6 +264,17 @@ async def test_only_supervisors_and_admins_see_campaigns(
         assert await _visible(db, operator, f"select id from {table}") == set(), table
         seen = await _visible(db, claims_for(company_a.supervisor), f"select id from {table}")
         assert len(seen) == 1, table
+
+
+async def test_everyone_reads_the_business_hours_and_only_admins_change_them(
+    db: Database, company_a: CompanyGraph
+) -> None:
+    change = "update business_hours set away_message = 'Fechado' returning company_id"
+    for member in (company_a.operator, company_a.supervisor):
+        read = await _visible(db, claims_for(member), "select company_id from business_hours")
+        assert read == {company_a.company_id}
+        assert await _visible(db, claims_for(member), change) == set()
+    assert await _visible(db, claims_for(company_a.admin), change) == {company_a.company_id}
 
 
 async def _visible(db: Database, claims: dict[str, str], sql: str) -> set[uuid.UUID]:

@@ -10,6 +10,7 @@ asks for `live_worker` as well, and one that drives the send handlers itself doe
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -175,6 +176,13 @@ class Gateway:
                     {"n": self.name, "jid": f"{phone}@s.whatsapp.net"},
                 )
             ).scalar_one()
+
+    async def clock_to_now(self) -> None:
+        """Bring the test simulator's clock (it starts in 2025 and stands still) to a minute
+        ago, so its messages are today's, as a live customer's would be."""
+        now = (await self.sim.post("/_sim/clock/advance", json={"seconds": 0})).json()["now"]
+        ahead = {"seconds": max(0.0, time.time() - now - 60)}
+        assert (await self.sim.post("/_sim/clock/advance", json=ahead)).status_code == 200
 
     async def set_faults(self, **faults: Any) -> None:
         """Make the simulator misbehave for this instance (its /_sim/faults settings)."""

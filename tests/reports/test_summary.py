@@ -226,11 +226,12 @@ async def test_without_dates_the_period_is_the_last_seven_days_including_today(
     assert body["first_response"]["median_seconds"] == 30.0
 
 
-async def test_campaign_messages_are_not_counted_as_the_services_messages(
+async def test_automatic_messages_are_not_counted_as_the_services_messages(
     client: httpx.AsyncClient, db: Database, shop: Shop
 ) -> None:
-    """A campaign's hundreds of messages are counted on the campaign, not in the service's
-    volume (nor as anyone's reply: they have no sender)."""
+    """A campaign's hundreds of messages are counted on the campaign, and out-of-office
+    replies are nobody's work: neither is in the service's volume (nor anyone's reply: they
+    have no sender)."""
     headers = await login(client, shop.supervisor)
     week = {"from": "2026-03-01", "to": "2026-03-07"}
     before = await summary(client, headers, **week)
@@ -244,6 +245,13 @@ async def test_campaign_messages_are_not_counted_as_the_services_messages(
                 status="DELIVERY_ACK",
                 payload={"campaign_id": "6f1c0a52-8d7e-4d5b-9a52-3c4b5d6e7f80"},
             )
+        await writer.message(
+            shop.conversations["c4"],
+            brt(6, 23),
+            from_me=True,
+            status="DELIVERY_ACK",
+            payload={"away_reply": True},
+        )
     after = await summary(client, headers, **week)
     assert after["messages_outbound"] == before["messages_outbound"] == 5
 

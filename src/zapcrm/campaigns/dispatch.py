@@ -32,16 +32,15 @@ from typing import Any
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.campaigns import pacing, repository, texts
+from zapcrm.campaigns import pacing, repository
 from zapcrm.db import retry_transaction
 from zapcrm.evolution.errors import NOT_ON_WHATSAPP
 from zapcrm.i18n import N_
+from zapcrm.kit import texts
 from zapcrm.kit.zones import zone_or_default
 from zapcrm.logging import get_logger
 from zapcrm.messaging import repository as messaging_repo
-from zapcrm.messaging.labels import preview_of
-from zapcrm.messaging.repository import outbound
-from zapcrm.messaging.service.outbound import send_items
+from zapcrm.messaging.service.outbound import queue_automatic_text
 from zapcrm.outbox import OutboxItem, RecordedEntry, record
 from zapcrm.runtime import Runtime
 
@@ -257,34 +256,20 @@ async def _send(
         variants[variant],
         texts.person_context(person["name"], person["phone_e164"], campaign["company_name"]),
     )
-    message_id = uuid.uuid4()
-    row = await outbound.queue_message(
+    message_id, items = await queue_automatic_text(
         session,
-        {
-            "id": message_id,
-            "type": "text",
-            "body": body,
-            "message_payload": {"campaign_id": str(campaign["id"])},
-            "outgoing": {"kind": "text", "text": body},
-            "quoted_key_id": None,
-            "preview": preview_of("text", body, None),
-            "company_id": campaign["company_id"],
-            "instance_id": campaign["instance_id"],
-            "conversation_id": chat["id"],
-            "remote_jid": chat["remote_jid"],
-            "at": now,
-            "sent_by": None,
-            "human_reply": False,
-            "idempotency_key": None,
-        },
+        company_id=campaign["company_id"],
+        instance_id=campaign["instance_id"],
+        conversation_id=chat["id"],
+        remote_jid=chat["remote_jid"],
+        body=body,
+        payload={"campaign_id": str(campaign["id"])},
+        at=now,
     )
-    assert row is not None  # no idempotency key: the insert always happens
     await repository.mark_sent(
         session, person["id"], message_id=message_id, variant=variant, at=now
     )
-    return send_items(
-        campaign["company_id"], chat["id"], campaign["instance_id"], message_id, "created"
-    )
+    return items
 
 
 async def _pause(session: AsyncSession, campaign: dict[str, Any], reason: str) -> None:

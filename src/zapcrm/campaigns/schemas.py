@@ -14,9 +14,9 @@ from pydantic import (
     model_validator,
 )
 
-from zapcrm.campaigns import texts
 from zapcrm.contacts.query.schemas import ContactQuery
 from zapcrm.i18n import N_, message_of
+from zapcrm.kit import texts
 
 CampaignStatus = Literal["draft", "running", "paused", "completed", "cancelled"]
 # A recipient as people read it: its own state before the send, its message's after.

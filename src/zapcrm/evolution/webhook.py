@@ -176,7 +176,10 @@ async def _store(
         await _publish_live(runtime, instance, event, normalized)
         DELIVERIES.labels(event, "live").inc()
         return WebhookAnswer(200, {"status": "live"})
-    delivery = Delivery(instance, received_at, envelope.event_datetime)
+    away = None
+    if event == "messages.upsert":  # the event that brings customers' new messages
+        away = await runtime.away_rules.for_company(session, instance.company_id)
+    delivery = Delivery(instance, received_at, envelope.event_datetime, away)
     items = await HANDLERS[event](session, delivery, normalized)
     if runtime.instances.last_event_due(instance.id):
         await repository.touch_last_event(session, instance.id, received_at)

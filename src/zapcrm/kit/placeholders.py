@@ -3,7 +3,8 @@ and in the Portuguese a Brazilian team types, and the person facts behind them."
 
 from __future__ import annotations
 
-VARIABLES = ("name", "first_name", "phone", "agent", "company")
+# `reopens` (when the business opens again) exists only in the out-of-office reply.
+VARIABLES = ("name", "first_name", "phone", "agent", "company", "reopens")
 # The panel is in Portuguese: the same variables under the names a Brazilian team would type.
 ALIASES = {
     "nome": "name",
@@ -11,6 +12,7 @@ ALIASES = {
     "telefone": "phone",
     "atendente": "agent",
     "empresa": "company",
+    "reabertura": "reopens",
 }
 
 

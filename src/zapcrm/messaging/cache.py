@@ -23,6 +23,20 @@ SNAPSHOT_TTL_SECONDS = 3600
 PAGE_SIZE = 101
 
 
+# What of a message's normalized payload the API and the panel show, besides its body. The
+# last two say which automation sent it (a campaign, the out-of-office reply).
+_DETAILS = (
+    "caption",
+    "location",
+    "contacts",
+    "poll",
+    "quoted",
+    "mentions",
+    "campaign_id",
+    "away_reply",
+)
+
+
 def message_key(message_id: uuid.UUID | str) -> str:
     """Key of a message snapshot."""
     return f"evolution:message:{message_id}"
@@ -64,11 +78,7 @@ def message_out(row: Mapping[str, Any]) -> MessageOut:
             status=row["media_status"],
         )
     payload = row["message_payload"] or {}
-    details = {
-        key: payload[key]
-        for key in ("caption", "location", "contacts", "poll", "quoted", "mentions", "campaign_id")
-        if key in payload
-    }
+    details = {key: payload[key] for key in _DETAILS if key in payload}
     return MessageOut(
         id=row["id"],
         conversation_id=row["conversation_id"],

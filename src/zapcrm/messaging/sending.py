@@ -34,6 +34,7 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.contacts.repository import identity as identity_repo
 from zapcrm.evolution.client import EvolutionClient, NumberCheck
@@ -49,6 +50,7 @@ from zapcrm.evolution.rotation import resync_for_send
 from zapcrm.logging import get_logger
 from zapcrm.messaging.changes import message_changed
 from zapcrm.messaging.gateway_calls import UnsendableMessage, call_for
+from zapcrm.messaging.labels import DELETED_PREVIEW, preview_of
 from zapcrm.messaging.media import build_media_storage
 from zapcrm.messaging.pacing import InstanceBusy, SendGate
 from zapcrm.messaging.repository import apply_status, outbound
@@ -356,6 +358,8 @@ class OutgoingHandler:
                         status=payload["status"],
                         error=payload.get("error"),
                     )
+            if folded is not None and row["aside"]:
+                await _restore_inbox(session, row["conversation_id"])
             if used_jid and row["contact_id"] and used_jid.endswith("@s.whatsapp.net"):
                 # Brazilian numbers may come back with or without the ninth digit: remember it.
                 await identity_repo.add_identities(
@@ -385,6 +389,24 @@ class OutgoingHandler:
             change=change,
             folded_message_id=folded,
         )
+
+
+async def _restore_inbox(session: AsyncSession, conversation_id: uuid.UUID) -> None:
+    """Undo what the echo of a message kept out of the inbox did to it.
+
+    The gateway's echo can arrive before its send call returns; stored then as a new message
+    of ours, it became the chat's latest (the customer no longer looked like the one waiting).
+    Once folded into our row, the chat's summary goes back to its latest message that counts.
+    """
+    latest = await outbound.latest_in_inbox(session, conversation_id)
+    if latest is None:
+        return
+    preview = (
+        DELETED_PREVIEW
+        if latest["deleted"]
+        else preview_of(latest["type"], latest["body"], latest["caption"])
+    )
+    await outbound.set_inbox_summary(session, conversation_id, latest, preview)
 
 
 async def requeue_held(runtime: Runtime, *, older_than: timedelta = timedelta(minutes=1)) -> int:

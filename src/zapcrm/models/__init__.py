@@ -3,6 +3,7 @@
 from zapcrm.models.audit_log import AuditEntry
 from zapcrm.models.auth_user import AuthUser
 from zapcrm.models.base import Base
+from zapcrm.models.business_hours import BusinessHours
 from zapcrm.models.campaign import Campaign
 from zapcrm.models.campaign_recipient import CampaignRecipient
 from zapcrm.models.company import Company
@@ -32,6 +33,7 @@ __all__ = [
     "AuditEntry",
     "AuthUser",
     "Base",
+    "BusinessHours",
     "Campaign",
     "CampaignRecipient",
     "Company",

@@ -49,6 +49,8 @@ class EvolutionConversation(Base):
     first_outbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_outbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the chat last got the out-of-office reply (at most once a day).
+    away_replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
     # Bumped by a trigger on every update (migration 0014): readers keep the higher copy.

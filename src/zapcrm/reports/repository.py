@@ -150,8 +150,9 @@ def _sent() -> ColumnElement[bool]:
         EvolutionMessage.status.is_distinct_from(_NOT_SENT[0]),
         EvolutionMessage.status.is_distinct_from(_NOT_SENT[1]),
         # A campaign's messages are counted on the campaign: hundreds of them would drown the
-        # service's own volume.
+        # service's own volume. The out-of-office reply is nobody's work either.
         ~EvolutionMessage.message_payload.has_key("campaign_id"),
+        ~EvolutionMessage.message_payload.has_key("away_reply"),
     )
 
 

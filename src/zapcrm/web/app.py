@@ -28,6 +28,7 @@ from zapcrm.web.pages import (
     contacts,
     events,
     home,
+    hours,
     imports,
     inbox,
     instances,
@@ -156,6 +157,7 @@ def create_panel() -> SecurityHeaders:
     panel.include_router(events.router)
     panel.include_router(media.router)
     panel.include_router(admin.router)
+    panel.include_router(hours.router)
     panel.include_router(instances.router)
     panel.include_router(tasks.router)
     panel.include_router(reports.router)

@@ -10,7 +10,6 @@ from typing import Any
 import orjson
 from starlette.datastructures import FormData, QueryParams
 
-from zapcrm.campaigns import texts
 from zapcrm.campaigns.schemas import (
     PACING_FIELDS,
     WORKDAYS,
@@ -22,6 +21,7 @@ from zapcrm.campaigns.schemas import (
 )
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.i18n import message_of
+from zapcrm.kit import texts
 from zapcrm.kit.placeholders import ALIASES
 from zapcrm.web.i18n import N_, translate
 

@@ -22,9 +22,7 @@ from zapcrm.messaging.repository.ingest import (
 # Insert the queued message and update the inbox and the cycle's first human reply in one
 # statement, which answers the new row as the API shows it (no read after it). The idempotency
 # index answers a retried request with no row (see queue_message).
-_QUEUE_MESSAGE = text(
-    (
-        """
+_QUEUE_SQL = """
 with msg as (
   insert into evolution_messages as m
     (id, company_id, instance_id, conversation_id, from_me, remote_jid, type, body,
@@ -43,10 +41,17 @@ REPLY_CTE
 done as (select 1)
 select * from msg
 """
-    )
-    .replace("INBOX_CTE", INBOX_CTE_SQL)
+_QUEUE_MESSAGE = text(
+    _QUEUE_SQL.replace("INBOX_CTE", INBOX_CTE_SQL)
     .replace("REPLY_CTE", REPLY_CTE_SQL)
     .replace("NEWER", NEWER_SQL)
+    .replace("MESSAGE_COLUMNS", MESSAGE_COLUMNS)
+)
+# A message that leaves the chat as it was in the inbox (the out-of-office reply): the
+# customer is still the last to have spoken, waiting for a person, in the same place.
+_QUEUE_ASIDE = text(
+    _QUEUE_SQL.replace("INBOX_CTE", "")
+    .replace("REPLY_CTE", "")
     .replace("MESSAGE_COLUMNS", MESSAGE_COLUMNS)
 )
 
@@ -54,9 +59,12 @@ select * from msg
 _MEDIA_COLUMNS = ("media_mimetype", "media_file_name", "media_size", "media_path", "media_status")
 
 
-async def queue_message(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any] | None:
+async def queue_message(
+    session: AsyncSession, values: dict[str, Any], *, inbox: bool = True
+) -> dict[str, Any] | None:
     """Queue an outbound message (with its id; media columns optional): the new row, with the
-    columns of `inbox.MESSAGE_COLUMNS`; None when its idempotency key was already used."""
+    columns of `inbox.MESSAGE_COLUMNS`; None when its idempotency key was already used.
+    With `inbox` false the chat's preview, times and unread count stay as they were."""
     params = {
         **dict.fromkeys(_MEDIA_COLUMNS),
         **values,
@@ -69,7 +77,7 @@ async def queue_message(session: AsyncSession, values: dict[str, Any]) -> dict[s
         "human_reply": values.get("human_reply", True),
         "preview": values["preview"],
     }
-    rows = await driver_mappings(session, _QUEUE_MESSAGE, params)
+    rows = await driver_mappings(session, _QUEUE_MESSAGE if inbox else _QUEUE_ASIDE, params)
     if not rows:
         return None
     row = rows[0]
@@ -98,6 +106,7 @@ async def load_outgoing(session: AsyncSession, message_id: uuid.UUID) -> dict[st
         text(
             "select m.id, m.company_id, m.instance_id, m.conversation_id, m.key_id, m.status,"
             " m.type, m.body, m.message_payload ->> 'caption' as caption, m.outgoing,"
+            " m.message_payload ? 'away_reply' as aside,"
             " m.send_attempts, m.send_attempted_at, m.created_at,"
             # When the message last entered the queue: its time limits count from here.
             " coalesce(m.retried_at, m.created_at) as queued_at,"
@@ -215,6 +224,51 @@ async def attach_key(
     )
     folded = FoldedEcho(echo_id, echo_mimetype, echo_path) if echo_id is not None else None
     return final, folded, [(kind, payload) for kind, payload in parked]
+
+
+# The chat's latest message that counts in the inbox (the out-of-office reply does not: it is
+# queued with inbox=False) and its latest such outbound time.
+_LATEST_IN_INBOX = text(
+    "select m.id, m.type, m.body, m.message_payload ->> 'caption' as caption, m.status,"
+    " m.from_me, m.message_timestamp, m.deleted_at is not null as deleted,"
+    " (select max(o.message_timestamp) from evolution_messages o"
+    "  where o.conversation_id = :id and o.from_me"
+    "  and not o.message_payload ? 'away_reply') as last_outbound_at"
+    " from evolution_messages m"
+    " where m.conversation_id = :id and not m.message_payload ? 'away_reply'"
+    " order by m.message_timestamp desc, m.created_at desc limit 1"
+)
+
+
+async def latest_in_inbox(
+    session: AsyncSession, conversation_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """The chat's latest message that counts in the inbox, and its latest such outbound time."""
+    rows = await driver_mappings(session, _LATEST_IN_INBOX, {"id": conversation_id})
+    return rows[0] if rows else None
+
+
+async def set_inbox_summary(
+    session: AsyncSession, conversation_id: uuid.UUID, latest: dict[str, Any], preview: str
+) -> None:
+    """Point the chat's inbox fields at `latest` (see latest_in_inbox)."""
+    await session.execute(
+        text(
+            "update evolution_conversations set last_message_id = :id,"
+            " last_message_preview = :preview, last_message_status = :status,"
+            " last_message_from_me = :from_me, last_message_at = :at,"
+            " last_outbound_at = :last_outbound_at where id = :conversation_id"
+        ),
+        {
+            "conversation_id": conversation_id,
+            "id": latest["id"],
+            "preview": preview,
+            "status": latest["status"],
+            "from_me": latest["from_me"],
+            "at": latest["message_timestamp"],
+            "last_outbound_at": latest["last_outbound_at"],
+        },
+    )
 
 
 async def fail_message(

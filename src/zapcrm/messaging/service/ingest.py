@@ -22,6 +22,7 @@ from zapcrm.evolution.payloads import (
     NormalizedMessage,
     NormalizedStatusUpdate,
 )
+from zapcrm.hours.away import AwayRule, reply_if_closed
 from zapcrm.logging import get_logger
 from zapcrm.messaging import repository
 from zapcrm.messaging.changes import message_changed
@@ -42,6 +43,8 @@ class Delivery:
     instance: InstanceRef
     received_at: datetime
     event_datetime: datetime | None = None
+    # The company's out-of-office reply, when it is on (for new messages only).
+    away: AwayRule | None = None
 
 
 def message_event(
@@ -199,8 +202,22 @@ async def ingest_message(
         )
     if write is None:
         return extra  # a duplicate delivery that brings nothing new
+    opted_out = False
     if write.inserted and not message.from_me and contact_id is not None:
-        await opt_out_on_reply(session, company_id, contact_id, message.body)
+        opted_out = await opt_out_on_reply(session, company_id, contact_id, message.body)
+    replies: list[OutboxItem] = []
+    # Someone who just asked to hear no more is not told the shop is closed.
+    inbound = write.inserted and not message.from_me and not message.is_group
+    if inbound and delivery.away and not opted_out:
+        replies = await reply_if_closed(
+            session,
+            delivery.away,
+            company_id=company_id,
+            instance_id=delivery.instance.id,
+            conversation_id=write.conversation_id,
+            written_at=at,
+            received_at=delivery.received_at,
+        )
     items = [
         *extra,
         message_event(
@@ -212,7 +229,7 @@ async def ingest_message(
         ),
     ]
     items += await _apply_parked(session, delivery, message.key_id, write.parked)
-    return items
+    return items + replies
 
 
 async def _apply_parked(

@@ -231,6 +231,47 @@ async def _queue(
     return cache.message_out(row), items
 
 
+async def queue_automatic_text(
+    session: AsyncSession,
+    *,
+    company_id: uuid.UUID,
+    instance_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    remote_jid: str,
+    body: str,
+    payload: dict[str, Any],
+    at: datetime,
+    inbox: bool = True,
+) -> tuple[uuid.UUID, list[OutboxItem]]:
+    """Queue a text nobody typed (a campaign's, the out-of-office reply) in a chat: sent by
+    no one, never an agent's reply in the reports; `payload` says what sent it, `inbox`
+    whether it becomes the chat's latest message in the inbox."""
+    message_id = uuid.uuid4()
+    row = await outbound.queue_message(
+        session,
+        {
+            "id": message_id,
+            "type": "text",
+            "body": body,
+            "message_payload": payload,
+            "outgoing": {"kind": "text", "text": body},
+            "quoted_key_id": None,
+            "preview": preview_of("text", body, None),
+            "company_id": company_id,
+            "instance_id": instance_id,
+            "conversation_id": conversation_id,
+            "remote_jid": remote_jid,
+            "at": at,
+            "sent_by": None,
+            "human_reply": False,
+            "idempotency_key": None,
+        },
+        inbox=inbox,
+    )
+    assert row is not None  # no idempotency key: the insert always happens
+    return message_id, send_items(company_id, conversation_id, instance_id, message_id, "created")
+
+
 def send_items(
     company_id: uuid.UUID,
     conversation_id: uuid.UUID,

@@ -30,12 +30,12 @@ from zapcrm.contacts.query.schemas import ContactQuery
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.evolution.admin import company_instances
 from zapcrm.exceptions import ValidationFailed, ZapcrmError
-from zapcrm.i18n import message_of
 from zapcrm.kit.zones import zone_or_default
 from zapcrm.runtime import Runtime
 from zapcrm.web.campaign_form import SAMPLE_NAME, VARIABLES, CampaignForm, preview
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser, require_supervisor
-from zapcrm.web.i18n import N_, field_message, translate
+from zapcrm.web.form_errors import form_errors
+from zapcrm.web.i18n import N_
 from zapcrm.web.templating import company_zone, render, render_macro
 
 router = APIRouter()
@@ -103,7 +103,7 @@ async def audience_count(request: Request, runtime: RuntimeDep, user: CurrentPan
         async with runtime.db.tenant_session(user.identity.claims) as session:
             count = await campaigns_service.count_audience(session, user.identity, audience)
     except (ValidationError, ZapcrmError) as failure:
-        message, _ = _form_errors(failure)
+        message, _ = form_errors(failure)
         return HTMLResponse(render_macro("campaigns/_parts.html", "audience_count", None, message))
     return HTMLResponse(render_macro("campaigns/_parts.html", "audience_count", count))
 
@@ -382,7 +382,7 @@ async def _refused(
     failure: Exception,
 ) -> Response:
     """The form again, as typed, with the reasons next to their fields."""
-    message, errors = _form_errors(failure)
+    message, errors = form_errors(failure)
     async with runtime.db.tenant_session(user.identity.claims) as session:
         context = await _form_context(session, user, form, campaign)
     context |= {"errors": errors, "error": message}
@@ -392,28 +392,3 @@ async def _refused(
         user.page_context(request, "campaigns") | context,
         status_code=status_code,
     )
-
-
-def _form_errors(failure: Exception) -> tuple[str, list[dict[str, str]]]:
-    """The summary and the field errors (`variants.1`, `audience.q`...) of a refused form; an
-    error of the whole form (a window that closes before it opens) becomes the summary."""
-    if isinstance(failure, ValidationError):
-        errors = [
-            {"field": ".".join(str(part) for part in item["loc"]), "message": _message(item)}
-            for item in failure.errors()
-        ]
-        general = [item["message"] for item in errors if not item["field"]]
-        return general[0] if general else translate(N_("Confira os campos destacados.")), errors
-    assert isinstance(failure, ZapcrmError)
-    fields = failure.details.get("fields", []) if failure.details else []
-    return translate(failure.message), [
-        {"field": item["field"], "message": translate(item["message"])} for item in fields
-    ]
-
-
-def _message(item: Any) -> str:
-    """A field's problem: a validator's own words (texts, ranges) or Pydantic's, translated."""
-    reason = (item.get("ctx") or {}).get("error")
-    if item.get("type") == "value_error" and isinstance(reason, Exception):
-        return translate(message_of(reason))
-    return field_message(item)

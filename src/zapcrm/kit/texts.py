@@ -1,13 +1,15 @@
-"""Campaign texts: `{{variable}}` and `{{variable|fallback}}` filled in per recipient.
+"""Texts zapcrm sends with nobody reading them first (campaigns, the out-of-office reply):
+`{{variable}}` and `{{variable|fallback}}` filled in per person.
 
 The variables are the quick replies' (kit/placeholders.py: `nome`, `primeiro_nome`,
 `telefone`, `empresa`, or their English names) except `atendente`: nobody in particular sends
-a campaign. Two differences from a quick reply, which an agent reads and edits before sending:
-a campaign goes out unread, so a mistake (an unknown variable, a stray brace) is refused when
-the campaign is saved, and a variable without a value (a contact without a name) takes its
-fallback, or vanishes with the space before it, instead of being left as typed. As with quick
-replies nothing is evaluated: a placeholder is looked up in a dict and its value inserted
-literally (no template engine: see quickreplies/rendering.py).
+these; each use says which it offers (the out-of-office reply adds `reabertura`). Two
+differences from a quick reply, which an agent reads and edits before sending: these go out
+unread, so a mistake (an unknown variable, a stray brace) is refused when the text is saved,
+and a variable without a value (a contact without a name) takes its fallback, or vanishes with
+the space before it, instead of being left as typed. As with quick replies nothing is
+evaluated: a placeholder is looked up in a dict and its value inserted literally (no template
+engine: see quickreplies/rendering.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from zapcrm.kit.placeholders import ALIASES, first_name, variable
 # Anything between double braces, so a misspelt name is reported rather than sent as typed.
 _PLACEHOLDER = re.compile(r"( ?)\{\{([^{}|]*)(?:\|\s*([^{}]*?)\s*)?\}\}")
 _STRAY_BRACES = re.compile(r"\{\{|\}\}")
+# What a campaign text may use.
 USABLE = ("name", "first_name", "phone", "company")
 
 
@@ -28,11 +31,11 @@ class TextError(ValueError):
     """A text that cannot be filled in; the message is for the person who wrote it."""
 
 
-def check(text: str) -> None:
-    """Raise TextError for an unknown variable or an unbalanced pair of braces."""
+def check(text: str, usable: tuple[str, ...] = USABLE) -> None:
+    """Raise TextError for a variable outside `usable` or an unbalanced pair of braces."""
     for match in _PLACEHOLDER.finditer(text):
-        if variable(match.group(2)) not in USABLE:
-            known = ", ".join(alias for alias, name in ALIASES.items() if name in USABLE)
+        if variable(match.group(2)) not in usable:
+            known = ", ".join(alias for alias, name in ALIASES.items() if name in usable)
             raise TextError(
                 N_(
                     "variável desconhecida: {name} (use {known})",

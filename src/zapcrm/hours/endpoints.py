@@ -1,0 +1,28 @@
+"""Business hours API: everyone in the company reads them; admins change them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from zapcrm.dependencies import Admin, CurrentUser, RuntimeDep, TenantSession
+from zapcrm.hours import service
+from zapcrm.hours.schemas import BusinessHoursIn, BusinessHoursOut
+
+router = APIRouter(tags=["business hours"])
+
+
+@router.get("/api/business-hours")
+async def get_business_hours(identity: CurrentUser, session: TenantSession) -> BusinessHoursOut:
+    """Opening hours, closed days, the out-of-office reply, and whether it is open now."""
+    return await service.get_hours(session, identity)
+
+
+@router.put("/api/business-hours")
+async def put_business_hours(
+    body: BusinessHoursIn, identity: Admin, session: TenantSession, runtime: RuntimeDep
+) -> BusinessHoursOut:
+    """Replace the hours and the reply (admins). Webhooks use them within seconds."""
+    saved = await service.save_hours(session, identity, body)
+    # Other processes pick the change up when their few seconds of memory run out.
+    runtime.away_rules.forget(identity.company_id)
+    return saved

@@ -1,0 +1,130 @@
+"""Business hours rules: read (everyone in the company), change (admins, audited), and the
+schedule a stored row means.
+
+Callers own the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.accounts.audit import audit_action
+from zapcrm.auth.identity import Identity
+from zapcrm.exceptions import Forbidden, NotFound
+from zapcrm.hours import repository
+from zapcrm.hours.schedule import Schedule, is_open, next_opening, reopening_phrase
+from zapcrm.hours.schemas import (
+    DEFAULT_AWAY_MESSAGE,
+    DEFAULT_SCHEDULE,
+    BusinessHoursIn,
+    BusinessHoursOut,
+    DayHours,
+)
+from zapcrm.i18n import N_
+from zapcrm.kit import texts
+from zapcrm.kit.zones import zone_or_default
+from zapcrm.models import BusinessHours, Company, Role
+
+
+def schedule_of(row: BusinessHours | None, company: Company) -> Schedule:
+    """The schedule a stored row means in the company's zone (the default hours when none)."""
+    return _schedule(_days(row), row.holidays if row else (), zone_or_default(company.timezone))
+
+
+def schedule_of_settings(hours: BusinessHoursOut) -> Schedule:
+    """The schedule of settings as the API shows them."""
+    return _schedule(hours.schedule, hours.holidays, zone_or_default(hours.timezone))
+
+
+def _schedule(days: dict[int, DayHours], holidays: Iterable[date], zone: ZoneInfo) -> Schedule:
+    return Schedule(
+        days={day: (hours.opens, hours.closes) for day, hours in days.items()},
+        zone=zone,
+        holidays=frozenset(holidays),
+    )
+
+
+def _days(row: BusinessHours | None) -> dict[int, DayHours]:
+    if row is None:
+        return DEFAULT_SCHEDULE
+    return {int(day): DayHours.model_validate(hours) for day, hours in row.schedule.items()}
+
+
+def compose_reply(
+    message: str,
+    schedule: Schedule,
+    *,
+    name: str | None,
+    phone_e164: str | None,
+    company: str | None,
+    at: datetime,
+) -> str:
+    """The out-of-office reply to one person who wrote at `at` (a checked text)."""
+    context = texts.person_context(name, phone_e164, company)
+    opening = next_opening(schedule, at)
+    context["reopens"] = reopening_phrase(opening, at, schedule.zone) if opening else None
+    return texts.render(message, context)
+
+
+async def get_hours(
+    session: AsyncSession, actor: Identity, *, now: datetime | None = None
+) -> BusinessHoursOut:
+    """The company's hours (defaults until an admin saves them) and whether it is open now."""
+    row, company = await repository.hours_with_company(session, actor.company_id)
+    if company is None:
+        raise NotFound(N_("empresa não encontrada"))
+    return _out(row, company, now or datetime.now(UTC))
+
+
+async def save_hours(
+    session: AsyncSession, actor: Identity, data: BusinessHoursIn, *, now: datetime | None = None
+) -> BusinessHoursOut:
+    """Replace the company's hours and out-of-office reply (admins only; audited)."""
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden(N_("só administradores mudam o horário de atendimento"))
+    values: dict[str, Any] = {
+        "schedule": {
+            str(day): {"opens": _clock(hours.opens), "closes": _clock(hours.closes)}
+            for day, hours in sorted(data.schedule.items())
+        },
+        "holidays": data.holidays,
+        "away_enabled": data.away_enabled,
+        "away_message": data.away_message,
+        "updated_by": actor.user_id,
+    }
+    row = await repository.save_hours(session, actor.company_id, values)
+    _, company = await repository.hours_with_company(session, actor.company_id)
+    assert company is not None  # the row just saved points at it
+    await audit_action(
+        session,
+        actor,
+        "business_hours.updated",
+        "company",
+        actor.company_id,
+        {"away_enabled": data.away_enabled, "days": sorted(data.schedule)},
+    )
+    return _out(row, company, now or datetime.now(UTC))
+
+
+def _clock(moment: time) -> str:
+    return moment.isoformat(timespec="minutes" if not moment.second else "seconds")
+
+
+def _out(row: BusinessHours | None, company: Company, now: datetime) -> BusinessHoursOut:
+    schedule = schedule_of(row, company)
+    open_now = is_open(schedule, now)
+    return BusinessHoursOut(
+        schedule=_days(row),
+        holidays=list(row.holidays) if row else [],
+        away_enabled=row.away_enabled if row else False,
+        away_message=row.away_message if row and row.away_message else DEFAULT_AWAY_MESSAGE,
+        timezone=schedule.zone.key,
+        open_now=open_now,
+        next_opening=None if open_now else next_opening(schedule, now),
+        updated_at=row.updated_at if row else None,
+    )

@@ -1,0 +1,188 @@
+"""Admin page of business hours: opening hours per weekday, closed days, and the
+out-of-office reply with a preview of what a customer would read.
+
+A refused form comes back as typed with each problem next to its day or field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from zapcrm.accounts import service as accounts_service
+from zapcrm.dependencies import RuntimeDep
+from zapcrm.exceptions import ZapcrmError
+from zapcrm.hours import service as hours_service
+from zapcrm.hours.schemas import AWAY_VARIABLES, MAX_AWAY_LENGTH, BusinessHoursIn, BusinessHoursOut
+from zapcrm.kit import texts
+from zapcrm.kit.placeholders import ALIASES
+from zapcrm.runtime import Runtime
+from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser, require_admin
+from zapcrm.web.form_errors import form_errors
+from zapcrm.web.i18n import N_
+from zapcrm.web.templating import render
+
+router = APIRouter()
+
+WEEKDAYS = (
+    (1, N_("Segunda")),
+    (2, N_("Terça")),
+    (3, N_("Quarta")),
+    (4, N_("Quinta")),
+    (5, N_("Sexta")),
+    (6, N_("Sábado")),
+    (7, N_("Domingo")),
+)
+# Empty date boxes under the saved closed days, for adding new ones.
+NEW_HOLIDAY_BOXES = 3
+VARIABLES = tuple(alias for alias, name in ALIASES.items() if name in AWAY_VARIABLES)
+SAMPLE_NAME = "Maria Silva"
+
+
+@dataclass
+class DayRow:
+    """One weekday as the form shows it: open or not, and its hours as typed."""
+
+    open: bool
+    opens: str
+    closes: str
+
+
+@dataclass
+class HoursForm:
+    """The form's fields as strings, so a refused form comes back exactly as typed."""
+
+    days: dict[int, DayRow]
+    holidays: list[str]
+    away_enabled: bool
+    away_message: str
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, hours: BusinessHoursOut) -> HoursForm:
+        days = {}
+        for day, _ in WEEKDAYS:
+            saved = hours.schedule.get(day)
+            days[day] = DayRow(
+                open=saved is not None,
+                opens=f"{saved.opens:%H:%M}" if saved else "08:00",
+                closes=f"{saved.closes:%H:%M}" if saved else "18:00",
+            )
+        return cls(
+            days=days,
+            holidays=[day.isoformat() for day in hours.holidays],
+            away_enabled=hours.away_enabled,
+            away_message=hours.away_message,
+        )
+
+    @classmethod
+    def parse(cls, form: FormData) -> HoursForm:
+        days = {
+            day: DayRow(
+                open=form.get(f"open_{day}") == "on",
+                opens=str(form.get(f"opens_{day}", "")),
+                closes=str(form.get(f"closes_{day}", "")),
+            )
+            for day, _ in WEEKDAYS
+        }
+        return cls(
+            days=days,
+            holidays=[str(value) for value in form.getlist("holiday") if str(value).strip()],
+            away_enabled=form.get("away_enabled") == "on",
+            away_message=str(form.get("away_message", "")),
+        )
+
+    def settings(self) -> BusinessHoursIn:
+        """The settings the form says (ValidationError names `schedule.3`, `holidays.0`...)."""
+        body: dict[str, Any] = {
+            "schedule": {
+                day: {"opens": row.opens, "closes": row.closes}
+                for day, row in self.days.items()
+                if row.open
+            },
+            "holidays": self.holidays,
+            "away_enabled": self.away_enabled,
+            "away_message": self.away_message,
+        }
+        return BusinessHoursIn.model_validate(body)
+
+
+@router.get("/admin/hours")
+async def hours_page(request: Request, runtime: RuntimeDep, user: CurrentPanelUser) -> Response:
+    """The company's hours and out-of-office reply, and whether it is open right now."""
+    require_admin(user)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        hours = await hours_service.get_hours(session, user.identity)
+    return await _page(request, runtime, user, HoursForm.of(hours), hours)
+
+
+@router.post("/admin/hours")
+async def save_hours(request: Request, runtime: RuntimeDep, user: ActingPanelUser) -> Response:
+    """Save them; the reply applies to messages arriving from the next few seconds on."""
+    require_admin(user)
+    form = HoursForm.parse(await request.form())
+    try:
+        settings = form.settings()
+        async with runtime.db.tenant_session(user.identity.claims) as session:
+            await hours_service.save_hours(session, user.identity, settings)
+    except (ValidationError, ZapcrmError) as failure:
+        message, form.errors = form_errors(failure)
+        async with runtime.db.tenant_session(user.identity.claims) as session:
+            hours = await hours_service.get_hours(session, user.identity)
+        status_code = failure.status_code if isinstance(failure, ZapcrmError) else 422
+        return await _page(request, runtime, user, form, hours, message, status_code)
+    runtime.away_rules.forget(user.identity.company_id)
+    return RedirectResponse("/panel/admin/hours?ok=saved", status_code=303)
+
+
+async def _page(
+    request: Request,
+    runtime: Runtime,
+    user: PanelUser,
+    form: HoursForm,
+    hours: BusinessHoursOut,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        company = await accounts_service.company_settings(session, user.identity.company_id)
+    context = user.page_context(
+        request,
+        "admin",
+        section="hours",
+        form=form,
+        hours=hours,
+        weekdays=WEEKDAYS,
+        new_holiday_boxes=NEW_HOLIDAY_BOXES,
+        variables=VARIABLES,
+        max_length=MAX_AWAY_LENGTH,
+        preview=_preview(form.away_message, hours, company.name),
+        sample_name=SAMPLE_NAME,
+        error=error,
+        errors=form.errors,
+        notice=request.query_params.get("ok"),
+    )
+    return render("admin/hours.html", context, status_code=status_code)
+
+
+def _preview(message: str, hours: BusinessHoursOut, company: str) -> str | None:
+    """The reply as a sample customer writing now would read it (None for a faulty text)."""
+    try:
+        texts.check(message.strip(), AWAY_VARIABLES)
+    except texts.TextError:
+        return None
+    schedule = hours_service.schedule_of_settings(hours)
+    return hours_service.compose_reply(
+        message.strip(),
+        schedule,
+        name=SAMPLE_NAME,
+        phone_e164=None,
+        company=company,
+        at=datetime.now(UTC),
+    )

@@ -1,0 +1,9 @@
+"""Business hours fixtures: the messaging tests' company on the simulated gateway."""
+
+from __future__ import annotations
+
+# Found here by being imported: a company owning the simulator's connected instance.
+from tests.messaging.conftest import gateway  # noqa: F401
+
+# ...and browsers (own cookie jars) on the in-process panel app.
+from tests.web.conftest import new_browser, panel_app  # noqa: F401

@@ -1,0 +1,123 @@
+"""The business hours API: defaults, who may change them, validation, tenancy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import Factory, login
+from tests.evolution.harness import rows
+from zapcrm.db import Database
+from zapcrm.models import Role
+
+WEEK = {str(day): {"opens": "09:00", "closes": "17:30"} for day in range(1, 6)}
+
+
+def hours(**overrides: Any) -> dict[str, Any]:
+    return {
+        "schedule": WEEK,
+        "holidays": ["2026-12-25", "2026-12-24", "2026-12-25"],
+        "away_enabled": True,
+        "away_message": "Oi {{primeiro_nome|cliente}}, voltamos {{reabertura}}.",
+    } | overrides
+
+
+async def test_a_company_starts_with_common_hours_and_the_reply_off(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    company = await factory.company()
+    headers = await login(client, await factory.user(company, Role.OPERATOR))
+    response = await client.get("/api/business-hours", headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["away_enabled"] is False
+    assert body["timezone"] == "America/Sao_Paulo"
+    assert body["schedule"]["1"] == {"opens": "08:00:00", "closes": "18:00:00"}
+    assert body["schedule"]["6"] == {"opens": "08:00:00", "closes": "12:00:00"}
+    assert "7" not in body["schedule"]
+    assert "{{reabertura" in body["away_message"]
+    assert body["updated_at"] is None
+    assert isinstance(body["open_now"], bool)
+    assert (body["next_opening"] is None) == body["open_now"]
+
+
+async def test_an_admin_saves_them_audited_and_everyone_reads_them(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    company = await factory.company()
+    admin = await login(client, await factory.user(company, Role.ADMIN))
+    saved = await client.put("/api/business-hours", json=hours(), headers=admin)
+    assert saved.status_code == 200, saved.text
+    operator = await login(client, await factory.user(company, Role.OPERATOR))
+    body = (await client.get("/api/business-hours", headers=operator)).json()
+    assert body["schedule"] == {
+        day: {"opens": "09:00:00", "closes": "17:30:00"} for day in ("1", "2", "3", "4", "5")
+    }
+    assert body["holidays"] == ["2026-12-24", "2026-12-25"]  # sorted, once each
+    assert body["away_enabled"] is True
+    assert body["updated_at"] is not None
+    audit = await rows(
+        db,
+        "select action, details from audit_log where company_id = :c and target_type = 'company'",
+        c=company,
+    )
+    assert audit == [
+        {
+            "action": "business_hours.updated",
+            "details": {"away_enabled": True, "days": [1, 2, 3, 4, 5]},
+        }
+    ]
+
+
+async def test_only_admins_change_them(client: httpx.AsyncClient, factory: Factory) -> None:
+    company = await factory.company()
+    for role in (Role.OPERATOR, Role.SUPERVISOR):
+        headers = await login(client, await factory.user(company, role))
+        response = await client.put("/api/business-hours", json=hours(), headers=headers)
+        assert response.status_code == 403, role
+
+
+async def test_mistakes_are_refused_with_the_field_named(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    company = await factory.company()
+    admin = await login(client, await factory.user(company, Role.ADMIN))
+    cases = [
+        hours(schedule={"1": {"opens": "18:00", "closes": "08:00"}}),
+        hours(schedule={"8": {"opens": "08:00", "closes": "18:00"}}),
+        hours(away_message="Oi {{cliente}}"),
+        hours(away_message="Oi {{nome"),
+        hours(away_message="   "),
+        hours(away_message="x" * 1001),
+        hours(holidays=["2026-02-30"]),
+        hours(extra=True),
+    ]
+    for body in cases:
+        response = await client.put("/api/business-hours", json=body, headers=admin)
+        assert response.status_code == 422, body
+    unknown = await client.put(
+        "/api/business-hours", json=hours(away_message="Oi {{cliente}}"), headers=admin
+    )
+    assert "cliente" in unknown.text
+    # Nothing was stored by the refused attempts.
+    current = (await client.get("/api/business-hours", headers=admin)).json()
+    assert current["updated_at"] is None
+    # With the reply off, an empty text is fine (the default comes back).
+    off = await client.put(
+        "/api/business-hours", json=hours(away_enabled=False, away_message=""), headers=admin
+    )
+    assert off.status_code == 200, off.text
+
+
+async def test_one_companys_hours_are_not_anothers(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    first, second = await factory.company(), await factory.company()
+    admin = await login(client, await factory.user(first, Role.ADMIN))
+    assert (await client.put("/api/business-hours", json=hours(), headers=admin)).status_code == 200
+    other = await login(client, await factory.user(second, Role.ADMIN))
+    assert (await client.get("/api/business-hours", headers=other)).json()["updated_at"] is None
+    stored = await rows(db, "select company_id from business_hours where company_id = any(:c)",
+                        c=[first, second])  # fmt: skip
+    assert stored == [{"company_id": first}]

@@ -1,0 +1,109 @@
+"""The business hours page: admins see whether the company is open now, change the week, the
+closed days and the out-of-office reply (previewed), and get a refused form back as typed;
+nobody else sees the page or its link."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.conftest import Factory
+from tests.evolution.harness import rows
+from tests.web.conftest import Browser, panel_login
+from zapcrm.db import Database
+from zapcrm.models import Role
+
+WEEK = {
+    **{f"open_{day}": "on" for day in range(1, 6)},
+    **{f"opens_{day}": "09:00" for day in range(1, 8)},
+    **{f"closes_{day}": "18:00" for day in range(1, 8)},
+}
+
+
+def form(csrf: str, **fields: Any) -> dict[str, Any]:
+    """The page's form as a browser posts it: Monday to Friday 09:00-18:00, reply on."""
+    return {
+        "csrf_token": csrf,
+        **WEEK,
+        "holiday": ["2026-12-25", "", ""],
+        "away_enabled": "on",
+        "away_message": "Oi {{primeiro_nome}}! Voltamos {{reabertura|em breve}}.",
+    } | fields
+
+
+async def admin_panel(
+    new_browser: Browser, factory: Factory
+) -> tuple[httpx.AsyncClient, str, uuid.UUID]:
+    """A browser signed in as the admin of a new company, its CSRF token and the company."""
+    company = await factory.company()
+    http = await new_browser()
+    return http, await panel_login(http, await factory.user(company, Role.ADMIN)), company
+
+
+async def test_an_admin_sets_the_week_a_holiday_and_the_reply(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    http, csrf, company = await admin_panel(new_browser, factory)
+    page = await http.get("/panel/admin/hours")
+    assert page.status_code == 200
+    assert 'href="/panel/admin/hours" aria-current="page"' in page.text
+    # The defaults: Monday to Saturday ticked, Sunday not; the reply off, its text ready.
+    assert len(re.findall(r'name="open_\d" id="open-\d" checked', page.text)) == 6
+    assert 'name="away_enabled">' in page.text
+    assert "Como Maria Silva leria agora:" in page.text
+    saved = await http.post("/panel/admin/hours", data=form(csrf))
+    assert saved.status_code == 303
+    assert saved.headers["location"] == "/panel/admin/hours?ok=saved"
+    page = await http.get(saved.headers["location"])
+    assert "Horário salvo." in page.text
+    assert len(re.findall(r'name="open_\d" id="open-\d" checked', page.text)) == 5
+    assert 'name="opens_1" value="09:00"' in page.text
+    assert 'value="2026-12-25"' in page.text
+    assert 'name="away_enabled" checked' in page.text
+    assert "Oi Maria! Voltamos " in page.text  # the preview, for a sample customer
+    [stored] = await rows(
+        db,
+        "select schedule, holidays, away_enabled from business_hours where company_id = :c",
+        c=company,
+    )
+    assert stored["schedule"]["1"] == {"opens": "09:00", "closes": "18:00"}
+    assert "6" not in stored["schedule"]
+    assert [str(day) for day in stored["holidays"]] == ["2026-12-25"]
+    assert stored["away_enabled"] is True
+
+
+async def test_a_refused_form_comes_back_as_typed_with_the_reason_by_its_field(
+    new_browser: Browser, factory: Factory
+) -> None:
+    http, csrf, _ = await admin_panel(new_browser, factory)
+    typed = form(
+        csrf,
+        opens_2="19:00",
+        closes_2="08:00",
+        away_message="Oi {{cliente}}, voltamos logo",
+    )
+    refused = await http.post("/panel/admin/hours", data=typed)
+    assert refused.status_code == 422
+    assert 'role="alert"' in refused.text
+    assert 'id="day-2-error">o horário de fechar deve ser depois do de abrir' in refused.text
+    assert 'id="away_message-error">variável desconhecida: cliente' in refused.text
+    # What was typed is still there to fix.
+    assert 'name="opens_2" value="19:00"' in refused.text
+    assert "Oi {{cliente}}, voltamos logo</textarea>" in refused.text
+    assert 'value="2026-12-25"' in refused.text
+
+
+async def test_only_admins_see_the_page_and_its_link(
+    new_browser: Browser, factory: Factory
+) -> None:
+    company = await factory.company()
+    for role in (Role.OPERATOR, Role.SUPERVISOR):
+        http = await new_browser()
+        csrf = await panel_login(http, await factory.user(company, role))
+        assert (await http.get("/panel/admin/hours")).status_code == 404
+        assert (await http.post("/panel/admin/hours", data=form(csrf))).status_code == 404
+        admin_area = await http.get("/panel/admin/quick-replies")
+        assert "/panel/admin/hours" not in admin_area.text
