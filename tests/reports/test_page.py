@@ -71,12 +71,17 @@ async def test_a_supervisor_sees_the_weeks_figures_agents_and_a_csv_link_with_th
         ("Média", "3 h 07 min"),
         ("Mediana", "40 min"),
         ("Percentil 90", "8 h 00 min"),
+        # Reply time: waits of 1, 2, 5, 60 and 10 minutes (the phone's reply counts).
+        ("Média", "15 min 36 s"),
+        ("Mediana", "5 min"),
+        ("Percentil 90", "40 min"),
     ]
+    assert "5 mensagens de clientes respondidas (a primeira de cada espera)." in page
     assert "4 atendimentos respondidos." in page
     assert "4 atendimentos encerrados." in page
     assert table_rows(page) == [
-        ["Ana Atendente", "3", "2", "3", "2 min"],
-        ["Bruno &lt;b&gt;Atendente&lt;/b&gt;", "1", "2", "1", "5 min"],
+        ["Ana Atendente", "3", "2", "3", "2 min", "2 min"],
+        ["Bruno &lt;b&gt;Atendente&lt;/b&gt;", "1", "2", "1", "5 min", "5 min"],
     ]
     assert "<b>Atendente</b>" not in page
     assert 'href="/panel/reports/conversations.csv?from=2026-03-01&amp;to=2026-03-07"' in page
@@ -84,7 +89,7 @@ async def test_a_supervisor_sees_the_weeks_figures_agents_and_a_csv_link_with_th
     filtered = await http.get("/panel/reports", params={**WEEK, "instance_id": str(shop.filial)})
     assert filtered.status_code == 200
     assert figures(filtered.text)["Iniciados"] == "2"
-    assert table_rows(filtered.text) == [["Ana Atendente", "1", "0", "1", "10 min"]]
+    assert table_rows(filtered.text) == [["Ana Atendente", "1", "0", "1", "10 min", "10 min"]]
     link = f"conversations.csv?from=2026-03-01&amp;to=2026-03-07&amp;instance_id={shop.filial}"
     assert link in filtered.text
     assert f'<option value="{shop.filial}" selected>' in filtered.text

@@ -21,6 +21,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     union,
 )
 from sqlalchemy.engine import Row
@@ -268,6 +269,95 @@ async def agent_figures(
         # The conversations are the agent's; a colleague's message or close in them is not.
         statement = statement.where(agents.c.agent_id == filters.agent_id)
     return [AgentFigures._make(row) for row in (await session.execute(statement)).all()]
+
+
+class ReplyFigures(NamedTuple):
+    """Reply times of the period: every wait, and the median of each agent's waits."""
+
+    waits: int
+    mean: float | None
+    median: float | None
+    p90: float | None
+    median_by_agent: dict[uuid.UUID, float]
+
+
+# Reply time (crm-features.md "Reports"): from each first unanswered customer message to the
+# next human reply. A wait starts at an inbound message whose previous message in the cycle
+# (automatic messages and sends that never left aside) is none or a reply of ours, so it is
+# computed over each cycle touching the period from the cycle's start: a cycle begins with
+# a wait by definition, and nothing before it matters. The next reply is a running minimum
+# over the cycle read backwards (a frame that starts at the partition's edge is aggregated
+# incrementally, not once per row). Waits that started in the period count; one not answered
+# yet has no time. Each wait goes to the agent who held the cycle, as first response does.
+_REPLY_TIMES = text(
+    """
+with cycles as (
+  select cc.id, cc.conversation_id, cc.started_at, cc.closed_at, cc.assignee_id
+  from conversation_cycles cc
+  join evolution_conversations c on c.id = cc.conversation_id
+  where cc.company_id = :company_id and c.company_id = :company_id
+    and cc.started_at < :end and (cc.closed_at is null or cc.closed_at >= :start)
+    and (cast(:instance_id as uuid) is null or c.instance_id = :instance_id)
+    and (cast(:agent_id as uuid) is null or cc.assignee_id = :agent_id)
+),
+exchanged as (
+  select cy.id as cycle_id, cy.assignee_id, m.id, m.message_timestamp as at, m.from_me
+  from cycles cy
+  join evolution_messages m on m.conversation_id = cy.conversation_id
+   and m.message_timestamp >= cy.started_at
+   and (cy.closed_at is null or m.message_timestamp <= cy.closed_at)
+  where not m.from_me
+     or (m.status is distinct from 'queued' and m.status is distinct from 'ERROR'
+         and not m.message_payload ? 'campaign_id' and not m.message_payload ? 'away_reply')
+),
+waits as (
+  select assignee_id, at, from_me,
+         lag(from_me) over (partition by cycle_id order by at, id) as after_ours,
+         min(case when from_me then at end) over (
+           partition by cycle_id order by at desc, id desc
+           rows between unbounded preceding and 1 preceding) as replied_at
+  from exchanged
+),
+answered as (
+  select assignee_id, extract(epoch from replied_at - at)::float8 as seconds
+  from waits
+  where not from_me and (after_ours is null or after_ours)
+    and at >= :start and at < :end and replied_at is not null
+)
+select assignee_id, grouping(assignee_id) = 1 as overall, count(*) as waits,
+       avg(seconds) as mean,
+       percentile_cont(0.5) within group (order by seconds) as median,
+       percentile_cont(0.9) within group (order by seconds) as p90
+from answered
+group by grouping sets ((), (assignee_id))
+"""
+)
+
+
+async def reply_figures(
+    session: AsyncSession, company_id: uuid.UUID, filters: ReportFilters
+) -> ReplyFigures:
+    """Reply times of the waits that started in the period, overall and per agent."""
+    rows = await session.execute(
+        _REPLY_TIMES,
+        {
+            "company_id": company_id,
+            "start": filters.start,
+            "end": filters.end,
+            "instance_id": filters.instance_id,
+            "agent_id": filters.agent_id,
+        },
+    )
+    overall: Row[Any] | None = None
+    by_agent: dict[uuid.UUID, float] = {}
+    for row in rows:
+        if row.overall:
+            overall = row
+        elif row.assignee_id is not None:
+            by_agent[row.assignee_id] = row.median
+    if overall is None:  # no wait at all: the empty grouping set still answers one row
+        return ReplyFigures(0, None, None, None, by_agent)
+    return ReplyFigures(overall.waits, overall.mean, overall.median, overall.p90, by_agent)
 
 
 def export_statement(company_id: uuid.UUID, filters: ReportFilters) -> Select[Any]:

@@ -36,9 +36,9 @@ class PeriodOut(BaseModel):
 
 
 class DurationStats(BaseModel):
-    """Mean, median and 90th percentile of a per-cycle duration, in seconds (null: no cycle)."""
+    """Mean, median and 90th percentile of a duration, in seconds (null: none to measure)."""
 
-    count: int = Field(description="cycles the figures are computed over")
+    count: int = Field(description="cycles (waits, for reply times) the figures are computed over")
     mean_seconds: float | None
     median_seconds: float | None
     p90_seconds: float | None
@@ -55,6 +55,9 @@ class AgentSummary(BaseModel):
     cycles_closed: int = Field(description="cycles this user closed in the period")
     messages_sent: int = Field(description="messages this user sent from the panel or API")
     median_first_response_seconds: float | None
+    median_reply_seconds: float | None = Field(
+        description="median reply time of the waits in cycles this user held"
+    )
 
 
 class ReportSummary(BaseModel):
@@ -69,6 +72,10 @@ class ReportSummary(BaseModel):
     )
     resolution: DurationStats = Field(
         description="cycle start -> close, over cycles closed in the period"
+    )
+    reply: DurationStats = Field(
+        description="each first unanswered customer message -> the next human reply, over"
+        " waits that started in the period"
     )
     messages_inbound: int
     messages_outbound: int

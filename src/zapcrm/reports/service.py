@@ -104,6 +104,7 @@ async def summary(
     """The period's cycle counts, time statistics, message volumes and per-agent rows."""
     figures = await repository.cycle_figures(session, identity.company_id, filters)
     agents = await repository.agent_figures(session, identity.company_id, filters)
+    replies = await repository.reply_figures(session, identity.company_id, filters)
     return ReportSummary(
         period=PeriodOut(
             from_date=filters.first_day, to_date=filters.last_day, timezone=filters.timezone.key
@@ -123,6 +124,12 @@ async def summary(
             median_seconds=_float(figures.resolution_median),
             p90_seconds=_float(figures.resolution_p90),
         ),
+        reply=DurationStats(
+            count=replies.waits,
+            mean_seconds=_float(replies.mean),
+            median_seconds=_float(replies.median),
+            p90_seconds=_float(replies.p90),
+        ),
         messages_inbound=figures.messages_inbound,
         messages_outbound=figures.messages_outbound,
         agents=[
@@ -133,6 +140,7 @@ async def summary(
                 cycles_closed=agent.cycles_closed,
                 messages_sent=agent.messages_sent,
                 median_first_response_seconds=_float(agent.median_first_response),
+                median_reply_seconds=_float(replies.median_by_agent.get(agent.agent_id)),
             )
             for agent in agents
         ],
