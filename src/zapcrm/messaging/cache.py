@@ -125,6 +125,7 @@ def conversation_out(row: Mapping[str, Any]) -> ConversationOut:
         unread_count=row["unread_count"],
         updated_at=row["updated_at"],
         version=row["version"],
+        snoozed_until=row["snoozed_until"],
     )
 
 

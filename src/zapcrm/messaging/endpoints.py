@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -314,11 +315,16 @@ class AssignIn(BaseModel):
 
 
 class StatusIn(BaseModel):
-    """The conversation's new status."""
+    """The conversation's new status; a pending one may be snoozed until a moment."""
 
     model_config = ConfigDict(extra="forbid")
 
     status: Literal["open", "pending", "closed"]
+    snoozed_until: datetime | None = Field(
+        default=None,
+        description="with `pending`: reopen then (with its offset, 1 minute to 365 days"
+        " ahead); the customer's next message reopens it sooner",
+    )
 
 
 @router.post("/api/conversations/{conversation_id}/assign")
@@ -337,10 +343,12 @@ async def assign_conversation(
 async def set_conversation_status(
     conversation_id: uuid.UUID, body: StatusIn, identity: CurrentUser, runtime: RuntimeDep
 ) -> ConversationOut:
-    """Close (ends the service cycle), reopen or set pending."""
+    """Close (ends the service cycle), reopen, set pending or snooze."""
 
     async def work(session: AsyncSession) -> tuple[ConversationOut, list[OutboxItem]]:
-        return await actions.set_status(session, identity, conversation_id, body.status)
+        return await actions.set_status(
+            session, identity, conversation_id, body.status, snoozed_until=body.snoozed_until
+        )
 
     return await in_tenant_transaction(runtime, identity, work)
 

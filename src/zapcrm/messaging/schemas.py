@@ -40,6 +40,8 @@ class ConversationOut(BaseModel):
     # Bumped by every update of the row (migration 0014): of two copies, keep the higher.
     # 0 only in snapshots written before versions existed.
     version: int = 0
+    # A snoozed chat: pending until then (snapshots from before snoozing existed lack it).
+    snoozed_until: datetime | None = None
 
 
 class MediaOut(BaseModel):

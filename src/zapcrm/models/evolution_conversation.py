@@ -49,6 +49,8 @@ class EvolutionConversation(Base):
     first_outbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_outbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A snoozed chat is pending until then (the worker or the customer's next message wakes it).
+    snoozed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # When the chat last got the out-of-office reply (at most once a day).
     away_replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at()

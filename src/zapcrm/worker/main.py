@@ -1,5 +1,6 @@
 """`zapcrm worker`: every stream's consumers, the outbox relay, the alert watch, the
-scheduled instance credential sync and the campaign dispatcher, in one process."""
+scheduled instance credential sync, the campaign dispatcher and the snooze alarm clock, in one
+process."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from zapcrm.messaging.media import build_media_storage
 from zapcrm.messaging.media_sweep import sweep_forever
 from zapcrm.messaging.sending import OutgoingHandler, requeue_held
 from zapcrm.messaging.service.outbound import OUTGOING_STREAM
+from zapcrm.messaging.snooze import wake_forever
 from zapcrm.ops.queues import AlertTracker, instance_alerts, snapshot, stream_alerts
 from zapcrm.outbox import INCOMING_STREAM, relay_forever
 from zapcrm.runtime import Runtime
@@ -129,6 +131,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             sync_forever(runtime, stop),
             sweep_forever(runtime, stop),
             dispatch_forever(runtime, stop),
+            wake_forever(runtime, stop),
         )
     finally:
         await runtime.close()

@@ -1,4 +1,5 @@
-"""SQL of conversation actions: assign, close, reopen, with their service-cycle bookkeeping."""
+"""SQL of conversation actions: assign, close, reopen, snooze, with their service-cycle
+bookkeeping."""
 
 from __future__ import annotations
 
@@ -41,15 +42,18 @@ async def set_status(
     status: str,
     at: datetime,
     actor_id: uuid.UUID,
+    snoozed_until: datetime | None = None,
 ) -> bool:
-    """Close, reopen or set pending; closing ends the open service cycle. False if not visible."""
+    """Close, reopen or set pending (snoozed until a moment, or not); closing ends the open
+    service cycle. False if not visible."""
     result = await session.execute(
         text(
             "update evolution_conversations set status = :status,"
-            " closed_at = case when :status = 'closed' then :at else null end"
+            " closed_at = case when :status = 'closed' then :at else null end,"
+            " snoozed_until = :snoozed_until"
             " where id = :id returning id"
         ),
-        {"id": conversation_id, "status": status, "at": at},
+        {"id": conversation_id, "status": status, "at": at, "snoozed_until": snoozed_until},
     )
     if result.first() is None:
         return False
@@ -62,3 +66,21 @@ async def set_status(
             {"id": conversation_id, "at": at, "actor": actor_id},
         )
     return True
+
+
+async def wake_snoozed(
+    session: AsyncSession, now: datetime, limit: int
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Reopen chats whose snooze has ended (oldest first, at most `limit`); their ids and
+    companies. Service role: the worker wakes every company's chats."""
+    result = await session.execute(
+        text(
+            "update evolution_conversations c set status = 'open', snoozed_until = null"
+            " where c.id in (select id from evolution_conversations"
+            "  where snoozed_until <= :now order by snoozed_until limit :limit"
+            "  for update skip locked)"
+            " returning c.id, c.company_id"
+        ),
+        {"now": now, "limit": limit},
+    )
+    return [(row.id, row.company_id) for row in result]

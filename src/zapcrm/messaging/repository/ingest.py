@@ -196,7 +196,9 @@ INBOX_CTE_SQL = """inbox as (
                              else c.first_outbound_at end,
     last_outbound_at = case when not :inbound then greatest(c.last_outbound_at, :at)
                             else c.last_outbound_at end,
-    status = case when :inbound and c.status = 'closed' then 'open' else c.status end,
+    status = case when :inbound and (c.status = 'closed' or c.snoozed_until is not null)
+                  then 'open' else c.status end,
+    snoozed_until = case when :inbound then null else c.snoozed_until end,
     closed_at = case when :inbound and c.status = 'closed' then null else c.closed_at end
   from msg
   where c.id = msg.conversation_id and msg.inserted

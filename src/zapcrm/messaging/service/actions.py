@@ -1,4 +1,4 @@
-"""Conversation actions: assign to me, transfer, close, reopen, set pending.
+"""Conversation actions: assign to me, transfer, close, reopen, set pending, snooze.
 
 Operators act on what they can see (their own and unassigned chats) and may transfer a chat
 to a colleague; supervisors and admins act on every chat of the company. RLS enforces the
@@ -8,7 +8,7 @@ same in Postgres; these rules give clear errors.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,15 +23,21 @@ from zapcrm.messaging.schemas import ConversationOut
 from zapcrm.outbox import INCOMING_STREAM, OutboxItem
 
 Status = Literal["open", "pending", "closed"]
+MIN_SNOOZE = timedelta(minutes=1)
+MAX_SNOOZE = timedelta(days=365)
 
 
 def _updated(actor: Identity, conversation_id: uuid.UUID) -> OutboxItem:
+    return _changed(actor.company_id, conversation_id)
+
+
+def _changed(company_id: uuid.UUID, conversation_id: uuid.UUID) -> OutboxItem:
     return OutboxItem(
         INCOMING_STREAM,
         {
             "kind": "conversation",
             "change": "updated",
-            "company_id": str(actor.company_id),
+            "company_id": str(company_id),
             "conversation_id": str(conversation_id),
         },
     )
@@ -69,12 +75,52 @@ async def assign(
 
 
 async def set_status(
-    session: AsyncSession, actor: Identity, conversation_id: uuid.UUID, status: Status
+    session: AsyncSession,
+    actor: Identity,
+    conversation_id: uuid.UUID,
+    status: Status,
+    *,
+    snoozed_until: datetime | None = None,
+    now: datetime | None = None,
 ) -> tuple[ConversationOut, list[OutboxItem]]:
-    """Close (ending the service cycle), reopen or set pending."""
+    """Close (ending the service cycle), reopen, or set pending: until a moment (snooze: the
+    chat reopens then, or when the customer writes) or with no end."""
+    now = now or datetime.now(UTC)
+    if snoozed_until is not None:
+        _check_snooze(status, snoozed_until, now)
     await _current(session, conversation_id)
     if not await actions.set_status(
-        session, conversation_id, status, datetime.now(UTC), actor.user_id
+        session, conversation_id, status, now, actor.user_id, snoozed_until
     ):
         raise NotFound(N_("conversa não encontrada"))
     return await _current(session, conversation_id), [_updated(actor, conversation_id)]
+
+
+def _check_snooze(status: Status, until: datetime, now: datetime) -> None:
+    field = "snoozed_until"
+    if status != "pending":
+        raise ValidationFailed(
+            N_("só uma conversa pendente é adiada"),
+            fields=[{"field": field, "message": N_("use com a situação pendente")}],
+        )
+    if until.tzinfo is None:
+        raise ValidationFailed(
+            N_("informe o fuso da data (ex.: -03:00)"),
+            fields=[{"field": field, "message": N_("sem fuso horário")}],
+        )
+    if until <= now + MIN_SNOOZE:
+        raise ValidationFailed(
+            N_("adie para daqui a pelo menos um minuto"),
+            fields=[{"field": field, "message": N_("no passado")}],
+        )
+    if until > now + MAX_SNOOZE:
+        raise ValidationFailed(
+            N_("adie por no máximo {days} dias", days=MAX_SNOOZE.days),
+            fields=[{"field": field, "message": N_("longe demais")}],
+        )
+
+
+async def wake_due(session: AsyncSession, now: datetime, limit: int) -> list[OutboxItem]:
+    """Reopen the chats whose snooze ended (service role); the announcements of each."""
+    woken = await actions.wake_snoozed(session, now, limit)
+    return [_changed(company_id, conversation_id) for conversation_id, company_id in woken]

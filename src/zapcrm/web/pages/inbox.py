@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, Query, Request
@@ -19,6 +20,7 @@ from zapcrm.dependencies import RuntimeDep
 from zapcrm.evolution.admin import company_instances
 from zapcrm.evolution.schemas import InstanceOut
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.kit.zones import zone_or_default
 from zapcrm.messaging import sends, uploads
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.messaging.service import actions, inbox, notes, outbound
@@ -434,17 +436,33 @@ async def set_status(
     runtime: RuntimeDep,
     user: ActingPanelUser,
     status: Annotated[str, Form(max_length=20)] = "",
+    until: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    """Close, reopen or set pending."""
+    """Close, reopen, set pending, or snooze until a moment (`until`, a date and time on the
+    company's clock as a `datetime-local` field sends it)."""
     if status not in STATUSES:
         raise ValidationFailed(N_("status inválido"))
     new_status: Status = status
+    snoozed_until = _local_moment(until) if until else None
 
     async def work(session: AsyncSession) -> tuple[ConversationOut, list[OutboxItem]]:
-        return await actions.set_status(session, user.identity, conversation_id, new_status)
+        return await actions.set_status(
+            session, user.identity, conversation_id, new_status, snoozed_until=snoozed_until
+        )
 
     conversation = await in_tenant_transaction(runtime, user.identity, work)
     return await _header(runtime, user, conversation)
+
+
+def _local_moment(value: str) -> datetime:
+    """A `datetime-local` value read on the company's clock (an offset, if given, wins)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(N_("data e hora inválidas")) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone_or_default(company_zone()))
+    return moment
 
 
 async def _header(runtime: Runtime, user: PanelUser, conversation: ConversationOut) -> Response:

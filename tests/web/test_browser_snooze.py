@@ -1,0 +1,34 @@
+"""Snooze in real Chromium: an agent snoozes a chat from its header's menu until tomorrow
+morning, the header says so, the chat is in Pendentes, and the customer writing brings it back
+to Abertas live."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.async_api import expect
+
+from tests.web.conftest import screenshot_path
+from tests.web.shop import Shop
+
+
+async def test_an_agent_snoozes_a_chat_and_the_customer_wakes_it(shop: Shop) -> None:
+    page = await shop.panel()
+    customer = await shop.open_new_chat(page, "Seu Mário", "O pedido 123 já saiu?")
+    await page.get_by_role("button", name="Assumir").click()
+    await page.locator("details.snooze summary").click()
+    menu = page.locator(".snooze-menu")
+    await expect(menu).to_be_visible()
+    if path := screenshot_path("snooze"):
+        await page.screenshot(path=path)
+    await menu.get_by_role("button", name="Amanhã às 09:00").click()
+    status = page.locator("#chat-header .status")
+    await expect(status).to_have_text(re.compile(r"^⏰ Adiada até \d\d/\d\d/\d{4} 09:00$"))
+    await page.goto("/panel/inbox?tab=mine&status=pending")
+    await expect(page.locator("#conversation-list .conv", has_text="Seu Mário")).to_have_count(1)
+    await page.locator(".conv", has_text="Seu Mário").locator("a").click()
+    await expect(page.locator("#messages")).to_contain_text("O pedido 123 já saiu?")
+    await page.wait_for_timeout(300)  # let the live stream open
+    await customer.writes("Alguma novidade?")
+    await expect(page.locator("#messages")).to_contain_text("Alguma novidade?")
+    await expect(status).to_have_text("Aberta")
