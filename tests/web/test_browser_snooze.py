@@ -25,7 +25,10 @@ async def test_an_agent_snoozes_a_chat_and_the_customer_wakes_it(shop: Shop) -> 
     status = page.locator("#chat-header .status")
     await expect(status).to_have_text(re.compile(r"^⏰ Adiada até \d\d/\d\d/\d{4} 09:00$"))
     await page.goto("/panel/inbox?tab=mine&status=pending")
-    await expect(page.locator("#conversation-list .conv", has_text="Seu Mário")).to_have_count(1)
+    snoozed_row = page.locator("#conversation-list .conv", has_text="Seu Mário")
+    await expect(snoozed_row.locator(".conv-snoozed")).to_have_text(
+        re.compile(r"^⏰ até \d\d/\d\d/\d{4} 09:00$")
+    )
     await page.locator(".conv", has_text="Seu Mário").locator("a").click()
     await expect(page.locator("#messages")).to_contain_text("O pedido 123 já saiu?")
     await page.wait_for_timeout(300)  # let the live stream open
