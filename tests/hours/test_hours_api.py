@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -121,3 +123,25 @@ async def test_one_companys_hours_are_not_anothers(
     stored = await rows(db, "select company_id from business_hours where company_id = any(:c)",
                         c=[first, second])  # fmt: skip
     assert stored == [{"company_id": first}]
+
+
+async def test_an_admin_adds_the_coming_years_national_holidays_once(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    company = await factory.company()
+    admin = await login(client, await factory.user(company, Role.ADMIN))
+    today = datetime.now(ZoneInfo("America/Sao_Paulo")).date()
+    christmas = date(today.year, 12, 25)
+    if christmas < today:
+        christmas = date(today.year + 1, 12, 25)
+    first = await client.post("/api/business-hours/national-holidays", headers=admin)
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["added"] >= 9  # Brazil has at least nine national holidays a year
+    assert christmas.isoformat() in body["hours"]["holidays"]
+    again = await client.post("/api/business-hours/national-holidays", headers=admin)
+    assert again.json()["added"] == 0
+    assert again.json()["hours"]["holidays"] == body["hours"]["holidays"]
+    operator = await login(client, await factory.user(company, Role.OPERATOR))
+    refused = await client.post("/api/business-hours/national-holidays", headers=operator)
+    assert refused.status_code == 403

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from zapcrm.hours.schedule import Schedule, is_open, next_opening, reopening_phrase
+from zapcrm.hours.service import national_holidays
 
 BRT = ZoneInfo("America/Sao_Paulo")
 # Monday to Friday 08:00-18:00, Saturday 08:00-12:00, Sunday closed.
@@ -56,3 +57,11 @@ def test_customers_read_the_reopening_in_words() -> None:
     assert reopening_phrase(brt(27, 8), brt(26, 19), BRT) == "amanhã às 08:00"
     assert reopening_phrase(brt(30, 8), brt(28, 12, 30), BRT) == "segunda-feira às 08:00"
     assert reopening_phrase(brt(30, 8), brt(20, 12), BRT) == "em 30/11 às 08:00"
+
+
+def test_national_holidays_include_the_movable_ones_named_in_portuguese() -> None:
+    coming = national_holidays("BR", date(2026, 11, 28), date(2027, 11, 28))
+    assert coming[date(2026, 12, 25)] == "Natal"
+    assert coming[date(2027, 3, 26)] == "Sexta-feira Santa"  # Easter moves it every year
+    assert date(2026, 11, 20) not in coming  # before the first day asked for
+    assert national_holidays("XX", date(2026, 1, 1), date(2026, 12, 31)) == {}

@@ -222,6 +222,32 @@ async def test_the_filter_builder_saves_a_segment(
     await page.context.close()
 
 
+async def test_import_progress_reaches_the_end_without_the_live_stream(
+    chromium: PlaywrightBrowser,
+    live_server: str,
+    live_worker: None,
+    factory: Factory,
+    tmp_path: Path,
+) -> None:
+    """A proxy that buffers Server-Sent Events (or a stream that drops) must not leave the
+    progress bar frozen: the block reads itself while the import runs."""
+    admin = await factory.user(await factory.company(), Role.ADMIN)
+    csv_file = tmp_path / "poucos.csv"
+    csv_file.write_text("nome;telefone\nJoana Lima;(11) 98765-2001\n", encoding="utf-8")
+    page = await open_panel(chromium, live_server, admin)
+    await page.route("**/panel/events**", lambda route: route.abort())
+    await page.goto("/panel/contacts/import")
+    await page.set_input_files("#file", str(csv_file))
+    await page.get_by_role("button", name="Enviar e ver prévia").click()
+    await page.wait_for_url("**/panel/contacts/import/*")
+    await page.get_by_role("button", name="Importar").click()
+    await expect(page.locator("#import-progress h2")).to_have_text(
+        "Importação concluída", timeout=30000
+    )
+    await expect(page.locator("#import-progress .created")).to_have_text("1")
+    await page.context.close()
+
+
 async def test_a_csv_import_runs_with_live_progress_and_offers_the_failed_rows(
     chromium: PlaywrightBrowser,
     live_server: str,

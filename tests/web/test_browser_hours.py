@@ -1,6 +1,6 @@
 """Business hours in real Chromium: an admin reaches Horário from Administração, closes
-Saturdays, adds a holiday, switches the out-of-office reply on and sees what a customer would
-read; the page fits a phone."""
+Saturdays, adds a holiday and then the national ones, switches the out-of-office reply on and
+sees what a customer would read; the page fits a phone."""
 
 from __future__ import annotations
 
@@ -44,6 +44,14 @@ async def test_an_admin_sets_the_hours_and_the_out_of_office_reply(
         await expect(page.locator("#open-6")).not_to_be_checked()
         await expect(page.locator('input[name="closes_5"]')).to_have_value("17:00")
         await expect(page.locator('.holiday-list input[value="2026-12-25"]')).to_have_count(1)
+        # Then the national holidays: Christmas, typed already, is named and not doubled.
+        await page.get_by_role("button", name="Adicionar os feriados nacionais").click()
+        await expect(page.locator("p.notice")).to_have_text(
+            re.compile(r"^Horário salvo, com \d+ feriados nacionais a mais\.$")
+        )
+        christmas = page.locator(".holiday", has=page.locator('input[value="2026-12-25"]'))
+        await expect(christmas).to_have_count(1)
+        await expect(christmas.locator(".holiday-name")).to_have_text("Natal")
         preview = page.locator(".variant-preview")
         await expect(preview).to_contain_text("Oi Maria! A Padaria Pão Quente está fechada agora.")
         await expect(preview).to_contain_text("Voltamos ")

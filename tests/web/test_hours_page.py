@@ -107,3 +107,30 @@ async def test_only_admins_see_the_page_and_its_link(
         assert (await http.post("/panel/admin/hours", data=form(csrf))).status_code == 404
         admin_area = await http.get("/panel/admin/quick-replies")
         assert "/panel/admin/hours" not in admin_area.text
+
+
+async def test_the_national_holidays_button_adds_them_named_and_keeps_what_was_typed(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    http, csrf, company = await admin_panel(new_browser, factory)
+    # Monday's closing changed on the form, not saved yet, when the button is pressed.
+    added = await http.post(
+        "/panel/admin/hours", data=form(csrf, closes_1="17:00", add_national="1")
+    )
+    assert added.status_code == 303
+    assert added.headers["location"].startswith("/panel/admin/hours?ok=holidays&added=")
+    page = await http.get(added.headers["location"])
+    assert re.search(r"Horário salvo, com \d+ feriados nacionais a mais\.", page.text)
+    assert 'name="closes_1" value="17:00"' in page.text
+    assert '<span class="muted holiday-name">Natal</span>' in page.text
+    [stored] = await rows(
+        db, "select cardinality(holidays) as days from business_hours where company_id = :c",
+        c=company,
+    )  # fmt: skip
+    assert stored["days"] >= 9
+    # Pressed again with the list as the page shows it: nothing new to add.
+    listed = re.findall(r'name="holiday" value="(\d{4}-\d\d-\d\d)"', page.text)
+    again = await http.post("/panel/admin/hours", data=form(csrf, add_national="1", holiday=listed))
+    assert again.headers["location"] == "/panel/admin/hours?ok=holidays&added=0"
+    page = await http.get(again.headers["location"])
+    assert "Os feriados nacionais do próximo ano já estavam na lista." in page.text

@@ -7,10 +7,11 @@ Callers own the transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import holidays
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts.audit import audit_action
@@ -109,6 +110,53 @@ async def save_hours(
         {"away_enabled": data.away_enabled, "days": sorted(data.schedule)},
     )
     return _out(row, company, now or datetime.now(UTC))
+
+
+# Public holidays named in the panel's language when the library has it (Brazil's are).
+_HOLIDAY_LANGUAGE = "pt_BR"
+# How far ahead "add the national holidays" looks: the coming year, movable ones included.
+HOLIDAYS_AHEAD = timedelta(days=366)
+
+
+def national_holidays(region: str, first: date, last: date) -> dict[date, str]:
+    """The country's public holidays between two dates (both included), by date, named; none
+    for a country the library does not know."""
+    years = list(range(first.year, last.year + 1))
+    try:
+        calendar = holidays.country_holidays(region, years=years, language=_HOLIDAY_LANGUAGE)
+    except NotImplementedError:
+        return {}
+    return {day: str(name) for day, name in sorted(calendar.items()) if first <= day <= last}
+
+
+def holiday_names(region: str, days: Iterable[date]) -> dict[date, str]:
+    """The national holiday each of `days` is, for those that are one."""
+    wanted = sorted(set(days))
+    if not wanted:
+        return {}
+    named = national_holidays(region, wanted[0], wanted[-1])
+    return {day: named[day] for day in wanted if day in named}
+
+
+async def add_national_holidays(
+    session: AsyncSession, actor: Identity, *, now: datetime | None = None
+) -> tuple[BusinessHoursOut, int]:
+    """Close on the country's public holidays of the coming year (the company's phone
+    country); the saved hours and how many days were added (admins; audited by the save)."""
+    now = now or datetime.now(UTC)
+    current = await get_hours(session, actor, now=now)
+    _, company = await repository.hours_with_company(session, actor.company_id)
+    assert company is not None  # get_hours found it
+    today = now.astimezone(zone_or_default(company.timezone)).date()
+    coming = national_holidays(company.default_region, today, today + HOLIDAYS_AHEAD)
+    added = set(coming) - set(current.holidays)
+    if not added:
+        return current, 0
+    data = BusinessHoursIn.model_validate(
+        current.model_dump(include=set(BusinessHoursIn.model_fields))
+        | {"holidays": [*current.holidays, *added]}
+    )
+    return await save_hours(session, actor, data, now=now), len(added)
 
 
 def _clock(moment: time) -> str:

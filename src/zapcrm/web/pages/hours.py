@@ -7,12 +7,13 @@ A refused form comes back as typed with each problem next to its day or field.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from zapcrm.accounts import service as accounts_service
@@ -22,6 +23,7 @@ from zapcrm.hours import service as hours_service
 from zapcrm.hours.schemas import AWAY_VARIABLES, MAX_AWAY_LENGTH, BusinessHoursIn, BusinessHoursOut
 from zapcrm.kit import texts
 from zapcrm.kit.placeholders import ALIASES
+from zapcrm.kit.zones import zone_or_default
 from zapcrm.runtime import Runtime
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser, require_admin
 from zapcrm.web.form_errors import form_errors
@@ -126,11 +128,15 @@ async def hours_page(request: Request, runtime: RuntimeDep, user: CurrentPanelUs
 async def save_hours(request: Request, runtime: RuntimeDep, user: ActingPanelUser) -> Response:
     """Save them; the reply applies to messages arriving from the next few seconds on."""
     require_admin(user)
-    form = HoursForm.parse(await request.form())
+    posted = await request.form()
+    form = HoursForm.parse(posted)
+    added = 0
     try:
-        settings = form.settings()
         async with runtime.db.tenant_session(user.identity.claims) as session:
-            await hours_service.save_hours(session, user.identity, settings)
+            if posted.get("add_national"):
+                # With what is on the form, so nothing typed and not yet saved is lost.
+                added = await _add_national(session, user, form)
+            await hours_service.save_hours(session, user.identity, form.settings())
     except (ValidationError, ZapcrmError) as failure:
         message, form.errors = form_errors(failure)
         async with runtime.db.tenant_session(user.identity.claims) as session:
@@ -138,7 +144,21 @@ async def save_hours(request: Request, runtime: RuntimeDep, user: ActingPanelUse
         status_code = failure.status_code if isinstance(failure, ZapcrmError) else 422
         return await _page(request, runtime, user, form, hours, message, status_code)
     runtime.away_rules.forget(user.identity.company_id)
-    return RedirectResponse("/panel/admin/hours?ok=saved", status_code=303)
+    notice = f"holidays&added={added}" if posted.get("add_national") else "saved"
+    return RedirectResponse(f"/panel/admin/hours?ok={notice}", status_code=303)
+
+
+async def _add_national(session: AsyncSession, user: PanelUser, form: HoursForm) -> int:
+    """Put the coming year's public holidays of the company's country on the form; how many
+    were not there yet."""
+    company = await accounts_service.company_settings(session, user.identity.company_id)
+    today = datetime.now(zone_or_default(company.timezone)).date()
+    coming = hours_service.national_holidays(
+        company.default_region, today, today + hours_service.HOLIDAYS_AHEAD
+    )
+    new = [day.isoformat() for day in coming if day.isoformat() not in form.holidays]
+    form.holidays += new
+    return len(new)
 
 
 async def _page(
@@ -163,6 +183,8 @@ async def _page(
         variables=VARIABLES,
         max_length=MAX_AWAY_LENGTH,
         preview=_preview(form.away_message, hours, company.name),
+        holiday_names=_holiday_names(company.default_region, form.holidays),
+        added=request.query_params.get("added"),
         sample_name=SAMPLE_NAME,
         error=error,
         errors=form.errors,
@@ -186,3 +208,15 @@ def _preview(message: str, hours: BusinessHoursOut, company: str) -> str | None:
         company=company,
         at=datetime.now(UTC),
     )
+
+
+def _holiday_names(region: str, values: list[str]) -> dict[str, str]:
+    """The national holiday each listed date is (by its ISO text), to name it on the page."""
+    days = []
+    for value in values:
+        try:
+            days.append(date.fromisoformat(value))
+        except ValueError:
+            continue  # a refused entry: its error says why
+    named = hours_service.holiday_names(region, days)
+    return {day.isoformat(): name for day, name in named.items()}

@@ -93,7 +93,8 @@ async def import_job(
 async def import_progress(
     job_id: uuid.UUID, runtime: RuntimeDep, user: CurrentPanelUser
 ) -> Response:
-    """The progress block as it stands (the page reloads it whenever its live stream opens)."""
+    """The progress block as it stands (the page reloads it whenever its live stream opens,
+    and every few seconds while the import waits or runs)."""
     async with runtime.db.tenant_session(user.identity.claims) as session:
         job = await _job(session, user, job_id)
     return HTMLResponse(render_macro("imports/_progress.html", "job_progress", job))
