@@ -16,8 +16,15 @@ async def test_an_agent_snoozes_a_chat_and_the_customer_wakes_it(shop: Shop) -> 
     page = await shop.panel()
     customer = await shop.open_new_chat(page, "Seu Mário", "O pedido 123 já saiu?")
     await page.get_by_role("button", name="Assumir").click()
+    await expect(page.locator("#chat-header .assignee")).to_have_text("operator teste")
+    await page.wait_for_timeout(300)  # let the live stream open
     await page.locator("details.snooze summary").click()
     menu = page.locator(".snooze-menu")
+    await expect(menu).to_be_visible()
+    # The customer writes while the menu is open: the header re-renders live, the menu stays.
+    await customer.writes("Ah, e o boleto?")
+    await expect(page.locator("#messages")).to_contain_text("Ah, e o boleto?")
+    await page.wait_for_timeout(500)
     await expect(menu).to_be_visible()
     if path := screenshot_path("snooze"):
         await page.screenshot(path=path)

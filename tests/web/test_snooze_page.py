@@ -25,12 +25,21 @@ async def test_an_agent_snoozes_a_chat_until_a_moment_on_the_companys_clock(
     http = await new_browser()
     csrf = await panel_login(http, await factory.user(chat.instance.company_id, Role.OPERATOR))
     page = await http.get(f"/panel/inbox/{chat.conversation_id}")
-    # The quick moments: in an hour, tomorrow at 09:00 (and next Monday unless that is tomorrow).
-    quick = re.findall(r'name="until" value="([^"]+)"', page.text)
-    tomorrow = (datetime.now(BRT) + timedelta(days=1)).date()
-    assert f"{tomorrow.isoformat()}T09:00" in quick
+    # The quick moments: in an hour, tomorrow at 09:00 (and next Monday unless that is
+    # tomorrow), computed when clicked: a page open for hours still snoozes from the click.
+    quick = re.findall(r'name="preset" value="([^"]+)"', page.text)
+    assert quick[:2] == ["hour", "tomorrow"]
     assert len(quick) in (2, 3)
     url = f"/panel/conversations/{chat.conversation_id}/status"
+    tomorrow = (datetime.now(BRT) + timedelta(days=1)).date()
+    quick_snooze = await http.post(
+        url, data={"status": "pending", "preset": "tomorrow"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert f"Adiada até {tomorrow:%d/%m/%Y} 09:00" in quick_snooze.text
+    unknown = await http.post(
+        url, data={"status": "pending", "preset": "never"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert unknown.status_code == 422
     when = (datetime.now(BRT) + timedelta(days=2)).replace(hour=14, minute=30, microsecond=0)
     snoozed = await http.post(
         url,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ from zapcrm.web.i18n import (
     translate,
     translate_plural,
 )
+from zapcrm.web.snooze import snooze_choices
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -116,23 +117,9 @@ def day_label(day: date) -> str:
     return format_date(day, format="long", locale=current_locale())
 
 
-def snooze_choices() -> list[tuple[str, str]]:
-    """Quick snooze moments on the company's clock, as `datetime-local` values: in an hour,
-    tomorrow at 09:00, next Monday at 09:00 (unless that is tomorrow)."""
-    zone = _zone(None)
-    now = datetime.now(zone)
-    tomorrow = now.date() + timedelta(days=1)
-    monday = now.date() + timedelta(days=(7 - now.weekday()) % 7 or 7)
-    shape = "%Y-%m-%dT%H:%M"
-    choices = [
-        (translate(N_("Por 1 hora")), (now + timedelta(hours=1)).strftime(shape)),
-        (translate(N_("Amanhã às 09:00")), datetime.combine(tomorrow, time(9)).strftime(shape)),
-    ]
-    if monday != tomorrow:
-        choices.append(
-            (translate(N_("Segunda às 09:00")), datetime.combine(monday, time(9)).strftime(shape))
-        )
-    return choices
+def snooze_presets() -> list[tuple[str, str]]:
+    """The chat header's quick snooze moments from now on the company's clock."""
+    return snooze_choices(datetime.now(_zone(None)))
 
 
 def phone(value: str | None) -> str:
@@ -249,7 +236,7 @@ def build_environment() -> Environment:
         current_locale=current_locale,
         languages=LANGUAGES,
         tick=tick,
-        snooze_choices=snooze_choices,
+        snooze_presets=snooze_presets,
         conversation_title=conversation_title,
         quoted_for=quoted_for,
         quoted_from_details=quoted_from_details,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, Query, Request
@@ -30,6 +30,7 @@ from zapcrm.runtime import Runtime
 from zapcrm.transactions import in_tenant_transaction
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
 from zapcrm.web.i18n import N_
+from zapcrm.web.snooze import moment_for
 from zapcrm.web.templating import company_zone, quoted_from_details, render, render_macro
 from zapcrm.web.views import (
     STATUSES,
@@ -437,13 +438,18 @@ async def set_status(
     user: ActingPanelUser,
     status: Annotated[str, Form(max_length=20)] = "",
     until: Annotated[str, Form(max_length=40)] = "",
+    preset: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    """Close, reopen, set pending, or snooze until a moment (`until`, a date and time on the
-    company's clock as a `datetime-local` field sends it)."""
+    """Close, reopen, set pending, or snooze: until a moment (`until`, a date and time on the
+    company's clock as a `datetime-local` field sends it) or a quick `preset` (web/snooze.py)."""
     if status not in STATUSES:
         raise ValidationFailed(N_("status inválido"))
     new_status: Status = status
     snoozed_until = _local_moment(until) if until else None
+    if preset:
+        snoozed_until = moment_for(preset, datetime.now(UTC), zone_or_default(company_zone()))
+        if snoozed_until is None:
+            raise ValidationFailed(N_("opção de adiamento desconhecida"))
 
     async def work(session: AsyncSession) -> tuple[ConversationOut, list[OutboxItem]]:
         return await actions.set_status(

@@ -340,6 +340,33 @@
     }
   });
 
+  // The chat header re-renders live (a status, an assignee changed): an open snooze menu
+  // stays open through it. A choice sent closes the menu first, so its own answer does not
+  // reopen it. (hx-preserve lost the menu when a live swap met a request's swap.)
+  var snoozeOpen = false;
+  function rememberSnooze(event) {
+    var target = event.detail.target;
+    if (target && target.id === "chat-header") {
+      var menu = target.querySelector("details.snooze");
+      snoozeOpen = !!(menu && menu.open);
+    }
+  }
+  function restoreSnooze() {
+    var header = document.getElementById("chat-header");
+    var menu = header ? header.querySelector("details.snooze") : null;
+    if (snoozeOpen && menu) menu.open = true;
+    snoozeOpen = false;
+  }
+  document.addEventListener("htmx:beforeSwap", rememberSnooze);
+  document.addEventListener("htmx:oobBeforeSwap", rememberSnooze);
+  document.addEventListener("htmx:afterSwap", restoreSnooze);
+  document.addEventListener("htmx:oobAfterSwap", restoreSnooze);
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var menu = elt && elt.closest ? elt.closest("details.snooze") : null;
+    if (menu) menu.open = false;
+  });
+
   // Upload progress for the import form (htmx reports the XHR's upload events).
   document.addEventListener("htmx:xhr:progress", function (event) {
     var bar = document.getElementById("upload-progress");
