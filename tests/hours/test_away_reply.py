@@ -169,16 +169,22 @@ async def test_a_duplicate_delivery_sends_nothing_more(
     assert len(await replies(db, instance)) == 1
 
 
-async def test_the_reply_reaches_the_customer_on_whatsapp(
-    gateway: Gateway, live_worker: None
-) -> None:
+async def closed_with_reply(gateway: Gateway) -> None:
+    """The simulator's company, closed all week with the reply on (saved by its admin through
+    the live app), its clock at today: a message from 2025 would be backlog, not answered."""
     admin = await gateway.user(Role.ADMIN)
     async with gateway.app() as app:
         headers = await login(app, admin)
         body = {"schedule": {}, "away_enabled": True, "away_message": MESSAGE}
         saved = await app.put("/api/business-hours", json=body, headers=headers)
         assert saved.status_code == 200, saved.text
-    await gateway.clock_to_now()  # a message from 2025 would be backlog: no reply to it
+    await gateway.clock_to_now()
+
+
+async def test_the_reply_reaches_the_customer_on_whatsapp(
+    gateway: Gateway, live_worker: None
+) -> None:
+    await closed_with_reply(gateway)
     await gateway.customer_writes("Vocês abrem amanhã?")
     [sent] = await gateway.until_sent(1)
     assert sent["request"]["text"] == "Olá Rita! Estamos fechados; voltamos em breve."
@@ -198,15 +204,10 @@ async def test_the_reply_reaches_the_customer_on_whatsapp(
 async def test_an_echo_that_beats_the_send_answer_leaves_the_chat_waiting(
     gateway: Gateway, live_worker: None
 ) -> None:
-    admin = await gateway.user(Role.ADMIN)
-    async with gateway.app() as app:
-        headers = await login(app, admin)
-        body = {"schedule": {}, "away_enabled": True, "away_message": MESSAGE}
-        assert (await app.put("/api/business-hours", json=body, headers=headers)).is_success
+    await closed_with_reply(gateway)
     # WhatsApp takes the reply and echoes it, then the gateway answers 500: the echo is stored
     # as a message of its own first (the chat's latest), folded into ours on the retry.
     await gateway.set_faults(rest_error_rate=1.0, rest_error_after_send=True)
-    await gateway.clock_to_now()
     await gateway.customer_writes("Oi, tem alguém?")
     [row] = await until(
         gateway.db,
