@@ -159,6 +159,34 @@ async def test_a_chat_the_team_is_answering_after_hours_is_left_alone(
     assert len(await replies(db, instance)) == 1  # only the team's own message
 
 
+async def test_someone_answering_a_campaign_after_hours_gets_the_reply(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance = await company_with_hours(client, db, factory)
+    await customer_writes(client, instance, "Oi", ago=timedelta(hours=2))  # backlog: no reply
+    # A campaign's message reached her five minutes ago: that is not the team writing.
+    await rows(
+        db,
+        "insert into evolution_messages (company_id, instance_id, conversation_id, key_id,"
+        " from_me, remote_jid, type, body, message_timestamp, status, message_payload)"
+        " select c.company_id, c.instance_id, c.id, 'CAMP-1', true, c.remote_jid, 'text',"
+        " 'Natal com 20% off!', now() - interval '5 minutes', 'DELIVERY_ACK',"
+        ' \'{"campaign_id": "x"}\' from evolution_conversations c'
+        " where c.instance_id = :i returning id",
+        i=instance.instance_id,
+    )
+    # ...and, sent through the queue like any message, it moved the chat's last outbound time.
+    await rows(
+        db,
+        "update evolution_conversations set last_outbound_at = now() - interval '5 minutes'"
+        " where instance_id = :i returning id",
+        i=instance.instance_id,
+    )
+    await customer_writes(client, instance, "Quero! Como compro?")
+    bodies = [reply["body"] for reply in await replies(db, instance)]
+    assert bodies == ["Natal com 20% off!", "Olá Maria! Estamos fechados; voltamos em breve."]
+
+
 async def test_a_duplicate_delivery_sends_nothing_more(
     client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> None:

@@ -43,13 +43,16 @@ async def save_hours(
 
 
 # One statement decides and claims: a chat answered by the reply earlier the same day, or
-# written to by the team a moment ago, is left alone. Two messages arriving together both run
-# it; the row lock makes the second see the first's claim and return nothing.
+# written to by the team a moment ago, is left alone (a campaign's message is not the team
+# writing: someone answering a campaign after hours gets the reply). Two messages arriving
+# together both run it; the row lock makes the second see the first's claim and return nothing.
 _CLAIM = text(
     "update evolution_conversations c set away_replied_at = :now"
     " where c.id = :conversation_id"
     " and (c.away_replied_at is null or c.away_replied_at < :day_start)"
-    " and (c.last_outbound_at is null or c.last_outbound_at < :quiet_since)"
+    " and not exists (select 1 from evolution_messages m"
+    "  where m.conversation_id = c.id and m.from_me and m.message_timestamp >= :quiet_since"
+    "  and not m.message_payload ? 'campaign_id' and not m.message_payload ? 'away_reply')"
     " returning c.remote_jid,"
     " (select ct.name from contacts ct where ct.id = c.contact_id) as name,"
     " (select ct.phone_e164 from contacts ct where ct.id = c.contact_id) as phone_e164"
