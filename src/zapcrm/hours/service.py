@@ -6,6 +6,7 @@ Callers own the transaction.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -138,6 +139,18 @@ def holiday_names(region: str, days: Iterable[date]) -> dict[date, str]:
     return {day: named[day] for day in wanted if day in named}
 
 
+async def coming_national_holidays(
+    session: AsyncSession, company_id: uuid.UUID, now: datetime
+) -> dict[date, str]:
+    """The public holidays of the next 12 months of the company's phone country, counted from
+    today on the company's calendar."""
+    _, company = await repository.hours_with_company(session, company_id)
+    if company is None:
+        raise NotFound(N_("empresa não encontrada"))
+    today = now.astimezone(zone_or_default(company.timezone)).date()
+    return national_holidays(company.default_region, today, today + HOLIDAYS_AHEAD)
+
+
 async def add_national_holidays(
     session: AsyncSession, actor: Identity, *, now: datetime | None = None
 ) -> tuple[BusinessHoursOut, int]:
@@ -145,10 +158,7 @@ async def add_national_holidays(
     country); the saved hours and how many days were added (admins; audited by the save)."""
     now = now or datetime.now(UTC)
     current = await get_hours(session, actor, now=now)
-    _, company = await repository.hours_with_company(session, actor.company_id)
-    assert company is not None  # get_hours found it
-    today = now.astimezone(zone_or_default(company.timezone)).date()
-    coming = national_holidays(company.default_region, today, today + HOLIDAYS_AHEAD)
+    coming = await coming_national_holidays(session, actor.company_id, now)
     added = set(coming) - set(current.holidays)
     if not added:
         return current, 0

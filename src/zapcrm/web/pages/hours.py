@@ -23,7 +23,6 @@ from zapcrm.hours import service as hours_service
 from zapcrm.hours.schemas import AWAY_VARIABLES, MAX_AWAY_LENGTH, BusinessHoursIn, BusinessHoursOut
 from zapcrm.kit import texts
 from zapcrm.kit.placeholders import ALIASES
-from zapcrm.kit.zones import zone_or_default
 from zapcrm.runtime import Runtime
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser, require_admin
 from zapcrm.web.form_errors import form_errors
@@ -151,10 +150,8 @@ async def save_hours(request: Request, runtime: RuntimeDep, user: ActingPanelUse
 async def _add_national(session: AsyncSession, user: PanelUser, form: HoursForm) -> int:
     """Put the coming year's public holidays of the company's country on the form; how many
     were not there yet."""
-    company = await accounts_service.company_settings(session, user.identity.company_id)
-    today = datetime.now(zone_or_default(company.timezone)).date()
-    coming = hours_service.national_holidays(
-        company.default_region, today, today + hours_service.HOLIDAYS_AHEAD
+    coming = await hours_service.coming_national_holidays(
+        session, user.identity.company_id, datetime.now(UTC)
     )
     new = [day.isoformat() for day in coming if day.isoformat() not in form.holidays]
     form.holidays += new
