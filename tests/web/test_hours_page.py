@@ -134,3 +134,22 @@ async def test_the_national_holidays_button_adds_them_named_and_keeps_what_was_t
     assert again.headers["location"] == "/panel/admin/hours?ok=holidays&added=0"
     page = await http.get(again.headers["location"])
     assert "Os feriados nacionais do próximo ano já estavam na lista." in page.text
+
+
+async def test_closed_days_already_past_leave_the_list(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    http, csrf, company = await admin_panel(new_browser, factory)
+    saved = await http.post(
+        "/panel/admin/hours", data=form(csrf, holiday=["2020-12-25", "2099-12-25"])
+    )
+    assert saved.status_code == 303
+    page = await http.get("/panel/admin/hours")
+    assert 'value="2099-12-25"' in page.text
+    assert 'value="2020-12-25"' not in page.text  # it changes nothing any more
+    # The next save keeps what the page shows.
+    await http.post("/panel/admin/hours", data=form(csrf, holiday=["2099-12-25"]))
+    [stored] = await rows(
+        db, "select holidays from business_hours where company_id = :c", c=company
+    )
+    assert [str(day) for day in stored["holidays"]] == ["2099-12-25"]

@@ -23,6 +23,7 @@ from zapcrm.hours import service as hours_service
 from zapcrm.hours.schemas import AWAY_VARIABLES, MAX_AWAY_LENGTH, BusinessHoursIn, BusinessHoursOut
 from zapcrm.kit import texts
 from zapcrm.kit.placeholders import ALIASES
+from zapcrm.kit.zones import zone_or_default
 from zapcrm.runtime import Runtime
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser, require_admin
 from zapcrm.web.form_errors import form_errors
@@ -66,7 +67,10 @@ class HoursForm:
     errors: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
-    def of(cls, hours: BusinessHoursOut) -> HoursForm:
+    def of(cls, hours: BusinessHoursOut, today: date) -> HoursForm:
+        """The saved settings as the form shows them. Closed days already past are left out
+        (they no longer change anything), so a year's national holidays added every year do
+        not pile up: the next save drops them."""
         days = {}
         for day, _ in WEEKDAYS:
             saved = hours.schedule.get(day)
@@ -77,7 +81,7 @@ class HoursForm:
             )
         return cls(
             days=days,
-            holidays=[day.isoformat() for day in hours.holidays],
+            holidays=[day.isoformat() for day in hours.holidays if day >= today],
             away_enabled=hours.away_enabled,
             away_message=hours.away_message,
         )
@@ -120,7 +124,8 @@ async def hours_page(request: Request, runtime: RuntimeDep, user: CurrentPanelUs
     require_admin(user)
     async with runtime.db.tenant_session(user.identity.claims) as session:
         hours = await hours_service.get_hours(session, user.identity)
-    return await _page(request, runtime, user, HoursForm.of(hours), hours)
+    today = datetime.now(zone_or_default(hours.timezone)).date()
+    return await _page(request, runtime, user, HoursForm.of(hours, today), hours)
 
 
 @router.post("/admin/hours")
