@@ -270,3 +270,19 @@ async def test_the_team_sees_the_reply_marked_in_the_chat(
     bubble = page.text.split(f'id="msg-{message["id"]}"', 1)[1].split("</article>", 1)[0]
     assert "🌙 Resposta automática (fora do horário)" in bubble
     assert "Olá Maria! Estamos fechados; voltamos em breve." in bubble
+
+
+async def test_the_inbox_tells_the_team_while_closed_customers_get_the_reply(
+    client: httpx.AsyncClient, db: Database, factory: Factory, new_browser: Browser
+) -> None:
+    banner = "Fora do horário: quem escreve agora recebe a mensagem de ausência."
+    for hours, shown in (
+        ({}, True),  # closed, reply on
+        ({"away_enabled": False}, False),  # closed, reply off: nobody gets anything
+        ({"schedule": ALWAYS_OPEN}, False),  # open
+    ):
+        instance = await company_with_hours(client, db, factory, **hours)
+        http = await new_browser()
+        await panel_login(http, await factory.user(instance.company_id, Role.OPERATOR))
+        page = await http.get("/panel/inbox")
+        assert (banner in page.text) is shown, hours

@@ -20,6 +20,7 @@ from zapcrm.dependencies import RuntimeDep
 from zapcrm.evolution.admin import company_instances
 from zapcrm.evolution.schemas import InstanceOut
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.hours.schedule import is_open
 from zapcrm.kit.zones import zone_or_default
 from zapcrm.messaging import sends, uploads
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
@@ -61,6 +62,8 @@ class InboxData:
     next_cursor: str | None
     agents: Agents
     instances: list[InstanceOut]
+    # Closed now with the out-of-office reply on: customers writing get it (the page says so).
+    away_now: bool = False
 
     def context(self) -> dict[str, object]:
         """The template variables of the list pane."""
@@ -69,11 +72,16 @@ class InboxData:
             "next_cursor": self.next_cursor,
             "agents": self.agents,
             "instances": self.instances,
+            "away_now": self.away_now,
         }
 
 
 async def _inbox_data(
-    session: AsyncSession, user: PanelUser, flt: InboxFilter, cursor: str | None = None
+    session: AsyncSession,
+    runtime: Runtime,
+    user: PanelUser,
+    flt: InboxFilter,
+    cursor: str | None = None,
 ) -> InboxData:
     page = await inbox.list_conversations(
         session,
@@ -87,7 +95,10 @@ async def _inbox_data(
     )
     agents = await Agents.load(session, user.identity)
     instances = await company_instances(session, user.identity.company_id)
-    return InboxData(page.items, page.next_cursor, agents, instances)
+    # The rule the webhooks use, from the same few seconds of memory: no query per page.
+    rule = await runtime.away_rules.for_company(session, user.identity.company_id)
+    away_now = rule is not None and not is_open(rule.schedule, datetime.now(UTC))
+    return InboxData(page.items, page.next_cursor, agents, instances, away_now)
 
 
 @router.get("/inbox")
@@ -106,7 +117,7 @@ async def inbox_page(
     """The conversation list; htmx asks for just the list (search, next page)."""
     flt = InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor, instance=instance)
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        data = await _inbox_data(session, user, flt, cursor)
+        data = await _inbox_data(session, runtime, user, flt, cursor)
     context = (
         user.page_context(request, "inbox")
         | data.context()
@@ -173,7 +184,7 @@ async def conversation_page(
             may_see_all=user.is_supervisor,
             instance=instance,
         )
-        data = await _inbox_data(session, user, flt)
+        data = await _inbox_data(session, runtime, user, flt)
         replies = await quick_replies.list_quick_replies(session, user.identity)
     context = (
         user.page_context(request, "inbox")
