@@ -19,7 +19,7 @@ from tests.evolution.harness import rows
 from tests.web.conftest import Browser, panel_login
 from zapcrm.campaigns import dispatch, service
 from zapcrm.campaigns.dispatch import dispatch_due
-from zapcrm.campaigns.schemas import CampaignIn, CampaignOut
+from zapcrm.campaigns.schemas import CampaignIn, CampaignOut, CampaignUpdate
 from zapcrm.contacts import service as contacts_service
 from zapcrm.db import Database
 from zapcrm.runtime import Runtime
@@ -197,6 +197,36 @@ async def test_a_merge_keeps_who_was_sent_and_sends_no_one_twice(
     # The record of the send moved to the kept contact; no second message went out.
     assert recipients == [{"contact_id": waiting, "message_id": message["id"]}]
     assert len(await sent_messages(db, campaign_id)) == 1
+
+
+async def test_a_slower_pace_made_faster_cuts_the_wait_already_drawn(
+    db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    for number in range(3):
+        await desk.customer(f"Cliente {number}", f"+551198765000{number}")
+    campaign_id = await started(desk, min_gap_seconds=500, max_gap_seconds=600)
+    first_at = NOW + timedelta(seconds=1)
+    await step(runtime, first_at)
+    drawn = (await read(desk, campaign_id)).next_send_at
+    assert drawn is not None
+    assert drawn >= first_at + timedelta(seconds=500)
+    identity = identity_of(desk.supervisor)
+
+    async def repace(at: datetime, **pace: int) -> datetime | None:
+        async with db.tenant_session(identity.claims) as session:
+            changed = await service.update_campaign(
+                session, identity, campaign_id, CampaignUpdate(**pace), now=at
+            )
+        return changed.next_send_at
+
+    # Made slower: the wait drawn stays (the next one follows the new pace).
+    assert await repace(first_at + timedelta(seconds=2), max_gap_seconds=900) == drawn
+    # Made faster: at most the new longest gap after the last send.
+    sooner = await repace(first_at + timedelta(seconds=3), min_gap_seconds=8, max_gap_seconds=20)
+    assert sooner == first_at + timedelta(seconds=20)
+    await step(runtime, sooner)
+    assert len(await sent_messages(db, campaign_id)) == 2
 
 
 async def test_outside_the_window_the_campaign_waits_for_the_next_opening(

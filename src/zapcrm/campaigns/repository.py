@@ -189,6 +189,19 @@ async def claim_due(session: AsyncSession, now: datetime) -> dict[str, Any] | No
     return dict(row) if row is not None else None
 
 
+async def last_dispatch(session: AsyncSession, campaign_id: uuid.UUID) -> datetime | None:
+    """When the campaign last sent (None before its first send)."""
+    result = await session.execute(
+        text(
+            "select max(dispatched_at) from campaign_recipients"
+            " where campaign_id = :campaign_id and dispatched_at is not null"
+        ),
+        {"campaign_id": campaign_id},
+    )
+    found: datetime | None = result.scalar_one()
+    return found
+
+
 async def latest_outcomes(
     session: AsyncSession, campaign_id: uuid.UUID, since: datetime | None, count: int
 ) -> list[tuple[str | None, str | None]]:

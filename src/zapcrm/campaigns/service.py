@@ -92,7 +92,12 @@ async def create_campaign(
 
 
 async def update_campaign(
-    session: AsyncSession, identity: Identity, campaign_id: uuid.UUID, body: CampaignUpdate
+    session: AsyncSession,
+    identity: Identity,
+    campaign_id: uuid.UUID,
+    body: CampaignUpdate,
+    *,
+    now: datetime | None = None,
 ) -> CampaignOut:
     """Change a campaign that has not ended (see CampaignUpdate for what, when)."""
     campaign = await _campaign(session, identity, campaign_id, lock=True)
@@ -122,8 +127,28 @@ async def update_campaign(
     if body.audience is not None:
         await resolve_criteria(session, identity, body.audience)
         changes["audience"] = _audience_json(body.audience)
+    if campaign.status != "draft" and any(field in changes for field in PACING_FIELDS):
+        sooner = await _wait_under_new_pace(session, campaign, merged, now or datetime.now(UTC))
+        if sooner is not None:
+            changes["next_send_at"] = sooner
     await repository.update_campaign(session, campaign.id, changes)
     return await get_campaign(session, identity, campaign.id)
+
+
+async def _wait_under_new_pace(
+    session: AsyncSession, campaign: Campaign, pace: PacingIn, now: datetime
+) -> datetime | None:
+    """A wait drawn under the old pace that the new one makes shorter ends sooner: at most the
+    new longest gap (or batch pause, after a full batch) after the last send. The dispatcher
+    checks the window and the caps again at that moment, so only the gap is cut."""
+    if campaign.next_send_at is None or campaign.next_send_at <= now:
+        return None
+    last = await repository.last_dispatch(session, campaign.id)
+    if last is None:
+        return None  # not started sending yet: a scheduled start stays as it is
+    longest = pace.batch_pause_max_seconds if campaign.sent_in_batch == 0 else pace.max_gap_seconds
+    limit = max(last + timedelta(seconds=longest), now)
+    return limit if limit < campaign.next_send_at else None
 
 
 async def duplicate_campaign(
