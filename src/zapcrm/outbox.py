@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.db import Database, driver_rows
+from zapcrm.kit.periodic import every
 from zapcrm.logging import get_logger
 
 log = get_logger(__name__)
@@ -175,10 +176,4 @@ async def relay_forever(
     db: Database, redis: Redis, stop: asyncio.Event, *, interval: float = 2.0
 ) -> None:
     """Run `relay` every `interval` seconds until `stop` is set."""
-    while not stop.is_set():
-        try:
-            await relay(db, redis)
-        except Exception as error:  # noqa: BLE001 - Redis or Postgres away: try again later
-            log.warning("outbox.relay_failed", error_type=type(error).__name__)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    await every(interval, stop, lambda: relay(db, redis), failure="outbox.relay_failed")

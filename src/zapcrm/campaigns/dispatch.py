@@ -22,7 +22,6 @@ away) and send to the next one; nobody left -> completed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from zapcrm.db import retry_transaction
 from zapcrm.evolution.errors import NOT_ON_WHATSAPP
 from zapcrm.i18n import N_
 from zapcrm.kit import texts
+from zapcrm.kit.periodic import every
 from zapcrm.kit.zones import zone_or_default
 from zapcrm.logging import get_logger
 from zapcrm.messaging import repository as messaging_repo
@@ -119,13 +119,7 @@ async def _step_next(runtime: Runtime, now: datetime, rng: random.Random) -> boo
 
 async def dispatch_forever(runtime: Runtime, stop: asyncio.Event, *, interval: float = 1.0) -> None:
     """`dispatch_due` every `interval` seconds until `stop`."""
-    while not stop.is_set():
-        try:
-            await dispatch_due(runtime)
-        except Exception as error:  # noqa: BLE001 - the loop must outlive Redis/Postgres blips
-            log.warning("campaigns.dispatch_failed", error_type=type(error).__name__)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    await every(interval, stop, lambda: dispatch_due(runtime), failure="campaigns.dispatch_failed")
 
 
 def _count(done: Step) -> None:

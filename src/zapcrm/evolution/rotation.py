@@ -40,6 +40,7 @@ from zapcrm.evolution.instances import (
 )
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.i18n import N_
+from zapcrm.kit.periodic import every
 from zapcrm.logging import get_logger
 from zapcrm.runtime import Runtime
 
@@ -452,10 +453,6 @@ async def sync_forever(runtime: Runtime, stop: asyncio.Event) -> None:
     if interval == 0 or not sync.configured:
         log.info("credentials.schedule_off", global_key=sync.configured, interval=interval)
         return
-    while not stop.is_set():
-        try:
-            await sync.sync(trigger="schedule")
-        except Exception as error:  # noqa: BLE001 - a schedule must outlive Redis/Postgres blips
-            log.warning("credentials.schedule_failed", error_type=type(error).__name__)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    await every(
+        interval, stop, lambda: sync.sync(trigger="schedule"), failure="credentials.schedule_failed"
+    )

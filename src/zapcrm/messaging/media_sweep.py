@@ -10,13 +10,13 @@ Files younger than the grace period are left alone, as are names the storage nev
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from dataclasses import dataclass
 
 from prometheus_client import Counter
 
+from zapcrm.kit.periodic import every
 from zapcrm.logging import get_logger
 from zapcrm.messaging import repository
 from zapcrm.messaging.media import MediaStorage, build_media_storage
@@ -94,11 +94,9 @@ async def sweep_forever(runtime: Runtime, stop: asyncio.Event) -> None:
     if interval == 0:
         log.info("media.sweep_off")
         return
-    while not stop.is_set():
-        try:
-            if await runtime.redis.set(LOCK_KEY, "1", nx=True, ex=max(60, interval - 60)):
-                await sweep_orphan_media(runtime)
-        except Exception as error:  # noqa: BLE001 - a schedule must outlive Postgres/Redis blips
-            log.warning("media.sweep_failed", error_type=type(error).__name__)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    async def sweep_if_first() -> None:
+        if await runtime.redis.set(LOCK_KEY, "1", nx=True, ex=max(60, interval - 60)):
+            await sweep_orphan_media(runtime)
+
+    await every(interval, stop, sweep_if_first, failure="media.sweep_failed")

@@ -8,11 +8,11 @@ A customer's message wakes a snoozed chat at once, in the webhook's own statemen
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
 
+from zapcrm.kit.periodic import every
 from zapcrm.logging import get_logger
 from zapcrm.messaging.service.actions import wake_due
 from zapcrm.outbox import OutboxItem, RecordedEntry, record
@@ -42,13 +42,10 @@ async def wake_once(runtime: Runtime, now: datetime | None = None) -> int:
 
 async def wake_forever(runtime: Runtime, stop: asyncio.Event, *, interval: float = 5.0) -> None:
     """`wake_once` every `interval` seconds (at once again after a full batch) until `stop`."""
-    while not stop.is_set():
-        woken = 0
-        try:
-            woken = await wake_once(runtime)
-        except Exception as error:  # noqa: BLE001 - the loop must outlive Redis/Postgres blips
-            log.warning("conversations.wake_failed", error_type=type(error).__name__)
-        if woken >= WAKE_BATCH:
-            continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    await every(
+        interval,
+        stop,
+        lambda: wake_once(runtime),
+        failure="conversations.wake_failed",
+        again=lambda woken: isinstance(woken, int) and woken >= WAKE_BATCH,
+    )

@@ -5,7 +5,6 @@ process."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from prometheus_client import start_http_server
 
@@ -14,6 +13,7 @@ from zapcrm.config import Settings
 from zapcrm.contacts.importing.jobs import IMPORT_STREAM, ContactImportHandler
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.evolution.rotation import sync_forever
+from zapcrm.kit.periodic import every, sleep_unless_stopped
 from zapcrm.logging import get_logger
 from zapcrm.messaging.jobs import MEDIA_STREAM, IncomingHandler, MediaHandler
 from zapcrm.messaging.media import build_media_storage
@@ -94,19 +94,16 @@ async def watch_alerts(
     heartbeat at the same moment, and an evaluation before the first beat raised `no_worker`
     for every stream it serves, at every start."""
     tracker = tracker or AlertTracker()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=settle)
-    while not stop.is_set():
-        try:
-            stats, workers = await snapshot(runtime.redis)
-            async with runtime.db.service_session() as session:
-                found = stream_alerts(stats, workers) + await instance_alerts(session, None)
-            tracker.update(found)
-            await requeue_held(runtime)
-        except Exception as error:  # noqa: BLE001 - a monitor must outlive Redis/Postgres blips
-            log.warning("alerts.evaluation_failed", error_type=type(error).__name__)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    await sleep_unless_stopped(stop, settle)
+
+    async def evaluate() -> None:
+        stats, workers = await snapshot(runtime.redis)
+        async with runtime.db.service_session() as session:
+            found = stream_alerts(stats, workers) + await instance_alerts(session, None)
+        tracker.update(found)
+        await requeue_held(runtime)
+
+    await every(interval, stop, evaluate, failure="alerts.evaluation_failed")
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
