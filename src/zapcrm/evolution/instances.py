@@ -17,6 +17,7 @@ from zapcrm.evolution import repository
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
 from zapcrm.i18n import N_
+from zapcrm.kit.memory import Memory
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:8080"
 
@@ -70,40 +71,32 @@ class InstanceCache:
     """
 
     def __init__(self, *, ttl: float = 5.0, max_names: int = 10_000) -> None:
-        self._ttl = ttl
-        self._max_names = max_names
-        self._entries: dict[str, tuple[float, list[InstanceRow]]] = {}
+        # Bounded: a flood of made-up names cannot grow memory.
+        self._names: Memory[str, list[InstanceRow]] = Memory(ttl=ttl, max_entries=max_names)
         self._last_event_touch: dict[uuid.UUID, float] = {}
 
     async def candidates(
         self, session: AsyncSession, name: str, *, fresh: bool = False
     ) -> list[InstanceRow]:
         """The instances named `name` (one per Evolution server), from memory when recent."""
-        now = time.monotonic()
-        cached = self._entries.get(name)
-        if not fresh and cached is not None and now - cached[0] < self._ttl:
-            return cached[1]
-        rows = [
-            InstanceRow(
-                id=row.id,
-                company_id=row.company_id,
-                external_id=row.external_id,
-                server_url=row.server_url,
-                api_key_hash=row.api_key_hash,
-            )
-            for row in await repository.find_by_name(session, name)
-        ]
-        if len(self._entries) >= self._max_names:
-            self._entries.clear()  # bounded: a flood of made-up names cannot grow memory
-        self._entries[name] = (now, rows)
-        return rows
+
+        async def load() -> list[InstanceRow]:
+            return [
+                InstanceRow(
+                    id=row.id,
+                    company_id=row.company_id,
+                    external_id=row.external_id,
+                    server_url=row.server_url,
+                    api_key_hash=row.api_key_hash,
+                )
+                for row in await repository.find_by_name(session, name)
+            ]
+
+        return await self._names.get(name, load, fresh=fresh)
 
     def forget(self, name: str | None = None) -> None:
         """Drop one name (or everything) after instances changed."""
-        if name is None:
-            self._entries.clear()
-        else:
-            self._entries.pop(name, None)
+        self._names.forget(name)
 
     def last_event_due(self, instance_id: uuid.UUID, *, every: float = 5.0) -> bool:
         """Whether this process should refresh the instance's `last_event_at` now."""

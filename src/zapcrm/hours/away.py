@@ -13,7 +13,6 @@ asks for it on every inbound message.
 
 from __future__ import annotations
 
-import time as clock
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zapcrm.hours import repository
 from zapcrm.hours.schedule import Schedule, is_open
 from zapcrm.hours.service import compose_reply, schedule_of
+from zapcrm.kit.memory import Memory
 from zapcrm.logging import get_logger
 from zapcrm.messaging.service.outbound import queue_automatic_text
 from zapcrm.outbox import OutboxItem
@@ -50,31 +50,22 @@ class AwayRules:
     """
 
     def __init__(self, *, ttl: float = 5.0, max_companies: int = 10_000) -> None:
-        self._ttl = ttl
-        self._max_companies = max_companies
-        self._entries: dict[uuid.UUID, tuple[float, AwayRule | None]] = {}
+        self._rules: Memory[uuid.UUID, AwayRule | None] = Memory(ttl=ttl, max_entries=max_companies)
 
     async def for_company(self, session: AsyncSession, company_id: uuid.UUID) -> AwayRule | None:
         """The company's rule, from memory when recent."""
-        now = clock.monotonic()
-        cached = self._entries.get(company_id)
-        if cached is not None and now - cached[0] < self._ttl:
-            return cached[1]
-        row, company = await repository.hours_with_company(session, company_id)
-        rule = None
-        if row is not None and company is not None and row.away_enabled and row.away_message:
-            rule = AwayRule(company.name, schedule_of(row, company), row.away_message)
-        if len(self._entries) >= self._max_companies:
-            self._entries.clear()  # bounded, like the instance cache
-        self._entries[company_id] = (now, rule)
-        return rule
+
+        async def load() -> AwayRule | None:
+            row, company = await repository.hours_with_company(session, company_id)
+            if row is None or company is None or not row.away_enabled or not row.away_message:
+                return None
+            return AwayRule(company.name, schedule_of(row, company), row.away_message)
+
+        return await self._rules.get(company_id, load)
 
     def forget(self, company_id: uuid.UUID | None = None) -> None:
         """Drop one company's rule (or all) after it changed."""
-        if company_id is None:
-            self._entries.clear()
-        else:
-            self._entries.pop(company_id, None)
+        self._rules.forget(company_id)
 
 
 async def reply_if_closed(

@@ -174,11 +174,13 @@ def _clock(moment: time) -> str:
 
 
 def _out(row: BusinessHours | None, company: Company, now: datetime) -> BusinessHoursOut:
-    schedule = schedule_of(row, company)
+    days = _days(row)
+    holidays = row.holidays if row else []
+    schedule = _schedule(days, holidays, zone_or_default(company.timezone))
     open_now = is_open(schedule, now)
     return BusinessHoursOut(
-        schedule=_days(row),
-        holidays=list(row.holidays) if row else [],
+        schedule=days,
+        holidays=list(holidays),
         away_enabled=row.away_enabled if row else False,
         away_message=row.away_message if row and row.away_message else DEFAULT_AWAY_MESSAGE,
         timezone=schedule.zone.key,
