@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zapcrm.accounts import service as accounts_service
 from zapcrm.auth.identity import Identity
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.kit.zones import zone_or_default
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.models import Profile
 from zapcrm.web.i18n import N_
-from zapcrm.web.templating import local
+from zapcrm.web.templating import company_zone, local
 
 Tab = Literal["mine", "unassigned", "all"]
 Status = Literal["open", "pending", "closed"]
@@ -145,6 +146,18 @@ class DayGroup:
 
     day: date
     messages: list[ChatItem] = field(default_factory=list)
+
+
+def company_moment(typed: str) -> datetime:
+    """A `datetime-local` field's value read on the company's clock (an offset, if the value
+    has one, wins); 422 with a clear reason when it is not a date and time."""
+    try:
+        moment = datetime.fromisoformat(typed)
+    except ValueError:
+        raise ValidationFailed(N_("data e hora inválidas")) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone_or_default(company_zone()))
+    return moment
 
 
 def optional_uuid(

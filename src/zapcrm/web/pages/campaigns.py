@@ -29,14 +29,13 @@ from zapcrm.contacts.query import service as query_service
 from zapcrm.contacts.query.schemas import ContactQuery
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.evolution.admin import company_instances
-from zapcrm.exceptions import ValidationFailed, ZapcrmError
-from zapcrm.kit.zones import zone_or_default
+from zapcrm.exceptions import ZapcrmError
 from zapcrm.runtime import Runtime
 from zapcrm.web.campaign_form import SAMPLE_NAME, VARIABLES, CampaignForm, preview
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser, require_supervisor
 from zapcrm.web.form_errors import form_errors
-from zapcrm.web.i18n import N_
-from zapcrm.web.templating import company_zone, render, render_macro
+from zapcrm.web.templating import render, render_macro
+from zapcrm.web.views import company_moment
 
 router = APIRouter()
 
@@ -304,13 +303,7 @@ def _go(request: Request, url: str) -> Response:
 
 def _local_time(typed: str) -> datetime | None:
     """A `datetime-local` field's value as a time in the company's zone (None when empty)."""
-    if not typed:
-        return None
-    try:
-        moment = datetime.fromisoformat(typed)
-    except ValueError:
-        raise ValidationFailed(N_("data e hora inválidas")) from None
-    return moment.replace(tzinfo=zone_or_default(company_zone()))
+    return company_moment(typed) if typed else None
 
 
 def _recipient_status(value: str | None) -> RecipientStatus | None:

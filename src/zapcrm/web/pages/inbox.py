@@ -39,6 +39,7 @@ from zapcrm.web.views import (
     DayGroup,
     InboxFilter,
     Status,
+    company_moment,
     group_by_day,
     optional_uuid,
 )
@@ -456,7 +457,7 @@ async def set_status(
     if status not in STATUSES:
         raise ValidationFailed(N_("status inválido"))
     new_status: Status = status
-    snoozed_until = _local_moment(until) if until else None
+    snoozed_until = company_moment(until) if until else None
     if preset:
         snoozed_until = moment_for(preset, datetime.now(UTC), zone_or_default(company_zone()))
         if snoozed_until is None:
@@ -469,17 +470,6 @@ async def set_status(
 
     conversation = await in_tenant_transaction(runtime, user.identity, work)
     return await _header(runtime, user, conversation)
-
-
-def _local_moment(value: str) -> datetime:
-    """A `datetime-local` value read on the company's clock (an offset, if given, wins)."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(N_("data e hora inválidas")) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone_or_default(company_zone()))
-    return moment
 
 
 async def _header(runtime: Runtime, user: PanelUser, conversation: ConversationOut) -> Response:
