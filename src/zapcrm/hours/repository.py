@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.db import driver_mappings
+from zapcrm.messaging.schemas import AUTOMATIC_MARKS
 from zapcrm.models import BusinessHours, Company
 
 
@@ -52,7 +53,7 @@ _CLAIM = text(
     " and (c.away_replied_at is null or c.away_replied_at < :day_start)"
     " and not exists (select 1 from evolution_messages m"
     "  where m.conversation_id = c.id and m.from_me and m.message_timestamp >= :quiet_since"
-    "  and not m.message_payload ? 'campaign_id' and not m.message_payload ? 'away_reply')"
+    "  and not m.message_payload ?| cast(:automatic as text[]))"
     " returning c.remote_jid,"
     " (select ct.name from contacts ct where ct.id = c.contact_id) as name,"
     " (select ct.phone_e164 from contacts ct where ct.id = c.contact_id) as phone_e164"
@@ -77,6 +78,7 @@ async def claim_away_reply(
             "now": now,
             "day_start": day_start,
             "quiet_since": quiet_since,
+            "automatic": list(AUTOMATIC_MARKS),
         },
     )
     return rows[0] if rows else None

@@ -8,6 +8,11 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+# The payload keys that mark a message nobody typed (messaging/service/outbound.py
+# `queue_automatic_text`): a campaign's, the out-of-office reply. Such a message is nobody's
+# work in the reports and not the team attending a chat.
+AUTOMATIC_MARKS = ("campaign_id", "away_reply")
+
 
 class ContactBrief(BaseModel):
     """The person behind a 1:1 conversation."""

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from zapcrm.messaging.schemas import AUTOMATIC_MARKS
 from zapcrm.models import (
     Contact,
     ConversationCycle,
@@ -152,8 +153,7 @@ def _sent() -> ColumnElement[bool]:
         EvolutionMessage.status.is_distinct_from(_NOT_SENT[1]),
         # A campaign's messages are counted on the campaign: hundreds of them would drown the
         # service's own volume. The out-of-office reply is nobody's work either.
-        ~EvolutionMessage.message_payload.has_key("campaign_id"),
-        ~EvolutionMessage.message_payload.has_key("away_reply"),
+        *(~EvolutionMessage.message_payload.has_key(mark) for mark in AUTOMATIC_MARKS),
     )
 
 
@@ -308,7 +308,7 @@ exchanged as (
    and (cy.closed_at is null or m.message_timestamp <= cy.closed_at)
   where not m.from_me
      or (m.status is distinct from 'queued' and m.status is distinct from 'ERROR'
-         and not m.message_payload ? 'campaign_id' and not m.message_payload ? 'away_reply')
+         and not m.message_payload ?| cast(:automatic as text[]))
 ),
 waits as (
   select assignee_id, at, from_me,
@@ -346,6 +346,7 @@ async def reply_figures(
             "end": filters.end,
             "instance_id": filters.instance_id,
             "agent_id": filters.agent_id,
+            "automatic": list(AUTOMATIC_MARKS),
         },
     )
     overall: Row[Any] | None = None
