@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from zapcrm.worker import WorkerRuntime
 
@@ -62,14 +63,26 @@ async def wait_until(
     """Poll until the condition holds, failing the test after `within` seconds."""
     deadline = time.monotonic() + within
     while True:
-        outcome = condition()
-        if not isinstance(outcome, bool):
-            outcome = await outcome
+        try:
+            outcome = condition()
+            if not isinstance(outcome, bool):
+                outcome = await outcome
+        except RedisConnectionError:
+            outcome = False  # a connection the test dropped on purpose; the next poll redials
         if outcome:
             return
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(interval)
+
+
+async def drop_connections(redis: Redis) -> None:
+    """Kill every client connection to the test's Redis DB, as a Redis restart would."""
+    # Only this DB's clients: the server is shared with other suites and the dev app.
+    database = redis.connection_pool.connection_kwargs["db"]
+    for client in await redis.client_list():
+        if int(client["db"]) == database:
+            await redis.client_kill_filter(_id=client["id"])
 
 
 async def pending_count(redis: Redis, stream: str) -> int:

@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from tests.worker.helpers import GROUP, Workers, entries, pending_count, wait_until
+from tests.worker.helpers import (
+    GROUP,
+    Workers,
+    drop_connections,
+    entries,
+    pending_count,
+    wait_until,
+)
 from zapcrm.worker import (
     ExhaustedHook,
     Handler,
@@ -27,6 +34,7 @@ from zapcrm.worker import (
     enqueue_many,
     retry_key,
 )
+from zapcrm.worker._job import encode_payload, entry_fields
 
 STREAM = "test:jobs"
 
@@ -385,14 +393,60 @@ async def test_runtime_survives_its_connections_being_dropped(
     workers.start(runtime)
     await wait_until(lambda: len(handled) >= 10)
 
-    # Only this DB's clients: the server is shared with other suites and the dev app.
-    database = redis.connection_pool.connection_kwargs["db"]
-    for client in await redis.client_list():
-        if int(client["db"]) == database:
-            await redis.client_kill_filter(_id=client["id"])
+    await drop_connections(redis)
 
     await wait_until(lambda: len(handled) == 60)
     await wait_until(lambda: _no_pending_and_read(redis, STREAM))
+
+
+async def test_a_read_whose_answer_was_lost_is_taken_back_before_claim_idle(
+    redis: Redis, workers: Workers
+) -> None:
+    handled: list[Job] = []
+
+    async def handle(job: Job) -> None:
+        handled.append(job)
+
+    runtime = workers.runtime(consumer_name="w")
+    runtime.register(STREAM, handler=handle, block_ms=50, claim_idle_ms=60_000)
+    workers.start(runtime)
+    await wait_until(lambda: _group_exists(redis, STREAM))
+    # What a dropped connection leaves: Redis delivered the entries to our consumer name and
+    # the answer never reached the runtime. One MULTI, so the runtime's blocked read cannot
+    # take them first.
+    async with redis.pipeline(transaction=True) as pipe:
+        for n in range(3):
+            pipe.xadd(STREAM, entry_fields(encode_payload({"n": n}), 0))
+        pipe.xreadgroup(GROUP, "w", {STREAM: ">"}, count=10)
+        await pipe.execute()
+    await drop_connections(redis)
+
+    await wait_until(lambda: sorted(job.payload["n"] for job in handled) == [0, 1, 2])
+    await wait_until(lambda: _no_pending_and_read(redis, STREAM))
+
+
+async def test_a_consumer_name_reused_takes_back_its_own_pending_entries_at_start(
+    redis: Redis, workers: Workers
+) -> None:
+    handled: list[Job] = []
+
+    async def handle(job: Job) -> None:
+        handled.append(job)
+
+    await enqueue_many(redis, [(STREAM, {"n": n}) for n in range(3)])
+    await redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    await redis.xreadgroup(GROUP, "w", {STREAM: ">"}, count=10)  # then the process died
+    runtime = workers.runtime(consumer_name="w")
+    runtime.register(STREAM, handler=handle, block_ms=50, claim_idle_ms=60_000)
+    workers.start(runtime)
+
+    await wait_until(lambda: sorted(job.payload["n"] for job in handled) == [0, 1, 2])
+    assert [job.attempt for job in handled] == [1, 1, 1]  # the lost delivery counts as a run
+    await wait_until(lambda: _no_pending_and_read(redis, STREAM))
+
+
+async def _group_exists(redis: Redis, stream: str) -> bool:
+    return bool(await redis.exists(stream)) and bool(await redis.xinfo_groups(stream))
 
 
 async def test_payload_the_order_key_cannot_read_is_dead_lettered(

@@ -101,6 +101,8 @@ class StreamConsumer:
         self._lease: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._claim_cursor = "0-0"
+        # Where to resume reading our own pending list, or None once it was read through.
+        self._history_cursor: str | None = "0-0"
         self._latency = metrics.HANDLER_SECONDS.labels(config.stream)
         self._log = log.bind(stream=config.stream)
 
@@ -211,12 +213,51 @@ class StreamConsumer:
         room = await self._wait_for_room()
         if room == 0:
             return False
+        if self._history_cursor is not None:
+            return await self._read_own_history(room)
         # The call blocks up to block_ms and is never cancelled: a cancelled read could strand
         # a delivered batch until claim_idle_ms passes, so a shutdown waits for it instead.
-        response = await self._redis.xreadgroup(
-            self._group, self._consumer, {self._stream: ">"}, count=room, block=self.config.block_ms
-        )
+        try:
+            response = await self._redis.xreadgroup(
+                self._group,
+                self._consumer,
+                {self._stream: ">"},
+                count=room,
+                block=self.config.block_ms,
+            )
+        except Exception:
+            # Redis may have delivered the batch before the answer was lost (a dropped
+            # connection): the entries sit in our pending list, where only a read of our own
+            # history gets them back sooner than claim_idle_ms.
+            self._history_cursor = "0-0"
+            raise
         self._accept(_entries(response))
+        return True
+
+    async def _read_own_history(self, room: int) -> bool:
+        """Take back entries delivered to this consumer name and never seen: a lost read
+        answer, or a previous process under the same name. Ones still running are skipped."""
+        assert self._history_cursor is not None
+        response = await self._redis.xreadgroup(
+            self._group, self._consumer, {self._stream: self._history_cursor}, count=room
+        )
+        entries = _entries(response)
+        if not entries:
+            self._history_cursor = None
+            return True
+        self._history_cursor = entries[-1][0]
+        # An entry deleted from the stream comes back without fields: nothing left to run.
+        gone = [entry_id for entry_id, fields in entries if fields is None]
+        if gone:
+            await self._redis.xack(self._stream, self._group, *gone)
+        unseen = [
+            (entry_id, fields)
+            for entry_id, fields in entries
+            if fields is not None and entry_id not in self._owned
+        ]
+        if unseen:
+            self._log.info("queue.recovered_own", count=len(unseen))
+            self._accept(unseen, await self._redeliveries(unseen))
         return True
 
     async def _reclaim(self) -> bool:
@@ -234,21 +275,23 @@ class StreamConsumer:
         self._claim_cursor = cast(str, response[0])
         claimed = [entry for entry in cast(_Entries, response[1]) if entry[0] not in self._owned]
         if claimed:
-            # XAUTOCLAIM does not say how often an entry was delivered; XPENDING does. Each
-            # earlier delivery counts as a run, so a job that kills its workers ends dead.
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for entry_id, _ in claimed:
-                    pipe.xpending_range(self._stream, self._group, entry_id, entry_id, 1)
-                details = await pipe.execute()
-            redeliveries = {
-                rows[0]["message_id"]: max(0, int(rows[0]["times_delivered"]) - 1)
-                for rows in details
-                if rows
-            }
             metrics.RECLAIMED.labels(self._stream).inc(len(claimed))
             self._log.info("queue.reclaimed", count=len(claimed))
-            self._accept(claimed, redeliveries)
+            self._accept(claimed, await self._redeliveries(claimed))
         return self._claim_cursor != "0-0"  # more of the pending list to scan
+
+    async def _redeliveries(self, entries: _Entries) -> dict[str, int]:
+        # XAUTOCLAIM and a history read do not say how often an entry was delivered; XPENDING
+        # does. Each earlier delivery counts as a run, so a job that kills its workers ends dead.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for entry_id, _ in entries:
+                pipe.xpending_range(self._stream, self._group, entry_id, entry_id, 1)
+            details = await pipe.execute()
+        return {
+            rows[0]["message_id"]: max(0, int(rows[0]["times_delivered"]) - 1)
+            for rows in details
+            if rows
+        }
 
     async def _promote(self) -> bool:
         return await self._promoter.promote(limit=_PROMOTE_LIMIT) >= _PROMOTE_LIMIT
