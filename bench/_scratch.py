@@ -164,6 +164,18 @@ class CpuMeter:
         self.machine_busy = (busy - self.machine_start[0]) / self.wall
         self.ours = sum(self.spent.values()) / self.wall
 
+    def totals(self) -> str:
+        """'import 60.1 s, postgres 80.3 s; total ...' for the whole run."""
+        parts = [
+            f"{name} {seconds:.1f} s"
+            for name, seconds in sorted(self.spent.items(), key=lambda item: -item[1])
+        ]
+        return (
+            f"{', '.join(parts)}; total {sum(self.spent.values()):.1f} s in {self.wall:.1f} s"
+            f" (machine busy {self.machine_busy:.2f} of {os.cpu_count()} cores,"
+            f" {self.ours:.2f} of them ours)"
+        )
+
     def per_item(self, items: int) -> str:
         """'web 2.10 ms, postgres 1.30 ms, ...' per item, and the total."""
         parts = [

