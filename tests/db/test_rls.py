@@ -256,6 +256,36 @@ async def test_a_campaign_of_a_cannot_name_a_number_or_contact_of_b(
                 await session.execute(text(statement), params)
 
 
+async def test_no_row_of_a_can_name_a_contact_of_b(
+    db: Database, company_a: CompanyGraph, company_b: CompanyGraph
+) -> None:
+    """RLS checks the row's company; the (company_id, contact_id) keys check that the contact
+    named is of that company, for users and for the service role alike (an identity of A on
+    B's contact would route A's WhatsApp traffic to B's person)."""
+    params = {
+        "a": company_a.company_id,
+        "a_contact": company_a.contact_id,
+        "a_list": company_a.list_id,
+        "a_campaign": company_a.campaign_id,
+        "b_contact": company_b.contact_id,
+    }
+    for statement in (
+        "insert into campaign_recipients (company_id, campaign_id, contact_id, position)"
+        " values (:a, :a_campaign, :b_contact, 2)",
+        "insert into contact_identities (company_id, contact_id, kind, value)"
+        " values (:a, :b_contact, 'phone', '5511900000001')",
+        "insert into contact_events (company_id, contact_id, kind) values (:a, :b_contact, 'note')",
+        "insert into segment_members (company_id, segment_id, contact_id)"
+        " values (:a, :a_list, :b_contact)",
+        "insert into tasks (company_id, title, contact_id) values (:a, 'x', :b_contact)",
+        "update evolution_conversations set contact_id = :b_contact where company_id = :a",
+        "update contacts set merged_into_id = :b_contact where id = :a_contact",
+    ):
+        with pytest.raises(DBAPIError, match="foreign key"):
+            async with db.service_session() as session:
+                await session.execute(text(statement), params)
+
+
 async def test_only_supervisors_and_admins_see_campaigns(
     db: Database, company_a: CompanyGraph
 ) -> None:
