@@ -286,6 +286,43 @@ async def test_no_row_of_a_can_name_a_contact_of_b(
                 await session.execute(text(statement), params)
 
 
+async def test_no_row_of_a_can_name_a_chat_number_list_campaign_or_user_of_b(
+    db: Database, company_a: CompanyGraph, company_b: CompanyGraph
+) -> None:
+    """The same for every other reference between two tables of a company."""
+    params = {
+        "a": company_a.company_id,
+        "a_instance": company_a.instance_id,
+        "a_chat": company_a.mine_conversation_id,
+        "a_contact": company_a.contact_id,
+        "a_campaign": company_a.campaign_id,
+        "b_instance": company_b.instance_id,
+        "b_chat": company_b.mine_conversation_id,
+        "b_user": company_b.operator.id,
+        "b_list": company_b.list_id,
+        "b_campaign": company_b.campaign_id,
+    }
+    for statement in (
+        "update evolution_conversations set instance_id = :b_instance where id = :a_chat",
+        "update evolution_conversations set assignee_id = :b_user where id = :a_chat",
+        "insert into evolution_messages (company_id, instance_id, conversation_id, key_id,"
+        " from_me, remote_jid, type, message_timestamp)"
+        " values (:a, :a_instance, :b_chat, 'X', true, 'x', 'text', now())",
+        "insert into conversation_notes (company_id, conversation_id, body)"
+        " values (:a, :b_chat, 'x')",
+        "insert into tasks (company_id, title, conversation_id) values (:a, 'x', :b_chat)",
+        "insert into tasks (company_id, title, assignee_id) values (:a, 'x', :b_user)",
+        "insert into segment_members (company_id, segment_id, contact_id)"
+        " values (:a, :b_list, :a_contact)",
+        "update campaigns set instance_id = :b_instance where id = :a_campaign",
+        "insert into campaign_recipients (company_id, campaign_id, contact_id, position)"
+        " values (:a, :b_campaign, :a_contact, 9)",
+    ):
+        with pytest.raises(DBAPIError, match="foreign key"):
+            async with db.service_session() as session:
+                await session.execute(text(statement), params)
+
+
 async def test_only_supervisors_and_admins_see_campaigns(
     db: Database, company_a: CompanyGraph
 ) -> None:
