@@ -170,6 +170,47 @@ def test_models_match_the_migrated_schema(database_url: str) -> None:
             assert model_columns == database[key], key
 
 
+_DELETE_RULES = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL"}
+
+
+def test_models_declare_the_migrated_foreign_keys(database_url: str) -> None:
+    """Every foreign key of the database is in the models (same columns, target and delete
+    rule) and vice versa: a reader of the models sees which references are same-company."""
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute(
+            "select c.conname, c.conrelid::regclass::text, c.confrelid::regclass::text,"
+            " array(select a.attname from unnest(c.conkey) with ordinality k(n, i)"
+            "   join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.n order by k.i),"
+            " array(select a.attname from unnest(c.confkey) with ordinality k(n, i)"
+            "   join pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.n order by k.i),"
+            " c.confdeltype"
+            " from pg_constraint c join pg_namespace n on n.oid = c.connamespace"
+            " where c.contype = 'f' and n.nspname in ('public', 'app')"
+        ).fetchall()
+    database = {
+        (name, table.removeprefix("public."), tuple(columns),
+         target.removeprefix("public."), tuple(target_columns), _DELETE_RULES[rule])
+        for name, table, target, columns, target_columns, rule in rows
+    }  # fmt: skip
+    models = set()
+    for table in Base.metadata.sorted_tables:
+        if table.schema == "auth":
+            continue
+        for key in table.foreign_key_constraints:
+            target = key.elements[0].column.table
+            models.add(
+                (
+                    key.name,
+                    table.fullname,
+                    tuple(key.column_keys),
+                    target.fullname,
+                    tuple(element.column.name for element in key.elements),
+                    (key.ondelete or "NO ACTION").split(" (")[0],
+                )
+            )
+    assert models == database
+
+
 @pytest.fixture
 async def supabase_db(empty_database: str) -> AsyncIterator[Database]:
     migrate(empty_database)

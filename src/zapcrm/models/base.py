@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, func, text
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    MetaData,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -54,3 +63,31 @@ def optional_fk(target: str, ondelete: str = "SET NULL") -> Mapped[uuid.UUID | N
 def required_fk(target: str, ondelete: str = "CASCADE") -> Mapped[uuid.UUID]:
     """A non-null UUID reference to another table."""
     return mapped_column(UUID(as_uuid=True), ForeignKey(target, ondelete=ondelete))
+
+
+def company_column() -> Mapped[uuid.UUID]:
+    """The tenant column of a table whose required same-company reference (see
+    `same_company`) already proves the company exists, so it has no key of its own."""
+    return mapped_column(UUID(as_uuid=True))
+
+
+def reference(*, nullable: bool = False, primary_key: bool = False) -> Mapped[Any]:
+    """A UUID column whose foreign key is a `same_company` constraint of the table."""
+    return mapped_column(UUID(as_uuid=True), nullable=nullable, primary_key=primary_key)
+
+
+def same_company(table: str, column: str, parent: str, *, cascade: bool) -> ForeignKeyConstraint:
+    """`(company_id, column)` -> `parent (company_id, id)`: a row can only name a row of its
+    own company, whoever writes it (foreign keys ignore RLS). Without `cascade`, deleting the
+    parent clears only `column` (Postgres 15's `SET NULL (column)`)."""
+    return ForeignKeyConstraint(
+        ["company_id", column],
+        [f"{parent}.company_id", f"{parent}.id"],
+        ondelete="CASCADE" if cascade else f"SET NULL ({column})",
+        name=f"{table}_{column}_fkey",
+    )
+
+
+def company_and_id_key() -> UniqueConstraint:
+    """`unique (company_id, id)`: what `same_company` references point at."""
+    return UniqueConstraint("company_id", "id")  # named by the metadata convention

@@ -10,7 +10,7 @@ from sqlalchemy import ARRAY, Boolean, Date, ForeignKey, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from zapcrm.models.base import Base, optional_fk, updated_at
+from zapcrm.models.base import Base, reference, same_company, updated_at
 
 
 class BusinessHours(Base):
@@ -18,6 +18,7 @@ class BusinessHours(Base):
     writing outside those hours is told, if anything."""
 
     __tablename__ = "business_hours"
+    __table_args__ = (same_company("business_hours", "updated_by", "profiles", cascade=False),)
 
     company_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True
@@ -26,5 +27,5 @@ class BusinessHours(Base):
     holidays: Mapped[list[date]] = mapped_column(ARRAY(Date), server_default="{}")
     away_enabled: Mapped[bool] = mapped_column(Boolean, server_default="false")
     away_message: Mapped[str] = mapped_column(Text, server_default="")
-    updated_by: Mapped[uuid.UUID | None] = optional_fk("profiles.id")
+    updated_by: Mapped[uuid.UUID | None] = reference(nullable=True)
     updated_at: Mapped[datetime] = updated_at()

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from zapcrm.models.base import (
     Base,
-    company_fk,
+    company_and_id_key,
+    company_column,
     created_at,
-    optional_fk,
-    required_fk,
+    reference,
+    same_company,
     updated_at,
     uuid_pk,
 )
@@ -25,10 +26,15 @@ class Campaign(Base):
     """The campaign's text, audience, pacing settings and the dispatcher's state."""
 
     __tablename__ = "campaigns"
+    __table_args__ = (
+        company_and_id_key(),
+        same_company("campaigns", "instance_id", "evolution_instances", cascade=True),
+        same_company("campaigns", "created_by", "profiles", cascade=False),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    company_id: Mapped[uuid.UUID] = company_fk()
-    instance_id: Mapped[uuid.UUID] = required_fk("evolution_instances.id")
+    company_id: Mapped[uuid.UUID] = company_column()
+    instance_id: Mapped[uuid.UUID] = reference()
     name: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, server_default="draft")
     # A contact query (q, filter, segment_id), evaluated when the campaign starts.
@@ -49,7 +55,7 @@ class Campaign(Base):
     next_send_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_in_batch: Mapped[int] = mapped_column(Integer, server_default="0")
     pause_reason: Mapped[str | None] = mapped_column(Text)
-    created_by: Mapped[uuid.UUID | None] = optional_fk("profiles.id")
+    created_by: Mapped[uuid.UUID | None] = reference(nullable=True)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

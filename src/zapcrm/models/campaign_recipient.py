@@ -8,18 +8,22 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, SmallInteger, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from zapcrm.models.base import Base, company_fk, optional_fk, required_fk, uuid_pk
+from zapcrm.models.base import Base, company_column, optional_fk, reference, same_company, uuid_pk
 
 
 class CampaignRecipient(Base):
     """`pending` until dispatched, then `sent` (delivery follows `message_id`) or `skipped`."""
 
     __tablename__ = "campaign_recipients"
+    __table_args__ = (
+        same_company("campaign_recipients", "campaign_id", "campaigns", cascade=True),
+        same_company("campaign_recipients", "contact_id", "contacts", cascade=True),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    company_id: Mapped[uuid.UUID] = company_fk()
-    campaign_id: Mapped[uuid.UUID] = required_fk("campaigns.id")
-    contact_id: Mapped[uuid.UUID] = required_fk("contacts.id")
+    company_id: Mapped[uuid.UUID] = company_column()
+    campaign_id: Mapped[uuid.UUID] = reference()
+    contact_id: Mapped[uuid.UUID] = reference()
     position: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(Text, server_default="pending")
     reason: Mapped[str | None] = mapped_column(Text)

@@ -8,22 +8,28 @@ from datetime import datetime
 from sqlalchemy import DateTime
 from sqlalchemy.orm import Mapped, mapped_column
 
-from zapcrm.models.base import Base, company_fk, created_at, optional_fk, required_fk, uuid_pk
+from zapcrm.models.base import Base, company_column, created_at, reference, same_company, uuid_pk
 
 
 class ConversationCycle(Base):
     """Reports measure every time per cycle, so a reopen never inflates the previous one."""
 
     __tablename__ = "conversation_cycles"
+    __table_args__ = (
+        same_company(
+            "conversation_cycles", "conversation_id", "evolution_conversations", cascade=True
+        ),
+        same_company("conversation_cycles", "closed_by", "profiles", cascade=False),
+        same_company("conversation_cycles", "assignee_id", "profiles", cascade=False),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    company_id: Mapped[uuid.UUID] = company_fk()
-    conversation_id: Mapped[uuid.UUID] = required_fk("evolution_conversations.id")
+    company_id: Mapped[uuid.UUID] = company_column()
+    conversation_id: Mapped[uuid.UUID] = reference()
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     first_assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_human_reply_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_by: Mapped[uuid.UUID | None] = optional_fk("profiles.id")
-    # Who held the conversation during the cycle (migration 0020 keeps it, by trigger).
-    assignee_id: Mapped[uuid.UUID | None] = optional_fk("profiles.id")
+    closed_by: Mapped[uuid.UUID | None] = reference(nullable=True)
+    assignee_id: Mapped[uuid.UUID | None] = reference(nullable=True)
     created_at: Mapped[datetime] = created_at()

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from zapcrm.models.base import (
     Base,
-    company_fk,
+    company_and_id_key,
+    company_column,
     created_at,
-    optional_fk,
-    required_fk,
+    reference,
+    same_company,
     updated_at,
     uuid_pk,
 )
@@ -25,16 +26,22 @@ class EvolutionConversation(Base):
     """One per (instance, remote_jid), with the inbox's denormalised last-message fields."""
 
     __tablename__ = "evolution_conversations"
+    __table_args__ = (
+        company_and_id_key(),
+        same_company("evolution_conversations", "instance_id", "evolution_instances", cascade=True),
+        same_company("evolution_conversations", "contact_id", "contacts", cascade=False),
+        same_company("evolution_conversations", "assignee_id", "profiles", cascade=False),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    company_id: Mapped[uuid.UUID] = company_fk()
-    instance_id: Mapped[uuid.UUID] = required_fk("evolution_instances.id")
+    company_id: Mapped[uuid.UUID] = company_column()
+    instance_id: Mapped[uuid.UUID] = reference()
     remote_jid: Mapped[str] = mapped_column(Text)
     is_group: Mapped[bool] = mapped_column(Boolean, server_default="false")
     subject: Mapped[str | None] = mapped_column(Text)
-    contact_id: Mapped[uuid.UUID | None] = optional_fk("contacts.id")
+    contact_id: Mapped[uuid.UUID | None] = reference(nullable=True)
     status: Mapped[str] = mapped_column(Text, server_default="open")
-    assignee_id: Mapped[uuid.UUID | None] = optional_fk("profiles.id")
+    assignee_id: Mapped[uuid.UUID | None] = reference(nullable=True)
     last_message_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     last_message_preview: Mapped[str | None] = mapped_column(Text)
     last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

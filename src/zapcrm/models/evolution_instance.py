@@ -8,13 +8,14 @@ from datetime import datetime
 from sqlalchemy import DateTime, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from zapcrm.models.base import Base, company_fk, created_at, updated_at, uuid_pk
+from zapcrm.models.base import Base, company_and_id_key, company_fk, created_at, updated_at, uuid_pk
 
 
 class EvolutionInstance(Base):
     """An Evolution instance; `external_id` is its name in Evolution's REST paths."""
 
     __tablename__ = "evolution_instances"
+    __table_args__ = (company_and_id_key(),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     company_id: Mapped[uuid.UUID] = company_fk()

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from zapcrm.models.base import (
     Base,
-    company_fk,
+    company_column,
     created_at,
-    optional_fk,
-    required_fk,
+    reference,
+    same_company,
     updated_at,
     uuid_pk,
 )
@@ -25,11 +25,18 @@ class EvolutionMessage(Base):
     """Unique per (instance, key_id); `raw_payload` keeps what the gateway sent, for audit."""
 
     __tablename__ = "evolution_messages"
+    __table_args__ = (
+        same_company("evolution_messages", "instance_id", "evolution_instances", cascade=True),
+        same_company(
+            "evolution_messages", "conversation_id", "evolution_conversations", cascade=True
+        ),
+        same_company("evolution_messages", "sent_by", "profiles", cascade=False),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    company_id: Mapped[uuid.UUID] = company_fk()
-    instance_id: Mapped[uuid.UUID] = required_fk("evolution_instances.id")
-    conversation_id: Mapped[uuid.UUID] = required_fk("evolution_conversations.id")
+    company_id: Mapped[uuid.UUID] = company_column()
+    instance_id: Mapped[uuid.UUID] = reference()
+    conversation_id: Mapped[uuid.UUID] = reference()
     key_id: Mapped[str | None] = mapped_column(Text)
     from_me: Mapped[bool] = mapped_column(Boolean)
     remote_jid: Mapped[str] = mapped_column(Text)
@@ -52,7 +59,7 @@ class EvolutionMessage(Base):
     edit_history: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
     edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    sent_by: Mapped[uuid.UUID | None] = optional_fk("profiles.id")
+    sent_by: Mapped[uuid.UUID | None] = reference(nullable=True)
     client_idempotency_key: Mapped[str | None] = mapped_column(Text)
     error_detail: Mapped[str | None] = mapped_column(Text)
     outgoing: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

@@ -10,17 +10,26 @@ from sqlalchemy import BigInteger, DateTime, Integer, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from zapcrm.models.base import Base, company_fk, created_at, optional_fk, updated_at, uuid_pk
+from zapcrm.models.base import (
+    Base,
+    company_fk,
+    created_at,
+    reference,
+    same_company,
+    updated_at,
+    uuid_pk,
+)
 
 
 class ImportJob(Base):
     """One uploaded file and what became of each of its rows."""
 
     __tablename__ = "import_jobs"
+    __table_args__ = (same_company("import_jobs", "created_by", "profiles", cascade=False),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     company_id: Mapped[uuid.UUID] = company_fk()
-    created_by: Mapped[uuid.UUID | None] = optional_fk("profiles.id")
+    created_by: Mapped[uuid.UUID | None] = reference(nullable=True)
     status: Mapped[str] = mapped_column(Text, server_default="uploaded")
     file_name: Mapped[str] = mapped_column(Text)
     file_path: Mapped[str | None] = mapped_column(Text)

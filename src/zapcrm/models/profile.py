@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, ForeignKey, Text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from zapcrm.models.base import Base, created_at, updated_at
+from zapcrm.models.base import Base, company_and_id_key, created_at, updated_at
 
 
 class Role(enum.StrEnum):
@@ -33,6 +33,7 @@ class Profile(Base):
     """`profiles.id` is `auth.users.id`: one company and role per user."""
 
     __tablename__ = "profiles"
+    __table_args__ = (company_and_id_key(),)
 
     id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("auth.users.id", ondelete="CASCADE"), primary_key=True
