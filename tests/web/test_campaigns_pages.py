@@ -279,6 +279,12 @@ async def test_start_pause_resume_cancel_and_delete_post_with_the_token_and_chan
     page = (await http.get(url)).text
     assert "status-paused" in page
     assert "Pausada: pausada por" in page
+    # Stored with its template and parameters: the English reader reads it in English.
+    await http.get("/panel/lang/en")
+    assert "Paused: paused by " in (await http.get(url)).text
+    await http.get("/panel/lang/pt_BR")
+    api = await rows(db, "select pause_reason from campaigns where id = :id", id=campaign_id)
+    assert api[0]["pause_reason"]["template"] == "pausada por {name}"
     assert f'action="{url}/resume"' in page
     assert "hx-trigger" not in page.split('id="campaign-state"', 1)[1].split(">", 1)[0]
 

@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SkipValidation,
     model_validator,
 )
 
@@ -200,7 +201,8 @@ class CampaignOut(PacingIn):
     audience: ContactQuery
     variants: list[str]
     next_send_at: datetime | None
-    pause_reason: str | None
+    # Kept as the stored `Text`, so the panel can show it in the reader's language.
+    pause_reason: Annotated[str | None, SkipValidation()]
     created_by: uuid.UUID | None
     created_at: datetime
     started_at: datetime | None

@@ -20,6 +20,7 @@ from zapcrm.models.base import (
     updated_at,
     uuid_pk,
 )
+from zapcrm.models.stored_text import StoredText
 
 
 class Campaign(Base):
@@ -54,7 +55,8 @@ class Campaign(Base):
     max_consecutive_failures: Mapped[int] = mapped_column(Integer, server_default="5")
     next_send_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_in_batch: Mapped[int] = mapped_column(Integer, server_default="0")
-    pause_reason: Mapped[str | None] = mapped_column(Text)
+    # Why it stopped, in words the panel can translate (a parameter names the number, the user).
+    pause_reason: Mapped[str | None] = mapped_column(StoredText)
     created_by: Mapped[uuid.UUID | None] = reference(nullable=True)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
