@@ -264,14 +264,19 @@ class StreamConsumer:
         room = self._limit - self._in_flight
         if room <= 0:
             return False
-        response = await self._redis.xautoclaim(
-            self._stream,
-            self._group,
-            self._consumer,
-            min_idle_time=self.config.claim_idle_ms,
-            start_id=self._claim_cursor,
-            count=min(room, self.config.batch_size),
-        )
+        try:
+            response = await self._redis.xautoclaim(
+                self._stream,
+                self._group,
+                self._consumer,
+                min_idle_time=self.config.claim_idle_ms,
+                start_id=self._claim_cursor,
+                count=min(room, self.config.batch_size),
+            )
+        except Exception:
+            # As with a read: what a lost answer claimed is ours now, unseen (see _read).
+            self._history_cursor = "0-0"
+            raise
         self._claim_cursor = cast(str, response[0])
         claimed = [entry for entry in cast(_Entries, response[1]) if entry[0] not in self._owned]
         if claimed:
