@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from tests.campaigns.helpers import Desk, new_desk
+from tests.campaigns.helpers import PROMO, Desk, new_desk
 from tests.conftest import Factory, identity_of
 from tests.evolution.harness import rows
 from tests.web.conftest import Browser, panel_login
@@ -21,7 +21,10 @@ from zapcrm.campaigns import dispatch, service
 from zapcrm.campaigns.dispatch import dispatch_due
 from zapcrm.campaigns.schemas import CampaignIn, CampaignOut, CampaignUpdate
 from zapcrm.contacts import service as contacts_service
+from zapcrm.contacts.query import service as query_service
+from zapcrm.contacts.query.schemas import MembersIn, SegmentIn
 from zapcrm.db import Database
+from zapcrm.exceptions import ValidationFailed
 from zapcrm.runtime import Runtime
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -493,3 +496,92 @@ async def test_home_shows_supervisors_the_campaigns_sending_and_why_one_paused(
     operator = await new_browser()
     await panel_login(operator, desk.operator)
     assert 'id="campaigns-title"' not in (await operator.get("/panel/")).text
+
+
+async def _list_with(desk: Desk, *contact_ids: uuid.UUID) -> uuid.UUID:
+    identity = identity_of(desk.supervisor)
+    async with desk.db.tenant_session(identity.claims) as session:
+        segment = await query_service.create_segment(
+            session, identity, SegmentIn(name=f"Boas-vindas {uuid.uuid4().hex[:6]}", kind="static")
+        )
+    if contact_ids:
+        await _join(desk, segment.id, *contact_ids)
+    return segment.id
+
+
+async def _join(desk: Desk, segment_id: uuid.UUID, *contact_ids: uuid.UUID) -> None:
+    identity = identity_of(desk.supervisor)
+    async with desk.db.tenant_session(identity.claims) as session:
+        await query_service.add_members(
+            session, identity, segment_id, MembersIn(contact_ids=list(contact_ids))
+        )
+
+
+async def test_a_campaign_that_follows_its_list_sends_to_who_joins_later(
+    db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    ana = await desk.customer("Ana Souza", "+5511987650001")
+    welcome = await _list_with(desk, ana)
+    campaign_id = await started(desk, audience={"segment_id": str(welcome)}, follows_list=True)
+
+    assert await step(runtime, NOW) == 1
+    assert [m["contact_id"] for m in await sent_messages(db, campaign_id)] == [ana]
+    # Everyone so far has it: the campaign waits for the list instead of completing.
+    later = NOW + timedelta(minutes=5)
+    assert await step(runtime, later) == 1
+    state = await read(desk, campaign_id)
+    assert state.status == "running"
+    assert state.follows_list
+    assert state.next_send_at == later + dispatch.FOLLOW_RECHECK
+
+    # A list rule (or anyone) adds two people: they get it, in the order they joined.
+    bruno = await desk.customer("Bruno Lima", "+5531987650002")
+    carla = await desk.customer("Carla Dias", "+5521987650003")
+    await _join(desk, welcome, bruno)
+    await _join(desk, welcome, carla, ana)  # Ana again: already had it
+    at = later + dispatch.FOLLOW_RECHECK
+    assert await step(runtime, at) == 1
+    assert await step(runtime, at + timedelta(minutes=1)) == 1
+    assert [m["contact_id"] for m in await sent_messages(db, campaign_id)] == [ana, bruno, carla]
+    assert (await read(desk, campaign_id)).progress.total == 3
+
+
+async def test_only_a_campaign_to_one_static_list_can_follow_it(
+    db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    welcome = await _list_with(desk)
+    identity = identity_of(desk.supervisor)
+    for audience in (
+        {"filter": PROMO},
+        {"segment_id": str(welcome), "q": "ana"},
+        {"segment_id": str(welcome), "filter": PROMO},
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            async with db.tenant_session(identity.claims) as session:
+                await service.create_campaign(
+                    session,
+                    identity,
+                    CampaignIn.model_validate(desk.draft(audience=audience, follows_list=True)),
+                )
+        assert refused.value.details["fields"][0]["field"] == "follows_list"
+    async with db.tenant_session(identity.claims) as session:
+        draft = await service.create_campaign(
+            session, identity, CampaignIn.model_validate(desk.draft())
+        )
+    with pytest.raises(ValidationFailed):
+        async with db.tenant_session(identity.claims) as session:
+            await service.update_campaign(
+                session, identity, draft.id, CampaignUpdate(follows_list=True)
+            )
+    async with db.tenant_session(identity.claims) as session:
+        followed = await service.update_campaign(
+            session,
+            identity,
+            draft.id,
+            CampaignUpdate.model_validate(
+                {"audience": {"segment_id": str(welcome)}, "follows_list": True}
+            ),
+        )
+    assert followed.follows_list

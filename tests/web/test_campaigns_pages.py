@@ -648,3 +648,41 @@ async def test_duplicar_opens_the_copy_in_its_form(
     assert str(campaign_id) not in target
     form = (await http.get(target)).text
     assert 'value="Cópia de Dia das Mães"' in form
+
+
+async def test_a_campaign_to_a_list_can_follow_it_and_says_so(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana Lima", "+5511987650001")
+    [welcome] = await rows(
+        db,
+        "insert into segments (company_id, name, kind) values (:c, 'Novos do site', 'static')"
+        " returning id",
+        c=desk.company_id,
+    )
+    http, csrf = await supervisor_panel(new_browser, desk)
+    assert (
+        "Enviar também a quem entrar na lista depois do início"
+        in (await http.get("/panel/campaigns/new")).text
+    )
+
+    refused = await http.post(
+        "/panel/campaigns/new", data=form_of(desk, csrf, follows_list="on")
+    )  # everybody is not a list
+    assert refused.status_code == 422
+    assert "escolha uma lista estática como público, sem busca nem filtro" in refused.text
+    assert 'id="f-follows_list" name="follows_list" type="checkbox" checked' in refused.text
+
+    created = await http.post(
+        "/panel/campaigns/new",
+        data=form_of(desk, csrf, segment_id=str(welcome["id"]), follows_list="on"),
+    )
+    assert created.status_code == 303, created.text
+    campaign_id = created.headers["location"].rsplit("/", 1)[1]
+    stored = await rows(db, "select follows_list from campaigns where id = :id", id=campaign_id)
+    assert stored == [{"follows_list": True}]
+    page = (await http.get(created.headers["location"])).text
+    assert "Segmento: Novos do site · segue a lista: quem entrar depois também recebe" in page
+    edit = (await http.get(f"{created.headers['location']}/edit")).text
+    assert 'id="f-follows_list" name="follows_list" type="checkbox" checked' in edit

@@ -16,7 +16,8 @@ A step, in order: the number disconnected -> pause; the latest sends all failed 
 (numbers not on WhatsApp do not count: they are bad entries, not a blocked number); outside
 the sending window -> wait for it; over the hourly or daily cap -> wait until a send leaves
 the period; otherwise skip the people who cannot be sent to (opted out, no phone, merged
-away) and send to the next one; nobody left -> completed.
+away) and send to the next one; nobody left -> completed, unless the campaign follows its
+list: then the people added to the list since are appended, or it looks again in a minute.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ MAX_SKIPS_PER_STEP = 200
 # Campaigns stepped per tick of the loop, so one worker cannot be kept busy forever.
 MAX_STEPS_PER_TICK = 50
 STEP_FAILURE_BACKOFF = timedelta(minutes=1)
+# How often a campaign that follows its list and has sent to everyone looks for new members.
+FOLLOW_RECHECK = timedelta(minutes=1)
 
 
 @dataclass
@@ -160,8 +163,18 @@ async def _step(
         await repository.update_campaign(session, campaign_id, {"next_send_at": waiting})
         return Step()
     skipped = 0
+    topped_up = False
     for _ in range(MAX_SKIPS_PER_STEP):
         person = await repository.next_pending(session, campaign_id)
+        if person is None and campaign["follows_list"] and not topped_up:
+            topped_up = True
+            if await _add_new_members(session, campaign):
+                continue
+            # Everyone so far has had it: wait for the list to grow (cancel ends it).
+            await repository.update_campaign(
+                session, campaign_id, {"next_send_at": now + FOLLOW_RECHECK}
+            )
+            return Step(skipped=skipped)
         if person is None:
             await repository.update_campaign(
                 session,
@@ -184,6 +197,19 @@ async def _step(
         return Step(items=items, skipped=skipped)
     # Only skips this time: the campaign is still due and goes on at the next tick.
     return Step(skipped=skipped)
+
+
+async def _add_new_members(session: AsyncSession, campaign: dict[str, Any]) -> int:
+    """Append people added to the followed list since the last look; how many."""
+    segment_id = (campaign["audience"] or {}).get("segment_id")
+    if segment_id is None:
+        return 0  # the service only lets a campaign to a list follow it
+    added = await repository.add_new_members(
+        session, campaign["company_id"], campaign["id"], uuid.UUID(str(segment_id))
+    )
+    if added:
+        log.info("campaigns.followed_list", campaign_id=str(campaign["id"]), added=added)
+    return added
 
 
 def _unreachable(person: dict[str, Any], *, has_chat: bool) -> str | None:

@@ -113,6 +113,29 @@ async def add_recipients(
     return int((await session.execute(select(func.count()).select_from(added))).scalar_one())
 
 
+async def add_new_members(
+    session: AsyncSession, company_id: uuid.UUID, campaign_id: uuid.UUID, segment_id: uuid.UUID
+) -> int:
+    """Append the list's members who are not recipients yet, in the order they joined (a
+    campaign that follows its list); returns how many. The caller holds the campaign's lock."""
+    result = await session.execute(
+        text(
+            "insert into campaign_recipients (company_id, campaign_id, contact_id, position)"
+            " select :company_id, :campaign_id, m.contact_id,"
+            "  (select coalesce(max(r.position), 0) from campaign_recipients r"
+            "   where r.campaign_id = :campaign_id)"
+            "  + row_number() over (order by m.added_at, m.contact_id)"
+            " from segment_members m"
+            " where m.segment_id = :segment_id and m.company_id = :company_id"
+            "  and not exists (select 1 from campaign_recipients r"
+            "   where r.campaign_id = :campaign_id and r.contact_id = m.contact_id)"
+            " on conflict do nothing"
+        ),
+        {"company_id": company_id, "campaign_id": campaign_id, "segment_id": segment_id},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def progress(
     session: AsyncSession, campaign_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, int]]:

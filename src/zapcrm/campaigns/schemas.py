@@ -118,6 +118,11 @@ class CampaignIn(PacingIn):
         "{{primeiro_nome}}, {{telefone}}, {{empresa}}, e com valor padrão para quem não o "
         "tem: {{primeiro_nome|cliente}}",
     )
+    follows_list: bool = Field(
+        default=False,
+        description="o público é uma lista estática e quem entrar nela depois do início "
+        "também recebe (a campanha segue ativa à espera de novos membros)",
+    )
 
 
 class CampaignUpdate(BaseModel):
@@ -130,6 +135,7 @@ class CampaignUpdate(BaseModel):
     instance_id: uuid.UUID | None = None
     audience: ContactQuery | None = None
     variants: list[Variant] | None = Field(default=None, min_length=1, max_length=MAX_VARIANTS)
+    follows_list: bool | None = None
     min_gap_seconds: GapSeconds | None = None
     max_gap_seconds: GapSeconds | None = None
     batch_size: BatchSize | None = None
@@ -200,6 +206,7 @@ class CampaignOut(PacingIn):
     instance_id: uuid.UUID
     audience: ContactQuery
     variants: list[str]
+    follows_list: bool
     next_send_at: datetime | None
     # Kept as the stored `Text`, so the panel can show it in the reader's language.
     pause_reason: Annotated[str | None, SkipValidation()]

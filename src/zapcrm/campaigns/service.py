@@ -40,7 +40,7 @@ from zapcrm.models import Campaign
 MAX_LISTED = 200
 MAX_SCHEDULE = timedelta(days=90)
 FINAL = ("completed", "cancelled")
-_DRAFT_ONLY = ("instance_id", "audience", "variants")
+_DRAFT_ONLY = ("instance_id", "audience", "variants", "follows_list")
 
 
 async def list_campaigns(session: AsyncSession, identity: Identity) -> list[CampaignOut]:
@@ -79,6 +79,7 @@ async def create_campaign(
     """A draft; its audience is checked now and fixed when it starts."""
     await _instance_state(session, identity, body.instance_id)
     await resolve_criteria(session, identity, body.audience)
+    await _check_follows(session, identity, body.follows_list, body.audience)
     campaign = await repository.insert_campaign(
         session,
         {
@@ -127,12 +128,44 @@ async def update_campaign(
     if body.audience is not None:
         await resolve_criteria(session, identity, body.audience)
         changes["audience"] = _audience_json(body.audience)
+    if body.audience is not None or body.follows_list is not None:
+        await _check_follows(
+            session,
+            identity,
+            campaign.follows_list if body.follows_list is None else body.follows_list,
+            body.audience or ContactQuery(**campaign.audience),
+        )
     if campaign.status != "draft" and any(field in changes for field in PACING_FIELDS):
         sooner = await _wait_under_new_pace(session, campaign, merged, now or datetime.now(UTC))
         if sooner is not None:
             changes["next_send_at"] = sooner
     await repository.update_campaign(session, campaign.id, changes)
     return await get_campaign(session, identity, campaign.id)
+
+
+async def _check_follows(
+    session: AsyncSession, identity: Identity, follows: bool, audience: ContactQuery
+) -> None:
+    """A campaign follows only an audience that is exactly one static list: people join a list
+    at a known moment; a filter or a dynamic segment has no such moment to follow."""
+    if not follows:
+        return
+    only_a_list = not audience.filter and not (audience.q or "").strip()
+    segment = (
+        await contacts_query.get_segment(session, identity.company_id, audience.segment_id)
+        if audience.segment_id is not None and only_a_list
+        else None
+    )
+    if segment is None or segment.kind != "static":
+        raise ValidationFailed(
+            N_("só uma campanha para uma lista estática pode seguir a lista"),
+            fields=[
+                {
+                    "field": "follows_list",
+                    "message": N_("escolha uma lista estática como público, sem busca nem filtro"),
+                }
+            ],
+        )
 
 
 async def _wait_under_new_pace(

@@ -55,6 +55,8 @@ class Campaign(Base):
     max_consecutive_failures: Mapped[int] = mapped_column(Integer, server_default="5")
     next_send_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_in_batch: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Its audience is a static list, and people added to the list later receive it too.
+    follows_list: Mapped[bool] = mapped_column(Boolean, server_default="false")
     # Why it stopped, in words the panel can translate (a parameter names the number, the user).
     pause_reason: Mapped[str | None] = mapped_column(StoredText)
     created_by: Mapped[uuid.UUID | None] = reference(nullable=True)

@@ -46,6 +46,7 @@ class CampaignForm:
     segment_id: str = ""
     q: str = ""
     filter_json: str = ""  # an audience filter made through the API, kept as it is
+    follows_list: bool = False
     variants: list[str] = field(default_factory=lambda: [""])
     pacing: dict[str, str] = field(default_factory=dict)
     warmup: bool = True
@@ -66,6 +67,7 @@ class CampaignForm:
             segment_id=str(audience.segment_id or ""),
             q=audience.q or "",
             filter_json=orjson.dumps(audience.filter).decode() if audience.filter else "",
+            follows_list=campaign.follows_list,
             variants=list(campaign.variants),
             pacing=_pacing_text(campaign),
             warmup=campaign.warmup,
@@ -82,6 +84,7 @@ class CampaignForm:
             segment_id=str(form.get("segment_id", "")),
             q=str(form.get("q", "")),
             filter_json=str(form.get("filter_json", "")),
+            follows_list=form.get("follows_list") == "on",
             variants=[text for text in typed if text.strip()] or typed[:1] or [""],
             pacing={
                 name: str(form.get(name, "")).strip()
@@ -118,6 +121,7 @@ class CampaignForm:
                 "instance_id": self.instance_id,
                 "audience": self.audience(),
                 "variants": self.variants,
+                "follows_list": self.follows_list,
             }
             | self.pace()
         )
@@ -130,6 +134,7 @@ class CampaignForm:
                 "instance_id": self.instance_id,
                 "audience": self.audience(),
                 "variants": self.variants,
+                "follows_list": self.follows_list,
             }
         return CampaignUpdate.model_validate(fields)
 
