@@ -585,3 +585,17 @@ async def test_only_a_campaign_to_one_static_list_can_follow_it(
             ),
         )
     assert followed.follows_list
+
+
+async def test_a_campaign_that_follows_an_empty_list_starts_and_waits_for_its_first(
+    db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    welcome = await _list_with(desk)
+    campaign_id = await started(desk, audience={"segment_id": str(welcome)}, follows_list=True)
+    assert await step(runtime, NOW) == 1
+    assert (await read(desk, campaign_id)).status == "running"
+    ana = await desk.customer("Ana Souza", "+5511987650001")
+    await _join(desk, welcome, ana)
+    assert await step(runtime, NOW + dispatch.FOLLOW_RECHECK) == 1
+    assert [m["contact_id"] for m in await sent_messages(db, campaign_id)] == [ana]

@@ -684,5 +684,12 @@ async def test_a_campaign_to_a_list_can_follow_it_and_says_so(
     assert stored == [{"follows_list": True}]
     page = (await http.get(created.headers["location"])).text
     assert "Segmento: Novos do site · segue a lista: quem entrar depois também recebe" in page
+    assert "quem entrar na lista também recebe. Na lista agora: 0 contatos hoje." in page
     edit = (await http.get(f"{created.headers['location']}/edit")).text
     assert 'id="f-follows_list" name="follows_list" type="checkbox" checked' in edit
+    # Nobody on the list yet: it starts all the same and waits for them.
+    started = await http.post(
+        f"{created.headers['location']}/start", headers={"X-CSRF-Token": csrf, **HTMX}
+    )
+    assert started.status_code == 204, started.text
+    assert "À espera de quem entrar na lista" in (await http.get(created.headers["location"])).text

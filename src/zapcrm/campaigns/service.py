@@ -222,7 +222,7 @@ async def start_campaign(
         campaign.id,
         contacts_query.matching_ids(identity.company_id, criteria.where),
     )
-    if total == 0:
+    if total == 0 and not campaign.follows_list:  # one that follows may wait for its first
         raise ValidationFailed(N_("nenhum contato corresponde ao público da campanha"))
     await repository.update_campaign(
         session,
