@@ -56,6 +56,7 @@ async def test_a_supervisor_makes_pauses_and_deletes_a_rule_from_the_panel(
     assert page.status_code == 200
     assert "Etiqueta vip" in page.text
     assert f'href="/panel/contacts?segment={vips}">VIPs</a>' in page.text
+    assert '<a href="/panel/campaigns/new">Nova campanha</a>' in page.text  # the next step
     paused = await http.post(
         f"/panel/contacts/list-rules/{rule['id']}/active", data={"active": "false"}, headers=headers
     )
@@ -89,6 +90,7 @@ async def test_operators_read_rules_but_cannot_change_them(
     page = await http.get("/panel/contacts/list-rules")
     assert "Etiqueta vip" in page.text
     assert "/delete" not in page.text
+    assert "/panel/campaigns/new" not in page.text  # operators do not run campaigns
     filtered = await http.get(
         "/panel/contacts", params=[("field", "tags"), ("operator", "contains"), ("value", "vip")]
     )
