@@ -27,12 +27,18 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    """Apply revisions in one transaction per revision run."""
+    """Apply the pending revisions, each in its own transaction."""
     engine = create_engine(
         _database_url(), poolclass=pool.NullPool, connect_args={"prepare_threshold": None}
     )
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata)
+        # One transaction per revision: a revision's locks end with it (0028 validates the
+        # keys 0024-0025 added without holding their write-blocking lock meanwhile).
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            transaction_per_migration=True,
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -15,6 +15,9 @@ so their separate `company_id -> companies` key goes, one foreign-key check per 
 Chats and tasks keep theirs: their contact may be null. `ON DELETE SET NULL (contact_id)`
 (Postgres 15) clears only the contact when a contact is deleted, not the company.
 
+The keys are added `NOT VALID` (new rows are checked at once) and validated by 0028 in its own
+transaction, which does not block writes while it reads the existing rows.
+
 Revision ID: 0024
 Revises: 0023
 Create Date: 2026-11-28
@@ -53,7 +56,7 @@ def upgrade() -> None:
         statements.append(
             f"alter table public.{table} {', '.join(drops)},"
             f" add constraint {table}_{column}_fkey foreign key (company_id, {column})"
-            f" references public.contacts (company_id, id) on delete {on_delete}"
+            f" references public.contacts (company_id, id) on delete {on_delete} not valid"
         )
     op.execute(";\n".join(statements))
 

@@ -82,6 +82,7 @@ def upgrade() -> None:
             f"alter table public.{table} drop constraint {table}_{column}_fkey,"
             f" add constraint {table}_{column}_fkey foreign key (company_id, {column})"
             f" references public.{parent} (company_id, id) on delete {_on_delete(column, cascade)}"
+            " not valid"  # validated by 0028, without blocking writes (see 0024)
         )
     statements += [
         f"alter table public.{table} drop constraint {table}_company_id_fkey"

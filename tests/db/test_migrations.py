@@ -109,11 +109,22 @@ def _schema_fingerprint(url: str) -> dict[str, object]:
         indexes = connection.execute(
             "select indexname from pg_indexes where schemaname = 'public' order by 1"
         ).fetchall()
+        keys = connection.execute(
+            "select conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated"
+            " from pg_constraint where contype = 'f'"
+            " and connamespace = 'public'::regnamespace order by 1, 2"
+        ).fetchall()
         functions = connection.execute(
             "select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
             " where n.nspname = 'app' order by 1"
         ).fetchall()
-    return {"columns": columns, "policies": policies, "indexes": indexes, "functions": functions}
+    return {
+        "columns": columns,
+        "policies": policies,
+        "indexes": indexes,
+        "keys": keys,
+        "functions": functions,
+    }
 
 
 def test_upgrade_downgrade_upgrade(empty_database: str) -> None:
