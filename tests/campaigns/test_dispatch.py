@@ -545,6 +545,12 @@ async def test_a_campaign_that_follows_its_list_sends_to_who_joins_later(
     assert await step(runtime, at + timedelta(minutes=1)) == 1
     assert [m["contact_id"] for m in await sent_messages(db, campaign_id)] == [ana, bruno, carla]
     assert (await read(desk, campaign_id)).progress.total == 3
+    # Someone who asked for no messages joins: skipped, and the campaign goes on following.
+    dora = await desk.customer("Dora Reis", "+5511987650004", opted_out=True)
+    await _join(desk, welcome, dora)
+    assert await step(runtime, at + timedelta(minutes=5)) == 1
+    state = await read(desk, campaign_id)
+    assert (state.status, state.progress.total, state.progress.skipped) == ("running", 4, 1)
 
 
 async def test_only_a_campaign_to_one_static_list_can_follow_it(

@@ -166,11 +166,13 @@ async def _step(
     topped_up = False
     for _ in range(MAX_SKIPS_PER_STEP):
         person = await repository.next_pending(session, campaign_id)
-        if person is None and campaign["follows_list"] and not topped_up:
-            topped_up = True
-            if await _add_new_members(session, campaign):
-                continue
-            # Everyone so far has had it: wait for the list to grow (cancel ends it).
+        if person is None and campaign["follows_list"]:
+            if not topped_up:
+                topped_up = True
+                if await _add_new_members(session, campaign):
+                    continue
+            # Everyone so far has had it (or was skipped): wait for the list to grow; only a
+            # cancel ends a campaign that follows its list.
             await repository.update_campaign(
                 session, campaign_id, {"next_send_at": now + FOLLOW_RECHECK}
             )
