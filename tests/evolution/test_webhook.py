@@ -344,3 +344,34 @@ async def test_inbound_message_reopens_a_closed_conversation_with_a_new_cycle(
     )  # fmt: skip
     assert conversation == [{"status": "open", "closed_at": None}]
     assert cycles == [{"open": False}, {"open": True}]
+
+
+async def test_a_new_whatsapp_contact_joins_the_lists_whose_rules_it_matches(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+    [leads, other] = await rows(
+        db,
+        "insert into segments (company_id, name, kind) values"
+        " (:c, 'Leads do WhatsApp', 'static'), (:c, 'Importados', 'static') returning id",
+        c=instance.company_id,
+    )
+    await rows(
+        db,
+        "insert into list_rules (company_id, segment_id, name, filter) values"
+        " (:c, :leads, 'WhatsApp', :whatsapp), (:c, :other, 'CSV', :csv) returning id",
+        c=instance.company_id,
+        leads=leads["id"],
+        other=other["id"],
+        whatsapp='{"field": "source", "operator": "equals", "value": "whatsapp"}',
+        csv='{"field": "source", "operator": "equals", "value": "csv"}',
+    )
+    await post(client, instance.envelope(text_message("N1", text_body="Oi, vi o anúncio")))
+    await post(client, instance.envelope(text_message("N2", text_body="Ainda tem?")))
+    members = await rows(
+        db,
+        "select m.segment_id, c.name from segment_members m join contacts c on c.id = m.contact_id"
+        " where m.company_id = :c",
+        c=instance.company_id,
+    )
+    assert members == [{"segment_id": leads["id"], "name": "Maria"}]
