@@ -182,6 +182,10 @@ class StreamConsumer:
                 failures = 0
             except Exception as error:  # noqa: BLE001 - logged; the loop must outlive outages
                 failures += 1
+                # A read or claim whose answer was lost (a dropped connection) still gave us its
+                # entries: they sit in our pending list, where only a read of our own history
+                # gets them back sooner than claim_idle_ms. Cheap, so after any failed step.
+                self._history_cursor = "0-0"
                 self._log.warning("queue.loop_failed", loop=name, error=repr(error))
                 if is_nogroup(error):
                     await self._recreate_group()
@@ -217,20 +221,9 @@ class StreamConsumer:
             return await self._read_own_history(room)
         # The call blocks up to block_ms and is never cancelled: a cancelled read could strand
         # a delivered batch until claim_idle_ms passes, so a shutdown waits for it instead.
-        try:
-            response = await self._redis.xreadgroup(
-                self._group,
-                self._consumer,
-                {self._stream: ">"},
-                count=room,
-                block=self.config.block_ms,
-            )
-        except Exception:
-            # Redis may have delivered the batch before the answer was lost (a dropped
-            # connection): the entries sit in our pending list, where only a read of our own
-            # history gets them back sooner than claim_idle_ms.
-            self._history_cursor = "0-0"
-            raise
+        response = await self._redis.xreadgroup(
+            self._group, self._consumer, {self._stream: ">"}, count=room, block=self.config.block_ms
+        )
         self._accept(_entries(response))
         return True
 
@@ -264,19 +257,14 @@ class StreamConsumer:
         room = self._limit - self._in_flight
         if room <= 0:
             return False
-        try:
-            response = await self._redis.xautoclaim(
-                self._stream,
-                self._group,
-                self._consumer,
-                min_idle_time=self.config.claim_idle_ms,
-                start_id=self._claim_cursor,
-                count=min(room, self.config.batch_size),
-            )
-        except Exception:
-            # As with a read: what a lost answer claimed is ours now, unseen (see _read).
-            self._history_cursor = "0-0"
-            raise
+        response = await self._redis.xautoclaim(
+            self._stream,
+            self._group,
+            self._consumer,
+            min_idle_time=self.config.claim_idle_ms,
+            start_id=self._claim_cursor,
+            count=min(room, self.config.batch_size),
+        )
         self._claim_cursor = cast(str, response[0])
         claimed = [entry for entry in cast(_Entries, response[1]) if entry[0] not in self._owned]
         if claimed:
