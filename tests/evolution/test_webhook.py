@@ -18,6 +18,7 @@ from tests.evolution.harness import (
     status_update,
     text_message,
 )
+from zapcrm.contacts.identity import WhatsAppPeer, resolve_peer
 from zapcrm.db import Database
 from zapcrm.evolution.events import HANDLED_EVENTS, IGNORED_EVENTS
 from zapcrm.evolution.handlers import HANDLERS
@@ -375,3 +376,25 @@ async def test_a_new_whatsapp_contact_joins_the_lists_whose_rules_it_matches(
         c=instance.company_id,
     )
     assert members == [{"segment_id": leads["id"], "name": "Maria"}]
+    # Every way a new number becomes a contact (here a chat the team starts by phone, which
+    # creates it before any webhook) goes through resolve_peer, and so through the rules.
+    await rows(
+        db,
+        "update list_rules set filter = :manual where segment_id = :other returning id",
+        manual='{"field": "source", "operator": "equals", "value": "manual"}',
+        other=other["id"],
+    )
+    async with db.service_session() as session:
+        await resolve_peer(
+            session,
+            instance.company_id,
+            WhatsAppPeer("5511976543210@s.whatsapp.net", None, "Rita"),
+            source="manual",
+        )
+    joined = await rows(
+        db,
+        "select c.name from segment_members m join contacts c on c.id = m.contact_id"
+        " where m.segment_id = :other",
+        other=other["id"],
+    )
+    assert joined == [{"name": "Rita"}]

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zapcrm.accounts import repository as accounts_repo
 from zapcrm.contacts import merging, repository
 from zapcrm.contacts.repository import IdentityKey, IdentityMatch, crud
+from zapcrm.contacts.rules import service as list_rules
 from zapcrm.kit.phones import InvalidPhone, identity_variants, whatsapp_digits_to_phone
 from zapcrm.logging import get_logger
 from zapcrm.models import Contact
@@ -104,6 +105,9 @@ async def resolve_peer(
                     # Someone else claimed a key meanwhile: drop ours and adopt theirs.
                     await savepoint.rollback()
                     continue
+            # A new number (a first message from or to it, a group member, the phone's address
+            # book) is a new contact like one typed in or imported: the list rules apply.
+            await list_rules.apply_to_contacts(session, company_id, [contact_id])
             return ResolvedContact(contact_id=contact_id, phone_e164=phone, created=True)
         return await _adopt(session, company_id, peer, keys, phone, found)
     raise RuntimeError("contact identity did not settle")  # pragma: no cover - needs 5 races

@@ -1,11 +1,11 @@
 """List rules: manage them (supervisors and admins) and apply them to new and imported contacts.
 
 Callers own the transaction. Rules apply inside the transaction that creates the contacts (the
-API, the bulk endpoint, a webhook's first message of a new number) or finishes the import (the
-worker, as the service role), set-wise: one
-`INSERT ... SELECT` per active rule over the contacts of that operation. A rule whose filter no
-longer compiles (a custom attribute it names was deleted) is skipped and logged; it never stops
-the contacts from being saved.
+API, the bulk endpoint, `contacts.identity.resolve_peer` meeting a new WhatsApp number) or
+finishes the import (the worker, as the service role), set-wise: one `INSERT ... SELECT` per
+active rule over the contacts of that operation. A rule whose filter no longer compiles (a
+custom attribute it names was deleted) is skipped and logged; it never stops the contacts from
+being saved.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.campaigns.optout import opt_out_on_reply
 from zapcrm.contacts.identity import WhatsAppPeer, resolve_peer
-from zapcrm.contacts.rules import service as list_rules
 from zapcrm.evolution.instances import InstanceRef
 from zapcrm.evolution.payloads import (
     NormalizedDelete,
@@ -93,10 +92,6 @@ async def _chat_for(
         name=None if message.from_me else message.push_name,
     )
     contact = await resolve_peer(session, company_id, peer)
-    if contact is not None and contact.created:
-        # A first message from (or to) a new number is a new contact, as one typed in or
-        # imported: the company's list rules apply to it (one indexed read when there are none).
-        await list_rules.apply_to_contacts(session, company_id, [contact.contact_id])
     phone = contact.phone_e164 if contact else None
     chat_jid = _canonical_chat_jid(phone, message.remote_jid)
     folded = None
