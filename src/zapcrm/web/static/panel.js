@@ -311,8 +311,16 @@
   });
 
   // Events that happened while the stream was closed (before it first opened, or during a
-  // reconnect) never arrive: reload the list each time it opens.
-  document.addEventListener("htmx:sseOpen", function () {
+  // reconnect) never arrive: reload what the page shows each time it opens. Not at `open`
+  // itself: the server subscribes to the company's events after the headers go out and says
+  // `ready` once it has, so a reload at `open` could read the page before an event that the
+  // stream then never carries.
+  document.addEventListener("htmx:sseOpen", function (event) {
+    var source = event.detail && event.detail.source;
+    if (source) source.addEventListener("ready", reloadShown, { once: true });
+    else reloadShown();
+  });
+  function reloadShown() {
     if (!window.htmx) return;
     var list = document.getElementById("conversation-list");
     if (list) {
@@ -338,7 +346,7 @@
         target: "#task-list", swap: "innerHTML"
       });
     }
-  });
+  }
 
   // The chat header re-renders live (a status, an assignee changed): an open snooze menu
   // stays open through it. A choice sent closes the menu first, so its own answer does not
