@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
 from zapcrm import __version__
 from zapcrm.api import router
@@ -49,6 +50,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(router)
     app.mount("/panel", panel)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        # People type the bare address: the panel is what they came for, not a JSON 404.
+        return RedirectResponse("/panel/", status_code=307)
+
     app.add_middleware(
         BodySizeLimitMiddleware,
         default_limit=API_BODY_LIMIT_BYTES,

@@ -115,6 +115,14 @@ async def test_next_never_leaves_the_panel(new_browser: Browser, factory: Factor
         assert response.headers["location"] == "/panel/", target
 
 
+async def test_the_bare_address_opens_the_panel(new_browser: Browser) -> None:
+    http = await new_browser()
+    root = await http.get("/")
+    assert root.status_code == 307
+    assert root.headers["location"] == "/panel/"
+    assert (await http.get(root.headers["location"])).headers["location"].startswith("/panel/login")
+
+
 async def test_without_a_session_pages_send_to_login_and_htmx_gets_a_redirect_header(
     new_browser: Browser,
 ) -> None:
