@@ -20,8 +20,8 @@ from zapcrm.dependencies import CurrentUser, RuntimeDep, TenantSession
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.i18n import N_
 from zapcrm.messaging import downloads, realtime, sends, uploads
-from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut, Page
-from zapcrm.messaging.service import actions, inbox, notes, outbound
+from zapcrm.messaging.schemas import ConversationOut, MessageHit, MessageOut, NoteOut, Page
+from zapcrm.messaging.service import actions, inbox, notes, outbound, search
 from zapcrm.outbox import OutboxItem
 from zapcrm.transactions import in_tenant_transaction
 
@@ -68,6 +68,30 @@ async def list_conversations(
         cursor=cursor,
         limit=limit,
         search=q.strip() if q else None,
+    )
+
+
+@router.get("/api/messages/search")
+async def search_messages(
+    identity: CurrentUser,
+    session: TenantSession,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="words of the text or caption; accents and case ignored, each word"
+            " also matches as a prefix, all must be present",
+        ),
+    ],
+    instance_id: uuid.UUID | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Page[MessageHit]:
+    """Messages in the conversations the caller may see whose text or caption has the words,
+    newest first, each with its conversation and a snippet marking what matched."""
+    return await search.search_messages(
+        session, identity, q, instance_id=instance_id, cursor=cursor, limit=limit
     )
 
 

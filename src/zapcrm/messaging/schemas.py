@@ -96,6 +96,25 @@ class NoteOut(BaseModel):
     version: int = 0
 
 
+class SnippetPart(BaseModel):
+    """A piece of a search hit's text; `match` marks the words the search found."""
+
+    text: str
+    match: bool
+
+
+class MessageHit(BaseModel):
+    """A message matching a search, with the conversation it belongs to."""
+
+    message_id: uuid.UUID
+    message_timestamp: datetime
+    from_me: bool
+    push_name: str | None
+    type: str
+    snippet: list[SnippetPart]
+    conversation: ConversationOut
+
+
 T = TypeVar("T")
 
 

@@ -36,6 +36,7 @@ from zapcrm.web.pages import (
     list_rules,
     media,
     reports,
+    search,
     tasks,
 )
 from zapcrm.web.templating import render
@@ -154,6 +155,7 @@ def create_panel() -> SecurityHeaders:
     panel.include_router(invite.router)
     panel.include_router(home.router)
     panel.include_router(inbox.router)
+    panel.include_router(search.router)
     panel.include_router(events.router)
     panel.include_router(media.router)
     panel.include_router(admin.router)

@@ -7,6 +7,7 @@ from zapcrm.messaging.repository.inbox import (
     get_messages,
     list_conversations,
     list_messages,
+    list_messages_through,
     list_waiting,
     media_paths,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "get_messages",
     "list_conversations",
     "list_messages",
+    "list_messages_through",
     "list_waiting",
     "lock_key_id",
     "media_paths",

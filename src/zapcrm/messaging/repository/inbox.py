@@ -148,6 +148,23 @@ async def list_messages(
     return [dict(row._mapping) for row in await session.execute(text(sql), params)]
 
 
+async def list_messages_through(
+    session: AsyncSession, conversation_id: uuid.UUID, message_id: uuid.UUID, *, limit: int
+) -> Sequence[dict[str, Any]]:
+    """A conversation's newest messages down to `message_id` (inclusive), newest first, at most
+    `limit`: the last row is that message unless more than `limit` came after it. None of it
+    when the message is not in this conversation."""
+    sql = (
+        f"select {MESSAGE_COLUMNS} from evolution_messages m"  # noqa: S608 - constants
+        " where m.conversation_id = :conversation_id and (m.message_timestamp, m.id) >= ("
+        "  select t.message_timestamp, t.id from evolution_messages t"
+        "  where t.id = :message_id and t.conversation_id = :conversation_id)"
+        " order by m.message_timestamp desc, m.id desc limit :limit"
+    )
+    params = {"conversation_id": conversation_id, "message_id": message_id, "limit": limit}
+    return [dict(row._mapping) for row in await session.execute(text(sql), params)]
+
+
 async def get_messages(session: AsyncSession, ids: Sequence[uuid.UUID]) -> Sequence[dict[str, Any]]:
     """Messages by id."""
     if not ids:

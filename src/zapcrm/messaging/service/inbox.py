@@ -95,6 +95,23 @@ async def list_messages(
     return _page([cache.message_out(row) for row in rows], limit)
 
 
+async def list_messages_through(
+    session: AsyncSession, conversation_id: uuid.UUID, message_id: uuid.UUID, *, limit: int
+) -> Page[MessageOut] | None:
+    """The newest messages down to `message_id` (a search hit opened in its chat), with the
+    cursor of the older ones; None when it is not in the conversation or when more than
+    `limit` messages came after it."""
+    await get_conversation(session, conversation_id)  # RLS decides visibility
+    rows = await repository.list_messages_through(session, conversation_id, message_id, limit=limit)
+    if not rows or rows[-1]["id"] != message_id:
+        return None
+    messages = [cache.message_out(row) for row in rows]
+    # Whether anything is older is left to the next page: it may well be empty.
+    return Page[MessageOut](
+        items=messages, next_cursor=encode_cursor(messages[-1].message_timestamp, message_id)
+    )
+
+
 def _page(messages: list[MessageOut], limit: int) -> Page[MessageOut]:
     items = messages[:limit]
     next_cursor = None

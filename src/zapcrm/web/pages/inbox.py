@@ -48,6 +48,9 @@ router = APIRouter()
 
 LIST_SIZE = 50
 CHAT_PAGE_SIZE = 40
+# A search hit opens its chat with every message after it; further back than this many, the
+# chat opens at its latest messages and says so.
+THROUGH_LIMIT = 1000
 NOTES_LIMIT = 500
 
 
@@ -128,19 +131,21 @@ async def inbox_page(
         }
     )
     if hx_target == "conversation-list":
-        return HTMLResponse(
-            render_macro(
-                "inbox/_list.html",
-                "conversation_items",
-                data.conversations,
-                flt,
-                data.agents,
-                current,
-                data.next_cursor,
-                company_zone(),
-                first_page=cursor is None,
-            )
+        items = render_macro(
+            "inbox/_list.html",
+            "conversation_items",
+            data.conversations,
+            flt,
+            data.agents,
+            current,
+            data.next_cursor,
+            company_zone(),
+            first_page=cursor is None,
         )
+        if cursor is None:
+            # A new search (or none) renews the message hits below the list too.
+            items += render_macro("inbox/_hits.html", "hits_slot", flt, oob=True)
+        return HTMLResponse(items)
     return render("inbox/page.html", context)
 
 
@@ -154,16 +159,18 @@ async def conversation_page(
     status: Annotated[str | None, Query(max_length=20)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     instance: Annotated[str | None, Query(max_length=40)] = None,
+    at: uuid.UUID | None = None,
     hx_target: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The list beside one conversation (on a phone, the conversation alone).
 
     With `HX-Target: messages` only the latest messages: the page reloads them when its live
-    stream (re)opens, for what happened while it was closed.
+    stream (re)opens, for what happened while it was closed. `at` (a message search hit) loads
+    the chat down to that message, which the page scrolls to and highlights.
     """
     async with runtime.db.tenant_session(user.identity.claims) as session:
         current = await inbox.get_conversation(session, conversation_id)
-        chat = await _latest_messages(session, runtime, user, conversation_id)
+        chat = await _latest_messages(session, runtime, user, conversation_id, at=at)
         if hx_target == "messages":
             return HTMLResponse(
                 render_macro(
@@ -196,6 +203,8 @@ async def conversation_page(
             "days": chat.days,
             "older_cursor": chat.older_cursor,
             "quick_replies": replies,
+            "hit": chat.hit,
+            "hit_missing": at is not None and chat.hit is None,
         }
     )
     return render("inbox/page.html", context)
@@ -205,13 +214,25 @@ async def conversation_page(
 class _Chat:
     days: list[DayGroup]
     older_cursor: str | None
+    hit: uuid.UUID | None = None  # the message a search opened the chat at
 
 
 async def _latest_messages(
-    session: AsyncSession, runtime: Runtime, user: PanelUser, conversation_id: uuid.UUID
+    session: AsyncSession,
+    runtime: Runtime,
+    user: PanelUser,
+    conversation_id: uuid.UUID,
+    *,
+    at: uuid.UUID | None = None,
 ) -> _Chat:
-    """The newest page of messages with the private notes among them, grouped by day."""
-    messages = await inbox.list_messages(
+    """The newest page of messages (down to message `at` when it is given and not too far back)
+    with the private notes among them, grouped by day."""
+    through = None
+    if at is not None:
+        through = await inbox.list_messages_through(
+            session, conversation_id, at, limit=THROUGH_LIMIT
+        )
+    messages = through or await inbox.list_messages(
         session, runtime.redis, conversation_id, cursor=None, limit=CHAT_PAGE_SIZE
     )
     conversation_notes = await notes.list_notes(session, user.identity, conversation_id)
@@ -221,7 +242,7 @@ async def _latest_messages(
         conversation_notes,
         has_older=messages.next_cursor is not None,
     )
-    return _Chat(days, messages.next_cursor)
+    return _Chat(days, messages.next_cursor, at if through else None)
 
 
 def _tab_of(conversation: ConversationOut, user: PanelUser) -> str:

@@ -19,6 +19,15 @@
 
   function composer() { return document.getElementById("composer"); }
 
+  // A chat opened at a search hit: mark that message (again after each reload of the chat);
+  // true when it is on the page.
+  function markHit() {
+    var box = messages();
+    var hit = box && box.getAttribute("data-hit") && document.getElementById(box.getAttribute("data-hit"));
+    if (hit) hit.classList.add("hit");
+    return Boolean(hit);
+  }
+
   function prepareComposer() {
     var form = composer();
     if (!form) return;
@@ -232,6 +241,11 @@
     }
   });
 
+  // After htmx's settle step, which gives a reloaded bubble its own class attribute back.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.target === messages()) markHit();
+  });
+
   // The chat's latest messages again, keeping any bubble a live event made newer meanwhile.
   var shown = null;
   function refreshMessages(box) {
@@ -395,7 +409,8 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     prepareComposer();
-    scrollToBottom();
+    if (markHit()) document.querySelector(".bubble.hit").scrollIntoView({ block: "center" });
+    else scrollToBottom();
     watchTicks(true);
   });
 })();

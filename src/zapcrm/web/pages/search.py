@@ -1,0 +1,48 @@
+"""Message search in the panel: the hits listed under the inbox's conversation list while a
+search is typed, each opening its chat at that message."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from zapcrm.dependencies import RuntimeDep
+from zapcrm.messaging.service import search
+from zapcrm.web.dependencies import CurrentPanelUser
+from zapcrm.web.templating import company_zone, render_macro
+from zapcrm.web.views import InboxFilter
+
+router = APIRouter()
+
+HITS_PAGE_SIZE = 20
+
+
+@router.get("/search/messages")
+async def message_hits(
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    tab: Annotated[str | None, Query(max_length=20)] = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    instance: Annotated[str | None, Query(max_length=40)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    """The first page of hits with its heading, or (with `cursor`) the next page's rows."""
+    flt = InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor, instance=instance)
+    if search.text_query(flt.q) is None:
+        return HTMLResponse(
+            render_macro("inbox/_hits.html", "message_hits", None, flt, company_zone())
+        )
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        page = await search.search_messages(
+            session,
+            user.identity,
+            flt.q,
+            instance_id=flt.instance,
+            cursor=cursor,
+            limit=HITS_PAGE_SIZE,
+        )
+    macro = "hit_items" if cursor else "message_hits"
+    return HTMLResponse(render_macro("inbox/_hits.html", macro, page, flt, company_zone()))
