@@ -138,3 +138,21 @@ async def test_search_by_name_accent_free_by_phone_digits_and_literal_wildcards(
     assert await names("100%") == ["Maria 100%"]
     assert await names("%") == ["Maria 100%"]  # a typed % is text, not "match anything"
     assert await names("nobody") == []
+
+
+async def test_messages_of_one_second_keep_the_order_they_arrived_in(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    # WhatsApp times messages in whole seconds; a customer's burst shares one.
+    instance = await new_instance(db, factory)
+    burst = [f"parte {index}" for index in range(8)]
+    for index, words in enumerate(burst):
+        body = text_message(f"BURST{index}", text_body=words, timestamp=1763300000)
+        assert (await post(client, instance.envelope(body))).status_code == 200
+    headers = await login(client, await factory.user(instance.company_id, Role.SUPERVISOR))
+    conversation = (await client.get("/api/conversations", headers=headers)).json()["items"][0]
+    for _attempt in ("database", "cache"):
+        page = await client.get(
+            f"/api/conversations/{conversation['id']}/messages", headers=headers
+        )
+        assert [item["body"] for item in page.json()["items"]] == burst[::-1]
