@@ -182,6 +182,9 @@ async def update_contact(
     }
     if not changes:
         return ContactOut.of(contact)
+    # List rules add a contact a change makes match (a stage reached, a tag given), and leave
+    # alone one that matched already: someone may have taken it off the list by hand.
+    matched_before = await list_rules.rules_matched(session, actor.company_id, contact.id)
     contact = await crud.change_contact(session, contact, {key: values[key] for key in changes})
     await crud.add_event(
         session,
@@ -190,6 +193,9 @@ async def update_contact(
         kind="contact.updated",
         actor_id=actor.user_id,
         details={"changes": changes},
+    )
+    await list_rules.apply_to_contacts(
+        session, actor.company_id, [contact.id], already_matched=matched_before
     )
     return ContactOut.of(contact)
 

@@ -1,6 +1,6 @@
 """List rules: supervisors and admins manage them, everyone reads them; contacts created through
-the API or the bulk endpoint, and contacts an import created or changed, join the static lists
-whose active rules they match, one INSERT ... SELECT per rule."""
+the API or the bulk endpoint, contacts a change makes match, and contacts an import created or
+changed, join the static lists whose active rules they match, one INSERT ... SELECT per rule."""
 
 from __future__ import annotations
 
@@ -234,6 +234,41 @@ async def test_contacts_created_through_the_api_join_the_lists_they_match(
     assert removed.json() == {"removed": 1}
     await _create(client, tenant, name="Dani", phone="11987650004", tags=["vip"])
     assert await _members(client, tenant, vips) == {"Caio", "Dani"}
+
+
+async def test_a_change_that_makes_a_contact_match_puts_it_on_the_list(
+    client: httpx.AsyncClient, runtime: Runtime, factory: Factory
+) -> None:
+    tenant = await new_tenant(factory, client)
+    vips = await _segment(client, tenant, "VIPs")
+    await _rule(client, tenant, vips, VIP)
+    bia = await _create(client, tenant, name="Bia", phone="11987650021")
+    headers = tenant.headers[Role.OPERATOR]
+
+    async def change(**fields: Any) -> None:
+        response = await client.patch(f"/api/contacts/{bia}", json=fields, headers=headers)
+        assert response.status_code == 200, response.text
+
+    assert await _members(client, tenant, vips) == set()
+    await change(tags=["vip"])
+    assert await _members(client, tenant, vips) == {"Bia"}
+    # Taken off by hand, an unrelated edit does not put her back: she matched already.
+    removed = await client.request(
+        "DELETE", f"/api/segments/{vips}/members", json={"contact_ids": [bia]}, headers=headers
+    )
+    assert removed.json() == {"removed": 1}
+    await change(name="Bia Souza")
+    assert await _members(client, tenant, vips) == set()
+    # Leaving the rule's filter and entering it again does.
+    await change(tags=[])
+    await change(tags=["vip", "atacado"])
+    assert await _members(client, tenant, vips) == {"Bia Souza"}
+    events = await query(
+        runtime.db,
+        "select count(*) as n from segment_members where contact_id = :id",
+        id=bia,
+    )
+    assert events[0]["n"] == 1
 
 
 async def test_a_rule_whose_filter_no_longer_compiles_is_skipped(

@@ -12,7 +12,17 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, any_, bindparam, delete, literal, literal_column, select, update
+from sqlalchemy import (
+    Text,
+    any_,
+    bindparam,
+    delete,
+    exists,
+    literal,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +41,7 @@ __all__ = [
     "imported_by",
     "insert_rule",
     "list_rules",
+    "matches",
     "update_rule",
 ]
 
@@ -149,3 +160,18 @@ async def add_matching(
     )
     result = await session.execute(statement)
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def matches(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    scope: ColumnElement[bool],
+    condition: ColumnElement[bool] | None,
+) -> bool:
+    """Whether a contact in `scope` matches `condition` (what add_matching would add)."""
+    table = source.table()
+    where = [table.c.company_id == company_id, table.c.merged_into_id.is_(None), scope]
+    if condition is not None:
+        where.append(_on_table(condition))
+    statement = select(exists().where(*where))
+    return bool((await session.execute(statement)).scalar_one())

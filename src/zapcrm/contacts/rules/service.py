@@ -1,17 +1,21 @@
-"""List rules: manage them (supervisors and admins) and apply them to new and imported contacts.
+"""List rules: manage them (supervisors and admins) and apply them to new, changed and imported
+contacts.
 
 Callers own the transaction. Rules apply inside the transaction that creates the contacts (the
-API, the bulk endpoint, `contacts.identity.resolve_peer` meeting a new WhatsApp number) or
-finishes the import (the worker, as the service role), set-wise: one `INSERT ... SELECT` per
-active rule over the contacts of that operation. A rule whose filter no longer compiles (a
-custom attribute it names was deleted) is skipped and logged; it never stops the contacts from
-being saved.
+API, the bulk endpoint, `contacts.identity.resolve_peer` meeting a new WhatsApp number),
+changes one (`contacts.service.update_contact`: only the rules the change made it match, so a
+contact taken off a list by hand is not put back by an unrelated edit) or finishes the import
+(the worker, as the service role), set-wise: one `INSERT ... SELECT` per active rule over the
+contacts of that operation. Tagging a selection in bulk is a person's deliberate act on that
+selection and applies no rule (the selection can be added to a list directly). A rule whose
+filter no longer compiles (a custom attribute it names was deleted) is skipped and logged; it
+never stops the contacts from being saved.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +41,7 @@ __all__ = [
     "delete_rule",
     "get_rule",
     "list_rules",
+    "rules_matched",
     "update_rule",
 ]
 
@@ -122,11 +127,31 @@ async def apply_to_contacts(
     contact_ids: Sequence[uuid.UUID],
     *,
     now: datetime | None = None,
+    already_matched: Collection[uuid.UUID] = (),
 ) -> int:
-    """Put these (just created or changed) contacts on the lists whose rules they match."""
+    """Put these (just created or changed) contacts on the lists whose rules they match, except
+    the rules in `already_matched` (what `rules_matched` said before a change)."""
     if not contact_ids:
         return 0
-    return await _apply(session, company_id, repository.by_ids(contact_ids), now)
+    return await _apply(
+        session, company_id, repository.by_ids(contact_ids), now, skip=already_matched
+    )
+
+
+async def rules_matched(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    *,
+    now: datetime | None = None,
+) -> frozenset[uuid.UUID]:
+    """The active rules one contact matches as it is now (read before changing it)."""
+    matched = set()
+    scope = repository.by_ids([contact_id])
+    for rule, condition in await _compiled_rules(session, company_id, now):
+        if await repository.matches(session, company_id, scope, condition):
+            matched.add(rule.id)
+    return frozenset(matched)
 
 
 async def apply_to_import(
@@ -141,17 +166,12 @@ async def _apply(
     company_id: uuid.UUID,
     scope: ColumnElement[bool],
     now: datetime | None,
+    *,
+    skip: Collection[uuid.UUID] = (),
 ) -> int:
-    rules = await repository.active_rules(session, company_id)
-    if not rules:
-        return 0  # the usual case costs one indexed read
-    context = await query_service.filter_context(session, company_id, now)
     added = 0
-    for rule in rules:
-        try:
-            condition = compile_filter(rule.filter, context, path="rule.filter")
-        except ValidationFailed as error:
-            log.warning("list_rule.skipped", rule_id=str(rule.id), reason=error.message)
+    for rule, condition in await _compiled_rules(session, company_id, now):
+        if rule.id in skip:
             continue
         joined = await repository.add_matching(
             session, company_id, rule.segment_id, scope, condition
@@ -160,6 +180,26 @@ async def _apply(
             log.info("list_rule.applied", rule_id=str(rule.id), added=joined)
         added += joined
     return added
+
+
+async def _compiled_rules(
+    session: AsyncSession, company_id: uuid.UUID, now: datetime | None
+) -> list[tuple[ListRule, ColumnElement[bool] | None]]:
+    """The active rules with their compiled filters; one whose filter no longer compiles (a
+    custom attribute it names was deleted) is left out and logged."""
+    rules = await repository.active_rules(session, company_id)
+    if not rules:
+        return []  # the usual case costs one indexed read
+    context = await query_service.filter_context(session, company_id, now)
+    compiled = []
+    for rule in rules:
+        try:
+            condition = compile_filter(rule.filter, context, path="rule.filter")
+        except ValidationFailed as error:
+            log.warning("list_rule.skipped", rule_id=str(rule.id), reason=error.message)
+            continue
+        compiled.append((rule, condition))
+    return compiled
 
 
 async def _rule(session: AsyncSession, identity: Identity, rule_id: uuid.UUID) -> ListRule:
