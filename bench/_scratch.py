@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -87,6 +87,19 @@ def wait_ready(base_url: str, timeout: float = 30) -> None:
                 return
         time.sleep(0.2)
     raise RuntimeError("zapcrm web did not become ready")
+
+
+Runner = Callable[[], Awaitable[int]]
+
+
+async def timed(run: Runner, count: int) -> list[float]:
+    """Run `count` times in a row; each run's duration in milliseconds."""
+    timings = []
+    for _ in range(count):
+        started = time.perf_counter()
+        await run()
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -24,7 +24,7 @@ from typing import Any
 
 import psycopg
 
-from bench._scratch import percentile, scratch_database
+from bench._scratch import Runner, percentile, scratch_database, timed
 from zapcrm.auth.identity import Identity
 from zapcrm.config import load_settings
 from zapcrm.db import Database
@@ -120,16 +120,7 @@ def seed(url: str, count: int) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
     return company_id, users[0], users[1]
 
 
-async def _timed(run: Any, count: int) -> list[float]:
-    timings = []
-    for _ in range(count):
-        started = time.perf_counter()
-        await run()
-        timings.append((time.perf_counter() - started) * 1000)
-    return timings
-
-
-def _service(db: Database, identity: Identity, typed: str) -> Any:
+def _service(db: Database, identity: Identity, typed: str) -> Runner:
     async def run() -> int:
         async with db.tenant_session(identity.claims) as session:
             page = await search.search_messages(
@@ -140,7 +131,7 @@ def _service(db: Database, identity: Identity, typed: str) -> Any:
     return run
 
 
-def _bare(connection: psycopg.AsyncConnection[Any], typed: str) -> Any:
+def _bare(connection: psycopg.AsyncConnection[Any], typed: str) -> Runner:
     query = search.text_query(typed)
 
     async def run() -> int:
@@ -156,7 +147,7 @@ def _bare(connection: psycopg.AsyncConnection[Any], typed: str) -> Any:
     return run
 
 
-def _ilike(connection: psycopg.AsyncConnection[Any], word: str) -> Any:
+def _ilike(connection: psycopg.AsyncConnection[Any], word: str) -> Runner:
     async def run() -> int:
         cursor = await connection.execute(
             "select m.id from evolution_messages m where m.body ilike %s"
@@ -202,13 +193,13 @@ async def _run(url: str, count: int, runs: int) -> None:
         print(f"{'':40} {'hits':>8} {'p50 ms':>8} {'p95 ms':>8}")
         for label, who, typed in cases:
             service_run = _service(db, who, typed)
-            await _timed(service_run, 3)  # warm the pool and the caches
-            timings = await _timed(service_run, runs)
+            await timed(service_run, 3)  # warm the pool and the caches
+            timings = await timed(service_run, runs)
             hits = await _bare(raw, typed)()
-            bare = await _timed(_bare(raw, typed), max(1, runs // 4))
+            bare = await timed(_bare(raw, typed), max(1, runs // 4))
             print(f"{label:40} {hits:8d} {_figures(timings)}   service (20 hits, RLS, snippets)")
             print(f"{'':40} {'':8} {_figures(bare)}   baseline: bare indexed count, no RLS")
-        scan = await _timed(_ilike(raw, "pedido"), 3)
+        scan = await timed(_ilike(raw, "pedido"), 3)
         label = "unindexed ILIKE scan, newest 20 (pedido)"
         print(f"{label:40} {'':8} {_figures(scan)}   baseline: without the index")
     await db.dispose()

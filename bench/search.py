@@ -25,14 +25,14 @@ import random
 import time
 import unicodedata
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 from sqlalchemy import event
 
-from bench._scratch import percentile, scratch_database
+from bench._scratch import Runner, percentile, scratch_database, timed
 from zapcrm.auth.identity import Identity
 from zapcrm.config import load_settings
 from zapcrm.contacts.query import service, source
@@ -257,18 +257,6 @@ def seed(url: str, count: int) -> tuple[uuid.UUID, uuid.UUID]:
     return company_id, user[0]
 
 
-Runner = Callable[[], Awaitable[int]]
-
-
-async def _timed(run: Runner, count: int) -> list[float]:
-    timings = []
-    for _ in range(count):
-        started = time.perf_counter()
-        await run()
-        timings.append((time.perf_counter() - started) * 1000)
-    return timings
-
-
 def _service_runner(db: Database, identity: Identity, query: ContactQuery) -> Runner:
     async def run() -> int:
         async with db.tenant_session(identity.claims) as session:
@@ -320,16 +308,16 @@ async def _measure(sides: dict[str, Runner], runs: int) -> dict[str, list[float]
     """Warm every side up, then time them in interleaved rounds."""
     counts = {}
     for name, run in sides.items():
-        first = await _timed(run, 1)  # also warms caches and the pool
+        first = await timed(run, 1)  # also warms caches and the pool
         slow = first[0] > SLOW_MS
         counts[name] = 1 if slow else max(1, runs // 10)
         if not slow:
-            await _timed(run, 20)
+            await timed(run, 20)
     timings: dict[str, list[float]] = {name: [] for name in sides}
     # Interleaved rounds, so drift (autovacuum, CPU clock) hits every side alike.
     for _round in range(10):
         for name, run in sides.items():
-            timings[name] += await _timed(run, counts[name])
+            timings[name] += await timed(run, counts[name])
     return timings
 
 
@@ -376,7 +364,7 @@ async def _run(url: str, count: int, runs: int, explain: bool) -> bool:
                     ).fetchall()
                     print(f"--- {label}\n" + "\n".join(line[0] for line in plan))
             lookup = await _lookup(raw, company_id)
-            lookup_ms = await _timed(lookup, runs)
+            lookup_ms = await timed(lookup, runs)
     finally:
         await db.dispose()
     return _report(count, runs, timings, rows, lookup_ms)

@@ -1,4 +1,5 @@
-"""Panel request dependencies: the signed-in user behind the session cookie, and CSRF checks."""
+"""Panel request dependencies: the signed-in user behind the session cookie, CSRF checks, and the
+inbox filter a page or its live stream is for."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from zapcrm.accounts import service as accounts_service
 from zapcrm.auth.identity import Identity
@@ -21,6 +22,7 @@ from zapcrm.models import Role
 from zapcrm.runtime import Runtime
 from zapcrm.web.sessions import PanelSession, SessionStore
 from zapcrm.web.templating import company_zone, use_company_zone
+from zapcrm.web.views import InboxFilter
 
 log = get_logger(__name__)
 
@@ -185,6 +187,21 @@ async def checked_panel_user(request: Request, user: CurrentPanelUser) -> PanelU
 
 
 ActingPanelUser = Annotated[PanelUser, Depends(checked_panel_user)]
+
+
+def inbox_filter(
+    user: CurrentPanelUser,
+    tab: Annotated[str | None, Query(max_length=20)] = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    instance: Annotated[str | None, Query(max_length=40)] = None,
+) -> InboxFilter:
+    """The inbox tab, status, search and number in the query string (unknown values fall back
+    to the defaults; only supervisors and admins get the "all" tab)."""
+    return InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor, instance=instance)
+
+
+InboxFilterDep = Annotated[InboxFilter, Depends(inbox_filter)]
 
 
 def require_supervisor(user: PanelUser) -> None:

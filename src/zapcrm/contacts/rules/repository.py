@@ -149,10 +149,9 @@ async def add_matching(
 ) -> int:
     """Put every contact in `scope` matching `condition` on the list, in one statement."""
     table = source.table()
-    where = [table.c.company_id == company_id, table.c.merged_into_id.is_(None), scope]
-    if condition is not None:
-        where.append(_on_table(condition))
-    chosen = select(literal(segment_id, UUID()), table.c.id, table.c.company_id).where(*where)
+    chosen = select(literal(segment_id, UUID()), table.c.id, table.c.company_id).where(
+        *_matching(company_id, scope, condition)
+    )
     statement = (
         pg_insert(SegmentMember)
         .from_select(["segment_id", "contact_id", "company_id"], chosen)
@@ -169,9 +168,16 @@ async def matches(
     condition: ColumnElement[bool] | None,
 ) -> bool:
     """Whether a contact in `scope` matches `condition` (what add_matching would add)."""
+    statement = select(exists().where(*_matching(company_id, scope, condition)))
+    return bool((await session.execute(statement)).scalar_one())
+
+
+def _matching(
+    company_id: uuid.UUID, scope: ColumnElement[bool], condition: ColumnElement[bool] | None
+) -> list[ColumnElement[bool]]:
+    """The company's contacts in `scope` that match `condition` (merged ones never do)."""
     table = source.table()
     where = [table.c.company_id == company_id, table.c.merged_into_id.is_(None), scope]
     if condition is not None:
         where.append(_on_table(condition))
-    statement = select(exists().where(*where))
-    return bool((await session.execute(statement)).scalar_one())
+    return where

@@ -26,7 +26,7 @@ from zapcrm.messaging import realtime
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.runtime import Runtime
 from zapcrm.tasks import live as tasks_live
-from zapcrm.web.dependencies import CurrentPanelUser, PanelUser, session_store
+from zapcrm.web.dependencies import CurrentPanelUser, InboxFilterDep, PanelUser, session_store
 from zapcrm.web.templating import company_zone, render_macro
 from zapcrm.web.views import Agents, InboxFilter
 
@@ -240,10 +240,7 @@ async def events(
     request: Request,
     runtime: RuntimeDep,
     user: CurrentPanelUser,
-    tab: Annotated[str | None, Query(max_length=20)] = None,
-    status: Annotated[str | None, Query(max_length=20)] = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
-    instance: Annotated[str | None, Query(max_length=40)] = None,
+    flt: InboxFilterDep,
     conversation: uuid.UUID | None = None,
     import_id: Annotated[uuid.UUID | None, Query(alias="import")] = None,
     instances: bool = False,
@@ -251,7 +248,6 @@ async def events(
     home: bool = False,
 ) -> AsyncIterator[ServerSentEvent]:
     """Live updates for the page that opened the stream."""
-    flt = InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor, instance=instance)
     view = PageView(
         user,
         flt,

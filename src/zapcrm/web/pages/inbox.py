@@ -29,7 +29,7 @@ from zapcrm.outbox import OutboxItem
 from zapcrm.quickreplies import service as quick_replies
 from zapcrm.runtime import Runtime
 from zapcrm.transactions import in_tenant_transaction
-from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
+from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, InboxFilterDep, PanelUser
 from zapcrm.web.i18n import N_
 from zapcrm.web.snooze import moment_for
 from zapcrm.web.templating import company_zone, quoted_from_details, render, render_macro
@@ -110,16 +110,12 @@ async def inbox_page(
     request: Request,
     runtime: RuntimeDep,
     user: CurrentPanelUser,
-    tab: Annotated[str | None, Query(max_length=20)] = None,
-    status: Annotated[str | None, Query(max_length=20)] = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
-    instance: Annotated[str | None, Query(max_length=40)] = None,
+    flt: InboxFilterDep,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     current: uuid.UUID | None = None,
     hx_target: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The conversation list; htmx asks for just the list (search, next page)."""
-    flt = InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor, instance=instance)
     async with runtime.db.tenant_session(user.identity.claims) as session:
         data = await _inbox_data(session, runtime, user, flt, cursor)
     context = (

@@ -10,9 +10,8 @@ from fastapi.responses import HTMLResponse
 
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.messaging.service import search
-from zapcrm.web.dependencies import CurrentPanelUser
+from zapcrm.web.dependencies import CurrentPanelUser, InboxFilterDep
 from zapcrm.web.templating import company_zone, render_macro
-from zapcrm.web.views import InboxFilter
 
 router = APIRouter()
 
@@ -23,14 +22,10 @@ HITS_PAGE_SIZE = 20
 async def message_hits(
     runtime: RuntimeDep,
     user: CurrentPanelUser,
-    tab: Annotated[str | None, Query(max_length=20)] = None,
-    status: Annotated[str | None, Query(max_length=20)] = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
-    instance: Annotated[str | None, Query(max_length=40)] = None,
+    flt: InboxFilterDep,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
     """The first page of hits with its heading, or (with `cursor`) the next page's rows."""
-    flt = InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor, instance=instance)
     if search.text_query(flt.q) is None:
         return HTMLResponse(
             render_macro("inbox/_hits.html", "message_hits", None, flt, company_zone())
