@@ -4,7 +4,9 @@ The page opens `/panel/events` with its list filter and open conversation; each 
 reader may see (the same `visible_to` rule as the API's stream, mirroring RLS) becomes HTML:
 the conversation's row moved to the top of the list or removed from it, the chat header
 refreshed, a message bubble appended or replaced, the tasks badge and list fetched again. The
-browser only applies the fragments.
+browser only applies the fragments. A customer's new message in a chat that is the reader's or
+waiting for someone also comes as a `notify` event (JSON), which panel.js turns into a sound,
+a desktop notification and a count in the tab's title while the reader looks elsewhere.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import ValidationError
@@ -23,11 +27,12 @@ from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import Unauthorized
 from zapcrm.logging import get_logger
 from zapcrm.messaging import realtime
+from zapcrm.messaging.labels import preview_of
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.runtime import Runtime
 from zapcrm.tasks import live as tasks_live
 from zapcrm.web.dependencies import CurrentPanelUser, InboxFilterDep, PanelUser, session_store
-from zapcrm.web.templating import company_zone, render_macro
+from zapcrm.web.templating import company_zone, conversation_title, render_macro
 from zapcrm.web.views import Agents, InboxFilter
 
 log = get_logger(__name__)
@@ -39,6 +44,8 @@ KEEPALIVE_SECONDS = 15.0
 # checked again now and then rather than on every event.
 RECHECK_SECONDS = 60.0
 FINISHED = frozenset({"completed", "failed", "cancelled"})
+# Older messages arriving now are history (a phone reconnecting, a sync), not someone waiting.
+NOTIFY_WITHIN = timedelta(minutes=5)
 
 
 class PageView:
@@ -72,6 +79,33 @@ class PageView:
             # reader's own permissions, rather than drawn from the event.
             html += '<div id="home-live" hidden hx-swap-oob="true"></div>'
         return html
+
+    def notification(self, event: Mapping[str, Any]) -> str | None:
+        """The `notify` event (JSON) for a customer's new message in a chat that is the
+        reader's or has nobody yet; None for anything else. Supervisors are not told of every
+        message in their colleagues' chats."""
+        if event.get("type") != "message.created":
+            return None
+        data = event.get("data") or {}
+        message = _model(MessageOut, data.get("message"))
+        conversation = _model(ConversationOut, data.get("conversation"))
+        if message is None or conversation is None or message.from_me:
+            return None
+        if conversation.assignee_id not in (None, self.user.identity.user_id):
+            return None
+        if datetime.now(UTC) - message.message_timestamp > NOTIFY_WITHIN:
+            return None
+        caption = message.details.get("caption")
+        body = preview_of(message.type, message.body, caption if isinstance(caption, str) else None)
+        if conversation.is_group and message.push_name:
+            body = f"{message.push_name}: {body}"
+        notice = {
+            "conversation_id": str(conversation.id),
+            "title": conversation_title(conversation),
+            "body": body,
+            "url": f"/panel/inbox/{conversation.id}",
+        }
+        return orjson.dumps(notice).decode()
 
     def _touches_home(self, event: Mapping[str, Any]) -> bool:
         kind = str(event.get("type", ""))
@@ -291,5 +325,8 @@ async def events(
             html = view.fragments(event)
             if html:
                 yield ServerSentEvent(event="panel", raw_data=html)
+            notice = view.notification(event)
+            if notice:
+                yield ServerSentEvent(event="notify", raw_data=notice)
     finally:
         await runtime.realtime.unsubscribe(user.identity.company_id, queue)

@@ -407,8 +407,84 @@
     if (navigator.clipboard) navigator.clipboard.writeText(field.value).catch(function () {});
   });
 
+  // Customers writing while the reader looks elsewhere (another chat, another tab): a short
+  // sound, a desktop notification when the browser allows them, and "(n)" in the tab's title
+  // until the tab is seen again. The server sends `notify` only for a customer's new message in
+  // a chat that is the reader's or has nobody; the 🔔 button turns it off (kept per browser).
+  var ALERTS_KEY = "zapcrm.alerts";
+  var baseTitle = document.title, unseen = 0, lastSound = 0, audio = null;
+  function alertsOn() {
+    try { return window.localStorage.getItem(ALERTS_KEY) !== "off"; } catch (e) { return true; }
+  }
+  function showAlertsButton() {
+    var button = document.querySelector("[data-alerts]");
+    if (!button) return;
+    var on = alertsOn();
+    var label = button.getAttribute(on ? "data-label-on" : "data-label-off");
+    button.textContent = on ? "🔔" : "🔕";
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    button.setAttribute("aria-label", label);
+    button.title = label;
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-alerts]") : null;
+    if (!button) return;
+    var on = !alertsOn();
+    try { window.localStorage.setItem(ALERTS_KEY, on ? "on" : "off"); } catch (e) { /* private mode */ }
+    // Browsers ask for the permission only in answer to a click: this one.
+    if (on && window.Notification && Notification.permission === "default") Notification.requestPermission();
+    showAlertsButton();
+  });
+  function chime() {
+    var now = Date.now();
+    if (now - lastSound < 1500) return; // a burst of messages rings once
+    lastSound = now;
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    try {
+      audio = audio || new Context();
+      var tone = audio.createOscillator(), volume = audio.createGain(), at = audio.currentTime;
+      tone.frequency.value = 880;
+      volume.gain.setValueAtTime(0.08, at);
+      volume.gain.exponentialRampToValueAtTime(0.0001, at + 0.3);
+      tone.connect(volume);
+      volume.connect(audio.destination);
+      tone.start(at);
+      tone.stop(at + 0.3);
+    } catch (e) { /* no sound before the page was ever clicked: the title still counts */ }
+  }
+  document.addEventListener("htmx:sseBeforeMessage", function (event) {
+    if (!event.detail || event.detail.type !== "notify") return;
+    event.preventDefault(); // nothing to swap
+    var notice;
+    try { notice = JSON.parse(event.detail.data); } catch (e) { return; }
+    var box = messages();
+    var watching = !document.hidden && box && box.getAttribute("data-conversation") === notice.conversation_id;
+    if (watching || !alertsOn()) return;
+    if (document.hidden) {
+      unseen += 1;
+      document.title = "(" + unseen + ") " + baseTitle;
+    }
+    chime();
+    if (document.hidden && window.Notification && Notification.permission === "granted") {
+      var shown = new Notification(notice.title, { body: notice.body, tag: notice.conversation_id });
+      shown.onclick = function () {
+        window.focus();
+        window.location.href = notice.url;
+        shown.close();
+      };
+    }
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden || !unseen) return;
+    unseen = 0;
+    document.title = baseTitle;
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     prepareComposer();
+    showAlertsButton();
+    baseTitle = document.title;
     if (markHit()) document.querySelector(".bubble.hit").scrollIntoView({ block: "center" });
     else scrollToBottom();
     watchTicks(true);

@@ -1,0 +1,128 @@
+"""Notices of customers writing: which live events become a `notify` for which reader."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from zapcrm.auth.identity import Identity
+from zapcrm.messaging.schemas import ContactBrief, ConversationOut, MessageOut
+from zapcrm.models import Role
+from zapcrm.web.dependencies import PanelUser
+from zapcrm.web.pages.events import PageView
+from zapcrm.web.sessions import PanelSession
+from zapcrm.web.views import Agents, InboxFilter
+
+COMPANY = uuid.uuid4()
+
+
+def _view(role: Role) -> tuple[PageView, uuid.UUID]:
+    user_id = uuid.uuid4()
+    identity = Identity(
+        user_id=user_id,
+        company_id=COMPANY,
+        role=role,
+        email="ana@example.com",
+        display_name="Ana",
+        session_id=None,
+        claims={},
+    )
+    user = PanelUser(identity, PanelSession("s", "a", "r", 0.0, "csrf"))
+    return PageView(user, InboxFilter(), None, Agents(by_id={}, active=[])), user_id
+
+
+def _event(
+    *,
+    assignee: uuid.UUID | None = None,
+    from_me: bool = False,
+    kind: str = "message.created",
+    age: timedelta = timedelta(seconds=3),
+    group: bool = False,
+    body: str | None = "O pedido <b>4821</b> chegou?",
+    message_type: str = "text",
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    conversation_id = uuid.uuid4()
+    now = datetime.now(UTC)
+    conversation = ConversationOut(
+        id=conversation_id,
+        instance_id=uuid.uuid4(),
+        remote_jid="120363000000000000@g.us" if group else "5511987650001@s.whatsapp.net",
+        is_group=group,
+        subject="Família" if group else None,
+        status="open",
+        assignee_id=assignee,
+        contact=None if group else ContactBrief(id=uuid.uuid4(), name="Dona Rosa", phone_e164=None),
+        last_message_id=None,
+        last_message_preview="depois",
+        last_message_at=now,
+        last_message_status=None,
+        last_message_from_me=from_me,
+        unread_count=1,
+        updated_at=now,
+    )
+    message = MessageOut(
+        id=uuid.uuid4(),
+        conversation_id=conversation_id,
+        key_id="K1",
+        from_me=from_me,
+        sender_jid=None,
+        push_name="Tio Zé" if group else "Rosa",
+        type=message_type,
+        body=body,
+        status=None,
+        message_timestamp=now - age,
+        quoted_key_id=None,
+        media=None,
+        reactions={},
+        edited_at=None,
+        deleted_at=None,
+        error_detail=None,
+        details=details or {},
+    )
+    return {
+        "type": kind,
+        "conversation_id": str(conversation_id),
+        "assignee_id": str(assignee) if assignee else None,
+        "data": {
+            "message": message.model_dump(mode="json"),
+            "conversation": conversation.model_dump(mode="json"),
+        },
+    }
+
+
+def test_a_customer_writing_in_a_waiting_or_own_chat_is_announced() -> None:
+    view, me = _view(Role.OPERATOR)
+    event = _event()
+    notice = view.notification(event)
+    assert notice is not None
+    assert orjson.loads(notice) == {
+        "conversation_id": event["conversation_id"],
+        "title": "Dona Rosa",
+        "body": "O pedido <b>4821</b> chegou?",  # plain text: the browser shows it as such
+        "url": f"/panel/inbox/{event['conversation_id']}",
+    }
+    assert view.notification(_event(assignee=me)) is not None
+
+
+def test_our_own_messages_colleagues_chats_history_and_other_events_are_not() -> None:
+    view, _me = _view(Role.OPERATOR)
+    assert view.notification(_event(from_me=True)) is None
+    assert view.notification(_event(kind="message.updated")) is None
+    assert view.notification(_event(age=timedelta(minutes=6))) is None  # history arriving now
+    assert view.notification({"type": "message.created", "data": {}}) is None
+    # A supervisor sees colleagues' chats, but is not rung for each of their messages.
+    supervisor, _boss = _view(Role.SUPERVISOR)
+    assert supervisor.notification(_event(assignee=uuid.uuid4())) is None
+    assert supervisor.notification(_event()) is not None
+
+
+def test_groups_name_the_sender_and_media_use_their_label() -> None:
+    view, _me = _view(Role.OPERATOR)
+    group = orjson.loads(view.notification(_event(group=True, body="bom dia")) or "{}")
+    assert (group["title"], group["body"]) == ("Família", "Tio Zé: bom dia")
+    photo = _event(body=None, message_type="image", details={"caption": "a nota"})
+    assert orjson.loads(view.notification(photo) or "{}")["body"] == "📷 Foto: a nota"
