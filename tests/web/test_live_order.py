@@ -141,3 +141,36 @@ async def test_a_reload_of_the_chat_keeps_what_arrived_while_it_was_on_its_way(
         await expect(page.locator("#messages")).to_contain_text("Antes da recarga")
     finally:
         await page.context.close()
+
+
+def _timed_bubble(message_id: str, at: str, body: str) -> str:
+    return (
+        f'<div hx-swap-oob="beforeend:#messages"><article id="msg-{message_id}" class="bubble in"'
+        f' data-version="1"><p class="body">{body}</p><footer><time datetime="{at}">'
+        "</time></footer></article></div>"
+    )
+
+
+async def test_live_messages_arriving_out_of_order_take_their_place_in_the_chat(
+    chromium: PlaywrightBrowser,
+    live_server: str,
+    client: httpx.AsyncClient,
+    db: Database,
+    factory: Factory,
+) -> None:
+    chat = await new_company_chat(client, db, factory, text_body="Oi")
+    supervisor = await factory.user(chat.instance.company_id, Role.SUPERVISOR)
+    page = await open_panel(chromium, live_server, supervisor)
+    try:
+        await _open_chat_once_reloaded(page, chat.conversation_id)
+        # A burst whose events come from parallel worker batches: the last second's messages
+        # first, then the one of the second before, then one more of the last second whose
+        # (time-ordered) id is older.
+        at, before = "2026-11-28T10:00:02+00:00", "2026-11-28T10:00:01+00:00"
+        await _live(page, _timed_bubble("0193" + "f" * 28, at, "terceira"))
+        await _live(page, _timed_bubble("0193" + "1" * 28, before, "primeira"))
+        await _live(page, _timed_bubble("0193" + "a" * 28, at, "segunda"))
+        bodies = page.locator("#messages .bubble .body")
+        await expect(bodies).to_have_text(["Oi", "primeira", "segunda", "terceira"])
+    finally:
+        await page.context.close()

@@ -215,8 +215,32 @@
     var list = event.detail.target; // for a row inserted at the top: the list
     var row = list && list.id === "conversation-list" ? list.firstElementChild : null;
     if (row && row.classList.contains("conv")) placeRow(row);
+    if (list && list.id === "messages") {
+      var appended = list.querySelectorAll(":scope > .bubble");
+      if (appended.length) placeBubble(appended[appended.length - 1]);
+    }
     if (stickToBottom) scrollToBottom();
   });
+
+  // A live message is appended at the end, but events from parallel worker batches can come
+  // out of order (a customer's burst within one second): the new bubble moves up past those
+  // that come after it in the server's order (time, then id; ids are time-ordered), so the
+  // chat reads as a reload would draw it. It never crosses a day separator.
+  function bubbleKey(elt) {
+    var time = elt.querySelector("time[datetime]");
+    return [(time && Date.parse(time.getAttribute("datetime"))) || 0, elt.id];
+  }
+  function comesAfter(a, b) { return a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]); }
+  function placeBubble(bubble) {
+    var key = bubbleKey(bubble), first = null;
+    for (var prev = bubble.previousElementSibling; prev; prev = prev.previousElementSibling) {
+      if (prev.classList.contains("day")) break;
+      if (!prev.classList.contains("bubble")) continue; // read markers, the older-page loader
+      if (!comesAfter(bubbleKey(prev), key)) break;
+      first = prev;
+    }
+    if (first) first.parentNode.insertBefore(bubble, first);
+  }
 
   // A live row arrives at the top of the list; it belongs where its last message puts it (the
   // server's order), or a receipt or an assignment in an older chat would lift it above newer
