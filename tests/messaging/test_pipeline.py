@@ -103,3 +103,36 @@ async def test_status_updates_refresh_the_cached_message(
         snapshot = json.loads(raw)
         assert snapshot["status"] == "READ"
         await reader.close()
+
+
+async def test_a_transfer_says_who_gave_the_chat_and_taking_it_oneself_does_not(
+    live_server: str, live_worker: None, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+    supervisor = await factory.user(instance.company_id, Role.SUPERVISOR)
+    operator = await factory.user(instance.company_id, Role.OPERATOR)
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as http:
+        reader = SseReader(http, await token_headers(http, operator))
+        await asyncio.wait_for(reader.ready.wait(), 10)
+        await _post(http, instance, text_message("E2E-T1", text_body="Preciso de ajuda"))
+        created = await reader.wait_for(lambda e: e["type"] == "message.created")
+        url = f"/api/conversations/{created['data']['message']['conversation_id']}/assign"
+
+        # The operator takes it: no one gave it to them.
+        mine = await token_headers(http, operator)
+        taken = await http.post(url, json={"assignee_id": str(operator.id)}, headers=mine)
+        assert taken.status_code == 200, taken.text
+        own = await reader.wait_for(lambda e: e["type"] == "conversation.updated")
+        assert "assigned_by" not in own["data"]
+
+        # Given back to nobody, then by the supervisor to the operator: the event says who.
+        boss = await token_headers(http, supervisor)
+        for assignee in (None, str(operator.id)):
+            moved = await http.post(url, json={"assignee_id": assignee}, headers=boss)
+            assert moved.status_code == 200, moved.text
+        given = await reader.wait_for(
+            lambda e: e["type"] == "conversation.updated" and "assigned_by" in e["data"]
+        )
+        assert given["data"]["assigned_by"] == str(supervisor.id)
+        assert given["data"]["conversation"]["assignee_id"] == str(operator.id)
+        await reader.close()

@@ -19,7 +19,7 @@ from zapcrm.web.views import Agents, InboxFilter
 COMPANY = uuid.uuid4()
 
 
-def _view(role: Role) -> tuple[PageView, uuid.UUID]:
+def _view(role: Role, agents: Agents | None = None) -> tuple[PageView, uuid.UUID]:
     user_id = uuid.uuid4()
     identity = Identity(
         user_id=user_id,
@@ -31,7 +31,8 @@ def _view(role: Role) -> tuple[PageView, uuid.UUID]:
         claims={},
     )
     user = PanelUser(identity, PanelSession("s", "a", "r", 0.0, "csrf"))
-    return PageView(user, InboxFilter(), None, Agents(by_id={}, active=[])), user_id
+    agents = agents or Agents(by_id={}, active=[])
+    return PageView(user, InboxFilter(), None, agents), user_id
 
 
 def _event(
@@ -126,3 +127,22 @@ def test_groups_name_the_sender_and_media_use_their_label() -> None:
     assert (group["title"], group["body"]) == ("Família", "Tio Zé: bom dia")
     photo = _event(body=None, message_type="image", details={"caption": "a nota"})
     assert orjson.loads(view.notification(photo) or "{}")["body"] == "📷 Foto: a nota"
+
+
+def test_a_chat_someone_else_gives_the_reader_is_announced() -> None:
+    colleague = uuid.uuid4()
+    view, me = _view(Role.OPERATOR, Agents(by_id={colleague: "Bia"}, active=[]))
+
+    def transfer(to: uuid.UUID | None, by: object) -> dict[str, Any]:
+        event = _event(assignee=to)
+        event["type"] = "conversation.updated"
+        del event["data"]["message"]
+        event["data"]["assigned_by"] = by
+        return event
+
+    notice = orjson.loads(view.notification(transfer(me, str(colleague))) or "{}")
+    assert (notice["title"], notice["body"]) == ("Dona Rosa", "Bia passou esta conversa para você")
+    assert view.notification(transfer(me, str(me))) is None  # "Assumir": my own doing
+    assert view.notification(transfer(colleague, str(me))) is None  # given away by me
+    assert view.notification(transfer(me, None)) is None  # a status change, say
+    assert view.notification(transfer(me, "not-an-id")) is None

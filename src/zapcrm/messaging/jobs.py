@@ -158,13 +158,18 @@ class IncomingHandler:
                 cache.forget_page(pipe, str(conversation_id))
             snapshot = conversations.get(conversation_id) if conversation_id else None
             if snapshot is not None:
+                conversation_data: dict[str, Any] = {
+                    "conversation": snapshot.model_dump(mode="json")
+                }
+                if assigned_by := payload.get("assigned_by"):
+                    conversation_data["assigned_by"] = str(assigned_by)  # a transfer, by whom
                 pipe.publish(
                     channel,
                     realtime.encode_event(
                         "conversation.updated",
                         conversation_id=snapshot.id,
                         assignee_id=snapshot.assignee_id,
-                        data={"conversation": snapshot.model_dump(mode="json")},
+                        data=conversation_data,
                     ),
                 )
         elif kind == "note":

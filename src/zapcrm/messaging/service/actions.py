@@ -71,7 +71,14 @@ async def assign(
         if rows
         else before.model_copy(update={"assignee_id": assignee_id})
     )
-    return result, [_updated(actor, conversation_id)]
+    announced = _updated(actor, conversation_id)
+    if assignee_id is not None and assignee_id not in (actor.user_id, before.assignee_id):
+        # Given to someone by someone else: the live event says who, so the panel of the
+        # person receiving it can tell them (web/pages/events.py `notification`).
+        announced = OutboxItem(
+            announced.stream, {**announced.payload, "assigned_by": str(actor.user_id)}
+        )
+    return result, [announced]
 
 
 async def set_status(

@@ -32,6 +32,7 @@ from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.runtime import Runtime
 from zapcrm.tasks import live as tasks_live
 from zapcrm.web.dependencies import CurrentPanelUser, InboxFilterDep, PanelUser, session_store
+from zapcrm.web.i18n import N_, translate
 from zapcrm.web.templating import company_zone, conversation_title, render_macro
 from zapcrm.web.views import Agents, InboxFilter
 
@@ -82,16 +83,24 @@ class PageView:
 
     def notification(self, event: Mapping[str, Any]) -> str | None:
         """The `notify` event (JSON) for a customer's new message in a chat that is the
-        reader's or has nobody yet; None for anything else. Supervisors are not told of every
-        message in their colleagues' chats."""
+        reader's or has nobody yet, or for a chat someone else gave the reader; None for
+        anything else. Supervisors are not told of every message in their colleagues' chats."""
+        data = event.get("data") or {}
+        conversation = _model(ConversationOut, data.get("conversation"))
+        if conversation is None:
+            return None
+        me = self.user.identity.user_id
+        if event.get("type") == "conversation.updated":
+            by = _uuid(data.get("assigned_by"))
+            if by is None or conversation.assignee_id != me or by == me:
+                return None
+            name = self.agents.name(by)
+            body = translate(N_("{name} passou esta conversa para você", name=name))
+            return _notice(conversation, body)
         if event.get("type") != "message.created":
             return None
-        data = event.get("data") or {}
         message = _model(MessageOut, data.get("message"))
-        conversation = _model(ConversationOut, data.get("conversation"))
-        if message is None or conversation is None or message.from_me:
-            return None
-        if conversation.assignee_id not in (None, self.user.identity.user_id):
+        if message is None or message.from_me or conversation.assignee_id not in (None, me):
             return None
         if datetime.now(UTC) - message.message_timestamp > NOTIFY_WITHIN:
             return None
@@ -99,13 +108,7 @@ class PageView:
         body = preview_of(message.type, message.body, caption if isinstance(caption, str) else None)
         if conversation.is_group and message.push_name:
             body = f"{message.push_name}: {body}"
-        notice = {
-            "conversation_id": str(conversation.id),
-            "title": conversation_title(conversation),
-            "body": body,
-            "url": f"/panel/inbox/{conversation.id}",
-        }
-        return orjson.dumps(notice).decode()
+        return _notice(conversation, body)
 
     def _touches_home(self, event: Mapping[str, Any]) -> bool:
         kind = str(event.get("type", ""))
@@ -231,6 +234,23 @@ class PageView:
             admitted,
             company_zone(),
         )
+
+
+def _notice(conversation: ConversationOut, body: str) -> str:
+    notice = {
+        "conversation_id": str(conversation.id),
+        "title": conversation_title(conversation),
+        "body": body,
+        "url": f"/panel/inbox/{conversation.id}",
+    }
+    return orjson.dumps(notice).decode()
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _count(value: object) -> int:
