@@ -71,7 +71,7 @@ async def new_chat(
     return Chat(instance, conversation_id)
 
 
-async def assign(db: Database, conversation_id: Any, user_id: uuid.UUID) -> None:
+async def assign(db: Database, conversation_id: Any, user_id: uuid.UUID | None) -> None:
     """Hand the conversation to a member of staff, as an assignment in the panel would."""
     async with db.service_session() as session:
         await session.execute(

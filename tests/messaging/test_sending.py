@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from tests.conftest import SIMULATOR_KEY, Factory, login
-from tests.evolution.harness import rows
+from tests.evolution.harness import new_instance, post, rows, text_message
 from tests.messaging.chats import assign, new_chat
 from tests.messaging.gateway import CustomerChat, Gateway, count_from_me, until
 from zapcrm.config import Settings
@@ -101,6 +101,34 @@ async def test_start_a_conversation_by_phone_in_any_format(
         lambda r: r and r[0]["n"] == 2,
     )
     assert len(await gateway.sent()) == 2
+
+
+async def test_writing_to_a_number_finds_the_chat_it_already_has_under_another_key(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    """The customer's chat came in under the 12-digit id of an older Brazilian account; typing
+    their number (with the ninth digit) opens that chat, or says a colleague has it."""
+    instance = await new_instance(db, factory)
+    legacy = text_message("LEG1", remote_jid="551187650001@s.whatsapp.net", text_body="Oi")
+    assert (await post(client, instance.envelope(legacy))).status_code == 200
+    chats = await rows(
+        db, "select id from evolution_conversations where instance_id = :i", i=instance.instance_id
+    )
+    operator = await factory.user(instance.company_id, Role.OPERATOR)
+    colleague = await factory.user(instance.company_id, Role.OPERATOR)
+    headers = await login(client, operator)
+    body = {"instance_id": str(instance.instance_id), "phone": "11 98765-0001", "text": "Olá!"}
+    await assign(db, chats[0]["id"], colleague.id)
+    taken = await client.post("/api/messages", json=body, headers=headers)
+    assert taken.status_code == 409, taken.text
+    await assign(db, chats[0]["id"], None)
+    sent = await client.post("/api/messages", json=body, headers=headers)
+    assert sent.status_code == 202, sent.text
+    assert sent.json()["conversation_id"] == str(chats[0]["id"])
+    after = await rows(
+        db, "select id from evolution_conversations where instance_id = :i", i=instance.instance_id
+    )
+    assert len(after) == 1
 
 
 async def test_the_jid_whatsapp_answers_with_becomes_a_key_of_the_contact(

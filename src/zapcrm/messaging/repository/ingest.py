@@ -100,6 +100,19 @@ async def find_conversation_id(
     return result.scalar_one_or_none()
 
 
+async def contact_conversation_id(
+    session: AsyncSession, instance_id: uuid.UUID, contact_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The contact's latest 1:1 chat on the instance, also one the caller may not see (its
+    company only: migration 0031); None in a service session."""
+    result = await session.execute(
+        text("select app.contact_conversation_id(:instance_id, :contact_id)"),
+        {"instance_id": instance_id, "contact_id": contact_id},
+    )
+    found: uuid.UUID | None = result.scalar_one_or_none()
+    return found
+
+
 async def rekey_conversation(
     session: AsyncSession, conversation_id: uuid.UUID, remote_jid: str
 ) -> None:

@@ -382,6 +382,12 @@ async def start_conversation(
         session, actor.company_id, WhatsAppPeer(phone_jid=chat_jid, lid=None), source="manual"
     )
     existing = await repository.find_conversation_id(session, instance_id, chat_jid)
+    if existing is None and resolved is not None:
+        # The person's chat may be under another of their keys (the old 12-digit form, an
+        # @lid), and a colleague's chat is not visible here: ask by contact.
+        existing = await repository.contact_conversation_id(
+            session, instance_id, resolved.contact_id
+        )
     if existing is not None:
         if not await repository.get_conversations(session, [existing]):
             raise Conflict(N_("esta conversa está com outro atendente"))
