@@ -25,6 +25,7 @@ from zapcrm.web.pages import (
     admin,
     auth,
     campaigns,
+    compose,
     contacts,
     events,
     home,
@@ -154,6 +155,7 @@ def create_panel() -> SecurityHeaders:
     panel.include_router(auth.router)
     panel.include_router(invite.router)
     panel.include_router(home.router)
+    panel.include_router(compose.router)
     panel.include_router(inbox.router)
     panel.include_router(search.router)
     panel.include_router(events.router)
