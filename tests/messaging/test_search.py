@@ -72,6 +72,11 @@ async def test_words_match_without_accents_in_any_inflection_and_as_prefixes(
     assert photo["items"][0]["type"] == "image"
     assert photo["items"][0]["conversation"]["remote_jid"] == JOAO
     assert (await _search(client, headers, q="cafet chegou"))["items"] == []
+    # Within one chat.
+    in_chat = await _search(
+        client, headers, q="pedido", conversation_id=photo["items"][0]["conversation"]["id"]
+    )
+    assert in_chat["items"] == []
     # The snippet marks the words found.
     marked = [part["text"] for part in found["items"][1]["snippet"] if part["match"]]
     assert marked == ["pedido"]

@@ -133,3 +133,20 @@ async def test_without_a_whatsapp_number_the_form_says_how_to_get_one(
         data={"csrf_token": csrf, "phone": "11987650001", "text": "Oi"},
     )
     assert posted.status_code == 422
+
+
+async def test_writing_to_a_contact_who_opted_out_warns_first(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+    operator = await factory.user(instance.company_id, Role.OPERATOR)
+    created = await client.post(
+        "/api/contacts",
+        json={"name": "Seu Lima", "phone": "11987650079", "opted_out": True},
+        headers=await login(client, operator),
+    )
+    assert created.status_code == 201, created.text
+    http = await new_browser()
+    await panel_login(http, operator)
+    page = await http.get(f"/panel/conversations/new?contact={created.json()['id']}")
+    assert "pediu para não receber mensagens" in page.text

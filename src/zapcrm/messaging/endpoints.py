@@ -85,13 +85,21 @@ async def search_messages(
         ),
     ],
     instance_id: uuid.UUID | None = None,
+    conversation_id: uuid.UUID | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Page[MessageHit]:
-    """Messages in the conversations the caller may see whose text or caption has the words,
-    newest first, each with its conversation and a snippet marking what matched."""
+    """Messages in the conversations the caller may see (or in `conversation_id`) whose text or
+    caption has the words, newest first, each with its conversation and a snippet marking
+    what matched."""
     return await search.search_messages(
-        session, identity, q, instance_id=instance_id, cursor=cursor, limit=limit
+        session,
+        identity,
+        q,
+        instance_id=instance_id,
+        cursor=cursor,
+        limit=limit,
+        conversation_id=conversation_id,
     )
 
 

@@ -41,6 +41,7 @@ async def search_messages(
     instance_id: uuid.UUID | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
+    conversation_id: uuid.UUID | None = None,
 ) -> Sequence[dict[str, Any]]:
     """Messages whose text or caption matches `query` (to_tsquery syntax, built by the caller
     from plain words), newest first (keyset: message_timestamp desc, id desc), each with its
@@ -60,6 +61,9 @@ async def search_messages(
     if instance_id is not None:
         clauses.append("m.instance_id = :instance_id")
         params["instance_id"] = instance_id
+    if conversation_id is not None:
+        clauses.append("m.conversation_id = :conversation_id")
+        params["conversation_id"] = conversation_id
     if after is not None:
         params["after_at"], params["after_id"] = after
         clauses.append("(m.message_timestamp, m.id) < (:after_at, :after_id)")

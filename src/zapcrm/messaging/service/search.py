@@ -46,8 +46,10 @@ async def search_messages(
     instance_id: uuid.UUID | None,
     cursor: str | None,
     limit: int,
+    conversation_id: uuid.UUID | None = None,
 ) -> Page[MessageHit]:
-    """A page of matching messages, newest first, in the conversations the caller may see."""
+    """A page of matching messages, newest first, in the conversations the caller may see (or
+    in one of them)."""
     query = text_query(search)
     if query is None:
         raise ValidationFailed.on_field(
@@ -66,6 +68,7 @@ async def search_messages(
         instance_id=instance_id,
         after=after,
         limit=limit + 1,
+        conversation_id=conversation_id,
     )
     items = [_hit(row) for row in rows[:limit]]
     next_cursor = None
