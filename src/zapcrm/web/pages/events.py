@@ -85,20 +85,27 @@ class PageView:
         """The `notify` event (JSON) for a customer's new message in a chat that is the
         reader's or has nobody yet, or for a chat someone else gave the reader; None for
         anything else. Supervisors are not told of every message in their colleagues' chats."""
+        kind = event.get("type")
         data = event.get("data") or {}
+        me = self.user.identity.user_id
+        # Every reader runs this for every event: the models are read only for a notice.
+        if kind == "conversation.updated":
+            by = _uuid(data.get("assigned_by"))
+            if by is None or by == me or event.get("assignee_id") != str(me):
+                return None
+        elif kind != "message.created" or event.get("assignee_id") not in (None, str(me)):
+            return None
+        elif not isinstance(data.get("message"), Mapping) or data["message"].get("from_me"):
+            return None  # our own sends, automatic replies included
         conversation = _model(ConversationOut, data.get("conversation"))
         if conversation is None:
             return None
-        me = self.user.identity.user_id
-        if event.get("type") == "conversation.updated":
-            by = _uuid(data.get("assigned_by"))
-            if by is None or conversation.assignee_id != me or by == me:
+        if kind == "conversation.updated":
+            if conversation.assignee_id != me:
                 return None
             name = self.agents.name(by)
             body = translate(N_("{name} passou esta conversa para você", name=name))
             return _notice(conversation, body)
-        if event.get("type") != "message.created":
-            return None
         message = _model(MessageOut, data.get("message"))
         if message is None or message.from_me or conversation.assignee_id not in (None, me):
             return None
