@@ -146,3 +146,28 @@ def test_a_chat_someone_else_gives_the_reader_is_announced() -> None:
     assert view.notification(transfer(colleague, str(me))) is None  # given away by me
     assert view.notification(transfer(me, None)) is None  # a status change, say
     assert view.notification(transfer(me, "not-an-id")) is None
+
+
+def test_a_task_someone_else_gives_the_reader_is_announced() -> None:
+    colleague = uuid.uuid4()
+    view, me = _view(Role.OPERATOR, Agents(by_id={colleague: "Bia"}, active=[]))
+
+    def task(
+        kind: str, to: uuid.UUID | None, by: uuid.UUID, before: uuid.UUID | None = None
+    ) -> Any:
+        data = {"task_id": "t1", "assignee_id": str(to) if to else None, "actor_id": str(by),
+                "previous_assignee_id": str(before) if before else None}  # fmt: skip
+        return view.notification({"type": kind, "data": data})
+
+    notice = orjson.loads(task("task.created", me, colleague) or "{}")
+    assert notice == {
+        "conversation_id": "task-t1",
+        "title": "Nova tarefa para você",
+        "body": "Bia passou uma tarefa para você",
+        "url": "/panel/tasks",
+    }
+    assert task("task.updated", me, colleague, before=colleague) is not None  # passed to me
+    assert task("task.updated", me, colleague, before=me) is None  # edited, still mine
+    assert task("task.created", me, me) is None  # my own
+    assert task("task.created", colleague, me) is None  # someone else's
+    assert task("task.completed", me, colleague) is None

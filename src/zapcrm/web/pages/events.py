@@ -88,6 +88,8 @@ class PageView:
         kind = event.get("type")
         data = event.get("data") or {}
         me = self.user.identity.user_id
+        if kind in ("task.created", "task.updated"):
+            return self._task_notice(kind, data)
         # Every reader runs this for every event: the models are read only for a notice.
         if kind == "conversation.updated":
             by = _uuid(data.get("assigned_by"))
@@ -116,6 +118,23 @@ class PageView:
         if conversation.is_group and message.push_name:
             body = f"{message.push_name}: {body}"
         return _notice(conversation, body)
+
+    def _task_notice(self, kind: str, data: Mapping[str, Any]) -> str | None:
+        """A task someone else created for the reader or passed to them. Task events carry ids
+        only (tasks/live.py), so the notice names who, not what: the tasks page says what."""
+        me = str(self.user.identity.user_id)
+        by = _uuid(data.get("actor_id"))
+        if data.get("assignee_id") != me or by is None or str(by) == me:
+            return None
+        if kind == "task.updated" and data.get("previous_assignee_id") == me:
+            return None  # edited, still mine: nothing new to hear about
+        notice = {
+            "conversation_id": f"task-{data.get('task_id')}",  # never the chat on screen
+            "title": translate(N_("Nova tarefa para você")),
+            "body": translate(N_("{name} passou uma tarefa para você", name=self.agents.name(by))),
+            "url": "/panel/tasks",
+        }
+        return orjson.dumps(notice).decode()
 
     def _touches_home(self, event: Mapping[str, Any]) -> bool:
         kind = str(event.get("type", ""))
