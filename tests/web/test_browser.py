@@ -170,11 +170,13 @@ async def test_hostile_text_renders_as_text_and_csrf_is_enforced(shop: Shop) -> 
 async def test_on_a_phone_the_list_and_the_chat_are_separate_screens(shop: Shop) -> None:
     page = await shop.panel(Role.OPERATOR, viewport=(390, 844))
     customer = await shop.customer("Bia")
-    await customer.writes("oi, vocês abrem sábado?")
+    # A long first line: its row ends in "…" instead of widening the list past the screen.
+    await customer.writes("oi, vocês abrem sábado? " + "e no domingo, e nos feriados? " * 4)
     await page.goto("/panel/inbox?tab=unassigned")
     row = page.locator(".conv", has_text="Bia")
     await expect(row).to_be_visible()
     await expect(page.locator(".chat-pane")).to_be_hidden()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
     if path := screenshot_path("phone-inbox"):
         await page.screenshot(path=path)
     await row.locator("a").click()
