@@ -10,6 +10,7 @@ from zapcrm.messaging.repository.inbox import (
     list_messages_through,
     list_waiting,
     media_paths,
+    queue_counts,
 )
 from zapcrm.messaging.repository.ingest import (
     ConversationRow,
@@ -53,6 +54,7 @@ __all__ = [
     "message_ref",
     "outbound",
     "park_update",
+    "queue_counts",
     "rekey_conversation",
     "store_message",
     "sync_last_preview",

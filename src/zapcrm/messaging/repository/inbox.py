@@ -115,6 +115,25 @@ async def list_waiting(
     return [dict(row._mapping) for row in await session.execute(text(sql), params)]
 
 
+async def queue_counts(
+    session: AsyncSession, company_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[int, int]:
+    """(open chats nobody has, the user's open chats with unread messages), under RLS."""
+    row = (
+        await session.execute(
+            text(
+                "select count(*) filter (where c.assignee_id is null) as waiting,"
+                " count(*) filter (where c.assignee_id = :user_id and c.unread_count > 0)"
+                " as mine_unread"
+                " from evolution_conversations c"
+                " where c.company_id = :company_id and c.status = 'open'"
+            ),
+            {"company_id": company_id, "user_id": user_id},
+        )
+    ).one()
+    return int(row.waiting), int(row.mine_unread)
+
+
 async def get_conversations(
     session: AsyncSession, ids: Sequence[uuid.UUID]
 ) -> Sequence[dict[str, Any]]:

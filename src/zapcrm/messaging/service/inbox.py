@@ -61,6 +61,20 @@ async def waiting_conversations(
     return [cache.conversation_out(row) for row in rows]
 
 
+@dataclass(frozen=True)
+class QueueCounts:
+    """What the inbox tabs count: chats waiting for anyone, and the reader's with news."""
+
+    unassigned: int
+    mine_unread: int
+
+
+async def queue_counts(session: AsyncSession, identity: Identity) -> QueueCounts:
+    """Open chats nobody has taken, and the caller's open chats with unread messages."""
+    waiting, mine = await repository.queue_counts(session, identity.company_id, identity.user_id)
+    return QueueCounts(unassigned=waiting, mine_unread=mine)
+
+
 async def get_conversation(session: AsyncSession, conversation_id: uuid.UUID) -> ConversationOut:
     """One conversation the caller may see; NotFound otherwise (never Forbidden: no leak)."""
     rows = await repository.get_conversations(session, [conversation_id])

@@ -145,6 +145,14 @@ async def inbox_page(
     return render("inbox/page.html", context)
 
 
+@router.get("/queue-counts")
+async def queue_counts(runtime: RuntimeDep, user: CurrentPanelUser) -> Response:
+    """The counts on the inbox tabs, as out-of-band swaps (fetched again after live changes)."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        counts = await inbox.queue_counts(session, user.identity)
+    return HTMLResponse(render_macro("inbox/_list.html", "tab_counts", counts))
+
+
 @router.get("/inbox/{conversation_id}")
 async def conversation_page(
     conversation_id: uuid.UUID,

@@ -215,12 +215,24 @@
     var list = event.detail.target; // for a row inserted at the top: the list
     var row = list && list.id === "conversation-list" ? list.firstElementChild : null;
     if (row && row.classList.contains("conv")) placeRow(row);
+    if (list && (list.id === "conversation-list" || /^conv-/.test(list.id))) countsChanged();
     if (list && list.id === "messages") {
       var appended = list.querySelectorAll(":scope > .bubble");
       if (appended.length) placeBubble(appended[appended.length - 1]);
     }
     if (stickToBottom) scrollToBottom();
   });
+
+  // The inbox tabs' counts: fetched again at most once a second, after the last of a burst
+  // of live changes has had that second to arrive.
+  var countsTimer = null;
+  function countsChanged() {
+    if (countsTimer || !window.htmx) return;
+    countsTimer = window.setTimeout(function () {
+      countsTimer = null;
+      window.htmx.trigger(document.body, "queue-counts");
+    }, 1000);
+  }
 
   // A live message is appended at the end, but events from parallel worker batches can come
   // out of order (a customer's burst within one second): the new bubble moves up past those
@@ -365,6 +377,7 @@
       window.htmx.ajax("GET", list.getAttribute("data-refresh-url"), {
         target: list, swap: "innerHTML", headers: { "HX-Target": "conversation-list" }
       });
+      countsChanged();
     }
     var box = messages();
     if (box && box.hasAttribute("data-refresh-url")) refreshMessages(box);
