@@ -56,6 +56,12 @@ async def test_a_customer_writing_while_the_operator_is_elsewhere_is_noticed(sho
     ]
     await _look_away(page, False)
     await expect(page).to_have_title(re.compile(r"^Tarefas"))
+    # On screen, elsewhere in the panel: a toast that leads to the chat, the words as text.
+    await customer.writes("<b>Oi</b> de novo")
+    toast = page.locator("#toast a.notice-toast")
+    await expect(toast).to_have_text("Dona Rosa <b>Oi</b> de novo")
+    await expect(toast).to_have_attribute("href", f"/panel/inbox/{found[0]['id']}")
+    assert await page.evaluate("window.__notices.length") == 1  # no desktop notice on screen
 
     # Turned off (and kept so for the next page): nothing more.
     alerts = page.locator("[data-alerts]")

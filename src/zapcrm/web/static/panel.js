@@ -480,6 +480,9 @@
     if (!Context) return;
     try {
       audio = audio || new Context();
+      // Made before any click on the page, the context starts suspended; once the reader has
+      // clicked, resuming it is allowed.
+      if (audio.state === "suspended") audio.resume();
       var tone = audio.createOscillator(), volume = audio.createGain(), at = audio.currentTime;
       tone.frequency.value = 880;
       volume.gain.setValueAtTime(0.08, at);
@@ -501,6 +504,8 @@
     if (document.hidden) {
       unseen += 1;
       document.title = "(" + unseen + ") " + baseTitle;
+    } else {
+      showNotice(notice);
     }
     chime();
     if (document.hidden && window.Notification && Notification.permission === "granted") {
@@ -512,6 +517,23 @@
       };
     }
   });
+  // On screen, elsewhere in the panel: the notice as a toast linking to the chat (built with
+  // textContent: the customer's words are never markup).
+  var noticeTimer = null;
+  function showNotice(notice) {
+    var toast = document.getElementById("toast");
+    if (!toast) return;
+    var link = document.createElement("a");
+    link.className = "toast notice-toast";
+    link.href = notice.url;
+    var title = document.createElement("strong");
+    title.textContent = notice.title;
+    link.appendChild(title);
+    link.appendChild(document.createTextNode(" " + notice.body));
+    toast.replaceChildren(link);
+    if (noticeTimer) window.clearTimeout(noticeTimer);
+    noticeTimer = window.setTimeout(function () { toast.replaceChildren(); }, 8000);
+  }
   document.addEventListener("visibilitychange", function () {
     if (document.hidden || !unseen) return;
     unseen = 0;
