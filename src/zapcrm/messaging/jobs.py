@@ -24,6 +24,7 @@ from zapcrm.evolution.client import EvolutionClient
 from zapcrm.evolution.credentials import CredentialBox, CredentialError
 from zapcrm.evolution.errors import GatewayError, GatewayUnavailable
 from zapcrm.evolution.repository import gateway_access
+from zapcrm.kit.ids import uuid_or_none
 from zapcrm.logging import get_logger
 from zapcrm.messaging import cache, realtime
 from zapcrm.messaging.changes import message_changed
@@ -42,13 +43,6 @@ QRCODE_TTL_SECONDS = 60
 SESSION_TTL_SECONDS = 3600
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 class IncomingHandler:
     """Batch handler for `evolution:incoming-messages`: caches, live events, media queue."""
 
@@ -60,16 +54,16 @@ class IncomingHandler:
         """Handle a batch; everything is idempotent, so a retried batch does no harm."""
         message_ids = {
             mid for job in jobs if job.payload.get("kind") == "message"
-            if (mid := _uuid(job.payload.get("message_id"))) is not None
+            if (mid := uuid_or_none(job.payload.get("message_id"))) is not None
         }  # fmt: skip
         note_ids = {
             nid for job in jobs if job.payload.get("kind") == "note"
-            if (nid := _uuid(job.payload.get("note_id"))) is not None
+            if (nid := uuid_or_none(job.payload.get("note_id"))) is not None
         }  # fmt: skip
         conversation_ids = {
             cid for job in jobs
             if job.payload.get("kind") in ("message", "conversation", "note", "task")
-            if (cid := _uuid(job.payload.get("conversation_id"))) is not None
+            if (cid := uuid_or_none(job.payload.get("conversation_id"))) is not None
         }  # fmt: skip
         # Each snapshot carries its own version (the cache keeps the newest), so the reads
         # need no common snapshot: no transaction around them.
@@ -128,7 +122,7 @@ class IncomingHandler:
         kind = payload.get("kind")
         channel = realtime.channel_for(str(payload.get("company_id", "")))
         if kind == "message":
-            message_id = _uuid(payload.get("message_id"))
+            message_id = uuid_or_none(payload.get("message_id"))
             message = messages.get(message_id) if message_id else None
             if message is None:
                 return  # deleted since: nothing to announce
@@ -153,7 +147,7 @@ class IncomingHandler:
             if payload.get("media") and payload.get("change") == "created":
                 media_jobs.append((MEDIA_STREAM, {"message_id": str(message.id)}))
         elif kind == "conversation":
-            conversation_id = _uuid(payload.get("conversation_id"))
+            conversation_id = uuid_or_none(payload.get("conversation_id"))
             if payload.get("change") == "folded":
                 cache.forget_page(pipe, str(conversation_id))
             snapshot = conversations.get(conversation_id) if conversation_id else None
@@ -173,9 +167,9 @@ class IncomingHandler:
                     ),
                 )
         elif kind == "note":
-            note_id = _uuid(payload.get("note_id"))
+            note_id = uuid_or_none(payload.get("note_id"))
             note = notes_by_id.get(note_id) if note_id else None
-            conversation_id = _uuid(payload.get("conversation_id"))
+            conversation_id = uuid_or_none(payload.get("conversation_id"))
             conversation = conversations.get(conversation_id) if conversation_id else None
             change = str(payload.get("change", "created"))
             # Without its conversation the audience (its assignee) is unknown: say nothing
@@ -199,7 +193,7 @@ class IncomingHandler:
         elif kind == "task":
             # Ids only: each page fetches its tasks again under RLS (tasks/live.py). The
             # conversation's assignee, read now, decides who sees an unassigned task.
-            conversation_id = _uuid(payload.get("conversation_id"))
+            conversation_id = uuid_or_none(payload.get("conversation_id"))
             conversation = conversations.get(conversation_id) if conversation_id else None
             fields = ("task_id", "assignee_id", "previous_assignee_id", "created_by", "actor_id")
             task_data: dict[str, Any] = {name: payload.get(name) for name in fields}
@@ -250,7 +244,7 @@ class MediaHandler:
 
     async def __call__(self, job: Job) -> None:
         """Save a message's media once; later runs find it stored and do nothing."""
-        message_id = _uuid(job.payload.get("message_id"))
+        message_id = uuid_or_none(job.payload.get("message_id"))
         if message_id is None:
             raise PermanentJobError("media job without a valid message_id")
         async with self.db.service_session() as session:

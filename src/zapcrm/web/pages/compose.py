@@ -21,6 +21,7 @@ from zapcrm.dependencies import RuntimeDep
 from zapcrm.evolution.admin import company_instances
 from zapcrm.evolution.schemas import InstanceOut
 from zapcrm.exceptions import NotFound, ValidationFailed, ZapcrmError
+from zapcrm.kit.ids import uuid_or_none
 from zapcrm.messaging.service import outbound
 from zapcrm.outbox import OutboxItem
 from zapcrm.transactions import in_tenant_transaction
@@ -114,12 +115,11 @@ async def _instance(session: AsyncSession, user: PanelUser, chosen: str) -> uuid
 
 
 def _uuid(value: str, field: str) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ValidationFailed.on_field(field, N_("identificador inválido")) from None
+    """A form field's id: empty means none, anything unreadable is that field's error."""
+    found = uuid_or_none(value)
+    if value and found is None:
+        raise ValidationFailed.on_field(field, N_("identificador inválido"))
+    return found
 
 
 async def _form(
@@ -135,7 +135,7 @@ async def _form(
     contact: ContactDetail | None = None
     async with runtime.db.tenant_session(user.identity.claims) as session:
         instances: list[InstanceOut] = await company_instances(session, user.identity.company_id)
-        contact_id = _uuid_or_none(values.get("contact", ""))
+        contact_id = uuid_or_none(values.get("contact", ""))
         if contact_id is not None:
             try:
                 contact = await contacts_service.get_contact(session, user.identity, contact_id)
@@ -149,10 +149,3 @@ async def _form(
         "contact": contact,
     }
     return render("inbox/new.html", context, status_code=status_code)
-
-
-def _uuid_or_none(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import Unauthorized
+from zapcrm.kit.ids import uuid_or_none
 from zapcrm.logging import get_logger
 from zapcrm.messaging import realtime
 from zapcrm.messaging.labels import preview_of
@@ -92,7 +93,7 @@ class PageView:
             return self._task_notice(kind, data)
         # Every reader runs this for every event: the models are read only for a notice.
         if kind == "conversation.updated":
-            by = _uuid(data.get("assigned_by"))
+            by = uuid_or_none(data.get("assigned_by"))
             if by is None or by == me or event.get("assignee_id") != str(me):
                 return None
         elif kind != "message.created" or event.get("assignee_id") not in (None, str(me)):
@@ -123,7 +124,7 @@ class PageView:
         """A task someone else created for the reader or passed to them. Task events carry ids
         only (tasks/live.py), so the notice names who, not what: the tasks page says what."""
         me = str(self.user.identity.user_id)
-        by = _uuid(data.get("actor_id"))
+        by = uuid_or_none(data.get("actor_id"))
         if data.get("assignee_id") != me or by is None or str(by) == me:
             return None
         if kind == "task.updated" and data.get("previous_assignee_id") == me:
@@ -270,13 +271,6 @@ def _notice(conversation: ConversationOut, body: str) -> str:
         "url": f"/panel/inbox/{conversation.id}",
     }
     return orjson.dumps(notice).decode()
-
-
-def _uuid(value: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 def _count(value: object) -> int:
