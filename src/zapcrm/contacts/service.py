@@ -184,7 +184,7 @@ async def update_contact(
         return ContactOut.of(contact)
     # List rules add a contact a change makes match (a stage reached, a tag given), and leave
     # alone one that matched already: someone may have taken it off the list by hand.
-    matched_before = await list_rules.rules_matched(session, actor.company_id, contact.id)
+    standing = await list_rules.before_edit(session, actor.company_id, contact.id)
     contact = await crud.change_contact(session, contact, {key: values[key] for key in changes})
     await crud.add_event(
         session,
@@ -194,9 +194,7 @@ async def update_contact(
         actor_id=actor.user_id,
         details={"changes": changes},
     )
-    await list_rules.apply_to_contacts(
-        session, actor.company_id, [contact.id], already_matched=matched_before
-    )
+    await standing.apply(session)
     return ContactOut.of(contact)
 
 

@@ -15,7 +15,8 @@ never stops the contacts from being saved.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,17 +36,21 @@ from zapcrm.logging import get_logger
 from zapcrm.models import ListRule
 
 __all__ = [
+    "ContactEdit",
     "apply_to_contacts",
     "apply_to_import",
+    "before_edit",
     "create_rule",
     "delete_rule",
     "get_rule",
     "list_rules",
-    "rules_matched",
     "update_rule",
 ]
 
 log = get_logger(__name__)
+
+# An active rule and its filter compiled for the company (None: it restricts nothing).
+CompiledRule = tuple[ListRule, ColumnElement[bool] | None]
 
 
 async def list_rules(
@@ -127,52 +132,66 @@ async def apply_to_contacts(
     contact_ids: Sequence[uuid.UUID],
     *,
     now: datetime | None = None,
-    already_matched: Collection[uuid.UUID] = (),
 ) -> int:
-    """Put these (just created or changed) contacts on the lists whose rules they match, except
-    the rules in `already_matched` (what `rules_matched` said before a change)."""
+    """Put these just created contacts on the lists whose rules they match."""
     if not contact_ids:
         return 0
-    return await _apply(
-        session, company_id, repository.by_ids(contact_ids), now, skip=already_matched
-    )
+    rules = await _compiled_rules(session, company_id, now)
+    return await _add(session, company_id, repository.by_ids(contact_ids), rules)
 
 
-async def rules_matched(
+@dataclass(frozen=True)
+class ContactEdit:
+    """One contact's standing with the rules, read before an edit (`before_edit`) and applied
+    after it (`apply`), with the rules read and compiled once for both."""
+
+    company_id: uuid.UUID
+    contact_id: uuid.UUID
+    rules: list[CompiledRule]
+    matched: frozenset[uuid.UUID]
+
+    async def apply(self, session: AsyncSession) -> int:
+        """Put the contact on the lists of the rules the edit made it match."""
+        entered = [entry for entry in self.rules if entry[0].id not in self.matched]
+        return await _add(session, self.company_id, repository.by_ids([self.contact_id]), entered)
+
+
+async def before_edit(
     session: AsyncSession,
     company_id: uuid.UUID,
     contact_id: uuid.UUID,
     *,
     now: datetime | None = None,
-) -> frozenset[uuid.UUID]:
-    """The active rules one contact matches as it is now (read before changing it)."""
-    matched = set()
+) -> ContactEdit:
+    """The active rules one contact matches as it is now, to be applied after the edit."""
+    rules = await _compiled_rules(session, company_id, now)
     scope = repository.by_ids([contact_id])
-    for rule, condition in await _compiled_rules(session, company_id, now):
-        if await repository.matches(session, company_id, scope, condition):
-            matched.add(rule.id)
-    return frozenset(matched)
+    matched = frozenset(
+        [
+            rule.id
+            for rule, condition in rules
+            if await repository.matches(session, company_id, scope, condition)
+        ]
+    )
+    return ContactEdit(company_id, contact_id, rules, matched)
 
 
 async def apply_to_import(
     session: AsyncSession, company_id: uuid.UUID, job_id: uuid.UUID, *, now: datetime | None = None
 ) -> int:
     """Put the contacts an import job created or changed on the lists whose rules they match."""
-    return await _apply(session, company_id, repository.imported_by(company_id, job_id), now)
+    rules = await _compiled_rules(session, company_id, now)
+    return await _add(session, company_id, repository.imported_by(company_id, job_id), rules)
 
 
-async def _apply(
+async def _add(
     session: AsyncSession,
     company_id: uuid.UUID,
     scope: ColumnElement[bool],
-    now: datetime | None,
-    *,
-    skip: Collection[uuid.UUID] = (),
+    rules: Sequence[CompiledRule],
 ) -> int:
     added = 0
-    for rule, condition in await _compiled_rules(session, company_id, now):
-        if rule.id in skip:
-            continue
+    for rule, condition in rules:
         joined = await repository.add_matching(
             session, company_id, rule.segment_id, scope, condition
         )
@@ -184,7 +203,7 @@ async def _apply(
 
 async def _compiled_rules(
     session: AsyncSession, company_id: uuid.UUID, now: datetime | None
-) -> list[tuple[ListRule, ColumnElement[bool] | None]]:
+) -> list[CompiledRule]:
     """The active rules with their compiled filters; one whose filter no longer compiles (a
     custom attribute it names was deleted) is left out and logged."""
     rules = await repository.active_rules(session, company_id)
