@@ -543,7 +543,6 @@
   document.addEventListener("DOMContentLoaded", function () {
     prepareComposer();
     showAlertsButton();
-    baseTitle = document.title;
     if (markHit()) document.querySelector(".bubble.hit").scrollIntoView({ block: "center" });
     else scrollToBottom();
     watchTicks(true);
