@@ -91,7 +91,9 @@ class PageView:
         me = self.user.identity.user_id
         if kind in ("task.created", "task.updated"):
             return self._task_notice(kind, data)
-        # Every reader runs this for every event: the models are read only for a notice.
+        # Every reader runs this for every event: the models are read only for a notice. The
+        # event's own assignee_id is the chat's (messaging/jobs.py publishes it from the same
+        # snapshot), so who is concerned is decided before any model is read.
         if kind == "conversation.updated":
             by = uuid_or_none(data.get("assigned_by"))
             if by is None or by == me or event.get("assignee_id") != str(me):
@@ -104,13 +106,11 @@ class PageView:
         if conversation is None:
             return None
         if kind == "conversation.updated":
-            if conversation.assignee_id != me:
-                return None
             name = self.agents.name(by)
             body = translate(N_("{name} passou esta conversa para você", name=name))
             return _notice(conversation, body)
         message = _model(MessageOut, data.get("message"))
-        if message is None or message.from_me or conversation.assignee_id not in (None, me):
+        if message is None:
             return None
         if datetime.now(UTC) - message.message_timestamp > NOTIFY_WITHIN:
             return None
