@@ -160,7 +160,7 @@ async def test_operators_are_refused_like_any_forbidden_action(
     client: httpx.AsyncClient, shop: Shop
 ) -> None:
     headers = await login(client, shop.operator)
-    for path in ("/api/reports/summary", "/api/reports/conversations.csv"):
+    for path in ("/api/reports/summary", "/api/reports/volume", "/api/reports/conversations.csv"):
         response = await client.get(path, params=WEEK, headers=headers)
         assert response.status_code == 403, path
         assert response.json()["error"]["code"] == "forbidden"
@@ -193,7 +193,7 @@ async def test_bad_dates_and_too_long_periods_are_422_with_a_clear_message(
 ) -> None:
     supervisor = await factory.user(await factory.company(), Role.SUPERVISOR)
     headers = await login(client, supervisor)
-    for path in ("/api/reports/summary", "/api/reports/conversations.csv"):
+    for path in ("/api/reports/summary", "/api/reports/volume", "/api/reports/conversations.csv"):
         response = await client.get(path, params=params, headers=headers)
         assert response.status_code == 422, response.text
         error = response.json()["error"]

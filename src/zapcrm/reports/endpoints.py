@@ -1,6 +1,7 @@
-"""Reports API (supervisors and admins): the service summary of a period and its per-cycle CSV.
+"""Reports API (supervisors and admins): the service summary of a period, its volume day by day
+and hour by hour, and its per-cycle CSV.
 
-Both take the same filters: `from` and `to` are calendar days in the company's time zone (both
+All take the same filters: `from` and `to` are calendar days in the company's time zone (both
 included; by default the last 7 days including today, at most 366 days), `instance_id` and
 `agent_id` narrow the report to one WhatsApp number or to the service cycles one agent held.
 """
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zapcrm.auth.identity import Identity
 from zapcrm.dependencies import RuntimeDep, Supervisor, TenantSession
 from zapcrm.reports import export, service
-from zapcrm.reports.schemas import ReportFilters, ReportSummary
+from zapcrm.reports.schemas import ReportFilters, ReportSummary, ReportVolume
 
 router = APIRouter(tags=["reports"])
 
@@ -63,6 +64,21 @@ async def summary(
     volumes and one row per agent."""
     filters = await _filters(session, identity, date_from, date_to, instance_id, agent_id)
     return await service.summary(session, identity, filters)
+
+
+@router.get("/api/reports/volume")
+async def volume(
+    identity: Supervisor,
+    session: TenantSession,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    instance_id: uuid.UUID | None = None,
+    agent_id: uuid.UUID | None = None,
+) -> ReportVolume:
+    """Cycles started and closed and messages received and sent on each day of the period, and
+    customer messages per weekday and hour (when the team is needed most)."""
+    filters = await _filters(session, identity, date_from, date_to, instance_id, agent_id)
+    return await service.volume(session, identity, filters)
 
 
 @router.get(

@@ -1,4 +1,5 @@
-"""SQL for reports: the summary and per-agent aggregates, and the per-cycle export rows.
+"""SQL for reports: the summary and per-agent aggregates, the volume per day and hour of the
+week, and the per-cycle export rows.
 
 Every statement filters by company explicitly; RLS decides what the caller may read. Times are
 aggregated in Postgres (`percentile_cont`), never by looping over rows in Python.
@@ -8,13 +9,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from datetime import date
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Float,
+    Integer,
     Select,
+    String,
     and_,
+    bindparam,
     cast,
     exists,
     func,
@@ -23,6 +29,7 @@ from sqlalchemy import (
     select,
     text,
     union,
+    union_all,
 )
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -359,6 +366,99 @@ async def reply_figures(
     if overall is None:  # no wait at all: the empty grouping set still answers one row
         return ReplyFigures(0, None, None, None, by_agent)
     return ReplyFigures(overall.waits, overall.mean, overall.median, overall.p90, by_agent)
+
+
+class DayFigures(NamedTuple):
+    """One calendar day's volume (a day with nothing has no row)."""
+
+    day: date
+    cycles_started: int
+    cycles_closed: int
+    messages_inbound: int
+    messages_outbound: int
+
+
+def _local(moment: Any, filters: ReportFilters) -> ColumnElement[Any]:
+    """A timestamp as the company's wall clock reads it (timestamp without zone).
+
+    The zone is one named parameter wherever it appears, so the grouped expression and the
+    selected one are the same to Postgres (a fresh parameter each time is "must appear in the
+    GROUP BY clause")."""
+    return func.timezone(bindparam("zone", filters.timezone.key, type_=String), moment)
+
+
+def _local_day(moment: Any, filters: ReportFilters) -> ColumnElement[date]:
+    return cast(_local(moment, filters), Date)
+
+
+async def daily_figures(
+    session: AsyncSession, company_id: uuid.UUID, filters: ReportFilters
+) -> list[DayFigures]:
+    """Cycles started and closed and messages received and sent per day of the period, in one
+    statement: each count is grouped by its own day first, then the days are put together."""
+    started_day = _local_day(ConversationCycle.started_at, filters)
+    closed_day = _local_day(ConversationCycle.closed_at, filters)
+    message_day = _local_day(EvolutionMessage.message_timestamp, filters)
+    zero: ColumnElement[int] = literal_column("0")
+
+    def counts(started: Any, closed: Any, inbound: Any, outbound: Any) -> list[Any]:
+        return [
+            started.label("started"),
+            closed.label("closed"),
+            inbound.label("inbound"),
+            outbound.label("outbound"),
+        ]
+
+    starts = (
+        _cycles(company_id, filters)
+        .add_columns(started_day.label("day"), *counts(func.count(), zero, zero, zero))
+        .where(_started(filters))
+        .group_by(started_day)
+    )
+    closes = (
+        _cycles(company_id, filters)
+        .add_columns(closed_day.label("day"), *counts(zero, func.count(), zero, zero))
+        .where(_closed(filters))
+        .group_by(closed_day)
+    )
+    inbound = func.count().filter(~EvolutionMessage.from_me)
+    messages = (
+        _messages(company_id, filters)
+        .add_columns(
+            message_day.label("day"), *counts(zero, zero, inbound, func.count().filter(_sent()))
+        )
+        .group_by(message_day)
+    )
+    parts = union_all(starts, closes, messages).subquery()
+    statement = (
+        select(
+            parts.c.day,
+            *(
+                cast(func.sum(parts.c[name]), Integer)
+                for name in ("started", "closed", "inbound", "outbound")
+            ),
+        )
+        .group_by(parts.c.day)
+        .order_by(parts.c.day)
+    )
+    return [DayFigures._make(row) for row in (await session.execute(statement)).all()]
+
+
+async def inbound_by_hour(
+    session: AsyncSession, company_id: uuid.UUID, filters: ReportFilters
+) -> dict[tuple[int, int], int]:
+    """Customer messages of the period per (ISO weekday 1-7, hour 0-23) on the company's clock;
+    hours with none are absent."""
+    local = _local(EvolutionMessage.message_timestamp, filters)
+    weekday = cast(func.extract("isodow", local), Integer)
+    hour = cast(func.extract("hour", local), Integer)
+    statement = (
+        _messages(company_id, filters)
+        .add_columns(weekday, hour, func.count())
+        .where(~EvolutionMessage.from_me)
+        .group_by(weekday, hour)
+    )
+    return {(row[0], row[1]): row[2] for row in (await session.execute(statement)).all()}
 
 
 def export_statement(company_id: uuid.UUID, filters: ReportFilters) -> Select[Any]:

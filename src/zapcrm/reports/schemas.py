@@ -80,3 +80,31 @@ class ReportSummary(BaseModel):
     messages_inbound: int
     messages_outbound: int
     agents: list[AgentSummary]
+
+
+class DayVolume(BaseModel):
+    """One calendar day of the period (in the company's zone)."""
+
+    day: date
+    cycles_started: int
+    cycles_closed: int
+    messages_inbound: int
+    messages_outbound: int
+
+
+class HourTraffic(BaseModel):
+    """Customer messages received in one hour of one weekday, summed over the period."""
+
+    weekday: int = Field(ge=1, le=7, description="ISO weekday: 1 Monday ... 7 Sunday")
+    hour: int = Field(ge=0, le=23, description="hour on the company's clock")
+    messages_inbound: int
+
+
+class ReportVolume(BaseModel):
+    """The period's volume day by day, and when customers write (weekday x hour)."""
+
+    period: PeriodOut
+    days: list[DayVolume] = Field(description="every day of the period, oldest first")
+    traffic: list[HourTraffic] = Field(
+        description="all 168 weekday-hour cells, Monday 00h first, for staffing by demand"
+    )

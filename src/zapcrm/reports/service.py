@@ -22,10 +22,13 @@ from zapcrm.reports.schemas import (
     DEFAULT_PERIOD_DAYS,
     MAX_PERIOD_DAYS,
     AgentSummary,
+    DayVolume,
     DurationStats,
+    HourTraffic,
     PeriodOut,
     ReportFilters,
     ReportSummary,
+    ReportVolume,
 )
 
 
@@ -98,6 +101,12 @@ async def resolve_filters(
     )
 
 
+def _period_out(filters: ReportFilters) -> PeriodOut:
+    return PeriodOut(
+        from_date=filters.first_day, to_date=filters.last_day, timezone=filters.timezone.key
+    )
+
+
 async def summary(
     session: AsyncSession, identity: Identity, filters: ReportFilters
 ) -> ReportSummary:
@@ -106,9 +115,7 @@ async def summary(
     agents = await repository.agent_figures(session, identity.company_id, filters)
     replies = await repository.reply_figures(session, identity.company_id, filters)
     return ReportSummary(
-        period=PeriodOut(
-            from_date=filters.first_day, to_date=filters.last_day, timezone=filters.timezone.key
-        ),
+        period=_period_out(filters),
         cycles_started=figures.cycles_started,
         cycles_closed=figures.cycles_closed,
         cycles_open=figures.cycles_open,
@@ -145,6 +152,36 @@ async def summary(
             for agent in agents
         ],
     )
+
+
+async def volume(session: AsyncSession, identity: Identity, filters: ReportFilters) -> ReportVolume:
+    """Every day of the period with its counts (zeros included, so a chart has no gaps) and the
+    168 weekday-hour cells of customer messages."""
+    counted = {
+        row.day: row
+        for row in await repository.daily_figures(session, identity.company_id, filters)
+    }
+    days = []
+    day = filters.first_day
+    while day <= filters.last_day:
+        row = counted.get(day)
+        days.append(
+            DayVolume(
+                day=day,
+                cycles_started=row.cycles_started if row else 0,
+                cycles_closed=row.cycles_closed if row else 0,
+                messages_inbound=row.messages_inbound if row else 0,
+                messages_outbound=row.messages_outbound if row else 0,
+            )
+        )
+        day += timedelta(days=1)
+    by_hour = await repository.inbound_by_hour(session, identity.company_id, filters)
+    traffic = [
+        HourTraffic(weekday=weekday, hour=hour, messages_inbound=by_hour.get((weekday, hour), 0))
+        for weekday in range(1, 8)
+        for hour in range(24)
+    ]
+    return ReportVolume(period=_period_out(filters), days=days, traffic=traffic)
 
 
 def _float(value: float | None) -> float | None:
