@@ -173,3 +173,73 @@ async def test_the_page_reads_in_english_when_the_reader_chose_english(
     assert '<h2 id="first-response-title">Time to first response</h2>' in page
     assert "4 conversations answered." in page
     assert "Download CSV" in page
+
+
+def day_table(page: str) -> list[list[str]]:
+    """The per-day table: the day's name, then its four counts."""
+    body = page.split('<table class="contacts report-days">', 1)[1].split("</table>", 1)[0]
+    return [
+        [name, *re.findall(r"<td>([^<]*)</td>", cells)]
+        for name, cells in re.findall(r'<th scope="row">([^<]+)</th>(.*?)</tr>', body, re.S)
+    ]
+
+
+def heat_cells(page: str) -> dict[str, str]:
+    """The heat map's cells that show a count, by tooltip, with their shade."""
+    body = page.split('data-testid="heat-map"', 1)[1].split("</table>", 1)[0]
+    return {
+        title: f"{level}:{count}"
+        for level, title, count in re.findall(
+            r'<td class="heat-(\d)" title="([^"]+)">(\d+)</td>', body
+        )
+    }
+
+
+async def test_the_days_chart_table_and_weekday_hours_show_the_weeks_traffic(
+    new_browser: Browser, shop: Shop
+) -> None:
+    http = await new_browser()
+    await panel_login(http, shop.supervisor)
+    page = (await http.get("/panel/reports", params=WEEK)).text
+    assert day_table(page) == [
+        ["1 de mar. de 2026", "0", "1", "0", "0"],
+        ["2 de mar. de 2026", "1", "1", "1", "1"],
+        ["3 de mar. de 2026", "1", "1", "1", "1"],
+        ["4 de mar. de 2026", "1", "1", "1", "1"],
+        ["5 de mar. de 2026", "1", "0", "1", "1"],
+        ["6 de mar. de 2026", "0", "0", "0", "0"],
+        ["7 de mar. de 2026", "1", "0", "1", "1"],
+    ]
+    chart = page.split('data-testid="days-chart"', 1)[1].split("</svg>", 1)[0]
+    titles = re.findall(r"<title>([^<]+)</title>", chart)
+    assert len(titles) == 14  # a bar per day for the cycles started, one for those closed
+    assert "2 de mar. de 2026: 1 iniciado" in titles
+    assert "6 de mar. de 2026: 0 encerrados" in titles
+    # Every customer message of the week is alone in its hour: all the darkest shade.
+    assert heat_cells(page) == {
+        "seg. 09h: 1 mensagem": "4:1",
+        "ter. 10h: 1 mensagem": "4:1",
+        "qua. 11h: 1 mensagem": "4:1",
+        "qui. 08h: 1 mensagem": "4:1",
+        "sáb. 23h: 1 mensagem": "4:1",
+    }
+    assert page.count('class="heat-0"') == 168 - 5
+
+    http.cookies.set("zapcrm_lang", "en")
+    english = (await http.get("/panel/reports", params=WEEK)).text
+    assert day_table(english)[1] == ["Mar 2, 2026", "1", "1", "1", "1"]
+    assert "Sat 23h: 1 message" in heat_cells(english)
+    assert "When customers write" in english
+
+
+async def test_a_week_without_customer_messages_says_so_instead_of_an_empty_map(
+    new_browser: Browser, shop: Shop
+) -> None:
+    http = await new_browser()
+    await panel_login(http, shop.supervisor)
+    page = (
+        await http.get("/panel/reports", params={"from": "2026-03-06", "to": "2026-03-06"})
+    ).text
+    assert "Nenhuma mensagem de cliente no período." in page
+    assert 'data-testid="heat-map"' not in page
+    assert day_table(page) == [["6 de mar. de 2026", "0", "0", "0", "0"]]

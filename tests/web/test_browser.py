@@ -465,6 +465,9 @@ async def test_a_supervisor_reads_the_service_of_the_day_in_reports(shop: Shop) 
     )
     agent_row = page.locator("table tr", has_text=operator_name(supervisor))
     await expect(agent_row).to_contain_text("1")
+    # The day's bar and the customer's hour on the weekday map (the one message: darkest).
+    await expect(page.get_by_test_id("days-chart").locator("rect")).to_have_count(14)
+    await expect(page.get_by_test_id("heat-map").locator("td.heat-4")).to_have_text(["1"])
     if path := screenshot_path("reports"):
         await page.screenshot(path=path, full_page=True)
 

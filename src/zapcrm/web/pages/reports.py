@@ -1,5 +1,6 @@
 """Service reports page (supervisors and admins): a period, a number and an agent to filter by,
-the summary's figures as cards, the per-agent table, and the per-cycle CSV of the same filters."""
+the summary's figures as cards, the days and weekday hours of the period, the per-agent table,
+and the per-cycle CSV of the same filters."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from zapcrm.reports import service as reports_service
 from zapcrm.reports.schemas import ReportFilters
 from zapcrm.web.dependencies import CurrentPanelUser, PanelUser, require_supervisor
 from zapcrm.web.i18n import N_, translate
+from zapcrm.web.reports_view import volume_view
 from zapcrm.web.templating import render
 from zapcrm.web.views import Agents, optional_uuid
 
@@ -95,12 +97,14 @@ async def reports_page(
             chosen = "7d"
             filters = await _filters(session, user, chosen, None, None, instance, agent)
         report = await reports_service.summary(session, user.identity, filters)
+        volume = await reports_service.volume(session, user.identity, filters)
         agents = await Agents.load(session, user.identity)
         instances = await company_instances(session, user.identity.company_id)
     context = user.page_context(
         request,
         "reports",
         report=report,
+        volume=volume_view(volume),
         filters=filters,
         period=chosen,
         error=error,

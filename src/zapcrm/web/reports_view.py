@@ -1,0 +1,74 @@
+"""What the reports page draws from the volume report: the daily chart and the week's heat map."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from babel.dates import format_date, format_skeleton, get_day_names
+
+from zapcrm.reports.schemas import DayVolume, ReportVolume
+from zapcrm.web.charts import BarChart, grouped_bars, heat_level
+from zapcrm.web.i18n import current_locale
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    """One hour of one weekday: customer messages and the shade they get."""
+
+    hour: int
+    count: int
+    level: int
+
+
+@dataclass(frozen=True)
+class HeatRow:
+    """A weekday's 24 hours."""
+
+    name: str
+    cells: list[HeatCell]
+
+
+@dataclass(frozen=True)
+class VolumeView:
+    """The chart of cycles started and closed per day, the day table, and the heat map."""
+
+    chart: BarChart
+    days: list[DayVolume]
+    day_names: list[str]
+    heat: list[HeatRow]
+    inbound_total: int
+
+
+def volume_view(volume: ReportVolume) -> VolumeView:
+    """Draw the volume report in the reader's language (day and weekday names from CLDR)."""
+    locale = current_locale()
+    short = [format_skeleton("dM", day.day, locale=locale) for day in volume.days]
+    chart = grouped_bars(
+        short,
+        [
+            [day.cycles_started for day in volume.days],
+            [day.cycles_closed for day in volume.days],
+        ],
+    )
+    weekday_names = get_day_names("abbreviated", locale=locale)  # 0 is Monday
+    highest = max((cell.messages_inbound for cell in volume.traffic), default=0)
+    heat = [
+        HeatRow(
+            name=weekday_names[weekday - 1],
+            cells=[
+                HeatCell(
+                    cell.hour, cell.messages_inbound, heat_level(cell.messages_inbound, highest)
+                )
+                for cell in volume.traffic
+                if cell.weekday == weekday
+            ],
+        )
+        for weekday in range(1, 8)
+    ]
+    return VolumeView(
+        chart=chart,
+        days=volume.days,
+        day_names=[format_date(day.day, "medium", locale=locale) for day in volume.days],
+        heat=heat,
+        inbound_total=sum(cell.messages_inbound for cell in volume.traffic),
+    )
