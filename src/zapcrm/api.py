@@ -11,6 +11,7 @@ from zapcrm.contacts.endpoints import router as contacts_router
 from zapcrm.contacts.importing.endpoints import router as contact_import_router
 from zapcrm.contacts.query.endpoints import router as contact_query_router
 from zapcrm.contacts.rules.endpoints import router as list_rules_router
+from zapcrm.distribution.endpoints import router as distribution_router
 from zapcrm.evolution.endpoints import router as instances_router
 from zapcrm.evolution.webhook import router as webhook_router
 from zapcrm.hours.endpoints import router as hours_router
@@ -36,3 +37,4 @@ router.include_router(contacts_router)
 router.include_router(tasks_router)
 router.include_router(reports_router)
 router.include_router(campaigns_router)
+router.include_router(distribution_router)

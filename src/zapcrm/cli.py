@@ -548,9 +548,9 @@ def demo() -> None:
 async def _seed_demo_catalog(
     session: AsyncSession, admin_id: uuid.UUID, company_id: uuid.UUID
 ) -> None:
-    """Funnel stages, custom fields, quick replies, business hours and a draft campaign a shop
-    would have, each set only while the company has none (so a demo someone edited keeps
-    their changes)."""
+    """Funnel stages, custom fields, quick replies, business hours, distribution and a draft
+    campaign a shop would have, each set only while the company has none (so a demo someone
+    edited keeps their changes)."""
     from datetime import time
 
     from zapcrm.auth.identity import Identity
@@ -558,6 +558,8 @@ async def _seed_demo_catalog(
     from zapcrm.campaigns.schemas import CampaignIn
     from zapcrm.contacts import definitions
     from zapcrm.contacts.schemas import AttributeIn, StageIn
+    from zapcrm.distribution import service as distribution
+    from zapcrm.distribution.schemas import DistributionSettingsIn
     from zapcrm.evolution import repository as evolution_repo
     from zapcrm.hours import service as hours
     from zapcrm.hours.schemas import BusinessHoursIn, DayHours
@@ -587,6 +589,11 @@ async def _seed_demo_catalog(
         # The hours the `/horario` quick reply states, with the out-of-office reply on.
         week = {day: DayHours(opens=time(8), closes=time(18)) for day in range(1, 7)}
         await hours.save_hours(session, admin, BusinessHoursIn(schedule=week, away_enabled=True))
+    if (await distribution.get_settings(session, admin)).updated_at is None:
+        # On, so the header shows the switch; chats go out only to who turns it on.
+        await distribution.save_settings(
+            session, admin, DistributionSettingsIn(enabled=True, max_open_per_agent=5)
+        )
     if not await campaigns.list_campaigns(session, admin):
         [instance] = await evolution_repo.find_by_name(session, DEMO_INSTANCE)
         await campaigns.create_campaign(

@@ -155,6 +155,17 @@ async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
             params,
         )
         await session.execute(
+            text("insert into distribution_settings (company_id, enabled) values (:company, true)"),
+            params,
+        )
+        await session.execute(
+            text(
+                "insert into agent_availability (company_id, user_id, accepting)"
+                " values (:company, :operator, true)"
+            ),
+            params,
+        )
+        await session.execute(
             text(
                 "insert into audit_log (company_id, actor_id, action, target_type) values"
                 " (:company, :operator, 'test.seeded', 'company')"

@@ -44,6 +44,8 @@ TENANT_TABLES = (
     "campaigns",
     "campaign_recipients",
     "business_hours",
+    "distribution_settings",
+    "agent_availability",
 )
 
 # An attempt to create a row in company :b, using :b's own parents where a parent is needed.
@@ -95,6 +97,9 @@ INSERT_INTO_OTHER_COMPANY = {
     "campaign_recipients": "insert into campaign_recipients"
     " (company_id, campaign_id, contact_id, position) values (:b, :b_campaign, :b_contact, 9)",
     "business_hours": "insert into business_hours (company_id) values (:b)",
+    "distribution_settings": "insert into distribution_settings (company_id) values (:b)",
+    # Even a row of one's own: the switch is personal and the company is B's.
+    "agent_availability": "insert into agent_availability (company_id, user_id) values (:b, :me)",
 }
 
 

@@ -12,6 +12,7 @@ from zapcrm.auth.identity import Identity
 from zapcrm.messaging.schemas import ContactBrief, ConversationOut, MessageOut
 from zapcrm.models import Role
 from zapcrm.web.dependencies import PanelUser
+from zapcrm.web.i18n import use_locale
 from zapcrm.web.pages.events import PageView
 from zapcrm.web.sessions import PanelSession
 from zapcrm.web.views import Agents, InboxFilter
@@ -146,6 +147,24 @@ def test_a_chat_someone_else_gives_the_reader_is_announced() -> None:
     assert view.notification(transfer(colleague, str(me))) is None  # given away by me
     assert view.notification(transfer(me, None)) is None  # a status change, say
     assert view.notification(transfer(me, "not-an-id")) is None
+
+
+def test_a_chat_the_distributor_gives_the_reader_is_announced_with_its_last_words() -> None:
+    view, me = _view(Role.OPERATOR)
+
+    def distributed(to: uuid.UUID | None) -> dict[str, Any]:
+        event = _event(assignee=to)
+        event["type"] = "conversation.updated"
+        del event["data"]["message"]
+        event["data"]["distributed"] = True
+        return event
+
+    notice = orjson.loads(view.notification(distributed(me)) or "{}")
+    assert (notice["title"], notice["body"]) == ("Dona Rosa", "Nova conversa para você: depois")
+    assert view.notification(distributed(uuid.uuid4())) is None  # a colleague's
+    with use_locale("en"):
+        english = orjson.loads(view.notification(distributed(me)) or "{}")
+    assert english["body"] == "New chat for you: depois"
 
 
 def test_a_task_someone_else_gives_the_reader_is_announced() -> None:

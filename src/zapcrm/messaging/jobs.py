@@ -157,6 +157,8 @@ class IncomingHandler:
                 }
                 if assigned_by := payload.get("assigned_by"):
                     conversation_data["assigned_by"] = str(assigned_by)  # a transfer, by whom
+                if payload.get("distributed"):
+                    conversation_data["distributed"] = True  # handed out by the distributor
                 pipe.publish(
                     channel,
                     realtime.encode_event(

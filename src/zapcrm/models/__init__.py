@@ -13,6 +13,7 @@ from zapcrm.models.contact_event import ContactEvent
 from zapcrm.models.contact_identity import ContactIdentity
 from zapcrm.models.conversation_cycle import ConversationCycle
 from zapcrm.models.conversation_note import ConversationNote
+from zapcrm.models.distribution import AgentAvailability, DistributionSettings
 from zapcrm.models.evolution_conversation import EvolutionConversation
 from zapcrm.models.evolution_instance import EvolutionInstance
 from zapcrm.models.evolution_message import EvolutionMessage
@@ -30,6 +31,7 @@ from zapcrm.models.task import Task
 from zapcrm.models.user_invite import UserInvite
 
 __all__ = [
+    "AgentAvailability",
     "AuditEntry",
     "AuthUser",
     "Base",
@@ -43,6 +45,7 @@ __all__ = [
     "ContactIdentity",
     "ConversationCycle",
     "ConversationNote",
+    "DistributionSettings",
     "EvolutionConversation",
     "EvolutionInstance",
     "EvolutionMessage",

@@ -11,6 +11,7 @@ from prometheus_client import start_http_server
 from zapcrm.campaigns.dispatch import dispatch_forever
 from zapcrm.config import Settings
 from zapcrm.contacts.importing.jobs import IMPORT_STREAM, ContactImportHandler
+from zapcrm.distribution.jobs import distribute_forever
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.evolution.rotation import sync_forever
 from zapcrm.kit.periodic import every, sleep_unless_stopped
@@ -129,6 +130,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             sweep_forever(runtime, stop),
             dispatch_forever(runtime, stop),
             wake_forever(runtime, stop),
+            distribute_forever(runtime, stop),
         )
     finally:
         await runtime.close()

@@ -28,10 +28,14 @@ MAX_SNOOZE = timedelta(days=365)
 
 
 def _updated(actor: Identity, conversation_id: uuid.UUID) -> OutboxItem:
-    return _changed(actor.company_id, conversation_id)
+    return conversation_changed(actor.company_id, conversation_id)
 
 
-def _changed(company_id: uuid.UUID, conversation_id: uuid.UUID) -> OutboxItem:
+def conversation_changed(
+    company_id: uuid.UUID, conversation_id: uuid.UUID, **extra: object
+) -> OutboxItem:
+    """The announcement of a changed chat (the worker refreshes caches and pushes it live);
+    `extra` says how it changed where the panel words it (`assigned_by`, `distributed`)."""
     return OutboxItem(
         INCOMING_STREAM,
         {
@@ -39,6 +43,7 @@ def _changed(company_id: uuid.UUID, conversation_id: uuid.UUID) -> OutboxItem:
             "change": "updated",
             "company_id": str(company_id),
             "conversation_id": str(conversation_id),
+            **extra,
         },
     )
 
@@ -130,4 +135,6 @@ def _check_snooze(status: Status, until: datetime, now: datetime) -> None:
 async def wake_due(session: AsyncSession, now: datetime, limit: int) -> list[OutboxItem]:
     """Reopen the chats whose snooze ended (service role); the announcements of each."""
     woken = await actions.wake_snoozed(session, now, limit)
-    return [_changed(company_id, conversation_id) for conversation_id, company_id in woken]
+    return [
+        conversation_changed(company_id, conversation_id) for conversation_id, company_id in woken
+    ]

@@ -17,6 +17,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from zapcrm.auth.service import AccountDisabled
 from zapcrm.dependencies import RuntimeDep
+from zapcrm.distribution import presence
 from zapcrm.exceptions import InvalidCredentials, RateLimited, ServiceUnavailable
 from zapcrm.logging import get_logger
 from zapcrm.web.dependencies import (
@@ -169,6 +170,8 @@ async def logout(request: Request, runtime: RuntimeDep, user: ActingPanelUser) -
     """End the session here and at the auth provider."""
     await runtime.auth.logout(user.identity, user.session.access_token)
     await session_store(runtime).delete(user.session.session_id)
+    # Signed out: no more chats from the distributor (another open panel marks them again).
+    await presence.mark_absent(runtime.redis, user.identity.company_id, user.identity.user_id)
     response: Response
     if request.headers.get("hx-request"):
         response = Response(status_code=204, headers={"HX-Redirect": "/panel/login"})

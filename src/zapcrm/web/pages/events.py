@@ -24,6 +24,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import ValidationError
 
 from zapcrm.dependencies import RuntimeDep
+from zapcrm.distribution import presence
 from zapcrm.exceptions import Unauthorized
 from zapcrm.kit.ids import uuid_or_none
 from zapcrm.logging import get_logger
@@ -84,8 +85,9 @@ class PageView:
 
     def notification(self, event: Mapping[str, Any]) -> str | None:
         """The `notify` event (JSON) for a customer's new message in a chat that is the
-        reader's or has nobody yet, or for a chat someone else gave the reader; None for
-        anything else. Supervisors are not told of every message in their colleagues' chats."""
+        reader's or has nobody yet, or for a chat someone else (or the distributor) gave the
+        reader; None for anything else. Supervisors are not told of every message in their
+        colleagues' chats."""
         kind = event.get("type")
         data = event.get("data") or {}
         me = self.user.identity.user_id
@@ -94,9 +96,11 @@ class PageView:
         # Every reader runs this for every event: the models are read only for a notice. The
         # event's own assignee_id is the chat's (messaging/jobs.py publishes it from the same
         # snapshot), so who is concerned is decided before any model is read.
+        by = uuid_or_none(data.get("assigned_by"))
+        distributed = data.get("distributed") is True
         if kind == "conversation.updated":
-            by = uuid_or_none(data.get("assigned_by"))
-            if by is None or by == me or event.get("assignee_id") != str(me):
+            given = distributed or (by is not None and by != me)
+            if not given or event.get("assignee_id") != str(me):
                 return None
         elif kind != "message.created" or event.get("assignee_id") not in (None, str(me)):
             return None
@@ -105,6 +109,14 @@ class PageView:
         conversation = _model(ConversationOut, data.get("conversation"))
         if conversation is None:
             return None
+        if kind == "conversation.updated" and distributed:
+            body = translate(
+                N_(
+                    "Nova conversa para você: {preview}",
+                    preview=conversation.last_message_preview or "",
+                )
+            )
+            return _notice(conversation, body)
         if kind == "conversation.updated":
             name = self.agents.name(by)
             body = translate(N_("{name} passou esta conversa para você", name=name))
@@ -338,9 +350,16 @@ async def events(
     # opened) loads the names at once: once per such id, so a stray id cannot loop on it.
     unknown_agents: set[str] = set()
     queue = await runtime.realtime.subscribe(user.identity.company_id)
+    company_id, user_id = user.identity.company_id, user.identity.user_id
+    # An open stream is the panel open: the distributor gives chats only to people present.
+    await presence.mark_present(runtime.redis, company_id, user_id)
+    present_at = loop.time()
     try:
         yield ServerSentEvent(event="ready", raw_data="")
         while not await request.is_disconnected():
+            if loop.time() - present_at > presence.PRESENCE_REFRESH:
+                await presence.mark_present(runtime.redis, company_id, user_id)
+                present_at = loop.time()
             try:
                 event = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
             except TimeoutError:

@@ -1,0 +1,1 @@
+"""Automatic distribution of waiting chats among the agents taking chats."""

@@ -1,0 +1,206 @@
+"""SQL of distribution: settings, the availability switch, the team's figures, and the
+distributor's reads and writes (as the service role, one company per transaction)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import ColumnElement, ScalarSelect, and_, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.models import (
+    AgentAvailability,
+    ConversationCycle,
+    DistributionSettings,
+    EvolutionConversation,
+    Profile,
+)
+
+
+class Candidate(NamedTuple):
+    """An agent taking chats: their open chats and when the distributor last gave them one."""
+
+    user_id: uuid.UUID
+    open_conversations: int
+    last_assigned_at: datetime | None
+
+
+class TeamRow(NamedTuple):
+    """An active user with their switch and open chats."""
+
+    user_id: uuid.UUID
+    name: str
+    role: str
+    accepting: bool
+    open_conversations: int
+    last_assigned_at: datetime | None
+
+
+def _waiting(company_id: uuid.UUID) -> ColumnElement[bool]:
+    """A chat waits for someone when it is open, has nobody, is 1:1 (groups stay with
+    whoever takes them) and its customer wrote last: a campaign's message starts chats nobody
+    needs to answer until the customer does."""
+    chat = EvolutionConversation
+    return and_(
+        chat.company_id == company_id,
+        chat.assignee_id.is_(None),
+        chat.status == "open",
+        ~chat.is_group,
+        chat.last_message_from_me.is_(False),
+    )
+
+
+def _open_of(company_id: uuid.UUID, user_id: Any) -> ScalarSelect[int]:
+    chat = EvolutionConversation
+    return (
+        select(func.count())
+        .where(chat.company_id == company_id, chat.assignee_id == user_id, chat.status == "open")
+        .scalar_subquery()
+    )
+
+
+async def get_settings(session: AsyncSession, company_id: uuid.UUID) -> DistributionSettings | None:
+    """The company's row (None until an admin saves one)."""
+    return await session.get(DistributionSettings, company_id)
+
+
+async def save_settings(
+    session: AsyncSession, company_id: uuid.UUID, values: dict[str, Any]
+) -> DistributionSettings:
+    """Create or replace the company's settings; the row as stored."""
+    statement = (
+        insert(DistributionSettings)
+        .values(company_id=company_id, **values)
+        .on_conflict_do_update(index_elements=[DistributionSettings.company_id], set_=values)
+        .returning(DistributionSettings)
+    )
+    return (await session.scalars(statement)).one()
+
+
+async def is_accepting(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """The user's switch (off when never set)."""
+    statement = select(AgentAvailability.accepting).where(AgentAvailability.user_id == user_id)
+    return bool((await session.scalars(statement)).first())
+
+
+async def set_accepting(
+    session: AsyncSession, company_id: uuid.UUID, user_id: uuid.UUID, accepting: bool
+) -> None:
+    """Turn the user's switch on or off (RLS: only their own)."""
+    values = {"accepting": accepting, "changed_at": func.now()}
+    await session.execute(
+        insert(AgentAvailability)
+        .values(company_id=company_id, user_id=user_id, **values)
+        .on_conflict_do_update(index_elements=[AgentAvailability.user_id], set_=values)
+    )
+
+
+async def team(session: AsyncSession, company_id: uuid.UUID) -> list[TeamRow]:
+    """Every active user of the company by name, with switch and open chats."""
+    name = func.coalesce(func.nullif(Profile.display_name, ""), Profile.email)
+    statement = (
+        select(
+            Profile.id,
+            name,
+            Profile.role,
+            func.coalesce(AgentAvailability.accepting, False),
+            _open_of(company_id, Profile.id),
+            AgentAvailability.last_assigned_at,
+        )
+        .outerjoin(AgentAvailability, AgentAvailability.user_id == Profile.id)
+        .where(Profile.company_id == company_id, Profile.active)
+        .order_by(func.lower(name), Profile.id)
+    )
+    return [TeamRow._make(row) for row in await session.execute(statement)]
+
+
+async def waiting_count(session: AsyncSession, company_id: uuid.UUID) -> int:
+    """How many chats wait for someone (what the caller may see of them)."""
+    statement = select(func.count()).where(_waiting(company_id))
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def enabled_companies(session: AsyncSession) -> list[tuple[uuid.UUID, int | None]]:
+    """Companies that distribute, with their per-agent limit (service role)."""
+    statement = select(
+        DistributionSettings.company_id, DistributionSettings.max_open_per_agent
+    ).where(DistributionSettings.enabled)
+    return [(row[0], row[1]) for row in (await session.execute(statement)).all()]
+
+
+async def lock_company(session: AsyncSession, company_id: uuid.UUID) -> None:
+    """Serialise the company's distribution until the transaction ends: two workers counting
+    the same agents' chats at once would both see room for one more."""
+    await session.execute(
+        text("select pg_advisory_xact_lock(hashtextextended('distribution:' || :company, 0))"),
+        {"company": str(company_id)},
+    )
+
+
+async def waiting_conversations(
+    session: AsyncSession, company_id: uuid.UUID, limit: int
+) -> list[uuid.UUID]:
+    """The chats waiting longest, locked (a chat being written to is skipped this round)."""
+    chat, cycle = EvolutionConversation, ConversationCycle
+    # Oldest wait first: since the start of the open service cycle (the first message after
+    # the last close), not the latest message, so a customer who keeps writing keeps their
+    # place in line.
+    cycle_start = (
+        select(func.max(cycle.started_at))
+        .where(cycle.conversation_id == chat.id, cycle.closed_at.is_(None))
+        .scalar_subquery()
+    )
+    statement = (
+        select(chat.id)
+        .where(_waiting(company_id))
+        .order_by(func.coalesce(cycle_start, chat.last_inbound_at, chat.created_at), chat.id)
+        .limit(limit)
+        .with_for_update(of=chat, skip_locked=True)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def candidates(session: AsyncSession, company_id: uuid.UUID) -> list[Candidate]:
+    """Active users of the company whose switch is on."""
+    available = AgentAvailability
+    statement = (
+        select(
+            available.user_id,
+            _open_of(company_id, available.user_id),
+            available.last_assigned_at,
+        )
+        .join(
+            Profile,
+            and_(
+                Profile.id == available.user_id,
+                Profile.company_id == available.company_id,
+                Profile.active,
+            ),
+        )
+        .where(available.company_id == company_id, available.accepting)
+    )
+    return [Candidate._make(row) for row in await session.execute(statement)]
+
+
+async def give(session: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    """Assign the chat if it still has nobody and is open (someone may have taken it)."""
+    result = await session.execute(
+        text(
+            "update evolution_conversations set assignee_id = :user"
+            " where id = :id and assignee_id is null and status = 'open' returning id"
+        ),
+        {"id": conversation_id, "user": user_id},
+    )
+    return result.first() is not None
+
+
+async def stamp_assigned(session: AsyncSession, assigned: dict[uuid.UUID, datetime]) -> None:
+    """Record when each agent last received a chat (the round robin's order)."""
+    for user_id, at in assigned.items():
+        await session.execute(
+            text("update agent_availability set last_assigned_at = :at where user_id = :user"),
+            {"at": at, "user": user_id},
+        )

@@ -1,0 +1,63 @@
+"""Request and response bodies of the distribution API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_OPEN_LIMIT = 500
+
+
+class DistributionSettingsIn(BaseModel):
+    """What an admin chooses: distribution on or off, and the open chats an agent may hold
+    before the next chat goes to someone else (null: no limit)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool
+    max_open_per_agent: int | None = Field(default=None, ge=1, le=MAX_OPEN_LIMIT)
+
+
+class DistributionSettingsOut(BaseModel):
+    """The company's distribution settings (off until an admin turns it on)."""
+
+    enabled: bool
+    max_open_per_agent: int | None
+    updated_at: datetime | None = None
+
+
+class AvailabilityIn(BaseModel):
+    """A user's own switch: whether the distributor may give them chats."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    accepting: bool
+
+
+class AvailabilityOut(BaseModel):
+    """The caller's switch, and whether the company distributes at all."""
+
+    accepting: bool
+    distribution_enabled: bool
+
+
+class TeamMemberOut(BaseModel):
+    """One active user as the distributor sees them."""
+
+    user_id: uuid.UUID
+    name: str
+    role: str
+    accepting: bool
+    online: bool = Field(description="has the panel open now (chats go only to those who do)")
+    open_conversations: int
+    last_assigned_at: datetime | None
+
+
+class DistributionOut(BaseModel):
+    """Settings, the team, and how many chats wait for someone."""
+
+    settings: DistributionSettingsOut
+    waiting: int = Field(description="open 1:1 chats with nobody, whose customer wrote last")
+    team: list[TeamMemberOut]

@@ -1,0 +1,162 @@
+"""Distribution rules: who may change what, and how waiting chats are handed out.
+
+Chats go to agents who switched "taking chats" on and have the panel open, the least busy
+first (open chats), ties to whoever got one longest ago (a round robin among equals), never
+past the company's per-agent limit. A chat nobody can take now stays unassigned, visible to
+everyone as before, and goes out when someone becomes free. Callers own the transaction.
+"""
+
+from __future__ import annotations
+
+import heapq
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.accounts.audit import audit_action
+from zapcrm.auth.identity import Identity
+from zapcrm.distribution import presence, repository
+from zapcrm.distribution.repository import Candidate
+from zapcrm.distribution.schemas import (
+    AvailabilityOut,
+    DistributionOut,
+    DistributionSettingsIn,
+    DistributionSettingsOut,
+    TeamMemberOut,
+)
+from zapcrm.messaging.service.actions import conversation_changed
+from zapcrm.outbox import OutboxItem
+
+# Chats handed out per company per round; a backlog drains over a few rounds.
+BATCH = 200
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+async def get_settings(session: AsyncSession, identity: Identity) -> DistributionSettingsOut:
+    """The company's settings (off until an admin turns them on)."""
+    row = await repository.get_settings(session, identity.company_id)
+    if row is None:
+        return DistributionSettingsOut(enabled=False, max_open_per_agent=None)
+    return DistributionSettingsOut(
+        enabled=row.enabled, max_open_per_agent=row.max_open_per_agent, updated_at=row.updated_at
+    )
+
+
+async def save_settings(
+    session: AsyncSession, identity: Identity, body: DistributionSettingsIn
+) -> DistributionSettingsOut:
+    """Replace the settings (admins; RLS refuses anyone else), audited."""
+    row = await repository.save_settings(
+        session,
+        identity.company_id,
+        {
+            "enabled": body.enabled,
+            "max_open_per_agent": body.max_open_per_agent,
+            "updated_by": identity.user_id,
+        },
+    )
+    await audit_action(
+        session,
+        identity,
+        "distribution.settings_changed",
+        "company",
+        identity.company_id,
+        {"enabled": body.enabled, "max_open_per_agent": body.max_open_per_agent},
+    )
+    return DistributionSettingsOut(
+        enabled=row.enabled, max_open_per_agent=row.max_open_per_agent, updated_at=row.updated_at
+    )
+
+
+async def availability(session: AsyncSession, identity: Identity) -> AvailabilityOut:
+    """The caller's switch and whether the company distributes."""
+    settings = await get_settings(session, identity)
+    return AvailabilityOut(
+        accepting=await repository.is_accepting(session, identity.user_id),
+        distribution_enabled=settings.enabled,
+    )
+
+
+async def set_availability(
+    session: AsyncSession, identity: Identity, accepting: bool
+) -> AvailabilityOut:
+    """Turn the caller's own switch on or off."""
+    await repository.set_accepting(session, identity.company_id, identity.user_id, accepting)
+    return await availability(session, identity)
+
+
+async def overview(session: AsyncSession, redis: Redis, identity: Identity) -> DistributionOut:
+    """Settings, chats waiting, and each active user's switch, presence and open chats."""
+    rows = await repository.team(session, identity.company_id)
+    online = await presence.present_among(redis, identity.company_id, [r.user_id for r in rows])
+    return DistributionOut(
+        settings=await get_settings(session, identity),
+        waiting=await repository.waiting_count(session, identity.company_id),
+        team=[
+            TeamMemberOut(
+                user_id=row.user_id,
+                name=row.name,
+                role=row.role,
+                accepting=row.accepting,
+                online=row.user_id in online,
+                open_conversations=row.open_conversations,
+                last_assigned_at=row.last_assigned_at,
+            )
+            for row in rows
+        ],
+    )
+
+
+def plan(
+    waiting: Sequence[uuid.UUID],
+    agents: Sequence[Candidate],
+    limit: int | None,
+    now: datetime,
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(chat, agent) pairs for the waiting chats in order: each to the agent with the fewest
+    open chats, ties to the one served longest ago, none to an agent at the limit."""
+    queue = [
+        (agent.open_conversations, agent.last_assigned_at or _NEVER, 0, agent.user_id)
+        for agent in agents
+    ]
+    heapq.heapify(queue)
+    pairs = []
+    for turn, conversation_id in enumerate(waiting, start=1):
+        if not queue:
+            break
+        load, _, _, user_id = heapq.heappop(queue)
+        if limit is not None and load >= limit:
+            break  # the least busy is full: so is everyone
+        pairs.append((conversation_id, user_id))
+        # Served now: behind everyone with the same load, in this round's order.
+        heapq.heappush(queue, (load + 1, now, turn, user_id))
+    return pairs
+
+
+async def distribute(
+    session: AsyncSession,
+    redis: Redis,
+    company_id: uuid.UUID,
+    limit: int | None,
+    now: datetime | None = None,
+) -> list[OutboxItem]:
+    """Hand out the company's waiting chats (service role); the announcement of each."""
+    await repository.lock_company(session, company_id)
+    waiting = await repository.waiting_conversations(session, company_id, BATCH)
+    if not waiting:
+        return []
+    agents = await repository.candidates(session, company_id)
+    online = await presence.present_among(redis, company_id, [a.user_id for a in agents])
+    now = now or datetime.now(UTC)
+    pairs = plan(waiting, [a for a in agents if a.user_id in online], limit, now)
+    announced: list[OutboxItem] = []
+    served: dict[uuid.UUID, datetime] = {}
+    for conversation_id, user_id in pairs:
+        if await repository.give(session, conversation_id, user_id):
+            served[user_id] = now + timedelta(microseconds=len(announced))
+            announced.append(conversation_changed(company_id, conversation_id, distributed=True))
+    await repository.stamp_assigned(session, served)
+    return announced

@@ -1,0 +1,127 @@
+"""Automatic distribution in the panel: the header's "taking chats" switch, and the admin page
+where supervisors see the team (switch, panel open, open chats) and admins turn distribution
+on with a per-agent limit.
+
+The switch is a small fragment every page loads after it opens (like the tasks badge), so
+pages do not pay for it in their own render.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from zapcrm.dependencies import RuntimeDep
+from zapcrm.distribution import service
+from zapcrm.distribution.schemas import MAX_OPEN_LIMIT, DistributionSettingsIn
+from zapcrm.exceptions import ZapcrmError
+from zapcrm.runtime import Runtime
+from zapcrm.web.dependencies import (
+    ActingPanelUser,
+    CurrentPanelUser,
+    PanelUser,
+    require_admin,
+    require_supervisor,
+)
+from zapcrm.web.form_errors import form_errors
+from zapcrm.web.templating import render
+
+router = APIRouter()
+
+
+async def _switch(runtime: Runtime, user: PanelUser) -> Response:
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        availability = await service.availability(session, user.identity)
+    return render(
+        "distribution/_switch.html",
+        {"availability": availability, "csrf_token": user.session.csrf_token},
+    )
+
+
+@router.get("/availability")
+async def availability_switch(runtime: RuntimeDep, user: CurrentPanelUser) -> Response:
+    """The header's switch (nothing while the company does not distribute)."""
+    return await _switch(runtime, user)
+
+
+@router.post("/availability")
+async def set_availability(
+    request: Request,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    accepting: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Turn one's own switch on ("1") or off (anything else)."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        await service.set_availability(session, user.identity, accepting == "1")
+    if request.headers.get("hx-request"):
+        return await _switch(runtime, user)
+    return RedirectResponse("/panel/", status_code=303)
+
+
+@router.get("/admin/distribution")
+async def distribution_page(
+    request: Request, runtime: RuntimeDep, user: CurrentPanelUser
+) -> Response:
+    """The settings and the team as the distributor sees them (supervisors and admins)."""
+    require_supervisor(user)
+    return await _page(request, runtime, user)
+
+
+@router.post("/admin/distribution")
+async def save_distribution(
+    request: Request,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    enabled: Annotated[str, Form(max_length=5)] = "",
+    max_open_per_agent: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Save the settings (admins); the distributor applies them within seconds."""
+    require_admin(user)
+    limit = max_open_per_agent.strip()
+    try:
+        body = DistributionSettingsIn.model_validate(
+            {"enabled": enabled == "on", "max_open_per_agent": limit or None}
+        )
+        async with runtime.db.tenant_session(user.identity.claims) as session:
+            await service.save_settings(session, user.identity, body)
+    except (ValidationError, ZapcrmError) as failure:
+        message, errors = form_errors(failure)
+        typed = {"enabled": enabled == "on", "max_open_per_agent": limit}
+        return await _page(request, runtime, user, typed, message, errors, 422)
+    return RedirectResponse("/panel/admin/distribution?ok=1", status_code=303)
+
+
+async def _page(
+    request: Request,
+    runtime: Runtime,
+    user: PanelUser,
+    typed: dict[str, object] | None = None,
+    error: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        overview = await service.overview(session, runtime.redis, user.identity)
+    settings = overview.settings
+    form = typed or {
+        "enabled": settings.enabled,
+        "max_open_per_agent": ""
+        if settings.max_open_per_agent is None
+        else settings.max_open_per_agent,
+    }
+    context = user.page_context(
+        request,
+        "admin",
+        section="distribution",
+        overview=overview,
+        form=form,
+        max_limit=MAX_OPEN_LIMIT,
+        error=error,
+        errors=errors or [],
+        notice=request.query_params.get("ok"),
+    )
+    return render("admin/distribution.html", context, status_code=status_code)
