@@ -1,6 +1,6 @@
 """Distribution in the panel: the header's switch (absent until the company distributes,
-toggled by its owner with CSRF), and the admin page (admins change it, supervisors read it and
-see the team, operators do not find it)."""
+toggled by its owner with CSRF), and the admin page (admins change it, supervisors read it,
+see the team and give a colleague's chats back to the queue, operators do not find it)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import httpx
 from sqlalchemy import text
 
 from tests.conftest import Factory, UserFixture
+from tests.distribution.test_distribute import assignees, new_team
+from tests.distribution.test_release import anas_chats
 from tests.evolution.harness import rows
 from tests.web.conftest import Browser, panel_login
 from zapcrm.db import Database
@@ -112,3 +114,32 @@ async def test_admins_set_it_supervisors_read_it_operators_do_not_find_it(
     outsider, _csrf = await signed_in(new_browser, operator)
     assert (await outsider.get("/panel/admin/distribution")).status_code == 404
     assert "/panel/admin/distribution" not in (await outsider.get("/panel/")).text
+
+
+async def test_the_team_page_gives_a_colleagues_chats_back_with_one_button(
+    client: httpx.AsyncClient, db: Database, factory: Factory, new_browser: Browser
+) -> None:
+    team = await new_team(db, factory)
+    chats = await anas_chats(client, db, team, "REL4")
+    supervisor = await factory.user(team.company_id, Role.SUPERVISOR)
+    http = await new_browser()
+    csrf = await panel_login(http, supervisor)
+    page = (await http.get("/panel/admin/distribution")).text
+    action = f'action="/panel/admin/distribution/release/{team.ana.id}"'
+    assert action in page
+    assert f'action="/panel/admin/distribution/release/{team.bia.id}"' not in page  # none open
+    done = await http.post(
+        f"/panel/admin/distribution/release/{team.ana.id}", data={"csrf_token": csrf}
+    )
+    assert (done.status_code, done.headers["location"]) == (
+        303,
+        "/panel/admin/distribution?released=2",
+    )
+    assert "2 conversas voltaram para a fila." in (await http.get(done.headers["location"])).text
+    assert await assignees(db, chats) == [None, None, team.ana.id]
+    operator = await new_browser()
+    operator_csrf = await panel_login(operator, team.bia)
+    refused = await operator.post(
+        f"/panel/admin/distribution/release/{team.ana.id}", data={"csrf_token": operator_csrf}
+    )
+    assert refused.status_code == 404

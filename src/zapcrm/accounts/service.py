@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import repository
 from zapcrm.accounts.directory import UserDirectory
+from zapcrm.distribution import service as distribution
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
 from zapcrm.i18n import N_
 from zapcrm.kit.zones import zone_or_default
 from zapcrm.models import Company, Profile, Role
+from zapcrm.outbox import record
 
 
 async def create_company(session: AsyncSession, *, name: str) -> Company:
@@ -84,7 +86,8 @@ async def update_user(
     display_name: str | None = None,
     active: bool | None = None,
 ) -> Profile:
-    """Change a user's role, name or active flag, keeping at least one active admin."""
+    """Change a user's role, name or active flag, keeping at least one active admin; a user
+    deactivated gives their open and pending chats back to the queue."""
     profile = await repository.get_profile(session, company_id, user_id, for_update=True)
     if profile is None:
         raise NotFound(N_("usuário não encontrado"))
@@ -108,6 +111,13 @@ async def update_user(
         raise Conflict(N_("você não pode alterar o próprio perfil de acesso"))
     before = {name: getattr(profile, name) for name in changes}
     await repository.update_profile(session, profile, **changes)
+    details: dict[str, object] = {"before": before, "after": changes}
+    if changes.get("active") is False:
+        # Nobody else sees a chat assigned to them (operators see their own and the
+        # unassigned): back to the queue, announced by the outbox relay after commit.
+        released, items = await distribution.release_chats(session, company_id, user_id)
+        await record(session, company_id, items)
+        details["released_conversations"] = released
     await repository.insert_audit(
         session,
         company_id=company_id,
@@ -115,7 +125,7 @@ async def update_user(
         action="user.updated",
         target_type="user",
         target_id=str(user_id),
-        details={"before": before, "after": changes},
+        details=details,
     )
     return profile
 

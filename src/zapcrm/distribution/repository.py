@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, func, select, text
+from sqlalchemy import ColumnElement, ScalarSelect, and_, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -204,3 +204,22 @@ async def stamp_assigned(session: AsyncSession, assigned: dict[uuid.UUID, dateti
             text("update agent_availability set last_assigned_at = :at where user_id = :user"),
             {"at": at, "user": user_id},
         )
+
+
+async def release(session: AsyncSession, user_id: uuid.UUID) -> list[uuid.UUID]:
+    """Unassign the user's chats that are not closed (those the caller may update); their ids.
+    Closed chats keep who served them."""
+    chat = EvolutionConversation
+    statement = (
+        update(chat)
+        .where(chat.assignee_id == user_id, chat.status != "closed")
+        .values(assignee_id=None)
+        .returning(chat.id)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def is_member(session: AsyncSession, company_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    """Whether the user belongs to the company (active or not)."""
+    statement = select(Profile.id).where(Profile.id == user_id, Profile.company_id == company_id)
+    return (await session.scalars(statement)).first() is not None

@@ -27,7 +27,10 @@ from zapcrm.distribution.schemas import (
     DistributionSettingsOut,
     TeamMemberOut,
 )
+from zapcrm.exceptions import Forbidden, NotFound
+from zapcrm.i18n import N_
 from zapcrm.messaging.service.actions import conversation_changed
+from zapcrm.models import Role
 from zapcrm.outbox import OutboxItem
 
 # Chats handed out per company per round; a backlog drains over a few rounds.
@@ -86,6 +89,27 @@ async def set_availability(
     """Turn the caller's own switch on or off."""
     await repository.set_accepting(session, identity.company_id, identity.user_id, accepting)
     return await availability(session, identity)
+
+
+async def release(
+    session: AsyncSession, identity: Identity, user_id: uuid.UUID
+) -> tuple[int, list[OutboxItem]]:
+    """Put someone's open and pending chats back in the queue (supervisors, or anyone for
+    their own): with distribution on they go to whoever is available; how many."""
+    if user_id != identity.user_id and identity.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise Forbidden(N_("só supervisores devolvem as conversas de um colega"))
+    if not await repository.is_member(session, identity.company_id, user_id):
+        raise NotFound(N_("usuário não encontrado"))
+    return await release_chats(session, identity.company_id, user_id)
+
+
+async def release_chats(
+    session: AsyncSession, company_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[int, list[OutboxItem]]:
+    """Unassign the user's open and pending chats, each announced (a user deactivated must not
+    keep chats nobody else sees)."""
+    released = await repository.release(session, user_id)
+    return len(released), [conversation_changed(company_id, chat) for chat in released]
 
 
 async def overview(session: AsyncSession, redis: Redis, identity: Identity) -> DistributionOut:

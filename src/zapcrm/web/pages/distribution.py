@@ -8,17 +8,21 @@ pages do not pay for it in their own render.
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.distribution import service
 from zapcrm.distribution.schemas import MAX_OPEN_LIMIT, DistributionSettingsIn
 from zapcrm.exceptions import ZapcrmError
+from zapcrm.outbox import OutboxItem
 from zapcrm.runtime import Runtime
+from zapcrm.transactions import in_tenant_transaction
 from zapcrm.web.dependencies import (
     ActingPanelUser,
     CurrentPanelUser,
@@ -95,6 +99,20 @@ async def save_distribution(
     return RedirectResponse("/panel/admin/distribution?ok=1", status_code=303)
 
 
+@router.post("/admin/distribution/release/{user_id}")
+async def release_conversations(
+    user_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser
+) -> Response:
+    """Give a colleague's open and pending chats back to the queue (supervisors)."""
+    require_supervisor(user)
+
+    async def work(session: AsyncSession) -> tuple[int, list[OutboxItem]]:
+        return await service.release(session, user.identity, user_id)
+
+    released = await in_tenant_transaction(runtime, user.identity, work)
+    return RedirectResponse(f"/panel/admin/distribution?released={released}", status_code=303)
+
+
 async def _page(
     request: Request,
     runtime: Runtime,
@@ -123,5 +141,10 @@ async def _page(
         error=error,
         errors=errors or [],
         notice=request.query_params.get("ok"),
+        released=_count(request.query_params.get("released")),
     )
     return render("admin/distribution.html", context, status_code=status_code)
+
+
+def _count(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 7 else None
