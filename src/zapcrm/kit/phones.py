@@ -101,6 +101,17 @@ def is_brazilian_mobile(e164: str) -> bool:
     )
 
 
+def display_phone(value: str | None) -> str:
+    """A stored E.164 number the way people write it (+55 11 98765-4321); anything else as is."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, None)
+    except NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def mask_phone(e164: str) -> str:
     """Return a log-safe form that keeps only the country code and the last digits."""
     try:

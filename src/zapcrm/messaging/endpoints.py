@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +21,8 @@ from zapcrm.exceptions import ValidationFailed
 from zapcrm.i18n import N_
 from zapcrm.messaging import downloads, realtime, sends, uploads
 from zapcrm.messaging.schemas import ConversationOut, MessageHit, MessageOut, NoteOut, Page
-from zapcrm.messaging.service import actions, inbox, notes, outbound, search
+from zapcrm.messaging.service import actions, inbox, notes, outbound, search, transcript
+from zapcrm.messaging.transcript import transcript_response
 from zapcrm.outbox import OutboxItem
 from zapcrm.transactions import in_tenant_transaction
 
@@ -109,6 +110,28 @@ async def get_conversation(
 ) -> ConversationOut:
     """One conversation (404 when it does not exist or the caller may not see it)."""
     return await inbox.get_conversation(session, conversation_id)
+
+
+@router.get(
+    "/api/conversations/{conversation_id}/transcript.txt",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "texto UTF-8, uma linha por mensagem"}
+    },
+)
+async def conversation_transcript(
+    conversation_id: uuid.UUID,
+    identity: CurrentUser,
+    runtime: RuntimeDep,
+    with_notes: Annotated[bool, Query(alias="notes")] = False,
+) -> StreamingResponse:
+    """The whole chat as a text file, oldest first on the company's clock (with the internal
+    notes when `notes=true`); the export is recorded in the audit log."""
+    async with runtime.db.tenant_session(identity.claims) as session:
+        plan = await transcript.plan_transcript(
+            session, identity, conversation_id, with_notes=with_notes
+        )
+    return transcript_response(runtime.db, identity.claims, plan)
 
 
 @router.get("/api/conversations/{conversation_id}/messages")

@@ -26,12 +26,17 @@ DELETED_PREVIEW = "🚫 Mensagem apagada"
 
 def preview_of(message_type: str, body: str | None, caption: str | None) -> str:
     """One line for the inbox: the text, or a label for the media with its caption."""
+    return _one_line(label_of(message_type, body, caption))
+
+
+def label_of(message_type: str, body: str | None, caption: str | None) -> str:
+    """The whole text, or a label for the media with its caption (transcripts)."""
     text = (body or "").strip()
     if text:
-        return _one_line(text)
+        return text
     label = _TYPE_LABELS.get(message_type, "Mensagem")
     if caption and caption.strip():
-        return _one_line(f"{label}: {caption.strip()}")
+        return f"{label}: {caption.strip()}"
     return label
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
+from zapcrm.kit.phones import display_phone
 from zapcrm.kit.zones import DEFAULT_TIMEZONE
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.messaging.service import notes
@@ -124,13 +124,7 @@ def snooze_presets() -> list[tuple[str, str]]:
 
 def phone(value: str | None) -> str:
     """A stored E.164 number the way people write it (+55 11 98765-4321)."""
-    if not value:
-        return ""
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        return value
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return display_phone(value)
 
 
 def duration(seconds: float | None) -> str:

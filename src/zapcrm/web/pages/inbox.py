@@ -24,7 +24,8 @@ from zapcrm.hours.schedule import is_open
 from zapcrm.kit.zones import zone_or_default
 from zapcrm.messaging import sends, uploads
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
-from zapcrm.messaging.service import actions, inbox, notes, outbound
+from zapcrm.messaging.service import actions, inbox, notes, outbound, transcript
+from zapcrm.messaging.transcript import transcript_response
 from zapcrm.outbox import OutboxItem
 from zapcrm.quickreplies import service as quick_replies
 from zapcrm.runtime import Runtime
@@ -255,6 +256,21 @@ def _tab_of(conversation: ConversationOut, user: PanelUser) -> str:
     if conversation.assignee_id == user.identity.user_id:
         return "mine"
     return "all"
+
+
+@router.get("/conversations/{conversation_id}/transcript.txt")
+async def transcript_download(
+    conversation_id: uuid.UUID,
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    with_notes: Annotated[bool, Query(alias="notes")] = False,
+) -> Response:
+    """The chat as a text file (like the API's), with the internal notes if asked."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        plan = await transcript.plan_transcript(
+            session, user.identity, conversation_id, with_notes=with_notes
+        )
+    return transcript_response(runtime.db, user.identity.claims, plan)
 
 
 @router.get("/conversations/{conversation_id}/older")
