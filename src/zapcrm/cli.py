@@ -530,6 +530,7 @@ def demo() -> None:
                 found = await repository.find_user_by_email(session, DEMO_USERS[0][0])
                 assert found is not None
                 await _seed_demo_catalog(session, found[0].id, company.id)
+                await _seed_demo_history(session, found[0].id, company.id)
             return company.id
         finally:
             await runtime.close()
@@ -601,6 +602,35 @@ async def _seed_demo_catalog(
             admin,
             CampaignIn(name=DEMO_CAMPAIGN[0], instance_id=instance.id, variants=DEMO_CAMPAIGN[1]),
         )
+
+
+async def _seed_demo_history(
+    session: AsyncSession, admin_id: uuid.UUID, company_id: uuid.UUID
+) -> None:
+    """A month of past service (once), answered by the operator and the supervisor."""
+    from datetime import UTC, datetime
+
+    from zapcrm.accounts import repository as accounts_repository
+    from zapcrm.accounts import service as accounts_service
+    from zapcrm.auth.identity import Identity
+    from zapcrm.demo import service as demo_history
+    from zapcrm.evolution import repository as evolution_repo
+
+    admin = Identity(
+        user_id=admin_id, company_id=company_id, role=Role.ADMIN, email=DEMO_USERS[0][0],
+        display_name=DEMO_USERS[0][2], session_id=None, claims={},
+    )  # fmt: skip
+    agents = []
+    for email in (DEMO_USERS[2][0], DEMO_USERS[1][0]):  # the operator answers most
+        found = await accounts_repository.find_user_by_email(session, email)
+        assert found is not None
+        agents.append(found[0].id)
+    [instance] = await evolution_repo.find_by_name(session, DEMO_INSTANCE)
+    zone = await accounts_service.company_zone(session, company_id)
+    today = datetime.now(UTC).astimezone(zone).date()
+    chats = await demo_history.seed_history(session, admin, instance.id, agents, today, zone)
+    if chats:
+        console.print(f"histórico de demonstração: {chats} atendimentos nos últimos 30 dias")
 
 
 async def _ensure_demo_instance(

@@ -44,6 +44,11 @@ def test_an_empty_period_draws_flat_bars_on_a_scale_of_one() -> None:
 def test_heat_shades_are_relative_to_the_busiest_hour_and_zero_stays_blank() -> None:
     assert heat_level(0, 10) == 0
     assert heat_level(10, 10) == HEAT_LEVELS
-    assert heat_level(1, 10) == 1
-    assert heat_level(6, 10) == 3
     assert heat_level(0, 0) == 0
+    # A square-root scale: an hour with 1/16 of the busiest one's messages is still shade 1,
+    # a quarter of it is halfway.
+    assert heat_level(1, 160) == 1
+    assert heat_level(10, 160) == 1
+    assert heat_level(40, 160) == 2
+    assert heat_level(90, 160) == 3
+    assert heat_level(91, 160) == 4

@@ -108,7 +108,9 @@ def grouped_bars(categories: Sequence[str], series: Sequence[Sequence[int]]) -> 
 
 
 def heat_level(value: int, highest: int) -> int:
-    """A cell's shade, 0 (none) to HEAT_LEVELS (the busiest), proportional to the busiest cell."""
+    """A cell's shade, 0 (none) to HEAT_LEVELS (the busiest), on a square-root scale of the
+    busiest cell: one exceptional hour (a campaign's answers) would leave every ordinary
+    hour the palest shade on a linear one."""
     if value <= 0 or highest <= 0:
         return 0
-    return max(1, math.ceil(HEAT_LEVELS * value / highest))
+    return max(1, math.ceil(HEAT_LEVELS * math.sqrt(value / highest)))

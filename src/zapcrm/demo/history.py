@@ -1,0 +1,215 @@
+"""A month of a small shop's WhatsApp service, planned in memory (no I/O): customers, the
+chats they opened on the shop's clock, who answered, how fast, and when each was closed.
+
+Deterministic (one seeded generator), so every `make run` shows the same past. The times
+follow the demo's business hours (Monday to Saturday, 08:00 to 18:00): customers write at
+any hour, more at lunch and in the afternoon; replies come during opening hours.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+DAYS = 30
+FIRST_NAMES = (
+    "Ana", "Bruno", "Camila", "Diego", "Eduarda", "Felipe", "Gabriela", "Henrique", "Isabela",
+    "João", "Larissa", "Marcos", "Natália", "Otávio", "Patrícia", "Rafael", "Sabrina", "Tiago",
+    "Vanessa", "Wagner", "Yasmin", "Luana", "Renato", "Juliana", "Caio", "Fernanda",
+)  # fmt: skip
+LAST_NAMES = (
+    "Silva", "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves", "Pereira", "Lima",
+    "Gomes", "Costa", "Ribeiro", "Martins", "Carvalho", "Almeida", "Lopes", "Araújo", "Barbosa",
+)  # fmt: skip
+# Area codes away from the live demo's customers (11, 21, 31, 81), so nobody is both.
+AREA_CODES = ("41", "48", "51", "61", "62", "71", "85", "27")
+TAGS = ("cliente", "atacado", "vip", "bolos", "delivery")
+SOURCES = ("whatsapp", "instagram", "indicação", "site")
+STAGES = ("novo", "negociacao", "cliente", "cliente", "perdido")
+NEIGHBOURHOODS = ("Centro", "Boa Vista", "Jardim América", "Vila Nova", "Batel", "Aldeota")
+
+# Conversations as (customer line | agent line) turns; {nome}, {pedido}, {bairro} filled in.
+SCRIPTS: tuple[tuple[tuple[bool, str], ...], ...] = (
+    (
+        (False, "Oi! Meu pedido #{pedido} ainda não chegou"),
+        (True, "Olá, {nome}! Vou verificar agora mesmo."),
+        (True, "Já está com a transportadora: chega amanhã até as 18h."),
+        (False, "Obrigada!"),
+        (True, "Por nada! Qualquer coisa é só chamar."),
+    ),
+    (
+        (False, "Bom dia, vocês fazem bolo para 30 pessoas?"),
+        (True, "Bom dia, {nome}! Fazemos sim. Para quando seria?"),
+        (False, "Sábado que vem"),
+        (True, "O de 30 fatias sai por R$ 180,00. Posso reservar?"),
+        (False, "Pode sim"),
+        (True, "Reservado! Pedido #{pedido}. 🎉"),
+    ),
+    (
+        (False, "Vocês abrem domingo?"),
+        (True, "Olá, {nome}! Abrimos de segunda a sábado, das 8h às 18h."),
+        (False, "Ah, obrigado"),
+    ),
+    (
+        (False, "Quero trocar um produto que veio com defeito"),
+        (True, "Sinto muito, {nome}! Pode mandar uma foto?"),
+        (False, "A caixa veio amassada e o produto quebrado"),
+        (True, "Vamos trocar sim: o motoboy passa amanhã de manhã."),
+        (False, "Perfeito, obrigada"),
+    ),
+    (
+        (False, "Vocês entregam no bairro {bairro}?"),
+        (True, "Entregamos sim, {nome}! A taxa é R$ 10,00."),
+        (False, "Ótimo, vou fazer o pedido"),
+        (True, "Combinado! Seu pedido é o #{pedido}."),
+    ),
+    (
+        (False, "Aceitam Pix?"),
+        (True, "Aceitamos Pix, cartão e dinheiro, {nome}."),
+        (False, "Beleza, obrigado"),
+    ),
+)
+OPENS, CLOSES = time(8), time(18)
+# How many chats start on a weekday (ISO 1-7), before a +-30% day-to-day swing.
+DAILY = {1: 16, 2: 14, 3: 14, 4: 15, 5: 17, 6: 9, 7: 3}
+# When customers write: weights for each hour of the day.
+HOUR_WEIGHTS = (
+    0, 0, 0, 0, 0, 0, 1, 2, 5, 8, 10, 11, 9, 7, 9, 10, 10, 9, 6, 4, 3, 2, 1, 1,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A person of the shop's contact list."""
+
+    name: str
+    phone: str
+    tags: list[str]
+    source: str
+    stage: str
+    neighbourhood: str
+
+
+@dataclass(frozen=True)
+class Line:
+    """One message: the customer's (agent None) or an agent's (their index)."""
+
+    at: datetime
+    agent: int | None
+    body: str
+
+
+@dataclass
+class PastChat:
+    """One service cycle: who wrote, who answered, when it was closed."""
+
+    customer: int
+    agent: int
+    lines: list[Line] = field(default_factory=list)
+    closed_at: datetime | None = None
+
+    @property
+    def started_at(self) -> datetime:
+        return self.lines[0].at
+
+    @property
+    def first_reply_at(self) -> datetime | None:
+        return next((line.at for line in self.lines if line.agent is not None), None)
+
+
+def customers(rng: random.Random, count: int) -> list[Customer]:
+    """`count` people with distinct names and mobile numbers."""
+    people: list[Customer] = []
+    names: set[str] = set()
+    phones: set[str] = set()
+    while len(people) < count:
+        name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+        phone = f"+55{rng.choice(AREA_CODES)}9{rng.randrange(8000_0000, 9999_9999)}"
+        if name in names or phone in phones:
+            continue
+        names.add(name)
+        phones.add(phone)
+        people.append(
+            Customer(
+                name=name,
+                phone=phone,
+                tags=sorted(set(rng.sample(TAGS, rng.randint(0, 2)))),
+                source=rng.choice(SOURCES),
+                stage=rng.choice(STAGES),
+                neighbourhood=rng.choice(NEIGHBOURHOODS),
+            )
+        )
+    return people
+
+
+def is_open(moment: datetime) -> bool:
+    """Whether the demo shop attends at this moment (its wall clock)."""
+    return moment.isoweekday() != 7 and OPENS <= moment.time() < CLOSES
+
+
+def next_opening(moment: datetime) -> datetime:
+    """The moment itself when open, else the next 08:00 of a working day."""
+    if is_open(moment):
+        return moment
+    day = moment.date() if moment.time() < OPENS else moment.date() + timedelta(days=1)
+    while day.isoweekday() == 7:
+        day += timedelta(days=1)
+    return datetime.combine(day, OPENS, tzinfo=moment.tzinfo)
+
+
+def month(
+    today: date, zone: ZoneInfo, agents: int, *, people: int = 90, seed: int = 2026
+) -> tuple[list[Customer], list[PastChat]]:
+    """The shop's customers and every chat of the `DAYS` days before `today`."""
+    rng = random.Random(seed)  # noqa: S311 - a reproducible demo, not a secret
+    customer_list = customers(rng, people)
+    return customer_list, plan(rng, today, zone, customer_list, agents)
+
+
+def plan(
+    rng: random.Random, today: date, zone: ZoneInfo, people: list[Customer], agents: int
+) -> list[PastChat]:
+    """Every chat of the `DAYS` days before `today`, oldest first, all closed before today."""
+    chats: list[PastChat] = []
+    start_of_today = datetime.combine(today, time(), tzinfo=zone)
+    for offset in range(DAYS, 0, -1):
+        day = today - timedelta(days=offset)
+        count = round(DAILY[day.isoweekday()] * rng.uniform(0.7, 1.3))
+        for _ in range(count):
+            hour = rng.choices(range(24), weights=HOUR_WEIGHTS)[0]
+            opened = datetime.combine(day, time(hour, rng.randrange(60)), tzinfo=zone)
+            chat = _chat(rng, opened, rng.randrange(len(people)), people, agents)
+            if chat.closed_at is not None and chat.closed_at < start_of_today:
+                chats.append(chat)
+    chats.sort(key=lambda chat: chat.started_at)
+    return chats
+
+
+def _chat(
+    rng: random.Random, opened: datetime, customer: int, people: list[Customer], agents: int
+) -> PastChat:
+    person = people[customer]
+    # Olga answers most; the supervisor covers the rest.
+    agent = 0 if agents == 1 or rng.random() < 0.65 else rng.randrange(1, agents)
+    values = {
+        "nome": person.name.split()[0],
+        "pedido": str(rng.randrange(1000, 9999)),
+        "bairro": person.neighbourhood,
+    }
+    chat = PastChat(customer=customer, agent=agent)
+    moment = opened
+    previous_was_customer = False
+    for index, (ours, template) in enumerate(rng.choice(SCRIPTS)):
+        if index:
+            if ours and previous_was_customer:
+                # A reply: minutes during opening hours; the next opening otherwise.
+                wait = timedelta(minutes=rng.lognormvariate(1.6, 0.8))
+                moment = next_opening(moment) + wait
+            else:
+                moment += timedelta(seconds=rng.randrange(20, 300))
+        chat.lines.append(Line(moment, agent if ours else None, template.format(**values)))
+        previous_was_customer = not ours
+    chat.closed_at = moment + timedelta(minutes=rng.randrange(2, 60))
+    return chat

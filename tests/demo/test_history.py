@@ -1,0 +1,98 @@
+"""The demo's month of service: the same past on every run, chats that read like a shop's
+(customers first, replies after them and in opening hours, closed before today), written once,
+and figures the reports, contacts and search then show."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from tests.conftest import Factory, identity_of, login
+from tests.evolution.harness import new_instance, rows
+from zapcrm.contacts import definitions
+from zapcrm.contacts.schemas import AttributeIn, StageIn
+from zapcrm.db import Database
+from zapcrm.demo import history
+from zapcrm.demo.service import seed_history
+from zapcrm.models import Role
+
+BRT = ZoneInfo("America/Sao_Paulo")
+TODAY = date(2026, 11, 28)
+
+
+def test_the_month_is_the_same_on_every_run_and_reads_like_a_shops() -> None:
+    people, chats = history.month(TODAY, BRT, 2)
+    again = history.month(TODAY, BRT, 2)
+    assert (people, [c.lines for c in chats]) == (again[0], [c.lines for c in again[1]])
+    assert len({person.phone for person in people}) == len(people) == 90
+    assert 250 < len(chats) < 500
+    start = datetime.combine(TODAY - timedelta(days=history.DAYS), datetime.min.time(), BRT)
+    end = datetime.combine(TODAY, datetime.min.time(), BRT)
+    for chat in chats:
+        assert chat.started_at >= start
+        assert chat.closed_at is not None
+        assert chat.closed_at < end
+        assert chat.lines[0].agent is None  # the customer writes first
+        times = [line.at for line in chat.lines]
+        assert times == sorted(times)
+        reply = chat.first_reply_at
+        assert reply is not None
+        assert reply >= history.next_opening(chat.started_at)  # answered when the shop is open
+    # Most of it is the operator's; the supervisor answers the rest.
+    olga = sum(1 for chat in chats if chat.agent == 0)
+    assert 0.5 < olga / len(chats) < 0.8
+
+
+async def test_seeding_writes_the_month_once_and_reports_contacts_and_search_show_it(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+    company = instance.company_id
+    admin = await factory.user(company, Role.ADMIN)
+    olga = await factory.user(company, Role.OPERATOR)
+    sergio = await factory.user(company, Role.SUPERVISOR)
+    actor = identity_of(admin)
+    today = datetime.now(UTC).astimezone(BRT).date()
+    async with db.service_session() as session:
+        for position, key in enumerate(("novo", "negociacao", "cliente", "perdido")):
+            await definitions.create_stage(
+                session, actor, StageIn(key=key, label=key.title(), position=position)
+            )
+        await definitions.create_attribute(
+            session, actor, AttributeIn(key="bairro", label="Bairro", type="text", position=0)
+        )
+        written = await seed_history(
+            session, actor, instance.instance_id, [olga.id, sergio.id], today, BRT
+        )
+    async with db.service_session() as session:
+        again = await seed_history(
+            session, actor, instance.instance_id, [olga.id, sergio.id], today, BRT
+        )
+    assert written > 250
+    assert again == 0
+    [cycles] = await rows(
+        db, "select count(*) as n from conversation_cycles where company_id = :c", c=company
+    )
+    assert cycles["n"] == written
+
+    headers = await login(client, sergio)
+    period = {
+        "from": (today - timedelta(days=history.DAYS)).isoformat(),
+        "to": (today - timedelta(days=1)).isoformat(),
+    }
+    summary = (await client.get("/api/reports/summary", params=period, headers=headers)).json()
+    assert (summary["cycles_started"], summary["cycles_closed"]) == (written, written)
+    assert summary["first_response"]["count"] == written
+    agents = {row["agent_id"]: row for row in summary["agents"]}
+    assert set(agents) == {str(olga.id), str(sergio.id)}
+    assert (
+        agents[str(olga.id)]["conversations_handled"]
+        > agents[str(sergio.id)]["conversations_handled"]
+    )
+    contacts = (await client.get("/api/contacts", params={"limit": 5}, headers=headers)).json()
+    assert contacts["items"]
+    hits = await client.get("/api/messages/search", params={"q": "pedido"}, headers=headers)
+    assert hits.status_code == 200
+    assert hits.json()["items"]
