@@ -1,10 +1,12 @@
-"""Automatic distribution of waiting chats among the agents who are taking chats.
+"""Automatic distribution of waiting chats among the agents who are taking chats, and the
+automatic close of chats the customer stopped answering.
 
-`distribution_settings` holds a company's choice (on or off, and how many open chats an agent
-may hold before the next one goes to someone else); admins change it. `agent_availability` is
-each user's own "taking chats" switch and when they last received a chat from the distributor
-(the tie-break that makes it a round robin); a user writes only their own row, everyone in
-the company reads the team's.
+`distribution_settings` holds a company's choices (distribution on or off, how many open chats
+an agent may hold before the next one goes to someone else, and after how many hours without
+an answer from the customer an open chat closes by itself); admins change them.
+`agent_availability` is each user's own "taking chats" switch and when they last received a
+chat from the distributor (the tie-break that makes it a round robin); a user writes only
+their own row, everyone in the company reads the team's.
 
 Revision ID: 0032
 Revises: 0031
@@ -25,6 +27,7 @@ create table public.distribution_settings (
   company_id uuid primary key references public.companies (id) on delete cascade,
   enabled boolean not null default false,
   max_open_per_agent integer check (max_open_per_agent between 1 and 500),
+  idle_close_hours integer check (idle_close_hours between 1 and 720),
   updated_by uuid,
   updated_at timestamptz not null default now(),
   constraint distribution_settings_updated_by_fkey foreign key (company_id, updated_by)

@@ -52,14 +52,18 @@ async def test_only_admins_change_the_settings_which_are_validated_and_audited(
         assert refused.status_code == 403, role
     admin = await factory.user(company, Role.ADMIN)
     headers = await login(client, admin)
-    for limit in (0, 501, "muitos"):
+    for field, value in (
+        ("max_open_per_agent", 0),
+        ("max_open_per_agent", 501),
+        ("max_open_per_agent", "muitos"),
+        ("idle_close_hours", 0),
+        ("idle_close_hours", 721),
+    ):
         invalid = await client.put(
-            "/api/distribution/settings",
-            json={"enabled": True, "max_open_per_agent": limit},
-            headers=headers,
+            "/api/distribution/settings", json={"enabled": True, field: value}, headers=headers
         )
-        assert invalid.status_code == 422, limit
-        assert invalid.json()["error"]["fields"][0]["field"] == "max_open_per_agent"
+        assert invalid.status_code == 422, (field, value)
+        assert invalid.json()["error"]["fields"][0]["field"] == field
     saved = await client.put(
         "/api/distribution/settings",
         json={"enabled": True, "max_open_per_agent": 4},
@@ -73,7 +77,12 @@ async def test_only_admins_change_the_settings_which_are_validated_and_audited(
         " and action = 'distribution.settings_changed'",
         c=company,
     )
-    assert audit == [{"actor_id": admin.id, "details": {"enabled": True, "max_open_per_agent": 4}}]
+    assert audit == [
+        {
+            "actor_id": admin.id,
+            "details": {"enabled": True, "max_open_per_agent": 4, "idle_close_hours": None},
+        }
+    ]
 
 
 async def test_supervisors_see_who_takes_chats_who_is_online_and_how_many_wait(
@@ -91,7 +100,12 @@ async def test_supervisors_see_who_takes_chats_who_is_online_and_how_many_wait(
     await presence.mark_present(runtime.redis, other_company, stranger.id)
 
     body = (await client.get("/api/distribution", headers=await login(client, supervisor))).json()
-    assert body["settings"] == {"enabled": False, "max_open_per_agent": None, "updated_at": None}
+    assert body["settings"] == {
+        "enabled": False,
+        "max_open_per_agent": None,
+        "idle_close_hours": None,
+        "updated_at": None,
+    }
     assert body["waiting"] == 0
     team = {row["user_id"]: row for row in body["team"]}
     assert set(team) == {str(supervisor.id), str(operator.id)}

@@ -221,6 +221,7 @@ async def test_without_distribution_turned_on_chats_stay_unassigned(
     assert off.json() == {
         "enabled": False,
         "max_open_per_agent": None,
+        "idle_close_hours": None,
         "updated_at": off.json()["updated_at"],
     }
     await distribute_once(runtime)

@@ -21,11 +21,18 @@ async def signed_in(new_browser: Browser, user: UserFixture) -> tuple[httpx.Asyn
     return http, await panel_login(http, user)
 
 
-async def turn_on(new_browser: Browser, admin: UserFixture, limit: str = "") -> httpx.Response:
+async def turn_on(
+    new_browser: Browser, admin: UserFixture, limit: str = "", idle: str = ""
+) -> httpx.Response:
     http, csrf = await signed_in(new_browser, admin)
     return await http.post(
         "/panel/admin/distribution",
-        data={"csrf_token": csrf, "enabled": "on", "max_open_per_agent": limit},
+        data={
+            "csrf_token": csrf,
+            "enabled": "on",
+            "max_open_per_agent": limit,
+            "idle_close_hours": idle,
+        },
     )
 
 
@@ -91,17 +98,30 @@ async def test_admins_set_it_supervisors_read_it_operators_do_not_find_it(
     assert 'aria-invalid="true"' in bad.text
     assert 'name="enabled" checked>' in bad.text  # the form comes back as typed
     assert 'value="0"' in bad.text
-    good = await turn_on(new_browser, admin, "3")
+    too_long = await http.post(
+        "/panel/admin/distribution",
+        data={"csrf_token": csrf, "enabled": "on", "idle_close_hours": "721"},
+    )
+    assert too_long.status_code == 422
+    assert 'aria-describedby="idle_close_hours-error"' in too_long.text
+    good = await turn_on(new_browser, admin, "3", "24")
     assert good.headers["location"] == "/panel/admin/distribution?ok=1"
     saved = (await http.get(good.headers["location"])).text
     assert "Configurações salvas." in saved
     assert 'name="enabled" checked>' in saved
     assert 'value="3"' in saved
+    assert (
+        'name="idle_close_hours" type="number" min="1" max="720" inputmode="numeric" value="24"'
+        in saved
+    )
 
     reader, reader_csrf = await signed_in(new_browser, supervisor)
     view = await reader.get("/panel/admin/distribution")
     assert view.status_code == 200
-    assert "Ligada. Até 3 conversas abertas por atendente." in view.text
+    assert (
+        "Ligada. Até 3 conversas abertas por atendente."
+        " Conversas sem resposta do cliente encerram após 24 horas."
+    ) in view.text
     assert 'action="/panel/admin/distribution"' not in view.text
     assert "&lt;i&gt;Olga&lt;/i&gt;" in view.text
     assert "<i>Olga</i>" not in view.text

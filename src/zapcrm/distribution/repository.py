@@ -123,12 +123,12 @@ async def waiting_count(session: AsyncSession, company_id: uuid.UUID) -> int:
     return int((await session.execute(statement)).scalar_one())
 
 
-async def enabled_companies(session: AsyncSession) -> list[tuple[uuid.UUID, int | None]]:
-    """Companies that distribute, with their per-agent limit (service role)."""
-    statement = select(
-        DistributionSettings.company_id, DistributionSettings.max_open_per_agent
-    ).where(DistributionSettings.enabled)
-    return [(row[0], row[1]) for row in (await session.execute(statement)).all()]
+async def active_settings(session: AsyncSession) -> list[DistributionSettings]:
+    """Companies that distribute or close idle chats (service role)."""
+    statement = select(DistributionSettings).where(
+        DistributionSettings.enabled | DistributionSettings.idle_close_hours.is_not(None)
+    )
+    return list((await session.scalars(statement)).all())
 
 
 async def lock_company(session: AsyncSession, company_id: uuid.UUID) -> None:
@@ -223,3 +223,39 @@ async def is_member(session: AsyncSession, company_id: uuid.UUID, user_id: uuid.
     """Whether the user belongs to the company (active or not)."""
     statement = select(Profile.id).where(Profile.id == user_id, Profile.company_id == company_id)
     return (await session.scalars(statement)).first() is not None
+
+
+# Idle: open, 1:1, our message last and older than the cutoff. Pending (snoozed) chats wait
+# for their moment; a chat whose customer wrote last waits for us, never closed. Row locks
+# skipped: a chat being written to right now is not idle.
+_CLOSE_IDLE = text(
+    "with idle as (select id from evolution_conversations"
+    "  where company_id = :company and status = 'open' and not is_group"
+    "  and last_message_from_me is true and last_message_at < :cutoff"
+    "  order by last_message_at limit :limit for update skip locked)"
+    " update evolution_conversations c set status = 'closed', closed_at = :now"
+    " from idle where c.id = idle.id returning c.id"
+)
+
+
+async def close_idle(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    cutoff: datetime,
+    now: datetime,
+    limit: int = 500,
+) -> list[uuid.UUID]:
+    """Close the company's idle chats and end their cycles (closer: nobody); their ids."""
+    rows = await session.execute(
+        _CLOSE_IDLE, {"company": company_id, "cutoff": cutoff, "now": now, "limit": limit}
+    )
+    closed = [row[0] for row in rows]
+    if closed:
+        await session.execute(
+            text(
+                "update conversation_cycles set closed_at = :now"
+                " where conversation_id = any(:ids) and closed_at is null"
+            ),
+            {"now": now, "ids": closed},
+        )
+    return closed

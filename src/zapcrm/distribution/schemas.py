@@ -8,16 +8,19 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_OPEN_LIMIT = 500
+MAX_IDLE_HOURS = 720  # 30 days
 
 
 class DistributionSettingsIn(BaseModel):
-    """What an admin chooses: distribution on or off, and the open chats an agent may hold
-    before the next chat goes to someone else (null: no limit)."""
+    """What an admin chooses: distribution on or off, the open chats an agent may hold before
+    the next chat goes to someone else (null: no limit), and the hours without an answer from
+    the customer after which an open chat closes by itself (null: never)."""
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool
     max_open_per_agent: int | None = Field(default=None, ge=1, le=MAX_OPEN_LIMIT)
+    idle_close_hours: int | None = Field(default=None, ge=1, le=MAX_IDLE_HOURS)
 
 
 class DistributionSettingsOut(BaseModel):
@@ -25,6 +28,7 @@ class DistributionSettingsOut(BaseModel):
 
     enabled: bool
     max_open_per_agent: int | None
+    idle_close_hours: int | None = None
     updated_at: datetime | None = None
 
 

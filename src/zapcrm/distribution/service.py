@@ -1,4 +1,5 @@
-"""Distribution rules: who may change what, and how waiting chats are handed out.
+"""Distribution rules: who may change what, how waiting chats are handed out, and when a chat
+the customer stopped answering closes by itself.
 
 Chats go to agents who switched "taking chats" on and have the panel open, the least busy
 first (open chats), ties to whoever got one longest ago (a round robin among equals), never
@@ -30,7 +31,7 @@ from zapcrm.distribution.schemas import (
 from zapcrm.exceptions import Forbidden, NotFound
 from zapcrm.i18n import N_
 from zapcrm.messaging.service.actions import conversation_changed
-from zapcrm.models import Role
+from zapcrm.models import DistributionSettings, Role
 from zapcrm.outbox import OutboxItem
 
 # Chats handed out per company per round; a backlog drains over a few rounds.
@@ -43,8 +44,15 @@ async def get_settings(session: AsyncSession, identity: Identity) -> Distributio
     row = await repository.get_settings(session, identity.company_id)
     if row is None:
         return DistributionSettingsOut(enabled=False, max_open_per_agent=None)
+    return _settings_out(row)
+
+
+def _settings_out(row: DistributionSettings) -> DistributionSettingsOut:
     return DistributionSettingsOut(
-        enabled=row.enabled, max_open_per_agent=row.max_open_per_agent, updated_at=row.updated_at
+        enabled=row.enabled,
+        max_open_per_agent=row.max_open_per_agent,
+        idle_close_hours=row.idle_close_hours,
+        updated_at=row.updated_at,
     )
 
 
@@ -52,26 +60,14 @@ async def save_settings(
     session: AsyncSession, identity: Identity, body: DistributionSettingsIn
 ) -> DistributionSettingsOut:
     """Replace the settings (admins; RLS refuses anyone else), audited."""
+    values = body.model_dump()
     row = await repository.save_settings(
-        session,
-        identity.company_id,
-        {
-            "enabled": body.enabled,
-            "max_open_per_agent": body.max_open_per_agent,
-            "updated_by": identity.user_id,
-        },
+        session, identity.company_id, {**values, "updated_by": identity.user_id}
     )
     await audit_action(
-        session,
-        identity,
-        "distribution.settings_changed",
-        "company",
-        identity.company_id,
-        {"enabled": body.enabled, "max_open_per_agent": body.max_open_per_agent},
+        session, identity, "distribution.settings_changed", "company", identity.company_id, values
     )
-    return DistributionSettingsOut(
-        enabled=row.enabled, max_open_per_agent=row.max_open_per_agent, updated_at=row.updated_at
-    )
+    return _settings_out(row)
 
 
 async def availability(session: AsyncSession, identity: Identity) -> AvailabilityOut:
@@ -158,6 +154,17 @@ def plan(
         # Served now: behind everyone with the same load, in this round's order.
         heapq.heappush(queue, (load + 1, now, turn, user_id))
     return pairs
+
+
+async def close_idle(
+    session: AsyncSession, company_id: uuid.UUID, hours: int, now: datetime | None = None
+) -> list[OutboxItem]:
+    """Close the company's open 1:1 chats whose last message is ours and older than `hours`
+    (the customer stopped answering); their cycles end with nobody as the closer. A chat whose
+    customer wrote last is never closed: it waits for us. Service role; announced."""
+    now = now or datetime.now(UTC)
+    closed = await repository.close_idle(session, company_id, now - timedelta(hours=hours), now)
+    return [conversation_changed(company_id, chat) for chat in closed]
 
 
 async def distribute(

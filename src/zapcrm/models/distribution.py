@@ -13,8 +13,10 @@ from zapcrm.models.base import Base, company_column, reference, same_company, up
 
 
 class DistributionSettings(Base):
-    """Whether waiting chats are handed out automatically, and the open chats an agent may
-    hold before the next one goes to someone else (None: no limit). One row per company."""
+    """Whether waiting chats are handed out automatically, the open chats an agent may hold
+    before the next one goes to someone else (None: no limit), and the hours after which an
+    open chat whose customer stopped answering closes by itself (None: never). One row per
+    company."""
 
     __tablename__ = "distribution_settings"
     __table_args__ = (
@@ -26,6 +28,7 @@ class DistributionSettings(Base):
     )
     enabled: Mapped[bool] = mapped_column(Boolean, server_default="false")
     max_open_per_agent: Mapped[int | None] = mapped_column(Integer)
+    idle_close_hours: Mapped[int | None] = mapped_column(Integer)
     updated_by: Mapped[uuid.UUID | None] = reference(nullable=True)
     updated_at: Mapped[datetime] = updated_at()
 

@@ -1,6 +1,6 @@
 """Automatic distribution in the panel: the header's "taking chats" switch, and the admin page
 where supervisors see the team (switch, panel open, open chats) and admins turn distribution
-on with a per-agent limit.
+on with a per-agent limit and choose when idle chats close by themselves.
 
 The switch is a small fragment every page loads after it opens (like the tasks badge), so
 pages do not pay for it in their own render.
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.distribution import service
-from zapcrm.distribution.schemas import MAX_OPEN_LIMIT, DistributionSettingsIn
+from zapcrm.distribution.schemas import MAX_IDLE_HOURS, MAX_OPEN_LIMIT, DistributionSettingsIn
 from zapcrm.exceptions import ZapcrmError
 from zapcrm.outbox import OutboxItem
 from zapcrm.runtime import Runtime
@@ -82,19 +82,24 @@ async def save_distribution(
     user: ActingPanelUser,
     enabled: Annotated[str, Form(max_length=5)] = "",
     max_open_per_agent: Annotated[str, Form(max_length=10)] = "",
+    idle_close_hours: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """Save the settings (admins); the distributor applies them within seconds."""
     require_admin(user)
-    limit = max_open_per_agent.strip()
+    typed: dict[str, object] = {
+        "enabled": enabled == "on",
+        "max_open_per_agent": max_open_per_agent.strip(),
+        "idle_close_hours": idle_close_hours.strip(),
+    }
     try:
+        # A blank number box means "none" (no limit, never close).
         body = DistributionSettingsIn.model_validate(
-            {"enabled": enabled == "on", "max_open_per_agent": limit or None}
+            {key: value if value != "" else None for key, value in typed.items()}
         )
         async with runtime.db.tenant_session(user.identity.claims) as session:
             await service.save_settings(session, user.identity, body)
     except (ValidationError, ZapcrmError) as failure:
         message, errors = form_errors(failure)
-        typed = {"enabled": enabled == "on", "max_open_per_agent": limit}
         return await _page(request, runtime, user, typed, message, errors, 422)
     return RedirectResponse("/panel/admin/distribution?ok=1", status_code=303)
 
@@ -127,9 +132,8 @@ async def _page(
     settings = overview.settings
     form = typed or {
         "enabled": settings.enabled,
-        "max_open_per_agent": ""
-        if settings.max_open_per_agent is None
-        else settings.max_open_per_agent,
+        "max_open_per_agent": _box(settings.max_open_per_agent),
+        "idle_close_hours": _box(settings.idle_close_hours),
     }
     context = user.page_context(
         request,
@@ -138,6 +142,7 @@ async def _page(
         overview=overview,
         form=form,
         max_limit=MAX_OPEN_LIMIT,
+        max_idle_hours=MAX_IDLE_HOURS,
         error=error,
         errors=errors or [],
         notice=request.query_params.get("ok"),
@@ -148,3 +153,7 @@ async def _page(
 
 def _count(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() and len(value) < 7 else None
+
+
+def _box(value: int | None) -> str:
+    return "" if value is None else str(value)
