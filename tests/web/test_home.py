@@ -1,4 +1,5 @@
-"""Home: my open chats, who is waiting longest, and queue health for supervisors only."""
+"""Home: my open chats, who is waiting longest, and for supervisors only the team now and
+queue health."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from tests.conftest import Factory
 from tests.evolution.harness import new_instance, post, rows, text_message
 from tests.web.conftest import Browser, panel_login
 from zapcrm.db import Database
+from zapcrm.distribution import presence
 from zapcrm.models import Role
+from zapcrm.runtime import Runtime
 
 
 async def test_home_lists_my_chats_the_waiting_queue_and_health_for_supervisors(
@@ -81,3 +84,52 @@ async def test_home_sections_reload_alone_and_the_page_listens_for_changes(
     assert 'id="waiting-title"' in sections.text
     assert "<html" not in sections.text
     assert "sse-connect" not in sections.text
+
+
+async def test_supervisors_see_the_team_now_with_each_ones_state_and_load(
+    new_browser: Browser,
+    client: httpx.AsyncClient,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    instance = await new_instance(db, factory)
+    company = instance.company_id
+    body = text_message("HOMETEAM", remote_jid="5511987650301@s.whatsapp.net", push_name="Rui")
+    assert (await post(client, instance.envelope(body))).status_code == 200
+    ana = await factory.user(company, Role.OPERATOR)
+    bia = await factory.user(company, Role.OPERATOR)
+    async with db.service_session() as session:
+        for user, name in ((ana, "Ana <b>A</b>"), (bia, "Bia B")):
+            await session.execute(
+                text("update profiles set display_name = :n where id = :id"),
+                {"n": name, "id": user.id},
+            )
+        await session.execute(
+            text("update evolution_conversations set assignee_id = :a where company_id = :c"),
+            {"a": ana.id, "c": company},
+        )
+        await session.execute(
+            text(
+                "insert into agent_availability (company_id, user_id, accepting)"
+                " values (:c, :u, true)"
+            ),
+            {"c": company, "u": ana.id},
+        )
+    await presence.mark_present(runtime.redis, company, ana.id)
+    supervisor = await factory.user(company, Role.SUPERVISOR)
+    boss = await new_browser()
+    await panel_login(boss, supervisor)
+    page = (await boss.get("/panel/")).text
+    team = page.split('id="team-title"', 1)[1].split("</section>", 1)[0]
+    assert (
+        '<span class="presence presence-on">Disponível</span>\n          Ana &lt;b&gt;A&lt;/b&gt;'
+    ) in team
+    assert "<b>A</b>" not in team
+    assert "1 conversa aberta" in team
+    assert '<span class="presence presence-off">Fora do painel</span>\n          Bia B' in team
+    assert "Distribuição automática desligada." in team
+    assert "0 conversas aguardando atendente." in team
+    operator = await new_browser()
+    await panel_login(operator, bia)
+    assert 'id="team-title"' not in (await operator.get("/panel/")).text

@@ -1,7 +1,7 @@
 """Home ("Início"): the unified view of the seed: my open chats, the queue of people waiting
-(longest wait first), my tasks (overdue first) and, for supervisors, the campaigns sending or
-paused (with the reason when one paused itself) and the health of queues, workers and
-instances."""
+(longest wait first), my tasks (overdue first) and, for supervisors, the team now (who takes
+chats, who has the panel open, how many chats each holds), the campaigns sending or paused
+(with the reason when one paused itself) and the health of queues, workers and instances."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from zapcrm.campaigns import service as campaigns_service
 from zapcrm.dependencies import RuntimeDep
+from zapcrm.distribution import service as distribution_service
 from zapcrm.messaging.service import inbox
 from zapcrm.ops import queues
 from zapcrm.tasks import service as tasks_service
@@ -45,11 +46,12 @@ async def home(
         )
         waiting = await inbox.waiting_conversations(session, user.identity, limit=SECTION_SIZE)
         my_tasks = await tasks_service.list_tasks(session, user.identity, limit=SECTION_SIZE)
-        campaigns = None
+        campaigns = team = None
         if user.is_supervisor:
             campaigns = await campaigns_service.active_campaigns(
                 session, user.identity, limit=SECTION_SIZE
             )
+            team = await distribution_service.overview(session, runtime.redis, user.identity)
     health = None
     if user.is_supervisor:
         health = await queues.health_report(runtime.redis, runtime.db, user.identity.company_id)
@@ -61,6 +63,7 @@ async def home(
         "more_tasks": my_tasks.next_cursor is not None,
         "health": health,
         "campaigns": campaigns,
+        "team": team,
         "now": datetime.now(UTC),
     }
     if hx_target == "home-grid":
