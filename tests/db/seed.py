@@ -160,6 +160,14 @@ async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
         )
         await session.execute(
             text(
+                "insert into scheduled_messages (company_id, conversation_id, created_by, body,"
+                " send_at) values (:company, :free, :operator, 'Lembrete',"
+                " now() + interval '1 day')"
+            ),
+            {**params, "free": conversations["free"]},
+        )
+        await session.execute(
+            text(
                 "insert into agent_availability (company_id, user_id, accepting)"
                 " values (:company, :operator, true)"
             ),

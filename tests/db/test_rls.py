@@ -46,6 +46,7 @@ TENANT_TABLES = (
     "business_hours",
     "distribution_settings",
     "agent_availability",
+    "scheduled_messages",
 )
 
 # An attempt to create a row in company :b, using :b's own parents where a parent is needed.
@@ -100,6 +101,9 @@ INSERT_INTO_OTHER_COMPANY = {
     "distribution_settings": "insert into distribution_settings (company_id) values (:b)",
     # Even a row of one's own: the switch is personal and the company is B's.
     "agent_availability": "insert into agent_availability (company_id, user_id) values (:b, :me)",
+    "scheduled_messages": "insert into scheduled_messages"
+    " (company_id, conversation_id, created_by, body, send_at)"
+    " values (:b, :b_conversation, :me, 'x', now())",
 }
 
 

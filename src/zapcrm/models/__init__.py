@@ -25,6 +25,7 @@ from zapcrm.models.pending_update import PendingUpdate
 from zapcrm.models.profile import Profile, Role
 from zapcrm.models.quick_reply import QuickReply
 from zapcrm.models.refresh_token import RefreshToken
+from zapcrm.models.scheduled_message import ScheduledMessage
 from zapcrm.models.segment import Segment
 from zapcrm.models.segment_member import SegmentMember
 from zapcrm.models.task import Task
@@ -58,6 +59,7 @@ __all__ = [
     "QuickReply",
     "RefreshToken",
     "Role",
+    "ScheduledMessage",
     "Segment",
     "SegmentMember",
     "Task",

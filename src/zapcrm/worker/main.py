@@ -25,6 +25,7 @@ from zapcrm.messaging.snooze import wake_forever
 from zapcrm.ops.queues import AlertTracker, instance_alerts, snapshot, stream_alerts
 from zapcrm.outbox import INCOMING_STREAM, relay_forever
 from zapcrm.runtime import Runtime
+from zapcrm.scheduling.jobs import send_due_forever
 from zapcrm.worker import WorkerRuntime, install_signal_handlers
 
 log = get_logger(__name__)
@@ -131,6 +132,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             dispatch_forever(runtime, stop),
             wake_forever(runtime, stop),
             distribute_forever(runtime, stop),
+            send_due_forever(runtime, stop),
         )
     finally:
         await runtime.close()

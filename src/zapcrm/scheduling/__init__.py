@@ -1,0 +1,1 @@
+"""Messages scheduled for later in a chat, queued as ordinary sends when their moment comes."""
