@@ -43,7 +43,7 @@ def _out(row: ScheduledMessage) -> ScheduledOut:
 
 
 def _field(message: str, field: str, reason: str) -> ValidationFailed:
-    return ValidationFailed(N_(message), fields=[{"field": field, "message": N_(reason)}])
+    return ValidationFailed(message, fields=[{"field": field, "message": reason}])
 
 
 async def schedule(
@@ -57,13 +57,13 @@ async def schedule(
     now = now or datetime.now(UTC)
     body = data.text.strip()
     if not body:
-        raise _field("a mensagem está vazia", "text", "vazia")
+        raise _field(N_("a mensagem está vazia"), "text", N_("vazia"))
     if data.send_at.tzinfo is None:
-        raise _field("informe o fuso da data (ex.: -03:00)", "send_at", "sem fuso horário")
+        raise _field(N_("informe o fuso da data (ex.: -03:00)"), "send_at", N_("sem fuso horário"))
     if data.send_at < now + MIN_AHEAD:
-        raise _field("agende para daqui a pelo menos um minuto", "send_at", "cedo demais")
+        raise _field(N_("agende para daqui a pelo menos um minuto"), "send_at", N_("cedo demais"))
     if data.send_at > now + MAX_AHEAD:
-        raise _field("agende para no máximo um ano à frente", "send_at", "longe demais")
+        raise _field(N_("agende para no máximo um ano à frente"), "send_at", N_("longe demais"))
     if not await messaging_repository.get_conversations(session, [conversation_id]):
         raise NotFound(N_("conversa não encontrada"))  # RLS: not the caller's to write in
     row = await repository.add(

@@ -38,6 +38,7 @@ from zapcrm.web.pages import (
     list_rules,
     media,
     reports,
+    scheduled,
     search,
     tasks,
 )
@@ -159,6 +160,7 @@ def create_panel() -> SecurityHeaders:
     panel.include_router(compose.router)
     panel.include_router(inbox.router)
     panel.include_router(search.router)
+    panel.include_router(scheduled.router)
     panel.include_router(events.router)
     panel.include_router(media.router)
     panel.include_router(admin.router)
