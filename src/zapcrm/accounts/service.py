@@ -132,19 +132,27 @@ async def update_user(
 
 @dataclass(frozen=True)
 class CompanySettings:
-    """What an admin sets for the whole company."""
+    """What an admin sets for the whole company (`sign_messages`: agents' texts go out with
+    their name on top)."""
 
     name: str
     timezone: str
     default_region: str
+    sign_messages: bool = False
 
 
 async def company_settings(session: AsyncSession, company_id: uuid.UUID) -> CompanySettings:
-    """The company's name, time zone and default phone region."""
+    """The company's name, time zone, default phone region and signature choice."""
     company = await repository.get_company(session, company_id)
     if company is None:
         raise NotFound(N_("empresa não encontrada"))
-    return CompanySettings(company.name, company.timezone, company.default_region)
+    return _settings(company)
+
+
+def _settings(company: Company) -> CompanySettings:
+    return CompanySettings(
+        company.name, company.timezone, company.default_region, company.sign_messages
+    )
 
 
 async def company_zone(session: AsyncSession, company_id: uuid.UUID) -> ZoneInfo:
@@ -161,8 +169,10 @@ async def update_company_settings(
     name: str,
     timezone: str,
     default_region: str,
+    sign_messages: bool | None = None,
 ) -> CompanySettings:
-    """Validate and store the company's settings, with an audit entry of what changed."""
+    """Validate and store the company's settings, with an audit entry of what changed
+    (`sign_messages` None: left as it is)."""
     name = name.strip()
     if not 1 <= len(name) <= 200:
         raise ValidationFailed(
@@ -183,7 +193,9 @@ async def update_company_settings(
     company = await repository.get_company(session, company_id)
     if company is None:
         raise NotFound(N_("empresa não encontrada"))
-    wanted = {"name": name, "timezone": timezone, "default_region": region}
+    wanted: dict[str, object] = {"name": name, "timezone": timezone, "default_region": region}
+    if sign_messages is not None:
+        wanted["sign_messages"] = sign_messages
     changes = {key: value for key, value in wanted.items() if getattr(company, key) != value}
     if changes:
         before = {key: getattr(company, key) for key in changes}

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text
+from sqlalchemy import Boolean, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,5 +23,7 @@ class Company(Base):
     timezone: Mapped[str] = mapped_column(Text, server_default="America/Sao_Paulo")
     default_region: Mapped[str] = mapped_column(Text, server_default="BR")
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    # Agents' texts go to WhatsApp with their name in bold on top (migration 0034).
+    sign_messages: Mapped[bool] = mapped_column(Boolean, server_default="false")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -349,6 +349,14 @@ async def instance_in_company(
     return result.first() is not None
 
 
+async def company_signs_messages(session: AsyncSession, company_id: uuid.UUID) -> bool:
+    """Whether the company's agents' texts go out signed with their name."""
+    result = await session.execute(
+        text("select sign_messages from companies where id = :id"), {"id": company_id}
+    )
+    return bool(result.scalar())
+
+
 async def assign_if_free(
     session: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID
 ) -> None:

@@ -56,6 +56,7 @@ async def queue_text(
         return replayed, []
     conversation = await _visible_conversation(session, conversation_id)
     quoted = await _quoted(session, conversation, quoted_message_id)
+    sent_text = await _signed(session, actor, body)
     return await _queue(
         session,
         actor,
@@ -65,12 +66,26 @@ async def queue_text(
             "type": "text",
             "body": body,
             "message_payload": _quote_payload(quoted),
-            "outgoing": {"kind": "text", "text": body} | _quote_outgoing(conversation, quoted),
+            "outgoing": {"kind": "text", "text": sent_text} | _quote_outgoing(conversation, quoted),
             "quoted_key_id": quoted["key_id"] if quoted else None,
             "preview": preview_of("text", body, None),
         },
         idempotency_key,
     )
+
+
+async def _signed(session: AsyncSession, actor: Identity, body: str) -> str:
+    """The text WhatsApp gets: with the agent's name in bold on top when the company signs its
+    messages (the chat keeps showing what was typed)."""
+    name = actor.display_name.strip()
+    if not name or not await outbound.company_signs_messages(session, actor.company_id):
+        return body
+    signed = f"*{name}:*\n{body}"
+    if len(signed) > MAX_TEXT_LENGTH:
+        raise ValidationFailed(
+            N_("com a assinatura, a mensagem passa de {limit} caracteres", limit=MAX_TEXT_LENGTH)
+        )
+    return signed
 
 
 async def queue_media(

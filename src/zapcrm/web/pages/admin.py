@@ -352,6 +352,7 @@ async def save_company(
     name: Annotated[str, Form(max_length=200)] = "",
     timezone: Annotated[str, Form(max_length=64)] = "",
     default_region: Annotated[str, Form(max_length=2)] = "",
+    sign_messages: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     """Save the settings; the panel shows dates in the new zone from the next page on."""
     require_admin(user)
@@ -363,6 +364,7 @@ async def save_company(
             name=name,
             timezone=timezone,
             default_region=default_region,
+            sign_messages=sign_messages == "on",
         )
     await runtime.redis.delete(company_config_key(user.identity.company_id))
     return RedirectResponse("/panel/admin/company?ok=saved", status_code=303)
