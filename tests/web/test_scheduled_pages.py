@@ -84,3 +84,23 @@ async def test_an_agent_schedules_sees_and_cancels_from_the_chat(
     colleague = await new_browser()
     await panel_login(colleague, await factory.user(chat.instance.company_id, Role.OPERATOR))
     assert (await colleague.get(box_url)).status_code == 404
+
+
+async def test_the_list_looks_again_shortly_after_the_next_one_is_due_within_the_hour(
+    client: httpx.AsyncClient, new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    chat = await new_chat(client, db, factory, "SCHEDPAGE-2")
+    operator = await factory.user(chat.instance.company_id, Role.OPERATOR)
+    await assign(db, chat.conversation_id, operator.id)
+    http = await new_browser()
+    csrf = await panel_login(http, operator)
+    box_url = f"/panel/conversations/{chat.conversation_id}/scheduled"
+    headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    far = (datetime.now(UTC).astimezone(BRT) + timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M")
+    box = (await http.post(box_url, data={"text": "Depois", "when": far}, headers=headers)).text
+    assert "load delay:" not in box  # nothing due within the hour: no timer
+    soon = (datetime.now(UTC).astimezone(BRT) + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M")
+    box = (await http.post(box_url, data={"text": "Logo", "when": soon}, headers=headers)).text
+    delay = int(re.search(r'hx-trigger="load delay:(\d+)s"', box).group(1))  # type: ignore[union-attr]
+    assert 29 * 60 <= delay <= 31 * 60 + 10
+    assert 'hx-select="#scheduled-items" hx-target="#scheduled-items"' in box

@@ -8,6 +8,7 @@ answers it whole, so the chat page itself does not change.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form
@@ -26,8 +27,22 @@ from zapcrm.web.views import company_moment
 
 router = APIRouter()
 
-# Failed ones stay in the box this long after their moment, so someone sees why.
+# The failed ones shown, latest first, so someone sees why they did not go.
 SHOWN_FAILED = 5
+# The list refreshes this long after the next one is due (the worker looks every 5 s), when
+# that is within the hour: a page left open longer reloads the chat anyway.
+REFRESH_AFTER_DUE = 10
+REFRESH_WITHIN = timedelta(hours=1)
+
+
+def _refresh_in(pending: list[ScheduledOut], now: datetime) -> int | None:
+    """Seconds until the list should look again, or None when nothing is due soon."""
+    if not pending:
+        return None
+    wait = min(item.send_at for item in pending) - now
+    if wait > REFRESH_WITHIN:
+        return None
+    return max(0, int(wait.total_seconds())) + REFRESH_AFTER_DUE
 
 
 async def _box(
@@ -44,10 +59,16 @@ async def _box(
 ) -> Response:
     async with runtime.db.tenant_session(user.identity.claims) as session:
         items = await service.list_for_conversation(session, conversation_id)
+    pending = [item for item in items if item.status == "scheduled"]
     context = {
         "conversation_id": conversation_id,
-        "pending": [item for item in items if item.status == "scheduled"],
-        "failed": [item for item in items if item.status == "failed"][:SHOWN_FAILED],
+        "pending": pending,
+        "refresh_in": _refresh_in(pending, datetime.now(UTC)),
+        "failed": sorted(
+            (item for item in items if item.status == "failed"),
+            key=lambda item: item.send_at,
+            reverse=True,
+        )[:SHOWN_FAILED],
         "opened": opened or error is not None,
         "typed": typed or {"text": "", "when": ""},
         "error": error,
