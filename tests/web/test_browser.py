@@ -32,8 +32,10 @@ document.addEventListener("htmx:afterRequest", event => {
 """
 
 
-async def _explain(page: Page, db: Database, failure: str) -> str:
-    """What the page got live and what Postgres holds, for a live-update failure."""
+async def _explain(page: Page, db: Database, failure: str, shop: Shop | None = None) -> str:
+    """What the page got live and what Postgres holds (parked early updates included), and
+    with the shop what the simulator sent and how its webhook deliveries went, for a
+    live-update failure."""
     events = await page.evaluate("() => window.liveEvents || []")
     html = await page.evaluate("() => document.getElementById('messages')?.outerHTML")
     bubbles = await page.evaluate(
@@ -52,7 +54,18 @@ async def _explain(page: Page, db: Database, failure: str) -> str:
         " where conversation_id = :c order by message_timestamp",
         c=conversation,
     )
-    lines = [failure, f"URL {url}", f"ROWS {stored}", f"BUBBLES {bubbles}", f"MESSAGES {html}"]
+    parked = await db_rows(
+        db,
+        "select u.key_id, u.kind, u.payload, u.received_at from evolution_pending_updates u"
+        " join evolution_conversations c on c.instance_id = u.instance_id where c.id = :c",
+        c=conversation,
+    )
+    lines = [failure, f"URL {url}", f"ROWS {stored}", f"PARKED {parked}", f"BUBBLES {bubbles}"]
+    if shop is not None:
+        sent = (await shop.sim.get(f"/_sim/instances/{shop.instance}/sent")).json()
+        deliveries = (await shop.sim.get("/_sim/deliveries")).json()
+        lines += [f"SIM SENT {sent}"[:3000], f"SIM DELIVERIES {deliveries[-30:]}"[:4000]]
+    lines.append(f"MESSAGES {html}")
     lines += [f"EVENT {at} {data[:1500]}" for at, data in events]
     return "\n".join(lines)
 
@@ -90,7 +103,7 @@ async def test_a_whole_conversation_from_first_message_to_reopening(
     try:
         await expect(bubble.locator(".tick")).to_have_attribute("title", "lida", timeout=15000)
     except AssertionError as error:
-        raise AssertionError(await _explain(page, db, str(error))) from error
+        raise AssertionError(await _explain(page, db, str(error), shop)) from error
     if path := screenshot_path("conversation"):
         await page.screenshot(path=path)
 
