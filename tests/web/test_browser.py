@@ -498,3 +498,18 @@ async def test_a_supervisor_reads_the_service_of_the_day_in_reports(shop: Shop) 
     await page.select_option("select[name=period]", "30d")
     await expect(page).to_have_url(re.compile(r"period=30d"))
     await expect(started).to_have_text("1")
+
+
+async def test_on_a_phone_the_supervisors_home_fits_the_screen(shop: Shop) -> None:
+    """The queue-health table is wider than a phone: it scrolls inside its card instead of
+    pushing the whole page sideways (it did, with the cards on `1fr` grid columns)."""
+    page = await shop.panel(Role.SUPERVISOR, viewport=(390, 844))
+    await page.goto("/panel/")
+    await expect(page.locator("#health-title")).to_be_visible()
+    await expect(page.locator("#team-title")).to_be_visible()
+    # The page does not scroll sideways (main clips it): the cards' own edges tell.
+    right = await page.evaluate(
+        "Math.max(...[...document.querySelectorAll('.home-grid > .card')]"
+        ".map(card => card.getBoundingClientRect().right))"
+    )
+    assert right <= 390
