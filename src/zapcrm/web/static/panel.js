@@ -41,9 +41,85 @@
     if (bar) bar.hidden = true;
   }
 
+  // Quick replies by shortcut: while the composer holds only "/" and the start of a shortcut,
+  // the matching ones are listed under it; Enter or Tab takes the highlighted one (filled for
+  // the chat, like the menu), arrows move, Escape closes. Nothing is sent by choosing.
+  var SLASH_LIMIT = 6;
+  function slashList() { return document.getElementById("slash-suggest"); }
+
+  function slashMatches(text) {
+    var select = document.getElementById("quick-reply");
+    var typed = /^\/\S*$/.test(text) ? text.toLowerCase() : null;
+    if (!select || typed === null) return [];
+    return Array.prototype.filter.call(select.options, function (option) {
+      var shortcut = (option.getAttribute("data-shortcut") || "").toLowerCase();
+      return option.value && shortcut.indexOf(typed) === 0;
+    }).slice(0, SLASH_LIMIT);
+  }
+
+  function showSlash(textarea) {
+    var list = slashList();
+    if (!list) return;
+    var matches = slashMatches(textarea.value);
+    list.textContent = "";
+    matches.forEach(function (option, index) {
+      var item = document.createElement("li");
+      item.setAttribute("role", "option");
+      item.setAttribute("data-quick-reply-id", option.value);
+      item.setAttribute("aria-selected", index === 0 ? "true" : "false");
+      item.textContent = option.textContent;
+      list.appendChild(item);
+    });
+    list.hidden = matches.length === 0;
+  }
+
+  function pickSlash(item) {
+    var select = document.getElementById("quick-reply");
+    var list = slashList();
+    if (list) list.hidden = true;
+    if (!select || !item) return;
+    select.value = item.getAttribute("data-quick-reply-id");
+    fillQuickReply(select);
+  }
+
+  function slashKeydown(event) {
+    var list = slashList();
+    if (!list || list.hidden) return false;
+    var items = Array.prototype.slice.call(list.children);
+    var current = items.findIndex(function (item) {
+      return item.getAttribute("aria-selected") === "true";
+    });
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      var next = (current + (event.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+      items.forEach(function (item, index) {
+        item.setAttribute("aria-selected", index === next ? "true" : "false");
+      });
+    } else if ((event.key === "Enter" && !event.shiftKey) || event.key === "Tab") {
+      pickSlash(items[Math.max(current, 0)]);
+    } else if (event.key === "Escape") {
+      list.hidden = true;
+    } else {
+      return false;
+    }
+    event.preventDefault();
+    return true;
+  }
+
+  document.addEventListener("input", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLTextAreaElement && target.id === "composer-text") showSlash(target);
+  });
+  document.addEventListener("mousedown", function (event) {
+    var item = event.target instanceof Element && event.target.closest("#slash-suggest li");
+    if (!item) return;
+    event.preventDefault();  // keep the composer's focus
+    pickSlash(item);
+  });
+
   document.addEventListener("keydown", function (event) {
     var target = event.target;
     if (!(target instanceof HTMLTextAreaElement) || !target.hasAttribute("data-enter-sends")) return;
+    if (event.isComposing || slashKeydown(event)) return;
     // Enter sends, Shift+Enter breaks the line; never interrupt an IME composition.
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
