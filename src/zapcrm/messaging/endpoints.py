@@ -20,7 +20,14 @@ from zapcrm.dependencies import CurrentUser, RuntimeDep, TenantSession
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.i18n import N_
 from zapcrm.messaging import downloads, realtime, sends, uploads
-from zapcrm.messaging.schemas import ConversationOut, MessageHit, MessageOut, NoteOut, Page
+from zapcrm.messaging.schemas import (
+    ConversationOut,
+    MessageHit,
+    MessageOut,
+    NoteHit,
+    NoteOut,
+    Page,
+)
 from zapcrm.messaging.service import actions, inbox, notes, outbound, search, transcript
 from zapcrm.messaging.transcript import transcript_response
 from zapcrm.outbox import OutboxItem
@@ -102,6 +109,19 @@ async def search_messages(
         limit=limit,
         conversation_id=conversation_id,
     )
+
+
+@router.get("/api/notes/search")
+async def search_notes(
+    identity: CurrentUser,
+    session: TenantSession,
+    q: Annotated[str, Query(min_length=1, max_length=100, description="as in messages/search")],
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Page[NoteHit]:
+    """Internal notes in the conversations the caller may see that have the words, newest
+    first, each with its author, its conversation and a snippet marking what matched."""
+    return await search.search_notes(session, identity, q, cursor=cursor, limit=limit)
 
 
 @router.get("/api/conversations/{conversation_id}")

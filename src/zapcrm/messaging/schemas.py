@@ -115,6 +115,17 @@ class MessageHit(BaseModel):
     conversation: ConversationOut
 
 
+class NoteHit(BaseModel):
+    """An internal note matching a search, with its author and its chat."""
+
+    note_id: uuid.UUID
+    noted_at: datetime
+    author_id: uuid.UUID | None
+    author: str | None
+    snippet: list[SnippetPart]
+    conversation: ConversationOut
+
+
 T = TypeVar("T")
 
 

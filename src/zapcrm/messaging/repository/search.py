@@ -1,4 +1,5 @@
-"""SQL of the message search: texts and captions through the full-text index of migration 0029."""
+"""SQL of the search in what was said: messages' texts and captions through the full-text index
+of migration 0029, and the team's internal notes."""
 
 from __future__ import annotations
 
@@ -83,5 +84,50 @@ async def search_messages(
         " join evolution_conversations c on c.id = m.conversation_id"
         " left join contacts ct on ct.id = c.contact_id"
         " order by h.message_timestamp desc, h.id desc"
+    )
+    return await driver_mappings(session, text(sql), params)
+
+
+# A note's text without the control characters that mark matches in snippets.
+_NOTE_TEXT = "translate(n.body, chr(2) || chr(3), '')"
+
+
+async def search_notes(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    query: str,
+    *,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[dict[str, Any]]:
+    """Internal notes whose text matches `query` (to_tsquery syntax), newest first (keyset:
+    created_at desc, id desc), with their chat's columns, author and a marked snippet.
+
+    Notes are the team's own words, a few per chat: read under the notes policy (the chat's
+    visibility) without an index, the same text search configuration as the messages'."""
+    clauses = [
+        "n.company_id = :company_id",
+        "to_tsvector('app.message_search', n.body) @@ to_tsquery('app.message_search', :query)",
+    ]
+    params: dict[str, Any] = {"company_id": company_id, "query": query, "limit": limit}
+    if after is not None:
+        params["after_at"], params["after_id"] = after
+        clauses.append("(n.created_at, n.id) < (:after_at, :after_id)")
+    sql = (
+        "select n.id as note_id, n.created_at as noted_at, n.author_id,"  # noqa: S608 - constants, fixed clauses, bound values
+        " coalesce(nullif(p.display_name, ''), p.email) as author,"
+        f" ts_headline('app.message_search', {_NOTE_TEXT},"
+        "  to_tsquery('app.message_search', :query),"
+        f"  case when length({_NOTE_TEXT}) <= {SHORT_TEXT} then {_WHOLE} else {_FRAGMENTS} end)"
+        " as snippet,"
+        f" {CONVERSATION_COLUMNS}"
+        " from (select n.id, n.created_at from conversation_notes n"
+        f"  where {' and '.join(clauses)}"
+        "  order by n.created_at desc, n.id desc limit :limit) h"
+        " join conversation_notes n on n.id = h.id"
+        " join evolution_conversations c on c.id = n.conversation_id"
+        " left join contacts ct on ct.id = c.contact_id"
+        " left join profiles p on p.id = n.author_id"
+        " order by h.created_at desc, h.id desc"
     )
     return await driver_mappings(session, text(sql), params)

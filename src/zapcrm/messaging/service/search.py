@@ -1,4 +1,5 @@
-"""Searching what was said: messages whose text or caption has the words a person typed.
+"""Searching what was said: messages whose text or caption has the words a person typed, and
+the team's internal notes that have them.
 
 Words match accent- and case-insensitively, in any inflection the Portuguese stemmer knows
 ("pedidos" finds "pedido"), and as prefixes, so a search typed halfway already finds. Every
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +22,7 @@ from zapcrm.i18n import N_
 from zapcrm.kit.pagination import decode_cursor, encode_cursor
 from zapcrm.messaging import cache
 from zapcrm.messaging.repository import search as repository
-from zapcrm.messaging.schemas import MessageHit, Page, SnippetPart
+from zapcrm.messaging.schemas import MessageHit, NoteHit, Page, SnippetPart
 
 MAX_WORDS = 8
 # Letters and digits only: whatever else was typed (quotes, &, |, !, :) separates words and can
@@ -50,17 +52,8 @@ async def search_messages(
 ) -> Page[MessageHit]:
     """A page of matching messages, newest first, in the conversations the caller may see (or
     in one of them)."""
-    query = text_query(search)
-    if query is None:
-        raise ValidationFailed.on_field(
-            "q", N_("digite ao menos uma palavra com duas letras ou números")
-        )
-    after = None
-    if cursor:
-        at, message_id = decode_cursor(cursor)
-        if at is None:
-            raise BadRequest(N_("cursor de paginação inválido"))
-        after = (at, message_id)
+    query = _required_query(search)
+    after = _after(cursor)
     rows = await repository.search_messages(
         session,
         identity.company_id,
@@ -75,6 +68,49 @@ async def search_messages(
     if len(rows) > limit:
         next_cursor = encode_cursor(items[-1].message_timestamp, items[-1].message_id)
     return Page[MessageHit](items=items, next_cursor=next_cursor)
+
+
+async def search_notes(
+    session: AsyncSession, identity: Identity, search: str, *, cursor: str | None, limit: int
+) -> Page[NoteHit]:
+    """A page of matching internal notes, newest first, in the chats the caller may see."""
+    query = _required_query(search)
+    rows = await repository.search_notes(
+        session, identity.company_id, query, after=_after(cursor), limit=limit + 1
+    )
+    items = [
+        NoteHit(
+            note_id=row["note_id"],
+            noted_at=row["noted_at"],
+            author_id=row["author_id"],
+            author=row["author"],
+            snippet=snippet_parts(row["snippet"] or ""),
+            conversation=cache.conversation_out(row),
+        )
+        for row in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = encode_cursor(items[-1].noted_at, items[-1].note_id)
+    return Page[NoteHit](items=items, next_cursor=next_cursor)
+
+
+def _required_query(search: str) -> str:
+    query = text_query(search)
+    if query is None:
+        raise ValidationFailed.on_field(
+            "q", N_("digite ao menos uma palavra com duas letras ou números")
+        )
+    return query
+
+
+def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if not cursor:
+        return None
+    at, row_id = decode_cursor(cursor)
+    if at is None:
+        raise BadRequest(N_("cursor de paginação inválido"))
+    return at, row_id
 
 
 def snippet_parts(snippet: str) -> list[SnippetPart]:

@@ -1,5 +1,5 @@
 """Message search in the panel: the hits listed under the inbox's conversation list while a
-search is typed, each opening its chat at that message."""
+search is typed, each opening its chat at that message, and the internal notes that match."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from zapcrm.web.templating import company_zone, render_macro
 router = APIRouter()
 
 HITS_PAGE_SIZE = 20
+# Notes are listed first page only: the team's few words per chat rarely fill more.
+NOTE_HITS = 10
 
 
 @router.get("/search/messages")
@@ -39,5 +41,13 @@ async def message_hits(
             cursor=cursor,
             limit=HITS_PAGE_SIZE,
         )
-    macro = "hit_items" if cursor else "message_hits"
-    return HTMLResponse(render_macro("inbox/_hits.html", macro, page, flt, company_zone()))
+        if cursor:
+            return HTMLResponse(
+                render_macro("inbox/_hits.html", "hit_items", page, flt, company_zone())
+            )
+        notes = await search.search_notes(
+            session, user.identity, flt.q, cursor=None, limit=NOTE_HITS
+        )
+    return HTMLResponse(
+        render_macro("inbox/_hits.html", "message_hits", page, flt, company_zone(), notes)
+    )
