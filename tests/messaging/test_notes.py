@@ -10,13 +10,15 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from sqlalchemy import text
 
-from tests.conftest import Factory, UserFixture, login
+from tests.conftest import Factory, UserFixture, identity_of, login
 from tests.evolution.harness import Instance, new_instance, rows
 from tests.live import SseReader, token_headers
 from tests.messaging.chats import assign, customer_writes, stream_payloads
 from zapcrm.db import Database
 from zapcrm.messaging.jobs import OUTGOING_STREAM
+from zapcrm.messaging.service import notes as notes_service
 from zapcrm.models import Role
 from zapcrm.outbox import INCOMING_STREAM
 from zapcrm.runtime import Runtime
@@ -43,6 +45,7 @@ class WatchedChats:
     free: uuid.UUID
     supervisor_reader: SseReader
     other_reader: SseReader
+    other: UserFixture | None = None
 
 
 @pytest.fixture
@@ -65,7 +68,7 @@ async def watched_chats(
             await asyncio.wait_for(
                 asyncio.gather(supervisor_reader.ready.wait(), other_reader.ready.wait()), 10
             )
-            yield WatchedChats(http, owner, owned, free, supervisor_reader, other_reader)
+            yield WatchedChats(http, owner, owned, free, supervisor_reader, other_reader, other)
         finally:
             await supervisor_reader.close()
             await other_reader.close()
@@ -343,3 +346,76 @@ async def test_note_edits_and_deletions_are_live_for_whoever_sees_the_chat(
         lambda e: e["type"] == "note.deleted" and e["data"]["note_id"] == public["id"]
     )
     assert not [e for e in other_reader.events if e.get("conversation_id") == str(owned)]
+
+
+async def test_a_colleague_named_with_at_hears_of_the_note_where_they_may_see_it(
+    watched_chats: WatchedChats,
+) -> None:
+    http, owner, other = watched_chats.http, watched_chats.owner, watched_chats.other
+    assert other is not None
+    handle = other.email.split("@")[0]  # e-mails are unique; the test users share a name
+    headers = await token_headers(http, owner)
+    # In the owner's own chat the other operator cannot look: the stream keeps it from them.
+    await http.post(
+        f"/api/conversations/{watched_chats.owned}/notes",
+        json={"body": f"@{handle} isto é meu"},
+        headers=headers,
+    )
+    written = await http.post(
+        f"/api/conversations/{watched_chats.free}/notes",
+        json={"body": f"@{handle.upper()}, pode ver o pedido? @{owner.email.split('@')[0]}"},
+        headers=headers,
+    )
+    assert written.status_code == 201, written.text
+    seen = await watched_chats.other_reader.wait_for(
+        lambda e: e["type"] == "note.created" and e["conversation_id"] == str(watched_chats.free)
+    )
+    assert seen["data"]["mentioned"] == [str(other.id)]  # never the author
+    supervisor_copy = await watched_chats.supervisor_reader.wait_for(
+        lambda e: e["type"] == "note.created" and e["conversation_id"] == str(watched_chats.free)
+    )
+    assert supervisor_copy["data"]["mentioned"] == [str(other.id)]
+    assert [
+        e["conversation_id"]
+        for e in watched_chats.other_reader.events
+        if e["type"] == "note.created"
+    ] == [str(watched_chats.free)]
+
+
+async def test_mentions_match_first_names_without_accents_and_edits_announce_only_the_new(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+    conversation_id = await _conversation(client, db, instance, "NOTE-AT", "5511987651009")
+    company = instance.company_id
+    author = await factory.user(company, Role.SUPERVISOR)
+    joao = await factory.user(company, Role.OPERATOR)
+    ana = await factory.user(company, Role.OPERATOR)
+    gone = await factory.user(company, Role.OPERATOR)
+    async with db.service_session() as session:
+        for user, name, active in (
+            (author, "Ana Autora", True),  # the author shares Ana's first name
+            (joao, "João Silva", True),
+            (ana, "Ana Souza", True),
+            (gone, "Joana Saiu", False),
+        ):
+            await session.execute(
+                text("update profiles set display_name = :n, active = :a where id = :id"),
+                {"n": name, "a": active, "id": user.id},
+            )
+    actor = identity_of(author)
+    async with db.tenant_session(actor.claims) as session:
+        note, [announced] = await notes_service.add_note(
+            session, actor, conversation_id, "@joao e @ANA, vejam; @joana também; e-mail a@b.com"
+        )
+    assert sorted(announced.payload["mentioned"]) == sorted([str(joao.id), str(ana.id)])
+    async with db.tenant_session(actor.claims) as session:
+        _edited, [again] = await notes_service.edit_note(
+            session, actor, note.id, "@joao e @ANA, vejam; @joana também; e @ana de novo"
+        )
+    assert "mentioned" not in again.payload  # nobody new
+    async with db.tenant_session(actor.claims) as session:
+        _plain, [quiet] = await notes_service.add_note(
+            session, actor, conversation_id, "sem menção, só um e-mail: joao@loja.com"
+        )
+    assert "mentioned" not in quiet.payload

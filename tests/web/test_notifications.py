@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from zapcrm.auth.identity import Identity
-from zapcrm.messaging.schemas import ContactBrief, ConversationOut, MessageOut
+from zapcrm.messaging.schemas import ContactBrief, ConversationOut, MessageOut, NoteOut
 from zapcrm.models import Role
 from zapcrm.web.dependencies import PanelUser
 from zapcrm.web.i18n import use_locale
@@ -190,3 +190,36 @@ def test_a_task_someone_else_gives_the_reader_is_announced() -> None:
     assert task("task.created", me, me) is None  # my own
     assert task("task.created", colleague, me) is None  # someone else's
     assert task("task.completed", me, colleague) is None
+
+
+def test_a_colleague_naming_the_reader_in_a_note_is_announced() -> None:
+    view, me = _view(Role.OPERATOR)
+    colleague = uuid.uuid4()
+
+    def noted(author: uuid.UUID, mentioned: list[str] | None) -> dict[str, Any]:
+        conversation_id = uuid.uuid4()
+        data: dict[str, Any] = {
+            "note": NoteOut(
+                id=uuid.uuid4(),
+                conversation_id=conversation_id,
+                author_id=author,
+                author_name="Bia <b>B</b>",
+                body="Pode ver o pedido\n#4821?",
+                created_at=datetime.now(UTC),
+            ).model_dump(mode="json")
+        }
+        if mentioned is not None:
+            data["mentioned"] = mentioned
+        return {"type": "note.created", "conversation_id": str(conversation_id), "data": data}
+
+    event = noted(colleague, [str(me)])
+    notice = orjson.loads(view.notification(event) or "{}")
+    assert notice == {
+        "conversation_id": event["conversation_id"],
+        "title": "Bia <b>B</b> mencionou você numa nota",  # text: the browser shows it as such
+        "body": "Pode ver o pedido #4821?",
+        "url": f"/panel/inbox/{event['conversation_id']}",
+    }
+    assert view.notification(noted(colleague, [str(uuid.uuid4())])) is None  # someone else
+    assert view.notification(noted(colleague, None)) is None  # nobody named
+    assert view.notification(noted(me, [str(me)])) is None  # my own note

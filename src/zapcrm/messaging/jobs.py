@@ -178,18 +178,21 @@ class IncomingHandler:
             # rather than tell every operator. A note gone since is announced only as deleted.
             if conversation is None or note_id is None or (note is None and change != "deleted"):
                 return
-            data = (
+            note_data: dict[str, Any] = (
                 {"note_id": str(note_id)}
                 if note is None
                 else {"note": note.model_dump(mode="json")}
             )
+            mentioned = payload.get("mentioned")
+            if note is not None and isinstance(mentioned, list):
+                note_data["mentioned"] = [str(user_id) for user_id in mentioned]
             pipe.publish(
                 channel,
                 realtime.encode_event(
                     f"note.{'deleted' if note is None else change}",
                     conversation_id=conversation.id,
                     assignee_id=conversation.assignee_id,
-                    data=data,
+                    data=note_data,
                 ),
             )
         elif kind == "task":

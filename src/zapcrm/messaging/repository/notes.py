@@ -95,3 +95,13 @@ async def delete_note(session: AsyncSession, note_id: uuid.UUID) -> bool:
         .returning(ConversationNote.id)
     )
     return (await session.execute(statement)).first() is not None
+
+
+async def colleagues(
+    session: AsyncSession, company_id: uuid.UUID
+) -> list[tuple[uuid.UUID, str, str]]:
+    """(id, display name, e-mail) of the company's active users, for @mentions."""
+    statement = select(Profile.id, Profile.display_name, Profile.email).where(
+        Profile.company_id == company_id, Profile.active
+    )
+    return [(row[0], row[1] or "", row[2]) for row in (await session.execute(statement)).all()]

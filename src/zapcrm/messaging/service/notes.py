@@ -9,6 +9,8 @@ their own and unassigned chats. Its author, or a supervisor or admin, may edit o
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 
@@ -49,18 +51,48 @@ def _text(body: str) -> str:
 
 
 def _announce(
-    identity: Identity, conversation_id: uuid.UUID, note_id: uuid.UUID, change: str
+    identity: Identity,
+    conversation_id: uuid.UUID,
+    note_id: uuid.UUID,
+    change: str,
+    mentioned: set[uuid.UUID] | None = None,
 ) -> OutboxItem:
-    return OutboxItem(
-        INCOMING_STREAM,
-        {
-            "kind": "note",
-            "change": change,
-            "company_id": str(identity.company_id),
-            "conversation_id": str(conversation_id),
-            "note_id": str(note_id),
-        },
-    )
+    payload: dict[str, object] = {
+        "kind": "note",
+        "change": change,
+        "company_id": str(identity.company_id),
+        "conversation_id": str(conversation_id),
+        "note_id": str(note_id),
+    }
+    if mentioned:
+        # Who to tell (web/pages/events.py): the stream's own rule keeps the chat from anyone
+        # who may not see it, so a mention never shows an operator a colleague's chat.
+        payload["mentioned"] = sorted(str(user_id) for user_id in mentioned)
+    return OutboxItem(INCOMING_STREAM, payload)
+
+
+# "@ana", "@Olga": a letter first, then letters, digits, dots, dashes or underscores.
+_MENTION = re.compile(r"(?<![\w@])@([^\W\d_][\w.-]*)")
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents, to compare names as people type them ("@joao" for João)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+async def _mentions(session: AsyncSession, identity: Identity, text: str) -> set[uuid.UUID]:
+    """Colleagues named in the text by "@" and their first name or the start of their e-mail
+    (every one who matches: two Anas both hear); never the author."""
+    tokens = {_fold(token).rstrip(".-") for token in _MENTION.findall(text)}
+    if not tokens:
+        return set()
+    found = set()
+    for user_id, name, email in await notes.colleagues(session, identity.company_id):
+        first = _fold(name.split()[0]) if name.split() else ""
+        if user_id != identity.user_id and ({first, _fold(email.split("@")[0])} & tokens):
+            found.add(user_id)
+    return found
 
 
 def may_change(identity: Identity, note: NoteOut) -> bool:
@@ -92,7 +124,8 @@ async def add_note(
         body=text,
     )
     [row] = await notes.get_notes(session, [note_id])
-    return NoteOut(**row), [_announce(identity, conversation_id, note_id, "created")]
+    mentioned = await _mentions(session, identity, text)
+    return NoteOut(**row), [_announce(identity, conversation_id, note_id, "created", mentioned)]
 
 
 async def edit_note(
@@ -106,7 +139,13 @@ async def edit_note(
     if not await notes.update_note(session, note_id, body=text, edited_at=datetime.now(UTC)):
         raise NotFound(N_("nota não encontrada"))  # deleted meanwhile
     [row] = await notes.get_notes(session, [note_id])
-    return NoteOut(**row), [_announce(identity, note.conversation_id, note_id, "updated")]
+    # Only who the edit names anew: the others heard when the note was written.
+    mentioned = await _mentions(session, identity, text) - await _mentions(
+        session, identity, note.body
+    )
+    return NoteOut(**row), [
+        _announce(identity, note.conversation_id, note_id, "updated", mentioned)
+    ]
 
 
 async def delete_note(

@@ -93,6 +93,8 @@ class PageView:
         me = self.user.identity.user_id
         if kind in ("task.created", "task.updated"):
             return self._task_notice(kind, data)
+        if kind in ("note.created", "note.updated"):
+            return self._mention_notice(data)
         # Every reader runs this for every event: the models are read only for a notice. The
         # event's own assignee_id is the chat's (messaging/jobs.py publishes it from the same
         # snapshot), so who is concerned is decided before any model is read.
@@ -131,6 +133,24 @@ class PageView:
         if conversation.is_group and message.push_name:
             body = f"{message.push_name}: {body}"
         return _notice(conversation, body)
+
+    def _mention_notice(self, data: Mapping[str, Any]) -> str | None:
+        """A colleague named the reader with "@" in a note of a chat the reader may see (the
+        stream already left out the others)."""
+        mentioned = data.get("mentioned")
+        if not isinstance(mentioned, list) or str(self.user.identity.user_id) not in mentioned:
+            return None
+        note = _model(NoteOut, data.get("note"))
+        if note is None or note.author_id == self.user.identity.user_id:
+            return None
+        author = note.author_name or translate(N_("Um colega"))
+        notice = {
+            "conversation_id": str(note.conversation_id),
+            "title": translate(N_("{name} mencionou você numa nota", name=author)),
+            "body": preview_of("text", note.body, None),
+            "url": f"/panel/inbox/{note.conversation_id}",
+        }
+        return orjson.dumps(notice).decode()
 
     def _task_notice(self, kind: str, data: Mapping[str, Any]) -> str | None:
         """A task someone else created for the reader or passed to them. Task events carry ids
