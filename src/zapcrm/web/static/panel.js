@@ -41,49 +41,89 @@
     if (bar) bar.hidden = true;
   }
 
-  // Quick replies by shortcut: while the composer holds only "/" and the start of a shortcut,
-  // the matching ones are listed under it; Enter or Tab takes the highlighted one (filled for
-  // the chat, like the menu), arrows move, Escape closes. Nothing is sent by choosing.
-  var SLASH_LIMIT = 6;
-  function slashList() { return document.getElementById("slash-suggest"); }
+  // Suggestions over the composer. Quick replies by shortcut: while the composer holds only
+  // "/" and the start of a shortcut, the matching ones are listed; taking one fills it for the
+  // chat (like the menu), never sends. Colleagues for a note: after "@" and the start of a name
+  // (accents and case ignored), taking one writes "@Firstname", which the note's mention
+  // matches. Arrows move, Enter or Tab take the highlighted one, Escape closes.
+  var SUGGEST_LIMIT = 6;
+  function suggestList() { return document.getElementById("composer-suggest"); }
+  function fold(text) {
+    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  }
 
-  function slashMatches(text) {
+  function shortcutMatches(text) {
     var select = document.getElementById("quick-reply");
     var typed = /^\/\S*$/.test(text) ? text.toLowerCase() : null;
     if (!select || typed === null) return [];
     return Array.prototype.filter.call(select.options, function (option) {
       var shortcut = (option.getAttribute("data-shortcut") || "").toLowerCase();
       return option.value && shortcut.indexOf(typed) === 0;
-    }).slice(0, SLASH_LIMIT);
+    }).map(function (option) {
+      return { label: option.textContent, quickReply: option.value };
+    });
   }
 
-  function showSlash(textarea) {
-    var list = slashList();
+  function mentionMatches(textarea) {
+    var before = textarea.value.slice(0, textarea.selectionStart);
+    var typed = /(?:^|\s)@([^\s@]{0,30})$/.exec(before);
+    var select = document.querySelector("#chat-header select[name=assignee]");
+    if (!typed || !select) return [];
+    var wanted = fold(typed[1]);
+    return Array.prototype.filter.call(select.options, function (option) {
+      return option.value && fold(option.textContent).split(/\s+/).some(function (word) {
+        return word.indexOf(wanted) === 0;
+      });
+    }).map(function (option) {
+      var first = option.textContent.trim().split(/\s+/)[0];
+      return { label: option.textContent.trim(), insert: "@" + first, replace: typed[1].length + 1 };
+    });
+  }
+
+  function showSuggestions(textarea) {
+    var list = suggestList();
     if (!list) return;
-    var matches = slashMatches(textarea.value);
+    var matches = shortcutMatches(textarea.value);
+    if (!matches.length) matches = mentionMatches(textarea);
     list.textContent = "";
-    matches.forEach(function (option, index) {
+    matches.slice(0, SUGGEST_LIMIT).forEach(function (match, index) {
       var item = document.createElement("li");
       item.setAttribute("role", "option");
-      item.setAttribute("data-quick-reply-id", option.value);
       item.setAttribute("aria-selected", index === 0 ? "true" : "false");
-      item.textContent = option.textContent;
+      if (match.quickReply) item.setAttribute("data-quick-reply-id", match.quickReply);
+      if (match.insert) {
+        item.setAttribute("data-insert", match.insert);
+        item.setAttribute("data-replace", String(match.replace));
+      }
+      item.textContent = match.label;
       list.appendChild(item);
     });
     list.hidden = matches.length === 0;
   }
 
-  function pickSlash(item) {
-    var select = document.getElementById("quick-reply");
-    var list = slashList();
+  function takeSuggestion(item) {
+    var list = suggestList();
     if (list) list.hidden = true;
-    if (!select || !item) return;
+    var form = composer();
+    if (!item || !form) return;
+    var textarea = form.elements.text;
+    if (item.hasAttribute("data-insert")) {
+      var caret = textarea.selectionStart;
+      var start = caret - Number(item.getAttribute("data-replace"));
+      var insert = item.getAttribute("data-insert") + " ";
+      textarea.value = textarea.value.slice(0, start) + insert + textarea.value.slice(caret);
+      textarea.selectionStart = textarea.selectionEnd = start + insert.length;
+      textarea.focus();
+      return;
+    }
+    var select = document.getElementById("quick-reply");
+    if (!select) return;
     select.value = item.getAttribute("data-quick-reply-id");
     fillQuickReply(select);
   }
 
-  function slashKeydown(event) {
-    var list = slashList();
+  function suggestionKeydown(event) {
+    var list = suggestList();
     if (!list || list.hidden) return false;
     var items = Array.prototype.slice.call(list.children);
     var current = items.findIndex(function (item) {
@@ -95,7 +135,7 @@
         item.setAttribute("aria-selected", index === next ? "true" : "false");
       });
     } else if ((event.key === "Enter" && !event.shiftKey) || event.key === "Tab") {
-      pickSlash(items[Math.max(current, 0)]);
+      takeSuggestion(items[Math.max(current, 0)]);
     } else if (event.key === "Escape") {
       list.hidden = true;
     } else {
@@ -107,19 +147,21 @@
 
   document.addEventListener("input", function (event) {
     var target = event.target;
-    if (target instanceof HTMLTextAreaElement && target.id === "composer-text") showSlash(target);
+    if (target instanceof HTMLTextAreaElement && target.id === "composer-text") {
+      showSuggestions(target);
+    }
   });
   document.addEventListener("mousedown", function (event) {
-    var item = event.target instanceof Element && event.target.closest("#slash-suggest li");
+    var item = event.target instanceof Element && event.target.closest("#composer-suggest li");
     if (!item) return;
     event.preventDefault();  // keep the composer's focus
-    pickSlash(item);
+    takeSuggestion(item);
   });
 
   document.addEventListener("keydown", function (event) {
     var target = event.target;
     if (!(target instanceof HTMLTextAreaElement) || !target.hasAttribute("data-enter-sends")) return;
-    if (event.isComposing || slashKeydown(event)) return;
+    if (event.isComposing || suggestionKeydown(event)) return;
     // Enter sends, Shift+Enter breaks the line; never interrupt an IME composition.
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
