@@ -3,7 +3,8 @@ automatic close of chats the customer stopped answering.
 
 `distribution_settings` holds a company's choices (distribution on or off, how many open chats
 an agent may hold before the next one goes to someone else, and after how many hours without
-an answer from the customer an open chat closes by itself); admins change them.
+an answer from the customer an open chat closes by itself, with what it tells the customer
+then, if anything); admins change them.
 `agent_availability` is each user's own "taking chats" switch and when they last received a
 chat from the distributor (the tie-break that makes it a round robin); a user writes only
 their own row, everyone in the company reads the team's.
@@ -28,6 +29,7 @@ create table public.distribution_settings (
   enabled boolean not null default false,
   max_open_per_agent integer check (max_open_per_agent between 1 and 500),
   idle_close_hours integer check (idle_close_hours between 1 and 720),
+  idle_close_message text check (length(idle_close_message) between 1 and 1000),
   updated_by uuid,
   updated_at timestamptz not null default now(),
   constraint distribution_settings_updated_by_fkey foreign key (company_id, updated_by)

@@ -80,7 +80,12 @@ async def test_only_admins_change_the_settings_which_are_validated_and_audited(
     assert audit == [
         {
             "actor_id": admin.id,
-            "details": {"enabled": True, "max_open_per_agent": 4, "idle_close_hours": None},
+            "details": {
+                "enabled": True,
+                "max_open_per_agent": 4,
+                "idle_close_hours": None,
+                "idle_close_message": None,
+            },
         }
     ]
 
@@ -104,6 +109,7 @@ async def test_supervisors_see_who_takes_chats_who_is_online_and_how_many_wait(
         "enabled": False,
         "max_open_per_agent": None,
         "idle_close_hours": None,
+        "idle_close_message": None,
         "updated_at": None,
     }
     assert body["waiting"] == 0

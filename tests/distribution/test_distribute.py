@@ -222,6 +222,7 @@ async def test_without_distribution_turned_on_chats_stay_unassigned(
         "enabled": False,
         "max_open_per_agent": None,
         "idle_close_hours": None,
+        "idle_close_message": None,
         "updated_at": off.json()["updated_at"],
     }
     await distribute_once(runtime)

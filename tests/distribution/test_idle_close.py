@@ -135,3 +135,50 @@ async def test_without_the_setting_nothing_closes_by_itself(
     )
     await distribute_once(runtime)
     assert await statuses(db, [idle]) == ["open"]
+
+
+async def test_the_customer_is_told_when_an_idle_chat_closes_if_the_company_wrote_what(
+    client: httpx.AsyncClient, db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    team = await new_team(db, factory)
+    saved = await client.put(
+        "/api/distribution/settings",
+        json={
+            "enabled": False,
+            "idle_close_hours": 1,
+            "idle_close_message": "  Encerramos por falta de resposta. É só escrever!  ",
+        },
+        headers=await login(client, team.admin),
+    )
+    assert saved.json()["idle_close_message"] == "Encerramos por falta de resposta. É só escrever!"
+    idle = await chat_with(
+        client, db, team, "5541990000021", ours_ago=2 * HOUR, theirs_ago=3 * HOUR
+    )
+    await distribute_once(runtime)
+    told = await rows(
+        db,
+        "select body, status, sent_by, message_payload from evolution_messages"
+        " where conversation_id = :c and from_me and key_id is null",
+        c=idle,
+    )
+    assert told == [
+        {
+            "body": "Encerramos por falta de resposta. É só escrever!",
+            "status": "queued",
+            "sent_by": None,
+            "message_payload": {"closing_reply": True},
+        }
+    ]
+    [chat] = await rows(
+        db,
+        "select status, last_message_preview from evolution_conversations where id = :c",
+        c=idle,
+    )
+    assert chat["status"] == "closed"
+    assert chat["last_message_preview"] != "Encerramos por falta de resposta. É só escrever!"
+    blank = await client.put(
+        "/api/distribution/settings",
+        json={"enabled": False, "idle_close_hours": 1, "idle_close_message": "   "},
+        headers=await login(client, team.admin),
+    )
+    assert blank.json()["idle_close_message"] is None

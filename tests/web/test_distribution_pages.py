@@ -114,6 +114,19 @@ async def test_admins_set_it_supervisors_read_it_operators_do_not_find_it(
         'name="idle_close_hours" type="number" min="1" max="720" inputmode="numeric" value="24"'
         in saved
     )
+    with_message = await http.post(
+        "/panel/admin/distribution",
+        data={
+            "csrf_token": csrf,
+            "enabled": "on",
+            "max_open_per_agent": "3",
+            "idle_close_hours": "24",
+            "idle_close_message": "Até <b>logo</b>!",
+        },
+    )
+    assert with_message.status_code == 303
+    page = (await http.get("/panel/admin/distribution")).text
+    assert ">Até &lt;b&gt;logo&lt;/b&gt;!</textarea>" in page
 
     reader, reader_csrf = await signed_in(new_browser, supervisor)
     view = await reader.get("/panel/admin/distribution")

@@ -27,7 +27,12 @@ async def distribute_once(runtime: Runtime) -> int:
         async with runtime.db.service_session() as session:
             closed: list[OutboxItem] = []
             if settings.idle_close_hours is not None:
-                closed = await service.close_idle(session, company_id, settings.idle_close_hours)
+                closed = await service.close_idle(
+                    session,
+                    company_id,
+                    settings.idle_close_hours,
+                    settings.idle_close_message,
+                )
             given: list[OutboxItem] = []
             if settings.enabled:
                 given = await service.distribute(

@@ -28,6 +28,14 @@ class Candidate(NamedTuple):
     last_assigned_at: datetime | None
 
 
+class ClosedChat(NamedTuple):
+    """A chat just closed for want of an answer, and where to tell the customer."""
+
+    id: uuid.UUID
+    instance_id: uuid.UUID
+    remote_jid: str
+
+
 class TeamRow(NamedTuple):
     """An active user with their switch and open chats."""
 
@@ -234,7 +242,7 @@ _CLOSE_IDLE = text(
     "  and last_message_from_me is true and last_message_at < :cutoff"
     "  order by last_message_at limit :limit for update skip locked)"
     " update evolution_conversations c set status = 'closed', closed_at = :now"
-    " from idle where c.id = idle.id returning c.id"
+    " from idle where c.id = idle.id returning c.id, c.instance_id, c.remote_jid"
 )
 
 
@@ -244,18 +252,18 @@ async def close_idle(
     cutoff: datetime,
     now: datetime,
     limit: int = 500,
-) -> list[uuid.UUID]:
-    """Close the company's idle chats and end their cycles (closer: nobody); their ids."""
+) -> list[ClosedChat]:
+    """Close the company's idle chats and end their cycles (closer: nobody); which ones."""
     rows = await session.execute(
         _CLOSE_IDLE, {"company": company_id, "cutoff": cutoff, "now": now, "limit": limit}
     )
-    closed = [row[0] for row in rows]
+    closed = [ClosedChat._make(row) for row in rows]
     if closed:
         await session.execute(
             text(
                 "update conversation_cycles set closed_at = :now"
                 " where conversation_id = any(:ids) and closed_at is null"
             ),
-            {"now": now, "ids": closed},
+            {"now": now, "ids": [chat.id for chat in closed]},
         )
     return closed

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_OPEN_LIMIT = 500
 MAX_IDLE_HOURS = 720  # 30 days
+MAX_CLOSING_MESSAGE = 1000
 
 
 class DistributionSettingsIn(BaseModel):
@@ -21,6 +22,16 @@ class DistributionSettingsIn(BaseModel):
     enabled: bool
     max_open_per_agent: int | None = Field(default=None, ge=1, le=MAX_OPEN_LIMIT)
     idle_close_hours: int | None = Field(default=None, ge=1, le=MAX_IDLE_HOURS)
+    idle_close_message: str | None = Field(
+        default=None,
+        max_length=MAX_CLOSING_MESSAGE,
+        description="told to the customer when their chat closes for want of an answer",
+    )
+
+    @field_validator("idle_close_message")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
 
 class DistributionSettingsOut(BaseModel):
@@ -29,6 +40,7 @@ class DistributionSettingsOut(BaseModel):
     enabled: bool
     max_open_per_agent: int | None
     idle_close_hours: int | None = None
+    idle_close_message: str | None = None
     updated_at: datetime | None = None
 
 

@@ -31,6 +31,7 @@ from zapcrm.distribution.schemas import (
 from zapcrm.exceptions import Forbidden, NotFound
 from zapcrm.i18n import N_
 from zapcrm.messaging.service.actions import conversation_changed
+from zapcrm.messaging.service.outbound import queue_automatic_text
 from zapcrm.models import DistributionSettings, Role
 from zapcrm.outbox import OutboxItem
 
@@ -52,6 +53,7 @@ def _settings_out(row: DistributionSettings) -> DistributionSettingsOut:
         enabled=row.enabled,
         max_open_per_agent=row.max_open_per_agent,
         idle_close_hours=row.idle_close_hours,
+        idle_close_message=row.idle_close_message,
         updated_at=row.updated_at,
     )
 
@@ -157,14 +159,36 @@ def plan(
 
 
 async def close_idle(
-    session: AsyncSession, company_id: uuid.UUID, hours: int, now: datetime | None = None
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    hours: int,
+    message: str | None = None,
+    now: datetime | None = None,
 ) -> list[OutboxItem]:
     """Close the company's open 1:1 chats whose last message is ours and older than `hours`
-    (the customer stopped answering); their cycles end with nobody as the closer. A chat whose
+    (the customer stopped answering); their cycles end with nobody as the closer, and each
+    customer is told `message` when there is one (queued like any send, marked automatic:
+    never an agent's reply, never the chat's latest line in the inbox). A chat whose
     customer wrote last is never closed: it waits for us. Service role; announced."""
     now = now or datetime.now(UTC)
     closed = await repository.close_idle(session, company_id, now - timedelta(hours=hours), now)
-    return [conversation_changed(company_id, chat) for chat in closed]
+    items = [conversation_changed(company_id, chat.id) for chat in closed]
+    if not message:
+        return items
+    for chat in closed:
+        _message_id, sends = await queue_automatic_text(
+            session,
+            company_id=company_id,
+            instance_id=chat.instance_id,
+            conversation_id=chat.id,
+            remote_jid=chat.remote_jid,
+            body=message,
+            payload={"closing_reply": True},
+            at=now,
+            inbox=False,
+        )
+        items += sends
+    return items
 
 
 async def distribute(

@@ -34,6 +34,7 @@ _DETAILS = (
     "mentions",
     "campaign_id",
     "away_reply",
+    "closing_reply",
 )
 
 

@@ -90,6 +90,8 @@ def _who(row: Any, payload: Mapping[str, Any], plan: TranscriptPlan) -> str:
         return "Campanha"
     if "away_reply" in payload:
         return "Resposta automática"
+    if "closing_reply" in payload:
+        return "Encerramento automático"
     # Typed on the phone or WhatsApp Web: nobody in the panel, the company's number.
     return row.sender or "Empresa (pelo celular)"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, Text, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,6 +29,7 @@ class DistributionSettings(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, server_default="false")
     max_open_per_agent: Mapped[int | None] = mapped_column(Integer)
     idle_close_hours: Mapped[int | None] = mapped_column(Integer)
+    idle_close_message: Mapped[str | None] = mapped_column(Text)
     updated_by: Mapped[uuid.UUID | None] = reference(nullable=True)
     updated_at: Mapped[datetime] = updated_at()
 

@@ -18,7 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.distribution import service
-from zapcrm.distribution.schemas import MAX_IDLE_HOURS, MAX_OPEN_LIMIT, DistributionSettingsIn
+from zapcrm.distribution.schemas import (
+    MAX_CLOSING_MESSAGE,
+    MAX_IDLE_HOURS,
+    MAX_OPEN_LIMIT,
+    DistributionSettingsIn,
+)
 from zapcrm.exceptions import ZapcrmError
 from zapcrm.outbox import OutboxItem
 from zapcrm.runtime import Runtime
@@ -83,6 +88,7 @@ async def save_distribution(
     enabled: Annotated[str, Form(max_length=5)] = "",
     max_open_per_agent: Annotated[str, Form(max_length=10)] = "",
     idle_close_hours: Annotated[str, Form(max_length=10)] = "",
+    idle_close_message: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Save the settings (admins); the distributor applies them within seconds."""
     require_admin(user)
@@ -90,6 +96,7 @@ async def save_distribution(
         "enabled": enabled == "on",
         "max_open_per_agent": max_open_per_agent.strip(),
         "idle_close_hours": idle_close_hours.strip(),
+        "idle_close_message": idle_close_message.strip(),
     }
     try:
         # A blank number box means "none" (no limit, never close).
@@ -134,6 +141,7 @@ async def _page(
         "enabled": settings.enabled,
         "max_open_per_agent": _box(settings.max_open_per_agent),
         "idle_close_hours": _box(settings.idle_close_hours),
+        "idle_close_message": settings.idle_close_message or "",
     }
     context = user.page_context(
         request,
@@ -143,6 +151,7 @@ async def _page(
         form=form,
         max_limit=MAX_OPEN_LIMIT,
         max_idle_hours=MAX_IDLE_HOURS,
+        max_closing_message=MAX_CLOSING_MESSAGE,
         error=error,
         errors=errors or [],
         notice=request.query_params.get("ok"),
