@@ -125,8 +125,8 @@ async def test_admins_set_it_supervisors_read_it_operators_do_not_find_it(
         },
     )
     assert with_message.status_code == 303
-    page = (await http.get("/panel/admin/distribution")).text
-    assert ">Até &lt;b&gt;logo&lt;/b&gt;!</textarea>" in page
+    reread = (await http.get("/panel/admin/distribution")).text
+    assert ">Até &lt;b&gt;logo&lt;/b&gt;!</textarea>" in reread
 
     reader, reader_csrf = await signed_in(new_browser, supervisor)
     view = await reader.get("/panel/admin/distribution")
