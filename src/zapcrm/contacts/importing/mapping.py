@@ -7,13 +7,13 @@ custom attribute keys and labels; `plan_columns` validates a mapping into column
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from zapcrm.contacts.attributes import AttributeDef
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.i18n import N_
+from zapcrm.kit.folding import fold
 
 __all__ = ["FIELDS", "ColumnPlan", "plan_columns", "suggest_mapping"]
 
@@ -38,8 +38,7 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]")
 
 
 def _normalise(name: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    return _NON_ALNUM.sub("", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+    return _NON_ALNUM.sub("", fold(name))
 
 
 def suggest_mapping(columns: list[str], definitions: Mapping[str, AttributeDef]) -> dict[str, str]:

@@ -8,7 +8,6 @@ rules: canonical phone (required) and its identity keys, basic e-mail check, tag
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ from zapcrm.contacts.attributes import AttributeDef, coerce_value
 from zapcrm.contacts.importing import limits
 from zapcrm.contacts.importing.mapping import ColumnPlan
 from zapcrm.contacts.importing.phones import canonical, phone_keys
+from zapcrm.kit.folding import fold
 from zapcrm.kit.phones import InvalidPhone
 
 __all__ = ["CleanContact", "RawContact", "RowRules"]
@@ -70,8 +70,7 @@ class CleanContact:
 
 
 def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold().strip())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return fold(text.strip())
 
 
 def _text(value: str | None) -> str | None:

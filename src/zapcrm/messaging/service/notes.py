@@ -10,7 +10,6 @@ their own and unassigned chats. Its author, or a supervisor or admin, may edit o
 from __future__ import annotations
 
 import re
-import unicodedata
 import uuid
 from datetime import UTC, datetime
 
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zapcrm.auth.identity import Identity
 from zapcrm.exceptions import Forbidden, NotFound, ValidationFailed
 from zapcrm.i18n import N_
+from zapcrm.kit.folding import fold
 from zapcrm.messaging import repository
 from zapcrm.messaging.repository import notes
 from zapcrm.messaging.schemas import NoteOut
@@ -75,24 +75,30 @@ def _announce(
 _MENTION = re.compile(r"(?<![\w@])@([^\W\d_][\w.-]*)")
 
 
-def _fold(text: str) -> str:
-    """Lower case without accents, to compare names as people type them ("@joao" for João)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+def _tokens(text: str) -> set[str]:
+    return {fold(token).rstrip(".-") for token in _MENTION.findall(text)}
 
 
-async def _mentions(session: AsyncSession, identity: Identity, text: str) -> set[uuid.UUID]:
+async def _mentions(
+    session: AsyncSession, identity: Identity, text: str, *, before: str = ""
+) -> set[uuid.UUID]:
     """Colleagues named in the text by "@" and their first name or the start of their e-mail
-    (every one who matches: two Anas both hear); never the author."""
-    tokens = {_fold(token).rstrip(".-") for token in _MENTION.findall(text)}
+    (every one who matches: two Anas both hear), less those the text `before` an edit already
+    named; never the author. The company's users are read once, only when someone is named."""
+    tokens = _tokens(text)
     if not tokens:
         return set()
-    found = set()
-    for user_id, name, email in await notes.colleagues(session, identity.company_id):
-        first = _fold(name.split()[0]) if name.split() else ""
-        if user_id != identity.user_id and ({first, _fold(email.split("@")[0])} & tokens):
-            found.add(user_id)
-    return found
+    colleagues = await notes.colleagues(session, identity.company_id)
+
+    def named(wanted: set[str]) -> set[uuid.UUID]:
+        return {
+            user_id
+            for user_id, name, email in colleagues
+            if user_id != identity.user_id
+            and {fold(name.split()[0]) if name.split() else "", fold(email.split("@")[0])} & wanted
+        }
+
+    return named(tokens) - (named(_tokens(before)) if before else set())
 
 
 def may_change(identity: Identity, note: NoteOut) -> bool:
@@ -140,9 +146,7 @@ async def edit_note(
         raise NotFound(N_("nota não encontrada"))  # deleted meanwhile
     [row] = await notes.get_notes(session, [note_id])
     # Only who the edit names anew: the others heard when the note was written.
-    mentioned = await _mentions(session, identity, text) - await _mentions(
-        session, identity, note.body
-    )
+    mentioned = await _mentions(session, identity, text, before=note.body)
     return NoteOut(**row), [
         _announce(identity, note.conversation_id, note_id, "updated", mentioned)
     ]
