@@ -11,11 +11,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.auth.identity import Identity
 from zapcrm.dependencies import RuntimeDep, Supervisor, TenantSession
 from zapcrm.reports import export, service
 from zapcrm.reports.schemas import ReportFilters, ReportSummary, ReportVolume
@@ -34,13 +32,14 @@ DateTo = Annotated[
 
 
 async def _filters(
-    session: AsyncSession,
-    identity: Identity,
-    date_from: str | None,
-    date_to: str | None,
-    instance_id: uuid.UUID | None,
-    agent_id: uuid.UUID | None,
+    identity: Supervisor,
+    session: TenantSession,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    instance_id: uuid.UUID | None = None,
+    agent_id: uuid.UUID | None = None,
 ) -> ReportFilters:
+    """The period and narrowing every report takes, read from the query string."""
     return await service.resolve_filters(
         session,
         identity,
@@ -51,33 +50,21 @@ async def _filters(
     )
 
 
+# Every report endpoint's filters (FastAPI shares the caller and the session with the endpoint).
+Filters = Annotated[ReportFilters, Depends(_filters)]
+
+
 @router.get("/api/reports/summary")
-async def summary(
-    identity: Supervisor,
-    session: TenantSession,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    instance_id: uuid.UUID | None = None,
-    agent_id: uuid.UUID | None = None,
-) -> ReportSummary:
+async def summary(identity: Supervisor, session: TenantSession, filters: Filters) -> ReportSummary:
     """Cycles started, closed and still open, first response and resolution times, message
     volumes and one row per agent."""
-    filters = await _filters(session, identity, date_from, date_to, instance_id, agent_id)
     return await service.summary(session, identity, filters)
 
 
 @router.get("/api/reports/volume")
-async def volume(
-    identity: Supervisor,
-    session: TenantSession,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    instance_id: uuid.UUID | None = None,
-    agent_id: uuid.UUID | None = None,
-) -> ReportVolume:
+async def volume(identity: Supervisor, session: TenantSession, filters: Filters) -> ReportVolume:
     """Cycles started and closed and messages received and sent on each day of the period, and
     customer messages per weekday and hour (when the team is needed most)."""
-    filters = await _filters(session, identity, date_from, date_to, instance_id, agent_id)
     return await service.volume(session, identity, filters)
 
 
@@ -87,14 +74,7 @@ async def volume(
     responses={200: {"content": {"text/csv": {}}, "description": "arquivo CSV (;, UTF-8 com BOM)"}},
 )
 async def conversations_csv(
-    identity: Supervisor,
-    session: TenantSession,
-    runtime: RuntimeDep,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    instance_id: uuid.UUID | None = None,
-    agent_id: uuid.UUID | None = None,
+    identity: Supervisor, runtime: RuntimeDep, filters: Filters
 ) -> StreamingResponse:
     """One row per service cycle started or closed in the period, for spreadsheets."""
-    filters = await _filters(session, identity, date_from, date_to, instance_id, agent_id)
     return export.csv_response(runtime.db, identity.claims, service.plan_export(identity, filters))
