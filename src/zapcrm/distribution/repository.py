@@ -88,10 +88,27 @@ async def save_settings(
     return (await session.scalars(statement)).one()
 
 
-async def is_accepting(session: AsyncSession, user_id: uuid.UUID) -> bool:
-    """The user's switch (off when never set)."""
-    statement = select(AgentAvailability.accepting).where(AgentAvailability.user_id == user_id)
-    return bool((await session.scalars(statement)).first())
+async def availability(
+    session: AsyncSession, company_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[bool, bool]:
+    """(the company distributes, the user's switch is on), each off when never set, in one
+    read: every panel page asks for it."""
+    enabled = (
+        select(DistributionSettings.enabled)
+        .where(DistributionSettings.company_id == company_id)
+        .scalar_subquery()
+    )
+    accepting = (
+        select(AgentAvailability.accepting)
+        .where(AgentAvailability.user_id == user_id)
+        .scalar_subquery()
+    )
+    row = (
+        await session.execute(
+            select(func.coalesce(enabled, False), func.coalesce(accepting, False))
+        )
+    ).one()
+    return bool(row[0]), bool(row[1])
 
 
 async def set_accepting(

@@ -74,11 +74,10 @@ async def save_settings(
 
 async def availability(session: AsyncSession, identity: Identity) -> AvailabilityOut:
     """The caller's switch and whether the company distributes."""
-    settings = await get_settings(session, identity)
-    return AvailabilityOut(
-        accepting=await repository.is_accepting(session, identity.user_id),
-        distribution_enabled=settings.enabled,
+    enabled, accepting = await repository.availability(
+        session, identity.company_id, identity.user_id
     )
+    return AvailabilityOut(accepting=accepting, distribution_enabled=enabled)
 
 
 async def set_availability(
