@@ -16,7 +16,7 @@ from playwright.async_api import Browser as PlaywrightBrowser
 from playwright.async_api import Page, Route, expect
 
 from tests.conftest import Factory
-from tests.web.conftest import new_company_chat
+from tests.web.conftest import customer_writes, new_company_chat
 from tests.web.shop import open_panel
 from zapcrm.db import Database
 from zapcrm.models import Role
@@ -172,5 +172,74 @@ async def test_live_messages_arriving_out_of_order_take_their_place_in_the_chat(
         await _live(page, _timed_bubble("0193" + "a" * 28, at, "segunda"))
         bodies = page.locator("#messages .bubble .body")
         await expect(bodies).to_have_text(["Oi", "primeira", "segunda", "terceira"])
+    finally:
+        await page.context.close()
+
+
+def _live_row(conversation_id: uuid.UUID, version: int, body: str, admitted: bool = True) -> str:
+    """A conversation event's fragments: the row out of the list, and back at its top."""
+    row_id = f"conv-{conversation_id}"
+    html = f'<li id="{row_id}" data-version="{version}" hx-swap-oob="delete"></li>'
+    if admitted:
+        at = datetime.now(UTC).isoformat()
+        html += (
+            f'<ul hx-swap-oob="afterbegin:#conversation-list"><li id="{row_id}"'
+            f' data-version="{version}" class="conv"><a href="#">{body}'
+            f' <time datetime="{at}"></time></a></li></ul>'
+        )
+    return html
+
+
+async def test_a_reload_of_the_list_keeps_rows_that_changed_while_it_was_on_its_way(
+    chromium: PlaywrightBrowser,
+    live_server: str,
+    client: httpx.AsyncClient,
+    db: Database,
+    factory: Factory,
+) -> None:
+    chat = await new_company_chat(client, db, factory, text_body="Primeira conversa")
+    first = chat.conversation_id
+    second = await customer_writes(
+        client, db, chat.instance, text_body="Segunda conversa", phone="5511987650002"
+    )
+    supervisor = await factory.user(chat.instance.company_id, Role.SUPERVISOR)
+    page = await open_panel(chromium, live_server, supervisor)
+    try:
+        await page.add_init_script(
+            """document.addEventListener("htmx:afterSwap", event => {
+                if (event.detail.target.id === "conversation-list") window.listReloads =
+                    (window.listReloads || 0) + 1;
+            });"""
+        )
+        await page.goto("/panel/inbox?tab=all")
+        await page.wait_for_function("() => window.listReloads >= 1")
+        rows = {c: page.locator(f"#conv-{c}") for c in (first, second)}
+        versions = {c: int(await rows[c].get_attribute("data-version") or "0") for c in rows}
+
+        # The reload is read now, and its answer reaches the page only after live events.
+        answered, release = asyncio.Event(), asyncio.Event()
+
+        async def held_reload(route: Route) -> None:
+            response = await route.fetch()
+            answered.set()
+            await release.wait()
+            await route.fulfill(response=response)
+
+        await page.route(
+            lambda url: "/panel/inbox?" in url and "tab=all" in url and "page" not in url,
+            held_reload,
+        )
+        await page.evaluate("() => htmx.trigger(document.body, 'htmx:sseOpen')")
+        async with asyncio.timeout(10):
+            await answered.wait()
+        await _live(page, _live_row(first, versions[first] + 3, "Mais nova"))
+        await _live(page, _live_row(second, versions[second] + 1, "", False))
+        await expect(rows[first]).to_contain_text("Mais nova")
+        await expect(rows[second]).to_have_count(0)
+
+        release.set()
+        await page.wait_for_function("() => window.listReloads >= 2")
+        await expect(rows[first]).to_contain_text("Mais nova")
+        await expect(rows[second]).to_have_count(0)
     finally:
         await page.context.close()

@@ -328,6 +328,7 @@
     } else {
       existing.remove(); // a newer copy inserted elsewhere (a row moving to the top)
     }
+    if (detail.shouldSwap) rowChangedLive(incoming);
   });
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     var list = event.detail.target; // for a row inserted at the top: the list
@@ -461,6 +462,42 @@
     shown = null;
   });
 
+  // The list's reload was read before the live events that arrive while it is on its way: a
+  // row they changed (moved up, counted a new message, took out of the list) keeps its live
+  // state when that is newer than the answer's copy. Without this, the last events of a burst
+  // would be undone by the reload their own stream's opening started, with nothing to follow.
+  var liveRows = null; // row id -> the version live events gave it during the reload
+  var liveCopies = null; // row id -> the live row (null: taken out) as the answer comes in
+  function rowChangedLive(incoming) {
+    if (!liveRows || !/^conv-/.test(incoming.id)) return;
+    liveRows.set(incoming.id, Math.max(liveRows.get(incoming.id) || 0, version(incoming)));
+  }
+  function isListReload(event) {
+    // reloadShown's request, not a search typed meanwhile (its rows answer another question).
+    var config = event.detail.requestConfig, list = event.detail.target;
+    return list && list.id === "conversation-list" && config && config.verb === "get" &&
+      config.path === list.getAttribute("data-refresh-url");
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!liveRows || !isListReload(event)) return;
+    liveCopies = new Map();
+    liveRows.forEach(function (_, id) { liveCopies.set(id, document.getElementById(id)); });
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!liveCopies || !isListReload(event)) return;
+    var list = event.detail.target;
+    liveCopies.forEach(function (live, id) {
+      var answer = document.getElementById(id);
+      if (answer && version(answer) >= liveRows.get(id)) return;
+      if (answer) answer.remove();
+      if (live) {
+        list.insertBefore(live, list.firstChild);
+        placeRow(live);
+      }
+    });
+    liveRows = liveCopies = null;
+  });
+
   // Home: an event says something of the reader's changed; its sections are read again,
   // at most once every two seconds however many events come.
   var homeTimer = null;
@@ -492,6 +529,7 @@
     if (!window.htmx) return;
     var list = document.getElementById("conversation-list");
     if (list) {
+      liveRows = new Map();
       window.htmx.ajax("GET", list.getAttribute("data-refresh-url"), {
         target: list, swap: "innerHTML", headers: { "HX-Target": "conversation-list" }
       });
