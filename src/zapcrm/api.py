@@ -11,6 +11,7 @@ from zapcrm.contacts.endpoints import router as contacts_router
 from zapcrm.contacts.importing.endpoints import router as contact_import_router
 from zapcrm.contacts.query.endpoints import router as contact_query_router
 from zapcrm.contacts.rules.endpoints import router as list_rules_router
+from zapcrm.departments.endpoints import router as departments_router
 from zapcrm.distribution.endpoints import router as distribution_router
 from zapcrm.evolution.endpoints import router as instances_router
 from zapcrm.evolution.webhook import router as webhook_router
@@ -38,5 +39,6 @@ router.include_router(contacts_router)
 router.include_router(tasks_router)
 router.include_router(reports_router)
 router.include_router(campaigns_router)
+router.include_router(departments_router)
 router.include_router(distribution_router)
 router.include_router(scheduling_router)

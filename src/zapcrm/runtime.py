@@ -14,6 +14,7 @@ from zapcrm.auth.service import Authenticator, build_authenticator
 from zapcrm.auth.tokens import build_verifier
 from zapcrm.config import Settings
 from zapcrm.db import Database
+from zapcrm.departments.menu import MenuRules
 from zapcrm.evolution.instances import InstanceCache
 from zapcrm.hours.away import AwayRules
 from zapcrm.messaging.realtime import RealtimeHub
@@ -36,6 +37,7 @@ class Runtime:
     realtime: RealtimeHub
     instances: InstanceCache
     away_rules: AwayRules
+    menu_rules: MenuRules
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -65,6 +67,7 @@ class Runtime:
             realtime=RealtimeHub(redis),
             instances=InstanceCache(),
             away_rules=AwayRules(),
+            menu_rules=MenuRules(),
         )
 
     async def close(self) -> None:

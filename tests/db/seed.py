@@ -166,6 +166,23 @@ async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
             ),
             {**params, "free": conversations["free"]},
         )
+        department = await one(
+            "insert into departments (company_id, name) values (:company, 'Vendas') returning id"
+        )
+        await session.execute(
+            text(
+                "insert into department_members (company_id, department_id, user_id)"
+                " values (:company, :department, :operator)"
+            ),
+            {**params, "department": department},
+        )
+        await session.execute(
+            text(
+                "insert into department_menus (company_id, enabled, greeting)"
+                " values (:company, true, 'Escolha um setor')"
+            ),
+            params,
+        )
         await session.execute(
             text(
                 "insert into agent_availability (company_id, user_id, accepting)"

@@ -47,6 +47,9 @@ TENANT_TABLES = (
     "distribution_settings",
     "agent_availability",
     "scheduled_messages",
+    "departments",
+    "department_members",
+    "department_menus",
 )
 
 # An attempt to create a row in company :b, using :b's own parents where a parent is needed.
@@ -104,6 +107,10 @@ INSERT_INTO_OTHER_COMPANY = {
     "scheduled_messages": "insert into scheduled_messages"
     " (company_id, conversation_id, created_by, body, send_at)"
     " values (:b, :b_conversation, :me, 'x', now())",
+    "departments": "insert into departments (company_id, name) values (:b, 'Intrusa')",
+    "department_members": "insert into department_members (company_id, department_id, user_id)"
+    " values (:b, gen_random_uuid(), :me)",
+    "department_menus": "insert into department_menus (company_id, greeting) values (:b, 'x')",
 }
 
 

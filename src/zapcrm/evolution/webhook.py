@@ -176,10 +176,11 @@ async def _store(
         await _publish_live(runtime, instance, event, normalized)
         DELIVERIES.labels(event, "live").inc()
         return WebhookAnswer(200, {"status": "live"})
-    away = None
+    away = menu = None
     if event == "messages.upsert":  # the event that brings customers' new messages
         away = await runtime.away_rules.for_company(session, instance.company_id)
-    delivery = Delivery(instance, received_at, envelope.event_datetime, away)
+        menu = await runtime.menu_rules.for_company(session, instance.company_id)
+    delivery = Delivery(instance, received_at, envelope.event_datetime, away, menu)
     items = await HANDLERS[event](session, delivery, normalized)
     if runtime.instances.last_event_due(instance.id):
         await repository.touch_last_event(session, instance.id, received_at)

@@ -24,7 +24,8 @@ PAGE_SIZE = 101
 
 
 # What of a message's normalized payload the API and the panel show, besides its body. The
-# last two say which automation sent it (a campaign, the out-of-office reply).
+# last four say which automation sent it (a campaign, the out-of-office reply, the idle
+# close, the departments' menu).
 _DETAILS = (
     "caption",
     "location",
@@ -35,6 +36,7 @@ _DETAILS = (
     "campaign_id",
     "away_reply",
     "closing_reply",
+    "menu_reply",
 )
 
 
@@ -127,6 +129,7 @@ def conversation_out(row: Mapping[str, Any]) -> ConversationOut:
         updated_at=row["updated_at"],
         version=row["version"],
         snoozed_until=row["snoozed_until"],
+        department_id=row["department_id"],
     )
 
 

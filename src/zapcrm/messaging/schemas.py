@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 # The payload keys that mark a message nobody typed (messaging/service/outbound.py
 # `queue_automatic_text`): a campaign's, the out-of-office reply. Such a message is nobody's
 # work in the reports and not the team attending a chat.
-AUTOMATIC_MARKS = ("campaign_id", "away_reply", "closing_reply")
+AUTOMATIC_MARKS = ("campaign_id", "away_reply", "closing_reply", "menu_reply")
 
 
 class ContactBrief(BaseModel):
@@ -47,6 +47,8 @@ class ConversationOut(BaseModel):
     version: int = 0
     # A snoozed chat: pending until then (snapshots from before snoozing existed lack it).
     snoozed_until: datetime | None = None
+    # The team the chat is routed to (snapshots from before departments existed lack it).
+    department_id: uuid.UUID | None = None
 
 
 class MediaOut(BaseModel):

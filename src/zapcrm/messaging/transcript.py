@@ -92,6 +92,8 @@ def _who(row: Any, payload: Mapping[str, Any], plan: TranscriptPlan) -> str:
         return "Resposta automática"
     if "closing_reply" in payload:
         return "Encerramento automático"
+    if "menu_reply" in payload:
+        return "Menu de setores"
     # Typed on the phone or WhatsApp Web: nobody in the panel, the company's number.
     return row.sender or "Empresa (pelo celular)"
 

@@ -13,6 +13,7 @@ from zapcrm.models.contact_event import ContactEvent
 from zapcrm.models.contact_identity import ContactIdentity
 from zapcrm.models.conversation_cycle import ConversationCycle
 from zapcrm.models.conversation_note import ConversationNote
+from zapcrm.models.department import Department, DepartmentMember, DepartmentMenu
 from zapcrm.models.distribution import AgentAvailability, DistributionSettings
 from zapcrm.models.evolution_conversation import EvolutionConversation
 from zapcrm.models.evolution_instance import EvolutionInstance
@@ -46,6 +47,9 @@ __all__ = [
     "ContactIdentity",
     "ConversationCycle",
     "ConversationNote",
+    "Department",
+    "DepartmentMember",
+    "DepartmentMenu",
     "DistributionSettings",
     "EvolutionConversation",
     "EvolutionInstance",

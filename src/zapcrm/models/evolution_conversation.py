@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Integer, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, SmallInteger, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,6 +31,12 @@ class EvolutionConversation(Base):
         same_company("evolution_conversations", "instance_id", "evolution_instances", cascade=True),
         same_company("evolution_conversations", "contact_id", "contacts", cascade=False),
         same_company("evolution_conversations", "assignee_id", "profiles", cascade=False),
+        same_company("evolution_conversations", "department_id", "departments", cascade=False),
+        Index(
+            "evolution_conversations_department_id_idx",
+            "department_id",
+            postgresql_where=text("department_id is not null"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -60,6 +66,12 @@ class EvolutionConversation(Base):
     snoozed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # When the chat last got the out-of-office reply (at most once a day).
     away_replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The team the chat is routed to (the customer's menu choice or a person's transfer), and
+    # the menu's progress: the cycle it was asked in, when, answers that chose nothing.
+    department_id: Mapped[uuid.UUID | None] = reference(nullable=True)
+    menu_cycle_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    menu_asked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    menu_tries: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
     # Bumped by a trigger on every update (migration 0014): readers keep the higher copy.

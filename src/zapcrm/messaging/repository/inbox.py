@@ -16,7 +16,7 @@ CONVERSATION_COLUMNS = """
   c.id, c.company_id, c.instance_id, c.remote_jid, c.is_group, c.subject, c.status,
   c.assignee_id, c.last_message_id, c.last_message_preview, c.last_message_at,
   c.last_message_status, c.last_message_from_me, c.unread_count, c.updated_at,
-  c.version, c.snoozed_until,
+  c.version, c.snoozed_until, c.department_id,
   ct.id as contact_id, ct.name as contact_name, ct.phone_e164 as contact_phone
 """
 _FROM_CONVERSATIONS = "from evolution_conversations c left join contacts ct on ct.id = c.contact_id"

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.campaigns.optout import opt_out_on_reply
 from zapcrm.contacts.identity import WhatsAppPeer, resolve_peer
+from zapcrm.departments.menu import MenuRule, answer_menu
 from zapcrm.evolution.instances import InstanceRef
 from zapcrm.evolution.payloads import (
     NormalizedDelete,
@@ -45,6 +46,8 @@ class Delivery:
     event_datetime: datetime | None = None
     # The company's out-of-office reply, when it is on (for new messages only).
     away: AwayRule | None = None
+    # The company's departments menu, when it is on (for new messages only).
+    menu: MenuRule | None = None
 
 
 def message_event(
@@ -215,6 +218,17 @@ async def ingest_message(
             company_id=company_id,
             instance_id=delivery.instance.id,
             conversation_id=write.conversation_id,
+            written_at=at,
+            received_at=delivery.received_at,
+        )
+    if inbound and delivery.menu and not opted_out:
+        replies += await answer_menu(
+            session,
+            delivery.menu,
+            company_id=company_id,
+            instance_id=delivery.instance.id,
+            conversation_id=write.conversation_id,
+            body=message.body,
             written_at=at,
             received_at=delivery.received_at,
         )

@@ -1,0 +1,1 @@
+"""Departments ("setores"): teams chats are routed to, and the WhatsApp menu that routes them."""

@@ -1,0 +1,155 @@
+"""The departments' WhatsApp menu: a customer who starts a conversation is asked which team
+they want ("1 - Vendas, 2 - Suporte ..."), and their answer routes the chat there, in the
+webhook's own transaction (the reply exists exactly when the message that caused it does).
+
+Once per service cycle, only in 1:1 chats nobody has taken or answered yet, never for backlog
+(a message that reaches us long after it was written). An answer is the option's number or
+its name, accents and case ignored ("2", "2.", "opção 2", "suporte"). After `MAX_TRIES`
+answers that name no option the chat goes to the general queue: a customer who only wants to
+talk is not asked forever. Every reply is an automatic send (`menu_reply`): never an agent's
+reply, never the chat's latest line in the inbox. A company's menu is read at most every few
+seconds per process (`MenuRules`): the webhook asks for it on every inbound message.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.departments import repository
+from zapcrm.kit.folding import fold
+from zapcrm.kit.memory import Memory
+from zapcrm.logging import get_logger
+from zapcrm.messaging.service.outbound import queue_automatic_text
+from zapcrm.outbox import OutboxItem
+
+log = get_logger(__name__)
+
+STALE_AFTER = timedelta(minutes=10)
+MAX_TRIES = 2
+# A longer text is a customer explaining themselves, not choosing from a list.
+_ANSWER_MAX = 40
+_NUMBER = re.compile(r"\b(\d{1,2})\b")
+
+CHOSEN = "Certo! Sua conversa foi encaminhada para *{name}*. Em instantes alguém vai te atender."
+NOT_UNDERSTOOD = "Não entendi sua escolha. Responda só com o número do setor:"
+GIVE_UP = "Tudo bem! Em instantes alguém da nossa equipe vai te atender."
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A department as the menu lists it."""
+
+    department_id: uuid.UUID
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class MenuRule:
+    """What a company with the menu switched on asks, and its options in order."""
+
+    greeting: str
+    options: tuple[Option, ...]
+
+    def text(self, lead: str | None = None) -> str:
+        """The menu as the customer reads it (WhatsApp shows *x* in bold)."""
+        lines = [lead or self.greeting, ""]
+        lines += [f"*{number}* - {option.name}" for number, option in enumerate(self.options, 1)]
+        return "\n".join(lines)
+
+    def choice(self, answer: str | None) -> Option | None:
+        """The option an answer names, by number or by name; None when it names none (or
+        several)."""
+        folded = fold(answer or "").strip()
+        if not folded or len(folded) > _ANSWER_MAX:
+            return None
+        numbers = set(_NUMBER.findall(folded))
+        if len(numbers) == 1:
+            number = int(numbers.pop())
+            return self.options[number - 1] if 1 <= number <= len(self.options) else None
+        named = [option for option in self.options if fold(option.name) in folded]
+        return named[0] if len(named) == 1 else None
+
+
+class MenuRules:
+    """Each company's menu (None when off or without departments), kept `ttl` seconds in
+    process memory. A change takes effect within `ttl` in every process, at once in the one
+    that made it (`forget`)."""
+
+    def __init__(self, *, ttl: float = 5.0, max_companies: int = 10_000) -> None:
+        self._rules: Memory[uuid.UUID, MenuRule | None] = Memory(ttl=ttl, max_entries=max_companies)
+
+    async def for_company(self, session: AsyncSession, company_id: uuid.UUID) -> MenuRule | None:
+        """The company's menu, from memory when recent."""
+
+        async def load() -> MenuRule | None:
+            menu = await repository.get_menu(session, company_id)
+            if menu is None or not menu.enabled:
+                return None
+            departments = await repository.list_departments(session, company_id)
+            if not departments:
+                return None
+            options = tuple(Option(row.id, row.name) for row in departments)
+            return MenuRule(menu.greeting, options)
+
+        return await self._rules.get(company_id, load)
+
+    def forget(self, company_id: uuid.UUID | None = None) -> None:
+        """Drop one company's menu (or all) after it changed."""
+        self._rules.forget(company_id)
+
+
+async def answer_menu(
+    session: AsyncSession,
+    rule: MenuRule,
+    *,
+    company_id: uuid.UUID,
+    instance_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    body: str | None,
+    written_at: datetime,
+    received_at: datetime,
+) -> list[OutboxItem]:
+    """Ask, route or ask again for a customer's new message; the reply's outbox items."""
+    if received_at - written_at > STALE_AFTER:
+        return []
+    state = await repository.menu_state(session, conversation_id)
+    if state is None or state.assignee_id is not None or state.answered:
+        return []  # someone has the chat or has written in it: no robot in between
+    department_id, tries = state.department_id, state.menu_tries
+    if state.menu_cycle_id != state.cycle_id:
+        # The cycle's first message: ask (a chat routed in an earlier cycle is asked anew).
+        department_id, tries, reply = None, 0, rule.text()
+    elif department_id is not None or tries >= MAX_TRIES:
+        return []  # routed already, or gone to the general queue
+    elif (option := rule.choice(body)) is not None:
+        department_id, reply = option.department_id, CHOSEN.format(name=option.name)
+    else:
+        tries += 1
+        reply = rule.text(NOT_UNDERSTOOD) if tries < MAX_TRIES else GIVE_UP
+    await repository.save_menu_state(
+        session,
+        conversation_id,
+        cycle_id=state.cycle_id,
+        asked_at=received_at if state.menu_cycle_id != state.cycle_id else None,
+        tries=tries,
+        department_id=department_id,
+    )
+    message_id, items = await queue_automatic_text(
+        session,
+        company_id=company_id,
+        instance_id=instance_id,
+        conversation_id=conversation_id,
+        remote_jid=state.remote_jid,
+        body=reply,
+        payload={"menu_reply": True},
+        at=received_at,
+        # The customer still waits for a person: the chat keeps its place in the queue.
+        inbox=False,
+    )
+    log.info("menu.replied", conversation_id=str(conversation_id), message_id=str(message_id))
+    return items
