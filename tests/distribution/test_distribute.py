@@ -5,6 +5,7 @@ and each one is announced for the panel of the agent who got it."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -239,3 +240,41 @@ async def test_a_signed_out_agent_gets_no_more_chats(
     chats = await customers_write(client, db, team, 1, "DST6")
     await distribute_once(runtime)
     assert await assignees(db, chats) == [None]
+
+
+async def test_a_customer_choosing_in_the_menu_waits_and_then_goes_to_that_departments_member(
+    client: httpx.AsyncClient, db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    team = await new_team(db, factory)
+    await turn_on(client, team)
+    admin = await login(client, team.admin)
+    sales = await client.post(
+        "/api/departments", json={"name": "Vendas", "member_ids": [str(team.bia.id)]}, headers=admin
+    )
+    assert sales.status_code == 201, sales.text
+    menu = {"enabled": True, "greeting": "Escolha:"}
+    assert (await client.put("/api/departments/menu", json=menu, headers=admin)).status_code == 200
+    for agent in (team.ana, team.bia):
+        await taking_chats(client, runtime, agent)
+    # Ana is the least busy, but the customer is reading the menu: nobody gets the chat yet.
+    busy = await customers_write(client, db, team, 1, "DSTM-BUSY")
+    await rows(
+        db,
+        "update evolution_conversations set assignee_id = :bia where id = :id returning id",
+        bia=team.bia.id,
+        id=busy[0],
+    )
+    phone = "5511977770001@s.whatsapp.net"
+    now = int(time.time())
+    first = text_message("DSTM-1", remote_jid=phone, text_body="Oi", timestamp=now)
+    assert (await post(client, team.instance.envelope(first))).status_code == 200
+    [chat] = await rows(
+        db, "select conversation_id from evolution_messages where key_id = 'DSTM-1'"
+    )
+    await distribute_once(runtime)
+    assert await assignees(db, [chat["conversation_id"]]) == [None]
+    # Sales it is: only Bia works there, busier or not.
+    choice = text_message("DSTM-2", remote_jid=phone, text_body="1", timestamp=now + 1)
+    assert (await post(client, team.instance.envelope(choice))).status_code == 200
+    await distribute_once(runtime)
+    assert await assignees(db, [chat["conversation_id"]]) == [team.bia.id]

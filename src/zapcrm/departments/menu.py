@@ -4,7 +4,7 @@ webhook's own transaction (the reply exists exactly when the message that caused
 
 Once per service cycle, only in 1:1 chats nobody has taken or answered yet, never for backlog
 (a message that reaches us long after it was written). An answer is the option's number or
-its name, accents and case ignored ("2", "2.", "opção 2", "suporte"). After `MAX_TRIES`
+its name, accents and case ignored ("2", "2.", "opção 2", "suporte"). After `MENU_MAX_TRIES`
 answers that name no option the chat goes to the general queue: a customer who only wants to
 talk is not asked forever. Every reply is an automatic send (`menu_reply`): never an agent's
 reply, never the chat's latest line in the inbox. A company's menu is read at most every few
@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.departments import repository
+from zapcrm.departments.schemas import MENU_MAX_TRIES
 from zapcrm.kit.folding import fold
 from zapcrm.kit.memory import Memory
 from zapcrm.logging import get_logger
@@ -30,7 +31,6 @@ from zapcrm.outbox import OutboxItem
 log = get_logger(__name__)
 
 STALE_AFTER = timedelta(minutes=10)
-MAX_TRIES = 2
 # A longer text is a customer explaining themselves, not choosing from a list.
 _ANSWER_MAX = 40
 _NUMBER = re.compile(r"\b(\d{1,2})\b")
@@ -124,13 +124,13 @@ async def answer_menu(
     if state.menu_cycle_id != state.cycle_id:
         # The cycle's first message: ask (a chat routed in an earlier cycle is asked anew).
         department_id, tries, reply = None, 0, rule.text()
-    elif department_id is not None or tries >= MAX_TRIES:
+    elif department_id is not None or tries >= MENU_MAX_TRIES:
         return []  # routed already, or gone to the general queue
     elif (option := rule.choice(body)) is not None:
         department_id, reply = option.department_id, CHOSEN.format(name=option.name)
     else:
         tries += 1
-        reply = rule.text(NOT_UNDERSTOOD) if tries < MAX_TRIES else GIVE_UP
+        reply = rule.text(NOT_UNDERSTOOD) if tries < MENU_MAX_TRIES else GIVE_UP
     await repository.save_menu_state(
         session,
         conversation_id,

@@ -145,20 +145,21 @@ async def save_menu(
 
 
 async def route_conversation(
-    session: AsyncSession, conversation_id: uuid.UUID, department_id: uuid.UUID | None, at: datetime
+    session: AsyncSession, conversation_id: uuid.UUID, department_id: uuid.UUID | None
 ) -> bool:
     """Send the chat to a department (or none) with nobody on it: it waits there. The menu
-    counts as answered for the open cycle. False when the caller cannot see or change it."""
+    counts as answered for the open cycle (and nobody waits for a choice: no time asked).
+    False when the caller cannot see or change it."""
     result = await session.execute(
         text(
             "update evolution_conversations c set department_id = :department,"
-            " assignee_id = null, menu_asked_at = :at, menu_tries = 0,"
+            " assignee_id = null, menu_asked_at = null, menu_tries = 0,"
             " menu_cycle_id = (select cy.id from conversation_cycles cy"
             "   where cy.conversation_id = c.id and cy.closed_at is null"
             "   order by cy.started_at desc limit 1)"
             " where c.id = :id returning c.id"
         ),
-        {"id": conversation_id, "department": department_id, "at": at},
+        {"id": conversation_id, "department": department_id},
     )
     return result.first() is not None
 

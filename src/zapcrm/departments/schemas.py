@@ -12,6 +12,8 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Greeting = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 # A company has a handful of teams; a menu longer than this is one nobody reads on a phone.
 MAX_DEPARTMENTS = 20
+# Answers naming no option before the menu gives up and the chat goes to the general queue.
+MENU_MAX_TRIES = 2
 
 
 class DepartmentIn(BaseModel):

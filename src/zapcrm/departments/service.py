@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -171,14 +170,12 @@ async def route(
     identity: Identity,
     conversation_id: uuid.UUID,
     department_id: uuid.UUID | None,
-    now: datetime | None = None,
 ) -> list[OutboxItem]:
     """Send a chat to a department (or take it out of one): it leaves whoever had it and
     waits there for the department's members. Anyone who can see the chat may; audited."""
     if department_id is not None:
         await _existing(session, identity, department_id)
-    at = now or datetime.now(UTC)
-    if not await repository.route_conversation(session, conversation_id, department_id, at):
+    if not await repository.route_conversation(session, conversation_id, department_id):
         raise NotFound(N_("conversa não encontrada"))
     await audit_action(
         session, identity, "conversation.department_changed", "conversation", conversation_id,

@@ -4,28 +4,43 @@ distributor's reads and writes (as the service role, one company per transaction
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, ScalarSelect, and_, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapcrm.departments.schemas import MENU_MAX_TRIES
 from zapcrm.models import (
     AgentAvailability,
     ConversationCycle,
+    DepartmentMember,
     DistributionSettings,
     EvolutionConversation,
     Profile,
 )
 
+# How long a chat whose customer got the departments menu waits for their choice before the
+# distributor serves it anyway.
+MENU_PATIENCE = timedelta(minutes=30)
+
 
 class Candidate(NamedTuple):
-    """An agent taking chats: their open chats and when the distributor last gave them one."""
+    """An agent taking chats: their open chats, when the distributor last gave them one, and
+    the departments they work in."""
 
     user_id: uuid.UUID
     open_conversations: int
     last_assigned_at: datetime | None
+    departments: frozenset[uuid.UUID] = frozenset()
+
+
+class Waiting(NamedTuple):
+    """A chat waiting for someone, and the department it waits in (None: anyone's)."""
+
+    id: uuid.UUID
+    department_id: uuid.UUID | None = None
 
 
 class ClosedChat(NamedTuple):
@@ -166,9 +181,11 @@ async def lock_company(session: AsyncSession, company_id: uuid.UUID) -> None:
 
 
 async def waiting_conversations(
-    session: AsyncSession, company_id: uuid.UUID, limit: int
-) -> list[uuid.UUID]:
-    """The chats waiting longest, locked (a chat being written to is skipped this round)."""
+    session: AsyncSession, company_id: uuid.UUID, limit: int, now: datetime
+) -> list[Waiting]:
+    """The chats waiting longest, locked (a chat being written to is skipped this round), but
+    not those whose customer is still choosing a department in the menu (for at most
+    MENU_PATIENCE after it was sent: someone who never answers is served all the same)."""
     chat, cycle = EvolutionConversation, ConversationCycle
     # Oldest wait first: since the start of the open service cycle (the first message after
     # the last close), not the latest message, so a customer who keeps writing keeps their
@@ -178,24 +195,36 @@ async def waiting_conversations(
         .where(cycle.conversation_id == chat.id, cycle.closed_at.is_(None))
         .scalar_subquery()
     )
+    choosing = and_(  # never NULL (NOT NULL would filter every chat out): false when unasked
+        chat.department_id.is_(None),
+        chat.menu_asked_at.is_not(None),
+        chat.menu_asked_at > now - MENU_PATIENCE,
+        chat.menu_tries < MENU_MAX_TRIES,
+    )
     statement = (
-        select(chat.id)
-        .where(_waiting(company_id))
+        select(chat.id, chat.department_id)
+        .where(_waiting(company_id), ~choosing)
         .order_by(func.coalesce(cycle_start, chat.last_inbound_at, chat.created_at), chat.id)
         .limit(limit)
         .with_for_update(of=chat, skip_locked=True)
     )
-    return list((await session.scalars(statement)).all())
+    return [Waiting._make(row) for row in await session.execute(statement)]
 
 
 async def candidates(session: AsyncSession, company_id: uuid.UUID) -> list[Candidate]:
     """Active users of the company whose switch is on."""
     available = AgentAvailability
+    departments = (
+        select(func.array_agg(DepartmentMember.department_id))
+        .where(DepartmentMember.user_id == available.user_id)
+        .scalar_subquery()
+    )
     statement = (
         select(
             available.user_id,
             _open_of(company_id, available.user_id),
             available.last_assigned_at,
+            departments,
         )
         .join(
             Profile,
@@ -207,7 +236,10 @@ async def candidates(session: AsyncSession, company_id: uuid.UUID) -> list[Candi
         )
         .where(available.company_id == company_id, available.accepting)
     )
-    return [Candidate._make(row) for row in await session.execute(statement)]
+    return [
+        Candidate(user_id, load, last, frozenset(member_of or ()))
+        for user_id, load, last, member_of in await session.execute(statement)
+    ]
 
 
 async def give(session: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID) -> bool:

@@ -9,7 +9,6 @@ everyone as before, and goes out when someone becomes free. Callers own the tran
 
 from __future__ import annotations
 
-import heapq
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zapcrm.accounts.audit import audit_action
 from zapcrm.auth.identity import Identity
 from zapcrm.distribution import presence, repository
-from zapcrm.distribution.repository import Candidate
+from zapcrm.distribution.repository import Candidate, Waiting
 from zapcrm.distribution.schemas import (
     AvailabilityOut,
     DistributionOut,
@@ -132,28 +131,36 @@ async def overview(session: AsyncSession, redis: Redis, identity: Identity) -> D
 
 
 def plan(
-    waiting: Sequence[uuid.UUID],
+    waiting: Sequence[Waiting],
     agents: Sequence[Candidate],
     limit: int | None,
     now: datetime,
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """(chat, agent) pairs for the waiting chats in order: each to the agent with the fewest
-    open chats, ties to the one served longest ago, none to an agent at the limit."""
-    queue = [
-        (agent.open_conversations, agent.last_assigned_at or _NEVER, 0, agent.user_id)
+    open chats, ties to the one served longest ago, none to an agent at the limit. A chat in
+    a department goes only to its members; one in none, to anyone."""
+    # Per agent: (open chats, served at, turn in this round): the smallest is next.
+    standing = {
+        agent.user_id: (agent.open_conversations, agent.last_assigned_at or _NEVER, 0)
         for agent in agents
-    ]
-    heapq.heapify(queue)
+    }
+    members = {agent.user_id: agent.departments for agent in agents}
     pairs = []
-    for turn, conversation_id in enumerate(waiting, start=1):
-        if not queue:
-            break
-        load, _, _, user_id = heapq.heappop(queue)
+    for turn, chat in enumerate(waiting, start=1):
+        eligible = [
+            user_id
+            for user_id in standing
+            if chat.department_id is None or chat.department_id in members[user_id]
+        ]
+        if not eligible:
+            continue  # nobody of its department is taking chats: it keeps waiting
+        user_id = min(eligible, key=lambda user: (*standing[user], user))
+        load = standing[user_id][0]
         if limit is not None and load >= limit:
-            break  # the least busy is full: so is everyone
-        pairs.append((conversation_id, user_id))
+            continue  # its least busy colleague is full: so are the others who could take it
+        pairs.append((chat.id, user_id))
         # Served now: behind everyone with the same load, in this round's order.
-        heapq.heappush(queue, (load + 1, now, turn, user_id))
+        standing[user_id] = (load + 1, now, turn)
     return pairs
 
 
@@ -199,12 +206,12 @@ async def distribute(
 ) -> list[OutboxItem]:
     """Hand out the company's waiting chats (service role); the announcement of each."""
     await repository.lock_company(session, company_id)
-    waiting = await repository.waiting_conversations(session, company_id, BATCH)
+    now = now or datetime.now(UTC)
+    waiting = await repository.waiting_conversations(session, company_id, BATCH, now)
     if not waiting:
         return []
     agents = await repository.candidates(session, company_id)
     online = await presence.present_among(redis, company_id, [a.user_id for a in agents])
-    now = now or datetime.now(UTC)
     pairs = plan(waiting, [a for a in agents if a.user_id in online], limit, now)
     announced: list[OutboxItem] = []
     served: dict[uuid.UUID, datetime] = {}
