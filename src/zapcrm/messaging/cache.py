@@ -130,6 +130,7 @@ def conversation_out(row: Mapping[str, Any]) -> ConversationOut:
         version=row["version"],
         snoozed_until=row["snoozed_until"],
         department_id=row["department_id"],
+        department_name=row["department_name"],
     )
 
 

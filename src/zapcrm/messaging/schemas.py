@@ -49,6 +49,7 @@ class ConversationOut(BaseModel):
     snoozed_until: datetime | None = None
     # The team the chat is routed to (snapshots from before departments existed lack it).
     department_id: uuid.UUID | None = None
+    department_name: str | None = None
 
 
 class MediaOut(BaseModel):

@@ -195,10 +195,13 @@ def inbox_filter(
     status: Annotated[str | None, Query(max_length=20)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     instance: Annotated[str | None, Query(max_length=40)] = None,
+    department: Annotated[str | None, Query(max_length=40)] = None,
 ) -> InboxFilter:
-    """The inbox tab, status, search and number in the query string (unknown values fall back
-    to the defaults; only supervisors and admins get the "all" tab)."""
-    return InboxFilter.parse(tab, status, q, may_see_all=user.is_supervisor, instance=instance)
+    """The inbox tab, status, search, number and department in the query string (unknown
+    values fall back to the defaults; only supervisors and admins get the "all" tab)."""
+    return InboxFilter.parse(
+        tab, status, q, may_see_all=user.is_supervisor, instance=instance, department=department
+    )
 
 
 InboxFilterDep = Annotated[InboxFilter, Depends(inbox_filter)]

@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import service as accounts_service
 from zapcrm.auth.identity import Identity
+from zapcrm.departments import service as departments_service
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.kit.ids import uuid_or_none
 from zapcrm.kit.zones import zone_or_default
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.models import Profile
@@ -37,6 +39,10 @@ class InboxFilter:
     status: Status = "open"
     q: str = ""
     instance: uuid.UUID | None = None
+    department: uuid.UUID | None = None
+    # Of the chats nobody has, the departments whose ones this reader takes (empty: all):
+    # messaging.service.inbox.waiting_scope; the live stream sets it for rows arriving live.
+    scope: frozenset[uuid.UUID] = frozenset()
 
     @classmethod
     def parse(
@@ -47,6 +53,7 @@ class InboxFilter:
         *,
         may_see_all: bool,
         instance: str | None = None,
+        department: str | None = None,
     ) -> InboxFilter:
         """Sanitise query parameters (unknown values fall back to the defaults)."""
         chosen_tab: Tab = "mine"
@@ -59,15 +66,12 @@ class InboxFilter:
             chosen_status = "pending"
         elif status == "closed":
             chosen_status = "closed"
-        try:
-            chosen_instance = uuid.UUID(instance) if instance else None
-        except ValueError:
-            chosen_instance = None
         return cls(
             tab=chosen_tab,
             status=chosen_status,
             q=(q or "").strip()[:100],
-            instance=chosen_instance,
+            instance=uuid_or_none(instance),
+            department=uuid_or_none(department),
         )
 
     def query(self, **changes: str) -> str:
@@ -77,6 +81,7 @@ class InboxFilter:
             "status": self.status,
             "q": self.q,
             "instance": str(self.instance) if self.instance else "",
+            "department": str(self.department) if self.department else "",
             **changes,
         }
         return urlencode({key: value for key, value in values.items() if value})
@@ -91,6 +96,11 @@ class InboxFilter:
             return False
         if self.tab == "unassigned" and conversation.assignee_id is not None:
             return False
+        if self.department is not None and conversation.department_id != self.department:
+            return False
+        waiting = conversation.assignee_id is None and self.tab == "unassigned"
+        if waiting and self.scope and conversation.department_id not in (None, *self.scope):
+            return False
         if self.q:
             needle = self.q.casefold()
             name = conversation.contact.name if conversation.contact else ""
@@ -103,25 +113,33 @@ class InboxFilter:
 
 @dataclass(frozen=True)
 class Agents:
-    """The company's users by id, for assignee names and the transfer menu."""
+    """The company's users by id, for assignee names and the transfer menu, and its
+    departments in menu order, for the department menu and filter."""
 
     by_id: Mapping[uuid.UUID, str]
     active: Sequence[tuple[uuid.UUID, str]]
+    departments: Sequence[tuple[uuid.UUID, str]] = ()
 
     @classmethod
-    def of(cls, profiles: Iterable[Profile]) -> Agents:
+    def of(
+        cls, profiles: Iterable[Profile], departments: Sequence[tuple[uuid.UUID, str]] = ()
+    ) -> Agents:
         """Names of every user, and the active ones in name order."""
         profiles = list(profiles)
         by_id = {profile.id: profile.display_name or profile.email for profile in profiles}
         active = sorted(
             ((p.id, by_id[p.id]) for p in profiles if p.active), key=lambda item: item[1].lower()
         )
-        return cls(by_id=by_id, active=active)
+        return cls(by_id=by_id, active=active, departments=departments)
 
     @classmethod
     async def load(cls, session: AsyncSession, identity: Identity) -> Agents:
-        """The names of the caller's company's users."""
-        return cls.of(await accounts_service.list_users(session, identity.company_id))
+        """The names of the caller's company's users, and its departments."""
+        departments = await departments_service.list_departments(session, identity)
+        return cls.of(
+            await accounts_service.list_users(session, identity.company_id),
+            [(department.id, department.name) for department in departments],
+        )
 
     def knows(self, user_id: str) -> bool:
         """Whether this user id (as a live event carries it) has a name here."""

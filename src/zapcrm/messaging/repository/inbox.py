@@ -17,6 +17,7 @@ CONVERSATION_COLUMNS = """
   c.assignee_id, c.last_message_id, c.last_message_preview, c.last_message_at,
   c.last_message_status, c.last_message_from_me, c.unread_count, c.updated_at,
   c.version, c.snoozed_until, c.department_id,
+  (select d.name from departments d where d.id = c.department_id) as department_name,
   ct.id as contact_id, ct.name as contact_name, ct.phone_e164 as contact_phone
 """
 _FROM_CONVERSATIONS = "from evolution_conversations c left join contacts ct on ct.id = c.contact_id"
@@ -46,11 +47,14 @@ async def list_conversations(
     after: tuple[datetime | None, uuid.UUID] | None,
     limit: int,
     search: str | None = None,
+    department_id: uuid.UUID | None = None,
+    scope: Sequence[uuid.UUID] | None = None,
 ) -> Sequence[dict[str, Any]]:
     """Conversations by latest activity (keyset: last_message_at desc nulls last, id desc).
 
     `search` matches the contact's name (accent- and case-insensitive, any part), the group
-    subject, or the phone number's digits.
+    subject, or the phone number's digits. `department_id` keeps one department's chats;
+    `scope` keeps, of the unassigned ones, those in no department or in one of these.
     """
     clauses = ["c.company_id = :company_id"]
     params: dict[str, Any] = {"company_id": company_id, "limit": limit}
@@ -59,12 +63,18 @@ async def list_conversations(
         params["status"] = status
     if unassigned:
         clauses.append("c.assignee_id is null")
+        if scope:
+            clauses.append(_SCOPE)
+            params["scope"] = list(scope)
     elif assignee_id is not None:
         clauses.append("c.assignee_id = :assignee_id")
         params["assignee_id"] = assignee_id
     if instance_id is not None:
         clauses.append("c.instance_id = :instance_id")
         params["instance_id"] = instance_id
+    if department_id is not None:
+        clauses.append("c.department_id = :department_id")
+        params["department_id"] = department_id
     if search:
         clauses.append(_search_clause(search, params))
     if after is not None:
@@ -83,6 +93,10 @@ async def list_conversations(
         " order by c.last_message_at desc nulls last, c.id desc limit :limit"
     )
     return [dict(row._mapping) for row in await session.execute(text(sql), params)]
+
+
+# An operator who works in departments waits on theirs and on chats in none.
+_SCOPE = "(c.department_id is null or c.department_id = any(:scope))"
 
 
 def _search_clause(search: str, params: dict[str, Any]) -> str:
@@ -116,19 +130,24 @@ async def list_waiting(
 
 
 async def queue_counts(
-    session: AsyncSession, company_id: uuid.UUID, user_id: uuid.UUID
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    user_id: uuid.UUID,
+    scope: Sequence[uuid.UUID] | None = None,
 ) -> tuple[int, int]:
-    """(open chats nobody has, the user's open chats with unread messages), under RLS."""
+    """(open chats nobody has, in `scope` when given as in `list_conversations`; the user's
+    open chats with unread messages), under RLS."""
+    waiting = f"c.assignee_id is null and {_SCOPE}" if scope else "c.assignee_id is null"
     row = (
         await session.execute(
             text(
-                "select count(*) filter (where c.assignee_id is null) as waiting,"
+                f"select count(*) filter (where {waiting}) as waiting,"  # noqa: S608 - constants
                 " count(*) filter (where c.assignee_id = :user_id and c.unread_count > 0)"
                 " as mine_unread"
                 " from evolution_conversations c"
                 " where c.company_id = :company_id and c.status = 'open'"
             ),
-            {"company_id": company_id, "user_id": user_id},
+            {"company_id": company_id, "user_id": user_id, "scope": list(scope or [])},
         )
     ).one()
     return int(row.waiting), int(row.mine_unread)

@@ -10,11 +10,13 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.auth.identity import Identity
+from zapcrm.departments import repository as departments_repo
 from zapcrm.exceptions import NotFound
 from zapcrm.i18n import N_
 from zapcrm.kit.pagination import decode_cursor, encode_cursor
 from zapcrm.messaging import cache, repository
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, Page
+from zapcrm.models import Role
 
 Assignee = Literal["me", "unassigned", "any"]
 
@@ -29,9 +31,13 @@ async def list_conversations(
     cursor: str | None,
     limit: int,
     search: str | None = None,
+    department_id: uuid.UUID | None = None,
 ) -> Page[ConversationOut]:
-    """The caller's inbox, newest activity first; RLS already hides what they may not see."""
+    """The caller's inbox, newest activity first; RLS already hides what they may not see.
+    Of the chats nobody has, an operator who works in departments gets those of their
+    departments and those in none (`waiting_scope`)."""
     after = decode_cursor(cursor) if cursor else None
+    scope = await waiting_scope(session, identity) if assignee == "unassigned" else None
     rows = await repository.list_conversations(
         session,
         identity.company_id,
@@ -44,6 +50,8 @@ async def list_conversations(
         after=after,
         limit=limit + 1,
         search=search,
+        department_id=department_id,
+        scope=scope,
     )  # fmt: skip
     items = [cache.conversation_out(row) for row in rows[:limit]]
     next_cursor = None
@@ -69,9 +77,21 @@ class QueueCounts:
     mine_unread: int
 
 
+async def waiting_scope(session: AsyncSession, identity: Identity) -> list[uuid.UUID]:
+    """The departments whose waiting chats an operator takes (none: all of them). Supervisors
+    and admins oversee every queue."""
+    if identity.has_role(Role.SUPERVISOR):
+        return []
+    return await departments_repo.departments_of(session, identity.company_id, identity.user_id)
+
+
 async def queue_counts(session: AsyncSession, identity: Identity) -> QueueCounts:
-    """Open chats nobody has taken, and the caller's open chats with unread messages."""
-    waiting, mine = await repository.queue_counts(session, identity.company_id, identity.user_id)
+    """Open chats nobody has taken (those the caller takes: `waiting_scope`), and the
+    caller's open chats with unread messages."""
+    scope = await waiting_scope(session, identity)
+    waiting, mine = await repository.queue_counts(
+        session, identity.company_id, identity.user_id, scope
+    )
     return QueueCounts(unassigned=waiting, mine_unread=mine)
 
 

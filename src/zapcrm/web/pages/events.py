@@ -15,6 +15,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -31,6 +32,7 @@ from zapcrm.logging import get_logger
 from zapcrm.messaging import realtime
 from zapcrm.messaging.labels import preview_of
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
+from zapcrm.messaging.service import inbox
 from zapcrm.runtime import Runtime
 from zapcrm.tasks import live as tasks_live
 from zapcrm.web.dependencies import CurrentPanelUser, InboxFilterDep, PanelUser, session_store
@@ -328,6 +330,13 @@ async def _agents(runtime: Runtime, user: PanelUser) -> Agents:
         return await Agents.load(session, user.identity)
 
 
+async def _scoped(runtime: Runtime, user: PanelUser, flt: InboxFilter) -> InboxFilter:
+    """The page's filter with the departments whose waiting chats the reader takes."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        scope = await inbox.waiting_scope(session, user.identity)
+    return replace(flt, scope=frozenset(scope))
+
+
 async def _still_signed_in(runtime: Runtime, user: PanelUser) -> bool:
     session = await session_store(runtime).load(user.session.session_id)
     if session is None:
@@ -356,7 +365,7 @@ async def events(
     """Live updates for the page that opened the stream."""
     view = PageView(
         user,
-        flt,
+        await _scoped(runtime, user, flt),
         conversation,
         await _agents(runtime, user),
         import_id,
@@ -396,6 +405,7 @@ async def events(
                 if not await _still_signed_in(runtime, user):
                     break
                 view.agents = await _agents(runtime, user)
+                view.filter = await _scoped(runtime, user, flt)
                 checked_at = loop.time()
             assignee = event.get("assignee_id")
             if assignee and assignee not in unknown_agents and not view.agents.knows(assignee):

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Header, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapcrm.departments import service as departments_service
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.evolution.admin import company_instances
 from zapcrm.evolution.schemas import InstanceOut
@@ -97,6 +98,7 @@ async def _inbox_data(
         cursor=cursor,
         limit=LIST_SIZE,
         search=flt.q or None,
+        department_id=flt.department,
     )
     agents = await Agents.load(session, user.identity)
     instances = await company_instances(session, user.identity.company_id)
@@ -479,6 +481,26 @@ async def assign(
 
     async def work(session: AsyncSession) -> tuple[ConversationOut, list[OutboxItem]]:
         return await actions.assign(session, user.identity, conversation_id, target)
+
+    conversation = await in_tenant_transaction(runtime, user.identity, work)
+    return await _header(runtime, user, conversation)
+
+
+@router.post("/conversations/{conversation_id}/department")
+async def route_to_department(
+    conversation_id: uuid.UUID,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    department: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Send the chat to a department (or to none): it leaves whoever had it and waits there."""
+    department_id = optional_uuid(department)
+
+    async def work(session: AsyncSession) -> tuple[ConversationOut, list[OutboxItem]]:
+        items = await departments_service.route(
+            session, user.identity, conversation_id, department_id
+        )
+        return await inbox.get_conversation(session, conversation_id), items
 
     conversation = await in_tenant_transaction(runtime, user.identity, work)
     return await _header(runtime, user, conversation)
