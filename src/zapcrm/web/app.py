@@ -27,6 +27,7 @@ from zapcrm.web.pages import (
     campaigns,
     compose,
     contacts,
+    departments,
     distribution,
     events,
     home,
@@ -166,6 +167,7 @@ def create_panel() -> SecurityHeaders:
     panel.include_router(admin.router)
     panel.include_router(hours.router)
     panel.include_router(distribution.router)
+    panel.include_router(departments.router)
     panel.include_router(instances.router)
     panel.include_router(tasks.router)
     panel.include_router(reports.router)
