@@ -49,6 +49,9 @@ async def test_operators_wait_on_their_departments_and_route_chats_from_the_head
     assert f"conv-{support_chat}" not in queue.text
     counts = await http.get("/panel/queue-counts")
     assert re.search(r'id="count-unassigned"[^>]*>\s*1\s*<', counts.text), counts.text
+    home = await http.get("/panel/")
+    assert "Sem setor ainda" in home.text
+    assert "Meu pedido veio quebrado" not in home.text
 
     # From the header, the seller sends the first chat to Sales: row and header say so.
     header = await http.post(

@@ -116,16 +116,22 @@ def _search_clause(search: str, params: dict[str, Any]) -> str:
 
 
 async def list_waiting(
-    session: AsyncSession, company_id: uuid.UUID, *, limit: int
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    *,
+    limit: int,
+    scope: Sequence[uuid.UUID] | None = None,
 ) -> Sequence[dict[str, Any]]:
-    """Open, unassigned conversations whose customer spoke last, longest waiting first."""
+    """Open, unassigned conversations whose customer spoke last, longest waiting first (in
+    `scope` when given, as in `list_conversations`)."""
+    scoped = f" and {_SCOPE}" if scope else ""
     sql = (
         f"select {CONVERSATION_COLUMNS} {_FROM_CONVERSATIONS}"
-        " where c.company_id = :company_id and c.status = 'open' and c.assignee_id is null"
+        f" where c.company_id = :company_id and c.status = 'open' and c.assignee_id is null{scoped}"
         " and c.last_message_from_me is not true and c.last_message_at is not null"
         " order by c.last_message_at asc, c.id limit :limit"
     )
-    params = {"company_id": company_id, "limit": limit}
+    params = {"company_id": company_id, "limit": limit, "scope": list(scope or [])}
     return [dict(row._mapping) for row in await session.execute(text(sql), params)]
 
 

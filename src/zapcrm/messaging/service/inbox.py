@@ -64,8 +64,10 @@ async def list_conversations(
 async def waiting_conversations(
     session: AsyncSession, identity: Identity, *, limit: int
 ) -> list[ConversationOut]:
-    """Unassigned open chats waiting for a reply, the longest wait first (the home queue)."""
-    rows = await repository.list_waiting(session, identity.company_id, limit=limit)
+    """Unassigned open chats waiting for a reply, the longest wait first (the home queue):
+    those the caller takes (`waiting_scope`)."""
+    scope = await waiting_scope(session, identity)
+    rows = await repository.list_waiting(session, identity.company_id, limit=limit, scope=scope)
     return [cache.conversation_out(row) for row in rows]
 
 
