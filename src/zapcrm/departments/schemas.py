@@ -8,8 +8,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-Greeting = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+NAME_MAX = 60  # the menu's line on a phone
+GREETING_MAX = 1000
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
+Greeting = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=GREETING_MAX)
+]
 # A company has a handful of teams; a menu longer than this is one nobody reads on a phone.
 MAX_DEPARTMENTS = 20
 # Answers naming no option before the menu gives up and the chat goes to the general queue.

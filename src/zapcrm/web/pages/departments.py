@@ -21,7 +21,10 @@ from pydantic import ValidationError
 from zapcrm.accounts import service as accounts_service
 from zapcrm.departments import service
 from zapcrm.departments.schemas import (
+    GREETING_MAX,
     MAX_DEPARTMENTS,
+    MENU_MAX_TRIES,
+    NAME_MAX,
     DepartmentIn,
     DepartmentOut,
     DepartmentPatch,
@@ -44,8 +47,6 @@ from zapcrm.web.templating import render, render_macro
 router = APIRouter()
 
 PAGE = "/panel/admin/departments"
-MAX_GREETING = 1000
-MAX_NAME = 60
 # Generous limits on what a form may carry; the schemas decide what is acceptable (and say
 # why, next to the field).
 _NAME_FIELD = 200
@@ -269,8 +270,9 @@ async def _page(
         menu_form=menu_form,
         preview_names=_names(departments),
         max_departments=MAX_DEPARTMENTS,
-        max_greeting=MAX_GREETING,
-        max_name=MAX_NAME,
+        max_greeting=GREETING_MAX,
+        max_name=NAME_MAX,
+        max_tries=MENU_MAX_TRIES,
         error=error,
         notice=request.query_params.get("ok"),
     )
