@@ -50,6 +50,11 @@ DEMO_USERS = (
     ("operador@lojademo.example.com", Role.OPERATOR, "Olga Operadora"),
 )
 
+DEMO_DEPARTMENTS = (
+    ("Encomendas", ("operador@lojademo.example.com", "supervisor@lojademo.example.com")),
+    ("Financeiro", ("supervisor@lojademo.example.com",)),
+)
+
 DEMO_STAGES = (
     ("novo", "Novo contato"),
     ("negociacao", "Em negociação"),
@@ -549,16 +554,19 @@ def demo() -> None:
 async def _seed_demo_catalog(
     session: AsyncSession, admin_id: uuid.UUID, company_id: uuid.UUID
 ) -> None:
-    """Funnel stages, custom fields, quick replies, business hours, distribution and a draft
-    campaign a shop would have, each set only while the company has none (so a demo someone
-    edited keeps their changes)."""
+    """Funnel stages, custom fields, quick replies, business hours, distribution, departments
+    with their WhatsApp menu and a draft campaign a shop would have, each set only while the
+    company has none (so a demo someone edited keeps their changes)."""
     from datetime import time
 
+    from zapcrm.accounts import repository as accounts_repository
     from zapcrm.auth.identity import Identity
     from zapcrm.campaigns import service as campaigns
     from zapcrm.campaigns.schemas import CampaignIn
     from zapcrm.contacts import definitions
     from zapcrm.contacts.schemas import AttributeIn, StageIn
+    from zapcrm.departments import service as departments
+    from zapcrm.departments.schemas import DepartmentIn, MenuIn
     from zapcrm.distribution import service as distribution
     from zapcrm.distribution.schemas import DistributionSettingsIn
     from zapcrm.evolution import repository as evolution_repo
@@ -595,6 +603,20 @@ async def _seed_demo_catalog(
         await distribution.save_settings(
             session, admin, DistributionSettingsIn(enabled=True, max_open_per_agent=5)
         )
+    if not await departments.list_departments(session, admin):
+        # The simulator's demo customers answer the menu with one of its numbers.
+        staff = {}
+        for email, _role, _name in DEMO_USERS[1:]:
+            found = await accounts_repository.find_user_by_email(session, email)
+            assert found is not None
+            staff[email] = found[0].id
+        for name, emails in DEMO_DEPARTMENTS:
+            members = [staff[email] for email in emails]
+            await departments.create_department(
+                session, admin, DepartmentIn(name=name, member_ids=members)
+            )
+        greeting = "Olá! Bem-vindo à Loja Demo. Para agilizar, responda com o número do setor:"
+        await departments.save_menu(session, admin, MenuIn(enabled=True, greeting=greeting))
     if not await campaigns.list_campaigns(session, admin):
         [instance] = await evolution_repo.find_by_name(session, DEMO_INSTANCE)
         await campaigns.create_campaign(

@@ -182,11 +182,20 @@ async def test_demo_command_is_idempotent_and_its_logins_work(
         " (select count(*) from campaigns k where k.company_id = c.id"
         "  and k.status = 'draft') as campaigns,"
         " (select count(*) from business_hours b where b.company_id = c.id"
-        "  and b.away_enabled) as hours"
+        "  and b.away_enabled) as hours,"
+        " (select count(*) from departments d where d.company_id = c.id) as departments,"
+        " (select count(*) from department_members m where m.company_id = c.id) as members,"
+        " (select count(*) from department_menus u where u.company_id = c.id"
+        "  and u.enabled) as menus"
         " from companies c where c.name = :name",
         name=DEMO_COMPANY,
     )
-    assert counts == [{"stages": 4, "fields": 2, "replies": 3, "campaigns": 1, "hours": 1}]
+    assert counts == [
+        {
+            "stages": 4, "fields": 2, "replies": 3, "campaigns": 1, "hours": 1,
+            "departments": 2, "members": 3, "menus": 1,
+        }
+    ]  # fmt: skip
     for email, role, _ in DEMO_USERS:
         response = await client.post(
             "/api/auth/login", json={"email": email, "password": DEMO_PASSWORD}

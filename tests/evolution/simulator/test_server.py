@@ -106,6 +106,20 @@ async def test_demo_customers_chat_and_answer(receiver: Receiver, hook: str) -> 
             for c in events_of(receiver.received(hook), "messages.upsert")
         }
         assert names <= {p.customer["name"] for p in PERSONAS}
+        # A numbered menu (the departments' one) is answered with one of its numbers.
+        before = len(upserts_from(receiver.received(hook), maria["name"]))
+        menu = await client.post(
+            "/message/sendText/zapcrm",
+            json={"number": maria["phone"], "text": "Escolha:\n\n*1* - Vendas\n*2* - Suporte"},
+            headers={"apikey": "zapcrm-token"},
+        )
+        assert menu.status_code == 201
+
+        def texts() -> list[object]:
+            later = upserts_from(receiver.received(hook), maria["name"])[before:]
+            return [c.body["data"]["message"].get("conversation") for c in later]
+
+        await wait_for(lambda: bool({"1", "2"} & set(texts())))
 
 
 def test_cli_entry_point_rejects_unknown_modes() -> None:

@@ -1,8 +1,10 @@
-"""Demo mode: a few Brazilian customers who keep writing and answer when zapcrm replies."""
+"""Demo mode: a few Brazilian customers who keep writing and answer when zapcrm replies (a
+numbered menu, like the departments' one, with one of its numbers, as people do)."""
 
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +17,9 @@ __all__ = ["PERSONAS", "DemoDriver", "Persona"]
 log = get_logger("zapcrm.evolution.simulator.demo")
 
 Line = tuple[str, dict[str, Any]]
+
+# An option of a numbered menu as WhatsApp menus write them ("*2* - Suporte").
+_MENU_OPTION = re.compile(r"^\*(\d{1,2})\* - ", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -147,8 +152,12 @@ class DemoDriver:
         if instance is not self.instance or talk is None or record.endpoint == "sendReaction":
             return
         talk.last_received = record.key_id
-        line = talk.persona.answers[talk.answer % len(talk.persona.answers)]
-        talk.answer += 1
+        options = _MENU_OPTION.findall(str(record.request.get("text") or ""))
+        if options:
+            line: Line = ("text", {"text": self.rng.choice(options)})
+        else:
+            line = talk.persona.answers[talk.answer % len(talk.persona.answers)]
+            talk.answer += 1
         self.sim.spawn(self._say(talk, line, after=self.rng.uniform(3.0, 7.0)))
 
     async def _say(self, talk: _Talk, line: Line, after: float = 0.0) -> None:
