@@ -32,6 +32,7 @@ from zapcrm.web.i18n import (
     translate_plural,
 )
 from zapcrm.web.snooze import snooze_choices
+from zapcrm.web.whatsapp_text import whatsapp
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -222,6 +223,7 @@ def build_environment() -> Environment:
         day_label=day_label,
         local=local,
         duration=duration,
+        whatsapp=whatsapp,
     )
     environment.globals.update(
         # A message stored in Portuguese (a reason, a status line) in the reader's language.
