@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,6 +47,7 @@ def _event(
     body: str | None = "O pedido <b>4821</b> chegou?",
     message_type: str = "text",
     details: dict[str, Any] | None = None,
+    department: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     conversation_id = uuid.uuid4()
     now = datetime.now(UTC)
@@ -65,6 +67,7 @@ def _event(
         last_message_from_me=from_me,
         unread_count=1,
         updated_at=now,
+        department_id=department,
     )
     message = MessageOut(
         id=uuid.uuid4(),
@@ -223,3 +226,14 @@ def test_a_colleague_naming_the_reader_in_a_note_is_announced() -> None:
     assert view.notification(noted(colleague, [str(uuid.uuid4())])) is None  # someone else
     assert view.notification(noted(colleague, None)) is None  # nobody named
     assert view.notification(noted(me, [str(me)])) is None  # my own note
+
+
+def test_a_waiting_chat_of_another_department_does_not_ring_its_non_members() -> None:
+    view, me = _view(Role.OPERATOR)
+    sales, support = uuid.uuid4(), uuid.uuid4()
+    view.filter = replace(view.filter, scope=frozenset({sales}))
+    assert view.notification(_event(department=sales)) is not None
+    assert view.notification(_event()) is not None  # in no department: anyone's
+    assert view.notification(_event(department=support)) is None
+    # Once it is theirs, whatever its department, its customer is heard.
+    assert view.notification(_event(department=support, assignee=me)) is not None

@@ -113,6 +113,10 @@ class PageView:
         conversation = _model(ConversationOut, data.get("conversation"))
         if conversation is None:
             return None
+        scope = self.filter.scope
+        waiting = conversation.assignee_id is None and conversation.department_id is not None
+        if waiting and scope and conversation.department_id not in scope:
+            return None  # another department's customer: its members hear of it
         if kind == "conversation.updated" and distributed:
             body = translate(
                 N_(
