@@ -137,6 +137,15 @@ async def test_a_chat_sent_to_a_department_leaves_its_agent_and_waits_there(
     }
     conversation = await client.get(f"/api/conversations/{conversation_id}", headers=operator)
     assert conversation.json()["department_id"] == sales["id"]
+    assert conversation.json()["department_name"] == "Vendas"
+    listed = await client.get(
+        f"/api/conversations?department_id={sales['id']}&assignee=unassigned", headers=operator
+    )
+    assert [c["id"] for c in listed.json()["items"]] == [str(conversation_id)]
+    other_department = await client.get(
+        f"/api/conversations?department_id={uuid.uuid4()}", headers=operator
+    )
+    assert other_department.json()["items"] == []
     # A department of another company, or none that exists: 404, nothing changed.
     unknown = await client.post(
         f"/api/conversations/{conversation_id}/department",

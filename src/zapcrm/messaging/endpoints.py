@@ -60,13 +60,16 @@ async def list_conversations(
     status: Literal["open", "pending", "closed"] | None = None,
     assignee: Annotated[str, Query(description="`me`, `unassigned`, `any` or a user id")] = "any",
     instance_id: uuid.UUID | None = None,
+    department_id: Annotated[uuid.UUID | None, Query(description="one department's chats")] = None,
     q: Annotated[
         str | None, Query(max_length=100, description="contact name, group subject or phone")
     ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Page[ConversationOut]:
-    """Conversations the caller may see, newest activity first (keyset pagination)."""
+    """Conversations the caller may see, newest activity first (keyset pagination). With
+    `assignee=unassigned`, an operator who works in departments gets those of their
+    departments and those in none."""
     return await inbox.list_conversations(
         session,
         identity,
@@ -76,6 +79,7 @@ async def list_conversations(
         cursor=cursor,
         limit=limit,
         search=q.strip() if q else None,
+        department_id=department_id,
     )
 
 
