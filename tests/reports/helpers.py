@@ -111,6 +111,22 @@ class Writer:
             closer=closed_by.id if closed_by else None,
         )
 
+    async def department(self, name: str, position: int) -> uuid.UUID:
+        """A department at this place in the menu."""
+        return await self.one(
+            "insert into departments (company_id, name, position) values"
+            " (:company, :name, :position) returning id",
+            name=name,
+            position=position,
+        )
+
+    async def route(self, conversation_id: uuid.UUID, department_id: uuid.UUID | None) -> None:
+        """Put the chat in this department (None: in none)."""
+        await self.session.execute(
+            text("update evolution_conversations set department_id = :d where id = :c"),
+            {"d": department_id, "c": conversation_id},
+        )
+
     async def message(
         self,
         conversation_id: uuid.UUID,
@@ -198,3 +214,21 @@ async def seed_shop(db: Database, factory: Factory) -> Shop:
         filial=filial,
         conversations={"c1": c1, "c2": c2, "c3": c3, "c4": c4, "c5": c5},
     )
+
+
+DEPARTMENTS = ("Vendas", "Suporte", "Financeiro")
+
+
+async def seed_departments(
+    db: Database, shop: Shop, names: tuple[str, str, str] = DEPARTMENTS
+) -> list[uuid.UUID]:
+    """Three departments in this menu order (not the alphabet's): the first has c1 and c2,
+    the second c3, the third nothing; c4 and c5 are in none. Their expected figures:
+    tests/reports/test_departments.py."""
+    async with db.service_session() as session:
+        w = Writer(session, shop.company_id)
+        ids = [await w.department(name, position) for position, name in enumerate(names, 1)]
+        await w.route(shop.conversations["c1"], ids[0])
+        await w.route(shop.conversations["c2"], ids[0])
+        await w.route(shop.conversations["c3"], ids[1])
+    return ids

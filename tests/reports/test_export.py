@@ -51,6 +51,7 @@ async def test_one_row_per_cycle_of_the_period_with_local_iso_times_and_seconds(
         "2026-03-02T09:10:00-03:00",
         "60",
         "600",
+        "",  # in no department
     ]
     assert rows[0][5:] == [
         "2026-02-28T22:00:00-03:00",
@@ -58,6 +59,7 @@ async def test_one_row_per_cycle_of_the_period_with_local_iso_times_and_seconds(
         "2026-03-01T09:00:00-03:00",
         "60",
         "39600",
+        "",
     ]
     # Nobody answered nor closed, and nobody is assigned: empty cells, not zeros.
     assert rows[4][1:] == [
@@ -66,6 +68,7 @@ async def test_one_row_per_cycle_of_the_period_with_local_iso_times_and_seconds(
         rows[4][3],
         "",
         "2026-03-05T08:00:00-03:00",
+        "",
         "",
         "",
         "",

@@ -3,7 +3,9 @@ and hour by hour, and its per-cycle CSV.
 
 All take the same filters: `from` and `to` are calendar days in the company's time zone (both
 included; by default the last 7 days including today, at most 366 days), `instance_id` and
-`agent_id` narrow the report to one WhatsApp number or to the service cycles one agent held.
+`agent_id` narrow the report to one WhatsApp number or to the service cycles one agent held,
+and `department_id` to the chats a department has now (a chat keeps no history of its
+departments).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ async def _filters(
     date_to: DateTo = None,
     instance_id: uuid.UUID | None = None,
     agent_id: uuid.UUID | None = None,
+    department_id: uuid.UUID | None = None,
 ) -> ReportFilters:
     """The period and narrowing every report takes, read from the query string."""
     return await service.resolve_filters(
@@ -47,6 +50,7 @@ async def _filters(
         service.parse_day(date_to, "to"),
         instance_id=instance_id,
         agent_id=agent_id,
+        department_id=department_id,
     )
 
 
@@ -57,7 +61,7 @@ Filters = Annotated[ReportFilters, Depends(_filters)]
 @router.get("/api/reports/summary")
 async def summary(identity: Supervisor, session: TenantSession, filters: Filters) -> ReportSummary:
     """Cycles started, closed and still open, first response and resolution times, message
-    volumes and one row per agent."""
+    volumes, one row per agent and one per department (and one for the chats in none)."""
     return await service.summary(session, identity, filters)
 
 

@@ -2,7 +2,7 @@
 
 The format is `zapcrm.spreadsheets`' (UTF-8 with a BOM, `;` between cells, CRLF line ends,
 formula cells neutralised), with a pt-BR header. Times are ISO 8601 in the company's zone;
-durations in whole seconds.
+durations in whole seconds; the department is the one the chat is in now (empty: none).
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ HEADER = (
     "Encerrado em",
     "Tempo até a primeira resposta (s)",
     "Tempo até o encerramento (s)",
+    # Last, so a spreadsheet built on the columns before departments still lines up.
+    "Setor",
 )
 
 
@@ -70,6 +72,7 @@ def _cells(row: Any, timezone: ZoneInfo) -> list[str]:
         closed_at,
         first_response,
         resolution,
+        department,
     ) = row
     cells = [
         str(conversation_id),
@@ -82,6 +85,7 @@ def _cells(row: Any, timezone: ZoneInfo) -> list[str]:
         iso_moment(closed_at, timezone),
         _seconds(first_response),
         _seconds(resolution),
+        department or "",
     ]
     return [neutralise(cell) for cell in cells]
 

@@ -1,5 +1,5 @@
-"""SQL for reports: the summary and per-agent aggregates, the volume per day and hour of the
-week, and the per-cycle export rows.
+"""SQL for reports: the summary, per-agent and per-department aggregates, the volume per day
+and hour of the week, and the per-cycle export rows.
 
 Every statement filters by company explicitly; RLS decides what the caller may read. Times are
 aggregated in Postgres (`percentile_cont`), never by looping over rows in Python.
@@ -19,12 +19,14 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Text,
     and_,
     bindparam,
     cast,
     exists,
     func,
     literal_column,
+    null,
     or_,
     select,
     text,
@@ -39,6 +41,7 @@ from zapcrm.messaging.schemas import AUTOMATIC_MARKS
 from zapcrm.models import (
     Contact,
     ConversationCycle,
+    Department,
     EvolutionConversation,
     EvolutionInstance,
     EvolutionMessage,
@@ -78,10 +81,30 @@ class AgentFigures(NamedTuple):
     median_first_response: float | None
 
 
-def _message_scope(company_id: uuid.UUID, filters: ReportFilters) -> list[ColumnElement[bool]]:
+class DepartmentFigures(NamedTuple):
+    """One department's row of the summary (`department_id` None: the chats in none)."""
+
+    department_id: uuid.UUID | None
+    name: str | None
+    conversations_handled: int
+    cycles_closed: int
+    median_first_response: float | None
+    median_resolution: float | None
+
+
+def _chat_scope(company_id: uuid.UUID, filters: ReportFilters) -> list[ColumnElement[bool]]:
+    """The conversations a report covers: the company's, narrowed to a number or to the
+    department a chat is in now (no history of a chat's departments is kept)."""
     conditions = [EvolutionConversation.company_id == company_id]
     if filters.instance_id is not None:
         conditions.append(EvolutionConversation.instance_id == filters.instance_id)
+    if filters.department_id is not None:
+        conditions.append(EvolutionConversation.department_id == filters.department_id)
+    return conditions
+
+
+def _message_scope(company_id: uuid.UUID, filters: ReportFilters) -> list[ColumnElement[bool]]:
+    conditions = _chat_scope(company_id, filters)
     if filters.agent_id is not None:
         # An agent's messages: those exchanged during a cycle they held.
         held = aliased(ConversationCycle)
@@ -122,12 +145,7 @@ def _cycles(company_id: uuid.UUID, filters: ReportFilters) -> Select[Any]:
 
     An agent's cycles are those they held (`conversation_cycles.assignee_id`, migration 0020),
     not those of the chats they hold now: a transfer does not move past cycles."""
-    conditions = [
-        ConversationCycle.company_id == company_id,
-        EvolutionConversation.company_id == company_id,
-    ]
-    if filters.instance_id is not None:
-        conditions.append(EvolutionConversation.instance_id == filters.instance_id)
+    conditions = [ConversationCycle.company_id == company_id, *_chat_scope(company_id, filters)]
     if filters.agent_id is not None:
         conditions.append(ConversationCycle.assignee_id == filters.agent_id)
     return (
@@ -168,28 +186,40 @@ def _percentile(fraction: float, value: ColumnElement[float], where: Any) -> Any
     return func.percentile_cont(fraction).within_group(value).filter(where)
 
 
+def _touched(filters: ReportFilters) -> ColumnElement[bool]:
+    # Only the cycles the period touches; the (company_id, started_at) index serves most.
+    return _started(filters) | _closed(filters)
+
+
+def _cycle_stats(filters: ReportFilters) -> list[Any]:
+    """The cycle aggregates over `_touched` cycles, labelled: counts started, closed, open
+    and answered, and first response (over cycles started in the period) and resolution
+    (over cycles closed in it). One definition for the summary's totals and the
+    per-department rows, so the rows and the totals cannot drift apart."""
+    started, closed = _started(filters), _closed(filters)
+    replied = and_(started, ConversationCycle.first_human_reply_at.is_not(None))
+    return [
+        func.count().filter(started).label("started"),
+        func.count().filter(closed).label("closed"),
+        func.count().filter(started, ConversationCycle.closed_at.is_(None)).label("open"),
+        func.count().filter(replied).label("replied"),
+        func.avg(_FIRST_RESPONSE).filter(replied).label("fr_mean"),
+        _percentile(0.5, _FIRST_RESPONSE, replied).label("fr_median"),
+        _percentile(0.9, _FIRST_RESPONSE, replied).label("fr_p90"),
+        func.avg(_RESOLUTION).filter(closed).label("res_mean"),
+        _percentile(0.5, _RESOLUTION, closed).label("res_median"),
+        _percentile(0.9, _RESOLUTION, closed).label("res_p90"),
+    ]
+
+
 async def cycle_figures(
     session: AsyncSession, company_id: uuid.UUID, filters: ReportFilters
 ) -> CycleFigures:
     """Counts, response and resolution times, and message volumes, in one statement."""
-    started, closed = _started(filters), _closed(filters)
-    replied = and_(started, ConversationCycle.first_human_reply_at.is_not(None))
     cycles = (
         _cycles(company_id, filters)
-        .add_columns(
-            func.count().filter(started).label("started"),
-            func.count().filter(closed).label("closed"),
-            func.count().filter(started, ConversationCycle.closed_at.is_(None)).label("open"),
-            func.count().filter(replied).label("replied"),
-            func.avg(_FIRST_RESPONSE).filter(replied).label("fr_mean"),
-            _percentile(0.5, _FIRST_RESPONSE, replied).label("fr_median"),
-            _percentile(0.9, _FIRST_RESPONSE, replied).label("fr_p90"),
-            func.avg(_RESOLUTION).filter(closed).label("res_mean"),
-            _percentile(0.5, _RESOLUTION, closed).label("res_median"),
-            _percentile(0.9, _RESOLUTION, closed).label("res_p90"),
-        )
-        # Only the cycles the period touches; the (company_id, started_at) index serves most.
-        .where(started | closed)
+        .add_columns(*_cycle_stats(filters))
+        .where(_touched(filters))
         .subquery()
     )
     messages = (
@@ -278,14 +308,57 @@ async def agent_figures(
     return [AgentFigures._make(row) for row in (await session.execute(statement)).all()]
 
 
+async def department_figures(
+    session: AsyncSession, company_id: uuid.UUID, filters: ReportFilters
+) -> list[DepartmentFigures]:
+    """One row per department of the company in menu order (zeros for a quiet one), then one
+    for the chats in no department; only the department the report is narrowed to, if any.
+
+    A cycle counts in the department its chat is in now: no history of a chat's departments
+    is kept, so a chat moved to another department takes its past cycles along."""
+    department = EvolutionConversation.department_id
+    per = (
+        _cycles(company_id, filters)
+        .add_columns(department.label("department_id"), *_cycle_stats(filters))
+        .where(_touched(filters))
+        .group_by(department)
+        .subquery()
+    )
+    teams = select(
+        Department.id.label("id"), Department.name.label("name"), Department.position
+    ).where(Department.company_id == company_id)
+    if filters.department_id is not None:
+        rows = teams.where(Department.id == filters.department_id).subquery()
+    else:
+        # The chats in none get a row of their own, after the departments (null id).
+        nobody = select(cast(null(), Department.id.type), cast(null(), Text), cast(null(), Integer))
+        rows = union_all(teams, nobody).subquery()
+    statement = (
+        select(
+            rows.c.id,
+            rows.c.name,
+            func.coalesce(per.c.started, 0),
+            func.coalesce(per.c.closed, 0),
+            per.c.fr_median,
+            per.c.res_median,
+        )
+        .select_from(rows)
+        .outerjoin(per, per.c.department_id.is_not_distinct_from(rows.c.id))
+        .order_by(rows.c.id.is_(None), rows.c.position, func.lower(rows.c.name), rows.c.id)
+    )
+    return [DepartmentFigures._make(row) for row in (await session.execute(statement)).all()]
+
+
 class ReplyFigures(NamedTuple):
-    """Reply times of the period: every wait, and the median of each agent's waits."""
+    """Reply times of the period: every wait, and the median of each agent's waits and of
+    each department's (key None: the chats in no department)."""
 
     waits: int
     mean: float | None
     median: float | None
     p90: float | None
     median_by_agent: dict[uuid.UUID, float]
+    median_by_department: dict[uuid.UUID | None, float]
 
 
 # Reply time (crm-features.md "Reports"): from each first unanswered customer message to the
@@ -295,20 +368,23 @@ class ReplyFigures(NamedTuple):
 # a wait by definition, and nothing before it matters. The next reply is a running minimum
 # over the cycle read backwards (a frame that starts at the partition's edge is aggregated
 # incrementally, not once per row). Waits that started in the period count; one not answered
-# yet has no time. Each wait goes to the agent who held the cycle, as first response does.
+# yet has no time. Each wait goes to the agent who held the cycle, as first response does,
+# and to the department its chat is in now (the summary's per-department rows).
 _REPLY_TIMES = text(
     """
 with cycles as (
-  select cc.id, cc.conversation_id, cc.started_at, cc.closed_at, cc.assignee_id
+  select cc.id, cc.conversation_id, cc.started_at, cc.closed_at, cc.assignee_id, c.department_id
   from conversation_cycles cc
   join evolution_conversations c on c.id = cc.conversation_id
   where cc.company_id = :company_id and c.company_id = :company_id
     and cc.started_at < :end and (cc.closed_at is null or cc.closed_at >= :start)
     and (cast(:instance_id as uuid) is null or c.instance_id = :instance_id)
+    and (cast(:department_id as uuid) is null or c.department_id = :department_id)
     and (cast(:agent_id as uuid) is null or cc.assignee_id = :agent_id)
 ),
 exchanged as (
-  select cy.id as cycle_id, cy.assignee_id, m.id, m.message_timestamp as at, m.from_me
+  select cy.id as cycle_id, cy.assignee_id, cy.department_id, m.id, m.message_timestamp as at,
+         m.from_me
   from cycles cy
   join evolution_messages m on m.conversation_id = cy.conversation_id
    and m.message_timestamp >= cy.started_at
@@ -318,7 +394,7 @@ exchanged as (
          and not m.message_payload ?| cast(:automatic as text[]))
 ),
 waits as (
-  select assignee_id, at, from_me,
+  select assignee_id, department_id, at, from_me,
          lag(from_me) over (partition by cycle_id order by at, id) as after_ours,
          min(case when from_me then at end) over (
            partition by cycle_id order by at desc, id desc
@@ -326,17 +402,20 @@ waits as (
   from exchanged
 ),
 answered as (
-  select assignee_id, extract(epoch from replied_at - at)::float8 as seconds
+  select assignee_id, department_id, extract(epoch from replied_at - at)::float8 as seconds
   from waits
   where not from_me and (after_ours is null or after_ours)
     and at >= :start and at < :end and replied_at is not null
 )
-select assignee_id, grouping(assignee_id) = 1 as overall, count(*) as waits,
+select assignee_id, department_id,
+       grouping(assignee_id, department_id) = 3 as overall,
+       grouping(department_id) = 0 as by_department,
+       count(*) as waits,
        avg(seconds) as mean,
        percentile_cont(0.5) within group (order by seconds) as median,
        percentile_cont(0.9) within group (order by seconds) as p90
 from answered
-group by grouping sets ((), (assignee_id))
+group by grouping sets ((), (assignee_id), (department_id))
 """
 )
 
@@ -352,20 +431,27 @@ async def reply_figures(
             "start": filters.start,
             "end": filters.end,
             "instance_id": filters.instance_id,
+            "department_id": filters.department_id,
             "agent_id": filters.agent_id,
             "automatic": list(AUTOMATIC_MARKS),
         },
     )
     overall: Row[Any] | None = None
     by_agent: dict[uuid.UUID, float] = {}
+    by_department: dict[uuid.UUID | None, float] = {}
     for row in rows:
         if row.overall:
             overall = row
+        elif row.by_department:
+            # A null department here is the group of chats in none, not a rolled-up total.
+            by_department[row.department_id] = row.median
         elif row.assignee_id is not None:
             by_agent[row.assignee_id] = row.median
     if overall is None:  # no wait at all: the empty grouping set still answers one row
-        return ReplyFigures(0, None, None, None, by_agent)
-    return ReplyFigures(overall.waits, overall.mean, overall.median, overall.p90, by_agent)
+        return ReplyFigures(0, None, None, None, by_agent, by_department)
+    return ReplyFigures(
+        overall.waits, overall.mean, overall.median, overall.p90, by_agent, by_department
+    )
 
 
 class DayFigures(NamedTuple):
@@ -462,7 +548,8 @@ async def inbound_by_hour(
 
 
 def export_statement(company_id: uuid.UUID, filters: ReportFilters) -> Select[Any]:
-    """One row per cycle started or closed in the period, oldest start first."""
+    """One row per cycle started or closed in the period, oldest start first; the department
+    is the one the chat is in now."""
     assignee = Profile
     return (
         _cycles(company_id, filters)
@@ -477,11 +564,13 @@ def export_statement(company_id: uuid.UUID, filters: ReportFilters) -> Select[An
             ConversationCycle.closed_at,
             _FIRST_RESPONSE,
             _RESOLUTION,
+            Department.name,
         )
         .join(EvolutionInstance, EvolutionInstance.id == EvolutionConversation.instance_id)
         .outerjoin(Contact, Contact.id == EvolutionConversation.contact_id)
         .outerjoin(assignee, assignee.id == ConversationCycle.assignee_id)
-        .where(_started(filters) | _closed(filters))
+        .outerjoin(Department, Department.id == EvolutionConversation.department_id)
+        .where(_touched(filters))
         .order_by(ConversationCycle.started_at, ConversationCycle.id)
     )
 

@@ -16,7 +16,7 @@ DEFAULT_PERIOD_DAYS = 7
 @dataclass(frozen=True)
 class ReportFilters:
     """A period of whole calendar days in the company's zone, as the half-open UTC range
-    [start, end), and the optional instance and agent the report is narrowed to."""
+    [start, end), and the optional instance, agent and department the report is narrowed to."""
 
     first_day: date
     last_day: date
@@ -25,6 +25,7 @@ class ReportFilters:
     end: datetime
     instance_id: uuid.UUID | None = None
     agent_id: uuid.UUID | None = None
+    department_id: uuid.UUID | None = None
 
 
 class PeriodOut(BaseModel):
@@ -60,6 +61,24 @@ class AgentSummary(BaseModel):
     )
 
 
+class DepartmentSummary(BaseModel):
+    """One department's service in the period, by the department each chat is in now: a chat
+    keeps no history of its departments, so a chat moved to another department takes its past
+    cycles along."""
+
+    department_id: uuid.UUID | None = Field(description="null: the chats in no department")
+    name: str | None = Field(description="null for the chats in no department")
+    conversations_handled: int = Field(
+        description="cycles started in the period in this department's conversations"
+    )
+    cycles_closed: int = Field(description="cycles of its conversations closed in the period")
+    median_first_response_seconds: float | None
+    median_resolution_seconds: float | None
+    median_reply_seconds: float | None = Field(
+        description="median reply time of the waits in its conversations"
+    )
+
+
 class ReportSummary(BaseModel):
     """The service report of a period (every time metric is per service cycle)."""
 
@@ -80,6 +99,10 @@ class ReportSummary(BaseModel):
     messages_inbound: int
     messages_outbound: int
     agents: list[AgentSummary]
+    departments: list[DepartmentSummary] = Field(
+        description="every department of the company in menu order, then the chats in none"
+        " (left out when the report is narrowed to one department)"
+    )
 
 
 class DayVolume(BaseModel):

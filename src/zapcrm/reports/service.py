@@ -23,6 +23,7 @@ from zapcrm.reports.schemas import (
     MAX_PERIOD_DAYS,
     AgentSummary,
     DayVolume,
+    DepartmentSummary,
     DurationStats,
     HourTraffic,
     PeriodOut,
@@ -51,6 +52,7 @@ def period_filters(
     *,
     instance_id: uuid.UUID | None = None,
     agent_id: uuid.UUID | None = None,
+    department_id: uuid.UUID | None = None,
     days: int = DEFAULT_PERIOD_DAYS,
     now: datetime | None = None,
 ) -> ReportFilters:
@@ -73,6 +75,7 @@ def period_filters(
         end=_midnight(last + timedelta(days=1), timezone),
         instance_id=instance_id,
         agent_id=agent_id,
+        department_id=department_id,
     )
 
 
@@ -88,15 +91,18 @@ async def resolve_filters(
     *,
     instance_id: uuid.UUID | None = None,
     agent_id: uuid.UUID | None = None,
+    department_id: uuid.UUID | None = None,
     days: int = DEFAULT_PERIOD_DAYS,
 ) -> ReportFilters:
-    """The report's filters with the period read in the caller's company zone."""
+    """The report's filters with the period read in the caller's company zone (an instance,
+    agent or department of another company is not an error: RLS makes it find nothing)."""
     return period_filters(
         await accounts_service.company_zone(session, identity.company_id),
         first_day,
         last_day,
         instance_id=instance_id,
         agent_id=agent_id,
+        department_id=department_id,
         days=days,
     )
 
@@ -110,9 +116,11 @@ def _period_out(filters: ReportFilters) -> PeriodOut:
 async def summary(
     session: AsyncSession, identity: Identity, filters: ReportFilters
 ) -> ReportSummary:
-    """The period's cycle counts, time statistics, message volumes and per-agent rows."""
+    """The period's cycle counts, time statistics, message volumes, and per-agent and
+    per-department rows."""
     figures = await repository.cycle_figures(session, identity.company_id, filters)
     agents = await repository.agent_figures(session, identity.company_id, filters)
+    departments = await repository.department_figures(session, identity.company_id, filters)
     replies = await repository.reply_figures(session, identity.company_id, filters)
     return ReportSummary(
         period=_period_out(filters),
@@ -150,6 +158,20 @@ async def summary(
                 median_reply_seconds=_float(replies.median_by_agent.get(agent.agent_id)),
             )
             for agent in agents
+        ],
+        departments=[
+            DepartmentSummary(
+                department_id=department.department_id,
+                name=department.name,
+                conversations_handled=department.conversations_handled,
+                cycles_closed=department.cycles_closed,
+                median_first_response_seconds=_float(department.median_first_response),
+                median_resolution_seconds=_float(department.median_resolution),
+                median_reply_seconds=_float(
+                    replies.median_by_department.get(department.department_id)
+                ),
+            )
+            for department in departments
         ],
     )
 

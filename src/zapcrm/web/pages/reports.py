@@ -1,6 +1,7 @@
-"""Service reports page (supervisors and admins): a period, a number and an agent to filter by,
-the summary's figures as cards, the days and weekday hours of the period, the per-agent table,
-and the per-cycle CSV of the same filters."""
+"""Service reports page (supervisors and admins): a period, a number, an agent and (when the
+company has departments) a department to filter by, the summary's figures as cards, the days
+and weekday hours of the period, the per-agent and per-department tables, and the per-cycle
+CSV of the same filters."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ async def _filters(
     date_to: str | None,
     instance_id: uuid.UUID | None,
     agent_id: uuid.UUID | None,
+    department_id: uuid.UUID | None,
 ) -> ReportFilters:
     custom = period == "custom"
     return await reports_service.resolve_filters(
@@ -58,6 +60,7 @@ async def _filters(
         reports_service.parse_day(date_to, "to") if custom else None,
         instance_id=instance_id,
         agent_id=agent_id,
+        department_id=department_id,
         days=PRESET_DAYS.get(period, PRESET_DAYS["7d"]),
     )
 
@@ -68,6 +71,8 @@ def _csv_query(filters: ReportFilters) -> str:
         params["instance_id"] = str(filters.instance_id)
     if filters.agent_id:
         params["agent_id"] = str(filters.agent_id)
+    if filters.department_id:
+        params["department_id"] = str(filters.department_id)
     return urlencode(params)
 
 
@@ -81,21 +86,25 @@ async def reports_page(
     date_to: Annotated[str | None, Query(alias="to", max_length=40)] = None,
     instance_id: IdParam = None,
     agent_id: IdParam = None,
+    department_id: IdParam = None,
 ) -> Response:
     """The service report of a period (by default the last 7 days including today)."""
     require_supervisor(user)
     chosen = _period(period, date_from, date_to)
     instance = optional_uuid(instance_id, N_("número inválido"))
     agent = optional_uuid(agent_id, N_("atendente inválido"))
+    department = optional_uuid(department_id, N_("setor inválido"))
     error: str | None = None
     async with runtime.db.tenant_session(user.identity.claims) as session:
         try:
-            filters = await _filters(session, user, chosen, date_from, date_to, instance, agent)
+            filters = await _filters(
+                session, user, chosen, date_from, date_to, instance, agent, department
+            )
         except ValidationFailed as invalid:
             # The form stays on screen with the reason; the figures fall back to 7 days.
             error = translate(invalid.message)
             chosen = "7d"
-            filters = await _filters(session, user, chosen, None, None, instance, agent)
+            filters = await _filters(session, user, chosen, None, None, instance, agent, department)
         report = await reports_service.summary(session, user.identity, filters)
         volume = await reports_service.volume(session, user.identity, filters)
         agents = await Agents.load(session, user.identity)
@@ -123,12 +132,16 @@ async def conversations_csv(
     date_to: Annotated[str | None, Query(alias="to", max_length=40)] = None,
     instance_id: IdParam = None,
     agent_id: IdParam = None,
+    department_id: IdParam = None,
 ) -> Response:
     """One row per service cycle of the filtered period, as a CSV file (like the API's)."""
     require_supervisor(user)
     instance = optional_uuid(instance_id, N_("número inválido"))
     agent = optional_uuid(agent_id, N_("atendente inválido"))
+    department = optional_uuid(department_id, N_("setor inválido"))
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        filters = await _filters(session, user, "custom", date_from, date_to, instance, agent)
+        filters = await _filters(
+            session, user, "custom", date_from, date_to, instance, agent, department
+        )
     plan = reports_service.plan_export(user.identity, filters)
     return export.csv_response(runtime.db, user.identity.claims, plan)
