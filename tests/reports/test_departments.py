@@ -12,7 +12,6 @@ Financeiro, and c4 in no department:
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import httpx
@@ -194,7 +193,7 @@ async def test_another_companys_department_finds_nothing(
     assert len(ours["departments"]) == 4
 
 
-@pytest.mark.parametrize("value", ["setor-1", "123", str(uuid.uuid4())[:-1]])
+@pytest.mark.parametrize("value", ["setor-1", "123", "9185a09f-a443-4aaf-93b1-03c37ddd7a7"])
 async def test_a_malformed_department_id_is_a_422_like_the_other_ids(
     client: httpx.AsyncClient, shop: Shop, value: str
 ) -> None:
