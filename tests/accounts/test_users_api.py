@@ -186,14 +186,17 @@ async def test_demo_command_is_idempotent_and_its_logins_work(
         " (select count(*) from departments d where d.company_id = c.id) as departments,"
         " (select count(*) from department_members m where m.company_id = c.id) as members,"
         " (select count(*) from department_menus u where u.company_id = c.id"
-        "  and u.enabled) as menus"
+        "  and u.enabled) as menus,"
+        # The month of history: most chats in a department (payments in Financeiro).
+        " (select count(distinct v.department_id) from evolution_conversations v"
+        "  where v.company_id = c.id) as routed"
         " from companies c where c.name = :name",
         name=DEMO_COMPANY,
     )
     assert counts == [
         {
             "stages": 4, "fields": 2, "replies": 3, "campaigns": 1, "hours": 1,
-            "departments": 2, "members": 3, "menus": 1,
+            "departments": 2, "members": 3, "menus": 1, "routed": 2,
         }
     ]  # fmt: skip
     for email, role, _ in DEMO_USERS:

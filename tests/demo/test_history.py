@@ -43,6 +43,9 @@ def test_the_month_is_the_same_on_every_run_and_reads_like_a_shops() -> None:
     # Most of it is the operator's; the supervisor answers the rest.
     olga = sum(1 for chat in chats if chat.agent == 0)
     assert 0.5 < olga / len(chats) < 0.8
+    # Each chat in the department its subject belongs to (payments in Financeiro, some in none).
+    assert len(history.SCRIPT_DEPARTMENTS) == len(history.SCRIPTS)
+    assert {chat.department for chat in chats} == {"Encomendas", "Financeiro", None}
 
 
 async def test_seeding_writes_the_month_once_and_reports_contacts_and_search_show_it(

@@ -71,6 +71,9 @@ SCRIPTS: tuple[tuple[tuple[bool, str], ...], ...] = (
         (False, "Beleza, obrigado"),
     ),
 )
+# The department each script's chat ends up in (the demo's own, cli.DEMO_DEPARTMENTS); None:
+# a question anyone answers.
+SCRIPT_DEPARTMENTS = ("Encomendas", "Encomendas", None, "Encomendas", "Encomendas", "Financeiro")
 OPENS, CLOSES = time(8), time(18)
 # How many chats start on a weekday (ISO 1-7), before a +-30% day-to-day swing.
 DAILY = {1: 16, 2: 14, 3: 14, 4: 15, 5: 17, 6: 9, 7: 3}
@@ -109,6 +112,7 @@ class PastChat:
     agent: int
     lines: list[Line] = field(default_factory=list)
     closed_at: datetime | None = None
+    department: str | None = None
 
     @property
     def started_at(self) -> datetime:
@@ -198,10 +202,11 @@ def _chat(
         "pedido": str(rng.randrange(1000, 9999)),
         "bairro": person.neighbourhood,
     }
-    chat = PastChat(customer=customer, agent=agent)
+    script = rng.randrange(len(SCRIPTS))  # the same draw as rng.choice: the same month as before
+    chat = PastChat(customer=customer, agent=agent, department=SCRIPT_DEPARTMENTS[script])
     moment = opened
     previous_was_customer = False
-    for index, (ours, template) in enumerate(rng.choice(SCRIPTS)):
+    for index, (ours, template) in enumerate(SCRIPTS[script]):
         if index:
             if ours and previous_was_customer:
                 # A reply: minutes during opening hours; the next opening otherwise.

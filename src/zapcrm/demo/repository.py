@@ -33,11 +33,13 @@ async def insert_conversation(session: AsyncSession, values: dict[str, Any]) -> 
             "insert into evolution_conversations (company_id, instance_id, remote_jid,"
             " contact_id, status, assignee_id, last_message_id, last_message_preview,"
             " last_message_at, last_message_status, last_message_from_me, unread_count,"
-            " first_inbound_at, last_inbound_at, first_outbound_at, last_outbound_at, closed_at)"
+            " first_inbound_at, last_inbound_at, first_outbound_at, last_outbound_at, closed_at,"
+            " department_id)"
             " values (:company_id, :instance_id, :remote_jid, :contact_id, 'closed',"
             " :assignee_id, :last_message_id, :last_message_preview, :last_message_at,"
             " :last_message_status, :last_message_from_me, 0, :first_inbound_at,"
-            " :last_inbound_at, :first_outbound_at, :last_outbound_at, :closed_at)"
+            " :last_inbound_at, :first_outbound_at, :last_outbound_at, :closed_at,"
+            " :department_id)"
             " returning id"
         ),
         values,

@@ -17,6 +17,7 @@ from zapcrm.contacts import service as contacts
 from zapcrm.contacts.schemas import ContactIn
 from zapcrm.demo import history, repository
 from zapcrm.demo.history import Customer, PastChat
+from zapcrm.departments import service as departments_service
 from zapcrm.exceptions import Conflict
 from zapcrm.kit.phones import whatsapp_jid_candidates
 from zapcrm.messaging.labels import preview_of
@@ -34,6 +35,9 @@ async def seed_history(
     if await repository.has_history(session, instance_id):
         return 0
     people, chats = history.month(today, zone, len(agents))
+    # The demo's departments by name (seeded with the catalogue; an admin may have renamed or
+    # removed them: such chats are in none).
+    departments = {d.name: d.id for d in await departments_service.list_departments(session, admin)}
     by_customer: dict[int, list[PastChat]] = defaultdict(list)
     for chat in chats:
         by_customer[chat.customer].append(chat)
@@ -43,7 +47,15 @@ async def seed_history(
         if contact_id is None or index not in by_customer:
             continue
         written += await _conversation(
-            session, admin, instance_id, agents, contact_id, person, by_customer[index], written
+            session,
+            admin,
+            instance_id,
+            agents,
+            contact_id,
+            person,
+            by_customer[index],
+            written,
+            departments,
         )
     return written
 
@@ -72,6 +84,7 @@ async def _conversation(
     person: Customer,
     chats: list[PastChat],
     numbered: int,
+    departments: dict[str, uuid.UUID],
 ) -> int:
     remote_jid = whatsapp_jid_candidates(person.phone)[0]
     lines = [(chat, line) for chat in chats for line in chat.lines]
@@ -98,6 +111,7 @@ async def _conversation(
             "first_outbound_at": min(outbound, default=None),
             "last_outbound_at": max(outbound, default=None),
             "closed_at": last_chat.closed_at,
+            "department_id": departments.get(last_chat.department or ""),
         },
     )
     chat_rows = {**company, "conversation_id": conversation_id}
