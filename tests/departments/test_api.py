@@ -62,6 +62,10 @@ async def test_admins_shape_departments_and_everyone_reads_them(
     assert moved.status_code == 200, moved.text
     listed = await client.get("/api/departments", headers=operator)
     assert [(d["name"], d["position"]) for d in listed.json()] == [("Suporte", 1), ("Vendas", 2)]
+    # The distribution's team view says who works where.
+    overview = (await client.get("/api/distribution", headers=admin)).json()
+    team = {row["user_id"]: row["department_ids"] for row in overview["team"]}
+    assert team[str(operator_user.id)] == [sales.json()["id"]]
     # Operators change nothing.
     refused = await client.post("/api/departments", json={"name": "Financeiro"}, headers=operator)
     assert refused.status_code == 403

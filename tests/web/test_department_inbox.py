@@ -105,3 +105,24 @@ def test_a_live_row_follows_the_readers_departments() -> None:
     assert InboxFilter(tab="unassigned").admits(chat(support), me)  # in no department: all
     assert InboxFilter(tab="mine", scope=frozenset({sales})).admits(chat(support, me), me)
     assert not InboxFilter(tab="all", department=sales).admits(chat(support), me)
+
+
+async def test_the_distribution_page_shows_who_works_in_which_department(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    chat = await new_company_chat(client, db, factory)
+    company = chat.instance.company_id
+    admin_user = await factory.user(company, Role.ADMIN)
+    admin = await login(client, admin_user)
+    seller = await factory.user(company, Role.OPERATOR)
+    await client.post(
+        "/api/departments",
+        json={"name": "Vendas & <Cia>", "member_ids": [str(seller.id)]},
+        headers=admin,
+    )
+    http = await new_browser()
+    await panel_login(http, admin_user)
+    page = await http.get("/panel/admin/distribution")
+    assert '<th scope="col">Setores</th>' in page.text
+    assert '<span class="pill">Vendas &amp; &lt;Cia&gt;</span>' in page.text
+    assert "Todos (sem setor)" in page.text  # the admin works in none

@@ -60,6 +60,7 @@ class TeamRow(NamedTuple):
     accepting: bool
     open_conversations: int
     last_assigned_at: datetime | None
+    department_ids: list[uuid.UUID]
 
 
 def _waiting(company_id: uuid.UUID) -> ColumnElement[bool]:
@@ -73,6 +74,15 @@ def _waiting(company_id: uuid.UUID) -> ColumnElement[bool]:
         chat.status == "open",
         ~chat.is_group,
         chat.last_message_from_me.is_(False),
+    )
+
+
+def _departments_of(user_id: Any) -> ScalarSelect[Any]:
+    """The ids of the departments a user works in (NULL: none)."""
+    return (
+        select(func.array_agg(DepartmentMember.department_id))
+        .where(DepartmentMember.user_id == user_id)
+        .scalar_subquery()
     )
 
 
@@ -139,7 +149,7 @@ async def set_accepting(
 
 
 async def team(session: AsyncSession, company_id: uuid.UUID) -> list[TeamRow]:
-    """Every active user of the company by name, with switch and open chats."""
+    """Every active user of the company by name, with switch, open chats and departments."""
     name = func.coalesce(func.nullif(Profile.display_name, ""), Profile.email)
     statement = (
         select(
@@ -149,12 +159,18 @@ async def team(session: AsyncSession, company_id: uuid.UUID) -> list[TeamRow]:
             func.coalesce(AgentAvailability.accepting, False),
             _open_of(company_id, Profile.id),
             AgentAvailability.last_assigned_at,
+            _departments_of(Profile.id),
         )
         .outerjoin(AgentAvailability, AgentAvailability.user_id == Profile.id)
         .where(Profile.company_id == company_id, Profile.active)
         .order_by(func.lower(name), Profile.id)
     )
-    return [TeamRow._make(row) for row in await session.execute(statement)]
+    return [
+        TeamRow(user_id, name, role, accepting, load, last, list(member_of or ()))
+        for user_id, name, role, accepting, load, last, member_of in await session.execute(
+            statement
+        )
+    ]
 
 
 async def waiting_count(session: AsyncSession, company_id: uuid.UUID) -> int:
@@ -214,17 +230,12 @@ async def waiting_conversations(
 async def candidates(session: AsyncSession, company_id: uuid.UUID) -> list[Candidate]:
     """Active users of the company whose switch is on."""
     available = AgentAvailability
-    departments = (
-        select(func.array_agg(DepartmentMember.department_id))
-        .where(DepartmentMember.user_id == available.user_id)
-        .scalar_subquery()
-    )
     statement = (
         select(
             available.user_id,
             _open_of(company_id, available.user_id),
             available.last_assigned_at,
-            departments,
+            _departments_of(available.user_id),
         )
         .join(
             Profile,

@@ -69,6 +69,9 @@ class TeamMemberOut(BaseModel):
     online: bool = Field(description="has the panel open now (chats go only to those who do)")
     open_conversations: int
     last_assigned_at: datetime | None
+    department_ids: list[uuid.UUID] = Field(
+        default_factory=list, description="the departments whose chats they receive"
+    )
 
 
 class DistributionOut(BaseModel):

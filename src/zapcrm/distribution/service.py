@@ -124,6 +124,7 @@ async def overview(session: AsyncSession, redis: Redis, identity: Identity) -> D
                 online=row.user_id in online,
                 open_conversations=row.open_conversations,
                 last_assigned_at=row.last_assigned_at,
+                department_ids=row.department_ids,
             )
             for row in rows
         ],

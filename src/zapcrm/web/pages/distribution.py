@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapcrm.departments import service as departments_service
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.distribution import service
 from zapcrm.distribution.schemas import (
@@ -136,6 +137,7 @@ async def _page(
 ) -> Response:
     async with runtime.db.tenant_session(user.identity.claims) as session:
         overview = await service.overview(session, runtime.redis, user.identity)
+        departments = await departments_service.list_departments(session, user.identity)
     settings = overview.settings
     form = typed or {
         "enabled": settings.enabled,
@@ -148,6 +150,7 @@ async def _page(
         "admin",
         section="distribution",
         overview=overview,
+        department_names={department.id: department.name for department in departments},
         form=form,
         max_limit=MAX_OPEN_LIMIT,
         max_idle_hours=MAX_IDLE_HOURS,
