@@ -209,3 +209,24 @@ async def test_one_that_cannot_go_is_failed_with_the_reason_and_the_rest_goes_on
     }
     assert found[orphan["id"]] == ("failed", "quem agendou não faz mais parte da empresa")
     assert found[fine["id"]] == ("sent", None)
+
+
+async def test_nothing_goes_in_the_name_of_someone_deactivated_after_scheduling(
+    client: httpx.AsyncClient, db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    chat, operator, headers = await operators_chat(client, db, factory, "SCHED-6")
+    at = ahead(minutes=10)
+    pending = await schedule(client, chat, headers, text="Segue o boleto", send_at=at.isoformat())
+    admin = await login(client, await factory.user(chat.instance.company_id, Role.ADMIN))
+    gone = await client.post(f"/api/admin/users/{operator.id}/deactivate", headers=admin)
+    assert gone.status_code == 200, gone.text
+    await send_due_once(runtime, now=at + timedelta(minutes=1))
+    [row] = await rows(
+        db, "select status, error, message_id from scheduled_messages where id = :id",
+        id=pending.json()["id"],
+    )  # fmt: skip
+    assert row == {
+        "status": "failed",
+        "error": "quem agendou foi desativado; a mensagem não foi enviada",
+        "message_id": None,
+    }

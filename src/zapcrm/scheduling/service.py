@@ -106,15 +106,21 @@ async def send_due(
     `failed` with the reason; the others go on."""
     sends: list[tuple[uuid.UUID, list[OutboxItem]]] = []
     for row in await repository.due(session, now, limit):
-        sender = await _sender(session, row)
-        if sender is None:
+        profile = await session.get(Profile, row.created_by) if row.created_by else None
+        if profile is None:
             await _fail(session, row, N_("quem agendou não faz mais parte da empresa"))
+            continue
+        if not profile.active:
+            # Not in the name (and signature) of someone who left: the chat's scheduled list
+            # shows it failed with the reason, to whoever takes the chat over (deactivation
+            # put it back in the queue).
+            await _fail(session, row, N_("quem agendou foi desativado; a mensagem não foi enviada"))
             continue
         try:
             async with session.begin_nested():
                 message, queued = await outbound.queue_text(
                     session,
-                    sender,
+                    _sender(row, profile),
                     row.conversation_id,
                     text=row.body,
                     # A retried round finds the same message instead of sending twice.
@@ -133,12 +139,8 @@ async def _fail(session: AsyncSession, row: ScheduledMessage, reason: str) -> No
     log.warning("scheduled.failed", scheduled_id=str(row.id))
 
 
-async def _sender(session: AsyncSession, row: ScheduledMessage) -> Identity | None:
-    """Who the send is by: the person who scheduled it, as the reports and the chat show
-    (None when they are no longer a user of the company)."""
-    profile = await session.get(Profile, row.created_by) if row.created_by else None
-    if profile is None:
-        return None
+def _sender(row: ScheduledMessage, profile: Profile) -> Identity:
+    """Who the send is by: the person who scheduled it, as the reports and the chat show."""
     return Identity(
         user_id=profile.id,
         company_id=row.company_id,
