@@ -615,7 +615,10 @@ async def _seed_demo_catalog(
             await departments.create_department(
                 session, admin, DepartmentIn(name=name, member_ids=members)
             )
-        greeting = "Olá! Bem-vindo à Loja Demo. Para agilizar, responda com o número do setor:"
+        greeting = (
+            "Olá, {{primeiro_nome|tudo bem}}! Bem-vindo à {{empresa}}."
+            " Para agilizar, responda com o número do setor:"
+        )
         await departments.save_menu(session, admin, MenuIn(enabled=True, greeting=greeting))
     if not await campaigns.list_campaigns(session, admin):
         [instance] = await evolution_repo.find_by_name(session, DEMO_INSTANCE)

@@ -104,6 +104,13 @@ async def test_the_menu_needs_a_department_and_an_admin(
     saved = await client.put("/api/departments/menu", json=body, headers=admin)
     assert saved.status_code == 200, saved.text
     assert (await client.get("/api/departments/menu", headers=operator)).json()["enabled"] is True
+    unknown = await client.put(
+        "/api/departments/menu",
+        json={"enabled": True, "greeting": "Olá {{apelido}}!"},
+        headers=admin,
+    )
+    assert unknown.status_code == 422
+    assert "apelido" in unknown.text
     too_long = await client.put(
         "/api/departments/menu", json={"enabled": True, "greeting": "x" * 1001}, headers=admin
     )

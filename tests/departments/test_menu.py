@@ -16,7 +16,9 @@ from zapcrm.db import Database
 from zapcrm.departments.menu import MenuRule, Option
 from zapcrm.models import Role
 
-GREETING = "Olá! Com quem você quer falar?"
+GREETING = "Olá, {{primeiro_nome|cliente}}! Com quem você quer falar?"
+# Maria's first name comes from her WhatsApp profile.
+GREETED = "Olá, Maria! Com quem você quer falar?"
 
 
 async def company_with_menu(
@@ -67,7 +69,7 @@ async def chat(db: Database, instance: Instance) -> dict[str, Any]:
     return row
 
 
-MENU = f"{GREETING}\n\n*1* - Vendas\n*2* - Suporte Técnico"
+MENU = f"{GREETED}\n\n*1* - Vendas\n*2* - Suporte Técnico"
 
 
 async def test_the_customer_chooses_by_number_and_the_chat_goes_there(

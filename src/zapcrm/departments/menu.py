@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapcrm.accounts import repository as accounts_repository
 from zapcrm.departments import repository
 from zapcrm.departments.schemas import MENU_MAX_TRIES
+from zapcrm.kit import texts
 from zapcrm.kit.folding import fold
 from zapcrm.kit.memory import Memory
 from zapcrm.logging import get_logger
@@ -54,10 +57,13 @@ class MenuRule:
 
     greeting: str
     options: tuple[Option, ...]
+    company_name: str | None = None
 
-    def text(self, lead: str | None = None) -> str:
-        """The menu as the customer reads it (WhatsApp shows *x* in bold)."""
-        lines = [lead or self.greeting, ""]
+    def text(self, person: Mapping[str, str | None] | None = None, lead: str | None = None) -> str:
+        """The menu as the customer reads it (WhatsApp shows *x* in bold): the greeting with
+        its variables filled for `person` (kit/texts.py), or `lead` instead of it."""
+        greeting = texts.render(self.greeting, person or {})
+        lines = [lead or greeting, ""]
         lines += [f"*{number}* - {option.name}" for number, option in enumerate(self.options, 1)]
         return "\n".join(lines)
 
@@ -94,7 +100,8 @@ class MenuRules:
             if not departments:
                 return None
             options = tuple(Option(row.id, row.name) for row in departments)
-            return MenuRule(menu.greeting, options)
+            company = await accounts_repository.get_company(session, company_id)
+            return MenuRule(menu.greeting, options, company.name if company else None)
 
         return await self._rules.get(company_id, load)
 
@@ -123,14 +130,15 @@ async def answer_menu(
     department_id, tries = state.department_id, state.menu_tries
     if state.menu_cycle_id != state.cycle_id:
         # The cycle's first message: ask (a chat routed in an earlier cycle is asked anew).
-        department_id, tries, reply = None, 0, rule.text()
+        person = texts.person_context(state.contact_name, state.contact_phone, rule.company_name)
+        department_id, tries, reply = None, 0, rule.text(person)
     elif department_id is not None or tries >= MENU_MAX_TRIES:
         return []  # routed already, or gone to the general queue
     elif (option := rule.choice(body)) is not None:
         department_id, reply = option.department_id, CHOSEN.format(name=option.name)
     else:
         tries += 1
-        reply = rule.text(NOT_UNDERSTOOD) if tries < MENU_MAX_TRIES else GIVE_UP
+        reply = rule.text(lead=NOT_UNDERSTOOD) if tries < MENU_MAX_TRIES else GIVE_UP
     await repository.save_menu_state(
         session,
         conversation_id,

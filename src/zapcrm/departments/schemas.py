@@ -6,13 +6,30 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from zapcrm.i18n import message_of
+from zapcrm.kit import texts
 
 NAME_MAX = 60  # the menu's line on a phone
 GREETING_MAX = 1000
+
+
+def _checked_greeting(text: str) -> str:
+    # Sent with nobody reading it first: an unknown variable or a stray brace is refused now.
+    try:
+        texts.check(text)
+    except texts.TextError as error:
+        raise ValueError(message_of(error)) from None
+    return text
+
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
+# `{{primeiro_nome}}`, `{{nome}}`, `{{telefone}}`, `{{empresa}}` (kit/texts.py), per customer.
 Greeting = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=GREETING_MAX)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=GREETING_MAX),
+    AfterValidator(_checked_greeting),
 ]
 # A company has a handful of teams; a menu longer than this is one nobody reads on a phone.
 MAX_DEPARTMENTS = 20
