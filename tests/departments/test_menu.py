@@ -158,7 +158,11 @@ def test_answers_name_one_option_or_none() -> None:
     assert rule.choice("1") is sales
     assert rule.choice(" 2) ") is support
     assert rule.choice("opção 2") is support
+    assert rule.choice("Número 1, por favor") is sales
+    assert rule.choice("nº 2") is support
+    assert rule.choice("2 - suporte") is support
     assert rule.choice("SUPORTE TECNICO") is support
     assert rule.choice("vendas") is sales
-    for nothing in ("", None, "3", "0", "1 ou 2", "vendas ou suporte tecnico", "oi", "x" * 41):
-        assert rule.choice(nothing) is None, nothing
+    nothing = ("", None, "3", "0", "12", "vendas ou suporte tecnico", "oi", "x" * 41)
+    for answer in (*nothing, "1 ou 2", "quero 2 bolos", "2024 foi bom"):
+        assert rule.choice(answer) is None, answer

@@ -4,7 +4,8 @@ webhook's own transaction (the reply exists exactly when the message that caused
 
 Once per service cycle, only in 1:1 chats nobody has taken or answered yet, never for backlog
 (a message that reaches us long after it was written). An answer is the option's number or
-its name, accents and case ignored ("2", "2.", "opção 2", "suporte"). After `MENU_MAX_TRIES`
+its name, accents and case ignored ("2", "2.", "opção 2", "suporte"; not a number inside a
+sentence). After `MENU_MAX_TRIES`
 answers that name no option the chat goes to the general queue: a customer who only wants to
 talk is not asked forever. Every reply is an automatic send (`menu_reply`): never an agent's
 reply, never the chat's latest line in the inbox. A company's menu is read at most every few
@@ -36,7 +37,10 @@ log = get_logger(__name__)
 STALE_AFTER = timedelta(minutes=10)
 # A longer text is a customer explaining themselves, not choosing from a list.
 _ANSWER_MAX = 40
-_NUMBER = re.compile(r"\b(\d{1,2})\b")
+# A choice by number: the number first ("2", "2.", "2 - suporte"), or after the word a person
+# puts before it ("opção 2", "número 2", "setor 2", "nº 2"); text folded. Not any number in a
+# sentence: "quero 2 bolos" is an order, not option 2.
+_NUMBER = re.compile(r"^\W*(?:(?:opcao|numero|setor|n[o.º°]?)\W*)?(\d{1,2})(?!\d)")
 
 CHOSEN = "Certo! Sua conversa foi encaminhada para *{name}*. Em instantes alguém vai te atender."
 NOT_UNDERSTOOD = "Não entendi sua escolha. Responda só com o número do setor:"
@@ -73,9 +77,10 @@ class MenuRule:
         folded = fold(answer or "").strip()
         if not folded or len(folded) > _ANSWER_MAX:
             return None
-        numbers = set(_NUMBER.findall(folded))
-        if len(numbers) == 1:
-            number = int(numbers.pop())
+        if numbered := _NUMBER.match(folded):
+            if any(ch.isdigit() for ch in folded[numbered.end() :]):
+                return None  # "1 ou 2": undecided
+            number = int(numbered.group(1))
             return self.options[number - 1] if 1 <= number <= len(self.options) else None
         named = [option for option in self.options if fold(option.name) in folded]
         return named[0] if len(named) == 1 else None
