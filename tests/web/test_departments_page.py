@@ -266,6 +266,20 @@ async def test_the_menu_needs_a_department_and_previews_what_the_customer_reads(
     assert preview.text.strip().startswith('<div id="menu-preview"')
     assert '<p class="preview-text">Bom dia!</p>' in preview.text
     assert "<strong>2</strong> - Suporte" in preview.text
+    # Variables are filled for the campaigns' sample person; a misspelt one says so.
+    named = await http.post(
+        f"{PAGE}/menu/preview",
+        data={"greeting": "Olá, {{primeiro_nome}}! *Escolha*:"},
+        headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+    )
+    assert "Para Maria Souza:" in named.text
+    assert '<p class="preview-text">Olá, Maria! <strong>Escolha</strong>:</p>' in named.text
+    misspelt = await http.post(
+        f"{PAGE}/menu/preview",
+        data={"greeting": "Olá, {{apelido}}!"},
+        headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+    )
+    assert '<p class="field-error">variável desconhecida: apelido' in misspelt.text
 
     # A rename shows in the menu at once too.
     [sales, support] = [uuid.UUID(str(d["id"])) for d in await departments(db, company)]

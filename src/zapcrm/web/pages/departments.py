@@ -18,6 +18,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from zapcrm.accounts import repository as accounts_repository
 from zapcrm.accounts import service as accounts_service
 from zapcrm.departments import service
 from zapcrm.departments.schemas import (
@@ -32,8 +33,11 @@ from zapcrm.departments.schemas import (
 )
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import ZapcrmError
+from zapcrm.i18n import message_of
+from zapcrm.kit import texts
 from zapcrm.models import Profile
 from zapcrm.runtime import Runtime
+from zapcrm.web.campaign_form import SAMPLE_NAME, SAMPLE_PHONE
 from zapcrm.web.dependencies import (
     ActingPanelUser,
     CurrentPanelUser,
@@ -42,6 +46,7 @@ from zapcrm.web.dependencies import (
     require_supervisor,
 )
 from zapcrm.web.form_errors import form_errors
+from zapcrm.web.i18n import translate
 from zapcrm.web.templating import render, render_macro
 
 router = APIRouter()
@@ -142,11 +147,30 @@ async def menu_preview(
     require_admin(user)
     async with runtime.db.tenant_session(user.identity.claims) as session:
         departments = await service.list_departments(session, user.identity)
+        company = await accounts_repository.get_company(session, user.identity.company_id)
+    shown = _for_sample(greeting, company.name if company else None)
     return HTMLResponse(
-        render_macro(
-            "admin/departments.html", "menu_preview", greeting.strip(), _names(departments)
-        )
+        render_macro("admin/departments.html", "menu_preview", shown, _names(departments))
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Greeting:
+    """The greeting as the sample person reads it (`text`), or why it cannot go (`error`)."""
+
+    text: str = ""
+    error: str | None = None
+    sample: str = SAMPLE_NAME
+
+
+def _for_sample(greeting: str, company: str | None) -> Greeting:
+    """The greeting with its variables filled for the campaigns' sample person."""
+    body = greeting.strip()
+    try:
+        texts.check(body)
+    except texts.TextError as error:
+        return Greeting(error=translate(message_of(error)))
+    return Greeting(texts.render(body, texts.person_context(SAMPLE_NAME, SAMPLE_PHONE, company)))
 
 
 @router.post("/admin/departments/{department_id}")
@@ -253,6 +277,8 @@ async def _page(
         departments = await service.list_departments(session, user.identity)
         saved_menu = await service.get_menu(session, user.identity)
         profiles = await accounts_service.list_users(session, user.identity.company_id)
+        company = await accounts_repository.get_company(session, user.identity.company_id)
+    company_name = company.name if company else None
     people = _people(profiles)
     menu_form = menu or MenuForm(enabled=saved_menu.enabled, greeting=saved_menu.greeting)
     new_form = department if department and department.department_id is None else None
@@ -268,6 +294,8 @@ async def _page(
         edited=edited,
         menu=saved_menu,
         menu_form=menu_form,
+        typed_greeting=_for_sample(menu_form.greeting, company_name),
+        saved_greeting=_for_sample(saved_menu.greeting, company_name),
         preview_names=_names(departments),
         max_departments=MAX_DEPARTMENTS,
         max_greeting=GREETING_MAX,
