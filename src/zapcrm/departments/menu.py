@@ -133,7 +133,8 @@ async def answer_menu(
     if state is None or state.assignee_id is not None or state.answered:
         return []  # someone has the chat or has written in it: no robot in between
     department_id, tries = state.department_id, state.menu_tries
-    if state.menu_cycle_id != state.cycle_id:
+    fresh = state.menu_cycle_id != state.cycle_id
+    if fresh:
         # The cycle's first message: ask (a chat routed in an earlier cycle is asked anew).
         person = texts.person_context(state.contact_name, state.contact_phone, rule.company_name)
         department_id, tries, reply = None, 0, rule.text(person)
@@ -148,7 +149,7 @@ async def answer_menu(
         session,
         conversation_id,
         cycle_id=state.cycle_id,
-        asked_at=received_at if state.menu_cycle_id != state.cycle_id else None,
+        asked_at=received_at if fresh else None,
         tries=tries,
         department_id=department_id,
     )

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import ColumnElement, and_, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.models import Department, DepartmentMember, DepartmentMenu
+from zapcrm.departments.schemas import MENU_MAX_TRIES
+from zapcrm.models import Department, DepartmentMember, DepartmentMenu, EvolutionConversation
+
+# How long a chat whose customer got the menu waits for their choice before the distributor
+# serves it anyway.
+MENU_PATIENCE = timedelta(minutes=30)
 
 
 class DepartmentRow(NamedTuple):
@@ -190,6 +195,19 @@ _MENU_STATE = text(
     " left join contacts ct on ct.id = c.contact_id"
     " where c.id = :id and not c.is_group for update of c"
 )
+
+
+def choosing(now: datetime) -> ColumnElement[bool]:
+    """A chat whose customer got the menu less than MENU_PATIENCE ago and has neither chosen
+    nor used up their tries: one to wait for. Never NULL (false when never asked), so it can
+    be negated in a WHERE."""
+    chat = EvolutionConversation
+    return and_(
+        chat.department_id.is_(None),
+        chat.menu_asked_at.is_not(None),
+        chat.menu_asked_at > now - MENU_PATIENCE,
+        chat.menu_tries < MENU_MAX_TRIES,
+    )
 
 
 async def menu_state(session: AsyncSession, conversation_id: uuid.UUID) -> MenuState | None:

@@ -160,11 +160,6 @@ async def save_menu(session: AsyncSession, identity: Identity, data: MenuIn) -> 
     return MenuOut(enabled=row.enabled, greeting=row.greeting, updated_at=row.updated_at)
 
 
-async def my_departments(session: AsyncSession, identity: Identity) -> list[uuid.UUID]:
-    """The departments the caller works in."""
-    return await repository.departments_of(session, identity.company_id, identity.user_id)
-
-
 async def route(
     session: AsyncSession,
     identity: Identity,

@@ -4,14 +4,14 @@ distributor's reads and writes (as the service role, one company per transaction
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, ScalarSelect, and_, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.departments.schemas import MENU_MAX_TRIES
+from zapcrm.departments.repository import choosing
 from zapcrm.models import (
     AgentAvailability,
     ConversationCycle,
@@ -20,10 +20,6 @@ from zapcrm.models import (
     EvolutionConversation,
     Profile,
 )
-
-# How long a chat whose customer got the departments menu waits for their choice before the
-# distributor serves it anyway.
-MENU_PATIENCE = timedelta(minutes=30)
 
 
 class Candidate(NamedTuple):
@@ -200,8 +196,8 @@ async def waiting_conversations(
     session: AsyncSession, company_id: uuid.UUID, limit: int, now: datetime
 ) -> list[Waiting]:
     """The chats waiting longest, locked (a chat being written to is skipped this round), but
-    not those whose customer is still choosing a department in the menu (for at most
-    MENU_PATIENCE after it was sent: someone who never answers is served all the same)."""
+    not those whose customer is still choosing a department in the menu (for a while only:
+    someone who never answers is served all the same; departments.repository.choosing)."""
     chat, cycle = EvolutionConversation, ConversationCycle
     # Oldest wait first: since the start of the open service cycle (the first message after
     # the last close), not the latest message, so a customer who keeps writing keeps their
@@ -211,15 +207,9 @@ async def waiting_conversations(
         .where(cycle.conversation_id == chat.id, cycle.closed_at.is_(None))
         .scalar_subquery()
     )
-    choosing = and_(  # never NULL (NOT NULL would filter every chat out): false when unasked
-        chat.department_id.is_(None),
-        chat.menu_asked_at.is_not(None),
-        chat.menu_asked_at > now - MENU_PATIENCE,
-        chat.menu_tries < MENU_MAX_TRIES,
-    )
     statement = (
         select(chat.id, chat.department_id)
-        .where(_waiting(company_id), ~choosing)
+        .where(_waiting(company_id), ~choosing(now))
         .order_by(func.coalesce(cycle_start, chat.last_inbound_at, chat.created_at), chat.id)
         .limit(limit)
         .with_for_update(of=chat, skip_locked=True)
