@@ -178,9 +178,14 @@ T = TypeVar("T")
 _RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
 
 
+def sqlstate(error: BaseException) -> str | None:
+    """The Postgres error code behind a SQLAlchemy error (None for any other error)."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None)
+
+
 def is_retryable(error: BaseException) -> bool:
     """Whether Postgres aborted the transaction only because of a concurrent one."""
-    return getattr(getattr(error, "orig", None), "sqlstate", None) in _RETRYABLE_SQLSTATES
+    return sqlstate(error) in _RETRYABLE_SQLSTATES
 
 
 async def retry_transaction(work: Callable[[], Awaitable[T]], *, attempts: int = 3) -> T:
@@ -191,7 +196,6 @@ async def retry_transaction(work: Callable[[], Awaitable[T]], *, attempts: int =
         except DBAPIError as error:
             if attempt + 1 == attempts or not is_retryable(error):
                 raise
-            sqlstate = getattr(error.orig, "sqlstate", None)
-            log.info("transaction.retried", sqlstate=sqlstate, attempt=attempt + 1)
+            log.info("transaction.retried", sqlstate=sqlstate(error), attempt=attempt + 1)
             await asyncio.sleep(0.01 * (attempt + 1))
     raise AssertionError("unreachable")  # pragma: no cover

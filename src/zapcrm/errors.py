@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from zapcrm.db import sqlstate
 from zapcrm.exceptions import ZapcrmError
 from zapcrm.logging import get_logger
 
@@ -76,8 +77,7 @@ async def _http_error(_: Request, error: Exception) -> JSONResponse:
 
 
 async def _unavailable(_: Request, error: Exception) -> JSONResponse:
-    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
-    log.error("dependency.unavailable", error_type=type(error).__name__, sqlstate=sqlstate)
+    log.error("dependency.unavailable", error_type=type(error).__name__, sqlstate=sqlstate(error))
     return JSONResponse(
         error_body("service_unavailable", "serviço temporariamente indisponível"),
         status_code=503,

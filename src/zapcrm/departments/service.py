@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from psycopg.errors import ForeignKeyViolation, UniqueViolation
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,8 +32,6 @@ from zapcrm.messaging.service.actions import conversation_changed
 from zapcrm.models import Department, Role
 from zapcrm.outbox import OutboxItem
 
-_UNIQUE_VIOLATION = "23505"
-_FOREIGN_KEY_VIOLATION = "23503"
 DEFAULT_GREETING = "Olá! Para agilizar seu atendimento, responda com o número do setor:"
 
 
@@ -49,13 +48,12 @@ async def _checked(name: str | None) -> AsyncIterator[None]:
     try:
         yield
     except IntegrityError as error:
-        state = getattr(error.orig, "sqlstate", None)
-        if state == _UNIQUE_VIOLATION:
+        if isinstance(error.orig, UniqueViolation):
             raise Conflict(
                 N_("o setor {name} já existe", name=name or ""),
                 fields=[{"field": "name", "message": N_("já existe")}],
             ) from None
-        if state == _FOREIGN_KEY_VIOLATION:
+        if isinstance(error.orig, ForeignKeyViolation):
             raise ValidationFailed(
                 N_("um dos membros não é usuário da empresa"),
                 fields=[{"field": "member_ids", "message": N_("usuário desconhecido")}],

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from psycopg.errors import UniqueViolation
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,8 +25,6 @@ from zapcrm.models import QuickReply, Role
 from zapcrm.quickreplies import repository
 from zapcrm.quickreplies.rendering import render_quick_reply
 from zapcrm.quickreplies.schemas import QuickReplyIn, QuickReplyOut, QuickReplyPatch
-
-_UNIQUE_VIOLATION = "23505"
 
 
 def _require_curator(actor: Identity) -> None:
@@ -41,7 +40,7 @@ async def _shortcut_is_free(session: AsyncSession, shortcut: str | None) -> Asyn
         async with session.begin_nested():
             yield
     except IntegrityError as error:
-        if getattr(error.orig, "sqlstate", None) != _UNIQUE_VIOLATION:
+        if not isinstance(error.orig, UniqueViolation):
             raise
         raise Conflict(
             N_("o atalho {shortcut} já existe", shortcut=shortcut),
