@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from zapcrm.contacts.query.schemas import ContactQuery
-from zapcrm.i18n import N_, message_of
+from zapcrm.i18n import N_
 from zapcrm.kit import texts
 
 CampaignStatus = Literal["draft", "running", "paused", "completed", "cancelled"]
@@ -33,11 +33,7 @@ def check_variant(text: str) -> str:
         raise ValueError(N_("o texto está vazio"))
     if len(body) > MAX_TEXT_LENGTH:
         raise ValueError(N_("o texto passa de {limit} caracteres", limit=MAX_TEXT_LENGTH))
-    try:
-        texts.check(body)
-    except texts.TextError as error:
-        raise ValueError(message_of(error)) from None
-    return body
+    return texts.checked(body)
 
 
 # One text, checked on its own so an error names which one (`variants.1`).

@@ -7,7 +7,7 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from zapcrm.i18n import N_, message_of
+from zapcrm.i18n import N_
 from zapcrm.kit import texts
 
 # What the out-of-office reply may say about the person and the business.
@@ -22,12 +22,7 @@ DEFAULT_AWAY_MESSAGE = (
 
 
 def _check_away_text(text: str) -> str:
-    body = text.strip()
-    try:
-        texts.check(body, AWAY_VARIABLES)
-    except texts.TextError as error:
-        raise ValueError(message_of(error)) from None
-    return body
+    return texts.checked(text, AWAY_VARIABLES)
 
 
 AwayText = Annotated[str, Field(max_length=MAX_AWAY_LENGTH), AfterValidator(_check_away_text)]

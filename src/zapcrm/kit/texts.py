@@ -47,6 +47,14 @@ def check(text: str, usable: tuple[str, ...] = USABLE) -> None:
         raise TextError(N_("chaves sem par: escreva as variáveis entre chaves duplas"))
 
 
+def checked(text: str, usable: tuple[str, ...] = USABLE) -> str:
+    """`text` stripped, once `check` passes: a Pydantic validator's body (TextError is a
+    ValueError, and the panel and the API show its message as the field's reason)."""
+    body = text.strip()
+    check(body, usable)
+    return body
+
+
 def render(text: str, context: Mapping[str, str | None]) -> str:
     """The text for one person (a checked text; `context` by variable name): each variable
     filled in, or its fallback when it has no value."""
