@@ -44,6 +44,13 @@ class InboxFilter:
     # messaging.service.inbox.waiting_scope; the live stream sets it for rows arriving live.
     scope: frozenset[uuid.UUID] = frozenset()
 
+    def outside_scope(self, conversation: ConversationOut) -> bool:
+        """A chat waiting in a department whose waiting chats this reader does not take
+        (the SQL twin: messaging/repository/inbox.py `_SCOPE`)."""
+        department = conversation.department_id
+        waiting = conversation.assignee_id is None and department is not None
+        return waiting and bool(self.scope) and department not in self.scope
+
     @classmethod
     def parse(
         cls,
@@ -98,8 +105,7 @@ class InboxFilter:
             return False
         if self.department is not None and conversation.department_id != self.department:
             return False
-        waiting = conversation.assignee_id is None and self.tab == "unassigned"
-        if waiting and self.scope and conversation.department_id not in (None, *self.scope):
+        if self.tab == "unassigned" and self.outside_scope(conversation):
             return False
         if self.q:
             needle = self.q.casefold()

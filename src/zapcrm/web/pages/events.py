@@ -113,9 +113,7 @@ class PageView:
         conversation = _model(ConversationOut, data.get("conversation"))
         if conversation is None:
             return None
-        scope = self.filter.scope
-        waiting = conversation.assignee_id is None and conversation.department_id is not None
-        if waiting and scope and conversation.department_id not in scope:
+        if self.filter.outside_scope(conversation):
             return None  # another department's customer: its members hear of it
         if kind == "conversation.updated" and distributed:
             body = translate(
@@ -334,11 +332,15 @@ async def _agents(runtime: Runtime, user: PanelUser) -> Agents:
         return await Agents.load(session, user.identity)
 
 
-async def _scoped(runtime: Runtime, user: PanelUser, flt: InboxFilter) -> InboxFilter:
-    """The page's filter with the departments whose waiting chats the reader takes."""
+async def _reader(
+    runtime: Runtime, user: PanelUser, flt: InboxFilter
+) -> tuple[Agents, InboxFilter]:
+    """The names the page shows, and its filter with the departments whose waiting chats the
+    reader takes, in one transaction (read when the stream opens and now and then after)."""
     async with runtime.db.tenant_session(user.identity.claims) as session:
+        agents = await Agents.load(session, user.identity)
         scope = await inbox.waiting_scope(session, user.identity)
-    return replace(flt, scope=frozenset(scope))
+    return agents, replace(flt, scope=frozenset(scope))
 
 
 async def _still_signed_in(runtime: Runtime, user: PanelUser) -> bool:
@@ -367,11 +369,12 @@ async def events(
     home: bool = False,
 ) -> AsyncIterator[ServerSentEvent]:
     """Live updates for the page that opened the stream."""
+    agents, scoped = await _reader(runtime, user, flt)
     view = PageView(
         user,
-        await _scoped(runtime, user, flt),
+        scoped,
         conversation,
-        await _agents(runtime, user),
+        agents,
         import_id,
         instances=instances,
         tasks=tasks,
@@ -408,8 +411,7 @@ async def events(
             if loop.time() - checked_at > RECHECK_SECONDS:
                 if not await _still_signed_in(runtime, user):
                     break
-                view.agents = await _agents(runtime, user)
-                view.filter = await _scoped(runtime, user, flt)
+                view.agents, view.filter = await _reader(runtime, user, flt)
                 checked_at = loop.time()
             assignee = event.get("assignee_id")
             if assignee and assignee not in unknown_agents and not view.agents.knows(assignee):
