@@ -33,11 +33,9 @@ from zapcrm.departments.schemas import (
 )
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import ZapcrmError
-from zapcrm.i18n import message_of
-from zapcrm.kit import texts
 from zapcrm.models import Profile
 from zapcrm.runtime import Runtime
-from zapcrm.web.campaign_form import SAMPLE_NAME, SAMPLE_PHONE
+from zapcrm.web.campaign_form import SAMPLE_NAME, preview
 from zapcrm.web.dependencies import (
     ActingPanelUser,
     CurrentPanelUser,
@@ -46,7 +44,6 @@ from zapcrm.web.dependencies import (
     require_supervisor,
 )
 from zapcrm.web.form_errors import form_errors
-from zapcrm.web.i18n import translate
 from zapcrm.web.templating import render, render_macro
 
 router = APIRouter()
@@ -148,29 +145,13 @@ async def menu_preview(
     async with runtime.db.tenant_session(user.identity.claims) as session:
         departments = await service.list_departments(session, user.identity)
         company = await accounts_repository.get_company(session, user.identity.company_id)
-    shown = _for_sample(greeting, company.name if company else None)
+    # Filled for the campaigns' sample person, as the campaign form previews its texts.
+    shown = preview(greeting, company.name if company else "")
     return HTMLResponse(
-        render_macro("admin/departments.html", "menu_preview", shown, _names(departments))
+        render_macro(
+            "admin/departments.html", "menu_preview", shown, SAMPLE_NAME, _names(departments)
+        )
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Greeting:
-    """The greeting as the sample person reads it (`text`), or why it cannot go (`error`)."""
-
-    text: str = ""
-    error: str | None = None
-    sample: str = SAMPLE_NAME
-
-
-def _for_sample(greeting: str, company: str | None) -> Greeting:
-    """The greeting with its variables filled for the campaigns' sample person."""
-    body = greeting.strip()
-    try:
-        texts.check(body)
-    except texts.TextError as error:
-        return Greeting(error=translate(message_of(error)))
-    return Greeting(texts.render(body, texts.person_context(SAMPLE_NAME, SAMPLE_PHONE, company)))
 
 
 @router.post("/admin/departments/{department_id}")
@@ -278,7 +259,7 @@ async def _page(
         saved_menu = await service.get_menu(session, user.identity)
         profiles = await accounts_service.list_users(session, user.identity.company_id)
         company = await accounts_repository.get_company(session, user.identity.company_id)
-    company_name = company.name if company else None
+    company_name = company.name if company else ""
     people = _people(profiles)
     menu_form = menu or MenuForm(enabled=saved_menu.enabled, greeting=saved_menu.greeting)
     new_form = department if department and department.department_id is None else None
@@ -294,8 +275,9 @@ async def _page(
         edited=edited,
         menu=saved_menu,
         menu_form=menu_form,
-        typed_greeting=_for_sample(menu_form.greeting, company_name),
-        saved_greeting=_for_sample(saved_menu.greeting, company_name),
+        typed_greeting=preview(menu_form.greeting, company_name),
+        saved_greeting=preview(saved_menu.greeting, company_name),
+        sample_name=SAMPLE_NAME,
         preview_names=_names(departments),
         max_departments=MAX_DEPARTMENTS,
         max_greeting=GREETING_MAX,
