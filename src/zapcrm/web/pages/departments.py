@@ -109,8 +109,7 @@ async def create_department(
             await service.create_department(session, user.identity, body)
     except (ValidationError, ZapcrmError) as failure:
         return await _refused(request, runtime, user, failure, department=typed)
-    runtime.menu_rules.forget(user.identity.company_id)
-    return RedirectResponse(f"{PAGE}?ok=created", status_code=303)
+    return _saved(runtime, user, "created")
 
 
 @router.post("/admin/departments/menu")
@@ -130,8 +129,7 @@ async def save_menu(
             await service.save_menu(session, user.identity, body)
     except (ValidationError, ZapcrmError) as failure:
         return await _refused(request, runtime, user, failure, menu=typed)
-    runtime.menu_rules.forget(user.identity.company_id)
-    return RedirectResponse(f"{PAGE}?ok=menu", status_code=303)
+    return _saved(runtime, user, "menu")
 
 
 @router.post("/admin/departments/menu/preview")
@@ -171,8 +169,7 @@ async def update_department(
             await service.update_department(session, user.identity, department_id, patch)
     except (ValidationError, ZapcrmError) as failure:
         return await _refused(request, runtime, user, failure, department=typed)
-    runtime.menu_rules.forget(user.identity.company_id)
-    return RedirectResponse(f"{PAGE}?ok=saved", status_code=303)
+    return _saved(runtime, user, "saved")
 
 
 @router.post("/admin/departments/{department_id}/position")
@@ -188,8 +185,7 @@ async def move_department(
         await service.update_department(
             session, user.identity, department_id, DepartmentPatch(position=position)
         )
-    runtime.menu_rules.forget(user.identity.company_id)
-    return RedirectResponse(f"{PAGE}?ok=moved#department-{department_id}", status_code=303)
+    return _saved(runtime, user, f"moved#department-{department_id}")
 
 
 @router.post("/admin/departments/{department_id}/delete")
@@ -200,12 +196,18 @@ async def delete_department(
     require_admin(user)
     async with runtime.db.tenant_session(user.identity.claims) as session:
         await service.delete_department(session, user.identity, department_id)
-    runtime.menu_rules.forget(user.identity.company_id)
-    url = f"{PAGE}?ok=deleted"
+    saved = _saved(runtime, user, "deleted")
     # htmx (the button asks for confirmation through it) follows HX-Redirect; a plain form a 303.
     if request.headers.get("hx-request"):
-        return Response(status_code=204, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
+        return Response(status_code=204, headers={"HX-Redirect": saved.headers["location"]})
+    return saved
+
+
+def _saved(runtime: Runtime, user: PanelUser, ok: str) -> RedirectResponse:
+    """After a change (committed): this process forgets the company's menu, so the next
+    webhook reads the change (the others within seconds), and the page says what was done."""
+    runtime.menu_rules.forget(user.identity.company_id)
+    return RedirectResponse(f"{PAGE}?ok={ok}", status_code=303)
 
 
 async def _ticked(request: Request) -> list[str]:
