@@ -191,7 +191,8 @@ returning id, conversation_id, (xmax = 0) as inserted, status
 # In SET expressions every column reads the row as it was before this update.
 NEWER_SQL = "coalesce(c.last_message_at <= :at, true)"
 
-# A new message's inbox fields: preview, times, unread count; an inbound one reopens the chat.
+# A new message's inbox fields: preview, times, unread count; a customer's message that waits
+# for the team (`awaits_team`: not the answer to a satisfaction survey) reopens the chat.
 INBOX_CTE_SQL = """inbox as (
   update evolution_conversations c set
     last_message_id = case when NEWER then msg.id else c.last_message_id end,
@@ -199,7 +200,7 @@ INBOX_CTE_SQL = """inbox as (
     last_message_status = case when NEWER then msg.status else c.last_message_status end,
     last_message_from_me = case when NEWER then :from_me else c.last_message_from_me end,
     last_message_at = greatest(c.last_message_at, :at),
-    unread_count = c.unread_count + case when :counts_unread then 1 else 0 end,
+    unread_count = c.unread_count + case when :awaits_team then 1 else 0 end,
     first_inbound_at = case when :inbound then least(coalesce(c.first_inbound_at, :at), :at)
                             else c.first_inbound_at end,
     last_inbound_at = case when :inbound then greatest(c.last_inbound_at, :at)
@@ -209,10 +210,10 @@ INBOX_CTE_SQL = """inbox as (
                              else c.first_outbound_at end,
     last_outbound_at = case when not :inbound then greatest(c.last_outbound_at, :at)
                             else c.last_outbound_at end,
-    status = case when :inbound and (c.status = 'closed' or c.snoozed_until is not null)
+    status = case when :awaits_team and (c.status = 'closed' or c.snoozed_until is not null)
                   then 'open' else c.status end,
-    snoozed_until = case when :inbound then null else c.snoozed_until end,
-    closed_at = case when :inbound and c.status = 'closed' then null else c.closed_at end
+    snoozed_until = case when :awaits_team then null else c.snoozed_until end,
+    closed_at = case when :awaits_team and c.status = 'closed' then null else c.closed_at end
   from msg
   where c.id = msg.conversation_id and msg.inserted
 ),
@@ -245,7 +246,7 @@ mirror as (
 ),
 cycle as (
   insert into conversation_cycles (company_id, conversation_id, started_at)
-  select :company_id, msg.conversation_id, :at from msg where msg.inserted and :inbound
+  select :company_id, msg.conversation_id, :at from msg where msg.inserted and :awaits_team
   on conflict (conversation_id) where closed_at is null do nothing
 ),
 REPLY_CTE
@@ -273,9 +274,10 @@ from msg
 )
 # psycopg caches the parsing of statements up to 4096 characters, measured in its own
 # `%(name)s` style, which is longer than `:name`: squeeze this one under it (no string literal
-# in it has a space next to a parenthesis or a comma).
+# in it has a space next to a parenthesis, a comma or the operators = < +).
+# tests/messaging/test_statement_sizes.py keeps it there.
 _STORE_MESSAGE = text(" ".join(line.split("--")[0] for line in _STORE_MESSAGE.text.split("\n")))
-_STORE_MESSAGE = text(re.sub(r"\s*([(),])\s*", r"\1", " ".join(_STORE_MESSAGE.text.split())))
+_STORE_MESSAGE = text(re.sub(r"\s*([(),=<+])\s*", r"\1", " ".join(_STORE_MESSAGE.text.split())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,11 +296,14 @@ async def store_message(
     values: dict[str, Any],
     *,
     preview: str,
-    counts_unread: bool,
+    awaits_team: bool,
     human_reply: bool,
     contact_id: uuid.UUID | None,
 ) -> StoredMessage | None:
-    """Insert-or-merge a message and apply every consequence of a new one, in one statement."""
+    """Insert-or-merge a message and apply every consequence of a new one, in one statement.
+
+    `awaits_team`: a customer's message the team must see (counted unread, reopening a closed
+    or snoozed chat, starting a service cycle); false for ours and for a survey's rating."""
     params = dict(values)
     params["message_payload"] = _json(params["message_payload"])
     params["raw_payload"] = None if params["raw_payload"] is None else _json(params["raw_payload"])
@@ -306,7 +311,7 @@ async def store_message(
         preview=preview,
         at=values["message_timestamp"],
         inbound=not values["from_me"],
-        counts_unread=counts_unread,
+        awaits_team=awaits_team,
         human_reply=human_reply,
         contact_id=contact_id,
     )

@@ -72,7 +72,7 @@ async def queue_message(
         "outgoing": orjson.dumps(values["outgoing"]).decode(),
         "from_me": True,
         "inbound": False,
-        "counts_unread": False,
+        "awaits_team": False,
         # A person's reply (panel, API) counts for the first-response report; a campaign's not.
         "human_reply": values.get("human_reply", True),
         "preview": values["preview"],

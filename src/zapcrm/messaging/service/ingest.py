@@ -185,7 +185,7 @@ async def ingest_message(
             "media_status": "pending" if media else None,
         },
         preview=preview_of(message.message_type, message.body, message.caption),
-        counts_unread=not message.from_me,
+        awaits_team=not message.from_me,
         # Sent from the phone or WhatsApp Web by a person (API sends come as send.message).
         human_reply=message.from_me and message.origin_event == "messages.upsert",
         contact_id=contact_id,
