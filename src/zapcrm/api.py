@@ -21,6 +21,7 @@ from zapcrm.ops.endpoints import router as ops_router
 from zapcrm.quickreplies.endpoints import router as quick_replies_router
 from zapcrm.reports.endpoints import router as reports_router
 from zapcrm.scheduling.endpoints import router as scheduling_router
+from zapcrm.surveys.endpoints import router as survey_router
 from zapcrm.tasks.endpoints import router as tasks_router
 
 router = APIRouter()
@@ -40,5 +41,6 @@ router.include_router(tasks_router)
 router.include_router(reports_router)
 router.include_router(campaigns_router)
 router.include_router(departments_router)
+router.include_router(survey_router)
 router.include_router(distribution_router)
 router.include_router(scheduling_router)

@@ -20,6 +20,7 @@ from zapcrm.hours.away import AwayRules
 from zapcrm.messaging.realtime import RealtimeHub
 from zapcrm.outbox import OutboxPublisher
 from zapcrm.redis import create_redis
+from zapcrm.surveys.answer import SurveyRules
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Runtime:
     instances: InstanceCache
     away_rules: AwayRules
     menu_rules: MenuRules
+    survey_rules: SurveyRules
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -68,6 +70,7 @@ class Runtime:
             instances=InstanceCache(),
             away_rules=AwayRules(),
             menu_rules=MenuRules(),
+            survey_rules=SurveyRules(),
         )
 
     async def close(self) -> None:

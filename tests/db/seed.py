@@ -185,6 +185,13 @@ async def seed_company(db: Database, factory: Factory) -> CompanyGraph:
         )
         await session.execute(
             text(
+                "insert into satisfaction_surveys (company_id, enabled, question, thanks)"
+                " values (:company, true, 'Nota de 1 a 5?', 'Obrigado!')"
+            ),
+            params,
+        )
+        await session.execute(
+            text(
                 "insert into agent_availability (company_id, user_id, accepting)"
                 " values (:company, :operator, true)"
             ),

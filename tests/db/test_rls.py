@@ -50,6 +50,7 @@ TENANT_TABLES = (
     "departments",
     "department_members",
     "department_menus",
+    "satisfaction_surveys",
 )
 
 # An attempt to create a row in company :b, using :b's own parents where a parent is needed.
@@ -111,6 +112,8 @@ INSERT_INTO_OTHER_COMPANY = {
     "department_members": "insert into department_members (company_id, department_id, user_id)"
     " values (:b, gen_random_uuid(), :me)",
     "department_menus": "insert into department_menus (company_id, greeting) values (:b, 'x')",
+    "satisfaction_surveys": "insert into satisfaction_surveys (company_id, question, thanks)"
+    " values (:b, 'x', 'y')",
 }
 
 

@@ -176,11 +176,12 @@ async def _store(
         await _publish_live(runtime, instance, event, normalized)
         DELIVERIES.labels(event, "live").inc()
         return WebhookAnswer(200, {"status": "live"})
-    away = menu = None
+    away = menu = survey = None
     if event == "messages.upsert":  # the event that brings customers' new messages
         away = await runtime.away_rules.for_company(session, instance.company_id)
         menu = await runtime.menu_rules.for_company(session, instance.company_id)
-    delivery = Delivery(instance, received_at, envelope.event_datetime, away, menu)
+        survey = await runtime.survey_rules.for_company(session, instance.company_id)
+    delivery = Delivery(instance, received_at, envelope.event_datetime, away, menu, survey)
     items = await HANDLERS[event](session, delivery, normalized)
     if runtime.instances.last_event_due(instance.id):
         await repository.touch_last_event(session, instance.id, received_at)

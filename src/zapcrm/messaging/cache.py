@@ -24,8 +24,9 @@ PAGE_SIZE = 101
 
 
 # What of a message's normalized payload the API and the panel show, besides its body. The
-# last four say which automation sent it (a campaign, the out-of-office reply, the idle
-# close, the departments' menu).
+# marks after `mentions` say which automation sent it (a campaign, the out-of-office reply,
+# the idle close, the departments' menu, the satisfaction survey's question and thanks);
+# `survey_rating` is the grade a customer's message gave the survey.
 _DETAILS = (
     "caption",
     "location",
@@ -37,6 +38,9 @@ _DETAILS = (
     "away_reply",
     "closing_reply",
     "menu_reply",
+    "survey_request",
+    "survey_reply",
+    "survey_rating",
 )
 
 

@@ -11,7 +11,14 @@ from pydantic import BaseModel, ConfigDict
 # The payload keys that mark a message nobody typed (messaging/service/outbound.py
 # `queue_automatic_text`): a campaign's, the out-of-office reply. Such a message is nobody's
 # work in the reports and not the team attending a chat.
-AUTOMATIC_MARKS = ("campaign_id", "away_reply", "closing_reply", "menu_reply")
+AUTOMATIC_MARKS = (
+    "campaign_id",
+    "away_reply",
+    "closing_reply",
+    "menu_reply",
+    "survey_request",
+    "survey_reply",
+)
 
 
 class ContactBrief(BaseModel):

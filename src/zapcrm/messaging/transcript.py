@@ -94,6 +94,8 @@ def _who(row: Any, payload: Mapping[str, Any], plan: TranscriptPlan) -> str:
         return "Encerramento automático"
     if "menu_reply" in payload:
         return "Menu de setores"
+    if "survey_request" in payload or "survey_reply" in payload:
+        return "Pesquisa de satisfação"
     # Typed on the phone or WhatsApp Web: nobody in the panel, the company's number.
     return row.sender or "Empresa (pelo celular)"
 

@@ -26,6 +26,7 @@ from zapcrm.models.pending_update import PendingUpdate
 from zapcrm.models.profile import Profile, Role
 from zapcrm.models.quick_reply import QuickReply
 from zapcrm.models.refresh_token import RefreshToken
+from zapcrm.models.satisfaction_survey import SatisfactionSurvey
 from zapcrm.models.scheduled_message import ScheduledMessage
 from zapcrm.models.segment import Segment
 from zapcrm.models.segment_member import SegmentMember
@@ -63,6 +64,7 @@ __all__ = [
     "QuickReply",
     "RefreshToken",
     "Role",
+    "SatisfactionSurvey",
     "ScheduledMessage",
     "Segment",
     "SegmentMember",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, SmallInteger
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zapcrm.models.base import Base, company_column, created_at, reference, same_company, uuid_pk
@@ -33,3 +34,8 @@ class ConversationCycle(Base):
     closed_by: Mapped[uuid.UUID | None] = reference(nullable=True)
     assignee_id: Mapped[uuid.UUID | None] = reference(nullable=True)
     created_at: Mapped[datetime] = created_at()
+    # The satisfaction survey (migration 0036): asked at the close, answered 1-5.
+    survey_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rating_message_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))

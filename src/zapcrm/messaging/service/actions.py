@@ -21,6 +21,7 @@ from zapcrm.messaging.cache import conversation_out
 from zapcrm.messaging.repository import actions
 from zapcrm.messaging.schemas import ConversationOut
 from zapcrm.outbox import INCOMING_STREAM, OutboxItem
+from zapcrm.surveys.service import ask_on_close
 
 Status = Literal["open", "pending", "closed"]
 MIN_SNOOZE = timedelta(minutes=1)
@@ -95,8 +96,9 @@ async def set_status(
     snoozed_until: datetime | None = None,
     now: datetime | None = None,
 ) -> tuple[ConversationOut, list[OutboxItem]]:
-    """Close (ending the service cycle), reopen, or set pending: until a moment (snooze: the
-    chat reopens then, or when the customer writes) or with no end."""
+    """Close (ending the service cycle, and asking the customer to rate it when the company's
+    satisfaction survey is on), reopen, or set pending: until a moment (snooze: the chat
+    reopens then, or when the customer writes) or with no end."""
     now = now or datetime.now(UTC)
     if snoozed_until is not None:
         _check_snooze(status, snoozed_until, now)
@@ -105,7 +107,10 @@ async def set_status(
         session, conversation_id, status, now, actor.user_id, snoozed_until
     ):
         raise NotFound(N_("conversa não encontrada"))
-    return await _current(session, conversation_id), [_updated(actor, conversation_id)]
+    items = [_updated(actor, conversation_id)]
+    if status == "closed":
+        items += await ask_on_close(session, actor.company_id, conversation_id, now)
+    return await _current(session, conversation_id), items
 
 
 def _check_snooze(status: Status, until: datetime, now: datetime) -> None:

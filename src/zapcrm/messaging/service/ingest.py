@@ -29,6 +29,7 @@ from zapcrm.messaging import repository
 from zapcrm.messaging.changes import message_changed
 from zapcrm.messaging.labels import DELETED_PREVIEW, preview_of
 from zapcrm.outbox import INCOMING_STREAM, OutboxItem
+from zapcrm.surveys.answer import PendingRating, SurveyRule, pending_rating, take_rating
 
 log = get_logger(__name__)
 
@@ -48,6 +49,8 @@ class Delivery:
     away: AwayRule | None = None
     # The company's departments menu, when it is on (for new messages only).
     menu: MenuRule | None = None
+    # The company's satisfaction survey, when it is on (for new messages only).
+    survey: SurveyRule | None = None
 
 
 def message_event(
@@ -160,6 +163,18 @@ async def ingest_message(
     )
     at = message.message_timestamp or delivery.received_at
     media = message.media
+    rated: PendingRating | None = None
+    if (
+        delivery.survey
+        and conversation.status == "closed"
+        and not message.from_me
+        and not message.is_group
+    ):
+        # Read before the message is stored: a rating leaves the chat closed.
+        rated = await pending_rating(session, conversation.id, message.body, delivery.received_at)
+    payload = _payload_of(message)
+    if rated is not None:
+        payload["survey_rating"] = rated.rating
     write = await repository.store_message(
         session,
         {
@@ -173,7 +188,7 @@ async def ingest_message(
             "push_name": message.push_name,
             "type": message.message_type,
             "body": message.body,
-            "message_payload": _payload_of(message),
+            "message_payload": payload,
             "raw_payload": message.raw,
             "status": message.status if message.status != "DELETED" else None,
             "message_timestamp": at,
@@ -185,7 +200,7 @@ async def ingest_message(
             "media_status": "pending" if media else None,
         },
         preview=preview_of(message.message_type, message.body, message.caption),
-        awaits_team=not message.from_me,
+        awaits_team=not message.from_me and rated is None,
         # Sent from the phone or WhatsApp Web by a person (API sends come as send.message).
         human_reply=message.from_me and message.origin_event == "messages.upsert",
         contact_id=contact_id,
@@ -209,8 +224,21 @@ async def ingest_message(
     if write.inserted and not message.from_me and contact_id is not None:
         opted_out = await opt_out_on_reply(session, company_id, contact_id, message.body)
     replies: list[OutboxItem] = []
-    # Someone who just asked to hear no more is not told the shop is closed.
-    inbound = write.inserted and not message.from_me and not message.is_group
+    if write.inserted and rated is not None and delivery.survey is not None:
+        replies = await take_rating(
+            session,
+            delivery.survey,
+            rated,
+            company_id=company_id,
+            instance_id=delivery.instance.id,
+            conversation_id=write.conversation_id,
+            remote_jid=chat_jid,
+            message_id=write.id,
+            received_at=delivery.received_at,
+        )
+    # Someone who just asked to hear no more is not told the shop is closed; a customer
+    # grading the service is not told it either, nor offered the menu.
+    inbound = write.inserted and not message.from_me and not message.is_group and rated is None
     if inbound and delivery.away and not opted_out:
         replies = await reply_if_closed(
             session,

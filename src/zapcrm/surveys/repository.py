@@ -1,0 +1,118 @@
+"""SQL of the satisfaction survey: its settings, the cycle a close asks about, the rating."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.models import SatisfactionSurvey
+
+
+class SurveyTarget(NamedTuple):
+    """A closed cycle to ask about, and where the question goes."""
+
+    cycle_id: uuid.UUID
+    instance_id: uuid.UUID
+    remote_jid: str
+    contact_name: str | None
+    contact_phone: str | None
+
+
+class PendingCycle(NamedTuple):
+    """The chat's last cycle, asked about and not rated yet, and its customer."""
+
+    cycle_id: uuid.UUID
+    contact_name: str | None
+    contact_phone: str | None
+
+
+async def get_survey(session: AsyncSession, company_id: uuid.UUID) -> SatisfactionSurvey | None:
+    """The company's survey row (None until an admin saves one)."""
+    return await session.get(SatisfactionSurvey, company_id)
+
+
+async def save_survey(
+    session: AsyncSession, company_id: uuid.UUID, values: dict[str, object]
+) -> SatisfactionSurvey:
+    """Create or replace the company's survey."""
+    statement = (
+        insert(SatisfactionSurvey)
+        .values(company_id=company_id, **values)
+        .on_conflict_do_update(index_elements=[SatisfactionSurvey.company_id], set_=values)
+        .returning(SatisfactionSurvey)
+    )
+    return (await session.scalars(statement)).one()
+
+
+async def cycle_to_ask(
+    session: AsyncSession, conversation_id: uuid.UUID, closed_at: datetime
+) -> SurveyTarget | None:
+    """The cycle this close just ended, when its customer should be asked: a person answered
+    in it, it is a 1:1 chat, the customer has not opted out and was not asked yet."""
+    result = await session.execute(
+        text(
+            "select cc.id, c.instance_id, c.remote_jid, ct.name, ct.phone_e164"
+            " from conversation_cycles cc"
+            " join evolution_conversations c on c.id = cc.conversation_id"
+            " left join contacts ct on ct.id = c.contact_id"
+            " where cc.conversation_id = :id and cc.closed_at = :closed_at"
+            " and cc.first_human_reply_at is not null and cc.survey_sent_at is null"
+            " and not c.is_group and not coalesce(ct.opted_out, false)"
+        ),
+        {"id": conversation_id, "closed_at": closed_at},
+    )
+    row = result.first()
+    return SurveyTarget._make(row) if row else None
+
+
+async def mark_asked(session: AsyncSession, cycle_id: uuid.UUID, at: datetime) -> None:
+    """Record that the cycle's customer was asked."""
+    await session.execute(
+        text("update conversation_cycles set survey_sent_at = :at where id = :id"),
+        {"id": cycle_id, "at": at},
+    )
+
+
+async def pending_cycle(
+    session: AsyncSession, conversation_id: uuid.UUID, asked_since: datetime
+) -> PendingCycle | None:
+    """The chat's latest cycle when it is closed, was asked about since `asked_since` and has
+    no rating yet (service role, the webhook's transaction)."""
+    result = await session.execute(
+        text(
+            "select cc.id, ct.name, ct.phone_e164 from conversation_cycles cc"
+            " join evolution_conversations c on c.id = cc.conversation_id"
+            " left join contacts ct on ct.id = c.contact_id"
+            " where cc.id = (select id from conversation_cycles"
+            "  where conversation_id = :id order by created_at desc limit 1)"
+            " and cc.closed_at is not null and cc.rating is null"
+            " and cc.survey_sent_at >= :since"
+        ),
+        {"id": conversation_id, "since": asked_since},
+    )
+    row = result.first()
+    return PendingCycle._make(row) if row else None
+
+
+async def record_rating(
+    session: AsyncSession,
+    cycle_id: uuid.UUID,
+    *,
+    rating: int,
+    message_id: uuid.UUID,
+    at: datetime,
+) -> bool:
+    """Rate the cycle; False when it was rated already (a second answer counts for nothing)."""
+    result = await session.execute(
+        text(
+            "update conversation_cycles set rating = :rating, rated_at = :at,"
+            " rating_message_id = :message_id where id = :id and rating is null returning id"
+        ),
+        {"id": cycle_id, "rating": rating, "at": at, "message_id": message_id},
+    )
+    return result.first() is not None

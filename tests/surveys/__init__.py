@@ -1,0 +1,1 @@
+"""Satisfaction survey tests."""
