@@ -197,7 +197,11 @@ async def test_the_survey_api_reads_for_everyone_and_saves_for_admins(
     saved = await client.put("/api/survey", json=body, headers=admin)
     assert saved.status_code == 200, saved.text
     assert (await client.get("/api/survey", headers=operator)).json()["thanks"] == "Valeu!"
-    [audit] = await rows(db, "select action from audit_log where company_id = :c and action like 'survey.%'", c=company_id)
+    [audit] = await rows(
+        db,
+        "select action from audit_log where company_id = :c and action like 'survey.%'",
+        c=company_id,
+    )
     assert audit["action"] == "survey.changed"
 
 
@@ -208,6 +212,9 @@ def test_grades_are_read_from_numbers_stars_and_scales() -> None:
     }  # fmt: skip
     for answer, grade in grades.items():
         assert rating_in(answer) == grade, answer
-    for answer in ("", None, "0", "6", "10", "1 ou 2", "quero 2 bolos", "⭐" * 6, "obrigado",
-                   "5" + " muito bom" * 5):  # fmt: skip
-        assert rating_in(answer) is None, answer
+    refused: tuple[str | None, ...] = (
+        "", None, "0", "6", "10", "1 ou 2", "quero 2 bolos", "⭐" * 6, "obrigado",
+        "5" + " muito bom" * 5,
+    )  # fmt: skip
+    for refusal in refused:
+        assert rating_in(refusal) is None, refusal
