@@ -555,8 +555,8 @@ async def _seed_demo_catalog(
     session: AsyncSession, admin_id: uuid.UUID, company_id: uuid.UUID
 ) -> None:
     """Funnel stages, custom fields, quick replies, business hours, distribution, departments
-    with their WhatsApp menu and a draft campaign a shop would have, each set only while the
-    company has none (so a demo someone edited keeps their changes)."""
+    with their WhatsApp menu, the satisfaction survey and a draft campaign a shop would have,
+    each set only while the company has none (so a demo someone edited keeps their changes)."""
     from datetime import time
 
     from zapcrm.accounts import repository as accounts_repository
@@ -574,6 +574,8 @@ async def _seed_demo_catalog(
     from zapcrm.hours.schemas import BusinessHoursIn, DayHours
     from zapcrm.quickreplies import service as quick_replies
     from zapcrm.quickreplies.schemas import QuickReplyIn
+    from zapcrm.surveys import service as surveys
+    from zapcrm.surveys.schemas import DEFAULT_QUESTION, DEFAULT_THANKS, SurveyIn
 
     admin = Identity(
         user_id=admin_id, company_id=company_id, role=Role.ADMIN, email=DEMO_USERS[0][0],
@@ -620,6 +622,10 @@ async def _seed_demo_catalog(
             " Para agilizar, responda com o número do setor:"
         )
         await departments.save_menu(session, admin, MenuIn(enabled=True, greeting=greeting))
+    if (await surveys.get_survey(session, admin)).updated_at is None:
+        # The simulator's demo customers grade the chats closed in the panel.
+        on = SurveyIn(enabled=True, question=DEFAULT_QUESTION, thanks=DEFAULT_THANKS)
+        await surveys.save_survey(session, admin, on)
     if not await campaigns.list_campaigns(session, admin):
         [instance] = await evolution_repo.find_by_name(session, DEMO_INSTANCE)
         await campaigns.create_campaign(

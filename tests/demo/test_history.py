@@ -46,6 +46,15 @@ def test_the_month_is_the_same_on_every_run_and_reads_like_a_shops() -> None:
     # Each chat in the department its subject belongs to (payments in Financeiro, some in none).
     assert len(history.SCRIPT_DEPARTMENTS) == len(history.SCRIPTS)
     assert {chat.department for chat in chats} == {"Encomendas", "Financeiro", None}
+    # Most customers grade the service, mostly well, after the close and before their next chat.
+    graded = [chat for chat in chats if chat.rating is not None]
+    assert 0.55 < len(graded) / len(chats) < 0.85
+    assert sum(1 for chat in graded if chat.rating and chat.rating >= 4) > 0.7 * len(graded)
+    following: dict[int, datetime] = {}
+    for chat in reversed(chats):
+        if chat.rated_at is not None and chat.closed_at is not None:
+            assert chat.closed_at < chat.rated_at < following.get(chat.customer, end)
+        following[chat.customer] = chat.started_at
 
 
 async def test_seeding_writes_the_month_once_and_reports_contacts_and_search_show_it(
@@ -79,6 +88,24 @@ async def test_seeding_writes_the_month_once_and_reports_contacts_and_search_sho
         db, "select count(*) as n from conversation_cycles where company_id = :c", c=company
     )
     assert cycles["n"] == written
+    # Every cycle was asked; each grade is a message of the customer's carrying it.
+    graded = await rows(
+        db,
+        "select cc.rating, m.body, m.from_me, m.message_payload from conversation_cycles cc"
+        " join evolution_messages m on m.id = cc.rating_message_id where cc.company_id = :c",
+        c=company,
+    )
+    assert len(graded) > written / 2
+    for row in graded:
+        assert row["message_payload"] == {"survey_rating": row["rating"]}
+        assert (row["body"], row["from_me"]) == (str(row["rating"]), False)
+    [asked] = await rows(
+        db,
+        "select count(*) as n from conversation_cycles where company_id = :c"
+        " and survey_sent_at = closed_at",
+        c=company,
+    )
+    assert asked["n"] == written
 
     headers = await login(client, sergio)
     period = {

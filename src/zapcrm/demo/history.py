@@ -1,9 +1,10 @@
 """A month of a small shop's WhatsApp service, planned in memory (no I/O): customers, the
 chats they opened on the shop's clock, who answered, how fast, and when each was closed.
 
-Deterministic (one seeded generator), so every `make run` shows the same past. The times
+Deterministic (seeded generators), so every `make run` shows the same past. The times
 follow the demo's business hours (Monday to Saturday, 08:00 to 18:00): customers write at
-any hour, more at lunch and in the afternoon; replies come during opening hours.
+any hour, more at lunch and in the afternoon; replies come during opening hours. Each closed
+chat was asked the satisfaction survey; most customers answered it, mostly with a 4 or a 5.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from zapcrm.kit import texts
+from zapcrm.surveys.schemas import DEFAULT_QUESTION, DEFAULT_THANKS
 
 DAYS = 30
 FIRST_NAMES = (
@@ -78,6 +82,9 @@ OPENS, CLOSES = time(8), time(18)
 # How many chats start on a weekday (ISO 1-7), before a +-30% day-to-day swing.
 DAILY = {1: 16, 2: 14, 3: 14, 4: 15, 5: 17, 6: 9, 7: 3}
 # When customers write: weights for each hour of the day.
+# How customers grade the service (1 to 5), and how many answer the survey at all.
+GRADE_WEIGHTS = (4, 4, 10, 27, 55)
+ANSWERED = 0.7
 HOUR_WEIGHTS = (
     0, 0, 0, 0, 0, 0, 1, 2, 5, 8, 10, 11, 9, 7, 9, 10, 10, 9, 6, 4, 3, 2, 1, 1,
 )  # fmt: skip
@@ -97,11 +104,19 @@ class Customer:
 
 @dataclass(frozen=True)
 class Line:
-    """One message: the customer's (agent None) or an agent's (their index)."""
+    """One message: the customer's (agent None) or an agent's (their index); `mark` is the
+    survey's (`survey_request`, `survey_reply`: ours, sent by nobody; `survey_rating`: the
+    customer's grade)."""
 
     at: datetime
     agent: int | None
     body: str
+    mark: str | None = None
+
+    @property
+    def ours(self) -> bool:
+        """Whether the shop's number sent it."""
+        return self.agent is not None or self.mark in ("survey_request", "survey_reply")
 
 
 @dataclass
@@ -113,6 +128,8 @@ class PastChat:
     lines: list[Line] = field(default_factory=list)
     closed_at: datetime | None = None
     department: str | None = None
+    rating: int | None = None
+    rated_at: datetime | None = None
 
     @property
     def started_at(self) -> datetime:
@@ -121,6 +138,18 @@ class PastChat:
     @property
     def first_reply_at(self) -> datetime | None:
         return next((line.at for line in self.lines if line.agent is not None), None)
+
+    def survey_lines(self, first_name: str | None) -> list[Line]:
+        """The survey's question at the close and, when the customer answered, their grade
+        and the thanks."""
+        if self.closed_at is None:
+            return []
+        lines = [Line(self.closed_at, None, DEFAULT_QUESTION, "survey_request")]
+        if self.rating is not None and self.rated_at is not None:
+            thanks = texts.render(DEFAULT_THANKS, {"first_name": first_name})
+            lines.append(Line(self.rated_at, None, str(self.rating), "survey_rating"))
+            lines.append(Line(self.rated_at + timedelta(seconds=2), None, thanks, "survey_reply"))
+        return lines
 
 
 def customers(rng: random.Random, count: int) -> list[Customer]:
@@ -169,7 +198,26 @@ def month(
     """The shop's customers and every chat of the `DAYS` days before `today`."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible demo, not a secret
     customer_list = customers(rng, people)
-    return customer_list, plan(rng, today, zone, customer_list, agents)
+    chats = plan(rng, today, zone, customer_list, agents)
+    # A generator of its own: the month's chats stay what they were before the survey existed.
+    grade(random.Random(f"{seed}:survey"), chats, today, zone)  # noqa: S311
+    return customer_list, chats
+
+
+def grade(rng: random.Random, chats: list[PastChat], today: date, zone: ZoneInfo) -> None:
+    """The survey's answers: most customers grade the chat within a few minutes of its
+    close, always before `today` and before they open their next chat."""
+    start_of_today = datetime.combine(today, time(), tzinfo=zone)
+    next_start: dict[int, datetime] = {}
+    for chat in reversed(chats):  # oldest first: walk back to know each one's next chat
+        chat_next = next_start.get(chat.customer, start_of_today)
+        next_start[chat.customer] = chat.started_at
+        if chat.closed_at is None or rng.random() >= ANSWERED:
+            continue
+        rated_at = chat.closed_at + timedelta(minutes=rng.lognormvariate(1.5, 0.9))
+        if rated_at + timedelta(seconds=2) < min(chat_next, start_of_today):
+            chat.rating = rng.choices(range(1, 6), weights=GRADE_WEIGHTS)[0]
+            chat.rated_at = rated_at
 
 
 def plan(

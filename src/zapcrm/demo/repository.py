@@ -49,26 +49,28 @@ async def insert_conversation(session: AsyncSession, values: dict[str, Any]) -> 
 
 
 async def insert_cycles(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Service cycles with who held them, their first reply and their close."""
+    """Service cycles with who held them, their first reply, their close and its survey."""
     await session.execute(
         text(
             "insert into conversation_cycles (company_id, conversation_id, started_at,"
-            " first_human_reply_at, closed_at, closed_by, assignee_id) values (:company_id,"
-            " :conversation_id, :started_at, :first_human_reply_at, :closed_at, :closed_by,"
-            " :assignee_id)"
+            " first_human_reply_at, closed_at, closed_by, assignee_id, survey_sent_at, rating,"
+            " rated_at, rating_message_id) values (:company_id, :conversation_id, :started_at,"
+            " :first_human_reply_at, :closed_at, :closed_by, :assignee_id, :survey_sent_at,"
+            " :rating, :rated_at, :rating_message_id)"
         ),
         list(rows),
     )
 
 
 async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Text messages, the customer's and the agents'."""
+    """Text messages, the customer's, the agents' and the survey's."""
     await session.execute(
         text(
             "insert into evolution_messages (id, company_id, instance_id, conversation_id,"
             " key_id, from_me, remote_jid, push_name, type, body, status, message_timestamp,"
-            " sent_by) values (:id, :company_id, :instance_id, :conversation_id, :key_id,"
-            " :from_me, :remote_jid, :push_name, 'text', :body, :status, :at, :sent_by)"
+            " sent_by, message_payload) values (:id, :company_id, :instance_id,"
+            " :conversation_id, :key_id, :from_me, :remote_jid, :push_name, 'text', :body,"
+            " :status, :at, :sent_by, cast(:message_payload as jsonb))"
         ),
         list(rows),
     )

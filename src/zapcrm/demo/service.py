@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.auth.identity import Identity
@@ -87,11 +88,19 @@ async def _conversation(
     departments: dict[str, uuid.UUID],
 ) -> int:
     remote_jid = whatsapp_jid_candidates(person.phone)[0]
-    lines = [(chat, line) for chat in chats for line in chat.lines]
+    first_name = person.name.split()[0]
+    lines = [
+        (chat, line) for chat in chats for line in (*chat.lines, *chat.survey_lines(first_name))
+    ]
     ids = [uuid.uuid4() for _ in lines]
+    grades = {
+        chat.started_at: ids[n]
+        for n, (chat, line) in enumerate(lines)
+        if line.mark == "survey_rating"
+    }
     last_chat, last_line = lines[-1]
-    inbound = [line.at for _, line in lines if line.agent is None]
-    outbound = [line.at for _, line in lines if line.agent is not None]
+    inbound = [line.at for _, line in lines if not line.ours]
+    outbound = [line.at for _, line in lines if line.ours]
     company = {"company_id": admin.company_id}
     conversation_id = await repository.insert_conversation(
         session,
@@ -104,8 +113,8 @@ async def _conversation(
             "last_message_id": ids[-1],
             "last_message_preview": preview_of("text", last_line.body, None),
             "last_message_at": last_line.at,
-            "last_message_status": "READ" if last_line.agent is not None else None,
-            "last_message_from_me": last_line.agent is not None,
+            "last_message_status": "READ" if last_line.ours else None,
+            "last_message_from_me": last_line.ours,
             "first_inbound_at": min(inbound),
             "last_inbound_at": max(inbound),
             "first_outbound_at": min(outbound, default=None),
@@ -125,13 +134,17 @@ async def _conversation(
                 "closed_at": chat.closed_at,
                 "closed_by": agents[chat.agent],
                 "assignee_id": agents[chat.agent],
+                "survey_sent_at": chat.closed_at,
+                "rating": chat.rating,
+                "rated_at": chat.rated_at,
+                "rating_message_id": grades.get(chat.started_at),
             }
             for chat in chats
         ],
     )
     messages: list[dict[str, Any]] = []
     for number, ((_, line), message_id) in enumerate(zip(lines, ids, strict=True)):
-        ours = line.agent is not None
+        ours = line.ours
         messages.append(
             {
                 **chat_rows,
@@ -145,8 +158,16 @@ async def _conversation(
                 "status": "READ" if ours else None,
                 "at": line.at,
                 "sent_by": agents[line.agent] if line.agent is not None else None,
+                "message_payload": orjson.dumps(_survey_payload(line)).decode(),
             }
         )
     await repository.insert_messages(session, messages)
     await repository.touch_contact(session, contact_id, last_line.at)
     return len(chats)
+
+
+def _survey_payload(line: history.Line) -> dict[str, Any]:
+    """The payload marks the panel shows on the survey's messages (messaging/cache.py)."""
+    if line.mark == "survey_rating":
+        return {"survey_rating": int(line.body)}
+    return {line.mark: True} if line.mark else {}

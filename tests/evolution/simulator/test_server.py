@@ -11,6 +11,8 @@ import pytest
 
 from tests.evolution.simulator.conftest import GLOBAL_KEY, Captured, Receiver, events_of
 from zapcrm.evolution.simulator import PERSONAS, SimulatorServer, run_simulator_cli
+from zapcrm.evolution.simulator.demo import GRADES
+from zapcrm.surveys.schemas import DEFAULT_QUESTION
 
 
 @asynccontextmanager
@@ -120,6 +122,15 @@ async def test_demo_customers_chat_and_answer(receiver: Receiver, hook: str) -> 
             return [c.body["data"]["message"].get("conversation") for c in later]
 
         await wait_for(lambda: bool({"1", "2"} & set(texts())))
+        # The satisfaction survey's question is answered with a grade.
+        before = len(upserts_from(receiver.received(hook), maria["name"]))
+        survey = await client.post(
+            "/message/sendText/zapcrm",
+            json={"number": maria["phone"], "text": DEFAULT_QUESTION},
+            headers={"apikey": "zapcrm-token"},
+        )
+        assert survey.status_code == 201
+        await wait_for(lambda: bool(set(GRADES) & set(texts())))
 
 
 def test_cli_entry_point_rejects_unknown_modes() -> None:

@@ -1,5 +1,7 @@
 """Demo mode: a few Brazilian customers who keep writing and answer when zapcrm replies (a
-numbered menu, like the departments' one, with one of its numbers, as people do)."""
+numbered menu, like the departments' one, with one of its numbers, as people do; a request
+for a grade from 1 to 5, like the satisfaction survey's, with a grade, and no word after the
+thanks that follows it)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,9 @@ Line = tuple[str, dict[str, Any]]
 
 # An option of a numbered menu as WhatsApp menus write them ("*2* - Suporte").
 _MENU_OPTION = re.compile(r"^\*(\d{1,2})\* - ", re.MULTILINE)
+# A request for a grade: "nota" or "avalia..." and the scale's ends, 1 ... 5.
+_GRADE_REQUEST = re.compile(r"(?is)(?=.*\b(?:nota|avali))(?=.*\b1\b.{1,60}\b5\b)")
+GRADES = ("5", "5", "5 ⭐", "4", "4", "3")
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,8 @@ class _Talk:
     last_id: str | None = None
     busy: bool = False
     last_received: str | None = field(default=None)
+    # Just graded the service: the thanks that comes next needs no answer.
+    graded: bool = False
 
 
 class DemoDriver:
@@ -152,9 +159,16 @@ class DemoDriver:
         if instance is not self.instance or talk is None or record.endpoint == "sendReaction":
             return
         talk.last_received = record.key_id
-        options = _MENU_OPTION.findall(str(record.request.get("text") or ""))
+        text = str(record.request.get("text") or "")
+        if talk.graded:
+            talk.graded = False
+            return
+        options = _MENU_OPTION.findall(text)
         if options:
             line: Line = ("text", {"text": self.rng.choice(options)})
+        elif _GRADE_REQUEST.match(text):
+            talk.graded = True
+            line = ("text", {"text": self.rng.choice(GRADES)})
         else:
             line = talk.persona.answers[talk.answer % len(talk.persona.answers)]
             talk.answer += 1
