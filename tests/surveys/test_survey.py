@@ -218,3 +218,15 @@ def test_grades_are_read_from_numbers_stars_and_scales() -> None:
     )  # fmt: skip
     for refusal in refused:
         assert rating_in(refusal) is None, refusal
+
+
+async def test_an_operators_close_asks_too(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    # Under RLS as an operator: the question, its outbox entries and the cycle's mark.
+    instance, _admin = await company_with_survey(client, db, factory)
+    operator = await login(client, await factory.user(instance.company_id, Role.OPERATOR))
+    await serve_and_close(client, db, instance, operator)
+    assert len(await automatic(db, instance, "survey_request")) == 1
+    [asked] = await cycles(db, instance)
+    assert asked["survey_sent_at"] is not None
