@@ -41,6 +41,7 @@ from zapcrm.web.pages import (
     reports,
     scheduled,
     search,
+    survey,
     tasks,
 )
 from zapcrm.web.templating import render
@@ -168,6 +169,7 @@ def create_panel() -> SecurityHeaders:
     panel.include_router(hours.router)
     panel.include_router(distribution.router)
     panel.include_router(departments.router)
+    panel.include_router(survey.router)
     panel.include_router(instances.router)
     panel.include_router(tasks.router)
     panel.include_router(reports.router)
