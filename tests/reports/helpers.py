@@ -111,6 +111,41 @@ class Writer:
             closer=closed_by.id if closed_by else None,
         )
 
+    async def ask(
+        self,
+        conversation_id: uuid.UUID,
+        started_at: datetime,
+        rating: int | None,
+        *,
+        asked_at: datetime | None = None,
+        answered_after: int = 300,
+    ) -> None:
+        """Ask the customer of the cycle that started then for a grade (at its close, as
+        surveys/service.ask_on_close does, unless `asked_at`) and, given a rating, have them
+        answer `answered_after` seconds later."""
+        asked = await self.session.execute(
+            text(
+                "update conversation_cycles set survey_sent_at = coalesce(:asked, closed_at)"
+                " where conversation_id = :conversation and started_at = :started"
+                " returning survey_sent_at"
+            ),
+            {"asked": asked_at, "conversation": conversation_id, "started": started_at},
+        )
+        sent_at: datetime = asked.scalar_one()
+        if rating is not None:
+            await self.session.execute(
+                text(
+                    "update conversation_cycles set rating = :rating, rated_at = :rated"
+                    " where conversation_id = :conversation and started_at = :started"
+                ),
+                {
+                    "rating": rating,
+                    "rated": sent_at + timedelta(seconds=answered_after),
+                    "conversation": conversation_id,
+                    "started": started_at,
+                },
+            )
+
     async def department(self, name: str, position: int) -> uuid.UUID:
         """A department at this place in the menu."""
         return await self.one(
@@ -232,3 +267,16 @@ async def seed_departments(
         await w.route(shop.conversations["c2"], ids[0])
         await w.route(shop.conversations["c3"], ids[1])
     return ids
+
+
+async def seed_ratings(db: Database, shop: Shop) -> None:
+    """The survey of the seeded week, asked at each close: Bruno's cycle closed on the 1st
+    (started the day before) rated 5, Ana's of the 2nd rated 4 and of the 3rd rated 2, Bruno's
+    of the 4th asked and never answered. Expected figures: tests/reports/test_satisfaction.py."""
+    async with db.service_session() as session:
+        w = Writer(session, shop.company_id)
+        c1, c2 = shop.conversations["c1"], shop.conversations["c2"]
+        await w.ask(c2, brt(28, 22, month=2), 5)
+        await w.ask(c1, brt(2, 9), 4)
+        await w.ask(c1, brt(3, 10), 2)
+        await w.ask(c2, brt(4, 11), None)

@@ -52,6 +52,7 @@ async def test_one_row_per_cycle_of_the_period_with_local_iso_times_and_seconds(
         "60",
         "600",
         "",  # in no department
+        "",  # not asked about
     ]
     assert rows[0][5:] == [
         "2026-02-28T22:00:00-03:00",
@@ -59,6 +60,7 @@ async def test_one_row_per_cycle_of_the_period_with_local_iso_times_and_seconds(
         "2026-03-01T09:00:00-03:00",
         "60",
         "39600",
+        "",
         "",
     ]
     # Nobody answered nor closed, and nobody is assigned: empty cells, not zeros.
@@ -68,6 +70,7 @@ async def test_one_row_per_cycle_of_the_period_with_local_iso_times_and_seconds(
         rows[4][3],
         "",
         "2026-03-05T08:00:00-03:00",
+        "",
         "",
         "",
         "",

@@ -61,7 +61,8 @@ Filters = Annotated[ReportFilters, Depends(_filters)]
 @router.get("/api/reports/summary")
 async def summary(identity: Supervisor, session: TenantSession, filters: Filters) -> ReportSummary:
     """Cycles started, closed and still open, first response and resolution times, message
-    volumes, one row per agent and one per department (and one for the chats in none)."""
+    volumes, the satisfaction survey (questions sent, answers, mean grade, CSAT, the grades),
+    one row per agent and one per department (and one for the chats in none)."""
     return await service.summary(session, identity, filters)
 
 
@@ -80,5 +81,6 @@ async def volume(identity: Supervisor, session: TenantSession, filters: Filters)
 async def conversations_csv(
     identity: Supervisor, runtime: RuntimeDep, filters: Filters
 ) -> StreamingResponse:
-    """One row per service cycle started or closed in the period, for spreadsheets."""
+    """One row per service cycle started or closed in the period, with the customer's grade
+    when they answered the survey, for spreadsheets."""
     return export.csv_response(runtime.db, identity.claims, service.plan_export(identity, filters))

@@ -2,7 +2,8 @@
 
 The format is `zapcrm.spreadsheets`' (UTF-8 with a BOM, `;` between cells, CRLF line ends,
 formula cells neutralised), with a pt-BR header. Times are ISO 8601 in the company's zone;
-durations in whole seconds; the department is the one the chat is in now (empty: none).
+durations in whole seconds; the department is the one the chat is in now (empty: none); the
+grade is the customer's 1-5 answer to the satisfaction survey (empty: not asked or no answer).
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ HEADER = (
     "Encerrado em",
     "Tempo até a primeira resposta (s)",
     "Tempo até o encerramento (s)",
-    # Last, so a spreadsheet built on the columns before departments still lines up.
+    # New columns go last, so a spreadsheet built on the earlier ones still lines up.
     "Setor",
+    "Avaliação",
 )
 
 
@@ -73,6 +75,7 @@ def _cells(row: Any, timezone: ZoneInfo) -> list[str]:
         first_response,
         resolution,
         department,
+        rating,
     ) = row
     cells = [
         str(conversation_id),
@@ -86,6 +89,7 @@ def _cells(row: Any, timezone: ZoneInfo) -> list[str]:
         _seconds(first_response),
         _seconds(resolution),
         department or "",
+        "" if rating is None else str(rating),
     ]
     return [neutralise(cell) for cell in cells]
 

@@ -1,5 +1,5 @@
-"""SQL for reports: the summary, per-agent and per-department aggregates, the volume per day
-and hour of the week, and the per-cycle export rows.
+"""SQL for reports: the summary, per-agent and per-department aggregates (satisfaction survey
+included), the volume per day and hour of the week, and the per-cycle export rows.
 
 Every statement filters by company explicitly; RLS decides what the caller may read. Times are
 aggregated in Postgres (`percentile_cont`), never by looping over rows in Python.
@@ -47,10 +47,27 @@ from zapcrm.models import (
     EvolutionMessage,
     Profile,
 )
-from zapcrm.reports.schemas import ReportFilters
+from zapcrm.reports.schemas import GRADES, SATISFIED_GRADE, ReportFilters
 
 # An outbound message that never left (still queued, or refused by the gateway) was not sent.
 _NOT_SENT = ("queued", "ERROR")
+
+
+class SurveyFigures(NamedTuple):
+    """The satisfaction survey of a set of cycles: questions sent, answers, their mean grade,
+    and the answers of 4 or 5."""
+
+    sent: int
+    answered: int
+    rating_mean: float | None
+    satisfied: int
+
+
+def _survey(row: Any) -> SurveyFigures:
+    """A row's `_survey_stats` columns (labelled; null counts: none in the group)."""
+    return SurveyFigures(
+        row.surveys_sent or 0, row.surveys_answered or 0, row.rating_mean, row.satisfied or 0
+    )
 
 
 class CycleFigures(NamedTuple):
@@ -68,6 +85,8 @@ class CycleFigures(NamedTuple):
     resolution_p90: float | None
     messages_inbound: int
     messages_outbound: int
+    survey: SurveyFigures
+    grades: dict[int, int]  # answers per grade, 1 to 5, zeros included
 
 
 class AgentFigures(NamedTuple):
@@ -79,6 +98,7 @@ class AgentFigures(NamedTuple):
     cycles_closed: int
     messages_sent: int
     median_first_response: float | None
+    survey: SurveyFigures
 
 
 class DepartmentFigures(NamedTuple):
@@ -90,6 +110,7 @@ class DepartmentFigures(NamedTuple):
     cycles_closed: int
     median_first_response: float | None
     median_resolution: float | None
+    survey: SurveyFigures
 
 
 def _chat_scope(company_id: uuid.UUID, filters: ReportFilters) -> list[ColumnElement[bool]]:
@@ -128,6 +149,18 @@ def _started(filters: ReportFilters) -> ColumnElement[bool]:
 def _closed(filters: ReportFilters) -> ColumnElement[bool]:
     return and_(
         ConversationCycle.closed_at >= filters.start, ConversationCycle.closed_at < filters.end
+    )
+
+
+def _asked(filters: ReportFilters) -> ColumnElement[bool]:
+    # A rating belongs to the service it rates, which was closed when the survey was sent
+    # (surveys/service.ask_on_close sets survey_sent_at to the close): attributed by
+    # survey_sent_at, a rating falls in the period its cycle's resolution time does, and the
+    # answers are a part of the questions sent (a response rate), even when the customer
+    # answered after the period ended (up to a day later, surveys ANSWER_WINDOW).
+    return and_(
+        ConversationCycle.survey_sent_at >= filters.start,
+        ConversationCycle.survey_sent_at < filters.end,
     )
 
 
@@ -187,8 +220,23 @@ def _percentile(fraction: float, value: ColumnElement[float], where: Any) -> Any
 
 
 def _touched(filters: ReportFilters) -> ColumnElement[bool]:
-    # Only the cycles the period touches; the (company_id, started_at) index serves most.
-    return _started(filters) | _closed(filters)
+    # Only the cycles the period touches; the (company_id, started_at) index serves most. A
+    # survey is sent at the close, so `_asked` adds no cycle today; it is here so a question
+    # sent later than the close (across the period's end) would still be counted.
+    return _started(filters) | _closed(filters) | _asked(filters)
+
+
+def _survey_stats(filters: ReportFilters) -> list[Any]:
+    """The survey aggregates over the cycles asked in the period, labelled for `_survey`."""
+    asked = _asked(filters)
+    rating = ConversationCycle.rating
+    return [
+        func.count().filter(asked).label("surveys_sent"),
+        func.count().filter(asked, rating.is_not(None)).label("surveys_answered"),
+        # avg() of a smallint is numeric; the figures are floats like the times.
+        cast(func.avg(rating).filter(asked), Float).label("rating_mean"),
+        func.count().filter(asked, rating >= SATISFIED_GRADE).label("satisfied"),
+    ]
 
 
 def _cycle_stats(filters: ReportFilters) -> list[Any]:
@@ -209,16 +257,23 @@ def _cycle_stats(filters: ReportFilters) -> list[Any]:
         func.avg(_RESOLUTION).filter(closed).label("res_mean"),
         _percentile(0.5, _RESOLUTION, closed).label("res_median"),
         _percentile(0.9, _RESOLUTION, closed).label("res_p90"),
+        *_survey_stats(filters),
     ]
 
 
 async def cycle_figures(
     session: AsyncSession, company_id: uuid.UUID, filters: ReportFilters
 ) -> CycleFigures:
-    """Counts, response and resolution times, and message volumes, in one statement."""
+    """Counts, response and resolution times, the survey's figures and grades, and message
+    volumes, in one statement."""
+    asked = _asked(filters)
+    grades = [
+        func.count().filter(asked, ConversationCycle.rating == grade).label(f"grade_{grade}")
+        for grade in GRADES
+    ]
     cycles = (
         _cycles(company_id, filters)
-        .add_columns(*_cycle_stats(filters))
+        .add_columns(*_cycle_stats(filters), *grades)
         .where(_touched(filters))
         .subquery()
     )
@@ -243,15 +298,22 @@ async def cycle_figures(
         cycles.c.res_p90,
         messages.c.inbound,
         messages.c.outbound,
+        cycles.c.surveys_sent,
+        cycles.c.surveys_answered,
+        cycles.c.rating_mean,
+        cycles.c.satisfied,
+        *(cycles.c[f"grade_{grade}"] for grade in GRADES),
     ).select_from(cycles.join(messages, literal_column("true")))
     row = (await session.execute(statement)).one()
-    return CycleFigures._make(row)
+    answers = {grade: row._mapping[f"grade_{grade}"] for grade in GRADES}
+    return CycleFigures._make([*row[:12], _survey(row), answers])
 
 
 async def agent_figures(
     session: AsyncSession, company_id: uuid.UUID, filters: ReportFilters
 ) -> list[AgentFigures]:
-    """One row per user who handled, closed or sent anything in the period, by name."""
+    """One row per user who handled, closed or sent anything in the period, or held a cycle
+    whose customer was asked about it, by name."""
     started = _started(filters)
     assignee = ConversationCycle.assignee_id
     handled = (
@@ -281,8 +343,19 @@ async def agent_figures(
         .group_by(EvolutionMessage.sent_by)
         .subquery()
     )
+    # The survey credits the agent who held the cycle, as first response does.
+    rated = (
+        _cycles(company_id, filters)
+        .add_columns(assignee.label("agent_id"), *_survey_stats(filters))
+        .where(_asked(filters), assignee.is_not(None))
+        .group_by(assignee)
+        .subquery()
+    )
     agents = union(
-        select(handled.c.agent_id), select(closers.c.agent_id), select(senders.c.agent_id)
+        select(handled.c.agent_id),
+        select(closers.c.agent_id),
+        select(senders.c.agent_id),
+        select(rated.c.agent_id),
     ).subquery()
     name = func.coalesce(func.nullif(Profile.display_name, ""), Profile.email)
     statement = (
@@ -293,19 +366,27 @@ async def agent_figures(
             func.coalesce(closers.c.closed, 0),
             func.coalesce(senders.c.sent, 0),
             handled.c.median_first_response,
+            rated.c.surveys_sent,
+            rated.c.surveys_answered,
+            rated.c.rating_mean,
+            rated.c.satisfied,
         )
         .select_from(agents)
         .join(Profile, Profile.id == agents.c.agent_id)
         .outerjoin(handled, handled.c.agent_id == agents.c.agent_id)
         .outerjoin(closers, closers.c.agent_id == agents.c.agent_id)
         .outerjoin(senders, senders.c.agent_id == agents.c.agent_id)
+        .outerjoin(rated, rated.c.agent_id == agents.c.agent_id)
         .where(Profile.company_id == company_id)
         .order_by(func.lower(name), agents.c.agent_id)
     )
     if filters.agent_id is not None:
         # The conversations are the agent's; a colleague's message or close in them is not.
         statement = statement.where(agents.c.agent_id == filters.agent_id)
-    return [AgentFigures._make(row) for row in (await session.execute(statement)).all()]
+    return [
+        AgentFigures._make([*row[:6], _survey(row)])
+        for row in (await session.execute(statement)).all()
+    ]
 
 
 async def department_figures(
@@ -341,12 +422,19 @@ async def department_figures(
             func.coalesce(per.c.closed, 0),
             per.c.fr_median,
             per.c.res_median,
+            per.c.surveys_sent,
+            per.c.surveys_answered,
+            per.c.rating_mean,
+            per.c.satisfied,
         )
         .select_from(rows)
         .outerjoin(per, per.c.department_id.is_not_distinct_from(rows.c.id))
         .order_by(rows.c.id.is_(None), rows.c.position, func.lower(rows.c.name), rows.c.id)
     )
-    return [DepartmentFigures._make(row) for row in (await session.execute(statement)).all()]
+    return [
+        DepartmentFigures._make([*row[:6], _survey(row)])
+        for row in (await session.execute(statement)).all()
+    ]
 
 
 class ReplyFigures(NamedTuple):
@@ -549,7 +637,7 @@ async def inbound_by_hour(
 
 def export_statement(company_id: uuid.UUID, filters: ReportFilters) -> Select[Any]:
     """One row per cycle started or closed in the period, oldest start first; the department
-    is the one the chat is in now."""
+    is the one the chat is in now, the grade the customer's answer to the survey (if any)."""
     assignee = Profile
     return (
         _cycles(company_id, filters)
@@ -565,6 +653,7 @@ def export_statement(company_id: uuid.UUID, filters: ReportFilters) -> Select[An
             _FIRST_RESPONSE,
             _RESOLUTION,
             Department.name,
+            ConversationCycle.rating,
         )
         .join(EvolutionInstance, EvolutionInstance.id == EvolutionConversation.instance_id)
         .outerjoin(Contact, Contact.id == EvolutionConversation.contact_id)

@@ -11,6 +11,10 @@ from pydantic import BaseModel, Field
 
 MAX_PERIOD_DAYS = 366
 DEFAULT_PERIOD_DAYS = 7
+# The survey's scale, and the grades CSAT counts as satisfied ("satisfied" and "very
+# satisfied" on a 1-5 scale: the industry's usual definition).
+GRADES = (1, 2, 3, 4, 5)
+SATISFIED_GRADE = 4
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,33 @@ class DurationStats(BaseModel):
     p90_seconds: float | None
 
 
+class RatingStats(BaseModel):
+    """The satisfaction survey over the cycles whose customer was asked in the period (the
+    question goes out at the close, so these are cycles closed in the period); percentages from
+    0 to 100, null when there is nothing to divide by."""
+
+    surveys_sent: int
+    surveys_answered: int
+    response_rate_percent: float | None = Field(description="answered / sent x 100")
+    average_rating: float | None = Field(description="mean grade of the answers, 1 to 5")
+    csat_percent: float | None = Field(
+        description="share of the answers with grade 4 or 5, x 100 (CSAT's usual definition)"
+    )
+
+
+class GradeCount(BaseModel):
+    """How many answers gave one grade."""
+
+    grade: int = Field(ge=1, le=5)
+    count: int
+
+
+class SatisfactionStats(RatingStats):
+    """The period's satisfaction survey and how its answers spread over the five grades."""
+
+    grades: list[GradeCount] = Field(description="grades 1 to 5, in order, zeros included")
+
+
 class AgentSummary(BaseModel):
     """One user's work in the period."""
 
@@ -59,6 +90,7 @@ class AgentSummary(BaseModel):
     median_reply_seconds: float | None = Field(
         description="median reply time of the waits in cycles this user held"
     )
+    satisfaction: RatingStats = Field(description="the survey of the cycles this user held")
 
 
 class DepartmentSummary(BaseModel):
@@ -77,6 +109,7 @@ class DepartmentSummary(BaseModel):
     median_reply_seconds: float | None = Field(
         description="median reply time of the waits in its conversations"
     )
+    satisfaction: RatingStats = Field(description="the survey of its conversations' cycles")
 
 
 class ReportSummary(BaseModel):
@@ -98,6 +131,10 @@ class ReportSummary(BaseModel):
     )
     messages_inbound: int
     messages_outbound: int
+    satisfaction: SatisfactionStats = Field(
+        description="the satisfaction survey of the cycles whose customer was asked in the"
+        " period, whenever they answered"
+    )
     agents: list[AgentSummary]
     departments: list[DepartmentSummary] = Field(
         description="every department of the company in menu order, then the chats in none"

@@ -20,16 +20,20 @@ from zapcrm.i18n import N_
 from zapcrm.reports import repository
 from zapcrm.reports.schemas import (
     DEFAULT_PERIOD_DAYS,
+    GRADES,
     MAX_PERIOD_DAYS,
     AgentSummary,
     DayVolume,
     DepartmentSummary,
     DurationStats,
+    GradeCount,
     HourTraffic,
     PeriodOut,
+    RatingStats,
     ReportFilters,
     ReportSummary,
     ReportVolume,
+    SatisfactionStats,
 )
 
 
@@ -116,8 +120,8 @@ def _period_out(filters: ReportFilters) -> PeriodOut:
 async def summary(
     session: AsyncSession, identity: Identity, filters: ReportFilters
 ) -> ReportSummary:
-    """The period's cycle counts, time statistics, message volumes, and per-agent and
-    per-department rows."""
+    """The period's cycle counts, time statistics, message volumes, satisfaction survey, and
+    per-agent and per-department rows."""
     figures = await repository.cycle_figures(session, identity.company_id, filters)
     agents = await repository.agent_figures(session, identity.company_id, filters)
     departments = await repository.department_figures(session, identity.company_id, filters)
@@ -147,6 +151,10 @@ async def summary(
         ),
         messages_inbound=figures.messages_inbound,
         messages_outbound=figures.messages_outbound,
+        satisfaction=SatisfactionStats(
+            **_ratings(figures.survey).model_dump(),
+            grades=[GradeCount(grade=grade, count=figures.grades[grade]) for grade in GRADES],
+        ),
         agents=[
             AgentSummary(
                 agent_id=agent.agent_id,
@@ -156,6 +164,7 @@ async def summary(
                 messages_sent=agent.messages_sent,
                 median_first_response_seconds=_float(agent.median_first_response),
                 median_reply_seconds=_float(replies.median_by_agent.get(agent.agent_id)),
+                satisfaction=_ratings(agent.survey),
             )
             for agent in agents
         ],
@@ -170,6 +179,7 @@ async def summary(
                 median_reply_seconds=_float(
                     replies.median_by_department.get(department.department_id)
                 ),
+                satisfaction=_ratings(department.survey),
             )
             for department in departments
         ],
@@ -208,6 +218,21 @@ async def volume(session: AsyncSession, identity: Identity, filters: ReportFilte
 
 def _float(value: float | None) -> float | None:
     return None if value is None else float(value)
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return None if whole == 0 else 100 * part / whole
+
+
+def _ratings(survey: repository.SurveyFigures) -> RatingStats:
+    """Response rate and CSAT (answers of 4 or 5 over all answers) of a set of cycles."""
+    return RatingStats(
+        surveys_sent=survey.sent,
+        surveys_answered=survey.answered,
+        response_rate_percent=_percent(survey.answered, survey.sent),
+        average_rating=_float(survey.rating_mean),
+        csat_percent=_percent(survey.satisfied, survey.answered),
+    )
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Service reports page (supervisors and admins): a period, a number, an agent and (when the
-company has departments) a department to filter by, the summary's figures as cards, the days
-and weekday hours of the period, the per-agent and per-department tables, and the per-cycle
-CSV of the same filters."""
+company has departments) a department to filter by, the summary's figures as cards, the
+customers' satisfaction and its grades, the days and weekday hours of the period, the
+per-agent and per-department tables, and the per-cycle CSV of the same filters."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import uuid
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
+from babel.numbers import format_decimal, format_percent
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,9 +19,11 @@ from zapcrm.evolution.admin import company_instances
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.reports import export
 from zapcrm.reports import service as reports_service
-from zapcrm.reports.schemas import ReportFilters
+from zapcrm.reports.schemas import ReportFilters, SatisfactionStats
+from zapcrm.surveys import service as surveys_service
+from zapcrm.web.charts import BarChart, grouped_bars
 from zapcrm.web.dependencies import CurrentPanelUser, PanelUser, require_supervisor
-from zapcrm.web.i18n import N_, translate
+from zapcrm.web.i18n import N_, current_locale, translate
 from zapcrm.web.reports_view import volume_view
 from zapcrm.web.templating import render
 from zapcrm.web.views import Agents, optional_uuid
@@ -76,6 +79,24 @@ def _csv_query(filters: ReportFilters) -> str:
     return urlencode(params)
 
 
+def average_rating(value: float | None) -> str:
+    """A mean grade with one decimal, as the reader writes numbers ("4,3"; "—": none)."""
+    return "—" if value is None else format_decimal(value, "0.0", locale=current_locale())
+
+
+def percent(value: float | None) -> str:
+    """A 0-100 share as a whole percentage in the reader's language ("67%"; "—": none)."""
+    return "—" if value is None else format_percent(value / 100, locale=current_locale())
+
+
+def grades_chart(satisfaction: SatisfactionStats) -> BarChart:
+    """One bar per grade, 1 to 5, of the period's answers."""
+    return grouped_bars(
+        [str(grade.grade) for grade in satisfaction.grades],
+        [[grade.count for grade in satisfaction.grades]],
+    )
+
+
 @router.get("/reports")
 async def reports_page(
     request: Request,
@@ -107,6 +128,10 @@ async def reports_page(
             filters = await _filters(session, user, chosen, None, None, instance, agent, department)
         report = await reports_service.summary(session, user.identity, filters)
         volume = await reports_service.volume(session, user.identity, filters)
+        # Read only for an empty period: the card then says whether the survey is off.
+        survey_on = bool(report.satisfaction.surveys_sent) or (
+            (await surveys_service.get_survey(session, user.identity)).enabled
+        )
         agents = await Agents.load(session, user.identity)
         instances = await company_instances(session, user.identity.company_id)
     context = user.page_context(
@@ -114,6 +139,10 @@ async def reports_page(
         "reports",
         report=report,
         volume=volume_view(volume),
+        grades_chart=grades_chart(report.satisfaction),
+        survey_on=survey_on,
+        average_rating=average_rating,
+        percent=percent,
         filters=filters,
         period=chosen,
         error=error,
