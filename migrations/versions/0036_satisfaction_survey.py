@@ -38,9 +38,9 @@ alter table public.conversation_cycles
   add column rated_at timestamptz,
   add column rating_message_id uuid,
   add constraint conversation_cycles_rated check ((rating is null) = (rated_at is null));
--- Reports read the ratings of a period.
-create index conversation_cycles_rated_idx on public.conversation_cycles (company_id, rated_at)
-  where rating is not null;
+-- Reports read the surveys of a period by when they were sent (reports/repository.py).
+create index conversation_cycles_surveyed_idx
+  on public.conversation_cycles (company_id, survey_sent_at) where survey_sent_at is not null;
 """
 
 _COMPANY = "company_id = (select app.current_company_id())"
@@ -71,7 +71,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("drop index public.conversation_cycles_rated_idx")
+    op.execute("drop index public.conversation_cycles_surveyed_idx")
     op.execute(
         "alter table public.conversation_cycles drop constraint conversation_cycles_rated,"
         " drop column survey_sent_at, drop column rating, drop column rated_at,"
