@@ -99,6 +99,16 @@ async def test_seeding_writes_the_month_once_and_reports_contacts_and_search_sho
     for row in graded:
         assert row["message_payload"] == {"survey_rating": row["rating"]}
         assert (row["body"], row["from_me"]) == (str(row["rating"]), False)
+    # The survey's automatic lines are never a chat's latest (the inbox rule for them).
+    latest = await rows(
+        db,
+        "select m.message_payload from evolution_conversations c"
+        " join evolution_messages m on m.id = c.last_message_id where c.company_id = :c",
+        c=company,
+    )
+    assert latest
+    automatic = {"survey_request", "survey_reply"}
+    assert not [row for row in latest if automatic & set(row["message_payload"])]
     [asked] = await rows(
         db,
         "select count(*) as n from conversation_cycles where company_id = :c"

@@ -114,9 +114,14 @@ class Line:
     mark: str | None = None
 
     @property
+    def aside(self) -> bool:
+        """Whether it is one of the survey's automatic sends, which leave the inbox as it was."""
+        return self.mark in ("survey_request", "survey_reply")
+
+    @property
     def ours(self) -> bool:
         """Whether the shop's number sent it."""
-        return self.agent is not None or self.mark in ("survey_request", "survey_reply")
+        return self.agent is not None or self.aside
 
 
 @dataclass

@@ -98,9 +98,12 @@ async def _conversation(
         for n, (chat, line) in enumerate(lines)
         if line.mark == "survey_rating"
     }
-    last_chat, last_line = lines[-1]
+    # The survey's question and thanks are sent aside: never the chat's latest line (the
+    # customer's grade is, as in service/ingest.py).
+    latest = max(n for n, (_, line) in enumerate(lines) if not line.aside)
+    last_chat, last_line = lines[latest]
     inbound = [line.at for _, line in lines if not line.ours]
-    outbound = [line.at for _, line in lines if line.ours]
+    outbound = [line.at for _, line in lines if line.ours and not line.aside]
     company = {"company_id": admin.company_id}
     conversation_id = await repository.insert_conversation(
         session,
@@ -110,7 +113,7 @@ async def _conversation(
             "remote_jid": remote_jid,
             "contact_id": contact_id,
             "assignee_id": agents[last_chat.agent],
-            "last_message_id": ids[-1],
+            "last_message_id": ids[latest],
             "last_message_preview": preview_of("text", last_line.body, None),
             "last_message_at": last_line.at,
             "last_message_status": "READ" if last_line.ours else None,
