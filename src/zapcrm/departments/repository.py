@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.departments.schemas import MENU_MAX_TRIES
+from zapcrm.kit.company_rows import save_company_row
 from zapcrm.models import Department, DepartmentMember, DepartmentMenu, EvolutionConversation
 
 # How long a chat whose customer got the menu waits for their choice before the distributor
@@ -140,13 +141,7 @@ async def save_menu(
 ) -> DepartmentMenu:
     """Create or replace the company's menu."""
     values = {"enabled": enabled, "greeting": greeting}
-    statement = (
-        insert(DepartmentMenu)
-        .values(company_id=company_id, **values)
-        .on_conflict_do_update(index_elements=[DepartmentMenu.company_id], set_=values)
-        .returning(DepartmentMenu)
-    )
-    return (await session.scalars(statement)).one()
+    return await save_company_row(session, DepartmentMenu, company_id, values)
 
 
 async def route_conversation(

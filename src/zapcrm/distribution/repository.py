@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.departments.repository import choosing
+from zapcrm.kit.company_rows import save_company_row
 from zapcrm.models import (
     AgentAvailability,
     ConversationCycle,
@@ -100,13 +101,7 @@ async def save_settings(
     session: AsyncSession, company_id: uuid.UUID, values: dict[str, Any]
 ) -> DistributionSettings:
     """Create or replace the company's settings; the row as stored."""
-    statement = (
-        insert(DistributionSettings)
-        .values(company_id=company_id, **values)
-        .on_conflict_do_update(index_elements=[DistributionSettings.company_id], set_=values)
-        .returning(DistributionSettings)
-    )
-    return (await session.scalars(statement)).one()
+    return await save_company_row(session, DistributionSettings, company_id, values)
 
 
 async def availability(

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.db import driver_mappings
+from zapcrm.kit.company_rows import save_company_row
 from zapcrm.messaging.schemas import AUTOMATIC_MARKS
 from zapcrm.models import BusinessHours, Company
 
@@ -34,13 +34,7 @@ async def save_hours(
     session: AsyncSession, company_id: uuid.UUID, values: dict[str, Any]
 ) -> BusinessHours:
     """Create or replace the company's hours; the row as stored."""
-    statement = (
-        insert(BusinessHours)
-        .values(company_id=company_id, **values)
-        .on_conflict_do_update(index_elements=[BusinessHours.company_id], set_=values)
-        .returning(BusinessHours)
-    )
-    return (await session.scalars(statement)).one()
+    return await save_company_row(session, BusinessHours, company_id, values)
 
 
 # One statement decides and claims: a chat answered by the reply earlier the same day, or

@@ -16,17 +16,22 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from zapcrm.messaging.schemas import ContactBrief, ConversationOut, MediaOut, MessageOut
+from zapcrm.messaging.schemas import (
+    AUTOMATIC_MARKS,
+    ContactBrief,
+    ConversationOut,
+    MediaOut,
+    MessageOut,
+)
 
 SNAPSHOT_TTL_SECONDS = 3600
 # The API serves up to 100 messages a page and looks one ahead to know if more exist.
 PAGE_SIZE = 101
 
 
-# What of a message's normalized payload the API and the panel show, besides its body. The
-# marks after `mentions` say which automation sent it (a campaign, the out-of-office reply,
-# the idle close, the departments' menu, the satisfaction survey's question and thanks);
-# `survey_rating` is the grade a customer's message gave the survey.
+# What of a message's normalized payload the API and the panel show, besides its body: the
+# automatic marks say which automation sent it (the panel labels the bubble), and
+# `survey_rating` is the grade a customer's message gave the satisfaction survey.
 _DETAILS = (
     "caption",
     "location",
@@ -34,12 +39,7 @@ _DETAILS = (
     "poll",
     "quoted",
     "mentions",
-    "campaign_id",
-    "away_reply",
-    "closing_reply",
-    "menu_reply",
-    "survey_request",
-    "survey_reply",
+    *AUTOMATIC_MARKS,
     "survey_rating",
 )
 

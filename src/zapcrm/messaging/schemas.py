@@ -9,7 +9,8 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 # The payload keys that mark a message nobody typed (messaging/service/outbound.py
-# `queue_automatic_text`): a campaign's, the out-of-office reply. Such a message is nobody's
+# `queue_automatic_text`): a campaign's, the out-of-office reply, the idle close's, the
+# departments' menu, the satisfaction survey's question and thanks. Such a message is nobody's
 # work in the reports and not the team attending a chat.
 AUTOMATIC_MARKS = (
     "campaign_id",

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapcrm.kit.company_rows import save_company_row
 from zapcrm.models import SatisfactionSurvey
 
 
@@ -40,13 +40,7 @@ async def save_survey(
     session: AsyncSession, company_id: uuid.UUID, values: dict[str, object]
 ) -> SatisfactionSurvey:
     """Create or replace the company's survey."""
-    statement = (
-        insert(SatisfactionSurvey)
-        .values(company_id=company_id, **values)
-        .on_conflict_do_update(index_elements=[SatisfactionSurvey.company_id], set_=values)
-        .returning(SatisfactionSurvey)
-    )
-    return (await session.scalars(statement)).one()
+    return await save_company_row(session, SatisfactionSurvey, company_id, values)
 
 
 async def cycle_to_ask(
