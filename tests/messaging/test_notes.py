@@ -17,8 +17,8 @@ from tests.evolution.harness import Instance, new_instance, rows
 from tests.live import SseReader, token_headers
 from tests.messaging.chats import assign, customer_writes, stream_payloads
 from zapcrm.db import Database
-from zapcrm.messaging.jobs import OUTGOING_STREAM
 from zapcrm.messaging.service import notes as notes_service
+from zapcrm.messaging.service.outbound import OUTGOING_STREAM
 from zapcrm.models import Role
 from zapcrm.outbox import INCOMING_STREAM
 from zapcrm.runtime import Runtime

@@ -15,7 +15,7 @@ from tests.conftest import Factory, UserFixture, login
 from tests.evolution.harness import rows
 from tests.messaging.chats import Chat, assign, new_chat, stream_payloads
 from zapcrm.db import Database
-from zapcrm.messaging.sending import OUTGOING_STREAM
+from zapcrm.messaging.service.outbound import OUTGOING_STREAM
 from zapcrm.models import Role
 from zapcrm.runtime import Runtime
 from zapcrm.scheduling.jobs import send_due_once

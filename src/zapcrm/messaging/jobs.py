@@ -32,13 +32,13 @@ from zapcrm.messaging.media import MediaStorage
 from zapcrm.messaging.repository import get_conversations, get_messages, notes, outbound
 from zapcrm.messaging.repository import media as media_repo
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
+from zapcrm.messaging.service.outbound import OUTGOING_STREAM
 from zapcrm.outbox import OutboxPublisher, record
 from zapcrm.worker import Job, PermanentJobError, enqueue_many
 
 log = get_logger(__name__)
 
 MEDIA_STREAM = "evolution:media-sync"
-OUTGOING_STREAM = "evolution:outgoing-messages"
 QRCODE_TTL_SECONDS = 60
 SESSION_TTL_SECONDS = 3600
 

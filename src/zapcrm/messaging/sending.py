@@ -54,11 +54,10 @@ from zapcrm.messaging.labels import DELETED_PREVIEW, preview_of
 from zapcrm.messaging.media import build_media_storage
 from zapcrm.messaging.pacing import InstanceBusy, SendGate
 from zapcrm.messaging.repository import apply_status, outbound
+from zapcrm.messaging.service.outbound import OUTGOING_STREAM
 from zapcrm.outbox import OutboxItem, record
 from zapcrm.runtime import Runtime
 from zapcrm.worker import Job, PermanentJobError, RetryJobLater, enqueue_many
-
-OUTGOING_STREAM = "evolution:outgoing-messages"
 
 log = get_logger(__name__)
 
