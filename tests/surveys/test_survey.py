@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from tests.conftest import Factory, login
 from tests.evolution.harness import Instance, new_instance, post, rows, text_message
+from tests.web.conftest import panel_login
 from zapcrm.db import Database
 from zapcrm.models import Role
 from zapcrm.surveys.answer import rating_in
@@ -230,3 +231,27 @@ async def test_an_operators_close_asks_too(
     assert len(await automatic(db, instance, "survey_request")) == 1
     [asked] = await cycles(db, instance)
     assert asked["survey_sent_at"] is not None
+
+
+async def test_the_grade_is_in_the_customers_timeline(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance, admin = await company_with_survey(client, db, factory)
+    conversation_id = await serve_and_close(client, db, instance, admin)
+    await writes(client, instance, "nota 2")
+    [chat_row] = await rows(
+        db, "select contact_id from evolution_conversations where id = :id", id=conversation_id
+    )
+    history = await client.get(f"/api/contacts/{chat_row['contact_id']}/history", headers=admin)
+    assert history.status_code == 200, history.text
+    [rated] = [item for item in history.json()["items"] if item["kind"] == "survey.rated"]
+    assert rated["details"]["rating"] == 2
+    assert rated["conversation_id"] == str(conversation_id)
+    # The contact page shows it with its stars, linked to the chat.
+    await panel_login(client, await factory.user(instance.company_id, Role.SUPERVISOR))
+    page = await client.get(f"/panel/contacts/{chat_row['contact_id']}")
+    assert page.status_code == 200
+    assert "Avaliou o atendimento" in page.text
+    link = f'href="/panel/inbox/{conversation_id}" aria-label="Avaliação do atendimento: nota 2'
+    assert link in page.text
+    assert "★★☆☆☆" in page.text

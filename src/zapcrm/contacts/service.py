@@ -294,6 +294,6 @@ async def contact_history(
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        # The timeline mixes four tables: its tiebreaker is a text id ("e12", "m<uuid>"...).
+        # The timeline mixes five tables: its tiebreaker is a text id ("e12", "m<uuid>"...).
         next_cursor = encode_key_cursor(last["at"], last["sort_id"])
     return items, next_cursor

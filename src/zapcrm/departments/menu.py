@@ -101,10 +101,11 @@ class MenuRules:
             menu = await repository.get_menu(session, company_id)
             if menu is None or not menu.enabled:
                 return None
-            departments = await repository.list_departments(session, company_id)
-            if not departments:
+            options = tuple(
+                Option(*option) for option in await repository.menu_options(session, company_id)
+            )
+            if not options:
                 return None
-            options = tuple(Option(row.id, row.name) for row in departments)
             company = await accounts_repository.get_company(session, company_id)
             return MenuRule(menu.greeting, options, company.name if company else None)
 

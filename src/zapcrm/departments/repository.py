@@ -19,6 +19,10 @@ from zapcrm.models import Department, DepartmentMember, DepartmentMenu, Evolutio
 MENU_PATIENCE = timedelta(minutes=30)
 
 
+# The menu's order: by position, then by name and id, so that ties always read the same.
+_MENU_ORDER = (Department.position, func.lower(Department.name), Department.id)
+
+
 class DepartmentRow(NamedTuple):
     """A department with its members' ids."""
 
@@ -38,9 +42,19 @@ async def list_departments(session: AsyncSession, company_id: uuid.UUID) -> list
     statement = (
         select(Department.id, Department.name, Department.position, members)
         .where(Department.company_id == company_id)
-        .order_by(Department.position, func.lower(Department.name), Department.id)
+        .order_by(*_MENU_ORDER)
     )
     return [DepartmentRow._make(row) for row in await session.execute(statement)]
+
+
+async def menu_options(session: AsyncSession, company_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    """The company's departments as the menu lists them: (id, name) in menu order."""
+    statement = (
+        select(Department.id, Department.name)
+        .where(Department.company_id == company_id)
+        .order_by(*_MENU_ORDER)
+    )
+    return [(row.id, row.name) for row in await session.execute(statement)]
 
 
 async def get_department(

@@ -154,11 +154,13 @@ class Agents:
         except ValueError:
             return True  # not an id at all: loading the names again would not help
 
-    def name(self, user_id: uuid.UUID | None) -> str:
-        """The display name of an assignee (empty when unassigned)."""
+    def name(self, user_id: uuid.UUID | str | None) -> str:
+        """The display name of an assignee (empty when unassigned); a text id is how JSON
+        details (a timeline's) carry it."""
         if user_id is None:
             return ""
-        return self.by_id.get(user_id, "—")
+        key = uuid_or_none(user_id)
+        return self.by_id.get(key, "—") if key else "—"
 
 
 ChatItem = MessageOut | NoteOut

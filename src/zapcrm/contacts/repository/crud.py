@@ -166,6 +166,11 @@ select * from (
   select t.created_at, 'task', t.conversation_id, null, null, t.title,
          jsonb_build_object('task_id', t.id, 'status', t.status, 'due_at', t.due_at), 't' || t.id
   from tasks t where t.contact_id = :contact_id
+  union all
+  select cc.rated_at, 'survey.rated', cc.conversation_id, cc.rating_message_id, null, null,
+         jsonb_build_object('rating', cc.rating, 'assignee_id', cc.assignee_id), 'r' || cc.id
+  from conversation_cycles cc join evolution_conversations c on c.id = cc.conversation_id
+  where c.contact_id = :contact_id and cc.rating is not null
 ) timeline
 where (cast(:before_at as timestamptz) is null
        or (at, sort_id) < (cast(:before_at as timestamptz), cast(:before_id as text)))
@@ -182,7 +187,8 @@ async def history(
     before: tuple[datetime, str] | None,
     limit: int,
 ) -> Sequence[dict[str, Any]]:
-    """The contact's timeline, newest first: events, messages and notes of every chat, tasks."""
+    """The contact's timeline, newest first: events, messages and notes of every chat, tasks,
+    and the grades the person gave the satisfaction survey."""
     rows = await session.execute(
         _HISTORY,
         {
