@@ -237,3 +237,23 @@ def test_a_waiting_chat_of_another_department_does_not_ring_its_non_members() ->
     assert view.notification(_event(department=support)) is None
     # Once it is theirs, whatever its department, its customer is heard.
     assert view.notification(_event(department=support, assignee=me)) is not None
+
+
+def test_a_survey_grade_rings_its_agent_and_supervisors_only_when_low() -> None:
+    agent = uuid.uuid4()
+    agents = Agents(by_id={agent: "Olga"}, active=[(agent, "Olga")])
+    view, me = _view(Role.OPERATOR, agents)
+    five = _event(assignee=me, body="5", details={"survey_rating": 5})
+    assert orjson.loads(view.notification(five) or "{}")["body"] == (
+        "Avaliou seu atendimento: ★★★★★ (nota 5 de 5)"
+    )
+    # A grade in someone else's chat, or in nobody's, is no message waiting for the reader.
+    assert view.notification(_event(assignee=agent, body="1", details={"survey_rating": 1})) is None
+    assert view.notification(_event(body="5", details={"survey_rating": 5})) is None
+    supervisor, _boss = _view(Role.SUPERVISOR, agents)
+    low = _event(assignee=agent, body="1", details={"survey_rating": 1})
+    assert orjson.loads(supervisor.notification(low) or "{}")["body"] == (
+        "Nota baixa: ★☆☆☆☆ (nota 1 de 5) no atendimento de Olga"
+    )
+    good = _event(assignee=agent, body="4", details={"survey_rating": 4})
+    assert supervisor.notification(good) is None

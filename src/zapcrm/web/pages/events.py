@@ -51,6 +51,8 @@ RECHECK_SECONDS = 60.0
 FINISHED = frozenset({"completed", "failed", "cancelled"})
 # Older messages arriving now are history (a phone reconnecting, a sync), not someone waiting.
 NOTIFY_WITHIN = timedelta(minutes=5)
+# A satisfaction grade this low is worth a supervisor's follow-up.
+LOW_GRADE = 2
 
 
 class PageView:
@@ -97,6 +99,8 @@ class PageView:
             return self._task_notice(kind, data)
         if kind in ("note.created", "note.updated"):
             return self._mention_notice(data)
+        if (grade := _survey_grade(kind, data)) is not None:
+            return self._grade_notice(event, data, grade)
         # Every reader runs this for every event: the models are read only for a notice. The
         # event's own assignee_id is the chat's (messaging/jobs.py publishes it from the same
         # snapshot), so who is concerned is decided before any model is read.
@@ -137,6 +141,32 @@ class PageView:
         if conversation.is_group and message.push_name:
             body = f"{message.push_name}: {body}"
         return _notice(conversation, body)
+
+    def _grade_notice(
+        self, event: Mapping[str, Any], data: Mapping[str, Any], grade: int
+    ) -> str | None:
+        """A customer graded a closed chat in the satisfaction survey: its agent hears how
+        they did; supervisors hear of a low grade in anyone's chat, to follow it up. Nobody
+        else: a grade is not a message waiting for an answer."""
+        mine = event.get("assignee_id") == str(self.user.identity.user_id)
+        if not mine and not (self.user.is_supervisor and grade <= LOW_GRADE):
+            return None
+        conversation = _model(ConversationOut, data.get("conversation"))
+        if conversation is None:
+            return None
+        stars = "★" * grade + "☆" * (5 - grade)
+        if mine:
+            body = N_(
+                "Avaliou seu atendimento: {stars} (nota {grade} de 5)", stars=stars, grade=grade
+            )
+        else:
+            body = N_(
+                "Nota baixa: {stars} (nota {grade} de 5) no atendimento de {name}",
+                stars=stars,
+                grade=grade,
+                name=self.agents.name(conversation.assignee_id) or translate(N_("ninguém")),
+            )
+        return _notice(conversation, translate(body))
 
     def _mention_notice(self, data: Mapping[str, Any]) -> str | None:
         """A colleague named the reader with "@" in a note of a chat the reader may see (the
@@ -297,6 +327,16 @@ class PageView:
             admitted,
             company_zone(),
         )
+
+
+def _survey_grade(kind: object, data: Mapping[str, Any]) -> int | None:
+    """The grade a new customer message gave the satisfaction survey (surveys/answer.py marks
+    it in the message's details), or None."""
+    message = data.get("message")
+    if kind != "message.created" or not isinstance(message, Mapping) or message.get("from_me"):
+        return None
+    grade = (message.get("details") or {}).get("survey_rating")
+    return grade if isinstance(grade, int) and 1 <= grade <= 5 else None
 
 
 def _notice(conversation: ConversationOut, body: str) -> str:
