@@ -156,11 +156,13 @@ class Writer:
         )
 
     async def route(self, conversation_id: uuid.UUID, department_id: uuid.UUID | None) -> None:
-        """Put the chat in this department (None: in none)."""
-        await self.session.execute(
-            text("update evolution_conversations set department_id = :d where id = :c"),
-            {"d": department_id, "c": conversation_id},
-        )
+        """Put the chat in this department (None: in none), and the cycles it had already, as
+        if each had been served there (a closed cycle keeps its own: migration 0037)."""
+        for statement in (
+            "update evolution_conversations set department_id = :d where id = :c",
+            "update conversation_cycles set department_id = :d where conversation_id = :c",
+        ):
+            await self.session.execute(text(statement), {"d": department_id, "c": conversation_id})
 
     async def message(
         self,

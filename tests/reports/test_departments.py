@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from tests.conftest import Factory, login
 from tests.reports.helpers import WEEK, Shop, Writer, seed_departments, seed_shop
@@ -211,3 +212,25 @@ async def test_a_malformed_department_id_is_a_422_like_the_other_ids(
             error["code"],
             error["message"],
         )
+
+
+async def test_a_cycle_stays_in_the_department_it_was_served_in(
+    client: httpx.AsyncClient, db: Database, shop: Shop
+) -> None:
+    _vendas, suporte, financeiro = await seed_departments(db, shop)
+    # c1's cycles are all closed in Vendas; c3's cycle is still open in Suporte. Both chats
+    # move on, as "Enviar ao setor" moves them (a plain update of the chat: the triggers of
+    # migration 0037 do the rest).
+    async with db.service_session() as session:
+        for chat, department in (("c1", suporte), ("c3", financeiro)):
+            await session.execute(
+                text("update evolution_conversations set department_id = :d where id = :c"),
+                {"d": department, "c": shop.conversations[chat]},
+            )
+    body = await summary(client, await login(client, shop.supervisor), **WEEK)
+    assert departments(body) == [
+        ("Vendas", 3, 4, 120.0, 2400.0, 120.0),  # c1's past stays where it was served
+        ("Suporte", 0, 0, None, None, None),  # c3's open cycle went along with it
+        ("Financeiro", 1, 0, 600.0, None, 600.0),
+        (None, 1, 0, None, None, 3600.0),
+    ]

@@ -33,13 +33,11 @@ async def insert_conversation(session: AsyncSession, values: dict[str, Any]) -> 
             "insert into evolution_conversations (company_id, instance_id, remote_jid,"
             " contact_id, status, assignee_id, last_message_id, last_message_preview,"
             " last_message_at, last_message_status, last_message_from_me, unread_count,"
-            " first_inbound_at, last_inbound_at, first_outbound_at, last_outbound_at, closed_at,"
-            " department_id)"
+            " first_inbound_at, last_inbound_at, first_outbound_at, last_outbound_at, closed_at)"
             " values (:company_id, :instance_id, :remote_jid, :contact_id, 'closed',"
             " :assignee_id, :last_message_id, :last_message_preview, :last_message_at,"
             " :last_message_status, :last_message_from_me, 0, :first_inbound_at,"
-            " :last_inbound_at, :first_outbound_at, :last_outbound_at, :closed_at,"
-            " :department_id)"
+            " :last_inbound_at, :first_outbound_at, :last_outbound_at, :closed_at)"
             " returning id"
         ),
         values,
@@ -49,16 +47,27 @@ async def insert_conversation(session: AsyncSession, values: dict[str, Any]) -> 
 
 
 async def insert_cycles(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Service cycles with who held them, their first reply, their close and its survey."""
+    """Service cycles with who held them, in which department, their first reply, their close
+    and its survey."""
     await session.execute(
         text(
             "insert into conversation_cycles (company_id, conversation_id, started_at,"
             " first_human_reply_at, closed_at, closed_by, assignee_id, survey_sent_at, rating,"
-            " rated_at, rating_message_id) values (:company_id, :conversation_id, :started_at,"
-            " :first_human_reply_at, :closed_at, :closed_by, :assignee_id, :survey_sent_at,"
-            " :rating, :rated_at, :rating_message_id)"
+            " rated_at, rating_message_id, department_id) values (:company_id, :conversation_id,"
+            " :started_at, :first_human_reply_at, :closed_at, :closed_by, :assignee_id,"
+            " :survey_sent_at, :rating, :rated_at, :rating_message_id, :department_id)"
         ),
         list(rows),
+    )
+
+
+async def set_department(
+    session: AsyncSession, conversation_id: uuid.UUID, department_id: uuid.UUID | None
+) -> None:
+    """The department the chat is in now (its last cycle's)."""
+    await session.execute(
+        text("update evolution_conversations set department_id = :d where id = :id"),
+        {"d": department_id, "id": conversation_id},
     )
 
 

@@ -123,7 +123,6 @@ async def _conversation(
             "first_outbound_at": min(outbound, default=None),
             "last_outbound_at": max(outbound, default=None),
             "closed_at": last_chat.closed_at,
-            "department_id": departments.get(last_chat.department or ""),
         },
     )
     chat_rows = {**company, "conversation_id": conversation_id}
@@ -141,9 +140,14 @@ async def _conversation(
                 "rating": chat.rating,
                 "rated_at": chat.rated_at,
                 "rating_message_id": grades.get(chat.started_at),
+                "department_id": departments.get(chat.department or ""),
             }
             for chat in chats
         ],
+    )
+    # After its cycles: a cycle inserted without a department takes the chat's (migration 0037).
+    await repository.set_department(
+        session, conversation_id, departments.get(last_chat.department or "")
     )
     messages: list[dict[str, Any]] = []
     for number, ((_, line), message_id) in enumerate(zip(lines, ids, strict=True)):

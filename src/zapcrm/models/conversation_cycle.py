@@ -22,6 +22,7 @@ class ConversationCycle(Base):
         ),
         same_company("conversation_cycles", "closed_by", "profiles", cascade=False),
         same_company("conversation_cycles", "assignee_id", "profiles", cascade=False),
+        same_company("conversation_cycles", "department_id", "departments", cascade=False),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -33,6 +34,8 @@ class ConversationCycle(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_by: Mapped[uuid.UUID | None] = reference(nullable=True)
     assignee_id: Mapped[uuid.UUID | None] = reference(nullable=True)
+    # The department the cycle was served in (migration 0037), like its assignee.
+    department_id: Mapped[uuid.UUID | None] = reference(nullable=True)
     created_at: Mapped[datetime] = created_at()
     # The satisfaction survey (migration 0036): asked at the close, answered 1-5.
     survey_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

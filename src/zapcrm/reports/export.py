@@ -2,7 +2,7 @@
 
 The format is `zapcrm.spreadsheets`' (UTF-8 with a BOM, `;` between cells, CRLF line ends,
 formula cells neutralised), with a pt-BR header. Times are ISO 8601 in the company's zone;
-durations in whole seconds; the department is the one the chat is in now (empty: none); the
+durations in whole seconds; the department is the one the cycle was served in (empty: none); the
 grade is the customer's 1-5 answer to the satisfaction survey (empty: not asked or no answer).
 """
 

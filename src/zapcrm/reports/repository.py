@@ -114,29 +114,29 @@ class DepartmentFigures(NamedTuple):
 
 
 def _chat_scope(company_id: uuid.UUID, filters: ReportFilters) -> list[ColumnElement[bool]]:
-    """The conversations a report covers: the company's, narrowed to a number or to the
-    department a chat is in now (no history of a chat's departments is kept)."""
+    """The conversations a report covers: the company's, narrowed to a number."""
     conditions = [EvolutionConversation.company_id == company_id]
     if filters.instance_id is not None:
         conditions.append(EvolutionConversation.instance_id == filters.instance_id)
-    if filters.department_id is not None:
-        conditions.append(EvolutionConversation.department_id == filters.department_id)
     return conditions
 
 
 def _message_scope(company_id: uuid.UUID, filters: ReportFilters) -> list[ColumnElement[bool]]:
     conditions = _chat_scope(company_id, filters)
-    if filters.agent_id is not None:
-        # An agent's messages: those exchanged during a cycle they held.
+    if filters.agent_id is not None or filters.department_id is not None:
+        # An agent's (a department's) messages: those exchanged during a cycle they held (it
+        # was served in).
         held = aliased(ConversationCycle)
-        conditions.append(
-            exists().where(
-                held.conversation_id == EvolutionMessage.conversation_id,
-                held.assignee_id == filters.agent_id,
-                held.started_at <= EvolutionMessage.message_timestamp,
-                or_(held.closed_at.is_(None), held.closed_at >= EvolutionMessage.message_timestamp),
-            )
-        )
+        during = [
+            held.conversation_id == EvolutionMessage.conversation_id,
+            held.started_at <= EvolutionMessage.message_timestamp,
+            or_(held.closed_at.is_(None), held.closed_at >= EvolutionMessage.message_timestamp),
+        ]
+        if filters.agent_id is not None:
+            during.append(held.assignee_id == filters.agent_id)
+        if filters.department_id is not None:
+            during.append(held.department_id == filters.department_id)
+        conditions.append(exists().where(*during))
     return conditions
 
 
@@ -177,10 +177,13 @@ def _cycles(company_id: uuid.UUID, filters: ReportFilters) -> Select[Any]:
     """The scope's cycles joined to their conversation (columns chosen by the caller).
 
     An agent's cycles are those they held (`conversation_cycles.assignee_id`, migration 0020),
-    not those of the chats they hold now: a transfer does not move past cycles."""
+    a department's those served in it (`department_id`, 0037), not those of the chats they
+    hold now: a transfer does not move past cycles."""
     conditions = [ConversationCycle.company_id == company_id, *_chat_scope(company_id, filters)]
     if filters.agent_id is not None:
         conditions.append(ConversationCycle.assignee_id == filters.agent_id)
+    if filters.department_id is not None:
+        conditions.append(ConversationCycle.department_id == filters.department_id)
     return (
         select()
         .select_from(ConversationCycle)
@@ -395,9 +398,9 @@ async def department_figures(
     """One row per department of the company in menu order (zeros for a quiet one), then one
     for the chats in no department; only the department the report is narrowed to, if any.
 
-    A cycle counts in the department its chat is in now: no history of a chat's departments
-    is kept, so a chat moved to another department takes its past cycles along."""
-    department = EvolutionConversation.department_id
+    A cycle counts in the department it was served in (migration 0037): a chat moved to
+    another department leaves its past cycles where they were."""
+    department = ConversationCycle.department_id
     per = (
         _cycles(company_id, filters)
         .add_columns(department.label("department_id"), *_cycle_stats(filters))
@@ -457,17 +460,17 @@ class ReplyFigures(NamedTuple):
 # over the cycle read backwards (a frame that starts at the partition's edge is aggregated
 # incrementally, not once per row). Waits that started in the period count; one not answered
 # yet has no time. Each wait goes to the agent who held the cycle, as first response does,
-# and to the department its chat is in now (the summary's per-department rows).
+# and to the department the cycle was served in (the summary's per-department rows).
 _REPLY_TIMES = text(
     """
 with cycles as (
-  select cc.id, cc.conversation_id, cc.started_at, cc.closed_at, cc.assignee_id, c.department_id
+  select cc.id, cc.conversation_id, cc.started_at, cc.closed_at, cc.assignee_id, cc.department_id
   from conversation_cycles cc
   join evolution_conversations c on c.id = cc.conversation_id
   where cc.company_id = :company_id and c.company_id = :company_id
     and cc.started_at < :end and (cc.closed_at is null or cc.closed_at >= :start)
     and (cast(:instance_id as uuid) is null or c.instance_id = :instance_id)
-    and (cast(:department_id as uuid) is null or c.department_id = :department_id)
+    and (cast(:department_id as uuid) is null or cc.department_id = :department_id)
     and (cast(:agent_id as uuid) is null or cc.assignee_id = :agent_id)
 ),
 exchanged as (
@@ -637,7 +640,7 @@ async def inbound_by_hour(
 
 def export_statement(company_id: uuid.UUID, filters: ReportFilters) -> Select[Any]:
     """One row per cycle started or closed in the period, oldest start first; the department
-    is the one the chat is in now, the grade the customer's answer to the survey (if any)."""
+    is the one the cycle was served in, the grade the customer's answer to the survey (if any)."""
     assignee = Profile
     return (
         _cycles(company_id, filters)
@@ -658,7 +661,7 @@ def export_statement(company_id: uuid.UUID, filters: ReportFilters) -> Select[An
         .join(EvolutionInstance, EvolutionInstance.id == EvolutionConversation.instance_id)
         .outerjoin(Contact, Contact.id == EvolutionConversation.contact_id)
         .outerjoin(assignee, assignee.id == ConversationCycle.assignee_id)
-        .outerjoin(Department, Department.id == EvolutionConversation.department_id)
+        .outerjoin(Department, Department.id == ConversationCycle.department_id)
         .where(_touched(filters))
         .order_by(ConversationCycle.started_at, ConversationCycle.id)
     )

@@ -94,9 +94,8 @@ class AgentSummary(BaseModel):
 
 
 class DepartmentSummary(BaseModel):
-    """One department's service in the period, by the department each chat is in now: a chat
-    keeps no history of its departments, so a chat moved to another department takes its past
-    cycles along."""
+    """One department's service in the period, by the department each cycle was served in: a
+    chat moved to another department leaves its past cycles where they were."""
 
     department_id: uuid.UUID | None = Field(description="null: the chats in no department")
     name: str | None = Field(description="null for the chats in no department")
