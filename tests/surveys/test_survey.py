@@ -255,3 +255,25 @@ async def test_the_grade_is_in_the_customers_timeline(
     link = f'href="/panel/inbox/{conversation_id}" aria-label="Avaliação do atendimento: nota 2'
     assert link in page.text
     assert "★★☆☆☆" in page.text
+
+
+async def test_a_customer_is_asked_at_most_once_a_day(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance, admin = await company_with_survey(client, db, factory)
+    await serve_and_close(client, db, instance, admin)
+    await writes(client, instance, "5")
+    # Back the same afternoon with another question, served and closed again: not asked.
+    await serve_and_close(client, db, instance, admin)
+    assert len(await automatic(db, instance, "survey_request")) == 1
+    # A day after the last question, the next served close asks again.
+    async with db.service_session() as session:
+        await session.execute(
+            text(
+                "update conversation_cycles set survey_sent_at = survey_sent_at"
+                " - interval '25 hours' where company_id = :c and survey_sent_at is not null"
+            ),
+            {"c": instance.company_id},
+        )
+    await serve_and_close(client, db, instance, admin)
+    assert len(await automatic(db, instance, "survey_request")) == 2

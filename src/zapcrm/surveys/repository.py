@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import text
@@ -44,10 +44,11 @@ async def save_survey(
 
 
 async def cycle_to_ask(
-    session: AsyncSession, conversation_id: uuid.UUID, closed_at: datetime
+    session: AsyncSession, conversation_id: uuid.UUID, closed_at: datetime, quiet: timedelta
 ) -> SurveyTarget | None:
     """The cycle this close just ended, when its customer should be asked: a person answered
-    in it, it is a 1:1 chat, the customer has not opted out and was not asked yet."""
+    in it, it is a 1:1 chat, the customer has not opted out, was not asked about it yet, and
+    was not asked about any other chat (this one or theirs on another number) within `quiet`."""
     result = await session.execute(
         text(
             "select cc.id, c.instance_id, c.remote_jid, ct.name, ct.phone_e164"
@@ -57,8 +58,12 @@ async def cycle_to_ask(
             " where cc.conversation_id = :id and cc.closed_at = :closed_at"
             " and cc.first_human_reply_at is not null and cc.survey_sent_at is null"
             " and not c.is_group and not coalesce(ct.opted_out, false)"
+            " and not exists (select 1 from conversation_cycles asked"
+            "  join evolution_conversations other on other.id = asked.conversation_id"
+            "  where asked.company_id = cc.company_id and asked.survey_sent_at > :since"
+            "  and (other.id = c.id or other.contact_id = c.contact_id))"
         ),
-        {"id": conversation_id, "closed_at": closed_at},
+        {"id": conversation_id, "closed_at": closed_at, "since": closed_at - quiet},
     )
     row = result.first()
     return SurveyTarget._make(row) if row else None

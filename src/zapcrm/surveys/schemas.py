@@ -12,6 +12,8 @@ from zapcrm.kit import texts
 TEXT_MAX = 1000
 # How long after the question a "5" still counts as its answer; later it is just a message.
 ANSWER_WINDOW = timedelta(hours=24)
+# A customer served several times a day is asked once: more would read as spam.
+ASK_AT_MOST_EVERY = timedelta(hours=24)
 
 DEFAULT_QUESTION = (
     "Seu atendimento foi encerrado. Como você avalia nossa conversa? Responda com uma nota de"

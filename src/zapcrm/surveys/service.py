@@ -3,8 +3,10 @@ the customer (the answer is read by answer.py, in the webhook).
 
 The question goes out when a person closes a chat in which a person answered the customer:
 not for a chat closed without service (spam, a wrong number), not in groups, not to a customer
-who opted out, once per service cycle. Chats closed by the idle rule (distribution) are not
-asked: the customer had stopped answering. Callers own the transaction.
+who opted out, once per service cycle and at most once a day per customer (ASK_AT_MOST_EVERY:
+a customer served three times in an afternoon is asked about the first). Chats closed by the
+idle rule (distribution) are not asked: the customer had stopped answering. Callers own the
+transaction.
 """
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ from zapcrm.messaging.service.outbound import queue_automatic_text
 from zapcrm.models import Role, SatisfactionSurvey
 from zapcrm.outbox import OutboxItem
 from zapcrm.surveys import repository
-from zapcrm.surveys.schemas import DEFAULT_QUESTION, DEFAULT_THANKS, SurveyIn, SurveyOut
+from zapcrm.surveys.schemas import (
+    ASK_AT_MOST_EVERY,
+    DEFAULT_QUESTION,
+    DEFAULT_THANKS,
+    SurveyIn,
+    SurveyOut,
+)
 
 
 def _out(row: SatisfactionSurvey | None) -> SurveyOut:
@@ -61,7 +69,7 @@ async def ask_on_close(
     survey = await repository.get_survey(session, company_id)
     if survey is None or not survey.enabled:
         return []
-    target = await repository.cycle_to_ask(session, conversation_id, closed_at)
+    target = await repository.cycle_to_ask(session, conversation_id, closed_at, ASK_AT_MOST_EVERY)
     if target is None:
         return []
     company = await accounts_repository.get_company(session, company_id)
