@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import text
 
 from tests.conftest import Factory, login
+from tests.departments.test_menu import company_with_menu
 from tests.evolution.harness import Instance, new_instance, post, rows, text_message
 from tests.web.conftest import panel_login
 from zapcrm.db import Database
@@ -124,23 +125,53 @@ async def test_a_grade_rates_the_served_cycle_and_leaves_the_chat_closed(
     assert (state["status"], state["unread_count"]) == ("closed", unread)
 
 
-async def test_anything_but_a_grade_reopens_the_chat_and_a_cycle_is_rated_once(
+async def test_anything_but_a_grade_reopens_and_a_grade_after_it_counts_until_someone_answers(
     client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> None:
     instance, admin = await company_with_survey(client, db, factory)
     conversation_id = await serve_and_close(client, db, instance, admin)
-    await writes(client, instance, "Ainda não recebi a troca")
-    assert (await chat(db, instance))["status"] == "open"
-    await writes(client, instance, "4")  # while open: just a message
+    await writes(client, instance, "Não, obrigado!")
+    reopened = await chat(db, instance)
+    assert reopened["status"] == "open"
+    # The grade that follows still rates the service it answers; the chat is not rung again.
+    await writes(client, instance, "4")
     first, second = await cycles(db, instance)
-    assert (first["rating"], second["rating"], second["survey_sent_at"]) == (None, None, None)
-
-    # Closed again without a reply in the new cycle: nothing served, nothing asked.
-    await close(client, conversation_id, admin)
-    assert len(await automatic(db, instance, "survey_request")) == 1
+    assert (first["rating"], second["rating"]) == (4, None)
+    assert await automatic(db, instance, "survey_reply") == ["Obrigado, Maria!"]
+    assert (await chat(db, instance))["unread_count"] == reopened["unread_count"]
+    # Rated once: once someone answers the customer, a number is just a message.
+    answered = await client.post(
+        f"/api/conversations/{conversation_id}/messages", json={"text": "De nada!"}, headers=admin
+    )
+    assert answered.status_code == 202
     await writes(client, instance, "5")
-    assert (await chat(db, instance))["status"] == "open"
-    assert [cycle["rating"] for cycle in await cycles(db, instance)] == [None, None, None]
+    assert [cycle["rating"] for cycle in await cycles(db, instance)] == [4, None]
+    assert len(await automatic(db, instance, "survey_reply")) == 1
+
+
+async def test_a_number_for_the_departments_menu_is_its_choice_not_a_grade(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance, departments, admin = await company_with_menu(client, db, factory)
+    body = {"enabled": True, "question": QUESTION, "thanks": THANKS}
+    assert (await client.put("/api/survey", json=body, headers=admin)).status_code == 200
+    await writes(client, instance, "Oi")
+    await writes(client, instance, "1")  # Vendas
+    conversation_id = (await chat(db, instance))["id"]
+    answered = await client.post(
+        f"/api/conversations/{conversation_id}/messages", json={"text": "Olá!"}, headers=admin
+    )
+    assert answered.status_code == 202
+    await close(client, conversation_id, admin)
+    await writes(client, instance, "Obrigado!")  # reopens: the menu asks again
+    await writes(client, instance, "2")  # the menu's choice, not a grade
+    [row] = await rows(
+        db, "select department_id from evolution_conversations where id = :id", id=conversation_id
+    )
+    assert str(row["department_id"]) == departments["Suporte Técnico"]
+    assert [cycle["rating"] for cycle in await cycles(db, instance)] == [None, None]
+    await writes(client, instance, "5")  # the menu has its answer: now a grade
+    assert [cycle["rating"] for cycle in await cycles(db, instance)] == [5, None]
 
 
 async def test_a_grade_after_a_day_is_an_ordinary_message(

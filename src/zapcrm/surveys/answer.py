@@ -1,10 +1,12 @@
 """The customer's answer to the satisfaction survey, read in the webhook's transaction.
 
-After a person closes a chat the customer is asked for a 1-5 rating (service.py). Their next
-message, within `ANSWER_WINDOW`, that reads as a rating ("5", "nota 4", "5/5", "⭐⭐⭐") rates
-that service cycle and is thanked, and it does not reopen the chat nor count as unread: nobody
-has to close it again. Anything else ("obrigado!", "10", "ainda não recebi") is an ordinary
-message that reopens the chat, as any customer message does. A cycle is rated once.
+After a person closes a chat the customer is asked for a 1-5 rating (service.py). A message
+within `ANSWER_WINDOW` that reads as a rating ("5", "nota 4", "5/5", "⭐⭐⭐") rates that service
+cycle and is thanked, and it does not reopen the chat nor count as unread: nobody has to close
+it again. Anything else ("obrigado!", "10", "ainda não recebi") is an ordinary message that
+reopens the chat, as any customer message does; a grade after it still counts while nobody has
+answered the customer since (but not as the reply to the departments' menu waiting for its
+choice: a number there is the choice). A cycle is rated once.
 """
 
 from __future__ import annotations
@@ -96,9 +98,9 @@ class SurveyRules:
 async def pending_rating(
     session: AsyncSession, conversation_id: uuid.UUID, body: str | None, received_at: datetime
 ) -> PendingRating | None:
-    """The rating a customer's message gives their closed chat's last cycle, when that cycle
-    was asked about recently and is not rated yet (asked before the message is stored, which
-    then leaves the chat closed)."""
+    """The rating a customer's message gives the chat's last cycle asked about, when that was
+    recent, it is not rated yet and nobody served the customer since (read before the message
+    is stored, which then leaves a closed chat closed)."""
     rating = rating_in(body)
     if rating is None:
         return None  # most messages: no query

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapcrm.departments.schemas import MENU_MAX_TRIES
 from zapcrm.kit.company_rows import save_company_row
 from zapcrm.models import SatisfactionSurvey
 
@@ -77,22 +78,33 @@ async def mark_asked(session: AsyncSession, cycle_id: uuid.UUID, at: datetime) -
     )
 
 
+# The chat's last cycle asked about, when still unrated and asked recently, and nobody has
+# served the customer since: a "Não, obrigado!" after the close reopens the chat, and the grade
+# that follows it still rates the service it answers. Unless the departments' menu is waiting
+# for this cycle's choice: then a number is that choice.
+_PENDING = text(
+    "select asked.id, ct.name, ct.phone_e164 from evolution_conversations c"
+    " join lateral (select x.id, x.rating, x.survey_sent_at, x.created_at"
+    "  from conversation_cycles x where x.conversation_id = c.id"
+    "  and x.survey_sent_at is not null order by x.created_at desc limit 1) asked on true"
+    " left join conversation_cycles cur on cur.conversation_id = c.id and cur.closed_at is null"
+    " left join contacts ct on ct.id = c.contact_id"
+    " where c.id = :id and asked.rating is null and asked.survey_sent_at >= :since"
+    " and not exists (select 1 from conversation_cycles later"
+    "  where later.conversation_id = c.id and later.created_at > asked.created_at"
+    "  and later.first_human_reply_at is not null)"
+    " and (cur.id is null or c.menu_cycle_id is distinct from cur.id"
+    "  or c.department_id is not null or c.menu_tries >= :menu_tries)"
+)
+
+
 async def pending_cycle(
     session: AsyncSession, conversation_id: uuid.UUID, asked_since: datetime
 ) -> PendingCycle | None:
-    """The chat's latest cycle when it is closed, was asked about since `asked_since` and has
-    no rating yet (service role, the webhook's transaction)."""
+    """The cycle a grade written now would rate (`_PENDING`), or None (service role, the
+    webhook's transaction)."""
     result = await session.execute(
-        text(
-            "select cc.id, ct.name, ct.phone_e164 from conversation_cycles cc"
-            " join evolution_conversations c on c.id = cc.conversation_id"
-            " left join contacts ct on ct.id = c.contact_id"
-            " where cc.id = (select id from conversation_cycles"
-            "  where conversation_id = :id order by created_at desc limit 1)"
-            " and cc.closed_at is not null and cc.rating is null"
-            " and cc.survey_sent_at >= :since"
-        ),
-        {"id": conversation_id, "since": asked_since},
+        _PENDING, {"id": conversation_id, "since": asked_since, "menu_tries": MENU_MAX_TRIES}
     )
     row = result.first()
     return PendingCycle._make(row) if row else None

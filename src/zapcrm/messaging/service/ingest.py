@@ -164,13 +164,8 @@ async def ingest_message(
     at = message.message_timestamp or delivery.received_at
     media = message.media
     rated: PendingRating | None = None
-    if (
-        delivery.survey
-        and conversation.status == "closed"
-        and not message.from_me
-        and not message.is_group
-    ):
-        # Read before the message is stored: a rating leaves the chat closed.
+    if delivery.survey and not message.from_me and not message.is_group:
+        # Read before the message is stored: a grade leaves a closed chat closed.
         rated = await pending_rating(session, conversation.id, message.body, delivery.received_at)
     payload = _payload_of(message)
     if rated is not None:
