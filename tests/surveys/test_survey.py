@@ -149,9 +149,11 @@ async def test_anything_but_a_grade_reopens_and_a_grade_after_it_counts_until_so
     assert len(await automatic(db, instance, "survey_reply")) == 1
 
 
-async def test_a_number_for_the_departments_menu_is_its_choice_not_a_grade(
+async def asked_then_reopened_into_the_menu(
     client: httpx.AsyncClient, db: Database, factory: Factory
-) -> None:
+) -> tuple[Instance, dict[str, str], uuid.UUID]:
+    """A company with the menu (Vendas, Suporte Técnico) and the survey: Maria chose Vendas,
+    was served and asked, then wrote "Obrigado!", which reopened the chat into the menu."""
     instance, departments, admin = await company_with_menu(client, db, factory)
     body = {"enabled": True, "question": QUESTION, "thanks": THANKS}
     assert (await client.put("/api/survey", json=body, headers=admin)).status_code == 200
@@ -164,14 +166,32 @@ async def test_a_number_for_the_departments_menu_is_its_choice_not_a_grade(
     assert answered.status_code == 202
     await close(client, conversation_id, admin)
     await writes(client, instance, "Obrigado!")  # reopens: the menu asks again
-    await writes(client, instance, "2")  # the menu's choice, not a grade
+    return instance, departments, conversation_id
+
+
+async def department_of(db: Database, conversation_id: uuid.UUID) -> str | None:
     [row] = await rows(
         db, "select department_id from evolution_conversations where id = :id", id=conversation_id
     )
-    assert str(row["department_id"]) == departments["Suporte Técnico"]
+    return str(row["department_id"]) if row["department_id"] else None
+
+
+async def test_a_number_the_waiting_menu_lists_is_its_choice_and_any_other_grade_counts(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance, departments, chat_id = await asked_then_reopened_into_the_menu(client, db, factory)
+    await writes(client, instance, "2")  # the menu lists a 2: its choice, not a grade
+    assert await department_of(db, chat_id) == departments["Suporte Técnico"]
     assert [cycle["rating"] for cycle in await cycles(db, instance)] == [None, None]
     await writes(client, instance, "5")  # the menu has its answer: now a grade
     assert [cycle["rating"] for cycle in await cycles(db, instance)] == [5, None]
+
+    instance, departments, chat_id = await asked_then_reopened_into_the_menu(client, db, factory)
+    await writes(client, instance, "4")  # no 4 in the menu: the grade it reads as
+    assert [cycle["rating"] for cycle in await cycles(db, instance)] == [4, None]
+    assert await department_of(db, chat_id) is None  # the menu still waits for its choice
+    await writes(client, instance, "1")
+    assert await department_of(db, chat_id) == departments["Vendas"]
 
 
 async def test_a_grade_after_a_day_is_an_ordinary_message(

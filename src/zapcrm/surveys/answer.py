@@ -5,8 +5,8 @@ within `ANSWER_WINDOW` that reads as a rating ("5", "nota 4", "5/5", "⭐⭐⭐"
 cycle and is thanked, and it does not reopen the chat nor count as unread: nobody has to close
 it again. Anything else ("obrigado!", "10", "ainda não recebi") is an ordinary message that
 reopens the chat, as any customer message does; a grade after it still counts while nobody has
-answered the customer since (but not as the reply to the departments' menu waiting for its
-choice: a number there is the choice). A cycle is rated once.
+answered the customer since (but a number the departments' menu is waiting for, and lists, is
+the menu's choice). A cycle is rated once.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import repository as accounts_repository
+from zapcrm.departments.menu import MenuRule
 from zapcrm.kit import texts
 from zapcrm.kit.folding import fold
 from zapcrm.kit.memory import Memory
@@ -96,7 +97,11 @@ class SurveyRules:
 
 
 async def pending_rating(
-    session: AsyncSession, conversation_id: uuid.UUID, body: str | None, received_at: datetime
+    session: AsyncSession,
+    conversation_id: uuid.UUID,
+    body: str | None,
+    received_at: datetime,
+    menu: MenuRule | None = None,
 ) -> PendingRating | None:
     """The rating a customer's message gives the chat's last cycle asked about, when that was
     recent, it is not rated yet and nobody served the customer since (read before the message
@@ -105,7 +110,11 @@ async def pending_rating(
     if rating is None:
         return None  # most messages: no query
     cycle = await repository.pending_cycle(session, conversation_id, received_at - ANSWER_WINDOW)
-    return PendingRating(cycle, rating) if cycle else None
+    if cycle is None:
+        return None
+    if cycle.menu_waiting and menu is not None and menu.choice(body) is not None:
+        return None  # "2" to a menu that lists a 2 is that choice
+    return PendingRating(cycle, rating)
 
 
 async def take_rating(

@@ -25,11 +25,13 @@ class SurveyTarget(NamedTuple):
 
 
 class PendingCycle(NamedTuple):
-    """The chat's last cycle, asked about and not rated yet, and its customer."""
+    """The chat's last cycle asked about and not rated yet, its customer, and whether the
+    departments' menu waits for the customer's choice in the chat's open cycle."""
 
     cycle_id: uuid.UUID
     contact_name: str | None
     contact_phone: str | None
+    menu_waiting: bool
 
 
 async def get_survey(session: AsyncSession, company_id: uuid.UUID) -> SatisfactionSurvey | None:
@@ -80,10 +82,13 @@ async def mark_asked(session: AsyncSession, cycle_id: uuid.UUID, at: datetime) -
 
 # The chat's last cycle asked about, when still unrated and asked recently, and nobody has
 # served the customer since: a "Não, obrigado!" after the close reopens the chat, and the grade
-# that follows it still rates the service it answers. Unless the departments' menu is waiting
-# for this cycle's choice: then a number is that choice.
+# that follows it still rates the service it answers. Also whether the departments' menu waits
+# for the open cycle's choice (answer.py gives it the numbers it lists).
 _PENDING = text(
-    "select asked.id, ct.name, ct.phone_e164 from evolution_conversations c"
+    "select asked.id, ct.name, ct.phone_e164,"
+    " (cur.id is not null and c.menu_cycle_id = cur.id and c.department_id is null"
+    "  and c.menu_tries < :menu_tries) as menu_waiting"
+    " from evolution_conversations c"
     " join lateral (select x.id, x.rating, x.survey_sent_at, x.created_at"
     "  from conversation_cycles x where x.conversation_id = c.id"
     "  and x.survey_sent_at is not null order by x.created_at desc limit 1) asked on true"
@@ -93,8 +98,6 @@ _PENDING = text(
     " and not exists (select 1 from conversation_cycles later"
     "  where later.conversation_id = c.id and later.created_at > asked.created_at"
     "  and later.first_human_reply_at is not null)"
-    " and (cur.id is null or c.menu_cycle_id is distinct from cur.id"
-    "  or c.department_id is not null or c.menu_tries >= :menu_tries)"
 )
 
 

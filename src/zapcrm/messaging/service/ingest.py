@@ -166,7 +166,9 @@ async def ingest_message(
     rated: PendingRating | None = None
     if delivery.survey and not message.from_me and not message.is_group:
         # Read before the message is stored: a grade leaves a closed chat closed.
-        rated = await pending_rating(session, conversation.id, message.body, delivery.received_at)
+        rated = await pending_rating(
+            session, conversation.id, message.body, delivery.received_at, delivery.menu
+        )
     payload = _payload_of(message)
     if rated is not None:
         payload["survey_rating"] = rated.rating
