@@ -27,7 +27,7 @@ from zapcrm.departments import repository
 from zapcrm.departments.schemas import MENU_MAX_TRIES
 from zapcrm.kit import texts
 from zapcrm.kit.folding import fold
-from zapcrm.kit.memory import Memory
+from zapcrm.kit.memory import CompanyRules
 from zapcrm.logging import get_logger
 from zapcrm.messaging.service.outbound import queue_automatic_text
 from zapcrm.outbox import OutboxItem
@@ -86,34 +86,21 @@ class MenuRule:
         return named[0] if len(named) == 1 else None
 
 
-class MenuRules:
-    """Each company's menu (None when off or without departments), kept `ttl` seconds in
-    process memory. A change takes effect within `ttl` in every process, at once in the one
-    that made it (`forget`)."""
+class MenuRules(CompanyRules[MenuRule]):
+    """Each company's menu (None when off or without departments), in process memory."""
 
-    def __init__(self, *, ttl: float = 5.0, max_companies: int = 10_000) -> None:
-        self._rules: Memory[uuid.UUID, MenuRule | None] = Memory(ttl=ttl, max_entries=max_companies)
-
-    async def for_company(self, session: AsyncSession, company_id: uuid.UUID) -> MenuRule | None:
-        """The company's menu, from memory when recent."""
-
-        async def load() -> MenuRule | None:
-            menu = await repository.get_menu(session, company_id)
-            if menu is None or not menu.enabled:
-                return None
-            options = tuple(
-                Option(*option) for option in await repository.menu_options(session, company_id)
-            )
-            if not options:
-                return None
-            company = await accounts_repository.get_company(session, company_id)
-            return MenuRule(menu.greeting, options, company.name if company else None)
-
-        return await self._rules.get(company_id, load)
-
-    def forget(self, company_id: uuid.UUID | None = None) -> None:
-        """Drop one company's menu (or all) after it changed."""
-        self._rules.forget(company_id)
+    async def load(self, session: AsyncSession, company_id: uuid.UUID) -> MenuRule | None:
+        """The menu as saved, with its departments in menu order, when it is on."""
+        menu = await repository.get_menu(session, company_id)
+        if menu is None or not menu.enabled:
+            return None
+        options = tuple(
+            Option(*option) for option in await repository.menu_options(session, company_id)
+        )
+        if not options:
+            return None
+        company = await accounts_repository.get_company(session, company_id)
+        return MenuRule(menu.greeting, options, company.name if company else None)
 
 
 async def answer_menu(

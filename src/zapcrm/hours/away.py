@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zapcrm.hours import repository
 from zapcrm.hours.schedule import Schedule, is_open
 from zapcrm.hours.service import compose_reply, schedule_of
-from zapcrm.kit.memory import Memory
+from zapcrm.kit.memory import CompanyRules
 from zapcrm.logging import get_logger
 from zapcrm.messaging.service.outbound import queue_automatic_text
 from zapcrm.outbox import OutboxItem
@@ -42,30 +42,15 @@ class AwayRule:
     message: str
 
 
-class AwayRules:
-    """Each company's rule (None when the reply is off), kept `ttl` seconds in process memory.
+class AwayRules(CompanyRules[AwayRule]):
+    """Each company's out-of-office rule (None when the reply is off), in process memory."""
 
-    A change an admin saves takes effect within `ttl` in every process, at once in the one
-    that saved it (`forget`).
-    """
-
-    def __init__(self, *, ttl: float = 5.0, max_companies: int = 10_000) -> None:
-        self._rules: Memory[uuid.UUID, AwayRule | None] = Memory(ttl=ttl, max_entries=max_companies)
-
-    async def for_company(self, session: AsyncSession, company_id: uuid.UUID) -> AwayRule | None:
-        """The company's rule, from memory when recent."""
-
-        async def load() -> AwayRule | None:
-            row, company = await repository.hours_with_company(session, company_id)
-            if row is None or company is None or not row.away_enabled or not row.away_message:
-                return None
-            return AwayRule(company.name, schedule_of(row, company), row.away_message)
-
-        return await self._rules.get(company_id, load)
-
-    def forget(self, company_id: uuid.UUID | None = None) -> None:
-        """Drop one company's rule (or all) after it changed."""
-        self._rules.forget(company_id)
+    async def load(self, session: AsyncSession, company_id: uuid.UUID) -> AwayRule | None:
+        """The rule as saved: the hours, the zone and the reply, when the reply is on."""
+        row, company = await repository.hours_with_company(session, company_id)
+        if row is None or company is None or not row.away_enabled or not row.away_message:
+            return None
+        return AwayRule(company.name, schedule_of(row, company), row.away_message)
 
 
 async def reply_if_closed(

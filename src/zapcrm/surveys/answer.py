@@ -22,7 +22,7 @@ from zapcrm.accounts import repository as accounts_repository
 from zapcrm.departments.menu import MenuRule
 from zapcrm.kit import texts
 from zapcrm.kit.folding import fold
-from zapcrm.kit.memory import Memory
+from zapcrm.kit.memory import CompanyRules
 from zapcrm.logging import get_logger
 from zapcrm.messaging.service.actions import conversation_changed
 from zapcrm.messaging.service.outbound import queue_automatic_text
@@ -70,30 +70,16 @@ class PendingRating:
     rating: int
 
 
-class SurveyRules:
-    """Each company's survey (None when off), kept `ttl` seconds in process memory: the
-    webhook asks for it on every inbound message."""
+class SurveyRules(CompanyRules[SurveyRule]):
+    """Each company's survey (None when off), in process memory."""
 
-    def __init__(self, *, ttl: float = 5.0, max_companies: int = 10_000) -> None:
-        self._rules: Memory[uuid.UUID, SurveyRule | None] = Memory(
-            ttl=ttl, max_entries=max_companies
-        )
-
-    async def for_company(self, session: AsyncSession, company_id: uuid.UUID) -> SurveyRule | None:
-        """The company's survey, from memory when recent."""
-
-        async def load() -> SurveyRule | None:
-            survey = await repository.get_survey(session, company_id)
-            if survey is None or not survey.enabled:
-                return None
-            company = await accounts_repository.get_company(session, company_id)
-            return SurveyRule(survey.thanks, company.name if company else None)
-
-        return await self._rules.get(company_id, load)
-
-    def forget(self, company_id: uuid.UUID | None = None) -> None:
-        """Drop one company's survey (or all) after it changed."""
-        self._rules.forget(company_id)
+    async def load(self, session: AsyncSession, company_id: uuid.UUID) -> SurveyRule | None:
+        """The survey's thanks and the company's name, when the survey is on."""
+        survey = await repository.get_survey(session, company_id)
+        if survey is None or not survey.enabled:
+            return None
+        company = await accounts_repository.get_company(session, company_id)
+        return SurveyRule(survey.thanks, company.name if company else None)
 
 
 async def pending_rating(
