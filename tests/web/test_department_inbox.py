@@ -81,6 +81,20 @@ async def test_operators_wait_on_their_departments_and_route_chats_from_the_head
     assert f"conv-{chat.conversation_id}" not in only_support.text
     assert 'name="department"' in only_support.text
 
+    # The seller sends the chat on to Support, where they do not work: the header says where
+    # it went, and the chat (its page, its row) leaves the seller's sight (migration 0038).
+    onward = await http.post(
+        f"/panel/conversations/{chat.conversation_id}/department",
+        data={"department": support.json()["id"]},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert onward.status_code == 200, onward.text
+    assert "Setor: <strong>Suporte</strong>" in onward.text
+    gone = await http.get(f"/panel/inbox/{chat.conversation_id}")
+    assert gone.status_code == 404
+    queue = await http.get("/panel/inbox?tab=unassigned")
+    assert f"conv-{chat.conversation_id}" not in queue.text
+
 
 def test_a_live_row_follows_the_readers_departments() -> None:
     sales, support = uuid.uuid4(), uuid.uuid4()

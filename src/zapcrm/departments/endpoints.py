@@ -89,7 +89,7 @@ async def route_conversation(
     """Send the chat to a department (null: none): it leaves whoever had it and waits there."""
 
     async def work(session: AsyncSession) -> tuple[ConversationDepartmentIn, list[OutboxItem]]:
-        items = await service.route(session, identity, conversation_id, body.department_id)
+        _, items = await service.route(session, identity, conversation_id, body.department_id)
         return body, items
 
     return await in_tenant_transaction(runtime, identity, work)

@@ -165,17 +165,12 @@ async def route_conversation(
     counts as answered for the open cycle (and nobody waits for a choice: no time asked).
     False when the caller cannot see or change it."""
     result = await session.execute(
-        text(
-            "update evolution_conversations c set department_id = :department,"
-            " assignee_id = null, menu_asked_at = null, menu_tries = 0,"
-            " menu_cycle_id = (select cy.id from conversation_cycles cy"
-            "   where cy.conversation_id = c.id and cy.closed_at is null"
-            "   order by cy.started_at desc limit 1)"
-            " where c.id = :id returning c.id"
-        ),
+        # A function (migration 0038): the chat may leave the caller's sight, which an UPDATE
+        # under the conversations' policy refuses.
+        text("select app.route_conversation(:id, :department)"),
         {"id": conversation_id, "department": department_id},
     )
-    return result.first() is not None
+    return bool(result.scalar_one())
 
 
 class MenuState(NamedTuple):

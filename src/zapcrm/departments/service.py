@@ -28,6 +28,8 @@ from zapcrm.departments.schemas import (
 )
 from zapcrm.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from zapcrm.i18n import N_
+from zapcrm.messaging.schemas import ConversationOut
+from zapcrm.messaging.service import inbox
 from zapcrm.messaging.service.actions import conversation_changed
 from zapcrm.models import Department, Role
 from zapcrm.outbox import OutboxItem
@@ -163,15 +165,24 @@ async def route(
     identity: Identity,
     conversation_id: uuid.UUID,
     department_id: uuid.UUID | None,
-) -> list[OutboxItem]:
+) -> tuple[ConversationOut, list[OutboxItem]]:
     """Send a chat to a department (or take it out of one): it leaves whoever had it and
-    waits there for the department's members. Anyone who can see the chat may; audited."""
-    if department_id is not None:
-        await _existing(session, identity, department_id)
+    waits there for the department's members. Anyone who can see the chat may; audited.
+    Returns the chat as it is now, or as it was written when it left the caller's sight (an
+    operator sending it to a department they do not work in: migration 0038)."""
+    before = await inbox.get_conversation(session, conversation_id)
+    department = await _existing(session, identity, department_id) if department_id else None
     if not await repository.route_conversation(session, conversation_id, department_id):
         raise NotFound(N_("conversa não encontrada"))
     await audit_action(
         session, identity, "conversation.department_changed", "conversation", conversation_id,
         {"department_id": str(department_id) if department_id else None},
     )  # fmt: skip
-    return [conversation_changed(identity.company_id, conversation_id)]
+    after = await inbox.find_conversation(session, conversation_id) or before.model_copy(
+        update={
+            "department_id": department_id,
+            "department_name": department.name if department else None,
+            "assignee_id": None,
+        }
+    )
+    return after, [conversation_changed(identity.company_id, conversation_id)]

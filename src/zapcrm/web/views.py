@@ -46,7 +46,7 @@ class InboxFilter:
 
     def outside_scope(self, conversation: ConversationOut) -> bool:
         """A chat waiting in a department whose waiting chats this reader does not take
-        (the SQL twin: messaging/repository/inbox.py `_SCOPE`)."""
+        (the SQL twin: the conversations' policy, migration 0038)."""
         department = conversation.department_id
         waiting = conversation.assignee_id is None and department is not None
         return waiting and bool(self.scope) and department not in self.scope

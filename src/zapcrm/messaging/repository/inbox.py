@@ -48,13 +48,13 @@ async def list_conversations(
     limit: int,
     search: str | None = None,
     department_id: uuid.UUID | None = None,
-    scope: Sequence[uuid.UUID] | None = None,
 ) -> Sequence[dict[str, Any]]:
     """Conversations by latest activity (keyset: last_message_at desc nulls last, id desc).
 
     `search` matches the contact's name (accent- and case-insensitive, any part), the group
-    subject, or the phone number's digits. `department_id` keeps one department's chats;
-    `scope` keeps, of the unassigned ones, those in no department or in one of these.
+    subject, or the phone number's digits. `department_id` keeps one department's chats.
+    Under RLS (migration 0038), an operator's unassigned chats are already those of their
+    departments and those in none.
     """
     clauses = ["c.company_id = :company_id"]
     params: dict[str, Any] = {"company_id": company_id, "limit": limit}
@@ -63,9 +63,6 @@ async def list_conversations(
         params["status"] = status
     if unassigned:
         clauses.append("c.assignee_id is null")
-        if scope:
-            clauses.append(_SCOPE)
-            params["scope"] = list(scope)
     elif assignee_id is not None:
         clauses.append("c.assignee_id = :assignee_id")
         params["assignee_id"] = assignee_id
@@ -95,10 +92,6 @@ async def list_conversations(
     return [dict(row._mapping) for row in await session.execute(text(sql), params)]
 
 
-# An operator who works in departments waits on theirs and on chats in none.
-_SCOPE = "(c.department_id is null or c.department_id = any(:scope))"
-
-
 def _search_clause(search: str, params: dict[str, Any]) -> str:
     # LIKE wildcards typed by the user are literal text, not patterns.
     literal = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -120,18 +113,15 @@ async def list_waiting(
     company_id: uuid.UUID,
     *,
     limit: int,
-    scope: Sequence[uuid.UUID] | None = None,
 ) -> Sequence[dict[str, Any]]:
-    """Open, unassigned conversations whose customer spoke last, longest waiting first (in
-    `scope` when given, as in `list_conversations`)."""
-    scoped = f" and {_SCOPE}" if scope else ""
+    """Open, unassigned conversations whose customer spoke last, longest waiting first."""
     sql = (
         f"select {CONVERSATION_COLUMNS} {_FROM_CONVERSATIONS}"
-        f" where c.company_id = :company_id and c.status = 'open' and c.assignee_id is null{scoped}"
+        f" where c.company_id = :company_id and c.status = 'open' and c.assignee_id is null"
         " and c.last_message_from_me is not true and c.last_message_at is not null"
         " order by c.last_message_at asc, c.id limit :limit"
     )
-    params = {"company_id": company_id, "limit": limit, "scope": list(scope or [])}
+    params = {"company_id": company_id, "limit": limit}
     return [dict(row._mapping) for row in await session.execute(text(sql), params)]
 
 
@@ -139,21 +129,18 @@ async def queue_counts(
     session: AsyncSession,
     company_id: uuid.UUID,
     user_id: uuid.UUID,
-    scope: Sequence[uuid.UUID] | None = None,
 ) -> tuple[int, int]:
-    """(open chats nobody has, in `scope` when given as in `list_conversations`; the user's
-    open chats with unread messages), under RLS."""
-    waiting = f"c.assignee_id is null and {_SCOPE}" if scope else "c.assignee_id is null"
+    """(open chats nobody has; the user's open chats with unread messages), under RLS."""
     row = (
         await session.execute(
             text(
-                f"select count(*) filter (where {waiting}) as waiting,"  # noqa: S608 - constants
+                "select count(*) filter (where c.assignee_id is null) as waiting,"
                 " count(*) filter (where c.assignee_id = :user_id and c.unread_count > 0)"
                 " as mine_unread"
                 " from evolution_conversations c"
                 " where c.company_id = :company_id and c.status = 'open'"
             ),
-            {"company_id": company_id, "user_id": user_id, "scope": list(scope or [])},
+            {"company_id": company_id, "user_id": user_id},
         )
     ).one()
     return int(row.waiting), int(row.mine_unread)

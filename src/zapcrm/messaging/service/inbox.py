@@ -33,11 +33,10 @@ async def list_conversations(
     search: str | None = None,
     department_id: uuid.UUID | None = None,
 ) -> Page[ConversationOut]:
-    """The caller's inbox, newest activity first; RLS already hides what they may not see.
-    Of the chats nobody has, an operator who works in departments gets those of their
-    departments and those in none (`waiting_scope`)."""
+    """The caller's inbox, newest activity first; RLS already hides what they may not see
+    (of the chats nobody has, an operator who works in departments sees those of their
+    departments and those in none: migration 0038)."""
     after = decode_cursor(cursor) if cursor else None
-    scope = await waiting_scope(session, identity) if assignee == "unassigned" else None
     rows = await repository.list_conversations(
         session,
         identity.company_id,
@@ -51,7 +50,6 @@ async def list_conversations(
         limit=limit + 1,
         search=search,
         department_id=department_id,
-        scope=scope,
     )  # fmt: skip
     items = [cache.conversation_out(row) for row in rows[:limit]]
     next_cursor = None
@@ -65,9 +63,8 @@ async def waiting_conversations(
     session: AsyncSession, identity: Identity, *, limit: int
 ) -> list[ConversationOut]:
     """Unassigned open chats waiting for a reply, the longest wait first (the home queue):
-    those the caller takes (`waiting_scope`)."""
-    scope = await waiting_scope(session, identity)
-    rows = await repository.list_waiting(session, identity.company_id, limit=limit, scope=scope)
+    those the caller may see, so those they take."""
+    rows = await repository.list_waiting(session, identity.company_id, limit=limit)
     return [cache.conversation_out(row) for row in rows]
 
 
@@ -81,28 +78,34 @@ class QueueCounts:
 
 async def waiting_scope(session: AsyncSession, identity: Identity) -> list[uuid.UUID]:
     """The departments whose waiting chats an operator takes (none: all of them). Supervisors
-    and admins oversee every queue."""
+    and admins oversee every queue. RLS applies the rule to every read (migration 0038); the
+    live stream, which decides from an event's snapshot, applies it with this."""
     if identity.has_role(Role.SUPERVISOR):
         return []
     return await departments_repo.departments_of(session, identity.company_id, identity.user_id)
 
 
 async def queue_counts(session: AsyncSession, identity: Identity) -> QueueCounts:
-    """Open chats nobody has taken (those the caller takes: `waiting_scope`), and the
+    """Open chats nobody has taken (those the caller may see, so those they take), and the
     caller's open chats with unread messages."""
-    scope = await waiting_scope(session, identity)
-    waiting, mine = await repository.queue_counts(
-        session, identity.company_id, identity.user_id, scope
-    )
+    waiting, mine = await repository.queue_counts(session, identity.company_id, identity.user_id)
     return QueueCounts(unassigned=waiting, mine_unread=mine)
 
 
 async def get_conversation(session: AsyncSession, conversation_id: uuid.UUID) -> ConversationOut:
     """One conversation the caller may see; NotFound otherwise (never Forbidden: no leak)."""
-    rows = await repository.get_conversations(session, [conversation_id])
-    if not rows:
+    found = await find_conversation(session, conversation_id)
+    if found is None:
         raise NotFound(N_("conversa não encontrada"))
-    return cache.conversation_out(rows[0])
+    return found
+
+
+async def find_conversation(
+    session: AsyncSession, conversation_id: uuid.UUID
+) -> ConversationOut | None:
+    """One conversation if the caller may see it (RLS decides), else None."""
+    rows = await repository.get_conversations(session, [conversation_id])
+    return cache.conversation_out(rows[0]) if rows else None
 
 
 async def list_messages(

@@ -405,7 +405,7 @@ async def start_conversation(
         )
     if existing is not None:
         if not await repository.get_conversations(session, [existing]):
-            raise Conflict(N_("esta conversa está com outro atendente"))
+            raise Conflict(N_("esta conversa está com outro atendente ou em outro setor"))
         return existing
     conversation = await repository.upsert_conversation(
         session,

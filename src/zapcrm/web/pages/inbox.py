@@ -497,10 +497,9 @@ async def route_to_department(
     department_id = optional_uuid(department)
 
     async def work(session: AsyncSession) -> tuple[ConversationOut, list[OutboxItem]]:
-        items = await departments_service.route(
+        return await departments_service.route(
             session, user.identity, conversation_id, department_id
         )
-        return await inbox.get_conversation(session, conversation_id), items
 
     conversation = await in_tenant_transaction(runtime, user.identity, work)
     return await _header(runtime, user, conversation)
