@@ -467,7 +467,9 @@
   // state when that is newer than the answer's copy. Without this, the last events of a burst
   // would be undone by the reload their own stream's opening started, with nothing to follow.
   var liveRows = null; // row id -> the version live events gave it during the reload
-  var liveCopies = null; // row id -> the live row (null: taken out) as the answer comes in
+  // row id -> a copy of the live row (null: taken out) as the answer comes in: a copy, as the
+  // morph turns the row itself into the answer's.
+  var liveCopies = null;
   function rowChangedLive(incoming) {
     if (!liveRows || !/^conv-/.test(incoming.id)) return;
     liveRows.set(incoming.id, Math.max(liveRows.get(incoming.id) || 0, version(incoming)));
@@ -481,7 +483,10 @@
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (!liveRows || !isListReload(event)) return;
     liveCopies = new Map();
-    liveRows.forEach(function (_, id) { liveCopies.set(id, document.getElementById(id)); });
+    liveRows.forEach(function (_, id) {
+      var live = document.getElementById(id);
+      liveCopies.set(id, live && live.cloneNode(true));
+    });
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     if (!liveCopies || !isListReload(event)) return;
@@ -489,13 +494,43 @@
     liveCopies.forEach(function (live, id) {
       var answer = document.getElementById(id);
       if (answer && version(answer) >= liveRows.get(id)) return;
-      if (answer) answer.remove();
-      if (live) {
-        list.insertBefore(live, list.firstChild);
-        placeRow(live);
+      if (!live) {
+        if (answer) answer.remove();
+        return;
       }
+      // The row on the page stays (the list is morphed, see below), given its live state back.
+      if (answer && window.Idiomorph) window.Idiomorph.morph(answer, live);
+      else if (answer) answer.remove();
+      var row = document.getElementById(id) || live;
+      list.insertBefore(row, list.firstChild);
+      placeRow(row);
     });
     liveRows = liveCopies = null;
+  });
+
+  // The list's reloads and searches morph the rows on the page into the answer's
+  // (`morph:innerHTML`, by idiomorph) instead of replacing them: a click whose press lands on
+  // a row before the swap and its release after it would otherwise reach no link, as the
+  // row's link is a new element by then (seen right after a page's load, when the stream's
+  // opening reloads the list). The swap is bound here rather than by idiomorph's own htmx
+  // extension, which claims every other swap style as inline too: an out-of-band
+  // "afterbegin:#conversation-list" would then insert its <ul> wrapper instead of the row
+  // (bigskysoftware/idiomorph#148).
+  if (window.htmx && window.Idiomorph) {
+    window.htmx.defineExtension("morph", {
+      handleSwap: function (swapStyle, target, fragment) {
+        if (swapStyle !== "morph:innerHTML") return false;
+        return window.Idiomorph.morph(target, fragment.children, { morphStyle: "innerHTML" });
+      }
+    });
+  }
+  // The next page's loader is not kept: one of the list being replaced, perhaps loading
+  // already, must not become the new list's.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var list = event.detail.target;
+    if (!list || list.id !== "conversation-list" || !event.detail.requestConfig) return;
+    if (event.detail.requestConfig.verb !== "get" || !event.detail.shouldSwap) return;
+    list.querySelectorAll(":scope > .more").forEach(function (more) { more.remove(); });
   });
 
   // Home: an event says something of the reader's changed; its sections are read again,
@@ -531,7 +566,7 @@
     if (list) {
       liveRows = new Map();
       window.htmx.ajax("GET", list.getAttribute("data-refresh-url"), {
-        target: list, swap: "innerHTML", headers: { "HX-Target": "conversation-list" }
+        target: list, swap: "morph:innerHTML", headers: { "HX-Target": "conversation-list" }
       });
       countsChanged();
     }
