@@ -30,6 +30,7 @@ from zapcrm.web.pages import (
     departments,
     distribution,
     events,
+    funnel,
     home,
     hours,
     imports,
@@ -176,6 +177,8 @@ def create_panel() -> SecurityHeaders:
     panel.include_router(campaigns.router)
     panel.include_router(imports.router)
     panel.include_router(list_rules.router)
+    # Before contacts: /contacts/funnel is not a contact's id.
+    panel.include_router(funnel.router)
     panel.include_router(contacts.router)
     panel.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

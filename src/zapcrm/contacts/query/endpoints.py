@@ -23,6 +23,7 @@ from zapcrm.contacts.query.schemas import (
     ContactOut,
     ContactQuery,
     CountOut,
+    FunnelOut,
     MembersAdded,
     MembersIn,
     MembersRemoved,
@@ -120,6 +121,19 @@ async def count_contacts(
     """How many contacts match the same criteria as the list."""
     count = await service.count_contacts(session, identity, _query(q, filter, segment_id))
     return CountOut(count=count)
+
+
+@router.get("/api/contacts/funnel")
+async def contact_funnel(
+    identity: CurrentUser,
+    session: TenantSession,
+    q: Q = None,
+    filter: FilterParam = None,
+    segment_id: uuid.UUID | None = None,
+) -> FunnelOut:
+    """How many of the matching contacts are in each funnel stage (the board's columns); a
+    column's contacts are GET /api/contacts with the stage added to the filter."""
+    return await service.funnel(session, identity, _query(q, filter, segment_id))
 
 
 @router.post("/api/contacts/count")

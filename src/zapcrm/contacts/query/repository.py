@@ -131,6 +131,20 @@ async def count_contacts(
     return int((await session.execute(statement)).scalar_one())
 
 
+async def count_by_stage(
+    session: AsyncSession, company_id: uuid.UUID, where: Sequence[ColumnElement[bool]]
+) -> dict[str | None, int]:
+    """How many contacts match, per funnel stage key (None: in no stage)."""
+    stage = source.contacts().c.funnel_stage
+    statement = (
+        select(stage, func.count())
+        .select_from(source.contacts())
+        .where(visible(company_id), *where)
+        .group_by(stage)
+    )
+    return {key: int(count) for key, count in (await session.execute(statement)).all()}
+
+
 def export_statement(
     company_id: uuid.UUID, where: Sequence[ColumnElement[bool]]
 ) -> Select[*tuple[Any, ...]]:

@@ -73,6 +73,25 @@ class CountOut(BaseModel):
     count: int
 
 
+class FunnelColumn(BaseModel):
+    """One column of the funnel board: a stage and how many matching contacts are in it."""
+
+    key: str | None = Field(description="the stage's key; null: contacts in no stage")
+    label: str | None = Field(description="the stage's name; null for the no-stage column")
+    count: int
+    removed: bool = Field(
+        default=False, description="a stage no longer defined that contacts are still in"
+    )
+
+
+class FunnelOut(BaseModel):
+    """The funnel: the company's stages in order, stages since removed that contacts are
+    still in, then the contacts in no stage."""
+
+    columns: list[FunnelColumn]
+    total: int
+
+
 class SegmentIn(BaseModel):
     """A new segment: a saved filter (dynamic) or a list of chosen contacts (static)."""
 

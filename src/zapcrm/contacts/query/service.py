@@ -28,6 +28,8 @@ from zapcrm.contacts.query.filters import FilterContext, compile_filter
 from zapcrm.contacts.query.schemas import (
     ContactOut,
     ContactQuery,
+    FunnelColumn,
+    FunnelOut,
     MembersIn,
     Page,
     SegmentIn,
@@ -178,6 +180,38 @@ async def count_contacts(
     """How many contacts match."""
     criteria = await resolve_criteria(session, identity, query, now=now)
     return await repository.count_contacts(session, identity.company_id, criteria.where)
+
+
+def in_stage(query: ContactQuery, stage: str | None) -> ContactQuery:
+    """The same contacts, only those in one funnel stage (None: in none)."""
+    condition: dict[str, Any] = (
+        {"field": "stage", "operator": "equals", "value": stage}
+        if stage is not None
+        else {"field": "stage", "operator": "absent"}
+    )
+    narrowed = {"op": "and", "conditions": [query.filter, condition]} if query.filter else condition
+    return query.model_copy(update={"filter": narrowed})
+
+
+async def funnel(
+    session: AsyncSession, identity: Identity, query: ContactQuery, *, now: datetime | None = None
+) -> FunnelOut:
+    """How many matching contacts are in each funnel stage, in the board's column order."""
+    criteria = await resolve_criteria(session, identity, query, now=now)
+    counts = await repository.count_by_stage(session, identity.company_id, criteria.where)
+    total = sum(counts.values())
+    columns = [
+        FunnelColumn(key=stage.key, label=stage.label, count=counts.pop(stage.key, 0))
+        for stage in await list_stages(session, identity.company_id)
+    ]
+    unstaged = counts.pop(None, 0)
+    # A stage an admin removed while contacts were in it: shown, so they can be moved on.
+    columns += [
+        FunnelColumn(key=key, label=key, count=count, removed=True)
+        for key, count in sorted((key, count) for key, count in counts.items() if key)
+    ]
+    columns.append(FunnelColumn(key=None, label=None, count=unstaged))
+    return FunnelOut(columns=columns, total=total)
 
 
 async def bulk_tag(

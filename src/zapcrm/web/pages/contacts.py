@@ -72,6 +72,7 @@ async def contact_list(
     async with runtime.db.tenant_session(user.identity.claims) as session:
         fields = await _field_choices(session, user)
         segments = await query_service.list_segments(session, user.identity)
+        stages = await definitions.list_stages(session, user.identity)
         try:
             query = _query(q, form, segment)
             page = await query_service.search_contacts(
@@ -96,10 +97,18 @@ async def contact_list(
         "errors": errors,
         "list_query": _list_url(q, form, segment),
         "filter_json": orjson.dumps(form.to_filter()).decode() if not form.is_empty() else "",
+        "stage_labels": {stage.key: stage.label for stage in stages},
     }
     if request.headers.get("hx-target") == "contact-rows" and page is not None:
         return HTMLResponse(
-            render_macro("contacts/_list.html", "rows", page, context["list_query"], company_zone())
+            render_macro(
+                "contacts/_list.html",
+                "rows",
+                page,
+                context["list_query"],
+                company_zone(),
+                context["stage_labels"],
+            )
         )
     return render("contacts/list.html", context, status_code=422 if error else 200)
 
@@ -222,12 +231,14 @@ async def _contact_context(
             if contact_id in (pair.first.id, pair.second.id)
         ]
     agents = await Agents.load(session, user.identity)
+    stages = await definitions.list_stages(session, user.identity)
     return {
         "agents": agents,
         "contact": contact,
         "history": history,
         "duplicates": duplicates,
-        "stages": await definitions.list_stages(session, user.identity),
+        "stages": stages,
+        "stage_labels": {stage.key: stage.label for stage in stages},
         "attributes": await definitions.list_attributes(session, user.identity),
     }
 

@@ -1,0 +1,139 @@
+"""The funnel board: the company's contacts in one column per funnel stage, narrowed by the
+search box and a segment, each column paged on its own; a card dragged to another column (or
+moved with its menu, without a mouse) changes the contact's stage like editing the field does,
+so the change lands in their timeline and the list rules see it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.contacts import service as contacts_service
+from zapcrm.contacts.query import service as query_service
+from zapcrm.contacts.query.schemas import ContactOut, ContactQuery, FunnelOut, Page
+from zapcrm.contacts.schemas import ContactPatch
+from zapcrm.dependencies import RuntimeDep
+from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
+from zapcrm.web.i18n import N_
+from zapcrm.web.templating import company_zone, render, render_macro
+from zapcrm.web.views import optional_uuid
+
+router = APIRouter()
+
+# Cards per column and per "Mostrar mais": a board shows a glance, the list shows everything.
+CARDS_PER_PAGE = 20
+
+
+def _query(q: str | None, segment: uuid.UUID | None) -> ContactQuery:
+    return ContactQuery(q=(q or "").strip() or None, segment_id=segment)
+
+
+def _board_query(q: str | None, segment: uuid.UUID | None) -> str:
+    """The board's narrowing as a query string, for the columns' next pages and for moves."""
+    items = [("q", q)] if q else []
+    if segment:
+        items.append(("segment", str(segment)))
+    return urlencode(items)
+
+
+async def _column_page(
+    session: AsyncSession,
+    user: PanelUser,
+    query: ContactQuery,
+    stage: str | None,
+    cursor: str | None = None,
+) -> Page[ContactOut]:
+    return await query_service.search_contacts(
+        session,
+        user.identity,
+        query_service.in_stage(query, stage),
+        sort=None,
+        cursor=cursor,
+        limit=CARDS_PER_PAGE,
+    )
+
+
+@router.get("/contacts/funnel")
+async def board(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    segment_param: Annotated[str | None, Query(alias="segment", max_length=40)] = None,
+) -> Response:
+    """Every stage's column with its count and its most recently active contacts."""
+    segment = optional_uuid(segment_param, N_("segmento inválido"))
+    query = _query(q, segment)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        segments = await query_service.list_segments(session, user.identity)
+        funnel = await query_service.funnel(session, user.identity, query)
+        pages = [await _column_page(session, user, query, column.key) for column in funnel.columns]
+    context = user.page_context(request, "contacts") | {
+        "q": q or "",
+        "segment_id": segment,
+        "segments": segments,
+        "funnel": funnel,
+        "pages": pages,
+        "board_query": _board_query(q, segment),
+    }
+    return render("contacts/funnel.html", context)
+
+
+@router.get("/contacts/funnel/cards")
+async def more_cards(
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    cursor: Annotated[str, Query(max_length=300)],
+    stage: Annotated[str, Query(max_length=50)] = "",
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    segment_param: Annotated[str | None, Query(alias="segment", max_length=40)] = None,
+) -> Response:
+    """A column's next cards (with its own "Mostrar mais" when there are more still)."""
+    segment = optional_uuid(segment_param, N_("segmento inválido"))
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        funnel = await query_service.funnel(session, user.identity, _query(q, segment))
+        page = await _column_page(session, user, _query(q, segment), stage or None, cursor)
+    return HTMLResponse(
+        render_macro(
+            "contacts/_funnel.html",
+            "cards",
+            page,
+            stage or None,
+            funnel,
+            _board_query(q, segment),
+            company_zone(),
+        )
+    )
+
+
+@router.post("/contacts/{contact_id}/stage")
+async def move(
+    contact_id: uuid.UUID,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    stage: Annotated[str, Form(max_length=50)] = "",
+    q: Annotated[str, Form(max_length=200)] = "",
+    segment_param: Annotated[str, Form(alias="segment", max_length=40)] = "",
+) -> Response:
+    """Put the contact in another stage (empty: none). The answer is the card at the top of
+    its new column and every column's count, as the board's narrowing counts them."""
+    segment = optional_uuid(segment_param, N_("segmento inválido"))
+    patch = ContactPatch(funnel_stage=stage or None)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        contact = await contacts_service.update_contact(session, user.identity, contact_id, patch)
+        funnel: FunnelOut = await query_service.funnel(session, user.identity, _query(q, segment))
+    return HTMLResponse(
+        render_macro(
+            "contacts/_funnel.html",
+            "moved",
+            contact,
+            funnel,
+            _board_query(q, segment),
+            company_zone(),
+        )
+    )

@@ -1,0 +1,207 @@
+"""The funnel board over HTTP: one column per stage with its count and cards, narrowed by the
+search box; a move changes the stage like an edit does (timeline, counts), bad moves are
+refused with a clear error; a column pages on its own; the stage's name in the contact list;
+and the API's counts, with a stage removed while contacts were in it."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.conftest import Factory, UserFixture, login
+from tests.evolution.harness import rows
+from tests.web.conftest import Browser, panel_login
+from zapcrm.db import Database
+from zapcrm.models import Role
+from zapcrm.web.pages.funnel import CARDS_PER_PAGE
+
+
+async def _contact(client: httpx.AsyncClient, headers: dict[str, str], **fields: Any) -> str:
+    response = await client.post("/api/contacts", json=fields, headers=headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def _shop(
+    client: httpx.AsyncClient, factory: Factory
+) -> tuple[UserFixture, dict[str, str], dict[str, str]]:
+    """A company with the stages Novo contato and Em negociação and four people."""
+    company = await factory.company()
+    admin = await factory.user(company, Role.ADMIN)
+    headers = await login(client, admin)
+    for position, (key, label) in enumerate(
+        (("novo", "Novo contato"), ("negociacao", "Em negociação"))
+    ):
+        created = await client.post(
+            "/api/funnel-stages",
+            json={"key": key, "label": label, "position": position},
+            headers=headers,
+        )
+        assert created.status_code == 201, created.text
+    ids = {
+        "ana": await _contact(client, headers, name="Ana Souza", phone="11987650101",
+                              funnel_stage="novo", tags=["vip"]),
+        "bruno": await _contact(client, headers, name="Bruno <b>Lima</b>", phone="21987650102",
+                                funnel_stage="novo"),
+        "carla": await _contact(client, headers, name="Carla Dias", phone="31987650103",
+                                funnel_stage="negociacao"),
+        "davi": await _contact(client, headers, name="Davi Rocha", phone="41987650104"),
+    }  # fmt: skip
+    return admin, headers, ids
+
+
+def _column(page: str, key: str) -> str:
+    """The HTML of one column's card list."""
+    found = re.search(rf'<ul id="cards-{key}" class="funnel-cards">(.*?)</ul>', page, re.S)
+    assert found, key
+    return found.group(1)
+
+
+def _count(page: str, key: str) -> str:
+    found = re.search(rf'id="count-{key}" class="funnel-count"[^>]*>([^<]*)<', page)
+    assert found, key
+    return found.group(1)
+
+
+async def test_the_board_shows_each_stage_with_its_contacts_and_moves_them(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    admin, _, ids = await _shop(client, factory)
+    http = await new_browser()
+    csrf = await panel_login(http, admin)
+    board = await http.get("/panel/contacts/funnel")
+    assert board.status_code == 200, board.text
+    page = board.text
+    assert [_count(page, key) for key in ("novo", "negociacao", "_none")] == ["2", "1", "1"]
+    assert ids["ana"] in _column(page, "novo")
+    assert ids["bruno"] in _column(page, "novo")
+    assert ids["carla"] in _column(page, "negociacao")
+    assert ids["davi"] in _column(page, "_none")
+    assert "Bruno &lt;b&gt;Lima&lt;/b&gt;" in page  # names are escaped
+    assert "Sem etapa" in page
+    assert "Em negociação" in page
+    # The search box narrows every column and its count.
+    narrowed = (await http.get("/panel/contacts/funnel", params={"q": "souza"})).text
+    assert [_count(narrowed, key) for key in ("novo", "negociacao", "_none")] == ["1", "0", "0"]
+
+    # Ana moves on to the negotiation, on a board narrowed to "souza": the answer puts her card
+    # at the top of its new column and recounts every column the way the board counts them.
+    moved = await http.post(
+        f"/panel/contacts/{ids['ana']}/stage",
+        data={"stage": "negociacao", "q": "souza", "segment": ""},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert moved.status_code == 200, moved.text
+    assert '<ul hx-swap-oob="afterbegin:#cards-negociacao">' in moved.text
+    assert f'id="card-{ids["ana"]}"' in moved.text
+    assert re.search(r'id="count-novo" class="funnel-count" hx-swap-oob="true">0<', moved.text)
+    assert re.search(
+        r'id="count-negociacao" class="funnel-count" hx-swap-oob="true">1<', moved.text
+    )
+    # The change is the contact's, in their timeline like an edit of the field.
+    [stored] = await rows(
+        db, "select funnel_stage from contacts where id = :id", id=uuid.UUID(ids["ana"])
+    )
+    assert stored["funnel_stage"] == "negociacao"
+    [event] = await rows(
+        db,
+        "select details from contact_events where contact_id = :id and kind = 'contact.updated'",
+        id=uuid.UUID(ids["ana"]),
+    )
+    assert event["details"]["changes"] == {"funnel_stage": {"from": "novo", "to": "negociacao"}}
+    timeline = await http.get(f"/panel/contacts/{ids['ana']}")
+    assert "<li>Etapa do funil: Novo contato → Em negociação</li>" in timeline.text
+
+    # Out of every stage, then a stage that does not exist and a contact that does not.
+    out = await http.post(
+        f"/panel/contacts/{ids['carla']}/stage", data={"stage": ""},
+        headers={"X-CSRF-Token": csrf},
+    )  # fmt: skip
+    assert out.status_code == 200, out.text
+    assert '<ul hx-swap-oob="afterbegin:#cards-_none">' in out.text
+    unknown = await http.post(
+        f"/panel/contacts/{ids['davi']}/stage", data={"stage": "ganho"},
+        headers={"X-CSRF-Token": csrf},
+    )  # fmt: skip
+    assert unknown.status_code == 422
+    assert "etapa" in unknown.text
+    missing = await http.post(
+        f"/panel/contacts/{uuid.uuid4()}/stage", data={"stage": "novo"},
+        headers={"X-CSRF-Token": csrf},
+    )  # fmt: skip
+    assert missing.status_code == 404
+    # Without the CSRF token nothing moves.
+    forged = await http.post(f"/panel/contacts/{ids['davi']}/stage", data={"stage": "novo"})
+    assert forged.status_code == 403
+    [davi] = await rows(
+        db, "select funnel_stage from contacts where id = :id", id=uuid.UUID(ids["davi"])
+    )
+    assert davi["funnel_stage"] is None
+
+    # The contact list names the stage, not its key.
+    listed = await http.get("/panel/contacts", params={"q": "ana souza"})
+    assert "<td>Em negociação</td>" in listed.text
+
+
+async def test_a_column_pages_on_its_own(
+    new_browser: Browser, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    admin, headers, _ = await _shop(client, factory)
+    extra = CARDS_PER_PAGE + 3
+    for n in range(extra):
+        await _contact(
+            client, headers, name=f"Lead {n:02d}", phone=f"1198800{n:04d}", funnel_stage="novo"
+        )
+    http = await new_browser()
+    await panel_login(http, admin)
+    page = (await http.get("/panel/contacts/funnel")).text
+    first = _column(page, "novo")
+    assert _count(page, "novo") == str(extra + 2)
+    assert first.count('class="funnel-card"') == CARDS_PER_PAGE
+    more = re.search(r'hx-get="(/panel/contacts/funnel/cards\?[^"]+)"', first)
+    assert more, first
+    rest = await http.get(more.group(1).replace("&amp;", "&"))
+    assert rest.status_code == 200, rest.text
+    assert rest.text.count('class="funnel-card"') == extra + 2 - CARDS_PER_PAGE
+    assert "funnel-more" not in rest.text
+    shown = re.findall(r'id="card-([0-9a-f-]+)"', first + rest.text)
+    assert len(shown) == len(set(shown)) == extra + 2
+
+
+async def test_the_api_counts_each_stage_and_a_removed_one(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    _, headers, ids = await _shop(client, factory)
+    stages = (await client.get("/api/funnel-stages", headers=headers)).json()
+    negotiation = next(stage for stage in stages if stage["key"] == "negociacao")
+    removed = await client.delete(f"/api/funnel-stages/{negotiation['id']}", headers=headers)
+    assert removed.status_code == 204
+    funnel = await client.get("/api/contacts/funnel", headers=headers)
+    assert funnel.status_code == 200, funnel.text
+    assert funnel.json() == {
+        "columns": [
+            {"key": "novo", "label": "Novo contato", "count": 2, "removed": False},
+            {"key": "negociacao", "label": "negociacao", "count": 1, "removed": True},
+            {"key": None, "label": None, "count": 1, "removed": False},
+        ],
+        "total": 4,
+    }
+    narrowed = await client.get("/api/contacts/funnel", params={"q": "Carla"}, headers=headers)
+    assert [c["count"] for c in narrowed.json()["columns"]] == [0, 1, 0]
+    # A column's contacts: the list with the stage in the filter.
+    column = await client.get(
+        "/api/contacts",
+        params={"filter": '{"field": "stage", "operator": "equals", "value": "novo"}'},
+        headers=headers,
+    )
+    assert {c["id"] for c in column.json()["items"]} == {ids["ana"], ids["bruno"]}
+    # Another company's board counts nothing of this one.
+    stranger = await login(client, await factory.user(await factory.company(), Role.ADMIN))
+    theirs = await client.get("/api/contacts/funnel", headers=stranger)
+    assert theirs.json() == {
+        "columns": [{"key": None, "label": None, "count": 0, "removed": False}],
+        "total": 0,
+    }
