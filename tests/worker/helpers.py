@@ -50,11 +50,23 @@ class Workers:
         self._running.append(running)
         return running
 
-    async def stop_all(self) -> None:
-        """Stop every runtime still running (a failed test must not leak tasks)."""
-        for running in self._running:
-            if not running.task.done():
-                await running.shutdown()
+    async def stop_all(self, within: float = 30.0) -> None:
+        """Stop every runtime still running (a failed test must not leak tasks): all asked at
+        once, and any still running after `within` seconds (a loaded machine) cancelled and
+        awaited before this fails, so no runtime outlives its test to recreate its consumer
+        group in the next one's flushed Redis."""
+        still = [running for running in self._running if not running.task.done()]
+        for running in still:
+            running.stop.set()
+        tasks = [running.task for running in still]
+        if not tasks:
+            return
+        _done, late = await asyncio.wait(tasks, timeout=within)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if late:
+            raise AssertionError(f"{len(late)} runtime(s) did not stop within {within}s")
 
 
 async def wait_until(
