@@ -136,3 +136,36 @@ async def test_a_transfer_says_who_gave_the_chat_and_taking_it_oneself_does_not(
         assert given["data"]["assigned_by"] == str(supervisor.id)
         assert given["data"]["conversation"]["assignee_id"] == str(operator.id)
         await reader.close()
+
+
+async def test_a_chat_sent_to_a_department_says_who_sent_it(
+    live_server: str, live_worker: None, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+    admin = await factory.user(instance.company_id, Role.ADMIN)
+    member = await factory.user(instance.company_id, Role.OPERATOR)
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as http:
+        boss = await token_headers(http, admin)
+        finance = await http.post(
+            "/api/departments",
+            json={"name": "Financeiro", "member_ids": [str(member.id)]},
+            headers=boss,
+        )
+        assert finance.status_code == 201, finance.text
+        reader = SseReader(http, await token_headers(http, member))
+        await asyncio.wait_for(reader.ready.wait(), 10)
+        await _post(http, instance, text_message("E2E-D1", text_body="Segunda via do boleto"))
+        created = await reader.wait_for(lambda e: e["type"] == "message.created")
+        conversation_id = created["data"]["message"]["conversation_id"]
+        routed = await http.post(
+            f"/api/conversations/{conversation_id}/department",
+            json={"department_id": finance.json()["id"]},
+            headers=boss,
+        )
+        assert routed.status_code == 200, routed.text
+        sent = await reader.wait_for(
+            lambda e: e["type"] == "conversation.updated" and "routed_by" in e["data"]
+        )
+        assert sent["data"]["routed_by"] == str(admin.id)
+        assert sent["data"]["conversation"]["department_name"] == "Financeiro"
+        await reader.close()

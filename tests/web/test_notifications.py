@@ -257,3 +257,30 @@ def test_a_survey_grade_rings_its_agent_and_supervisors_only_when_low() -> None:
     )
     good = _event(assignee=agent, body="4", details={"survey_rating": 4})
     assert supervisor.notification(good) is None
+
+
+def test_a_chat_a_colleague_sends_to_the_readers_department_is_announced() -> None:
+    colleague = uuid.uuid4()
+    view, me = _view(Role.SUPERVISOR, Agents(by_id={colleague: "Bia"}, active=[]))
+    finance, sales = uuid.uuid4(), uuid.uuid4()
+    view.member_of = frozenset({finance})
+
+    def routed(department: uuid.UUID, by: uuid.UUID, to: uuid.UUID | None = None) -> dict[str, Any]:
+        event = _event(department=department, assignee=to)
+        event["type"] = "conversation.updated"
+        del event["data"]["message"]
+        event["data"]["conversation"]["department_name"] = "Financeiro <1>"
+        event["data"]["routed_by"] = str(by)
+        return event
+
+    notice = orjson.loads(view.notification(routed(finance, colleague)) or "{}")
+    assert (notice["title"], notice["body"]) == (
+        "Dona Rosa",
+        "Bia enviou ao setor Financeiro <1>: depois",  # plain text: the browser shows it as such
+    )
+    assert view.notification(routed(sales, colleague)) is None  # not the reader's department
+    assert view.notification(routed(finance, me)) is None  # the reader's own doing
+    assert view.notification(routed(finance, colleague, to=uuid.uuid4())) is None  # taken already
+    with use_locale("en"):
+        english = orjson.loads(view.notification(routed(finance, colleague)) or "{}")
+    assert english["body"] == "Bia sent to the Financeiro <1> department: depois"

@@ -70,6 +70,11 @@ async def _existing(session: AsyncSession, actor: Identity, department_id: uuid.
     return row
 
 
+async def member_of(session: AsyncSession, identity: Identity) -> list[uuid.UUID]:
+    """The departments the caller works in (whatever their role)."""
+    return await repository.departments_of(session, identity.company_id, identity.user_id)
+
+
 async def list_departments(session: AsyncSession, identity: Identity) -> list[DepartmentOut]:
     """The company's departments in menu order."""
     rows = await repository.list_departments(session, identity.company_id)
@@ -185,4 +190,6 @@ async def route(
             "assignee_id": None,
         }
     )
-    return after, [conversation_changed(identity.company_id, conversation_id)]
+    # Sent to a department: its members are told who sent it (web/pages/events.py).
+    extra = {"routed_by": str(identity.user_id)} if department_id is not None else {}
+    return after, [conversation_changed(identity.company_id, conversation_id, **extra)]

@@ -159,6 +159,8 @@ class IncomingHandler:
                     conversation_data["assigned_by"] = str(assigned_by)  # a transfer, by whom
                 if payload.get("distributed"):
                     conversation_data["distributed"] = True  # handed out by the distributor
+                if routed_by := payload.get("routed_by"):
+                    conversation_data["routed_by"] = str(routed_by)  # sent to a department
                 pipe.publish(
                     channel,
                     realtime.encode_event(

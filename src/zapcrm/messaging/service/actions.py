@@ -36,7 +36,8 @@ def conversation_changed(
     company_id: uuid.UUID, conversation_id: uuid.UUID, **extra: object
 ) -> OutboxItem:
     """The announcement of a changed chat (the worker refreshes caches and pushes it live);
-    `extra` says how it changed where the panel words it (`assigned_by`, `distributed`)."""
+    `extra` says how it changed where the panel words it (`assigned_by`, `distributed`,
+    `routed_by`)."""
     return OutboxItem(
         INCOMING_STREAM,
         {

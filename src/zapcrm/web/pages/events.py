@@ -24,6 +24,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import ValidationError
 
+from zapcrm.departments import service as departments_service
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.distribution import presence
 from zapcrm.exceptions import Unauthorized
@@ -68,6 +69,7 @@ class PageView:
         instances: bool = False,
         tasks: bool = False,
         home: bool = False,
+        member_of: frozenset[uuid.UUID] = frozenset(),
     ) -> None:
         self.user = user
         self.filter = flt
@@ -77,6 +79,8 @@ class PageView:
         self.instances = instances
         self.tasks = tasks
         self.home = home
+        # The departments the reader works in, whatever their role (told of chats sent there).
+        self.member_of = member_of
 
     def fragments(self, event: Mapping[str, Any]) -> str:
         """The out-of-band swaps an event causes on this page ("" when none)."""
@@ -106,6 +110,8 @@ class PageView:
         # snapshot), so who is concerned is decided before any model is read.
         by = uuid_or_none(data.get("assigned_by"))
         distributed = data.get("distributed") is True
+        if kind == "conversation.updated" and "routed_by" in data:
+            return self._routed_notice(event, data)
         if kind == "conversation.updated":
             given = distributed or (by is not None and by != me)
             if not given or event.get("assignee_id") != str(me):
@@ -140,6 +146,25 @@ class PageView:
         body = preview_of(message.type, message.body, caption if isinstance(caption, str) else None)
         if conversation.is_group and message.push_name:
             body = f"{message.push_name}: {body}"
+        return _notice(conversation, body)
+
+    def _routed_notice(self, event: Mapping[str, Any], data: Mapping[str, Any]) -> str | None:
+        """A colleague sent a chat to one of the reader's departments ("Enviar ao setor"): it
+        waits there for its members."""
+        by = uuid_or_none(data.get("routed_by"))
+        if by is None or by == self.user.identity.user_id or event.get("assignee_id"):
+            return None
+        conversation = _model(ConversationOut, data.get("conversation"))
+        if conversation is None or conversation.department_id not in self.member_of:
+            return None
+        body = translate(
+            N_(
+                "{name} enviou ao setor {department}: {preview}",
+                name=self.agents.name(by) or "",
+                department=conversation.department_name or "",
+                preview=conversation.last_message_preview or "",
+            )
+        )
         return _notice(conversation, body)
 
     def _grade_notice(
@@ -374,13 +399,15 @@ async def _agents(runtime: Runtime, user: PanelUser) -> Agents:
 
 async def _reader(
     runtime: Runtime, user: PanelUser, flt: InboxFilter
-) -> tuple[Agents, InboxFilter]:
-    """The names the page shows, and its filter with the departments whose waiting chats the
-    reader takes, in one transaction (read when the stream opens and now and then after)."""
+) -> tuple[Agents, InboxFilter, frozenset[uuid.UUID]]:
+    """The names the page shows, its filter with the departments whose waiting chats the
+    reader takes, and the departments they work in, in one transaction (read when the stream
+    opens and now and then after)."""
     async with runtime.db.tenant_session(user.identity.claims) as session:
         agents = await Agents.load(session, user.identity)
         scope = await inbox.waiting_scope(session, user.identity)
-    return agents, replace(flt, scope=frozenset(scope))
+        member_of = await departments_service.member_of(session, user.identity)
+    return agents, replace(flt, scope=frozenset(scope)), frozenset(member_of)
 
 
 async def _still_signed_in(runtime: Runtime, user: PanelUser) -> bool:
@@ -409,7 +436,7 @@ async def events(
     home: bool = False,
 ) -> AsyncIterator[ServerSentEvent]:
     """Live updates for the page that opened the stream."""
-    agents, scoped = await _reader(runtime, user, flt)
+    agents, scoped, member_of = await _reader(runtime, user, flt)
     view = PageView(
         user,
         scoped,
@@ -419,6 +446,7 @@ async def events(
         instances=instances,
         tasks=tasks,
         home=home,
+        member_of=member_of,
     )
     loop = asyncio.get_running_loop()
     checked_at = loop.time()
@@ -451,7 +479,7 @@ async def events(
             if loop.time() - checked_at > RECHECK_SECONDS:
                 if not await _still_signed_in(runtime, user):
                     break
-                view.agents, view.filter = await _reader(runtime, user, flt)
+                view.agents, view.filter, view.member_of = await _reader(runtime, user, flt)
                 checked_at = loop.time()
             assignee = event.get("assignee_id")
             if assignee and assignee not in unknown_agents and not view.agents.knows(assignee):
