@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zapcrm.contacts import service as contacts_service
 from zapcrm.contacts.query import service as query_service
 from zapcrm.contacts.query.schemas import ContactOut, ContactQuery, FunnelOut, Page
+from zapcrm.contacts.query.sorting import Sort
 from zapcrm.contacts.schemas import ContactPatch
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
@@ -52,7 +53,7 @@ async def _column_page(
         session,
         user.identity,
         query_service.in_stage(query, stage),
-        sort=None,
+        sort=Sort.LAST_INTERACTION,
         cursor=cursor,
         limit=CARDS_PER_PAGE,
     )
