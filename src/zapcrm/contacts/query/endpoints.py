@@ -13,7 +13,7 @@ import orjson
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import StreamingResponse
 
-from zapcrm.contacts.query import export, service
+from zapcrm.contacts.query import export, funnel, service
 from zapcrm.contacts.query.schemas import (
     MAX_CURSOR_LENGTH,
     MAX_FILTER_PARAM_LENGTH,
@@ -133,7 +133,7 @@ async def contact_funnel(
 ) -> FunnelOut:
     """How many of the matching contacts are in each funnel stage (the board's columns); a
     column's contacts are GET /api/contacts with the stage added to the filter."""
-    return await service.funnel(session, identity, _query(q, filter, segment_id))
+    return await funnel.funnel(session, identity, _query(q, filter, segment_id))
 
 
 @router.post("/api/contacts/count")

@@ -131,6 +131,12 @@ async def count_contacts(
     return int((await session.execute(statement)).scalar_one())
 
 
+def in_stage(stage: str | None) -> ColumnElement[bool]:
+    """Contacts in one funnel stage (None: in none)."""
+    column = source.contacts().c.funnel_stage
+    return column.is_(None) if stage is None else column == stage
+
+
 async def count_by_stage(
     session: AsyncSession, company_id: uuid.UUID, where: Sequence[ColumnElement[bool]]
 ) -> dict[str | None, int]:

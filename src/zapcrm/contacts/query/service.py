@@ -28,8 +28,6 @@ from zapcrm.contacts.query.filters import FilterContext, compile_filter
 from zapcrm.contacts.query.schemas import (
     ContactOut,
     ContactQuery,
-    FunnelColumn,
-    FunnelOut,
     MembersIn,
     Page,
     SegmentIn,
@@ -148,6 +146,19 @@ async def search_contacts(
 ) -> Page[ContactOut]:
     """One keyset page of matching contacts, in the chosen order."""
     criteria = await resolve_criteria(session, identity, query, now=now)
+    return await page_of(session, identity, criteria, sort=sort, cursor=cursor, limit=limit)
+
+
+async def page_of(
+    session: AsyncSession,
+    identity: Identity,
+    criteria: Criteria,
+    *,
+    sort: Sort | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[ContactOut]:
+    """One keyset page of the contacts resolved criteria match, in the chosen order."""
     score = relevance(criteria.term) if criteria.term is not None else None
     effective = sort or Sort.RECENT
     if effective is Sort.RELEVANCE and score is None:
@@ -180,38 +191,6 @@ async def count_contacts(
     """How many contacts match."""
     criteria = await resolve_criteria(session, identity, query, now=now)
     return await repository.count_contacts(session, identity.company_id, criteria.where)
-
-
-def in_stage(query: ContactQuery, stage: str | None) -> ContactQuery:
-    """The same contacts, only those in one funnel stage (None: in none)."""
-    condition: dict[str, Any] = (
-        {"field": "stage", "operator": "equals", "value": stage}
-        if stage is not None
-        else {"field": "stage", "operator": "absent"}
-    )
-    narrowed = {"op": "and", "conditions": [query.filter, condition]} if query.filter else condition
-    return query.model_copy(update={"filter": narrowed})
-
-
-async def funnel(
-    session: AsyncSession, identity: Identity, query: ContactQuery, *, now: datetime | None = None
-) -> FunnelOut:
-    """How many matching contacts are in each funnel stage, in the board's column order."""
-    criteria = await resolve_criteria(session, identity, query, now=now)
-    counts = await repository.count_by_stage(session, identity.company_id, criteria.where)
-    total = sum(counts.values())
-    columns = [
-        FunnelColumn(key=stage.key, label=stage.label, count=counts.pop(stage.key, 0))
-        for stage in await list_stages(session, identity.company_id)
-    ]
-    unstaged = counts.pop(None, 0)
-    # A stage an admin removed while contacts were in it: shown, so they can be moved on.
-    columns += [
-        FunnelColumn(key=key, label=key, count=count, removed=True)
-        for key, count in sorted((key, count) for key, count in counts.items() if key)
-    ]
-    columns.append(FunnelColumn(key=None, label=None, count=unstaged))
-    return FunnelOut(columns=columns, total=total)
 
 
 async def bulk_tag(

@@ -11,15 +11,14 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.contacts import service as contacts_service
+from zapcrm.contacts.query import funnel as funnel_reads
 from zapcrm.contacts.query import service as query_service
-from zapcrm.contacts.query.schemas import ContactOut, ContactQuery, FunnelOut, Page
-from zapcrm.contacts.query.sorting import Sort
+from zapcrm.contacts.query.schemas import ContactQuery
 from zapcrm.contacts.schemas import ContactPatch
 from zapcrm.dependencies import RuntimeDep
-from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
+from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser
 from zapcrm.web.i18n import N_
 from zapcrm.web.templating import company_zone, render, render_macro
 from zapcrm.web.views import optional_uuid
@@ -42,23 +41,6 @@ def _board_query(q: str | None, segment: uuid.UUID | None) -> str:
     return urlencode(items)
 
 
-async def _column_page(
-    session: AsyncSession,
-    user: PanelUser,
-    query: ContactQuery,
-    stage: str | None,
-    cursor: str | None = None,
-) -> Page[ContactOut]:
-    return await query_service.search_contacts(
-        session,
-        user.identity,
-        query_service.in_stage(query, stage),
-        sort=Sort.LAST_INTERACTION,
-        cursor=cursor,
-        limit=CARDS_PER_PAGE,
-    )
-
-
 @router.get("/contacts/funnel")
 async def board(
     request: Request,
@@ -72,14 +54,13 @@ async def board(
     query = _query(q, segment)
     async with runtime.db.tenant_session(user.identity.claims) as session:
         segments = await query_service.list_segments(session, user.identity)
-        funnel = await query_service.funnel(session, user.identity, query)
-        pages = [await _column_page(session, user, query, column.key) for column in funnel.columns]
+        shown = await funnel_reads.board(session, user.identity, query, limit=CARDS_PER_PAGE)
     context = user.page_context(request, "contacts") | {
         "q": q or "",
         "segment_id": segment,
         "segments": segments,
-        "funnel": funnel,
-        "pages": pages,
+        "funnel": shown.funnel,
+        "pages": shown.pages,
         "board_query": _board_query(q, segment),
     }
     return render("contacts/funnel.html", context)
@@ -97,8 +78,11 @@ async def more_cards(
     """A column's next cards (with its own "Mostrar mais" when there are more still)."""
     segment = optional_uuid(segment_param, N_("segmento inválido"))
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        funnel = await query_service.funnel(session, user.identity, _query(q, segment))
-        page = await _column_page(session, user, _query(q, segment), stage or None, cursor)
+        query = _query(q, segment)
+        funnel = await funnel_reads.funnel(session, user.identity, query)
+        page = await funnel_reads.column_page(
+            session, user.identity, query, stage or None, cursor=cursor, limit=CARDS_PER_PAGE
+        )
     return HTMLResponse(
         render_macro(
             "contacts/_funnel.html",
@@ -127,7 +111,7 @@ async def move(
     patch = ContactPatch(funnel_stage=stage or None)
     async with runtime.db.tenant_session(user.identity.claims) as session:
         contact = await contacts_service.update_contact(session, user.identity, contact_id, patch)
-        funnel: FunnelOut = await query_service.funnel(session, user.identity, _query(q, segment))
+        funnel = await funnel_reads.funnel(session, user.identity, _query(q, segment))
     return HTMLResponse(
         render_macro(
             "contacts/_funnel.html",
