@@ -42,6 +42,17 @@ def _board(db: Database, identity: Identity, query: ContactQuery) -> Runner:
     return run
 
 
+def _counts(db: Database, identity: Identity, query: ContactQuery) -> Runner:
+    """The board's counts alone, to tell them from the columns' cards."""
+
+    async def run() -> int:
+        async with db.tenant_session(identity.claims) as session:
+            columns = await funnel.funnel(session, identity, query)
+        return len(columns.columns)
+
+    return run
+
+
 def _line(label: str, timings: list[float]) -> str:
     p50, p95 = percentile(timings, 0.5), percentile(timings, 0.95)
     return f"{label:<44}{p50:9.1f}{p95:9.1f}"
@@ -68,6 +79,7 @@ async def _run(url: str, count: int, runs: int) -> bool:
             sides: dict[str, Runner] = {
                 "board, every contact": _board(db, identity, ContactQuery()),
                 'board, search "silva"': _board(db, identity, ContactQuery(q="silva")),
+                "its counts alone, every contact": _counts(db, identity, ContactQuery()),
                 "bare GROUP BY of the stages (owner)": _raw_runner(
                     raw,
                     "select funnel_stage, count(*) from contacts where company_id = %s"
@@ -87,7 +99,9 @@ async def _run(url: str, count: int, runs: int) -> bool:
     for label, timings in results.items():
         print(_line(label, timings))
     met = all(
-        percentile(results[label], 0.95) <= GOAL_P95_MS for label in results if "board" in label
+        percentile(results[label], 0.95) <= GOAL_P95_MS
+        for label in results
+        if label.startswith("board")
     )
     print(f"goal p95 <= {GOAL_P95_MS:.0f} ms for the board: {'MET' if met else 'NOT MET'}")
     return met
