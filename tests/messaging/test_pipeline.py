@@ -169,3 +169,53 @@ async def test_a_chat_sent_to_a_department_says_who_sent_it(
         assert sent["data"]["routed_by"] == str(admin.id)
         assert sent["data"]["conversation"]["department_name"] == "Financeiro"
         await reader.close()
+
+
+async def test_an_operator_hears_nothing_of_another_departments_waiting_chat(
+    live_server: str, live_worker: None, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+    admin = await factory.user(instance.company_id, Role.ADMIN)
+    seller = await factory.user(instance.company_id, Role.OPERATOR)
+    async with httpx.AsyncClient(base_url=live_server, timeout=10) as http:
+        boss = await token_headers(http, admin)
+        departments = {}
+        for name, members in (("Vendas", [str(seller.id)]), ("Financeiro", [])):
+            created = await http.post(
+                "/api/departments", json={"name": name, "member_ids": members}, headers=boss
+            )
+            assert created.status_code == 201, created.text
+            departments[name] = created.json()["id"]
+        watcher = SseReader(http, await token_headers(http, admin))
+        reader = SseReader(http, await token_headers(http, seller))
+        await asyncio.wait_for(reader.ready.wait(), 10)
+        await asyncio.wait_for(watcher.ready.wait(), 10)
+        await _post(http, instance, text_message("E2E-V1", text_body="Quero comprar"))
+        first = await reader.wait_for(lambda e: e["type"] == "message.created")
+        conversation_id = first["conversation_id"]
+
+        # Sent to Financeiro: the seller gets its id and version only, and nothing after.
+        routed = await http.post(
+            f"/api/conversations/{conversation_id}/department",
+            json={"department_id": departments["Financeiro"]},
+            headers=boss,
+        )
+        assert routed.status_code == 200, routed.text
+        gone = await reader.wait_for(lambda e: e["type"] == "conversation.hidden")
+        assert gone["conversation_id"] == conversation_id
+        assert set(gone["data"]) == {"version"}
+        await _post(
+            http, instance, text_message("E2E-V2", text_body="Segunda via do boleto, CPF 123")
+        )
+        await watcher.wait_for(
+            lambda e: (
+                e["type"] == "message.created"
+                and e["data"]["message"]["body"] == "Segunda via do boleto, CPF 123"
+            )
+        )
+        assert "CPF 123" not in json.dumps(reader.events)
+        seen = [e["type"] for e in reader.events if e["conversation_id"] == conversation_id]
+        assert seen[-1] == "conversation.hidden"
+        assert seen.count("message.created") == 1  # the first message, before it was routed
+        await reader.close()
+        await watcher.close()

@@ -231,7 +231,12 @@ async def delete_note(note_id: uuid.UUID, identity: CurrentUser, runtime: Runtim
 async def events(
     identity: CurrentUser, runtime: RuntimeDep, request: Request
 ) -> AsyncIterator[ServerSentEvent]:
-    """The caller's live events as Server-Sent Events, filtered by what they may see."""
+    """The caller's live events as Server-Sent Events, filtered by what they may see; a chat
+    that leaves their sight comes as `conversation.hidden` (its id and version only)."""
+    async with runtime.db.tenant_session(identity.claims) as session:
+        waiting_in = {
+            str(department) for department in await inbox.waiting_scope(session, identity)
+        }
     queue = await runtime.realtime.subscribe(identity.company_id)
     try:
         yield ServerSentEvent(event="ready", data={"user_id": str(identity.user_id)})
@@ -251,8 +256,10 @@ async def events(
                     retry=realtime.RECONNECT_MS,
                 )
                 break
-            if realtime.visible_to(identity, event):
+            if realtime.visible_to(identity, event, waiting_in):
                 yield ServerSentEvent(event=event["type"], raw_data=orjson.dumps(event).decode())
+            elif gone := realtime.hidden(event):
+                yield ServerSentEvent(event=gone["type"], raw_data=orjson.dumps(gone).decode())
     finally:
         await runtime.realtime.unsubscribe(identity.company_id, queue)
 

@@ -141,6 +141,7 @@ class IncomingHandler:
                     f"message.{payload.get('change', 'updated')}",
                     conversation_id=message.conversation_id,
                     assignee_id=conversation.assignee_id if conversation else None,
+                    department_id=conversation.department_id if conversation else None,
                     data=data,
                 ),
             )
@@ -167,6 +168,7 @@ class IncomingHandler:
                         "conversation.updated",
                         conversation_id=snapshot.id,
                         assignee_id=snapshot.assignee_id,
+                        department_id=snapshot.department_id,
                         data=conversation_data,
                     ),
                 )
@@ -194,6 +196,7 @@ class IncomingHandler:
                     f"note.{'deleted' if note is None else change}",
                     conversation_id=conversation.id,
                     assignee_id=conversation.assignee_id,
+                    department_id=conversation.department_id,
                     data=note_data,
                 ),
             )

@@ -1,8 +1,10 @@
 """Live events: one Redis pub/sub channel per company, filtered per reader by the SSE endpoint.
 
 Each event says who may see it (`audience`: everyone of the company, or admins only) and, for
-conversation events, the conversation's assignee, so an operator only receives events of
-their own and unassigned conversations — the same rule RLS applies to the rows.
+conversation events, the conversation's assignee and department, so an operator only receives
+events of their own conversations and of the unassigned ones waiting where they take chats:
+the same rule RLS applies to the rows (migration 0038). A chat that leaves a reader's sight
+reaches them as `conversation.hidden`, its id and version only, so their list lets it go.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Literal
 
 import orjson
@@ -33,6 +35,7 @@ Audience = Literal["company", "supervisors", "admins"]
 # stream on it, so the browser reconnects and the page reads again what it shows.
 RESET_TYPE = "stream.reset"
 RECONNECT_MS = 1000  # the SSE `retry` sent with a reset: reconnect soon, not at the default 3 s
+HIDDEN_TYPE = "conversation.hidden"
 
 
 def channel_for(company_id: uuid.UUID | str) -> str:
@@ -46,6 +49,7 @@ def encode_event(
     audience: Audience = "company",
     conversation_id: uuid.UUID | str | None = None,
     assignee_id: uuid.UUID | str | None = None,
+    department_id: uuid.UUID | str | None = None,
     data: Mapping[str, Any] | None = None,
 ) -> str:
     """Serialise one live event."""
@@ -55,6 +59,7 @@ def encode_event(
             "audience": audience,
             "conversation_id": None if conversation_id is None else str(conversation_id),
             "assignee_id": None if assignee_id is None else str(assignee_id),
+            "department_id": None if department_id is None else str(department_id),
             "data": dict(data or {}),
         }
     ).decode()
@@ -65,8 +70,12 @@ async def publish(redis: Redis, company_id: uuid.UUID | str, event: str) -> None
     await redis.publish(channel_for(company_id), event)
 
 
-def visible_to(identity: Identity, event: Mapping[str, Any]) -> bool:
-    """Whether this reader may receive the event (mirrors the RLS rules)."""
+def visible_to(
+    identity: Identity, event: Mapping[str, Any], waiting_in: Collection[str] = ()
+) -> bool:
+    """Whether this reader may receive the event (mirrors the RLS rules). `waiting_in`: the
+    departments (ids as text) whose unassigned chats an operator takes; empty: all of them
+    (messaging.service.inbox.waiting_scope)."""
     audience = event.get("audience", "company")
     if audience == "admins":
         return identity.role is Role.ADMIN
@@ -75,7 +84,26 @@ def visible_to(identity: Identity, event: Mapping[str, Any]) -> bool:
     if event.get("conversation_id") is None or identity.has_role(Role.SUPERVISOR):
         return True
     assignee = event.get("assignee_id")
-    return assignee is None or assignee == str(identity.user_id)
+    if assignee is not None:
+        return bool(assignee == str(identity.user_id))
+    department = event.get("department_id")
+    return department is None or not waiting_in or department in waiting_in
+
+
+def hidden(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What a reader who may not see a changed conversation gets instead: its id and version,
+    so a list that showed it lets it go (None for any other event)."""
+    if event.get("type") != "conversation.updated" or event.get("conversation_id") is None:
+        return None
+    conversation = (event.get("data") or {}).get("conversation") or {}
+    return {
+        "type": HIDDEN_TYPE,
+        "audience": "company",
+        "conversation_id": event["conversation_id"],
+        "assignee_id": None,
+        "department_id": None,
+        "data": {"version": conversation.get("version")},
+    }
 
 
 class RealtimeHub:

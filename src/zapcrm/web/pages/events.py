@@ -364,6 +364,16 @@ def _survey_grade(kind: object, data: Mapping[str, Any]) -> int | None:
     return grade if isinstance(grade, int) and 1 <= grade <= 5 else None
 
 
+def _row_gone(gone: Mapping[str, Any]) -> str:
+    version = (gone.get("data") or {}).get("version")
+    return render_macro(
+        "inbox/_list.html",
+        "row_gone",
+        str(gone["conversation_id"]),
+        version if isinstance(version, int) else 0,
+    )
+
+
 def _notice(conversation: ConversationOut, body: str) -> str:
     notice = {
         "conversation_id": str(conversation.id),
@@ -474,7 +484,12 @@ async def events(
                 # page reads again what it shows when its stream opens (panel.js sseOpen).
                 yield ServerSentEvent(comment="reset", retry=realtime.RECONNECT_MS)
                 break
-            if not realtime.visible_to(user.identity, event):
+            waiting_in = {str(department) for department in view.filter.scope}
+            if not realtime.visible_to(user.identity, event, waiting_in):
+                if gone := realtime.hidden(event):
+                    # Out of the reader's sight now (taken by a colleague, sent to another
+                    # department): its row goes, nothing of it is shown.
+                    yield ServerSentEvent(event="panel", raw_data=_row_gone(gone))
                 continue
             if loop.time() - checked_at > RECHECK_SECONDS:
                 if not await _still_signed_in(runtime, user):
