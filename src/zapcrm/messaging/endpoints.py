@@ -36,6 +36,7 @@ from zapcrm.transactions import in_tenant_transaction
 router = APIRouter(tags=["inbox"])
 
 KEEPALIVE_SECONDS = 15.0
+RECHECK_SECONDS = 60.0  # how often a stream reads its reader's departments again
 
 
 def _assignee(value: str) -> inbox.Assignee | uuid.UUID:
@@ -233,10 +234,14 @@ async def events(
 ) -> AsyncIterator[ServerSentEvent]:
     """The caller's live events as Server-Sent Events, filtered by what they may see; a chat
     that leaves their sight comes as `conversation.hidden` (its id and version only)."""
-    async with runtime.db.tenant_session(identity.claims) as session:
-        waiting_in = {
-            str(department) for department in await inbox.waiting_scope(session, identity)
-        }
+
+    async def departments() -> set[str]:
+        async with runtime.db.tenant_session(identity.claims) as session:
+            return {str(d) for d in await inbox.waiting_scope(session, identity)}
+
+    waiting_in = await departments()
+    loop = asyncio.get_running_loop()
+    checked_at = loop.time()
     queue = await runtime.realtime.subscribe(identity.company_id)
     try:
         yield ServerSentEvent(event="ready", data={"user_id": str(identity.user_id)})
@@ -256,6 +261,10 @@ async def events(
                     retry=realtime.RECONNECT_MS,
                 )
                 break
+            if loop.time() - checked_at > RECHECK_SECONDS:
+                # Someone joined or left a department: the stream follows within a minute,
+                # as the panel's does.
+                waiting_in, checked_at = await departments(), loop.time()
             if realtime.visible_to(identity, event, waiting_in):
                 yield ServerSentEvent(event=event["type"], raw_data=orjson.dumps(event).decode())
             elif gone := realtime.hidden(event):
