@@ -69,7 +69,7 @@ def _count(page: str, key: str) -> str:
 async def test_the_board_shows_each_stage_with_its_contacts_and_moves_them(
     new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> None:
-    admin, _, ids = await _shop(client, factory)
+    admin, headers, ids = await _shop(client, factory)
     http = await new_browser()
     csrf = await panel_login(http, admin)
     board = await http.get("/panel/contacts/funnel")
@@ -144,6 +144,20 @@ async def test_the_board_shows_each_stage_with_its_contacts_and_moves_them(
     # The contact list names the stage, not its key.
     listed = await http.get("/panel/contacts", params={"q": "ana souza"})
     assert "<td>Em negociação</td>" in listed.text
+
+    # A stage removed while Ana is in it: her card says so, and offers only the stages left.
+    stages = (await client.get("/api/funnel-stages", headers=headers)).json()
+    negotiation = next(stage for stage in stages if stage["key"] == "negociacao")
+    await client.delete(f"/api/funnel-stages/{negotiation['id']}", headers=headers)
+    page = (await http.get("/panel/contacts/funnel")).text
+    card = re.search(rf'<li id="card-{ids["ana"]}".*?</li>', page, re.S)
+    assert card, page
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)<', card.group(0))
+    assert options == [
+        ("novo", "", "Novo contato"),
+        ("negociacao", " selected", "negociacao (etapa removida)"),
+        ("", "", "Sem etapa"),
+    ]
 
 
 async def test_a_column_pages_on_its_own(

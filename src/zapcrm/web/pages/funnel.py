@@ -12,10 +12,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from zapcrm.contacts import definitions
 from zapcrm.contacts import service as contacts_service
 from zapcrm.contacts.query import funnel as funnel_reads
 from zapcrm.contacts.query import service as query_service
-from zapcrm.contacts.query.schemas import ContactQuery
+from zapcrm.contacts.query.schemas import ContactQuery, FunnelColumn, FunnelOut
 from zapcrm.contacts.schemas import ContactPatch
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser
@@ -27,6 +28,11 @@ router = APIRouter()
 
 # Cards per column and per "Mostrar mais": a board shows a glance, the list shows everything.
 CARDS_PER_PAGE = 20
+
+
+def _stages(funnel: FunnelOut) -> list[FunnelColumn]:
+    """The stages a card can be moved to: the board's columns of defined stages."""
+    return [column for column in funnel.columns if column.key and not column.removed]
 
 
 def _query(q: str | None, segment: uuid.UUID | None) -> ContactQuery:
@@ -60,6 +66,7 @@ async def board(
         "segment_id": segment,
         "segments": segments,
         "funnel": shown.funnel,
+        "stages": _stages(shown.funnel),
         "pages": shown.pages,
         "board_query": _board_query(q, segment),
     }
@@ -78,10 +85,15 @@ async def more_cards(
     """A column's next cards (with its own "Mostrar mais" when there are more still)."""
     segment = optional_uuid(segment_param, N_("segmento inválido"))
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        query = _query(q, segment)
-        funnel = await funnel_reads.funnel(session, user.identity, query)
+        # The cards' selectors list the stages: no need to count the board again.
+        stages = await definitions.list_stages(session, user.identity)
         page = await funnel_reads.column_page(
-            session, user.identity, query, stage or None, cursor=cursor, limit=CARDS_PER_PAGE
+            session,
+            user.identity,
+            _query(q, segment),
+            stage or None,
+            cursor=cursor,
+            limit=CARDS_PER_PAGE,
         )
     return HTMLResponse(
         render_macro(
@@ -89,7 +101,7 @@ async def more_cards(
             "cards",
             page,
             stage or None,
-            funnel,
+            stages,
             _board_query(q, segment),
             company_zone(),
         )
@@ -118,7 +130,7 @@ async def move(
             "moved",
             contact,
             funnel,
-            _board_query(q, segment),
+            _stages(funnel),
             company_zone(),
         )
     )

@@ -10,8 +10,13 @@
     return target instanceof Element ? target.closest(".funnel-column") : null;
   }
 
+  // A column the card's selector offers (not a removed stage's) and not the card's own.
   function accepts(col) {
-    return dragged && col && col.getAttribute("data-stage") !== dragged.getAttribute("data-stage");
+    if (!dragged || !col) return false;
+    var stage = col.getAttribute("data-stage");
+    var offered = Array.prototype.some.call(dragged.querySelector("select.funnel-move").options,
+      function (option) { return option.value === stage; });
+    return offered && stage !== dragged.getAttribute("data-stage");
   }
 
   document.addEventListener("dragstart", function (event) {
