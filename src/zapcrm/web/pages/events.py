@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
@@ -364,6 +364,10 @@ def _survey_grade(kind: object, data: Mapping[str, Any]) -> int | None:
     return grade if isinstance(grade, int) and 1 <= grade <= 5 else None
 
 
+def _as_text(ids: Iterable[uuid.UUID]) -> frozenset[str]:
+    return frozenset(str(one) for one in ids)
+
+
 def _row_gone(gone: Mapping[str, Any]) -> str:
     version = (gone.get("data") or {}).get("version")
     return render_macro(
@@ -458,6 +462,8 @@ async def events(
         home=home,
         member_of=member_of,
     )
+    # The events carry ids as text: compared as such, converted once per read of the scope.
+    waiting_in = _as_text(scoped.scope)
     loop = asyncio.get_running_loop()
     checked_at = loop.time()
     # A chat assigned to someone this page has no name for (a colleague added since it
@@ -484,18 +490,18 @@ async def events(
                 # page reads again what it shows when its stream opens (panel.js sseOpen).
                 yield ServerSentEvent(comment="reset", retry=realtime.RECONNECT_MS)
                 break
-            waiting_in = {str(department) for department in view.filter.scope}
+            if loop.time() - checked_at > RECHECK_SECONDS:
+                if not await _still_signed_in(runtime, user):
+                    break
+                view.agents, view.filter, view.member_of = await _reader(runtime, user, flt)
+                waiting_in = _as_text(view.filter.scope)
+                checked_at = loop.time()
             if not realtime.visible_to(user.identity, event, waiting_in):
                 if gone := realtime.hidden(event):
                     # Out of the reader's sight now (taken by a colleague, sent to another
                     # department): its row goes, nothing of it is shown.
                     yield ServerSentEvent(event="panel", raw_data=_row_gone(gone))
                 continue
-            if loop.time() - checked_at > RECHECK_SECONDS:
-                if not await _still_signed_in(runtime, user):
-                    break
-                view.agents, view.filter, view.member_of = await _reader(runtime, user, flt)
-                checked_at = loop.time()
             assignee = event.get("assignee_id")
             if assignee and assignee not in unknown_agents and not view.agents.knows(assignee):
                 unknown_agents.add(assignee)
