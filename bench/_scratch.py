@@ -16,7 +16,9 @@ import httpx
 import psycopg
 import redis
 
+from zapcrm.auth.identity import Identity
 from zapcrm.cli import alembic_config
+from zapcrm.models import Role
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
@@ -100,6 +102,19 @@ async def timed(run: Runner, count: int) -> list[float]:
         await run()
         timings.append((time.perf_counter() - started) * 1000)
     return timings
+
+
+def identity(company_id: uuid.UUID, user_id: uuid.UUID, role: Role) -> Identity:
+    """A seeded user as the services see them (the claims a tenant transaction sets)."""
+    return Identity(
+        user_id=user_id,
+        company_id=company_id,
+        role=role,
+        email=f"{role.value}@bench.local",
+        display_name="Bench",
+        session_id=None,
+        claims={"sub": str(user_id), "role": "authenticated", "aud": "authenticated"},
+    )
 
 
 def percentile(values: list[float], fraction: float) -> float:

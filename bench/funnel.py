@@ -19,7 +19,8 @@ import asyncio
 import psycopg
 
 from bench._scratch import Runner, percentile, scratch_database, timed
-from bench.search import _lookup, _raw_runner, seed
+from bench._scratch import identity as bench_identity
+from bench.search import phone_lookup, raw_runner, seed
 from zapcrm.auth.identity import Identity
 from zapcrm.config import load_settings
 from zapcrm.contacts.query import funnel
@@ -62,16 +63,7 @@ async def _run(url: str, count: int, runs: int) -> bool:
     company_id, user_id = seed(url, count)
     settings = load_settings(environment="test", database_url=url)
     db = Database.from_settings(settings, pool_size=2)
-    claims = {"sub": str(user_id), "role": "authenticated", "aud": "authenticated"}
-    identity = Identity(
-        user_id=user_id,
-        company_id=company_id,
-        role=Role.SUPERVISOR,
-        email="supervisor@bench.local",
-        display_name="Bench",
-        session_id=None,
-        claims=claims,
-    )
+    identity = bench_identity(company_id, user_id, Role.SUPERVISOR)
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     results: dict[str, list[float]] = {}
     try:
@@ -80,13 +72,13 @@ async def _run(url: str, count: int, runs: int) -> bool:
                 "board, every contact": _board(db, identity, ContactQuery()),
                 'board, search "silva"': _board(db, identity, ContactQuery(q="silva")),
                 "its counts alone, every contact": _counts(db, identity, ContactQuery()),
-                "bare GROUP BY of the stages (owner)": _raw_runner(
+                "bare GROUP BY of the stages (owner)": raw_runner(
                     raw,
                     "select funnel_stage, count(*) from contacts where company_id = %s"
                     " and merged_into_id is null group by funnel_stage",
                     (company_id,),
                 ),
-                "indexed phone lookup": await _lookup(raw, company_id),
+                "indexed phone lookup": await phone_lookup(raw, company_id),
             }
             cards = await sides["board, every contact"]()
             for label, run in sides.items():

@@ -25,6 +25,7 @@ from typing import Any
 import psycopg
 
 from bench._scratch import Runner, percentile, scratch_database, timed
+from bench._scratch import identity as bench_identity
 from zapcrm.auth.identity import Identity
 from zapcrm.config import load_settings
 from zapcrm.db import Database
@@ -168,20 +169,8 @@ async def _run(url: str, count: int, runs: int) -> None:
     settings = load_settings(environment="test", database_url=url)
     db = Database.from_settings(settings, pool_size=2)
 
-    def identity(user_id: uuid.UUID, role: Role) -> Identity:
-        claims = {"sub": str(user_id), "role": "authenticated", "aud": "authenticated"}
-        return Identity(
-            user_id=user_id,
-            company_id=company_id,
-            role=role,
-            email=f"{role.value}@bench.local",
-            display_name="Bench",
-            session_id=None,
-            claims=claims,
-        )
-
-    supervisor = identity(supervisor_id, Role.SUPERVISOR)
-    operator = identity(operator_id, Role.OPERATOR)
+    supervisor = bench_identity(company_id, supervisor_id, Role.SUPERVISOR)
+    operator = bench_identity(company_id, operator_id, Role.OPERATOR)
     rare = f"{1000 + (12340 * 7919) % 900000}"  # the order number in message 12340
     cases = [
         ("rare word (an order number)", supervisor, rare),

@@ -33,6 +33,7 @@ import psycopg
 from sqlalchemy import event
 
 from bench._scratch import Runner, percentile, scratch_database, timed
+from bench._scratch import identity as bench_identity
 from zapcrm.auth.identity import Identity
 from zapcrm.config import load_settings
 from zapcrm.contacts.query import service, source
@@ -287,7 +288,7 @@ async def _captured_sql(
     return statement, dict(parameters)
 
 
-def _raw_runner(connection: psycopg.AsyncConnection[Any], sql: str, params: Any) -> Runner:
+def raw_runner(connection: psycopg.AsyncConnection[Any], sql: str, params: Any) -> Runner:
     async def run() -> int:
         cursor = await connection.execute(sql, params, prepare=False)
         return len(await cursor.fetchall())
@@ -325,16 +326,7 @@ async def _run(url: str, count: int, runs: int, explain: bool) -> bool:
     company_id, user_id = seed(url, count)
     settings = load_settings(environment="test", database_url=url)
     db = Database.from_settings(settings, pool_size=2)
-    claims = {"sub": str(user_id), "role": "authenticated", "aud": "authenticated"}
-    identity = Identity(
-        user_id=user_id,
-        company_id=company_id,
-        role=Role.SUPERVISOR,
-        email="supervisor@bench.local",
-        display_name="Bench",
-        session_id=None,
-        claims=claims,
-    )
+    identity = bench_identity(company_id, user_id, Role.SUPERVISOR)
     queries = {
         'name with a typo "joao silvq"': NAME_QUERY,
         'rare name "jonatas damaceno"': RARE_NAME_QUERY,
@@ -355,7 +347,7 @@ async def _run(url: str, count: int, runs: int, explain: bool) -> bool:
                 sides = {
                     "rls": _on_table(_service_runner(db, identity, query)),
                     "stored": shipped,
-                    "raw": _raw_runner(raw, sql, params),
+                    "raw": raw_runner(raw, sql, params),
                 }
                 timings[label].update(await _measure(sides, runs))
                 if explain:
@@ -363,7 +355,7 @@ async def _run(url: str, count: int, runs: int, explain: bool) -> bool:
                         await raw.execute(f"explain (analyze, buffers) {sql}", params)
                     ).fetchall()
                     print(f"--- {label}\n" + "\n".join(line[0] for line in plan))
-            lookup = await _lookup(raw, company_id)
+            lookup = await phone_lookup(raw, company_id)
             lookup_ms = await timed(lookup, runs)
     finally:
         await db.dispose()
@@ -405,14 +397,14 @@ def _report(
     return met["stored"]
 
 
-async def _lookup(raw: psycopg.AsyncConnection[Any], company_id: uuid.UUID) -> Runner:
+async def phone_lookup(raw: psycopg.AsyncConnection[Any], company_id: uuid.UUID) -> Runner:
     phone = await (
         await raw.execute(
             "select phone_e164 from contacts where company_id = %s limit 1", (company_id,)
         )
     ).fetchone()
     assert phone is not None
-    runner = _raw_runner(
+    runner = raw_runner(
         raw,
         "select id, name from contacts where company_id = %s and phone_e164 = %s",
         (company_id, phone[0]),
