@@ -69,6 +69,11 @@ async def test_operators_wait_on_their_departments_and_route_chats_from_the_head
     assert stored == {"department_id": uuid.UUID(sales.json()["id"]), "assignee_id": None}
     queue = await http.get("/panel/inbox?tab=unassigned")
     assert '<span class="pill conv-department">Vendas &lt;b&gt;</span>' in queue.text
+    # Their queue's department filter offers their department only (Support's would list
+    # nothing); their own chats may be anywhere, so "Minhas" offers every department.
+    assert _filter_options(queue.text) == ["Vendas &lt;b&gt;"]
+    mine = await http.get("/panel/inbox?tab=mine")
+    assert _filter_options(mine.text) == ["Vendas &lt;b&gt;", "Suporte"]
 
     # An operator in no department waits on every chat; the filter narrows to one department.
     other = await new_browser()
@@ -80,6 +85,7 @@ async def test_operators_wait_on_their_departments_and_route_chats_from_the_head
     assert f"conv-{support_chat}" in only_support.text
     assert f"conv-{chat.conversation_id}" not in only_support.text
     assert 'name="department"' in only_support.text
+    assert _filter_options(only_support.text) == ["Vendas &lt;b&gt;", "Suporte"]
 
     # The seller sends the chat on to Support, where they do not work: the header says where
     # it went, and the chat (its page, its row) leaves the seller's sight (migration 0038).
@@ -94,6 +100,13 @@ async def test_operators_wait_on_their_departments_and_route_chats_from_the_head
     assert gone.status_code == 404
     queue = await http.get("/panel/inbox?tab=unassigned")
     assert f"conv-{chat.conversation_id}" not in queue.text
+
+
+def _filter_options(page: str) -> list[str]:
+    """The department names the inbox's department filter offers."""
+    select = re.search(r'<select id="department".*?</select>', page, re.S)
+    assert select is not None, page
+    return re.findall(r'<option value="[0-9a-f-]{36}"[^>]*>([^<]*)</option>', select.group(0))
 
 
 def test_a_live_row_follows_the_readers_departments() -> None:

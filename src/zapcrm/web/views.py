@@ -51,6 +51,13 @@ class InboxFilter:
         waiting = conversation.assignee_id is None and department is not None
         return waiting and bool(self.scope) and department not in self.scope
 
+    def offers(self, department_id: uuid.UUID) -> bool:
+        """Whether the department filter lists this department: in "Não atribuídas" an operator
+        only sees the waiting chats of their own departments, so the others would list nothing."""
+        if self.tab != "unassigned" or not self.scope or department_id == self.department:
+            return True
+        return department_id in self.scope
+
     @classmethod
     def parse(
         cls,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -68,6 +68,7 @@ class InboxData:
     next_cursor: str | None
     agents: Agents
     instances: list[InstanceOut]
+    filter: InboxFilter
     # Closed now with the out-of-office reply on: customers writing get it (the page says so).
     away_now: bool = False
 
@@ -79,6 +80,7 @@ class InboxData:
             "agents": self.agents,
             "instances": self.instances,
             "away_now": self.away_now,
+            "filter": self.filter,
         }
 
 
@@ -105,7 +107,9 @@ async def _inbox_data(
     # The rule the webhooks use, from the same few seconds of memory: no query per page.
     rule = await runtime.away_rules.for_company(session, user.identity.company_id)
     away_now = rule is not None and not is_open(rule.schedule, datetime.now(UTC))
-    return InboxData(page.items, page.next_cursor, agents, instances, away_now)
+    if flt.tab == "unassigned":  # the department filter lists the queues this reader takes
+        flt = replace(flt, scope=frozenset(await inbox.waiting_scope(session, user.identity)))
+    return InboxData(page.items, page.next_cursor, agents, instances, flt, away_now)
 
 
 @router.get("/inbox")
@@ -125,7 +129,6 @@ async def inbox_page(
         user.page_context(request, "inbox")
         | data.context()
         | {
-            "filter": flt,
             "current": None,
         }
     )
@@ -205,7 +208,6 @@ async def conversation_page(
         user.page_context(request, "inbox")
         | data.context()
         | {
-            "filter": flt,
             "current": current,
             "days": chat.days,
             "older_cursor": chat.older_cursor,
