@@ -56,6 +56,19 @@ class Customer:
                 await asyncio.sleep(0.1)
 
 
+# The htmx SSE extension keeps its EventSource in the element's internal data.
+_STREAM_OPEN = """() => {
+  const element = document.querySelector("[sse-connect]");
+  const data = element && element["htmx-internal-data"];
+  return Boolean(data && data.sseEventSource && data.sseEventSource.readyState === 1);
+}"""
+
+
+async def until_live(page: Page) -> None:
+    """Wait until the page's live stream is open."""
+    await page.wait_for_function(_STREAM_OPEN)
+
+
 async def open_panel(
     chromium: PlaywrightBrowser,
     base_url: str,

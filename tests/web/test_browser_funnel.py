@@ -1,6 +1,6 @@
 """The funnel board in real Chromium: a card dragged to another column moves the contact to that
 stage (card, counts and the stored stage agree), and the card's own selector does the same
-without a mouse."""
+without a mouse; what colleagues do elsewhere reaches an open board live."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from playwright.async_api import expect
 from tests.conftest import login
 from tests.evolution.harness import rows
 from tests.web.conftest import screenshot_path
-from tests.web.shop import Shop
+from tests.web.shop import Shop, until_live
 from zapcrm.db import Database
 from zapcrm.models import Role
 
@@ -24,11 +24,7 @@ async def _contact(client: httpx.AsyncClient, headers: dict[str, str], **fields:
     return str(response.json()["id"])
 
 
-async def test_a_card_dragged_to_another_column_changes_the_contacts_stage(
-    shop: Shop, client: httpx.AsyncClient, db: Database
-) -> None:
-    admin = await shop.user(Role.ADMIN)
-    headers = await login(client, admin)
+async def _stages(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
     for position, (key, label) in enumerate(
         (("novo", "Novo contato"), ("proposta", "Proposta enviada"), ("cliente", "Cliente"))
     ):
@@ -38,6 +34,14 @@ async def test_a_card_dragged_to_another_column_changes_the_contacts_stage(
             headers=headers,
         )
         assert created.status_code == 201, created.text
+
+
+async def test_a_card_dragged_to_another_column_changes_the_contacts_stage(
+    shop: Shop, client: httpx.AsyncClient, db: Database
+) -> None:
+    admin = await shop.user(Role.ADMIN)
+    headers = await login(client, admin)
+    await _stages(client, headers)
     ana = await _contact(
         client, headers, name="Ana Souza", phone="11987650201", funnel_stage="novo", tags=["vip"]
     )
@@ -75,3 +79,60 @@ async def test_a_card_dragged_to_another_column_changes_the_contacts_stage(
     await page.reload()
     await expect(page.locator(f"#cards-proposta #card-{ana}")).to_be_visible()
     await expect(page.locator("#count-cliente")).to_have_text("1")
+
+
+async def test_an_open_board_follows_what_colleagues_do_elsewhere(
+    shop: Shop, client: httpx.AsyncClient
+) -> None:
+    admin = await shop.user(Role.ADMIN)
+    headers = await login(client, admin)
+    await _stages(client, headers)
+    ana = await _contact(
+        client, headers, name="Ana Souza", phone="11987650211", funnel_stage="novo"
+    )
+    bruno = await _contact(
+        client, headers, name="Bruno Lima", phone="11987650212", funnel_stage="novo"
+    )
+    colleague = await login(client, await shop.user(Role.SUPERVISOR))
+
+    page = await shop.panel(user=admin)
+    await page.goto("/panel/contacts/funnel")
+    await until_live(page)
+    await expect(page.locator("#count-novo")).to_have_text("2")
+
+    # A colleague moves Ana on her page (the API here), then creates Carla in "cliente".
+    moved = await client.patch(
+        f"/api/contacts/{ana}", json={"funnel_stage": "proposta"}, headers=colleague
+    )
+    assert moved.status_code == 200, moved.text
+    carla = await _contact(
+        client, colleague, name="Carla <b>Dias</b>", phone="11987650213", funnel_stage="cliente"
+    )
+    await expect(page.locator(f"#cards-proposta #card-{ana}")).to_be_visible()
+    await expect(page.locator(f"#card-{ana}")).to_have_count(1)
+    await expect(page.locator(f"#cards-cliente #card-{carla} .funnel-name")).to_have_text(
+        "Carla <b>Dias</b>"
+    )
+    await expect(page.locator("#count-novo")).to_have_text("1")
+    await expect(page.locator("#count-proposta")).to_have_text("1")
+    await expect(page.locator("#funnel-total")).to_have_text("3")
+
+    # Bruno deleted: his card goes. A board narrowed by a search does not gain others' cards.
+    deleted = await client.delete(f"/api/contacts/{bruno}", headers=colleague)
+    assert deleted.status_code == 204, deleted.text
+    await expect(page.locator(f"#card-{bruno}")).to_have_count(0)
+    await expect(page.locator("#count-novo")).to_have_text("0")
+    await page.goto("/panel/contacts/funnel?q=Carla")
+    await until_live(page)
+    await expect(page.locator("#funnel-total")).to_have_text("1")
+    dani = await _contact(
+        client, colleague, name="Daniela Reis", phone="11987650214", funnel_stage="cliente"
+    )
+    renamed = await client.patch(
+        f"/api/contacts/{carla}", json={"funnel_stage": "novo"}, headers=colleague
+    )
+    assert renamed.status_code == 200
+    await expect(page.locator(f"#cards-novo #card-{carla}")).to_be_visible()
+    await expect(page.locator(f"#card-{dani}")).to_have_count(0)
+    await expect(page.locator("#funnel-total")).to_have_text("1")
+    await expect(page.locator("#count-cliente")).to_have_text("0")

@@ -8,20 +8,13 @@ from playwright.async_api import Browser as PlaywrightBrowser
 from playwright.async_api import Page, expect
 
 from tests.conftest import Factory, login
-from tests.web.shop import open_panel
+from tests.web.shop import open_panel, until_live
 from zapcrm.models import Role
-
-# The htmx SSE extension keeps its EventSource in the element's internal data.
-STREAM_OPEN = """() => {
-  const element = document.querySelector("[sse-connect]");
-  const data = element && element["htmx-internal-data"];
-  return Boolean(data && data.sseEventSource && data.sseEventSource.readyState === 1);
-}"""
 
 
 async def _go(page: Page, path: str) -> None:
     await page.goto(path)
-    await page.wait_for_function(STREAM_OPEN)
+    await until_live(page)
 
 
 async def test_my_tasks_and_badge_follow_what_a_supervisor_does(

@@ -160,6 +160,40 @@ async def test_the_board_shows_each_stage_with_its_contacts_and_moves_them(
     ]
 
 
+async def test_changed_cards_are_read_again_as_the_board_shows_them(
+    new_browser: Browser, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    admin, _, ids = await _shop(client, factory)
+    _, _, strangers = await _shop(client, factory)  # another company's people
+    http = await new_browser()
+    await panel_login(http, admin)
+    gone = str(uuid.uuid4())
+    asked = [ids["ana"], ids["bruno"], gone, strangers["carla"]]
+    answer = await http.get(
+        "/panel/contacts/funnel/live", params={"contact": asked, "q": "", "segment": ""}
+    )
+    assert answer.status_code == 200, answer.text
+    html = answer.text
+    # Every card asked about leaves its place; the company's own come back at the top of
+    # their column, another company's never (RLS), escaped like the board's.
+    for contact_id in asked:
+        assert f'<li id="card-{contact_id}" hx-swap-oob="delete"></li>' in html
+    assert html.count('<ul hx-swap-oob="afterbegin:#cards-novo">') == 2
+    assert f'id="card-{strangers["carla"]}" class' not in html
+    assert "Bruno &lt;b&gt;Lima&lt;/b&gt;" in html
+    assert re.search(r'id="count-novo" class="funnel-count" hx-swap-oob="true">2<', html)
+    assert '<strong id="funnel-total" hx-swap-oob="true">4</strong>' in html
+    # Narrowed by the board's search: Bruno is no longer among the cards it shows.
+    narrowed = await http.get(
+        "/panel/contacts/funnel/live", params={"contact": [ids["ana"], ids["bruno"]], "q": "ana"}
+    )
+    assert narrowed.text.count("afterbegin:#cards-") == 1
+    assert f'id="card-{ids["ana"]}" class' in narrowed.text
+    assert '<strong id="funnel-total" hx-swap-oob="true">1</strong>' in narrowed.text
+    bad = await http.get("/panel/contacts/funnel/live", params={"contact": "x"})
+    assert bad.status_code == 422
+
+
 async def test_a_column_pages_on_its_own(
     new_browser: Browser, client: httpx.AsyncClient, factory: Factory
 ) -> None:

@@ -6,8 +6,9 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from zapcrm.contacts import definitions, service
+from zapcrm.contacts import definitions, live, service
 from zapcrm.contacts.schemas import (
     AttributeIn,
     AttributeOut,
@@ -21,17 +22,23 @@ from zapcrm.contacts.schemas import (
     StageIn,
     StageOut,
 )
-from zapcrm.dependencies import Admin, CurrentUser, Supervisor, TenantSession
+from zapcrm.dependencies import Admin, CurrentUser, RuntimeDep, Supervisor, TenantSession
 from zapcrm.messaging.schemas import Page
 from zapcrm.models import ContactAttribute, FunnelStage
+from zapcrm.outbox import OutboxItem
+from zapcrm.transactions import in_tenant_transaction
 
 router = APIRouter(tags=["contacts"])
 
 
 @router.post("/api/contacts", status_code=status.HTTP_201_CREATED)
-async def create_contact(body: ContactIn, actor: CurrentUser, session: TenantSession) -> ContactOut:
+async def create_contact(body: ContactIn, actor: CurrentUser, runtime: RuntimeDep) -> ContactOut:
     """Create a contact (409 when its phone already belongs to someone, with their id)."""
-    return await service.create_contact(session, actor, body)
+
+    async def work(session: AsyncSession) -> tuple[ContactOut, list[OutboxItem]]:
+        return await live.create_contact(session, actor, body)
+
+    return await in_tenant_transaction(runtime, actor, work)
 
 
 @router.get("/api/contacts/duplicates")
@@ -52,25 +59,37 @@ async def get_contact(
 
 @router.patch("/api/contacts/{contact_id:uuid}")
 async def update_contact(
-    contact_id: uuid.UUID, body: ContactPatch, actor: CurrentUser, session: TenantSession
+    contact_id: uuid.UUID, body: ContactPatch, actor: CurrentUser, runtime: RuntimeDep
 ) -> ContactOut:
     """Change fields; each change is recorded in the contact's timeline."""
-    return await service.update_contact(session, actor, contact_id, body)
+
+    async def work(session: AsyncSession) -> tuple[ContactOut, list[OutboxItem]]:
+        return await live.update_contact(session, actor, contact_id, body)
+
+    return await in_tenant_transaction(runtime, actor, work)
 
 
 @router.delete("/api/contacts/{contact_id:uuid}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_contact(contact_id: uuid.UUID, actor: CurrentUser, session: TenantSession) -> None:
+async def delete_contact(contact_id: uuid.UUID, actor: CurrentUser, runtime: RuntimeDep) -> None:
     """Delete a contact (supervisors and admins)."""
-    await service.delete_contact(session, actor, contact_id)
+
+    async def work(session: AsyncSession) -> tuple[None, list[OutboxItem]]:
+        return await live.delete_contact(session, actor, contact_id)
+
+    await in_tenant_transaction(runtime, actor, work)
 
 
 @router.post("/api/contacts/{contact_id:uuid}/merge")
 async def merge_contact(
-    contact_id: uuid.UUID, body: MergeIn, actor: Supervisor, session: TenantSession
+    contact_id: uuid.UUID, body: MergeIn, actor: Supervisor, runtime: RuntimeDep
 ) -> ContactOut:
     """Fold another contact into this one: chats, messages, tasks, lists and fields move
     (supervisors and admins: only they see every chat that has to move)."""
-    return await service.merge_contacts(session, actor, contact_id, body.other_id)
+
+    async def work(session: AsyncSession) -> tuple[ContactOut, list[OutboxItem]]:
+        return await live.merge_contacts(session, actor, contact_id, body.other_id)
+
+    return await in_tenant_transaction(runtime, actor, work)
 
 
 @router.get("/api/contacts/{contact_id:uuid}/history")

@@ -217,6 +217,11 @@ class IncomingHandler:
             pipe.publish(
                 channel, realtime.encode_event(f"task.{task_data['change']}", data=task_data)
             )
+        elif kind == "contact":
+            # Ids only: a funnel board reads the card again under RLS (contacts/live.py).
+            contact_data = {name: payload.get(name) for name in ("contact_id", "actor_id")}
+            change = str(payload.get("change", "updated"))
+            pipe.publish(channel, realtime.encode_event(f"contact.{change}", data=contact_data))
         elif kind == "instance":
             instance_id = str(payload.get("instance_id"))
             state = str(payload.get("state"))

@@ -8,6 +8,8 @@ owns the transaction."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -78,6 +80,26 @@ async def column_page(
     return await page_of(
         session, identity, _in_stage(criteria, stage), sort=CARD_ORDER, cursor=cursor, limit=limit
     )
+
+
+async def cards_among(
+    session: AsyncSession,
+    identity: Identity,
+    query: ContactQuery,
+    contact_ids: Sequence[uuid.UUID],
+    *,
+    now: datetime | None = None,
+) -> list[ContactOut]:
+    """Those of these contacts the board's narrowing still shows (someone changed them), in
+    card order; a contact deleted or merged away since is simply not among them."""
+    if not contact_ids:
+        return []
+    criteria = await resolve_criteria(session, identity, query, now=now)
+    narrowed = Criteria((*criteria.where, repository.among(contact_ids)), criteria.term)
+    page = await page_of(
+        session, identity, narrowed, sort=CARD_ORDER, cursor=None, limit=len(contact_ids)
+    )
+    return page.items
 
 
 def _in_stage(criteria: Criteria, stage: str | None) -> Criteria:

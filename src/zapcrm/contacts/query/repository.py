@@ -131,6 +131,11 @@ async def count_contacts(
     return int((await session.execute(statement)).scalar_one())
 
 
+def among(contact_ids: Sequence[uuid.UUID]) -> ColumnElement[bool]:
+    """Only these contacts."""
+    return source.contacts().c.id.in_(contact_ids)
+
+
 def in_stage(stage: str | None) -> ColumnElement[bool]:
     """Contacts in one funnel stage (None: in none)."""
     column = source.contacts().c.funnel_stage

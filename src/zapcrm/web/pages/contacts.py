@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.contacts import definitions
+from zapcrm.contacts import live as contacts_live
 from zapcrm.contacts import service as contacts_service
 from zapcrm.contacts.query import export
 from zapcrm.contacts.query import service as query_service
@@ -21,6 +22,7 @@ from zapcrm.contacts.query.schemas import ContactQuery, SegmentIn
 from zapcrm.contacts.schemas import ContactIn, ContactPatch
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import NotFound, ValidationFailed, ZapcrmError
+from zapcrm.transactions import in_tenant_transaction
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
 from zapcrm.web.filter_form import FIELD_LABELS, OPERATOR_LABELS, FilterForm, Group, Row
 from zapcrm.web.i18n import N_, field_message, translate
@@ -284,8 +286,11 @@ async def create_contact(
             source=source.strip() or None,
             funnel_stage=funnel_stage or None,
         )
-        async with runtime.db.tenant_session(user.identity.claims) as session:
-            created = await contacts_service.create_contact(session, user.identity, body)
+        created = await in_tenant_transaction(
+            runtime,
+            user.identity,
+            lambda session: contacts_live.create_contact(session, user.identity, body),
+        )
     except (ValidationError, ZapcrmError) as failure:
         async with runtime.db.tenant_session(user.identity.claims) as session:
             stages = await definitions.list_stages(session, user.identity)
@@ -335,8 +340,11 @@ async def update_contact(
             opted_out=form.get("opted_out") == "on",
             custom_fields=custom or None,
         )
-        async with runtime.db.tenant_session(user.identity.claims) as session:
-            await contacts_service.update_contact(session, user.identity, contact_id, patch)
+        await in_tenant_transaction(
+            runtime,
+            user.identity,
+            lambda session: contacts_live.update_contact(session, user.identity, contact_id, patch),
+        )
     except (ValidationError, ZapcrmError) as failure:
         if isinstance(failure, NotFound):
             raise
@@ -360,8 +368,11 @@ async def merge(
     other_id: Annotated[uuid.UUID, Form()],
 ) -> Response:
     """Fold the suggested duplicate into this contact."""
-    async with runtime.db.tenant_session(user.identity.claims) as session:
-        await contacts_service.merge_contacts(session, user.identity, contact_id, other_id)
+    await in_tenant_transaction(
+        runtime,
+        user.identity,
+        lambda session: contacts_live.merge_contacts(session, user.identity, contact_id, other_id),
+    )
     return RedirectResponse(f"/panel/contacts/{contact_id}?merged=1", status_code=303)
 
 

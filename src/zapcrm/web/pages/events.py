@@ -70,6 +70,7 @@ class PageView:
         tasks: bool = False,
         home: bool = False,
         member_of: frozenset[uuid.UUID] = frozenset(),
+        funnel: bool = False,
     ) -> None:
         self.user = user
         self.filter = flt
@@ -79,6 +80,7 @@ class PageView:
         self.instances = instances
         self.tasks = tasks
         self.home = home
+        self.funnel = funnel
         # The departments the reader works in, whatever their role (told of chats sent there).
         self.member_of = member_of
 
@@ -228,6 +230,14 @@ class PageView:
         }
         return orjson.dumps(notice).decode()
 
+    def _contact_changed(self, data: Mapping[str, Any]) -> str:
+        """A funnel board is told which contact changed; funnel.js gathers a moment's worth and
+        reads those cards again under the reader's own permissions and narrowing."""
+        contact_id = uuid_or_none(data.get("contact_id"))
+        if contact_id is None:
+            return ""
+        return f'<div id="funnel-live" hidden hx-swap-oob="true" data-contact="{contact_id}"></div>'
+
     def _touches_home(self, event: Mapping[str, Any]) -> bool:
         kind = str(event.get("type", ""))
         if kind.startswith("task."):
@@ -237,6 +247,8 @@ class PageView:
 
     def _page_fragments(self, event: Mapping[str, Any]) -> str:
         data = event.get("data") or {}
+        if str(event.get("type", "")).startswith("contact."):
+            return self._contact_changed(data) if self.funnel else ""
         if event.get("type") == "import.progress":
             return self._import_progress(data)
         if str(event.get("type", "")).startswith("task."):
@@ -448,6 +460,7 @@ async def events(
     instances: bool = False,
     tasks: bool = False,
     home: bool = False,
+    funnel: bool = False,
 ) -> AsyncIterator[ServerSentEvent]:
     """Live updates for the page that opened the stream."""
     agents, scoped, member_of = await _reader(runtime, user, flt)
@@ -461,6 +474,7 @@ async def events(
         tasks=tasks,
         home=home,
         member_of=member_of,
+        funnel=funnel,
     )
     # The events carry ids as text: compared as such, converted once per read of the scope.
     waiting_in = _as_text(scoped.scope)

@@ -13,12 +13,13 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from zapcrm.contacts import definitions
-from zapcrm.contacts import service as contacts_service
+from zapcrm.contacts import live as contacts_live
 from zapcrm.contacts.query import funnel as funnel_reads
 from zapcrm.contacts.query import service as query_service
 from zapcrm.contacts.query.schemas import ContactQuery, FunnelColumn, FunnelOut
 from zapcrm.contacts.schemas import ContactPatch
 from zapcrm.dependencies import RuntimeDep
+from zapcrm.transactions import in_tenant_transaction
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser
 from zapcrm.web.i18n import N_
 from zapcrm.web.templating import company_zone, render, render_macro
@@ -28,6 +29,8 @@ router = APIRouter()
 
 # Cards per column and per "Mostrar mais": a board shows a glance, the list shows everything.
 CARDS_PER_PAGE = 20
+# Contacts a board asks about at once after live events (funnel.js gathers them for a moment).
+LIVE_BATCH = 50
 
 
 def _stages(funnel: FunnelOut) -> list[FunnelColumn]:
@@ -121,14 +124,48 @@ async def move(
     its new column and every column's count, as the board's narrowing counts them."""
     segment = optional_uuid(segment_param, N_("segmento inválido"))
     patch = ContactPatch(funnel_stage=stage or None)
+    contact = await in_tenant_transaction(
+        runtime,
+        user.identity,
+        lambda session: contacts_live.update_contact(session, user.identity, contact_id, patch),
+    )
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        contact = await contacts_service.update_contact(session, user.identity, contact_id, patch)
         funnel = await funnel_reads.funnel(session, user.identity, _query(q, segment))
     return HTMLResponse(
         render_macro(
             "contacts/_funnel.html",
             "moved",
             contact,
+            funnel,
+            _stages(funnel),
+            company_zone(),
+        )
+    )
+
+
+@router.get("/contacts/funnel/live")
+async def changed_cards(
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    contact: Annotated[list[uuid.UUID], Query()],
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    segment_param: Annotated[str | None, Query(alias="segment", max_length=40)] = None,
+) -> Response:
+    """Contacts someone changed, as a board shows them now: each card leaves where it was and,
+    when the board's narrowing still shows the contact, goes to the top of its column; every
+    column's count is read again (funnel.js asks after `contact.*` live events)."""
+    segment = optional_uuid(segment_param, N_("segmento inválido"))
+    contact_ids = list(dict.fromkeys(contact))[:LIVE_BATCH]
+    query = _query(q, segment)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        shown = await funnel_reads.cards_among(session, user.identity, query, contact_ids)
+        funnel = await funnel_reads.funnel(session, user.identity, query)
+    return HTMLResponse(
+        render_macro(
+            "contacts/_funnel.html",
+            "changed",
+            contact_ids,
+            shown,
             funnel,
             _stages(funnel),
             company_zone(),

@@ -1,6 +1,7 @@
 // The funnel board (contacts/funnel.html): a card dropped on another column moves the
 // contact there. A drop only sets the card's own stage selector and fires its change, so a
 // drag and a choice made without a mouse send the same request (htmx, with the CSRF header).
+// Other people's changes reach the board live (below).
 (function () {
   "use strict";
 
@@ -57,5 +58,55 @@
     var select = dragged.querySelector("select.funnel-move");
     select.value = col.getAttribute("data-stage");
     select.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+
+  // Live: the stream names each contact someone changed (`#funnel-live`, contact.* events).
+  // Half a second's worth are read again in one request, under the reader's permissions and
+  // the board's search and segment; its answer moves, adds or removes those cards and
+  // refreshes the counts (out-of-band swaps).
+  var changed = new Set();
+  var timer = null;
+  var LIVE_BATCH = 50; // web/pages/funnel.py LIVE_BATCH
+
+  function scope() {
+    return new URLSearchParams(new FormData(document.getElementById("funnel-scope")));
+  }
+
+  function readChanged() {
+    timer = null;
+    if (!changed.size || !window.htmx) return;
+    var params = scope();
+    Array.from(changed).slice(0, LIVE_BATCH).forEach(function (id) {
+      params.append("contact", id);
+      changed.delete(id);
+    });
+    window.htmx.ajax("GET", "/panel/contacts/funnel/live?" + params.toString(), {
+      target: "#funnel-live", swap: "none"
+    });
+    if (changed.size) timer = window.setTimeout(readChanged, 500);
+  }
+
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    // detail.target is the element replaced; the event's own target is its replacement.
+    var live = event.target;
+    if (!(live instanceof Element) || live.id !== "funnel-live") return;
+    var id = live.getAttribute("data-contact");
+    if (id) changed.add(id);
+    if (!timer) timer = window.setTimeout(readChanged, 500);
+  });
+
+  // Changes made while the stream was closed (before it first opened, or while it
+  // reconnected) never arrive: the board is read again, and morphed, each time it opens.
+  function reloadBoard() {
+    var area = document.getElementById("funnel-area");
+    if (!area || !window.htmx) return;
+    window.htmx.ajax("GET", area.getAttribute("data-refresh-url"), {
+      target: area, select: "#funnel-area > *", swap: "morph:innerHTML"
+    });
+  }
+  document.addEventListener("htmx:sseOpen", function (event) {
+    var source = event.detail && event.detail.source;
+    if (source) source.addEventListener("ready", reloadBoard, { once: true });
+    else reloadBoard();
   });
 })();

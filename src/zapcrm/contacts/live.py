@@ -1,0 +1,85 @@
+"""Contacts, live: a person created, changed, merged or deleted by someone is announced through
+the outbox, so the funnel boards open elsewhere follow it.
+
+The edges call these wrappers of the service when the change should reach open pages: they
+return the service's answer with the outbox items to record in the same transaction (published
+after commit; the incoming-messages worker publishes `contact.<change>` on the company channel,
+see `messaging/jobs.py`). An event carries ids only: a board that hears one reads the card again
+under RLS and its own search and segment. Every user of the company sees every contact (the
+contacts policy), so the events go to the whole company.
+
+Bulk writes (imports, the list's bulk tagging, list rules) announce nothing per person: a board
+shows them on its next load.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zapcrm.auth.identity import Identity
+from zapcrm.contacts import service
+from zapcrm.contacts.schemas import ContactIn, ContactOut, ContactPatch
+from zapcrm.outbox import INCOMING_STREAM, OutboxItem
+
+__all__ = [
+    "Change",
+    "contact_item",
+    "create_contact",
+    "delete_contact",
+    "merge_contacts",
+    "update_contact",
+]
+
+Change = Literal["created", "updated", "deleted"]
+
+
+def contact_item(identity: Identity, contact_id: uuid.UUID, change: Change) -> OutboxItem:
+    """The outbox entry announcing a change of one contact made by `identity`."""
+    return OutboxItem(
+        INCOMING_STREAM,
+        {
+            "kind": "contact",
+            "change": change,
+            "company_id": str(identity.company_id),
+            "contact_id": str(contact_id),
+            "actor_id": str(identity.user_id),
+        },
+    )
+
+
+async def create_contact(
+    session: AsyncSession, identity: Identity, data: ContactIn
+) -> tuple[ContactOut, list[OutboxItem]]:
+    """`service.create_contact`, announced."""
+    contact = await service.create_contact(session, identity, data)
+    return contact, [contact_item(identity, contact.id, "created")]
+
+
+async def update_contact(
+    session: AsyncSession, identity: Identity, contact_id: uuid.UUID, patch: ContactPatch
+) -> tuple[ContactOut, list[OutboxItem]]:
+    """`service.update_contact`, announced (a save that changed nothing too: harmless)."""
+    contact = await service.update_contact(session, identity, contact_id, patch)
+    return contact, [contact_item(identity, contact.id, "updated")]
+
+
+async def delete_contact(
+    session: AsyncSession, identity: Identity, contact_id: uuid.UUID
+) -> tuple[None, list[OutboxItem]]:
+    """`service.delete_contact`, announced."""
+    await service.delete_contact(session, identity, contact_id)
+    return None, [contact_item(identity, contact_id, "deleted")]
+
+
+async def merge_contacts(
+    session: AsyncSession, identity: Identity, keep_id: uuid.UUID, other_id: uuid.UUID
+) -> tuple[ContactOut, list[OutboxItem]]:
+    """`service.merge_contacts`, announced: the kept contact changed, the other is gone."""
+    kept = await service.merge_contacts(session, identity, keep_id, other_id)
+    return kept, [
+        contact_item(identity, kept.id, "updated"),
+        contact_item(identity, other_id, "deleted"),
+    ]
