@@ -82,7 +82,7 @@ async def test_a_card_dragged_to_another_column_changes_the_contacts_stage(
 
 
 async def test_an_open_board_follows_what_colleagues_do_elsewhere(
-    shop: Shop, client: httpx.AsyncClient
+    shop: Shop, client: httpx.AsyncClient, db: Database
 ) -> None:
     admin = await shop.user(Role.ADMIN)
     headers = await login(client, admin)
@@ -136,3 +136,18 @@ async def test_an_open_board_follows_what_colleagues_do_elsewhere(
     await expect(page.locator(f"#card-{dani}")).to_have_count(0)
     await expect(page.locator("#funnel-total")).to_have_text("1")
     await expect(page.locator("#count-cliente")).to_have_text("0")
+
+    # What no event told (a change while the stream was away): a (re)opened stream reads the
+    # board again, in place.
+    await rows(
+        db,
+        "update contacts set funnel_stage = 'cliente' where id = :id returning id",
+        id=uuid.UUID(carla),
+    )
+    card = await page.locator(f"#card-{carla}").element_handle()
+    await page.evaluate("document.dispatchEvent(new CustomEvent('htmx:sseOpen', {detail: {}}))")
+    await expect(page.locator(f"#cards-cliente #card-{carla}")).to_be_visible()
+    await expect(page.locator("#count-novo")).to_have_text("0")
+    await expect(page.locator(".funnel")).to_have_count(1)
+    # Morphed: the card is the same element, moved (a drag in progress would survive).
+    assert await card.evaluate("element => element.isConnected")
