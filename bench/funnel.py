@@ -1,6 +1,7 @@
 """The funnel board (Contatos → Funil) on 1,000,000 contacts: p50/p95 of what the page reads
 through the real services (tenant transaction, RLS, SQLAlchemy): every stage's count, then the
-first 20 cards of each column by last interaction; the whole board, and narrowed by a search.
+first 20 cards of each column by last interaction; the whole board, and narrowed by a search;
+the counts alone, and with each column's sum of a number attribute.
 Baselines in the same run: the board's counts as one bare GROUP BY sent by psycopg as the table
 owner (no RLS, no ORM), and a trivial indexed lookup.
 
@@ -43,12 +44,15 @@ def _board(db: Database, identity: Identity, query: ContactQuery) -> Runner:
     return run
 
 
-def _counts(db: Database, identity: Identity, query: ContactQuery) -> Runner:
-    """The board's counts alone, to tell them from the columns' cards."""
+def _counts(
+    db: Database, identity: Identity, query: ContactQuery, value: str | None = None
+) -> Runner:
+    """The board's counts alone, to tell them from the columns' cards; with `value`, also
+    each column's sum of that number attribute (the board's "Somar")."""
 
     async def run() -> int:
         async with db.tenant_session(identity.claims) as session:
-            columns = await funnel.funnel(session, identity, query)
+            columns = await funnel.funnel(session, identity, query, value=value)
         return len(columns.columns)
 
     return run
@@ -72,6 +76,9 @@ async def _run(url: str, count: int, runs: int) -> bool:
                 "board, every contact": _board(db, identity, ContactQuery()),
                 'board, search "silva"': _board(db, identity, ContactQuery(q="silva")),
                 "its counts alone, every contact": _counts(db, identity, ContactQuery()),
+                'its counts and sums of "renda"': _counts(
+                    db, identity, ContactQuery(), value="renda"
+                ),
                 "bare GROUP BY of the stages (owner)": raw_runner(
                     raw,
                     "select funnel_stage, count(*) from contacts where company_id = %s"

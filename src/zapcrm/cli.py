@@ -61,9 +61,10 @@ DEMO_STAGES = (
     ("cliente", "Cliente"),
     ("perdido", "Perdido"),
 )
-DEMO_ATTRIBUTES: tuple[tuple[str, str, Literal["text", "date"]], ...] = (
+DEMO_ATTRIBUTES: tuple[tuple[str, str, Literal["text", "date", "number"]], ...] = (
     ("bairro", "Bairro", "text"),
     ("aniversario", "Aniversário", "date"),
+    ("valor_pedido", "Valor do pedido (R$)", "number"),
 )
 DEMO_QUICK_REPLIES = (
     ("/ola", "Saudação",
@@ -586,8 +587,9 @@ async def _seed_demo_catalog(
             await definitions.create_stage(
                 session, admin, StageIn(key=key, label=label, position=position)
             )
-    if not await definitions.list_attributes(session, admin):
-        for position, (key, label, kind) in enumerate(DEMO_ATTRIBUTES):
+    defined = {attribute.key for attribute in await definitions.list_attributes(session, admin)}
+    for position, (key, label, kind) in enumerate(DEMO_ATTRIBUTES):
+        if key not in defined:  # a demo from before an attribute was added gains it
             await definitions.create_attribute(
                 session, admin, AttributeIn(key=key, label=label, type=kind, position=position)
             )

@@ -11,6 +11,7 @@ import httpx
 
 from tests.conftest import Factory, identity_of, login
 from tests.evolution.harness import new_instance, rows
+from zapcrm.cli import DEMO_ATTRIBUTES
 from zapcrm.contacts import definitions
 from zapcrm.contacts.schemas import AttributeIn, StageIn
 from zapcrm.db import Database
@@ -72,9 +73,10 @@ async def test_seeding_writes_the_month_once_and_reports_contacts_and_search_sho
             await definitions.create_stage(
                 session, actor, StageIn(key=key, label=key.title(), position=position)
             )
-        await definitions.create_attribute(
-            session, actor, AttributeIn(key="bairro", label="Bairro", type="text", position=0)
-        )
+        for position, (key, label, kind) in enumerate(DEMO_ATTRIBUTES):
+            await definitions.create_attribute(
+                session, actor, AttributeIn(key=key, label=label, type=kind, position=position)
+            )
         written = await seed_history(
             session, actor, instance.instance_id, [olga.id, sergio.id], today, BRT
         )
@@ -133,6 +135,14 @@ async def test_seeding_writes_the_month_once_and_reports_contacts_and_search_sho
     )
     contacts = (await client.get("/api/contacts", params={"limit": 5}, headers=headers)).json()
     assert contacts["items"]
+    # The funnel has something to sum: orders in talks and of clients have a value.
+    funnel = await client.get(
+        "/api/contacts/funnel", params={"value": "valor_pedido"}, headers=headers
+    )
+    worth = {column["key"]: column["value"] for column in funnel.json()["columns"]}
+    assert float(worth["negociacao"]) > 0
+    assert float(worth["cliente"]) > 0
+    assert (worth["novo"], worth["perdido"]) == (None, None)
     hits = await client.get("/api/messages/search", params={"q": "pedido"}, headers=headers)
     assert hits.status_code == 200
     assert hits.json()["items"]

@@ -42,22 +42,38 @@ async def test_a_card_dragged_to_another_column_changes_the_contacts_stage(
     admin = await shop.user(Role.ADMIN)
     headers = await login(client, admin)
     await _stages(client, headers)
-    ana = await _contact(
-        client, headers, name="Ana Souza", phone="11987650201", funnel_stage="novo", tags=["vip"]
+    made = await client.post(
+        "/api/contact-attributes",
+        json={"key": "valor", "label": "Valor (R$)", "type": "number"},
+        headers=headers,
     )
-    await _contact(client, headers, name="Bruno Lima", phone="11987650202", funnel_stage="novo")
+    assert made.status_code == 201, made.text
+    ana = await _contact(
+        client, headers, name="Ana Souza", phone="11987650201", funnel_stage="novo", tags=["vip"],
+        custom_fields={"valor": "1.250,90"},
+    )  # fmt: skip
+    await _contact(
+        client, headers, name="Bruno Lima", phone="11987650202", funnel_stage="novo",
+        custom_fields={"valor": 800},
+    )  # fmt: skip
     davi = await _contact(client, headers, name="Davi Rocha", phone="11987650203")
 
     page = await shop.panel(user=admin)
     await page.goto("/panel/contacts/funnel")
     await expect(page.locator("#count-novo")).to_have_text("2")
+    # What each stage is worth: chosen in the board's selector.
+    await page.locator("#funnel-value").select_option("valor")
+    await expect(page.locator("#worth-novo")).to_have_text("Valor (R$): 2.050,90")
     await page.locator(f"#card-{ana} .funnel-name").drag_to(
         page.locator(".funnel-column[data-stage='proposta']")
     )
     await expect(page.locator(f"#cards-proposta #card-{ana}")).to_be_visible()
     await expect(page.locator(f"#card-{ana}")).to_have_count(1)
+    await expect(page.locator(f"#card-{ana} .funnel-value")).to_have_text("1.250,90")
     await expect(page.locator("#count-novo")).to_have_text("1")
     await expect(page.locator("#count-proposta")).to_have_text("1")
+    await expect(page.locator("#worth-novo")).to_have_text("Valor (R$): 800")
+    await expect(page.locator("#worth-proposta")).to_have_text("Valor (R$): 1.250,90")
 
     # Without a mouse: the card's selector.
     await page.locator(f"#card-{davi} select").select_option("cliente")
@@ -115,7 +131,7 @@ async def test_an_open_board_follows_what_colleagues_do_elsewhere(
     )
     await expect(page.locator("#count-novo")).to_have_text("1")
     await expect(page.locator("#count-proposta")).to_have_text("1")
-    await expect(page.locator("#funnel-total")).to_have_text("3")
+    await expect(page.locator("#funnel-total")).to_have_text("3 contato(s)")
 
     # Bruno deleted: his card goes. A board narrowed by a search does not gain others' cards.
     deleted = await client.delete(f"/api/contacts/{bruno}", headers=colleague)
@@ -124,7 +140,7 @@ async def test_an_open_board_follows_what_colleagues_do_elsewhere(
     await expect(page.locator("#count-novo")).to_have_text("0")
     await page.goto("/panel/contacts/funnel?q=Carla")
     await until_live(page)
-    await expect(page.locator("#funnel-total")).to_have_text("1")
+    await expect(page.locator("#funnel-total")).to_have_text("1 contato(s)")
     dani = await _contact(
         client, colleague, name="Daniela Reis", phone="11987650214", funnel_stage="cliente"
     )
@@ -134,7 +150,7 @@ async def test_an_open_board_follows_what_colleagues_do_elsewhere(
     assert renamed.status_code == 200
     await expect(page.locator(f"#cards-novo #card-{carla}")).to_be_visible()
     await expect(page.locator(f"#card-{dani}")).to_have_count(0)
-    await expect(page.locator("#funnel-total")).to_have_text("1")
+    await expect(page.locator("#funnel-total")).to_have_text("1 contato(s)")
     await expect(page.locator("#count-cliente")).to_have_text("0")
 
     # What no event told (a change while the stream was away): a (re)opened stream reads the

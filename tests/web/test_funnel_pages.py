@@ -182,14 +182,14 @@ async def test_changed_cards_are_read_again_as_the_board_shows_them(
     assert f'id="card-{strangers["carla"]}" class' not in html
     assert "Bruno &lt;b&gt;Lima&lt;/b&gt;" in html
     assert re.search(r'id="count-novo" class="funnel-count" hx-swap-oob="true">2<', html)
-    assert '<strong id="funnel-total" hx-swap-oob="true">4</strong>' in html
+    assert '<span id="funnel-total" hx-swap-oob="true"><strong>4</strong>' in html
     # Narrowed by the board's search: Bruno is no longer among the cards it shows.
     narrowed = await http.get(
         "/panel/contacts/funnel/live", params={"contact": [ids["ana"], ids["bruno"]], "q": "ana"}
     )
     assert narrowed.text.count("afterbegin:#cards-") == 1
     assert f'id="card-{ids["ana"]}" class' in narrowed.text
-    assert '<strong id="funnel-total" hx-swap-oob="true">1</strong>' in narrowed.text
+    assert '<span id="funnel-total" hx-swap-oob="true"><strong>1</strong>' in narrowed.text
     bad = await http.get("/panel/contacts/funnel/live", params={"contact": "x"})
     assert bad.status_code == 422
 
@@ -229,14 +229,31 @@ async def test_the_api_counts_each_stage_and_a_removed_one(
     assert removed.status_code == 204
     funnel = await client.get("/api/contacts/funnel", headers=headers)
     assert funnel.status_code == 200, funnel.text
-    assert funnel.json() == {
-        "columns": [
-            {"key": "novo", "label": "Novo contato", "count": 2, "removed": False},
-            {"key": "negociacao", "label": "negociacao", "count": 1, "removed": True},
-            {"key": None, "label": None, "count": 1, "removed": False},
-        ],
-        "total": 4,
-    }
+    nothing_summed = {"value_key": None, "value_label": None, "value_total": None}
+    assert (
+        funnel.json()
+        == {
+            "columns": [
+                {
+                    "key": "novo",
+                    "label": "Novo contato",
+                    "count": 2,
+                    "removed": False,
+                    "value": None,
+                },
+                {
+                    "key": "negociacao",
+                    "label": "negociacao",
+                    "count": 1,
+                    "removed": True,
+                    "value": None,
+                },
+                {"key": None, "label": None, "count": 1, "removed": False, "value": None},
+            ],
+            "total": 4,
+        }
+        | nothing_summed
+    )
     narrowed = await client.get("/api/contacts/funnel", params={"q": "Carla"}, headers=headers)
     assert [c["count"] for c in narrowed.json()["columns"]] == [0, 1, 0]
     # A column's contacts: the list with the stage in the filter.
@@ -249,7 +266,92 @@ async def test_the_api_counts_each_stage_and_a_removed_one(
     # Another company's board counts nothing of this one.
     stranger = await login(client, await factory.user(await factory.company(), Role.ADMIN))
     theirs = await client.get("/api/contacts/funnel", headers=stranger)
-    assert theirs.json() == {
-        "columns": [{"key": None, "label": None, "count": 0, "removed": False}],
-        "total": 0,
-    }
+    assert (
+        theirs.json()
+        == {
+            "columns": [{"key": None, "label": None, "count": 0, "removed": False, "value": None}],
+            "total": 0,
+        }
+        | nothing_summed
+    )
+
+
+async def test_each_stage_is_worth_the_sum_of_a_number_field(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    admin, headers, ids = await _shop(client, factory)
+    for key, label, kind in (("valor", "Valor do negócio", "number"), ("cidade", "Cidade", "text")):
+        made = await client.post(
+            "/api/contact-attributes",
+            json={"key": key, "label": label, "type": kind},
+            headers=headers,
+        )
+        assert made.status_code == 201, made.text
+    for who, worth in (("ana", "1.500,50"), ("bruno", "2000"), ("carla", "10000")):
+        changed = await client.patch(
+            f"/api/contacts/{ids[who]}", json={"custom_fields": {"valor": worth}}, headers=headers
+        )
+        assert changed.status_code == 200, changed.text
+    # A value of another type left in the document (an old import) is no number: not summed.
+    await rows(
+        db,
+        "update contacts set custom_fields = jsonb_build_object('valor', 'muito')"
+        " where id = :id returning id",
+        id=uuid.UUID(ids["davi"]),
+    )
+
+    summed = await client.get("/api/contacts/funnel", params={"value": "valor"}, headers=headers)
+    assert summed.status_code == 200, summed.text
+    body = summed.json()
+    assert [(c["key"], c["count"], c["value"]) for c in body["columns"]] == [
+        ("novo", 2, "3500.5"),
+        ("negociacao", 1, "10000"),
+        (None, 1, None),
+    ]
+    assert (body["value_key"], body["value_label"], body["value_total"]) == (
+        "valor",
+        "Valor do negócio",
+        "13500.5",
+    )
+    for wrong in ("cidade", "nada", "valor'; drop table contacts; --"):
+        refused = await client.get("/api/contacts/funnel", params={"value": wrong}, headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert "numérico" in refused.text
+
+    # The panel: chosen in the board's selector, the sums show under each column and on each
+    # card, and the browser remembers the choice for the next visit.
+    http = await new_browser()
+    csrf = await panel_login(http, admin)
+    page = (await http.get("/panel/contacts/funnel")).text
+    assert 'id="funnel-value"' in page
+    assert "Valor do negócio:" not in page
+    board = await http.get("/panel/contacts/funnel", params={"value": "valor"})
+    assert re.search(
+        r'id="worth-novo" class="funnel-worth">Valor do negócio: <strong>3.500,50<', board.text
+    )
+    assert '<span class="funnel-value">1.500,50</span>' in board.text
+    assert "Valor do negócio: <strong>13.500,50</strong>" in board.text
+    remembered = (await http.get("/panel/contacts/funnel")).text
+    assert re.search(
+        r'id="worth-negociacao" class="funnel-worth">Valor do negócio: <strong>10.000<', remembered
+    )
+    # A move answers with the columns' new worth, as the board sums it.
+    moved = await http.post(
+        f"/panel/contacts/{ids['ana']}/stage",
+        data={"stage": "negociacao", "q": "", "segment": "", "value": "valor"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert moved.status_code == 200, moved.text
+    assert re.search(
+        r'id="worth-negociacao" class="funnel-worth" hx-swap-oob="true">'
+        r"Valor do negócio: <strong>11.500,50<",
+        moved.text,
+    )
+    # In English, numbers read the English way.
+    await http.get("/panel/lang/en")
+    english = (await http.get("/panel/contacts/funnel")).text
+    assert "Valor do negócio: <strong>13,500.50</strong>" in english
+    # Sums turned off: none shown, and none remembered.
+    off = (await http.get("/panel/contacts/funnel", params={"value": ""})).text
+    assert "Valor do negócio:" not in off
+    assert "Valor do negócio:" not in (await http.get("/panel/contacts/funnel")).text

@@ -10,7 +10,7 @@ chat was asked the satisfaction survey; most customers answered it, mostly with 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -100,6 +100,8 @@ class Customer:
     source: str
     stage: str
     neighbourhood: str
+    # What their order in talks (or last order) is worth, in reais: none for new and lost.
+    order_value: float | None = None
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,15 @@ def customers(rng: random.Random, count: int) -> list[Customer]:
                 neighbourhood=rng.choice(NEIGHBOURHOODS),
             )
         )
-    return people
+    # Drawn after everyone else's fields, from a generator of its own, so the people (and the
+    # month planned from them) stay what they were before values existed.
+    values = random.Random(count)  # noqa: S311 - a demo's prices, not a secret
+    return [
+        replace(person, order_value=round(values.uniform(40, 600) / 5) * 5 + 0.9)
+        if person.stage in ("negociacao", "cliente")
+        else person
+        for person in people
+    ]
 
 
 def is_open(moment: datetime) -> bool:

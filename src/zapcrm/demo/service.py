@@ -68,7 +68,7 @@ async def _contact(session: AsyncSession, admin: Identity, person: Customer) -> 
         tags=person.tags,
         source=person.source,
         funnel_stage=person.stage,
-        custom_fields={"bairro": person.neighbourhood},
+        custom_fields={"bairro": person.neighbourhood, "valor_pedido": person.order_value},
     )
     try:
         return (await contacts.create_contact(session, admin, data)).id

@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
@@ -128,6 +130,15 @@ def phone(value: str | None) -> str:
     return display_phone(value)
 
 
+def number(value: float | Decimal | None) -> str:
+    """A count or an amount the reader's way: 1.234 or 1.234,50 in Portuguese, 1,234 or
+    1,234.50 in English (a fraction always shows its cents); "" for none."""
+    if value is None:
+        return ""
+    pattern = "#,##0" if value == int(value) else "#,##0.00"
+    return format_decimal(value, format=pattern, locale=current_locale())
+
+
 def duration(seconds: float | None) -> str:
     """A duration as people read it: "45 s", "2 min 30 s", "1 h 05 min", "3 d 04 h"."""
     if seconds is None:
@@ -220,6 +231,7 @@ def build_environment() -> Environment:
         clock=clock,
         moment=moment,
         phone=phone,
+        number=number,
         day_label=day_label,
         local=local,
         duration=duration,

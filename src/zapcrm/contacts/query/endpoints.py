@@ -130,10 +130,12 @@ async def contact_funnel(
     q: Q = None,
     filter: FilterParam = None,
     segment_id: uuid.UUID | None = None,
+    value: Annotated[str | None, Query(max_length=50)] = None,
 ) -> FunnelOut:
-    """How many of the matching contacts are in each funnel stage (the board's columns); a
+    """How many of the matching contacts are in each funnel stage (the board's columns) and,
+    with `value` naming a number attribute, its sum per stage (what each stage is worth); a
     column's contacts are GET /api/contacts with the stage added to the filter."""
-    return await funnel.funnel(session, identity, _query(q, filter, segment_id))
+    return await funnel.funnel(session, identity, _query(q, filter, segment_id), value=value)
 
 
 @router.post("/api/contacts/count")

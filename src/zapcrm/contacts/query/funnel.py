@@ -12,15 +12,20 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.auth.identity import Identity
+from zapcrm.contacts.attributes import AttributeDef, load_definitions
 from zapcrm.contacts.query import repository
+from zapcrm.contacts.query.fields import custom_field
 from zapcrm.contacts.query.schemas import ContactOut, ContactQuery, FunnelColumn, FunnelOut, Page
 from zapcrm.contacts.query.service import Criteria, page_of, resolve_criteria
 from zapcrm.contacts.query.sorting import Sort
 from zapcrm.contacts.repository.attributes import list_stages
+from zapcrm.exceptions import ValidationFailed
+from zapcrm.i18n import N_
 
 # A column shows the contacts of its stage that were active last first.
 CARD_ORDER = Sort.LAST_INTERACTION
@@ -35,12 +40,17 @@ class Board:
 
 
 async def funnel(
-    session: AsyncSession, identity: Identity, query: ContactQuery, *, now: datetime | None = None
+    session: AsyncSession,
+    identity: Identity,
+    query: ContactQuery,
+    *,
+    value: str | None = None,
+    now: datetime | None = None,
 ) -> FunnelOut:
-    """How many matching contacts are in each funnel stage, in the board's column order."""
+    """How many matching contacts are in each funnel stage, in the board's column order, and
+    what they are worth when `value` names a number attribute (a deal's value, say)."""
     criteria = await resolve_criteria(session, identity, query, now=now)
-    counts = await repository.count_by_stage(session, identity.company_id, criteria.where)
-    return await _columns(session, identity, counts)
+    return await _counted(session, identity, criteria, value)
 
 
 async def board(
@@ -49,12 +59,12 @@ async def board(
     query: ContactQuery,
     *,
     limit: int,
+    value: str | None = None,
     now: datetime | None = None,
 ) -> Board:
-    """The counts and every column's first `limit` cards."""
+    """The counts (and values) and every column's first `limit` cards."""
     criteria = await resolve_criteria(session, identity, query, now=now)
-    counts = await repository.count_by_stage(session, identity.company_id, criteria.where)
-    columns = await _columns(session, identity, counts)
+    columns = await _counted(session, identity, criteria, value)
     pages = [
         await page_of(
             session, identity, _in_stage(criteria, column.key),
@@ -106,21 +116,58 @@ def _in_stage(criteria: Criteria, stage: str | None) -> Criteria:
     return Criteria((*criteria.where, repository.in_stage(stage)), criteria.term)
 
 
-async def _columns(
-    session: AsyncSession, identity: Identity, counts: dict[str | None, int]
+async def value_attribute(
+    session: AsyncSession, identity: Identity, key: str | None
+) -> AttributeDef | None:
+    """The number attribute a board sums (None: none asked for); ValidationFailed when `key`
+    is not one of the company's number attributes."""
+    if not key:
+        return None
+    definition = (await load_definitions(session, identity.company_id)).get(key)
+    if definition is None or definition.type != "number":
+        raise ValidationFailed(
+            N_("o valor somado deve ser um campo numérico"),
+            fields=[{"field": "value", "message": N_("campo numérico desconhecido")}],
+        )
+    return definition
+
+
+async def _counted(
+    session: AsyncSession, identity: Identity, criteria: Criteria, value: str | None
 ) -> FunnelOut:
-    """The board's columns in order, with these counts per stage key."""
-    counts = dict(counts)
-    total = sum(counts.values())
+    """The board's columns in order, with their counts and, asked for, their values."""
+    definition = await value_attribute(session, identity, value)
+    amount = None
+    if definition is not None:
+        field = custom_field(definition.key, definition)
+        amount = None if field is None else field.column
+    counted = await repository.count_by_stage(session, identity.company_id, criteria.where, amount)
+    empty: tuple[int, Decimal | None] = (0, None)
+    total = sum(count for count, _ in counted.values())
     columns = [
-        FunnelColumn(key=stage.key, label=stage.label, count=counts.pop(stage.key, 0))
+        _column(stage.key, stage.label, counted.pop(stage.key, empty))
         for stage in await list_stages(session, identity.company_id)
     ]
-    unstaged = counts.pop(None, 0)
+    unstaged = counted.pop(None, empty)
     # A stage an admin removed while contacts were in it: shown, so they can be moved on.
     columns += [
-        FunnelColumn(key=key, label=key, count=count, removed=True)
-        for key, count in sorted((key, count) for key, count in counts.items() if key)
+        _column(key, key, counted[key], removed=True) for key in sorted(k for k in counted if k)
     ]
-    columns.append(FunnelColumn(key=None, label=None, count=unstaged))
-    return FunnelOut(columns=columns, total=total)
+    columns.append(_column(None, None, unstaged))
+    if definition is None:
+        return FunnelOut(columns=columns, total=total)
+    values = [column.value for column in columns if column.value is not None]
+    return FunnelOut(
+        columns=columns,
+        total=total,
+        value_key=definition.key,
+        value_label=definition.label,
+        value_total=sum(values, Decimal(0)) if values else None,
+    )
+
+
+def _column(
+    key: str | None, label: str | None, counted: tuple[int, Decimal | None], removed: bool = False
+) -> FunnelColumn:
+    count, value = counted
+    return FunnelColumn(key=key, label=label, count=count, value=value, removed=removed)

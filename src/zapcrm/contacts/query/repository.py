@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -21,6 +22,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     select,
     update,
 )
@@ -143,17 +145,24 @@ def in_stage(stage: str | None) -> ColumnElement[bool]:
 
 
 async def count_by_stage(
-    session: AsyncSession, company_id: uuid.UUID, where: Sequence[ColumnElement[bool]]
-) -> dict[str | None, int]:
-    """How many contacts match, per funnel stage key (None: in no stage)."""
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    where: Sequence[ColumnElement[bool]],
+    amount: ColumnElement[Any] | None = None,
+) -> dict[str | None, tuple[int, Decimal | None]]:
+    """How many contacts match per funnel stage key (None: in no stage), and the sum of
+    `amount` over them when given (in the same pass over the rows)."""
     stage = source.contacts().c.funnel_stage
+    total = func.sum(amount) if amount is not None else null()
     statement = (
-        select(stage, func.count())
+        select(stage, func.count(), total)
         .select_from(source.contacts())
         .where(visible(company_id), *where)
         .group_by(stage)
     )
-    return {key: int(count) for key, count in (await session.execute(statement)).all()}
+    return {
+        key: (int(count), value) for key, count, value in (await session.execute(statement)).all()
+    }
 
 
 def export_statement(

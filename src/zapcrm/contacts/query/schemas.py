@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -82,6 +83,11 @@ class FunnelColumn(BaseModel):
     removed: bool = Field(
         default=False, description="a stage no longer defined that contacts are still in"
     )
+    value: Decimal | None = Field(
+        default=None,
+        description="the sum of the asked number attribute over the column's contacts"
+        " (null when none was asked for, or none of them has a value)",
+    )
 
 
 class FunnelOut(BaseModel):
@@ -90,6 +96,11 @@ class FunnelOut(BaseModel):
 
     columns: list[FunnelColumn]
     total: int
+    value_key: str | None = Field(
+        default=None, description="the number attribute summed per column, when asked for"
+    )
+    value_label: str | None = None
+    value_total: Decimal | None = None
 
 
 class SegmentIn(BaseModel):

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.contacts import definitions
 from zapcrm.contacts import live as contacts_live
@@ -19,9 +20,11 @@ from zapcrm.contacts.query import service as query_service
 from zapcrm.contacts.query.schemas import ContactQuery, FunnelColumn, FunnelOut
 from zapcrm.contacts.schemas import ContactPatch
 from zapcrm.dependencies import RuntimeDep
+from zapcrm.exceptions import ValidationFailed
 from zapcrm.transactions import in_tenant_transaction
-from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser
+from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
 from zapcrm.web.i18n import N_
+from zapcrm.web.pages.auth import set_panel_cookie
 from zapcrm.web.templating import company_zone, render, render_macro
 from zapcrm.web.views import optional_uuid
 
@@ -31,6 +34,22 @@ router = APIRouter()
 CARDS_PER_PAGE = 20
 # Contacts a board asks about at once after live events (funnel.js gathers them for a moment).
 LIVE_BATCH = 50
+
+
+# The number attribute a reader last chose to sum on the board (a deal's value), remembered
+# by their browser: the board opens with it again. The attribute's key only, nothing personal.
+VALUE_COOKIE = "zapcrm_funnel_value"
+VALUE_COOKIE_AGE = 365 * 24 * 3600
+
+
+async def _summed(session: AsyncSession, user: PanelUser, value: str) -> str | None:
+    """The board's summed attribute, when it still is one of the company's number attributes
+    (a board opened before an admin removed it sums nothing rather than failing a move)."""
+    try:
+        definition = await funnel_reads.value_attribute(session, user.identity, value or None)
+    except ValidationFailed:
+        return None
+    return None if definition is None else definition.key
 
 
 def _stages(funnel: FunnelOut) -> list[FunnelColumn]:
@@ -57,23 +76,42 @@ async def board(
     user: CurrentPanelUser,
     q: Annotated[str | None, Query(max_length=200)] = None,
     segment_param: Annotated[str | None, Query(alias="segment", max_length=40)] = None,
+    value_param: Annotated[str | None, Query(alias="value", max_length=50)] = None,
 ) -> Response:
-    """Every stage's column with its count and its most recently active contacts."""
+    """Every stage's column with its count and its most recently active contacts, and what
+    they are worth when the reader chose a number attribute to sum (chosen here or before)."""
     segment = optional_uuid(segment_param, N_("segmento inválido"))
     query = _query(q, segment)
+    chosen = value_param if value_param is not None else request.cookies.get(VALUE_COOKIE, "")
     async with runtime.db.tenant_session(user.identity.claims) as session:
         segments = await query_service.list_segments(session, user.identity)
-        shown = await funnel_reads.board(session, user.identity, query, limit=CARDS_PER_PAGE)
+        numbers = [
+            attribute
+            for attribute in await definitions.list_attributes(session, user.identity)
+            if attribute.type == "number"
+        ]
+        # A choice remembered from before, or typed into the address, that is no longer a
+        # number attribute simply sums nothing.
+        value = chosen if chosen in {attribute.key for attribute in numbers} else None
+        shown = await funnel_reads.board(
+            session, user.identity, query, limit=CARDS_PER_PAGE, value=value
+        )
     context = user.page_context(request, "contacts") | {
         "q": q or "",
         "segment_id": segment,
         "segments": segments,
+        "numbers": numbers,
         "funnel": shown.funnel,
         "stages": _stages(shown.funnel),
         "pages": shown.pages,
         "board_query": _board_query(q, segment),
     }
-    return render("contacts/funnel.html", context)
+    response = render("contacts/funnel.html", context)
+    if value_param is not None:
+        set_panel_cookie(
+            response, request, VALUE_COOKIE, value or "", max_age=VALUE_COOKIE_AGE, path="/panel"
+        )
+    return response
 
 
 @router.get("/contacts/funnel/cards")
@@ -84,8 +122,10 @@ async def more_cards(
     stage: Annotated[str, Query(max_length=50)] = "",
     q: Annotated[str | None, Query(max_length=200)] = None,
     segment_param: Annotated[str | None, Query(alias="segment", max_length=40)] = None,
+    value: Annotated[str, Query(max_length=50)] = "",
 ) -> Response:
-    """A column's next cards (with its own "Mostrar mais" when there are more still)."""
+    """A column's next cards (with its own "Mostrar mais" when there are more still); `value`:
+    the number attribute the board sums, which each card shows."""
     segment = optional_uuid(segment_param, N_("segmento inválido"))
     async with runtime.db.tenant_session(user.identity.claims) as session:
         # The cards' selectors list the stages: no need to count the board again.
@@ -107,6 +147,7 @@ async def more_cards(
             stages,
             _board_query(q, segment),
             company_zone(),
+            value or None,
         )
     )
 
@@ -119,9 +160,10 @@ async def move(
     stage: Annotated[str, Form(max_length=50)] = "",
     q: Annotated[str, Form(max_length=200)] = "",
     segment_param: Annotated[str, Form(alias="segment", max_length=40)] = "",
+    value: Annotated[str, Form(max_length=50)] = "",
 ) -> Response:
     """Put the contact in another stage (empty: none). The answer is the card at the top of
-    its new column and every column's count, as the board's narrowing counts them."""
+    its new column and every column's count (and value), as the board's narrowing counts them."""
     segment = optional_uuid(segment_param, N_("segmento inválido"))
     patch = ContactPatch(funnel_stage=stage or None)
     contact = await in_tenant_transaction(
@@ -130,7 +172,9 @@ async def move(
         lambda session: contacts_live.update_contact(session, user.identity, contact_id, patch),
     )
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        funnel = await funnel_reads.funnel(session, user.identity, _query(q, segment))
+        funnel = await funnel_reads.funnel(
+            session, user.identity, _query(q, segment), value=await _summed(session, user, value)
+        )
     return HTMLResponse(
         render_macro(
             "contacts/_funnel.html",
@@ -150,6 +194,7 @@ async def changed_cards(
     contact: Annotated[list[uuid.UUID], Query()],
     q: Annotated[str | None, Query(max_length=200)] = None,
     segment_param: Annotated[str | None, Query(alias="segment", max_length=40)] = None,
+    value: Annotated[str, Query(max_length=50)] = "",
 ) -> Response:
     """Contacts someone changed, as a board shows them now: each card leaves where it was and,
     when the board's narrowing still shows the contact, goes to the top of its column; every
@@ -159,7 +204,8 @@ async def changed_cards(
     query = _query(q, segment)
     async with runtime.db.tenant_session(user.identity.claims) as session:
         shown = await funnel_reads.cards_among(session, user.identity, query, contact_ids)
-        funnel = await funnel_reads.funnel(session, user.identity, query)
+        summed = await _summed(session, user, value)
+        funnel = await funnel_reads.funnel(session, user.identity, query, value=summed)
     return HTMLResponse(
         render_macro(
             "contacts/_funnel.html",
