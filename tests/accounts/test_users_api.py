@@ -195,7 +195,7 @@ async def test_demo_command_is_idempotent_and_its_logins_work(
     )
     assert counts == [
         {
-            "stages": 4, "fields": 2, "replies": 3, "campaigns": 1, "hours": 1,
+            "stages": 4, "fields": 3, "replies": 3, "campaigns": 1, "hours": 1,
             "departments": 2, "members": 3, "menus": 1, "routed": 2,
         }
     ]  # fmt: skip
