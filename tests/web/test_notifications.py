@@ -1,4 +1,5 @@
-"""Notices of customers writing: which live events become a `notify` for which reader."""
+"""Notices of customers writing: which live events become a `notify` for which reader; and which
+events a funnel board hears."""
 
 from __future__ import annotations
 
@@ -284,3 +285,23 @@ def test_a_chat_a_colleague_sends_to_the_readers_department_is_announced() -> No
     with use_locale("en"):
         english = orjson.loads(view.notification(routed(finance, colleague)) or "{}")
     assert english["body"] == "Bia sent to the Financeiro <1> department: depois"
+
+
+def test_a_funnel_board_hears_of_changed_contacts_and_of_imports_that_wrote_some() -> None:
+    view, _ = _view(Role.OPERATOR)
+    board = PageView(view.user, InboxFilter(), None, view.agents, funnel=True)
+    contact_id = uuid.uuid4()
+    changed = {"type": "contact.updated", "data": {"contact_id": str(contact_id)}}
+    assert f'data-contact="{contact_id}"' in board.fragments(changed)
+    assert view.fragments(changed) == ""  # other pages have no board
+    hostile = {"type": "contact.updated", "data": {"contact_id": '"><script>'}}
+    assert board.fragments(hostile) == ""
+
+    def finished(status: str, created: int) -> dict[str, object]:
+        data = {"job_id": str(uuid.uuid4()), "status": status, "created": created, "updated": 0}
+        return {"type": "import.progress", "data": data}
+
+    assert 'data-reload="1"' in board.fragments(finished("completed", 3))
+    assert 'data-reload="1"' in board.fragments(finished("cancelled", 1))  # chunks it wrote
+    assert board.fragments(finished("running", 3)) == ""
+    assert board.fragments(finished("completed", 0)) == ""  # every row skipped or failed

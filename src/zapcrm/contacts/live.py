@@ -8,8 +8,8 @@ see `messaging/jobs.py`). An event carries ids only: a board that hears one read
 under RLS and its own search and segment. Every user of the company sees every contact (the
 contacts policy), so the events go to the whole company.
 
-Bulk writes (imports, the list's bulk tagging, list rules) announce nothing per person: a board
-shows them on its next load.
+Bulk writes announce nothing per person: a board reads itself again when an import that wrote
+contacts ends (its `import.progress` event), and shows the list's bulk tagging on its next load.
 """
 
 from __future__ import annotations

@@ -238,6 +238,14 @@ class PageView:
             return ""
         return f'<div id="funnel-live" hidden hx-swap-oob="true" data-contact="{contact_id}"></div>'
 
+    def _import_finished(self, data: Mapping[str, Any]) -> str:
+        """An import that wrote contacts has ended (done, failed or cancelled after some
+        chunks): a funnel board reads itself again, as it announces no person one by one."""
+        wrote = _count(data.get("created")) + _count(data.get("updated"))
+        if data.get("status") not in FINISHED or not wrote:
+            return ""
+        return '<div id="funnel-live" hidden hx-swap-oob="true" data-reload="1"></div>'
+
     def _touches_home(self, event: Mapping[str, Any]) -> bool:
         kind = str(event.get("type", ""))
         if kind.startswith("task."):
@@ -249,6 +257,8 @@ class PageView:
         data = event.get("data") or {}
         if str(event.get("type", "")).startswith("contact."):
             return self._contact_changed(data) if self.funnel else ""
+        if event.get("type") == "import.progress" and self.funnel:
+            return self._import_finished(data)
         if event.get("type") == "import.progress":
             return self._import_progress(data)
         if str(event.get("type", "")).startswith("task."):

@@ -90,6 +90,10 @@
     // detail.target is the element replaced; the event's own target is its replacement.
     var live = event.target;
     if (!(live instanceof Element) || live.id !== "funnel-live") return;
+    if (live.hasAttribute("data-reload")) {
+      reloadBoard(); // an import ended: too many people to read one by one
+      return;
+    }
     var id = live.getAttribute("data-contact");
     if (id) changed.add(id);
     if (!timer) timer = window.setTimeout(readChanged, 500);
