@@ -4,6 +4,7 @@ without a mouse; what colleagues do elsewhere reaches an open board live."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -16,12 +17,23 @@ from tests.web.conftest import screenshot_path
 from tests.web.shop import Shop, until_live
 from zapcrm.db import Database
 from zapcrm.models import Role
+from zapcrm.web.pages.funnel import CARDS_PER_PAGE
 
 
 async def _contact(client: httpx.AsyncClient, headers: dict[str, str], **fields: Any) -> str:
     response = await client.post("/api/contacts", json=fields, headers=headers)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
+
+
+# Notes whether the card with this id is ever on the page twice (a later live update of the same
+# contact would remove the copy again, hiding it from a check made afterwards).
+TWICE_WATCH = """id => {
+  window.seenTwice = false;
+  new MutationObserver(() => {
+    if (document.querySelectorAll(`[id="${id}"]`).length > 1) window.seenTwice = true;
+  }).observe(document.body, { childList: true, subtree: true });
+}"""
 
 
 async def _stages(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
@@ -167,3 +179,37 @@ async def test_an_open_board_follows_what_colleagues_do_elsewhere(
     await expect(page.locator(".funnel")).to_have_count(1)
     # Morphed: the card is the same element, moved (a drag in progress would survive).
     assert await card.evaluate("element => element.isConnected")
+
+
+async def test_a_card_brought_to_the_top_is_not_shown_again_by_its_columns_next_page(
+    shop: Shop, client: httpx.AsyncClient
+) -> None:
+    admin = await shop.user(Role.ADMIN)
+    headers = await login(client, admin)
+    await _stages(client, headers)
+    people = [
+        await _contact(
+            client, headers, name=f"Lead {n:02d}", phone=f"1198811{n:04d}", funnel_stage="novo"
+        )
+        for n in range(CARDS_PER_PAGE + 3)
+    ]
+    page = await shop.panel(user=admin)
+    await page.goto("/panel/contacts/funnel")
+    await until_live(page)
+    cards = page.locator("#cards-novo .funnel-card")
+    await expect(cards).to_have_count(CARDS_PER_PAGE)
+    shown = set(await cards.evaluate_all("cards => cards.map(card => card.id.slice(5))"))
+    later = next(person for person in people if person not in shown)
+
+    # A colleague renames someone of the column's next page: the card comes to the top...
+    renamed = await client.patch(
+        f"/api/contacts/{later}", json={"name": "Lead renomeado"}, headers=headers
+    )
+    assert renamed.status_code == 200, renamed.text
+    await expect(cards.first).to_have_text(re.compile("Lead renomeado"))
+    # ...and the next page, which still has it, does not show it twice, not even for a moment.
+    await page.evaluate(TWICE_WATCH, f"card-{later}")
+    await page.locator("#cards-novo .funnel-more button").click()
+    await expect(page.locator("#cards-novo .funnel-more")).to_have_count(0)
+    await expect(cards).to_have_count(CARDS_PER_PAGE + 3)
+    assert not await page.evaluate("window.seenTwice")

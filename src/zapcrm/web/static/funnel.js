@@ -60,6 +60,20 @@
     select.dispatchEvent(new Event("change", { bubbles: true }));
   });
 
+  // A card put at the top of its column (moved here, or changed elsewhere) may come again in
+  // the column's next page, which follows the order the board first loaded in: the board
+  // keeps the card it shows, so each contact is one card.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var config = event.detail.requestConfig;
+    if (!config || config.path.indexOf("/panel/contacts/funnel/cards") !== 0) return;
+    var page = document.createElement("template");
+    page.innerHTML = event.detail.serverResponse;
+    page.content.querySelectorAll(".funnel-card").forEach(function (card) {
+      if (document.getElementById(card.id)) card.remove();
+    });
+    event.detail.serverResponse = page.innerHTML;
+  });
+
   // Live: the stream names each contact someone changed (`#funnel-live`, contact.* events).
   // Half a second's worth are read again in one request, under the reader's permissions and
   // the board's search and segment; its answer moves, adds or removes those cards and
