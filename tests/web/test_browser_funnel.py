@@ -127,6 +127,11 @@ async def test_an_open_board_follows_what_colleagues_do_elsewhere(
     await page.goto("/panel/contacts/funnel")
     await until_live(page)
     await expect(page.locator("#count-novo")).to_have_text("2")
+    reads: list[str] = []
+    page.on(
+        "request",
+        lambda request: reads.append(request.url) if "/funnel/live" in request.url else None,
+    )
 
     # A colleague moves Ana on her page (the API here), then creates Carla in "cliente".
     moved = await client.patch(
@@ -144,6 +149,10 @@ async def test_an_open_board_follows_what_colleagues_do_elsewhere(
     await expect(page.locator("#count-novo")).to_have_text("1")
     await expect(page.locator("#count-proposta")).to_have_text("1")
     await expect(page.locator("#funnel-total")).to_have_text("3 contato(s)")
+    # Two changes, read in one or two requests, and then no more (the answers' own swaps must
+    # not ask again: they once did, every half second for as long as the board was open).
+    await page.wait_for_timeout(1500)
+    assert 1 <= len(reads) <= 2, reads
 
     # Bruno deleted: his card goes. A board narrowed by a search does not gain others' cards.
     deleted = await client.delete(f"/api/contacts/{bruno}", headers=colleague)

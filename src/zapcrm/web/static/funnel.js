@@ -101,9 +101,14 @@
   }
 
   document.addEventListener("htmx:oobAfterSwap", function (event) {
-    // detail.target is the element replaced; the event's own target is its replacement.
-    var live = event.target;
-    if (!(live instanceof Element) || live.id !== "funnel-live") return;
+    // detail.target is the element an out-of-band swap replaced: #funnel-live only when the
+    // stream sent it. (The event itself also fires on a request's own target for every swap
+    // of its answer, and the answers to the reads below target #funnel-live: checking the
+    // event's target would read the same contact again and again.)
+    var swapped = event.detail && event.detail.target;
+    if (!(swapped instanceof Element) || swapped.id !== "funnel-live") return;
+    var live = document.getElementById("funnel-live");
+    if (!live) return;
     if (live.hasAttribute("data-reload")) {
       reloadBoard(); // an import ended: too many people to read one by one
       return;
