@@ -198,7 +198,11 @@ async def test_open_chats_redraw_an_edited_note_in_place_and_drop_a_deleted_one(
     )
     views = {
         user.id: PageView(
-            _page_user(user), InboxFilter(), conversation_id, Agents(by_id={}, active=[])
+            _page_user(user),
+            InboxFilter(),
+            conversation_id,
+            Agents(by_id={}, active=[]),
+            inbox=True,
         )
         for user in (author, reader)
     }

@@ -1,5 +1,5 @@
 """Notices of customers writing: which live events become a `notify` for which reader; and which
-events a funnel board hears."""
+page hears what: rows and bubbles only the inbox, changed contacts only a funnel board."""
 
 from __future__ import annotations
 
@@ -305,3 +305,15 @@ def test_a_funnel_board_hears_of_changed_contacts_and_of_imports_that_wrote_some
     assert 'data-reload="1"' in board.fragments(finished("cancelled", 1))  # chunks it wrote
     assert board.fragments(finished("running", 3)) == ""
     assert board.fragments(finished("completed", 0)) == ""  # every row skipped or failed
+
+
+def test_only_the_inbox_is_drawn_rows_and_bubbles() -> None:
+    view, _ = _view(Role.SUPERVISOR)
+    event = _event()
+    conversation_id = event["data"]["conversation"]["id"]
+    inbox = PageView(view.user, InboxFilter(), uuid.UUID(conversation_id), view.agents, inbox=True)
+    assert f'id="conv-{conversation_id}"' in inbox.fragments(event)
+    # Any other page (home, contacts, reports...) would drop them: they are not even drawn.
+    assert view.fragments(event) == ""
+    home = PageView(view.user, InboxFilter(), None, view.agents, home=True)
+    assert home.fragments(event) == '<div id="home-live" hidden hx-swap-oob="true"></div>'

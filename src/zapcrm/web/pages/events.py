@@ -1,10 +1,12 @@
 """The panel's live stream: company events turned into htmx out-of-band swaps for one page.
 
-The page opens `/panel/events` with its list filter and open conversation; each event the
-reader may see (the same `visible_to` rule as the API's stream, mirroring RLS) becomes HTML:
-the conversation's row moved to the top of the list or removed from it, the chat header
-refreshed, a message bubble appended or replaced, the tasks badge and list fetched again. The
-browser only applies the fragments. A customer's new message in a chat that is the reader's or
+The page opens `/panel/events` saying what it shows (`inbox=1` with its list filter and open
+conversation, `home=1`, `tasks=1`, `funnel=1`, an import, the instances); each event the reader
+may see (the same `visible_to` rule as the API's stream, mirroring RLS) becomes HTML for that
+page only: on the inbox, the conversation's row moved to the top of the list or removed from
+it, the chat header refreshed, a message bubble appended or replaced; elsewhere the tasks
+badge and list fetched again, a board's changed cards, an import's progress. The browser only
+applies the fragments. A customer's new message in a chat that is the reader's or
 waiting for someone also comes as a `notify` event (JSON), which panel.js turns into a sound,
 a desktop notification and a count in the tab's title while the reader looks elsewhere.
 """
@@ -71,6 +73,7 @@ class PageView:
         home: bool = False,
         member_of: frozenset[uuid.UUID] = frozenset(),
         funnel: bool = False,
+        inbox: bool = False,
     ) -> None:
         self.user = user
         self.filter = flt
@@ -81,6 +84,9 @@ class PageView:
         self.tasks = tasks
         self.home = home
         self.funnel = funnel
+        # The inbox shows the list and the chat: the only page that conversation rows, chat
+        # headers, bubbles and notes are drawn for (every other page would only drop them).
+        self.inbox = inbox
         # The departments the reader works in, whatever their role (told of chats sent there).
         self.member_of = member_of
 
@@ -271,6 +277,10 @@ class PageView:
                 str(data.get("state", "")),
                 oob=True,
             )
+        return self._chat_fragments(event, data) if self.inbox else ""
+
+    def _chat_fragments(self, event: Mapping[str, Any], data: Mapping[str, Any]) -> str:
+        """The inbox's rows and the open chat's header, bubbles and notes an event changes."""
         parts: list[str] = []
         conversation = _model(ConversationOut, data.get("conversation"))
         if conversation is not None:
@@ -471,6 +481,7 @@ async def events(
     tasks: bool = False,
     home: bool = False,
     funnel: bool = False,
+    inbox: bool = False,
 ) -> AsyncIterator[ServerSentEvent]:
     """Live updates for the page that opened the stream."""
     agents, scoped, member_of = await _reader(runtime, user, flt)
@@ -485,6 +496,7 @@ async def events(
         home=home,
         member_of=member_of,
         funnel=funnel,
+        inbox=inbox,
     )
     # The events carry ids as text: compared as such, converted once per read of the scope.
     waiting_in = _as_text(scoped.scope)
@@ -521,7 +533,7 @@ async def events(
                 waiting_in = _as_text(view.filter.scope)
                 checked_at = loop.time()
             if not realtime.visible_to(user.identity, event, waiting_in):
-                if gone := realtime.hidden(event):
+                if view.inbox and (gone := realtime.hidden(event)):
                     # Out of the reader's sight now (taken by a colleague, sent to another
                     # department): its row goes, nothing of it is shown.
                     yield ServerSentEvent(event="panel", raw_data=_row_gone(gone))
