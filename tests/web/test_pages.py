@@ -123,6 +123,19 @@ async def test_the_bare_address_opens_the_panel(new_browser: Browser) -> None:
     assert (await http.get(root.headers["location"])).headers["location"].startswith("/panel/login")
 
 
+async def test_pages_name_their_icon_so_browsers_ask_for_no_missing_favicon(
+    new_browser: Browser,
+) -> None:
+    http = await new_browser()
+    login_page = await http.get("/panel/login")
+    assert (
+        '<link rel="icon" href="/panel/static/favicon.svg" type="image/svg+xml">' in login_page.text
+    )
+    icon = await http.get("/panel/static/favicon.svg")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+
+
 async def test_without_a_session_pages_send_to_login_and_htmx_gets_a_redirect_header(
     new_browser: Browser,
 ) -> None:
