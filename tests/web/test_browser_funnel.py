@@ -159,6 +159,13 @@ async def test_an_open_board_follows_what_colleagues_do_elsewhere(
     assert deleted.status_code == 204, deleted.text
     await expect(page.locator(f"#card-{bruno}")).to_have_count(0)
     await expect(page.locator("#count-novo")).to_have_text("0")
+    # A list moved at once (the contact list's bulk action): the board reads itself again.
+    bulk = await client.post(
+        "/api/contacts/bulk-stage", json={"stage": "cliente", "q": "Ana Souza"}, headers=colleague
+    )
+    assert bulk.json() == {"affected": 1}
+    await expect(page.locator(f"#cards-cliente #card-{ana}")).to_be_visible()
+    await expect(page.locator("#count-proposta")).to_have_text("0")
     await page.goto("/panel/contacts/funnel?q=Carla")
     await until_live(page)
     await expect(page.locator("#funnel-total")).to_have_text("1 contato(s)")

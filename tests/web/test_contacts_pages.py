@@ -107,8 +107,48 @@ async def test_a_filter_becomes_a_segment_and_bulk_tags_apply_to_its_list(
     )
     with_tag = {row["id"] for row in tags if "black friday" in row["tags"]}
     assert with_tag == {ids["ana"], ids["bruno"]}
+    assert tagged.headers["HX-Trigger"] == "contacts-changed"  # the rows read themselves again
     everyone = await http.post("/panel/contacts/bulk-tag", data={"tag": "x"}, headers=headers)
     assert everyone.status_code == 422  # no criteria: never the whole base by accident
+
+    # The same list moved to a funnel stage at once: offered once stages exist, confirmed first.
+    admin_headers = await login(client, admin)
+    for position, (key, label) in enumerate((("novo", "Novo"), ("proposta", "Proposta"))):
+        made = await client.post(
+            "/api/funnel-stages",
+            json={"key": key, "label": label, "position": position},
+            headers=admin_headers,
+        )
+        assert made.status_code == 201, made.text
+    listed = await http.get(target)
+    assert 'hx-post="/panel/contacts/bulk-stage"' in listed.text
+    assert "Mover os 2 contato(s) desta lista para a etapa escolhida?" in listed.text
+    assert 'hx-trigger="contacts-changed from:body"' in listed.text
+    moved = await http.post(
+        "/panel/contacts/bulk-stage",
+        data={"stage": "proposta", "segment": segment_id},
+        headers=headers,
+    )
+    assert moved.status_code == 200, moved.text
+    assert "2 contato(s) mudou de etapa." in moved.text
+    assert moved.headers["HX-Trigger"] == "contacts-changed"
+    stages = await rows(
+        db,
+        "select id::text, funnel_stage from contacts where id = any(:ids)",
+        ids=list(ids.values()),
+    )
+    assert {row["id"]: row["funnel_stage"] for row in stages} == {
+        ids["ana"]: "proposta",
+        ids["bruno"]: "proposta",
+        ids["carla"]: None,
+    }
+    # The rows the list reads again name the new stage.
+    reread = await http.get(target, headers={"HX-Request": "true", "HX-Target": "contact-rows"})
+    assert reread.text.count("<td>Proposta</td>") == 2
+    forged = await http.post(
+        "/panel/contacts/bulk-stage", data={"stage": "novo", "segment": segment_id}
+    )
+    assert forged.status_code == 403
 
 
 async def test_export_is_for_supervisors_and_neutralises_formulas(

@@ -301,6 +301,8 @@ def test_a_funnel_board_hears_of_changed_contacts_and_of_imports_that_wrote_some
         data = {"job_id": str(uuid.uuid4()), "status": status, "created": created, "updated": 0}
         return {"type": "import.progress", "data": data}
 
+    bulk = {"type": "contact.bulk", "data": {"contact_id": None, "bulk": True}}
+    assert 'data-reload="1"' in board.fragments(bulk)  # many at once: the board reads itself
     assert 'data-reload="1"' in board.fragments(finished("completed", 3))
     assert 'data-reload="1"' in board.fragments(finished("cancelled", 1))  # chunks it wrote
     assert board.fragments(finished("running", 3)) == ""

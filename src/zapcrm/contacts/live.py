@@ -8,8 +8,9 @@ see `messaging/jobs.py`). An event carries ids only: a board that hears one read
 under RLS and its own search and segment. Every user of the company sees every contact (the
 contacts policy), so the events go to the whole company.
 
-Bulk writes announce nothing per person: a board reads itself again when an import that wrote
-contacts ends (its `import.progress` event), and shows the list's bulk tagging on its next load.
+Bulk writes announce nothing per person: the list's bulk stage and tag changes announce one
+`contact.bulk` (when they changed someone), and an import that wrote contacts its end (its
+`import.progress` event); a board then reads itself again whole.
 """
 
 from __future__ import annotations
@@ -21,11 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.auth.identity import Identity
 from zapcrm.contacts import service
+from zapcrm.contacts.query import service as query_service
+from zapcrm.contacts.query.schemas import ContactQuery
 from zapcrm.contacts.schemas import ContactIn, ContactOut, ContactPatch
 from zapcrm.outbox import INCOMING_STREAM, OutboxItem
 
 __all__ = [
     "Change",
+    "bulk_stage",
+    "bulk_tag",
     "contact_item",
     "create_contact",
     "delete_contact",
@@ -33,21 +38,38 @@ __all__ = [
     "update_contact",
 ]
 
-Change = Literal["created", "updated", "deleted"]
+Change = Literal["created", "updated", "deleted", "bulk"]
 
 
-def contact_item(identity: Identity, contact_id: uuid.UUID, change: Change) -> OutboxItem:
-    """The outbox entry announcing a change of one contact made by `identity`."""
+def contact_item(identity: Identity, contact_id: uuid.UUID | None, change: Change) -> OutboxItem:
+    """The outbox entry announcing a change of one contact made by `identity` (of many at
+    once: `bulk`, no contact)."""
     return OutboxItem(
         INCOMING_STREAM,
         {
             "kind": "contact",
             "change": change,
             "company_id": str(identity.company_id),
-            "contact_id": str(contact_id),
+            "contact_id": None if contact_id is None else str(contact_id),
             "actor_id": str(identity.user_id),
         },
     )
+
+
+async def bulk_stage(
+    session: AsyncSession, identity: Identity, query: ContactQuery, *, stage: str | None
+) -> tuple[int, list[OutboxItem]]:
+    """`query.service.bulk_stage`, announced once when it changed someone."""
+    changed = await query_service.bulk_stage(session, identity, query, stage=stage)
+    return changed, [contact_item(identity, None, "bulk")] if changed else []
+
+
+async def bulk_tag(
+    session: AsyncSession, identity: Identity, query: ContactQuery, *, tag: str, add: bool
+) -> tuple[int, list[OutboxItem]]:
+    """`query.service.bulk_tag`, announced once when it changed someone."""
+    changed = await query_service.bulk_tag(session, identity, query, tag=tag, add=add)
+    return changed, [contact_item(identity, None, "bulk")] if changed else []
 
 
 async def create_contact(

@@ -221,6 +221,8 @@ class IncomingHandler:
             # Ids only: a funnel board reads the card again under RLS (contacts/live.py).
             contact_data = {name: payload.get(name) for name in ("contact_id", "actor_id")}
             change = str(payload.get("change", "updated"))
+            if change == "bulk":
+                contact_data["bulk"] = True  # many contacts at once: no id
             pipe.publish(channel, realtime.encode_event(f"contact.{change}", data=contact_data))
         elif kind == "instance":
             instance_id = str(payload.get("instance_id"))

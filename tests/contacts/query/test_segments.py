@@ -1,5 +1,5 @@
 """Segments: CRUD, dynamic (saved filter, validated when saved) vs static (members by id or by
-filter, set-based), their contact pages, and bulk tagging."""
+filter, set-based), their contact pages, and bulk tagging and stage changes."""
 
 from __future__ import annotations
 
@@ -235,3 +235,48 @@ async def test_bulk_tag_adds_and_removes_in_one_statement(
             )
         ).all()
     assert [tuple(row) for row in events] == [("added", 5), ("removed", 1)]
+
+
+async def test_bulk_stage_moves_the_list_and_writes_each_change_in_the_timeline(
+    api: httpx.AsyncClient, db: Database, factory: Factory, shop: Tenant
+) -> None:
+    await add_definitions(db, shop, stages=[("novo", "Novo"), ("proposta", "Proposta")])
+    lead = {"field": "tags", "operator": "contains", "value": "lead"}
+    # Someone elsewhere with the same tag is never touched (RLS, and the statement's company).
+    stranger = await new_tenant(factory, api, roles=[Role.SUPERVISOR])
+    await add_contacts(db, stranger, [{"name": "Gil", "tags": ["lead"], "funnel_stage": None}])
+
+    body = {"stage": "proposta", "filter": lead}
+    moved = await call(api, shop, "POST", "/api/contacts/bulk-stage", body)
+    assert moved.status_code == 200, moved.text
+    assert moved.json() == {"affected": 2}
+    assert (await call(api, shop, "POST", "/api/contacts/bulk-stage", body)).json() == {
+        "affected": 0
+    }
+    in_proposal = {"field": "stage", "operator": "equals", "value": "proposta"}
+    assert await names(api, shop, "/api/contacts", filter=filter_param(in_proposal)) == {
+        "Bia",
+        "Caio",
+    }
+    # Out of every stage, for one of them.
+    out = await call(api, shop, "POST", "/api/contacts/bulk-stage", {"stage": None, "q": "bia"})
+    assert out.json() == {"affected": 1}
+    history = await call(api, shop, "GET", f"/api/contacts/{shop.contacts['Bia']}/history")
+    changes = [
+        item["details"]["changes"]["funnel_stage"]
+        for item in history.json()["items"]
+        if item["kind"] == "contact.updated"
+    ]
+    assert changes == [{"from": "proposta", "to": None}, {"from": None, "to": "proposta"}]
+
+    for wrong in ({"stage": "ganho", "q": "ana"}, {"stage": "novo"}):
+        refused = await call(api, shop, "POST", "/api/contacts/bulk-stage", wrong)
+        assert refused.status_code == 422, refused.text
+    async with db.service_session() as session:
+        gil = (
+            await session.execute(
+                text("select funnel_stage from contacts where id = :id"),
+                {"id": stranger.contacts["Gil"]},
+            )
+        ).scalar_one()
+    assert gil is None

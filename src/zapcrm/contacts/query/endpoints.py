@@ -1,7 +1,7 @@
-"""Contact search, counts, segments, bulk tags and CSV export over HTTP.
+"""Contact search, counts, segments, bulk tags and stages, and CSV export over HTTP.
 
-Fixed paths under /api/contacts (count, export, search, bulk-tag) live beside the contact CRUD
-routes, which type their parameter as `{contact_id:uuid}` so the two never collide.
+Fixed paths under /api/contacts (count, export, search, bulk-tag, bulk-stage) live beside the
+contact CRUD routes, which type their parameter as `{contact_id:uuid}` so the two never collide.
 """
 
 from __future__ import annotations
@@ -12,14 +12,17 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapcrm.contacts import live as contacts_live
 from zapcrm.contacts.query import export, funnel, service
 from zapcrm.contacts.query.schemas import (
     MAX_CURSOR_LENGTH,
     MAX_FILTER_PARAM_LENGTH,
     MAX_Q_LENGTH,
+    BulkOut,
+    BulkStageIn,
     BulkTagIn,
-    BulkTagOut,
     ContactOut,
     ContactQuery,
     CountOut,
@@ -37,6 +40,8 @@ from zapcrm.contacts.query.sorting import Sort
 from zapcrm.dependencies import CurrentUser, RuntimeDep, Supervisor, TenantSession
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.i18n import N_
+from zapcrm.outbox import OutboxItem
+from zapcrm.transactions import in_tenant_transaction
 
 router = APIRouter(tags=["contacts"])
 
@@ -165,13 +170,28 @@ async def export_contacts(
 
 
 @router.post("/api/contacts/bulk-tag")
-async def bulk_tag(body: BulkTagIn, identity: CurrentUser, session: TenantSession) -> BulkTagOut:
+async def bulk_tag(body: BulkTagIn, identity: CurrentUser, runtime: RuntimeDep) -> BulkOut:
     """Add or remove one tag on every contact matching q/filter/segment, in one statement."""
     query = ContactQuery(q=body.q, filter=body.filter, segment_id=body.segment_id)
-    affected = await service.bulk_tag(
-        session, identity, query, tag=body.tag, add=body.action == "add"
-    )
-    return BulkTagOut(affected=affected)
+
+    async def work(session: AsyncSession) -> tuple[int, list[OutboxItem]]:
+        return await contacts_live.bulk_tag(
+            session, identity, query, tag=body.tag, add=body.action == "add"
+        )
+
+    return BulkOut(affected=await in_tenant_transaction(runtime, identity, work))
+
+
+@router.post("/api/contacts/bulk-stage")
+async def bulk_stage(body: BulkStageIn, identity: CurrentUser, runtime: RuntimeDep) -> BulkOut:
+    """Put every contact matching q/filter/segment in one funnel stage (null: none), in one
+    statement; each change lands in the contact's timeline, and open funnel boards reload."""
+    query = ContactQuery(q=body.q, filter=body.filter, segment_id=body.segment_id)
+
+    async def work(session: AsyncSession) -> tuple[int, list[OutboxItem]]:
+        return await contacts_live.bulk_stage(session, identity, query, stage=body.stage)
+
+    return BulkOut(affected=await in_tenant_transaction(runtime, identity, work))
 
 
 @router.get("/api/segments")

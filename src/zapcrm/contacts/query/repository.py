@@ -291,6 +291,49 @@ async def remove_members(
     return await _count_returned(session, statement.cte("removed"))
 
 
+async def bulk_stage(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    where: Sequence[ColumnElement[bool]],
+    *,
+    stage: str | None,
+    actor_id: uuid.UUID,
+) -> int:
+    """Put every matching contact in a funnel stage (None: in none) in one UPDATE; returns how
+    many changed. Each change is written to the contact's timeline in the same statement, as
+    an edit of the field would be (from what, to what)."""
+    contacts = source.table()
+    written = contacts.c
+    bound = bindparam(None, stage, type_=Text)
+    # The rows and their current stage come from a read (indexes answer it); the UPDATE finds
+    # them by primary key and returns the stage they had.
+    before = (
+        select(written.id, written.funnel_stage)
+        .where(
+            written.company_id == company_id,
+            written.id.in_(matching_ids(company_id, where)),
+            written.funnel_stage.is_distinct_from(bound),
+        )
+        .cte("before")
+    )
+    changed = (
+        update(contacts)
+        .where(written.company_id == company_id, written.id == before.c.id)
+        .values(funnel_stage=bound)
+        .returning(written.id, written.company_id, before.c.funnel_stage.label("old"))
+        .cte("changed")
+    )
+    details = func.jsonb_build_object(
+        "bulk",
+        True,
+        "changes",
+        func.jsonb_build_object(
+            "funnel_stage", func.jsonb_build_object("from", changed.c.old, "to", bound)
+        ),
+    )
+    return await _count_returned(session, _logged(changed, "contact.updated", actor_id, details))
+
+
 async def bulk_tag(
     session: AsyncSession,
     company_id: uuid.UUID,
@@ -331,17 +374,18 @@ async def bulk_tag(
         )
     changed_cte = changed.returning(written.id, written.company_id).cte("changed")
     details = {"tag": tag, "action": "added" if add else "removed", "bulk": True}
+    logged = _logged(changed_cte, "tags_changed", actor_id, bindparam(None, details, type_=JSONB))
+    return await _count_returned(session, logged)
+
+
+def _logged(changed: CTE, kind: str, actor_id: uuid.UUID, details: ColumnElement[Any]) -> CTE:
+    """A timeline entry for each contact a bulk UPDATE changed (`changed` returns their id and
+    company), written in the same statement."""
     events = insert(ContactEvent).from_select(
         ["company_id", "contact_id", "kind", "actor_id", "details"],
-        select(
-            changed_cte.c.company_id,
-            changed_cte.c.id,
-            literal("tags_changed"),
-            literal(actor_id),
-            bindparam(None, details, type_=JSONB),
-        ),
+        select(changed.c.company_id, changed.c.id, literal(kind), literal(actor_id), details),
     )
-    return await _count_returned(session, events.returning(ContactEvent.contact_id).cte("logged"))
+    return events.returning(ContactEvent.contact_id).cte("logged")
 
 
 async def _count_returned(session: AsyncSession, changed: CTE) -> int:

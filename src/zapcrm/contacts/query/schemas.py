@@ -14,8 +14,9 @@ from zapcrm.contacts.schemas import ContactOut
 from zapcrm.messaging.schemas import Page
 
 __all__ = [
+    "BulkOut",
+    "BulkStageIn",
     "BulkTagIn",
-    "BulkTagOut",
     "ContactOut",
     "ContactQuery",
     "CountOut",
@@ -179,7 +180,13 @@ class BulkTagIn(ContactQuery):
         return cleaned
 
 
-class BulkTagOut(BaseModel):
+class BulkStageIn(ContactQuery):
+    """A funnel stage to put every contact matching q/filter/segment in (null: none)."""
+
+    stage: str | None = Field(max_length=100)
+
+
+class BulkOut(BaseModel):
     """How many contacts changed."""
 
     affected: int

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from zapcrm.auth.identity import Identity
-from zapcrm.contacts.attributes import AttributeDef, load_definitions
+from zapcrm.contacts.attributes import AttributeDef, load_definitions, load_stage_keys
 from zapcrm.contacts.query import repository, source
 from zapcrm.contacts.query.filters import FilterContext, compile_filter
 from zapcrm.contacts.query.schemas import (
@@ -193,6 +193,38 @@ async def count_contacts(
     return await repository.count_contacts(session, identity.company_id, criteria.where)
 
 
+async def bulk_stage(
+    session: AsyncSession,
+    identity: Identity,
+    query: ContactQuery,
+    *,
+    stage: str | None,
+    now: datetime | None = None,
+) -> int:
+    """Put every matching contact in one of the company's funnel stages (None: in none);
+    returns how many changed. Like bulk tagging, it applies no list rule."""
+    _some_criteria(query)
+    if stage is not None and stage not in await load_stage_keys(session, identity.company_id):
+        raise ValidationFailed(
+            N_("etapa do funil desconhecida"),
+            fields=[{"field": "stage", "message": N_("escolha uma das etapas do funil")}],
+        )
+    criteria = await resolve_criteria(session, identity, query, now=now)
+    return await repository.bulk_stage(
+        session, identity.company_id, criteria.where, stage=stage, actor_id=identity.user_id
+    )
+
+
+def _some_criteria(query: ContactQuery) -> None:
+    if query.is_empty():
+        # Changing the whole base by accident is easy to do and tedious to undo: say so
+        # explicitly (an empty filter group {"op": "and", "conditions": []} matches everyone).
+        raise ValidationFailed(
+            N_("informe q, filter ou segment_id para escolher os contatos"),
+            fields=[{"field": "filter", "message": N_("nenhum critério informado")}],
+        )
+
+
 async def bulk_tag(
     session: AsyncSession,
     identity: Identity,
@@ -203,13 +235,7 @@ async def bulk_tag(
     now: datetime | None = None,
 ) -> int:
     """Add or remove a tag on every matching contact; returns how many changed."""
-    if query.is_empty():
-        # Tagging the whole base by accident is easy to do and tedious to undo: say so
-        # explicitly (an empty filter group {"op": "and", "conditions": []} matches everyone).
-        raise ValidationFailed(
-            N_("informe q, filter ou segment_id para escolher os contatos"),
-            fields=[{"field": "filter", "message": N_("nenhum critério informado")}],
-        )
+    _some_criteria(query)
     criteria = await resolve_criteria(session, identity, query, now=now)
     return await repository.bulk_tag(
         session, identity.company_id, criteria.where, tag=tag, add=add, actor_id=identity.user_id

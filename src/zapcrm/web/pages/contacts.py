@@ -99,6 +99,7 @@ async def contact_list(
         "errors": errors,
         "list_query": _list_url(q, form, segment),
         "filter_json": orjson.dumps(form.to_filter()).decode() if not form.is_empty() else "",
+        "stages": stages,
         "stage_labels": {stage.key: stage.label for stage in stages},
     }
     if request.headers.get("hx-target") == "contact-rows" and page is not None:
@@ -179,24 +180,60 @@ async def bulk_tag(
     cleaned = " ".join(tag.split())
     if not cleaned:
         raise ValidationFailed(N_("informe a etiqueta"))
+    query = _bulk_query(q, filter_json, segment)
+    changed = await in_tenant_transaction(
+        runtime,
+        user.identity,
+        lambda session: contacts_live.bulk_tag(
+            session, user.identity, query, tag=cleaned, add=action != "remove"
+        ),
+    )
+    message = translate(
+        N_("{count} contato(s) recebeu a etiqueta “{tag}”.", count=changed, tag=cleaned)
+        if action != "remove"
+        else N_("{count} contato(s) perdeu a etiqueta “{tag}”.", count=changed, tag=cleaned)
+    )
+    return _bulk_done(message)
+
+
+@router.post("/contacts/bulk-stage")
+async def bulk_stage(
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    stage: Annotated[str, Form(max_length=100)] = "",
+    q: Annotated[str, Form(max_length=200)] = "",
+    filter_json: Annotated[str, Form(max_length=50_000)] = "",
+    segment: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Put every contact of the current list in one funnel stage (empty: in none)."""
+    query = _bulk_query(q, filter_json, segment)
+    changed = await in_tenant_transaction(
+        runtime,
+        user.identity,
+        lambda session: contacts_live.bulk_stage(
+            session, user.identity, query, stage=stage or None
+        ),
+    )
+    return _bulk_done(translate(N_("{count} contato(s) mudou de etapa.", count=changed)))
+
+
+def _bulk_query(q: str, filter_json: str, segment: str) -> ContactQuery:
+    """The list a bulk action applies to, as its form repeats it."""
     try:
-        query = ContactQuery(
+        return ContactQuery(
             q=q or None,
             filter=orjson.loads(filter_json) if filter_json else None,
             segment_id=optional_uuid(segment, N_("segmento inválido")),
         )
     except (orjson.JSONDecodeError, ValidationError):
         raise ValidationFailed(N_("filtro inválido")) from None
-    async with runtime.db.tenant_session(user.identity.claims) as session:
-        changed = await query_service.bulk_tag(
-            session, user.identity, query, tag=cleaned, add=action != "remove"
-        )
-    message = translate(
-        N_("{count} contato(s) recebeu a etiqueta “{tag}”.", count=changed, tag=cleaned)
-        if action != "remove"
-        else N_("{count} contato(s) perdeu a etiqueta “{tag}”.", count=changed, tag=cleaned)
-    )
-    return render("_toast.html", {"message": message, "kind": "ok"})
+
+
+def _bulk_done(message: str) -> Response:
+    """The toast saying what a bulk action changed; the list's rows read themselves again."""
+    response = render("_toast.html", {"message": message, "kind": "ok"})
+    response.headers["HX-Trigger"] = "contacts-changed"
+    return response
 
 
 @router.get("/contacts/export")

@@ -54,6 +54,8 @@ RECHECK_SECONDS = 60.0
 FINISHED = frozenset({"completed", "failed", "cancelled"})
 # Older messages arriving now are history (a phone reconnecting, a sync), not someone waiting.
 NOTIFY_WITHIN = timedelta(minutes=5)
+# What tells a funnel board to read itself again whole (funnel.js).
+_BOARD_RELOAD = '<div id="funnel-live" hidden hx-swap-oob="true" data-reload="1"></div>'
 # A satisfaction grade this low is worth a supervisor's follow-up.
 LOW_GRADE = 2
 
@@ -239,6 +241,8 @@ class PageView:
     def _contact_changed(self, data: Mapping[str, Any]) -> str:
         """A funnel board is told which contact changed; funnel.js gathers a moment's worth and
         reads those cards again under the reader's own permissions and narrowing."""
+        if data.get("bulk") is True:
+            return _BOARD_RELOAD  # many people at once: the board reads itself again
         contact_id = uuid_or_none(data.get("contact_id"))
         if contact_id is None:
             return ""
@@ -250,7 +254,7 @@ class PageView:
         wrote = _count(data.get("created")) + _count(data.get("updated"))
         if data.get("status") not in FINISHED or not wrote:
             return ""
-        return '<div id="funnel-live" hidden hx-swap-oob="true" data-reload="1"></div>'
+        return _BOARD_RELOAD
 
     def _touches_home(self, event: Mapping[str, Any]) -> bool:
         kind = str(event.get("type", ""))
