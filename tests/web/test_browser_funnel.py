@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import httpx
-from playwright.async_api import expect
+from playwright.async_api import Dialog, expect
 
 from tests.conftest import login
 from tests.evolution.harness import rows
@@ -229,3 +229,29 @@ async def test_a_card_brought_to_the_top_is_not_shown_again_by_its_columns_next_
     await expect(page.locator("#cards-novo .funnel-more")).to_have_count(0)
     await expect(cards).to_have_count(CARDS_PER_PAGE + 3)
     assert not await page.evaluate("window.seenTwice")
+
+
+async def test_the_contact_list_moves_to_a_stage_at_once_after_a_confirmation(
+    shop: Shop, client: httpx.AsyncClient
+) -> None:
+    admin = await shop.user(Role.ADMIN)
+    headers = await login(client, admin)
+    await _stages(client, headers)
+    for n in range(3):
+        await _contact(client, headers, name=f"Feira {n}", phone=f"1198822{n:04d}", tags=["feira"])
+    await _contact(client, headers, name="Outra Pessoa", phone="11988229999")
+    page = await shop.panel(user=admin)
+    await page.goto("/panel/contacts?q=feira")
+    asked: list[str] = []
+
+    async def confirm(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await dialog.accept()
+
+    page.on("dialog", confirm)
+    await page.locator("#bulk-stage").select_option("proposta")
+    await page.get_by_role("button", name="Mover todos para a etapa").click()
+    await expect(page.locator("#toast")).to_contain_text("3 contato(s) mudou de etapa.")
+    assert asked == ["Mover os 3 contato(s) desta lista para a etapa escolhida?"]
+    # The rows read themselves again: each names its new stage.
+    await expect(page.locator("#contact-rows td", has_text="Proposta enviada")).to_have_count(3)
