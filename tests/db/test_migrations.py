@@ -145,6 +145,59 @@ def test_upgrade_downgrade_upgrade(empty_database: str) -> None:
     assert _schema_fingerprint(empty_database) == head
 
 
+def test_contacts_from_before_0039_are_in_their_stage_since_its_last_recorded_change(
+    empty_database: str,
+) -> None:
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0038")  # type: ignore[arg-type]
+    plain = empty_database.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        company = connection.execute(
+            "insert into companies (name) values ('Loja') returning id"
+        ).fetchone()
+        assert company is not None
+        for name in ("Ana", "Bia"):
+            connection.execute(
+                "insert into contacts (company_id, name, funnel_stage, created_at)"
+                " values (%s, %s, 'proposta', '2026-01-05T12:00:00Z')",
+                (company[0], name),
+            )
+        moved = connection.execute("select id from contacts where name = 'Ana'").fetchone()
+        assert moved is not None
+        for kind, changes, at in (
+            ("contact.updated", '{"funnel_stage": {"from": null, "to": "novo"}}', "2026-02-01"),
+            (
+                "import.updated",
+                '{"funnel_stage": {"from": "novo", "to": "proposta"}}',
+                "2026-03-01",
+            ),
+            ("contact.updated", '{"name": {"from": "A", "to": "Ana"}}', "2026-04-01"),
+        ):
+            connection.execute(
+                "insert into contact_events (company_id, contact_id, kind, details, created_at)"
+                " values (%s, %s, %s, jsonb_build_object('changes', %s::jsonb), %s)",
+                (company[0], moved[0], kind, changes, f"{at}T12:00:00Z"),
+            )
+    command.upgrade(config, "head")  # type: ignore[arg-type]
+    with psycopg.connect(plain, autocommit=True) as connection:
+        since: dict[str, str] = dict(
+            connection.execute(
+                "select name, to_char(stage_since at time zone 'UTC', 'YYYY-MM-DD')"
+                " from contacts order by name"
+            ).fetchall()
+        )
+        assert since == {"Ana": "2026-03-01", "Bia": "2026-01-05"}
+        # From now on the trigger keeps it: a stage change sets it, any other change does not.
+        connection.execute("update contacts set name = 'Bianca' where name = 'Bia'")
+        connection.execute("update contacts set funnel_stage = 'cliente' where name = 'Ana'")
+        today: dict[str, bool] = dict(
+            connection.execute(
+                "select name, stage_since > now() - interval '1 minute' from contacts"
+            ).fetchall()
+        )
+        assert today == {"Ana": True, "Bianca": False}
+
+
 def test_plain_and_supabase_shaped_schemas_are_identical() -> None:
     fingerprints = []
     for shape in ("plain", "supabase"):

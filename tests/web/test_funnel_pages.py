@@ -194,6 +194,50 @@ async def test_changed_cards_are_read_again_as_the_board_shows_them(
     assert bad.status_code == 422
 
 
+async def test_each_card_says_how_long_its_contact_is_in_the_stage(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    admin, headers, ids = await _shop(client, factory)
+    for who, days in (("ana", 40), ("bruno", 1), ("carla", 0)):
+        await rows(
+            db,
+            "update contacts set stage_since = now() - make_interval(days => :days)"
+            " where id = :id returning id",
+            days=days,
+            id=uuid.UUID(ids[who]),
+        )
+    http = await new_browser()
+    csrf = await panel_login(http, admin)
+    page = (await http.get("/panel/contacts/funnel")).text
+
+    def age(contact_id: str, html: str) -> str:
+        found = re.search(
+            rf'id="card-{contact_id}".*?class="(funnel-age[^"]*)"[^>]*>([^<]*)<', html, re.S
+        )
+        assert found, html
+        return f"{found.group(1)}: {found.group(2)}"
+
+    assert age(ids["ana"], page) == "funnel-age: 40 dias na etapa"
+    assert age(ids["bruno"], page) == "funnel-age: 1 dia na etapa"
+    assert age(ids["carla"], page) == "funnel-age: entrou hoje na etapa"
+    davi = re.search(rf'id="card-{ids["davi"]}".*?</li>', page, re.S)
+    assert davi is not None
+    assert "funnel-age" not in davi.group(0)  # in no stage: nothing to count
+    # A move starts the count again; editing anything else does not.
+    before = (await client.get(f"/api/contacts/{ids['ana']}", headers=headers)).json()
+    renamed = await client.patch(
+        f"/api/contacts/{ids['ana']}", json={"name": "Ana S."}, headers=headers
+    )
+    assert renamed.json()["stage_since"] == before["stage_since"]
+    assert "40 dias na etapa" in (await http.get("/panel/contacts/funnel")).text
+    moved = await http.post(
+        f"/panel/contacts/{ids['ana']}/stage",
+        data={"stage": "negociacao"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert age(ids["ana"], moved.text) == "funnel-age: entrou hoje na etapa"
+
+
 async def test_a_column_pages_on_its_own(
     new_browser: Browser, client: httpx.AsyncClient, factory: Factory
 ) -> None:

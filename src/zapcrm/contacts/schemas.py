@@ -78,6 +78,7 @@ class ContactOut(BaseModel):
     last_interaction_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    stage_since: datetime = Field(description="since when it is in its funnel stage (or in none)")
 
     @classmethod
     def of(cls, contact: Contact) -> ContactOut:
@@ -96,6 +97,7 @@ class ContactOut(BaseModel):
             last_interaction_at=contact.last_interaction_at,
             created_at=contact.created_at,
             updated_at=contact.updated_at,
+            stage_since=contact.stage_since,
         )
 
 

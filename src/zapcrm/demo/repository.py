@@ -85,9 +85,12 @@ async def insert_messages(session: AsyncSession, rows: Sequence[dict[str, Any]])
     )
 
 
-async def touch_contact(session: AsyncSession, contact_id: uuid.UUID, at: Any) -> None:
-    """The contact's last interaction is the last message of their chat."""
+async def touch_contact(
+    session: AsyncSession, contact_id: uuid.UUID, at: Any, stage_since: Any
+) -> None:
+    """The contact's last interaction is the last message of their chat; they are in their
+    funnel stage since their first chat (the board's "N dias na etapa")."""
     await session.execute(
-        text("update contacts set last_interaction_at = :at where id = :id"),
-        {"at": at, "id": contact_id},
+        text("update contacts set last_interaction_at = :at, stage_since = :since where id = :id"),
+        {"at": at, "since": stage_since, "id": contact_id},
     )

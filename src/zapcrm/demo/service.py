@@ -169,7 +169,7 @@ async def _conversation(
             }
         )
     await repository.insert_messages(session, messages)
-    await repository.touch_contact(session, contact_id, last_line.at)
+    await repository.touch_contact(session, contact_id, last_line.at, chats[0].started_at)
     return len(chats)
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Computed, DateTime, Text
+from sqlalchemy import Boolean, Computed, DateTime, Text, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,6 +43,10 @@ class Contact(Base):
     notes: Mapped[str] = mapped_column(Text, server_default="")
     opted_out: Mapped[bool] = mapped_column(Boolean, server_default="false")
     last_interaction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Since when it is in its funnel stage: set by a trigger when the stage changes (0039).
+    stage_since: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     merged_into_id: Mapped[uuid.UUID | None] = reference(nullable=True)
     search_name: Mapped[str | None] = mapped_column(Text, Computed("app.search_text(name)"))
     created_at: Mapped[datetime] = created_at()

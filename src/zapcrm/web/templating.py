@@ -110,6 +110,14 @@ def moment(value: datetime | None, timezone: str | None = None) -> str:
     return "" if at is None else at.strftime("%d/%m/%Y %H:%M")
 
 
+def days_since(value: datetime | None, timezone: str | None = None) -> int:
+    """Whole calendar days from `value` to today on the company's clock (0: today)."""
+    at = local(value, timezone)
+    if at is None:
+        return 0
+    return max(0, (datetime.now(at.tzinfo).date() - at.date()).days)
+
+
 def day_label(day: date) -> str:
     """Chat day separators: "Hoje", "Ontem" or the date in full."""
     today = datetime.now(_zone(None)).date()
@@ -230,6 +238,7 @@ def build_environment() -> Environment:
         short_time=short_time,
         clock=clock,
         moment=moment,
+        days_since=days_since,
         phone=phone,
         number=number,
         day_label=day_label,

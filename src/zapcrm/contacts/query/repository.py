@@ -52,6 +52,7 @@ PAGE_COLUMNS = (
     "last_interaction_at",
     "created_at",
     "updated_at",
+    "stage_since",
 )
 EXPORT_COLUMNS = (
     "name",
