@@ -52,7 +52,8 @@ def _counts(
 
     async def run() -> int:
         async with db.tenant_session(identity.claims) as session:
-            columns = await funnel.funnel(session, identity, query, value=value)
+            summed = await funnel.value_attribute(session, identity, value)
+            columns = await funnel.funnel(session, identity, query, value=summed)
         return len(columns.columns)
 
     return run

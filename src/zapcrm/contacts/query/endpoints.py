@@ -140,7 +140,8 @@ async def contact_funnel(
     """How many of the matching contacts are in each funnel stage (the board's columns) and,
     with `value` naming a number attribute, its sum per stage (what each stage is worth); a
     column's contacts are GET /api/contacts with the stage added to the filter."""
-    return await funnel.funnel(session, identity, _query(q, filter, segment_id), value=value)
+    summed = await funnel.value_attribute(session, identity, value)
+    return await funnel.funnel(session, identity, _query(q, filter, segment_id), value=summed)
 
 
 @router.post("/api/contacts/count")

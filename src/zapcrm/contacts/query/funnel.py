@@ -44,11 +44,12 @@ async def funnel(
     identity: Identity,
     query: ContactQuery,
     *,
-    value: str | None = None,
+    value: AttributeDef | None = None,
     now: datetime | None = None,
 ) -> FunnelOut:
     """How many matching contacts are in each funnel stage, in the board's column order, and
-    what they are worth when `value` names a number attribute (a deal's value, say)."""
+    what they are worth when `value` is a number attribute (a deal's value, say: see
+    `value_attribute`)."""
     criteria = await resolve_criteria(session, identity, query, now=now)
     return await _counted(session, identity, criteria, value)
 
@@ -59,7 +60,7 @@ async def board(
     query: ContactQuery,
     *,
     limit: int,
-    value: str | None = None,
+    value: AttributeDef | None = None,
     now: datetime | None = None,
 ) -> Board:
     """The counts (and values) and every column's first `limit` cards."""
@@ -133,10 +134,9 @@ async def value_attribute(
 
 
 async def _counted(
-    session: AsyncSession, identity: Identity, criteria: Criteria, value: str | None
+    session: AsyncSession, identity: Identity, criteria: Criteria, definition: AttributeDef | None
 ) -> FunnelOut:
     """The board's columns in order, with their counts and, asked for, their values."""
-    definition = await value_attribute(session, identity, value)
     amount = None
     if definition is not None:
         field = custom_field(definition.key, definition)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.contacts import definitions
 from zapcrm.contacts import live as contacts_live
+from zapcrm.contacts.attributes import AttributeDef
 from zapcrm.contacts.query import funnel as funnel_reads
 from zapcrm.contacts.query import service as query_service
 from zapcrm.contacts.query.schemas import ContactQuery, FunnelColumn, FunnelOut
@@ -42,14 +43,14 @@ VALUE_COOKIE = "zapcrm_funnel_value"
 VALUE_COOKIE_AGE = 365 * 24 * 3600
 
 
-async def _summed(session: AsyncSession, user: PanelUser, value: str) -> str | None:
-    """The board's summed attribute, when it still is one of the company's number attributes
-    (a board opened before an admin removed it sums nothing rather than failing a move)."""
+async def _summed(session: AsyncSession, user: PanelUser, value: str) -> AttributeDef | None:
+    """The board's summed attribute, when it still is one of the company's number attributes:
+    a choice remembered from before, typed into the address, or made on a board opened before
+    an admin removed the attribute sums nothing rather than failing the page or a move."""
     try:
-        definition = await funnel_reads.value_attribute(session, user.identity, value or None)
+        return await funnel_reads.value_attribute(session, user.identity, value or None)
     except ValidationFailed:
         return None
-    return None if definition is None else definition.key
 
 
 def _stages(funnel: FunnelOut) -> list[FunnelColumn]:
@@ -90,11 +91,9 @@ async def board(
             for attribute in await definitions.list_attributes(session, user.identity)
             if attribute.type == "number"
         ]
-        # A choice remembered from before, or typed into the address, that is no longer a
-        # number attribute simply sums nothing.
-        value = chosen if chosen in {attribute.key for attribute in numbers} else None
+        summed = await _summed(session, user, chosen)
         shown = await funnel_reads.board(
-            session, user.identity, query, limit=CARDS_PER_PAGE, value=value
+            session, user.identity, query, limit=CARDS_PER_PAGE, value=summed
         )
     context = user.page_context(request, "contacts") | {
         "q": q or "",
@@ -109,7 +108,12 @@ async def board(
     response = render("contacts/funnel.html", context)
     if value_param is not None:
         set_panel_cookie(
-            response, request, VALUE_COOKIE, value or "", max_age=VALUE_COOKIE_AGE, path="/panel"
+            response,
+            request,
+            VALUE_COOKIE,
+            summed.key if summed else "",
+            max_age=VALUE_COOKIE_AGE,
+            path="/panel",
         )
     return response
 
