@@ -110,7 +110,7 @@
     var live = document.getElementById("funnel-live");
     if (!live) return;
     if (live.hasAttribute("data-reload")) {
-      reloadBoard(); // an import ended: too many people to read one by one
+      reloadBoard(); // an import ended, or a bulk change: too many people to read one by one
       return;
     }
     var id = live.getAttribute("data-contact");
