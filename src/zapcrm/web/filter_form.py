@@ -29,6 +29,7 @@ FIELD_LABELS = {
     "opt_out": N_("Não quer receber"),
     "created_at": N_("Criado em"),
     "last_interaction_at": N_("Última interação"),
+    "stage_since": N_("Na etapa desde"),
 }
 OPERATOR_LABELS = {
     "equals": N_("é igual a"),

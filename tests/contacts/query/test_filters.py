@@ -56,6 +56,7 @@ PEOPLE: list[dict[str, Any]] = [
         "source": "whatsapp",
         "created_at": _at("2026-01-10T10:00:00+00:00"),
         "last_interaction_at": NOW - timedelta(days=1),
+        "stage_since": NOW - timedelta(days=20),
         "custom_fields": {
             "cidade": "São Paulo",
             "renda": 5000,
@@ -74,6 +75,7 @@ PEOPLE: list[dict[str, Any]] = [
         "opted_out": True,
         "created_at": _at("2026-03-01T12:00:00+00:00"),
         "last_interaction_at": NOW - timedelta(days=45),
+        "stage_since": NOW - timedelta(days=2),
         "custom_fields": {
             "cidade": "Rio de Janeiro",
             "renda": 12000.5,
@@ -169,6 +171,9 @@ CASES: list[tuple[str, str, Any, set[str]]] = [
     ("created_at", "days_ago_more_than", 150, {JOAO, PEDRO}),
     ("last_interaction_at", "days_ago_less_than", 2, {JOAO, PEDRO}),
     ("last_interaction_at", "days_ago_more_than", 30, {MARIA}),
+    # In their stage for more than 14 days (the others entered theirs after NOW).
+    ("stage_since", "days_ago_more_than", 14, {JOAO}),
+    ("stage_since", "gt", "2026-06-10", EVERYONE - {JOAO}),
     ("last_interaction_at", "gt", "2026-06-14T11:00:00-03:00", {PEDRO}),
     ("last_interaction_at", "present", _, {JOAO, MARIA, PEDRO}),
     ("last_interaction_at", "absent", _, {ANA, ZE, NAMELESS}),

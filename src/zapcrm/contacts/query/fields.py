@@ -42,6 +42,7 @@ FIELDS = (
     "opt_out",
     "created_at",
     "last_interaction_at",
+    "stage_since",
 )
 OPERATORS = (
     "equals",
@@ -160,6 +161,7 @@ _BUILTIN: dict[str, tuple[Kind, Callable[[], ColumnElement[Any]]]] = {
     "opt_out": (Kind.BOOLEAN, lambda: source.contacts().c.opted_out),
     "created_at": (Kind.TIMESTAMP, lambda: source.contacts().c.created_at),
     "last_interaction_at": (Kind.TIMESTAMP, lambda: source.contacts().c.last_interaction_at),
+    "stage_since": (Kind.TIMESTAMP, lambda: source.contacts().c.stage_since),
 }
 _CUSTOM_KINDS = {
     "text": Kind.TEXT,

@@ -8,9 +8,11 @@ Grammar::
     condition = {"field": FIELD, "operator": OPERATOR, "value": VALUE}
 
 FIELD is one of `name`, `phone`, `email`, `tags`, `stage`, `source`, `opt_out`, `created_at`,
-`last_interaction_at`, or `custom.<key>` for a custom attribute the company defined (typed by its
-definition). Groups nest at most 5 levels (the top group is level 1); a filter holds at most 50
-conditions and 50 groups; an empty group matches every contact.
+`last_interaction_at`, `stage_since` (since when the contact is in its funnel stage: "in
+negotiation for more than 14 days" is `stage` equals plus `stage_since` days_ago_more_than), or
+`custom.<key>` for a custom attribute the company defined (typed by its definition). Groups nest
+at most 5 levels (the top group is level 1); a filter holds at most 50 conditions and 50
+groups; an empty group matches every contact.
 
 Semantics worth knowing (the rest reads as its name):
 
