@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -236,6 +238,11 @@ async def test_each_card_says_how_long_its_contact_is_in_the_stage(
         headers={"X-CSRF-Token": csrf},
     )
     assert age(ids["ana"], moved.text) == "funnel-age: entrou hoje na etapa"
+    # The contact's page says since when, on the company's clock.
+    detail = (await http.get(f"/panel/contacts/{ids['bruno']}")).text
+    since = datetime.now(ZoneInfo("America/Sao_Paulo")) - timedelta(days=1)
+    assert f"Nesta etapa desde {since:%d/%m/%Y}" in detail
+    assert "Nesta etapa desde" not in (await http.get(f"/panel/contacts/{ids['davi']}")).text
 
 
 async def test_a_column_pages_on_its_own(
