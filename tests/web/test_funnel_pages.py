@@ -143,9 +143,10 @@ async def test_the_board_shows_each_stage_with_its_contacts_and_moves_them(
     )
     assert davi["funnel_stage"] is None
 
-    # The contact list names the stage, not its key.
+    # The contact list names the stage, not its key, and opens the board with its search.
     listed = await http.get("/panel/contacts", params={"q": "ana souza"})
     assert "<td>Em negociação</td>" in listed.text
+    assert 'href="/panel/contacts/funnel?q=ana+souza&amp;segment="' in listed.text
 
     # A stage removed while Ana is in it: her card says so, and offers only the stages left.
     stages = (await client.get("/api/funnel-stages", headers=headers)).json()
