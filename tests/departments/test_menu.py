@@ -141,6 +141,35 @@ async def test_a_new_cycle_is_asked_again_and_a_taken_chat_never(
     assert len(await replies(db, instance)) == count
 
 
+async def test_a_department_chosen_by_the_team_after_a_close_stands(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance, departments, admin = await company_with_menu(client, db, factory)
+    await writes(client, instance, "Oi")
+    await writes(client, instance, "1")  # Vendas
+    conversation_id = (await chat(db, instance))["id"]
+    closed = await client.post(
+        f"/api/conversations/{conversation_id}/status", json={"status": "closed"}, headers=admin
+    )
+    assert closed.status_code == 200, closed.text
+    # Reopened and sent to Suporte by a person before the customer writes again.
+    reopened = await client.post(
+        f"/api/conversations/{conversation_id}/status", json={"status": "open"}, headers=admin
+    )
+    assert reopened.status_code == 200, reopened.text
+    routed = await client.post(
+        f"/api/conversations/{conversation_id}/department",
+        json={"department_id": departments["Suporte Técnico"]},
+        headers=admin,
+    )
+    assert routed.status_code == 200, routed.text
+    asked = len(await replies(db, instance))
+    await writes(client, instance, "Oi de novo")
+    await writes(client, instance, "1")  # not a menu answer now: nobody asked
+    assert len(await replies(db, instance)) == asked  # no menu in between
+    assert str((await chat(db, instance))["department_id"]) == departments["Suporte Técnico"]
+
+
 async def test_no_menu_when_off_or_for_backlog(
     client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> None:

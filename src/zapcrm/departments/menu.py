@@ -103,6 +103,17 @@ class MenuRules(CompanyRules[MenuRule]):
         return MenuRule(menu.greeting, options, company.name if company else None)
 
 
+def _routed_by_staff(state: repository.MenuState) -> bool:
+    """Whether the chat's department was chosen by a person since its last cycle ended: a
+    chat's department only changes outside a cycle by "Enviar ao setor" (or a new chat started
+    in a department), so one differing from where the last cycle ended, or set before any
+    cycle, was. One sent back to the very department it ended in cannot be told apart: the
+    customer is asked, as after any close."""
+    if state.department_id is None:
+        return False
+    return not state.had_cycle or state.department_id != state.last_department_id
+
+
 async def answer_menu(
     session: AsyncSession,
     rule: MenuRule,
@@ -122,6 +133,18 @@ async def answer_menu(
         return []  # someone has the chat or has written in it: no robot in between
     department_id, tries = state.department_id, state.menu_tries
     fresh = state.menu_cycle_id != state.cycle_id
+    if fresh and _routed_by_staff(state):
+        # Someone of the team sent the chat to a department since its last cycle ended (or
+        # before its first): their choice stands, the customer is not asked to make another.
+        await repository.save_menu_state(
+            session,
+            conversation_id,
+            cycle_id=state.cycle_id,
+            asked_at=None,
+            tries=0,
+            department_id=department_id,
+        )
+        return []
     if fresh:
         # The cycle's first message: ask (a chat routed in an earlier cycle is asked anew).
         person = texts.person_context(state.contact_name, state.contact_phone, rule.company_name)

@@ -185,6 +185,9 @@ class MenuState(NamedTuple):
     remote_jid: str
     contact_name: str | None
     contact_phone: str | None
+    # The chat's last closed cycle: whether there is one, and the department it ended in.
+    had_cycle: bool
+    last_department_id: uuid.UUID | None
 
 
 # The chat's row locked for the rest of the webhook's transaction: two messages of a burst
@@ -192,10 +195,13 @@ class MenuState(NamedTuple):
 _MENU_STATE = text(
     "select c.assignee_id, c.department_id, c.menu_cycle_id, c.menu_tries, cy.id,"
     " coalesce(cy.first_human_reply_at is not null, false), c.remote_jid, ct.name,"
-    " ct.phone_e164"
+    " ct.phone_e164, last.id is not null, last.department_id"
     " from evolution_conversations c left join lateral (select id, first_human_reply_at"
     "   from conversation_cycles where conversation_id = c.id and closed_at is null"
     "   order by started_at desc limit 1) cy on true"
+    " left join lateral (select id, department_id from conversation_cycles"
+    "   where conversation_id = c.id and closed_at is not null"
+    "   order by closed_at desc limit 1) last on true"
     " left join contacts ct on ct.id = c.contact_id"
     " where c.id = :id and not c.is_group for update of c"
 )
