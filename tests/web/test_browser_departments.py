@@ -1,8 +1,11 @@
 """Departments in real Chromium: an admin creates a department with a member and turns the
 WhatsApp menu on; a new customer gets the menu on their phone, answers "1", is told where
-the chat went, and the member's queue shows the chat in that department, live."""
+the chat went, and the member's queue shows the chat in that department, live; the member
+sends it on to a department they are not in, and its pane says so."""
 
 from __future__ import annotations
+
+import re
 
 from playwright.async_api import expect
 
@@ -49,3 +52,18 @@ async def test_a_customer_chooses_a_department_in_the_menu_and_its_member_sees_i
     await row.locator("a").click()
     await expect(page.locator("#chat-header")).to_contain_text("Setor: Encomendas")
     await expect(page.locator("#messages")).to_contain_text("Menu de setores (automático)")
+
+    # Sent on to Financeiro, where the seller does not work: the chat leaves their sight, and
+    # its pane says where it went instead of offering actions that would only fail.
+    await admin.goto("/panel/admin/departments")
+    await create.locator("input[name=name]").fill("Financeiro")
+    await create.get_by_role("button", name="Criar setor").click()
+    await expect(admin.locator("body")).to_contain_text("Setor criado.")
+    await page.reload()
+    await page.locator("#chat-header select[name=department]").select_option(label="Financeiro")
+    await page.locator("#chat-header").get_by_role("button", name="Enviar ao setor").click()
+    pane = page.locator(".chat-pane")
+    await expect(pane).to_contain_text("Conversa enviada ao setor Financeiro")
+    await expect(pane.get_by_role("button", name="Assumir")).to_have_count(0)
+    await expect(page).to_have_url(re.compile(r"/panel/inbox$"))
+    await expect(row).to_have_count(0)

@@ -504,7 +504,20 @@ async def route_to_department(
         )
 
     conversation = await in_tenant_transaction(runtime, user.identity, work)
-    return await _header(runtime, user, conversation)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        still_seen = await inbox.find_conversation(session, conversation_id) is not None
+        agents = await Agents.load(session, user.identity)
+    if still_seen:
+        return await _header(runtime, user, conversation)
+    # Sent to a department the operator does not work in: the chat left their sight (RLS), so
+    # its pane says where it went instead of offering actions that could only fail.
+    names = dict(agents.departments)
+    department = names.get(conversation.department_id, "") if conversation.department_id else ""
+    response = HTMLResponse(render_macro("inbox/_chat.html", "routed_away", department))
+    response.headers["HX-Retarget"] = ".chat-pane"
+    response.headers["HX-Reswap"] = "innerHTML"
+    response.headers["HX-Push-Url"] = "/panel/inbox"
+    return response
 
 
 @router.post("/conversations/{conversation_id}/status")
