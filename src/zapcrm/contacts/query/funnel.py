@@ -117,6 +117,12 @@ def _in_stage(criteria: Criteria, stage: str | None) -> Criteria:
     return Criteria((*criteria.where, repository.in_stage(stage)), criteria.term)
 
 
+async def number_attributes(session: AsyncSession, identity: Identity) -> list[AttributeDef]:
+    """The company's number attributes, in their order: what a board can sum."""
+    definitions = await load_definitions(session, identity.company_id)
+    return [definition for definition in definitions.values() if definition.type == "number"]
+
+
 async def value_attribute(
     session: AsyncSession, identity: Identity, key: str | None
 ) -> AttributeDef | None:
@@ -124,8 +130,8 @@ async def value_attribute(
     is not one of the company's number attributes."""
     if not key:
         return None
-    definition = (await load_definitions(session, identity.company_id)).get(key)
-    if definition is None or definition.type != "number":
+    definition = {a.key: a for a in await number_attributes(session, identity)}.get(key)
+    if definition is None:
         raise ValidationFailed(
             N_("o valor somado deve ser um campo numérico"),
             fields=[{"field": "value", "message": N_("campo numérico desconhecido")}],

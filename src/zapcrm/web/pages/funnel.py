@@ -45,8 +45,8 @@ VALUE_COOKIE_AGE = 365 * 24 * 3600
 
 async def _summed(session: AsyncSession, user: PanelUser, value: str) -> AttributeDef | None:
     """The board's summed attribute, when it still is one of the company's number attributes:
-    a choice remembered from before, typed into the address, or made on a board opened before
-    an admin removed the attribute sums nothing rather than failing the page or a move."""
+    a choice made on a board opened before an admin removed the attribute sums nothing rather
+    than failing a move or a live read."""
     try:
         return await funnel_reads.value_attribute(session, user.identity, value or None)
     except ValidationFailed:
@@ -86,12 +86,10 @@ async def board(
     chosen = value_param if value_param is not None else request.cookies.get(VALUE_COOKIE, "")
     async with runtime.db.tenant_session(user.identity.claims) as session:
         segments = await query_service.list_segments(session, user.identity)
-        numbers = [
-            attribute
-            for attribute in await definitions.list_attributes(session, user.identity)
-            if attribute.type == "number"
-        ]
-        summed = await _summed(session, user, chosen)
+        numbers = await funnel_reads.number_attributes(session, user.identity)
+        # A choice remembered from before, or typed into the address, that is no longer a
+        # number attribute simply sums nothing.
+        summed = next((number for number in numbers if number.key == chosen), None)
         shown = await funnel_reads.board(
             session, user.identity, query, limit=CARDS_PER_PAGE, value=summed
         )

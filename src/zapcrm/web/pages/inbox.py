@@ -508,7 +508,7 @@ async def route_to_department(
         still_seen = await inbox.find_conversation(session, conversation_id) is not None
         agents = await Agents.load(session, user.identity)
     if still_seen:
-        return await _header(runtime, user, conversation)
+        return _rendered_header(user, conversation, agents)
     # Sent to a department the operator does not work in: the chat left their sight (RLS), so
     # its pane says where it went instead of offering actions that could only fail.
     names = dict(agents.departments)
@@ -552,6 +552,10 @@ async def set_status(
 async def _header(runtime: Runtime, user: PanelUser, conversation: ConversationOut) -> Response:
     async with runtime.db.tenant_session(user.identity.claims) as session:
         agents = await Agents.load(session, user.identity)
+    return _rendered_header(user, conversation, agents)
+
+
+def _rendered_header(user: PanelUser, conversation: ConversationOut, agents: Agents) -> Response:
     return HTMLResponse(
         render_macro(
             "inbox/_chat.html",
