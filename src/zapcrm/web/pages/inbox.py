@@ -90,7 +90,11 @@ async def _inbox_data(
     user: PanelUser,
     flt: InboxFilter,
     cursor: str | None = None,
+    *,
+    whole_pane: bool = True,
 ) -> InboxData:
+    """The list pane's data; `whole_pane` false: only its rows are drawn (a search as the
+    reader types, a next page), so the filters' choices are not read."""
     page = await inbox.list_conversations(
         session,
         user.identity,
@@ -107,7 +111,7 @@ async def _inbox_data(
     # The rule the webhooks use, from the same few seconds of memory: no query per page.
     rule = await runtime.away_rules.for_company(session, user.identity.company_id)
     away_now = rule is not None and not is_open(rule.schedule, datetime.now(UTC))
-    if flt.tab == "unassigned":  # the department filter lists the queues this reader takes
+    if whole_pane and flt.tab == "unassigned":  # its department filter: the queues they take
         flt = replace(flt, scope=frozenset(await inbox.waiting_scope(session, user.identity)))
     return InboxData(page.items, page.next_cursor, agents, instances, flt, away_now)
 
@@ -124,7 +128,9 @@ async def inbox_page(
 ) -> Response:
     """The conversation list; htmx asks for just the list (search, next page)."""
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        data = await _inbox_data(session, runtime, user, flt, cursor)
+        data = await _inbox_data(
+            session, runtime, user, flt, cursor, whole_pane=hx_target != "conversation-list"
+        )
     context = (
         user.page_context(request, "inbox")
         | data.context()
