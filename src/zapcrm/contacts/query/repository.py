@@ -16,6 +16,7 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
+    any_,
     bindparam,
     delete,
     exists,
@@ -26,7 +27,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -135,8 +136,9 @@ async def count_contacts(
 
 
 def among(contact_ids: Sequence[uuid.UUID]) -> ColumnElement[bool]:
-    """Only these contacts."""
-    return source.contacts().c.id.in_(contact_ids)
+    """Only these contacts (one array parameter, however many)."""
+    ids = bindparam(None, list(dict.fromkeys(contact_ids)), type_=ARRAY(UUID()))
+    return source.contacts().c.id == any_(ids)
 
 
 def in_stage(stage: str | None) -> ColumnElement[bool]:

@@ -15,15 +15,14 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, any_, bindparam
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from zapcrm.auth.identity import Identity
 from zapcrm.contacts.attributes import AttributeDef, load_definitions, load_stage_keys
-from zapcrm.contacts.query import repository, source
+from zapcrm.contacts.query import repository
 from zapcrm.contacts.query.filters import FilterContext, compile_filter
 from zapcrm.contacts.query.schemas import (
     ContactOut,
@@ -388,8 +387,7 @@ async def _member_criteria(
             fields=[{"field": "contact_ids", "message": N_("não combine com critérios")}],
         )
     if body.contact_ids is not None:
-        ids = bindparam(None, list(dict.fromkeys(body.contact_ids)), type_=ARRAY(UUID()))
-        return [source.contacts().c.id == any_(ids)]
+        return [repository.among(body.contact_ids)]
     if not by_criteria:
         raise ValidationFailed(
             N_("informe contact_ids ou critérios (q, filter, segment_id)"),
