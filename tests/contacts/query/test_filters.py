@@ -152,6 +152,8 @@ CASES: list[tuple[str, str, Any, set[str]]] = [
     ("tags", "present", _, {JOAO, MARIA, PEDRO, ZE}),
     ("tags", "absent", _, {ANA, NAMELESS}),
     ("stage", "equals", "novo", {MARIA}),
+    ("stage", "equals", "Novo", {MARIA}),  # the label people read on the board
+    ("stage", "equals", " NEGOCIACAO ", {JOAO}),  # any case, with or without accents
     ("stage", "not_equals", "novo", EVERYONE - {MARIA}),
     ("stage", "present", _, {JOAO, MARIA, PEDRO}),
     ("stage", "absent", _, {ANA, ZE, NAMELESS}),
@@ -416,7 +418,6 @@ HOSTILE_VALUES = [
     ("name", "starts_with", "'; drop table contacts; --"),
     ("email", "equals", "x' union select password from auth.users --"),
     ("source", "contains", "\\'; select pg_sleep(10); --"),
-    ("stage", "equals", "novo' or 'a'='a"),
     ("tags", "contains", ["'); drop table contacts; --", "vip"]),
     ("custom.cidade", "equals", "São Paulo' or 1=1 --"),
 ]
@@ -435,6 +436,20 @@ async def test_hostile_values_are_plain_values(
             )
         ).scalar_one()
     assert count == len(PEOPLE)
+
+
+async def test_a_stage_the_company_does_not_have_is_an_error_naming_its_stages(
+    db: Database, people: Tenant
+) -> None:
+    for value in ("novo' or 'a'='a", "Clientes"):
+        with pytest.raises(ValidationFailed) as caught:
+            await matching(db, people, condition("stage", "equals", value))
+        assert caught.value.details["fields"] == [
+            {
+                "field": "filter.value",
+                "message": "etapa desconhecida; use uma destas: Novo, Negociação",
+            }
+        ]
 
 
 def test_values_never_reach_the_sql_text() -> None:

@@ -17,10 +17,12 @@ groups; an empty group matches every contact.
 Semantics worth knowing (the rest reads as its name):
 
 - Text (`name`, `source`, custom text) compares case- and accent-insensitively through the same
-  `app.search_text()` the trigram index uses; `email` case-insensitively; `stage` exactly (it is
-  a key); `phone` takes digits in any format: `equals` reads a whole number (canonical E.164,
-  the company's region for numbers without a country code), `starts_with` the international
-  digits ("5511" = +55 11...), `contains` any run of digits.
+  `app.search_text()` the trigram index uses; `email` case-insensitively; `stage` takes a stage
+  key or its label in any case and accents ("Cliente" = `cliente`), and a value that names no
+  stage of the company is an error, not a filter that silently matches nobody; `phone` takes
+  digits in any format: `equals` reads a whole number (canonical E.164, the company's region
+  for numbers without a country code), `starts_with` the international digits ("5511" =
+  +55 11...), `contains` any run of digits.
 - Negative operators (`not_equals`, `not_contains`) also match contacts where the field is empty.
 - `tags`: `contains` = has every given tag, `not_contains` = has none of them, `equals` = the tag
   set is exactly the given one (order and repeats do not matter), `present` = has any tag.
@@ -66,6 +68,7 @@ from zapcrm.contacts.query.fields import (
 )
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.i18n import N_, message_of
+from zapcrm.kit.folding import fold
 from zapcrm.kit.phones import InvalidPhone, canonical_phone
 from zapcrm.kit.zones import DEFAULT_TIMEZONE
 
@@ -76,6 +79,7 @@ __all__ = [
     "OPERATORS",
     "FilterContext",
     "compile_filter",
+    "names_stage",
 ]
 
 MAX_DEPTH = 5
@@ -95,12 +99,14 @@ _BR_DATE = re.compile(r"^(\d{2})/(\d{2})/(\d{4})$")
 
 @dataclass(frozen=True, slots=True)
 class FilterContext:
-    """What compiling needs besides the JSON: the company's attributes, clock and region."""
+    """What compiling needs besides the JSON: the company's attributes, funnel stages (key to
+    label; empty: stage values are compared as given), clock and region."""
 
     attributes: Mapping[str, AttributeDef]
     now: datetime
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     default_region: str = "BR"
+    stages: Mapping[str, str] = field(default_factory=dict)
 
 
 def compile_filter(
@@ -123,6 +129,17 @@ def compile_filter(
             fields=compiler.errors,
         )
     return expression
+
+
+def names_stage(raw: object, depth: int = 0) -> bool:
+    """Whether a filter has a `stage` condition (only then does compiling need the stages)."""
+    if isinstance(raw, dict):
+        if raw.get("field") == "stage":
+            return True
+        conditions = raw.get("conditions")
+        if isinstance(conditions, list) and depth <= MAX_DEPTH:
+            return any(names_stage(item, depth + 1) for item in conditions[:MAX_CONDITIONS])
+    return False
 
 
 class _Limit(Exception):
@@ -323,10 +340,24 @@ class _Compiler:
         return matches if operator == "contains" else or_(column.is_(None), ~matches)
 
     def stage(self, target: Field, operator: str, value: Any) -> ColumnElement[bool]:
-        text = _text_value(value, limit=100)
+        text = self.stage_key(_text_value(value, limit=100))
         if operator == "equals":
             return target.column == param(text)
         return or_(target.column.is_(None), target.column != param(text))
+
+    def stage_key(self, text: str) -> str:
+        """The stage a value names: its key, or the key of the label it spells (people type
+        what the board shows, "Em negociação", not `negociacao`)."""
+        stages = self.context.stages
+        if not stages or text in stages:
+            return text
+        wanted = fold(text)
+        for key, label in stages.items():
+            if fold(label) == wanted or fold(key) == wanted:
+                return key
+        raise ValueError(
+            N_("etapa desconhecida; use uma destas: {stages}", stages=", ".join(stages.values()))
+        )
 
     def tags(self, target: Field, operator: str, value: Any) -> ColumnElement[bool]:
         wanted = _tag_values(value)

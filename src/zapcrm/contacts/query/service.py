@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from zapcrm.auth.identity import Identity
 from zapcrm.contacts.attributes import AttributeDef, load_definitions, load_stage_keys
 from zapcrm.contacts.query import repository
-from zapcrm.contacts.query.filters import FilterContext, compile_filter
+from zapcrm.contacts.query.filters import FilterContext, compile_filter, names_stage
 from zapcrm.contacts.query.schemas import (
     ContactOut,
     ContactQuery,
@@ -74,6 +74,7 @@ class _Company:
         self.company_id = company_id
         self._profile: tuple[ZoneInfo, str] | None = None
         self._attributes: dict[str, AttributeDef] | None = None
+        self._stages: dict[str, str] | None = None
 
     async def profile(self) -> tuple[ZoneInfo, str]:
         if self._profile is None:
@@ -86,16 +87,26 @@ class _Company:
             self._attributes = await load_definitions(self.session, self.company_id)
         return self._attributes
 
-    async def filter_context(self, now: datetime) -> FilterContext:
+    async def stages(self) -> dict[str, str]:
+        if self._stages is None:
+            stages = await list_stages(self.session, self.company_id)
+            self._stages = {stage.key: stage.label for stage in stages}
+        return self._stages
+
+    async def filter_context(self, now: datetime, *filters: object) -> FilterContext:
+        """The context `filters` compile in; the stages are read only if one of them needs
+        them."""
         timezone, region = await self.profile()
-        return FilterContext(await self.attributes(), now, timezone, region)
+        stages = await self.stages() if any(names_stage(raw) for raw in filters) else {}
+        return FilterContext(await self.attributes(), now, timezone, region, stages)
 
 
 async def filter_context(
-    session: AsyncSession, company_id: uuid.UUID, now: datetime | None = None
+    session: AsyncSession, company_id: uuid.UUID, now: datetime | None, *filters: object
 ) -> FilterContext:
-    """What filters compile against: the company's attributes, time zone and phone region."""
-    return await _Company(session, company_id).filter_context(now or datetime.now(UTC))
+    """What `filters` compile against: the company's attributes, time zone and phone region,
+    and its funnel stages when a filter names one."""
+    return await _Company(session, company_id).filter_context(now or datetime.now(UTC), *filters)
 
 
 async def resolve_criteria(
@@ -118,7 +129,7 @@ async def resolve_criteria(
         if term is not None:
             where.append(search_clause(term))
     if query.filter:
-        expression = compile_filter(query.filter, await company.filter_context(now))
+        expression = compile_filter(query.filter, await company.filter_context(now, query.filter))
         if expression is not None:
             where.append(expression)
     if query.segment_id is not None:
@@ -126,7 +137,7 @@ async def resolve_criteria(
         if segment.kind == "static":
             where.append(repository.in_segment(identity.company_id, segment.id))
         else:
-            context = await company.filter_context(now)
+            context = await company.filter_context(now, segment.filter)
             expression = compile_filter(segment.filter, context, path="segment.filter")
             if expression is not None:
                 where.append(expression)
@@ -400,8 +411,8 @@ async def _member_criteria(
 async def _validate_filter(
     session: AsyncSession, identity: Identity, filter_json: dict[str, Any], now: datetime | None
 ) -> None:
-    context = await _Company(session, identity.company_id).filter_context(now or datetime.now(UTC))
-    compile_filter(filter_json, context)
+    company = _Company(session, identity.company_id)
+    compile_filter(filter_json, await company.filter_context(now or datetime.now(UTC), filter_json))
 
 
 def _no_filter_on_static(filter_json: dict[str, Any]) -> None:

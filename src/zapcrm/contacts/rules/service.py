@@ -209,7 +209,9 @@ async def _compiled_rules(
     rules = await repository.active_rules(session, company_id)
     if not rules:
         return []  # the usual case costs one indexed read
-    context = await query_service.filter_context(session, company_id, now)
+    context = await query_service.filter_context(
+        session, company_id, now, *(rule.filter for rule in rules)
+    )
     compiled = []
     for rule in rules:
         try:
@@ -232,7 +234,8 @@ async def _validate(
     session: AsyncSession, identity: Identity, filter_json: dict[str, Any], now: datetime | None
 ) -> None:
     compile_filter(
-        filter_json, await query_service.filter_context(session, identity.company_id, now)
+        filter_json,
+        await query_service.filter_context(session, identity.company_id, now, filter_json),
     )
 
 

@@ -617,12 +617,25 @@
     if (menu) menu.open = false;
   });
 
-  // Upload progress for the import form (htmx reports the XHR's upload events).
+  // Upload progress for the import form. htmx reports the progress of every request, uploads
+  // and downloads alike, so only the form's own request moves the bar: the page's other
+  // requests (the recent imports refreshing) used to fill it before anything was sent.
   document.addEventListener("htmx:xhr:progress", function (event) {
     var bar = document.getElementById("upload-progress");
     if (!bar || !event.detail.lengthComputable) return;
+    var form = bar.closest("form");
+    if (!form || !form.contains(event.target)) return;
     bar.hidden = false;
     bar.value = (event.detail.loaded / event.detail.total) * 100;
+  });
+
+  // The value of an "Etapa do funil" condition offers the company's stages.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches(".condition select[name=field]")) return;
+    var value = select.closest(".condition").querySelector("input[name=value]");
+    if (select.value === "stage") value.setAttribute("list", "stage-options");
+    else value.removeAttribute("list");
   });
 
   // "Copiar link" buttons: copy the value of the field named by data-copy (invite links).
