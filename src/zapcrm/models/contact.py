@@ -49,5 +49,9 @@ class Contact(Base):
     )
     merged_into_id: Mapped[uuid.UUID | None] = reference(nullable=True)
     search_name: Mapped[str | None] = mapped_column(Text, Computed("app.search_text(name)"))
+    # The tags in lower case, as filters compare them (0040).
+    folded_tags: Mapped[list[str] | None] = mapped_column(
+        ARRAY(Text), Computed("app.folded_tags(tags)")
+    )
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -143,7 +143,8 @@ CASES: list[tuple[str, str, Any, set[str]]] = [
     ("email", "present", _, {JOAO, MARIA, PEDRO}),
     ("tags", "contains", "vip", {JOAO, ZE}),
     ("tags", "contains", ["vip", "cliente"], {JOAO}),
-    ("tags", "contains", "VIP", set()),  # tags compare exactly
+    ("tags", "contains", "VIP", {JOAO, ZE}),  # tags compare case-insensitively
+    ("tags", "equals", ["Cliente", "VIP"], {JOAO}),
     ("tags", "not_contains", "vip", {MARIA, ANA, PEDRO, NAMELESS}),
     ("tags", "not_contains", ["vip", "lead"], {MARIA, ANA, NAMELESS}),
     ("tags", "equals", ["cliente", "vip"], {JOAO}),

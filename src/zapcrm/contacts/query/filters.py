@@ -26,7 +26,8 @@ Semantics worth knowing (the rest reads as its name):
 - Negative operators (`not_equals`, `not_contains`) also match contacts where the field is empty.
 - `tags`: `contains` = has every given tag, `not_contains` = has none of them, `equals` = the tag
   set is exactly the given one (order and repeats do not matter), `present` = has any tag.
-  Tags compare exactly (case-sensitive) so the GIN index on `tags` answers.
+  Tags compare case-insensitively ("vip" finds "VIP"), through the GIN index on the stored
+  `folded_tags` column.
 - Dates: `gt`/`lt`/`equals` take an ISO date or date-time (or DD/MM/AAAA); a bare date is a
   whole day in the company's time zone (`gt` = after that day, `lt` = before it).
   `days_ago_more_than: N` = older than N days before `now`, `days_ago_less_than: N` = within the
@@ -52,6 +53,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from zapcrm.contacts.attributes import AttributeDef, coerce_value
+from zapcrm.contacts.query import source
 from zapcrm.contacts.query.fields import (
     ALLOWED,
     FIELDS,
@@ -360,9 +362,10 @@ class _Compiler:
         )
 
     def tags(self, target: Field, operator: str, value: Any) -> ColumnElement[bool]:
-        wanted = _tag_values(value)
-        column = target.column
-        array = param(wanted, type_=ARRAY(Text))
+        # In lower case on both sides, folded by the same SQL function (Postgres folds the
+        # constant once; the stored column has a GIN index).
+        column = source.contacts().c.folded_tags
+        array = source.folded_tags(param(_tag_values(value), type_=ARRAY(Text)))
         has_all: ColumnElement[bool] = column.contains(array)
         if operator == "contains":
             return has_all

@@ -27,7 +27,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID, aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -358,22 +358,32 @@ async def bulk_tag(
         written.company_id == company_id,
         written.id.in_(matching_ids(company_id, where)),
     ]
+    # Tags compare case-insensitively (one spelling per contact, as the contact form keeps
+    # them): adding "vip" leaves a contact with "VIP" alone, removing "vip" takes "VIP" off.
+    has_it = written.folded_tags.contains(
+        source.folded_tags(bindparam(None, [tag], type_=ARRAY(Text)))
+    )
     if add:
-        # One spelling per tag (the contact form keeps tags case-insensitively unique): a
-        # contact that has "VIP" is left alone when "vip" is added.
-        spellings = func.unnest(written.tags).table_valued("value").render_derived(name="tag")
-        has_it = exists().where(func.lower(spellings.c.value) == func.lower(bound))
         changed = (
             update(contacts)
             .where(*chosen, ~has_it)
             .values(tags=func.array_append(written.tags, bound))
         )
     else:
-        has_exactly = written.tags.contains(bindparam(None, [tag], type_=ARRAY(Text)))
+        spellings = (
+            func.unnest(written.tags)
+            .table_valued("value", with_ordinality="position")
+            .render_derived(name="tag")
+        )
+        kept = (
+            select(func.array_agg(aggregate_order_by(spellings.c.value, spellings.c.position)))
+            .where(func.lower(spellings.c.value) != func.lower(bound))
+            .scalar_subquery()
+        )
         changed = (
             update(contacts)
-            .where(*chosen, has_exactly)
-            .values(tags=func.array_remove(written.tags, bound))
+            .where(*chosen, has_it)
+            .values(tags=func.coalesce(kept, literal([], ARRAY(Text))))
         )
     changed_cte = changed.returning(written.id, written.company_id).cte("changed")
     details = {"tag": tag, "action": "added" if add else "removed", "bulk": True}

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from sqlalchemy import Column, MetaData, Table, Text, func
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from zapcrm.models import Contact
@@ -29,6 +30,7 @@ __all__ = [
     "STORED_SEARCH_NAME",
     "TENANT_VIEW_SQL",
     "contacts",
+    "folded_tags",
     "search_name",
     "search_text",
     "stored_name_table",
@@ -78,6 +80,12 @@ def table() -> Table:
 def search_text(value: ColumnElement[Any]) -> ColumnElement[str]:
     """`app.search_text(value)`: lower case, no accents; the expression the trigram index uses."""
     return func.app.search_text(value, type_=Text)
+
+
+def folded_tags(tags: ColumnElement[Any]) -> ColumnElement[list[str]]:
+    """`app.folded_tags(tags)`: tags in lower case, folded as the stored `folded_tags` column
+    is (migration 0040), for the values a filter compares with it."""
+    return func.app.folded_tags(tags, type_=ARRAY(Text))
 
 
 def search_name() -> ColumnElement[str]:
