@@ -86,7 +86,11 @@ async def test_a_name_search_does_not_match_everything(
         ("(11) 3333-4444", {"Ana Lima"}),
         ("3333", {"Ana Lima"}),
         ("+1 415", {"Joana Pires"}),
-        ("4321", set()),  # the end of a number is not a prefix
+        ("4321", {"João Silva"}),  # "the number ending in 4321"
+        ("1111", {"Maria Souza"}),
+        ("0000", {"José Antônio Conceição", "João Silveira Santos"}),
+        ("123", set()),  # too few digits to say whose number ends so
+        ("+4321", set()),  # a number typed with + is read from its start only
     ],
 )
 async def test_phones_in_any_format_or_prefix(
@@ -102,10 +106,16 @@ async def test_phones_in_any_format_or_prefix(
         ("ANA.LIMA@EMPRESA.COM", {"Ana Lima"}),
         ("maria.souza@", {"Maria Souza"}),
         ("fer@", {"Fernanda O'Brien"}),
-        ("@exemplo", set()),  # a prefix, not a substring
+        ("@exemplo", set()),  # neither a prefix nor a whole domain
+        ("@exemplo.com.br", {"João Silva", "Fernanda O'Brien"}),  # everyone at a domain
+        ("@EMPRESA.com", {"Ana Lima"}),
+        ("@gmail.com", {"Maria Souza"}),
+        ("exemplo.com.br", {"João Silva", "Fernanda O'Brien"}),  # a domain as one word
+        ("uol.com.br", {"José Antônio Conceição"}),
+        ("com.br", {"João Silva", "Fernanda O'Brien", "José Antônio Conceição"}),
     ],
 )
-async def test_emails_by_prefix(
+async def test_emails_by_prefix_or_domain(
     api: httpx.AsyncClient, people: Tenant, q: str, expected: set[str]
 ) -> None:
     assert set(await found(api, people, q)) == expected
@@ -152,6 +162,8 @@ def test_reading_the_search_box() -> None:
     international = parse_search("+55 11 98765-4321")
     assert international is not None
     assert international.phone_prefixes == ("+5511987654321",)
+    assert international.phone_suffixes == ()
+    assert local.phone_suffixes == ("98765",)
     # A prefix that a shorter one covers is dropped (one index probe less).
     short = parse_search("55")
     assert short is not None

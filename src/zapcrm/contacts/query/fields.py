@@ -30,6 +30,7 @@ __all__ = [
     "param",
     "prefix_range",
     "search_text",
+    "suffix_range",
 ]
 
 FIELDS = (
@@ -144,6 +145,12 @@ def prefix_range(column: ColumnElement[Any], prefix: str) -> ColumnElement[bool]
         column.op("~>=~", is_comparison=True)(param(prefix, Text)),
         column.op("~<~", is_comparison=True)(param(upper, Text)),
     )
+
+
+def suffix_range(column: ColumnElement[Any], suffix: str) -> ColumnElement[bool]:
+    """`column` ends with `suffix`: a prefix range on `reverse(column)`, which the btrees of
+    migration 0041 index (for `phone_e164` and `lower(email)`)."""
+    return prefix_range(func.reverse(column, type_=Text), suffix[::-1])
 
 
 def like_escape(value: str) -> str:

@@ -4,16 +4,20 @@
   as typed with its country code ("5511 9876"), as a national number with the area code
   ("11 98765" -> +5511 98765...), and, for Brazil, as a local number without the area code
   ("98765" -> +55 <any DDD> 98765...); a whole number in any format also matches exactly.
-- E-mail (contains `@`): prefix of the address, case-insensitive (the exact address included).
+  Four digits or more typed without `+` also match the end of the number ("4321": "the number
+  ending in 4321", as customers say it on the phone).
+- E-mail (contains `@`): prefix of the address, case-insensitive (the exact address included);
+  starting with `@`, the end of the address ("@empresa.com.br": everyone at that domain).
 - Name (anything else): every word must appear in the name, accent- and case-insensitively,
   as a substring or, for words of 4+ letters, with a typo (pg_trgm strict word similarity,
   default threshold 0.5): "joao silvq" finds "João Silva". A single word also matches an
-  e-mail prefix ("maria.s" finds maria.souza@...).
+  e-mail prefix ("maria.s" finds maria.souza@...) and, when it has a dot, a domain
+  ("empresa.com.br" finds ana@empresa.com.br and ana@vendas.empresa.com.br).
 
-Every branch is answerable by an index: the trigram GIN index on `app.search_text(name)`, the
-`(company_id, phone_e164 text_pattern_ops)` btree (as a LEAKPROOF range, so even under RLS) and
-the `(company_id, lower(email))` btree. Under RLS only the phone range can use its index; see
-source.py for why and for the proposed tenant view that lets the others do so.
+Every branch is answerable by an index: the trigram GIN index on `search_name`, the
+`(company_id, phone_e164 text_pattern_ops)` btree, the `(company_id, lower(email))` btree and,
+for the ends of numbers and addresses, btrees on the reversed values (migration 0041), each
+read as a range. Reads go through the tenant view (source.py explains why).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from sqlalchemy import Float, Text, and_, bindparam, cast, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from zapcrm.contacts.query import source
-from zapcrm.contacts.query.fields import like_escape, prefix_range, search_text
+from zapcrm.contacts.query.fields import like_escape, prefix_range, search_text, suffix_range
 from zapcrm.kit.phones import InvalidPhone, canonical_phone
 
 __all__ = [
@@ -42,6 +46,7 @@ __all__ = [
 ]
 
 MAX_WORDS = 6
+MIN_SUFFIX_DIGITS = 4  # fewer digits end too many numbers to mean one person
 MAX_WORD_LENGTH = 50
 # Every Brazilian DDD in use (Anatel): a number typed without one may be under any of them.
 BR_AREA_CODES = tuple(
@@ -65,6 +70,7 @@ class SearchTerm:
     text: str
     words: tuple[str, ...] = ()
     phone_prefixes: tuple[str, ...] = ()
+    phone_suffixes: tuple[str, ...] = ()
 
 
 def parse_search(q: str | None, default_region: str = "BR") -> SearchTerm | None:
@@ -73,7 +79,12 @@ def parse_search(q: str | None, default_region: str = "BR") -> SearchTerm | None
     if not text:
         return None
     if looks_like_phone(text):
-        return SearchTerm("phone", text, phone_prefixes=_phone_prefixes(text, default_region))
+        return SearchTerm(
+            "phone",
+            text,
+            phone_prefixes=_phone_prefixes(text, default_region),
+            phone_suffixes=_phone_suffixes(text),
+        )
     if "@" in text:
         return SearchTerm("email", text.lower())
     words = tuple(
@@ -95,12 +106,19 @@ def search_clause(term: SearchTerm) -> ColumnElement[bool]:
     if term.kind == "phone":
         phone = source.contacts().c.phone_e164
         # One range per prefix: each becomes a range scan on the phone index (a BitmapOr).
-        return or_(*(prefix_range(phone, prefix) for prefix in term.phone_prefixes))
+        ranges = [prefix_range(phone, prefix) for prefix in term.phone_prefixes]
+        ranges += [suffix_range(phone, suffix) for suffix in term.phone_suffixes]
+        return or_(*ranges)
     if term.kind == "email":
+        if term.text.startswith("@") and len(term.text) > 1:
+            return _email_suffix(term.text)
         return _email_prefix(term.text)
     clause = and_(*(_word(word) for word in term.words))
     if len(term.words) == 1 and _EMAIL_LIKE.match(term.words[0]):
-        clause = or_(clause, _email_prefix(term.words[0].lower()))
+        word = term.words[0].lower()
+        clause = or_(clause, _email_prefix(word))
+        if "." in word.strip("."):
+            clause = or_(clause, _email_suffix(f"@{word}"), _email_suffix(f".{word}"))
     return clause
 
 
@@ -143,6 +161,17 @@ def _email_prefix(prefix: str) -> ColumnElement[bool]:
         upper = stem[:-1] + chr(ord(stem[-1]) + 1)
         clause = and_(lowered >= _param(stem), lowered < _param(upper), clause)
     return clause
+
+
+def _email_suffix(suffix: str) -> ColumnElement[bool]:
+    return suffix_range(func.lower(source.contacts().c.email), suffix)
+
+
+def _phone_suffixes(text: str) -> tuple[str, ...]:
+    digits = re.sub(r"\D", "", text)
+    if text.startswith("+") or len(digits) < MIN_SUFFIX_DIGITS:
+        return ()  # an international number is typed from its start
+    return (digits,)
 
 
 def _phone_prefixes(text: str, region: str) -> tuple[str, ...]:
