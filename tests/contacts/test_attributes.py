@@ -20,6 +20,12 @@ TEXT = AttributeDef("cpf", "CPF", "text")
         (NUMBER, "1.234,56", 1234.56),
         (NUMBER, "1234.56", 1234.56),
         (NUMBER, "42", 42),
+        (NUMBER, "R$ 99,90", 99.9),  # money as spreadsheets write it
+        (NUMBER, "R$\u00a01.234,50", 1234.5),
+        (NUMBER, "-R$ 10", -10),
+        (NUMBER, "US$ 1,234.50", 1234.5),
+        (NUMBER, "12,5", 12.5),
+        (NUMBER, "1.234.567", 1234567),
         (NUMBER, 7, 7),
         (DATE, "31/12/2026", "2026-12-31"),
         (DATE, "2026-12-31", "2026-12-31"),

@@ -6,6 +6,7 @@ date -> ISO date string (YYYY-MM-DD), boolean -> true/false, list -> one of the 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -100,15 +101,24 @@ def coerce_custom_fields(
     return result
 
 
+_CURRENCY = re.compile(r"R\$|US\$|\$|€", re.IGNORECASE)
+
+
 def _number(value: Any) -> int | float:
     if isinstance(value, bool):
         raise ValueError(N_("número inválido"))
     if isinstance(value, int | float):
         return value
-    text = str(value).strip().replace(" ", "")
-    # Brazilian spreadsheets write 1.234,56; plain exports write 1234.56.
-    if "," in text:
+    # Spreadsheets write money as "R$ 1.234,56" (with a non-breaking space, often), plain
+    # exports as 1234.56: the currency sign and every space go.
+    text = "".join(_CURRENCY.sub("", str(value)).split())
+    # Brazilian spreadsheets write 1.234,56, American ones 1,234.56, plain exports 1234.56:
+    # the last separator is the decimal one when both appear, a lone comma is decimal (12,5)
+    # and repeated dots group thousands (1.234.567).
+    if "," in text and text.rfind(",") > text.rfind("."):
         text = text.replace(".", "").replace(",", ".")
+    elif "," in text or text.count(".") > 1:
+        text = text.replace(",", "") if "," in text else text.replace(".", "")
     try:
         number = Decimal(text)
     except InvalidOperation:

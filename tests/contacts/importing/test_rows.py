@@ -12,6 +12,7 @@ from zapcrm.exceptions import ValidationFailed
 DEFINITIONS = {
     "cpf": AttributeDef(key="cpf", label="CPF", type="text"),
     "limite": AttributeDef(key="limite", label="Limite de crédito", type="number"),
+    "valor_pedido": AttributeDef(key="valor_pedido", label="Valor do pedido (R$)", type="number"),
     "nascimento": AttributeDef(key="nascimento", label="Data de nascimento", type="date"),
     "plano": AttributeDef(key="plano", label="Plano", type="list", options=("ouro", "prata")),
 }
@@ -24,7 +25,7 @@ def _rules(stages: list[tuple[str, str]] | None = None) -> RowRules:
 def test_suggested_mapping_reads_portuguese_english_and_attribute_labels() -> None:
     columns = [
         "Nome Completo", "Celular", "E-mail", "Etiquetas", "Origem", "Etapa do funil",
-        "CPF", "Limite de Crédito", "plano", "WhatsApp", "Observação",
+        "CPF", "Limite de Crédito", "plano", "WhatsApp", "Observação", "Valor do Pedido",
     ]  # fmt: skip
     assert suggest_mapping(columns, DEFINITIONS) == {
         "Nome Completo": "name",
@@ -38,6 +39,11 @@ def test_suggested_mapping_reads_portuguese_english_and_attribute_labels() -> No
         "plano": "custom.plano",
         "WhatsApp": "ignore",  # phone is taken by the first phone-like column
         "Observação": "ignore",
+        "Valor do Pedido": "custom.valor_pedido",  # the label without its unit
+    }
+    # A header that names its unit finds the attribute whose label does not.
+    assert suggest_mapping(["Limite de crédito (R$)"], DEFINITIONS) == {
+        "Limite de crédito (R$)": "custom.limite"
     }
     assert suggest_mapping(["name", "phone", "email", "tags", "source", "stage"], {}) == {
         "name": "name",

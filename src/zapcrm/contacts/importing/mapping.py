@@ -35,10 +35,18 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "stage": ("etapa", "stage", "funil", "estagio", "fase", "etapadofunil", "lifecyclestage"),
 }  # fmt: skip
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
+_PARENTHESES = re.compile(r"\([^)]*\)")
 
 
 def _normalise(name: str) -> str:
     return _NON_ALNUM.sub("", fold(name))
+
+
+def _spellings(name: str) -> tuple[str, ...]:
+    """A name as headers write it, with and without what it says in parentheses (a unit, a
+    note): "Valor do pedido (R$)" is the column "Valor do pedido", and the other way round."""
+    bare = _normalise(_PARENTHESES.sub("", name))
+    return (_normalise(name), bare) if bare else (_normalise(name),)
 
 
 def suggest_mapping(columns: list[str], definitions: Mapping[str, AttributeDef]) -> dict[str, str]:
@@ -49,11 +57,13 @@ def suggest_mapping(columns: list[str], definitions: Mapping[str, AttributeDef])
             lookup.setdefault(name, target)
     for definition in definitions.values():
         for name in (definition.key, definition.label):
-            lookup.setdefault(_normalise(name), CUSTOM_PREFIX + definition.key)
+            for spelling in _spellings(name):
+                lookup.setdefault(spelling, CUSTOM_PREFIX + definition.key)
     taken: set[str] = set()
     suggestion: dict[str, str] = {}
     for column in columns:
-        target = lookup.get(_normalise(column), IGNORE)
+        found = (lookup.get(spelling) for spelling in _spellings(column))
+        target = next((target for target in found if target), IGNORE)
         if target != IGNORE and target in taken:
             target = IGNORE
         taken.add(target)
