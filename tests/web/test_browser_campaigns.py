@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from playwright.async_api import Browser as PlaywrightBrowser
 from playwright.async_api import Dialog, Page, expect
+from sqlalchemy import text
 
 from tests.campaigns.helpers import (
     campaigns_end_with_the_test,  # noqa: F401 - autouse fixture
@@ -97,6 +98,20 @@ async def test_a_supervisor_plans_starts_and_follows_a_campaign(
         async with page.expect_response(lambda r: r.url.endswith("/progress"), timeout=10_000):
             pass
         await expect(state).to_contain_text("Enviando")
+        # So does the recipients table: a person the dispatcher skips shows so, with why.
+        async with db.service_session() as session:
+            await session.execute(
+                text(
+                    "update campaign_recipients r set status = 'skipped', reason = :why"
+                    " from contacts ct where ct.id = r.contact_id and ct.name = 'Cliente Ana'"
+                ),
+                {"why": "pediu para não receber"},
+            )
+        ana = page.locator("tr.recipient", has_text="Cliente Ana")
+        await expect(ana).to_contain_text("Ignorado", timeout=10_000)
+        await expect(ana).to_contain_text("pediu para não receber")
+        await expect(page.locator("tr.recipient")).to_have_count(2)
+        assert await page.locator("#recipients-shown").get_attribute("value") == "2"
         await _screenshot(page, "campaign")
 
         phone = await open_panel(chromium, live_server, desk.supervisor, viewport=(390, 844))

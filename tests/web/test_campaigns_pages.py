@@ -74,7 +74,7 @@ def form_of(desk: Desk, csrf: str, **fields: Any) -> dict[str, Any]:
 
 def recipient_names(page: str) -> list[str]:
     """The first cell of each recipient row, in table order."""
-    return re.findall(r'<tr class="recipient recipient-\w+">\s*<td>([^<]*)</td>', page)
+    return re.findall(r'<tr class="recipient recipient-\w+"[^>]*>\s*<td>([^<]*)</td>', page)
 
 
 async def test_a_supervisor_plans_a_draft_through_the_form_and_finds_it_in_the_list(
@@ -465,6 +465,7 @@ async def test_the_recipients_are_filtered_by_status_with_reason_reply_and_chat_
     failed = (await http.get(url, params={"status": "failed"})).text
     assert recipient_names(failed) == ["Ana Lima"]
     assert ">Falhou</span>" in failed
+    assert "<td>timeout</td>" in failed  # why the gateway refused it, from the message
     assert f'<a href="{url}?status=failed#recipients" aria-current="page">Falhou</a>' in failed
     skipped = (await http.get(url, params={"status": "skipped"})).text
     assert sorted(recipient_names(skipped)) == ["Carla Dias", "Davi Sem Telefone"]
@@ -472,7 +473,7 @@ async def test_the_recipients_are_filtered_by_status_with_reason_reply_and_chat_
     assert "o contato não tem telefone" in skipped
     delivered = (await http.get(url, params={"status": "delivered"})).text
     assert recipient_names(delivered) == ["&lt;b&gt;Bruno&lt;/b&gt;"]
-    row = delivered.split('<tr class="recipient recipient-delivered">', 1)[1].split("</tr>", 1)[0]
+    row = delivered.split('<tr class="recipient recipient-delivered"', 1)[1].split("</tr>", 1)[0]
     assert "+55 11 98765-0002" in row
     assert "✓ respondeu" in row
     assert f'<a href="/panel/inbox/{bruno["conversation_id"]}">abrir conversa</a>' in row
@@ -520,6 +521,17 @@ async def test_a_long_recipient_list_loads_fifty_rows_at_a_time(
     assert set(recipient_names(first)).isdisjoint(recipient_names(rest.text))
     # Without JavaScript the same link opens the page from there.
     assert len(recipient_names((await http.get(url, params={"after": "50"})).text)) == 5
+    # The running campaign's table reads the rows it shows again; each answer says how many.
+    assert 'id="recipients-shown" name="rows" value="50"' in first
+    assert 'hx-trigger="every 5s" hx-include="#recipients-shown"' in first
+    counted = await http.get(more.group(1).replace("&amp;", "&") + "&rows=50", headers=HTMX)
+    assert '<input type="hidden" id="recipients-shown" name="rows" value="55"' in counted.text
+    again = await http.get(f"{url}/recipients", params={"status": "", "rows": "55"}, headers=HTMX)
+    assert len(recipient_names(again.text)) == 55
+    assert "Carregar mais" not in again.text
+    assert 'value="55" hx-swap-oob="true"' in again.text
+    too_many = await http.get(f"{url}/recipients", params={"rows": "5000"}, headers=HTMX)
+    assert too_many.status_code == 422
 
 
 async def test_operators_have_neither_the_pages_nor_the_link(

@@ -173,7 +173,10 @@ async def recipients_page(
     rows = await session.execute(
         text(
             "select * from ("  # noqa: S608 - constant expressions only
-            " select r.contact_id, ct.name, ct.phone_e164, r.position, r.reason, r.variant,"
+            # A send the gateway refused tells why on its message (not on the recipient).
+            " select r.contact_id, ct.name, ct.phone_e164, r.position,"
+            " coalesce(r.reason, case when m.status = 'ERROR' then m.error_detail end) as reason,"
+            " r.variant,"
             " r.dispatched_at, r.message_id, m.conversation_id,"
             f" {_RECIPIENT_STATUS} as status, {_REPLIED} as replied"
             " from campaign_recipients r"

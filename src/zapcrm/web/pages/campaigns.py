@@ -40,6 +40,7 @@ from zapcrm.web.views import company_moment
 router = APIRouter()
 
 RECIPIENTS_PAGE = 50
+MAX_RECIPIENTS_SHOWN = 1000  # rows a running campaign's page reads again (more stay as they are)
 RECIPIENT_STATUSES: tuple[RecipientStatus, ...] = get_args(RecipientStatus)
 Action = Literal["start", "pause", "resume", "cancel"]
 ACTIONS = {
@@ -189,12 +190,17 @@ async def recipient_rows(
     user: CurrentPanelUser,
     status: StatusParam = None,
     after: Annotated[int, Query(ge=0)] = 0,
+    rows: Annotated[int, Query(ge=0, le=MAX_RECIPIENTS_SHOWN)] = 0,
 ) -> Response:
-    """The next rows of the recipients table ("Carregar mais")."""
+    """The next rows of the recipients table ("Carregar mais"), or, from the start, again the
+    `rows` rows the page shows (it reads them every few seconds while the campaign sends, so
+    the table keeps up with the counts above it)."""
     require_supervisor(user)
     shown = _recipient_status(status)
+    again = after == 0 and rows > 0
+    size = max(rows, RECIPIENTS_PAGE) if again else RECIPIENTS_PAGE
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        recipients, more = await _recipients(session, user, campaign_id, shown, after)
+        recipients, more = await _recipients(session, user, campaign_id, shown, after, size)
     return HTMLResponse(
         render_macro(
             "campaigns/_parts.html",
@@ -203,6 +209,7 @@ async def recipient_rows(
             recipients,
             more,
             shown or "",
+            len(recipients) if again else min(rows + len(recipients), MAX_RECIPIENTS_SHOWN),
         )
     )
 
@@ -316,12 +323,13 @@ async def _recipients(
     campaign_id: uuid.UUID,
     shown: RecipientStatus | None,
     after: int,
+    size: int = RECIPIENTS_PAGE,
 ) -> tuple[list[RecipientOut], bool]:
-    """A page of recipients after a position, and whether more follow."""
+    """`size` recipients after a position, and whether more follow."""
     found = await campaigns_service.list_recipients(
-        session, user.identity, campaign_id, status=shown, after=after, limit=RECIPIENTS_PAGE + 1
+        session, user.identity, campaign_id, status=shown, after=after, limit=size + 1
     )
-    return found[:RECIPIENTS_PAGE], len(found) > RECIPIENTS_PAGE
+    return found[:size], len(found) > size
 
 
 async def _draft_audience(
