@@ -175,7 +175,7 @@ async def test_operators_are_refused_like_any_forbidden_action(
         (
             {"from": "2026-03-08", "to": "2026-03-07"},
             "from",
-            "a data inicial (from) não pode ser depois da final (to)",
+            "a data inicial não pode ser depois da final",
         ),
         (
             {"from": "2025-03-01", "to": "2026-03-02"},

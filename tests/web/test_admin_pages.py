@@ -53,6 +53,20 @@ async def test_admin_creates_promotes_and_deactivates_a_colleague(
         },
     )
     assert created.status_code == 303
+    # The same address again: the form comes back with what was typed and says why.
+    again = await http.post(
+        "/panel/admin/users",
+        data={
+            "csrf_token": csrf,
+            "email": "nova@exemplo.com.br",
+            "display_name": "Outra Pessoa",
+            "role": "supervisor",
+            "password": "senha-forte-456",
+        },
+    )
+    assert again.status_code == 409
+    assert "já existe um usuário com este e-mail" in again.text
+    assert 'value="Outra Pessoa"' in again.text
     found = await rows(
         db, "select id, role, active from profiles where email = 'nova@exemplo.com.br'"
     )

@@ -205,8 +205,28 @@ async def test_on_a_phone_the_list_and_the_chat_are_separate_screens(shop: Shop)
     assert width <= 390  # nothing forces sideways scrolling
     if path := screenshot_path("phone-conversation"):
         await page.screenshot(path=path)
+    # A notice shows at the top, clear of the composer's buttons at the bottom.
+    await page.evaluate(
+        """document.getElementById("toast").innerHTML = '<p class="toast">Nota salva.</p>'"""
+    )
+    notice = await page.locator("#toast").bounding_box()
+    composer = await page.locator("#composer-text").bounding_box()
+    assert notice is not None
+    assert composer is not None
+    assert notice["y"] + notice["height"] < composer["y"]
     await page.get_by_role("link", name="Voltar para a lista").click()
     await expect(page.locator(".list-pane")).to_be_visible()
+    # On the contact list a number stays on one line, and the language links follow the page
+    # instead of lying over its last row.
+    await page.goto("/panel/contacts")
+    cell = page.locator("td.phone-cell").first
+    await expect(cell).to_be_visible()
+    height = await cell.evaluate("cell => cell.getBoundingClientRect().height")
+    line = await cell.evaluate("cell => parseFloat(getComputedStyle(cell).lineHeight) || 20")
+    assert height < 2 * line, (height, line, await cell.inner_text())
+    assert await page.locator("footer.langs").evaluate("f => getComputedStyle(f).position") == (
+        "static"
+    )
 
 
 async def test_the_filter_builder_saves_a_segment(

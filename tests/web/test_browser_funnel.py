@@ -81,7 +81,10 @@ async def test_a_card_dragged_to_another_column_changes_the_contacts_stage(
     )
     await expect(page.locator(f"#cards-proposta #card-{ana}")).to_be_visible()
     await expect(page.locator(f"#card-{ana}")).to_have_count(1)
-    await expect(page.locator(f"#card-{ana} .funnel-value")).to_have_text("1.250,90")
+    # On a card, whose attribute name is not beside it, an amount in reais says so.
+    await expect(page.locator(f"#card-{ana} .funnel-value")).to_have_text(
+        re.compile(r"^R\$\s1\.250,90$")
+    )
     await expect(page.locator("#count-novo")).to_have_text("1")
     await expect(page.locator("#count-proposta")).to_have_text("1")
     await expect(page.locator("#worth-novo")).to_have_text("Valor (R$): 800")

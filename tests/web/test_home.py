@@ -58,7 +58,12 @@ async def test_home_lists_my_chats_the_waiting_queue_and_health_for_supervisors(
     await panel_login(boss, supervisor)
     overview = await boss.get("/panel/")
     assert "Saúde do atendimento" in overview.text
-    assert "evolution:incoming-messages" in overview.text
+    # Queues and alerts in words; the stream's name stays as the row's title.
+    assert '<td title="evolution:incoming-messages">Mensagens recebidas</td>' in overview.text
+    assert (
+        "Nenhum processo de fundo (worker) está tratando a fila “Mensagens recebidas”"
+        in overview.text
+    )  # no worker runs in this test
     answered = await rows(
         db,
         "select count(*) as n from evolution_conversations where company_id = :c",

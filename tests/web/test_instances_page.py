@@ -48,7 +48,12 @@ async def test_admin_adds_pairs_and_unpairs_a_number_from_the_panel(
             csrf = await panel_login(http, admin)
             page = await http.get("/panel/admin/instances")
             assert page.status_code == 200
-            assert "usa a Evolution API" in page.text
+            notice = (
+                'usa a <a href="https://github.com/EvolutionAPI/evolution-api" rel="noopener">'
+                "Evolution API</a> para conectar ao WhatsApp"
+            )
+            assert page.text.count(notice) == 1
+            assert "Este sistema usa" not in page.text  # said once, in the reader's language
             added = await http.post(
                 "/panel/admin/instances", data={"csrf_token": csrf, "name": name}
             )

@@ -83,7 +83,7 @@ def identity_keys(peer: WhatsAppPeer) -> tuple[list[IdentityKey], str | None]:
 
 
 async def resolve_peer(
-    session: AsyncSession, company_id: uuid.UUID, peer: WhatsAppPeer, *, source: str = "whatsapp"
+    session: AsyncSession, company_id: uuid.UUID, peer: WhatsAppPeer, *, source: str = "WhatsApp"
 ) -> ResolvedContact | None:
     """Find or create the one contact of this peer; merges a lid-only contact into the phone one."""
     keys, phone = identity_keys(peer)

@@ -30,7 +30,7 @@ LAST_NAMES = (
 # Area codes away from the live demo's customers (11, 21, 31, 81), so nobody is both.
 AREA_CODES = ("41", "48", "51", "61", "62", "71", "85", "27")
 TAGS = ("cliente", "atacado", "vip", "bolos", "delivery")
-SOURCES = ("whatsapp", "instagram", "indicação", "site")
+SOURCES = ("WhatsApp", "Instagram", "Indicação", "Site")
 STAGES = ("novo", "negociacao", "cliente", "cliente", "perdido")
 NEIGHBOURHOODS = ("Centro", "Boa Vista", "Jardim América", "Vila Nova", "Batel", "Aldeota")
 

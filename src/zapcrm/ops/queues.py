@@ -46,6 +46,7 @@ class Alert:
     subject: str
     severity: Severity
     message: str
+    value: str = ""  # the figure the message quotes (seconds, items, connection state)
 
 
 def stream_alerts(stats: list[StreamStats], workers: list[WorkerInfo]) -> list[Alert]:
@@ -67,6 +68,7 @@ def stream_alerts(stats: list[StreamStats], workers: list[WorkerInfo]) -> list[A
                     figures.stream,
                     "warning",
                     f"item pendente há {int(oldest)} s",
+                    str(int(oldest)),
                 )
             )
         if figures.dead:
@@ -76,6 +78,7 @@ def stream_alerts(stats: list[StreamStats], workers: list[WorkerInfo]) -> list[A
                     figures.stream,
                     "warning",
                     f"{figures.dead} itens na fila de mortos ({figures.stream}:dead)",
+                    str(figures.dead),
                 )
             )
     return alerts
@@ -98,6 +101,7 @@ async def instance_alerts(session: AsyncSession, company_id: uuid.UUID | None) -
             name,
             "critical",
             f"instância {name} está {state}",
+            state,
         )
         for name, state in rows
     ]

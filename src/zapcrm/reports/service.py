@@ -66,9 +66,7 @@ def period_filters(
     last = last_day or (today if first_day is None else max(first_day, today))
     first = first_day or last - timedelta(days=days - 1)
     if first > last:
-        raise ValidationFailed.on_field(
-            "from", N_("a data inicial (from) não pode ser depois da final (to)")
-        )
+        raise ValidationFailed.on_field("from", N_("a data inicial não pode ser depois da final"))
     if (last - first).days + 1 > MAX_PERIOD_DAYS:
         raise ValidationFailed.on_field("to", N_("o período pode ter no máximo 366 dias"))
     return ReportFilters(

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
@@ -147,6 +147,16 @@ def number(value: float | Decimal | None) -> str:
     return format_decimal(value, format=pattern, locale=current_locale())
 
 
+def amount(value: float | Decimal | None, label: str | None) -> str:
+    """A number attribute's value; as money when its name says it is in reais ("Valor do
+    pedido (R$)"): R$ 1.234,50 in Portuguese, R$1,234.50 in English."""
+    if value is None:
+        return ""
+    if label and "R$" in label:
+        return format_currency(value, "BRL", locale=current_locale())
+    return number(value)
+
+
 def duration(seconds: float | None) -> str:
     """A duration as people read it: "45 s", "2 min 30 s", "1 h 05 min", "3 d 04 h"."""
     if seconds is None:
@@ -241,6 +251,7 @@ def build_environment() -> Environment:
         days_since=days_since,
         phone=phone,
         number=number,
+        amount=amount,
         day_label=day_label,
         local=local,
         duration=duration,

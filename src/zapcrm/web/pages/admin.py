@@ -196,16 +196,26 @@ async def create_user(
         return await _users(request, runtime, user, error=message, values=values, status_code=422)
     # Logins live outside the tenant's reach (auth.users or Supabase Auth): a service
     # transaction scoped explicitly to the admin's company, as in the API.
-    async with runtime.db.service_session() as session:
-        await accounts_service.create_user(
-            session,
-            runtime.directory,
-            company_id=user.identity.company_id,
-            email=str(body.email),
-            password=body.password,
-            role=body.role,
-            display_name=body.display_name,
-            actor_id=user.identity.user_id,
+    try:
+        async with runtime.db.service_session() as session:
+            await accounts_service.create_user(
+                session,
+                runtime.directory,
+                company_id=user.identity.company_id,
+                email=str(body.email),
+                password=body.password,
+                role=body.role,
+                display_name=body.display_name,
+                actor_id=user.identity.user_id,
+            )
+    except (Conflict, ValidationFailed) as refused:  # the address has a login already
+        return await _users(
+            request,
+            runtime,
+            user,
+            error=translate(refused.message),
+            values=values,
+            status_code=refused.status_code,
         )
     return RedirectResponse("/panel/admin/users?ok=created", status_code=303)
 

@@ -132,6 +132,7 @@ async def more_cards(
     async with runtime.db.tenant_session(user.identity.claims) as session:
         # The cards' selectors list the stages: no need to count the board again.
         stages = await definitions.list_stages(session, user.identity)
+        summed = await _summed(session, user, value)
         page = await funnel_reads.column_page(
             session,
             user.identity,
@@ -149,7 +150,8 @@ async def more_cards(
             stages,
             _board_query(q, segment),
             company_zone(),
-            value or None,
+            summed.key if summed else None,
+            summed.label if summed else None,
         )
     )
 

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from zapcrm.dependencies import RuntimeDep
-from zapcrm.evolution.admin import GATEWAY_NOTICE, InstanceAdmin, company_instances
+from zapcrm.evolution.admin import InstanceAdmin, company_instances
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.evolution.rotation import sync_for_admin
 from zapcrm.evolution.schemas import InstanceIn
@@ -40,7 +40,6 @@ async def instances_page(request: Request, runtime: RuntimeDep, user: CurrentPan
         "admin",
         section="instances",
         instances=instances,
-        notice=GATEWAY_NOTICE,
         can_create=runtime.settings.evolution_global_key is not None,
         default_server=runtime.settings.evolution_server_url,
         done=request.query_params.get("ok"),
