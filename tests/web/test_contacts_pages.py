@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import Factory, UserFixture, login
-from tests.evolution.harness import rows
+from tests.evolution.harness import new_instance, post, rows, text_message
 from tests.web.conftest import Browser, panel_login
 from zapcrm.db import Database
 from zapcrm.models import Role
@@ -247,6 +247,31 @@ async def test_contact_page_edits_fields_merges_duplicates_and_shows_history(
     assert "Contatos unificados" in (await http.get(merged.headers["location"])).text
 
 
+async def test_a_contact_from_whatsapp_reads_its_messages_as_the_chat_shows_them(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance = await new_instance(db, factory)
+    said = text_message(
+        "TIMELINE1",
+        remote_jid="5511987650421@s.whatsapp.net",
+        push_name="Rita",
+        text_body="Quero o *vestido azul* <tamanho M>",
+    )
+    assert (await post(client, instance.envelope(said))).status_code == 200
+    found = await rows(
+        db,
+        "select id, source from contacts where company_id = :c and name = 'Rita'",
+        c=instance.company_id,
+    )
+    assert [row["source"] for row in found] == ["WhatsApp"]
+    http = await new_browser()
+    await panel_login(http, await factory.user(instance.company_id, Role.SUPERVISOR))
+    page = (await http.get(f"/panel/contacts/{found[0]['id']}")).text
+    history = page.split("Histórico", 1)[1]
+    assert "Quero o <strong>vestido azul</strong> &lt;tamanho M&gt;" in history
+    assert "*vestido" not in history
+
+
 async def test_another_companys_contact_does_not_exist(
     new_browser: Browser, client: httpx.AsyncClient, factory: Factory
 ) -> None:
@@ -281,6 +306,10 @@ async def test_import_upload_needs_the_csrf_header_and_reports_bad_files(
     mapping = await http.get(accepted.headers["HX-Redirect"])
     assert mapping.status_code == 200
     assert 'name="target_1"' in mapping.text
+    assert "UTF-8 · separador <code>ponto e vírgula</code>" in mapping.text
+    recent = (await http.get("/panel/contacts/import")).text
+    assert "<td>Aguardando mapeamento</td>" in recent
+    assert "<td>uploaded</td>" not in recent
     stranger = await new_browser()
     await panel_login(stranger, await factory.user(await factory.company(), Role.ADMIN))
     assert (await stranger.get(accepted.headers["HX-Redirect"])).status_code == 404
