@@ -1,4 +1,9 @@
-"""Login rate limits in Redis: attempts per client IP and failures per account."""
+"""Login rate limits in Redis: attempts per client IP and failures per account.
+
+An attempt counts against its IP while it runs and stays counted only if it fails: a shop's
+whole team signing in from one office address at the start of a shift must not lock itself out,
+while a flood of guesses from one address still stops at the limit.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,11 @@ class LoginRateLimiter:
         self._max_failures = max_failures
         self._max_attempts = max_attempts_per_ip
         self._window = window_seconds
+        # Only an existing counter goes down: one that expired meanwhile is not recreated.
+        self._uncount = redis.register_script(
+            "if redis.call('exists', KEYS[1]) == 1 then return redis.call('decr', KEYS[1]) end"
+            " return 0"
+        )
 
     async def check_and_count_attempt(self, email: str, ip: str) -> None:
         """Count this attempt for the IP; raise RateLimited if the IP or account is over limit."""
@@ -59,6 +69,7 @@ class LoginRateLimiter:
             pipe.expire(key, self._window, nx=True)
             await pipe.execute()
 
-    async def reset(self, email: str) -> None:
-        """Forget the account's failures after a successful login."""
+    async def reset(self, email: str, ip: str) -> None:
+        """After a successful login: forget the account's failures and uncount the attempt."""
         await self._redis.delete(_account_key(email))
+        await self._uncount(keys=[_ip_key(ip)])

@@ -306,7 +306,7 @@ class Authenticator:
             await self.limiter.record_failure(email)
             log.info("auth.login_failed", reason="invalid_credentials")
             raise
-        await self.limiter.reset(email)
+        await self.limiter.reset(email, client_ip)
         log.info("auth.login", user_id=str(result.user.id))
         return result
 
