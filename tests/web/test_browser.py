@@ -483,6 +483,35 @@ async def test_a_live_change_in_an_older_chat_keeps_the_list_in_message_order(sh
     await expect(rows).to_have_text(["Seu Jorge", "Dona Zilda"])
 
 
+async def test_the_chat_header_keeps_its_buttons_when_it_changes_live(shop: Shop) -> None:
+    page = await shop.panel(Role.SUPERVISOR)
+    await shop.open_new_chat(page, "Dona Célia", "Bom dia, tem pão de queijo?")
+    await page.get_by_role("button", name="Assumir").click()
+    await expect(page.get_by_role("button", name="Assumir")).to_have_count(0)  # answered
+    close = page.get_by_role("button", name="Encerrar")
+    button = await close.element_handle()
+    version = await page.locator("#chat-header").get_attribute("data-version")
+    assert version is not None
+    # A colleague takes the chat over: the header is drawn again, live.
+    colleague = await shop.user(Role.SUPERVISOR)
+    found = re.search(r"/panel/inbox/([0-9a-f-]{36})", page.url)
+    assert found, page.url
+    conversation_id = found.group(1)
+    async with httpx.AsyncClient(base_url=shop.base_url, timeout=10) as api:
+        taken = await api.post(
+            f"/api/conversations/{conversation_id}/assign",
+            json={"assignee_id": str(colleague.id)},
+            headers=await token_headers(api, colleague),
+        )
+    assert taken.status_code == 200, taken.text
+    await expect(page.locator("#chat-header")).not_to_have_attribute("data-version", version)
+    # Morphed in place: a click pressed as the header changed reaches the same button (a
+    # replaced header lost it, under load, right after the taking over).
+    assert await button.evaluate("element => element.isConnected")
+    await close.click()
+    await expect(page.locator("#chat-header .status")).to_have_text("Encerrada")
+
+
 async def test_a_supervisor_reads_the_service_of_the_day_in_reports(shop: Shop) -> None:
     supervisor = await shop.user(Role.SUPERVISOR)
     page = await shop.panel(user=supervisor)

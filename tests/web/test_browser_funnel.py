@@ -156,6 +156,11 @@ async def test_an_open_board_follows_what_colleagues_do_elsewhere(
     # not ask again: they once did, every half second for as long as the board was open).
     await page.wait_for_timeout(1500)
     assert 1 <= len(reads) <= 2, reads
+    # Someone new writes on WhatsApp: the lead shows up on the board, still without a stage.
+    lead = await shop.customer("Elisa Nova")
+    await lead.writes("oi, quero um orçamento")
+    await expect(page.locator("#cards-_none .funnel-card", has_text="Elisa Nova")).to_be_visible()
+    await expect(page.locator("#funnel-total")).to_have_text("4 contato(s)")
 
     # Bruno deleted: his card goes. A board narrowed by a search does not gain others' cards.
     deleted = await client.delete(f"/api/contacts/{bruno}", headers=colleague)

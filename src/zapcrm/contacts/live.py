@@ -8,6 +8,9 @@ see `messaging/jobs.py`). An event carries ids only: a board that hears one read
 under RLS and its own search and segment. Every user of the company sees every contact (the
 contacts policy), so the events go to the whole company.
 
+Contacts WhatsApp creates (a first message, an address book or a group's members seen by the
+webhooks) are announced by no one (`actor_id` null), the way `found_on_whatsapp` says.
+
 Bulk writes announce nothing per person: the list's bulk stage and tag changes announce one
 `contact.bulk` (when they changed someone), and an import that wrote contacts its end (its
 `import.progress` event); a board then reads itself again whole.
@@ -16,6 +19,7 @@ Bulk writes announce nothing per person: the list's bulk stage and tag changes a
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +38,7 @@ __all__ = [
     "contact_item",
     "create_contact",
     "delete_contact",
+    "found_on_whatsapp",
     "merge_contacts",
     "update_contact",
 ]
@@ -44,14 +49,31 @@ Change = Literal["created", "updated", "deleted", "bulk"]
 def contact_item(identity: Identity, contact_id: uuid.UUID | None, change: Change) -> OutboxItem:
     """The outbox entry announcing a change of one contact made by `identity` (of many at
     once: `bulk`, no contact)."""
+    return _item(identity.company_id, contact_id, change, identity.user_id)
+
+
+def found_on_whatsapp(company_id: uuid.UUID, contact_ids: Sequence[uuid.UUID]) -> list[OutboxItem]:
+    """The announcement of contacts WhatsApp brought in (a first message from a number, the
+    phone's address book, a group's members), by no one: `contact.created` for one, one
+    `contact.bulk` for more (an address book may bring hundreds), nothing for none."""
+    if not contact_ids:
+        return []
+    if len(contact_ids) == 1:
+        return [_item(company_id, contact_ids[0], "created", None)]
+    return [_item(company_id, None, "bulk", None)]
+
+
+def _item(
+    company_id: uuid.UUID, contact_id: uuid.UUID | None, change: Change, actor: uuid.UUID | None
+) -> OutboxItem:
     return OutboxItem(
         INCOMING_STREAM,
         {
             "kind": "contact",
             "change": change,
-            "company_id": str(identity.company_id),
+            "company_id": str(company_id),
             "contact_id": None if contact_id is None else str(contact_id),
-            "actor_id": str(identity.user_id),
+            "actor_id": None if actor is None else str(actor),
         },
     )
 

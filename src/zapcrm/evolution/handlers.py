@@ -13,6 +13,7 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.contacts.identity import WhatsAppPeer, resolve_peer
+from zapcrm.contacts.live import found_on_whatsapp
 from zapcrm.evolution import repository
 from zapcrm.evolution.payloads import (
     NormalizedConnection,
@@ -133,15 +134,18 @@ async def _qrcode(
 async def _contacts(
     session: AsyncSession, delivery: Delivery, contacts: list[NormalizedContact]
 ) -> list[OutboxItem]:
+    created = []
     for contact in contacts:
         if contact.kind not in ("pn", "lid") or not (contact.phone_jid or contact.lid):
             continue
-        await resolve_peer(
+        resolved = await resolve_peer(
             session,
             delivery.instance.company_id,
             WhatsAppPeer(contact.phone_jid, contact.lid, contact.push_name),
         )
-    return []
+        if resolved is not None and resolved.created:
+            created.append(resolved.contact_id)
+    return found_on_whatsapp(delivery.instance.company_id, created)
 
 
 async def _groups(
@@ -164,14 +168,17 @@ async def _participants(
     session: AsyncSession, delivery: Delivery, update: NormalizedParticipantsUpdate
 ) -> list[OutboxItem]:
     # Learn members' identities (lid<->phone pairs); the membership itself is not kept.
+    created = []
     for member in update.participants:
         if member.phone_jid or member.lid:
-            await resolve_peer(
+            resolved = await resolve_peer(
                 session,
                 delivery.instance.company_id,
                 WhatsAppPeer(member.phone_jid, member.lid, member.name),
             )
-    return []
+            if resolved is not None and resolved.created:
+                created.append(resolved.contact_id)
+    return found_on_whatsapp(delivery.instance.company_id, created)
 
 
 async def _presence(

@@ -23,9 +23,12 @@ def message_changed(
     media: bool = False,
     instance_id: uuid.UUID | None = None,
     folded_message_id: uuid.UUID | None = None,
+    new_contact_id: uuid.UUID | None = None,
 ) -> OutboxItem:
     """The entry announcing `change` of a message; `media` asks for its file to be downloaded
-    (a new message from WhatsApp), `folded_message_id` names an echo it absorbed."""
+    (a new message from WhatsApp), `folded_message_id` names an echo it absorbed,
+    `new_contact_id` the contact this message made known (a first message from a number),
+    announced with it as `contact.created` (one entry for both: a first message is common)."""
     payload: dict[str, object] = {
         "kind": "message",
         "change": change,
@@ -39,4 +42,6 @@ def message_changed(
     if folded_message_id is not None:
         # Clients (and the page cache) showed the echo as a message of its own until now.
         payload["folded_message_id"] = str(folded_message_id)
+    if new_contact_id is not None:
+        payload["new_contact_id"] = str(new_contact_id)
     return OutboxItem(INCOMING_STREAM, payload)

@@ -147,6 +147,11 @@ class IncomingHandler:
             )
             if payload.get("media") and payload.get("change") == "created":
                 media_jobs.append((MEDIA_STREAM, {"message_id": str(message.id)}))
+            if new_contact := payload.get("new_contact_id"):
+                # A first message from a number: the person is new on the funnel boards too.
+                _publish_contact(
+                    pipe, channel, "created", {"contact_id": new_contact, "actor_id": None}
+                )
         elif kind == "conversation":
             conversation_id = uuid_or_none(payload.get("conversation_id"))
             if payload.get("change") == "folded":
@@ -218,12 +223,8 @@ class IncomingHandler:
                 channel, realtime.encode_event(f"task.{task_data['change']}", data=task_data)
             )
         elif kind == "contact":
-            # Ids only: a funnel board reads the card again under RLS (contacts/live.py).
             contact_data = {name: payload.get(name) for name in ("contact_id", "actor_id")}
-            change = str(payload.get("change", "updated"))
-            if change == "bulk":
-                contact_data["bulk"] = True  # many contacts at once: no id
-            pipe.publish(channel, realtime.encode_event(f"contact.{change}", data=contact_data))
+            _publish_contact(pipe, channel, str(payload.get("change", "updated")), contact_data)
         elif kind == "instance":
             instance_id = str(payload.get("instance_id"))
             state = str(payload.get("state"))
@@ -240,6 +241,14 @@ class IncomingHandler:
             pipe.publish(channel, event)
         else:
             log.warning("incoming.unknown_kind", kind=str(kind)[:50])
+
+
+def _publish_contact(pipe: Pipeline, channel: str, change: str, data: dict[str, Any]) -> None:
+    """`contact.<change>`, ids only: a funnel board reads the card again under RLS
+    (contacts/live.py); `bulk` (many contacts at once) names none."""
+    if change == "bulk":
+        data["bulk"] = True
+    pipe.publish(channel, realtime.encode_event(f"contact.{change}", data=data))
 
 
 class MediaHandler:

@@ -60,8 +60,10 @@ def message_event(
     conversation_id: uuid.UUID,
     change: str,
     media: bool = False,
+    new_contact_id: uuid.UUID | None = None,
 ) -> OutboxItem:
-    """The outbox entry announcing a stored or changed message."""
+    """The outbox entry announcing a stored or changed message (and the contact it made
+    known, if any)."""
     return message_changed(
         company_id=delivery.instance.company_id,
         conversation_id=conversation_id,
@@ -69,6 +71,7 @@ def message_event(
         change=change,
         media=media,
         instance_id=delivery.instance.id,
+        new_contact_id=new_contact_id,
     )
 
 
@@ -78,20 +81,31 @@ def _canonical_chat_jid(phone_e164: str | None, fallback: str) -> str:
     return phone_e164.removeprefix("+") + _PHONE_SERVER if phone_e164 else fallback
 
 
-async def _chat_for(
-    session: AsyncSession, delivery: Delivery, message: NormalizedMessage
-) -> tuple[str, uuid.UUID | None, uuid.UUID | None]:
+@dataclass(frozen=True, slots=True)
+class _Chat:
+    """Where a message goes: its conversation key, its contact (1:1 chats), a conversation
+    folded into it, and the contact this message made known (announced after commit)."""
+
+    jid: str
+    contact_id: uuid.UUID | None = None
+    folded: uuid.UUID | None = None
+    new_contact: uuid.UUID | None = None
+
+
+async def _chat_for(session: AsyncSession, delivery: Delivery, message: NormalizedMessage) -> _Chat:
     """The conversation key of a message, its contact (1:1 chats) and a folded conversation."""
     company_id = delivery.instance.company_id
     if message.is_group:
         if not message.from_me and (message.sender_phone_jid or message.sender_lid):
             # Learn the group member's identity (and its lid<->phone pair) for later chats.
-            await resolve_peer(
+            member = await resolve_peer(
                 session,
                 company_id,
                 WhatsAppPeer(message.sender_phone_jid, message.sender_lid, message.push_name),
             )
-        return message.remote_jid, None, None
+            if member is not None and member.created:
+                return _Chat(message.remote_jid, new_contact=member.contact_id)
+        return _Chat(message.remote_jid)
     peer = WhatsAppPeer(
         phone_jid=message.remote_phone_jid,
         lid=message.remote_lid,
@@ -105,7 +119,14 @@ async def _chat_for(
         folded = await _fold_lid_conversation(
             session, delivery.instance.id, message.remote_lid, chat_jid
         )
-    return chat_jid, contact.contact_id if contact else None, folded
+    if contact is None:
+        return _Chat(chat_jid, folded=folded)
+    return _Chat(
+        chat_jid,
+        contact.contact_id,
+        folded,
+        new_contact=contact.contact_id if contact.created else None,
+    )
 
 
 async def _fold_lid_conversation(
@@ -149,7 +170,8 @@ async def ingest_message(
         return await _ingest_protocol(session, delivery, message)
 
     company_id = delivery.instance.company_id
-    chat_jid, contact_id, folded = await _chat_for(session, delivery, message)
+    chat = await _chat_for(session, delivery, message)
+    chat_jid, contact_id, folded = chat.jid, chat.contact_id, chat.folded
     conversation = await repository.upsert_conversation(
         session,
         company_id=company_id,
@@ -265,6 +287,7 @@ async def ingest_message(
             conversation_id=write.conversation_id,
             change="created" if write.inserted else "updated",
             media=write.inserted and media is not None,
+            new_contact_id=chat.new_contact,
         ),
     ]
     items += await _apply_parked(session, delivery, message.key_id, write.parked)

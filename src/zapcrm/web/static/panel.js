@@ -329,7 +329,24 @@
       existing.remove(); // a newer copy inserted elsewhere (a row moving to the top)
     }
     if (detail.shouldSwap) rowChangedLive(incoming);
+    if (detail.shouldSwap && existing.id === "chat-header" && detail.target === existing) {
+      morphHeader(existing, incoming);
+      detail.shouldSwap = false;
+    }
   });
+
+  // A live copy of the chat header is morphed into the one on the page (idiomorph) instead of
+  // replacing it: its buttons stay the same elements, so a click pressed just as a colleague's
+  // change arrives reaches its button (a replaced header lost it), and an open snooze menu
+  // stays open.
+  function morphHeader(existing, incoming) {
+    var menu = existing.querySelector("details.snooze");
+    var open = !!(menu && menu.open);
+    Idiomorph.morph(existing, incoming);
+    htmx.process(existing);
+    var after = existing.querySelector("details.snooze");
+    if (open && after) after.open = true;
+  }
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     var list = event.detail.target; // for a row inserted at the top: the list
     var row = list && list.id === "conversation-list" ? list.firstElementChild : null;
@@ -595,6 +612,7 @@
   // reopen it. (hx-preserve lost the menu when a live swap met a request's swap.)
   var snoozeOpen = false;
   function rememberSnooze(event) {
+    if (event.detail.shouldSwap === false) return; // morphed live (morphHeader), or dropped
     var target = event.detail.target;
     if (target && target.id === "chat-header") {
       var menu = target.querySelector("details.snooze");
