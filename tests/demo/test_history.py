@@ -135,6 +135,13 @@ async def test_seeding_writes_the_month_once_and_reports_contacts_and_search_sho
     )
     contacts = (await client.get("/api/contacts", params={"limit": 5}, headers=headers)).json()
     assert contacts["items"]
+    # Most people gave an e-mail: a domain search finds some of them, and only those.
+    at_gmail = await client.get(
+        "/api/contacts", params={"q": "@gmail.com", "limit": 100}, headers=headers
+    )
+    found = at_gmail.json()["items"]
+    assert found
+    assert all(item["email"].endswith("@gmail.com") for item in found)
     # The funnel has something to sum: orders in talks and of clients have a value.
     funnel = await client.get(
         "/api/contacts/funnel", params={"value": "valor_pedido"}, headers=headers

@@ -10,6 +10,7 @@ chat was asked the satisfaction survey; most customers answered it, mostly with 
 from __future__ import annotations
 
 import random
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -31,6 +32,7 @@ LAST_NAMES = (
 AREA_CODES = ("41", "48", "51", "61", "62", "71", "85", "27")
 TAGS = ("cliente", "atacado", "vip", "bolos", "delivery")
 SOURCES = ("WhatsApp", "Instagram", "Indicação", "Site")
+EMAIL_DOMAINS = ("gmail.com", "gmail.com", "hotmail.com", "outlook.com", "uol.com.br", "bol.com.br")
 STAGES = ("novo", "negociacao", "cliente", "cliente", "perdido")
 NEIGHBOURHOODS = ("Centro", "Boa Vista", "Jardim América", "Vila Nova", "Batel", "Aldeota")
 
@@ -102,6 +104,7 @@ class Customer:
     neighbourhood: str
     # What their order in talks (or last order) is worth, in reais: none for new and lost.
     order_value: float | None = None
+    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -184,12 +187,26 @@ def customers(rng: random.Random, count: int) -> list[Customer]:
     # Drawn after everyone else's fields, from a generator of its own, so the people (and the
     # month planned from them) stay what they were before values existed.
     values = random.Random(count)  # noqa: S311 - a demo's prices, not a secret
-    return [
+    people = [
         replace(person, order_value=round(values.uniform(40, 600) / 5) * 5 + 0.9)
         if person.stage in ("negociacao", "cliente")
         else person
         for person in people
     ]
+    # Addresses the same way (about two in three people give one), so that searching by
+    # e-mail or by a domain ("@gmail.com") finds someone in the demo.
+    addresses = random.Random(count + 1)  # noqa: S311 - a demo's addresses, not a secret
+    return [
+        replace(person, email=_email(person.name, addresses.choice(EMAIL_DOMAINS)))
+        if addresses.random() < 0.65
+        else person
+        for person in people
+    ]
+
+
+def _email(name: str, domain: str) -> str:
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return ".".join(plain.split()) + "@" + domain
 
 
 def is_open(moment: datetime) -> bool:

@@ -65,6 +65,7 @@ async def _contact(session: AsyncSession, admin: Identity, person: Customer) -> 
     data = ContactIn(
         name=person.name,
         phone=person.phone,
+        email=person.email,
         tags=person.tags,
         source=person.source,
         funnel_stage=person.stage,
