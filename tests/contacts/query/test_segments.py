@@ -298,3 +298,40 @@ async def test_bulk_stage_moves_the_list_and_writes_each_change_in_the_timeline(
             )
         ).scalar_one()
     assert gil is None
+
+
+async def test_a_saved_filter_keeps_stage_keys_whatever_name_was_typed(
+    api: httpx.AsyncClient, db: Database, shop: Tenant
+) -> None:
+    await add_definitions(db, shop, stages=[("novo", "Novo"), ("proposta", "Proposta enviada")])
+    typed = {
+        "op": "or",
+        "conditions": [
+            {"field": "stage", "operator": "equals", "value": " proposta ENVIADA "},
+            {"field": "stage", "operator": "absent"},
+        ],
+    }
+    created = await call(api, shop, "POST", "/api/segments", {"name": "Propostas", "filter": typed})
+    assert created.status_code == 201, created.text
+    kept = created.json()["filter"]["conditions"]
+    assert kept == [
+        {"field": "stage", "operator": "equals", "value": "proposta"},
+        {"field": "stage", "operator": "absent"},
+    ]
+    # So renaming the stage later leaves the segment working.
+    async with db.service_session() as session:
+        await session.execute(
+            text("update funnel_stages set label = 'Orçamento' where company_id = :c"
+                 " and key = 'proposta'"),
+            {"c": shop.company_id},
+        )  # fmt: skip
+    url = f"/api/segments/{created.json()['id']}/contacts"
+    assert (await call(api, shop, "GET", url)).status_code == 200
+    patched = await call(
+        api,
+        shop,
+        "PATCH",
+        f"/api/segments/{created.json()['id']}",
+        {"filter": {"field": "stage", "operator": "not_equals", "value": "orcamento"}},
+    )
+    assert patched.json()["filter"]["value"] == "proposta"

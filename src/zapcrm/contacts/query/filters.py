@@ -82,6 +82,7 @@ __all__ = [
     "FilterContext",
     "compile_filter",
     "names_stage",
+    "with_stage_keys",
 ]
 
 MAX_DEPTH = 5
@@ -95,6 +96,7 @@ MAX_DAYS = 36_500
 _GROUP_KEYS = frozenset({"op", "conditions"})
 _CONDITION_KEYS = frozenset({"field", "operator", "value"})
 _NO_VALUE = frozenset({"present", "absent"})
+_COMPARED = frozenset({"equals", "not_equals"})
 _PHONE_CHARS = re.compile(r"^\+?[0-9 ().\-/]+$")
 _BR_DATE = re.compile(r"^(\d{2})/(\d{2})/(\d{4})$")
 
@@ -142,6 +144,38 @@ def names_stage(raw: object, depth: int = 0) -> bool:
         if isinstance(conditions, list) and depth <= MAX_DEPTH:
             return any(names_stage(item, depth + 1) for item in conditions[:MAX_CONDITIONS])
     return False
+
+
+def with_stage_keys(raw: Any, stages: Mapping[str, str]) -> Any:
+    """A filter `compile_filter` accepted, with each stage condition's value written as the
+    stage's key: what a saved segment or rule keeps, so that renaming a stage's label later
+    does not break it."""
+    if not isinstance(raw, dict):
+        return raw
+    value = raw.get("value")
+    if raw.get("field") == "stage" and raw.get("operator") in _COMPARED and isinstance(value, str):
+        try:
+            return {**raw, "value": _stage_key(value.strip(), stages)}
+        except ValueError:
+            return raw  # not for this function to refuse: compile_filter judged it
+    conditions = raw.get("conditions")
+    if isinstance(conditions, list):
+        return {**raw, "conditions": [with_stage_keys(item, stages) for item in conditions]}
+    return raw
+
+
+def _stage_key(text: str, stages: Mapping[str, str]) -> str:
+    """The stage a value names: its key, or the key of the label it spells (people type what
+    the board shows, "Em negociação", not `negociacao`); ValueError for none of them."""
+    if not stages or text in stages:
+        return text
+    wanted = fold(text)
+    for key, label in stages.items():
+        if fold(label) == wanted or fold(key) == wanted:
+            return key
+    raise ValueError(
+        N_("etapa desconhecida; use uma destas: {stages}", stages=", ".join(stages.values()))
+    )
 
 
 class _Limit(Exception):
@@ -348,18 +382,7 @@ class _Compiler:
         return or_(target.column.is_(None), target.column != param(text))
 
     def stage_key(self, text: str) -> str:
-        """The stage a value names: its key, or the key of the label it spells (people type
-        what the board shows, "Em negociação", not `negociacao`)."""
-        stages = self.context.stages
-        if not stages or text in stages:
-            return text
-        wanted = fold(text)
-        for key, label in stages.items():
-            if fold(label) == wanted or fold(key) == wanted:
-                return key
-        raise ValueError(
-            N_("etapa desconhecida; use uma destas: {stages}", stages=", ".join(stages.values()))
-        )
+        return _stage_key(text, self.context.stages)
 
     def tags(self, target: Field, operator: str, value: Any) -> ColumnElement[bool]:
         # In lower case on both sides, folded by the same SQL function (Postgres folds the

@@ -23,7 +23,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from zapcrm.auth.identity import Identity
 from zapcrm.contacts.attributes import AttributeDef, load_definitions, load_stage_keys
 from zapcrm.contacts.query import repository
-from zapcrm.contacts.query.filters import FilterContext, compile_filter, names_stage
+from zapcrm.contacts.query.filters import (
+    FilterContext,
+    compile_filter,
+    names_stage,
+    with_stage_keys,
+)
 from zapcrm.contacts.query.schemas import (
     ContactOut,
     ContactQuery,
@@ -273,7 +278,7 @@ async def create_segment(
     if body.kind == "static":
         _no_filter_on_static(filter_json)
     else:
-        await _validate_filter(session, identity, filter_json, now)
+        filter_json = await _validate_filter(session, identity, filter_json, now)
     segment = await repository.insert_segment(
         session,
         identity.company_id,
@@ -305,7 +310,7 @@ async def update_segment(
         if segment.kind == "static":
             _no_filter_on_static(filter_json)
         else:
-            await _validate_filter(session, identity, filter_json, now)
+            filter_json = await _validate_filter(session, identity, filter_json, now)
         values["filter"] = filter_json
     if not values:
         return SegmentOut.model_validate(segment)
@@ -410,9 +415,13 @@ async def _member_criteria(
 
 async def _validate_filter(
     session: AsyncSession, identity: Identity, filter_json: dict[str, Any], now: datetime | None
-) -> None:
+) -> dict[str, Any]:
+    """The filter to save: checked, with stage names written as keys."""
     company = _Company(session, identity.company_id)
-    compile_filter(filter_json, await company.filter_context(now or datetime.now(UTC), filter_json))
+    context = await company.filter_context(now or datetime.now(UTC), filter_json)
+    compile_filter(filter_json, context)
+    saved: dict[str, Any] = with_stage_keys(filter_json, context.stages)
+    return saved
 
 
 def _no_filter_on_static(filter_json: dict[str, Any]) -> None:
