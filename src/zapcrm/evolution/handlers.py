@@ -134,18 +134,12 @@ async def _qrcode(
 async def _contacts(
     session: AsyncSession, delivery: Delivery, contacts: list[NormalizedContact]
 ) -> list[OutboxItem]:
-    created = []
-    for contact in contacts:
-        if contact.kind not in ("pn", "lid") or not (contact.phone_jid or contact.lid):
-            continue
-        resolved = await resolve_peer(
-            session,
-            delivery.instance.company_id,
-            WhatsAppPeer(contact.phone_jid, contact.lid, contact.push_name),
-        )
-        if resolved is not None and resolved.created:
-            created.append(resolved.contact_id)
-    return found_on_whatsapp(delivery.instance.company_id, created)
+    peers = [
+        WhatsAppPeer(contact.phone_jid, contact.lid, contact.push_name)
+        for contact in contacts
+        if contact.kind in ("pn", "lid") and (contact.phone_jid or contact.lid)
+    ]
+    return await _learn(session, delivery, peers)
 
 
 async def _groups(
@@ -168,17 +162,25 @@ async def _participants(
     session: AsyncSession, delivery: Delivery, update: NormalizedParticipantsUpdate
 ) -> list[OutboxItem]:
     # Learn members' identities (lid<->phone pairs); the membership itself is not kept.
+    peers = [
+        WhatsAppPeer(member.phone_jid, member.lid, member.name)
+        for member in update.participants
+        if member.phone_jid or member.lid
+    ]
+    return await _learn(session, delivery, peers)
+
+
+async def _learn(
+    session: AsyncSession, delivery: Delivery, peers: list[WhatsAppPeer]
+) -> list[OutboxItem]:
+    """Find or create each peer's contact; the ones new to the company are announced."""
+    company_id = delivery.instance.company_id
     created = []
-    for member in update.participants:
-        if member.phone_jid or member.lid:
-            resolved = await resolve_peer(
-                session,
-                delivery.instance.company_id,
-                WhatsAppPeer(member.phone_jid, member.lid, member.name),
-            )
-            if resolved is not None and resolved.created:
-                created.append(resolved.contact_id)
-    return found_on_whatsapp(delivery.instance.company_id, created)
+    for peer in peers:
+        resolved = await resolve_peer(session, company_id, peer)
+        if resolved is not None and resolved.created:
+            created.append(resolved.contact_id)
+    return found_on_whatsapp(company_id, created)
 
 
 async def _presence(

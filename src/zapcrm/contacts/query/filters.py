@@ -376,13 +376,10 @@ class _Compiler:
         return matches if operator == "contains" else or_(column.is_(None), ~matches)
 
     def stage(self, target: Field, operator: str, value: Any) -> ColumnElement[bool]:
-        text = self.stage_key(_text_value(value, limit=100))
+        text = _stage_key(_text_value(value, limit=100), self.context.stages)
         if operator == "equals":
             return target.column == param(text)
         return or_(target.column.is_(None), target.column != param(text))
-
-    def stage_key(self, text: str) -> str:
-        return _stage_key(text, self.context.stages)
 
     def tags(self, target: Field, operator: str, value: Any) -> ColumnElement[bool]:
         # In lower case on both sides, folded by the same SQL function (Postgres folds the

@@ -278,7 +278,7 @@ async def create_segment(
     if body.kind == "static":
         _no_filter_on_static(filter_json)
     else:
-        filter_json = await _validate_filter(session, identity, filter_json, now)
+        filter_json = await saved_filter(session, identity.company_id, filter_json, now)
     segment = await repository.insert_segment(
         session,
         identity.company_id,
@@ -310,7 +310,7 @@ async def update_segment(
         if segment.kind == "static":
             _no_filter_on_static(filter_json)
         else:
-            filter_json = await _validate_filter(session, identity, filter_json, now)
+            filter_json = await saved_filter(session, identity.company_id, filter_json, now)
         values["filter"] = filter_json
     if not values:
         return SegmentOut.model_validate(segment)
@@ -368,11 +368,10 @@ async def plan_export(
     company = _Company(session, identity.company_id)
     criteria = await resolve_criteria(session, identity, query, now=now, company=company)
     timezone, _ = await company.profile()
-    stages = await list_stages(session, identity.company_id)
     return ExportPlan(
         statement=repository.export_statement(identity.company_id, criteria.where),
         attributes=tuple((await company.attributes()).values()),
-        stage_labels={stage.key: stage.label for stage in stages},
+        stage_labels=await company.stages(),
         timezone=timezone,
     )
 
@@ -413,12 +412,15 @@ async def _member_criteria(
     return criteria.where
 
 
-async def _validate_filter(
-    session: AsyncSession, identity: Identity, filter_json: dict[str, Any], now: datetime | None
+async def saved_filter(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    filter_json: dict[str, Any],
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The filter to save: checked, with stage names written as keys."""
-    company = _Company(session, identity.company_id)
-    context = await company.filter_context(now or datetime.now(UTC), filter_json)
+    """A filter as a segment or a list rule keeps it: checked now (ValidationFailed), with
+    stage names written as their keys."""
+    context = await filter_context(session, company_id, now, filter_json)
     compile_filter(filter_json, context)
     saved: dict[str, Any] = with_stage_keys(filter_json, context.stages)
     return saved

@@ -27,7 +27,7 @@ from zapcrm.accounts.audit import audit_action
 from zapcrm.auth.identity import Identity
 from zapcrm.contacts.query import repository as query_repository
 from zapcrm.contacts.query import service as query_service
-from zapcrm.contacts.query.filters import compile_filter, with_stage_keys
+from zapcrm.contacts.query.filters import compile_filter
 from zapcrm.contacts.rules import repository
 from zapcrm.contacts.rules.schemas import ListRuleIn, ListRuleOut, ListRulePatch
 from zapcrm.exceptions import NotFound, ValidationFailed
@@ -78,7 +78,7 @@ async def create_rule(
             N_("uma regra só preenche listas estáticas; um segmento dinâmico já segue seu filtro"),
             fields=[{"field": "segment_id", "message": N_("escolha uma lista estática")}],
         )
-    saved = await _validate(session, identity, body.filter, now)
+    saved = await query_service.saved_filter(session, identity.company_id, body.filter, now)
     rule = await repository.insert_rule(
         session,
         {
@@ -108,7 +108,9 @@ async def update_rule(
     changes = patch.model_dump(exclude_unset=True)
     values: dict[str, Any] = {key: value for key, value in changes.items() if value is not None}
     if "filter" in values:
-        values["filter"] = await _validate(session, identity, values["filter"], now)
+        values["filter"] = await query_service.saved_filter(
+            session, identity.company_id, values["filter"], now
+        )
     if not values:
         return ListRuleOut.model_validate(rule)
     updated = await repository.update_rule(session, identity.company_id, rule_id, values)
@@ -228,16 +230,6 @@ async def _rule(session: AsyncSession, identity: Identity, rule_id: uuid.UUID) -
     if rule is None:
         raise NotFound(N_("regra não encontrada"))
     return rule
-
-
-async def _validate(
-    session: AsyncSession, identity: Identity, filter_json: dict[str, Any], now: datetime | None
-) -> dict[str, Any]:
-    """The filter to save: checked, with stage names written as keys."""
-    context = await query_service.filter_context(session, identity.company_id, now, filter_json)
-    compile_filter(filter_json, context)
-    saved: dict[str, Any] = with_stage_keys(filter_json, context.stages)
-    return saved
 
 
 async def _audit(
