@@ -124,6 +124,8 @@ async def test_a_filter_becomes_a_segment_and_bulk_tags_apply_to_its_list(
     assert 'hx-post="/panel/contacts/bulk-stage"' in listed.text
     assert "Mover os 2 contato(s) desta lista para a etapa escolhida?" in listed.text
     assert "Mudar a etiqueta dos 2 contato(s) desta lista?" in listed.text
+    # Both bulk forms carry the list they apply to.
+    assert listed.text.count(f'<input type="hidden" name="segment" value="{segment_id}">') == 2
     assert 'hx-trigger="contacts-changed from:body"' in listed.text
     moved = await http.post(
         "/panel/contacts/bulk-stage",
