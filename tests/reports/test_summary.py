@@ -54,6 +54,7 @@ async def test_a_week_of_cycles_gives_exact_counts_times_volumes_and_agent_rows(
         "from": "2026-03-01",
         "to": "2026-03-07",
         "timezone": "America/Sao_Paulo",
+        "business_hours": False,
     }
     assert (body["cycles_started"], body["cycles_closed"], body["cycles_open"]) == (5, 4, 2)
     assert body["first_response"] == {

@@ -50,6 +50,7 @@ async def test_every_day_of_the_week_has_its_counts_and_quiet_days_are_zeros(
         "from": "2026-03-01",
         "to": "2026-03-07",
         "timezone": "America/Sao_Paulo",
+        "business_hours": False,
     }
     assert [day["day"] for day in body["days"]] == [f"2026-03-0{n}" for n in range(1, 8)]
     assert columns(body) == {

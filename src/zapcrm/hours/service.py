@@ -83,6 +83,14 @@ async def get_hours(
     return _out(row, company, now or datetime.now(UTC))
 
 
+async def company_schedule(session: AsyncSession, company_id: uuid.UUID) -> Schedule:
+    """The company's opening hours in its zone (the default hours until an admin saves them)."""
+    row, company = await repository.hours_with_company(session, company_id)
+    if company is None:
+        raise NotFound(N_("empresa não encontrada"))
+    return schedule_of(row, company)
+
+
 async def save_hours(
     session: AsyncSession, actor: Identity, data: BusinessHoursIn, *, now: datetime | None = None
 ) -> BusinessHoursOut:

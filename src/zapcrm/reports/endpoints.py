@@ -4,8 +4,9 @@ and hour by hour, and its per-cycle CSV.
 All take the same filters: `from` and `to` are calendar days in the company's time zone (both
 included; by default the last 7 days including today, at most 366 days), `instance_id` and
 `agent_id` narrow the report to one WhatsApp number or to the service cycles one agent held,
-and `department_id` to the chats a department has now (a chat keeps no history of its
-departments).
+`department_id` to the cycles served in a department, and `business_hours=true` counts the
+times (first response, resolution, reply) only in the company's opening hours: a message sent
+at night and answered when the business opens waited only the minutes after the opening.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ async def _filters(
     instance_id: uuid.UUID | None = None,
     agent_id: uuid.UUID | None = None,
     department_id: uuid.UUID | None = None,
+    business_hours: Annotated[
+        bool, Query(description="contar os tempos só no horário de atendimento")
+    ] = False,
 ) -> ReportFilters:
     """The period and narrowing every report takes, read from the query string."""
     return await service.resolve_filters(
@@ -51,6 +55,7 @@ async def _filters(
         instance_id=instance_id,
         agent_id=agent_id,
         department_id=department_id,
+        business_hours=business_hours,
     )
 
 

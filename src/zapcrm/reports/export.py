@@ -2,7 +2,8 @@
 
 The format is `zapcrm.spreadsheets`' (UTF-8 with a BOM, `;` between cells, CRLF line ends,
 formula cells neutralised), with a pt-BR header. Times are ISO 8601 in the company's zone;
-durations in whole seconds; the department is the one the cycle was served in (empty: none); the
+durations in whole seconds (only the opening hours' when the report counts business hours, and
+the header says so); the department is the one the cycle was served in (empty: none); the
 grade is the customer's 1-5 answer to the satisfaction survey (empty: not asked or no answer).
 """
 
@@ -20,7 +21,7 @@ from zapcrm.reports import repository
 from zapcrm.reports.service import ExportPlan
 from zapcrm.spreadsheets import BOM, download, iso_moment, lines, neutralise
 
-__all__ = ["BATCH_SIZE", "HEADER", "csv_chunks", "csv_response"]
+__all__ = ["BATCH_SIZE", "BUSINESS_HOURS_HEADER", "HEADER", "csv_chunks", "csv_response"]
 
 log = get_logger(__name__)
 
@@ -40,6 +41,10 @@ HEADER = (
     "Setor",
     "Avaliação",
 )
+# The same columns, in the same places, when the durations count only the opening hours.
+BUSINESS_HOURS_HEADER = tuple(
+    column.replace("(s)", "(s, em horário de atendimento)") for column in HEADER
+)
 
 
 def csv_response(db: Database, claims: Mapping[str, Any], plan: ExportPlan) -> StreamingResponse:
@@ -51,7 +56,8 @@ async def csv_chunks(
     db: Database, claims: Mapping[str, Any], plan: ExportPlan, *, batch: int = BATCH_SIZE
 ) -> AsyncIterator[bytes]:
     """The CSV file in chunks, read in its own transaction under the caller's RLS."""
-    yield (BOM + lines([list(HEADER)])).encode()
+    header = BUSINESS_HOURS_HEADER if plan.business_hours else HEADER
+    yield (BOM + lines([list(header)])).encode()
     rows = 0
     # The request's transaction ended when the endpoint returned the response; the stream
     # reads in a transaction of its own, as the same user, so RLS still applies.

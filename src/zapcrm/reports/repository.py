@@ -33,6 +33,7 @@ from sqlalchemy import (
     union,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -164,13 +165,48 @@ def _asked(filters: ReportFilters) -> ColumnElement[bool]:
     )
 
 
-def _seconds(later: Any, earlier: Any) -> ColumnElement[float]:
-    # extract() answers numeric; percentile_cont wants double precision.
-    return cast(func.extract("epoch", later - earlier), Float)
+def _seconds(later: Any, earlier: Any, filters: ReportFilters) -> ColumnElement[float]:
+    """The time from `earlier` to `later`: all of it, or the part in opening hours when the
+    report counts business hours (migration 0042)."""
+    if filters.business_hours is None:
+        # extract() answers numeric; percentile_cont wants double precision.
+        return cast(func.extract("epoch", later - earlier), Float)
+    return func.app.business_seconds(earlier, later, *_opening_params(filters), type_=Float)
 
 
-_FIRST_RESPONSE = _seconds(ConversationCycle.first_human_reply_at, ConversationCycle.started_at)
-_RESOLUTION = _seconds(ConversationCycle.closed_at, ConversationCycle.started_at)
+def _opening_params(filters: ReportFilters) -> list[Any]:
+    # Named parameters, one of each however many times they appear (see `_local`).
+    return [
+        bindparam("open_days", opening_days(filters), type_=JSONB),
+        bindparam("holidays", holidays(filters), type_=ARRAY(Date)),
+        bindparam("zone", filters.timezone.key, type_=String),
+    ]
+
+
+def opening_days(filters: ReportFilters) -> dict[str, list[str]] | None:
+    """The report's opening hours as app.business_seconds reads them: ISO weekday ->
+    [opens, closes] (None: the report counts every hour)."""
+    schedule = filters.business_hours
+    if schedule is None:
+        return None
+    return {
+        str(day): [opens.isoformat(), closes.isoformat()]
+        for day, (opens, closes) in schedule.days.items()
+    }
+
+
+def holidays(filters: ReportFilters) -> list[date]:
+    """The days the business is closed whatever the weekday (none when every hour counts)."""
+    schedule = filters.business_hours
+    return [] if schedule is None else sorted(schedule.holidays)
+
+
+def _first_response(filters: ReportFilters) -> ColumnElement[float]:
+    return _seconds(ConversationCycle.first_human_reply_at, ConversationCycle.started_at, filters)
+
+
+def _resolution(filters: ReportFilters) -> ColumnElement[float]:
+    return _seconds(ConversationCycle.closed_at, ConversationCycle.started_at, filters)
 
 
 def _cycles(company_id: uuid.UUID, filters: ReportFilters) -> Select[Any]:
@@ -249,17 +285,18 @@ def _cycle_stats(filters: ReportFilters) -> list[Any]:
     per-department rows, so the rows and the totals cannot drift apart."""
     started, closed = _started(filters), _closed(filters)
     replied = and_(started, ConversationCycle.first_human_reply_at.is_not(None))
+    first_response, resolution = _first_response(filters), _resolution(filters)
     return [
         func.count().filter(started).label("started"),
         func.count().filter(closed).label("closed"),
         func.count().filter(started, ConversationCycle.closed_at.is_(None)).label("open"),
         func.count().filter(replied).label("replied"),
-        func.avg(_FIRST_RESPONSE).filter(replied).label("fr_mean"),
-        _percentile(0.5, _FIRST_RESPONSE, replied).label("fr_median"),
-        _percentile(0.9, _FIRST_RESPONSE, replied).label("fr_p90"),
-        func.avg(_RESOLUTION).filter(closed).label("res_mean"),
-        _percentile(0.5, _RESOLUTION, closed).label("res_median"),
-        _percentile(0.9, _RESOLUTION, closed).label("res_p90"),
+        func.avg(first_response).filter(replied).label("fr_mean"),
+        _percentile(0.5, first_response, replied).label("fr_median"),
+        _percentile(0.9, first_response, replied).label("fr_p90"),
+        func.avg(resolution).filter(closed).label("res_mean"),
+        _percentile(0.5, resolution, closed).label("res_median"),
+        _percentile(0.9, resolution, closed).label("res_p90"),
         *_survey_stats(filters),
     ]
 
@@ -325,7 +362,9 @@ async def agent_figures(
             assignee.label("agent_id"),
             func.count().label("handled"),
             _percentile(
-                0.5, _FIRST_RESPONSE, ConversationCycle.first_human_reply_at.is_not(None)
+                0.5,
+                _first_response(filters),
+                ConversationCycle.first_human_reply_at.is_not(None),
             ).label("median_first_response"),
         )
         .where(started, assignee.is_not(None))
@@ -460,7 +499,8 @@ class ReplyFigures(NamedTuple):
 # over the cycle read backwards (a frame that starts at the partition's edge is aggregated
 # incrementally, not once per row). Waits that started in the period count; one not answered
 # yet has no time. Each wait goes to the agent who held the cycle, as first response does,
-# and to the department the cycle was served in (the summary's per-department rows).
+# and to the department the cycle was served in (the summary's per-department rows). With
+# business hours (`open_days` given) a wait counts only its time in opening hours.
 _REPLY_TIMES = text(
     """
 with cycles as (
@@ -493,7 +533,11 @@ waits as (
   from exchanged
 ),
 answered as (
-  select assignee_id, department_id, extract(epoch from replied_at - at)::float8 as seconds
+  select assignee_id, department_id,
+         case when cast(:open_days as jsonb) is null
+              then extract(epoch from replied_at - at)::float8
+              else app.business_seconds(at, replied_at, :open_days, :holidays, :zone)
+         end as seconds
   from waits
   where not from_me and (after_ours is null or after_ours)
     and at >= :start and at < :end and replied_at is not null
@@ -508,6 +552,10 @@ select assignee_id, department_id,
 from answered
 group by grouping sets ((), (assignee_id), (department_id))
 """
+).bindparams(
+    # none_as_null: a report on the clock binds SQL NULL here, not the JSON value null.
+    bindparam("open_days", type_=JSONB(none_as_null=True)),
+    bindparam("holidays", type_=ARRAY(Date)),
 )
 
 
@@ -525,6 +573,9 @@ async def reply_figures(
             "department_id": filters.department_id,
             "agent_id": filters.agent_id,
             "automatic": list(AUTOMATIC_MARKS),
+            "open_days": opening_days(filters),
+            "holidays": holidays(filters),
+            "zone": filters.timezone.key,
         },
     )
     overall: Row[Any] | None = None
@@ -653,8 +704,8 @@ def export_statement(company_id: uuid.UUID, filters: ReportFilters) -> Select[An
             ConversationCycle.started_at,
             ConversationCycle.first_human_reply_at,
             ConversationCycle.closed_at,
-            _FIRST_RESPONSE,
-            _RESOLUTION,
+            _first_response(filters),
+            _resolution(filters),
             Department.name,
             ConversationCycle.rating,
         )

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
+from zapcrm.hours.schedule import Schedule
+
 MAX_PERIOD_DAYS = 366
 DEFAULT_PERIOD_DAYS = 7
 # The survey's scale, and the grades CSAT counts as satisfied ("satisfied" and "very
@@ -20,7 +22,8 @@ SATISFIED_GRADE = 4
 @dataclass(frozen=True)
 class ReportFilters:
     """A period of whole calendar days in the company's zone, as the half-open UTC range
-    [start, end), and the optional instance, agent and department the report is narrowed to."""
+    [start, end), the optional instance, agent and department the report is narrowed to, and the
+    opening hours its times are counted in (None: every hour of the clock counts)."""
 
     first_day: date
     last_day: date
@@ -30,14 +33,20 @@ class ReportFilters:
     instance_id: uuid.UUID | None = None
     agent_id: uuid.UUID | None = None
     department_id: uuid.UUID | None = None
+    business_hours: Schedule | None = None
 
 
 class PeriodOut(BaseModel):
-    """The calendar days reported on (both included) and the zone they are read in."""
+    """The calendar days reported on (both included), the zone they are read in, and whether
+    the times count only the opening hours."""
 
     from_date: date = Field(serialization_alias="from")
     to_date: date = Field(serialization_alias="to")
     timezone: str
+    business_hours: bool = Field(
+        default=False,
+        description="the times count only the hours the business is open (holidays closed)",
+    )
 
 
 class DurationStats(BaseModel):

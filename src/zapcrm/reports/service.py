@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zapcrm.accounts import service as accounts_service
 from zapcrm.auth.identity import Identity
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.hours import service as hours_service
+from zapcrm.hours.schedule import Schedule
 from zapcrm.i18n import N_
 from zapcrm.reports import repository
 from zapcrm.reports.schemas import (
@@ -57,6 +59,7 @@ def period_filters(
     instance_id: uuid.UUID | None = None,
     agent_id: uuid.UUID | None = None,
     department_id: uuid.UUID | None = None,
+    business_hours: Schedule | None = None,
     days: int = DEFAULT_PERIOD_DAYS,
     now: datetime | None = None,
 ) -> ReportFilters:
@@ -78,6 +81,7 @@ def period_filters(
         instance_id=instance_id,
         agent_id=agent_id,
         department_id=department_id,
+        business_hours=business_hours,
     )
 
 
@@ -94,24 +98,36 @@ async def resolve_filters(
     instance_id: uuid.UUID | None = None,
     agent_id: uuid.UUID | None = None,
     department_id: uuid.UUID | None = None,
+    business_hours: bool = False,
     days: int = DEFAULT_PERIOD_DAYS,
 ) -> ReportFilters:
-    """The report's filters with the period read in the caller's company zone (an instance,
-    agent or department of another company is not an error: RLS makes it find nothing)."""
+    """The report's filters with the period read in the caller's company zone, and with the
+    company's opening hours when the times should count only those (an instance, agent or
+    department of another company is not an error: RLS makes it find nothing)."""
+    schedule: Schedule | None = None
+    if business_hours:
+        schedule = await hours_service.company_schedule(session, identity.company_id)
+        zone = schedule.zone
+    else:
+        zone = await accounts_service.company_zone(session, identity.company_id)
     return period_filters(
-        await accounts_service.company_zone(session, identity.company_id),
+        zone,
         first_day,
         last_day,
         instance_id=instance_id,
         agent_id=agent_id,
         department_id=department_id,
+        business_hours=schedule,
         days=days,
     )
 
 
 def _period_out(filters: ReportFilters) -> PeriodOut:
     return PeriodOut(
-        from_date=filters.first_day, to_date=filters.last_day, timezone=filters.timezone.key
+        from_date=filters.first_day,
+        to_date=filters.last_day,
+        timezone=filters.timezone.key,
+        business_hours=filters.business_hours is not None,
     )
 
 
@@ -235,10 +251,12 @@ def _ratings(survey: repository.SurveyFigures) -> RatingStats:
 
 @dataclass(frozen=True)
 class ExportPlan:
-    """What the CSV stream reads: the statement and the zone its times are written in."""
+    """What the CSV stream reads: the statement, the zone its times are written in, and
+    whether its durations count only the opening hours."""
 
     statement: Select[tuple[object, ...]]
     timezone: ZoneInfo
+    business_hours: bool = False
 
 
 def plan_export(identity: Identity, filters: ReportFilters) -> ExportPlan:
@@ -246,4 +264,5 @@ def plan_export(identity: Identity, filters: ReportFilters) -> ExportPlan:
     return ExportPlan(
         statement=repository.export_statement(identity.company_id, filters),
         timezone=filters.timezone,
+        business_hours=filters.business_hours is not None,
     )

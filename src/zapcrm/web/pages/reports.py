@@ -1,5 +1,6 @@
 """Service reports page (supervisors and admins): a period, a number, an agent and (when the
-company has departments) a department to filter by, the summary's figures as cards, the
+company has departments) a department to filter by, times counted on the clock or only in
+business hours, the summary's figures as cards, the
 customers' satisfaction and its grades, the days and weekday hours of the period, the
 per-agent and per-department tables, and the per-cycle CSV of the same filters."""
 
@@ -37,6 +38,8 @@ PRESET_DAYS: dict[str, int] = {"today": 1, "7d": 7, "30d": 30}
 PeriodParam = Annotated[str | None, Query(max_length=10)]
 DayParam = Annotated[str | None, Query(max_length=40)]
 IdParam = Annotated[str | None, Query(max_length=40)]
+# The form's checkbox: present ("1") when the times should count only the opening hours.
+HoursParam = Annotated[str | None, Query(max_length=10)]
 
 
 def _period(period: str | None, date_from: str | None, date_to: str | None) -> Period:
@@ -54,6 +57,7 @@ async def _filters(
     instance_id: uuid.UUID | None,
     agent_id: uuid.UUID | None,
     department_id: uuid.UUID | None,
+    business_hours: bool,
 ) -> ReportFilters:
     custom = period == "custom"
     return await reports_service.resolve_filters(
@@ -64,6 +68,7 @@ async def _filters(
         instance_id=instance_id,
         agent_id=agent_id,
         department_id=department_id,
+        business_hours=business_hours,
         days=PRESET_DAYS.get(period, PRESET_DAYS["7d"]),
     )
 
@@ -76,6 +81,8 @@ def _csv_query(filters: ReportFilters) -> str:
         params["agent_id"] = str(filters.agent_id)
     if filters.department_id:
         params["department_id"] = str(filters.department_id)
+    if filters.business_hours is not None:
+        params["business_hours"] = "1"
     return urlencode(params)
 
 
@@ -108,6 +115,7 @@ async def reports_page(
     instance_id: IdParam = None,
     agent_id: IdParam = None,
     department_id: IdParam = None,
+    business_hours: HoursParam = None,
 ) -> Response:
     """The service report of a period (by default the last 7 days including today)."""
     require_supervisor(user)
@@ -115,17 +123,20 @@ async def reports_page(
     instance = optional_uuid(instance_id, N_("número inválido"))
     agent = optional_uuid(agent_id, N_("atendente inválido"))
     department = optional_uuid(department_id, N_("setor inválido"))
+    in_hours = bool(business_hours)
     error: str | None = None
     async with runtime.db.tenant_session(user.identity.claims) as session:
         try:
             filters = await _filters(
-                session, user, chosen, date_from, date_to, instance, agent, department
+                session, user, chosen, date_from, date_to, instance, agent, department, in_hours
             )
         except ValidationFailed as invalid:
             # The form stays on screen with the reason; the figures fall back to 7 days.
             error = translate(invalid.message)
             chosen = "7d"
-            filters = await _filters(session, user, chosen, None, None, instance, agent, department)
+            filters = await _filters(
+                session, user, chosen, None, None, instance, agent, department, in_hours
+            )
         report = await reports_service.summary(session, user.identity, filters)
         volume = await reports_service.volume(session, user.identity, filters)
         # Read only for an empty period: the card then says whether the survey is off.
@@ -162,6 +173,7 @@ async def conversations_csv(
     instance_id: IdParam = None,
     agent_id: IdParam = None,
     department_id: IdParam = None,
+    business_hours: HoursParam = None,
 ) -> Response:
     """One row per service cycle of the filtered period, as a CSV file (like the API's)."""
     require_supervisor(user)
@@ -170,7 +182,15 @@ async def conversations_csv(
     department = optional_uuid(department_id, N_("setor inválido"))
     async with runtime.db.tenant_session(user.identity.claims) as session:
         filters = await _filters(
-            session, user, "custom", date_from, date_to, instance, agent, department
+            session,
+            user,
+            "custom",
+            date_from,
+            date_to,
+            instance,
+            agent,
+            department,
+            bool(business_hours),
         )
     plan = reports_service.plan_export(user.identity, filters)
     return export.csv_response(runtime.db, user.identity.claims, plan)

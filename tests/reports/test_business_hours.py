@@ -1,0 +1,181 @@
+"""Times in business hours (`business_hours=true`): a wait counts only the hours the company is
+open (its saved hours, or the default ones), weekends, nights and holidays left out, in the
+summary, the per-agent and per-department rows, reply times, the CSV and the panel."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import Factory, login
+from tests.reports.helpers import BRT, Writer, brt, named_user
+from tests.reports.test_export import download
+from tests.reports.test_summary import summary
+from tests.web.conftest import Browser, panel_login
+from zapcrm.db import Database
+from zapcrm.models import Role
+from zapcrm.reports.export import BUSINESS_HOURS_HEADER, HEADER
+
+# Monday to Friday 08:00-18:00; weekends closed.
+WEEKDAYS = {str(day): {"opens": "08:00:00", "closes": "18:00:00"} for day in range(1, 6)}
+OPEN_DAYS = {str(day): ["08:00:00", "18:00:00"] for day in range(1, 6)}
+# The reported days, up to the Monday the chat of `_weekend_shop` was answered and closed on.
+PERIOD = {"from": "2026-03-01", "to": "2026-03-09"}
+
+
+def moment(day: int, hour: int, minute: int = 0) -> datetime:
+    """A moment of March 2026 in São Paulo (the 6th is a Friday, the 9th a Monday)."""
+    return datetime(2026, 3, day, hour, minute, tzinfo=BRT)
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "holidays", "seconds"),
+    [
+        # Inside one day's hours: all of it.
+        (moment(6, 10), moment(6, 10, 30), [], 1800),
+        # Friday 17:50 -> Monday 08:10: ten minutes each side of the weekend.
+        (moment(6, 17, 50), moment(9, 8, 10), [], 1200),
+        # Written at night, answered before opening: none of the team's time.
+        (moment(9, 22), moment(10, 7, 59), [], 0),
+        # Before opening -> after closing: the whole day's hours.
+        (moment(9, 6), moment(9, 20), [], 36000),
+        # A holiday on the Monday: the ten minutes of Tuesday only, plus Friday's.
+        (moment(6, 17, 50), moment(10, 8, 10), ["2026-03-09"], 1200),
+        # Backwards (clock skew between a phone and the server): nothing, never negative.
+        (moment(9, 11), moment(9, 10), [], 0),
+    ],
+)
+async def test_business_seconds_counts_only_the_opening_hours(
+    db: Database, since: datetime, until: datetime, holidays: list[str], seconds: float
+) -> None:
+    async with db.service_session() as session:
+        counted = await session.scalar(
+            text(
+                "select app.business_seconds(:since, :until, cast(:days as jsonb),"
+                " cast(:holidays as date[]), 'America/Sao_Paulo')"
+            ),
+            {
+                "since": since,
+                "until": until,
+                "days": orjson.dumps(OPEN_DAYS).decode(),
+                "holidays": "{" + ",".join(holidays) + "}",
+            },
+        )
+    assert counted == seconds
+
+
+async def test_an_unanswered_wait_has_no_business_time(db: Database) -> None:
+    async with db.service_session() as session:
+        counted = await session.scalar(
+            text("select app.business_seconds(now(), null, '{}', '{}', 'America/Sao_Paulo')")
+        )
+    assert counted is None
+
+
+async def _weekend_shop(db: Database, factory: Factory) -> tuple[uuid.UUID, uuid.UUID]:
+    """A company open on weekdays 08-18 whose agent Ana answered, on Monday at 08:10, a chat
+    that started on Friday at 17:50 and closed it at 09:00 (in a department: Vendas)."""
+    company = await factory.company()
+    ana = await named_user(db, factory, company, "Ana")
+    async with db.service_session() as session:
+        await session.execute(
+            text(
+                "insert into business_hours (company_id, schedule) values"
+                " (:company, cast(:schedule as jsonb))"
+            ),
+            {"company": company, "schedule": orjson.dumps(WEEKDAYS).decode()},
+        )
+        write = Writer(session, company)
+        chat = await write.conversation(await write.instance("loja"), ana)
+        await write.cycle(chat, brt(6, 17, 50), reply_after=224400, closed_after=227400)
+        sales = await write.department("Vendas", 1)
+        await write.route(chat, sales)
+        await write.message(chat, brt(6, 17, 50), from_me=False)
+        await write.message(chat, brt(9, 8, 10), from_me=True, sent_by=ana, status="READ")
+    return company, sales
+
+
+async def test_the_summary_counts_first_response_resolution_and_reply_in_business_hours(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    company, sales = await _weekend_shop(db, factory)
+    headers = await login(client, await factory.user(company, Role.SUPERVISOR))
+
+    clock = await summary(client, headers, **PERIOD)
+    assert clock["period"]["business_hours"] is False
+    assert clock["first_response"]["median_seconds"] == 224400.0  # 2 d 14 h 20 min
+    assert clock["reply"]["median_seconds"] == 224400.0
+
+    hours = await summary(client, headers, **PERIOD, business_hours="true")
+    assert hours["period"]["business_hours"] is True
+    stats = {"count": 1, "mean_seconds": 1200.0, "median_seconds": 1200.0, "p90_seconds": 1200.0}
+    assert hours["first_response"] == stats
+    # Closed on Monday at 09:00: 10 minutes on Friday and 60 on Monday.
+    assert hours["resolution"]["median_seconds"] == 4200.0
+    assert hours["reply"] == stats
+    [agent] = hours["agents"]
+    assert (agent["name"], agent["median_first_response_seconds"]) == ("Ana", 1200.0)
+    assert agent["median_reply_seconds"] == 1200.0
+    [department] = [row for row in hours["departments"] if row["department_id"] == str(sales)]
+    assert department["median_first_response_seconds"] == 1200.0
+    assert department["median_resolution_seconds"] == 4200.0
+    assert department["median_reply_seconds"] == 1200.0
+
+
+async def test_without_saved_hours_the_default_ones_count_saturday_morning(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    company = await factory.company()
+    ana = await named_user(db, factory, company, "Ana")
+    async with db.service_session() as session:
+        write = Writer(session, company)
+        chat = await write.conversation(await write.instance("loja"), ana)
+        # Saturday 11:00 -> Monday 08:30: an hour of Saturday (open 08-12 by default) and
+        # half an hour of Monday.
+        await write.cycle(chat, brt(7, 11), reply_after=163800)
+    headers = await login(client, await factory.user(company, Role.SUPERVISOR))
+    body = await summary(client, headers, **PERIOD, business_hours="true")
+    assert body["first_response"]["median_seconds"] == 5400.0
+
+
+async def test_the_csv_says_its_durations_are_in_business_hours(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    company, _ = await _weekend_shop(db, factory)
+    headers = await login(client, await factory.user(company, Role.SUPERVISOR))
+    header, row = await download(client, headers, **PERIOD, business_hours="true")
+    assert header == list(BUSINESS_HOURS_HEADER)
+    assert header[8] == "Tempo até a primeira resposta (s, em horário de atendimento)"
+    assert row[8:10] == ["1200", "4200"]
+    header, row = await download(client, headers, **PERIOD)
+    assert (header, row[8:10]) == (list(HEADER), ["224400", "227400"])
+
+
+async def test_the_panel_offers_business_hours_and_keeps_them_in_the_csv_link(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    company, _ = await _weekend_shop(db, factory)
+    http = await new_browser()
+    await panel_login(http, await factory.user(company, Role.SUPERVISOR))
+
+    page = (await http.get("/panel/reports", params=PERIOD)).text
+    assert '<input type="checkbox" name="business_hours" value="1">' in page
+    assert "<dt>Mediana</dt><dd>2 d 14 h</dd>" in page
+
+    response = await http.get("/panel/reports", params={**PERIOD, "business_hours": "1"})
+    assert response.status_code == 200
+    page = response.text
+    assert '<input type="checkbox" name="business_hours" value="1" checked>' in page
+    assert "Os tempos contam só o horário de atendimento" in page
+    assert "<dt>Mediana</dt><dd>20 min</dd>" in page
+    assert "2 d 14 h" not in page
+    assert "conversations.csv?from=2026-03-01&amp;to=2026-03-09&amp;business_hours=1" in page
+    csv = await http.get(
+        "/panel/reports/conversations.csv", params={**PERIOD, "business_hours": "1"}
+    )
+    assert "(s, em horário de atendimento)" in csv.content.decode()
