@@ -50,9 +50,9 @@ bench: $(STAMP) services
 ## Extract the panel's texts and merge them into the English catalog (then translate the
 ## empty msgstr entries in src/zapcrm/web/locale/en/LC_MESSAGES/messages.po).
 messages: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ --sort-by-file --omit-header -o src/zapcrm/web/locale/messages.pot .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ --sort-by-file --omit-header -w 100 -o src/zapcrm/web/locale/messages.pot .
 	@if [ -f src/zapcrm/web/locale/en/LC_MESSAGES/messages.po ]; then \
-	  $(VENV)/bin/pybabel update --no-fuzzy-matching -i src/zapcrm/web/locale/messages.pot -d src/zapcrm/web/locale -l en; \
+	  $(VENV)/bin/pybabel update --no-fuzzy-matching -w 100 -i src/zapcrm/web/locale/messages.pot -d src/zapcrm/web/locale -l en; \
 	else \
 	  $(VENV)/bin/pybabel init -i src/zapcrm/web/locale/messages.pot -d src/zapcrm/web/locale -l en; \
 	fi

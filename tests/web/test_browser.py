@@ -300,7 +300,7 @@ async def test_a_csv_import_runs_with_live_progress_and_offers_the_failed_rows(
     csv_file.write_text(
         "nome;telefone;e-mail\n"
         "Marta Rocha;(11) 98765-1001;marta@exemplo.com.br\n"
-        "Pedro Alves;+55 21 98765-1002;\n"
+        "Pedro Alves;+55 21 98765-1002;pedro@\n"
         '"Luana ""Lu"" Dias";031 98765 1003;lu@exemplo.com.br\n'
         "Sem Telefone;abc;\n",
         encoding="utf-8",
@@ -322,14 +322,17 @@ async def test_a_csv_import_runs_with_live_progress_and_offers_the_failed_rows(
     )
     await expect(page.locator("#import-progress .created")).to_have_text("3")
     await expect(page.locator("#import-progress .failed")).to_have_text("1")
+    # Pedro came in without his e-mail, which could not be read.
+    await expect(page.locator("#import-progress .warned")).to_have_text("1")
     await expect(page.locator("#import-progress progress")).to_have_attribute("value", "100.0")
     if path := screenshot_path("import-done"):
         await page.screenshot(path=path)
     async with page.expect_download() as download_info:
-        await page.get_by_role("link", name="Baixar linhas com erro (CSV)").click()
+        await page.get_by_role("link", name="Baixar linhas com problemas (CSV)").click()
     download = await download_info.value
     failed = (await download.path()).read_text(encoding="utf-8-sig")
     assert "Sem Telefone" in failed
+    assert "importada sem este valor: e-mail inválido" in failed.split("Pedro Alves")[1]
     assert "Marta" not in failed
     await page.context.close()
 

@@ -42,6 +42,8 @@ class ImportJob(Base):
     updated_count: Mapped[int] = mapped_column(Integer, server_default="0")
     skipped_count: Mapped[int] = mapped_column(Integer, server_default="0")
     failed_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Rows imported without some of their values (migration 0043).
+    warned_count: Mapped[int] = mapped_column(Integer, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     detected: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     failed_path: Mapped[str | None] = mapped_column(Text)

@@ -105,7 +105,8 @@ async def test_full_flow_from_upload_to_failed_rows(
     await run_job(runtime, job["id"], tenant.company_id)
     final = (await imports_api.get(f"{UPLOAD_ROUTE}/{job['id']}", headers=headers)).json()
     assert final["status"] == "completed"
-    assert final["counts"] == {"created": 2, "updated": 0, "skipped": 1, "failed": 5}
+    # Carla, Davi and Eva come in without the value that could not be read.
+    assert final["counts"] == {"created": 5, "updated": 0, "skipped": 1, "failed": 2, "warned": 3}
     assert final["processed_rows"] == final["total_rows"] == 8
     assert final["progress"]["percent"] == 100.0
     assert final["progress"]["eta_seconds"] is None
@@ -123,12 +124,20 @@ async def test_full_flow_from_upload_to_failed_rows(
     await pubsub.aclose()  # type: ignore[no-untyped-call]
     assert progress
     assert progress[-1]["data"]["status"] == "completed"
-    assert progress[-1]["data"]["created"] == 2
+    assert (progress[-1]["data"]["created"], progress[-1]["data"]["warned"]) == (5, 3)
 
     contacts = await contacts_of(runtime.db, tenant.company_id)
     assert [(c["name"], c["phone_e164"]) for c in contacts] == [
         ("João Conceição", "+5511987654321"),
         ("Ana Maria", "+5521987654321"),
+        ("Carla", "+553134567890"),
+        ("Davi", "+5541998765432"),
+        ("Eva", "+5551998765432"),
+    ]
+    assert [(c["email"], c["funnel_stage"], c["custom_fields"]) for c in contacts[2:]] == [
+        (None, None, {}),
+        (None, None, {}),
+        (None, None, {}),
     ]
     joao = contacts[0]
     assert joao["email"] == "joao@exemplo.com"
@@ -168,9 +177,10 @@ async def test_full_flow_from_upload_to_failed_rows(
     assert by_line["6"][1] == '\'=HYPERLINK("http://mal.example")'
     assert by_line["6"][-1].startswith("telefone inválido")
     assert by_line["7"][-1] == "telefone ausente"
-    assert by_line["9"][-1] == "e-mail inválido"
-    assert by_line["10"][-1] == "etapa do funil desconhecida: Perdido"
-    assert by_line["11"][-1].startswith("Plano: valor fora da lista")
+    assert by_line["9"][-1] == "importada sem este valor: e-mail inválido"
+    assert by_line["10"][-1] == "importada sem este valor: etapa do funil desconhecida: Perdido"
+    assert by_line["11"][-1].startswith("importada sem este valor: Plano: valor fora da lista")
+    assert [row[0] for row in rows[1:]] == ["6", "7", "9", "10", "11"]  # in the file's order
 
     listed = (await imports_api.get(UPLOAD_ROUTE, headers=headers)).json()["items"]
     assert [item["id"] for item in listed][:1] == [job["id"]]
@@ -202,7 +212,7 @@ async def test_start_validates_the_mapping_and_runs_once(
     await run_job(runtime, job["id"], tenant.company_id)
     await run_job(runtime, job["id"], tenant.company_id)  # a redelivered entry is a no-op
     final = (await imports_api.get(f"{UPLOAD_ROUTE}/{job['id']}", headers=headers)).json()
-    assert final["counts"] == {"created": 1, "updated": 0, "skipped": 0, "failed": 0}
+    assert final["counts"] == {"created": 1, "updated": 0, "skipped": 0, "failed": 0, "warned": 0}
     assert final["failed_rows_url"] is None
     assert (
         await imports_api.get(f"{UPLOAD_ROUTE}/{job['id']}/failed.csv", headers=headers)

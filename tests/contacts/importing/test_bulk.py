@@ -36,26 +36,32 @@ async def test_bulk_creates_updates_skips_and_explains_failures(
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert (body["created"], body["updated"], body["skipped"], body["failed"]) == (2, 1, 0, 3)
+    counts = ("created", "updated", "skipped", "failed", "warned")
+    assert tuple(body[count] for count in counts) == (2, 2, 0, 2, 1)
     statuses = [(item["index"], item["status"]) for item in body["items"]]
     assert statuses == [
         (0, "created"),
         (1, "updated"),
         (2, "failed"),
         (3, "failed"),
-        (4, "failed"),
-        (5, "created"),
+        # Imported without the points that could not be read, then met again by number.
+        (4, "created"),
+        (5, "updated"),
     ]
     assert body["items"][2]["reason"].startswith("telefone inválido")
     assert body["items"][3]["reason"] == "telefone ausente"
-    assert body["items"][4]["reason"].startswith("Pontos: número inválido")
+    assert body["items"][4]["reason"] is None
+    [warning] = body["items"][4]["warnings"]
+    assert warning.startswith("Pontos: número inválido")
+    assert [item["warnings"] for item in body["items"] if item["index"] != 4] == [[]] * 5
     assert body["items"][0]["contact_id"] == body["items"][1]["contact_id"]
     contacts = await contacts_of(runtime.db, tenant.company_id)
     assert [(c["name"], c["email"], c["source"]) for c in contacts] == [
         ("Ana", "ana@x.com", "api"),
-        ("", None, "crm-externo"),
+        ("", None, "api"),
     ]
     assert contacts[0]["custom_fields"] == {"pontos": 10}
+    assert (contacts[1]["tags"], contacts[1]["custom_fields"]) == (["a", "b"], {})
     events = await query(
         runtime.db,
         "select kind, actor_id, details->>'via' as via from contact_events"
@@ -66,6 +72,7 @@ async def test_bulk_creates_updates_skips_and_explains_failures(
     assert events == [
         {"kind": "import.created", "actor_id": user_id, "via": "api"},
         {"kind": "import.created", "actor_id": user_id, "via": "api"},
+        {"kind": "import.updated", "actor_id": user_id, "via": "api"},
         {"kind": "import.updated", "actor_id": user_id, "via": "api"},
     ]
     again = (await imports_api.post(BULK, json=items[:2], headers=headers)).json()

@@ -64,7 +64,7 @@ async def test_cli_imports_a_file_and_reports_failed_rows(
     assert "3 linhas" in result.output
     assert re.search(r"1\s+│\s+1\s+│\s+0\s+│\s+1", result.output), result.output
     failed_path = re.search(
-        r"linhas com falha.*: (\S+\.failed\.csv)", result.output.replace("\n", "")
+        r"linhas com problemas.*: (\S+\.failed\.csv)", result.output.replace("\n", "")
     )
     assert failed_path is not None, result.output
     rows = _read_csv(failed_path.group(1))

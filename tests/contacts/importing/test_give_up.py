@@ -130,7 +130,7 @@ async def test_the_last_attempt_failing_marks_the_job_failed_and_tells_the_page(
     await run_job(runtime, job_id, tenant.company_id)
     final = await _job(imports_api, tenant, job_id)
     assert final["status"] == "completed"
-    assert final["counts"] == {"created": 4, "updated": 0, "skipped": 0, "failed": 1}
+    assert final["counts"] == {"created": 4, "updated": 0, "skipped": 0, "failed": 1, "warned": 0}
 
 
 async def test_giving_up_tries_the_failed_mark_again_while_postgres_is_away(

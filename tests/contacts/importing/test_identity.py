@@ -36,7 +36,7 @@ async def test_every_human_format_of_one_number_is_one_contact(
         ]
     )
     result = await import_file(imports_api, runtime, tenant, content)
-    assert result["counts"] == {"created": 2, "updated": 0, "skipped": 6, "failed": 0}
+    assert result["counts"] == {"created": 2, "updated": 0, "skipped": 6, "failed": 0, "warned": 0}
     contacts = await contacts_of(runtime.db, tenant.company_id)
     assert sorted(c["phone_e164"] for c in contacts) == ["+551134567890", "+5511987654321"]
 
@@ -92,7 +92,7 @@ async def test_an_import_after_whatsapp_traffic_fills_the_same_contact(
     (chatting,) = await contacts_of(runtime.db, tenant.company_id)
     content = csv_bytes(["nome,telefone,email", "Maria Souza,(21) 98765-4321,maria@exemplo.com"])
     result = await import_file(imports_api, runtime, tenant, content, policy="fill_empty")
-    assert result["counts"] == {"created": 0, "updated": 1, "skipped": 0, "failed": 0}
+    assert result["counts"] == {"created": 0, "updated": 1, "skipped": 0, "failed": 0, "warned": 0}
     (contact,) = await contacts_of(runtime.db, tenant.company_id)
     assert contact["id"] == chatting["id"]
     assert (contact["name"], contact["email"]) == ("Maria", "maria@exemplo.com")

@@ -55,17 +55,17 @@ async def _events(runtime: Runtime, tenant: Tenant) -> list[dict[str, object]]:
     [
         (
             "skip",
-            {"created": 0, "updated": 0, "skipped": 2, "failed": 0},
+            {"created": 0, "updated": 0, "skipped": 2, "failed": 0, "warned": 0},
             ("Ana", None, ["vip"], "import", "lead", {}),
         ),
         (
             "fill_empty",
-            {"created": 0, "updated": 1, "skipped": 1, "failed": 0},
+            {"created": 0, "updated": 1, "skipped": 1, "failed": 0, "warned": 0},
             ("Ana", "ana@exemplo.com", ["vip", "novo"], "import", "lead", {"cidade": "Recife"}),
         ),
         (
             "overwrite",
-            {"created": 0, "updated": 1, "skipped": 1, "failed": 0},
+            {"created": 0, "updated": 1, "skipped": 1, "failed": 0, "warned": 0},
             ("Ana Souza", "ana@exemplo.com", ["vip", "novo"], "feira", "cliente",
              {"cidade": "Recife"}),
         ),
@@ -111,7 +111,7 @@ async def test_policy_decides_what_happens_to_an_existing_contact(
         assert updates[0]["details"]["job_id"] == result["id"]  # type: ignore[index]
 
     again = await import_file(imports_api, runtime, tenant, second, MAPPING, policy=policy)
-    assert again["counts"] == {"created": 0, "updated": 0, "skipped": 2, "failed": 0}
+    assert again["counts"] == {"created": 0, "updated": 0, "skipped": 2, "failed": 0, "warned": 0}
     assert await _events(runtime, tenant) == events
 
 
@@ -151,6 +151,7 @@ async def test_duplicates_in_one_file_meet_the_first_row_like_an_existing_contac
         "updated": updated,
         "skipped": skipped,
         "failed": 0,
+        "warned": 0,
     }
     (bia,) = await contacts_of(runtime.db, tenant.company_id)
     assert (bia["name"], bia["email"], bia["tags"]) == expected
@@ -177,7 +178,7 @@ async def test_reimporting_the_same_file_changes_nothing(
     before = await contacts_of(runtime.db, tenant.company_id)
     events = await _events(runtime, tenant)
     second = await import_file(imports_api, runtime, tenant, content, MAPPING, policy=policy)
-    assert second["counts"] == {"created": 0, "updated": 0, "skipped": 4, "failed": 1}
+    assert second["counts"] == {"created": 0, "updated": 0, "skipped": 4, "failed": 1, "warned": 0}
     assert await contacts_of(runtime.db, tenant.company_id) == before
     assert await _events(runtime, tenant) == events
     keys = await query(

@@ -32,21 +32,22 @@ from zapcrm.models import Role
 from zapcrm.runtime import Runtime
 from zapcrm.worker import Job, PermanentJobError, RetryJobLater
 
-# 12 rows in chunks of 3: every chunk has one failed row and one duplicate of an earlier row.
+# 12 rows in chunks of 3: every chunk has one failed row and one duplicate of an earlier row;
+# Caio (line 6, before the crash below) and Eli (line 11, after it) come without their e-mails.
 ROWS = [
-    "Ana,11987650001", "Bia,11987650002", "Erro A,12",
-    "Ana,(11) 98765-0001", "Caio,11987650003", "Erro B,13",
-    "Dani,11987650004", "Bia,1187650002", "Erro C,14",
-    "Eli,11987650005", "Caio,+55 11 98765-0003", "Erro D,15",
+    "Ana,11987650001,", "Bia,11987650002,", "Erro A,12,",
+    "Ana,(11) 98765-0001,", "Caio,11987650003,caio@", "Erro B,13,",
+    "Dani,11987650004,", "Bia,1187650002,", "Erro C,14,",
+    "Eli,11987650005,eli@", "Caio,+55 11 98765-0003,", "Erro D,15,",
 ]  # fmt: skip
 
 
 async def _queued_job(imports_api: httpx.AsyncClient, tenant: Tenant) -> str:
     headers = tenant.headers[Role.OPERATOR]
-    job = (await upload(imports_api, headers, csv_bytes(["nome,telefone", *ROWS]))).json()
+    job = (await upload(imports_api, headers, csv_bytes(["nome,telefone,email", *ROWS]))).json()
     started = await imports_api.post(
         f"{UPLOAD_ROUTE}/{job['id']}/start",
-        json={"mapping": {"nome": "name", "telefone": "phone"}},
+        json={"mapping": {"nome": "name", "telefone": "phone", "email": "email"}},
         headers=headers,
     )
     assert started.status_code == 202
@@ -61,7 +62,7 @@ async def _outcome(runtime: Runtime, tenant: Tenant, job_id: str) -> dict[str, A
     (job,) = await query(
         runtime.db,
         "select status, processed_rows, created_count, updated_count, skipped_count,"
-        " failed_count, failed_path from import_jobs where id = :id",
+        " failed_count, warned_count, failed_path from import_jobs where id = :id",
         id=job_id,
     )
     return job
@@ -114,13 +115,15 @@ async def test_a_crash_mid_file_resumes_exactly(
     final = await _outcome(runtime, tenant, job_id)
     assert final["status"] == "completed"
     assert final["processed_rows"] == 12
-    # Same counts as an uninterrupted run: 5 people, 3 later rows of them, 4 bad rows.
+    # Same counts as an uninterrupted run: 5 people, 3 later rows of them, 4 bad rows, 2 bad
+    # e-mails (the one before the crash is counted once).
     assert (
         final["created_count"],
         final["updated_count"],
         final["skipped_count"],
         final["failed_count"],
-    ) == (5, 0, 3, 4)
+        final["warned_count"],
+    ) == (5, 0, 3, 4, 2)
     contacts = await contacts_of(runtime.db, tenant.company_id)
     assert sorted(c["name"] for c in contacts) == ["Ana", "Bia", "Caio", "Dani", "Eli"]
     events = await query(
@@ -129,7 +132,7 @@ async def test_a_crash_mid_file_resumes_exactly(
         c=tenant.company_id,
     )
     assert events == [{"n": 5}]
-    assert _failed_lines(final["failed_path"]) == ["4", "7", "10", "13"]
+    assert _failed_lines(final["failed_path"]) == ["4", "6", "7", "10", "11", "13"]
 
 
 async def test_a_second_runner_waits_for_the_lease(

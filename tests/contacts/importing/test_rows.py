@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from zapcrm.contacts.attributes import AttributeDef
+from zapcrm.contacts.importing import limits
 from zapcrm.contacts.importing.mapping import plan_columns, suggest_mapping
 from zapcrm.contacts.importing.rows import CleanContact, RawContact, RowRules
 from zapcrm.exceptions import ValidationFailed
@@ -110,12 +111,6 @@ def test_a_clean_row() -> None:
         (RawContact(phone="  "), "telefone ausente"),
         (RawContact(phone="123"), "telefone inválido: "),
         (RawContact(phone="11 9876-ABCD"), "telefone inválido: contém letras"),
-        (RawContact(phone="11987654321", email="sem-arroba"), "e-mail inválido"),
-        (RawContact(phone="11987654321", name="x" * 201), "nome com mais de 200"),
-        (RawContact(phone="11987654321", stage="perdido"), "etapa do funil desconhecida"),
-        (RawContact(phone="11987654321", tags="a" * 101), "etiqueta com mais de 100"),
-        (RawContact(phone="11987654321", custom={"limite": "muito"}), "Limite de crédito: número"),
-        (RawContact(phone="11987654321", custom={"plano": "bronze"}), "Plano: valor fora da lista"),
         (RawContact(phone="11987654321", custom={"nada": "1"}), "atributo personalizado"),
     ],
 )
@@ -123,6 +118,57 @@ def test_row_failures_say_why(raw: RawContact, reason: str) -> None:
     result = _rules([("lead", "Lead")]).clean(raw)
     assert isinstance(result, str)
     assert result.startswith(reason)
+
+
+def test_bad_optional_values_are_left_out_with_the_reason_and_the_rest_is_kept() -> None:
+    result = _rules([("lead", "Lead")]).clean(
+        RawContact(
+            phone="(11) 98765-4321",
+            name="x" * 201,
+            email="sem-arroba",
+            source="s" * 201,
+            stage="perdido",
+            tags=["vip", "a" * 101, "novo"],
+            custom={"limite": "muito", "plano": "bronze", "nascimento": "31/12/1990"},
+        )
+    )
+    assert isinstance(result, CleanContact)
+    assert (result.phone, result.name, result.email, result.source, result.stage) == (
+        "+5511987654321",
+        "",
+        None,
+        None,
+        None,
+    )
+    assert result.tags == ["vip", "novo"]
+    assert result.custom == {"nascimento": "1990-12-31"}
+    assert [warning.split(":")[0] for warning in result.warnings] == [
+        "nome com mais de 200 caracteres",
+        "e-mail inválido",
+        "origem com mais de 100 caracteres",
+        "etapa do funil desconhecida",
+        "etiqueta com mais de 100 caracteres",
+        "Limite de crédito",
+        "Plano",
+    ]
+    assert result.warnings[3] == "etapa do funil desconhecida: perdido"
+    assert result.warnings[6].startswith("Plano: valor fora da lista")
+
+
+def test_tags_beyond_the_limit_are_left_out_keeping_the_first_ones() -> None:
+    many = ";".join(f"t{number}" for number in range(60))
+    result = _rules().clean(RawContact(phone="11987654321", tags=many))
+    assert isinstance(result, CleanContact)
+    assert result.tags == [f"t{number}" for number in range(limits.MAX_TAGS)]
+    assert result.warnings == [
+        f"mais de {limits.MAX_TAGS} etiquetas: ficaram as {limits.MAX_TAGS} primeiras"
+    ]
+
+
+def test_a_clean_row_has_no_warnings() -> None:
+    result = _rules().clean(RawContact(phone="11987654321", email="Ana@Exemplo.com"))
+    assert isinstance(result, CleanContact)
+    assert (result.email, result.warnings) == ("ana@exemplo.com", [])
 
 
 def test_without_company_stages_any_stage_text_is_kept() -> None:

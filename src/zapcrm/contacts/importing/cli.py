@@ -185,12 +185,13 @@ def import_file(
         err_console.print("[red]erro:[/red] a importação não pôde ser executada")
         raise typer.Exit(1)
     table = Table(title=f"importação {result.job_id} ({result.status})")
-    for column in ("criados", "atualizados", "ignorados", "com falha"):
+    for column in ("criados", "atualizados", "ignorados", "com falha", "sem algum valor"):
         table.add_column(column, justify="right")
-    table.add_row(str(result.created), str(result.updated), str(result.skipped), str(result.failed))
+    counts = (result.created, result.updated, result.skipped, result.failed, result.warned)
+    table.add_row(*(str(count) for count in counts))
     console.print(table)
-    if result.failed:
+    if result.failed or result.warned:
         failed_path = failed_rows_path(
             service.upload_path(get_settings(), company, result.job_id), result.job_id
         )
-        console.print(f"linhas com falha (e o motivo de cada uma): {failed_path}")
+        console.print(f"linhas com problemas (e o motivo de cada uma): {failed_path}")

@@ -24,6 +24,8 @@ class Progress:
     updated: int
     skipped: int
     failed: int
+    # Imported without some of their values (they are in the failed-rows file too).
+    warned: int
     rows_per_second: float | None
     eta_seconds: float | None
     # Why a failed job stopped, so an open page can say it without reloading.
@@ -48,6 +50,7 @@ class Progress:
             updated=job.updated_count,
             skipped=job.skipped_count,
             failed=job.failed_count,
+            warned=job.warned_count,
             rows_per_second=None if rows_per_second is None else round(rows_per_second, 1),
             eta_seconds=None if eta is None else round(eta, 1),
             error=job.error,
@@ -64,6 +67,7 @@ class Progress:
             "updated": self.updated,
             "skipped": self.skipped,
             "failed": self.failed,
+            "warned": self.warned,
             "rows_per_second": self.rows_per_second,
             "eta_seconds": self.eta_seconds,
             "error": self.error,

@@ -97,6 +97,7 @@ async def record_chunk(
     updated: int,
     skipped: int,
     failed: int,
+    warned: int,
 ) -> ImportJob:
     """Move the checkpoint and add the chunk's counts, in the chunk's own transaction."""
     statement = (
@@ -108,6 +109,7 @@ async def record_chunk(
             updated_count=ImportJob.updated_count + updated,
             skipped_count=ImportJob.skipped_count + skipped,
             failed_count=ImportJob.failed_count + failed,
+            warned_count=ImportJob.warned_count + warned,
         )
         .returning(ImportJob)
         .execution_options(synchronize_session=False, populate_existing=True)

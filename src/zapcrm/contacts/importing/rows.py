@@ -3,6 +3,13 @@
 Shared by the CSV job, the bulk JSON endpoint and the CLI, so every path applies the same
 rules: canonical phone (required) and its identity keys, basic e-mail check, tags split on
 `,` `;` `|`, stage by key or label, typed custom attributes through `coerce_value`.
+
+Only what makes the row no one (no usable phone, cells the header does not have, a custom
+field the company does not have) refuses it. A bad optional value (an e-mail without `@`, a
+stage the funnel lacks, "muitos" in a number field) is left out and said in the contact's
+`warnings`: a lead whose e-mail was mistyped is still a lead, and losing the person over one
+cell is worse than importing them without it. The warnings go to the same file as the refused
+rows, so the team fixes both in one place.
 """
 
 from __future__ import annotations
@@ -67,6 +74,8 @@ class CleanContact:
     stage: str | None
     tags: list[str]
     custom: dict[str, Any]
+    # The values left out and why ("e-mail inválido"), in the order of the fields.
+    warnings: list[str] = field(default_factory=list)
 
 
 def _fold(text: str) -> str:
@@ -147,32 +156,38 @@ class RowRules:
             phone = canonical(raw_phone, self.default_region)
         except InvalidPhone as error:
             return f"telefone inválido: {_PHONE_PROBLEMS.get(error.problem, error.problem)}"
+        warnings: list[str] = []
         name = " ".join(raw_name.split()) if raw_name else ""
         if len(name) > limits.MAX_NAME_CHARS:
-            return f"nome com mais de {limits.MAX_NAME_CHARS} caracteres"
+            warnings.append(f"nome com mais de {limits.MAX_NAME_CHARS} caracteres")
+            name = ""
         email = _text(raw_email)
         if email is not None:
             email = email.lower()
             if len(email) > limits.MAX_EMAIL_CHARS or not _EMAIL.match(email):
-                return "e-mail inválido"
+                warnings.append("e-mail inválido")
+                email = None
         source = _text(raw_source)
         if source is not None and len(source) > limits.MAX_SOURCE_CHARS:
-            return f"origem com mais de {limits.MAX_SOURCE_CHARS} caracteres"
+            warnings.append(f"origem com mais de {limits.MAX_SOURCE_CHARS} caracteres")
+            source = None
         stage = self._stage(_text(raw_stage)) if raw_stage else None
         if stage is not None and stage.startswith("!"):
-            return stage[1:]
-        tags = self._tags(raw_tags) if raw_tags else []
-        if isinstance(tags, str):
-            return tags
+            warnings.append(stage[1:])
+            stage = None
+        tags = self._tags(raw_tags, warnings) if raw_tags else []
         custom: dict[str, Any] = {}
         for key, value in raw_custom.items():
             definition = self.definitions.get(key)
             if definition is None:
+                # Not a bad value but a field the company does not have: a request built for
+                # another account or a typo in an integration, which should not pass quietly.
                 return f"atributo personalizado inexistente: {key}"
             try:
                 coerced = coerce_value(definition, value)
             except ValueError as error:
-                return f"{definition.label}: {error}"
+                warnings.append(f"{definition.label}: {error}")
+                continue
             if coerced is not None:
                 custom[key] = coerced
         return CleanContact(
@@ -184,6 +199,7 @@ class RowRules:
             stage=stage,
             tags=tags,
             custom=custom,
+            warnings=warnings,
         )
 
     def _stage(self, value: str | None) -> str | None:
@@ -198,17 +214,25 @@ class RowRules:
         return key if key is not None else f"!etapa do funil desconhecida: {value[:50]}"
 
     @staticmethod
-    def _tags(parts: list[str]) -> list[str] | str:
-        """Tags split, trimmed and deduplicated in order, or the reason they are refused."""
+    def _tags(parts: list[str], warnings: list[str]) -> list[str]:
+        """Tags split, trimmed and deduplicated in order; one too long, or those beyond the
+        limit, are left out and said in `warnings`."""
         tags: dict[str, None] = {}
+        too_long = 0
         for part in parts:
             for piece in _TAG_SEPARATORS.split(part):
                 tag = " ".join(piece.split())
                 if not tag:
                     continue
                 if len(tag) > limits.MAX_TAG_CHARS:
-                    return f"etiqueta com mais de {limits.MAX_TAG_CHARS} caracteres"
+                    too_long += 1
+                    continue
                 tags[tag] = None
+        if too_long:
+            warnings.append(f"etiqueta com mais de {limits.MAX_TAG_CHARS} caracteres")
         if len(tags) > limits.MAX_TAGS:
-            return f"mais de {limits.MAX_TAGS} etiquetas"
+            warnings.append(
+                f"mais de {limits.MAX_TAGS} etiquetas: ficaram as {limits.MAX_TAGS} primeiras"
+            )
+            return list(tags)[: limits.MAX_TAGS]
         return list(tags)

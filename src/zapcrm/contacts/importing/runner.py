@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.contacts.attributes import load_definitions
 from zapcrm.contacts.importing import limits, repository
-from zapcrm.contacts.importing.failed import FailedRows, failed_rows_path
+from zapcrm.contacts.importing.failed import FailedRows, failed_rows_path, warned_reason
 from zapcrm.contacts.importing.mapping import ColumnPlan, plan_columns
 from zapcrm.contacts.importing.pipeline import (
     BatchResult,
@@ -55,6 +55,7 @@ from zapcrm.db import Database
 from zapcrm.exceptions import ZapcrmError
 from zapcrm.logging import get_logger
 from zapcrm.messaging import realtime
+from zapcrm.models import ImportJob
 
 __all__ = [
     "ImportBusy",
@@ -143,6 +144,8 @@ class _Chunk:
     # One (rows, COPY payload) per lane.
     parts: list[tuple[list[StagedRow], bytes]] = field(default_factory=list)
     failures: list[tuple[int, list[str], str]] = field(default_factory=list)
+    # Rows imported without some of their values (rows.py), for the same file.
+    warned: list[tuple[int, list[str], str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -300,6 +303,9 @@ class ImportRunner:
             if isinstance(result, str):
                 chunk.failures.append((record.line, record.cells, result))
             else:
+                if result.warnings:
+                    reason = warned_reason(result.warnings)
+                    chunk.warned.append((record.line, record.cells, reason))
                 # The same number always lands in the same lane, whatever its format.
                 lanes[zlib.crc32(result.phone.encode()) % self.lanes].append((record.index, result))
             if chunk.last_index - chunk.first_index + 1 >= self.chunk_rows:
@@ -345,7 +351,7 @@ class ImportRunner:
             chunks.close()
             failed.close()
             gc.unfreeze()
-        return await self._finish("completed", setup, failed_count=failed.count)
+        return await self._finish("completed", setup, rows_in_file=failed.count + failed.warned)
 
     async def _apply(
         self, setup: _Setup, chunk: _Chunk, failed: FailedRows, recovering: bool
@@ -412,7 +418,7 @@ class ImportRunner:
     async def _commit_chunk(
         self, session: AsyncSession, chunk: _Chunk, failed: FailedRows, totals: _Totals
     ) -> Progress:
-        failed.write(chunk.failures)
+        failed.write(chunk.failures, chunk.warned)
         job = await repository.record_chunk(
             session,
             self.company_id,
@@ -422,6 +428,7 @@ class ImportRunner:
             updated=totals.updated,
             skipped=totals.skipped,
             failed=len(chunk.failures),
+            warned=len(chunk.warned),
         )
         return Progress.of(job, rows_per_second=self._speed(job.processed_rows))
 
@@ -476,18 +483,15 @@ class ImportRunner:
         status: str,
         setup: _Setup,
         *,
-        failed_count: int | None = None,
+        rows_in_file: int | None = None,
         error: str | None = None,
     ) -> Progress | None:
         path = failed_rows_path(setup.file_path, setup.job_id)
         async with self.db.service_session() as session:
             current = await repository.get_job(session, self.company_id, self.job_id)
-            count = (
-                failed_count
-                if failed_count is not None
-                else (current.failed_count if current else 0)
-            )
-            keep_file = count > 0 and path.exists()
+            if rows_in_file is None:
+                rows_in_file = 0 if current is None else _rows_in_file(current)
+            keep_file = rows_in_file > 0 and path.exists()
             if status == "completed":
                 # Once, over every contact the job created or changed: a rule is one INSERT ...
                 # SELECT, not one per chunk or per row. A re-run (a crash before this commit)
@@ -515,6 +519,7 @@ class ImportRunner:
             updated=job.updated_count,
             skipped=job.skipped_count,
             failed=job.failed_count,
+            warned=job.warned_count,
         )
         await self._report(progress)
         return progress
@@ -524,6 +529,11 @@ class ImportRunner:
             self.on_progress(progress)
         if self.redis is not None:
             await publish_progress(self.redis, self.company_id, progress)
+
+
+def _rows_in_file(job: ImportJob) -> int:
+    """The rows a job's failed-rows file holds: refused and imported with warnings."""
+    return job.failed_count + job.warned_count
 
 
 async def publish_progress(client: Redis, company_id: uuid.UUID, progress: Progress) -> None:
@@ -555,7 +565,7 @@ async def abandon_job(
         if job is None or job.status not in ("queued", "running"):
             return None
         path = failed_rows_path(job.file_path, job_id) if job.file_path else None
-        keep = path is not None and job.failed_count > 0 and await asyncio.to_thread(path.exists)
+        keep = path is not None and _rows_in_file(job) > 0 and await asyncio.to_thread(path.exists)
         job = await repository.finish_job(
             session,
             company_id,

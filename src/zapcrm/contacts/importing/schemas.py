@@ -55,6 +55,10 @@ class ImportCounts(BaseModel):
     updated: int
     skipped: int
     failed: int
+    warned: int = Field(
+        description="rows imported without some of their values (created or updated, and also"
+        " listed with the reason in the failed-rows file)"
+    )
 
 
 class ImportJobOut(BaseModel):
@@ -97,6 +101,7 @@ class ImportJobOut(BaseModel):
                 updated=job.updated_count,
                 skipped=job.skipped_count,
                 failed=job.failed_count,
+                warned=job.warned_count,
             ),
             progress=ImportProgress(
                 percent=round(percent, 1),
@@ -153,6 +158,9 @@ class BulkItem(BaseModel):
     status: Literal["created", "updated", "skipped", "failed"]
     contact_id: uuid.UUID | None = None
     reason: str | None = None
+    warnings: list[str] = Field(
+        default_factory=list, description="values left out of an imported item, and why"
+    )
 
 
 class BulkResult(BaseModel):
@@ -162,4 +170,5 @@ class BulkResult(BaseModel):
     updated: int
     skipped: int
     failed: int
+    warned: int = Field(description="items imported without some of their values")
     items: list[BulkItem]

@@ -239,10 +239,10 @@ async def failed_rows_file(
     failed = Path(job.failed_path) if job.failed_path else None
     if failed is not None and await asyncio.to_thread(failed.exists):
         stem = Path(job.file_name).stem or "contatos"
-        return failed, f"{stem}-linhas-com-falha.csv"
+        return failed, f"{stem}-linhas-com-problemas.csv"
     if job.status in ("uploaded", "queued", "running"):
         raise Conflict(N_("a importação ainda não terminou"), status=job.status)
-    raise NotFound(N_("nenhuma linha falhou nesta importação"))
+    raise NotFound(N_("nenhuma linha teve problemas nesta importação"))
 
 
 async def bulk_import(
@@ -294,8 +294,14 @@ async def bulk_import(
         details={"via": "api"},
         with_rows=True,
     )
+    warnings = {index: clean.warnings for index, clean in cleaned if clean.warnings}
     for index, outcome, contact_id in batch.rows or []:
-        items[index] = BulkItem(index=index, status=outcome, contact_id=contact_id)
+        items[index] = BulkItem(
+            index=index,
+            status=outcome,
+            contact_id=contact_id,
+            warnings=warnings.get(index, []),
+        )
     await list_rules.apply_to_contacts(
         session,
         actor.company_id,
@@ -311,5 +317,6 @@ async def bulk_import(
         updated=batch.updated,
         skipped=batch.skipped,
         failed=sum(1 for item in done if item.status == "failed"),
+        warned=len(warnings),
         items=done,
     )

@@ -357,6 +357,7 @@ class PageView:
             return ""
         status = str(data.get("status", ""))
         failed = _count(data.get("failed"))
+        warned = _count(data.get("warned"))
         return render_macro(
             "imports/_progress.html",
             "progress",
@@ -368,10 +369,11 @@ class PageView:
             _count(data.get("updated")),
             _count(data.get("skipped")),
             failed,
+            warned,
             data.get("rows_per_second"),
             data.get("eta_seconds"),
             # The final event is sent after the failed-rows file is written.
-            status in FINISHED and failed > 0,
+            status in FINISHED and failed + warned > 0,
             error=_text(data.get("error")),
             oob=True,
         )
