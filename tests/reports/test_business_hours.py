@@ -23,7 +23,9 @@ from zapcrm.reports.export import BUSINESS_HOURS_HEADER, HEADER
 
 # Monday to Friday 08:00-18:00; weekends closed.
 WEEKDAYS = {str(day): {"opens": "08:00:00", "closes": "18:00:00"} for day in range(1, 6)}
-OPEN_DAYS = {str(day): ["08:00:00", "18:00:00"] for day in range(1, 6)}
+# The same, as app.business_seconds takes them: by ISO weekday, 1 to 7.
+OPENS = "{08:00,08:00,08:00,08:00,08:00,NULL,NULL}"
+CLOSES = "{18:00,18:00,18:00,18:00,18:00,NULL,NULL}"
 # The reported days, up to the Monday the chat of `_weekend_shop` was answered and closed on.
 PERIOD = {"from": "2026-03-01", "to": "2026-03-09"}
 
@@ -56,13 +58,14 @@ async def test_business_seconds_counts_only_the_opening_hours(
     async with db.service_session() as session:
         counted = await session.scalar(
             text(
-                "select app.business_seconds(:since, :until, cast(:days as jsonb),"
-                " cast(:holidays as date[]), 'America/Sao_Paulo')"
+                "select app.business_seconds(:since, :until, cast(:opens as time[]),"
+                " cast(:closes as time[]), cast(:holidays as date[]), 'America/Sao_Paulo')"
             ),
             {
                 "since": since,
                 "until": until,
-                "days": orjson.dumps(OPEN_DAYS).decode(),
+                "opens": OPENS,
+                "closes": CLOSES,
                 "holidays": "{" + ",".join(holidays) + "}",
             },
         )
@@ -72,7 +75,11 @@ async def test_business_seconds_counts_only_the_opening_hours(
 async def test_an_unanswered_wait_has_no_business_time(db: Database) -> None:
     async with db.service_session() as session:
         counted = await session.scalar(
-            text("select app.business_seconds(now(), null, '{}', '{}', 'America/Sao_Paulo')")
+            text(
+                "select app.business_seconds(now(), null, cast(:opens as time[]),"
+                " cast(:closes as time[]), '{}', 'America/Sao_Paulo')"
+            ),
+            {"opens": OPENS, "closes": CLOSES},
         )
     assert counted is None
 

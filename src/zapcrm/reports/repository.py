@@ -20,6 +20,7 @@ from sqlalchemy import (
     Select,
     String,
     Text,
+    Time,
     and_,
     bindparam,
     cast,
@@ -33,7 +34,7 @@ from sqlalchemy import (
     union,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -174,31 +175,38 @@ def _seconds(later: Any, earlier: Any, filters: ReportFilters) -> ColumnElement[
     return func.app.business_seconds(earlier, later, *_opening_params(filters), type_=Float)
 
 
+# app.business_seconds' opening hours (migration 0042), bound as arrays.
+_OPENING_TYPES: dict[str, ARRAY[Any]] = {
+    "opens": ARRAY(Time),
+    "closes": ARRAY(Time),
+    "holidays": ARRAY(Date),
+}
+
+
 def _opening_params(filters: ReportFilters) -> list[Any]:
     # Named parameters, one of each however many times they appear (see `_local`).
     return [
-        bindparam("open_days", opening_days(filters), type_=JSONB),
-        bindparam("holidays", holidays(filters), type_=ARRAY(Date)),
+        *(
+            bindparam(name, value, type_=_OPENING_TYPES[name])
+            for name, value in _opening(filters).items()
+        ),
         bindparam("zone", filters.timezone.key, type_=String),
     ]
 
 
-def opening_days(filters: ReportFilters) -> dict[str, list[str]] | None:
-    """The report's opening hours as app.business_seconds reads them: ISO weekday ->
-    [opens, closes] (None: the report counts every hour)."""
+def _opening(filters: ReportFilters) -> dict[str, list[Any] | None]:
+    """The report's opening hours as app.business_seconds reads them: the opening and closing
+    time of each ISO weekday, 1 to 7 (None: closed that weekday), and the holidays; all None
+    when the report counts every hour."""
     schedule = filters.business_hours
     if schedule is None:
-        return None
+        return {"opens": None, "closes": None, "holidays": None}
+    hours = [schedule.days.get(weekday) for weekday in range(1, 8)]
     return {
-        str(day): [opens.isoformat(), closes.isoformat()]
-        for day, (opens, closes) in schedule.days.items()
+        "opens": [None if day is None else day[0] for day in hours],
+        "closes": [None if day is None else day[1] for day in hours],
+        "holidays": sorted(schedule.holidays),
     }
-
-
-def holidays(filters: ReportFilters) -> list[date]:
-    """The days the business is closed whatever the weekday (none when every hour counts)."""
-    schedule = filters.business_hours
-    return [] if schedule is None else sorted(schedule.holidays)
 
 
 def _first_response(filters: ReportFilters) -> ColumnElement[float]:
@@ -500,7 +508,7 @@ class ReplyFigures(NamedTuple):
 # incrementally, not once per row). Waits that started in the period count; one not answered
 # yet has no time. Each wait goes to the agent who held the cycle, as first response does,
 # and to the department the cycle was served in (the summary's per-department rows). With
-# business hours (`open_days` given) a wait counts only its time in opening hours.
+# business hours (`opens` given) a wait counts only its time in opening hours.
 _REPLY_TIMES = text(
     """
 with cycles as (
@@ -534,9 +542,9 @@ waits as (
 ),
 answered as (
   select assignee_id, department_id,
-         case when cast(:open_days as jsonb) is null
+         case when cast(:opens as time[]) is null
               then extract(epoch from replied_at - at)::float8
-              else app.business_seconds(at, replied_at, :open_days, :holidays, :zone)
+              else app.business_seconds(at, replied_at, :opens, :closes, :holidays, :zone)
          end as seconds
   from waits
   where not from_me and (after_ours is null or after_ours)
@@ -552,11 +560,7 @@ select assignee_id, department_id,
 from answered
 group by grouping sets ((), (assignee_id), (department_id))
 """
-).bindparams(
-    # none_as_null: a report on the clock binds SQL NULL here, not the JSON value null.
-    bindparam("open_days", type_=JSONB(none_as_null=True)),
-    bindparam("holidays", type_=ARRAY(Date)),
-)
+).bindparams(*(bindparam(name, type_=kind) for name, kind in _OPENING_TYPES.items()))
 
 
 async def reply_figures(
@@ -573,8 +577,7 @@ async def reply_figures(
             "department_id": filters.department_id,
             "agent_id": filters.agent_id,
             "automatic": list(AUTOMATIC_MARKS),
-            "open_days": opening_days(filters),
-            "holidays": holidays(filters),
+            **_opening(filters),
             "zone": filters.timezone.key,
         },
     )
