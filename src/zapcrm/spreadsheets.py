@@ -6,7 +6,9 @@ the decimal separator, so `;` is its list separator), CRLF line ends.
 
 Against formula injection (CSV injection, OWASP) every cell that starts with `=`, `+`, `-`,
 `@`, a tab or a carriage return gets a leading `'`, so a spreadsheet shows it as text. That
-includes phones (`'+5511...`), which also keeps Excel from turning them into numbers.
+includes phones (`'+5511...`), which also keeps Excel from turning them into numbers. A file
+of ours read back (the import's failed rows, fixed and imported again) drops that apostrophe
+(`restored`), as a spreadsheet does.
 """
 
 from __future__ import annotations
@@ -19,7 +21,16 @@ from zoneinfo import ZoneInfo
 
 from starlette.responses import StreamingResponse
 
-__all__ = ["BOM", "MEDIA_TYPE", "download", "file_name", "iso_moment", "lines", "neutralise"]
+__all__ = [
+    "BOM",
+    "MEDIA_TYPE",
+    "download",
+    "file_name",
+    "iso_moment",
+    "lines",
+    "neutralise",
+    "restored",
+]
 
 MEDIA_TYPE = "text/csv; charset=utf-8"
 BOM = "\ufeff"
@@ -29,6 +40,11 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def neutralise(cell: str) -> str:
     """The cell as a spreadsheet will show it as text, never run it as a formula."""
     return f"'{cell}" if cell.startswith(_FORMULA_STARTS) else cell
+
+
+def restored(cell: str) -> str:
+    """A neutralised cell as it was before (`neutralise` undone); any other cell unchanged."""
+    return cell[1:] if cell.startswith("'") and cell.startswith(_FORMULA_STARTS, 1) else cell
 
 
 def iso_moment(value: datetime | None, timezone: ZoneInfo) -> str:

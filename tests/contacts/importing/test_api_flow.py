@@ -16,6 +16,7 @@ from tests.contacts.importing.conftest import (
     contacts_of,
     csv_bytes,
     define,
+    import_file,
     new_tenant,
     query,
     run_job,
@@ -332,3 +333,50 @@ async def test_cancel_while_running_stops_between_chunks(
     assert final["processed_rows"] == 20
     assert final["counts"]["created"] == 20
     assert len(await contacts_of(runtime.db, tenant.company_id)) == 20
+
+
+async def test_the_problem_rows_file_fixed_and_imported_again_completes_the_contacts(
+    imports_api: httpx.AsyncClient, runtime: Runtime, factory: Factory
+) -> None:
+    tenant = await new_tenant(factory, imports_api, (Role.OPERATOR,))
+    await define(runtime.db, tenant.company_id, attributes=[("saldo", "Saldo", "number", [])])
+    headers = tenant.headers[Role.OPERATOR]
+    content = csv_bytes(
+        [
+            "Nome;Celular;E-mail;Saldo",
+            "Carla;+55 31 99876-5401;carla@;-10",
+            "Davi;11;davi@exemplo.com;5",
+        ]
+    )
+    first = await import_file(imports_api, runtime, tenant, content)
+    assert (first["counts"]["created"], first["counts"]["failed"], first["counts"]["warned"]) == (
+        1,
+        1,
+        1,
+    )
+    problems = await imports_api.get(first["failed_rows_url"], headers=headers)
+    assert "linhas-com-problemas.csv" in problems.headers["content-disposition"]
+    text_body = problems.content.decode("utf-8-sig")
+    # The phone and the balance are written against formulas; the team fixes both rows in the
+    # file as it is, and the apostrophes are not read as part of the values.
+    assert "'+55 31 99876-5401" in text_body
+    assert ";'-10;" in text_body
+    fixed = text_body.replace("carla@;", "carla@exemplo.com;").replace(";11;", ";21 98765-4302;")
+
+    second = await import_file(
+        imports_api, runtime, tenant, ("\ufeff" + fixed).encode(), policy="fill_empty"
+    )
+    assert second["counts"] == {
+        "created": 1,
+        "updated": 1,
+        "skipped": 0,
+        "failed": 0,
+        "warned": 0,
+    }
+    contacts = await contacts_of(runtime.db, tenant.company_id)
+    assert sorted(
+        (c["name"], c["phone_e164"], c["email"], c["custom_fields"]) for c in contacts
+    ) == [
+        ("Carla", "+5531998765401", "carla@exemplo.com", {"saldo": -10}),
+        ("Davi", "+5521987654302", "davi@exemplo.com", {"saldo": 5}),
+    ]

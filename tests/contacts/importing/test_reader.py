@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from zapcrm.contacts.importing import limits
-from zapcrm.contacts.importing.reader import inspect_file, iter_records, neutralise_cell
+from zapcrm.contacts.importing.reader import inspect_file, iter_records
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.spreadsheets import neutralise, restored
 
 
 def _file(tmp_path: Path, content: bytes, name: str = "contatos.csv") -> Path:
@@ -160,5 +161,12 @@ def test_row_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("", ""),
     ],
 )
-def test_formula_cells_are_neutralised(cell: str, safe: str) -> None:
-    assert neutralise_cell(cell) == safe
+def test_formula_cells_are_neutralised_and_read_back_as_they_were(cell: str, safe: str) -> None:
+    assert neutralise(cell) == safe
+    assert restored(safe) == cell
+
+
+def test_an_apostrophe_of_the_data_itself_stays() -> None:
+    assert restored("'Tá bom'") == "'Tá bom'"
+    assert restored("'") == "'"
+    assert restored("''=1") == "''=1"

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from zapcrm.contacts.importing.reader import neutralise_cell
+from zapcrm.spreadsheets import neutralise
 
 __all__ = ["FailedRows", "failed_rows_path", "warned_reason"]
 
@@ -47,7 +47,7 @@ class FailedRows:
         if keep_through is None or not path.exists():
             with path.open("w", encoding="utf-8-sig", newline="") as stream:
                 csv.writer(stream, delimiter=delimiter).writerow(
-                    ["linha", *(neutralise_cell(name) for name in columns), "motivo"]
+                    ["linha", *(neutralise(name) for name in columns), "motivo"]
                 )
         else:
             self._trim(keep_through)
@@ -85,7 +85,7 @@ class FailedRows:
         rows = sorted([*failures, *warned]) if warned else failures
         for line, cells, reason in rows:
             padded = cells + [""] * (self.width - len(cells))
-            self._writer.writerow([line, *(neutralise_cell(cell) for cell in padded), reason])
+            self._writer.writerow([line, *(neutralise(cell) for cell in padded), reason])
         self._stream.flush()
         self.count += len(failures)
         self.warned += len(warned)

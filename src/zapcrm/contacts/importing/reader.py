@@ -25,7 +25,6 @@ __all__ = [
     "Record",
     "inspect_file",
     "iter_records",
-    "neutralise_cell",
 ]
 
 DELIMITERS = (",", ";", "\t")
@@ -37,7 +36,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # A header cell that is really data: a phone number or an e-mail address.
 _DIGIT = re.compile(r"\d")
 _EMAIL_LIKE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +56,6 @@ class Record:
     index: int
     line: int
     cells: list[str]
-
-
-def neutralise_cell(value: str) -> str:
-    """A cell safe to open in a spreadsheet: formulas become text (leading apostrophe)."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _rejected(message: str) -> ValidationFailed:

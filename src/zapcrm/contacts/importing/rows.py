@@ -25,6 +25,7 @@ from zapcrm.contacts.importing.mapping import ColumnPlan
 from zapcrm.contacts.importing.phones import canonical, phone_keys
 from zapcrm.kit.folding import fold
 from zapcrm.kit.phones import InvalidPhone
+from zapcrm.spreadsheets import restored
 
 __all__ = ["CleanContact", "RawContact", "RowRules"]
 
@@ -116,6 +117,9 @@ class RowRules:
             return f"a linha tem {count} colunas; o cabeçalho tem {width}"
         if count < width:
             cells = cells + [""] * (width - count)  # short rows: the missing cells are empty
+        # The failed-rows file writes "'+55 11 98765-4321" against formulas; fixed and imported
+        # again, the apostrophe is not part of the phone (nor of "-10" or "=soma").
+        cells = [restored(cell) for cell in cells]
         return self._clean(
             cells[plan.phone],
             None if plan.name is None else cells[plan.name],
