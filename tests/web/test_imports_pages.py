@@ -125,3 +125,65 @@ async def test_an_open_job_page_shows_why_the_job_failed_without_reloading(
     assert "Importando…" not in html
     assert "indisponível &lt;nas&gt; tentativas" in html  # escaped
     assert RETRY_BUTTON in html
+
+
+async def test_a_live_progress_event_puts_each_count_in_its_place(factory: Factory) -> None:
+    company_id = await factory.company()
+    user = await factory.user(company_id, Role.OPERATOR)
+    job_id = uuid.uuid4()
+    view = PageView(
+        PanelUser(identity_of(user), PanelSession("s", "a", "r", 0.0, "csrf")),
+        InboxFilter(),
+        None,
+        Agents(by_id={}, active=[]),
+        job_id,
+    )
+    counts = {"created": 5, "updated": 4, "skipped": 3, "failed": 2, "warned": 1}
+    data = {"job_id": str(job_id), "status": "completed", "total_rows": 15, "processed_rows": 15}
+    event = {"type": "import.progress", "data": {**data, **counts, "rows_per_second": 95.4}}
+
+    html = view.fragments(event)
+
+    for name, count in counts.items():
+        assert f'<dd class="{name}">{count}</dd>' in html
+    assert "95" not in html  # the speed is shown only while the import runs
+    assert "Baixar linhas com problemas (CSV)" in html
+
+
+async def test_an_upload_never_started_can_be_discarded_and_a_queued_import_stopped(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    operator = await factory.user(await factory.company(), Role.OPERATOR)
+    http = await new_browser()
+    csrf = await panel_login(http, operator)
+    headers = await login(http, operator)
+    files = {"file": ("esquecido.csv", b"nome;telefone\nAna;11987650000\n", "text/csv")}
+    uploaded = (await http.post("/api/contacts/imports", files=files, headers=headers)).json()
+    mapping = await http.get(f"/panel/contacts/import/{uploaded['id']}")
+    assert 'form="discard-upload"' in mapping.text
+    assert "Descartar arquivo" in mapping.text
+
+    discarded = await http.post(
+        f"/panel/contacts/import/{uploaded['id']}/cancel", data={"csrf_token": csrf}
+    )
+    assert discarded.status_code == 303
+    assert discarded.headers["location"] == "/panel/contacts/import"
+    listed = await http.get("/panel/contacts/import")
+    assert "Aguardando mapeamento" not in listed.text
+    assert "Cancelada" in listed.text
+
+    job_id = await _started_job(http, operator)
+    await _set_status(db, job_id, "running")
+    async with db.service_session() as session:
+        await session.execute(
+            text("update import_jobs set finished_at = null where id = :id"), {"id": job_id}
+        )
+    page = await http.get(f"/panel/contacts/import/{job_id}")
+    assert f'hx-post="/panel/contacts/import/{job_id}/cancel"' in page.text
+    stopped = await http.post(
+        f"/panel/contacts/import/{job_id}/cancel",
+        headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+    )
+    assert stopped.status_code == 200, stopped.text
+    assert "Importação cancelada" in stopped.text
+    assert "Parar importação" not in stopped.text

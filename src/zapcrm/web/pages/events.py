@@ -358,22 +358,25 @@ class PageView:
         status = str(data.get("status", ""))
         failed = _count(data.get("failed"))
         warned = _count(data.get("warned"))
+        # By name: the macro has a dozen parameters, and a new one added in the middle would
+        # shift every positional value after it without an error (the page would show the
+        # speed as a count).
         return render_macro(
             "imports/_progress.html",
             "progress",
-            self.import_id,
-            status,
-            _count(data.get("total_rows")),
-            _count(data.get("processed_rows")),
-            _count(data.get("created")),
-            _count(data.get("updated")),
-            _count(data.get("skipped")),
-            failed,
-            warned,
-            data.get("rows_per_second"),
-            data.get("eta_seconds"),
+            job_id=self.import_id,
+            status=status,
+            total=_count(data.get("total_rows")),
+            processed=_count(data.get("processed_rows")),
+            created=_count(data.get("created")),
+            updated=_count(data.get("updated")),
+            skipped=_count(data.get("skipped")),
+            failed=failed,
+            warned=warned,
+            rows_per_second=data.get("rows_per_second"),
+            eta_seconds=data.get("eta_seconds"),
             # The final event is sent after the failed-rows file is written.
-            status in FINISHED and failed + warned > 0,
+            has_failed_file=status in FINISHED and failed + warned > 0,
             error=_text(data.get("error")),
             oob=True,
         )

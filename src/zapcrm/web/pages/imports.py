@@ -1,5 +1,5 @@
 """The contact import wizard: upload a CSV, map its columns, watch it run, get the failed rows,
-retry a failed run."""
+retry a failed run, stop a running one or discard an upload never started."""
 
 from __future__ import annotations
 
@@ -129,6 +129,22 @@ async def retry(job_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser) -
     """Queue a failed job again; answers with the progress block, which then updates live."""
     job = await edge.retry_import(user.identity, runtime, job_id)
     return HTMLResponse(render_macro("imports/_progress.html", "job_progress", job))
+
+
+@router.post("/contacts/import/{job_id}/cancel")
+async def cancel(
+    job_id: uuid.UUID, request: Request, runtime: RuntimeDep, user: ActingPanelUser
+) -> Response:
+    """Stop an import between chunks (the contacts already imported stay) and answer htmx with
+    the progress block; a plain form post discards an upload that was never started and goes
+    back to the imports list, where it no longer waits for a mapping."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        job = await import_service.cancel_import(session, user.identity.company_id, job_id)
+    if request.headers.get("HX-Request") == "true":
+        return HTMLResponse(
+            render_macro("imports/_progress.html", "job_progress", ImportJobOut.of(job))
+        )
+    return RedirectResponse("/panel/contacts/import", status_code=303)
 
 
 @router.get("/contacts/import/{job_id}/failed.csv")
