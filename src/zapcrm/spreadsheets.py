@@ -26,8 +26,8 @@ __all__ = [
     "MEDIA_TYPE",
     "download",
     "file_name",
-    "iso_moment",
     "lines",
+    "local_moment",
     "neutralise",
     "restored",
 ]
@@ -47,9 +47,13 @@ def restored(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and cell.startswith(_FORMULA_STARTS, 1) else cell
 
 
-def iso_moment(value: datetime | None, timezone: ZoneInfo) -> str:
-    """A time as ISO 8601 to the second in the company's zone (empty when there is none)."""
-    return value.astimezone(timezone).isoformat(timespec="seconds") if value else ""
+def local_moment(value: datetime | None, timezone: ZoneInfo) -> str:
+    """A time to the second on the company's clock, DD/MM/AAAA HH:MM:SS (empty when none).
+
+    Excel pt-BR reads this as a date and time it can sort and filter; an ISO 8601 time with its
+    offset (2026-03-02T09:00:00-03:00) it keeps as text. The zone is the company's, as the
+    panel shows times; the file's reader knows it."""
+    return f"{value.astimezone(timezone):%d/%m/%Y %H:%M:%S}" if value else ""
 
 
 def lines(records: Sequence[Sequence[str]]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -281,13 +282,16 @@ async def test_the_recipients_download_as_a_spreadsheet(
     assert 'filename="campanha-' in response.headers["content-disposition"]
     assert response.content.startswith("\ufeff".encode())
     records = response.content.decode("utf-8-sig").split("\r\n")
-    assert records[0] == "Posição;Nome;Telefone;Situação;Motivo;Texto;Enviada em;Respondeu"
+    assert records[0] == (
+        "Posição;Nome;Telefone;Situação;Motivo;Variação do texto;Enviada em;Respondeu"
+    )
     rows = sorted(record.split(";") for record in records[1:] if record)
     by_name = {row[1]: row for row in rows}
     sent = by_name["'=HYPERLINK(1)"]  # a formula is neutralised
     assert sent[2:4] == ["'+5511987650001", "Na fila"]
     assert sent[5] == "1"
-    assert sent[6].endswith("-03:00")  # São Paulo time
+    # São Paulo time, as Excel pt-BR reads a date.
+    assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d", sent[6])
     assert by_name["Bruno"][3:5] == [
         "Ignorado",
         "o contato não tem telefone nem conversa neste número",

@@ -28,7 +28,7 @@ async def download(
     return list(csv.reader(io.StringIO(response.content.decode()[1:]), delimiter=";"))
 
 
-async def test_one_row_per_cycle_of_the_period_with_local_iso_times_and_seconds(
+async def test_one_row_per_cycle_of_the_period_with_local_times_and_seconds(
     client: httpx.AsyncClient, shop: Shop
 ) -> None:
     records = await download(client, await login(client, shop.supervisor), **WEEK)
@@ -46,18 +46,18 @@ async def test_one_row_per_cycle_of_the_period_with_local_iso_times_and_seconds(
         "'+5511911110001",
         loja,
         "Ana Atendente",
-        "2026-03-02T09:00:00-03:00",
-        "2026-03-02T09:01:00-03:00",
-        "2026-03-02T09:10:00-03:00",
+        "02/03/2026 09:00:00",
+        "02/03/2026 09:01:00",
+        "02/03/2026 09:10:00",
         "60",
         "600",
         "",  # in no department
         "",  # not asked about
     ]
     assert rows[0][5:] == [
-        "2026-02-28T22:00:00-03:00",
-        "2026-02-28T22:01:00-03:00",
-        "2026-03-01T09:00:00-03:00",
+        "28/02/2026 22:00:00",
+        "28/02/2026 22:01:00",
+        "01/03/2026 09:00:00",
         "60",
         "39600",
         "",
@@ -69,7 +69,7 @@ async def test_one_row_per_cycle_of_the_period_with_local_iso_times_and_seconds(
         "'+5511911110004",
         rows[4][3],
         "",
-        "2026-03-05T08:00:00-03:00",
+        "05/03/2026 08:00:00",
         "",
         "",
         "",

@@ -1,7 +1,8 @@
 """A campaign's recipients as a CSV file: who got which text, what became of it, who replied.
 
 The format is `zapcrm.spreadsheets`' (UTF-8 with a BOM, `;` between cells, CRLF line ends,
-formula cells neutralised), with a pt-BR header; times are ISO 8601 in the company's zone. The
+formula cells neutralised), with a pt-BR header; times are DD/MM/AAAA HH:MM:SS in the company's
+zone. The
 rows are read in pages of the recipients list (by position) in a transaction of their own,
 under the caller's RLS, so memory stays flat for any audience.
 """
@@ -17,10 +18,20 @@ from starlette.responses import StreamingResponse
 
 from zapcrm.campaigns import repository
 from zapcrm.db import Database
-from zapcrm.spreadsheets import BOM, download, iso_moment, lines, neutralise
+from zapcrm.spreadsheets import BOM, download, lines, local_moment, neutralise
 
 BATCH_SIZE = 1000
-HEADER = ("Posição", "Nome", "Telefone", "Situação", "Motivo", "Texto", "Enviada em", "Respondeu")
+# "Variação do texto": which of the campaign's texts (1, 2...) the person got, not the text.
+HEADER = (
+    "Posição",
+    "Nome",
+    "Telefone",
+    "Situação",
+    "Motivo",
+    "Variação do texto",
+    "Enviada em",
+    "Respondeu",
+)
 STATUS_LABELS = {
     "pending": "Aguardando",
     "skipped": "Ignorado",
@@ -69,7 +80,7 @@ def _cells(row: Mapping[str, Any], timezone: ZoneInfo) -> list[str]:
         STATUS_LABELS.get(row["status"], row["status"]),
         row["reason"] or "",
         "" if row["variant"] is None else str(row["variant"] + 1),
-        iso_moment(row["dispatched_at"], timezone),
+        local_moment(row["dispatched_at"], timezone),
         "sim" if row["replied"] else "",
     ]
     return [neutralise(cell) for cell in cells]

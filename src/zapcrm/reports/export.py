@@ -1,7 +1,8 @@
 """The per-cycle report as a CSV file, streamed in batches from a server-side cursor.
 
 The format is `zapcrm.spreadsheets`' (UTF-8 with a BOM, `;` between cells, CRLF line ends,
-formula cells neutralised), with a pt-BR header. Times are ISO 8601 in the company's zone;
+formula cells neutralised), with a pt-BR header. Times are DD/MM/AAAA HH:MM:SS in the
+company's zone (a date Excel pt-BR can sort);
 durations in whole seconds (only the opening hours' when the report counts business hours, and
 the header says so); the department is the one the cycle was served in (empty: none); the
 grade is the customer's 1-5 answer to the satisfaction survey (empty: not asked or no answer).
@@ -19,7 +20,7 @@ from zapcrm.db import Database
 from zapcrm.logging import get_logger
 from zapcrm.reports import repository
 from zapcrm.reports.service import ExportPlan
-from zapcrm.spreadsheets import BOM, download, iso_moment, lines, neutralise
+from zapcrm.spreadsheets import BOM, download, lines, local_moment, neutralise
 
 __all__ = ["BATCH_SIZE", "BUSINESS_HOURS_HEADER", "HEADER", "csv_chunks", "csv_response"]
 
@@ -89,9 +90,9 @@ def _cells(row: Any, timezone: ZoneInfo) -> list[str]:
         phone or "",
         instance or "",
         agent or "",
-        iso_moment(started_at, timezone),
-        iso_moment(replied_at, timezone),
-        iso_moment(closed_at, timezone),
+        local_moment(started_at, timezone),
+        local_moment(replied_at, timezone),
+        local_moment(closed_at, timezone),
         _seconds(first_response),
         _seconds(resolution),
         department or "",

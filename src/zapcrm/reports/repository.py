@@ -702,7 +702,10 @@ def export_statement(company_id: uuid.UUID, filters: ReportFilters) -> Select[An
             ConversationCycle.conversation_id,
             func.coalesce(func.nullif(Contact.name, ""), EvolutionConversation.subject),
             Contact.phone_e164,
-            EvolutionInstance.external_id,
+            # The number's WhatsApp name, as the panel shows it; the gateway's id until known.
+            func.coalesce(
+                func.nullif(EvolutionInstance.profile_name, ""), EvolutionInstance.external_id
+            ),
             func.coalesce(func.nullif(assignee.display_name, ""), assignee.email),
             ConversationCycle.started_at,
             ConversationCycle.first_human_reply_at,
