@@ -300,7 +300,7 @@ async def test_start_pause_resume_cancel_and_delete_post_with_the_token_and_chan
     again = await http.post(f"{url}/resume", headers={"X-CSRF-Token": csrf, **HTMX})
     assert again.status_code == 409
     assert again.headers["HX-Retarget"] == "#toast"
-    assert "só uma campanha pausada pode ser retomada" in again.text
+    assert "Só uma campanha pausada pode ser retomada" in again.text
     assert (await http.post(f"{url}/launch", headers={"X-CSRF-Token": csrf})).status_code == 422
 
     deleted = await http.post(f"{url}/delete", headers={"X-CSRF-Token": csrf, **HTMX})

@@ -93,10 +93,10 @@ async def test_a_service_error_toast_is_in_english_in_the_english_panel(
     in_english = await english.post(url, data={"text": "  "}, headers=en_headers)
     assert in_english.status_code == 422
     assert in_english.headers["HX-Retarget"] == "#toast"
-    assert "write a message before sending" in in_english.text
+    assert "Write a message before sending" in in_english.text
     assert "escreva" not in in_english.text
     by_default = await portuguese.post(url, data={"text": "  "}, headers=pt_headers)
-    assert "escreva uma mensagem antes de enviar" in by_default.text
+    assert "Escreva uma mensagem antes de enviar" in by_default.text
 
 
 async def test_a_conflict_fills_its_parameters_into_the_english_message(

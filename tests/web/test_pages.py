@@ -312,7 +312,7 @@ async def test_composer_queues_the_text_and_answers_with_its_bubble(
     empty = await http.post(url, data={"text": "   "}, headers=headers)
     assert empty.status_code == 422
     assert empty.headers["HX-Retarget"] == "#toast"
-    assert "escreva uma mensagem" in empty.text
+    assert "Escreva uma mensagem" in empty.text
 
 
 async def test_search_returns_just_the_matching_rows_for_htmx(
