@@ -35,8 +35,9 @@ async def test_a_company_starts_with_common_hours_and_the_reply_off(
     body = response.json()
     assert body["away_enabled"] is False
     assert body["timezone"] == "America/Sao_Paulo"
-    assert body["schedule"]["1"] == {"opens": "08:00:00", "closes": "18:00:00"}
-    assert body["schedule"]["6"] == {"opens": "08:00:00", "closes": "12:00:00"}
+    no_break = {"break_from": None, "break_until": None}
+    assert body["schedule"]["1"] == {"opens": "08:00:00", "closes": "18:00:00", **no_break}
+    assert body["schedule"]["6"] == {"opens": "08:00:00", "closes": "12:00:00", **no_break}
     assert "7" not in body["schedule"]
     assert "{{reabertura" in body["away_message"]
     assert body["updated_at"] is None
@@ -54,7 +55,8 @@ async def test_an_admin_saves_them_audited_and_everyone_reads_them(
     operator = await login(client, await factory.user(company, Role.OPERATOR))
     body = (await client.get("/api/business-hours", headers=operator)).json()
     assert body["schedule"] == {
-        day: {"opens": "09:00:00", "closes": "17:30:00"} for day in ("1", "2", "3", "4", "5")
+        day: {"opens": "09:00:00", "closes": "17:30:00", "break_from": None, "break_until": None}
+        for day in ("1", "2", "3", "4", "5")
     }
     assert body["holidays"] == ["2026-12-24", "2026-12-25"]  # sorted, once each
     assert body["away_enabled"] is True
@@ -94,6 +96,18 @@ async def test_mistakes_are_refused_with_the_field_named(
         hours(away_message="x" * 1001),
         hours(holidays=["2026-02-30"]),
         hours(extra=True),
+        # A break needs both ends, inside the day's hours.
+        hours(schedule={"1": {"opens": "08:00", "closes": "18:00", "break_from": "12:00"}}),
+        hours(
+            schedule={
+                "1": {
+                    "opens": "08:00",
+                    "closes": "18:00",
+                    "break_from": "17:00",
+                    "break_until": "19:00",
+                }
+            }
+        ),
     ]
     for body in cases:
         response = await client.put("/api/business-hours", json=body, headers=admin)
@@ -145,3 +159,24 @@ async def test_an_admin_adds_the_coming_years_national_holidays_once(
     operator = await login(client, await factory.user(company, Role.OPERATOR))
     refused = await client.post("/api/business-hours/national-holidays", headers=operator)
     assert refused.status_code == 403
+
+
+async def test_a_day_with_a_lunch_break_is_saved_and_read_back(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    company = await factory.company()
+    admin = await login(client, await factory.user(company, Role.ADMIN))
+    monday = {"opens": "08:00", "closes": "18:00", "break_from": "12:00", "break_until": "13:30"}
+    saved = await client.put(
+        "/api/business-hours", json=hours(schedule={"1": monday}), headers=admin
+    )
+    assert saved.status_code == 200, saved.text
+    body = (await client.get("/api/business-hours", headers=admin)).json()
+    assert body["schedule"] == {
+        "1": {
+            "opens": "08:00:00",
+            "closes": "18:00:00",
+            "break_from": "12:00:00",
+            "break_until": "13:30:00",
+        }
+    }

@@ -65,3 +65,18 @@ def test_national_holidays_include_the_movable_ones_named_in_portuguese() -> Non
     assert coming[date(2027, 3, 26)] == "Sexta-feira Santa"  # Easter moves it every year
     assert date(2026, 11, 20) not in coming  # before the first day asked for
     assert national_holidays("XX", date(2026, 1, 1), date(2026, 12, 31)) == {}
+
+
+LUNCH = Schedule(days=SHOP.days, zone=BRT, breaks={5: (time(12), time(13))})
+
+
+def test_the_lunch_break_is_closed_and_the_reply_says_when_it_ends() -> None:
+    assert is_open(LUNCH, brt(27, 11, 59))
+    assert not is_open(LUNCH, brt(27, 12))  # Friday's lunch
+    assert not is_open(LUNCH, brt(27, 12, 59))
+    assert is_open(LUNCH, brt(27, 13))
+    assert is_open(LUNCH, brt(26, 12, 30))  # Thursday has no break
+    assert next_opening(LUNCH, brt(27, 12, 15)) == brt(27, 13)
+    assert reopening_phrase(brt(27, 13), brt(27, 12, 15), BRT) == "hoje às 13:00"
+    # After closing, the next opening is the next morning, not the break's end.
+    assert next_opening(LUNCH, brt(27, 19)) == brt(28, 8)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import httpx
 import orjson
@@ -26,6 +27,9 @@ WEEKDAYS = {str(day): {"opens": "08:00:00", "closes": "18:00:00"} for day in ran
 # The same, as app.business_seconds takes them: by ISO weekday, 1 to 7.
 OPENS = "{08:00,08:00,08:00,08:00,08:00,NULL,NULL}"
 CLOSES = "{18:00,18:00,18:00,18:00,18:00,NULL,NULL}"
+NO_BREAKS = "{NULL,NULL,NULL,NULL,NULL,NULL,NULL}"
+# Lunch from 12:00 to 13:00 on Mondays only.
+MONDAY_LUNCH = ("{12:00,NULL,NULL,NULL,NULL,NULL,NULL}", "{13:00,NULL,NULL,NULL,NULL,NULL,NULL}")
 # The reported days, up to the Monday the chat of `_weekend_shop` was answered and closed on.
 PERIOD = {"from": "2026-03-01", "to": "2026-03-09"}
 
@@ -33,6 +37,14 @@ PERIOD = {"from": "2026-03-01", "to": "2026-03-09"}
 def moment(day: int, hour: int, minute: int = 0) -> datetime:
     """A moment of March 2026 in São Paulo (the 6th is a Friday, the 9th a Monday)."""
     return datetime(2026, 3, day, hour, minute, tzinfo=BRT)
+
+
+def _business_seconds_sql() -> Any:
+    return text(
+        "select app.business_seconds(:since, :until, cast(:opens as time[]),"
+        " cast(:closes as time[]), cast(:breaks_from as time[]), cast(:breaks_until as time[]),"
+        " cast(:holidays as date[]), 'America/Sao_Paulo')"
+    )
 
 
 @pytest.mark.parametrize(
@@ -57,16 +69,47 @@ async def test_business_seconds_counts_only_the_opening_hours(
 ) -> None:
     async with db.service_session() as session:
         counted = await session.scalar(
-            text(
-                "select app.business_seconds(:since, :until, cast(:opens as time[]),"
-                " cast(:closes as time[]), cast(:holidays as date[]), 'America/Sao_Paulo')"
-            ),
+            _business_seconds_sql(),
             {
                 "since": since,
                 "until": until,
                 "opens": OPENS,
                 "closes": CLOSES,
+                "breaks_from": NO_BREAKS,
+                "breaks_until": NO_BREAKS,
                 "holidays": "{" + ",".join(holidays) + "}",
+            },
+        )
+    assert counted == seconds
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "seconds"),
+    [
+        # Monday 11:00 -> 14:00 with lunch from 12:00 to 13:00: two hours of work.
+        (moment(9, 11), moment(9, 14), 7200),
+        # Written and answered during lunch: none.
+        (moment(9, 12, 10), moment(9, 12, 50), 0),
+        # Written during lunch, answered at 13:05: five minutes.
+        (moment(9, 12, 30), moment(9, 13, 5), 300),
+        # Tuesday has no break: all of it.
+        (moment(10, 11), moment(10, 14), 10800),
+    ],
+)
+async def test_a_break_in_the_day_is_not_business_time(
+    db: Database, since: datetime, until: datetime, seconds: float
+) -> None:
+    async with db.service_session() as session:
+        counted = await session.scalar(
+            _business_seconds_sql(),
+            {
+                "since": since,
+                "until": until,
+                "opens": OPENS,
+                "closes": CLOSES,
+                "breaks_from": MONDAY_LUNCH[0],
+                "breaks_until": MONDAY_LUNCH[1],
+                "holidays": "{}",
             },
         )
     assert counted == seconds
@@ -75,11 +118,16 @@ async def test_business_seconds_counts_only_the_opening_hours(
 async def test_an_unanswered_wait_has_no_business_time(db: Database) -> None:
     async with db.service_session() as session:
         counted = await session.scalar(
-            text(
-                "select app.business_seconds(now(), null, cast(:opens as time[]),"
-                " cast(:closes as time[]), '{}', 'America/Sao_Paulo')"
-            ),
-            {"opens": OPENS, "closes": CLOSES},
+            _business_seconds_sql(),
+            {
+                "since": datetime.now(BRT),
+                "until": None,
+                "opens": OPENS,
+                "closes": CLOSES,
+                "breaks_from": NO_BREAKS,
+                "breaks_until": NO_BREAKS,
+                "holidays": "{}",
+            },
         )
     assert counted is None
 
@@ -186,3 +234,26 @@ async def test_the_panel_offers_business_hours_and_keeps_them_in_the_csv_link(
         "/panel/reports/conversations.csv", params={**PERIOD, "business_hours": "1"}
     )
     assert "(s, em horário de atendimento)" in csv.content.decode()
+
+
+async def test_the_saved_lunch_break_is_left_out_of_the_reports_times(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    company = await factory.company()
+    ana = await named_user(db, factory, company, "Ana")
+    lunch = {**WEEKDAYS, "1": {**WEEKDAYS["1"], "break_from": "12:00", "break_until": "13:00"}}
+    async with db.service_session() as session:
+        await session.execute(
+            text(
+                "insert into business_hours (company_id, schedule) values"
+                " (:company, cast(:schedule as jsonb))"
+            ),
+            {"company": company, "schedule": orjson.dumps(lunch).decode()},
+        )
+        write = Writer(session, company)
+        chat = await write.conversation(await write.instance("loja"), ana)
+        # Monday 11:50, answered at 13:10: ten minutes before lunch and ten after.
+        await write.cycle(chat, brt(9, 11, 50), reply_after=4800)
+    headers = await login(client, await factory.user(company, Role.SUPERVISOR))
+    body = await summary(client, headers, **PERIOD, business_hours="true")
+    assert body["first_response"]["median_seconds"] == 1200.0

@@ -153,3 +153,33 @@ async def test_closed_days_already_past_leave_the_list(
         db, "select holidays from business_hours where company_id = :c", c=company
     )
     assert [str(day) for day in stored["holidays"]] == ["2099-12-25"]
+
+
+async def test_a_lunch_break_is_set_by_day_and_a_half_filled_one_comes_back_explained(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    http, csrf, company = await admin_panel(new_browser, factory)
+    page = await http.get("/panel/admin/hours")
+    assert 'name="break_from_1" value=""' in page.text
+    saved = await http.post(
+        "/panel/admin/hours", data=form(csrf, break_from_1="12:00", break_until_1="13:00")
+    )
+    assert saved.status_code == 303
+    [stored] = await rows(
+        db, "select schedule from business_hours where company_id = :c", c=company
+    )
+    assert stored["schedule"]["1"] == {
+        "opens": "09:00",
+        "closes": "18:00",
+        "break_from": "12:00",
+        "break_until": "13:00",
+    }
+    assert stored["schedule"]["2"] == {"opens": "09:00", "closes": "18:00"}
+    page = await http.get("/panel/admin/hours")
+    assert 'name="break_from_1" value="12:00"' in page.text
+    assert 'name="break_until_1" value="13:00"' in page.text
+
+    refused = await http.post("/panel/admin/hours", data=form(csrf, break_from_3="12:00"))
+    assert refused.status_code == 422
+    assert 'id="day-3-error">diga quando o intervalo começa e quando termina' in refused.text
+    assert 'name="break_from_3" value="12:00"' in refused.text

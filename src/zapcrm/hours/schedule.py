@@ -2,7 +2,8 @@
 and how to say that to a customer ("amanhã às 08:00").
 
 Times are wall-clock times in the company's zone: 08:00 stays 08:00 across a change of UTC
-offset. A day has at most one interval [opens, closes); a holiday is closed all day.
+offset. A day has at most one interval [opens, closes), with at most one break inside it
+[from, until) (the lunch hour most Brazilian shops close for); a holiday is closed all day.
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ _WEEKDAYS = (
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """A company's opening hours: ISO weekday (1 = Monday) -> (opens, closes), the days it is
-    closed whatever the weekday, and the zone the times are in."""
+    """A company's opening hours: ISO weekday (1 = Monday) -> (opens, closes), the break inside
+    a weekday's hours (from, until) when it has one, the days it is closed whatever the
+    weekday, and the zone the times are in."""
 
     days: dict[int, tuple[time, time]]
     zone: ZoneInfo
     holidays: frozenset[date] = field(default_factory=frozenset)
+    breaks: dict[int, tuple[time, time]] = field(default_factory=dict)
 
     def hours_on(self, day: date) -> tuple[time, time] | None:
         """The interval the business is open on `day`, or None when closed all day."""
@@ -44,21 +47,29 @@ class Schedule:
 def is_open(schedule: Schedule, at: datetime) -> bool:
     """Whether the business is open at the moment `at` (any zone-aware datetime)."""
     local = at.astimezone(schedule.zone)
-    hours = schedule.hours_on(local.date())
-    return hours is not None and hours[0] <= local.time().replace(tzinfo=None) < hours[1]
+    day = local.date()
+    hours = schedule.hours_on(day)
+    clock = local.time().replace(tzinfo=None)
+    if hours is None or not hours[0] <= clock < hours[1]:
+        return False
+    pause = schedule.breaks.get(day.isoweekday())
+    return pause is None or not pause[0] <= clock < pause[1]
 
 
 def next_opening(schedule: Schedule, at: datetime) -> datetime | None:
-    """When the business next opens after `at` (in its zone), or None if it never does."""
+    """When the business next opens after `at` (in its zone), or None if it never does: the
+    start of a day's hours or the end of its break."""
     local = at.astimezone(schedule.zone)
     for offset in range(_LOOKAHEAD_DAYS):
         day = local.date() + timedelta(days=offset)
         hours = schedule.hours_on(day)
         if hours is None:
             continue
-        opens = datetime.combine(day, hours[0], schedule.zone)
-        if opens > local:
-            return opens
+        pause = schedule.breaks.get(day.isoweekday())
+        for start in (hours[0], *(() if pause is None else (pause[1],))):
+            opens = datetime.combine(day, start, schedule.zone)
+            if opens > local:
+                return opens
     return None
 
 

@@ -30,18 +30,35 @@ Weekday = Annotated[int, Field(ge=1, le=7)]
 
 
 class DayHours(BaseModel):
-    """One day's opening interval, [opens, closes) on the wall clock of the company."""
+    """One day's opening interval, [opens, closes) on the wall clock of the company, and the
+    break inside it when the business closes for one (lunch), [break_from, break_until)."""
 
     model_config = ConfigDict(extra="forbid")
 
     opens: time
     closes: time
+    break_from: time | None = Field(default=None, description="início do intervalo (almoço)")
+    break_until: time | None = Field(default=None, description="fim do intervalo")
 
     @model_validator(mode="after")
     def _closes_after_opening(self) -> Self:
         if self.closes <= self.opens:
             raise ValueError(N_("o horário de fechar deve ser depois do de abrir"))
+        if (self.break_from is None) != (self.break_until is None):
+            raise ValueError(N_("diga quando o intervalo começa e quando termina"))
+        pause = self.pause
+        if pause is not None and not self.opens < pause[0] < pause[1] < self.closes:
+            raise ValueError(
+                N_("o intervalo deve começar e terminar entre a abertura e o fechamento")
+            )
         return self
+
+    @property
+    def pause(self) -> tuple[time, time] | None:
+        """The break as (from, until), or None when the day has none."""
+        if self.break_from is None or self.break_until is None:
+            return None
+        return self.break_from, self.break_until
 
 
 DEFAULT_SCHEDULE: dict[int, DayHours] = {

@@ -48,6 +48,7 @@ def _schedule(days: dict[int, DayHours], holidays: Iterable[date], zone: ZoneInf
         days={day: (hours.opens, hours.closes) for day, hours in days.items()},
         zone=zone,
         holidays=frozenset(holidays),
+        breaks={day: pause for day, hours in days.items() if (pause := hours.pause) is not None},
     )
 
 
@@ -98,10 +99,7 @@ async def save_hours(
     if not actor.has_role(Role.ADMIN):
         raise Forbidden(N_("só administradores mudam o horário de atendimento"))
     values: dict[str, Any] = {
-        "schedule": {
-            str(day): {"opens": _clock(hours.opens), "closes": _clock(hours.closes)}
-            for day, hours in sorted(data.schedule.items())
-        },
+        "schedule": {str(day): _stored(hours) for day, hours in sorted(data.schedule.items())},
         "holidays": data.holidays,
         "away_enabled": data.away_enabled,
         "away_message": data.away_message,
@@ -179,6 +177,14 @@ async def add_national_holidays(
 
 def _clock(moment: time) -> str:
     return moment.isoformat(timespec="minutes" if not moment.second else "seconds")
+
+
+def _stored(hours: DayHours) -> dict[str, str]:
+    """A day's hours as the row keeps them ("08:00"), the break only when there is one."""
+    stored = {"opens": _clock(hours.opens), "closes": _clock(hours.closes)}
+    if hours.pause is not None:
+        stored["break_from"], stored["break_until"] = map(_clock, hours.pause)
+    return stored
 
 
 def _out(row: BusinessHours | None, company: Company, now: datetime) -> BusinessHoursOut:

@@ -179,6 +179,8 @@ def _seconds(later: Any, earlier: Any, filters: ReportFilters) -> ColumnElement[
 _OPENING_TYPES: dict[str, ARRAY[Any]] = {
     "opens": ARRAY(Time),
     "closes": ARRAY(Time),
+    "breaks_from": ARRAY(Time),
+    "breaks_until": ARRAY(Time),
     "holidays": ARRAY(Date),
 }
 
@@ -196,15 +198,19 @@ def _opening_params(filters: ReportFilters) -> list[Any]:
 
 def _opening(filters: ReportFilters) -> dict[str, list[Any] | None]:
     """The report's opening hours as app.business_seconds reads them: the opening and closing
-    time of each ISO weekday, 1 to 7 (None: closed that weekday), and the holidays; all None
-    when the report counts every hour."""
+    time of each ISO weekday, 1 to 7 (None: closed that weekday), its break's start and end
+    (None: no break), and the holidays; all None when the report counts every hour."""
     schedule = filters.business_hours
     if schedule is None:
-        return {"opens": None, "closes": None, "holidays": None}
-    hours = [schedule.days.get(weekday) for weekday in range(1, 8)]
+        return dict.fromkeys(_OPENING_TYPES)
+    weekdays = range(1, 8)
+    hours = [schedule.days.get(weekday) for weekday in weekdays]
+    pauses = [schedule.breaks.get(weekday) for weekday in weekdays]
     return {
         "opens": [None if day is None else day[0] for day in hours],
         "closes": [None if day is None else day[1] for day in hours],
+        "breaks_from": [None if pause is None else pause[0] for pause in pauses],
+        "breaks_until": [None if pause is None else pause[1] for pause in pauses],
         "holidays": sorted(schedule.holidays),
     }
 
@@ -544,7 +550,8 @@ answered as (
   select assignee_id, department_id,
          case when cast(:opens as time[]) is null
               then extract(epoch from replied_at - at)::float8
-              else app.business_seconds(at, replied_at, :opens, :closes, :holidays, :zone)
+              else app.business_seconds(at, replied_at, :opens, :closes, :breaks_from,
+                                        :breaks_until, :holidays, :zone)
          end as seconds
   from waits
   where not from_me and (after_ours is null or after_ours)

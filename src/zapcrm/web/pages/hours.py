@@ -1,5 +1,5 @@
-"""Admin page of business hours: opening hours per weekday, closed days, and the
-out-of-office reply with a preview of what a customer would read.
+"""Admin page of business hours: opening hours per weekday (with an optional break, the lunch
+hour), closed days, and the out-of-office reply with a preview of what a customer would read.
 
 A refused form comes back as typed with each problem next to its day or field.
 """
@@ -49,11 +49,24 @@ SAMPLE_NAME = "Maria Silva"
 
 @dataclass
 class DayRow:
-    """One weekday as the form shows it: open or not, and its hours as typed."""
+    """One weekday as the form shows it: open or not, its hours and its break as typed (the
+    break's boxes empty: no break)."""
 
     open: bool
     opens: str
     closes: str
+    break_from: str = ""
+    break_until: str = ""
+
+    def hours(self) -> dict[str, str | None]:
+        """The day as the settings take it: an empty break box is no break (one filled and
+        the other empty is refused by the settings, with the reason)."""
+        return {
+            "opens": self.opens,
+            "closes": self.closes,
+            "break_from": self.break_from or None,
+            "break_until": self.break_until or None,
+        }
 
 
 @dataclass
@@ -74,10 +87,13 @@ class HoursForm:
         days = {}
         for day, _ in WEEKDAYS:
             saved = hours.schedule.get(day)
+            pause = saved.pause if saved else None
             days[day] = DayRow(
                 open=saved is not None,
                 opens=f"{saved.opens:%H:%M}" if saved else "08:00",
                 closes=f"{saved.closes:%H:%M}" if saved else "18:00",
+                break_from=f"{pause[0]:%H:%M}" if pause else "",
+                break_until=f"{pause[1]:%H:%M}" if pause else "",
             )
         return cls(
             days=days,
@@ -93,6 +109,8 @@ class HoursForm:
                 open=form.get(f"open_{day}") == "on",
                 opens=str(form.get(f"opens_{day}", "")),
                 closes=str(form.get(f"closes_{day}", "")),
+                break_from=str(form.get(f"break_from_{day}", "")).strip(),
+                break_until=str(form.get(f"break_until_{day}", "")).strip(),
             )
             for day, _ in WEEKDAYS
         }
@@ -106,11 +124,7 @@ class HoursForm:
     def settings(self) -> BusinessHoursIn:
         """The settings the form says (ValidationError names `schedule.3`, `holidays.0`...)."""
         body: dict[str, Any] = {
-            "schedule": {
-                day: {"opens": row.opens, "closes": row.closes}
-                for day, row in self.days.items()
-                if row.open
-            },
+            "schedule": {day: row.hours() for day, row in self.days.items() if row.open},
             "holidays": self.holidays,
             "away_enabled": self.away_enabled,
             "away_message": self.away_message,
