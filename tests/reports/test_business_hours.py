@@ -5,7 +5,7 @@ summary, the per-agent and per-department rows, reply times, the CSV and the pan
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 import httpx
@@ -19,8 +19,11 @@ from tests.reports.test_export import download
 from tests.reports.test_summary import summary
 from tests.web.conftest import Browser, panel_login
 from zapcrm.db import Database
+from zapcrm.hours.schedule import Schedule
 from zapcrm.models import Role
 from zapcrm.reports.export import BUSINESS_HOURS_HEADER, HEADER
+from zapcrm.web.i18n import use_locale
+from zapcrm.web.reports_view import opening_summary
 
 # Monday to Friday 08:00-18:00; weekends closed.
 WEEKDAYS = {str(day): {"opens": "08:00:00", "closes": "18:00:00"} for day in range(1, 6)}
@@ -227,6 +230,7 @@ async def test_the_panel_offers_business_hours_and_keeps_them_in_the_csv_link(
     page = response.text
     assert '<input type="checkbox" name="business_hours" value="1" checked>' in page
     assert "Os tempos contam só o horário de atendimento" in page
+    assert '<span data-testid="opening-hours">(seg.–sex. 08:00–18:00)</span>' in page
     assert "<dt>Mediana</dt><dd>20 min</dd>" in page
     assert "2 d 14 h" not in page
     assert "conversations.csv?from=2026-03-01&amp;to=2026-03-09&amp;business_hours=1" in page
@@ -257,3 +261,19 @@ async def test_the_saved_lunch_break_is_left_out_of_the_reports_times(
     headers = await login(client, await factory.user(company, Role.SUPERVISOR))
     body = await summary(client, headers, **PERIOD, business_hours="true")
     assert body["first_response"]["median_seconds"] == 1200.0
+
+
+def test_the_weeks_hours_read_in_a_line_with_equal_days_run_together() -> None:
+    lunch = (time(12), time(13))
+    schedule = Schedule(
+        days={**{day: (time(8), time(18)) for day in range(1, 6)}, 6: (time(8), time(12))},
+        zone=BRT,
+        breaks={day: lunch for day in range(1, 5)},
+    )
+    with use_locale("pt_BR"):
+        assert opening_summary(schedule) == (
+            "seg.–qui. 08:00–12:00 e 13:00–18:00; sex. 08:00–18:00; sáb. 08:00–12:00"
+        )
+    with use_locale("en"):
+        assert opening_summary(schedule).startswith("Mon–Thu 08:00–12:00 and 13:00–18:00;")
+    assert opening_summary(Schedule(days={}, zone=BRT)) == ""

@@ -1,14 +1,49 @@
-"""What the reports page draws from the volume report: the daily chart and the week's heat map."""
+"""What the reports page draws from the volume report (the daily chart and the week's heat map)
+and how it names the opening hours its times were counted in."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 
 from babel.dates import format_date, format_skeleton, get_day_names
 
+from zapcrm.hours.schedule import Schedule
 from zapcrm.reports.schemas import DayVolume, ReportVolume
 from zapcrm.web.charts import BarChart, grouped_bars, heat_level
-from zapcrm.web.i18n import current_locale
+from zapcrm.web.i18n import N_, current_locale, translate
+
+
+def opening_summary(schedule: Schedule) -> str:
+    """The week's hours in a line, in the reader's language, weekdays with the same hours run
+    together: "seg.–sex. 08:00–12:00 e 13:00–18:00; sáb. 08:00–12:00" ("" when never open)."""
+    names = get_day_names("abbreviated", locale=current_locale())  # 0 is Monday
+    runs: list[tuple[int, int, str]] = []  # (first weekday, last weekday, hours)
+    for weekday in range(1, 8):
+        hours = schedule.days.get(weekday)
+        if hours is None:
+            continue
+        text = _span(hours, schedule.breaks.get(weekday))
+        if runs and runs[-1][2] == text and runs[-1][1] == weekday - 1:
+            runs[-1] = (runs[-1][0], weekday, text)
+        else:
+            runs.append((weekday, weekday, text))
+    return "; ".join(
+        f"{names[first - 1]}{'' if first == last else '–' + names[last - 1]} {text}"
+        for first, last, text in runs
+    )
+
+
+def _span(hours: tuple[time, time], pause: tuple[time, time] | None) -> str:
+    if pause is None:
+        return f"{hours[0]:%H:%M}–{hours[1]:%H:%M}"
+    return translate(
+        N_(
+            "{morning} e {afternoon}",
+            morning=f"{hours[0]:%H:%M}–{pause[0]:%H:%M}",
+            afternoon=f"{pause[1]:%H:%M}–{hours[1]:%H:%M}",
+        )
+    )
 
 
 @dataclass(frozen=True)

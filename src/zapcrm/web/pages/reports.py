@@ -25,7 +25,7 @@ from zapcrm.surveys import service as surveys_service
 from zapcrm.web.charts import BarChart, grouped_bars
 from zapcrm.web.dependencies import CurrentPanelUser, PanelUser, require_supervisor
 from zapcrm.web.i18n import N_, current_locale, translate
-from zapcrm.web.reports_view import volume_view
+from zapcrm.web.reports_view import opening_summary, volume_view
 from zapcrm.web.templating import render
 from zapcrm.web.views import Agents, optional_uuid
 
@@ -160,6 +160,7 @@ async def reports_page(
         agents=agents,
         instances=instances,
         csv_query=_csv_query(filters),
+        opening=opening_summary(filters.business_hours) if filters.business_hours else "",
     )
     return render("reports/page.html", context, status_code=422 if error else 200)
 
