@@ -57,7 +57,7 @@ async def test_a_supervisor_sees_the_weeks_figures_agents_and_a_csv_link_with_th
     assert response.status_code == 200, response.text
     page = response.text
     assert '<a href="/panel/reports" aria-current="page">Relatórios</a>' in page
-    assert "De 01/03/2026 a 07/03/2026, no fuso America/Sao_Paulo." in page
+    assert "De 01/03/2026 a 07/03/2026 (Horário de Brasília)." in page
     cards = re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", page)
     assert cards == [
         ("Iniciados", "5"),
@@ -169,7 +169,7 @@ async def test_the_page_reads_in_english_when_the_reader_chose_english(
     await http.get("/panel/lang/en")
     page = (await http.get("/panel/reports", params=WEEK)).text
     assert '<a href="/panel/reports" aria-current="page">Reports</a>' in page
-    assert "From 01/03/2026 to 07/03/2026, in the America/Sao_Paulo time zone." in page
+    assert "From 01/03/2026 to 07/03/2026 (Brasilia Time)." in page
     assert '<h2 id="first-response-title">Time to first response</h2>' in page
     assert "4 conversations answered." in page
     assert "Download CSV" in page

@@ -179,3 +179,39 @@ async def test_company_settings_change_the_time_zone_every_page_shows(
     supervisor = await new_browser()
     await panel_login(supervisor, await factory.user(chat.instance.company_id, Role.SUPERVISOR))
     assert (await supervisor.get("/panel/admin/company")).status_code == 404
+
+
+async def test_a_taken_or_malformed_shortcut_comes_back_on_the_form_as_typed(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    supervisor = await factory.user(await factory.company(), Role.SUPERVISOR)
+    http = await new_browser()
+    csrf = await panel_login(http, supervisor)
+    reply = {"csrf_token": csrf, "shortcut": "/frete", "title": "Frete", "body": "Grátis."}
+    assert (await http.post("/panel/admin/quick-replies", data=reply)).status_code == 303
+
+    typed = reply | {"title": "Frete <expresso>", "body": "Chega amanhã, {{primeiro_nome}}."}
+    taken = await http.post("/panel/admin/quick-replies", data=typed)
+    assert taken.status_code == 409
+    # The admin page with its menu, the reason by the field and everything typed kept.
+    assert 'href="/panel/admin/quick-replies" aria-current="page"' in taken.text
+    assert '<p class="alert" role="alert">o atalho /frete já existe</p>' in taken.text
+    assert '<p class="field-error" id="shortcut-error">já existe</p>' in taken.text
+    assert 'name="shortcut" required maxlength="60" placeholder="/frete" value="/frete"' in (
+        taken.text
+    )
+    assert 'aria-invalid="true" aria-describedby="shortcut-error" autofocus' in taken.text
+    assert 'value="Frete &lt;expresso&gt;"' in taken.text
+    assert ">Chega amanhã, {{primeiro_nome}}.</textarea>" in taken.text
+
+    spaced = await http.post("/panel/admin/quick-replies", data=reply | {"shortcut": "pix qa"})
+    assert spaced.status_code == 422
+    assert 'value="pix qa"' in spaced.text
+    assert (
+        '<p class="field-error" id="shortcut-error">'
+        "use / seguido de até 40 caracteres, sem espaços (ex.: /frete)</p>"
+    ) in spaced.text
+    stored = await rows(
+        db, "select shortcut from quick_replies where company_id = :c", c=supervisor.company_id
+    )
+    assert stored == [{"shortcut": "/frete"}]

@@ -705,3 +705,56 @@ async def test_a_campaign_to_a_list_can_follow_it_and_says_so(
     )
     assert started.status_code == 204, started.text
     assert "À espera de quem entrar na lista" in (await http.get(created.headers["location"])).text
+
+
+async def test_a_finished_campaign_says_when_its_messages_failed(
+    new_browser: Browser, db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana Lima", "+5511987650001")
+    await desk.customer("Bruno Reis", "+5511987650002")
+    campaign_id = await draft(desk, min_gap_seconds=1, max_gap_seconds=1)
+    http, csrf = await supervisor_panel(new_browser, desk)
+    url = f"/panel/campaigns/{campaign_id}"
+    await http.post(f"{url}/start", data={"csrf_token": csrf})
+    at = datetime.now(UTC) + timedelta(seconds=1)
+    for _ in range(3):
+        await dispatch_due(runtime, now=at, rng=random.Random(1))
+        at += timedelta(seconds=2)
+    # The gateway refused both: neither number is on WhatsApp.
+    async with db.service_session() as session:
+        await session.execute(
+            text(
+                "update evolution_messages m set status = 'ERROR', error_detail ="
+                " 'este número não está no WhatsApp' from campaign_recipients r"
+                " where r.message_id = m.id and r.campaign_id = :id"
+            ),
+            {"id": campaign_id},
+        )
+    page = (await http.get(url)).text
+    assert 'class="pill campaign-status status-nothing_sent">Nenhuma mensagem enviada<' in page
+    assert '<progress class="outcome-nothing_sent"' in page
+    assert ">Concluída<" not in page
+    assert page.count("este número não está no WhatsApp") == 2
+    assert re.search(r"Das \d\d:\d\d às \d\d:\d\d \(Horário de Brasília\)", page)
+    # Their chats hold only the failure: nothing to open.
+    assert "abrir conversa" not in page.split('id="recipient-rows"', 1)[1]
+    listed = (await http.get("/panel/campaigns")).text
+    assert 'status-nothing_sent">Nenhuma mensagem enviada<' in listed
+    assert '<progress class="outcome-nothing_sent"' in listed
+
+    async with db.service_session() as session:
+        await session.execute(
+            text(
+                "update evolution_messages m set status = 'DELIVERY_ACK', error_detail = null"
+                " from campaign_recipients r where r.message_id = m.id"
+                " and r.campaign_id = :id and r.position = 1"
+            ),
+            {"id": campaign_id},
+        )
+    page = (await http.get(url)).text
+    assert 'status-completed_with_failures">Concluída com falhas<' in page
+    assert '<progress class="outcome-completed_with_failures"' in page
+    assert page.split('id="recipient-rows"', 1)[1].count("abrir conversa") == 1
+    listed = (await http.get("/panel/campaigns")).text
+    assert 'status-completed_with_failures">Concluída com falhas<' in listed

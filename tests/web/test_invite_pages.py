@@ -200,6 +200,56 @@ async def test_expired_revoked_and_unknown_links_say_so_and_resend_replaces_the_
     ]
 
 
+async def test_inviting_an_address_invited_already_points_to_resend(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    http, csrf = await _admin_browser(new_browser, factory)
+    email = _email()
+    first, _ = await _invite(http, csrf, email)
+    assert first.status_code == 201
+    again, link = await _invite(http, csrf, email.upper(), name="Bia de Novo")
+    assert again.status_code == 409
+    assert not link
+    assert (
+        '<p class="alert" role="alert">este e-mail já tem um convite pendente: use “Reenviar”'
+        " na lista de convites</p>"
+    ) in again.text
+    assert "já existe um usuário com este e-mail" not in again.text
+    assert 'value="Bia de Novo"' in again.text
+    # A login that is a colleague's, not an invitation, still says so.
+    colleague = await http.post(
+        "/panel/admin/users",
+        data={"csrf_token": csrf, "email": _email().replace("convite", "colega"),
+              "display_name": "Caio", "password": "senha-forte-123"},
+    )  # fmt: skip
+    assert colleague.status_code == 303
+    [caio] = await rows(db, "select email from profiles where display_name = 'Caio'")
+    taken, _ = await _invite(http, csrf, caio["email"])
+    assert taken.status_code == 409
+    assert "já existe um usuário com este e-mail" in taken.text
+
+
+async def test_cancelling_from_the_page_asks_first_and_then_reloads_it(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    http, csrf = await _admin_browser(new_browser, factory)
+    email = _email()
+    await _invite(http, csrf, email)
+    [invite] = await rows(db, "select id from user_invites where email = :e", e=email)
+    page = (await http.get("/panel/admin/users")).text
+    assert (
+        f'hx-post="/panel/admin/invites/{invite["id"]}/revoke" hx-confirm="Cancelar o convite de'
+        f' {email}? O link enviado deixa de funcionar."'
+    ) in page
+    revoked = await http.post(
+        f"/panel/admin/invites/{invite['id']}/revoke",
+        data={"csrf_token": csrf},
+        headers={"HX-Request": "true"},
+    )
+    assert revoked.status_code == 204
+    assert revoked.headers["HX-Redirect"] == "/panel/admin/users?ok=revoked"
+
+
 async def test_with_smtp_the_invitee_gets_the_same_link_by_email(
     new_browser: Browser, factory: Factory, panel_app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:

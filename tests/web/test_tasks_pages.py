@@ -147,3 +147,43 @@ async def test_every_page_has_one_live_stream_and_the_tasks_page_asks_for_task_l
     tasks = await http.get("/panel/tasks")
     assert 'id="task-list"' in tasks.text
     assert 'id="task-filters"' in tasks.text
+
+
+async def test_a_blank_title_comes_back_on_the_form_with_what_was_typed(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    operator = await factory.user(await factory.company(), Role.OPERATOR)
+    http = await new_browser()
+    csrf = await panel_login(http, operator)
+    page = await http.get("/panel/tasks")
+    # The browser itself refuses a title of only spaces (a `required` box takes them).
+    assert 'name="title" required maxlength="200" pattern=".*\\S.*"' in page.text
+    refused = await http.post(
+        "/panel/tasks",
+        data={"csrf_token": csrf, "title": "   ", "description": "Levar a <nota> fiscal",
+              "due_date": "2030-05-06", "due_time": "09:15", "assignee": "team"},
+    )  # fmt: skip
+    assert refused.status_code == 422
+    assert 'href="/panel/tasks" aria-current="page"' in refused.text  # the page, with its menu
+    assert '<p class="field-error" id="title-error">dê um título à tarefa</p>' in refused.text
+    assert 'aria-invalid="true" aria-describedby="title-error"' in refused.text
+    assert ">Levar a &lt;nota&gt; fiscal</textarea>" in refused.text
+    assert 'name="due_date" type="date" value="2030-05-06"' in refused.text
+    assert 'name="due_time" type="time" value="09:15"' in refused.text
+    assert '<option value="team" selected>Equipe (sem responsável)</option>' in refused.text
+    bad_day = await http.post(
+        "/panel/tasks", data={"csrf_token": csrf, "title": "Ligar", "due_date": "amanhã"}
+    )
+    assert bad_day.status_code == 422
+    assert '<p class="field-error" id="due_date-error">data ou hora inválida</p>' in bad_day.text
+    assert 'value="Ligar"' in bad_day.text
+    assert await rows(db, "select id from tasks where company_id = :c", c=operator.company_id) == []
+    # Fixed, it goes to the team's pool as chosen (an empty option value arrived as "me").
+    fixed = await http.post(
+        "/panel/tasks", data={"csrf_token": csrf, "title": "Ligar", "assignee": "team"}
+    )
+    assert fixed.status_code == 303
+    stored = await rows(
+        db, "select assignee_id from tasks where company_id = :c", c=operator.company_id
+    )
+    assert stored == [{"assignee_id": None}]

@@ -116,12 +116,23 @@ async def invite_user(
     if not 3 <= len(email) <= 255 or len(display_name) > 200:
         raise ValidationFailed(N_("confira o nome e o e-mail"))
     # Nobody knows this password; the login stays inactive until the invitee chooses one.
-    user_id = await directory.create(
-        session,
-        email=email,
-        password=secrets.token_urlsafe(32),
-        display_name=display_name or email.split("@")[0],
-    )
+    try:
+        user_id = await directory.create(
+            session,
+            email=email,
+            password=secrets.token_urlsafe(32),
+            display_name=display_name or email.split("@")[0],
+        )
+    except Conflict:
+        # The login that exists may be our own pending invitation's: then the way on is
+        # to resend it (a new link), not to look for a colleague who is not there yet.
+        pending = await repository.open_invite_for(session, actor.company_id, email)
+        if pending is None:
+            raise
+        raise Conflict(
+            N_("este e-mail já tem um convite pendente: use “Reenviar” na lista de convites"),
+            invite_id=str(pending.id),
+        ) from None
     try:
         profile = await repository.insert_profile(
             session,

@@ -246,6 +246,19 @@ async def list_open_invites(session: AsyncSession, company_id: uuid.UUID) -> Seq
     return (await session.scalars(statement)).all()
 
 
+async def open_invite_for(
+    session: AsyncSession, company_id: uuid.UUID, email: str
+) -> UserInvite | None:
+    """The company's invitation to `email` (lower case) neither accepted nor revoked, if any."""
+    statement = select(UserInvite).where(
+        UserInvite.company_id == company_id,
+        UserInvite.email == email,
+        UserInvite.accepted_at.is_(None),
+        UserInvite.revoked_at.is_(None),
+    )
+    return (await session.scalars(statement.limit(1))).first()
+
+
 async def update_invite(session: AsyncSession, invite: UserInvite, **values: Any) -> None:
     """Change an invitation's columns (server-side `now()` values are read back)."""
     await session.execute(

@@ -16,10 +16,13 @@ from pydantic import (
 )
 
 from zapcrm.contacts.query.schemas import ContactQuery
+from zapcrm.evolution.errors import NOT_ON_WHATSAPP
 from zapcrm.i18n import N_
 from zapcrm.kit import texts
 
 CampaignStatus = Literal["draft", "running", "paused", "completed", "cancelled"]
+CampaignOutcome = CampaignStatus | Literal["completed_with_failures", "nothing_sent"]
+"""The status as people read it: a completed campaign also says whether its messages failed."""
 # A recipient as people read it: its own state before the send, its message's after.
 RecipientStatus = Literal["pending", "skipped", "queued", "sent", "delivered", "read", "failed"]
 MAX_TEXT_LENGTH = 4096  # WhatsApp's limit for one text message
@@ -212,6 +215,17 @@ class CampaignOut(PacingIn):
     finished_at: datetime | None
     progress: CampaignProgress
 
+    @property
+    def outcome(self) -> CampaignOutcome:
+        """The status, where "completed" tells a campaign whose messages all went out from
+        one where some failed or none was sent (everyone refused or skipped)."""
+        progress = self.progress
+        if self.status != "completed" or not progress.total:
+            return self.status
+        if not progress.sent_total:
+            return "nothing_sent"
+        return "completed_with_failures" if progress.failed else "completed"
+
 
 class RecipientOut(BaseModel):
     """One person of the campaign and what became of their message."""
@@ -227,6 +241,11 @@ class RecipientOut(BaseModel):
     message_id: uuid.UUID | None
     conversation_id: uuid.UUID | None
     replied: bool
+
+    @property
+    def not_on_whatsapp(self) -> bool:
+        """Whether the message failed for a number without WhatsApp (its chat holds nothing)."""
+        return self.status == "failed" and NOT_ON_WHATSAPP in (self.reason or "")
 
 
 def check_ranges(pacing: PacingIn) -> None:

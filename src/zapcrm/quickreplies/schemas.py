@@ -16,6 +16,8 @@ from pydantic import (
     field_validator,
 )
 
+from zapcrm.i18n import N_
+
 # The same rule as the table's check constraint (migration 0011).
 _SHORTCUT = re.compile(r"^/\S{1,40}$")
 MAX_BODY_LENGTH = 4096  # what fits in one WhatsApp text
@@ -32,13 +34,13 @@ def _slash_first(value: object) -> object:
 
 def _check_shortcut(value: str) -> str:
     if not _SHORTCUT.fullmatch(value):
-        raise ValueError("use / seguido de até 40 caracteres, sem espaços (ex.: /frete)")
+        raise ValueError(N_("use / seguido de até 40 caracteres, sem espaços (ex.: /frete)"))
     return value
 
 
 def _not_blank(value: str) -> str:
     if not value.strip():
-        raise ValueError("não pode ficar em branco")
+        raise ValueError(N_("não pode ficar em branco"))
     return value
 
 

@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from zapcrm.kit.phones import display_phone
-from zapcrm.kit.zones import DEFAULT_TIMEZONE
+from zapcrm.kit.zones import DEFAULT_TIMEZONE, zone_name
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.messaging.service import notes
 from zapcrm.web.i18n import (
@@ -131,6 +131,11 @@ def day_label(day: date) -> str:
 def snooze_presets() -> list[tuple[str, str]]:
     """The chat header's quick snooze moments from now on the company's clock."""
     return snooze_choices(datetime.now(_zone(None)))
+
+
+def timezone_name(name: str | None) -> str:
+    """A time zone as the reader calls it ("Horário de Brasília"), never its IANA id."""
+    return zone_name(name or company_zone(), current_locale())
 
 
 def phone(value: str | None) -> str:
@@ -256,6 +261,7 @@ def build_environment() -> Environment:
         local=local,
         duration=duration,
         whatsapp=whatsapp,
+        zone_name=timezone_name,
     )
     environment.globals.update(
         # A message stored in Portuguese (a reason, a status line) in the reader's language.

@@ -13,7 +13,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
-from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -25,8 +24,9 @@ from zapcrm.accounts.schemas import UserAdminOut, UserCreate
 from zapcrm.contacts import definitions
 from zapcrm.contacts.schemas import AttributeIn, StageIn
 from zapcrm.dependencies import RuntimeDep
-from zapcrm.exceptions import Conflict, RateLimited, ValidationFailed
+from zapcrm.exceptions import Conflict, RateLimited, ValidationFailed, ZapcrmError
 from zapcrm.kit.ratelimit import hit
+from zapcrm.kit.zones import zone_choices
 from zapcrm.models import ContactAttribute, FunnelStage, Role
 from zapcrm.quickreplies import service as quick_replies
 from zapcrm.quickreplies.schemas import QuickReplyIn
@@ -39,7 +39,8 @@ from zapcrm.web.dependencies import (
     require_admin,
     require_supervisor,
 )
-from zapcrm.web.i18n import N_, translate
+from zapcrm.web.form_errors import form_errors
+from zapcrm.web.i18n import N_, current_locale, translate
 from zapcrm.web.templating import render
 
 router = APIRouter()
@@ -81,6 +82,19 @@ async def quick_replies_page(
 ) -> Response:
     """The team's canned answers, with the variables they may use."""
     require_supervisor(user)
+    return await _quick_replies(request, runtime, user)
+
+
+async def _quick_replies(
+    request: Request,
+    runtime: Runtime,
+    user: PanelUser,
+    *,
+    values: dict[str, str] | None = None,
+    failure: ValidationError | ZapcrmError | None = None,
+) -> Response:
+    """The page; after a refused form, with what was typed and each problem by its field."""
+    error, errors = form_errors(failure) if failure is not None else (None, [])
     async with runtime.db.tenant_session(user.identity.claims) as session:
         replies = await quick_replies.list_quick_replies(session, user.identity)
     context = user.page_context(
@@ -89,28 +103,34 @@ async def quick_replies_page(
         section="quick-replies",
         replies=replies,
         notice=request.query_params.get("ok"),
+        values=values or {},
+        error=error,
+        errors=errors,
     )
-    return render("admin/quick_replies.html", context)
+    status_code = 200
+    if failure is not None:
+        status_code = failure.status_code if isinstance(failure, ZapcrmError) else 422
+    return render("admin/quick_replies.html", context, status_code=status_code)
 
 
 @router.post("/admin/quick-replies")
 async def create_quick_reply(
+    request: Request,
     runtime: RuntimeDep,
     user: ActingPanelUser,
     shortcut: Annotated[str, Form(max_length=60)] = "",
     title: Annotated[str, Form(max_length=100)] = "",
     body: Annotated[str, Form(max_length=4096)] = "",
 ) -> Response:
-    """Add a quick reply (409 when its shortcut is taken)."""
+    """Add a quick reply; a taken or malformed shortcut comes back on the form (409, 422)."""
     require_supervisor(user)
     try:
         data = QuickReplyIn(shortcut=shortcut, title=title, body=body)
-    except ValidationError:
-        raise ValidationFailed(
-            N_("preencha atalho (letras, números, - ou _), título e texto da resposta")
-        ) from None
-    async with runtime.db.tenant_session(user.identity.claims) as session:
-        await quick_replies.create_quick_reply(session, user.identity, data)
+        async with runtime.db.tenant_session(user.identity.claims) as session:
+            await quick_replies.create_quick_reply(session, user.identity, data)
+    except (ValidationError, Conflict) as failure:
+        values = {"shortcut": shortcut, "title": title, "body": body}
+        return await _quick_replies(request, runtime, user, values=values, failure=failure)
     return RedirectResponse("/panel/admin/quick-replies?ok=created", status_code=303)
 
 
@@ -326,10 +346,7 @@ async def delete_attribute(
     return RedirectResponse("/panel/admin/fields?ok=deleted", status_code=303)
 
 
-# The choices the settings form offers; the service accepts any IANA zone and phone region.
-TIMEZONE_CHOICES = sorted(
-    zone for zone in available_timezones() if zone.startswith(("America/", "Europe/", "Atlantic/"))
-)
+# The phone regions the settings form offers; the service accepts any region.
 REGION_CHOICES = {
     "BR": "Brasil", "PT": "Portugal", "AR": "Argentina", "UY": "Uruguai", "PY": "Paraguai",
     "CL": "Chile", "CO": "Colômbia", "PE": "Peru", "MX": "México", "US": "Estados Unidos",
@@ -348,7 +365,7 @@ async def company_page(request: Request, runtime: RuntimeDep, user: CurrentPanel
         "admin",
         section="company",
         company=settings,
-        timezones=TIMEZONE_CHOICES,
+        timezones=zone_choices(current_locale(), settings.timezone),
         regions=REGION_CHOICES,
         notice=request.query_params.get("ok"),
     )
@@ -505,7 +522,7 @@ async def resend_invite(
 
 @router.post("/admin/invites/{invite_id}/revoke")
 async def revoke_invite(
-    invite_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser
+    invite_id: uuid.UUID, request: Request, runtime: RuntimeDep, user: ActingPanelUser
 ) -> Response:
     """Cancel a pending invitation; its link stops working and the unused login goes."""
     require_admin(user)
@@ -517,4 +534,7 @@ async def revoke_invite(
             await invites.remove_unused_login(
                 session, runtime.directory, user.identity.company_id, login
             )
+    # htmx (the button asks for confirmation through it) follows HX-Redirect; a plain form a 303.
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Redirect": "/panel/admin/users?ok=revoked"})
     return RedirectResponse("/panel/admin/users?ok=revoked", status_code=303)

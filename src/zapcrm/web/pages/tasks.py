@@ -19,11 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.outbox import OutboxItem
+from zapcrm.runtime import Runtime
 from zapcrm.tasks import live
 from zapcrm.tasks import service as tasks_service
 from zapcrm.tasks.schemas import DueFilter, TaskIn, TaskOut, TaskScope, TaskStatus
 from zapcrm.transactions import in_tenant_transaction
-from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser
+from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
+from zapcrm.web.form_errors import form_errors
 from zapcrm.web.i18n import N_, translate
 from zapcrm.web.templating import company_zone, render, render_macro
 from zapcrm.web.views import Agents, optional_uuid
@@ -53,9 +55,26 @@ async def tasks_page(
     cursor: Annotated[str | None, Query(max_length=300)] = None,
 ) -> Response:
     """My tasks (or the ones I created, or all for supervisors), overdue first."""
+    return await _page(request, runtime, user, scope=scope, status=status, due=due, cursor=cursor)
+
+
+async def _page(
+    request: Request,
+    runtime: Runtime,
+    user: PanelUser,
+    *,
+    scope: str | None = None,
+    status: str | None = None,
+    due: str | None = None,
+    cursor: str | None = None,
+    values: dict[str, str] | None = None,
+    refused: ValidationFailed | None = None,
+) -> Response:
+    """The page; after a refused new task, with what was typed and the reason by its field."""
     chosen_scope = _scope(scope, user.is_supervisor)
     chosen_status: TaskStatus = "done" if status == "done" else "open"
     chosen_due = next((item for item in DUE_FILTERS if item == due), None)
+    error, errors = form_errors(refused) if refused is not None else (None, [])
     async with runtime.db.tenant_session(user.identity.claims) as session:
         page = await tasks_service.list_tasks(
             session,
@@ -76,8 +95,11 @@ async def tasks_page(
         due=chosen_due or "",
         agents=agents,
         notice=request.query_params.get("ok"),
+        values=values or {},
+        error=error,
+        errors=errors,
     )
-    return render("tasks/page.html", context)
+    return render("tasks/page.html", context, status_code=refused.status_code if refused else 200)
 
 
 @router.get("/tasks/list")
@@ -116,8 +138,39 @@ def _due_at(day: str, hour: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(f"{day}T{hour or '18:00'}")
     except ValueError:
-        raise ValidationFailed(N_("data ou hora inválida")) from None
+        raise ValidationFailed.on_field("due_date", N_("data ou hora inválida")) from None
     return moment.replace(tzinfo=ZoneInfo(company_zone()))
+
+
+def _task_in(
+    title: str,
+    description: str,
+    due_date: str,
+    due_time: str,
+    assignee: str,
+    contact_id: str,
+    conversation_id: str,
+) -> TaskIn:
+    """The task the create form describes; ValidationFailed names the field at fault."""
+    fields: dict[str, object] = {
+        "title": title,
+        "description": description,
+        "due_at": _due_at(due_date, due_time),
+    }
+    # Only links actually given: a chat's task then also links the chat's contact.
+    if contact_id:
+        fields["contact_id"] = optional_uuid(contact_id)
+    if conversation_id:
+        fields["conversation_id"] = optional_uuid(conversation_id)
+    # "team": nobody, the team's pool ("" cannot say it: FastAPI reads an empty field as absent).
+    if assignee == "team":
+        fields["assignee_id"] = None
+    elif assignee != "me":
+        fields["assignee_id"] = optional_uuid(assignee)
+    try:
+        return TaskIn.model_validate(fields)
+    except ValidationError:
+        raise ValidationFailed.on_field("title", N_("dê um título à tarefa")) from None
 
 
 @router.post("/tasks")
@@ -133,23 +186,23 @@ async def create_task(
     contact_id: Annotated[str, Form(max_length=40)] = "",
     conversation_id: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    """Create a task; from a chat or a contact page it answers with a toast, else it reloads."""
-    fields: dict[str, object] = {
-        "title": title,
-        "description": description,
-        "due_at": _due_at(due_date, due_time),
-    }
-    # Only links actually given: a chat's task then also links the chat's contact.
-    if contact_id:
-        fields["contact_id"] = optional_uuid(contact_id)
-    if conversation_id:
-        fields["conversation_id"] = optional_uuid(conversation_id)
-    if assignee != "me":
-        fields["assignee_id"] = optional_uuid(assignee)  # "" = nobody: the team's pool
+    """Create a task; from a chat or a contact page it answers with a toast, else it reloads
+    (or shows the form again as typed, with the reason by its field)."""
     try:
-        body = TaskIn.model_validate(fields)
-    except ValidationError:
-        raise ValidationFailed(N_("dê um título à tarefa")) from None
+        body = _task_in(
+            title, description, due_date, due_time, assignee, contact_id, conversation_id
+        )
+    except ValidationFailed as refused:
+        if request.headers.get("hx-request"):
+            raise  # the small forms of chats and contact pages say it in a toast
+        values = {
+            "title": title,
+            "description": description,
+            "due_date": due_date,
+            "due_time": due_time,
+            "assignee": assignee,
+        }
+        return await _page(request, runtime, user, values=values, refused=refused)
 
     async def work(session: AsyncSession) -> tuple[TaskOut, list[OutboxItem]]:
         return await live.create_task(session, user.identity, body)
