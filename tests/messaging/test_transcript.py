@@ -133,7 +133,7 @@ def body_lines(response: httpx.Response) -> list[str]:
     assert content.startswith("\ufeff")
     header, _, body = content[1:].partition("\r\n\r\n")
     assert header.startswith("Conversa no WhatsApp: Maria (+55 11 98765-4321)\r\nExportada em ")
-    assert "Horários no fuso America/Sao_Paulo." in header
+    assert "Horários em Horário de Brasília (America/Sao_Paulo)." in header
     return body.split("\r\n")[:-1]
 
 

@@ -13,6 +13,7 @@ from tests.evolution.harness import rows
 from tests.web.conftest import Browser, new_company_chat, panel_login
 from zapcrm.db import Database
 from zapcrm.models import Role
+from zapcrm.web.templating import render_macro
 
 
 async def test_tasks_page_creates_highlights_overdue_and_completes_in_place(
@@ -187,3 +188,11 @@ async def test_a_blank_title_comes_back_on_the_form_with_what_was_typed(
         db, "select assignee_id from tasks where company_id = :c", c=operator.company_id
     )
     assert stored == [{"assignee_id": None}]
+
+
+def test_the_menu_badge_counts_in_words_that_agree_with_the_number() -> None:
+    one = render_macro("tasks/_task.html", "nav_badge", 1, 1)
+    assert 'title="1 tarefa aberta, 1 atrasada"' in one
+    many = render_macro("tasks/_task.html", "nav_badge", 3, 2)
+    assert 'title="3 tarefas abertas, 2 atrasadas"' in many
+    assert 'title="3 tarefas abertas"' in render_macro("tasks/_task.html", "nav_badge", 3, 0)

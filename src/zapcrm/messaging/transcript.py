@@ -15,6 +15,7 @@ from typing import Any
 from starlette.responses import StreamingResponse
 
 from zapcrm.db import Database
+from zapcrm.kit.zones import zone_name
 from zapcrm.logging import get_logger
 from zapcrm.messaging.labels import DELETED_PREVIEW, label_of
 from zapcrm.messaging.service.transcript import TranscriptPlan
@@ -64,7 +65,8 @@ def header(plan: TranscriptPlan, now: datetime) -> list[str]:
     return [
         f"Conversa no WhatsApp: {who}",
         f"Exportada em {now.astimezone(plan.timezone):%d/%m/%Y %H:%M} por {plan.exported_by}",
-        f"Horários no fuso {plan.timezone.key}.",
+        # The zone as people say it; the id too, for whoever reads the file years later.
+        f"Horários em {zone_name(plan.timezone.key, 'pt_BR')} ({plan.timezone.key}).",
         "",
     ]
 
