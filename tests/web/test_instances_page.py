@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from types import SimpleNamespace
 
 import httpx
 from pydantic import SecretStr
@@ -18,6 +19,7 @@ from zapcrm.app import create_app
 from zapcrm.config import Settings
 from zapcrm.db import Database
 from zapcrm.models import Role
+from zapcrm.web.templating import render_macro
 
 
 async def test_admin_adds_pairs_and_unpairs_a_number_from_the_panel(
@@ -93,3 +95,18 @@ async def test_admin_adds_pairs_and_unpairs_a_number_from_the_panel(
 
             await panel_login(operator_http, await factory.user(company, Role.SUPERVISOR))
             assert (await operator_http.get("/panel/admin/instances")).status_code == 404
+
+
+def test_a_paired_number_reads_as_people_write_it() -> None:
+    instance = SimpleNamespace(
+        id=uuid.uuid4(),
+        profile_name="Loja",
+        external_id="loja",
+        owner_jid="5511987654321:12@s.whatsapp.net",
+        connection_state="open",
+        server_url="http://evo.test",
+        webhook_url=None,
+        last_event_at=None,
+    )
+    card = render_macro("admin/_instance.html", "instance_card", instance, "csrf")
+    assert '<span class="muted">+55 11 98765-4321</span>' in card
