@@ -260,3 +260,35 @@ async def test_history_shows_a_picture_as_the_inbox_does_not_as_its_raw_type(
         ("segue a foto", "text"),
         ("📷 Foto", "image"),
     ]
+
+
+async def test_a_phone_problem_is_said_in_portuguese(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    headers, _ = await _admin_headers(client, factory)
+    for phone, problem in (("123", "curto demais"), ("abc-def", "contém letras")):
+        response = await client.post(
+            "/api/contacts", json={"name": "X", "phone": phone}, headers=headers
+        )
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error["message"] == "telefone inválido"
+        assert error["fields"] == [{"field": "phone", "message": problem}]
+
+
+async def test_a_contact_needs_a_name_a_phone_or_an_email(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    headers, _ = await _admin_headers(client, factory)
+    for body in ({}, {"name": "  ", "tags": ["vip"], "source": "site"}):
+        blank = await client.post("/api/contacts", json=body, headers=headers)
+        assert blank.status_code == 422, blank.text
+        error = blank.json()["error"]
+        assert error["code"] == "validation_failed"
+        assert error["message"] == "o contato precisa de um nome, telefone ou e-mail"
+        assert error["fields"] == [
+            {"field": "name", "message": "informe o nome, o telefone ou o e-mail"}
+        ]
+    for enough in ({"name": "Só nome"}, {"phone": "11987650555"}, {"email": "so@email.com"}):
+        made = await client.post("/api/contacts", json=enough, headers=headers)
+        assert made.status_code == 201, made.text

@@ -3,16 +3,19 @@ page (edit, validation, merge, timeline) and tenant isolation."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import httpx
 
 from tests.conftest import Factory, UserFixture, login
+from tests.contacts.importing.conftest import csv_bytes, import_file, new_tenant
 from tests.evolution.harness import new_instance, post, rows, text_message
 from tests.web.conftest import Browser, panel_login
 from zapcrm.db import Database
 from zapcrm.models import Role
+from zapcrm.runtime import Runtime
 
 
 async def _contact(client: httpx.AsyncClient, user: UserFixture, **fields: Any) -> str:
@@ -196,7 +199,7 @@ async def test_new_contact_form_shows_field_errors_and_conflicts(
     )
     assert created.status_code == 303
     page = await http.get(created.headers["location"])
-    assert 'value="+5511987650199"' in page.text  # any human format, stored canonical
+    assert 'value="+55 11 98765-0199"' in page.text  # any human format, shown as the list does
     assert ids["ana"] not in created.headers["location"]
 
 
@@ -316,3 +319,309 @@ async def test_import_upload_needs_the_csrf_header_and_reports_bad_files(
     stranger = await new_browser()
     await panel_login(stranger, await factory.user(await factory.company(), Role.ADMIN))
     assert (await stranger.get(accepted.headers["HX-Redirect"])).status_code == 404
+
+
+async def _attributes(client: httpx.AsyncClient, admin: UserFixture) -> None:
+    headers = await login(client, admin)
+    for attribute in (
+        {"key": "valor", "label": "Valor", "type": "number"},
+        {"key": "pontos", "label": "Pontos", "type": "number"},
+        {"key": "antigo", "label": "Cliente antigo", "type": "boolean"},
+    ):
+        made = await client.post("/api/contact-attributes", json=attribute, headers=headers)
+        assert made.status_code == 201, made.text
+
+
+async def test_a_failed_save_keeps_what_was_typed_next_to_its_error(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    admin = await factory.user(await factory.company(), Role.ADMIN)
+    await _attributes(client, admin)
+    felipe = await _contact(
+        client, admin, name="Felipe", phone="62998754291", custom_fields={"valor": 10}
+    )
+    http = await new_browser()
+    csrf = await panel_login(http, admin)
+    typed = {
+        "csrf_token": csrf,
+        "name": "Felipe Rocha",
+        "phone": "12345",
+        "email": "felipe@gmail.com",
+        "tags": "vip, novo",
+        "source": "Feira",
+        "notes": "ligar de manhã",
+        "opted_out": "on",
+        "custom.valor": "99,9",
+        "custom.antigo": "true",
+    }
+    bad_phone = await http.post(f"/panel/contacts/{felipe}", data=typed)
+    assert bad_phone.status_code == 422
+    page = bad_phone.text
+    assert '<p class="field-error" id="phone-error">curto demais</p>' in page
+    for shown in (
+        'value="Felipe Rocha"',
+        'value="12345"',
+        'value="felipe@gmail.com"',
+        'value="vip, novo"',
+        'value="Feira"',
+        'value="99,9"',
+        '<option value="true" selected>',
+        ">ligar de manhã</textarea>",
+    ):
+        assert shown in page, shown
+    assert 'name="opted_out" checked' in page
+    bad_email = await http.post(
+        f"/panel/contacts/{felipe}", data=typed | {"phone": "62998754291", "email": "felipe@@gmail"}
+    )
+    assert bad_email.status_code == 422
+    assert 'id="email-error">e-mail inválido</p>' in bad_email.text
+    assert 'value="felipe@@gmail"' in bad_email.text
+    assert 'value="Felipe Rocha"' in bad_email.text
+    stored = await rows(db, "select name, email, notes from contacts where id = :id", id=felipe)
+    assert stored == [{"name": "Felipe", "email": None, "notes": ""}]
+
+
+async def test_phone_problems_read_in_portuguese_on_both_forms(
+    new_browser: Browser, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    admin = await factory.user(await factory.company(), Role.ADMIN)
+    felipe = await _contact(client, admin, name="Felipe")
+    http = await new_browser()
+    csrf = await panel_login(http, admin)
+    for phone, problem in (("123", "curto demais"), ("abc-def", "contém letras")):
+        for url in ("/panel/contacts/new", f"/panel/contacts/{felipe}"):
+            response = await http.post(url, data={"csrf_token": csrf, "name": "F", "phone": phone})
+            assert response.status_code == 422, url
+            assert f'id="phone-error">{problem}</p>' in response.text, url
+            assert "invalid phone number" not in response.text
+
+
+async def test_a_blank_contact_is_refused_with_a_field_error(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    company = await factory.company()
+    admin = await factory.user(company, Role.ADMIN)
+    http = await new_browser()
+    csrf = await panel_login(http, admin)
+    blank = await http.post(
+        "/panel/contacts/new",
+        data={"csrf_token": csrf, "name": " ", "phone": "", "email": "", "tags": "vip"},
+    )
+    assert blank.status_code == 422
+    assert 'id="f-name" name="name"' in blank.text
+    assert 'aria-invalid="true" aria-describedby="name-error"' in blank.text
+    assert 'id="name-error">informe o nome, o telefone ou o e-mail</p>' in blank.text
+    assert 'value="vip"' in blank.text
+    assert await rows(db, "select id from contacts where company_id = :c", c=company) == []
+
+
+async def test_the_filter_builder_says_what_to_fix_in_plain_portuguese_once(
+    new_browser: Browser, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    admin, _ids = await _people(client, factory)
+    http = await new_browser()
+    await panel_login(http, admin)
+    cases = {
+        ("stage", "contains", "cliente"): (
+            "Etapa do funil: escolha é igual a, é diferente de, está preenchido ou está vazio"
+        ),
+        ("created_at", "contains", "2026"): (
+            "Criado em: escolha é igual a, é diferente de, está preenchido, está vazio, "
+            "maior / depois de, menor / antes de, há mais de N dias ou nos últimos N dias"
+        ),
+        ("name", "contains", " "): "Nome: informe um valor ou escolha “está vazio”",
+        # Refused by the query service, worded by the builder.
+        ("created_at", "gt", "ontem"): (
+            "Criado em: use uma data (AAAA-MM-DD ou DD/MM/AAAA) ou data e hora ISO 8601"
+        ),
+    }
+    for (field, operator, value), message in cases.items():
+        # The broken condition sits in a group, after a good one.
+        params: list[tuple[str, str | int | float | bool | None]] = [
+            ("group_match", "all"),
+            ("field", "name"), ("operator", "contains"), ("value", "ana"), ("group", "0"),
+            ("field", field), ("operator", operator), ("value", value), ("group", "1"),
+        ]  # fmt: skip
+        response = await http.get("/panel/contacts", params=params)
+        assert response.status_code == 422, field
+        text = response.text.replace("&#34;", '"')
+        assert text.count(message) == 1, (message, response.text)
+        assert '<p class="field-error">' + message in text
+        assert "Confira as condições destacadas no filtro." in text
+        assert "filter.conditions" not in text
+        assert "use o operador absent" not in text
+    # API clients still get the path and the operators' names.
+    api = await client.get(
+        "/api/contacts",
+        params={
+            "filter": json.dumps({"field": "stage", "operator": "contains", "value": "cliente"})
+        },
+        headers=await login(client, admin),
+    )
+    assert api.status_code == 422
+    assert api.json()["error"]["fields"] == [
+        {
+            "field": "filter.operator",
+            "message": "o operador contains não se aplica a stage; "
+            "use equals, not_equals, present, absent",
+        }
+    ]
+
+
+async def test_each_field_offers_only_its_operators(
+    new_browser: Browser, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    admin, _ids = await _people(client, factory)
+    await _attributes(client, admin)
+    http = await new_browser()
+    await panel_login(http, admin)
+    page = await http.get(
+        "/panel/contacts",
+        params=[("field", "stage"), ("operator", "equals"), ("value", "x"), ("group", "0")],
+    )
+    row = page.text.split('<div class="condition"', 1)[1].split("</div>", 1)[0]
+    assert '<option value="stage" selected>' in row
+    assert '<option value="contains" hidden disabled>' in row
+    assert '<option value="present">' in row
+    # What panel.js offers when another field is chosen (custom fields by their type).
+    builder = page.text.split('<fieldset class="builder" data-operators=\'', 1)[1].split("'>")[0]
+    operators = json.loads(builder)
+    assert operators["stage"] == ["equals", "not_equals", "present", "absent"]
+    assert "contains" not in operators["created_at"]
+    assert operators["custom.valor"] == ["equals", "not_equals", "present", "absent", "gt", "lt"]
+    assert operators["custom.antigo"] == ["equals", "not_equals", "present", "absent"]
+
+
+async def test_imported_contacts_say_where_they_came_from_in_words(
+    new_browser: Browser,
+    client: httpx.AsyncClient,
+    db: Database,
+    runtime: Runtime,
+    factory: Factory,
+) -> None:
+    tenant = await new_tenant(factory, client, (Role.ADMIN,))
+    admin = tenant.users[Role.ADMIN]
+    await import_file(
+        client, runtime, tenant, csv_bytes(["nome;telefone", "Felipe;62998754291"]), role=Role.ADMIN
+    )
+    await import_file(
+        client,
+        runtime,
+        tenant,
+        csv_bytes(["nome;telefone", "Felipe Rocha;62998754291"]),
+        policy="overwrite",
+        role=Role.ADMIN,
+    )
+    bulk = await client.post(
+        "/api/contacts/bulk",
+        json=[{"name": "Gabi", "phone": "62998754292"}],
+        headers=tenant.headers[Role.ADMIN],
+    )
+    assert bulk.status_code == 200, bulk.text
+    found = await rows(
+        db,
+        "select id::text, name, source from contacts where company_id = :c order by name",
+        c=tenant.company_id,
+    )
+    assert [(row["name"], row["source"]) for row in found] == [
+        ("Felipe Rocha", "import"),
+        ("Gabi", "api"),
+    ]  # the stored keys stay as they are
+    felipe, gabi = (row["id"] for row in found)
+    http = await new_browser()
+    csrf = await panel_login(http, admin)
+    page = (await http.get(f"/panel/contacts/{felipe}")).text
+    history = page.split("Histórico", 1)[1]
+    assert "<strong>Importado de planilha</strong>" in history
+    assert "<strong>Atualizado por importação</strong>" in history
+    assert "<li>Nome: Felipe → Felipe Rocha</li>" in history
+    assert "import." not in history
+    assert 'name="source" type="text" value="Importação"' in page
+    other = (await http.get(f"/panel/contacts/{gabi}")).text
+    assert "<strong>Importado pela API</strong>" in other
+    assert 'name="source" type="text" value="API"' in other
+    # Saved as shown, the source stays the importer's key.
+    saved = await http.post(
+        f"/panel/contacts/{felipe}",
+        data={
+            "csrf_token": csrf,
+            "name": "Felipe Rocha",
+            "phone": "+55 62 99875-4291",
+            "source": "Importação",
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    assert await rows(db, "select source from contacts where id = :id", id=felipe) == [
+        {"source": "import"}
+    ]
+    # The filter takes the label too.
+    filtered = await http.get(
+        "/panel/contacts",
+        params=[("field", "source"), ("operator", "equals"), ("value", "Importação")],
+    )
+    assert felipe in filtered.text
+    assert gabi not in filtered.text
+    # A change of source says it in words too.
+    moved = await http.post(
+        f"/panel/contacts/{felipe}",
+        data={"csrf_token": csrf, "name": "Felipe Rocha", "source": "Feira"},
+    )
+    assert moved.status_code == 303, moved.text
+    assert "<li>Origem: Importação → Feira</li>" in (await http.get(moved.headers["location"])).text
+
+
+async def test_the_contact_page_writes_phone_and_numbers_the_readers_way(
+    new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    admin = await factory.user(await factory.company(), Role.ADMIN)
+    await _attributes(client, admin)
+    felipe = await _contact(
+        client,
+        admin,
+        name="Felipe",
+        phone="+5562998754291",
+        custom_fields={"valor": "12,5", "pontos": "1234,5", "antigo": False},
+    )
+    http = await new_browser()
+    csrf = await panel_login(http, admin)
+    page = (await http.get(f"/panel/contacts/{felipe}")).text
+    assert 'name="phone" type="tel" value="+55 62 99875-4291"' in page
+    assert 'name="custom.valor" type="text" value="12,5"' in page
+    # No thousands separator: "1.234,5" is fine, but "1.234" would read back as 1.234.
+    assert 'name="custom.pontos" type="text" value="1234,5"' in page
+    assert '<option value="false" selected>' in page
+    english = (await http.get(f"/panel/contacts/{felipe}", headers={"Accept-Language": "en"})).text
+    assert 'name="custom.valor" type="text" value="12.5"' in english
+    before = await rows(
+        db, "select count(*) as n from contact_events where contact_id = :id", id=felipe
+    )
+    unchanged = await http.post(
+        f"/panel/contacts/{felipe}",
+        data={
+            "csrf_token": csrf,
+            "name": "Felipe",
+            "phone": "+55 62 99875-4291",
+            "email": "",
+            "tags": "",
+            "source": "manual",
+            "funnel_stage": "",
+            "notes": "",
+            "custom.valor": "12,5",
+            "custom.pontos": "1234,5",
+            "custom.antigo": "false",
+        },
+    )
+    assert unchanged.status_code == 303, unchanged.text
+    after = await rows(
+        db, "select count(*) as n from contact_events where contact_id = :id", id=felipe
+    )
+    assert after == before  # nothing changed, so nothing was recorded
+    stored = await rows(
+        db, "select phone_e164, custom_fields from contacts where id = :id", id=felipe
+    )
+    assert stored == [
+        {
+            "phone_e164": "+5562998754291",
+            "custom_fields": {"valor": 12.5, "pontos": 1234.5, "antigo": False},
+        }
+    ]

@@ -43,7 +43,7 @@ def _phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
         return canonical_phone(raw, region)
     except InvalidPhone as error:
         raise ValidationFailed(
-            N_("telefone inválido"), fields=[{"field": "phone", "message": str(error)}]
+            N_("telefone inválido"), fields=[{"field": "phone", "message": error.reason}]
         ) from None
 
 
@@ -92,6 +92,12 @@ async def _claim_phone(
 
 async def create_contact(session: AsyncSession, actor: Identity, data: ContactIn) -> ContactOut:
     """Create a contact; its phone (in any format) becomes its identity keys."""
+    if not (data.name.strip() or (data.phone or "").strip() or data.email):
+        # Nobody could find, greet or tell apart a contact without any of the three.
+        raise ValidationFailed(
+            N_("o contato precisa de um nome, telefone ou e-mail"),
+            fields=[{"field": "name", "message": N_("informe o nome, o telefone ou o e-mail")}],
+        )
     phone = await _company_phone(session, actor, data.phone)
     await _check_stage(session, actor.company_id, data.funnel_stage)
     definitions = await attributes.load_definitions(session, actor.company_id)

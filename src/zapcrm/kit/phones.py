@@ -5,7 +5,10 @@ from __future__ import annotations
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberType, ValidationResult
 
+from zapcrm.i18n import N_
+
 __all__ = [
+    "PHONE_PROBLEMS",
     "InvalidPhone",
     "canonical_phone",
     "identity_variants",
@@ -32,6 +35,21 @@ _LENGTH_ERRORS: dict[int, str] = {
     ValidationResult.INVALID_LENGTH: "wrong number of digits for its country",
     ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "missing the area code",
 }
+# Each problem as people read it (the panel, the API and the import's error file): the English
+# one stays for logs and developers.
+PHONE_PROBLEMS: dict[str, str] = {
+    "contains letters": N_("contém letras"),
+    "missing or unknown country code": N_("código do país ausente ou desconhecido"),
+    "unknown country code": N_("código do país desconhecido"),
+    "not a phone number": N_("não é um número de telefone"),
+    "too short": N_("curto demais"),
+    "too long": N_("longo demais"),
+    "wrong number of digits for its country": N_("quantidade de dígitos errada para o país"),
+    "wrong number of digits": N_("quantidade de dígitos errada"),
+    "missing the area code": N_("falta o DDD"),
+    "has an extension, which a WhatsApp id cannot carry": N_("tem ramal"),
+    "not a valid number in its country's numbering plan": N_("número inexistente no plano do país"),
+}
 
 
 class InvalidPhone(ValueError):
@@ -42,6 +60,11 @@ class InvalidPhone(ValueError):
         # and exception messages end up in logs.
         super().__init__(f"invalid phone number: {problem}")
         self.problem = problem
+
+    @property
+    def reason(self) -> str:
+        """The problem in Portuguese (a `Text` the panel translates)."""
+        return PHONE_PROBLEMS.get(self.problem, N_("não é um número de telefone"))
 
 
 def canonical_phone(raw: str, default_region: str = "BR") -> str:

@@ -3,17 +3,22 @@
 The form is flat so it works as a plain GET form (bookmarkable, back-button friendly): parallel
 lists `field`, `operator`, `value` and `group` (0 = the top level, n = the n-th group), one
 `match` for the top level and `group_match` per group. Validation of fields, operators and
-values stays in the contacts query service: this module only reshapes.
+values stays in the contacts query service: this module reshapes, and words the problems of a
+row in the builder's own terms ("Etapa do funil: escolha é igual a, …"), not the filter JSON's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from babel.lists import format_list
+
 from zapcrm.contacts.query.fields import FIELDS, OPERATORS
-from zapcrm.web.i18n import N_
+from zapcrm.contacts.sources import source_key
+from zapcrm.web.i18n import N_, current_locale, translate
 
 MAX_ROWS = 50
 NO_VALUE = frozenset({"present", "absent"})
@@ -46,6 +51,17 @@ OPERATOR_LABELS = {
 }
 assert set(FIELD_LABELS) == set(FIELDS)
 assert set(OPERATOR_LABELS) == set(OPERATORS)
+# The part of an error's path (filter.conditions[0].operator) that names the condition.
+_CONDITION_PATH = re.compile(r"^(.*\.conditions\[\d+\])(?:\.(?:field|operator|value))?$")
+
+
+@dataclass(frozen=True)
+class FieldChoice:
+    """A field the builder offers: its filter name, its label and the operators it takes."""
+
+    key: str
+    label: str
+    operators: tuple[str, ...]
 
 
 @dataclass
@@ -55,6 +71,8 @@ class Row:
     field: str = "name"
     operator: str = "contains"
     value: str = ""
+    # What is wrong with the condition, as the builder shows it under the row.
+    error: str | None = None
 
 
 @dataclass
@@ -115,6 +133,67 @@ class FilterForm:
                 )
         return {"op": _op(self.match), "conditions": conditions}
 
+    def check(self, fields: Sequence[FieldChoice]) -> bool:
+        """Mark the rows whose operator does not fit their field or that lack their value;
+        whether any was marked (then the filter is not worth running)."""
+        choices = {choice.key: choice for choice in fields}
+        marked = False
+        for _, row in self._numbered_paths():
+            choice = choices.get(row.field)
+            if choice is None:
+                continue  # the query service names an unknown field
+            if row.operator not in choice.operators:
+                operators = [translate(OPERATOR_LABELS[name]) for name in choice.operators]
+                row.error = translate(
+                    N_(
+                        "{field}: escolha {operators}",
+                        field=choice.label,
+                        operators=format_list(operators, style="or", locale=current_locale()),
+                    )
+                )
+            elif row.operator not in NO_VALUE and not row.value.strip():
+                row.error = translate(
+                    N_(
+                        "{field}: informe um valor ou escolha “{absent}”",
+                        field=choice.label,
+                        absent=OPERATOR_LABELS["absent"],
+                    )
+                )
+            marked = marked or row.error is not None
+        return marked
+
+    def place_errors(
+        self, errors: Sequence[Mapping[str, str]], fields: Sequence[FieldChoice]
+    ) -> list[str]:
+        """Put the query service's errors on the rows they are about (by their path in the
+        filter JSON); the messages of those about no row, for the page to show."""
+        rows = dict(self._numbered_paths())
+        labels = {choice.key: choice.label for choice in fields}
+        left: list[str] = []
+        for error in errors:
+            match = _CONDITION_PATH.match(error.get("field", ""))
+            row = rows.get(match.group(1)) if match else None
+            if row is None:
+                left.append(translate(error["message"]))
+            elif row.error is None:  # one message per row: the first is the one to fix
+                label = labels.get(row.field, row.field)
+                row.error = translate(
+                    N_("{field}: {problem}", field=label, problem=error["message"])
+                )
+        return left
+
+    def _numbered_paths(self) -> Iterator[tuple[str, Row]]:
+        """Each row with its path in `to_filter()`'s JSON (groups without rows are left out)."""
+        for index, row in enumerate(self.rows):
+            yield f"filter.conditions[{index}]", row
+        position = len(self.rows)
+        for group in self.groups:
+            if not group.rows:
+                continue
+            for index, row in enumerate(group.rows):
+                yield f"filter.conditions[{position}].conditions[{index}]", row
+            position += 1
+
     def query_items(self) -> list[tuple[str, str]]:
         """The form as query parameters (for links that keep the filter)."""
         items: list[tuple[str, str]] = [("match", self.match)]
@@ -145,6 +224,8 @@ def _condition(row: Row) -> dict[str, Any]:
         value = [tag.strip() for tag in value.split(",") if tag.strip()]
     elif row.field == "opt_out":
         value = value.lower() in ("sim", "true", "1", "s", "yes")
+    elif row.field == "source" and row.operator in ("equals", "not_equals"):
+        value = source_key(value, translate)  # "Importação", as the panel shows it, is `import`
     condition["value"] = value
     return condition
 

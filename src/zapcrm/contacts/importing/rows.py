@@ -35,19 +35,6 @@ _EMAIL = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
 _TAG_SEPARATORS = re.compile(r"[,;|]")
-_PHONE_PROBLEMS = {
-    "contains letters": "contém letras",
-    "missing or unknown country code": "código do país ausente ou desconhecido",
-    "unknown country code": "código do país desconhecido",
-    "not a phone number": "não é um número de telefone",
-    "too short": "curto demais",
-    "too long": "longo demais",
-    "wrong number of digits for its country": "quantidade de dígitos errada para o país",
-    "wrong number of digits": "quantidade de dígitos errada",
-    "missing the area code": "falta o DDD",
-    "has an extension, which a WhatsApp id cannot carry": "tem ramal",
-    "not a valid number in its country's numbering plan": "número inexistente no plano do país",
-}
 
 
 @dataclass(slots=True)
@@ -159,7 +146,7 @@ class RowRules:
         try:
             phone = canonical(raw_phone, self.default_region)
         except InvalidPhone as error:
-            return f"telefone inválido: {_PHONE_PROBLEMS.get(error.problem, error.problem)}"
+            return f"telefone inválido: {error.reason}"
         warnings: list[str] = []
         name = " ".join(raw_name.split()) if raw_name else ""
         if len(name) > limits.MAX_NAME_CHARS:

@@ -27,6 +27,7 @@ __all__ = [
     "builtin_field",
     "custom_field",
     "like_escape",
+    "operators_of",
     "param",
     "prefix_range",
     "search_text",
@@ -132,6 +133,18 @@ def custom_field(key: str, definition: AttributeDef | None) -> Field | None:
         return None
     kind = _CUSTOM_KINDS[definition.type]
     return Field(kind, _custom_column(kind, key), f"custom.{key}", definition)
+
+
+def operators_of(name: str, attribute_type: str | None = None) -> tuple[str, ...]:
+    """The operators a field takes, in `OPERATORS` order: a built-in field by its name,
+    `custom.<key>` by its attribute's type; () for an unknown field."""
+    builtin = _BUILTIN.get(name)
+    kind = builtin[0] if builtin is not None else None
+    if kind is None and name.startswith("custom."):
+        kind = _CUSTOM_KINDS.get(attribute_type or "")
+    if kind is None:
+        return ()
+    return tuple(operator for operator in OPERATORS if operator in ALLOWED[kind])
 
 
 def prefix_range(column: ColumnElement[Any], prefix: str) -> ColumnElement[bool]:

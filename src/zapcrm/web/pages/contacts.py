@@ -4,10 +4,12 @@ contact's page with its fields, identities, duplicates, merge and timeline."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import orjson
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -18,14 +20,24 @@ from zapcrm.contacts import live as contacts_live
 from zapcrm.contacts import service as contacts_service
 from zapcrm.contacts.query import export
 from zapcrm.contacts.query import service as query_service
+from zapcrm.contacts.query.fields import operators_of
 from zapcrm.contacts.query.schemas import ContactQuery, SegmentIn
-from zapcrm.contacts.schemas import ContactIn, ContactPatch
+from zapcrm.contacts.schemas import AttributeOut, ContactDetail, ContactIn, ContactPatch
+from zapcrm.contacts.sources import source_key, source_label
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import NotFound, ValidationFailed, ZapcrmError
+from zapcrm.kit.phones import display_phone
 from zapcrm.transactions import in_tenant_transaction
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
-from zapcrm.web.filter_form import FIELD_LABELS, OPERATOR_LABELS, FilterForm, Group, Row
-from zapcrm.web.i18n import N_, field_message, translate
+from zapcrm.web.filter_form import (
+    FIELD_LABELS,
+    OPERATOR_LABELS,
+    FieldChoice,
+    FilterForm,
+    Group,
+    Row,
+)
+from zapcrm.web.i18n import N_, current_locale, field_message, translate
 from zapcrm.web.templating import company_zone, render, render_macro
 from zapcrm.web.views import Agents, optional_uuid
 
@@ -39,10 +51,15 @@ def _query(q: str | None, form: FilterForm, segment_id: uuid.UUID | None) -> Con
     return ContactQuery(q=(q or "").strip() or None, filter=form.to_filter(), segment_id=segment_id)
 
 
-async def _field_choices(session: AsyncSession, user: PanelUser) -> list[tuple[str, str]]:
+async def _field_choices(session: AsyncSession, user: PanelUser) -> list[FieldChoice]:
     attributes = await definitions.list_attributes(session, user.identity)
-    return list(FIELD_LABELS.items()) + [
-        (f"custom.{attribute.key}", attribute.label) for attribute in attributes
+    return [FieldChoice(key, label, operators_of(key)) for key, label in FIELD_LABELS.items()] + [
+        FieldChoice(
+            f"custom.{attribute.key}",
+            attribute.label,
+            operators_of(f"custom.{attribute.key}", attribute.type),
+        )
+        for attribute in attributes
     ]
 
 
@@ -70,20 +87,22 @@ async def contact_list(
     segment = optional_uuid(segment_param, N_("segmento inválido"))
     form = FilterForm.parse(_multi(request))
     error: str | None = None
-    errors: list[dict[str, str]] = []
+    page, total = None, 0
     async with runtime.db.tenant_session(user.identity.claims) as session:
         fields = await _field_choices(session, user)
         segments = await query_service.list_segments(session, user.identity)
         stages = await definitions.list_stages(session, user.identity)
-        try:
-            query = _query(q, form, segment)
-            page = await query_service.search_contacts(
-                session, user.identity, query, sort=None, cursor=cursor, limit=PAGE_SIZE
-            )
-            total = await query_service.count_contacts(session, user.identity, query)
-        except (ZapcrmError, ValidationError) as failure:
-            error, errors = _describe(failure)
-            page, total = None, 0
+        if form.check(fields):
+            error = translate(N_("Confira as condições destacadas no filtro."))
+        else:
+            try:
+                query = _query(q, form, segment)
+                page = await query_service.search_contacts(
+                    session, user.identity, query, sort=None, cursor=cursor, limit=PAGE_SIZE
+                )
+                total = await query_service.count_contacts(session, user.identity, query)
+            except (ZapcrmError, ValidationError) as failure:
+                error = _filter_error(failure, form, fields)
     if request.query_params.get("add_group") and len(form.groups) < MAX_GROUPS:
         form.groups.append(Group(rows=[Row()]))  # shown, not applied until it has a value
     context = user.page_context(request, "contacts") | {
@@ -93,10 +112,10 @@ async def contact_list(
         "segments": segments,
         "fields": fields,
         "operators": list(OPERATOR_LABELS.items()),
+        "field_operators": {choice.key: choice.operators for choice in fields},
         "page": page,
         "total": total,
         "error": error,
-        "errors": errors,
         "list_query": _list_url(q, form, segment),
         "filter_json": orjson.dumps(form.to_filter()).decode() if not form.is_empty() else "",
         "stages": stages,
@@ -114,6 +133,15 @@ async def contact_list(
             )
         )
     return render("contacts/list.html", context, status_code=422 if error else 200)
+
+
+def _filter_error(failure: Exception, form: FilterForm, fields: list[FieldChoice]) -> str:
+    """What the list page says when the query failed; a condition's problem goes on its row
+    (the message carries no JSON path, which means nothing to the reader)."""
+    if isinstance(failure, ZapcrmError) and failure.details.get("fields"):
+        left = form.place_errors(failure.details["fields"], fields)
+        return left[0] if left else translate(N_("Confira as condições destacadas no filtro."))
+    return _describe(failure)[0]
 
 
 def _describe(failure: Exception) -> tuple[str, list[dict[str, str]]]:
@@ -271,6 +299,7 @@ async def _contact_context(
         ]
     agents = await Agents.load(session, user.identity)
     stages = await definitions.list_stages(session, user.identity)
+    attributes = await definitions.list_attributes(session, user.identity)
     return {
         "agents": agents,
         "contact": contact,
@@ -278,8 +307,50 @@ async def _contact_context(
         "duplicates": duplicates,
         "stages": stages,
         "stage_labels": {stage.key: stage.label for stage in stages},
-        "attributes": await definitions.list_attributes(session, user.identity),
+        "attributes": attributes,
+        "values": _edit_values(contact, attributes),
+        "source_label": _source_label,
     }
+
+
+def _edit_values(contact: ContactDetail, attributes: list[AttributeOut]) -> dict[str, Any]:
+    """The edit form's fields as the reader writes them: the phone as the list shows it,
+    numbers with the reader's decimal mark, our source keys by their label. Each one reads
+    back as the stored value, so saving the form unchanged changes nothing."""
+    return {
+        "name": contact.name,
+        "phone": display_phone(contact.phone_e164),
+        "email": contact.email or "",
+        "tags": ", ".join(contact.tags),
+        "source": _source_label(contact.source),
+        "funnel_stage": contact.funnel_stage or "",
+        "notes": contact.notes,
+        "opted_out": contact.opted_out,
+        "custom": {
+            attribute.key: _custom_text(attribute.type, contact.custom_fields.get(attribute.key))
+            for attribute in attributes
+        },
+    }
+
+
+def _custom_text(attribute_type: str, value: Any) -> str:
+    """A custom value as its input shows it ("true"/"false" are the yes/no select's values)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if attribute_type == "number" and isinstance(value, int | float):
+        # No thousands separator: "1.234" would read back as 1.234, not 1234. Every digit
+        # stays (decimal_quantization off), so the value survives an unchanged save.
+        return format_decimal(
+            Decimal(str(value)), format="0.#", locale=current_locale(), decimal_quantization=False
+        )
+    return str(value)
+
+
+def _source_label(source: str | None) -> str:
+    """A stored source as the panel shows it ("Importação" for `import`)."""
+    return source_label(source, translate)
 
 
 @router.get("/contacts/new")
@@ -320,7 +391,7 @@ async def create_contact(
             phone=phone.strip() or None,
             email=email.strip() or None,
             tags=_tags(tags),
-            source=source.strip() or None,
+            source=source_key(source.strip(), translate) or None,
             funnel_stage=funnel_stage or None,
         )
         created = await in_tenant_transaction(
@@ -360,22 +431,23 @@ async def update_contact(
 ) -> Response:
     """Save the edited fields; each change lands in the contact's timeline."""
     form = await request.form()
-    text = {key: str(form.get(key, "")) for key in ("name", "phone", "email", "source", "notes")}
-    custom: dict[str, Any] = {}
+    keys = ("name", "phone", "email", "tags", "source", "funnel_stage", "notes")
+    text = {key: str(form.get(key, "")) for key in keys}
+    typed: dict[str, str] = {}
     for key, value in form.multi_items():
         if key.startswith("custom.") and isinstance(value, str):
-            custom[key.removeprefix("custom.")] = value.strip() or None
+            typed[key.removeprefix("custom.")] = value
     try:
         patch = ContactPatch(
             name=text["name"].strip(),
             phone=text["phone"].strip() or None,
             email=text["email"].strip() or None,
-            tags=_tags(str(form.get("tags", ""))),
-            source=text["source"].strip() or None,
-            funnel_stage=str(form.get("funnel_stage", "")) or None,
+            tags=_tags(text["tags"]),
+            source=source_key(text["source"].strip(), translate) or None,
+            funnel_stage=text["funnel_stage"] or None,
             notes=text["notes"],
             opted_out=form.get("opted_out") == "on",
-            custom_fields=custom or None,
+            custom_fields={key: value.strip() or None for key, value in typed.items()} or None,
         )
         await in_tenant_transaction(
             runtime,
@@ -388,7 +460,13 @@ async def update_contact(
         message, errors = _form_errors(failure)
         async with runtime.db.tenant_session(user.identity.claims) as session:
             context = await _contact_context(session, user, contact_id)
-        context |= {"errors": errors, "error": message}
+        # The form shows what was typed, next to its errors, not the stored values again.
+        submitted = text | {"opted_out": form.get("opted_out") == "on"}
+        context |= {
+            "errors": errors,
+            "error": message,
+            "values": submitted | {"custom": context["values"]["custom"] | typed},
+        }
         return render(
             "contacts/detail.html",
             user.page_context(request, "contacts") | context,

@@ -647,13 +647,28 @@
     bar.value = (event.detail.loaded / event.detail.total) * 100;
   });
 
-  // The value of an "Etapa do funil" condition offers the company's stages.
+  // The value of an "Etapa do funil" condition offers the company's stages, and the operator
+  // list only what the chosen field takes (the builder's data-operators, by field): "contém"
+  // makes no sense for a stage or a date, and the server would refuse it.
   document.addEventListener("change", function (event) {
     var select = event.target;
     if (!select.matches || !select.matches(".condition select[name=field]")) return;
-    var value = select.closest(".condition").querySelector("input[name=value]");
+    var condition = select.closest(".condition");
+    var value = condition.querySelector("input[name=value]");
     if (select.value === "stage") value.setAttribute("list", "stage-options");
     else value.removeAttribute("list");
+    var builder = condition.closest("[data-operators]");
+    var allowed = (builder ? JSON.parse(builder.getAttribute("data-operators")) : {})[select.value];
+    if (!allowed) return; // a field the page does not know: leave every operator
+    var operator = condition.querySelector("select[name=operator]");
+    var first = null;
+    Array.prototype.forEach.call(operator.options, function (option) {
+      var fits = allowed.indexOf(option.value) >= 0;
+      option.hidden = !fits;
+      option.disabled = !fits;
+      if (fits && !first) first = option;
+    });
+    if (operator.selectedOptions[0] && operator.selectedOptions[0].disabled && first) first.selected = true;
   });
 
   // "Copiar link" buttons: copy the value of the field named by data-copy (invite links).
