@@ -76,6 +76,7 @@ async def test_problems_come_back_on_the_form_with_what_was_typed(
     )
     assert bad_phone.status_code == 422
     assert 'aria-invalid="true"' in bad_phone.text
+    assert "curto demais" in bad_phone.text  # the problem in Portuguese, not the library's words
     assert "Oi &lt;b&gt;você&lt;/b&gt;</textarea>" in bad_phone.text  # kept, escaped
     empty = await http.post("/panel/conversations/new", data=base | {"phone": "11987650001"})
     assert empty.status_code == 422

@@ -388,7 +388,7 @@ async def start_conversation(
             e164 = canonical_phone(phone)
         except InvalidPhone as error:
             raise ValidationFailed(
-                N_("telefone inválido"), fields=[{"field": "phone", "message": str(error)}]
+                N_("telefone inválido"), fields=[{"field": "phone", "message": error.reason}]
             ) from None
     else:
         raise ValidationFailed(N_("informe phone ou contact_id"))
