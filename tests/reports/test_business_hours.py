@@ -135,19 +135,24 @@ async def test_an_unanswered_wait_has_no_business_time(db: Database) -> None:
     assert counted is None
 
 
+async def _save_hours(session: Any, company: uuid.UUID, schedule: dict[str, Any]) -> None:
+    """Store the company's opening hours as the hours page would."""
+    await session.execute(
+        text(
+            "insert into business_hours (company_id, schedule) values"
+            " (:company, cast(:schedule as jsonb))"
+        ),
+        {"company": company, "schedule": orjson.dumps(schedule).decode()},
+    )
+
+
 async def _weekend_shop(db: Database, factory: Factory) -> tuple[uuid.UUID, uuid.UUID]:
     """A company open on weekdays 08-18 whose agent Ana answered, on Monday at 08:10, a chat
     that started on Friday at 17:50 and closed it at 09:00 (in a department: Vendas)."""
     company = await factory.company()
     ana = await named_user(db, factory, company, "Ana")
     async with db.service_session() as session:
-        await session.execute(
-            text(
-                "insert into business_hours (company_id, schedule) values"
-                " (:company, cast(:schedule as jsonb))"
-            ),
-            {"company": company, "schedule": orjson.dumps(WEEKDAYS).decode()},
-        )
+        await _save_hours(session, company, WEEKDAYS)
         write = Writer(session, company)
         chat = await write.conversation(await write.instance("loja"), ana)
         await write.cycle(chat, brt(6, 17, 50), reply_after=224400, closed_after=227400)
@@ -247,13 +252,7 @@ async def test_the_saved_lunch_break_is_left_out_of_the_reports_times(
     ana = await named_user(db, factory, company, "Ana")
     lunch = {**WEEKDAYS, "1": {**WEEKDAYS["1"], "break_from": "12:00", "break_until": "13:00"}}
     async with db.service_session() as session:
-        await session.execute(
-            text(
-                "insert into business_hours (company_id, schedule) values"
-                " (:company, cast(:schedule as jsonb))"
-            ),
-            {"company": company, "schedule": orjson.dumps(lunch).decode()},
-        )
+        await _save_hours(session, company, lunch)
         write = Writer(session, company)
         chat = await write.conversation(await write.instance("loja"), ana)
         # Monday 11:50, answered at 13:10: ten minutes before lunch and ten after.

@@ -77,6 +77,22 @@ def recipient_names(page: str) -> list[str]:
     return re.findall(r'<tr class="recipient recipient-\w+"[^>]*>\s*<td>([^<]*)</td>', page)
 
 
+async def _started(
+    new_browser: Browser, desk: Desk, runtime: Runtime, rounds: int
+) -> tuple[uuid.UUID, httpx.AsyncClient]:
+    """A one-second-gap draft to the desk's customers, started from the panel and dispatched
+    `rounds` times (each two seconds after the last): its id and the supervisor's browser."""
+    campaign_id = await draft(desk, min_gap_seconds=1, max_gap_seconds=1)
+    http, csrf = await supervisor_panel(new_browser, desk)
+    started = await http.post(f"/panel/campaigns/{campaign_id}/start", data={"csrf_token": csrf})
+    assert started.status_code == 303
+    at = datetime.now(UTC) + timedelta(seconds=1)
+    for _ in range(rounds):
+        await dispatch_due(runtime, now=at, rng=random.Random(1))
+        at += timedelta(seconds=2)
+    return campaign_id, http
+
+
 async def test_a_supervisor_plans_a_draft_through_the_form_and_finds_it_in_the_list(
     new_browser: Browser, db: Database, factory: Factory
 ) -> None:
@@ -421,14 +437,8 @@ async def test_the_recipients_are_filtered_by_status_with_reason_reply_and_chat_
     await desk.customer("<b>Bruno</b>", "+5511987650002")
     await desk.customer("Carla Dias", "+5511987650003", opted_out=True)
     await desk.customer("Davi Sem Telefone", None)
-    campaign_id = await draft(desk, min_gap_seconds=1, max_gap_seconds=1)
-    http, csrf = await supervisor_panel(new_browser, desk)
+    campaign_id, http = await _started(new_browser, desk, runtime, rounds=4)
     url = f"/panel/campaigns/{campaign_id}"
-    assert (await http.post(f"{url}/start", data={"csrf_token": csrf})).status_code == 303
-    at = datetime.now(UTC) + timedelta(seconds=1)
-    for _ in range(4):
-        await dispatch_due(runtime, now=at, rng=random.Random(1))
-        at += timedelta(seconds=2)
     sent = {
         row["name"]: row
         for row in await rows(
@@ -615,13 +625,7 @@ async def test_the_list_counts_each_message_at_every_step_it_reached(
     desk = await new_desk(db, factory)
     await desk.customer("Ana Lima", "+5511987650001")
     await desk.customer("Bruno Reis", "+5511987650002")
-    campaign_id = await draft(desk, min_gap_seconds=1, max_gap_seconds=1)
-    http, csrf = await supervisor_panel(new_browser, desk)
-    await http.post(f"/panel/campaigns/{campaign_id}/start", data={"csrf_token": csrf})
-    at = datetime.now(UTC) + timedelta(seconds=1)
-    for _ in range(2):
-        await dispatch_due(runtime, now=at, rng=random.Random(1))
-        at += timedelta(seconds=2)
+    campaign_id, http = await _started(new_browser, desk, runtime, rounds=2)
     async with db.service_session() as session:
         await session.execute(
             text(
@@ -713,14 +717,8 @@ async def test_a_finished_campaign_says_when_its_messages_failed(
     desk = await new_desk(db, factory)
     await desk.customer("Ana Lima", "+5511987650001")
     await desk.customer("Bruno Reis", "+5511987650002")
-    campaign_id = await draft(desk, min_gap_seconds=1, max_gap_seconds=1)
-    http, csrf = await supervisor_panel(new_browser, desk)
+    campaign_id, http = await _started(new_browser, desk, runtime, rounds=3)
     url = f"/panel/campaigns/{campaign_id}"
-    await http.post(f"{url}/start", data={"csrf_token": csrf})
-    at = datetime.now(UTC) + timedelta(seconds=1)
-    for _ in range(3):
-        await dispatch_due(runtime, now=at, rng=random.Random(1))
-        at += timedelta(seconds=2)
     # The gateway refused both: neither number is on WhatsApp.
     async with db.service_session() as session:
         await session.execute(
