@@ -65,5 +65,6 @@ async def test_a_customer_chooses_a_department_in_the_menu_and_its_member_sees_i
     pane = page.locator(".chat-pane")
     await expect(pane).to_contain_text("Conversa enviada ao setor Financeiro")
     await expect(pane.get_by_role("button", name="Assumir")).to_have_count(0)
-    await expect(page).to_have_url(re.compile(r"/panel/inbox$"))
+    # Back to the list the chat was opened from, "Não atribuídas".
+    await expect(page).to_have_url(re.compile(r"/panel/inbox\?tab=unassigned&status=open$"))
     await expect(row).to_have_count(0)

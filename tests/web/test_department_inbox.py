@@ -97,7 +97,7 @@ async def test_operators_wait_on_their_departments_and_route_chats_from_the_head
     assert onward.status_code == 200, onward.text
     # Its pane says where it went, instead of actions that could only fail now.
     assert onward.headers["HX-Retarget"] == ".chat-pane"
-    assert onward.headers["HX-Push-Url"] == "/panel/inbox"
+    assert onward.headers["HX-Push-Url"] == "/panel/inbox?tab=unassigned&status=open"
     assert "Conversa enviada ao setor Suporte" in onward.text
     assert "Assumir" not in onward.text
     gone = await http.get(f"/panel/inbox/{chat.conversation_id}")

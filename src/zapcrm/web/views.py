@@ -19,6 +19,7 @@ from zapcrm.accounts import service as accounts_service
 from zapcrm.auth.identity import Identity
 from zapcrm.departments import service as departments_service
 from zapcrm.exceptions import ValidationFailed
+from zapcrm.kit.folding import fold
 from zapcrm.kit.ids import uuid_or_none
 from zapcrm.kit.zones import zone_or_default
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
@@ -114,14 +115,18 @@ class InboxFilter:
             return False
         if self.tab == "unassigned" and self.outside_scope(conversation):
             return False
-        if self.q:
-            needle = self.q.casefold()
-            name = conversation.contact.name if conversation.contact else ""
-            phone = conversation.contact.phone_e164 if conversation.contact else ""
-            digits = "".join(ch for ch in self.q if ch.isdigit())
-            if needle not in (name or "").casefold() and not (digits and digits in (phone or "")):
-                return False
-        return True
+        return not self.q or self._found(conversation)
+
+    def _found(self, conversation: ConversationOut) -> bool:
+        """The list's search (messaging/repository/inbox.py `_search_clause`) for one chat: a
+        live row the list would not find stays out of it, and one it finds is not taken out."""
+        needle = fold(self.q)
+        name = conversation.contact.name if conversation.contact else None
+        if needle in fold(name or "") or needle in fold(conversation.subject or ""):
+            return True
+        digits = "".join(ch for ch in self.q if ch.isdigit())
+        phone = conversation.contact.phone_e164 if conversation.contact else None
+        return len(digits) >= 3 and (digits in (phone or "") or digits in conversation.remote_jid)
 
 
 @dataclass(frozen=True)

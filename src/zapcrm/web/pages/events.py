@@ -299,6 +299,7 @@ class PageView:
                         self.user.identity.user_id,
                         self.user.session.csrf_token,
                         oob=True,
+                        back=self.filter.query(),
                     )
                 )
         note = _model(NoteOut, data.get("note"))
@@ -322,9 +323,14 @@ class PageView:
             parts.append(render_macro("inbox/_chat.html", "note_gone", note_id))
         message = _model(MessageOut, data.get("message"))
         folded = data.get("folded_message_id")
-        if isinstance(folded, str) and message is not None:
+        if (
+            isinstance(folded, str)
+            and message is not None
+            and message.conversation_id == self.conversation_id
+        ):
             # The gateway's echo of our send got its own row before the send's answer, then was
-            # folded into ours: its bubble goes (the page may have drawn it already).
+            # folded into ours: its bubble goes (the page may have drawn it already). Only in
+            # the open chat: another chat has no bubble to remove (htmx: oobErrorNoTarget).
             parts.append(render_macro("inbox/_chat.html", "gone", folded))
         if message is not None and message.conversation_id == self.conversation_id:
             parts.append(

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Form, Header, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -125,6 +126,7 @@ async def inbox_page(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     current: uuid.UUID | None = None,
     hx_target: Annotated[str | None, Header()] = None,
+    hx_trigger: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The conversation list; htmx asks for just the list (search, next page)."""
     async with runtime.db.tenant_session(user.identity.claims) as session:
@@ -153,6 +155,11 @@ async def inbox_page(
         if cursor is None:
             # A new search (or none) renews the message hits below the list too.
             items += render_macro("inbox/_hits.html", "hits_slot", flt, oob=True)
+        if cursor is None and hx_trigger == "q":
+            # Typed in the search box (htmx names the input): the live stream opens again with
+            # the search, or rows of chats it does not find would arrive live. Not for the
+            # list's own reloads, which the stream's opening starts.
+            items += render_macro("inbox/_list.html", "live_stream", flt, current, oob=True)
         return HTMLResponse(items)
     return render("inbox/page.html", context)
 
@@ -175,6 +182,7 @@ async def conversation_page(
     status: Annotated[str | None, Query(max_length=20)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     instance: Annotated[str | None, Query(max_length=40)] = None,
+    department: Annotated[str | None, Query(max_length=40)] = None,
     at: uuid.UUID | None = None,
     hx_target: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -200,14 +208,7 @@ async def conversation_page(
                     user.identity,
                 )
             )
-        # Without explicit filters, show the list the conversation is in.
-        flt = InboxFilter.parse(
-            tab or _tab_of(current, user),
-            status or current.status,
-            q,
-            may_see_all=user.is_supervisor,
-            instance=instance,
-        )
+        flt = _list_filter(current, user, tab, status, q, instance, department)
         data = await _inbox_data(session, runtime, user, flt)
         replies = await quick_replies.list_quick_replies(session, user.identity)
     context = (
@@ -258,6 +259,48 @@ async def _latest_messages(
         has_older=messages.next_cursor is not None,
     )
     return _Chat(days, messages.next_cursor, at if through else None)
+
+
+def _list_filter(
+    conversation: ConversationOut,
+    user: PanelUser,
+    tab: str | None,
+    status: str | None,
+    q: str | None,
+    instance: str | None,
+    department: str | None,
+) -> InboxFilter:
+    """The list beside a chat: the one its address names (the list's rows link with their
+    filters), or without explicit filters the list the conversation is in."""
+    return InboxFilter.parse(
+        tab or _tab_of(conversation, user),
+        status or conversation.status,
+        q,
+        may_see_all=user.is_supervisor,
+        instance=instance,
+        department=department,
+    )
+
+
+def _back_query(user: PanelUser, conversation: ConversationOut, page_url: str | None) -> str:
+    """The query of the list a chat's back arrow returns to, for a header drawn again by a chat
+    action: read from the chat page's own address (htmx sends it as HX-Current-URL) as the page
+    read it, so the operator who came from "Não atribuídas" goes back there."""
+    params = parse_qs(urlsplit(page_url or "").query)
+
+    def first(key: str) -> str | None:
+        values = params.get(key)
+        return values[0] if values else None
+
+    return _list_filter(
+        conversation,
+        user,
+        first("tab"),
+        first("status"),
+        first("q"),
+        first("instance"),
+        first("department"),
+    ).query()
 
 
 def _tab_of(conversation: ConversationOut, user: PanelUser) -> str:
@@ -477,12 +520,19 @@ async def mark_read(
     return Response(status_code=204)
 
 
+# What the composer held when the chat's header sent it away (its forms include it).
+Draft = Annotated[str, Form(alias="text", max_length=4096)]
+PageUrl = Annotated[str | None, Header(alias="HX-Current-URL")]
+
+
 @router.post("/conversations/{conversation_id}/assign")
 async def assign(
     conversation_id: uuid.UUID,
     runtime: RuntimeDep,
     user: ActingPanelUser,
     assignee: Annotated[str, Form(max_length=40)] = "",
+    draft: Draft = "",
+    page_url: PageUrl = None,
 ) -> Response:
     """Assign to me, transfer to a colleague, or return to the unassigned queue."""
     target = user.identity.user_id if assignee == "me" else optional_uuid(assignee)
@@ -491,7 +541,7 @@ async def assign(
         return await actions.assign(session, user.identity, conversation_id, target)
 
     conversation = await in_tenant_transaction(runtime, user.identity, work)
-    return await _header(runtime, user, conversation)
+    return await _after_move(runtime, user, conversation, draft, page_url)
 
 
 @router.post("/conversations/{conversation_id}/department")
@@ -500,6 +550,8 @@ async def route_to_department(
     runtime: RuntimeDep,
     user: ActingPanelUser,
     department: Annotated[str, Form(max_length=40)] = "",
+    draft: Draft = "",
+    page_url: PageUrl = None,
 ) -> Response:
     """Send the chat to a department (or to none): it leaves whoever had it and waits there."""
     department_id = optional_uuid(department)
@@ -510,19 +562,39 @@ async def route_to_department(
         )
 
     conversation = await in_tenant_transaction(runtime, user.identity, work)
+    return await _after_move(runtime, user, conversation, draft, page_url)
+
+
+async def _after_move(
+    runtime: Runtime,
+    user: PanelUser,
+    conversation: ConversationOut,
+    draft: str,
+    page_url: str | None,
+) -> Response:
+    """The header again after a transfer or a routing the reader still sees; when the chat
+    left their sight (RLS: a colleague's now, or waiting in a department they do not work in),
+    its pane says where it went instead of offering actions that could only fail."""
+    back = _back_query(user, conversation, page_url)
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        still_seen = await inbox.find_conversation(session, conversation_id) is not None
+        still_seen = await inbox.find_conversation(session, conversation.id) is not None
         agents = await Agents.load(session, user.identity)
     if still_seen:
-        return _rendered_header(user, conversation, agents)
-    # Sent to a department the operator does not work in: the chat left their sight (RLS), so
-    # its pane says where it went instead of offering actions that could only fail.
+        return _rendered_header(user, conversation, agents, back)
     names = dict(agents.departments)
     department = names.get(conversation.department_id, "") if conversation.department_id else ""
-    response = HTMLResponse(render_macro("inbox/_chat.html", "routed_away", department))
+    pane = render_macro(
+        "inbox/_chat.html",
+        "passed_on",
+        agents.name(conversation.assignee_id) if conversation.assignee_id else None,
+        department,
+        draft.strip(),
+        back,
+    )
+    response = HTMLResponse(pane)
     response.headers["HX-Retarget"] = ".chat-pane"
     response.headers["HX-Reswap"] = "innerHTML"
-    response.headers["HX-Push-Url"] = "/panel/inbox"
+    response.headers["HX-Push-Url"] = f"/panel/inbox?{back}" if back else "/panel/inbox"
     return response
 
 
@@ -534,6 +606,7 @@ async def set_status(
     status: Annotated[str, Form(max_length=20)] = "",
     until: Annotated[str, Form(max_length=40)] = "",
     preset: Annotated[str, Form(max_length=20)] = "",
+    page_url: PageUrl = None,
 ) -> Response:
     """Close, reopen, set pending, or snooze: until a moment (`until`, a date and time on the
     company's clock as a `datetime-local` field sends it) or a quick `preset` (web/snooze.py)."""
@@ -552,16 +625,14 @@ async def set_status(
         )
 
     conversation = await in_tenant_transaction(runtime, user.identity, work)
-    return await _header(runtime, user, conversation)
-
-
-async def _header(runtime: Runtime, user: PanelUser, conversation: ConversationOut) -> Response:
     async with runtime.db.tenant_session(user.identity.claims) as session:
         agents = await Agents.load(session, user.identity)
-    return _rendered_header(user, conversation, agents)
+    return _rendered_header(user, conversation, agents, _back_query(user, conversation, page_url))
 
 
-def _rendered_header(user: PanelUser, conversation: ConversationOut, agents: Agents) -> Response:
+def _rendered_header(
+    user: PanelUser, conversation: ConversationOut, agents: Agents, back: str
+) -> Response:
     return HTMLResponse(
         render_macro(
             "inbox/_chat.html",
@@ -570,5 +641,6 @@ def _rendered_header(user: PanelUser, conversation: ConversationOut, agents: Age
             agents,
             user.identity.user_id,
             user.session.csrf_token,
+            back=back,
         )
     )

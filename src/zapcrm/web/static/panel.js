@@ -319,6 +319,15 @@
     if (!incoming || !incoming.id) return;
     if (gone.has(incoming.id)) { detail.shouldSwap = false; return; }
     var existing = document.getElementById(incoming.id);
+    if (incoming.hasAttribute("data-row-gone")) {
+      // A row leaving the list (inbox/_list.html row_gone): removed when the page shows it
+      // and it is not newer; nothing is inserted.
+      detail.shouldSwap = false;
+      if (existing && version(existing) > version(incoming)) return;
+      if (existing) existing.remove();
+      rowChangedLive(incoming);
+      return;
+    }
     if (!existing || existing === incoming) return;
     if (detail.target === existing) {
       // A replacement or removal of this very element: only when not older than the page's.
@@ -572,6 +581,15 @@
   // itself: the server subscribes to the company's events after the headers go out and says
   // `ready` once it has, so a reload at `open` could read the page before an event that the
   // stream then never carries.
+  // A search typed in the inbox renews its live stream with the search (inbox/_list.html
+  // live_stream): the list's reloads, when that stream opens and after, ask the same question.
+  document.addEventListener("htmx:load", function (event) {
+    var live = event.detail && event.detail.elt;
+    var list = document.getElementById("conversation-list");
+    if (list && live instanceof Element && live.id === "inbox-live") {
+      list.setAttribute("data-refresh-url", live.getAttribute("data-list-url"));
+    }
+  });
   document.addEventListener("htmx:sseOpen", function (event) {
     var source = event.detail && event.detail.source;
     if (source) source.addEventListener("ready", reloadShown, { once: true });
