@@ -28,9 +28,9 @@ from zapcrm.departments.schemas import (
 )
 from zapcrm.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from zapcrm.i18n import N_
+from zapcrm.messaging.changes import conversation_changed
 from zapcrm.messaging.schemas import ConversationOut
 from zapcrm.messaging.service import inbox
-from zapcrm.messaging.service.actions import conversation_changed
 from zapcrm.models import Department, Role
 from zapcrm.outbox import OutboxItem
 

@@ -29,7 +29,7 @@ from zapcrm.distribution.schemas import (
 )
 from zapcrm.exceptions import Forbidden, NotFound
 from zapcrm.i18n import N_
-from zapcrm.messaging.service.actions import conversation_changed
+from zapcrm.messaging.changes import conversation_changed
 from zapcrm.messaging.service.outbound import queue_automatic_text
 from zapcrm.models import DistributionSettings, Role
 from zapcrm.outbox import OutboxItem

@@ -1,8 +1,9 @@
-"""The outbox entry that tells the incoming worker a message changed.
+"""The outbox entries that tell the incoming worker a message or a chat changed.
 
 Every writer of a message (webhook ingestion, the send request and worker, reactions, media
 downloads) announces it the same way: the worker then refreshes the cached copies and
-publishes the live `message.<change>` event.
+publishes the live `message.<change>` event. A chat's own changes (assignment, status, unread
+count...) are announced as `conversation.updated`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import uuid
 
 from zapcrm.outbox import INCOMING_STREAM, OutboxItem
 
-__all__ = ["message_changed"]
+__all__ = ["conversation_changed", "message_changed"]
 
 
 def message_changed(
@@ -45,3 +46,21 @@ def message_changed(
     if new_contact_id is not None:
         payload["new_contact_id"] = str(new_contact_id)
     return OutboxItem(INCOMING_STREAM, payload)
+
+
+def conversation_changed(
+    company_id: uuid.UUID, conversation_id: uuid.UUID, **extra: object
+) -> OutboxItem:
+    """The announcement of a changed chat (the worker refreshes caches and pushes it live);
+    `extra` says how it changed where the panel words it (`assigned_by`, `distributed`,
+    `routed_by`)."""
+    return OutboxItem(
+        INCOMING_STREAM,
+        {
+            "kind": "conversation",
+            "change": "updated",
+            "company_id": str(company_id),
+            "conversation_id": str(conversation_id),
+            **extra,
+        },
+    )

@@ -24,7 +24,7 @@ from zapcrm.kit import texts
 from zapcrm.kit.folding import fold
 from zapcrm.kit.memory import CompanyRules
 from zapcrm.logging import get_logger
-from zapcrm.messaging.service.actions import conversation_changed
+from zapcrm.messaging.changes import conversation_changed
 from zapcrm.messaging.service.outbound import queue_automatic_text
 from zapcrm.outbox import OutboxItem
 from zapcrm.surveys import repository

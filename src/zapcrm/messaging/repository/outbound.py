@@ -370,16 +370,19 @@ async def assign_if_free(
     )
 
 
-async def clear_unread(session: AsyncSession, conversation_id: uuid.UUID) -> bool:
-    """Zero a conversation's unread count; False when the caller cannot see it (RLS)."""
+async def clear_unread(session: AsyncSession, conversation_id: uuid.UUID) -> int | None:
+    """Zero a conversation's unread count; the count it had, or None when the caller cannot
+    see it (RLS)."""
     result = await session.execute(
         text(
-            "update evolution_conversations set unread_count = 0 where id = :id"
-            " returning instance_id"
+            "update evolution_conversations c set unread_count = 0"
+            " from (select id, unread_count from evolution_conversations where id = :id"
+            " for update) before where c.id = before.id returning before.unread_count"
         ),
         {"id": conversation_id},
     )
-    return result.first() is not None
+    row = result.first()
+    return None if row is None else int(row[0])
 
 
 async def unread_inbound_keys(

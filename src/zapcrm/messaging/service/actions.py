@@ -18,9 +18,10 @@ from zapcrm.exceptions import NotFound, ValidationFailed
 from zapcrm.i18n import N_
 from zapcrm.messaging import repository
 from zapcrm.messaging.cache import conversation_out
+from zapcrm.messaging.changes import conversation_changed
 from zapcrm.messaging.repository import actions
 from zapcrm.messaging.schemas import ConversationOut
-from zapcrm.outbox import INCOMING_STREAM, OutboxItem
+from zapcrm.outbox import OutboxItem
 from zapcrm.surveys.service import ask_on_close
 
 Status = Literal["open", "pending", "closed"]
@@ -30,24 +31,6 @@ MAX_SNOOZE = timedelta(days=365)
 
 def _updated(actor: Identity, conversation_id: uuid.UUID) -> OutboxItem:
     return conversation_changed(actor.company_id, conversation_id)
-
-
-def conversation_changed(
-    company_id: uuid.UUID, conversation_id: uuid.UUID, **extra: object
-) -> OutboxItem:
-    """The announcement of a changed chat (the worker refreshes caches and pushes it live);
-    `extra` says how it changed where the panel words it (`assigned_by`, `distributed`,
-    `routed_by`)."""
-    return OutboxItem(
-        INCOMING_STREAM,
-        {
-            "kind": "conversation",
-            "change": "updated",
-            "company_id": str(company_id),
-            "conversation_id": str(conversation_id),
-            **extra,
-        },
-    )
 
 
 async def _current(session: AsyncSession, conversation_id: uuid.UUID) -> ConversationOut:

@@ -23,7 +23,7 @@ from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
 from zapcrm.i18n import N_
 from zapcrm.kit.phones import InvalidPhone, canonical_phone
 from zapcrm.messaging import cache, repository
-from zapcrm.messaging.changes import message_changed
+from zapcrm.messaging.changes import conversation_changed, message_changed
 from zapcrm.messaging.labels import preview_of
 from zapcrm.messaging.media import MediaStorage
 from zapcrm.messaging.repository import outbound
@@ -422,11 +422,14 @@ async def start_conversation(
 async def mark_read(
     session: AsyncSession, actor: Identity, conversation_id: uuid.UUID
 ) -> list[OutboxItem]:
-    """Zero the unread count now; the worker tells WhatsApp (blue ticks for the customer)."""
+    """Zero the unread count now; the worker tells WhatsApp (blue ticks for the customer) and,
+    when there was something unread, every open list (a colleague's badge would otherwise stay
+    until the chat's next message)."""
     rows = await repository.get_conversations(session, [conversation_id])
-    if not rows or not await outbound.clear_unread(session, conversation_id):
+    unread = await outbound.clear_unread(session, conversation_id) if rows else None
+    if unread is None:
         raise NotFound(N_("conversa não encontrada"))
-    return [
+    items = [
         OutboxItem(
             OUTGOING_STREAM,
             {
@@ -436,6 +439,9 @@ async def mark_read(
             },
         )
     ]
+    if unread:
+        items.append(conversation_changed(actor.company_id, conversation_id))
+    return items
 
 
 async def react(
