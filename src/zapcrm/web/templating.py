@@ -21,6 +21,7 @@ from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
+from zapcrm.evolution.jids import parse_jid
 from zapcrm.kit.phones import display_phone
 from zapcrm.kit.zones import DEFAULT_TIMEZONE, zone_name
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
@@ -143,6 +144,15 @@ def phone(value: str | None) -> str:
     return display_phone(value)
 
 
+def jid_phone(jid: str | None) -> str:
+    """A phone JID (device suffix and all: 5511987654321:12@s.whatsapp.net) as people write
+    the number; any other JID as it is."""
+    parsed = parse_jid(jid)
+    if parsed is None or not parsed.is_phone:
+        return jid or ""
+    return phone(f"+{parsed.user}")
+
+
 def number(value: float | Decimal | None) -> str:
     """A count or an amount the reader's way: 1.234 or 1.234,50 in Portuguese, 1,234 or
     1,234.50 in English (a fraction always shows its cents); "" for none."""
@@ -255,6 +265,7 @@ def build_environment() -> Environment:
         moment=moment,
         days_since=days_since,
         phone=phone,
+        jid_phone=jid_phone,
         number=number,
         amount=amount,
         day_label=day_label,
