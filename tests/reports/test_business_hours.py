@@ -42,12 +42,33 @@ def moment(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 3, day, hour, minute, tzinfo=BRT)
 
 
-def _business_seconds_sql() -> Any:
-    return text(
-        "select app.business_seconds(:since, :until, cast(:opens as time[]),"
-        " cast(:closes as time[]), cast(:breaks_from as time[]), cast(:breaks_until as time[]),"
-        " cast(:holidays as date[]), 'America/Sao_Paulo')"
-    )
+async def _business_seconds(
+    db: Database,
+    since: datetime,
+    until: datetime | None,
+    *,
+    breaks: tuple[str, str] = (NO_BREAKS, NO_BREAKS),
+    holidays: tuple[str, ...] = (),
+) -> float | None:
+    """app.business_seconds over the weekday hours (08:00-18:00) in São Paulo."""
+    async with db.service_session() as session:
+        counted: float | None = await session.scalar(
+            text(
+                "select app.business_seconds(:since, :until, cast(:opens as time[]),"
+                " cast(:closes as time[]), cast(:breaks_from as time[]),"
+                " cast(:breaks_until as time[]), cast(:holidays as date[]), 'America/Sao_Paulo')"
+            ),
+            {
+                "since": since,
+                "until": until,
+                "opens": OPENS,
+                "closes": CLOSES,
+                "breaks_from": breaks[0],
+                "breaks_until": breaks[1],
+                "holidays": "{" + ",".join(holidays) + "}",
+            },
+        )
+    return counted
 
 
 @pytest.mark.parametrize(
@@ -70,20 +91,7 @@ def _business_seconds_sql() -> Any:
 async def test_business_seconds_counts_only_the_opening_hours(
     db: Database, since: datetime, until: datetime, holidays: list[str], seconds: float
 ) -> None:
-    async with db.service_session() as session:
-        counted = await session.scalar(
-            _business_seconds_sql(),
-            {
-                "since": since,
-                "until": until,
-                "opens": OPENS,
-                "closes": CLOSES,
-                "breaks_from": NO_BREAKS,
-                "breaks_until": NO_BREAKS,
-                "holidays": "{" + ",".join(holidays) + "}",
-            },
-        )
-    assert counted == seconds
+    assert await _business_seconds(db, since, until, holidays=tuple(holidays)) == seconds
 
 
 @pytest.mark.parametrize(
@@ -102,37 +110,11 @@ async def test_business_seconds_counts_only_the_opening_hours(
 async def test_a_break_in_the_day_is_not_business_time(
     db: Database, since: datetime, until: datetime, seconds: float
 ) -> None:
-    async with db.service_session() as session:
-        counted = await session.scalar(
-            _business_seconds_sql(),
-            {
-                "since": since,
-                "until": until,
-                "opens": OPENS,
-                "closes": CLOSES,
-                "breaks_from": MONDAY_LUNCH[0],
-                "breaks_until": MONDAY_LUNCH[1],
-                "holidays": "{}",
-            },
-        )
-    assert counted == seconds
+    assert await _business_seconds(db, since, until, breaks=MONDAY_LUNCH) == seconds
 
 
 async def test_an_unanswered_wait_has_no_business_time(db: Database) -> None:
-    async with db.service_session() as session:
-        counted = await session.scalar(
-            _business_seconds_sql(),
-            {
-                "since": datetime.now(BRT),
-                "until": None,
-                "opens": OPENS,
-                "closes": CLOSES,
-                "breaks_from": NO_BREAKS,
-                "breaks_until": NO_BREAKS,
-                "holidays": "{}",
-            },
-        )
-    assert counted is None
+    assert await _business_seconds(db, datetime.now(BRT), None) is None
 
 
 async def _save_hours(session: Any, company: uuid.UUID, schedule: dict[str, Any]) -> None:
