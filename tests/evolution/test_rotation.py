@@ -488,33 +488,52 @@ def worker_env(settings: Settings, private_redis: RedisProcess) -> dict[str, str
 async def test_the_worker_syncs_credentials_on_its_schedule(
     worker_env: dict[str, str],
     live_server: str,
+    settings: Settings,
     db: Database,
     factory: Factory,
     runtime: Runtime,
 ) -> None:
-    async with _gateway(live_server, db, factory, runtime) as gateway:
-        new_token = f"tok-new-{uuid.uuid4().hex}"
-        await gateway.rotate(new_token)
-        zapcrm = str(Path(sys.executable).with_name("zapcrm"))
-        worker = await asyncio.create_subprocess_exec(zapcrm, "worker", env=worker_env)
-        try:
-            for _ in range(150):
-                if (await _stored_hash(db, gateway))["api_key_hash"] == _sha(new_token):
-                    break
-                await asyncio.sleep(0.1)
-            assert (await _stored_hash(db, gateway))["api_key_hash"] == _sha(new_token)
-            (audit,) = await _audit(db, gateway)
-            assert audit["details"]["trigger"] == "schedule"
-            assert await gateway.webhook_header() == new_token
-            calls = await gateway.fetch_calls()
-            # It keeps asking, once a second after each round; a round waits for its slowest
-            # server (other tests leave unreachable ones in this database), so allow for that.
-            for _ in range(100):
-                if await gateway.fetch_calls() > calls:
-                    break
-                await asyncio.sleep(0.1)
-            assert await gateway.fetch_calls() > calls
-            assert len(await _audit(db, gateway)) == 1
-        finally:
-            worker.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(worker.wait(), 30) == 0
+    """Each server on its own clock: a server that never answers (a 10 s timeout) does not
+    stretch a healthy server's interval of one second."""
+    silent = asyncio.Event()
+
+    async def never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await silent.wait()
+        writer.close()
+
+    hanging = await asyncio.start_server(never_answers, "127.0.0.1", 0)
+    hanging_url = f"http://0.0.0.0:{hanging.sockets[0].getsockname()[1]}"
+    try:
+        async with _gateway(live_server, db, factory, runtime) as gateway:
+            async with db.service_session() as session:
+                await register_instance(
+                    session, company_id=gateway.company_id, name="calada", token="tok-hang-2",
+                    credentials=CredentialBox.from_settings(settings), server_url=hanging_url,
+                )  # fmt: skip
+            new_token = f"tok-new-{uuid.uuid4().hex}"
+            await gateway.rotate(new_token)
+            zapcrm = str(Path(sys.executable).with_name("zapcrm"))
+            worker = await asyncio.create_subprocess_exec(zapcrm, "worker", env=worker_env)
+            try:
+                for _ in range(150):
+                    if (await _stored_hash(db, gateway))["api_key_hash"] == _sha(new_token):
+                        break
+                    await asyncio.sleep(0.1)
+                assert (await _stored_hash(db, gateway))["api_key_hash"] == _sha(new_token)
+                (audit,) = await _audit(db, gateway)
+                assert audit["details"]["trigger"] == "schedule"
+                assert await gateway.webhook_header() == new_token
+                # Asked again about a second later, while the silent server is still awaited.
+                calls = await gateway.fetch_calls()
+                for _ in range(50):
+                    if await gateway.fetch_calls() > calls:
+                        break
+                    await asyncio.sleep(0.1)
+                assert await gateway.fetch_calls() > calls
+                assert len(await _audit(db, gateway)) == 1
+            finally:
+                worker.send_signal(signal.SIGTERM)
+                assert await asyncio.wait_for(worker.wait(), 30) == 0
+    finally:
+        silent.set()
+        hanging.close()

@@ -61,7 +61,8 @@ SYNCS = Counter(
 
 # Longer than any gateway call (10 s timeouts): a crashed sync cannot leave the flag forever.
 RUNNING_TTL_SECONDS = 60
-SERVERS_AT_ONCE = 8  # servers a sync asks at the same time
+SERVERS_AT_ONCE = 8  # servers an admin's sync asks at the same time
+TICK_SECONDS = 5.0  # how often the schedule looks for servers due a sync
 # How long a delivery waits for a sync already under way before it is judged.
 WAIT_FOR_SYNC_SECONDS = 5.0
 ROTATED_ACTION = "instance.credential_rotated"
@@ -446,13 +447,62 @@ async def resync_for_send(
         return False
 
 
+class ServerClocks:
+    """The scheduled sync keeps one clock per server: a server is asked again `interval` seconds
+    after its last answer (or failure), whatever the others do. One round for every server
+    would wait for the slowest each time, so a few gone servers (each a 10 s timeout) would
+    stretch every live server's interval by their timeouts and delay a rotation's pickup.
+    At most one sync per server is in flight, which bounds the concurrency by the servers."""
+
+    def __init__(self, sync: CredentialSync, interval: float) -> None:
+        self.sync = sync
+        self.interval = interval
+        self.due: dict[str, float] = {}
+        self.running: dict[str, asyncio.Task[None]] = {}
+
+    async def tick(self) -> None:
+        """Start a sync for each server whose time has come and that is not syncing."""
+        async with self.sync.runtime.db.service_session() as session:
+            servers = await repository.server_urls(session)
+        now = asyncio.get_running_loop().time()
+        for server_url in servers:
+            if server_url not in self.running and self.due.get(server_url, 0.0) <= now:
+                self.running[server_url] = asyncio.create_task(self._sync(server_url))
+
+    async def _sync(self, server_url: str) -> None:
+        try:
+            await self.sync.sync_server(server_url, trigger="schedule")
+        except Exception as error:  # noqa: BLE001 - Redis or Postgres blips: the next turn retries
+            log.warning(
+                "credentials.schedule_failed",
+                server_url=server_url,
+                error_type=type(error).__name__,
+            )
+        finally:
+            self.due[server_url] = asyncio.get_running_loop().time() + self.interval
+            del self.running[server_url]
+
+    async def close(self) -> None:
+        """Stop the syncs under way (the worker is shutting down)."""
+        for task in self.running.values():
+            task.cancel()
+        await asyncio.gather(*self.running.values(), return_exceptions=True)
+
+
 async def sync_forever(runtime: Runtime, stop: asyncio.Event) -> None:
-    """The worker's scheduled sync: every EVOLUTION_CREDENTIALS_SYNC_SECONDS until `stop`."""
+    """The worker's scheduled sync: each server every EVOLUTION_CREDENTIALS_SYNC_SECONDS until
+    `stop`, on its own clock (`ServerClocks`)."""
     interval = runtime.settings.evolution_credentials_sync_seconds
     sync = CredentialSync(runtime, CredentialBox.from_settings(runtime.settings))
     if interval == 0 or not sync.configured:
         log.info("credentials.schedule_off", global_key=sync.configured, interval=interval)
         return
-    await every(
-        interval, stop, lambda: sync.sync(trigger="schedule"), failure="credentials.schedule_failed"
-    )
+    clocks = ServerClocks(sync, interval)
+    try:
+        # Looking for due servers is one small query; a few seconds' lateness is nothing
+        # against a 15-minute interval, and a short interval is looked at as often as it asks.
+        await every(
+            min(interval, TICK_SECONDS), stop, clocks.tick, failure="credentials.schedule_failed"
+        )
+    finally:
+        await clocks.close()
