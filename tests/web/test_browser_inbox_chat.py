@@ -62,6 +62,29 @@ async def test_a_chat_transferred_to_a_colleague_turns_read_only_and_keeps_the_d
     await expect(page).to_have_url(re.compile(r"/panel/inbox\?tab=unassigned&status=open$"))
 
 
+async def test_a_colleague_chosen_to_transfer_to_stays_chosen_through_a_live_update(
+    shop: Shop,
+) -> None:
+    """The customer writes between the choice and the press of "Transferir": the header's
+    live copy must not put the select back on the operator (the transfer then went nowhere)."""
+    await shop.user(Role.SUPERVISOR)
+    page = await shop.panel(Role.OPERATOR)
+    customer = await shop.open_new_chat(page, "Seu Anselmo", "Vocês abrem sábado?")
+    await page.get_by_role("button", name="Assumir").click()
+    await expect(page.locator("#chat-header .assignee")).to_have_text("operator teste")
+    assignee = page.locator("#chat-header select[name=assignee]")
+    await assignee.select_option(label="supervisor teste")
+    version = await page.locator("#chat-header").get_attribute("data-version")
+    await customer.writes("E domingo?")
+    await expect(page.locator(".chat-pane article").last).to_contain_text("E domingo?")
+    await expect(page.locator("#chat-header")).not_to_have_attribute("data-version", version or "")
+    await expect(assignee.locator("option:checked")).to_have_text("supervisor teste")
+    await page.locator("#chat-header").get_by_role("button", name="Transferir").click()
+    await expect(page.locator(".chat-pane").get_by_role("status")).to_contain_text(
+        "Transferida para supervisor teste"
+    )
+
+
 async def test_the_back_arrow_returns_to_the_list_the_operator_came_from(shop: Shop) -> None:
     page = await shop.panel(Role.OPERATOR, viewport=(390, 844))  # where the arrow shows
     await shop.open_new_chat(page, "Seu Osvaldo", "Tem entrega hoje?")

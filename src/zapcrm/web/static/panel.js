@@ -351,10 +351,44 @@
   function morphHeader(existing, incoming) {
     var menu = existing.querySelector("details.snooze");
     var open = !!(menu && menu.open);
+    var picked = pickedChoices(existing);
     Idiomorph.morph(existing, incoming);
+    restoreChoices(existing, picked);
     htmx.process(existing);
     var after = existing.querySelector("details.snooze");
     if (open && after) after.open = true;
+  }
+  // What the user chose in the header and has not sent yet (a colleague to transfer to, a
+  // department, a snooze time typed) survives a live copy: the copy carries the server's
+  // selection, and morphing it in would put the select back between the choice and the
+  // press of "Transferir", which then transferred to nobody new.
+  function pickedChoices(root) {
+    var picked = [];
+    root.querySelectorAll("select[name], input[name]:not([type=hidden])").forEach(function (field) {
+      if (field.tagName === "SELECT") {
+        var initial = Array.prototype.find.call(field.options, function (option) {
+          return option.defaultSelected;
+        }) || field.options[0];
+        if (initial && field.value !== initial.value) picked.push([field, field.value]);
+      } else if (field.type !== "checkbox" && field.type !== "radio" && field.value !== field.defaultValue) {
+        picked.push([field, field.value]);
+      }
+    });
+    return picked;
+  }
+  function restoreChoices(root, picked) {
+    picked.forEach(function (pair) {
+      var field = pair[0];
+      if (!root.contains(field)) return; // gone from the new copy
+      if (field.tagName === "SELECT") {
+        var still = Array.prototype.some.call(field.options, function (option) {
+          return option.value === pair[1];
+        });
+        if (still) field.value = pair[1];
+      } else {
+        field.value = pair[1];
+      }
+    });
   }
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     var list = event.detail.target; // for a row inserted at the top: the list
