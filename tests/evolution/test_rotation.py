@@ -420,12 +420,10 @@ async def test_an_unreachable_gateway_fails_the_sync_without_touching_credential
         await keyed.close()
 
 
-async def test_a_server_that_hangs_does_not_hold_up_the_others(
-    live_server: str, settings: Settings, db: Database, factory: Factory, runtime: Runtime
-) -> None:
-    """Servers are asked side by side: a rotation on a healthy one lands while another
-    server of the same company has not answered at all (it would wait out the timeout)."""
-    keyed = Runtime.build(_app_settings(settings))
+@contextlib.asynccontextmanager
+async def _silent_server() -> AsyncIterator[str]:
+    """A gateway URL that accepts connections and never answers (a client waits out its
+    timeout). It is 0.0.0.0 (this host, on Linux), which sorts before 127.0.0.1."""
     silent = asyncio.Event()
 
     async def never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -433,11 +431,26 @@ async def test_a_server_that_hangs_does_not_hold_up_the_others(
         writer.close()
 
     hanging = await asyncio.start_server(never_answers, "127.0.0.1", 0)
-    # Servers are taken in name order: 0.0.0.0 (this host, on Linux) comes before 127.0.0.1.
-    hanging_url = f"http://0.0.0.0:{hanging.sockets[0].getsockname()[1]}"
+    try:
+        yield f"http://0.0.0.0:{hanging.sockets[0].getsockname()[1]}"
+    finally:
+        silent.set()
+        hanging.close()
+
+
+async def test_a_server_that_hangs_does_not_hold_up_the_others(
+    live_server: str, settings: Settings, db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    """Servers are asked side by side: a rotation on a healthy one lands while another
+    server of the same company has not answered at all (it would wait out the timeout)."""
+    keyed = Runtime.build(_app_settings(settings))
     sync: asyncio.Task[Any] | None = None
     try:
-        async with _gateway(live_server, db, factory, runtime) as gateway:
+        # Servers are taken in name order: the silent one comes before the simulator.
+        async with (
+            _silent_server() as hanging_url,
+            _gateway(live_server, db, factory, runtime) as gateway,
+        ):
             async with db.service_session() as session:
                 await register_instance(
                     session, company_id=gateway.company_id, name="calada", token="tok-hang-1",
@@ -458,8 +471,6 @@ async def test_a_server_that_hangs_does_not_hold_up_the_others(
             sync.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sync
-        silent.set()
-        hanging.close()
         await keyed.close()
 
 
@@ -495,45 +506,36 @@ async def test_the_worker_syncs_credentials_on_its_schedule(
 ) -> None:
     """Each server on its own clock: a server that never answers (a 10 s timeout) does not
     stretch a healthy server's interval of one second."""
-    silent = asyncio.Event()
-
-    async def never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await silent.wait()
-        writer.close()
-
-    hanging = await asyncio.start_server(never_answers, "127.0.0.1", 0)
-    hanging_url = f"http://0.0.0.0:{hanging.sockets[0].getsockname()[1]}"
-    try:
-        async with _gateway(live_server, db, factory, runtime) as gateway:
-            async with db.service_session() as session:
-                await register_instance(
-                    session, company_id=gateway.company_id, name="calada", token="tok-hang-2",
-                    credentials=CredentialBox.from_settings(settings), server_url=hanging_url,
-                )  # fmt: skip
-            new_token = f"tok-new-{uuid.uuid4().hex}"
-            await gateway.rotate(new_token)
-            zapcrm = str(Path(sys.executable).with_name("zapcrm"))
-            worker = await asyncio.create_subprocess_exec(zapcrm, "worker", env=worker_env)
-            try:
-                for _ in range(150):
-                    if (await _stored_hash(db, gateway))["api_key_hash"] == _sha(new_token):
-                        break
-                    await asyncio.sleep(0.1)
-                assert (await _stored_hash(db, gateway))["api_key_hash"] == _sha(new_token)
-                (audit,) = await _audit(db, gateway)
-                assert audit["details"]["trigger"] == "schedule"
-                assert await gateway.webhook_header() == new_token
-                # Asked again about a second later, while the silent server is still awaited.
-                calls = await gateway.fetch_calls()
-                for _ in range(50):
-                    if await gateway.fetch_calls() > calls:
-                        break
-                    await asyncio.sleep(0.1)
-                assert await gateway.fetch_calls() > calls
-                assert len(await _audit(db, gateway)) == 1
-            finally:
-                worker.send_signal(signal.SIGTERM)
-                assert await asyncio.wait_for(worker.wait(), 30) == 0
-    finally:
-        silent.set()
-        hanging.close()
+    async with (
+        _silent_server() as hanging_url,
+        _gateway(live_server, db, factory, runtime) as gateway,
+    ):
+        async with db.service_session() as session:
+            await register_instance(
+                session, company_id=gateway.company_id, name="calada", token="tok-hang-2",
+                credentials=CredentialBox.from_settings(settings), server_url=hanging_url,
+            )  # fmt: skip
+        new_token = f"tok-new-{uuid.uuid4().hex}"
+        await gateway.rotate(new_token)
+        zapcrm = str(Path(sys.executable).with_name("zapcrm"))
+        worker = await asyncio.create_subprocess_exec(zapcrm, "worker", env=worker_env)
+        try:
+            for _ in range(150):
+                if (await _stored_hash(db, gateway))["api_key_hash"] == _sha(new_token):
+                    break
+                await asyncio.sleep(0.1)
+            assert (await _stored_hash(db, gateway))["api_key_hash"] == _sha(new_token)
+            (audit,) = await _audit(db, gateway)
+            assert audit["details"]["trigger"] == "schedule"
+            assert await gateway.webhook_header() == new_token
+            # Asked again about a second later, while the silent server is still awaited.
+            calls = await gateway.fetch_calls()
+            for _ in range(50):
+                if await gateway.fetch_calls() > calls:
+                    break
+                await asyncio.sleep(0.1)
+            assert await gateway.fetch_calls() > calls
+            assert len(await _audit(db, gateway)) == 1
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(worker.wait(), 30) == 0
