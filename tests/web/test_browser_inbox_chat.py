@@ -4,16 +4,18 @@ way back to the list the operator came from, a quiet console, and a header that 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-from playwright.async_api import ConsoleMessage, Page, expect
+from playwright.async_api import ConsoleMessage, Locator, Page, expect
 
 from tests.conftest import login
 from tests.web.shop import Shop, until_live
 from zapcrm.models import Role
+from zapcrm.web.pages.inbox import CHAT_PAGE_SIZE
 
 
 def console_errors(page: Page) -> list[str]:
@@ -29,13 +31,18 @@ def console_errors(page: Page) -> list[str]:
 
 
 async def with_departments_and_colleagues(shop: Shop, client: httpx.AsyncClient) -> None:
-    """A company set up as the QA pass saw it: departments (the header's "Enviar ao setor")
-    and colleagues to transfer to."""
+    """A company set up as the QA pass saw it: departments (the header's "Enviar ao setor",
+    in its "Transferir" menu) and colleagues to transfer to."""
     boss = await login(client, await shop.user(Role.ADMIN))
     await shop.user(Role.SUPERVISOR)
     for name in ("Vendas", "Financeiro"):
         created = await client.post("/api/departments", json={"name": name}, headers=boss)
         assert created.status_code == 201, created.text
+
+
+def transfer_menu(page: Page) -> Locator:
+    """The chat header's "Transferir" menu button (to a colleague or to a department)."""
+    return page.locator("#chat-header summary", has_text="Transferir")
 
 
 async def test_a_chat_transferred_to_a_colleague_turns_read_only_and_keeps_the_draft(
@@ -47,8 +54,9 @@ async def test_a_chat_transferred_to_a_colleague_turns_read_only_and_keeps_the_d
     await page.get_by_role("button", name="Assumir").click()
     await expect(page.locator("#chat-header .assignee")).to_have_text("operator teste")
     await page.locator("#composer-text").fill("Claro, qual tamanho a senhora")
-    await page.locator("#chat-header select[name=assignee]").select_option(label="supervisor teste")
-    await page.locator("#chat-header").get_by_role("button", name="Transferir").click()
+    await transfer_menu(page).click()
+    await page.get_by_label("Transferir para").select_option(label="supervisor teste")
+    await page.locator("#transfer-form").get_by_role("button", name="Transferir").click()
 
     pane = page.locator(".chat-pane")
     await expect(pane.get_by_role("status")).to_contain_text("Transferida para supervisor teste")
@@ -72,14 +80,16 @@ async def test_a_colleague_chosen_to_transfer_to_stays_chosen_through_a_live_upd
     customer = await shop.open_new_chat(page, "Seu Anselmo", "Vocês abrem sábado?")
     await page.get_by_role("button", name="Assumir").click()
     await expect(page.locator("#chat-header .assignee")).to_have_text("operator teste")
-    assignee = page.locator("#chat-header select[name=assignee]")
+    await transfer_menu(page).click()
+    assignee = page.get_by_label("Transferir para")
     await assignee.select_option(label="supervisor teste")
     version = await page.locator("#chat-header").get_attribute("data-version")
     await customer.writes("E domingo?")
     await expect(page.locator(".chat-pane article").last).to_contain_text("E domingo?")
     await expect(page.locator("#chat-header")).not_to_have_attribute("data-version", version or "")
     await expect(assignee.locator("option:checked")).to_have_text("supervisor teste")
-    await page.locator("#chat-header").get_by_role("button", name="Transferir").click()
+    # The menu it was chosen in stays open through the update, its button at hand.
+    await page.locator("#transfer-form").get_by_role("button", name="Transferir").click()
     await expect(page.locator(".chat-pane").get_by_role("status")).to_contain_text(
         "Transferida para supervisor teste"
     )
@@ -161,6 +171,14 @@ async def test_on_a_phone_the_chat_header_is_compact_and_the_snooze_menu_fits(
     header = await page.locator("#chat-header").bounding_box()
     assert header is not None
     assert header["height"] < 844 / 5, header
+    # The transfer menu opens across the screen, its two choices within it.
+    await transfer_menu(page).click()
+    transfer = await page.locator(".transfer-menu .menu-panel").bounding_box()
+    assert transfer is not None
+    assert transfer["x"] >= 0, transfer
+    assert transfer["x"] + transfer["width"] <= 390, transfer
+    assert transfer["y"] + transfer["height"] <= 844, transfer
+    await expect(page.get_by_label("Enviar para o setor")).to_be_in_viewport()
     await page.locator("details.snooze summary").click()
     menu = page.locator(".snooze-menu")
     await expect(menu).to_be_visible()
@@ -176,3 +194,78 @@ async def test_on_a_phone_the_chat_header_is_compact_and_the_snooze_menu_fits(
     await expect(page.locator("#chat-header .status")).to_have_text(
         day.strftime("⏰ Adiada até %d/%m/%Y 09:30")
     )
+
+
+async def test_on_a_laptop_the_chat_header_actions_fit_one_line_with_departments(
+    shop: Shop, client: httpx.AsyncClient
+) -> None:
+    """With departments, transferring to a colleague and sending to a department share one
+    "Transferir" menu: "Encerrar" stays on the line of the other actions at 1280 px, and the
+    menu is used from the keyboard."""
+    await with_departments_and_colleagues(shop, client)
+    page = await shop.panel(Role.OPERATOR)
+    await shop.open_new_chat(page, "Dona Filomena", "Bom dia")
+    actions = page.locator("#chat-header .actions")
+    first = await actions.locator(":scope > *").first.bounding_box()
+    close = await actions.get_by_role("button", name="Encerrar").bounding_box()
+    assert first is not None
+    assert close is not None
+    assert abs(close["y"] - first["y"]) < 4, (first, close)
+    # Enter opens the menu, its choices are labelled, Escape closes it again.
+    menu = transfer_menu(page)
+    await menu.focus()
+    await page.keyboard.press("Enter")
+    department = page.get_by_label("Enviar para o setor")
+    await expect(department).to_be_visible()
+    await expect(page.get_by_label("Transferir para")).to_be_visible()
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("Transferir para")).to_be_focused()
+    await page.keyboard.press("Escape")
+    await expect(department).to_be_hidden()
+    await expect(menu).to_be_focused()
+
+
+async def test_a_live_change_to_a_message_not_loaded_in_the_chat_is_dropped_quietly(
+    shop: Shop,
+) -> None:
+    """An edit of a message older than the chat's loaded page has no bubble to land on: the
+    console stays quiet, and a change to a bubble on the page still shows."""
+    page = await shop.panel(Role.OPERATOR)
+    errors = console_errors(page)
+    customer = await shop.customer("Seu Tadeu")
+    key_ids: list[str] = []
+    for n in range(CHAT_PAGE_SIZE + 1):
+        sent = await customer.sim.post(
+            f"/_sim/instances/{customer.instance}/inbound",
+            json={"from": customer.phone, "type": "text", "text": f"mensagem {n}"},
+        )
+        assert sent.status_code == 201, sent.text
+        key_ids.append(sent.json()["data"]["key"]["id"])
+    await page.goto("/panel/inbox?tab=unassigned")
+    await page.locator(".conv", has_text="Seu Tadeu").locator("a").click()
+    bubbles = page.locator("#messages > .bubble")
+    async with asyncio.timeout(15):  # until every message is stored: one page and the loader
+        while await bubbles.count() < CHAT_PAGE_SIZE or not await page.locator("#older").count():
+            await page.wait_for_timeout(300)
+            await page.reload()
+    # Sent within a second or two, the messages are ordered by their ids: which one is left
+    # out of the page is read from the page.
+    shown = set(await page.locator("#messages .bubble .body").all_inner_texts())
+    left_out = [n for n in range(len(key_ids)) if f"mensagem {n}" not in shown]
+    assert len(left_out) == 1, shown
+    old, loaded = left_out[0], (left_out[0] + 1) % len(key_ids)
+    await until_live(page)
+
+    async def edit(key_id: str, text: str) -> None:
+        edited = await customer.sim.post(
+            f"/_sim/instances/{customer.instance}/inbound",
+            json={"from": customer.phone, "type": "edit", "target_id": key_id, "text": text},
+        )
+        assert edited.status_code == 201, edited.text
+
+    await edit(key_ids[old], "antiga, corrigida")
+    await edit(key_ids[loaded], "recente, corrigida")
+    await expect(page.locator("#messages")).to_contain_text("recente, corrigida")
+    await page.wait_for_timeout(500)
+    await expect(page.locator("#messages")).not_to_contain_text("antiga, corrigida")
+    assert errors == []

@@ -304,6 +304,30 @@
     while ((found = pattern.exec(data))) gone.add(found[1]);
   });
 
+  // A live change (a tick, an edit, a deletion) of a bubble older than the pages loaded in the
+  // chat has nothing on the page to land on, and htmx would log oobErrorNoTarget for it. The
+  // inbox's stream (inbox/_list.html live_stream) drops such fragments before they are
+  // swapped; the bubble, once its page is loaded, comes from the database with the change.
+  // New bubbles name their target (beforeend:#messages) and are always kept.
+  function withoutAbsentBubbles(html) {
+    if (typeof html !== "string" || html.indexOf("hx-swap-oob") < 0) return html;
+    var template = document.createElement("template");
+    template.innerHTML = html;
+    var dropped = false;
+    template.content.querySelectorAll("[id][hx-swap-oob]").forEach(function (fragment) {
+      if (!/^(msg|note)-/.test(fragment.id) || fragment.getAttribute("hx-swap-oob").indexOf(":") >= 0) return;
+      if (document.getElementById(fragment.id)) return;
+      fragment.remove();
+      dropped = true;
+    });
+    return dropped ? template.innerHTML : html;
+  }
+  if (window.htmx) {
+    window.htmx.defineExtension("live-bubbles", {
+      transformResponse: function (text) { return withoutAbsentBubbles(text); }
+    });
+  }
+
   function versioned(fragment) {
     if (!fragment) return null;
     if (fragment instanceof Element && fragment.hasAttribute("data-version")) return fragment;
@@ -346,18 +370,37 @@
 
   // A live copy of the chat header is morphed into the one on the page (idiomorph) instead of
   // replacing it: its buttons stay the same elements, so a click pressed just as a colleague's
-  // change arrives reaches its button (a replaced header lost it), and an open snooze menu
-  // stays open.
+  // change arrives reaches its button (a replaced header lost it), and an open menu (snooze,
+  // transfer, download) stays open.
   function morphHeader(existing, incoming) {
-    var menu = existing.querySelector("details.snooze");
-    var open = !!(menu && menu.open);
+    var open = Array.prototype.map.call(existing.querySelectorAll("details[id][open]"), function (menu) {
+      return menu.id;
+    });
     var picked = pickedChoices(existing);
     Idiomorph.morph(existing, incoming);
     restoreChoices(existing, picked);
     htmx.process(existing);
-    var after = existing.querySelector("details.snooze");
-    if (open && after) after.open = true;
+    open.forEach(function (id) {
+      var after = document.getElementById(id);
+      if (after && existing.contains(after)) after.open = true;
+    });
   }
+  // The header's menus open one at a time (they drop over each other), and Escape closes the
+  // open one, giving the focus back to its button.
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!(menu instanceof HTMLDetailsElement) || !menu.open || !menu.closest("#chat-header")) return;
+    menu.closest("#chat-header").querySelectorAll("details[open]").forEach(function (other) {
+      if (other !== menu) other.open = false;
+    });
+  }, true);
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !(event.target instanceof Element)) return;
+    var menu = event.target.closest("#chat-header details[open]");
+    if (!menu) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
   // What the user chose in the header and has not sent yet (a colleague to transfer to, a
   // department, a snooze time typed) survives a live copy: the copy carries the server's
   // selection, and morphing it in would put the select back between the choice and the
