@@ -1,7 +1,8 @@
 """Contact search on 1,000,000 contacts: p50/p95 of a name with a typo, a phone prefix, a
-number's last digits, an e-mail domain and a tag + stage + date filter through the real service
-(tenant transaction, RLS, SQLAlchemy), next to the same SQL sent by bare psycopg as the table
-owner (no RLS, no ORM) and a trivial indexed lookup, in one run.
+number's last digits, an e-mail domain (whole or by its name alone), one word and a tag + stage
++ date filter through the real service (tenant transaction, RLS, SQLAlchemy), next to the same
+SQL sent by bare psycopg as the table owner (no RLS, no ORM) and a trivial indexed lookup, in
+one run.
 
     .venv/bin/python -m bench.search [--contacts 1000000] [--runs 200] [--explain]
 
@@ -104,6 +105,10 @@ RARE_NAME_QUERY = ContactQuery(q="jonatas damaceno")  # two rare names, one miss
 PHONE_QUERY = ContactQuery(q="11 9876")
 SUFFIX_QUERY = ContactQuery(q="4321")  # a number's last digits (and local numbers so starting)
 DOMAIN_QUERY = ContactQuery(q="@uol.com.br")
+# One word is also read as an e-mail's start and its domain ("gmail": everyone at gmail.*).
+WORD_QUERY = ContactQuery(q="damaceno")  # a rare surname, misspelt
+DOMAIN_WORD_QUERY = ContactQuery(q="gmail")
+AT_DOMAIN_WORD_QUERY = ContactQuery(q="@gmail")
 FILTER_QUERY = ContactQuery(
     filter={
         "op": "and",
@@ -335,6 +340,9 @@ async def _run(url: str, count: int, runs: int, explain: bool) -> bool:
         'phone prefix "11 9876"': PHONE_QUERY,
         'phone ending "4321"': SUFFIX_QUERY,
         'e-mail domain "@uol.com.br"': DOMAIN_QUERY,
+        'one word "damaceno"': WORD_QUERY,
+        'domain word "gmail"': DOMAIN_WORD_QUERY,
+        'domain word "@gmail"': AT_DOMAIN_WORD_QUERY,
         "tag vip + stage + last 30 days": FILTER_QUERY,
     }
     plain = url.replace("postgresql+psycopg://", "postgresql://")

@@ -76,6 +76,21 @@ async def test_search_and_filter_builder_narrow_the_list(
     assert "<table" not in hostile.text
 
 
+async def test_the_search_box_lists_everyone_at_a_domain_by_its_name(
+    new_browser: Browser, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    admin = await factory.user(await factory.company(), Role.ADMIN)
+    gabi = await _contact(client, admin, name="Gabi", email="gabi.reis@gmail.com")
+    hugo = await _contact(client, admin, name="Hugo", email="hugo@hotmail.com")
+    http = await new_browser()
+    await panel_login(http, admin)
+    for q in ("gmail", "@gmail", "gmail.com"):
+        searched = await http.get("/panel/contacts", params={"q": q})
+        assert searched.status_code == 200, q
+        assert gabi in searched.text, q
+        assert hugo not in searched.text, q
+
+
 async def test_a_filter_becomes_a_segment_and_bulk_tags_apply_to_its_list(
     new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> None:

@@ -14,6 +14,9 @@ from zapcrm.exceptions import ZapcrmError
 from zapcrm.i18n import message_of
 from zapcrm.web.i18n import N_, field_message, translate
 
+# How Pydantic's `EmailStr` starts its refusal (tests/web/test_form_errors.py pins it).
+_EMAIL_REFUSED = "value is not a valid email address"
+
 
 def form_errors(failure: Exception) -> tuple[str, list[dict[str, str]]]:
     """The summary and the field errors of a refused form; an error of the whole form (a
@@ -33,8 +36,17 @@ def form_errors(failure: Exception) -> tuple[str, list[dict[str, str]]]:
 
 
 def _message(item: Any) -> str:
-    """A field's problem: a validator's own words (texts, ranges) or Pydantic's, translated."""
+    """A field's problem: a validator's own words (texts, ranges), "e-mail inválido" for an
+    address Pydantic refused, else Pydantic's, translated."""
     reason = (item.get("ctx") or {}).get("error")
     if item.get("type") == "value_error" and isinstance(reason, Exception):
         return translate(message_of(reason))
+    if item.get("type") == "value_error" and _is_email(item):
+        # Pydantic's own reason ("An email address must have an @-sign.") is English only.
+        return translate(N_("e-mail inválido"))
     return field_message(item)
+
+
+def _is_email(item: Any) -> bool:
+    """Whether a value error is `EmailStr` refusing an address (whatever the field's name)."""
+    return str(item.get("msg", "")).startswith(_EMAIL_REFUSED)

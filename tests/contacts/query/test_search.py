@@ -106,7 +106,9 @@ async def test_phones_in_any_format_or_prefix(
         ("ANA.LIMA@EMPRESA.COM", {"Ana Lima"}),
         ("maria.souza@", {"Maria Souza"}),
         ("fer@", {"Fernanda O'Brien"}),
-        ("@exemplo", set()),  # neither a prefix nor a whole domain
+        ("@exemplo", {"João Silva", "Fernanda O'Brien"}),  # the domain's name alone
+        ("@gmail", {"Maria Souza"}),
+        ("@gmai", set()),  # a domain's name is whole: "gmai" is not "gmail"
         ("@exemplo.com.br", {"João Silva", "Fernanda O'Brien"}),  # everyone at a domain
         ("@EMPRESA.com", {"Ana Lima"}),
         ("@gmail.com", {"Maria Souza"}),
@@ -116,6 +118,23 @@ async def test_phones_in_any_format_or_prefix(
     ],
 )
 async def test_emails_by_prefix_or_domain(
+    api: httpx.AsyncClient, people: Tenant, q: str, expected: set[str]
+) -> None:
+    assert set(await found(api, people, q)) == expected
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("gmail", {"Maria Souza"}),  # everyone at gmail.*
+        ("exemplo", {"João Silva", "Fernanda O'Brien"}),  # exemplo.com.br
+        ("EMPRESA", {"Ana Lima"}),  # stored as Empresa.com
+        ("uol", {"José Antônio Conceição"}),  # too short for a typo, still a domain
+        ("gmai", set()),  # the domain's name is whole
+        ("com", set()),  # the name before the first dot, not any part of the domain
+    ],
+)
+async def test_one_word_finds_everyone_at_a_domain_by_its_name(
     api: httpx.AsyncClient, people: Tenant, q: str, expected: set[str]
 ) -> None:
     assert set(await found(api, people, q)) == expected

@@ -7,17 +7,20 @@
   Four digits or more typed without `+` also match the end of the number ("4321": "the number
   ending in 4321", as customers say it on the phone).
 - E-mail (contains `@`): prefix of the address, case-insensitive (the exact address included);
-  starting with `@`, the end of the address ("@empresa.com.br": everyone at that domain).
+  starting with `@`, the end of the address ("@empresa.com.br": everyone at that domain) or,
+  without a dot, the domain's name ("@gmail": everyone at gmail.*).
 - Name (anything else): every word must appear in the name, accent- and case-insensitively,
   as a substring or, for words of 4+ letters, with a typo (pg_trgm strict word similarity,
   default threshold 0.5): "joao silvq" finds "João Silva". A single word also matches an
-  e-mail prefix ("maria.s" finds maria.souza@...) and, when it has a dot, a domain
-  ("empresa.com.br" finds ana@empresa.com.br and ana@vendas.empresa.com.br).
+  e-mail prefix ("maria.s" finds maria.souza@...) and a domain: with a dot, the whole domain
+  ("empresa.com.br" finds ana@empresa.com.br and ana@vendas.empresa.com.br); without, the
+  domain's name ("gmail" finds ana@gmail.com and ana@gmail.com.br, not ana@mail.gmail.com).
 
 Every branch is answerable by an index: the trigram GIN index on `search_name`, the
-`(company_id, phone_e164 text_pattern_ops)` btree, the `(company_id, lower(email))` btree and,
-for the ends of numbers and addresses, btrees on the reversed values (migration 0041), each
-read as a range. Reads go through the tenant view (source.py explains why).
+`(company_id, phone_e164 text_pattern_ops)` btree, the `(company_id, lower(email))` btree,
+for the ends of numbers and addresses btrees on the reversed values (migration 0041), and for
+a domain's name a btree on the part after the `@` (migration 0044), each read as a range.
+Reads go through the tenant view (source.py explains why).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import phonenumbers
-from sqlalchemy import Float, Text, and_, bindparam, cast, func, or_
+from sqlalchemy import Float, Text, and_, bindparam, cast, func, literal_column, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from zapcrm.contacts.query import source
@@ -111,6 +114,9 @@ def search_clause(term: SearchTerm) -> ColumnElement[bool]:
         return or_(*ranges)
     if term.kind == "email":
         if term.text.startswith("@") and len(term.text) > 1:
+            domain = term.text[1:].strip(".")
+            if domain and "." not in domain:
+                return or_(_email_suffix(term.text), _email_domain(domain))
             return _email_suffix(term.text)
         return _email_prefix(term.text)
     clause = and_(*(_word(word) for word in term.words))
@@ -119,6 +125,8 @@ def search_clause(term: SearchTerm) -> ColumnElement[bool]:
         clause = or_(clause, _email_prefix(word))
         if "." in word.strip("."):
             clause = or_(clause, _email_suffix(f"@{word}"), _email_suffix(f".{word}"))
+        else:
+            clause = or_(clause, _email_domain(word))
     return clause
 
 
@@ -165,6 +173,16 @@ def _email_prefix(prefix: str) -> ColumnElement[bool]:
 
 def _email_suffix(suffix: str) -> ColumnElement[bool]:
     return suffix_range(func.lower(source.contacts().c.email), suffix)
+
+
+def _email_domain(name: str) -> ColumnElement[bool]:
+    """The address is at `name`.<anything>: a prefix range on the part after the `@`."""
+    # Constants written into the SQL, not bound: a prepared statement's generic plan must
+    # still see migration 0044's index expression, `split_part(lower(email), '@', 2)`.
+    domain = func.split_part(
+        func.lower(source.contacts().c.email), literal_column("'@'"), literal_column("2")
+    )
+    return prefix_range(domain, f"{name}.")
 
 
 def _phone_suffixes(text: str) -> tuple[str, ...]:

@@ -37,7 +37,8 @@ from zapcrm.web.filter_form import (
     Group,
     Row,
 )
-from zapcrm.web.i18n import N_, current_locale, field_message, translate
+from zapcrm.web.form_errors import form_errors
+from zapcrm.web.i18n import N_, current_locale, translate
 from zapcrm.web.templating import company_zone, render, render_macro
 from zapcrm.web.views import Agents, optional_uuid
 
@@ -141,16 +142,10 @@ def _filter_error(failure: Exception, form: FilterForm, fields: list[FieldChoice
     if isinstance(failure, ZapcrmError) and failure.details.get("fields"):
         left = form.place_errors(failure.details["fields"], fields)
         return left[0] if left else translate(N_("Confira as condições destacadas no filtro."))
-    return _describe(failure)[0]
-
-
-def _describe(failure: Exception) -> tuple[str, list[dict[str, str]]]:
     if isinstance(failure, ZapcrmError):
-        fields = failure.details.get("fields", []) if failure.details else []
-        return translate(failure.message), [
-            {**item, "message": translate(item["message"])} for item in fields
-        ]
-    return translate(N_("dados inválidos")), []
+        return translate(failure.message)
+    # A query the schema refused has no filter row or form field to point at on this page.
+    return translate(N_("dados inválidos"))
 
 
 @router.get("/contacts/filter-row")
@@ -402,7 +397,7 @@ async def create_contact(
     except (ValidationError, ZapcrmError) as failure:
         async with runtime.db.tenant_session(user.identity.claims) as session:
             stages = await definitions.list_stages(session, user.identity)
-        message, errors = _form_errors(failure)
+        message, errors = form_errors(failure)
         context = user.page_context(request, "contacts") | {
             "stages": stages,
             "values": values,
@@ -457,7 +452,7 @@ async def update_contact(
     except (ValidationError, ZapcrmError) as failure:
         if isinstance(failure, NotFound):
             raise
-        message, errors = _form_errors(failure)
+        message, errors = form_errors(failure)
         async with runtime.db.tenant_session(user.identity.claims) as session:
             context = await _contact_context(session, user, contact_id)
         # The form shows what was typed, next to its errors, not the stored values again.
@@ -498,25 +493,6 @@ def _multi(request: Request) -> dict[str, list[str]]:
 
 def _tags(raw: str) -> list[str]:
     return [tag.strip() for tag in raw.split(",") if tag.strip()]
-
-
-def _form_errors(failure: Exception) -> tuple[str, list[dict[str, str]]]:
-    if isinstance(failure, ValidationError):
-        return translate(N_("Confira os campos destacados.")), [
-            {
-                "field": ".".join(str(part) for part in item["loc"]),
-                "message": _field_message(item),
-            }
-            for item in failure.errors()
-        ]
-    assert isinstance(failure, ZapcrmError)
-    return _describe(failure)
-
-
-def _field_message(item: Any) -> str:
-    if item.get("type") == "value_error" and "email" in str(item.get("loc", "")):
-        return translate(N_("e-mail inválido"))
-    return field_message(item)
 
 
 def _status(failure: Exception) -> int:
