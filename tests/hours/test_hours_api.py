@@ -11,6 +11,7 @@ import httpx
 from tests.conftest import Factory, login
 from tests.evolution.harness import rows
 from zapcrm.db import Database
+from zapcrm.hours import service as hours_service
 from zapcrm.models import Role
 
 WEEK = {str(day): {"opens": "09:00", "closes": "17:30"} for day in range(1, 6)}
@@ -180,3 +181,50 @@ async def test_a_day_with_a_lunch_break_is_saved_and_read_back(
             "break_until": "13:30:00",
         }
     }
+
+
+async def test_a_closed_day_keeps_its_name_and_still_closes_the_day(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    company = await factory.company()
+    admin = await login(client, await factory.user(company, Role.ADMIN))
+    named = hours(
+        holidays=["2030-01-25", "2030-12-25"],
+        holiday_names={"2030-01-25": "  Aniversário da cidade ", "2030-12-25": "",
+                       "2030-07-09": "Dia que não está na lista"},
+    )  # fmt: skip
+    saved = await client.put("/api/business-hours", json=named, headers=admin)
+    assert saved.status_code == 200, saved.text
+    # Trimmed; an empty name is none; a name without its day goes with it.
+    assert saved.json()["holiday_names"] == {"2030-01-25": "Aniversário da cidade"}
+    [stored] = await rows(
+        db, "select holidays, holiday_names from business_hours where company_id = :c", c=company
+    )
+    assert stored["holiday_names"] == {"2030-01-25": "Aniversário da cidade"}
+    assert [str(day) for day in stored["holidays"]] == ["2030-01-25", "2030-12-25"]
+    # The schedule reports and the away reply read still closes both days.
+    async with db.service_session() as session:
+        schedule = await hours_service.company_schedule(session, company)
+    assert schedule.holidays == {date(2030, 1, 25), date(2030, 12, 25)}
+    too_long = hours(holidays=["2030-01-25"], holiday_names={"2030-01-25": "x" * 81})
+    refused = await client.put("/api/business-hours", json=too_long, headers=admin)
+    assert refused.status_code == 422
+
+
+async def test_hours_saved_before_days_had_names_still_load_and_save(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    """A row from before the names (the column's default) and a client that sends none."""
+    company = await factory.company()
+    admin = await login(client, await factory.user(company, Role.ADMIN))
+    saved = await client.put("/api/business-hours", json=hours(), headers=admin)
+    assert saved.status_code == 200, saved.text
+    await rows(
+        db,
+        "update business_hours set holiday_names = default where company_id = :c"
+        " returning company_id",
+        c=company,
+    )
+    body = (await client.get("/api/business-hours", headers=admin)).json()
+    assert body["holidays"] == ["2026-12-24", "2026-12-25"]
+    assert body["holiday_names"] == {}

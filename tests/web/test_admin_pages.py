@@ -65,7 +65,7 @@ async def test_admin_creates_promotes_and_deactivates_a_colleague(
         },
     )
     assert again.status_code == 409
-    assert "já existe um usuário com este e-mail" in again.text
+    assert "Já existe um usuário com este e-mail" in again.text
     assert 'value="Outra Pessoa"' in again.text
     found = await rows(
         db, "select id, role, active from profiles where email = 'nova@exemplo.com.br'"
@@ -195,7 +195,7 @@ async def test_a_taken_or_malformed_shortcut_comes_back_on_the_form_as_typed(
     assert taken.status_code == 409
     # The admin page with its menu, the reason by the field and everything typed kept.
     assert 'href="/panel/admin/quick-replies" aria-current="page"' in taken.text
-    assert '<p class="alert" role="alert">o atalho /frete já existe</p>' in taken.text
+    assert '<p class="alert" role="alert">O atalho /frete já existe</p>' in taken.text
     assert '<p class="field-error" id="shortcut-error">já existe</p>' in taken.text
     assert 'name="shortcut" required maxlength="60" placeholder="/frete" value="/frete"' in (
         taken.text

@@ -239,7 +239,7 @@ async def test_a_refused_form_names_each_mistake_and_keeps_what_was_typed(
         "/panel/campaigns/new", data=form_of(desk, csrf, window_start="20:00", window_end="08:00")
     )
     assert closed.status_code == 422
-    assert '<p class="alert" role="alert">a janela de envio termina antes de começar</p>' in (
+    assert '<p class="alert" role="alert">A janela de envio termina antes de começar</p>' in (
         closed.text
     )
     assert '<details class="card pacing" open>' in closed.text
@@ -425,7 +425,7 @@ async def test_a_draft_edits_everything_and_a_started_campaign_only_its_name_and
               "max_gap_seconds": "10", "weekdays": ["1"]},
     )  # fmt: skip
     assert reversed_gap.status_code == 422
-    assert "o intervalo máximo é menor que o mínimo" in reversed_gap.text
+    assert "O intervalo máximo é menor que o mínimo" in reversed_gap.text
     assert re.search(r'name="min_gap_seconds"[^>]* value="30"', reversed_gap.text)
 
 

@@ -167,7 +167,7 @@ async def test_a_taken_name_comes_back_in_its_form_as_typed(
     taken = await create(http, csrf, "VENDAS", olga)
     assert taken.status_code == 409
     assert '<p class="alert" role="alert">' in taken.text
-    assert "o setor VENDAS já existe" in taken.text
+    assert "O setor VENDAS já existe" in taken.text
     new_form = taken.text.split('id="new-department-title"')[1]
     assert 'value="VENDAS"' in new_form
     assert 'aria-invalid="true" aria-describedby="name-new-error"' in new_form
@@ -195,7 +195,7 @@ async def test_a_taken_name_comes_back_in_its_form_as_typed(
     stranger = await factory.user(await factory.company(), Role.OPERATOR)
     foreign = await create(http, csrf, "Compras", olga, stranger)
     assert foreign.status_code == 422
-    assert "um dos membros não é usuário da empresa" in foreign.text
+    assert "Um dos membros não é usuário da empresa" in foreign.text
     assert '<p class="field-error" id="members-new-error">usuário desconhecido</p>' in foreign.text
     assert f'value="{stranger.id}"' not in foreign.text  # no box for someone of elsewhere
     assert [d["name"] for d in await departments(db, company)] == ["Vendas", "Suporte"]
@@ -216,7 +216,7 @@ async def test_the_menu_needs_a_department_and_previews_what_the_customer_reads(
         f"{PAGE}/menu", data={"csrf_token": csrf, "enabled": "on", "greeting": "Oi! Escolha:"}
     )
     assert refused.status_code == 422
-    assert "crie ao menos um setor antes de ligar o menu" in refused.text
+    assert "Crie ao menos um setor antes de ligar o menu" in refused.text
     assert 'name="enabled" checked aria-invalid="true" aria-describedby="enabled-error"' in (
         refused.text
     )

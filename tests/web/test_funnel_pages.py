@@ -129,7 +129,7 @@ async def test_the_board_shows_each_stage_with_its_contacts_and_moves_them(
         headers={"X-CSRF-Token": csrf},
     )  # fmt: skip
     assert unknown.status_code == 422
-    assert "etapa" in unknown.text
+    assert "Etapa" in unknown.text
     missing = await http.post(
         f"/panel/contacts/{uuid.uuid4()}/stage", data={"stage": "novo"},
         headers={"X-CSRF-Token": csrf},

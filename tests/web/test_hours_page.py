@@ -96,6 +96,70 @@ async def test_a_refused_form_comes_back_as_typed_with_the_reason_by_its_field(
     assert 'value="2026-12-25"' in refused.text
 
 
+async def test_a_reason_of_the_whole_form_starts_the_page_alert_with_a_capital(
+    new_browser: Browser, factory: Factory
+) -> None:
+    """Reasons are worded as clauses ("escreva a mensagem de ausência") to fit inside a
+    sentence and under a field; alone as the page's alert they read as a sentence."""
+    http, csrf, _ = await admin_panel(new_browser, factory)
+    refused = await http.post("/panel/admin/hours", data=form(csrf, away_message=""))
+    assert refused.status_code == 422
+    assert '<p class="alert" role="alert">Escreva a mensagem de ausência</p>' in refused.text
+
+
+async def test_a_closed_day_added_by_hand_is_named_beside_its_date(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    http, csrf, company = await admin_panel(new_browser, factory)
+    page = await http.get("/panel/admin/hours")
+    # Every date box, the empty ones too, has its name box right after it.
+    assert page.text.count('name="holiday"') == page.text.count('name="holiday_name"') == 3
+    typed = form(
+        csrf,
+        holiday=["2030-12-25", "2030-01-25", "", ""],
+        holiday_name=["", "Aniversário da <cidade>", "", "nome sem dia"],
+    )
+    saved = await http.post("/panel/admin/hours", data=typed)
+    assert saved.status_code == 303, saved.text
+    [stored] = await rows(
+        db, "select holidays, holiday_names from business_hours where company_id = :c", c=company
+    )
+    assert stored["holiday_names"] == {"2030-01-25": "Aniversário da <cidade>"}
+    page = await http.get("/panel/admin/hours")
+    named = page.text.split('value="2030-01-25"')[1].split("</span>")[0]
+    assert 'name="holiday_name" value="Aniversário da &lt;cidade&gt;"' in named
+    national = page.text.split('value="2030-12-25"')[1].split("</span>")[0]
+    assert 'name="holiday_name" value=""' in national
+    assert national.endswith('<span class="muted holiday-name">Natal')  # the library's name
+    # A refused form keeps the names typed, each by its date.
+    refused = await http.post(
+        "/panel/admin/hours",
+        data=form(csrf, away_message="", holiday=["2030-01-25", "2030-03-19"],
+                  holiday_name=["Aniversário da cidade", "São José"]),
+    )  # fmt: skip
+    assert refused.status_code == 422
+    assert 'value="2030-03-19"' in refused.text
+    assert 'name="holiday_name" value="São José"' in refused.text
+
+
+async def test_a_page_opened_before_days_had_names_still_saves_its_days(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    """A form without name boxes (a page loaded before them) and a row without names."""
+    http, csrf, company = await admin_panel(new_browser, factory)
+    saved = await http.post("/panel/admin/hours", data=form(csrf, holiday=["2030-01-25", ""]))
+    assert saved.status_code == 303, saved.text
+    [stored] = await rows(
+        db, "select holidays, holiday_names from business_hours where company_id = :c", c=company
+    )
+    assert [str(day) for day in stored["holidays"]] == ["2030-01-25"]
+    assert stored["holiday_names"] == {}
+    page = await http.get("/panel/admin/hours")
+    assert page.status_code == 200
+    assert 'value="2030-01-25"' in page.text
+    assert page.text.count('name="holiday_name" value=""') == 4  # the saved day's and 3 new
+
+
 async def test_only_admins_see_the_page_and_its_link(
     new_browser: Browser, factory: Factory
 ) -> None:

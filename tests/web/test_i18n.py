@@ -117,12 +117,12 @@ async def test_a_conflict_fills_its_parameters_into_the_english_message(
 
     taken = await english.post("/panel/admin/quick-replies", data={"csrf_token": en_csrf, **reply})
     assert taken.status_code == 409
-    assert "the shortcut /frete already exists" in taken.text
+    assert "The shortcut /frete already exists" in taken.text
     again = await portuguese.post(
         "/panel/admin/quick-replies", data={"csrf_token": pt_csrf, **reply}
     )
     assert again.status_code == 409
-    assert "o atalho /frete já existe" in again.text
+    assert "O atalho /frete já existe" in again.text
     # The API keeps its Portuguese message, whatever the client's language.
     api = await client.post(
         "/api/quick-replies",

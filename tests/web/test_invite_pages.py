@@ -211,7 +211,7 @@ async def test_inviting_an_address_invited_already_points_to_resend(
     assert again.status_code == 409
     assert not link
     assert (
-        '<p class="alert" role="alert">este e-mail já tem um convite pendente: use “Reenviar”'
+        '<p class="alert" role="alert">Este e-mail já tem um convite pendente: use “Reenviar”'
         " na lista de convites</p>"
     ) in again.text
     assert "já existe um usuário com este e-mail" not in again.text
@@ -226,7 +226,7 @@ async def test_inviting_an_address_invited_already_points_to_resend(
     [caio] = await rows(db, "select email from profiles where display_name = 'Caio'")
     taken, _ = await _invite(http, csrf, caio["email"])
     assert taken.status_code == 409
-    assert "já existe um usuário com este e-mail" in taken.text
+    assert "Já existe um usuário com este e-mail" in taken.text
 
 
 async def test_cancelling_from_the_page_asks_first_and_then_reloads_it(
@@ -287,7 +287,7 @@ async def test_invites_and_password_attempts_are_rate_limited(
     await runtime.redis.set(f"invites:company:{company_id}", 30, ex=60)
     limited, _ = await _invite(http, csrf, _email())
     assert limited.status_code == 429
-    assert "muitos convites em pouco tempo" in limited.text
+    assert "Muitos convites em pouco tempo" in limited.text
 
     key = "invites:accept:127.0.0.1"
     await runtime.redis.set(key, 1000, ex=60)

@@ -63,7 +63,7 @@ async def test_an_agent_schedules_sees_and_cancels_from_the_chat(
         headers=headers,
     )
     assert refused.status_code == 422
-    assert "agende para daqui a pelo menos um minuto" in refused.text
+    assert "Agende para daqui a pelo menos um minuto" in refused.text
     assert ">Atrasada</textarea>" in refused.text
     no_moment = await http.post(box_url, data={"text": "Sem hora", "when": ""}, headers=headers)
     assert no_moment.status_code == 422

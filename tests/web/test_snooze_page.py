@@ -62,7 +62,7 @@ async def test_an_agent_snoozes_a_chat_until_a_moment_on_the_companys_clock(
         headers={"X-CSRF-Token": csrf},
     )
     assert refused.status_code == 422
-    assert "adie para daqui a pelo menos um minuto" in refused.text
+    assert "Adie para daqui a pelo menos um minuto" in refused.text
     reopened = await http.post(url, data={"status": "open"}, headers={"X-CSRF-Token": csrf})
     assert "Adiada" not in reopened.text
     assert await rows(

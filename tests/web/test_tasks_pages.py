@@ -190,6 +190,89 @@ async def test_a_blank_title_comes_back_on_the_form_with_what_was_typed(
     assert stored == [{"assignee_id": None}]
 
 
+async def test_each_problem_of_a_new_task_comes_back_by_its_own_field_as_typed(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    company = await factory.company()
+    operator = await factory.user(company, Role.OPERATOR)
+    gone = await factory.user(company, Role.OPERATOR)
+    http = await new_browser()
+    csrf = await panel_login(http, operator)
+
+    # A blank title and a bad day: both said, each by its field, nothing typed lost.
+    both = await http.post(
+        "/panel/tasks",
+        data={"csrf_token": csrf, "title": " ", "description": "Levar a nota",
+              "due_date": "amanhã", "due_time": "09:15", "assignee": "team"},
+    )  # fmt: skip
+    assert both.status_code == 422
+    assert '<p class="field-error" id="title-error">dê um título à tarefa</p>' in both.text
+    assert '<p class="field-error" id="due_date-error">data ou hora inválida</p>' in both.text
+    assert 'role="alert"' not in both.text.split('id="task-list"')[1]  # no summary to repeat
+    assert ">Levar a nota</textarea>" in both.text
+    assert 'name="due_date" type="date" value="amanhã"' in both.text
+    assert 'name="due_time" type="time" value="09:15"' in both.text
+
+    # Too long: said by the field that is, with the limit (not a page of "invalid data").
+    long = await http.post(
+        "/panel/tasks",
+        data={"csrf_token": csrf, "title": "Ligar " + "a" * 200, "description": "d" * 2001},
+    )
+    assert long.status_code == 422
+    assert (
+        '<p class="field-error" id="title-error">aceita no máximo 200 caracteres</p>' in long.text
+    )
+    assert (
+        '<p class="field-error" id="description-error">aceita no máximo 2000 caracteres</p>'
+        in long.text
+    )
+    assert 'aria-invalid="true" aria-describedby="description-error"' in long.text
+    assert f'value="Ligar {"a" * 200}"' in long.text
+    # 1000 lines of one letter fill the box's 2000 characters: the browser's CRLF counts once.
+    lines = await http.post(
+        "/panel/tasks",
+        data={"csrf_token": csrf, "title": "Conferir a lista", "description": "a\r\n" * 1000},
+    )
+    assert lines.status_code == 303, lines.text
+    (stored,) = await rows(db, "select description from tasks where title = 'Conferir a lista'")
+    assert stored["description"] == "a\n" * 1000
+
+    # A colleague deactivated since the page was opened: said by the assignee's box.
+    await rows(db, "update profiles set active = false where id = :id returning id", id=gone.id)
+    inactive = await http.post(
+        "/panel/tasks",
+        data={"csrf_token": csrf, "title": "Ligar", "description": "Antes das 10h",
+              "assignee": str(gone.id)},
+    )  # fmt: skip
+    assert inactive.status_code == 422
+    assert (
+        '<p class="field-error" id="assignee-error">'
+        "o responsável deve ser um usuário ativo da empresa</p>"
+    ) in inactive.text
+    assert 'aria-invalid="true" aria-describedby="assignee-error"' in inactive.text
+    assert 'value="Ligar"' in inactive.text
+    assert ">Antes das 10h</textarea>" in inactive.text
+    unreadable = await http.post(
+        "/panel/tasks", data={"csrf_token": csrf, "title": "Ligar", "assignee": "ninguém"}
+    )
+    assert unreadable.status_code == 422
+    assert '<p class="field-error" id="assignee-error">identificador inválido</p>' in (
+        unreadable.text
+    )
+    assert await rows(db, "select title from tasks where company_id = :c", c=company) == [
+        {"title": "Conferir a lista"}
+    ]  # only the one of 1000 lines
+
+    # The small form of a chat has no fields to point at: its toast says the first reason.
+    inline = await http.post(
+        "/panel/tasks",
+        data={"title": "", "due_date": "amanhã"},
+        headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+    )
+    assert inline.status_code == 422
+    assert '<p class="toast toast-error">Dê um título à tarefa</p>' in inline.text
+
+
 def test_the_menu_badge_counts_in_words_that_agree_with_the_number() -> None:
     one = render_macro("tasks/_task.html", "nav_badge", 1, 1)
     assert 'title="1 tarefa aberta, 1 atrasada"' in one

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from zapcrm.i18n import N_
 from zapcrm.kit import texts
@@ -14,6 +21,7 @@ from zapcrm.kit import texts
 AWAY_VARIABLES = (*texts.USABLE, "reopens")
 MAX_AWAY_LENGTH = 1000  # a short notice, not a brochure (the table checks it too)
 MAX_HOLIDAYS = 366
+MAX_HOLIDAY_NAME = 80
 
 DEFAULT_AWAY_MESSAGE = (
     "Olá {{primeiro_nome}}! Recebemos sua mensagem, mas agora estamos fora do horário de "
@@ -27,6 +35,7 @@ def _check_away_text(text: str) -> str:
 
 AwayText = Annotated[str, Field(max_length=MAX_AWAY_LENGTH), AfterValidator(_check_away_text)]
 Weekday = Annotated[int, Field(ge=1, le=7)]
+HolidayName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_HOLIDAY_NAME)]
 
 
 class DayHours(BaseModel):
@@ -77,6 +86,10 @@ class BusinessHoursIn(BaseModel):
         description='por dia da semana (1 = segunda): {"1": {"opens": "08:00", "closes": "18:00"}}'
     )
     holidays: list[date] = Field(default_factory=list, max_length=MAX_HOLIDAYS)
+    holiday_names: dict[date, HolidayName] = Field(
+        default_factory=dict,
+        description='nomes dos dias fechados, por data: {"2026-01-25": "Aniversário da cidade"}',
+    )
     away_enabled: bool = Field(
         default=False, description="responder automaticamente fora do horário"
     )
@@ -87,6 +100,11 @@ class BusinessHoursIn(BaseModel):
         if self.away_enabled and not self.away_message:
             raise ValueError(N_("escreva a mensagem de ausência"))
         self.holidays = sorted(set(self.holidays))
+        # A name goes with its day: a day taken off the list takes its name along.
+        self.holiday_names = {
+            day: name for day, name in sorted(self.holiday_names.items())
+            if name and day in self.holidays
+        }  # fmt: skip
         return self
 
 

@@ -101,6 +101,7 @@ async def save_hours(
     values: dict[str, Any] = {
         "schedule": {str(day): _stored(hours) for day, hours in sorted(data.schedule.items())},
         "holidays": data.holidays,
+        "holiday_names": {day.isoformat(): name for day, name in data.holiday_names.items()},
         "away_enabled": data.away_enabled,
         "away_message": data.away_message,
         "updated_by": actor.user_id,
@@ -195,6 +196,8 @@ def _out(row: BusinessHours | None, company: Company, now: datetime) -> Business
     return BusinessHoursOut(
         schedule=days,
         holidays=list(holidays),
+        # Rows saved before closed days had names have none (the column's default).
+        holiday_names=row.holiday_names if row else {},
         away_enabled=row.away_enabled if row else False,
         away_message=row.away_message if row and row.away_message else DEFAULT_AWAY_MESSAGE,
         timezone=schedule.zone.key,

@@ -25,6 +25,8 @@ class BusinessHours(Base):
     )
     schedule: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     holidays: Mapped[list[date]] = mapped_column(ARRAY(Date), server_default="{}")
+    # The admin's names of closed days, by ISO date ("2026-01-25": "Aniversário da cidade").
+    holiday_names: Mapped[dict[str, str]] = mapped_column(JSONB, server_default="{}")
     away_enabled: Mapped[bool] = mapped_column(Boolean, server_default="false")
     away_message: Mapped[str] = mapped_column(Text, server_default="")
     updated_by: Mapped[uuid.UUID | None] = reference(nullable=True)

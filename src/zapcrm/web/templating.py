@@ -189,6 +189,18 @@ def duration(seconds: float | None) -> str:
     return f"{days} d {hours:02d} h"
 
 
+def sentence(text: str | None) -> str:
+    """A message standing alone (a page alert, a toast) starting with a capital letter.
+
+    Services word their errors as clauses ("dê um título à tarefa") so they also read inside
+    a sentence and under a field; only the first letter changes, the rest stays as written
+    (names, "WhatsApp", "CSV"). Escaping is the template's: Markup stays Markup.
+    """
+    if not text:
+        return ""
+    return text[:1].upper() + text[1:]
+
+
 def tick(status: str | None) -> dict[str, str]:
     """The delivery tick of a status: symbol, label and a CSS class."""
     symbol, label = TICKS.get(status or "", ("", ""))
@@ -273,6 +285,7 @@ def build_environment() -> Environment:
         duration=duration,
         whatsapp=whatsapp,
         zone_name=timezone_name,
+        sentence=sentence,
     )
     environment.globals.update(
         # A message stored in Portuguese (a reason, a status line) in the reader's language.

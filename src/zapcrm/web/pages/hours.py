@@ -20,7 +20,13 @@ from zapcrm.accounts import service as accounts_service
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import ZapcrmError
 from zapcrm.hours import service as hours_service
-from zapcrm.hours.schemas import AWAY_VARIABLES, MAX_AWAY_LENGTH, BusinessHoursIn, BusinessHoursOut
+from zapcrm.hours.schemas import (
+    AWAY_VARIABLES,
+    MAX_AWAY_LENGTH,
+    MAX_HOLIDAY_NAME,
+    BusinessHoursIn,
+    BusinessHoursOut,
+)
 from zapcrm.kit import texts
 from zapcrm.kit.placeholders import ALIASES
 from zapcrm.kit.zones import zone_or_default
@@ -75,6 +81,7 @@ class HoursForm:
 
     days: dict[int, DayRow]
     holidays: list[str]
+    holiday_names: list[str]  # the name typed by each closed day ("": none), in step
     away_enabled: bool
     away_message: str
     errors: list[dict[str, str]] = field(default_factory=list)
@@ -95,9 +102,11 @@ class HoursForm:
                 break_from=f"{pause[0]:%H:%M}" if pause else "",
                 break_until=f"{pause[1]:%H:%M}" if pause else "",
             )
+        coming = [day for day in hours.holidays if day >= today]
         return cls(
             days=days,
-            holidays=[day.isoformat() for day in hours.holidays if day >= today],
+            holidays=[day.isoformat() for day in coming],
+            holiday_names=[hours.holiday_names.get(day, "") for day in coming],
             away_enabled=hours.away_enabled,
             away_message=hours.away_message,
         )
@@ -114,9 +123,17 @@ class HoursForm:
             )
             for day, _ in WEEKDAYS
         }
+        # Each date box has its name box after it; a page from before names sends none.
+        names = [str(name) for name in form.getlist("holiday_name")]
+        typed = [
+            (str(value), names[index].strip() if index < len(names) else "")
+            for index, value in enumerate(form.getlist("holiday"))
+            if str(value).strip()
+        ]
         return cls(
             days=days,
-            holidays=[str(value) for value in form.getlist("holiday") if str(value).strip()],
+            holidays=[value for value, _ in typed],
+            holiday_names=[name for _, name in typed],
             away_enabled=form.get("away_enabled") == "on",
             away_message=str(form.get("away_message", "")),
         )
@@ -126,6 +143,11 @@ class HoursForm:
         body: dict[str, Any] = {
             "schedule": {day: row.hours() for day, row in self.days.items() if row.open},
             "holidays": self.holidays,
+            "holiday_names": {
+                value: name
+                for value, name in zip(self.holidays, self.holiday_names, strict=True)
+                if name and _is_date(value)  # an unreadable date is refused by its box alone
+            },
             "away_enabled": self.away_enabled,
             "away_message": self.away_message,
         }
@@ -174,6 +196,7 @@ async def _add_national(session: AsyncSession, user: PanelUser, form: HoursForm)
     )
     new = [day.isoformat() for day in coming if day.isoformat() not in form.holidays]
     form.holidays += new
+    form.holiday_names += [""] * len(new)  # named by the library, on the page
     return len(new)
 
 
@@ -199,7 +222,8 @@ async def _page(
         variables=VARIABLES,
         max_length=MAX_AWAY_LENGTH,
         preview=_preview(form.away_message, hours, company.name),
-        holiday_names=_holiday_names(company.default_region, form.holidays),
+        national_names=_holiday_names(company.default_region, form.holidays),
+        max_holiday_name=MAX_HOLIDAY_NAME,
         added=request.query_params.get("added"),
         sample_name=SAMPLE_NAME,
         error=error,
@@ -224,6 +248,14 @@ def _preview(message: str, hours: BusinessHoursOut, company: str) -> str | None:
         company=company,
         at=datetime.now(UTC),
     )
+
+
+def _is_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _holiday_names(region: str, values: list[str]) -> dict[str, str]:

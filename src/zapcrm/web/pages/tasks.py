@@ -28,7 +28,7 @@ from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
 from zapcrm.web.form_errors import form_errors
 from zapcrm.web.i18n import N_, translate
 from zapcrm.web.templating import company_zone, render, render_macro
-from zapcrm.web.views import Agents, optional_uuid
+from zapcrm.web.views import Agents
 
 router = APIRouter()
 
@@ -68,13 +68,12 @@ async def _page(
     due: str | None = None,
     cursor: str | None = None,
     values: dict[str, str] | None = None,
-    refused: ValidationFailed | None = None,
+    refused: RefusedTask | None = None,
 ) -> Response:
-    """The page; after a refused new task, with what was typed and the reason by its field."""
+    """The page; after a refused new task, with what was typed and each reason by its field."""
     chosen_scope = _scope(scope, user.is_supervisor)
     chosen_status: TaskStatus = "done" if status == "done" else "open"
     chosen_due = next((item for item in DUE_FILTERS if item == due), None)
-    error, errors = form_errors(refused) if refused is not None else (None, [])
     async with runtime.db.tenant_session(user.identity.claims) as session:
         page = await tasks_service.list_tasks(
             session,
@@ -96,8 +95,8 @@ async def _page(
         agents=agents,
         notice=request.query_params.get("ok"),
         values=values or {},
-        error=error,
-        errors=errors,
+        error=refused.summary if refused else None,
+        errors=refused.errors if refused else [],
     )
     return render("tasks/page.html", context, status_code=refused.status_code if refused else 200)
 
@@ -131,6 +130,43 @@ async def badge(runtime: RuntimeDep, user: CurrentPanelUser) -> Response:
     return HTMLResponse(render_macro("tasks/_task.html", "nav_badge", counts.open, counts.overdue))
 
 
+# The create form's inputs by the fields of TaskIn (and of the service's errors) they fill.
+_INPUTS = {
+    "title": "title",
+    "description": "description",
+    "due_at": "due_date",
+    "due_date": "due_date",
+    "assignee_id": "assignee",
+}
+# The inputs top to bottom, so reasons are listed (and a toast picks one) as the form reads.
+_FORM_ORDER = ("title", "due_date", "assignee", "description")
+
+
+class RefusedTask(Exception):
+    """A new task refused: each reason by the input it is about (translated), and a summary
+    for the reasons about none of them (links the form carries hidden)."""
+
+    def __init__(self, errors: list[dict[str, str]], status_code: int = 422) -> None:
+        by_input = [
+            {"field": _INPUTS[item["field"]], "message": item["message"]}
+            for item in errors
+            if item["field"] in _INPUTS
+        ]
+        self.errors = sorted(by_input, key=lambda item: _FORM_ORDER.index(item["field"]))
+        others = [item["message"] for item in errors if item["field"] not in _INPUTS]
+        self.summary = "; ".join(others) or None
+        # A toast has no fields to point at: it says the first reason.
+        self.first = self.errors[0]["message"] if self.errors else others[0]
+        self.status_code = status_code
+        super().__init__(self.first)
+
+    @classmethod
+    def of(cls, failure: ValidationFailed) -> RefusedTask:
+        """The service's refusal (an inactive assignee...), its reasons by their fields."""
+        summary, errors = form_errors(failure)
+        return cls(errors or [{"field": "", "message": summary}], failure.status_code)
+
+
 def _due_at(day: str, hour: str) -> datetime | None:
     """A due moment typed as a date and a time in the company's zone (BRT by default)."""
     if not day:
@@ -151,26 +187,37 @@ def _task_in(
     contact_id: str,
     conversation_id: str,
 ) -> TaskIn:
-    """The task the create form describes; ValidationFailed names the field at fault."""
-    fields: dict[str, object] = {
-        "title": title,
-        "description": description,
-        "due_at": _due_at(due_date, due_time),
-    }
-    # Only links actually given: a chat's task then also links the chat's contact.
+    """The task the create form describes; RefusedTask says every problem, each by its field."""
+    problems: list[dict[str, str]] = []
+    # Browsers send a line break as CRLF: counted as one, as the box counted it while typed.
+    description = description.replace("\r\n", "\n")
+    fields: dict[str, object] = {"title": title, "description": description}
+    try:
+        fields["due_at"] = _due_at(due_date, due_time)
+    except ValidationFailed as failure:
+        problems += form_errors(failure)[1]
+    # Only links actually given: a chat's task then also links the chat's contact. Ids stay
+    # text here so TaskIn says which one is unreadable.
     if contact_id:
-        fields["contact_id"] = optional_uuid(contact_id)
+        fields["contact_id"] = contact_id
     if conversation_id:
-        fields["conversation_id"] = optional_uuid(conversation_id)
+        fields["conversation_id"] = conversation_id
     # "team": nobody, the team's pool ("" cannot say it: FastAPI reads an empty field as absent).
     if assignee == "team":
         fields["assignee_id"] = None
     elif assignee != "me":
-        fields["assignee_id"] = optional_uuid(assignee)
+        fields["assignee_id"] = assignee
     try:
-        return TaskIn.model_validate(fields)
-    except ValidationError:
-        raise ValidationFailed.on_field("title", N_("dê um título à tarefa")) from None
+        task = TaskIn.model_validate(fields)
+    except ValidationError as failure:
+        for item in form_errors(failure)[1]:
+            if item["field"] == "title" and not title.strip():
+                # Blank is the title's common problem: say what to do, not "1 character".
+                item = {"field": "title", "message": translate(N_("dê um título à tarefa"))}
+            problems.append(item)
+    if problems:
+        raise RefusedTask(problems)
+    return task
 
 
 @router.post("/tasks")
@@ -178,8 +225,9 @@ async def create_task(
     request: Request,
     runtime: RuntimeDep,
     user: ActingPanelUser,
-    title: Annotated[str, Form(max_length=200)] = "",
-    description: Annotated[str, Form(max_length=2000)] = "",
+    # Roomier than TaskIn's limits, so a text too long comes back by its field, as typed.
+    title: Annotated[str, Form(max_length=1000)] = "",
+    description: Annotated[str, Form(max_length=8000)] = "",
     due_date: Annotated[str, Form(max_length=10)] = "",
     due_time: Annotated[str, Form(max_length=5)] = "",
     assignee: Annotated[str, Form(max_length=40)] = "me",
@@ -187,27 +235,36 @@ async def create_task(
     conversation_id: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Create a task; from a chat or a contact page it answers with a toast, else it reloads
-    (or shows the form again as typed, with the reason by its field)."""
+    (or shows the form again as typed, with each reason by its field)."""
+    values = {
+        "title": title,
+        "description": description,
+        "due_date": due_date,
+        "due_time": due_time,
+        "assignee": assignee,
+    }
     try:
         body = _task_in(
             title, description, due_date, due_time, assignee, contact_id, conversation_id
         )
-    except ValidationFailed as refused:
+
+        async def work(session: AsyncSession) -> tuple[TaskOut, list[OutboxItem]]:
+            return await live.create_task(session, user.identity, body)
+
+        task = await in_tenant_transaction(runtime, user.identity, work)
+    except (RefusedTask, ValidationFailed) as failure:
+        refused = failure if isinstance(failure, RefusedTask) else RefusedTask.of(failure)
         if request.headers.get("hx-request"):
-            raise  # the small forms of chats and contact pages say it in a toast
-        values = {
-            "title": title,
-            "description": description,
-            "due_date": due_date,
-            "due_time": due_time,
-            "assignee": assignee,
-        }
+            # The small forms of chats and contact pages say the first reason in a toast.
+            response = render(
+                "_toast.html",
+                {"message": refused.first, "kind": "error"},
+                status_code=refused.status_code,
+            )
+            response.headers["HX-Retarget"] = "#toast"
+            response.headers["HX-Reswap"] = "innerHTML"
+            return response
         return await _page(request, runtime, user, values=values, refused=refused)
-
-    async def work(session: AsyncSession) -> tuple[TaskOut, list[OutboxItem]]:
-        return await live.create_task(session, user.identity, body)
-
-    task = await in_tenant_transaction(runtime, user.identity, work)
     if request.headers.get("hx-request"):
         response = render(
             "_toast.html",
