@@ -9,7 +9,7 @@ from tests.evolution.harness import rows
 from tests.web.conftest import Browser, new_company_chat, panel_login
 from zapcrm.db import Database
 from zapcrm.models import Role
-from zapcrm.web.pages.admin import key_from_label
+from zapcrm.web.pages.fields import key_from_label
 
 
 async def test_only_admins_reach_the_admin_pages(new_browser: Browser, factory: Factory) -> None:

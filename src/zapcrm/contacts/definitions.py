@@ -10,7 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.auth.identity import Identity
 from zapcrm.contacts.repository import attributes as repository
-from zapcrm.contacts.schemas import AttributeIn, AttributeOut, StageIn, StageOut
+from zapcrm.contacts.schemas import (
+    AttributeChange,
+    AttributeIn,
+    AttributeOut,
+    DefinitionChange,
+    StageIn,
+    StageOut,
+)
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
 from zapcrm.i18n import N_
 from zapcrm.models import ContactAttribute, FunnelStage
@@ -46,6 +53,66 @@ async def create_stage(session: AsyncSession, actor: Identity, data: StageIn) ->
     row = await _insert(session, FunnelStage, {**data.model_dump(), "company_id": actor.company_id})
     assert isinstance(row, FunnelStage)
     return _stage_out(row)
+
+
+async def change_stage(
+    session: AsyncSession, actor: Identity, stage_id: uuid.UUID, data: DefinitionChange
+) -> StageOut:
+    """Rename a funnel stage and/or move it to another place in the funnel."""
+    stages = list(await repository.list_stages(session, actor.company_id))
+    row = _change(stages, stage_id, data)
+    assert isinstance(row, FunnelStage)
+    await repository.save_definitions(session)
+    return _stage_out(row)
+
+
+async def change_attribute(
+    session: AsyncSession, actor: Identity, attribute_id: uuid.UUID, data: AttributeChange
+) -> AttributeOut:
+    """Rename a custom attribute, move it, or replace a list attribute's options."""
+    attributes = list(await repository.list_attributes(session, actor.company_id))
+    row = _change(attributes, attribute_id, data)
+    assert isinstance(row, ContactAttribute)
+    if data.options is not None:
+        options = list(dict.fromkeys(option.strip() for option in data.options if option.strip()))
+        if row.type != "list":
+            raise ValidationFailed.on_field("options", N_("só um campo do tipo lista tem opções"))
+        if not options:
+            raise ValidationFailed.on_field("options", N_("um atributo de lista precisa de opções"))
+        row.options = options
+    await repository.save_definitions(session)
+    return _attribute_out(row)
+
+
+def _change(
+    rows: list[ContactAttribute] | list[FunnelStage],
+    definition_id: uuid.UUID,
+    data: DefinitionChange,
+) -> ContactAttribute | FunnelStage:
+    """Apply a new label and place to the definition among its siblings (in display order)."""
+    ordered: list[ContactAttribute | FunnelStage] = list(rows)
+    row = next((item for item in ordered if item.id == definition_id), None)
+    if row is None:
+        raise NotFound(N_("definição não encontrada"))
+    if data.label is not None:
+        label = " ".join(data.label.split())
+        if not label and isinstance(row, FunnelStage):
+            raise ValidationFailed.on_field("label", N_("dê um nome à etapa"))
+        if not label:
+            raise ValidationFailed.on_field("label", N_("dê um nome ao campo"))
+        # Filters and imports accept a stage's name for its key, so two alike would be ambiguous.
+        if any(item.label.casefold() == label.casefold() for item in ordered if item is not row):
+            if isinstance(row, FunnelStage):
+                raise Conflict(N_("já existe uma etapa chamada {label}", label=label))
+            raise Conflict(N_("já existe um campo chamado {label}", label=label))
+        row.label = label
+    if data.position is not None:
+        ordered.remove(row)
+        ordered.insert(min(data.position, len(ordered)), row)
+    # Positions renumbered 0..n-1 every time: older rows created at 0 get a place of their own.
+    for place, item in enumerate(ordered):
+        item.position = place
+    return row
 
 
 async def delete_definition(
@@ -89,6 +156,8 @@ def _stage_out(row: FunnelStage) -> StageOut:
 
 
 __all__: Sequence[str] = (
+    "change_attribute",
+    "change_stage",
     "create_attribute",
     "create_stage",
     "delete_definition",

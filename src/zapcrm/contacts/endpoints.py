@@ -10,12 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.contacts import definitions, live, service
 from zapcrm.contacts.schemas import (
+    AttributeChange,
     AttributeIn,
     AttributeOut,
     ContactDetail,
     ContactIn,
     ContactOut,
     ContactPatch,
+    DefinitionChange,
     DuplicatePair,
     HistoryItem,
     MergeIn,
@@ -119,6 +121,15 @@ async def create_attribute(body: AttributeIn, actor: Admin, session: TenantSessi
     return await definitions.create_attribute(session, actor, body)
 
 
+@router.patch("/api/contact-attributes/{attribute_id}")
+async def change_attribute(
+    attribute_id: uuid.UUID, body: AttributeChange, actor: Admin, session: TenantSession
+) -> AttributeOut:
+    """Rename a custom attribute, move it or replace a list's options (admins); its key and
+    type stay."""
+    return await definitions.change_attribute(session, actor, attribute_id, body)
+
+
 @router.delete("/api/contact-attributes/{attribute_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_attribute(attribute_id: uuid.UUID, actor: Admin, session: TenantSession) -> None:
     """Remove a custom attribute definition (admins)."""
@@ -135,6 +146,14 @@ async def list_stages(actor: CurrentUser, session: TenantSession) -> list[StageO
 async def create_stage(body: StageIn, actor: Admin, session: TenantSession) -> StageOut:
     """Add a funnel stage (admins)."""
     return await definitions.create_stage(session, actor, body)
+
+
+@router.patch("/api/funnel-stages/{stage_id}")
+async def change_stage(
+    stage_id: uuid.UUID, body: DefinitionChange, actor: Admin, session: TenantSession
+) -> StageOut:
+    """Rename a funnel stage or move it (admins); its key stays."""
+    return await definitions.change_stage(session, actor, stage_id, body)
 
 
 @router.delete("/api/funnel-stages/{stage_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -174,3 +174,20 @@ class StageOut(StageIn):
     """A stored funnel stage."""
 
     id: uuid.UUID
+
+
+class DefinitionChange(BaseModel):
+    """A stage's or attribute's new name and/or place (0 is the first). The key stays: it is
+    what contacts, saved segments and list rules hold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str | None = Field(default=None, min_length=1, max_length=100)
+    position: int | None = Field(default=None, ge=0, le=1000)
+
+
+class AttributeChange(DefinitionChange):
+    """An attribute's changes; a list attribute may also get its options replaced (values
+    already stored on contacts stay as they are)."""
+
+    options: list[str] | None = Field(default=None, max_length=100)

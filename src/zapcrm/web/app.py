@@ -30,6 +30,7 @@ from zapcrm.web.pages import (
     departments,
     distribution,
     events,
+    fields,
     funnel,
     home,
     hours,
@@ -167,6 +168,7 @@ def create_panel() -> SecurityHeaders:
     panel.include_router(events.router)
     panel.include_router(media.router)
     panel.include_router(admin.router)
+    panel.include_router(fields.router)
     panel.include_router(hours.router)
     panel.include_router(distribution.router)
     panel.include_router(departments.router)

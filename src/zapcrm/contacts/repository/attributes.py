@@ -59,6 +59,11 @@ async def get_definition(
     return None
 
 
+async def save_definitions(session: AsyncSession) -> None:
+    """Write the changes made to loaded definitions (labels, options, places)."""
+    await session.flush()
+
+
 async def remove_definition(session: AsyncSession, row: ContactAttribute | FunnelStage) -> None:
     """Delete a definition (values already stored on contacts stay as they are)."""
     await session.delete(row)

@@ -1,5 +1,5 @@
-"""Admin pages: users and roles, funnel stages and custom contact attributes (admins), and
-the team's quick replies (supervisors and admins).
+"""Admin pages: users and roles, the company's settings (admins), and the team's quick
+replies (supervisors and admins); funnel stages and custom fields are in fields.py.
 
 Every handler checks the role first (404 otherwise, like every page a user may not see); RLS
 applies the same rule again in Postgres.
@@ -7,8 +7,6 @@ applies the same rule again in Postgres.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,13 +19,11 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from zapcrm.accounts import invites, mail
 from zapcrm.accounts import service as accounts_service
 from zapcrm.accounts.schemas import UserAdminOut, UserCreate
-from zapcrm.contacts import definitions
-from zapcrm.contacts.schemas import AttributeIn, StageIn
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import Conflict, RateLimited, ValidationFailed, ZapcrmError
 from zapcrm.kit.ratelimit import hit
 from zapcrm.kit.zones import zone_choices
-from zapcrm.models import ContactAttribute, FunnelStage, Role
+from zapcrm.models import Role
 from zapcrm.quickreplies import service as quick_replies
 from zapcrm.quickreplies.schemas import QuickReplyIn
 from zapcrm.runtime import Runtime
@@ -50,22 +46,6 @@ ROLE_LABELS = {
     "supervisor": N_("Supervisor"),
     "admin": N_("Administrador"),
 }
-TYPE_LABELS = {
-    "text": N_("Texto"),
-    "number": N_("Número"),
-    "date": N_("Data"),
-    "boolean": N_("Sim/não"),
-    "list": N_("Lista de opções"),
-}
-
-
-def key_from_label(label: str) -> str:
-    """A definition key from its label: "Data de nascimento" -> "data_de_nascimento"."""
-    ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().lower()
-    key = re.sub(r"[^a-z0-9]+", "_", ascii_label).strip("_")
-    if not key or not key[0].isalpha():
-        key = f"campo_{key}" if key else "campo"
-    return key[:50]
 
 
 @router.get("/admin")
@@ -263,87 +243,6 @@ async def update_user(
         )
     await runtime.auth.user_changed(user_id, deactivated=new_active is False)
     return RedirectResponse("/panel/admin/users?ok=updated", status_code=303)
-
-
-@router.get("/admin/fields")
-async def fields_page(request: Request, runtime: RuntimeDep, user: CurrentPanelUser) -> Response:
-    """Funnel stages and custom contact attributes."""
-    require_admin(user)
-    async with runtime.db.tenant_session(user.identity.claims) as session:
-        stages = await definitions.list_stages(session, user.identity)
-        attributes = await definitions.list_attributes(session, user.identity)
-    context = user.page_context(request, "admin", section="fields") | {
-        "stages": stages,
-        "attributes": attributes,
-        "types": list(TYPE_LABELS.items()),
-        "notice": request.query_params.get("ok"),
-    }
-    return render("admin/fields.html", context)
-
-
-@router.post("/admin/stages")
-async def create_stage(
-    runtime: RuntimeDep, user: ActingPanelUser, label: Annotated[str, Form(max_length=100)] = ""
-) -> Response:
-    """Add a funnel stage at the end of the funnel."""
-    require_admin(user)
-    async with runtime.db.tenant_session(user.identity.claims) as session:
-        position = len(await definitions.list_stages(session, user.identity))
-        try:
-            body = StageIn(key=key_from_label(label), label=label.strip(), position=position)
-        except ValidationError:
-            raise ValidationFailed(N_("dê um nome à etapa")) from None
-        await definitions.create_stage(session, user.identity, body)
-    return RedirectResponse("/panel/admin/fields?ok=stage", status_code=303)
-
-
-@router.post("/admin/attributes")
-async def create_attribute(
-    runtime: RuntimeDep,
-    user: ActingPanelUser,
-    label: Annotated[str, Form(max_length=100)] = "",
-    type: Annotated[str, Form(max_length=20)] = "text",
-    options: Annotated[str, Form(max_length=5000)] = "",
-) -> Response:
-    """Add a custom contact attribute (list options one per line)."""
-    require_admin(user)
-    choices = [line.strip() for line in options.splitlines() if line.strip()]
-    try:
-        body = AttributeIn(
-            key=key_from_label(label),
-            label=label.strip(),
-            type=type,
-            options=choices if type == "list" else [],
-        )
-    except ValidationError:
-        raise ValidationFailed(N_("dê um nome ao campo e escolha um tipo válido")) from None
-    if body.type == "list" and not body.options:
-        raise ValidationFailed(N_("um campo do tipo lista precisa de opções (uma por linha)"))
-    async with runtime.db.tenant_session(user.identity.claims) as session:
-        await definitions.create_attribute(session, user.identity, body)
-    return RedirectResponse("/panel/admin/fields?ok=attribute", status_code=303)
-
-
-@router.post("/admin/stages/{definition_id}/delete")
-async def delete_stage(
-    definition_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser
-) -> Response:
-    """Remove a funnel stage."""
-    require_admin(user)
-    async with runtime.db.tenant_session(user.identity.claims) as session:
-        await definitions.delete_definition(session, user.identity, FunnelStage, definition_id)
-    return RedirectResponse("/panel/admin/fields?ok=deleted", status_code=303)
-
-
-@router.post("/admin/attributes/{definition_id}/delete")
-async def delete_attribute(
-    definition_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser
-) -> Response:
-    """Remove a custom attribute (values already stored on contacts stay in their data)."""
-    require_admin(user)
-    async with runtime.db.tenant_session(user.identity.claims) as session:
-        await definitions.delete_definition(session, user.identity, ContactAttribute, definition_id)
-    return RedirectResponse("/panel/admin/fields?ok=deleted", status_code=303)
 
 
 # The phone regions the settings form offers; the service accepts any region.
