@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-from playwright.async_api import ConsoleMessage, Locator, Page, expect
+from playwright.async_api import ConsoleMessage, Locator, Page, Route, expect
 
 from tests.conftest import login
 from tests.web.shop import Shop, until_live
@@ -93,6 +93,32 @@ async def test_a_colleague_chosen_to_transfer_to_stays_chosen_through_a_live_upd
     await expect(page.locator(".chat-pane").get_by_role("status")).to_contain_text(
         "Transferida para supervisor teste"
     )
+
+
+async def test_an_actions_late_answer_does_not_replace_the_header_its_live_copy_drew(
+    shop: Shop,
+) -> None:
+    """Under load the live copy of "Assumir" lands before the request's own answer: the
+    answer, no newer, must not swap the header again (a click on it then went nowhere)."""
+    page = await shop.panel(Role.OPERATOR)
+    await shop.open_new_chat(page, "Seu Geraldo", "Tem troco para 100?")
+    answered = asyncio.Event()
+
+    async def slow_answer(route: Route) -> None:
+        response = await route.fetch()
+        await asyncio.sleep(1.5)  # the live copy arrives meanwhile
+        await route.fulfill(response=response)
+        answered.set()
+
+    await page.route(re.compile(r"/panel/conversations/[0-9a-f-]+/assign$"), slow_answer)
+    await page.get_by_role("button", name="Assumir").click()
+    await expect(page.get_by_role("button", name="Assumir")).to_have_count(0)  # live
+    assert not answered.is_set()
+    close = await page.get_by_role("button", name="Encerrar").element_handle()
+    await asyncio.wait_for(answered.wait(), 10)
+    await page.wait_for_timeout(300)  # htmx handles the answer
+    assert await close.evaluate("element => element.isConnected")
+    await expect(page.locator("#chat-header .assignee")).to_have_text("operator teste")
 
 
 async def test_the_back_arrow_returns_to_the_list_the_operator_came_from(shop: Shop) -> None:

@@ -385,6 +385,24 @@
       if (after && existing.contains(after)) after.open = true;
     });
   }
+  // An action's answer for the header (Assumir, Encerrar, Transferir...) is morphed in like a
+  // live copy, and dropped when the page already shows that version or a newer one: the live
+  // copy of the same change often lands first, and swapping the header for the answer then
+  // dropped a click pressed on it meanwhile. (Listens before rememberSnooze below, which then
+  // sees the swap called off.)
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    var existing = detail.target;
+    if (!detail.shouldSwap || !existing || existing.id !== "chat-header") return;
+    if (typeof detail.serverResponse !== "string") return;
+    var template = document.createElement("template");
+    template.innerHTML = detail.serverResponse;
+    var incoming = template.content.firstElementChild;
+    if (!incoming || incoming.id !== "chat-header" || template.content.children.length !== 1) return;
+    detail.shouldSwap = false;
+    if (version(existing) > version(incoming)) return;
+    morphHeader(existing, incoming);
+  });
   // The header's menus open one at a time (they drop over each other), and Escape closes the
   // open one, giving the focus back to its button.
   document.addEventListener("toggle", function (event) {
