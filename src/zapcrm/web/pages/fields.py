@@ -11,14 +11,23 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.contacts import definitions
-from zapcrm.contacts.schemas import AttributeChange, AttributeIn, DefinitionChange, StageIn
+from zapcrm.contacts.schemas import (
+    AttributeChange,
+    AttributeIn,
+    AttributeOut,
+    DefinitionChange,
+    StageIn,
+    StageOut,
+)
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import ValidationFailed, ZapcrmError
 from zapcrm.models import ContactAttribute, FunnelStage
@@ -131,14 +140,10 @@ async def rename_stage(
     require_admin(user)
     try:
         change = DefinitionChange(label=label)
-        async with runtime.db.tenant_session(user.identity.claims) as session:
-            await definitions.change_stage(session, user.identity, definition_id, change)
     except ValidationError:
         failure = ValidationFailed.on_field("label", N_("dê um nome à etapa"))
         return await _page(request, runtime, user, failure=failure, editing=definition_id)
-    except ZapcrmError as failure:
-        return await _page(request, runtime, user, failure=failure, editing=definition_id)
-    return _done("renamed")
+    return await _change(request, runtime, user, FunnelStage, definition_id, change)
 
 
 @router.post("/admin/stages/{definition_id}/move")
@@ -149,24 +154,15 @@ async def move_stage(
     direction: Annotated[Direction, Form()],
 ) -> Response:
     """Move a funnel stage one place earlier or later in the funnel."""
-    require_admin(user)
-    async with runtime.db.tenant_session(user.identity.claims) as session:
-        stages = await definitions.list_stages(session, user.identity)
-        place = _next_place([stage.id for stage in stages], definition_id, direction)
-        change = DefinitionChange(position=place)
-        await definitions.change_stage(session, user.identity, definition_id, change)
-    return _done("moved")
+    return await _move(runtime, user, FunnelStage, definition_id, direction)
 
 
 @router.post("/admin/stages/{definition_id}/delete")
 async def delete_stage(
     definition_id: uuid.UUID, request: Request, runtime: RuntimeDep, user: ActingPanelUser
 ) -> Response:
-    """Remove a funnel stage."""
-    require_admin(user)
-    async with runtime.db.tenant_session(user.identity.claims) as session:
-        await definitions.delete_definition(session, user.identity, FunnelStage, definition_id)
-    return _done("deleted", request)
+    """Remove a funnel stage (its contacts keep it, shown as a removed stage)."""
+    return await _delete(request, runtime, user, FunnelStage, definition_id)
 
 
 @router.post("/admin/attributes")
@@ -217,14 +213,10 @@ async def change_attribute(
         change = AttributeChange(
             label=label, options=_options(options) if options is not None else None
         )
-        async with runtime.db.tenant_session(user.identity.claims) as session:
-            await definitions.change_attribute(session, user.identity, definition_id, change)
     except ValidationError:
         failure = ValidationFailed.on_field("label", N_("dê um nome ao campo"))
         return await _page(request, runtime, user, failure=failure, editing=definition_id)
-    except ZapcrmError as failure:
-        return await _page(request, runtime, user, failure=failure, editing=definition_id)
-    return _done("renamed")
+    return await _change(request, runtime, user, ContactAttribute, definition_id, change)
 
 
 @router.post("/admin/attributes/{definition_id}/move")
@@ -235,13 +227,7 @@ async def move_attribute(
     direction: Annotated[Direction, Form()],
 ) -> Response:
     """Move a custom attribute one place earlier or later on the contact's page."""
-    require_admin(user)
-    async with runtime.db.tenant_session(user.identity.claims) as session:
-        attributes = await definitions.list_attributes(session, user.identity)
-        place = _next_place([item.id for item in attributes], definition_id, direction)
-        change = AttributeChange(position=place)
-        await definitions.change_attribute(session, user.identity, definition_id, change)
-    return _done("moved")
+    return await _move(runtime, user, ContactAttribute, definition_id, direction)
 
 
 @router.post("/admin/attributes/{definition_id}/delete")
@@ -249,9 +235,72 @@ async def delete_attribute(
     definition_id: uuid.UUID, request: Request, runtime: RuntimeDep, user: ActingPanelUser
 ) -> Response:
     """Remove a custom attribute (values already stored on contacts stay in their data)."""
+    return await _delete(request, runtime, user, ContactAttribute, definition_id)
+
+
+Definition = type[FunnelStage] | type[ContactAttribute]
+
+
+async def _apply(
+    session: AsyncSession,
+    user: PanelUser,
+    model: Definition,
+    definition_id: uuid.UUID,
+    change: AttributeChange,
+) -> None:
+    if model is FunnelStage:
+        await definitions.change_stage(session, user.identity, definition_id, change)
+    else:
+        await definitions.change_attribute(session, user.identity, definition_id, change)
+
+
+async def _change(
+    request: Request,
+    runtime: RuntimeDep,
+    user: PanelUser,
+    model: Definition,
+    definition_id: uuid.UUID,
+    change: DefinitionChange,
+) -> Response:
+    """Save a rename (and a list's options); refused, the page again with its form open."""
+    as_attribute = AttributeChange.model_validate(change.model_dump())
+    try:
+        async with runtime.db.tenant_session(user.identity.claims) as session:
+            await _apply(session, user, model, definition_id, as_attribute)
+    except ZapcrmError as failure:
+        return await _page(request, runtime, user, failure=failure, editing=definition_id)
+    return _done("renamed")
+
+
+async def _move(
+    runtime: RuntimeDep,
+    user: PanelUser,
+    model: Definition,
+    definition_id: uuid.UUID,
+    direction: Direction,
+) -> Response:
     require_admin(user)
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        await definitions.delete_definition(session, user.identity, ContactAttribute, definition_id)
+        listed: Sequence[StageOut | AttributeOut] = (
+            await definitions.list_stages(session, user.identity)
+            if model is FunnelStage
+            else await definitions.list_attributes(session, user.identity)
+        )
+        place = _next_place([item.id for item in listed], definition_id, direction)
+        await _apply(session, user, model, definition_id, AttributeChange(position=place))
+    return _done("moved")
+
+
+async def _delete(
+    request: Request,
+    runtime: RuntimeDep,
+    user: PanelUser,
+    model: Definition,
+    definition_id: uuid.UUID,
+) -> Response:
+    require_admin(user)
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        await definitions.delete_definition(session, user.identity, model, definition_id)
     return _done("deleted", request)
 
 
