@@ -140,7 +140,7 @@ async def test_a_reversed_period_is_explained_on_the_page(new_browser: Browser, 
         "/panel/reports", params={"period": "custom", "from": "2026-03-08", "to": "2026-03-01"}
     )
     assert response.status_code == 422
-    assert "a data inicial não pode ser depois da final" in response.text
+    assert "A data inicial não pode ser depois da final" in response.text
     assert "<h1>Relatórios</h1>" in response.text
 
 
