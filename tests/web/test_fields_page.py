@@ -28,11 +28,13 @@ async def test_an_admin_renames_and_moves_stages_and_fields(
     assert _stage_order(page) == ["primeiro_contato", "proposta", "fechado"]
     ids = re.findall(r'action="/panel/admin/stages/([0-9a-f-]{36})/move"', page)
     # The first cannot go up, the last cannot go down; each button names its stage.
-    assert 'value="up" class="icon" disabled aria-label="Subir Primeiro contato"' in page
-    assert 'value="down" class="icon" disabled aria-label="Descer Fechado"' in page
+    assert 'value="0" class="icon" disabled aria-label="Subir Primeiro contato"' in page
+    assert 'value="3" class="icon" disabled aria-label="Descer Fechado"' in page
+    # Up from the third place is the second (the place index 1), as the button says.
+    assert 'name="position" value="1" class="icon" aria-label="Subir Fechado"' in page
 
     moved = await http.post(
-        f"/panel/admin/stages/{ids[2]}/move", data={"csrf_token": csrf, "direction": "up"}
+        f"/panel/admin/stages/{ids[2]}/move", data={"csrf_token": csrf, "position": "1"}
     )
     assert moved.status_code == 303
     renamed = await http.post(
@@ -60,6 +62,13 @@ async def test_an_admin_renames_and_moves_stages_and_fields(
     page = (await http.get("/panel/admin/fields")).text
     assert "Tamanho da roupa" in page
     assert "(P, M, G)" in page
+    crowded = await http.post(
+        f"/panel/admin/attributes/{field_id}",
+        data={"csrf_token": csrf, "label": "Tamanho", "options": "\n".join(map(str, range(101)))},
+    )
+    assert crowded.status_code == 422  # said under the options, not as a missing name
+    assert 'class="field-error" id="options-error"' in crowded.text
+    assert "dê um nome ao campo" not in crowded.text
     removed = await http.post(
         f"/panel/admin/attributes/{field_id}/delete",
         data={"csrf_token": csrf},

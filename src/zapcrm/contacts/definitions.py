@@ -20,6 +20,7 @@ from zapcrm.contacts.schemas import (
 )
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
 from zapcrm.i18n import N_
+from zapcrm.kit.ordering import moved
 from zapcrm.models import ContactAttribute, FunnelStage
 
 
@@ -107,8 +108,7 @@ def _change(
             raise Conflict(N_("já existe um campo chamado {label}", label=label))
         row.label = label
     if data.position is not None:
-        ordered.remove(row)
-        ordered.insert(min(data.position, len(ordered)), row)
+        ordered = moved(ordered, row, data.position)
     # Positions renumbered 0..n-1 every time: older rows created at 0 get a place of their own.
     for place, item in enumerate(ordered):
         item.position = place

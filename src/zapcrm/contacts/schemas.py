@@ -176,14 +176,18 @@ class StageOut(StageIn):
     id: uuid.UUID
 
 
+MAX_POSITION = 1000  # a place among a company's stages or fields
+
+
 class DefinitionChange(BaseModel):
     """A stage's or attribute's new name and/or place (0 is the first). The key stays: it is
-    what contacts, saved segments and list rules hold."""
+    what contacts, saved segments and list rules hold. A blank name is refused by the service,
+    which also collapses the spaces of a name ("   " is as blank as "")."""
 
     model_config = ConfigDict(extra="forbid")
 
-    label: str | None = Field(default=None, min_length=1, max_length=100)
-    position: int | None = Field(default=None, ge=0, le=1000)
+    label: str | None = Field(default=None, max_length=100)
+    position: int | None = Field(default=None, ge=0, le=MAX_POSITION)
 
 
 class AttributeChange(DefinitionChange):

@@ -28,6 +28,7 @@ from zapcrm.departments.schemas import (
 )
 from zapcrm.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from zapcrm.i18n import N_
+from zapcrm.kit.ordering import moved
 from zapcrm.messaging.changes import conversation_changed
 from zapcrm.messaging.schemas import ConversationOut
 from zapcrm.messaging.service import inbox
@@ -118,9 +119,8 @@ async def update_department(
         if patch.member_ids is not None:
             await repository.set_members(session, identity.company_id, row.id, patch.member_ids)
     if patch.position is not None:
-        ordered = [d.id for d in await repository.list_departments(session, identity.company_id)]
-        ordered.remove(row.id)
-        ordered.insert(min(patch.position, len(ordered) + 1) - 1, row.id)
+        listed = [d.id for d in await repository.list_departments(session, identity.company_id)]
+        ordered = moved(listed, row.id, patch.position - 1)  # positions count from 1
         await repository.renumber(session, identity.company_id, ordered)
     changes = patch.model_dump(mode="json", include=patch.model_fields_set)
     await audit_action(session, identity, "department.changed", "department", row.id, changes)

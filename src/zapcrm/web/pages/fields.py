@@ -11,22 +11,18 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.contacts import definitions
 from zapcrm.contacts.schemas import (
+    MAX_POSITION,
     AttributeChange,
     AttributeIn,
-    AttributeOut,
-    DefinitionChange,
     StageIn,
-    StageOut,
 )
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.exceptions import ValidationFailed, ZapcrmError
@@ -45,7 +41,6 @@ TYPE_LABELS = {
     "boolean": N_("Sim/não"),
     "list": N_("Lista de opções"),
 }
-Direction = Literal["up", "down"]
 
 
 def key_from_label(label: str) -> str:
@@ -138,23 +133,22 @@ async def rename_stage(
 ) -> Response:
     """Rename a funnel stage (its key, which contacts hold, stays)."""
     require_admin(user)
-    try:
-        change = DefinitionChange(label=label)
-    except ValidationError:
-        failure = ValidationFailed.on_field("label", N_("dê um nome à etapa"))
-        return await _page(request, runtime, user, failure=failure, editing=definition_id)
-    return await _change(request, runtime, user, FunnelStage, definition_id, change)
+    change = AttributeChange(label=label)
+    return await _save(request, runtime, user, FunnelStage, definition_id, change, "renamed")
 
 
 @router.post("/admin/stages/{definition_id}/move")
 async def move_stage(
     definition_id: uuid.UUID,
+    request: Request,
     runtime: RuntimeDep,
     user: ActingPanelUser,
-    direction: Annotated[Direction, Form()],
+    position: Annotated[int, Form(ge=0, le=MAX_POSITION)],
 ) -> Response:
-    """Move a funnel stage one place earlier or later in the funnel."""
-    return await _move(runtime, user, FunnelStage, definition_id, direction)
+    """Give a funnel stage another place in the funnel (the up and down buttons)."""
+    require_admin(user)
+    change = AttributeChange(position=position)
+    return await _save(request, runtime, user, FunnelStage, definition_id, change, "moved")
 
 
 @router.post("/admin/stages/{definition_id}/delete")
@@ -162,6 +156,7 @@ async def delete_stage(
     definition_id: uuid.UUID, request: Request, runtime: RuntimeDep, user: ActingPanelUser
 ) -> Response:
     """Remove a funnel stage (its contacts keep it, shown as a removed stage)."""
+    require_admin(user)
     return await _delete(request, runtime, user, FunnelStage, definition_id)
 
 
@@ -213,21 +208,23 @@ async def change_attribute(
         change = AttributeChange(
             label=label, options=_options(options) if options is not None else None
         )
-    except ValidationError:
-        failure = ValidationFailed.on_field("label", N_("dê um nome ao campo"))
+    except ValidationError as failure:  # more options than a list takes
         return await _page(request, runtime, user, failure=failure, editing=definition_id)
-    return await _change(request, runtime, user, ContactAttribute, definition_id, change)
+    return await _save(request, runtime, user, ContactAttribute, definition_id, change, "renamed")
 
 
 @router.post("/admin/attributes/{definition_id}/move")
 async def move_attribute(
     definition_id: uuid.UUID,
+    request: Request,
     runtime: RuntimeDep,
     user: ActingPanelUser,
-    direction: Annotated[Direction, Form()],
+    position: Annotated[int, Form(ge=0, le=MAX_POSITION)],
 ) -> Response:
-    """Move a custom attribute one place earlier or later on the contact's page."""
-    return await _move(runtime, user, ContactAttribute, definition_id, direction)
+    """Give a custom attribute another place on the contact's page (up and down buttons)."""
+    require_admin(user)
+    change = AttributeChange(position=position)
+    return await _save(request, runtime, user, ContactAttribute, definition_id, change, "moved")
 
 
 @router.post("/admin/attributes/{definition_id}/delete")
@@ -235,77 +232,39 @@ async def delete_attribute(
     definition_id: uuid.UUID, request: Request, runtime: RuntimeDep, user: ActingPanelUser
 ) -> Response:
     """Remove a custom attribute (values already stored on contacts stay in their data)."""
+    require_admin(user)
     return await _delete(request, runtime, user, ContactAttribute, definition_id)
 
 
-Definition = type[FunnelStage] | type[ContactAttribute]
-
-
-async def _apply(
-    session: AsyncSession,
-    user: PanelUser,
-    model: Definition,
-    definition_id: uuid.UUID,
-    change: AttributeChange,
-) -> None:
-    if model is FunnelStage:
-        await definitions.change_stage(session, user.identity, definition_id, change)
-    else:
-        await definitions.change_attribute(session, user.identity, definition_id, change)
-
-
-async def _change(
+async def _save(
     request: Request,
     runtime: RuntimeDep,
     user: PanelUser,
-    model: Definition,
+    model: type[FunnelStage] | type[ContactAttribute],
     definition_id: uuid.UUID,
-    change: DefinitionChange,
+    change: AttributeChange,
+    notice: str,
 ) -> Response:
-    """Save a rename (and a list's options); refused, the page again with its form open."""
-    as_attribute = AttributeChange.model_validate(change.model_dump())
+    """Rename or move a stage or an attribute (a stage reads only the label and place of the
+    change); refused, the page again with that definition's form open and its reason."""
     try:
         async with runtime.db.tenant_session(user.identity.claims) as session:
-            await _apply(session, user, model, definition_id, as_attribute)
+            if model is FunnelStage:
+                await definitions.change_stage(session, user.identity, definition_id, change)
+            else:
+                await definitions.change_attribute(session, user.identity, definition_id, change)
     except ZapcrmError as failure:
         return await _page(request, runtime, user, failure=failure, editing=definition_id)
-    return _done("renamed")
-
-
-async def _move(
-    runtime: RuntimeDep,
-    user: PanelUser,
-    model: Definition,
-    definition_id: uuid.UUID,
-    direction: Direction,
-) -> Response:
-    require_admin(user)
-    async with runtime.db.tenant_session(user.identity.claims) as session:
-        listed: Sequence[StageOut | AttributeOut] = (
-            await definitions.list_stages(session, user.identity)
-            if model is FunnelStage
-            else await definitions.list_attributes(session, user.identity)
-        )
-        place = _next_place([item.id for item in listed], definition_id, direction)
-        await _apply(session, user, model, definition_id, AttributeChange(position=place))
-    return _done("moved")
+    return _done(notice)
 
 
 async def _delete(
     request: Request,
     runtime: RuntimeDep,
     user: PanelUser,
-    model: Definition,
+    model: type[FunnelStage] | type[ContactAttribute],
     definition_id: uuid.UUID,
 ) -> Response:
-    require_admin(user)
     async with runtime.db.tenant_session(user.identity.claims) as session:
         await definitions.delete_definition(session, user.identity, model, definition_id)
     return _done("deleted", request)
-
-
-def _next_place(ids: list[uuid.UUID], definition_id: uuid.UUID, direction: Direction) -> int:
-    """The place one step up or down from where the definition is (unknown ids: the service
-    answers 404); the first stays first and the last stays last."""
-    here = ids.index(definition_id) if definition_id in ids else 0
-    return max(here - 1, 0) if direction == "up" else here + 1
