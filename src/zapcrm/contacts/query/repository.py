@@ -36,6 +36,7 @@ from sqlalchemy.sql.selectable import CTE
 
 from zapcrm.contacts.query import source
 from zapcrm.contacts.query.sorting import Sort, SortKey, after, order_by, sort_value
+from zapcrm.db import plan_for_values
 from zapcrm.models import Company, ContactEvent, Segment, SegmentMember
 
 # What a page shows of each contact: the columns of ContactOut.
@@ -122,6 +123,7 @@ async def page_contacts(
     )
     if after_key is not None:
         statement = statement.where(after(sort, score, after_key))
+    await _plan_for(session, where)
     return (await session.execute(statement)).all()
 
 
@@ -132,6 +134,7 @@ async def count_contacts(
     statement = (
         select(func.count()).select_from(source.contacts()).where(visible(company_id), *where)
     )
+    await _plan_for(session, where)
     return int((await session.execute(statement)).scalar_one())
 
 
@@ -163,6 +166,7 @@ async def count_by_stage(
         .where(visible(company_id), *where)
         .group_by(stage)
     )
+    await _plan_for(session, where)
     return {
         key: (int(count), value) for key, count, value in (await session.execute(statement)).all()
     }
@@ -399,6 +403,12 @@ def _logged(changed: CTE, kind: str, actor_id: uuid.UUID, details: ColumnElement
         select(changed.c.company_id, changed.c.id, literal(kind), literal(actor_id), details),
     )
     return events.returning(ContactEvent.contact_id).cte("logged")
+
+
+async def _plan_for(session: AsyncSession, where: Sequence[ColumnElement[bool]]) -> None:
+    # A search or a filter: how many rows match depends on the values typed (db.py).
+    if where:
+        await plan_for_values(session)
 
 
 async def _count_returned(session: AsyncSession, changed: CTE) -> int:
