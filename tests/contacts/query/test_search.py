@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import Factory
 from tests.contacts.query.conftest import Tenant, add_contacts, filter_param, new_tenant
-from zapcrm.contacts.query.search import BR_AREA_CODES, parse_search
+from zapcrm.contacts.query.search import parse_search
 from zapcrm.db import Database
 from zapcrm.models import Role
 
@@ -91,6 +91,7 @@ async def test_a_name_search_does_not_match_everything(
         ("0000", {"José Antônio Conceição", "João Silveira Santos"}),
         ("123", set()),  # too few digits to say whose number ends so
         ("+4321", set()),  # a number typed with + is read from its start only
+        ("5550", set()),  # +1 415 555-0123 has no DDD: "5550123" there is no local number
     ],
 )
 async def test_phones_in_any_format_or_prefix(
@@ -174,14 +175,18 @@ def test_reading_the_search_box() -> None:
     local = parse_search("98765")
     assert local is not None
     assert local.kind == "phone"
-    assert {f"+55{ddd}98765" for ddd in BR_AREA_CODES} <= set(local.phone_prefixes)
+    # Under any DDD (one range after `+55` and the DDD), or as typed after a country code.
+    assert local.local_numbers == ("98765",)
+    assert set(local.phone_prefixes) == {"+98765", "+5598765"}
     national = parse_search("(11) 98765")
     assert national is not None
     assert set(national.phone_prefixes) == {"+1198765", "+551198765"}
+    assert national.local_numbers == ()  # an area code starts with 1-9, a number with 2-9
     international = parse_search("+55 11 98765-4321")
     assert international is not None
     assert international.phone_prefixes == ("+5511987654321",)
     assert international.phone_suffixes == ()
+    assert international.local_numbers == ()
     assert local.phone_suffixes == ("98765",)
     # A prefix that a shorter one covers is dropped (one index probe less).
     short = parse_search("55")

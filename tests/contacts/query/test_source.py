@@ -139,6 +139,17 @@ async def test_a_domains_name_is_one_index_range_through_the_view(
     assert "'gmail.'" in ranges[0]
 
 
+async def test_a_number_without_its_ddd_is_one_index_range_through_the_view(
+    db: Database, crowd: Tenant, through_view: None
+) -> None:
+    # Before the btree of migration 0046 "98765" was 67 ranges, one per DDD.
+    plan = await _search_plan(db, crowd, "98765")
+    ranges = [line for line in plan.splitlines() if "Index Cond" in line and "substr" in line]
+    assert len(ranges) == 1
+    assert "'98765'" in ranges[0]
+    assert plan.count("Index Cond") == 4  # also as typed, as +55 98765... and as an ending
+
+
 @pytest.mark.parametrize(
     "query",
     [
