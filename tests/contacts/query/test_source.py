@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.conftest import Factory, UserFixture, create_database, drop_database, migrate
 from tests.contacts.query.conftest import NOW, Tenant, add_contacts, new_tenant
 from zapcrm.config import Settings
-from zapcrm.contacts.query import service, source
+from zapcrm.contacts.query import repository, service, source
 from zapcrm.contacts.query.schemas import ContactQuery
 from zapcrm.contacts.query.search import parse_search, search_clause
-from zapcrm.contacts.query.sorting import Sort
+from zapcrm.contacts.query.sorting import Sort, order_by
 from zapcrm.db import Database
 from zapcrm.models import Role
 
@@ -148,6 +148,30 @@ async def test_a_number_without_its_ddd_is_one_index_range_through_the_view(
     assert len(ranges) == 1
     assert "'98765'" in ranges[0]
     assert plan.count("Index Cond") == 4  # also as typed, as +55 98765... and as an ending
+
+
+async def test_a_stages_contacts_are_listed_newest_first_from_one_index(
+    db: Database, crowd: Tenant, through_view: None
+) -> None:
+    # Without migration 0047 the list walked every stage's contacts to fill a page of one.
+    statement = (
+        select(source.contacts().c.id)
+        .where(repository.visible(crowd.company_id), repository.in_stage("negociacao"))
+        .order_by(*order_by(Sort.RECENT, None))
+        .limit(51)
+    )
+    sql = str(
+        statement.compile(
+            dialect=postgresql.psycopg.dialect(),  # type: ignore[no-untyped-call]
+            compile_kwargs={"literal_binds": True},
+        )
+    )
+    async with db.tenant_session(crowd.identity(Role.SUPERVISOR).claims) as session:
+        connection = await session.connection()
+        await connection.exec_driver_sql("set local enable_seqscan = off", ())
+        plan = "\n".join((await connection.exec_driver_sql(f"explain {sql}", ())).scalars())
+    assert "Index Scan using contacts_company_stage_created_idx" in plan
+    assert "Sort" not in plan  # the index gives the order: no need to read the whole stage
 
 
 @pytest.mark.parametrize(
