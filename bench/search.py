@@ -108,6 +108,7 @@ DOMAIN_QUERY = ContactQuery(q="@uol.com.br")
 # One word is also read as an e-mail's start and its domain ("gmail": everyone at gmail.*).
 WORD_QUERY = ContactQuery(q="damaceno")  # a rare surname, misspelt
 DOMAIN_WORD_QUERY = ContactQuery(q="gmail")
+SWAPPED_QUERY = ContactQuery(q="gabirel")  # two letters swapped: nobody found, "Gabriel" offered
 AT_DOMAIN_WORD_QUERY = ContactQuery(q="@gmail")
 FILTER_QUERY = ContactQuery(
     filter={
@@ -265,6 +266,14 @@ def seed(url: str, count: int) -> tuple[uuid.UUID, uuid.UUID]:
     return company_id, user[0]
 
 
+def _suggest_runner(db: Database, identity: Identity, query: ContactQuery) -> Runner:
+    async def run() -> int:
+        async with db.tenant_session(identity.claims) as session:
+            return len(await service.suggest(session, identity, query))
+
+    return run
+
+
 def _service_runner(db: Database, identity: Identity, query: ContactQuery) -> Runner:
     async def run() -> int:
         async with db.tenant_session(identity.claims) as session:
@@ -369,8 +378,20 @@ async def _run(url: str, count: int, runs: int, explain: bool) -> bool:
                     print(f"--- {label}\n" + "\n".join(line[0] for line in plan))
             lookup = await phone_lookup(raw, company_id)
             lookup_ms = await timed(lookup, runs)
+            offered = await _suggest_runner(db, identity, SWAPPED_QUERY)()
+            suggested = await _measure(
+                {
+                    "search": _service_runner(db, identity, SWAPPED_QUERY),
+                    "suggest": _suggest_runner(db, identity, SWAPPED_QUERY),
+                },
+                runs,
+            )
     finally:
         await db.dispose()
+    print(
+        f'\nswapped letters "gabirel": the search finds nobody in {_describe(suggested["search"])};'
+        f" then {offered} suggestion(s) in {_describe(suggested['suggest'])} ms (p50 p95)"
+    )
     return _report(count, runs, timings, rows, lookup_ms)
 
 

@@ -91,6 +91,26 @@ async def test_the_search_box_lists_everyone_at_a_domain_by_its_name(
         assert hugo not in searched.text, q
 
 
+async def test_a_name_found_nowhere_offers_the_closest_spellings(
+    new_browser: Browser, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    admin = await factory.user(await factory.company(), Role.ADMIN)
+    silvia = await _contact(client, admin, name="Sílvia Prado", phone="11987650201")
+    http = await new_browser()
+    await panel_login(http, admin)
+    searched = await http.get("/panel/contacts", params={"q": "slivia"})
+    assert searched.status_code == 200
+    shown = " ".join(searched.text.split())
+    assert "Nenhum contato encontrado." in shown
+    offer = 'Você quis dizer <a href="/panel/contacts?q=S%C3%ADlvia">Sílvia</a> (1 contato)?'
+    assert offer in shown
+    followed = await http.get("/panel/contacts?q=S%C3%ADlvia")
+    assert silvia in followed.text
+    assert "Você quis dizer" not in followed.text
+    # A search that finds someone asks nothing.
+    assert "Você quis dizer" not in (await http.get("/panel/contacts?q=prado")).text
+
+
 async def test_a_filter_becomes_a_segment_and_bulk_tags_apply_to_its_list(
     new_browser: Browser, client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> None:

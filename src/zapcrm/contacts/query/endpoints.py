@@ -35,6 +35,7 @@ from zapcrm.contacts.query.schemas import (
     SegmentIn,
     SegmentOut,
     SegmentPatch,
+    SuggestionOut,
 )
 from zapcrm.contacts.query.sorting import Sort
 from zapcrm.dependencies import CurrentUser, RuntimeDep, Supervisor, TenantSession
@@ -126,6 +127,19 @@ async def count_contacts(
     """How many contacts match the same criteria as the list."""
     count = await service.count_contacts(session, identity, _query(q, filter, segment_id))
     return CountOut(count=count)
+
+
+@router.get("/api/contacts/suggestions")
+async def suggest(
+    identity: CurrentUser,
+    session: TenantSession,
+    q: Q = None,
+    filter: FilterParam = None,
+    segment_id: uuid.UUID | None = None,
+) -> list[SuggestionOut]:
+    """ "Você quis dizer…?": up to 3 other spellings of a name search (for one that found
+    nobody), each with how many contacts the same criteria find with it."""
+    return await service.suggest(session, identity, _query(q, filter, segment_id))
 
 
 @router.get("/api/contacts/funnel")

@@ -23,8 +23,11 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     null,
+    or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID, aggregate_order_by
@@ -35,6 +38,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import CTE
 
 from zapcrm.contacts.query import source
+from zapcrm.contacts.query.fields import like_escape
 from zapcrm.contacts.query.sorting import Sort, SortKey, after, order_by, sort_value
 from zapcrm.db import plan_for_values
 from zapcrm.models import Company, ContactEvent, Segment, SegmentMember
@@ -403,6 +407,46 @@ def _logged(changed: CTE, kind: str, actor_id: uuid.UUID, details: ColumnElement
         select(changed.c.company_id, changed.c.id, literal(kind), literal(actor_id), details),
     )
     return events.returning(ContactEvent.contact_id).cte("logged")
+
+
+# Punctuation around a word of a name ("(cliente)", "Silva,") is not part of it.
+_WORD_EDGES = ".,;:!?\"'()[]{}<>*-"
+_LOOSE_WORD_MATCH = text("select set_config('pg_trgm.word_similarity_threshold', '0.3', true)")
+
+
+async def name_words_like(
+    session: AsyncSession, company_id: uuid.UUID, word: str, swaps: Sequence[str], limit: int
+) -> list[tuple[str, str, int]]:
+    """Words of contact names that look like `word`, the closest by trigrams first: (folded, as
+    most often written, how many contacts). For suggestions.py: the contacts whose name has an
+    extent at word similarity 0.3 or more, or holds one of `swaps` (the word with two letters
+    swapped, which trigrams barely see), both through the trigram index, split into words.
+    The similarity threshold is set for the rest of the transaction."""
+    read = source.contacts()
+    typed = source.search_text(bindparam(None, word, type_=Text))
+    near = [typed.op("<%", is_comparison=True)(read.c.search_name)]
+    near += [
+        read.c.search_name.like(bindparam(None, f"%{like_escape(swap)}%", type_=Text))
+        for swap in swaps
+    ]
+    split = func.regexp_split_to_table(read.c.name, literal_column(r"'\s+'"), type_=Text)
+    edges = bindparam(None, _WORD_EDGES, type_=Text)
+    words = (
+        select(func.btrim(split, edges, type_=Text).label("word"))
+        .where(visible(company_id), or_(*near))
+        .subquery()
+    )
+    folded = source.search_text(words.c.word)
+    statement = (
+        select(folded, func.mode().within_group(words.c.word), func.count())
+        .where(func.length(words.c.word) >= 3)
+        .group_by(folded)
+        .order_by(func.similarity(folded, typed).desc(), func.count().desc())
+        .limit(limit)
+    )
+    await session.execute(_LOOSE_WORD_MATCH)
+    rows = (await session.execute(statement)).all()
+    return [(folded, written, int(uses)) for folded, written, uses in rows]
 
 
 async def _plan_for(session: AsyncSession, where: Sequence[ColumnElement[bool]]) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "SegmentIn",
     "SegmentOut",
     "SegmentPatch",
+    "SuggestionOut",
 ]
 
 MAX_Q_LENGTH = 200
@@ -72,6 +73,14 @@ class SearchIn(ContactQuery):
 class CountOut(BaseModel):
     """How many contacts match."""
 
+    count: int
+
+
+class SuggestionOut(BaseModel):
+    """Another spelling of a name search that found nobody ("Você quis dizer…?"), and how many
+    contacts the same query finds with it."""
+
+    q: str
     count: int
 
 

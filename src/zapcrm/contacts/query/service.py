@@ -37,6 +37,7 @@ from zapcrm.contacts.query.schemas import (
     SegmentIn,
     SegmentOut,
     SegmentPatch,
+    SuggestionOut,
 )
 from zapcrm.contacts.query.search import (
     SearchTerm,
@@ -46,9 +47,11 @@ from zapcrm.contacts.query.search import (
     search_clause,
 )
 from zapcrm.contacts.query.sorting import Sort, decode_cursor, encode_cursor
+from zapcrm.contacts.query.suggestions import MIN_WORD_LENGTH, NameWord, spellings, swaps
 from zapcrm.contacts.repository.attributes import list_stages
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
 from zapcrm.i18n import N_
+from zapcrm.kit.folding import fold
 from zapcrm.kit.zones import zone_or_default
 from zapcrm.models import Segment
 
@@ -206,6 +209,42 @@ async def count_contacts(
     """How many contacts match."""
     criteria = await resolve_criteria(session, identity, query, now=now)
     return await repository.count_contacts(session, identity.company_id, criteria.where)
+
+
+SUGGESTIONS = 3
+_CANDIDATE_WORDS = 50  # words of names per typed word, the closest by trigrams
+
+
+async def suggest(
+    session: AsyncSession,
+    identity: Identity,
+    query: ContactQuery,
+    *,
+    limit: int = SUGGESTIONS,
+    now: datetime | None = None,
+) -> list[SuggestionOut]:
+    """Other spellings of the search box's name ("slivia" -> "Sílvia"), each with how many
+    contacts the query (filter and segment included) finds with it; those finding nobody are
+    left out. Meant for a name search that found nobody (suggestions.py)."""
+    if not query.q or looks_like_phone(query.q):
+        return []
+    term = parse_search(query.q)
+    if term is None or term.kind != "name":
+        return []
+    seen: dict[str, list[NameWord]] = {}
+    for word in dict.fromkeys(term.words):
+        if len(fold(word)) >= MIN_WORD_LENGTH:
+            rows = await repository.name_words_like(
+                session, identity.company_id, word, swaps(word), _CANDIDATE_WORDS
+            )
+            seen[word] = [NameWord(folded, written, uses) for folded, written, uses in rows]
+    found = []
+    for text in spellings(term.words, seen, limit):
+        respelt = query.model_copy(update={"q": text})
+        count = await count_contacts(session, identity, respelt, now=now)
+        if count:
+            found.append(SuggestionOut(q=text, count=count))
+    return found
 
 
 async def bulk_stage(

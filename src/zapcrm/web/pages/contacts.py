@@ -21,7 +21,7 @@ from zapcrm.contacts import service as contacts_service
 from zapcrm.contacts.query import export
 from zapcrm.contacts.query import service as query_service
 from zapcrm.contacts.query.fields import operators_of
-from zapcrm.contacts.query.schemas import ContactQuery, SegmentIn
+from zapcrm.contacts.query.schemas import ContactQuery, SegmentIn, SuggestionOut
 from zapcrm.contacts.schemas import AttributeOut, ContactDetail, ContactIn, ContactPatch
 from zapcrm.contacts.sources import source_key, source_label
 from zapcrm.dependencies import RuntimeDep
@@ -89,6 +89,7 @@ async def contact_list(
     form = FilterForm.parse(_multi(request))
     error: str | None = None
     page, total = None, 0
+    suggestions: list[tuple[SuggestionOut, str]] = []
     async with runtime.db.tenant_session(user.identity.claims) as session:
         fields = await _field_choices(session, user)
         segments = await query_service.list_segments(session, user.identity)
@@ -102,6 +103,11 @@ async def contact_list(
                     session, user.identity, query, sort=None, cursor=cursor, limit=PAGE_SIZE
                 )
                 total = await query_service.count_contacts(session, user.identity, query)
+                if not total and q:
+                    suggestions = [
+                        (found, _list_url(found.q, form, segment))
+                        for found in await query_service.suggest(session, user.identity, query)
+                    ]
             except (ZapcrmError, ValidationError) as failure:
                 error = _filter_error(failure, form, fields)
     if request.query_params.get("add_group") and len(form.groups) < MAX_GROUPS:
@@ -116,6 +122,7 @@ async def contact_list(
         "field_operators": {choice.key: choice.operators for choice in fields},
         "page": page,
         "total": total,
+        "suggestions": suggestions,
         "error": error,
         "list_query": _list_url(q, form, segment),
         "filter_json": orjson.dumps(form.to_filter()).decode() if not form.is_empty() else "",
