@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import Factory
 from tests.contacts.query.conftest import Tenant, add_contacts, new_tenant
+from zapcrm.contacts.query import service
 from zapcrm.contacts.query.suggestions import (
     NameWord,
     allowance,
@@ -71,6 +72,9 @@ def test_spellings_respell_only_the_unknown_words() -> None:
     # The first unknown word offers its alternatives; the next one its best.
     seen = {"slivia": _words("Sílvia", "Lívia"), "santso": _words("Santos")}
     assert spellings(["slivia", "santso"], seen, 3) == ["Sílvia Santos", "Lívia Santos"]
+    # "Gabriel" finds every Gabriela already: one offer for both.
+    seen = {"gabirel": _words("Gabriel", "Gabriela", "Gabriele")}
+    assert spellings(["gabirel"], seen, 3) == ["Gabriel"]
     # Nothing to respell: every word is known (the people just do not go together), or short.
     assert spellings(["jonatas", "da"], {"jonatas": _words("Jonatas")}, 3) == []
     assert spellings(["xyzw"], {"xyzw": []}, 3) == []
@@ -108,12 +112,20 @@ async def test_a_name_found_nowhere_gets_the_closest_spellings_that_find_someone
     )
     assert listed.json()["items"] == []  # trigrams alone do not see the swap
     assert await _suggested(api, people, q="slivia") == [
-        {"q": "Sílvia", "count": 1},
-        {"q": "Lívia", "count": 2},  # Lívia and Olívia, as the search box finds them
-        {"q": "Olívia", "count": 1},
-    ]
+        {"q": "Sílvia", "count": 1, "more": False},
+        {"q": "Lívia", "count": 2, "more": False},  # Lívia and Olívia, as the search finds
+    ]  # Olívia is one edit away too, but "Lívia" finds her already
     assert await _suggested(api, people, q="jonatas damacenno") == [
-        {"q": "jonatas Damasceno", "count": 1}
+        {"q": "jonatas Damasceno", "count": 1, "more": False}
+    ]
+
+
+async def test_a_suggestion_counts_up_to_a_limit(
+    api: httpx.AsyncClient, people: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "SUGGESTION_COUNT_LIMIT", 1)
+    assert await _suggested(api, people, q="damacenno") == [
+        {"q": "Damasceno", "count": 1, "more": True}
     ]
 
 
@@ -123,7 +135,7 @@ async def test_suggestions_count_within_the_same_filter_and_leave_out_empty_ones
     vip = '{"field": "tags", "operator": "contains", "value": "vip"}'
     # Only Ana is a vip: "Damasceno" finds her; no vip is called Sílvia, so none is offered.
     assert await _suggested(api, people, q="damacenno", filter=vip) == [
-        {"q": "Damasceno", "count": 1}
+        {"q": "Damasceno", "count": 1, "more": False}
     ]
     assert await _suggested(api, people, q="slivia", filter=vip) == []
 

@@ -78,10 +78,11 @@ class CountOut(BaseModel):
 
 class SuggestionOut(BaseModel):
     """Another spelling of a name search that found nobody ("Você quis dizer…?"), and how many
-    contacts the same query finds with it."""
+    contacts the same query finds with it (`more`: more than `count`, which stops at 1,000)."""
 
     q: str
     count: int
+    more: bool = False
 
 
 class FunnelColumn(BaseModel):

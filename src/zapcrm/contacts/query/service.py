@@ -212,6 +212,7 @@ async def count_contacts(
 
 
 SUGGESTIONS = 3
+SUGGESTION_COUNT_LIMIT = 1000
 _CANDIDATE_WORDS = 50  # words of names per typed word, the closest by trigrams
 
 
@@ -241,9 +242,14 @@ async def suggest(
     found = []
     for text in spellings(term.words, seen, limit):
         respelt = query.model_copy(update={"q": text})
-        count = await count_contacts(session, identity, respelt, now=now)
+        criteria = await resolve_criteria(session, identity, respelt, now=now)
+        # Counting every Maria or Silva of a big company takes long and says little more.
+        count = await repository.count_contacts(
+            session, identity.company_id, criteria.where, up_to=SUGGESTION_COUNT_LIMIT
+        )
         if count:
-            found.append(SuggestionOut(q=text, count=count))
+            more = count > SUGGESTION_COUNT_LIMIT
+            found.append(SuggestionOut(q=text, count=min(count, SUGGESTION_COUNT_LIMIT), more=more))
     return found
 
 

@@ -74,8 +74,9 @@ def spellings(
     """Up to `limit` searches like `words` with the unknown ones respelt.
 
     A word is kept as typed when it is short or some name has it (as a part, as the search
-    box matches). The first unknown word with corrections offers its `limit` closest; every
-    other unknown word is replaced by its closest. No suggestion when nothing could be respelt.
+    box matches). The first unknown word with corrections offers its `limit` closest (less
+    those holding an earlier one, which finds them already); every other unknown word is
+    replaced by its closest. No suggestion when nothing could be respelt.
     """
     best: list[list[str]] = []
     alternatives: int | None = None
@@ -94,10 +95,15 @@ def spellings(
         best.append([choice.written for choice in found])
     if alternatives is None:
         return []
+    offered: list[str] = []
+    for choice in best[alternatives]:
+        # "Gabriel" already finds every Gabriela: the search box matches parts of names.
+        if not any(fold(earlier) in fold(choice) for earlier in offered):
+            offered.append(choice)
     return [
         " ".join(
             options[0] if position != alternatives else choice
             for position, options in enumerate(best)
         )
-        for choice in best[alternatives]
+        for choice in offered
     ]
