@@ -243,3 +243,27 @@ async def test_a_week_without_customer_messages_says_so_instead_of_an_empty_map(
     assert "Nenhuma mensagem de cliente no período." in page
     assert 'data-testid="heat-map"' not in page
     assert day_table(page) == [["6 de mar. de 2026", "0", "0", "0", "0"]]
+
+
+async def test_counts_of_thousands_read_with_the_pt_br_thousands_dot(
+    new_browser: Browser, db: Database, shop: Shop
+) -> None:
+    """A busy week reads "1.205 mensagens", as a Brazilian writes it, not "1205"."""
+    async with db.service_session() as session:
+        await session.execute(
+            text(
+                "insert into evolution_messages (company_id, instance_id, conversation_id,"
+                " key_id, from_me, remote_jid, type, body, message_timestamp)"
+                " select c.company_id, c.instance_id, c.id, 'BULK' || n, false, c.remote_jid,"
+                " 'text', 'oi', :at + n * interval '1 second'"
+                " from evolution_conversations c, generate_series(1, 1200) n where c.id = :c"
+            ),
+            {"c": shop.conversations["c1"], "at": datetime(2026, 3, 2, 9, 10, tzinfo=BRT)},
+        )
+    http = await new_browser()
+    await panel_login(http, shop.supervisor)
+    page = (await http.get("/panel/reports", params=WEEK)).text
+    assert figures(page)["Mensagens recebidas"] == "1.205"
+    assert day_table(page)[1] == ["2 de mar. de 2026", "1", "1", "1.201", "1"]
+    body = page.split('data-testid="heat-map"', 1)[1].split("</table>", 1)[0]
+    assert re.search(r'title="seg\. 09h: [^"]+">1\.201</td>', body)

@@ -8,6 +8,7 @@ import random
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,9 +26,11 @@ from tests.evolution.harness import rows
 from tests.web.conftest import Browser, panel_login
 from zapcrm.campaigns import service
 from zapcrm.campaigns.dispatch import dispatch_due
-from zapcrm.campaigns.schemas import CampaignIn
+from zapcrm.campaigns.schemas import CampaignIn, CampaignProgress
 from zapcrm.db import Database
 from zapcrm.runtime import Runtime
+from zapcrm.web.i18n import use_locale
+from zapcrm.web.templating import render_macro
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 HTMX = {"HX-Request": "true"}
@@ -756,3 +759,112 @@ async def test_a_finished_campaign_says_when_its_messages_failed(
     assert page.split('id="recipient-rows"', 1)[1].count("abrir conversa") == 1
     listed = (await http.get("/panel/campaigns")).text
     assert 'status-completed_with_failures">Concluída com falhas<' in listed
+
+
+async def test_a_schedule_already_past_is_refused_and_the_draft_sends_nothing(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    """ "Agendar" with a mistyped month must not send to everyone now (the API's `at` in the
+    past means now; the page's button means later)."""
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana Lima", "+5511987650001")
+    campaign_id = await draft(desk)
+    http, csrf = await supervisor_panel(new_browser, desk)
+    url = f"/panel/campaigns/{campaign_id}"
+    local = (NOW - timedelta(days=3)).astimezone(ZoneInfo("America/Sao_Paulo"))
+    refused = await http.post(
+        f"{url}/start",
+        data={"at": local.strftime("%Y-%m-%dT10:00")},
+        headers={"X-CSRF-Token": csrf, **HTMX},
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["HX-Retarget"] == "#toast"
+    assert "Esse horário já passou: escolha um horário futuro ou use Iniciar" in refused.text
+    [row] = await rows(
+        db, "select status, started_at from campaigns where id = :id", id=campaign_id
+    )
+    assert row == {"status": "draft", "started_at": None}
+    assert (
+        await rows(db, "select 1 from campaign_recipients where campaign_id = :id", id=campaign_id)
+        == []
+    )
+
+
+async def test_a_blank_name_number_or_week_says_what_to_fill_in(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    http, csrf = await supervisor_panel(new_browser, desk)
+    refused = await http.post(
+        "/panel/campaigns/new",
+        data=form_of(desk, csrf, name="", instance_id="", weekdays=[]),
+    )
+    assert refused.status_code == 422
+    page = refused.text
+    assert '<p class="field-error" id="name-error">dê um nome à campanha</p>' in page
+    assert '<p class="field-error" id="instance_id-error">escolha o número de WhatsApp</p>' in page
+    assert '<p class="field-error" id="weekdays-error">marque pelo menos um dia da semana</p>' in (
+        page
+    )
+    for pydantic_words in ("caractere(s)", "item(ns)", "identificador inválido"):
+        assert pydantic_words not in page
+    spaces = await http.post("/panel/campaigns/new", data=form_of(desk, csrf, name="   "))
+    assert '<p class="field-error" id="name-error">dê um nome à campanha</p>' in spaces.text
+
+
+def test_progress_counts_read_as_pt_br_numbers_and_agree_with_one_recipient() -> None:
+    """Thousands with a dot ("1.234", not "1234") and "de 1 destinatário" in the singular."""
+    progress = CampaignProgress(
+        total=1234,
+        pending=1000,
+        skipped=0,
+        queued=0,
+        sent=234,
+        delivered=0,
+        read=0,
+        failed=0,
+        replied=0,
+        eta_seconds=None,
+    )
+    campaign = SimpleNamespace(
+        id=uuid.uuid4(),
+        status="running",
+        outcome="running",
+        follows_list=False,
+        next_send_at=None,
+        pause_reason=None,
+        progress=progress,
+    )
+    with use_locale("pt_BR"):
+        block = render_macro("campaigns/_parts.html", "state_block", campaign, None, "t")
+        one = render_macro(
+            "campaigns/_parts.html",
+            "state_block",
+            SimpleNamespace(
+                **(
+                    vars(campaign)
+                    | {
+                        "progress": progress.model_copy(
+                            update={"total": 1, "pending": 1, "sent": 0}
+                        )
+                    }
+                )
+            ),
+            None,
+            "t",
+        )
+        draft_block = render_macro(
+            "campaigns/_parts.html",
+            "state_block",
+            SimpleNamespace(**(vars(campaign) | {"status": "draft", "outcome": "draft"})),
+            12345,
+            "t",
+        )
+        count = render_macro("campaigns/_parts.html", "audience_count", 2500)
+    assert "<strong>234</strong> de 1.234 destinatários" in block
+    assert '<dd class="pending">1.000</dd>' in block
+    assert "<strong>0</strong> de 1 destinatário (0%)" in one
+    assert 'hx-confirm="Enviar para 12.345 contatos?"' in draft_block
+    assert 'hx-confirm="Agendar para 12.345 contatos?"' in draft_block
+    assert "12.345 contatos hoje." in draft_block
+    assert ">2.500 contatos<" in count

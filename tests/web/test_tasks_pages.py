@@ -279,3 +279,63 @@ def test_the_menu_badge_counts_in_words_that_agree_with_the_number() -> None:
     many = render_macro("tasks/_task.html", "nav_badge", 3, 2)
     assert 'title="3 tarefas abertas, 2 atrasadas"' in many
     assert 'title="3 tarefas abertas"' in render_macro("tasks/_task.html", "nav_badge", 3, 0)
+
+
+async def test_the_edit_form_refuses_a_blank_title_clears_a_due_date_and_guards_deleting(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    """An operator may edit a task given to them, not delete what a supervisor created."""
+    company = await factory.company()
+    operator = await factory.user(company, Role.OPERATOR)
+    supervisor = await factory.user(company, Role.SUPERVISOR)
+    boss = await new_browser()
+    boss_csrf = await panel_login(boss, supervisor)
+    created = await boss.post(
+        "/panel/tasks",
+        data={"csrf_token": boss_csrf, "title": "Conferir estoque", "due_date": "2030-01-10",
+              "due_time": "10:00", "assignee": str(operator.id)},
+    )  # fmt: skip
+    assert created.status_code == 303
+    [task] = await rows(db, "select id from tasks where company_id = :c", c=company)
+    http = await new_browser()
+    csrf = await panel_login(http, operator)
+    htmx = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    form = await http.get(f"/panel/tasks/{task['id']}/edit")
+    assert 'value="2030-01-10"' in form.text
+    assert 'value="10:00"' in form.text
+    assert "task-delete" not in form.text  # not theirs to delete
+    blank = await http.post(
+        f"/panel/tasks/{task['id']}/edit",
+        data={"title": "  ", "due_date": "", "assignee": "me"},
+        headers=htmx,
+    )
+    assert blank.status_code == 422
+    assert blank.headers["HX-Retarget"] == "#toast"
+    assert "Dê um título à tarefa" in blank.text
+    saved = await http.post(
+        f"/panel/tasks/{task['id']}/edit",
+        data={"title": "Conferir estoque do Natal", "due_date": "", "assignee": "me",
+              "description": "Prateleira 3\r\nDepósito"},
+        headers=htmx,
+    )  # fmt: skip
+    assert saved.status_code == 200, saved.text
+    assert saved.headers["HX-Trigger"] == "tasks-changed"
+    assert "Conferir estoque do Natal" in saved.text
+    [stored] = await rows(
+        db, "select title, description, due_at from tasks where id = :id", id=task["id"]
+    )
+    assert stored == {
+        "title": "Conferir estoque do Natal",
+        "description": "Prateleira 3\nDepósito",
+        "due_at": None,
+    }
+    refused = await http.post(f"/panel/tasks/{task['id']}/delete", headers=htmx)
+    assert refused.status_code == 403
+    assert "task-delete" in (await boss.get(f"/panel/tasks/{task['id']}/edit")).text
+    deleted = await boss.post(
+        f"/panel/tasks/{task['id']}/delete",
+        headers={"X-CSRF-Token": boss_csrf, "HX-Request": "true"},
+    )
+    assert deleted.status_code == 200
+    assert deleted.text == ""
+    assert await rows(db, "select 1 from tasks where id = :id", id=task["id"]) == []

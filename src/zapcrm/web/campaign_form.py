@@ -96,6 +96,21 @@ class CampaignForm:
             weekdays=[int(str(day)) for day in form.getlist("weekdays") if str(day).isdigit()],
         )
 
+    def reworded(self, errors: list[dict[str, str]]) -> list[dict[str, str]]:
+        """The refusals of what was left blank in the form's words: Pydantic's "precisa de
+        pelo menos 1 caractere(s)" or "identificador inválido" do not say what to do."""
+        blank = {
+            "name": (not self.name.strip(), N_("dê um nome à campanha")),
+            "instance_id": (not self.instance_id, N_("escolha o número de WhatsApp")),
+            "weekdays": (not self.weekdays, N_("marque pelo menos um dia da semana")),
+        }
+        return [
+            {"field": item["field"], "message": translate(blank[item["field"]][1])}
+            if item["field"] in blank and blank[item["field"]][0]
+            else item
+            for item in errors
+        ]
+
     def audience(self) -> dict[str, Any]:
         """The audience as the schemas read it (validated by them)."""
         try:

@@ -5,7 +5,7 @@ a campaign's page with its actions, self-refreshing progress and recipients."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Query, Request
@@ -29,11 +29,12 @@ from zapcrm.contacts.query import service as query_service
 from zapcrm.contacts.query.schemas import ContactQuery
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.evolution.admin import company_instances
-from zapcrm.exceptions import ZapcrmError
+from zapcrm.exceptions import ValidationFailed, ZapcrmError
 from zapcrm.runtime import Runtime
 from zapcrm.web.campaign_form import SAMPLE_NAME, VARIABLES, CampaignForm, preview
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser, require_supervisor
 from zapcrm.web.form_errors import form_errors
+from zapcrm.web.i18n import N_
 from zapcrm.web.templating import render, render_macro
 from zapcrm.web.views import company_moment
 
@@ -309,8 +310,18 @@ def _go(request: Request, url: str) -> Response:
 
 
 def _local_time(typed: str) -> datetime | None:
-    """A `datetime-local` field's value as a time in the company's zone (None when empty)."""
-    return company_moment(typed) if typed else None
+    """A `datetime-local` field's value as a time in the company's zone (None when empty).
+
+    "Agendar" means later: a time already past is refused here, where the API would start the
+    campaign at once (a mistyped month must not send to everyone now)."""
+    if not typed:
+        return None
+    moment = company_moment(typed)
+    if moment <= datetime.now(UTC):
+        raise ValidationFailed(
+            N_("esse horário já passou: escolha um horário futuro ou use Iniciar")
+        )
+    return moment
 
 
 def _recipient_status(value: str | None) -> RecipientStatus | None:
@@ -386,7 +397,7 @@ async def _refused(
     message, errors = form_errors(failure)
     async with runtime.db.tenant_session(user.identity.claims) as session:
         context = await _form_context(session, user, form, campaign)
-    context |= {"errors": errors, "error": message}
+    context |= {"errors": form.reworded(errors), "error": message}
     status_code = failure.status_code if isinstance(failure, ZapcrmError) else 422
     return render(
         "campaigns/form.html",

@@ -1,5 +1,6 @@
 """Task pages ("tarefas pendentes"): my tasks with overdue highlighted, the create form (also
-from a conversation or a contact), complete and reopen, and the navigation badge.
+from a conversation or a contact), complete and reopen, edit or delete in the row, and the
+navigation badge.
 
 Changes are announced live (tasks/live.py); open pages then fetch the badge and the list
 again (`/panel/tasks/badge`, `/panel/tasks/list`), under the reader's own RLS."""
@@ -22,7 +23,7 @@ from zapcrm.outbox import OutboxItem
 from zapcrm.runtime import Runtime
 from zapcrm.tasks import live
 from zapcrm.tasks import service as tasks_service
-from zapcrm.tasks.schemas import DueFilter, TaskIn, TaskOut, TaskScope, TaskStatus
+from zapcrm.tasks.schemas import DueFilter, TaskIn, TaskOut, TaskScope, TaskStatus, TaskUpdate
 from zapcrm.transactions import in_tenant_transaction
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
 from zapcrm.web.form_errors import form_errors
@@ -293,6 +294,106 @@ async def reopen(task_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser)
         return await live.reopen_task(session, user.identity, task_id)
 
     return _row(await in_tenant_transaction(runtime, user.identity, work))
+
+
+@router.get("/tasks/{task_id}")
+async def task_row(task_id: uuid.UUID, runtime: RuntimeDep, user: CurrentPanelUser) -> Response:
+    """The task's row as it stands (the edit form's "Cancelar")."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        task = await tasks_service.get_task(session, user.identity, task_id)
+    return HTMLResponse(render_macro("tasks/_task.html", "task_row", task, company_zone()))
+
+
+@router.get("/tasks/{task_id}/edit")
+async def edit_form(task_id: uuid.UUID, runtime: RuntimeDep, user: CurrentPanelUser) -> Response:
+    """The row as a form: title, due date, assignee and details, and Excluir for whoever may."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        task = await tasks_service.get_task(session, user.identity, task_id)
+        agents = await Agents.load(session, user.identity)
+    may_delete = user.is_supervisor or task.created_by == user.identity.user_id
+    return HTMLResponse(
+        render_macro(
+            "tasks/_task.html",
+            "edit_row",
+            task,
+            agents,
+            user.identity.user_id,
+            may_delete,
+            company_zone(),
+        )
+    )
+
+
+def _task_update(
+    title: str, description: str, due_date: str, due_time: str, assignee: str, me: uuid.UUID
+) -> TaskUpdate:
+    """The changes the edit form describes (an empty date clears the due date); RefusedTask
+    says every problem, each by its field."""
+    problems: list[dict[str, str]] = []
+    fields: dict[str, object] = {
+        "title": title,
+        "description": description.replace("\r\n", "\n"),
+    }
+    try:
+        fields["due_at"] = _due_at(due_date, due_time)
+    except ValidationFailed as failure:
+        problems += form_errors(failure)[1]
+    fields["assignee_id"] = {"me": me, "team": None}.get(assignee, assignee)
+    try:
+        patch = TaskUpdate.model_validate(fields)
+    except ValidationError as failure:
+        for item in form_errors(failure)[1]:
+            if item["field"] == "title" and not title.strip():
+                item = {"field": "title", "message": translate(N_("dê um título à tarefa"))}
+            problems.append(item)
+    if problems:
+        raise RefusedTask(problems)
+    return patch
+
+
+@router.post("/tasks/{task_id}/edit")
+async def update(
+    task_id: uuid.UUID,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    title: Annotated[str, Form(max_length=1000)] = "",
+    description: Annotated[str, Form(max_length=8000)] = "",
+    due_date: Annotated[str, Form(max_length=10)] = "",
+    due_time: Annotated[str, Form(max_length=5)] = "",
+    assignee: Annotated[str, Form(max_length=40)] = "me",
+) -> Response:
+    """Save the edit form; the row comes back as it now stands, a refusal as a toast."""
+    try:
+        patch = _task_update(
+            title, description, due_date, due_time, assignee, user.identity.user_id
+        )
+    except RefusedTask as refused:
+        response = render(
+            "_toast.html",
+            {"message": refused.first, "kind": "error"},
+            status_code=refused.status_code,
+        )
+        response.headers["HX-Retarget"] = "#toast"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+
+    async def work(session: AsyncSession) -> tuple[TaskOut, list[OutboxItem]]:
+        return await live.update_task(session, user.identity, task_id, patch)
+
+    return _row(await in_tenant_transaction(runtime, user.identity, work))
+
+
+@router.post("/tasks/{task_id}/delete")
+async def delete(task_id: uuid.UUID, runtime: RuntimeDep, user: ActingPanelUser) -> Response:
+    """Delete the task (its creator, or a supervisor); its row goes away."""
+
+    async def work(session: AsyncSession) -> tuple[None, list[OutboxItem]]:
+        return await live.delete_task(session, user.identity, task_id)
+
+    await in_tenant_transaction(runtime, user.identity, work)
+    response = HTMLResponse("")
+    response.headers["HX-Trigger"] = "tasks-changed"
+    return response
 
 
 def _row(task: object) -> Response:

@@ -890,6 +890,15 @@
     document.title = baseTitle;
   });
 
+  // Tasks: a live reload of the list (someone else changed a task, the stream reconnected)
+  // must not wipe a task being edited in its row; saving brings that row back from the server.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "task-list" && target.querySelector(".task.editing")) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     prepareComposer();
     showAlertsButton();
