@@ -314,6 +314,7 @@ async def test_start_pause_resume_cancel_and_delete_post_with_the_token_and_chan
     assert cancelled.status_code == 204
     page = (await http.get(url)).text
     assert "status-cancelled" in page
+    assert "<dt>Não enviados</dt>" in page  # no longer "Aguardando": nothing will go
     assert f'action="{url}/delete"' in page
     assert f'href="{url}/edit"' not in page
     again = await http.post(f"{url}/resume", headers={"X-CSRF-Token": csrf, **HTMX})
