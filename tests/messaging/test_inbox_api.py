@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from tests.conftest import Factory, login
 from tests.evolution.harness import Instance, new_instance, post, text_message
+from tests.messaging.inbox_search import SEARCHES, searchable_chats
 from zapcrm.db import Database
 from zapcrm.models import Role
 
@@ -136,8 +137,24 @@ async def test_search_by_name_accent_free_by_phone_digits_and_literal_wildcards(
     assert await names("ARAÚ") == ["João Araújo"]
     assert await names("(21) 98765") == ["Maria 100%"]
     assert await names("100%") == ["Maria 100%"]
-    assert await names("%") == ["Maria 100%"]  # a typed % is text, not "match anything"
+    assert await names("%") == []  # a typed % is text (a short word: at a word's start)
     assert await names("nobody") == []
+
+
+async def test_search_finds_every_word_in_any_order_with_typos_as_the_contacts_search_does(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance = await searchable_chats(client, db, factory)
+    headers = await login(client, await factory.user(instance.company_id, Role.SUPERVISOR))
+
+    async def found(q: str) -> list[str]:
+        response = await client.get("/api/conversations", params={"q": q}, headers=headers)
+        assert response.status_code == 200, response.text
+        items = response.json()["items"]
+        return sorted(item["subject"] or item["contact"]["name"] for item in items)
+
+    for q, expected in SEARCHES.items():
+        assert await found(q) == expected, q
 
 
 async def test_messages_of_one_second_keep_the_order_they_arrived_in(

@@ -8,13 +8,19 @@ import time
 
 import httpx
 
-from tests.conftest import Factory
+from tests.conftest import Factory, identity_of
 from tests.evolution.harness import post, rows, text_message
+from tests.messaging.inbox_search import SEARCHES, searchable_chats
 from tests.web.conftest import Browser, customer_writes, new_company_chat, panel_login
 from zapcrm.db import Database
+from zapcrm.messaging.schemas import ConversationOut
+from zapcrm.messaging.service import inbox
 from zapcrm.models import Role
 from zapcrm.runtime import Runtime
-from zapcrm.web.sessions import SESSION_PREFIX
+from zapcrm.web.dependencies import PanelUser
+from zapcrm.web.pages.events import PageView
+from zapcrm.web.sessions import SESSION_PREFIX, PanelSession
+from zapcrm.web.views import Agents, InboxFilter
 
 
 async def _login_form(http: httpx.AsyncClient) -> str:
@@ -334,6 +340,45 @@ async def test_search_returns_just_the_matching_rows_for_htmx(
     assert "<html" not in fragment.text
     assert "Joana Araújo" in fragment.text
     assert str(chat.conversation_id) not in fragment.text
+
+
+async def test_a_live_row_joins_a_searched_list_exactly_when_the_list_finds_it(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    """The live stream's twin of the search (InboxFilter._found, with Postgres asked about a
+    possible typo) keeps each chat in or out of a searched list as the list's SQL does."""
+    instance = await searchable_chats(client, db, factory)
+    supervisor = identity_of(await factory.user(instance.company_id, Role.SUPERVISOR))
+    user = PanelUser(supervisor, PanelSession("s", "a", "r", 0.0, "csrf"))
+
+    async def listed(q: str | None) -> list[ConversationOut]:
+        async with db.tenant_session(supervisor.claims) as session:
+            page = await inbox.list_conversations(
+                session, supervisor, status="open", assignee="any", instance_id=None,
+                cursor=None, limit=50, search=q,
+            )  # fmt: skip
+        return page.items
+
+    chats = await listed(None)
+    assert len(chats) == 4
+    for q, expected in SEARCHES.items():
+        found = {chat.id for chat in await listed(q)}
+        view = PageView(user, InboxFilter(tab="all", q=q), None, Agents({}, []), inbox=True)
+        admitted = set()
+        for chat in chats:
+            snapshot = chat.model_dump(mode="json")
+            event = {"type": "conversation.updated", "data": {"conversation": snapshot}}
+            await view.judge_typos(db, event)
+            row = view.fragments(event)
+            assert f'id="conv-{chat.id}"' in row
+            if "data-row-gone" not in row:  # the row at the top of the list, not its removal
+                admitted.add(chat.id)
+        assert admitted == found, q
+        assert sorted(_label(chat) for chat in chats if chat.id in admitted) == expected, q
+
+
+def _label(chat: ConversationOut) -> str:
+    return chat.subject or (chat.contact.name if chat.contact else "") or ""
 
 
 def test_language_negotiation_prefers_the_cookie_then_the_browser() -> None:

@@ -21,6 +21,7 @@ from zapcrm.departments import service as departments_service
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.kit.folding import fold
 from zapcrm.kit.ids import uuid_or_none
+from zapcrm.kit.name_search import allows_typo, matches_literally, name_words
 from zapcrm.kit.zones import zone_or_default
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.models import Profile
@@ -101,8 +102,33 @@ class InboxFilter:
         }
         return urlencode({key: value for key, value in values.items() if value})
 
-    def admits(self, conversation: ConversationOut, user_id: uuid.UUID) -> bool:
-        """Whether a conversation belongs in this list (for rows arriving live)."""
+    def admits(
+        self,
+        conversation: ConversationOut,
+        user_id: uuid.UUID,
+        similar: Mapping[str, bool] | None = None,
+    ) -> bool:
+        """Whether a conversation belongs in this list (for rows arriving live); `similar`
+        holds Postgres's verdicts on the texts `typo_questions` named."""
+        if not self._listed(conversation, user_id):
+            return False
+        return not self.q or self._found(conversation, similar or {})
+
+    def typo_questions(self, conversation: ConversationOut, user_id: uuid.UUID) -> list[str]:
+        """The chat's contact name or group subject that only Postgres can tell the search finds
+        (a word of 4+ letters not in it as typed may be there with a typo); none when the
+        chat's place in the list is decided without them."""
+        if not self.q or self._digits_found(conversation):
+            return []
+        if not self._listed(conversation, user_id):
+            return []
+        verdicts = self._words_found(conversation)
+        if any(verdict is True for _, verdict in verdicts):
+            return []
+        return [text for text, verdict in verdicts if verdict is None]
+
+    def _listed(self, conversation: ConversationOut, user_id: uuid.UUID) -> bool:
+        """Everything `admits` asks but the search."""
         if conversation.status != self.status:
             return False
         if self.instance is not None and conversation.instance_id != self.instance:
@@ -113,17 +139,44 @@ class InboxFilter:
             return False
         if self.department is not None and conversation.department_id != self.department:
             return False
-        if self.tab == "unassigned" and self.outside_scope(conversation):
-            return False
-        return not self.q or self._found(conversation)
+        return not (self.tab == "unassigned" and self.outside_scope(conversation))
 
-    def _found(self, conversation: ConversationOut) -> bool:
+    def _found(self, conversation: ConversationOut, similar: Mapping[str, bool]) -> bool:
         """The list's search (messaging/repository/inbox.py `_search_clause`) for one chat: a
-        live row the list would not find stays out of it, and one it finds is not taken out."""
-        needle = fold(self.q)
-        name = conversation.contact.name if conversation.contact else None
-        if needle in fold(name or "") or needle in fold(conversation.subject or ""):
+        live row the list would not find stays out of it, and one it finds is not taken out.
+
+        Words as typed are compared here (fold() is app.search_text() for what people type).
+        A word found only with a typo is pg_trgm's strict word similarity: its trigrams, word
+        bounds and threshold (a setting) would be a second implementation to keep in step, so
+        Postgres judges those texts with the list's own clause (`similar`, filled by the live
+        stream through inbox.search_finds before it draws the row); one not judged is not found.
+        """
+        if self._digits_found(conversation):
             return True
+        return any(
+            verdict is True or (verdict is None and similar.get(text, False))
+            for text, verdict in self._words_found(conversation)
+        )
+
+    def _words_found(self, conversation: ConversationOut) -> list[tuple[str, bool | None]]:
+        """The chat's contact name and group subject, each with whether every word typed is in
+        it: True as typed, False not (a word missing is too short for a typo), None maybe with
+        a typo."""
+        words = name_words(self.q)
+        name = conversation.contact.name if conversation.contact else None
+        verdicts: list[tuple[str, bool | None]] = []
+        for text in (name, conversation.subject):
+            if text is None or not words:
+                continue
+            folded = fold(text)
+            missing = [word for word in words if not matches_literally(word, folded)]
+            if not missing:
+                verdicts.append((text, True))
+            else:
+                verdicts.append((text, None if all(map(allows_typo, missing)) else False))
+        return verdicts
+
+    def _digits_found(self, conversation: ConversationOut) -> bool:
         digits = "".join(ch for ch in self.q if ch.isdigit())
         phone = conversation.contact.phone_e164 if conversation.contact else None
         return len(digits) >= 3 and (digits in (phone or "") or digits in conversation.remote_jid)

@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from zapcrm.contacts.attributes import AttributeDef
 from zapcrm.contacts.query import source
 from zapcrm.contacts.query.source import search_text
+from zapcrm.kit.name_search import like_escape
 
 __all__ = [
     "ALLOWED",
@@ -164,11 +165,6 @@ def suffix_range(column: ColumnElement[Any], suffix: str) -> ColumnElement[bool]
     """`column` ends with `suffix`: a prefix range on `reverse(column)`, which the btrees of
     migration 0041 index (for `phone_e164` and `lower(email)`)."""
     return prefix_range(func.reverse(column, type_=Text), suffix[::-1])
-
-
-def like_escape(value: str) -> str:
-    """Escape LIKE wildcards so a value matches literally (backslash is the escape character)."""
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 _BUILTIN: dict[str, tuple[Kind, Callable[[], ColumnElement[Any]]]] = {

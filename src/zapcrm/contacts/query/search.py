@@ -38,6 +38,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from zapcrm.contacts.query import source
 from zapcrm.contacts.query.fields import like_escape, prefix_range, search_text, suffix_range
+from zapcrm.kit.name_search import MAX_WORDS, allows_typo, like_patterns, name_words
 from zapcrm.kit.phones import InvalidPhone, canonical_phone
 
 __all__ = [
@@ -49,13 +50,9 @@ __all__ = [
     "search_clause",
 ]
 
-MAX_WORDS = 6
 MIN_SUFFIX_DIGITS = 4  # fewer digits end too many numbers to mean one person
-MAX_WORD_LENGTH = 50
 _PHONE_LIKE = re.compile(r"^\+?[0-9 ().\-/]+$")
 _EMAIL_LIKE = re.compile(r"^[\w.+\-]+$")
-_WORD_EDGES = ".,;:!?\"'()[]{}<>*"
-_TYPO_MIN_LENGTH = 4  # trigram similarity says little about shorter words
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +82,7 @@ def parse_search(q: str | None, default_region: str = "BR") -> SearchTerm | None
         )
     if "@" in text:
         return SearchTerm("email", text.lower())
-    words = tuple(
-        word[:MAX_WORD_LENGTH] for raw in text.split() if (word := raw.strip(_WORD_EDGES))
-    )[:MAX_WORDS]
+    words = name_words(text)
     if not words:
         return None
     return SearchTerm("name", " ".join(words), words=words)
@@ -141,16 +136,11 @@ def relevance(term: SearchTerm) -> ColumnElement[float] | None:
 
 def _word(word: str) -> ColumnElement[bool]:
     name = source.search_name()
-    escaped = like_escape(word)
-    if len(word) >= 3:
-        clause: ColumnElement[bool] = name.like(search_text(_param(f"%{escaped}%")), escape="\\")
-    else:
-        # Too short for a trigram: match the start of any word of the name instead.
-        clause = or_(
-            name.like(search_text(_param(f"{escaped}%")), escape="\\"),
-            name.like(search_text(_param(f"% {escaped}%")), escape="\\"),
-        )
-    if len(word) >= _TYPO_MIN_LENGTH:
+    # Too short for a trigram, a word matches the start of one of the name's words instead.
+    clause = or_(
+        *(name.like(search_text(_param(pattern)), escape="\\") for pattern in like_patterns(word))
+    )
+    if allows_typo(word):
         similar = search_text(_param(word)).op("<<%", is_comparison=True)(name)
         clause = or_(clause, similar)
     return clause

@@ -11,6 +11,7 @@ from zapcrm.messaging.repository.inbox import (
     list_waiting,
     media_paths,
     queue_counts,
+    search_finds,
 )
 from zapcrm.messaging.repository.ingest import (
     ConversationRow,
@@ -56,6 +57,7 @@ __all__ = [
     "park_update",
     "queue_counts",
     "rekey_conversation",
+    "search_finds",
     "store_message",
     "sync_last_preview",
     "sync_last_status",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,6 +58,13 @@ async def list_conversations(
         last = items[-1]
         next_cursor = encode_cursor(last.last_message_at, last.id)
     return Page[ConversationOut](items=items, next_cursor=next_cursor)
+
+
+async def search_finds(session: AsyncSession, search: str, texts: Sequence[str]) -> dict[str, bool]:
+    """For each contact name or group subject, whether the list's `search` finds it (every
+    word, typos allowed as in the list): the live stream asks for a row the list may have
+    found only through a typo, which Python cannot tell as pg_trgm does."""
+    return await repository.search_finds(session, search, texts)
 
 
 async def waiting_conversations(

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import ValidationError
 
+from zapcrm.db import Database
 from zapcrm.departments import service as departments_service
 from zapcrm.dependencies import RuntimeDep
 from zapcrm.distribution import presence
@@ -58,6 +59,8 @@ NOTIFY_WITHIN = timedelta(minutes=5)
 _BOARD_RELOAD = '<div id="funnel-live" hidden hx-swap-oob="true" data-reload="1"></div>'
 # A satisfaction grade this low is worth a supervisor's follow-up.
 LOW_GRADE = 2
+# Names and subjects whose typo verdict one stream keeps (PageView.similar).
+MAX_JUDGED = 1000
 
 
 class PageView:
@@ -91,6 +94,27 @@ class PageView:
         self.inbox = inbox
         # The departments the reader works in, whatever their role (told of chats sent there).
         self.member_of = member_of
+        # Postgres's verdicts on names and subjects the list's search may find only through a
+        # typo (InboxFilter._found says why it asks): the search never changes for a stream.
+        self.similar: dict[str, bool] = {}
+
+    async def judge_typos(self, db: Database, event: Mapping[str, Any]) -> None:
+        """Before `fragments`: ask Postgres whether the list's search finds the event's chat by
+        a name or subject that may hold a searched word only with a typo (InboxFilter._found
+        says why Python does not tell), unless it was asked already."""
+        if not self.inbox or not self.filter.q:
+            return
+        conversation = _model(ConversationOut, (event.get("data") or {}).get("conversation"))
+        if conversation is None:
+            return
+        asked = self.filter.typo_questions(conversation, self.user.identity.user_id)
+        if not (texts := [text for text in asked if text not in self.similar]):
+            return
+        async with db.tenant_session(self.user.identity.claims) as session:
+            verdicts = await inbox.search_finds(session, self.filter.q, texts)
+        if len(self.similar) + len(verdicts) > MAX_JUDGED:
+            self.similar.clear()  # a long day of new names on one stream: start again
+        self.similar.update(verdicts)
 
     def fragments(self, event: Mapping[str, Any]) -> str:
         """The out-of-band swaps an event causes on this page ("" when none)."""
@@ -388,7 +412,7 @@ class PageView:
         )
 
     def _row(self, conversation: ConversationOut) -> str:
-        admitted = self.filter.admits(conversation, self.user.identity.user_id)
+        admitted = self.filter.admits(conversation, self.user.identity.user_id, self.similar)
         return render_macro(
             "inbox/_list.html",
             "live_row",
@@ -557,6 +581,7 @@ async def events(
             if assignee and assignee not in unknown_agents and not view.agents.knows(assignee):
                 unknown_agents.add(assignee)
                 view.agents = await _agents(runtime, user)
+            await view.judge_typos(runtime.db, event)
             html = view.fragments(event)
             if html:
                 yield ServerSentEvent(event="panel", raw_data=html)
