@@ -63,6 +63,7 @@ async def csv_chunks(
     # The request's transaction ended when the endpoint returned the response; the stream
     # reads in a transaction of its own, as the same user, so RLS still applies.
     async with db.tenant_session(claims) as session:
+        await repository.without_jit(session)
         async for partition in repository.stream_rows(session, plan.statement, batch):
             yield lines([_cells(row, plan.timezone) for row in partition]).encode()
             rows += len(partition)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Date,
+    DateTime,
     Float,
     Integer,
     Select,
@@ -23,7 +24,9 @@ from sqlalchemy import (
     Time,
     and_,
     bindparam,
+    case,
     cast,
+    column,
     exists,
     func,
     literal_column,
@@ -53,6 +56,18 @@ from zapcrm.reports.schemas import GRADES, SATISFIED_GRADE, ReportFilters
 
 # An outbound message that never left (still queued, or refused by the gateway) was not sent.
 _NOT_SENT = ("queued", "ERROR")
+
+
+# JIT compilation off for a report's transaction: under RLS the planner prices these scans in
+# millions (a per-row policy subplan on tens of thousands of estimated rows), which passes
+# jit_optimize_above_cost, and compiling and optimising the expressions of one statement took
+# 1-2.6 s of CPU on 100,000 cycles (bench/reports.py), more than running it.
+_NO_JIT = text("select set_config('jit', 'off', true)")
+
+
+async def without_jit(session: AsyncSession) -> None:
+    """Run the rest of the transaction's statements without JIT compilation."""
+    await session.execute(_NO_JIT)
 
 
 class SurveyFigures(NamedTuple):
@@ -166,13 +181,90 @@ def _asked(filters: ReportFilters) -> ColumnElement[bool]:
     )
 
 
-def _seconds(later: Any, earlier: Any, filters: ReportFilters) -> ColumnElement[float]:
-    """The time from `earlier` to `later`: all of it, or the part in opening hours when the
-    report counts business hours (migration 0042)."""
+class _Clock:
+    """How one statement measures a duration: the plain difference, or, when the report counts
+    business hours, the part in opening hours.
+
+    The business seconds come from app.business_calendar (migration 0048), joined once per
+    moment the statement reads (the calendar row of the local day it falls in), as the
+    difference of two app.business_clock values: a few arithmetic steps a row instead of a
+    PL/pgSQL call per duration and aggregate. The calendar spans the month before the period
+    up to tomorrow; a moment outside it (a cycle open for over a month, a clock far ahead)
+    falls back to app.business_seconds (0042), which counts the same seconds."""
+
+    def __init__(self, filters: ReportFilters) -> None:
+        self.filters = filters
+        self._days: dict[str, tuple[Any, Any]] = {}
+
+    def seconds(self, later: Any, earlier: Any) -> ColumnElement[float]:
+        """The time from `earlier` to `later` (null when either is)."""
+        if self.filters.business_hours is None:
+            # extract() answers numeric; percentile_cont wants double precision.
+            return cast(func.extract("epoch", later - earlier), Float)
+        since, until = self._day(earlier), self._day(later)
+        counted = func.greatest(
+            0.0, _business_clock(later, until) - _business_clock(earlier, since), type_=Float
+        )
+        fallback = func.app.business_seconds(
+            earlier, later, *_opening_params(self.filters), type_=Float
+        )
+        return case((or_(since.c.day.is_(None), until.c.day.is_(None)), fallback), else_=counted)
+
+    def _day(self, moment: Any) -> Any:
+        found = self._days.get(moment.key)
+        if found is None:
+            found = (moment, _calendar(self.filters).alias(f"hours_{moment.key}"))
+            self._days[moment.key] = found
+        return found[1]
+
+    def joined(self, statement: Select[Any]) -> Select[Any]:
+        """The statement with the calendar day of each moment `seconds` read (none without
+        business hours)."""
+        for moment, day in self._days.values():
+            statement = statement.outerjoin(day, day.c.day == _local_day(moment, self.filters))
+        return statement
+
+
+def _calendar(filters: ReportFilters) -> Any:
+    """app.business_calendar over the days a report's moments may fall in (see `_Clock`)."""
+    first, last = _calendar_span(filters)
+    return func.app.business_calendar(
+        bindparam("calendar_from", first, type_=Date),
+        bindparam("calendar_to", last, type_=Date),
+        *_opening_params(filters),
+    ).table_valued(
+        column("day", Date),
+        column("opens_at", DateTime(timezone=True)),
+        column("closes_at", DateTime(timezone=True)),
+        column("break_from", DateTime(timezone=True)),
+        column("break_until", DateTime(timezone=True)),
+        column("before", Float),
+    )
+
+
+def _calendar_span(filters: ReportFilters) -> tuple[date | None, date | None]:
+    """The calendar's first and last day: a month before the period (a cycle that closes in
+    the period started in the month before it, all but always) up to tomorrow (None, None: the
+    report counts every hour, and the calendar is empty)."""
     if filters.business_hours is None:
-        # extract() answers numeric; percentile_cont wants double precision.
-        return cast(func.extract("epoch", later - earlier), Float)
-    return func.app.business_seconds(earlier, later, *_opening_params(filters), type_=Float)
+        return None, None
+    today = datetime.now(filters.timezone).date()
+    return (
+        filters.first_day - timedelta(days=31),
+        max(filters.last_day, today) + timedelta(days=1),
+    )
+
+
+def _business_clock(moment: Any, day: Any) -> ColumnElement[float]:
+    return func.app.business_clock(
+        moment,
+        day.c.before,
+        day.c.opens_at,
+        day.c.closes_at,
+        day.c.break_from,
+        day.c.break_until,
+        type_=Float,
+    )
 
 
 # app.business_seconds' opening hours (migration 0042), bound as arrays.
@@ -215,12 +307,12 @@ def _opening(filters: ReportFilters) -> dict[str, list[Any] | None]:
     }
 
 
-def _first_response(filters: ReportFilters) -> ColumnElement[float]:
-    return _seconds(ConversationCycle.first_human_reply_at, ConversationCycle.started_at, filters)
+def _first_response(clock: _Clock) -> ColumnElement[float]:
+    return clock.seconds(ConversationCycle.first_human_reply_at, ConversationCycle.started_at)
 
 
-def _resolution(filters: ReportFilters) -> ColumnElement[float]:
-    return _seconds(ConversationCycle.closed_at, ConversationCycle.started_at, filters)
+def _resolution(clock: _Clock) -> ColumnElement[float]:
+    return clock.seconds(ConversationCycle.closed_at, ConversationCycle.started_at)
 
 
 def _cycles(company_id: uuid.UUID, filters: ReportFilters) -> Select[Any]:
@@ -292,14 +384,14 @@ def _survey_stats(filters: ReportFilters) -> list[Any]:
     ]
 
 
-def _cycle_stats(filters: ReportFilters) -> list[Any]:
+def _cycle_stats(filters: ReportFilters, clock: _Clock) -> list[Any]:
     """The cycle aggregates over `_touched` cycles, labelled: counts started, closed, open
     and answered, and first response (over cycles started in the period) and resolution
     (over cycles closed in it). One definition for the summary's totals and the
     per-department rows, so the rows and the totals cannot drift apart."""
     started, closed = _started(filters), _closed(filters)
     replied = and_(started, ConversationCycle.first_human_reply_at.is_not(None))
-    first_response, resolution = _first_response(filters), _resolution(filters)
+    first_response, resolution = _first_response(clock), _resolution(clock)
     return [
         func.count().filter(started).label("started"),
         func.count().filter(closed).label("closed"),
@@ -325,12 +417,12 @@ async def cycle_figures(
         func.count().filter(asked, ConversationCycle.rating == grade).label(f"grade_{grade}")
         for grade in GRADES
     ]
-    cycles = (
+    clock = _Clock(filters)
+    cycles = clock.joined(
         _cycles(company_id, filters)
-        .add_columns(*_cycle_stats(filters), *grades)
+        .add_columns(*_cycle_stats(filters, clock), *grades)
         .where(_touched(filters))
-        .subquery()
-    )
+    ).subquery()
     messages = (
         _messages(company_id, filters)
         .add_columns(
@@ -370,21 +462,21 @@ async def agent_figures(
     whose customer was asked about it, by name."""
     started = _started(filters)
     assignee = ConversationCycle.assignee_id
-    handled = (
+    clock = _Clock(filters)
+    handled = clock.joined(
         _cycles(company_id, filters)
         .add_columns(
             assignee.label("agent_id"),
             func.count().label("handled"),
             _percentile(
                 0.5,
-                _first_response(filters),
+                _first_response(clock),
                 ConversationCycle.first_human_reply_at.is_not(None),
             ).label("median_first_response"),
         )
         .where(started, assignee.is_not(None))
         .group_by(assignee)
-        .subquery()
-    )
+    ).subquery()
     closers = (
         _cycles(company_id, filters)
         .add_columns(ConversationCycle.closed_by.label("agent_id"), func.count().label("closed"))
@@ -454,13 +546,13 @@ async def department_figures(
     A cycle counts in the department it was served in (migration 0037): a chat moved to
     another department leaves its past cycles where they were."""
     department = ConversationCycle.department_id
-    per = (
+    clock = _Clock(filters)
+    per = clock.joined(
         _cycles(company_id, filters)
-        .add_columns(department.label("department_id"), *_cycle_stats(filters))
+        .add_columns(department.label("department_id"), *_cycle_stats(filters, clock))
         .where(_touched(filters))
         .group_by(department)
-        .subquery()
-    )
+    ).subquery()
     teams = select(
         Department.id.label("id"), Department.name.label("name"), Department.position
     ).where(Department.company_id == company_id)
@@ -547,15 +639,28 @@ waits as (
   from exchanged
 ),
 answered as (
-  select assignee_id, department_id,
+  select w.assignee_id, w.department_id,
          case when cast(:opens as time[]) is null
-              then extract(epoch from replied_at - at)::float8
-              else app.business_seconds(at, replied_at, :opens, :closes, :breaks_from,
+              then extract(epoch from w.replied_at - w.at)::float8
+              when since.day is null or until.day is null
+              then app.business_seconds(w.at, w.replied_at, :opens, :closes, :breaks_from,
                                         :breaks_until, :holidays, :zone)
+              else greatest(0,
+                app.business_clock(w.replied_at, until.before, until.opens_at, until.closes_at,
+                                   until.break_from, until.break_until)
+                - app.business_clock(w.at, since.before, since.opens_at, since.closes_at,
+                                     since.break_from, since.break_until))
          end as seconds
-  from waits
-  where not from_me and (after_ours is null or after_ours)
-    and at >= :start and at < :end and replied_at is not null
+  from waits w
+  -- Each end's calendar day (repository._Clock); empty without business hours.
+  left join app.business_calendar(:calendar_from, :calendar_to, :opens, :closes, :breaks_from,
+                                  :breaks_until, :holidays, :zone) since
+    on since.day = cast(timezone(:zone, w.at) as date)
+  left join app.business_calendar(:calendar_from, :calendar_to, :opens, :closes, :breaks_from,
+                                  :breaks_until, :holidays, :zone) until
+    on until.day = cast(timezone(:zone, w.replied_at) as date)
+  where not w.from_me and (w.after_ours is null or w.after_ours)
+    and w.at >= :start and w.at < :end and w.replied_at is not null
 )
 select assignee_id, department_id,
        grouping(assignee_id, department_id) = 3 as overall,
@@ -567,7 +672,11 @@ select assignee_id, department_id,
 from answered
 group by grouping sets ((), (assignee_id), (department_id))
 """
-).bindparams(*(bindparam(name, type_=kind) for name, kind in _OPENING_TYPES.items()))
+).bindparams(
+    *(bindparam(name, type_=kind) for name, kind in _OPENING_TYPES.items()),
+    bindparam("calendar_from", type_=Date),
+    bindparam("calendar_to", type_=Date),
+)
 
 
 async def reply_figures(
@@ -586,6 +695,7 @@ async def reply_figures(
             "automatic": list(AUTOMATIC_MARKS),
             **_opening(filters),
             "zone": filters.timezone.key,
+            **dict(zip(("calendar_from", "calendar_to"), _calendar_span(filters), strict=True)),
         },
     )
     overall: Row[Any] | None = None
@@ -703,7 +813,8 @@ def export_statement(company_id: uuid.UUID, filters: ReportFilters) -> Select[An
     """One row per cycle started or closed in the period, oldest start first; the department
     is the one the cycle was served in, the grade the customer's answer to the survey (if any)."""
     assignee = Profile
-    return (
+    clock = _Clock(filters)
+    statement = (
         _cycles(company_id, filters)
         .add_columns(
             ConversationCycle.conversation_id,
@@ -717,8 +828,8 @@ def export_statement(company_id: uuid.UUID, filters: ReportFilters) -> Select[An
             ConversationCycle.started_at,
             ConversationCycle.first_human_reply_at,
             ConversationCycle.closed_at,
-            _first_response(filters),
-            _resolution(filters),
+            _first_response(clock),
+            _resolution(clock),
             Department.name,
             ConversationCycle.rating,
         )
@@ -729,6 +840,7 @@ def export_statement(company_id: uuid.UUID, filters: ReportFilters) -> Select[An
         .where(_touched(filters))
         .order_by(ConversationCycle.started_at, ConversationCycle.id)
     )
+    return clock.joined(statement)
 
 
 async def stream_rows(
