@@ -214,6 +214,47 @@ async def test_after_the_start_only_the_name_and_the_pace_change(
     assert blank.status_code == 422
 
 
+async def test_every_pacing_problem_is_named_by_its_field_in_one_answer(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    """A new campaign's pace and a change checked against what is stored: all the problems
+    at once, each by the field it is about."""
+    desk = await new_desk(db, factory)
+    headers = await login(client, desk.supervisor)
+    crossed = {
+        "min_gap_seconds": 30,
+        "max_gap_seconds": 10,
+        "batch_pause_min_seconds": 120,
+        "batch_pause_max_seconds": 60,
+        "window_start": "20:00",
+        "window_end": "08:00",
+        "weekdays": [8],
+    }
+    refused = await client.post("/api/campaigns", json=desk.draft(**crossed), headers=headers)
+    assert refused.status_code == 422
+    fields = {item["field"] for item in refused.json()["error"]["fields"]}
+    assert fields == {"max_gap_seconds", "batch_pause_max_seconds", "window_end", "weekdays"}
+
+    campaign = await create(client, desk, headers)
+    url = f"/api/campaigns/{campaign['id']}"
+    # Each value alone, against the stored other side (8-20 s, 60-120 s, 00:00-23:59:59).
+    alone = await client.patch(
+        url,
+        json={"min_gap_seconds": 30, "batch_pause_min_seconds": 500, "window_start": "23:59:59"},
+        headers=headers,
+    )
+    assert alone.status_code == 422
+    error = alone.json()["error"]
+    assert error["message"] == "o ritmo de envio tem 3 problemas"
+    assert [item["field"] for item in error["fields"]] == [
+        "max_gap_seconds",
+        "batch_pause_max_seconds",
+        "window_end",
+    ]
+    one = await client.patch(url, json={"window_end": "00:00"}, headers=headers)
+    assert one.json()["error"]["message"] == "a janela de envio termina antes de começar"
+
+
 async def test_a_campaign_scheduled_for_later_sends_nothing_until_then(
     client: httpx.AsyncClient, db: Database, factory: Factory, runtime: Runtime
 ) -> None:

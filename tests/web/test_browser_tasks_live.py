@@ -182,3 +182,45 @@ async def test_a_supervisor_edits_a_task_in_its_row_and_deletes_it_after_confirm
     )
     assert gone.status_code == 404
     await page.context.close()
+
+
+async def test_the_streams_first_reload_keeps_the_rows_so_a_quick_concluir_sticks(
+    chromium: PlaywrightBrowser,
+    live_server: str,
+    live_worker: None,
+    factory: Factory,
+    client: httpx.AsyncClient,
+) -> None:
+    """The list the page drew is still current when its stream opens: the reload then swaps
+    nothing, so a row clicked meanwhile stays the row (replaced, it lost the click and its
+    answer, and Concluir looked undone until a refresh). A real change still reloads it."""
+    company = await factory.company()
+    operator = await factory.user(company, Role.OPERATOR)
+    supervisor = await login(client, await factory.user(company, Role.SUPERVISOR))
+    created = await client.post(
+        "/api/tasks",
+        json={"title": "Confirmar a entrega", "assignee_id": str(operator.id)},
+        headers=supervisor,
+    )
+    assert created.status_code == 201, created.text
+    row = f"#task-{created.json()['id']}"
+    page = await open_panel(chromium, live_server, operator)
+    async with page.expect_response("**/panel/tasks/list?*") as first_reload:
+        await page.goto("/panel/tasks")
+        await page.evaluate(f"window.drawnRow = document.querySelector('{row}')")
+        await until_live(page)
+    assert (await first_reload.value).status == 204
+    assert await page.evaluate(f"document.querySelector('{row}') === window.drawnRow")
+
+    await page.click(f"{row} button:has-text('Concluir')")
+    await expect(page.locator(row)).to_have_class("task done")
+    await expect(page.locator(f"{row} .completed")).to_contain_text("concluída em")
+
+    another = await client.post(
+        "/api/tasks",
+        json={"title": "Mandar o catálogo", "assignee_id": str(operator.id)},
+        headers=supervisor,
+    )
+    assert another.status_code == 201
+    await expect(page.locator("#task-list")).to_contain_text("Mandar o catálogo")
+    await page.context.close()

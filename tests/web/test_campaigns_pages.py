@@ -27,7 +27,10 @@ from tests.web.conftest import Browser, panel_login
 from zapcrm.campaigns import service
 from zapcrm.campaigns.dispatch import dispatch_due
 from zapcrm.campaigns.schemas import CampaignIn, CampaignProgress
+from zapcrm.config import load_settings
 from zapcrm.db import Database
+from zapcrm.evolution.credentials import CredentialBox
+from zapcrm.evolution.instances import register_instance
 from zapcrm.runtime import Runtime
 from zapcrm.web.i18n import use_locale
 from zapcrm.web.templating import render_macro
@@ -112,7 +115,8 @@ async def test_a_supervisor_plans_a_draft_through_the_form_and_finds_it_in_the_l
 
     new = await http.get("/panel/campaigns/new")
     assert new.status_code == 200
-    assert f'<option value="{desk.instance_id}">' in new.text
+    # The company's only number comes chosen.
+    assert f'<option value="{desk.instance_id}" selected>' in new.text
     assert '<option value="">Todos os contatos</option>' in new.text
     assert ">2 contatos</output>" in new.text  # everybody, before any narrowing
     for name, value in (("min_gap_seconds", "8"), ("hourly_cap", "70"), ("window_end", "20:00")):
@@ -242,9 +246,10 @@ async def test_a_refused_form_names_each_mistake_and_keeps_what_was_typed(
         "/panel/campaigns/new", data=form_of(desk, csrf, window_start="20:00", window_end="08:00")
     )
     assert closed.status_code == 422
-    assert '<p class="alert" role="alert">A janela de envio termina antes de começar</p>' in (
-        closed.text
-    )
+    # By its field (it was the form's alert: pacing problems came one at a time).
+    window_end = '<p class="field-error" id="window_end-error">a janela de envio termina antes'
+    assert window_end + " de começar</p>" in closed.text
+    assert re.search(r'name="window_end" type="time" value="08:00" aria-invalid', closed.text)
     assert '<details class="card pacing" open>' in closed.text
     unknown = await http.post(
         "/panel/campaigns/new", data=form_of(desk, csrf, instance_id=str(uuid.uuid4()))
@@ -297,10 +302,14 @@ async def test_start_pause_resume_cancel_and_delete_post_with_the_token_and_chan
     assert paused.headers["location"] == url
     page = (await http.get(url)).text
     assert "status-paused" in page
-    assert "Pausada: pausada por" in page
+    # Paused by hand is a notice, not an alert (it was "Pausada: pausada por ..." in red).
+    assert re.search(
+        r'<p class="notice neutral pause-reason" role="status">Pausada por [^<]+\.</p>', page
+    )
+    assert "Pausada:" not in page
     # Stored with its template and parameters: the English reader reads it in English.
     await http.get("/panel/lang/en")
-    assert "Paused: paused by " in (await http.get(url)).text
+    assert "Paused by " in (await http.get(url)).text
     await http.get("/panel/lang/pt_BR")
     api = await rows(db, "select pause_reason from campaigns where id = :id", id=campaign_id)
     assert api[0]["pause_reason"]["template"] == "pausada por {name}"
@@ -429,7 +438,10 @@ async def test_a_draft_edits_everything_and_a_started_campaign_only_its_name_and
               "max_gap_seconds": "10", "weekdays": ["1"]},
     )  # fmt: skip
     assert reversed_gap.status_code == 422
-    assert "O intervalo máximo é menor que o mínimo" in reversed_gap.text
+    assert (
+        '<p class="field-error" id="max_gap_seconds-error">o intervalo máximo é menor que o'
+        " mínimo</p>" in reversed_gap.text
+    )
     assert re.search(r'name="min_gap_seconds"[^>]* value="30"', reversed_gap.text)
 
 
@@ -869,3 +881,130 @@ def test_progress_counts_read_as_pt_br_numbers_and_agree_with_one_recipient() ->
     assert 'hx-confirm="Agendar para 12.345 contatos?"' in draft_block
     assert "12.345 contatos hoje." in draft_block
     assert ">2.500 contatos<" in count
+
+
+async def test_the_companys_only_number_comes_chosen_and_two_numbers_ask_for_one(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    desk = await new_desk(db, factory)
+    http, _ = await supervisor_panel(new_browser, desk)
+    only = (await http.get("/panel/campaigns/new")).text
+    assert f'<option value="{desk.instance_id}" selected>' in only
+    assert "Escolha o número" not in only
+    async with db.service_session() as session:
+        second = await register_instance(
+            session,
+            company_id=desk.company_id,
+            name="loja-sac",
+            token=f"token-{uuid.uuid4().hex}",
+            credentials=CredentialBox.from_settings(load_settings(environment="test")),
+            server_url=desk.instance.server_url,
+        )
+    two = (await http.get("/panel/campaigns/new")).text
+    assert '<option value="">Escolha o número</option>' in two
+    assert f'<option value="{desk.instance_id}">' in two
+    assert f'<option value="{second}">' in two
+
+
+async def test_every_pacing_mistake_is_named_at_once_by_its_field_as_typed(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    """Interval, batch pause, window and a cap out of bounds, all in one answer (they came one
+    at a time: fix the interval, then hear of the window, then of the pause)."""
+    desk = await new_desk(db, factory)
+    http, csrf = await supervisor_panel(new_browser, desk)
+    typed = {
+        "min_gap_seconds": "30",
+        "max_gap_seconds": "10",
+        "batch_pause_min_seconds": "120",
+        "batch_pause_max_seconds": "60",
+        "window_start": "20:00",
+        "window_end": "08:00",
+        "daily_cap": "0",
+    }
+    said = {
+        "max_gap_seconds": "o intervalo máximo é menor que o mínimo",
+        "batch_pause_max_seconds": "a pausa máxima entre lotes é menor que a mínima",
+        "window_end": "a janela de envio termina antes de começar",
+    }
+    refused = await http.post("/panel/campaigns/new", data=form_of(desk, csrf, **typed))
+    assert refused.status_code == 422
+    page = refused.text
+    assert '<p class="alert" role="alert">Confira os campos destacados.</p>' in page
+    for field, message in said.items():
+        assert f'<p class="field-error" id="{field}-error">{message}</p>' in page, field
+    assert 'id="daily_cap-error"' in page
+    for field, value in typed.items():
+        assert re.search(rf'name="{field}" type="\w+"[^>]* value="{value}"', page), field
+    for field in (*said, "daily_cap"):
+        assert re.search(rf'name="{field}"[^>]* aria-invalid="true"', page), field
+    assert await rows(db, "select id from campaigns where company_id = :c", c=desk.company_id) == []
+
+    # A started campaign's pace, edited: the same, every mistake by its field.
+    await desk.customer("Ana Lima", "+5511987650001")
+    campaign_id = await draft(desk)
+    url = f"/panel/campaigns/{campaign_id}"
+    assert (await http.post(f"{url}/start", data={"csrf_token": csrf})).status_code == 303
+    edited = await http.post(
+        f"{url}/edit", data={"csrf_token": csrf, "name": "Natal", "weekdays": ["1"]} | typed
+    )
+    assert edited.status_code == 422
+    for field, message in said.items():
+        assert f'<p class="field-error" id="{field}-error">{message}</p>' in edited.text, field
+    assert 'id="daily_cap-error"' in edited.text
+
+
+async def test_a_number_that_disconnected_still_pauses_the_campaign_with_an_alert(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    """A pause for a problem stays an alert; only a pause by hand reads as a notice."""
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana Lima", "+5511987650001")
+    campaign_id = await draft(desk)
+    http, csrf = await supervisor_panel(new_browser, desk)
+    url = f"/panel/campaigns/{campaign_id}"
+    assert (await http.post(f"{url}/start", data={"csrf_token": csrf})).status_code == 303
+    async with db.service_session() as session:
+        await session.execute(
+            text(
+                "update campaigns set status = 'paused', pause_reason ="
+                ' \'{"template": "o número {name} desconectou", "params": {"name": "loja"}}\''
+                " where id = :id"
+            ),
+            {"id": campaign_id},
+        )
+    page = (await http.get(url)).text
+    assert (
+        '<p class="alert pause-reason" role="alert">Pausada: o número loja desconectou</p>' in page
+    )
+    assert "notice neutral" not in page
+
+
+async def test_started_outside_its_window_the_page_says_when_the_window_opens(
+    new_browser: Browser, db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    """The first send is the window's next opening on the company's clock (the sender waits
+    for it), not the moment Iniciar was pressed."""
+    desk = await new_desk(db, factory)
+    await desk.customer("Ana Lima", "+5511987650001")
+    local = datetime.now(ZoneInfo("America/Sao_Paulo")).replace(second=0, microsecond=0)
+    if local.hour < 12:  # before noon: a window from 14:00, later today
+        window, opens = ("14:00", "23:00"), local.replace(hour=14, minute=0)
+    else:  # afternoon or evening: a window from 03:00, tomorrow
+        window, opens = ("03:00", "10:00"), (local + timedelta(days=1)).replace(hour=3, minute=0)
+    campaign_id = await draft(desk, window_start=window[0], window_end=window[1])
+    http, csrf = await supervisor_panel(new_browser, desk)
+    url = f"/panel/campaigns/{campaign_id}"
+    assert (await http.post(f"{url}/start", data={"csrf_token": csrf})).status_code == 303
+    [row] = await rows(db, "select next_send_at from campaigns where id = :id", id=campaign_id)
+    assert row["next_send_at"] < datetime.now(UTC)  # due now: the sender's step moves it
+    page = (await http.get(url)).text
+    line = page.split('class="campaign-status-line"', 1)[1].split("</p>", 1)[0]
+    assert "Primeiro envio:" in line
+    assert f">{opens.strftime('%d/%m/%Y %H:%M')}</time>" in line, line
+    progress = (await http.get(f"{url}/progress", headers=HTMX)).text
+    assert f">{opens.strftime('%d/%m/%Y %H:%M')}</time>" in progress
+    # The sender's step agrees: it moves the campaign's next send to that very moment.
+    await dispatch_due(runtime)
+    [row] = await rows(db, "select next_send_at from campaigns where id = :id", id=campaign_id)
+    assert row["next_send_at"] == opens

@@ -3,10 +3,12 @@ reopen in place, the navigation badge, and nobody touching a task they may not s
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import text
 
 from tests.conftest import Factory
 from tests.evolution.harness import rows
@@ -339,3 +341,59 @@ async def test_the_edit_form_refuses_a_blank_title_clears_a_due_date_and_guards_
     assert deleted.status_code == 200
     assert deleted.text == ""
     assert await rows(db, "select 1 from tasks where id = :id", id=task["id"]) == []
+
+
+async def test_a_done_task_says_when_it_was_completed_on_the_companys_clock(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    operator = await factory.user(await factory.company(), Role.OPERATOR)
+    http = await new_browser()
+    csrf = await panel_login(http, operator)
+    created = await http.post("/panel/tasks", data={"csrf_token": csrf, "title": "Ligar"})
+    assert created.status_code == 303
+    [task] = await rows(db, "select id from tasks where company_id = :c", c=operator.company_id)
+    done = await http.post(
+        f"/panel/tasks/{task['id']}/complete", headers={"X-CSRF-Token": csrf, "HX-Request": "true"}
+    )
+    now = datetime.now(ZoneInfo("America/Sao_Paulo"))
+    assert f"concluída em {now.strftime('%d/%m')} às " in done.text  # the row swapped in
+    async with db.service_session() as session:
+        await session.execute(
+            text("update tasks set completed_at = '2026-11-28 17:03:00+00' where id = :id"),
+            {"id": task["id"]},
+        )
+    page = (await http.get("/panel/tasks", params={"status": "done"})).text
+    # 17:03 UTC is 14:03 in São Paulo.
+    assert '<time datetime="2026-11-28T17:03:00+00:00" class="completed muted">' in page
+    assert "concluída em 28/11 às 14:03</time>" in page
+    reopened = await http.post(
+        f"/panel/tasks/{task['id']}/reopen", headers={"X-CSRF-Token": csrf, "HX-Request": "true"}
+    )
+    assert "concluída em" not in reopened.text
+
+
+async def test_the_lists_reload_answers_204_while_it_still_holds_what_the_page_drew(
+    new_browser: Browser, factory: Factory
+) -> None:
+    """The stream's first reload sends the fingerprint the page drew (data-shown): nothing to
+    swap while it is current, the whole list once a task changed."""
+    operator = await factory.user(await factory.company(), Role.OPERATOR)
+    http = await new_browser()
+    csrf = await panel_login(http, operator)
+    await http.post("/panel/tasks", data={"csrf_token": csrf, "title": "Ligar"})
+    page = (await http.get("/panel/tasks")).text
+    found = re.search(r'<ul class="tasks plain" id="task-list" data-shown="([0-9a-f]{64})">', page)
+    assert found, page
+    filters = {"scope": "mine", "status": "open", "due": ""}
+    same = await http.get("/panel/tasks/list", params=filters | {"shown": found.group(1)})
+    assert same.status_code == 204
+    assert same.text == ""
+    other = await http.get("/panel/tasks/list", params=filters | {"shown": "0" * 64})
+    assert other.status_code == 200
+    assert "Ligar" in other.text
+    await http.post("/panel/tasks", data={"csrf_token": csrf, "title": "Mandar catálogo"})
+    changed = await http.get("/panel/tasks/list", params=filters | {"shown": found.group(1)})
+    assert changed.status_code == 200
+    assert "Mandar catálogo" in changed.text
+    done = await http.get("/panel/tasks/list", params=filters | {"status": "done"})
+    assert "Nenhuma tarefa aqui." in done.text  # another filter, another list

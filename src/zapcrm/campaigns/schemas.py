@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, time
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -12,12 +13,13 @@ from pydantic import (
     ConfigDict,
     Field,
     SkipValidation,
-    model_validator,
+    ValidationInfo,
+    field_validator,
 )
 
 from zapcrm.contacts.query.schemas import ContactQuery
 from zapcrm.evolution.errors import NOT_ON_WHATSAPP
-from zapcrm.i18n import N_
+from zapcrm.i18n import N_, Text
 from zapcrm.kit import texts
 
 CampaignStatus = Literal["draft", "running", "paused", "completed", "cancelled"]
@@ -65,6 +67,57 @@ Weekdays = Annotated[
 Failures = Annotated[int, Field(ge=1, le=1000)]
 
 
+def range_problems(values: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Every problem of a pace at once, each by the field it is reported on: a maximum under
+    its minimum, a window that closes before it opens, days outside 1 to 7. A pair is compared
+    only when both sides are known (a side refused on its own already says why)."""
+
+    def crossed(low: str, high: str, *, equal_too: bool = False) -> bool:
+        if values.get(low) is None or values.get(high) is None:
+            return False
+        return bool(values[high] <= values[low] if equal_too else values[high] < values[low])
+
+    problems: list[dict[str, str]] = []
+    if crossed("min_gap_seconds", "max_gap_seconds"):
+        problems.append(
+            {"field": "max_gap_seconds", "message": N_("o intervalo máximo é menor que o mínimo")}
+        )
+    if crossed("batch_pause_min_seconds", "batch_pause_max_seconds"):
+        problems.append(
+            {
+                "field": "batch_pause_max_seconds",
+                "message": N_("a pausa máxima entre lotes é menor que a mínima"),
+            }
+        )
+    if crossed("window_start", "window_end", equal_too=True):
+        problems.append(
+            {"field": "window_end", "message": N_("a janela de envio termina antes de começar")}
+        )
+    days = values.get("weekdays")
+    if days is not None and (not days or not set(days) <= set(range(1, 8))):
+        problems.append(
+            {
+                "field": "weekdays",
+                "message": N_("escolha os dias da semana entre 1 (segunda) e 7 (domingo)"),
+            }
+        )
+    return problems
+
+
+# The fields range_problems reports on; each is checked against the fields before it, so a
+# form hears of every problem at once, each by its field.
+_RANGE_CHECKED = ("max_gap_seconds", "batch_pause_max_seconds", "window_end", "weekdays")
+
+
+def _in_range(value: Any, info: ValidationInfo) -> Any:
+    """A field of _RANGE_CHECKED against the fields validated before it."""
+    name = info.field_name or ""
+    for problem in range_problems({**info.data, name: value}):
+        if problem["field"] == name:
+            raise ValueError(problem["message"])
+    return value
+
+
 class PacingIn(BaseModel):
     """The pace; the defaults are the safe ones from crm-features.md."""
 
@@ -91,10 +144,7 @@ class PacingIn(BaseModel):
         default=5, description="pausa sozinha após tantas falhas seguidas"
     )
 
-    @model_validator(mode="after")
-    def _ranges(self) -> Self:
-        check_ranges(self)
-        return self
+    _ranges = field_validator(*_RANGE_CHECKED)(_in_range)
 
 
 # Settings people may change while a campaign runs or is paused (slower, smaller caps...).
@@ -148,6 +198,9 @@ class CampaignUpdate(BaseModel):
     weekdays: Weekdays | None = None
     max_consecutive_failures: Failures | None = None
 
+    # Pairs sent together are checked here; against the stored values, by the service.
+    _ranges = field_validator(*_RANGE_CHECKED)(_in_range)
+
 
 class StartIn(BaseModel):
     """How to start: now (no body, or no `at`) or at a scheduled time."""
@@ -194,6 +247,11 @@ class CampaignProgress(BaseModel):
         return self.delivered + self.read
 
 
+def paused_by_hand(name: str) -> Text:
+    """The pause reason of a campaign someone paused (CampaignOut.paused_by reads it back)."""
+    return N_("pausada por {name}", name=name)
+
+
 class CampaignOut(PacingIn):
     """A campaign as the API shows it."""
 
@@ -207,6 +265,11 @@ class CampaignOut(PacingIn):
     variants: list[str]
     follows_list: bool
     next_send_at: datetime | None
+    next_send_in_window_at: datetime | None = Field(
+        default=None,
+        description="quando o próximo envio pode sair: next_send_at ou, se ele cai fora da "
+        "janela de envio, a próxima abertura dela (fuso da empresa), como o disparo fará",
+    )
     # Kept as the stored `Text`, so the panel can show it in the reader's language.
     pause_reason: Annotated[str | None, SkipValidation()]
     created_by: uuid.UUID | None
@@ -214,6 +277,17 @@ class CampaignOut(PacingIn):
     started_at: datetime | None
     finished_at: datetime | None
     progress: CampaignProgress
+
+    @property
+    def paused_by(self) -> str | None:
+        """Who paused the campaign by hand; None unless paused so (the dispatcher pauses it
+        itself for a problem: a number disconnected, sends failing)."""
+        reason = self.pause_reason
+        if self.status != "paused" or not isinstance(reason, Text):
+            return None
+        if reason.template != paused_by_hand("").template:
+            return None
+        return str(reason.params.get("name", ""))
 
     @property
     def outcome(self) -> CampaignOutcome:
@@ -246,15 +320,3 @@ class RecipientOut(BaseModel):
     def not_on_whatsapp(self) -> bool:
         """Whether the message failed for a number without WhatsApp (its chat holds nothing)."""
         return self.status == "failed" and NOT_ON_WHATSAPP in (self.reason or "")
-
-
-def check_ranges(pacing: PacingIn) -> None:
-    """Minimum before maximum, and a window that opens before it closes."""
-    if pacing.max_gap_seconds < pacing.min_gap_seconds:
-        raise ValueError(N_("o intervalo máximo é menor que o mínimo"))
-    if pacing.batch_pause_max_seconds < pacing.batch_pause_min_seconds:
-        raise ValueError(N_("a pausa máxima entre lotes é menor que a mínima"))
-    if pacing.window_end <= pacing.window_start:
-        raise ValueError(N_("a janela de envio termina antes de começar"))
-    if not pacing.weekdays or not set(pacing.weekdays) <= set(range(1, 8)):
-        raise ValueError(N_("escolha os dias da semana entre 1 (segunda) e 7 (domingo)"))

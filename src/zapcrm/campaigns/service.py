@@ -28,13 +28,14 @@ from zapcrm.campaigns.schemas import (
     PacingIn,
     RecipientOut,
     RecipientStatus,
-    check_ranges,
+    paused_by_hand,
+    range_problems,
 )
 from zapcrm.contacts.query import repository as contacts_query
 from zapcrm.contacts.query.schemas import ContactQuery
 from zapcrm.contacts.query.service import count_contacts, resolve_criteria
 from zapcrm.exceptions import Conflict, NotFound, ValidationFailed
-from zapcrm.i18n import N_, message_of
+from zapcrm.i18n import N_
 from zapcrm.models import Campaign
 
 MAX_LISTED = 200
@@ -119,10 +120,14 @@ async def update_campaign(
     merged = PacingIn.model_construct(
         **{field: changes.get(field, getattr(campaign, field)) for field in PACING_FIELDS}
     )
-    try:
-        check_ranges(merged)
-    except ValueError as error:
-        raise ValidationFailed(message_of(error)) from None
+    problems = range_problems(merged.model_dump())
+    if problems:
+        summary = (
+            problems[0]["message"]
+            if len(problems) == 1
+            else N_("o ritmo de envio tem {count} problemas", count=len(problems))
+        )
+        raise ValidationFailed(summary, fields=problems)
     if "instance_id" in changes:
         await _instance_state(session, identity, changes["instance_id"])
     if body.audience is not None:
@@ -249,9 +254,10 @@ async def pause_campaign(
     campaign = await _campaign(session, identity, campaign_id, lock=True)
     if campaign.status != "running":
         raise Conflict(N_("só uma campanha em andamento pode ser pausada"))
-    reason = N_("pausada por {name}", name=identity.display_name)
     await repository.update_campaign(
-        session, campaign.id, {"status": "paused", "pause_reason": reason}
+        session,
+        campaign.id,
+        {"status": "paused", "pause_reason": paused_by_hand(identity.display_name)},
     )
     await _audit(session, identity, "campaign.paused", campaign, {})
     return await get_campaign(session, identity, campaign.id)
@@ -383,23 +389,44 @@ async def _connected(session: AsyncSession, identity: Identity, instance_id: uui
 
 
 async def _out(session: AsyncSession, campaigns: Sequence[Campaign]) -> list[CampaignOut]:
+    if not campaigns:
+        return []
     counts = await repository.progress(session, [campaign.id for campaign in campaigns])
+    zone = await accounts_service.company_zone(session, campaigns[0].company_id)
     return [
         CampaignOut.model_validate(
             {column: getattr(campaign, column) for column in _OUT_COLUMNS}
-            | {"progress": _progress(campaign, counts.get(campaign.id, {}))}
+            | {
+                "progress": _progress(campaign, counts.get(campaign.id, {})),
+                "next_send_in_window_at": _next_send_in_window(campaign, zone),
+            }
         )
         for campaign in campaigns
     ]
 
 
-# What CampaignOut shows of the row: every field but the computed progress.
-_OUT_COLUMNS = tuple(name for name in CampaignOut.model_fields if name != "progress")
+# What CampaignOut shows of the row: every field but the computed ones.
+_OUT_COLUMNS = tuple(
+    name for name in CampaignOut.model_fields if name not in ("progress", "next_send_in_window_at")
+)
+
+
+def _pace(campaign: Campaign) -> pacing.Pacing:
+    return pacing.Pacing(**{field: getattr(campaign, field) for field in pacing.PACING_COLUMNS})
+
+
+def _next_send_in_window(campaign: Campaign, zone: ZoneInfo) -> datetime | None:
+    """When the next message may go, as the dispatcher will find it: a campaign started (or
+    due) outside its sending window waits for the window's next opening."""
+    due = campaign.next_send_at
+    if due is None:
+        return None
+    return pacing.window_opens_at(due, zone, _pace(campaign)) or due
 
 
 def _progress(campaign: Campaign, figures: dict[str, int]) -> CampaignProgress:
     numbers = {name: figures.get(name, 0) for name in get_args(RecipientStatus)}
-    pace = pacing.Pacing(**{field: getattr(campaign, field) for field in pacing.PACING_COLUMNS})
+    pace = _pace(campaign)
     return CampaignProgress(
         **numbers,
         total=sum(numbers.values()),

@@ -5,6 +5,7 @@ a campaign's page with its actions, self-refreshing progress and recipients."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, get_args
 
@@ -76,7 +77,7 @@ async def new_campaign(request: Request, runtime: RuntimeDep, user: CurrentPanel
     """The form of a new draft, with the safe pace filled in."""
     require_supervisor(user)
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        context = await _form_context(session, user, CampaignForm.blank(), None)
+        context = await _form_context(session, user, CampaignForm.blank(), None, blank=True)
     return render("campaigns/form.html", user.page_context(request, "campaigns") | context)
 
 
@@ -356,9 +357,18 @@ async def _draft_audience(
 
 
 async def _form_context(
-    session: AsyncSession, user: PanelUser, form: CampaignForm, campaign: CampaignOut | None
+    session: AsyncSession,
+    user: PanelUser,
+    form: CampaignForm,
+    campaign: CampaignOut | None,
+    *,
+    blank: bool = False,
 ) -> dict[str, Any]:
-    """The choices of the form (numbers, segments), the audience count and the preview."""
+    """The choices of the form (numbers, segments), the audience count and the preview; on a
+    blank form, the company's only number comes chosen (a refused one keeps what was sent)."""
+    instances = await company_instances(session, user.identity.company_id)
+    if blank and not form.instance_id and len(instances) == 1:
+        form = replace(form, instance_id=str(instances[0].id))
     count: int | None = None
     try:
         audience = ContactQuery.model_validate(form.audience())
@@ -369,7 +379,7 @@ async def _form_context(
         "form": form,
         "campaign": campaign,
         "full": campaign is None or campaign.status == "draft",
-        "instances": await company_instances(session, user.identity.company_id),
+        "instances": instances,
         "segments": await query_service.list_segments(session, user.identity),
         "audience_count": count,
         "preview": preview(form.variants[0], await _company_name(session, user)),

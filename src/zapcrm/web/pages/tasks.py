@@ -3,11 +3,16 @@ from a conversation or a contact), complete and reopen, edit or delete in the ro
 navigation badge.
 
 Changes are announced live (tasks/live.py); open pages then fetch the badge and the list
-again (`/panel/tasks/badge`, `/panel/tasks/list`), under the reader's own RLS."""
+again (`/panel/tasks/badge`, `/panel/tasks/list`), under the reader's own RLS. The list the
+page drew carries a fingerprint of its tasks (`data-shown`): the reload asked when the live
+stream first opens sends it back and gets 204 when nothing changed, so it replaces no row a
+click may be landing on."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -94,6 +99,7 @@ async def _page(
         status=chosen_status,
         due=chosen_due or "",
         agents=agents,
+        shown=_fingerprint(page.items),
         notice=request.query_params.get("ok"),
         values=values or {},
         error=refused.summary if refused else None,
@@ -109,8 +115,11 @@ async def task_list(
     scope: Annotated[str | None, Query(max_length=10)] = None,
     status: Annotated[str | None, Query(max_length=10)] = None,
     due: Annotated[str | None, Query(max_length=10)] = None,
+    shown: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    """The first page of the list again, with the page's filters (a live event asked for it)."""
+    """The first page of the list again, with the page's filters (a live event asked for it);
+    204 when it holds exactly the tasks of `shown` (the fingerprint of the list the page drew),
+    so a list already current is not swapped under a click."""
     async with runtime.db.tenant_session(user.identity.claims) as session:
         page = await tasks_service.list_tasks(
             session,
@@ -120,7 +129,18 @@ async def task_list(
             due=next((item for item in DUE_FILTERS if item == due), None),
             limit=PAGE_SIZE,
         )
+    if shown is not None and shown == _fingerprint(page.items):
+        return Response(status_code=204)
     return HTMLResponse(render_macro("tasks/_task.html", "task_items", page.items, company_zone()))
+
+
+def _fingerprint(items: Sequence[TaskOut]) -> str:
+    """What a list shows, in short: the same tasks in the same state give the same text (an
+    overdue task's flag included, as the row shows it)."""
+    digest = hashlib.sha256()
+    for task in items:
+        digest.update(task.model_dump_json().encode())
+    return digest.hexdigest()
 
 
 @router.get("/tasks/badge")

@@ -709,12 +709,17 @@
         target: progress, swap: "outerHTML"
       });
     }
-    // Task changes missed meanwhile: the badge (any page) and the tasks list (its page).
+    // Task changes missed meanwhile: the badge (any page) and the tasks list (its page). The
+    // first time, the list says what it drew (data-shown) and the server answers 204 when that
+    // is still it: a reload that changes nothing would replace the row a click is landing on.
     if (document.getElementById("task-badge")) window.htmx.trigger(document.body, "tasks-changed");
     var filters = document.getElementById("task-filters");
-    if (filters && document.getElementById("task-list")) {
-      var query = new URLSearchParams(new FormData(filters)).toString();
-      window.htmx.ajax("GET", "/panel/tasks/list?" + query, {
+    var tasks = document.getElementById("task-list");
+    if (filters && tasks) {
+      var query = new URLSearchParams(new FormData(filters));
+      if (tasks.hasAttribute("data-shown")) query.set("shown", tasks.getAttribute("data-shown"));
+      tasks.removeAttribute("data-shown"); // later reconnects: the list may have changed since
+      window.htmx.ajax("GET", "/panel/tasks/list?" + query.toString(), {
         target: "#task-list", swap: "innerHTML"
       });
     }
