@@ -14,12 +14,12 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.dependencies import RuntimeDep
@@ -199,6 +199,40 @@ def _due_at(day: str, hour: str) -> datetime | None:
     return moment.replace(tzinfo=ZoneInfo(company_zone()))
 
 
+_Form = TypeVar("_Form", bound=BaseModel)
+
+
+def _form_fields(
+    title: str, description: str, due_date: str, due_time: str
+) -> tuple[dict[str, object], list[dict[str, str]]]:
+    """What both task forms hold (title, details, due moment), and the due moment's problem."""
+    problems: list[dict[str, str]] = []
+    # Browsers send a line break as CRLF: counted as one, as the box counted it while typed.
+    fields: dict[str, object] = {"title": title, "description": description.replace("\r\n", "\n")}
+    try:
+        fields["due_at"] = _due_at(due_date, due_time)
+    except ValidationFailed as failure:
+        problems += form_errors(failure)[1]
+    return fields, problems
+
+
+def _validated(
+    model: type[_Form], fields: dict[str, object], problems: list[dict[str, str]]
+) -> _Form:
+    """`model` of a form's fields; RefusedTask says every problem, each by its field."""
+    try:
+        task = model.model_validate(fields)
+    except ValidationError as failure:
+        for item in form_errors(failure)[1]:
+            if item["field"] == "title" and not str(fields["title"]).strip():
+                # Blank is the title's common problem: say what to do, not "1 character".
+                item = {"field": "title", "message": translate(N_("dê um título à tarefa"))}
+            problems.append(item)
+    if problems:
+        raise RefusedTask(problems)
+    return task
+
+
 def _task_in(
     title: str,
     description: str,
@@ -209,14 +243,7 @@ def _task_in(
     conversation_id: str,
 ) -> TaskIn:
     """The task the create form describes; RefusedTask says every problem, each by its field."""
-    problems: list[dict[str, str]] = []
-    # Browsers send a line break as CRLF: counted as one, as the box counted it while typed.
-    description = description.replace("\r\n", "\n")
-    fields: dict[str, object] = {"title": title, "description": description}
-    try:
-        fields["due_at"] = _due_at(due_date, due_time)
-    except ValidationFailed as failure:
-        problems += form_errors(failure)[1]
+    fields, problems = _form_fields(title, description, due_date, due_time)
     # Only links actually given: a chat's task then also links the chat's contact. Ids stay
     # text here so TaskIn says which one is unreadable.
     if contact_id:
@@ -228,17 +255,7 @@ def _task_in(
         fields["assignee_id"] = None
     elif assignee != "me":
         fields["assignee_id"] = assignee
-    try:
-        task = TaskIn.model_validate(fields)
-    except ValidationError as failure:
-        for item in form_errors(failure)[1]:
-            if item["field"] == "title" and not title.strip():
-                # Blank is the title's common problem: say what to do, not "1 character".
-                item = {"field": "title", "message": translate(N_("dê um título à tarefa"))}
-            problems.append(item)
-    if problems:
-        raise RefusedTask(problems)
-    return task
+    return _validated(TaskIn, fields, problems)
 
 
 @router.post("/tasks")
@@ -349,26 +366,9 @@ def _task_update(
 ) -> TaskUpdate:
     """The changes the edit form describes (an empty date clears the due date); RefusedTask
     says every problem, each by its field."""
-    problems: list[dict[str, str]] = []
-    fields: dict[str, object] = {
-        "title": title,
-        "description": description.replace("\r\n", "\n"),
-    }
-    try:
-        fields["due_at"] = _due_at(due_date, due_time)
-    except ValidationFailed as failure:
-        problems += form_errors(failure)[1]
+    fields, problems = _form_fields(title, description, due_date, due_time)
     fields["assignee_id"] = {"me": me, "team": None}.get(assignee, assignee)
-    try:
-        patch = TaskUpdate.model_validate(fields)
-    except ValidationError as failure:
-        for item in form_errors(failure)[1]:
-            if item["field"] == "title" and not title.strip():
-                item = {"field": "title", "message": translate(N_("dê um título à tarefa"))}
-            problems.append(item)
-    if problems:
-        raise RefusedTask(problems)
-    return patch
+    return _validated(TaskUpdate, fields, problems)
 
 
 @router.post("/tasks/{task_id}/edit")
