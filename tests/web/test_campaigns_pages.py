@@ -307,6 +307,9 @@ async def test_start_pause_resume_cancel_and_delete_post_with_the_token_and_chan
         r'<p class="notice neutral pause-reason" role="status">Pausada por [^<]+\.</p>', page
     )
     assert "Pausada:" not in page
+    home = (await http.get("/panel/")).text  # Início lists it the same way
+    assert re.search(r'<p class="notice neutral pause-reason" role="status">Pausada por ', home)
+    assert "Pausada:" not in home
     # Stored with its template and parameters: the English reader reads it in English.
     await http.get("/panel/lang/en")
     assert "Paused by " in (await http.get(url)).text
