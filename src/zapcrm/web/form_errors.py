@@ -19,8 +19,8 @@ _EMAIL_REFUSED = "value is not a valid email address"
 
 
 def form_errors(failure: Exception) -> tuple[str, list[dict[str, str]]]:
-    """The summary and the field errors of a refused form; an error of the whole form (a
-    window that closes before it opens) becomes the summary."""
+    """The summary and the field errors of a refused form; an error of the whole form (a rule
+    across fields that names none of them) becomes the summary."""
     if isinstance(failure, ValidationError):
         errors = [
             {"field": ".".join(str(part) for part in item["loc"]), "message": _message(item)}
