@@ -3,8 +3,8 @@ transaction, the 50-row list beside the chat, the latest 40 messages, assignee n
 with 100,000 conversations in the company; baseline: the same two inbox queries sent by bare
 psycopg as the table owner (no RLS, no ORM, no rendering), measured in the same run. Then the
 list searched as the reader types (`/panel/inbox?q=`, the rows only): a common name in another
-word order, a rare name with a typo, a name nobody has (every open chat read), phone digits,
-next to the same rows request without a search.
+word order, a rare name with a typo, a name nobody has (every open chat read before migration
+0049), phone digits, next to the same rows request without a search.
 
     .venv/bin/python -m bench.panel [--conversations 100000] [--requests 300] [--searches 50]
 

@@ -24,6 +24,9 @@ CONVERSATION_COLUMNS = """
 _FROM_CONVERSATIONS = "from evolution_conversations c left join contacts ct on ct.id = c.contact_id"
 # The company's contacts, indexes usable (contacts/query/source.py): what searches look up.
 _TENANT_CONTACTS = "select x.id from app.company_contacts x"
+# The company's chats, indexes usable (migration 0049): where a search finds its candidates.
+_TENANT_CHATS = "select v.id from app.company_conversations v"
+_NEWEST = "{c}.last_message_at desc nulls last, {c}.id desc"
 _CONVERSATIONS_BY_ID = text(
     f"select {CONVERSATION_COLUMNS} {_FROM_CONVERSATIONS} where c.id = any(:ids)"
 )
@@ -61,73 +64,101 @@ async def list_conversations(
     Under RLS (migration 0038), an operator's unassigned chats are already those of their
     departments and those in none.
     """
-    clauses = ["c.company_id = :company_id"]
     params: dict[str, Any] = {"company_id": company_id, "limit": limit}
+    filters = ["{c}.company_id = :company_id"]
     if status is not None:
-        clauses.append("c.status = :status")
+        filters.append("{c}.status = :status")
         params["status"] = status
     if unassigned:
-        clauses.append("c.assignee_id is null")
+        filters.append("{c}.assignee_id is null")
     elif assignee_id is not None:
-        clauses.append("c.assignee_id = :assignee_id")
+        filters.append("{c}.assignee_id = :assignee_id")
         params["assignee_id"] = assignee_id
     if instance_id is not None:
-        clauses.append("c.instance_id = :instance_id")
+        filters.append("{c}.instance_id = :instance_id")
         params["instance_id"] = instance_id
     if department_id is not None:
-        clauses.append("c.department_id = :department_id")
+        filters.append("{c}.department_id = :department_id")
         params["department_id"] = department_id
-    if search:
-        clauses.append(_search_clause(search, params))
-        # Whether the contacts found fit a hashed set depends on the words: planned for them.
-        await plan_for_values(session)
     if after is not None:
         at, last_id = after
         params["after_id"] = last_id
         if at is None:
-            clauses.append("c.last_message_at is null and c.id < :after_id")
+            filters.append("{c}.last_message_at is null and {c}.id < :after_id")
         else:
             params["after_at"] = at
-            clauses.append(
-                "(c.last_message_at < :after_at or c.last_message_at is null"
-                " or (c.last_message_at = :after_at and c.id < :after_id))"
+            filters.append(
+                "({c}.last_message_at < :after_at or {c}.last_message_at is null"
+                " or ({c}.last_message_at = :after_at and {c}.id < :after_id))"
             )
+    where = " and ".join(filters)
+    clauses = [where.format(c="c")]
+    if search:
+        clauses.append(_search_clause(search, where, params))
+        # Whether the contacts found fit a hashed set depends on the words: planned for them.
+        await plan_for_values(session)
     sql = (
         f"select {CONVERSATION_COLUMNS} {_FROM_CONVERSATIONS} where {' and '.join(clauses)}"
-        " order by c.last_message_at desc nulls last, c.id desc limit :limit"
+        f" order by {_NEWEST.format(c='c')} limit :limit"
     )
     return [dict(row._mapping) for row in await session.execute(text(sql), params)]
 
 
-def _search_clause(search: str, params: dict[str, Any]) -> str:
+def _search_clause(search: str, where: str, params: dict[str, Any]) -> str:
     """Every word in the contact's name, or every word in the group's subject (the Contatos
-    page's word rules, kit/name_search.py), or 3+ digits in the phone number or the chat's JID."""
-    options = []
+    page's word rules, kit/name_search.py), or 3+ digits in the phone number or the chat's JID.
+    `where` is the list's other conditions, `{c}` standing for the chats' alias."""
     words = name_words(search)
-    if any(map(matches_anywhere, words)):
-        # The contacts found first, through the trigram index, then each chat checked against
-        # them (a hashed set): joined and compared row by row, LIKE and pg_trgm took ~0.4 s
-        # for a rare name among 80,000 open chats (bench/panel.py). Through the tenant view:
-        # under RLS neither operator could use the index (contacts/query/source.py).
-        found = _words_clause("x.search_name", words, params)
-        options.append(f"c.contact_id in ({_TENANT_CONTACTS} where {found})")
-    elif words:
-        # Words of 1-2 letters only: no trigram to look up, and so many names may start a
-        # word so that the set would not fit a hash (Postgres would then scan it for every
-        # chat); compared row by row instead (LIKE only: no typos under 4 letters).
-        options.append(_words_clause("ct.search_name", words, params))
-    if words:
-        # A chat with a person has no subject: skip its search_text() call (no index here).
-        subject = _words_clause("app.search_text(c.subject)", words, params)
-        options.append(f"(c.subject is not null and {subject})")
     digits = "".join(ch for ch in search if ch.isdigit())
     if len(digits) >= 3:
         params["search_digits"] = f"%{digits}%"
+    if words and not any(map(matches_anywhere, words)):
+        return _short_words_clause(words, digits, params)
+    # Each way to match gives its page of chats, under RLS and the list's conditions, and the
+    # list keeps the newest of those pages. Each page is planned on its own: a part found in
+    # many chats ("silva maria", "119") walks the newest chats checking each against a hashed
+    # set, a rare one reads only its candidates through an index (migration 0049). As one OR,
+    # every chat was checked against every part: a search that found nothing read all 80,000
+    # open chats (~40 ms, bench/panel.py), and a rare name joined row by row took ~0.4 s.
+    # Candidates come from the tenant views: under RLS neither LIKE nor pg_trgm could use an
+    # index (contacts/query/source.py).
+    page = (
+        "(select n.id from evolution_conversations n where {where} and {found}"
+        " order by {newest} limit :limit)"
+    )
+    parts = []
+    if words:
+        found = _words_clause("x.search_name", words, params)
+        parts.append(f"n.contact_id in ({_TENANT_CONTACTS} where {found})")
+        # Only groups have a subject: the partial index holds them alone.
+        subject = _words_clause("app.search_text(v.subject)", words, params)
+        parts.append(f"n.id in ({_TENANT_CHATS} where v.subject is not null and {subject})")
+    if len(digits) >= 3:
+        parts.append(f"n.contact_id in ({_TENANT_CONTACTS} where x.phone_e164 like :search_digits)")
+        parts.append(f"n.id in ({_TENANT_CHATS} where v.remote_jid like :search_digits)")
+    if not parts:
+        return "false"
+    pages = (
+        page.format(where=where.format(c="n"), found=part, newest=_NEWEST.format(c="n"))
+        for part in parts
+    )
+    return "c.id in (" + " union all ".join(pages) + ")"
+
+
+def _short_words_clause(words: Sequence[str], digits: str, params: dict[str, Any]) -> str:
+    """Words of 1-2 letters only: no trigram to look up, and so many names may start a word
+    that the contacts found might not fit a hashed set (Postgres would then scan it for every
+    chat): every open chat compared row by row instead (LIKE only: no typos under 4 letters)."""
+    options = [_words_clause("ct.search_name", words, params)]
+    # A chat with a person has no subject: skip its search_text() call.
+    subject = _words_clause("app.search_text(c.subject)", words, params)
+    options.append(f"(c.subject is not null and {subject})")
+    if len(digits) >= 3:
         options.append(
             f"c.contact_id in ({_TENANT_CONTACTS} where x.phone_e164 like :search_digits)"
         )
         options.append("c.remote_jid like :search_digits")
-    return "(" + (" or ".join(options) or "false") + ")"
+    return "(" + " or ".join(options) + ")"
 
 
 def _words_clause(folded: str, words: Sequence[str], params: dict[str, Any]) -> str:
