@@ -114,6 +114,10 @@ def _schema_fingerprint(url: str) -> dict[str, object]:
             " from pg_constraint where contype = 'f'"
             " and connamespace = 'public'::regnamespace order by 1, 2"
         ).fetchall()
+        views = connection.execute(
+            "select table_schema, table_name, view_definition from information_schema.views"
+            " where table_schema in ('public', 'app') order by 1, 2"
+        ).fetchall()
         functions = connection.execute(
             "select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
             " where n.nspname = 'app' order by 1"
@@ -124,6 +128,7 @@ def _schema_fingerprint(url: str) -> dict[str, object]:
         "indexes": indexes,
         "keys": keys,
         "functions": functions,
+        "views": views,
     }
 
 
