@@ -18,7 +18,15 @@ class ServerThread:
 
     def __init__(self, app: FastAPI, *, lifespan: Literal["on", "off"] = "off") -> None:
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan=lifespan,
+            # Longer than httpx's 5 s keep-alive expiry: with both at 5 s, the server could close
+            # an idle connection just as a test's client sent on it (httpx.ReadError, seen once
+            # posting to the simulator after a 5 s wait). The client now always lets go first.
+            timeout_keep_alive=30,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

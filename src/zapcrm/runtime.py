@@ -46,7 +46,13 @@ class Runtime:
         """Create every resource (connections open lazily on first use)."""
         db = Database.from_settings(settings)
         redis = create_redis(settings)
-        http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
+        http = httpx.AsyncClient(
+            timeout=httpx.Timeout(10.0, connect=3.0),
+            # Let an idle connection go before the server does: Evolution API (Node) closes
+            # them after 5 s, httpx kept them 5 s too, so a call made right then could meet a
+            # closed socket (httpx.ReadError; seen in tests against the simulator).
+            limits=httpx.Limits(keepalive_expiry=4.0),
+        )
         cache = AuthCache(redis, revocation_ttl_seconds=settings.access_token_ttl_seconds)
         limiter = LoginRateLimiter(
             redis,

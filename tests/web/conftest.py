@@ -163,7 +163,12 @@ async def shop(
     staff open are closed after the test, whatever its outcome."""
     company_id = await register_simulated_instance(simulator, db, factory, runtime)
     async with httpx.AsyncClient(
-        base_url=simulator[0], timeout=10, headers={"apikey": SIMULATOR_KEY}
+        base_url=simulator[0],
+        timeout=10,
+        headers={"apikey": SIMULATOR_KEY},
+        # The simulator closes idle connections after 5 s, as Evolution does: let go first
+        # (runtime.py says why).
+        limits=httpx.Limits(keepalive_expiry=2.0),
     ) as sim:
         # The test simulator's clock starts in 2025 and stands still: bring it to today, so
         # the panel shows what a user would see (today's messages, waits in minutes, reports).
