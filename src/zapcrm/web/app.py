@@ -46,7 +46,7 @@ from zapcrm.web.pages import (
     survey,
     tasks,
 )
-from zapcrm.web.templating import render
+from zapcrm.web.templating import error_toast, render
 
 log = get_logger(__name__)
 
@@ -81,11 +81,7 @@ def _error_response(request: Request, status: int, message: str) -> Response:
     # Errors carry Portuguese text (a `Text` when marked); the reader gets their language.
     message = translate(message)
     if _is_htmx(request):
-        # htmx swaps this into the page's toast area whatever element made the request.
-        response = render("_toast.html", {"message": message, "kind": "error"}, status_code=status)
-        response.headers["HX-Retarget"] = "#toast"
-        response.headers["HX-Reswap"] = "innerHTML"
-        return response
+        return error_toast(message, status)
     return render("error.html", {"message": message, "status": status}, status_code=status)
 
 

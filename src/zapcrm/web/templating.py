@@ -314,6 +314,14 @@ def render(name: str, context: dict[str, Any], *, status_code: int = 200) -> HTM
     return HTMLResponse(html, status_code=status_code)
 
 
+def error_toast(message: str, status_code: int) -> HTMLResponse:
+    """A refusal said in the page's toast area, whatever element made the htmx request."""
+    response = render("_toast.html", {"message": message, "kind": "error"}, status_code=status_code)
+    response.headers["HX-Retarget"] = "#toast"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
 def render_macro(template: str, macro: str, *args: Any, **kwargs: Any) -> str:
     """Render one macro of a template (fragments for htmx swaps and live events)."""
     module = ENVIRONMENT.get_template(template).module

@@ -33,7 +33,7 @@ from zapcrm.transactions import in_tenant_transaction
 from zapcrm.web.dependencies import ActingPanelUser, CurrentPanelUser, PanelUser
 from zapcrm.web.form_errors import form_errors
 from zapcrm.web.i18n import N_, translate
-from zapcrm.web.templating import company_zone, render, render_macro
+from zapcrm.web.templating import company_zone, error_toast, render, render_macro
 from zapcrm.web.views import Agents
 
 router = APIRouter()
@@ -294,14 +294,7 @@ async def create_task(
         refused = failure if isinstance(failure, RefusedTask) else RefusedTask.of(failure)
         if request.headers.get("hx-request"):
             # The small forms of chats and contact pages say the first reason in a toast.
-            response = render(
-                "_toast.html",
-                {"message": refused.first, "kind": "error"},
-                status_code=refused.status_code,
-            )
-            response.headers["HX-Retarget"] = "#toast"
-            response.headers["HX-Reswap"] = "innerHTML"
-            return response
+            return error_toast(refused.first, refused.status_code)
         return await _page(request, runtime, user, values=values, refused=refused)
     if request.headers.get("hx-request"):
         response = render(
@@ -388,14 +381,7 @@ async def update(
             title, description, due_date, due_time, assignee, user.identity.user_id
         )
     except RefusedTask as refused:
-        response = render(
-            "_toast.html",
-            {"message": refused.first, "kind": "error"},
-            status_code=refused.status_code,
-        )
-        response.headers["HX-Retarget"] = "#toast"
-        response.headers["HX-Reswap"] = "innerHTML"
-        return response
+        return error_toast(refused.first, refused.status_code)
 
     async def work(session: AsyncSession) -> tuple[TaskOut, list[OutboxItem]]:
         return await live.update_task(session, user.identity, task_id, patch)
