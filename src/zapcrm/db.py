@@ -40,6 +40,7 @@ _ENTER_TENANT = text(
 )
 
 _PLAN_FOR_VALUES = text("select set_config('plan_cache_mode', 'force_custom_plan', true)")
+_NO_JIT = text("select set_config('jit', 'off', true)")
 
 
 def create_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
@@ -120,6 +121,19 @@ async def plan_for_values(session: AsyncSession) -> None:
     took 115-220 ms instead of ~17 ms for a rare name at 200,000 contacts (bench/search.py).
     """
     await driver_rows(session, _PLAN_FOR_VALUES, {})
+
+
+async def without_jit(session: AsyncSession) -> None:
+    """Run the rest of the session's transaction without JIT compilation.
+
+    Postgres compiles a statement whose estimated cost passes jit_above_cost. Some of ours are
+    priced far above what they cost: under RLS the report scans carry a per-row policy subplan
+    on tens of thousands of estimated rows, and a word split is estimated at 1,000 rows per
+    name. Compiling and optimising one report statement took 1-2.6 s of CPU on 100,000 cycles
+    (bench/reports.py), more than running it; the suggestions' statement, ~0.8 s for a query of
+    a few ms.
+    """
+    await driver_rows(session, _NO_JIT, {})
 
 
 async def enter_tenant(session: AsyncSession, claims: Mapping[str, Any]) -> None:

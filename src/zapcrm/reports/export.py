@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.responses import StreamingResponse
 
-from zapcrm.db import Database
+from zapcrm.db import Database, without_jit
 from zapcrm.logging import get_logger
 from zapcrm.reports import repository
 from zapcrm.reports.service import ExportPlan
@@ -63,7 +63,7 @@ async def csv_chunks(
     # The request's transaction ended when the endpoint returned the response; the stream
     # reads in a transaction of its own, as the same user, so RLS still applies.
     async with db.tenant_session(claims) as session:
-        await repository.without_jit(session)
+        await without_jit(session)
         async for partition in repository.stream_rows(session, plan.statement, batch):
             yield lines([_cells(row, plan.timezone) for row in partition]).encode()
             rows += len(partition)

@@ -76,18 +76,6 @@ Chat = _report_view("report_conversations", EvolutionConversation)
 _NOT_SENT = ("queued", "ERROR")
 
 
-# JIT compilation off for a report's transaction: under RLS the planner prices these scans in
-# millions (a per-row policy subplan on tens of thousands of estimated rows), which passes
-# jit_optimize_above_cost, and compiling and optimising the expressions of one statement took
-# 1-2.6 s of CPU on 100,000 cycles (bench/reports.py), more than running it.
-_NO_JIT = text("select set_config('jit', 'off', true)")
-
-
-async def without_jit(session: AsyncSession) -> None:
-    """Run the rest of the transaction's statements without JIT compilation."""
-    await session.execute(_NO_JIT)
-
-
 class SurveyFigures(NamedTuple):
     """The satisfaction survey of a set of cycles: questions sent, answers, their mean grade,
     and the answers of 4 or 5."""

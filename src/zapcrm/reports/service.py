@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import service as accounts_service
 from zapcrm.auth.identity import Identity
+from zapcrm.db import without_jit
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.hours import service as hours_service
 from zapcrm.hours.schedule import Schedule
@@ -136,7 +137,7 @@ async def summary(
 ) -> ReportSummary:
     """The period's cycle counts, time statistics, message volumes, satisfaction survey, and
     per-agent and per-department rows."""
-    await repository.without_jit(session)
+    await without_jit(session)
     figures = await repository.cycle_figures(session, identity.company_id, filters)
     agents = await repository.agent_figures(session, identity.company_id, filters)
     departments = await repository.department_figures(session, identity.company_id, filters)
@@ -204,7 +205,7 @@ async def summary(
 async def volume(session: AsyncSession, identity: Identity, filters: ReportFilters) -> ReportVolume:
     """Every day of the period with its counts (zeros included, so a chart has no gaps) and the
     168 weekday-hour cells of customer messages."""
-    await repository.without_jit(session)
+    await without_jit(session)
     counted = {
         row.day: row
         for row in await repository.daily_figures(session, identity.company_id, filters)

@@ -40,7 +40,7 @@ from sqlalchemy.sql.selectable import CTE
 from zapcrm.contacts.query import source
 from zapcrm.contacts.query.fields import like_escape
 from zapcrm.contacts.query.sorting import Sort, SortKey, after, order_by, sort_value
-from zapcrm.db import plan_for_values
+from zapcrm.db import plan_for_values, without_jit
 from zapcrm.models import Company, ContactEvent, Segment, SegmentMember
 
 # What a page shows of each contact: the columns of ContactOut.
@@ -416,14 +416,7 @@ def _logged(changed: CTE, kind: str, actor_id: uuid.UUID, details: ColumnElement
 
 # Punctuation around a word of a name ("(cliente)", "Silva,") is not part of it.
 _WORD_EDGES = ".,;:!?\"'()[]{}<>*-"
-# The word split's row estimate (1,000 per name) makes the statement look costly enough for
-# JIT, whose compilation took ~0.8 s of a query that runs in a few ms.
-_LOOSE_WORD_MATCH = text(
-    "select set_config('pg_trgm.word_similarity_threshold', '0.3', true),"
-    " set_config('jit', 'off', true)"
-)
-
-
+_LOOSE_WORD_MATCH = text("select set_config('pg_trgm.word_similarity_threshold', '0.3', true)")
 _NAME_SAMPLE = 2000  # contacts read per way of matching: a common spelling is in any sample
 
 
@@ -467,6 +460,7 @@ async def name_words_like(
         .limit(limit)
     )
     await session.execute(_LOOSE_WORD_MATCH)
+    await without_jit(session)  # the word split's estimate (1,000 rows a name) invites it
     rows = (await session.execute(statement)).all()
     return [(folded, written, int(uses)) for folded, written, uses in rows]
 
