@@ -119,8 +119,10 @@ def _schema_fingerprint(url: str) -> dict[str, object]:
             " where table_schema in ('public', 'app') order by 1, 2"
         ).fetchall()
         functions = connection.execute(
-            "select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
-            " where n.nspname = 'app' order by 1"
+            # Bodies and languages too: a migration may only redefine a function.
+            "select p.proname, pg_get_function_identity_arguments(p.oid), l.lanname, p.prosrc"
+            " from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
+            " join pg_language l on l.oid = p.prolang where n.nspname = 'app' order by 1, 2"
         ).fetchall()
     return {
         "columns": columns,
