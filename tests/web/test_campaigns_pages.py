@@ -1011,3 +1011,42 @@ async def test_started_outside_its_window_the_page_says_when_the_window_opens(
     await dispatch_due(runtime)
     [row] = await rows(db, "select next_send_at from campaigns where id = :id", id=campaign_id)
     assert row["next_send_at"] == opens
+
+
+async def test_the_finish_estimate_counts_the_sending_window_and_the_daily_cap(
+    new_browser: Browser, db: Database, factory: Factory
+) -> None:
+    """Five people at two a day, in a window of the company's clock: the last goes on the
+    third day the window opens, shortly after it opens, not in the minute the pace alone
+    would take."""
+    desk = await new_desk(db, factory)
+    for n in range(5):
+        await desk.customer(f"Cliente {n}", f"+551198765000{n}")
+    local = datetime.now(ZoneInfo("America/Sao_Paulo"))
+    if local.hour < 12:  # a window from 14:00, later today
+        window, first = ("14:00", "23:00"), local.date()
+    else:  # a window from 03:00, tomorrow
+        window, first = ("03:00", "10:00"), local.date() + timedelta(days=1)
+    campaign_id = await draft(
+        desk, window_start=window[0], window_end=window[1], daily_cap=2, warmup=False
+    )
+    http, csrf = await supervisor_panel(new_browser, desk)
+    url = f"/panel/campaigns/{campaign_id}"
+    assert (await http.post(f"{url}/start", data={"csrf_token": csrf})).status_code == 303
+    line = (await http.get(url)).text.split('class="progress-line"', 1)[1].split("</p>", 1)[0]
+    last_day = (first + timedelta(days=2)).strftime("%d/%m/%Y")
+    finish = re.search(r"término previsto: <time datetime=\"([^\"]+)\">([^<]+)</time>", line)
+    assert finish, line
+    # The mean gap of 8 to 20 s after the window opens: still its opening minute.
+    assert finish.group(2) == f"{last_day} {window[0]}"
+    assert datetime.fromisoformat(finish.group(1)) > datetime.now(UTC) + timedelta(days=1)
+    assert re.search(r"faltam cerca de \d+ d \d\d h", line), line
+    progress = (await http.get(f"{url}/progress", headers=HTMX)).text
+    assert f">{last_day} {window[0]}</time>" in progress
+    # The API's figures are the same estimate.
+    identity = identity_of(desk.supervisor)
+    async with db.tenant_session(identity.claims) as session:
+        campaign = await service.get_campaign(session, identity, campaign_id)
+    assert campaign.progress.finishes_at == datetime.fromisoformat(finish.group(1))
+    assert campaign.progress.eta_seconds is not None
+    assert campaign.progress.eta_seconds > 24 * 3600

@@ -3,7 +3,8 @@ daily caps with warm-up (crm-features.md "Campaigns that do not get the number b
 
 Pure functions of the campaign's settings and the clock, so every rule is tested without
 waiting for it. The dispatcher (dispatch.py) asks them in this order: window, caps, then the
-gap after a send. Times are aware datetimes; the window is in the company's time zone.
+gap after a send; the panel and the API ask finish_estimate when the last message should go.
+Times are aware datetimes; the window is in the company's time zone.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ DAY = timedelta(days=1)
 # hundreds of messages is what WhatsApp flags first).
 WARMUP_FIRST_DAY = 30
 WARMUP_STEP = 30
+# How far ahead a finish is estimated (a daily cap of 1 and thousands of people: no date).
+ESTIMATE_HORIZON = timedelta(days=3 * 366)
 
 
 @dataclass(frozen=True)
@@ -93,9 +96,9 @@ def after_send(
 
 
 def estimate_seconds(pending: int, pacing: Pacing) -> float:
-    """A rough time to send `pending` more messages at this pace: mean gaps and pauses, and
-    no sooner than the hourly cap allows (the last ones wait for later hours); the window and
-    the daily cap are not counted."""
+    """A rough time to send `pending` more messages at this pace without a stop: mean gaps and
+    pauses, and no sooner than the hourly cap allows (the last ones wait for later hours). The
+    window and the daily cap are finish_estimate's."""
     if pending <= 0:
         return 0.0
     gap = (pacing.min_gap_seconds + pacing.max_gap_seconds) / 2
@@ -103,3 +106,89 @@ def estimate_seconds(pending: int, pacing: Pacing) -> float:
     paced = pending * gap + (pending // pacing.batch_size) * (pause - gap)
     later_hours = (pending - 1) // pacing.hourly_cap
     return max(paced, later_hours * HOUR.total_seconds())
+
+
+def finish_estimate(
+    pending: int,
+    pacing: Pacing,
+    zone: ZoneInfo,
+    start: datetime,
+    *,
+    number_since: datetime,
+    sent_today: int = 0,
+) -> datetime | None:
+    """When the last of `pending` messages should go if sending goes on from `start`: at the
+    pace of estimate_seconds, only inside the sending window (its hours on its days, in
+    `zone`), and no more a day than the number's daily limit (the cap, with warm-up from
+    `number_since`). The number's `sent_today` sends (on `zone`'s calendar) use up part of
+    the limit when the window still opens on `start`'s day. None when the last send is more
+    than ESTIMATE_HORIZON ahead.
+
+    Rough, as the dispatcher's rolling 24 hours are counted as days of the window, and the
+    number's other campaigns after `start` are not known; but a campaign that may send 200 a
+    day from 09:00 to 18:00 is told days, not the minutes of its pace alone."""
+    if pending <= 0:
+        return start
+    left, at = pending, start
+    today = start.astimezone(zone).date()
+    while at - start <= ESTIMATE_HORIZON:
+        at = window_opens_at(at, zone, pacing) or at
+        used = sent_today if at.astimezone(zone).date() == today else 0
+        if not used:
+            skipped = _skip_whole_weeks(left, pacing, zone, at, number_since)
+            if skipped is None:
+                return None
+            at, left = skipped
+        closes = datetime.combine(at.astimezone(zone).date(), pacing.window_end, tzinfo=zone)
+        room = max(daily_limit(pacing, at - number_since) - used, 0)
+        sends = _sends_before(pacing, (closes - at).total_seconds(), min(left, room))
+        if sends >= left:
+            return at + timedelta(seconds=estimate_seconds(left, pacing))
+        left -= sends
+        at = closes
+    return None
+
+
+def _skip_whole_weeks(
+    left: int, pacing: Pacing, zone: ZoneInfo, at: datetime, number_since: datetime
+) -> tuple[datetime, int] | None:
+    """When `at` opens a whole window and every day from then on sends alike (warm-up over),
+    the weeks before the last one counted at once: the opening on the same weekday after
+    them and the messages left then (a cap of 200 a day and 100,000 people is 500 days, not
+    500 turns of the loop). `at` and `left` as they are otherwise; None past the horizon."""
+    opened = at.astimezone(zone)
+    if opened.time() != pacing.window_start:
+        return at, left
+    window = _window_seconds(pacing)
+    age = at - number_since
+    day = _sends_before(pacing, window, daily_limit(pacing, age))
+    week = day * len(pacing.weekdays)
+    settled = day == _sends_before(pacing, window, daily_limit(pacing, age + ESTIMATE_HORIZON))
+    if not settled or not week or left <= week:
+        return at, left
+    weeks = (left - 1) // week
+    if timedelta(weeks=weeks) > ESTIMATE_HORIZON:
+        return None
+    on = opened.date() + timedelta(weeks=weeks)
+    return datetime.combine(on, pacing.window_start, tzinfo=zone), left - weeks * week
+
+
+def _window_seconds(pacing: Pacing) -> float:
+    """The length of one day's sending window."""
+    day = datetime(2000, 1, 1)
+    return (
+        datetime.combine(day, pacing.window_end) - datetime.combine(day, pacing.window_start)
+    ).total_seconds()
+
+
+def _sends_before(pacing: Pacing, seconds: float, most: int) -> int:
+    """How many sends, at most `most`, the pace fits in `seconds` (estimate_seconds grows with
+    the count, so a binary search finds the last that fits)."""
+    low, high = 0, most
+    while low < high:
+        middle = (low + high + 1) // 2
+        if estimate_seconds(middle, pacing) < seconds:
+            low = middle
+        else:
+            high = middle - 1
+    return low

@@ -161,6 +161,27 @@ async def progress(
     return counts
 
 
+async def numbers_pace(
+    session: AsyncSession, instance_ids: Sequence[uuid.UUID], since: datetime
+) -> dict[uuid.UUID, tuple[datetime, int]]:
+    """Each number's registration time and how many campaign messages it was given since
+    `since` (the warm-up's age and the use of its daily cap, for the finish estimate)."""
+    if not instance_ids:
+        return {}
+    rows = await session.execute(
+        text(
+            "select i.id, i.created_at, count(r.id)"
+            " from evolution_instances i"
+            " left join campaigns c on c.instance_id = i.id"
+            " left join campaign_recipients r on r.campaign_id = c.id and r.dispatched_at > :since"
+            " where i.id = any(:ids)"
+            " group by i.id, i.created_at"
+        ),
+        {"ids": list(instance_ids), "since": since},
+    )
+    return {instance_id: (created_at, int(sent)) for instance_id, created_at, sent in rows}
+
+
 async def recipients_page(
     session: AsyncSession,
     campaign_id: uuid.UUID,

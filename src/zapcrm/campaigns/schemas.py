@@ -227,8 +227,14 @@ class CampaignProgress(BaseModel):
     failed: int
     replied: int
     eta_seconds: float | None = Field(
-        description="estimativa do tempo até o último envio pelo ritmo (sem janela nem limite "
-        "diário); null quando não está enviando"
+        description="estimativa do tempo até o último envio: o ritmo, só dentro da janela de "
+        "envio e até o limite diário do número; null quando não está enviando (ou passa de 3 "
+        "anos)"
+    )
+    finishes_at: datetime | None = Field(
+        default=None,
+        description="o momento do último envio pela mesma estimativa (eta_seconds a partir de "
+        "agora); null quando não está enviando",
     )
 
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
@@ -391,18 +391,29 @@ async def _connected(session: AsyncSession, identity: Identity, instance_id: uui
 async def _out(session: AsyncSession, campaigns: Sequence[Campaign]) -> list[CampaignOut]:
     if not campaigns:
         return []
+    now = datetime.now(UTC)
     counts = await repository.progress(session, [campaign.id for campaign in campaigns])
     zone = await accounts_service.company_zone(session, campaigns[0].company_id)
-    return [
-        CampaignOut.model_validate(
-            {column: getattr(campaign, column) for column in _OUT_COLUMNS}
-            | {
-                "progress": _progress(campaign, counts.get(campaign.id, {})),
-                "next_send_in_window_at": _next_send_in_window(campaign, zone),
-            }
+    # The numbers of the campaigns sending: their age (warm-up) and their sends of the day.
+    numbers = await repository.numbers_pace(
+        session,
+        list({campaign.instance_id for campaign in campaigns if campaign.status == "running"}),
+        datetime.combine(now.astimezone(zone).date(), time(), tzinfo=zone),
+    )
+    shown = []
+    for campaign in campaigns:
+        figures = counts.get(campaign.id, {})
+        finishes_at = _finishes_at(campaign, figures, zone, numbers.get(campaign.instance_id), now)
+        shown.append(
+            CampaignOut.model_validate(
+                {column: getattr(campaign, column) for column in _OUT_COLUMNS}
+                | {
+                    "progress": _progress(campaign, figures, finishes_at, now),
+                    "next_send_in_window_at": _next_send_in_window(campaign, zone),
+                }
+            )
         )
-        for campaign in campaigns
-    ]
+    return shown
 
 
 # What CampaignOut shows of the row: every field but the computed ones.
@@ -424,18 +435,41 @@ def _next_send_in_window(campaign: Campaign, zone: ZoneInfo) -> datetime | None:
     return pacing.window_opens_at(due, zone, _pace(campaign)) or due
 
 
-def _progress(campaign: Campaign, figures: dict[str, int]) -> CampaignProgress:
+def _finishes_at(
+    campaign: Campaign,
+    figures: dict[str, int],
+    zone: ZoneInfo,
+    number: tuple[datetime, int] | None,
+    now: datetime,
+) -> datetime | None:
+    """When a sending campaign's last message should go: from its next send on, at its pace,
+    in its window, within its number's daily limit (pacing.finish_estimate)."""
+    if campaign.status != "running" or number is None:
+        return None
+    registered, sent_today = number
+    start = max(now, campaign.next_send_at or now)
+    if start.astimezone(zone).date() != now.astimezone(zone).date():
+        sent_today = 0  # held for a later day (a cap reached): today's sends count no more
+    return pacing.finish_estimate(
+        figures.get("pending", 0),
+        _pace(campaign),
+        zone,
+        start,
+        number_since=registered,
+        sent_today=sent_today,
+    )
+
+
+def _progress(
+    campaign: Campaign, figures: dict[str, int], finishes_at: datetime | None, now: datetime
+) -> CampaignProgress:
     numbers = {name: figures.get(name, 0) for name in get_args(RecipientStatus)}
-    pace = _pace(campaign)
     return CampaignProgress(
         **numbers,
         total=sum(numbers.values()),
         replied=figures.get("replied", 0),
-        eta_seconds=(
-            pacing.estimate_seconds(numbers["pending"], pace)
-            if campaign.status == "running"
-            else None
-        ),
+        eta_seconds=None if finishes_at is None else (finishes_at - now).total_seconds(),
+        finishes_at=finishes_at,
     )
 
 
