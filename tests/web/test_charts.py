@@ -1,9 +1,12 @@
 """Chart geometry: a readable scale, bars that stand on the baseline in proportion, labels
-thinned to a legible number, and heat shades relative to the busiest cell."""
+thinned to a legible number, values written as the page writes them, and heat shades relative
+to the busiest cell."""
 
 from __future__ import annotations
 
 from zapcrm.web.charts import HEAT_LEVELS, MAX_TICKS, grouped_bars, heat_level, nice_top
+from zapcrm.web.i18n import use_locale
+from zapcrm.web.templating import duration, number
 
 
 def test_the_scale_tops_at_one_two_or_five_times_a_power_of_ten() -> None:
@@ -13,7 +16,7 @@ def test_the_scale_tops_at_one_two_or_five_times_a_power_of_ten() -> None:
 
 
 def test_bars_are_proportional_to_the_top_and_stand_on_the_baseline() -> None:
-    chart = grouped_bars(["a", "b", "c"], [[0, 4, 10], [2, 0, 5]])
+    chart = grouped_bars(["a", "b", "c"], [[0, 4, 10], [2, 0, 5]], label=str)
     assert len(chart.bars) == 6
     by_place = {(bar.series, bar.category): bar for bar in chart.bars}
     full, half = by_place[(0, 2)], by_place[(1, 2)]
@@ -29,16 +32,32 @@ def test_bars_are_proportional_to_the_top_and_stand_on_the_baseline() -> None:
 
 def test_a_long_period_writes_at_most_the_tick_limit_of_labels() -> None:
     days = [str(day) for day in range(366)]
-    chart = grouped_bars(days, [[1] * 366])
+    chart = grouped_bars(days, [[1] * 366], label=str)
     assert len(chart.categories) <= MAX_TICKS
     assert chart.categories[0].text == "0"
     assert all(bar.width > 0 for bar in chart.bars)
 
 
 def test_an_empty_period_draws_flat_bars_on_a_scale_of_one() -> None:
-    chart = grouped_bars(["x"], [[0], [0]])
+    chart = grouped_bars(["x"], [[0], [0]], label=str)
     assert {bar.height for bar in chart.bars} == {0}
     assert [label.text for label in chart.scale] == ["0", "1"]
+
+
+def test_values_and_scale_are_written_by_the_pages_own_formatter() -> None:
+    """Tooltips and scale read "1.234" in Portuguese and "1,234" in English, and a chart of
+    durations reads them as the page's cards do ("2 min 30 s"), never the raw value."""
+    with use_locale("pt_BR"):
+        chart = grouped_bars(["seg."], [[1234], [7]], label=number)
+    assert [bar.text for bar in chart.bars] == ["1.234", "7"]
+    assert [label.text for label in chart.scale] == ["0", "1.000", "2.000"]
+    with use_locale("en"):
+        english = grouped_bars(["Mon"], [[1234]], label=number)
+    assert english.bars[0].text == "1,234"
+    assert english.scale[-1].text == "2,000"
+    waits = grouped_bars(["seg."], [[150]], label=duration)
+    assert waits.bars[0].text == "2 min 30 s"
+    assert [label.text for label in waits.scale] == ["0 s", "1 min 40 s", "3 min 20 s"]
 
 
 def test_heat_shades_are_relative_to_the_busiest_hour_and_zero_stays_blank() -> None:

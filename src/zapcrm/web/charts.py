@@ -4,12 +4,16 @@ Written here rather than with a charting library: the panel's Content-Security-P
 inline styles and scripts, which the SVG of maintained Python chart libraries (pygal, leather)
 carries, while SVG's own attributes (x, y, width, height) are allowed. What is left to compute
 is a handful of rectangles and a rounded scale.
+
+Every number a chart writes (its scale, each bar's tooltip) goes through the caller's `label`,
+the same formatter as the page's figures, so a chart reads "1.234" or "2 min 30 s" where the
+cards and tables do, never a raw "1234".
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # The drawing's own units; the <svg> scales to the width of its card.
@@ -24,7 +28,8 @@ HEAT_LEVELS = 4
 
 @dataclass(frozen=True)
 class Bar:
-    """One value as a rectangle; `series` picks its colour, `category` its group."""
+    """One value as a rectangle; `series` picks its colour, `category` its group, and `text` is
+    the value as the page writes it (for the tooltip)."""
 
     x: float
     y: float
@@ -33,6 +38,7 @@ class Bar:
     series: int
     category: int
     value: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -66,9 +72,15 @@ def nice_top(value: int) -> int:
     return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
 
 
-def grouped_bars(categories: Sequence[str], series: Sequence[Sequence[int]]) -> BarChart:
+def grouped_bars(
+    categories: Sequence[str],
+    series: Sequence[Sequence[int]],
+    *,
+    label: Callable[[int], str],
+) -> BarChart:
     """A bar per value of each series, grouped by category (each series has a value per
-    category). At most MAX_TICKS category labels are written, evenly spaced."""
+    category), its values and scale written by `label` (the page's number or duration
+    filter). At most MAX_TICKS category labels are written, evenly spaced."""
     count = len(categories)
     top = nice_top(max((value for values in series for value in values), default=0))
     baseline = HEIGHT - BOTTOM
@@ -89,6 +101,7 @@ def grouped_bars(categories: Sequence[str], series: Sequence[Sequence[int]]) -> 
                     series=index,
                     category=position,
                     value=value,
+                    text=label(value),
                 )
             )
     step = math.ceil(count / MAX_TICKS) if count else 1
@@ -98,7 +111,7 @@ def grouped_bars(categories: Sequence[str], series: Sequence[Sequence[int]]) -> 
         if position % step == 0
     ]
     scale = [
-        Label(x=LEFT - 8, y=round(baseline - plot_height * fraction, 2), text=str(value))
+        Label(x=LEFT - 8, y=round(baseline - plot_height * fraction, 2), text=label(value))
         for fraction, value in ((0.0, 0), (0.5, top // 2 if top % 2 == 0 else None), (1.0, top))
         if value is not None
     ]

@@ -12,6 +12,7 @@ from zapcrm.hours.schedule import Schedule
 from zapcrm.reports.schemas import DayVolume, ReportVolume
 from zapcrm.web.charts import BarChart, grouped_bars, heat_level
 from zapcrm.web.i18n import N_, current_locale, translate
+from zapcrm.web.templating import number
 
 
 def opening_summary(schedule: Schedule) -> str:
@@ -84,6 +85,7 @@ def volume_view(volume: ReportVolume) -> VolumeView:
             [day.cycles_started for day in volume.days],
             [day.cycles_closed for day in volume.days],
         ],
+        label=number,
     )
     weekday_names = get_day_names("abbreviated", locale=locale)  # 0 is Monday
     highest = max((cell.messages_inbound for cell in volume.traffic), default=0)

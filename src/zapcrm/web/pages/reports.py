@@ -24,9 +24,10 @@ from zapcrm.reports.schemas import ReportFilters, SatisfactionStats
 from zapcrm.surveys import service as surveys_service
 from zapcrm.web.charts import BarChart, grouped_bars
 from zapcrm.web.dependencies import CurrentPanelUser, PanelUser, require_supervisor
-from zapcrm.web.i18n import N_, current_locale, translate
+from zapcrm.web.form_errors import form_errors
+from zapcrm.web.i18n import N_, current_locale
 from zapcrm.web.reports_view import opening_summary, volume_view
-from zapcrm.web.templating import render
+from zapcrm.web.templating import number, render
 from zapcrm.web.views import Agents, optional_uuid
 
 router = APIRouter()
@@ -101,6 +102,7 @@ def grades_chart(satisfaction: SatisfactionStats) -> BarChart:
     return grouped_bars(
         [str(grade.grade) for grade in satisfaction.grades],
         [[grade.count for grade in satisfaction.grades]],
+        label=number,
     )
 
 
@@ -125,17 +127,19 @@ async def reports_page(
     department = optional_uuid(department_id, N_("setor inválido"))
     in_hours = bool(business_hours)
     error: str | None = None
+    error_field: str | None = None
     async with runtime.db.tenant_session(user.identity.claims) as session:
         try:
             filters = await _filters(
                 session, user, chosen, date_from, date_to, instance, agent, department, in_hours
             )
         except ValidationFailed as invalid:
-            # The form stays on screen with the reason; the figures fall back to 7 days.
-            error = translate(invalid.message)
-            chosen = "7d"
+            # The form keeps the period as typed, with the reason by the refused date, for the
+            # reader to correct; the figures below fall back to the last 7 days and say so.
+            error, fields = form_errors(invalid)
+            error_field = fields[0]["field"] if fields else None
             filters = await _filters(
-                session, user, chosen, None, None, instance, agent, department, in_hours
+                session, user, "7d", None, None, instance, agent, department, in_hours
             )
         report = await reports_service.summary(session, user.identity, filters)
         volume = await reports_service.volume(session, user.identity, filters)
@@ -157,6 +161,9 @@ async def reports_page(
         filters=filters,
         period=chosen,
         error=error,
+        error_field=error_field,
+        typed_from=date_from or "",
+        typed_to=date_to or "",
         agents=agents,
         instances=instances,
         csv_query=_csv_query(filters),
