@@ -24,6 +24,7 @@ TENANT_TABLES = (
     "evolution_instances",
     "contacts",
     "contact_identities",
+    "contact_stage_tallies",
     "evolution_conversations",
     "conversation_cycles",
     "evolution_messages",
@@ -64,6 +65,8 @@ INSERT_INTO_OTHER_COMPANY = {
     "contacts": "insert into contacts (company_id, name) values (:b, 'Intruso')",
     "contact_identities": "insert into contact_identities (company_id, contact_id, kind, value)"
     " values (:b, :b_contact, 'phone', '5511900000000')",
+    "contact_stage_tallies": "insert into contact_stage_tallies (company_id, contacts)"
+    " values (:b, 1)",
     "evolution_conversations": "insert into evolution_conversations"
     " (company_id, instance_id, remote_jid) values (:b, :b_instance, 'intruso@s.whatsapp.net')",
     "conversation_cycles": "insert into conversation_cycles"

@@ -1,6 +1,6 @@
 """`zapcrm worker`: every stream's consumers, the outbox relay, the alert watch, the
-scheduled instance credential sync, the campaign dispatcher and the snooze alarm clock, in one
-process."""
+scheduled instance credential sync, the campaign dispatcher, the snooze alarm clock and the
+funnel counts' upkeep, in one process."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from prometheus_client import start_http_server
 from zapcrm.campaigns.dispatch import dispatch_forever
 from zapcrm.config import Settings
 from zapcrm.contacts.importing.jobs import IMPORT_STREAM, ContactImportHandler
+from zapcrm.contacts.jobs import fold_tallies_forever
 from zapcrm.distribution.jobs import distribute_forever
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.evolution.rotation import sync_forever
@@ -133,6 +134,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             wake_forever(runtime, stop),
             distribute_forever(runtime, stop),
             send_due_forever(runtime, stop),
+            fold_tallies_forever(runtime, stop),
         )
     finally:
         await runtime.close()
