@@ -46,7 +46,8 @@ grant all on public.contact_stage_tallies to service_role;
 """
 
 # One function for the three statement triggers: each names only the transition tables its
-# event has, and PL/pgSQL plans a branch's statement only when it runs.
+# event has, and PL/pgSQL plans a branch's statement only when it runs. A company being deleted
+# takes its contacts and its counts with it (cascades): no count is written for it then.
 _TALLY = """
 create function app.tally_contact_stages() returns trigger
 language plpgsql security definer set search_path = '' as $$
@@ -58,7 +59,9 @@ begin
   elsif tg_op = 'DELETE' then
     insert into public.contact_stage_tallies (company_id, funnel_stage, contacts)
     select o.company_id, o.funnel_stage, -count(*) from old_rows o
-    where o.merged_into_id is null group by 1, 2;
+    where o.merged_into_id is null and exists (select from public.companies c
+      where c.id = o.company_id)
+    group by 1, 2;
   else
     insert into public.contact_stage_tallies (company_id, funnel_stage, contacts)
     select d.company_id, d.funnel_stage, sum(d.change) from (
@@ -66,7 +69,8 @@ begin
       where o.merged_into_id is null
       union all
       select n.company_id, n.funnel_stage, 1 from new_rows n where n.merged_into_id is null
-    ) d group by 1, 2 having sum(d.change) <> 0;
+    ) d where exists (select from public.companies c where c.id = d.company_id)
+    group by 1, 2 having sum(d.change) <> 0;
   end if;
   return null;
 end

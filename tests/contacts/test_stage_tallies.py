@@ -153,3 +153,18 @@ async def test_the_worker_folds_only_companies_with_many_rows(
             {"c": busy},
         )
         assert kept.scalar_one() == 40
+
+
+async def test_a_company_with_contacts_can_still_be_deleted(
+    factory: Factory, runtime: Runtime
+) -> None:
+    """Its contacts go by cascade, after the company row: no count is written for it then."""
+    company = await factory.company()
+    async with runtime.db.service_session() as session:
+        await session.execute(
+            text("insert into contacts (company_id, name) values (:c, 'Ana'), (:c, 'Bia')"),
+            {"c": company},
+        )
+    async with runtime.db.service_session() as session:
+        await session.execute(text("delete from companies where id = :c"), {"c": company})
+    assert await _tally_rows(runtime, company) == 0
