@@ -21,7 +21,7 @@ from zapcrm.contacts.attributes import AttributeDef, load_definitions
 from zapcrm.contacts.query import repository
 from zapcrm.contacts.query.fields import custom_field
 from zapcrm.contacts.query.schemas import ContactOut, ContactQuery, FunnelColumn, FunnelOut, Page
-from zapcrm.contacts.query.service import Criteria, page_of, resolve_criteria
+from zapcrm.contacts.query.service import Criteria, page_from_rows, page_of, resolve_criteria
 from zapcrm.contacts.query.sorting import Sort
 from zapcrm.contacts.repository.attributes import list_stages
 from zapcrm.exceptions import ValidationFailed
@@ -29,6 +29,11 @@ from zapcrm.i18n import N_
 
 # A column shows the contacts of its stage that were active last first.
 CARD_ORDER = Sort.LAST_INTERACTION
+# A narrowed board with at most this many matches reads its columns' first cards in one pass
+# (repository.first_pages_by_stage); with more, each column's page finds its cards at once.
+# Measured at 200,000 contacts: a rare name (14 matches) 87 -> 18 ms in one pass; a common
+# one (33,000 matches) 33 ms column by column, 75 ms in one pass.
+ONE_PASS_MATCHES = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,12 @@ async def board(
     """The counts (and values) and every column's first `limit` cards."""
     criteria = await resolve_criteria(session, identity, query, now=now)
     columns = await _counted(session, identity, criteria, value)
+    if criteria.where and columns.total <= ONE_PASS_MATCHES:
+        firsts = await repository.first_pages_by_stage(
+            session, identity.company_id, criteria.where, sort=CARD_ORDER, limit=limit + 1
+        )
+        pages = [page_from_rows(firsts.get(c.key, []), CARD_ORDER, limit) for c in columns.columns]
+        return Board(columns, pages)
     pages = [
         await page_of(
             session, identity, _in_stage(criteria, column.key),

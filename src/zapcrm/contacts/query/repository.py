@@ -131,6 +131,45 @@ async def page_contacts(
     return (await session.execute(statement)).all()
 
 
+async def first_pages_by_stage(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    where: Sequence[ColumnElement[bool]],
+    *,
+    sort: Sort,
+    limit: int,
+) -> dict[str | None, list[Row[*tuple[Any, ...]]]]:
+    """Each funnel stage's first `limit` matching contacts in `sort` order (rows as
+    page_contacts gives them), in one pass over the matches: ranked by their id, stage and sort
+    value, then only the winners' cards read. Meant for few matches (funnel.board): each
+    column's own page may walk the whole sort index looking for a rare name, where this sorts
+    a few rows; with many matches that walk stops at once and this would sort them all."""
+    read = source.contacts()
+    stage = read.c.funnel_stage
+    ranked = (
+        select(
+            read.c.id,
+            func.row_number()
+            .over(partition_by=stage, order_by=order_by(sort, None))
+            .label("place"),
+        )
+        .where(visible(company_id), *where)
+        .subquery()
+    )
+    cards = source.contacts().alias("cards")
+    statement = (
+        select(*(cards.c[name] for name in PAGE_COLUMNS), cards.c[sort_value(sort, None).name])
+        .join(ranked, ranked.c.id == cards.c.id)
+        .where(ranked.c.place <= limit, cards.c.company_id == company_id)
+        .order_by(ranked.c.place)
+    )
+    await _plan_for(session, where)
+    pages: dict[str | None, list[Row[*tuple[Any, ...]]]] = {}
+    for row in (await session.execute(statement)).all():
+        pages.setdefault(row.funnel_stage, []).append(row)
+    return pages
+
+
 async def count_contacts(
     session: AsyncSession,
     company_id: uuid.UUID,

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select
+from sqlalchemy import Row, Select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -191,6 +191,14 @@ async def page_of(
         after_key=after_key,
         limit=limit + 1,
     )
+    return page_from_rows(rows, effective, limit)
+
+
+def page_from_rows(
+    rows: Sequence[Row[*tuple[Any, ...]]], sort: Sort, limit: int
+) -> Page[ContactOut]:
+    """A page of up to `limit` contacts from up to `limit` + 1 rows in `sort` order (each
+    PAGE_COLUMNS then its sort value); a row more means a next page, from the last shown."""
     width = len(repository.PAGE_COLUMNS)
     items = [
         ContactOut.model_validate(dict(zip(repository.PAGE_COLUMNS, row[:width], strict=True)))
@@ -199,7 +207,7 @@ async def page_of(
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(effective, last[width], last[0])
+        next_cursor = encode_cursor(sort, last[width], last[0])
     return Page[ContactOut](items=items, next_cursor=next_cursor)
 
 
