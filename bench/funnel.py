@@ -1,6 +1,7 @@
 """The funnel board (Contatos → Funil) on 1,000,000 contacts: p50/p95 of what the page reads
 through the real services (tenant transaction, RLS, SQLAlchemy): every stage's count, then the
-first 20 cards of each column by last interaction; the whole board, and narrowed by a search;
+first 20 cards of each column by last interaction; the whole board, and narrowed by a search
+(a common name, and a rarer one whose few matches are ranked in one pass);
 the counts alone, and with each column's sum of a number attribute.
 Baselines in the same run: the board's counts as one bare GROUP BY sent by psycopg as the table
 owner (no RLS, no ORM), and a trivial indexed lookup.
@@ -76,6 +77,8 @@ async def _run(url: str, count: int, runs: int) -> bool:
             sides: dict[str, Runner] = {
                 "board, every contact": _board(db, identity, ContactQuery()),
                 'board, search "silva"': _board(db, identity, ContactQuery(q="silva")),
+                # Few matches: the columns' first cards in one pass (funnel.ONE_PASS_MATCHES).
+                'board, search "damaceno" (few)': _board(db, identity, ContactQuery(q="damaceno")),
                 "its counts alone, every contact": _counts(db, identity, ContactQuery()),
                 'its counts and sums of "renda"': _counts(
                     db, identity, ContactQuery(), value="renda"
