@@ -273,24 +273,17 @@ def group_by_day(
     notes: Sequence[NoteOut] = (),
     *,
     has_older: bool = False,
-    newer_than_page: bool = True,
 ) -> list[DayGroup]:
     """Chat order (oldest first) split into days, with the notes written in the same span.
 
     A note belongs to this page when it is not older than the page's oldest message (or to
-    any time when nothing older exists); `newer_than_page=False` (an older page) also drops
-    notes newer than the page, which the page after it already showed.
+    any time when nothing older exists). An older page is given only the notes written before
+    the message the chat already shows from (pages/inbox.py `older_messages`).
     """
     items: list[ChatItem] = list(messages_newest_first)
     if messages_newest_first:
         oldest = messages_newest_first[-1].message_timestamp
-        newest = messages_newest_first[0].message_timestamp
-        items += [
-            note
-            for note in notes
-            if (not has_older or note.created_at >= oldest)
-            and (newer_than_page or note.created_at < newest)
-        ]
+        items += [note for note in notes if not has_older or note.created_at >= oldest]
     elif not has_older:
         items += list(notes)
     groups: list[DayGroup] = []

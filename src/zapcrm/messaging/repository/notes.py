@@ -52,14 +52,22 @@ async def insert_note(
 
 
 async def list_notes(
-    session: AsyncSession, company_id: uuid.UUID, conversation_id: uuid.UUID, *, limit: int
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    *,
+    limit: int,
+    before: datetime | None = None,
 ) -> Sequence[dict[str, Any]]:
-    """A conversation's latest notes, newest first."""
+    """A conversation's latest notes (created before `before`, when given), newest first."""
+    conditions = [
+        ConversationNote.company_id == company_id,
+        ConversationNote.conversation_id == conversation_id,
+    ]
+    if before is not None:
+        conditions.append(ConversationNote.created_at < before)
     statement = (
-        _notes(
-            ConversationNote.company_id == company_id,
-            ConversationNote.conversation_id == conversation_id,
-        )
+        _notes(*conditions)
         .order_by(ConversationNote.created_at.desc(), ConversationNote.id.desc())
         .limit(limit)
     )

@@ -168,8 +168,12 @@ async def list_notes(
     conversation_id: uuid.UUID,
     *,
     limit: int = DEFAULT_LIMIT,
+    before: datetime | None = None,
 ) -> list[NoteOut]:
-    """The conversation's latest notes, newest first (like its messages)."""
+    """The conversation's latest notes (written `before` that moment, when given), newest
+    first (like its messages)."""
     await _visible(session, conversation_id)
-    rows = await notes.list_notes(session, identity.company_id, conversation_id, limit=limit)
+    rows = await notes.list_notes(
+        session, identity.company_id, conversation_id, limit=limit, before=before
+    )
     return [NoteOut(**row) for row in rows]

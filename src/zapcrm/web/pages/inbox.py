@@ -23,6 +23,7 @@ from zapcrm.evolution.admin import company_instances
 from zapcrm.evolution.schemas import InstanceOut
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.hours.schedule import is_open
+from zapcrm.kit.pagination import decode_cursor
 from zapcrm.kit.zones import zone_or_default
 from zapcrm.messaging import sends, uploads
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
@@ -282,16 +283,26 @@ def _list_filter(
     )
 
 
-def _back_query(user: PanelUser, conversation: ConversationOut, page_url: str | None) -> str:
+def _back_query(user: PanelUser, conversation: ConversationOut | None, page_url: str | None) -> str:
     """The query of the list a chat's back arrow returns to, for a header drawn again by a chat
     action: read from the chat page's own address (htmx sends it as HX-Current-URL) as the page
-    read it, so the operator who came from "Não atribuídas" goes back there."""
+    read it, so the operator who came from "Não atribuídas" goes back there. Without the
+    conversation (one the reader no longer sees), the address's list or the default one."""
     params = parse_qs(urlsplit(page_url or "").query)
 
     def first(key: str) -> str | None:
         values = params.get(key)
         return values[0] if values else None
 
+    if conversation is None:
+        return InboxFilter.parse(
+            first("tab") or "mine",
+            first("status") or "open",
+            first("q"),
+            may_see_all=user.is_supervisor,
+            instance=first("instance"),
+            department=first("department"),
+        ).query()
     return _list_filter(
         conversation,
         user,
@@ -333,14 +344,20 @@ async def older_messages(
     user: CurrentPanelUser,
     cursor: Annotated[str, Query(max_length=200)],
 ) -> Response:
-    """The page of messages before `cursor`, prepended when the chat scrolls to the top."""
+    """The page of messages before `cursor`, prepended when the chat scrolls to the top.
+
+    With the notes written before the message `cursor` names, the oldest the chat shows: the
+    page after this one shows the notes from that message on, so a note written between the
+    two pages' messages belongs here (not before this page's newest message, which lost it).
+    """
     async with runtime.db.tenant_session(user.identity.claims) as session:
         current = await inbox.get_conversation(session, conversation_id)
         messages = await inbox.list_messages(
             session, runtime.redis, conversation_id, cursor=cursor, limit=CHAT_PAGE_SIZE
         )
+        shown_from, _ = decode_cursor(cursor)  # checked by list_messages, after the chat's RLS
         conversation_notes = await notes.list_notes(
-            session, user.identity, conversation_id, limit=NOTES_LIMIT
+            session, user.identity, conversation_id, limit=NOTES_LIMIT, before=shown_from
         )
         agents = await Agents.load(session, user.identity)
     days = group_by_day(
@@ -348,7 +365,6 @@ async def older_messages(
         company_zone(),
         conversation_notes,
         has_older=messages.next_cursor is not None,
-        newer_than_page=False,
     )
     return HTMLResponse(
         render_macro(
@@ -391,7 +407,7 @@ async def send_text(
 
     message = await in_tenant_transaction(runtime, user.identity, work)
     return HTMLResponse(
-        render_macro("inbox/_chat.html", "bubble", message, None, None, company_zone())
+        render_macro("inbox/_chat.html", "appended_bubble", message, None, company_zone())
     )
 
 
@@ -409,7 +425,7 @@ async def send_file(
     )
     message = await sends.send_media(runtime, user.identity, conversation_id, upload, None)
     return HTMLResponse(
-        render_macro("inbox/_chat.html", "bubble", message, None, None, company_zone())
+        render_macro("inbox/_chat.html", "appended_bubble", message, None, company_zone())
     )
 
 
@@ -448,6 +464,7 @@ async def add_note(
         user,
         text,
         lambda session, body: notes.add_note(session, user.identity, conversation_id, body),
+        appended=True,
     )
 
 
@@ -470,14 +487,18 @@ async def edit_note(
 NoteWrite = Callable[[AsyncSession, str], Awaitable[tuple[NoteOut, list[OutboxItem]]]]
 
 
-async def _saved_note(runtime: Runtime, user: PanelUser, text: str, write: NoteWrite) -> Response:
-    """A new or corrected note's text checked, saved in one transaction, drawn as its bubble."""
+async def _saved_note(
+    runtime: Runtime, user: PanelUser, text: str, write: NoteWrite, *, appended: bool = False
+) -> Response:
+    """A new or corrected note's text checked, saved in one transaction, drawn as its bubble
+    (a new one, `appended` at the chat's end, after its day's separator)."""
     body = text.strip()
     if not body:
         raise ValidationFailed(N_("escreva a nota antes de salvar"))
     note = await in_tenant_transaction(runtime, user.identity, lambda session: write(session, body))
+    macro = "appended_note" if appended else "note_bubble"
     return HTMLResponse(
-        render_macro("inbox/_chat.html", "note_bubble", note, company_zone(), user.identity)
+        render_macro("inbox/_chat.html", macro, note, company_zone(), user.identity)
     )
 
 
@@ -628,6 +649,30 @@ async def set_status(
     async with runtime.db.tenant_session(user.identity.claims) as session:
         agents = await Agents.load(session, user.identity)
     return _rendered_header(user, conversation, agents, _back_query(user, conversation, page_url))
+
+
+@router.post("/conversations/{conversation_id}/left")
+async def chat_left(
+    conversation_id: uuid.UUID,
+    runtime: RuntimeDep,
+    user: ActingPanelUser,
+    draft: Draft = "",
+    page_url: PageUrl = None,
+) -> Response:
+    """The open chat's pane once the chat left the reader's sight (a colleague took it, or it
+    was sent to a department they do not work in): the live stream only says that its row
+    went, and the chat on screen would keep offering actions that can only fail ("conversa
+    não encontrada"). It says so and keeps what the reader had typed; nothing (204) while
+    the reader still sees the chat."""
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        still_seen = await inbox.find_conversation(session, conversation_id) is not None
+    if still_seen:
+        return Response(status_code=204)
+    back = _back_query(user, None, page_url)
+    pane = render_macro("inbox/_chat.html", "passed_on", None, "", draft.strip(), back)
+    response = HTMLResponse(pane)
+    response.headers["HX-Push-Url"] = f"/panel/inbox?{back}" if back else "/panel/inbox"
+    return response
 
 
 def _rendered_header(

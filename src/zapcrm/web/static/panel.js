@@ -317,6 +317,7 @@
     template.content.querySelectorAll("[id][hx-swap-oob]").forEach(function (fragment) {
       if (!/^(msg|note)-/.test(fragment.id) || fragment.getAttribute("hx-swap-oob").indexOf(":") >= 0) return;
       if (document.getElementById(fragment.id)) return;
+      if (olderLoading) missLive(fragment);
       fragment.remove();
       dropped = true;
     });
@@ -347,6 +348,7 @@
       // A row leaving the list (inbox/_list.html row_gone): removed when the page shows it
       // and it is not newer; nothing is inserted.
       detail.shouldSwap = false;
+      if (incoming.hasAttribute("data-out-of-sight")) chatLeft(incoming);
       if (existing && version(existing) > version(incoming)) return;
       if (existing) existing.remove();
       rowChangedLive(incoming);
@@ -365,6 +367,46 @@
     if (detail.shouldSwap && existing.id === "chat-header" && detail.target === existing) {
       morphHeader(existing, incoming);
       detail.shouldSwap = false;
+    }
+  });
+
+  // The chat on screen left the reader's sight (a colleague took it, a department they do not
+  // work in got it): its pane is asked to say so, with what the composer held, instead of
+  // offering a reply and actions that could only fail. Not for a change older than the
+  // header on the page; the server answers nothing while the reader still sees the chat.
+  // The reader's own transfer takes the chat out of their sight too, and its answer says where
+  // the chat went: while an action of the header is on its way, the question waits for it,
+  // and an answer that replaced the pane meanwhile is not replaced by this vaguer one.
+  var headerBusy = 0, leftWaiting = null;
+  function chatLeft(gone) {
+    var box = messages(), header = document.getElementById("chat-header");
+    var id = gone.id.replace(/^conv-/, "");
+    if (!box || box.getAttribute("data-conversation") !== id || !window.htmx) return;
+    if (header && version(header) > version(gone)) return;
+    if (headerBusy) { leftWaiting = gone; return; }
+    var text = document.getElementById("composer-text");
+    window.htmx.ajax("POST", "/panel/conversations/" + id + "/left", {
+      source: box, target: ".chat-pane", swap: "innerHTML", values: { text: text ? text.value : "" }
+    });
+  }
+  function inHeader(event) {
+    var elt = event.detail.elt;
+    return elt instanceof Element && elt.closest("#chat-header") !== null;
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (inHeader(event)) headerBusy += 1;
+  });
+  // By the request's own element: htmx tells of a request whose element its answer removed
+  // (the header replaced by the pane) on an element still on the page.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var config = event.detail.requestConfig;
+    var elt = config && config.elt;
+    if (!(elt instanceof Element) || elt.closest("#chat-header") === null) return;
+    headerBusy = Math.max(0, headerBusy - 1);
+    if (!headerBusy && leftWaiting) {
+      var gone = leftWaiting;
+      leftWaiting = null;
+      chatLeft(gone);
     }
   });
 
@@ -457,6 +499,7 @@
     if (row && row.classList.contains("conv")) placeRow(row);
     if (list && (list.id === "conversation-list" || /^conv-/.test(list.id))) countsChanged();
     if (list && list.id === "messages") {
+      dropRepeatedDays();
       var appended = list.querySelectorAll(":scope > .bubble");
       if (appended.length) placeBubble(appended[appended.length - 1]);
     }
@@ -473,6 +516,72 @@
       window.htmx.trigger(document.body, "queue-counts");
     }, 1000);
   }
+
+  // Day separators, one per day (inbox/_chat.html day_separator): an older page ends on the
+  // day the page after it begins with, and a bubble added at the end brings its own day's
+  // separator for when the day changed since the one before. A separator repeating the
+  // previous one goes.
+  function dropRepeatedDays() {
+    var box = messages();
+    if (!box) return;
+    var last = null;
+    box.querySelectorAll(":scope > .day[data-day]").forEach(function (day) {
+      var value = day.getAttribute("data-day");
+      if (value === last) day.remove();
+      else last = value;
+    });
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target === messages()) dropRepeatedDays();
+  });
+
+  // The older page goes in above what the reader is looking at, which stays where it was:
+  // by the time the page arrives the reader has often scrolled to the very top, where the
+  // browser's own scroll anchoring does nothing, and the chat jumped to the page's first
+  // message. Live changes of bubbles that were not on the page while the older page was on
+  // its way (withoutAbsentBubbles dropped them) are applied to it afterwards when newer than
+  // what it drew: it may have been read before them.
+  // (htmx names the loader as the target of each of its events; its swap replaces it.)
+  var olderLoading = false, fromBottom = null, missedLive = new Map();
+  function isOlderLoad(event) {
+    var target = event.detail.target;
+    return target instanceof Element && target.id === "older";
+  }
+  function isDeletion(fragment) { return fragment.getAttribute("hx-swap-oob") === "delete"; }
+  function missLive(fragment) {
+    var kept = missedLive.get(fragment.id);
+    if (kept && (isDeletion(kept) || version(kept) > version(fragment))) return;
+    missedLive.set(fragment.id, fragment.cloneNode(true));
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (isOlderLoad(event)) { olderLoading = true; missedLive = new Map(); }
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var box = messages();
+    if (box && isOlderLoad(event)) fromBottom = box.scrollHeight - box.scrollTop;
+  });
+  // After the swap (htmx:afterSwap comes once per element the page brought).
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!isOlderLoad(event)) return;
+    var box = messages();
+    olderLoading = false;
+    if (box && event.detail.successful) {
+      dropRepeatedDays();
+      if (fromBottom !== null) box.scrollTop = box.scrollHeight - fromBottom;
+      missedLive.forEach(function (fragment, id) {
+        var shownNow = document.getElementById(id);
+        if (!shownNow || !box.contains(shownNow)) return;
+        if (isDeletion(fragment)) shownNow.remove();
+        else if (version(fragment) > version(shownNow)) {
+          fragment.removeAttribute("hx-swap-oob");
+          shownNow.replaceWith(fragment);
+          if (window.htmx) window.htmx.process(fragment);
+        }
+      });
+    }
+    fromBottom = null;
+    missedLive = new Map();
+  });
 
   // A live message is appended at the end, but events from parallel worker batches can come
   // out of order (a customer's burst within one second): the new bubble moves up past those
