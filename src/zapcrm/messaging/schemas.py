@@ -20,6 +20,10 @@ AUTOMATIC_MARKS = (
     "survey_request",
     "survey_reply",
 )
+# Those kept out of the inbox (queued with inbox=False): the chat's latest line, its preview
+# and its waiting customer stay as the customer left them, even when WhatsApp's echo of one is
+# stored before the send's answer (messaging/sending.py `_restore_inbox`). A campaign's counts.
+INBOX_ASIDE_MARKS = tuple(mark for mark in AUTOMATIC_MARKS if mark != "campaign_id")
 
 
 class ContactBrief(BaseModel):

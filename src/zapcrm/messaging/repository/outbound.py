@@ -18,6 +18,7 @@ from zapcrm.messaging.repository.ingest import (
     NEWER_SQL,
     REPLY_CTE_SQL,
 )
+from zapcrm.messaging.schemas import INBOX_ASIDE_MARKS
 
 # Insert the queued message and update the inbox and the cycle's first human reply in one
 # statement, which answers the new row as the API shows it (no read after it). The idempotency
@@ -106,7 +107,7 @@ async def load_outgoing(session: AsyncSession, message_id: uuid.UUID) -> dict[st
         text(
             "select m.id, m.company_id, m.instance_id, m.conversation_id, m.key_id, m.status,"
             " m.type, m.body, m.message_payload ->> 'caption' as caption, m.outgoing,"
-            " m.message_payload ? 'away_reply' as aside,"
+            " m.message_payload ?| cast(:aside as text[]) as aside,"
             " m.send_attempts, m.send_attempted_at, m.created_at,"
             # When the message last entered the queue: its time limits count from here.
             " coalesce(m.retried_at, m.created_at) as queued_at,"
@@ -118,7 +119,7 @@ async def load_outgoing(session: AsyncSession, message_id: uuid.UUID) -> dict[st
             " left join contacts ct on ct.id = c.contact_id"
             " where m.id = :id"
         ),
-        {"id": message_id},
+        {"id": message_id, "aside": list(INBOX_ASIDE_MARKS)},
     )
     return rows[0] if rows else None
 
@@ -226,16 +227,16 @@ async def attach_key(
     return final, folded, [(kind, payload) for kind, payload in parked]
 
 
-# The chat's latest message that counts in the inbox (the out-of-office reply does not: it is
-# queued with inbox=False) and its latest such outbound time.
+# The chat's latest message that counts in the inbox (the automatic lines queued with
+# inbox=False do not: INBOX_ASIDE_MARKS) and its latest such outbound time.
 _LATEST_IN_INBOX = text(
     "select m.id, m.type, m.body, m.message_payload ->> 'caption' as caption, m.status,"
     " m.from_me, m.message_timestamp, m.deleted_at is not null as deleted,"
     " (select max(o.message_timestamp) from evolution_messages o"
     "  where o.conversation_id = :id and o.from_me"
-    "  and not o.message_payload ? 'away_reply') as last_outbound_at"
+    "  and not o.message_payload ?| cast(:aside as text[])) as last_outbound_at"
     " from evolution_messages m"
-    " where m.conversation_id = :id and not m.message_payload ? 'away_reply'"
+    " where m.conversation_id = :id and not m.message_payload ?| cast(:aside as text[])"
     " order by m.message_timestamp desc, m.created_at desc limit 1"
 )
 
@@ -244,7 +245,9 @@ async def latest_in_inbox(
     session: AsyncSession, conversation_id: uuid.UUID
 ) -> dict[str, Any] | None:
     """The chat's latest message that counts in the inbox, and its latest such outbound time."""
-    rows = await driver_mappings(session, _LATEST_IN_INBOX, {"id": conversation_id})
+    rows = await driver_mappings(
+        session, _LATEST_IN_INBOX, {"id": conversation_id, "aside": list(INBOX_ASIDE_MARKS)}
+    )
     return rows[0] if rows else None
 
 

@@ -27,7 +27,7 @@ from zapcrm.messaging.changes import conversation_changed, message_changed
 from zapcrm.messaging.labels import preview_of
 from zapcrm.messaging.media import MediaStorage
 from zapcrm.messaging.repository import outbound
-from zapcrm.messaging.schemas import MessageOut
+from zapcrm.messaging.schemas import INBOX_ASIDE_MARKS, MessageOut
 from zapcrm.messaging.uploads import MediaUpload
 from zapcrm.outbox import OutboxItem
 
@@ -261,6 +261,9 @@ async def queue_automatic_text(
     """Queue a text nobody typed (a campaign's, the out-of-office reply) in a chat: sent by
     no one, never an agent's reply in the reports; `payload` says what sent it, `inbox`
     whether it becomes the chat's latest message in the inbox."""
+    if not inbox and not payload.keys() & set(INBOX_ASIDE_MARKS):
+        # The send worker and the inbox know such a line by its mark, when its echo comes first.
+        raise ValueError("a line kept out of the inbox needs one of INBOX_ASIDE_MARKS")
     message_id = uuid.uuid4()
     row = await outbound.queue_message(
         session,
