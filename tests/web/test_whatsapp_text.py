@@ -37,3 +37,48 @@ def test_customer_text_is_escaped_before_any_marker_is_read() -> None:
         " <em>&lt;img src=x onerror=alert(1)&gt;</em>"
     )
     assert str(whatsapp(None)) == ""
+
+
+LINK = '<a href="{href}" target="_blank" rel="noopener noreferrer nofollow">{text}</a>'
+LINK_TEXT = "https://x.com/meu_arquivo_novo"
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        (
+            "Seu pedido: https://loja.com.br/pedido?id=7&via=zap.",
+            "Seu pedido: "
+            + LINK.format(
+                href="https://loja.com.br/pedido?id=7&amp;via=zap",
+                text="https://loja.com.br/pedido?id=7&amp;via=zap",
+            )
+            + ".",
+        ),
+        (
+            "Veja www.loja.com.br, é *rápido*",
+            "Veja "
+            + LINK.format(href="https://www.loja.com.br", text="www.loja.com.br")
+            + ", é <strong>rápido</strong>",
+        ),
+        # An address keeps its underscores: no italic inside it.
+        (
+            "(https://x.com/meu_arquivo_novo)",
+            "(" + LINK.format(href="https://x.com/meu_arquivo_novo", text=LINK_TEXT) + ")",
+        ),
+        # Not addresses: no dot, another scheme, an e-mail's domain.
+        ("http:// e https://intranet", "http:// e https://intranet"),
+        ("javascript:alert(1)", "javascript:alert(1)"),
+        ("maria@www.loja.com", "maria@www.loja.com"),
+    ],
+)
+def test_web_addresses_become_links_as_on_the_phone(text: str, html: str) -> None:
+    assert str(whatsapp(text)) == html
+
+
+def test_an_address_cannot_break_out_of_its_link() -> None:
+    hostile = 'https://x.com/"onmouseover="alert(1)"<b>'
+    assert str(whatsapp(hostile)) == (
+        '<a href="https://x.com/" target="_blank" rel="noopener noreferrer nofollow">'
+        "https://x.com/</a>&#34;onmouseover=&#34;alert(1)&#34;&lt;b&gt;"
+    )
