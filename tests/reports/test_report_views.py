@@ -55,7 +55,11 @@ def test_the_reports_read_through_the_views() -> None:
         str(select(entity.id)) for entity in (repository.Cycle, repository.Message, repository.Chat)
     )
     assert all(view in read for view in VIEWS)
-    replies = str(repository._REPLY_TIMES)
+    replies = " ".join(
+        str(repository._reply_times(business_hours, by_number))
+        for business_hours in (False, True)
+        for by_number in (False, True)
+    )
     assert "app.report_cycles" in replies
     assert "app.report_messages" in replies
     for table in VIEWS.values():

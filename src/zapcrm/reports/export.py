@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from starlette.responses import StreamingResponse
 
-from zapcrm.db import Database, without_jit
+from zapcrm.db import Database, plan_for_values, without_jit
 from zapcrm.logging import get_logger
 from zapcrm.reports import repository
 from zapcrm.reports.service import ExportPlan
-from zapcrm.spreadsheets import BOM, download, lines, local_moment, neutralise
+from zapcrm.spreadsheets import BOM, download, lines, neutralise
 
 __all__ = ["BATCH_SIZE", "BUSINESS_HOURS_HEADER", "HEADER", "csv_chunks", "csv_response"]
 
@@ -64,13 +63,14 @@ async def csv_chunks(
     # reads in a transaction of its own, as the same user, so RLS still applies.
     async with db.tenant_session(claims) as session:
         await without_jit(session)
-        async for partition in repository.stream_rows(session, plan.statement, batch):
-            yield lines([_cells(row, plan.timezone) for row in partition]).encode()
+        await plan_for_values(session)  # as service.summary does, for the same reason
+        async for partition in repository.stream_records(session, plan.statement, batch):
+            yield lines([_cells(row) for row in partition]).encode()
             rows += len(partition)
     log.info("reports.cycles_exported", rows=rows)
 
 
-def _cells(row: Any, timezone: ZoneInfo) -> list[str]:
+def _cells(row: Any) -> list[str]:
     (
         conversation_id,
         contact,
@@ -85,21 +85,22 @@ def _cells(row: Any, timezone: ZoneInfo) -> list[str]:
         department,
         rating,
     ) = row
-    cells = [
+    # Only a cell that may start with a formula character is neutralised: the id is hex, the
+    # times (written by the statement) start with a digit, the grade is 1-5.
+    return [
         str(conversation_id),
-        contact or "",
-        phone or "",
-        instance or "",
-        agent or "",
-        local_moment(started_at, timezone),
-        local_moment(replied_at, timezone),
-        local_moment(closed_at, timezone),
-        _seconds(first_response),
-        _seconds(resolution),
-        department or "",
+        neutralise(contact or ""),
+        neutralise(phone or ""),
+        neutralise(instance or ""),
+        neutralise(agent or ""),
+        started_at or "",
+        replied_at or "",
+        closed_at or "",
+        neutralise(_seconds(first_response)),
+        neutralise(_seconds(resolution)),
+        neutralise(department or ""),
         "" if rating is None else str(rating),
     ]
-    return [neutralise(cell) for cell in cells]
 
 
 def _seconds(value: float | None) -> str:

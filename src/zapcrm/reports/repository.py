@@ -7,6 +7,7 @@ aggregated in Postgres (`percentile_cont`), never by looping over rows in Python
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime, timedelta
@@ -23,7 +24,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
-    Text,
+    TextClause,
     Time,
     and_,
     bindparam,
@@ -37,7 +38,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    union,
+    tuple_,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -144,8 +145,8 @@ def _chat_scope(company_id: uuid.UUID, filters: ReportFilters) -> list[ColumnEle
     return conditions
 
 
-def _message_scope(company_id: uuid.UUID, filters: ReportFilters) -> list[ColumnElement[bool]]:
-    conditions = _chat_scope(company_id, filters)
+def _message_scope(filters: ReportFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
     if filters.agent_id is not None or filters.department_id is not None:
         # An agent's (a department's) messages: those exchanged during a cycle they held (it
         # was served in).
@@ -318,34 +319,43 @@ def _resolution(clock: _Clock) -> ColumnElement[float]:
 
 
 def _cycles(company_id: uuid.UUID, filters: ReportFilters) -> Select[Any]:
-    """The scope's cycles joined to their conversation (columns chosen by the caller).
+    """The scope's cycles (columns chosen by the caller), joined to their conversation only
+    when the report is narrowed to a number: a cycle's chat is its company's (tenant keys,
+    migration 0025), and the join cost every report a hash of all the company's chats.
 
     An agent's cycles are those they held (`conversation_cycles.assignee_id`, migration 0020),
     a department's those served in it (`department_id`, 0037), not those of the chats they
     hold now: a transfer does not move past cycles."""
-    conditions = [Cycle.company_id == company_id, *_chat_scope(company_id, filters)]
+    statement = select().select_from(Cycle).where(Cycle.company_id == company_id)
+    if filters.instance_id is not None:
+        statement = statement.join(Chat, Chat.id == Cycle.conversation_id).where(
+            *_chat_scope(company_id, filters)
+        )
     if filters.agent_id is not None:
-        conditions.append(Cycle.assignee_id == filters.agent_id)
+        statement = statement.where(Cycle.assignee_id == filters.agent_id)
     if filters.department_id is not None:
-        conditions.append(Cycle.department_id == filters.department_id)
-    return (
-        select().select_from(Cycle).join(Chat, Chat.id == Cycle.conversation_id).where(*conditions)
-    )
+        statement = statement.where(Cycle.department_id == filters.department_id)
+    return statement
 
 
 def _messages(company_id: uuid.UUID, filters: ReportFilters) -> Select[Any]:
-    """The scope's messages whose WhatsApp time falls in the period."""
-    return (
+    """The scope's messages whose WhatsApp time falls in the period (joined to their
+    conversation only when the report is narrowed to a number)."""
+    statement = (
         select()
         .select_from(Message)
-        .join(Chat, Chat.id == Message.conversation_id)
         .where(
             Message.company_id == company_id,
             Message.message_timestamp >= filters.start,
             Message.message_timestamp < filters.end,
-            *_message_scope(company_id, filters),
+            *_message_scope(filters),
         )
     )
+    if filters.instance_id is not None:
+        statement = statement.join(Chat, Chat.id == Message.conversation_id).where(
+            *_chat_scope(company_id, filters)
+        )
+    return statement
 
 
 def _sent() -> ColumnElement[bool]:
@@ -370,10 +380,9 @@ def _touched(filters: ReportFilters) -> ColumnElement[bool]:
     return _started(filters) | _closed(filters) | _asked(filters)
 
 
-def _survey_stats(filters: ReportFilters) -> list[Any]:
+def _survey_stats(touched: Any) -> list[Any]:
     """The survey aggregates over the cycles asked in the period, labelled for `_survey`."""
-    asked = _asked(filters)
-    rating = Cycle.rating
+    asked, rating = touched.c.asked, touched.c.rating
     return [
         func.count().filter(asked).label("surveys_sent"),
         func.count().filter(asked, rating.is_not(None)).label("surveys_answered"),
@@ -383,18 +392,19 @@ def _survey_stats(filters: ReportFilters) -> list[Any]:
     ]
 
 
-def _cycle_stats(filters: ReportFilters, clock: _Clock) -> list[Any]:
-    """The cycle aggregates over `_touched` cycles, labelled: counts started, closed, open
-    and answered, and first response (over cycles started in the period) and resolution
-    (over cycles closed in it). One definition for the summary's totals and the
-    per-department rows, so the rows and the totals cannot drift apart."""
-    started, closed = _started(filters), _closed(filters)
-    replied = and_(started, Cycle.first_human_reply_at.is_not(None))
-    first_response, resolution = _first_response(clock), _resolution(clock)
+def _cycle_stats(touched: Any) -> list[Any]:
+    """The cycle aggregates over `_touched_cycles`, labelled: counts started, closed, open
+    and answered, first response (over cycles started in the period) and resolution (over
+    cycles closed in it), the survey's figures and its answers per grade. One definition for
+    the totals and every group of the summary, so the rows and the totals cannot drift
+    apart."""
+    started, closed = touched.c.started, touched.c.closed
+    replied = and_(started, touched.c.answered)
+    first_response, resolution = touched.c.first_response, touched.c.resolution
     return [
         func.count().filter(started).label("started"),
         func.count().filter(closed).label("closed"),
-        func.count().filter(started, Cycle.closed_at.is_(None)).label("open"),
+        func.count().filter(started, touched.c.still_open).label("open"),
         func.count().filter(replied).label("replied"),
         func.avg(first_response).filter(replied).label("fr_mean"),
         _percentile(0.5, first_response, replied).label("fr_median"),
@@ -402,186 +412,199 @@ def _cycle_stats(filters: ReportFilters, clock: _Clock) -> list[Any]:
         func.avg(resolution).filter(closed).label("res_mean"),
         _percentile(0.5, resolution, closed).label("res_median"),
         _percentile(0.9, resolution, closed).label("res_p90"),
-        *_survey_stats(filters),
+        *_survey_stats(touched),
+        *(
+            func.count().filter(touched.c.asked, touched.c.rating == grade).label(f"grade_{grade}")
+            for grade in GRADES
+        ),
     ]
 
 
-async def cycle_figures(
-    session: AsyncSession, company_id: uuid.UUID, filters: ReportFilters
-) -> CycleFigures:
-    """Counts, response and resolution times, the survey's figures and grades, and message
-    volumes, in one statement."""
-    asked = _asked(filters)
-    grades = [
-        func.count().filter(asked, Cycle.rating == grade).label(f"grade_{grade}")
-        for grade in GRADES
-    ]
+def _touched_cycles(company_id: uuid.UUID, filters: ReportFilters) -> Any:
+    """The scope's cycles the period touches, one row each with what the summary's aggregates
+    read: its agent, closer and department, whether it started, closed or was asked about in
+    the period, and both durations (`_Clock`)."""
     clock = _Clock(filters)
-    cycles = clock.joined(
+    return clock.joined(
         _cycles(company_id, filters)
-        .add_columns(*_cycle_stats(filters, clock), *grades)
+        .add_columns(
+            Cycle.department_id.label("department_id"),
+            Cycle.assignee_id.label("assignee_id"),
+            Cycle.closed_by.label("closed_by"),
+            _started(filters).label("started"),
+            _closed(filters).label("closed"),
+            _asked(filters).label("asked"),
+            Cycle.first_human_reply_at.is_not(None).label("answered"),
+            Cycle.closed_at.is_(None).label("still_open"),
+            Cycle.rating.label("rating"),
+            _first_response(clock).label("first_response"),
+            _resolution(clock).label("resolution"),
+        )
         .where(_touched(filters))
-    ).subquery()
-    messages = (
-        _messages(company_id, filters)
-        .add_columns(
-            func.count().filter(~Message.from_me).label("inbound"),
-            func.count().filter(_sent()).label("outbound"),
-        )
-        .subquery()
-    )
-    statement = select(
-        cycles.c.started,
-        cycles.c.closed,
-        cycles.c.open,
-        cycles.c.replied,
-        cycles.c.fr_mean,
-        cycles.c.fr_median,
-        cycles.c.fr_p90,
-        cycles.c.res_mean,
-        cycles.c.res_median,
-        cycles.c.res_p90,
-        messages.c.inbound,
-        messages.c.outbound,
-        cycles.c.surveys_sent,
-        cycles.c.surveys_answered,
-        cycles.c.rating_mean,
-        cycles.c.satisfied,
-        *(cycles.c[f"grade_{grade}"] for grade in GRADES),
-    ).select_from(cycles.join(messages, literal_column("true")))
-    row = (await session.execute(statement)).one()
-    answers = {grade: row._mapping[f"grade_{grade}"] for grade in GRADES}
-    return CycleFigures._make([*row[:12], _survey(row), answers])
+    ).subquery("touched")
 
 
-async def agent_figures(
+class SummaryFigures(NamedTuple):
+    """The summary's cycle and message figures: the totals, one row per agent and one per
+    department."""
+
+    totals: CycleFigures
+    agents: list[AgentFigures]
+    departments: list[DepartmentFigures]
+
+
+# Which grouping set a row of `summary_figures`' cycle statement belongs to:
+# grouping(department_id, assignee_id, closed_by) has a bit set per column the set leaves out.
+_ALL, _BY_DEPARTMENT, _BY_AGENT, _BY_CLOSER = 0b111, 0b011, 0b101, 0b110
+
+
+async def summary_figures(
     session: AsyncSession, company_id: uuid.UUID, filters: ReportFilters
+) -> SummaryFigures:
+    """The summary's totals, per-agent and per-department rows from one read of the cycles
+    (grouping sets: all, per department, per agent held, per closer) and one of the messages
+    (all, per sender), instead of a read of each per figure: at 100,000 cycles every read
+    cost a scan, a join and, with business hours, the calendar lookups of each cycle."""
+    touched = _touched_cycles(company_id, filters)
+    keys = (touched.c.department_id, touched.c.assignee_id, touched.c.closed_by)
+    cycle_rows = (
+        await session.execute(
+            select(*keys, func.grouping(*keys).label("grouping"), *_cycle_stats(touched))
+            .select_from(touched)
+            .group_by(func.grouping_sets(tuple_(), *(tuple_(key) for key in keys)))
+        )
+    ).all()
+    sender = Message.sent_by
+    message_rows = (
+        await session.execute(
+            _messages(company_id, filters)
+            .add_columns(
+                sender.label("agent_id"),
+                func.grouping(sender).label("grouping"),
+                func.count().filter(~Message.from_me).label("inbound"),
+                func.count().filter(_sent()).label("outbound"),
+            )
+            .group_by(func.grouping_sets(tuple_(), tuple_(sender)))
+        )
+    ).all()
+    totals = next(row for row in cycle_rows if row.grouping == _ALL)
+    messages = next(row for row in message_rows if row.grouping == 1)
+    return SummaryFigures(
+        totals=CycleFigures(
+            totals.started,
+            totals.closed,
+            totals.open,
+            totals.replied,
+            totals.fr_mean,
+            totals.fr_median,
+            totals.fr_p90,
+            totals.res_mean,
+            totals.res_median,
+            totals.res_p90,
+            messages.inbound,
+            messages.outbound,
+            _survey(totals),
+            {grade: totals._mapping[f"grade_{grade}"] for grade in GRADES},
+        ),
+        agents=await _agent_rows(session, company_id, filters, cycle_rows, message_rows),
+        departments=await _department_rows(session, company_id, filters, cycle_rows),
+    )
+
+
+_NO_SURVEY = SurveyFigures(0, 0, None, 0)
+
+
+async def _agent_rows(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    filters: ReportFilters,
+    cycle_rows: Sequence[Row[Any]],
+    message_rows: Sequence[Row[Any]],
 ) -> list[AgentFigures]:
-    """One row per user who handled, closed or sent anything in the period, or held a cycle
-    whose customer was asked about it, by name."""
-    started = _started(filters)
-    assignee = Cycle.assignee_id
-    clock = _Clock(filters)
-    handled = clock.joined(
-        _cycles(company_id, filters)
-        .add_columns(
-            assignee.label("agent_id"),
-            func.count().label("handled"),
-            _percentile(
-                0.5,
-                _first_response(clock),
-                Cycle.first_human_reply_at.is_not(None),
-            ).label("median_first_response"),
-        )
-        .where(started, assignee.is_not(None))
-        .group_by(assignee)
-    ).subquery()
-    closers = (
-        _cycles(company_id, filters)
-        .add_columns(Cycle.closed_by.label("agent_id"), func.count().label("closed"))
-        .where(_closed(filters), Cycle.closed_by.is_not(None))
-        .group_by(Cycle.closed_by)
-        .subquery()
-    )
-    senders = (
-        _messages(company_id, filters)
-        .add_columns(Message.sent_by.label("agent_id"), func.count().label("sent"))
-        .where(_sent(), Message.sent_by.is_not(None))
-        .group_by(Message.sent_by)
-        .subquery()
-    )
-    # The survey credits the agent who held the cycle, as first response does.
-    rated = (
-        _cycles(company_id, filters)
-        .add_columns(assignee.label("agent_id"), *_survey_stats(filters))
-        .where(_asked(filters), assignee.is_not(None))
-        .group_by(assignee)
-        .subquery()
-    )
-    agents = union(
-        select(handled.c.agent_id),
-        select(closers.c.agent_id),
-        select(senders.c.agent_id),
-        select(rated.c.agent_id),
-    ).subquery()
-    name = func.coalesce(func.nullif(Profile.display_name, ""), Profile.email)
-    statement = (
-        select(
-            agents.c.agent_id,
-            name,
-            func.coalesce(handled.c.handled, 0),
-            func.coalesce(closers.c.closed, 0),
-            func.coalesce(senders.c.sent, 0),
-            handled.c.median_first_response,
-            rated.c.surveys_sent,
-            rated.c.surveys_answered,
-            rated.c.rating_mean,
-            rated.c.satisfied,
-        )
-        .select_from(agents)
-        .join(Profile, Profile.id == agents.c.agent_id)
-        .outerjoin(handled, handled.c.agent_id == agents.c.agent_id)
-        .outerjoin(closers, closers.c.agent_id == agents.c.agent_id)
-        .outerjoin(senders, senders.c.agent_id == agents.c.agent_id)
-        .outerjoin(rated, rated.c.agent_id == agents.c.agent_id)
-        .where(Profile.company_id == company_id)
-        .order_by(func.lower(name), agents.c.agent_id)
-    )
+    """One row per user who handled (held a cycle started in the period), closed or sent
+    anything in the period, or held a cycle whose customer was asked about it, by name; the
+    survey and first response credit the agent who held the cycle."""
+    held = {
+        row.assignee_id: row
+        for row in cycle_rows
+        if row.grouping == _BY_AGENT and row.assignee_id is not None
+    }
+    closed = {
+        row.closed_by: row.closed
+        for row in cycle_rows
+        if row.grouping == _BY_CLOSER and row.closed_by is not None and row.closed
+    }
+    sent = {
+        row.agent_id: row.outbound
+        for row in message_rows
+        if row.grouping == 0 and row.agent_id is not None and row.outbound
+    }
+    agents = {agent for agent, row in held.items() if row.started or row.surveys_sent}
+    agents |= closed.keys() | sent.keys()
     if filters.agent_id is not None:
         # The conversations are the agent's; a colleague's message or close in them is not.
-        statement = statement.where(agents.c.agent_id == filters.agent_id)
-    return [
-        AgentFigures._make([*row[:6], _survey(row)])
-        for row in (await session.execute(statement)).all()
-    ]
+        agents &= {filters.agent_id}
+    if not agents:
+        return []
+    name = func.coalesce(func.nullif(Profile.display_name, ""), Profile.email)
+    people = await session.execute(
+        select(Profile.id, name)
+        .where(Profile.company_id == company_id, Profile.id.in_(agents))
+        .order_by(func.lower(name), Profile.id)
+    )
+    figures = []
+    for agent_id, agent_name in people:
+        row = held.get(agent_id)
+        figures.append(
+            AgentFigures(
+                agent_id=agent_id,
+                name=agent_name,
+                conversations_handled=row.started if row else 0,
+                cycles_closed=closed.get(agent_id, 0),
+                messages_sent=sent.get(agent_id, 0),
+                median_first_response=row.fr_median if row else None,
+                survey=_survey(row) if row else _NO_SURVEY,
+            )
+        )
+    return figures
 
 
-async def department_figures(
-    session: AsyncSession, company_id: uuid.UUID, filters: ReportFilters
+async def _department_rows(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    filters: ReportFilters,
+    cycle_rows: Sequence[Row[Any]],
 ) -> list[DepartmentFigures]:
     """One row per department of the company in menu order (zeros for a quiet one), then one
     for the chats in no department; only the department the report is narrowed to, if any.
 
     A cycle counts in the department it was served in (migration 0037): a chat moved to
     another department leaves its past cycles where they were."""
-    department = Cycle.department_id
-    clock = _Clock(filters)
-    per = clock.joined(
-        _cycles(company_id, filters)
-        .add_columns(department.label("department_id"), *_cycle_stats(filters, clock))
-        .where(_touched(filters))
-        .group_by(department)
-    ).subquery()
-    teams = select(
-        Department.id.label("id"), Department.name.label("name"), Department.position
-    ).where(Department.company_id == company_id)
+    served = {row.department_id: row for row in cycle_rows if row.grouping == _BY_DEPARTMENT}
+    teams = select(Department.id, Department.name).where(Department.company_id == company_id)
     if filters.department_id is not None:
-        rows = teams.where(Department.id == filters.department_id).subquery()
-    else:
-        # The chats in none get a row of their own, after the departments (null id).
-        nobody = select(cast(null(), Department.id.type), cast(null(), Text), cast(null(), Integer))
-        rows = union_all(teams, nobody).subquery()
-    statement = (
-        select(
-            rows.c.id,
-            rows.c.name,
-            func.coalesce(per.c.started, 0),
-            func.coalesce(per.c.closed, 0),
-            per.c.fr_median,
-            per.c.res_median,
-            per.c.surveys_sent,
-            per.c.surveys_answered,
-            per.c.rating_mean,
-            per.c.satisfied,
-        )
-        .select_from(rows)
-        .outerjoin(per, per.c.department_id.is_not_distinct_from(rows.c.id))
-        .order_by(rows.c.id.is_(None), rows.c.position, func.lower(rows.c.name), rows.c.id)
-    )
-    return [
-        DepartmentFigures._make([*row[:6], _survey(row)])
-        for row in (await session.execute(statement)).all()
+        teams = teams.where(Department.id == filters.department_id)
+    ordered = teams.order_by(Department.position, func.lower(Department.name), Department.id)
+    rows: list[tuple[uuid.UUID | None, str | None]] = [
+        (department_id, name) for department_id, name in await session.execute(ordered)
     ]
+    if filters.department_id is None:
+        rows.append((None, None))  # the chats in none, after the departments
+    figures = []
+    for department_id, name in rows:
+        row = served.get(department_id)
+        figures.append(
+            DepartmentFigures(
+                department_id=department_id,
+                name=name,
+                conversations_handled=row.started if row else 0,
+                cycles_closed=row.closed if row else 0,
+                median_first_response=row.fr_median if row else None,
+                median_resolution=row.res_median if row else None,
+                survey=_survey(row) if row else _NO_SURVEY,
+            )
+        )
+    return figures
 
 
 class ReplyFigures(NamedTuple):
@@ -600,21 +623,23 @@ class ReplyFigures(NamedTuple):
 # next human reply. A wait starts at an inbound message whose previous message in the cycle
 # (automatic messages and sends that never left aside) is none or a reply of ours, so it is
 # computed over each cycle touching the period from the cycle's start: a cycle begins with
-# a wait by definition, and nothing before it matters. The next reply is a running minimum
-# over the cycle read backwards (a frame that starts at the partition's edge is aggregated
-# incrementally, not once per row). Waits that started in the period count; one not answered
-# yet has no time. Each wait goes to the agent who held the cycle, as first response does,
-# and to the department the cycle was served in (the summary's per-department rows). With
-# business hours (`opens` given) a wait counts only its time in opening hours.
-_REPLY_TIMES = text(
-    """
+# a wait by definition, and nothing before it matters. Both come from one window over the
+# cycle read backwards, so its messages are sorted once: the next reply is a running minimum
+# (a frame that starts at the partition's edge is aggregated incrementally, not once per
+# row), and the previous message is the next row read backwards (`lead`, which ignores the
+# frame). Waits that started in the period count; one not answered yet has no time. Each
+# wait goes to the agent who held the cycle, as first response does, and to the department
+# the cycle was served in (the summary's per-department rows). With business hours a wait
+# counts only its time in opening hours ({seconds}: the calendar is joined only then). A
+# cycle's chat is read only to narrow the report to a number ({number}): joined to every
+# cycle, it was 0.1 s of 1.1 s at 100,000 cycles.
+_REPLY_TIMES_SQL = """
 with cycles as (
   select cc.id, cc.conversation_id, cc.started_at, cc.closed_at, cc.assignee_id, cc.department_id
   from app.report_cycles cc
-  join app.report_conversations c on c.id = cc.conversation_id
-  where cc.company_id = :company_id and c.company_id = :company_id
+  where cc.company_id = :company_id
     and cc.started_at < :end and (cc.closed_at is null or cc.closed_at >= :start)
-    and (cast(:instance_id as uuid) is null or c.instance_id = :instance_id)
+    {number}
     and (cast(:department_id as uuid) is null or cc.department_id = :department_id)
     and (cast(:agent_id as uuid) is null or cc.assignee_id = :agent_id)
 ),
@@ -631,35 +656,21 @@ exchanged as (
 ),
 waits as (
   select assignee_id, department_id, at, from_me,
-         lag(from_me) over (partition by cycle_id order by at, id) as after_ours,
-         min(case when from_me then at end) over (
-           partition by cycle_id order by at desc, id desc
-           rows between unbounded preceding and 1 preceding) as replied_at
+         lead(from_me) over backwards as after_ours,
+         min(case when from_me then at end) over backwards as replied_at
   from exchanged
+  window backwards as (partition by cycle_id order by at desc, id desc
+                       rows between unbounded preceding and 1 preceding)
 ),
 answered as (
-  select w.assignee_id, w.department_id,
-         case when cast(:opens as time[]) is null
-              then extract(epoch from w.replied_at - w.at)::float8
-              when since.day is null or until.day is null
-              then app.business_seconds(w.at, w.replied_at, :opens, :closes, :breaks_from,
-                                        :breaks_until, :holidays, :zone)
-              else greatest(0,
-                app.business_clock(w.replied_at, until.before, until.opens_at, until.closes_at,
-                                   until.break_from, until.break_until)
-                - app.business_clock(w.at, since.before, since.opens_at, since.closes_at,
-                                     since.break_from, since.break_until))
-         end as seconds
+  select w.assignee_id, w.department_id, {seconds} as seconds
   from waits w
-  -- Each end's calendar day (repository._Clock); empty without business hours.
-  left join app.business_calendar(:calendar_from, :calendar_to, :opens, :closes, :breaks_from,
-                                  :breaks_until, :holidays, :zone) since
-    on since.day = cast(timezone(:zone, w.at) as date)
-  left join app.business_calendar(:calendar_from, :calendar_to, :opens, :closes, :breaks_from,
-                                  :breaks_until, :holidays, :zone) until
-    on until.day = cast(timezone(:zone, w.replied_at) as date)
+  {calendar}
   where not w.from_me and (w.after_ours is null or w.after_ours)
     and w.at >= :start and w.at < :end and w.replied_at is not null
+  -- Not merged into the aggregate below, which would compute each wait's seconds once per
+  -- aggregate reading them.
+  offset 0
 )
 select assignee_id, department_id,
        grouping(assignee_id, department_id) = 3 as overall,
@@ -671,32 +682,69 @@ select assignee_id, department_id,
 from answered
 group by grouping sets ((), (assignee_id), (department_id))
 """
-).bindparams(
-    *(bindparam(name, type_=kind) for name, kind in _OPENING_TYPES.items()),
-    bindparam("calendar_from", type_=Date),
-    bindparam("calendar_to", type_=Date),
-)
+_NUMBER = """and exists (select from app.report_conversations c
+                where c.id = cc.conversation_id and c.instance_id = :instance_id)"""
+_PLAIN_SECONDS = "extract(epoch from w.replied_at - w.at)::float8"
+_BUSINESS_SECONDS = """case when since.day is null or until.day is null
+              then app.business_seconds(w.at, w.replied_at, :opens, :closes, :breaks_from,
+                                        :breaks_until, :holidays, :zone)
+              else greatest(0,
+                app.business_clock(w.replied_at, until.before, until.opens_at, until.closes_at,
+                                   until.break_from, until.break_until)
+                - app.business_clock(w.at, since.before, since.opens_at, since.closes_at,
+                                     since.break_from, since.break_until))
+         end"""
+_CALENDAR_DAYS = """-- Each end's calendar day (repository._Clock).
+  left join app.business_calendar(:calendar_from, :calendar_to, :opens, :closes, :breaks_from,
+                                  :breaks_until, :holidays, :zone) since
+    on since.day = cast(timezone(:zone, w.at) as date)
+  left join app.business_calendar(:calendar_from, :calendar_to, :opens, :closes, :breaks_from,
+                                  :breaks_until, :holidays, :zone) until
+    on until.day = cast(timezone(:zone, w.replied_at) as date)"""
+
+
+@functools.cache
+def _reply_times(business_hours: bool, by_number: bool) -> TextClause:
+    """The reply-times statement counting every hour or only the opening hours, over all the
+    company's numbers or one."""
+    statement = text(
+        _REPLY_TIMES_SQL.format(
+            seconds=_BUSINESS_SECONDS if business_hours else _PLAIN_SECONDS,
+            calendar=_CALENDAR_DAYS if business_hours else "",
+            number=_NUMBER if by_number else "",
+        )
+    )
+    if not business_hours:
+        return statement
+    return statement.bindparams(
+        *(bindparam(name, type_=kind) for name, kind in _OPENING_TYPES.items()),
+        bindparam("calendar_from", type_=Date),
+        bindparam("calendar_to", type_=Date),
+    )
 
 
 async def reply_figures(
     session: AsyncSession, company_id: uuid.UUID, filters: ReportFilters
 ) -> ReplyFigures:
     """Reply times of the waits that started in the period, overall and per agent."""
-    rows = await session.execute(
-        _REPLY_TIMES,
-        {
-            "company_id": company_id,
-            "start": filters.start,
-            "end": filters.end,
-            "instance_id": filters.instance_id,
-            "department_id": filters.department_id,
-            "agent_id": filters.agent_id,
-            "automatic": list(AUTOMATIC_MARKS),
+    params: dict[str, Any] = {
+        "company_id": company_id,
+        "start": filters.start,
+        "end": filters.end,
+        "department_id": filters.department_id,
+        "agent_id": filters.agent_id,
+        "automatic": list(AUTOMATIC_MARKS),
+    }
+    if filters.instance_id is not None:
+        params["instance_id"] = filters.instance_id
+    if filters.business_hours is not None:
+        params |= {
             **_opening(filters),
             "zone": filters.timezone.key,
             **dict(zip(("calendar_from", "calendar_to"), _calendar_span(filters), strict=True)),
-        },
-    )
+        }
+    statement = _reply_times(filters.business_hours is not None, filters.instance_id is not None)
+    rows = await session.execute(statement, params)
     overall: Row[Any] | None = None
     by_agent: dict[uuid.UUID, float] = {}
     by_department: dict[uuid.UUID | None, float] = {}
@@ -738,15 +786,26 @@ def _local_day(moment: Any, filters: ReportFilters) -> ColumnElement[date]:
     return cast(_local(moment, filters), Date)
 
 
-async def daily_figures(
+class VolumeFigures(NamedTuple):
+    """The volume page's counts: per day of the period (a day with nothing has no row), and
+    customer messages per (ISO weekday 1-7, hour 0-23) on the company's clock (hours with
+    none are absent)."""
+
+    days: list[DayFigures]
+    inbound_by_hour: dict[tuple[int, int], int]
+
+
+async def volume_figures(
     session: AsyncSession, company_id: uuid.UUID, filters: ReportFilters
-) -> list[DayFigures]:
-    """Cycles started and closed and messages received and sent per day of the period, in one
-    statement: each count is grouped by its own day first, then the days are put together."""
+) -> VolumeFigures:
+    """Cycles started and closed and messages received and sent per day, and customer messages
+    per weekday and hour, in one statement: each count is grouped by its own day first (the
+    messages by day and by weekday-hour in one read, grouping sets), then put together."""
     started_day = _local_day(Cycle.started_at, filters)
     closed_day = _local_day(Cycle.closed_at, filters)
-    message_day = _local_day(Message.message_timestamp, filters)
+    local = _local(Message.message_timestamp, filters)
     zero: ColumnElement[int] = literal_column("0")
+    none: ColumnElement[int] = cast(null(), Integer)
 
     def counts(started: Any, closed: Any, inbound: Any, outbound: Any) -> list[Any]:
         return [
@@ -758,65 +817,117 @@ async def daily_figures(
 
     starts = (
         _cycles(company_id, filters)
-        .add_columns(started_day.label("day"), *counts(func.count(), zero, zero, zero))
+        .add_columns(
+            started_day.label("day"),
+            none.label("weekday"),
+            none.label("hour"),
+            *counts(func.count(), zero, zero, zero),
+        )
         .where(_started(filters))
         .group_by(started_day)
     )
     closes = (
         _cycles(company_id, filters)
-        .add_columns(closed_day.label("day"), *counts(zero, func.count(), zero, zero))
+        .add_columns(
+            closed_day.label("day"),
+            none.label("weekday"),
+            none.label("hour"),
+            *counts(zero, func.count(), zero, zero),
+        )
         .where(_closed(filters))
         .group_by(closed_day)
     )
-    inbound = func.count().filter(~Message.from_me)
-    messages = (
+    # The messages counted per hour of the company's clock first (one read, hashed into a few
+    # hundred rows), then summed per day (weekday and hour null) and per weekday-hour (day
+    # null): grouping sets straight over the messages sorted them twice.
+    # The unit written in the statement: a parameter for each of the two would make them two
+    # expressions, and the selected one "must appear in the GROUP BY clause".
+    bucket = func.date_trunc(literal_column("'hour'"), local)
+    hourly = (
         _messages(company_id, filters)
         .add_columns(
-            message_day.label("day"), *counts(zero, zero, inbound, func.count().filter(_sent()))
+            bucket.label("hour"),
+            func.count().filter(~Message.from_me).label("inbound"),
+            func.count().filter(_sent()).label("outbound"),
         )
-        .group_by(message_day)
+        .group_by(bucket)
+        .subquery()
     )
+    message_day = cast(hourly.c.hour, Date)
+    weekday = cast(func.extract("isodow", hourly.c.hour), Integer)
+    hour = cast(func.extract("hour", hourly.c.hour), Integer)
+    messages = select(
+        message_day.label("day"),
+        weekday.label("weekday"),
+        hour.label("hour"),
+        *counts(zero, zero, func.sum(hourly.c.inbound), func.sum(hourly.c.outbound)),
+    ).group_by(func.grouping_sets(tuple_(message_day), tuple_(weekday, hour)))
     parts = union_all(starts, closes, messages).subquery()
     statement = (
         select(
             parts.c.day,
+            parts.c.weekday,
+            parts.c.hour,
             *(
                 cast(func.sum(parts.c[name]), Integer)
                 for name in ("started", "closed", "inbound", "outbound")
             ),
         )
-        .group_by(parts.c.day)
-        .order_by(parts.c.day)
+        .group_by(parts.c.day, parts.c.weekday, parts.c.hour)
+        .order_by(parts.c.day, parts.c.weekday, parts.c.hour)
     )
-    return [DayFigures._make(row) for row in (await session.execute(statement)).all()]
+    days: list[DayFigures] = []
+    by_hour: dict[tuple[int, int], int] = {}
+    for row in (await session.execute(statement)).all():
+        if row.day is not None:
+            days.append(DayFigures(row.day, *row[3:]))
+        elif row[5]:  # a weekday-hour cell with customer messages
+            by_hour[row.weekday, row.hour] = row[5]
+    return VolumeFigures(days, by_hour)
 
 
-async def inbound_by_hour(
-    session: AsyncSession, company_id: uuid.UUID, filters: ReportFilters
-) -> dict[tuple[int, int], int]:
-    """Customer messages of the period per (ISO weekday 1-7, hour 0-23) on the company's clock;
-    hours with none are absent."""
-    local = _local(Message.message_timestamp, filters)
-    weekday = cast(func.extract("isodow", local), Integer)
-    hour = cast(func.extract("hour", local), Integer)
-    statement = (
-        _messages(company_id, filters)
-        .add_columns(weekday, hour, func.count())
-        .where(~Message.from_me)
-        .group_by(weekday, hour)
-    )
-    return {(row[0], row[1]): row[2] for row in (await session.execute(statement)).all()}
+def _written(moment: Any, filters: ReportFilters) -> ColumnElement[str]:
+    """A time as the exports write it (`spreadsheets.local_moment`: DD/MM/AAAA HH:MM:SS on the
+    company's clock; null stays null), written by Postgres: in Python the three times of
+    100,000 cycles took 0.7 s of the server's CPU (bench/reports.py), with the event loop
+    blocked meanwhile."""
+    return func.to_char(_local(moment, filters), "DD/MM/YYYY HH24:MI:SS", type_=String)
 
 
 def export_statement(company_id: uuid.UUID, filters: ReportFilters) -> Select[Any]:
-    """One row per cycle started or closed in the period, oldest start first; the department
-    is the one the cycle was served in, the grade the customer's answer to the survey (if any)."""
-    assignee = Profile
+    """One row per cycle started or closed in the period, oldest start first, its times as
+    the file writes them; the department is the one the cycle was served in, the grade the
+    customer's answer to the survey (if any)."""
     clock = _Clock(filters)
-    statement = (
-        _cycles(company_id, filters)
-        .add_columns(
-            Cycle.conversation_id,
+    # The period's cycles first, each duration computed there; OFFSET 0 keeps them apart from
+    # the lookups of names. Planned together, the policies' estimates of the contacts,
+    # numbers and people (a row or two) had Postgres walk all the chats in nested loops, one
+    # index lookup of cycles per chat and the whole staff scanned per cycle: a 7-day export
+    # over 180 days of history took 266 ms instead of 106 (bench/reports.py --period 7).
+    cycles = (
+        clock.joined(
+            _cycles(company_id, filters)
+            .add_columns(
+                Cycle.id,
+                Cycle.conversation_id,
+                Cycle.assignee_id,
+                Cycle.department_id,
+                Cycle.started_at,
+                Cycle.first_human_reply_at,
+                Cycle.closed_at,
+                _first_response(clock).label("first_response"),
+                _resolution(clock).label("resolution"),
+                Cycle.rating,
+            )
+            .where(_touched(filters))
+        )
+        .offset(0)
+        .subquery("touched")
+    )
+    assignee = Profile
+    return (
+        select(
+            cycles.c.conversation_id,
             func.coalesce(func.nullif(Contact.name, ""), Chat.subject),
             Contact.phone_e164,
             # The number's WhatsApp name, as the panel shows it; the gateway's id until known.
@@ -824,22 +935,34 @@ def export_statement(company_id: uuid.UUID, filters: ReportFilters) -> Select[An
                 func.nullif(EvolutionInstance.profile_name, ""), EvolutionInstance.external_id
             ),
             func.coalesce(func.nullif(assignee.display_name, ""), assignee.email),
-            Cycle.started_at,
-            Cycle.first_human_reply_at,
-            Cycle.closed_at,
-            _first_response(clock),
-            _resolution(clock),
+            _written(cycles.c.started_at, filters),
+            _written(cycles.c.first_human_reply_at, filters),
+            _written(cycles.c.closed_at, filters),
+            cycles.c.first_response,
+            cycles.c.resolution,
             Department.name,
-            Cycle.rating,
+            cycles.c.rating,
         )
+        .select_from(cycles)
+        .join(Chat, Chat.id == cycles.c.conversation_id)
         .join(EvolutionInstance, EvolutionInstance.id == Chat.instance_id)
         .outerjoin(Contact, Contact.id == Chat.contact_id)
-        .outerjoin(assignee, assignee.id == Cycle.assignee_id)
-        .outerjoin(Department, Department.id == Cycle.department_id)
-        .where(_touched(filters))
-        .order_by(Cycle.started_at, Cycle.id)
+        .outerjoin(assignee, assignee.id == cycles.c.assignee_id)
+        .outerjoin(Department, Department.id == cycles.c.department_id)
+        .where(*_chat_scope(company_id, filters))
+        .order_by(cycles.c.started_at, cycles.c.id)
     )
-    return clock.joined(statement)
+
+
+async def stream_records(
+    session: AsyncSession, statement: Select[Any], batch: int
+) -> AsyncIterator[Sequence[Row[Any]]]:
+    """`stream_rows` read as plain rows, without the ORM's per-row loading (a tenth of the
+    export's time at 100,000 cycles): for statements of columns only."""
+    connection = await session.connection()
+    result = await connection.stream(statement.execution_options(yield_per=batch))
+    async for partition in result.partitions(batch):
+        yield partition
 
 
 async def stream_rows(

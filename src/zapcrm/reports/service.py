@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import service as accounts_service
 from zapcrm.auth.identity import Identity
-from zapcrm.db import without_jit
+from zapcrm.db import plan_for_values, without_jit
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.hours import service as hours_service
 from zapcrm.hours.schedule import Schedule
@@ -137,10 +137,10 @@ async def summary(
 ) -> ReportSummary:
     """The period's cycle counts, time statistics, message volumes, satisfaction survey, and
     per-agent and per-department rows."""
-    await without_jit(session)
-    figures = await repository.cycle_figures(session, identity.company_id, filters)
-    agents = await repository.agent_figures(session, identity.company_id, filters)
-    departments = await repository.department_figures(session, identity.company_id, filters)
+    await _for_reports(session)
+    figures, agents, departments = await repository.summary_figures(
+        session, identity.company_id, filters
+    )
     replies = await repository.reply_figures(session, identity.company_id, filters)
     return ReportSummary(
         period=_period_out(filters),
@@ -205,11 +205,9 @@ async def summary(
 async def volume(session: AsyncSession, identity: Identity, filters: ReportFilters) -> ReportVolume:
     """Every day of the period with its counts (zeros included, so a chart has no gaps) and the
     168 weekday-hour cells of customer messages."""
-    await without_jit(session)
-    counted = {
-        row.day: row
-        for row in await repository.daily_figures(session, identity.company_id, filters)
-    }
+    await _for_reports(session)
+    figures = await repository.volume_figures(session, identity.company_id, filters)
+    counted = {row.day: row for row in figures.days}
     days = []
     day = filters.first_day
     while day <= filters.last_day:
@@ -224,13 +222,22 @@ async def volume(session: AsyncSession, identity: Identity, filters: ReportFilte
             )
         )
         day += timedelta(days=1)
-    by_hour = await repository.inbound_by_hour(session, identity.company_id, filters)
+    by_hour = figures.inbound_by_hour
     traffic = [
         HourTraffic(weekday=weekday, hour=hour, messages_inbound=by_hour.get((weekday, hour), 0))
         for weekday in range(1, 8)
         for hour in range(24)
     ]
     return ReportVolume(period=_period_out(filters), days=days, traffic=traffic)
+
+
+async def _for_reports(session: AsyncSession) -> None:
+    """Plan the report's statements without JIT (`without_jit`) and for their own values: a
+    statement a connection runs often is prepared, and a generic plan keeps the "filter not
+    given" branches (`:department_id is null or ...`) that a custom plan drops, with
+    default estimates for the period's bounds."""
+    await without_jit(session)
+    await plan_for_values(session)
 
 
 def _float(value: float | None) -> float | None:
