@@ -11,10 +11,13 @@ import uuid
 from playwright.async_api import Page, Route, expect
 from sqlalchemy import text
 
+from tests.evolution.harness import rows
 from tests.web.shop import Customer, Shop, until_live
 from zapcrm.db import Database
 from zapcrm.messaging import cache
+from zapcrm.messaging.changes import message_changed
 from zapcrm.models import Role
+from zapcrm.outbox import record
 from zapcrm.runtime import Runtime
 from zapcrm.web.pages.inbox import CHAT_PAGE_SIZE
 
@@ -27,9 +30,12 @@ async def days_shown(page: Page) -> list[str]:
     return await page.locator("#messages .day").all_inner_texts()
 
 
-async def a_long_chat(shop: Shop, page: Page, name: str, extra: int) -> tuple[Customer, list[str]]:
-    """A customer who wrote a page of messages and `extra` more, the chat open at its latest
-    page with the loader of the older one above it; the key ids in the order sent."""
+async def a_long_chat(
+    shop: Shop, page: Page, db: Database, name: str, extra: int
+) -> tuple[Customer, list[str]]:
+    """A customer who wrote a page of messages and `extra` more, every one of them stored, the
+    chat open at its latest page with the loader of the older one above it; the key ids in the
+    order sent."""
     customer = await shop.customer(name)
     key_ids: list[str] = []
     for n in range(CHAT_PAGE_SIZE + extra):
@@ -39,10 +45,23 @@ async def a_long_chat(shop: Shop, page: Page, name: str, extra: int) -> tuple[Cu
         )
         assert sent.status_code == 201, sent.text
         key_ids.append(sent.json()["data"]["key"]["id"])
+    async with asyncio.timeout(30):  # stored, all: none arrives live once the chat is open
+        while True:
+            [stored] = await rows(
+                db,
+                "select count(*) as n from evolution_messages m"
+                " join evolution_instances i on i.id = m.instance_id"
+                " where i.external_id = :instance and m.key_id = any(:keys)",
+                instance=shop.instance,
+                keys=key_ids,
+            )
+            if stored["n"] == len(key_ids):
+                break
+            await asyncio.sleep(0.2)
     await page.goto("/panel/inbox?tab=unassigned")
     await page.locator(".conv", has_text=name).locator("a").click()
     bubbles = page.locator("#messages > .bubble")
-    async with asyncio.timeout(15):  # until every message is stored: one page and the loader
+    async with asyncio.timeout(30):  # the cache may still lag: one page and the loader
         while await bubbles.count() < CHAT_PAGE_SIZE or not await page.locator("#older").count():
             await page.wait_for_timeout(300)
             await page.reload()
@@ -104,12 +123,12 @@ async def test_a_message_of_a_new_day_comes_under_that_days_separator(
 
 
 async def test_the_older_page_keeps_the_reader_in_place_under_one_separator_a_day(
-    shop: Shop,
+    shop: Shop, db: Database
 ) -> None:
     """The reader reaches the top of the chat before the older page arrives (held here until
     then, as on a slow connection)."""
     page = await shop.panel(Role.OPERATOR)
-    await a_long_chat(shop, page, "Seu Tadeu", 15)
+    await a_long_chat(shop, page, db, "Seu Tadeu", 15)
     first = page.locator("#messages > .bubble").first
     first_id = await first.get_attribute("id")
     at_the_top = asyncio.Event()
@@ -138,11 +157,13 @@ async def test_the_older_page_keeps_the_reader_in_place_under_one_separator_a_da
     assert await days_shown(page) == ["Hoje"]
 
 
-async def test_a_message_edited_while_the_older_page_loads_shows_the_edit(shop: Shop) -> None:
+async def test_a_message_edited_while_the_older_page_loads_shows_the_edit(
+    shop: Shop, db: Database
+) -> None:
     """The older page is read before the customer's edit and arrives after it: the edit, whose
     live copy had no bubble to land on then, still shows once the page is in."""
     page = await shop.panel(Role.OPERATOR)
-    customer, key_ids = await a_long_chat(shop, page, "Seu Abílio", 1)
+    customer, key_ids = await a_long_chat(shop, page, db, "Seu Abílio", 1)
     shown = set(await page.locator("#messages .bubble .body").all_inner_texts())
     left_out = [n for n in range(len(key_ids)) if f"mensagem {n}" not in shown]
     assert len(left_out) == 1, shown
@@ -176,3 +197,42 @@ async def test_a_message_edited_while_the_older_page_loads_shows_the_edit(shop: 
     bodies = page.locator("#messages .bubble .body")
     await expect(bodies.filter(has_text="antiga, corrigida")).to_have_count(1)
     await expect(bodies.filter(has_text=re.compile(rf"^mensagem {old}$"))).to_have_count(0)
+
+
+async def test_a_message_older_than_the_page_arriving_live_is_shown_once(
+    shop: Shop, db: Database, runtime: Runtime
+) -> None:
+    """WhatsApp delivers a message older than everything the chat loaded (after a reconnect,
+    or stored late under load): its live copy does not sit at the end of the chat, and the
+    older page, which brings it, shows it once."""
+    page = await shop.panel(Role.OPERATOR)
+    await a_long_chat(shop, page, db, "Dona Zica", 15)
+    conversation_id = conversation_of(page)
+    [oldest] = await rows(
+        db,
+        "select id, company_id from evolution_messages where conversation_id = :c"
+        " order by message_timestamp, id limit 1",
+        c=conversation_id,
+    )
+    async with db.service_session() as session:
+        entries = await record(
+            session,
+            oldest["company_id"],
+            [
+                message_changed(
+                    company_id=oldest["company_id"],
+                    conversation_id=conversation_id,
+                    message_id=oldest["id"],
+                    change="created",
+                )
+            ],
+        )
+    await runtime.outbox.publish(entries)
+    bubbles = page.locator("#messages > .bubble")
+    await page.wait_for_timeout(1500)  # the live event has come and gone
+    await expect(bubbles).to_have_count(CHAT_PAGE_SIZE)
+    await expect(page.locator(f"#msg-{oldest['id']}")).to_have_count(0)
+    await scroll_to_the_top(page)
+    await expect(bubbles).to_have_count(CHAT_PAGE_SIZE + 15)
+    await expect(page.locator(f"#msg-{oldest['id']}")).to_have_count(1)
+    assert await days_shown(page) == ["Hoje"]

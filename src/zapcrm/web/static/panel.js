@@ -567,6 +567,7 @@
     olderLoading = false;
     if (box && event.detail.successful) {
       dropRepeatedDays();
+      dropRepeatedBubbles(box);
       if (fromBottom !== null) box.scrollTop = box.scrollHeight - fromBottom;
       missedLive.forEach(function (fragment, id) {
         var shownNow = document.getElementById(id);
@@ -592,7 +593,35 @@
     return [(time && Date.parse(time.getAttribute("datetime"))) || 0, elt.id];
   }
   function comesAfter(a, b) { return a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]); }
+  // A message that reached the page live but belongs before its oldest loaded bubble (stored
+  // late, or WhatsApp delivering an old one) also comes with the older page: only one stays,
+  // where the older page put it, the newer of the two copies.
+  function dropRepeatedBubbles(box) {
+    var seen = new Map();
+    box.querySelectorAll(":scope > .bubble[id]").forEach(function (bubble) {
+      var first = seen.get(bubble.id);
+      if (!first) { seen.set(bubble.id, bubble); return; }
+      if (version(bubble) > version(first)) first.replaceWith(bubble);
+      else bubble.remove();
+    });
+  }
   function placeBubble(bubble) {
+    var box = messages(), oldest = box && box.querySelector(":scope > .bubble");
+    if (!olderLoading && oldest && oldest !== bubble && document.getElementById("older")
+        && comesAfter(bubbleKey(oldest), bubbleKey(bubble))) {
+      // Older than every loaded bubble while older ones are still to load: they bring it.
+      // (One arriving while the older page is on its way stays: that page may have been read
+      // before it was stored; dropRepeatedBubbles keeps one copy if it has not.)
+      var before = bubble.previousElementSibling, after = bubble.nextElementSibling;
+      bubble.remove();
+      while (after && !after.classList.contains("bubble") && !after.classList.contains("day")) {
+        after = after.nextElementSibling;
+      }
+      if (before && before.classList.contains("day") && (!after || after.classList.contains("day"))) {
+        before.remove(); // its day's separator, with nothing under it now
+      }
+      return;
+    }
     var key = bubbleKey(bubble), first = null;
     for (var prev = bubble.previousElementSibling; prev; prev = prev.previousElementSibling) {
       if (prev.classList.contains("day")) break;
