@@ -301,6 +301,7 @@ def build_environment() -> Environment:
         messages_by_key=messages_by_key,
         is_note=is_note,
         may_change_note=notes.may_change,
+        company_zone=company_zone,
     )
     return environment
 

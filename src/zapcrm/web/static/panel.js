@@ -863,6 +863,32 @@
     }
   }
 
+  // "Hoje", "Ontem" and the list's times are written for the day the page was drawn: a panel
+  // left open past midnight (in the company's time zone, body's data-zone) reads again what
+  // it shows once the day has turned, as after a reconnect.
+  function companyDay() {
+    var zone = document.body.getAttribute("data-zone");
+    try {
+      return new Intl.DateTimeFormat("en-CA", { timeZone: zone || undefined }).format(new Date());
+    } catch (error) {
+      return new Date().toDateString(); // an unknown zone: the browser's own day
+    }
+  }
+  var shownDay = null;
+  function checkDay() {
+    var today = companyDay();
+    if (shownDay !== null && today !== shownDay) reloadShown();
+    shownDay = today;
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!document.body.hasAttribute("data-zone")) return;
+    checkDay();
+    window.setInterval(checkDay, 60000);
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden) checkDay();
+    });
+  });
+
   // The chat header re-renders live (a status, an assignee changed): an open snooze menu
   // stays open through it. A choice sent closes the menu first, so its own answer does not
   // reopen it. (hx-preserve lost the menu when a live swap met a request's swap.)
