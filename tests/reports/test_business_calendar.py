@@ -12,7 +12,7 @@ from sqlalchemy import DateTime, Integer, column, func, select, values
 
 from zapcrm.db import Database
 from zapcrm.hours.schedule import Schedule
-from zapcrm.reports import repository
+from zapcrm.reports.repository.clock import _Clock, _opening_params
 from zapcrm.reports.service import period_filters
 
 # Offsets that change in March-April 2026: a northern and a southern spring, a half-hour change
@@ -89,10 +89,10 @@ async def test_the_calendar_counts_what_business_seconds_counts(db: Database) ->
             column("until", DateTime(timezone=True)),
             name="spans",
         ).data(spans)
-        clock = repository._Clock(filters)
+        clock = _Clock(filters)
         counted = clock.seconds(table.c.until, table.c.since)
         expected = func.app.business_seconds(
-            table.c.since, table.c.until, *repository._opening_params(filters)
+            table.c.since, table.c.until, *_opening_params(filters)
         )
         statement = clock.joined(select(table.c.id, counted, expected).select_from(table))
         async with db.service_session() as session:

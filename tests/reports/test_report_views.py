@@ -11,6 +11,7 @@ from tests.reports.helpers import Shop, seed_shop
 from zapcrm.db import Database
 from zapcrm.models import Role
 from zapcrm.reports import repository
+from zapcrm.reports.repository.replies import _reply_times
 
 VIEWS = {
     "app.report_cycles": "conversation_cycles",
@@ -56,7 +57,7 @@ def test_the_reports_read_through_the_views() -> None:
     )
     assert all(view in read for view in VIEWS)
     replies = " ".join(
-        str(repository._reply_times(business_hours, by_number))
+        str(_reply_times(business_hours, by_number))
         for business_hours in (False, True)
         for by_number in (False, True)
     )
