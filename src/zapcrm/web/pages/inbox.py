@@ -263,7 +263,7 @@ async def _latest_messages(
 
 
 def _list_filter(
-    conversation: ConversationOut,
+    conversation: ConversationOut | None,
     user: PanelUser,
     tab: str | None,
     status: str | None,
@@ -272,10 +272,11 @@ def _list_filter(
     department: str | None,
 ) -> InboxFilter:
     """The list beside a chat: the one its address names (the list's rows link with their
-    filters), or without explicit filters the list the conversation is in."""
+    filters), or without explicit filters the list the conversation is in (the default list
+    for a conversation the reader no longer sees)."""
     return InboxFilter.parse(
-        tab or _tab_of(conversation, user),
-        status or conversation.status,
+        tab or (_tab_of(conversation, user) if conversation else "mine"),
+        status or (conversation.status if conversation else "open"),
         q,
         may_see_all=user.is_supervisor,
         instance=instance,
@@ -294,15 +295,6 @@ def _back_query(user: PanelUser, conversation: ConversationOut | None, page_url:
         values = params.get(key)
         return values[0] if values else None
 
-    if conversation is None:
-        return InboxFilter.parse(
-            first("tab") or "mine",
-            first("status") or "open",
-            first("q"),
-            may_see_all=user.is_supervisor,
-            instance=first("instance"),
-            department=first("department"),
-        ).query()
     return _list_filter(
         conversation,
         user,
