@@ -141,14 +141,16 @@ async def first_pages_by_stage(
 ) -> dict[str | None, list[Row[*tuple[Any, ...]]]]:
     """Each funnel stage's first `limit` matching contacts in `sort` order (rows as
     page_contacts gives them), in one pass over the matches: ranked by their id, stage and sort
-    value, then only the winners' cards read. Meant for few matches (funnel.board): each
-    column's own page may walk the whole sort index looking for a rare name, where this sorts
-    a few rows; with many matches that walk stops at once and this would sort them all."""
+    value (carried to the rows for their cursors), then only the winners' cards read. Meant
+    for few matches (funnel.board): each column's own page may walk the whole sort index
+    looking for a rare name, where this sorts a few rows; with many matches that walk stops at
+    once and this would sort them all."""
     read = source.contacts()
     stage = read.c.funnel_stage
     ranked = (
         select(
             read.c.id,
+            sort_value(sort, None).label("sort_value"),
             func.row_number()
             .over(partition_by=stage, order_by=order_by(sort, None))
             .label("place"),
@@ -158,7 +160,7 @@ async def first_pages_by_stage(
     )
     cards = source.contacts().alias("cards")
     statement = (
-        select(*(cards.c[name] for name in PAGE_COLUMNS), cards.c[sort_value(sort, None).name])
+        select(*(cards.c[name] for name in PAGE_COLUMNS), ranked.c.sort_value)
         .join(ranked, ranked.c.id == cards.c.id)
         .where(ranked.c.place <= limit, cards.c.company_id == company_id)
         .order_by(ranked.c.place)
