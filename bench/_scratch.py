@@ -22,6 +22,9 @@ from zapcrm.models import Role
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+# A schema before a migration, to measure what it changes in the same session as the head
+# (e.g. BENCH_REVISION=0052): the code is the same, only the database is older.
+REVISION = os.environ.get("BENCH_REVISION", "head")
 
 
 @contextlib.contextmanager
@@ -36,7 +39,7 @@ def scratch_database() -> Iterator[str]:
         connection.execute(f'create database "{name}"')
     url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     try:
-        command.upgrade(alembic_config(url), "head")  # type: ignore[arg-type]
+        command.upgrade(alembic_config(url), REVISION)  # type: ignore[arg-type]
         if os.environ.get("BENCH_LOG_SQL"):
             # Every statement of the run, with its duration, in the server's log: how the
             # per-send and per-webhook statement counts in the README were taken.
