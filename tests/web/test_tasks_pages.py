@@ -275,6 +275,36 @@ async def test_each_problem_of_a_new_task_comes_back_by_its_own_field_as_typed(
     assert '<p class="toast toast-error">Dê um título à tarefa</p>' in inline.text
 
 
+async def test_a_field_past_the_forms_own_limit_is_refused_before_reading_the_task(
+    new_browser: Browser, factory: Factory, db: Database
+) -> None:
+    """Both task forms keep their own roomy limits (title 1000, due time 5 characters...):
+    past them the request is refused as the panel's invalid data, nothing stored or changed."""
+    company = await factory.company()
+    operator = await factory.user(company, Role.OPERATOR)
+    http = await new_browser()
+    csrf = await panel_login(http, operator)
+    htmx = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    invalid = "Dados inválidos: confira os campos e tente de novo."
+
+    created = await http.post("/panel/tasks", data={"csrf_token": csrf, "title": "Ligar"})
+    assert created.status_code == 303, created.text
+    [task] = await rows(db, "select id from tasks where company_id = :c", c=company)
+    for data in ({"title": "a" * 1001}, {"title": "Ligar de novo", "due_time": "10:00:00"}):
+        page = await http.post("/panel/tasks", data={"csrf_token": csrf} | data)
+        assert page.status_code == 422
+        assert invalid in page.text
+        toast = await http.post("/panel/tasks", data=data, headers=htmx)
+        assert toast.status_code == 422
+        assert f'<p class="toast toast-error">{invalid}</p>' in toast.text
+        edit = await http.post(f"/panel/tasks/{task['id']}/edit", data=data, headers=htmx)
+        assert edit.status_code == 422
+        assert f'<p class="toast toast-error">{invalid}</p>' in edit.text
+    assert await rows(db, "select title from tasks where company_id = :c", c=company) == [
+        {"title": "Ligar"}
+    ]
+
+
 def test_the_menu_badge_counts_in_words_that_agree_with_the_number() -> None:
     one = render_macro("tasks/_task.html", "nav_badge", 1, 1)
     assert 'title="1 tarefa aberta, 1 atrasada"' in one

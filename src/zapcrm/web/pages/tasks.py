@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.dependencies import RuntimeDep
@@ -199,18 +199,37 @@ def _due_at(day: str, hour: str) -> datetime | None:
     return moment.replace(tzinfo=ZoneInfo(company_zone()))
 
 
+class TaskForm(BaseModel):
+    """What both task forms send, as typed: the title, details, due moment and assignee."""
+
+    # Roomier than TaskIn's limits, so a text too long comes back by its field, as typed.
+    title: str = Field("", max_length=1000)
+    description: str = Field("", max_length=8000)
+    due_date: str = Field("", max_length=10)
+    due_time: str = Field("", max_length=5)
+    assignee: str = Field("me", max_length=40)
+
+
+class NewTaskForm(TaskForm):
+    """The create form: also the chat or contact it is written from (hidden inputs)."""
+
+    contact_id: str = Field("", max_length=40)
+    conversation_id: str = Field("", max_length=40)
+
+
 _Form = TypeVar("_Form", bound=BaseModel)
 
 
-def _form_fields(
-    title: str, description: str, due_date: str, due_time: str
-) -> tuple[dict[str, object], list[dict[str, str]]]:
+def _form_fields(form: TaskForm) -> tuple[dict[str, object], list[dict[str, str]]]:
     """What both task forms hold (title, details, due moment), and the due moment's problem."""
     problems: list[dict[str, str]] = []
     # Browsers send a line break as CRLF: counted as one, as the box counted it while typed.
-    fields: dict[str, object] = {"title": title, "description": description.replace("\r\n", "\n")}
+    fields: dict[str, object] = {
+        "title": form.title,
+        "description": form.description.replace("\r\n", "\n"),
+    }
     try:
-        fields["due_at"] = _due_at(due_date, due_time)
+        fields["due_at"] = _due_at(form.due_date, form.due_time)
     except ValidationFailed as failure:
         problems += form_errors(failure)[1]
     return fields, problems
@@ -233,28 +252,20 @@ def _validated(
     return task
 
 
-def _task_in(
-    title: str,
-    description: str,
-    due_date: str,
-    due_time: str,
-    assignee: str,
-    contact_id: str,
-    conversation_id: str,
-) -> TaskIn:
+def _task_in(form: NewTaskForm) -> TaskIn:
     """The task the create form describes; RefusedTask says every problem, each by its field."""
-    fields, problems = _form_fields(title, description, due_date, due_time)
+    fields, problems = _form_fields(form)
     # Only links actually given: a chat's task then also links the chat's contact. Ids stay
     # text here so TaskIn says which one is unreadable.
-    if contact_id:
-        fields["contact_id"] = contact_id
-    if conversation_id:
-        fields["conversation_id"] = conversation_id
+    if form.contact_id:
+        fields["contact_id"] = form.contact_id
+    if form.conversation_id:
+        fields["conversation_id"] = form.conversation_id
     # "team": nobody, the team's pool ("" cannot say it: FastAPI reads an empty field as absent).
-    if assignee == "team":
+    if form.assignee == "team":
         fields["assignee_id"] = None
-    elif assignee != "me":
-        fields["assignee_id"] = assignee
+    elif form.assignee != "me":
+        fields["assignee_id"] = form.assignee
     return _validated(TaskIn, fields, problems)
 
 
@@ -263,28 +274,13 @@ async def create_task(
     request: Request,
     runtime: RuntimeDep,
     user: ActingPanelUser,
-    # Roomier than TaskIn's limits, so a text too long comes back by its field, as typed.
-    title: Annotated[str, Form(max_length=1000)] = "",
-    description: Annotated[str, Form(max_length=8000)] = "",
-    due_date: Annotated[str, Form(max_length=10)] = "",
-    due_time: Annotated[str, Form(max_length=5)] = "",
-    assignee: Annotated[str, Form(max_length=40)] = "me",
-    contact_id: Annotated[str, Form(max_length=40)] = "",
-    conversation_id: Annotated[str, Form(max_length=40)] = "",
+    form: Annotated[NewTaskForm, Form()],
 ) -> Response:
     """Create a task; from a chat or a contact page it answers with a toast, else it reloads
     (or shows the form again as typed, with each reason by its field)."""
-    values = {
-        "title": title,
-        "description": description,
-        "due_date": due_date,
-        "due_time": due_time,
-        "assignee": assignee,
-    }
+    values = form.model_dump(include=set(TaskForm.model_fields))
     try:
-        body = _task_in(
-            title, description, due_date, due_time, assignee, contact_id, conversation_id
-        )
+        body = _task_in(form)
 
         async def work(session: AsyncSession) -> tuple[TaskOut, list[OutboxItem]]:
             return await live.create_task(session, user.identity, body)
@@ -354,13 +350,11 @@ async def edit_form(task_id: uuid.UUID, runtime: RuntimeDep, user: CurrentPanelU
     )
 
 
-def _task_update(
-    title: str, description: str, due_date: str, due_time: str, assignee: str, me: uuid.UUID
-) -> TaskUpdate:
+def _task_update(form: TaskForm, me: uuid.UUID) -> TaskUpdate:
     """The changes the edit form describes (an empty date clears the due date); RefusedTask
     says every problem, each by its field."""
-    fields, problems = _form_fields(title, description, due_date, due_time)
-    fields["assignee_id"] = {"me": me, "team": None}.get(assignee, assignee)
+    fields, problems = _form_fields(form)
+    fields["assignee_id"] = {"me": me, "team": None}.get(form.assignee, form.assignee)
     return _validated(TaskUpdate, fields, problems)
 
 
@@ -369,17 +363,11 @@ async def update(
     task_id: uuid.UUID,
     runtime: RuntimeDep,
     user: ActingPanelUser,
-    title: Annotated[str, Form(max_length=1000)] = "",
-    description: Annotated[str, Form(max_length=8000)] = "",
-    due_date: Annotated[str, Form(max_length=10)] = "",
-    due_time: Annotated[str, Form(max_length=5)] = "",
-    assignee: Annotated[str, Form(max_length=40)] = "me",
+    form: Annotated[TaskForm, Form()],
 ) -> Response:
     """Save the edit form; the row comes back as it now stands, a refusal as a toast."""
     try:
-        patch = _task_update(
-            title, description, due_date, due_time, assignee, user.identity.user_id
-        )
+        patch = _task_update(form, user.identity.user_id)
     except RefusedTask as refused:
         return error_toast(refused.first, refused.status_code)
 
