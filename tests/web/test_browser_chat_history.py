@@ -19,7 +19,7 @@ from zapcrm.messaging.changes import message_changed
 from zapcrm.models import Role
 from zapcrm.outbox import record
 from zapcrm.runtime import Runtime
-from zapcrm.web.pages.inbox import CHAT_PAGE_SIZE
+from zapcrm.web.pages.inbox.chat import CHAT_PAGE_SIZE
 
 
 def conversation_of(page: Page) -> uuid.UUID:

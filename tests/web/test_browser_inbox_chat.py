@@ -15,7 +15,7 @@ from playwright.async_api import ConsoleMessage, Locator, Page, Route, expect
 from tests.conftest import login
 from tests.web.shop import Shop, until_live
 from zapcrm.models import Role
-from zapcrm.web.pages.inbox import CHAT_PAGE_SIZE
+from zapcrm.web.pages.inbox.chat import CHAT_PAGE_SIZE
 
 
 def console_errors(page: Page) -> list[str]:

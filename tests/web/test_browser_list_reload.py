@@ -21,7 +21,7 @@ from tests.web.conftest import customer_writes, new_company_chat
 from tests.web.shop import open_panel
 from zapcrm.db import Database
 from zapcrm.models import Role
-from zapcrm.web.pages.inbox import LIST_SIZE
+from zapcrm.web.pages.inbox.listing import LIST_SIZE
 
 COUNT_LIST_RELOADS = """document.addEventListener("htmx:afterSwap", event => {
     if (event.detail.target.id === "conversation-list") window.listReloads =

@@ -8,7 +8,7 @@ from playwright.async_api import expect
 from tests.web.conftest import screenshot_path
 from tests.web.shop import Shop
 from zapcrm.models import Role
-from zapcrm.web.pages.inbox import CHAT_PAGE_SIZE
+from zapcrm.web.pages.inbox.chat import CHAT_PAGE_SIZE
 
 
 async def test_a_search_finds_an_old_message_and_opens_the_chat_at_it(shop: Shop) -> None:

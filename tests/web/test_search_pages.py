@@ -13,7 +13,7 @@ from tests.evolution.harness import Instance, new_instance, post, rows, text_mes
 from tests.web.conftest import Browser, panel_login
 from zapcrm.db import Database
 from zapcrm.models import Role
-from zapcrm.web.pages import inbox as inbox_pages
+from zapcrm.web.pages.inbox import chat as chat_pages
 
 
 async def _history(client: httpx.AsyncClient, instance: Instance, texts: list[str]) -> None:
@@ -103,7 +103,7 @@ async def test_a_hit_opens_its_chat_down_to_that_message(
 ) -> None:
     instance = await new_instance(db, factory)
     texts = ["a nota fiscal do pedido"] + [
-        f"mensagem {index}" for index in range(inbox_pages.CHAT_PAGE_SIZE + 5)
+        f"mensagem {index}" for index in range(chat_pages.CHAT_PAGE_SIZE + 5)
     ]
     await _history(client, instance, texts)
     target = await _message_id(db, instance, "HIST000")
@@ -127,7 +127,7 @@ async def test_a_hit_opens_its_chat_down_to_that_message(
     assert f'id="msg-{target}"' in reloaded.text
     assert 'id="older"' in opened.text  # and what came before it loads on scrolling up
     # Further back than the page loads at once: the latest messages, and a word why.
-    monkeypatch.setattr(inbox_pages, "THROUGH_LIMIT", 10)
+    monkeypatch.setattr(chat_pages, "THROUGH_LIMIT", 10)
     far = await http.get(f"{url}?at={target}")
     assert f'id="msg-{target}"' not in far.text
     assert "antiga demais para abrir aqui" in far.text

@@ -278,7 +278,7 @@ def group_by_day(
 
     A note belongs to this page when it is not older than the page's oldest message (or to
     any time when nothing older exists). An older page is given only the notes written before
-    the message the chat already shows from (pages/inbox.py `older_messages`).
+    the message the chat already shows from (pages/inbox/chat.py `_page_notes`).
     """
     items: list[ChatItem] = list(messages_newest_first)
     if messages_newest_first:

@@ -56,21 +56,26 @@ async def list_notes(
     company_id: uuid.UUID,
     conversation_id: uuid.UUID,
     *,
-    limit: int,
+    limit: int | None,
+    since: datetime | None = None,
     before: datetime | None = None,
 ) -> Sequence[dict[str, Any]]:
-    """A conversation's latest notes (created before `before`, when given), newest first."""
+    """A conversation's latest notes (created from `since` and before `before`, when given),
+    newest first; all of them when `limit` is None. One range scan of
+    conversation_notes_conversation_idx (conversation_id, created_at desc, id desc)."""
     conditions = [
         ConversationNote.company_id == company_id,
         ConversationNote.conversation_id == conversation_id,
     ]
+    if since is not None:
+        conditions.append(ConversationNote.created_at >= since)
     if before is not None:
         conditions.append(ConversationNote.created_at < before)
-    statement = (
-        _notes(*conditions)
-        .order_by(ConversationNote.created_at.desc(), ConversationNote.id.desc())
-        .limit(limit)
+    statement = _notes(*conditions).order_by(
+        ConversationNote.created_at.desc(), ConversationNote.id.desc()
     )
+    if limit is not None:
+        statement = statement.limit(limit)
     return [dict(row._mapping) for row in await session.execute(statement)]
 
 
