@@ -3,15 +3,21 @@ format or prefix, e-mails, combined with a filter, and how a search term is read
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Text, bindparam, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.elements import ColumnElement
 
 from tests.conftest import Factory
 from tests.contacts.query.conftest import Tenant, add_contacts, filter_param, new_tenant
-from zapcrm.contacts.query.search import parse_search
+from zapcrm.contacts.query.search import _may_be_similar, parse_search
+from zapcrm.contacts.query.source import search_text
 from zapcrm.db import Database
+from zapcrm.kit.folding import fold
 from zapcrm.models import Role
 
 PEOPLE: list[dict[str, Any]] = [
@@ -192,3 +198,83 @@ def test_reading_the_search_box() -> None:
     short = parse_search("55")
     assert short is not None
     assert short.phone_prefixes == ("+55",)
+
+
+# Names as contacts write them: accents, particles, punctuation, repeated letters, digits,
+# and characters unaccent leaves multibyte (pg_trgm hashes their trigrams).
+_NAME_WORDS = [
+    "João", "Silva", "Silveira", "Damasceno", "Damaceno", "Jônatas", "Jonatas", "Conceição",
+    "Antônio", "Maria", "Souza", "Ana", "Anna", "Banana", "Aparecida", "Gabriel", "Gabriela",
+    "Lima", "O'Brien", "Ana-Maria", "(cliente)", "Xavier", "Vinícius", "Mariana", "Assunção",
+    "Sebastião", "Joaquim", "2º", "Loja3", "ABC123", "Σωκράτης", "李小龍", "Zoë", "İgor",
+    "Straße", "ÆON", "da", "de", "dos", "das",
+]  # fmt: skip
+
+
+def _typed_words(rng: random.Random) -> list[str]:
+    """Words as people type them: names without accents, with a letter or two wrong."""
+    words = [fold(word) for word in _NAME_WORDS if fold(word).isascii() and word.isalnum()]
+    typed = []
+    for word in words * 4:
+        letters = list(word)
+        for _ in range(rng.choice((0, 1, 1, 2))):
+            at = rng.randrange(len(letters))
+            edit = rng.choice(("swap", "drop", "add", "change"))
+            if edit == "swap" and at + 1 < len(letters):
+                letters[at], letters[at + 1] = letters[at + 1], letters[at]
+            elif edit == "drop" and len(letters) > 2:
+                del letters[at]
+            else:
+                letters.insert(at, rng.choice("aeiounmrsclq0"))
+                if edit == "change":
+                    del letters[at + 1]
+        typed.append("".join(letters))
+    return sorted(set(typed) | {"aaaa", "anana", "silvq", "damaceno", "jonatas", "j0ao"})
+
+
+async def _screened(db: Database, threshold: str | None) -> list[tuple[str, str, bool, bool]]:
+    """(typed, name, word <<% name, the screen) for typed words against generated names."""
+    rng = random.Random(5)
+    names = [
+        " ".join(rng.choice(_NAME_WORDS) for _ in range(rng.randrange(1, 5))) for _ in range(300)
+    ]
+    listed = func.unnest(bindparam(None, names, type_=ARRAY(Text))).table_valued("value")
+    listed = listed.render_derived(name="listed")
+    name = search_text(listed.c.value)
+    rows = []
+    async with db.service_session() as session:
+        if threshold is not None:
+            await session.execute(
+                text("select set_config('pg_trgm.strict_word_similarity_threshold', :t, true)"),
+                {"t": threshold},
+            )
+        for word in _typed_words(rng):
+            screen = _may_be_similar(word, name)
+            assert screen is not None, word
+            similar = search_text(bindparam(None, word, type_=Text)).op("<<%")(name)
+            statement = select(listed.c.value, similar, screen).select_from(listed)
+            rows += [(word, *row) for row in (await session.execute(statement)).all()]
+    return rows
+
+
+@pytest.mark.parametrize("threshold", [None, "0.3", "0.7"])
+async def test_the_typo_screen_keeps_every_name_the_typo_matches(
+    db: Database, threshold: str | None
+) -> None:
+    """The cheap test before `<<%` (search.py `_may_be_similar`) never drops a name the
+    operator matches, at pg_trgm's threshold or another set in the transaction; and it does
+    drop most of the others (it is there to spare them the operator; here names and typos
+    share a few words, and a name with a multibyte character always passes)."""
+    rows = await _screened(db, threshold)
+    assert [row for row in rows if row[2] and not row[3]] == []
+    assert sum(1 for row in rows if row[2]) > 500  # typos the operator matched
+    unmatched = [row for row in rows if not row[2]]
+    assert sum(1 for row in unmatched if not row[3]) > 0.6 * len(unmatched)
+
+
+def test_the_typo_screen_only_reads_ascii_words() -> None:
+    name: ColumnElement[str] = literal_column("search_name", Text)
+    # pg_trgm splits "joao.silva" into words; an accent is folded by app.search_text().
+    for typed in ("joao.silva", "o'brien", "conceisão", "ana-maria", "x"):
+        assert _may_be_similar(typed, name) is None
+    assert _may_be_similar("Silvq", name) is not None
