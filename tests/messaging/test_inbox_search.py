@@ -4,18 +4,22 @@ RLS."""
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event, text
 
 from tests.conftest import Factory, login
 from tests.evolution.harness import new_instance, post, text_message
 from tests.messaging.inbox_search import GROUP_JID, GROUP_SUBJECT, PEOPLE, searchable_chats
+from tests.name_typos import generated_names, typed_words
 from zapcrm.db import Database
+from zapcrm.kit.name_search import allows_typo, like_patterns
 from zapcrm.messaging import repository
 from zapcrm.models import Role
 
@@ -199,3 +203,38 @@ async def test_pages_of_a_search_found_in_several_ways_list_every_chat_once_newe
         if cursor is None:
             break
     assert seen == expected
+
+
+@pytest.mark.parametrize("threshold", [None, "0.3", "0.7"])
+async def test_the_typo_screen_keeps_every_name_the_typo_matches(
+    db: Database, threshold: str | None
+) -> None:
+    """The list's search tests a name's pieces by LIKE before `<<%` (kit/name_search.py
+    `typo_screen`): it finds exactly what the words and `<<%` alone find, at pg_trgm's threshold
+    or another set in the transaction."""
+    rng = random.Random(5)
+    names = sorted(set(generated_names(rng, 300)))
+    unscreened = text(
+        "select t.value, (exists (select from unnest(cast(:likes as text[])) as p(pattern)"
+        "   where app.search_text(t.value) like app.search_text(p.pattern))"
+        "  or (:typo and app.search_text(:word) <<% app.search_text(t.value))) as found"
+        " from unnest(cast(:names as text[])) as t(value)"
+    )
+    typo_matches = 0
+    async with db.service_session() as session:
+        if threshold is not None:
+            await session.execute(
+                text("select set_config('pg_trgm.strict_word_similarity_threshold', :t, true)"),
+                {"t": threshold},
+            )
+        for word in typed_words(rng):
+            params = {
+                "likes": list(like_patterns(word)),
+                "typo": allows_typo(word),
+                "word": word,
+                "names": names,
+            }
+            expected = {row.value: row.found for row in await session.execute(unscreened, params)}
+            assert await repository.search_finds(session, word, names) == expected, word
+            typo_matches += sum(expected.values())
+    assert typo_matches > 500

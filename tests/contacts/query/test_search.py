@@ -14,10 +14,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tests.conftest import Factory
 from tests.contacts.query.conftest import Tenant, add_contacts, filter_param, new_tenant
+from tests.name_typos import generated_names, typed_words
 from zapcrm.contacts.query.search import _may_be_similar, parse_search
 from zapcrm.contacts.query.source import search_text
 from zapcrm.db import Database
-from zapcrm.kit.folding import fold
 from zapcrm.models import Role
 
 PEOPLE: list[dict[str, Any]] = [
@@ -200,44 +200,10 @@ def test_reading_the_search_box() -> None:
     assert short.phone_prefixes == ("+55",)
 
 
-# Names as contacts write them: accents, particles, punctuation, repeated letters, digits,
-# and characters unaccent leaves multibyte (pg_trgm hashes their trigrams).
-_NAME_WORDS = [
-    "João", "Silva", "Silveira", "Damasceno", "Damaceno", "Jônatas", "Jonatas", "Conceição",
-    "Antônio", "Maria", "Souza", "Ana", "Anna", "Banana", "Aparecida", "Gabriel", "Gabriela",
-    "Lima", "O'Brien", "Ana-Maria", "(cliente)", "Xavier", "Vinícius", "Mariana", "Assunção",
-    "Sebastião", "Joaquim", "2º", "Loja3", "ABC123", "Σωκράτης", "李小龍", "Zoë", "İgor",
-    "Straße", "ÆON", "da", "de", "dos", "das",
-]  # fmt: skip
-
-
-def _typed_words(rng: random.Random) -> list[str]:
-    """Words as people type them: names without accents, with a letter or two wrong."""
-    words = [fold(word) for word in _NAME_WORDS if fold(word).isascii() and word.isalnum()]
-    typed = []
-    for word in words * 4:
-        letters = list(word)
-        for _ in range(rng.choice((0, 1, 1, 2))):
-            at = rng.randrange(len(letters))
-            edit = rng.choice(("swap", "drop", "add", "change"))
-            if edit == "swap" and at + 1 < len(letters):
-                letters[at], letters[at + 1] = letters[at + 1], letters[at]
-            elif edit == "drop" and len(letters) > 2:
-                del letters[at]
-            else:
-                letters.insert(at, rng.choice("aeiounmrsclq0"))
-                if edit == "change":
-                    del letters[at + 1]
-        typed.append("".join(letters))
-    return sorted(set(typed) | {"aaaa", "anana", "silvq", "damaceno", "jonatas", "j0ao"})
-
-
 async def _screened(db: Database, threshold: str | None) -> list[tuple[str, str, bool, bool]]:
     """(typed, name, word <<% name, the screen) for typed words against generated names."""
     rng = random.Random(5)
-    names = [
-        " ".join(rng.choice(_NAME_WORDS) for _ in range(rng.randrange(1, 5))) for _ in range(300)
-    ]
+    names = generated_names(rng, 300)
     listed = func.unnest(bindparam(None, names, type_=ARRAY(Text))).table_valued("value")
     listed = listed.render_derived(name="listed")
     name = search_text(listed.c.value)
@@ -248,7 +214,7 @@ async def _screened(db: Database, threshold: str | None) -> list[tuple[str, str,
                 text("select set_config('pg_trgm.strict_word_similarity_threshold', :t, true)"),
                 {"t": threshold},
             )
-        for word in _typed_words(rng):
+        for word in typed_words(rng):
             screen = _may_be_similar(word, name)
             assert screen is not None, word
             similar = search_text(bindparam(None, word, type_=Text)).op("<<%")(name)

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -57,7 +56,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from zapcrm.contacts.query import source
 from zapcrm.contacts.query.fields import like_escape, prefix_range, search_text, suffix_range
-from zapcrm.kit.name_search import MAX_WORDS, allows_typo, like_patterns, name_words
+from zapcrm.kit.name_search import (
+    MAX_WORDS,
+    STRICT_THRESHOLD,
+    allows_typo,
+    like_patterns,
+    name_words,
+    typo_screen,
+)
 from zapcrm.kit.phones import InvalidPhone, canonical_phone
 
 __all__ = [
@@ -70,7 +76,6 @@ __all__ = [
 ]
 
 MIN_SUFFIX_DIGITS = 4  # fewer digits end too many numbers to mean one person
-STRICT_THRESHOLD = 0.5  # pg_trgm.strict_word_similarity_threshold unless set otherwise
 # The threshold as `<<%` reads it (pg_trgm's default until its library is loaded), read once
 # per statement by each scalar subquery; the slack absorbs the float4 rounding of the
 # similarity.
@@ -79,7 +84,6 @@ _THRESHOLD = func.coalesce(
     STRICT_THRESHOLD,
 )
 _BELOW_DEFAULT = select(_THRESHOLD < STRICT_THRESHOLD).scalar_subquery()
-_SLACK = 1e-4
 _PHONE_LIKE = re.compile(r"^\+?[0-9 ().\-/]+$")
 _EMAIL_LIKE = re.compile(r"^[\w.+\-]+$")
 
@@ -183,39 +187,16 @@ def _word(word: str) -> ColumnElement[bool]:
 
 @functools.lru_cache(maxsize=1024)
 def _may_be_similar(word: str, name: ColumnElement[str]) -> ColumnElement[bool] | None:
-    """A condition every name `word <<% name` holds for, six times cheaper to test: the name
-    holds enough of the word's trigrams, each looked for as a LIKE substring. None for a word
-    it cannot be written for (anything but ASCII letters and digits). Kept per word and name
-    expression: its ~30 SQL elements took 1-2 ms to build, for every search.
-
-    Strict word similarity is |common| / |union| of the trigrams of the word and of the best
-    extent of whole words in the name, so a match holds at least threshold x (the word's
-    trigrams); a trigram in the name is the same three characters in it (or two, for those
-    padded at a word's edge, or one, counted as present). pg_trgm hashes a trigram with a
-    multibyte character, which could collide with one of ours: such names skip the screen.
-    On the 1,000,000 names of bench/search.py, "damaceno": 0.6-0.9 us a name, `<<%` 4-5 us;
-    it lets 4,155 names through to `<<%`, which matches 4,093 (every one of them).
-    """
-    folded = word.lower()
-    if len(folded) < 2 or not (folded.isascii() and folded.isalnum()):
-        return None  # search_text() may fold it otherwise; pg_trgm splits it into words
-    padded = f"  {folded} "
-    trigrams = {padded[start : start + 3] for start in range(len(folded) + 1)}
-    # "  j" (a word starting with j) is counted as present: one letter is in most names.
-    looked_for = sorted(trigram.strip() for trigram in trigrams if len(trigram.strip()) > 1)
-    held = [cast(name.like(_param(f"%{letters}%")), Integer) for letters in looked_for]
-    present = sum(held[1:], start=held[0])  # two letters or more: " ab" is always looked for
-    counted = len(trigrams) - len(looked_for)
-    needed = select(_THRESHOLD * len(trigrams) - counted - _SLACK).scalar_subquery()
-    # Most names hold none of the word's longer (rarer) pieces. At the default threshold a
-    # match holds `least` of them, so one of any len - least + 1: a name holding none of the
-    # longest is out after those few LIKEs. (A word of two letters or more gives least >= 1.)
-    least = math.ceil(STRICT_THRESHOLD * len(trigrams) - counted - _SLACK)
-    longest = sorted(looked_for, key=lambda piece: (-len(piece), piece))
-    quick = or_(
-        _BELOW_DEFAULT,
-        *(name.like(_param(f"%{piece}%")) for piece in longest[: len(looked_for) - least + 1]),
-    )
+    """kit/name_search.py `typo_screen` as a condition on `name`: every name `word <<% name`
+    holds for passes it. Kept per word and name expression: its ~30 SQL elements took 1-2 ms
+    to build, for every search."""
+    screen = typo_screen(word)
+    if screen is None:
+        return None
+    held = [cast(name.like(_param(f"%{piece}%")), Integer) for piece in screen.pieces]
+    present = sum(held[1:], start=held[0])
+    needed = select(screen.needed(_THRESHOLD)).scalar_subquery()
+    quick = or_(_BELOW_DEFAULT, *(name.like(_param(f"%{piece}%")) for piece in screen.quick))
     multibyte = func.octet_length(name) != func.char_length(name)
     return or_(and_(quick, present >= needed), multibyte)
 

@@ -11,7 +11,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.db import driver_mappings, plan_for_values
-from zapcrm.kit.name_search import allows_typo, like_patterns, matches_anywhere, name_words
+from zapcrm.kit.name_search import (
+    STRICT_THRESHOLD,
+    TYPO_SLACK,
+    allows_typo,
+    like_patterns,
+    matches_anywhere,
+    name_words,
+    typo_screen,
+)
 
 CONVERSATION_COLUMNS = """
   c.id, c.company_id, c.instance_id, c.remote_jid, c.is_group, c.subject, c.status,
@@ -173,9 +181,39 @@ def _words_clause(folded: str, words: Sequence[str], params: dict[str, Any]) -> 
             matches.append(f"{folded} like app.search_text(:search_like_{index}_{number})")
         if allows_typo(word):
             params[f"search_word_{index}"] = word
-            matches.append(f"app.search_text(:search_word_{index}) <<% {folded}")
+            similar = f"app.search_text(:search_word_{index}) <<% {folded}"
+            screen = _typo_screen(word, folded, index, params)
+            matches.append(similar if screen is None else f"({screen} and {similar})")
         clauses.append("(" + " or ".join(matches) + ")")
     return "(" + " and ".join(clauses) + ")"
+
+
+# `<<%`'s threshold as the session has it (pg_trgm's default until its library is loaded).
+_THRESHOLD = (
+    "coalesce(cast(current_setting('pg_trgm.strict_word_similarity_threshold', true)"
+    f" as float8), {STRICT_THRESHOLD})"
+)
+
+
+def _typo_screen(word: str, folded: str, index: int, params: dict[str, Any]) -> str | None:
+    """kit/name_search.py `typo_screen` as SQL on `folded`: every text `word <<% folded`
+    holds for passes it, most others fail it at a few LIKEs (a common name's ~15,000
+    candidates were each given to `<<%`). The thresholds are read once per statement."""
+    screen = typo_screen(word)
+    if screen is None:
+        return None
+    names = {}
+    for number, piece in enumerate(sorted(set(screen.pieces))):
+        names[piece] = f"search_piece_{index}_{number}"
+        params[names[piece]] = f"%{piece}%"
+    present = " + ".join(f"({folded} like :{names[piece]})::int" for piece in screen.pieces)
+    needed = f"(select {_THRESHOLD} * {screen.trigrams} - {screen.counted + TYPO_SLACK})"
+    quick = " or ".join(
+        [f"(select {_THRESHOLD} < {STRICT_THRESHOLD})"]
+        + [f"{folded} like :{names[piece]}" for piece in screen.quick]
+    )
+    multibyte = f"octet_length({folded}) <> char_length({folded})"
+    return f"((({quick}) and {present} >= {needed}) or {multibyte})"
 
 
 async def search_finds(session: AsyncSession, search: str, texts: Sequence[str]) -> dict[str, bool]:
