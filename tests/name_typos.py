@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import random
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from zapcrm.kit.folding import fold
 
 # Names as contacts write them: accents, particles, punctuation, repeated letters, digits,
@@ -44,3 +47,13 @@ def generated_names(rng: random.Random, count: int) -> list[str]:
     return [
         " ".join(rng.choice(NAME_WORDS) for _ in range(rng.randrange(1, 5))) for _ in range(count)
     ]
+
+
+async def use_strict_threshold(session: AsyncSession, threshold: str | None) -> None:
+    """pg_trgm's strict word similarity threshold for the rest of the transaction (None: leave
+    the default)."""
+    if threshold is not None:
+        await session.execute(
+            text("select set_config('pg_trgm.strict_word_similarity_threshold', :t, true)"),
+            {"t": threshold},
+        )

@@ -17,7 +17,7 @@ from sqlalchemy import event, text
 from tests.conftest import Factory, login
 from tests.evolution.harness import new_instance, post, text_message
 from tests.messaging.inbox_search import GROUP_JID, GROUP_SUBJECT, PEOPLE, searchable_chats
-from tests.name_typos import generated_names, typed_words
+from tests.name_typos import generated_names, typed_words, use_strict_threshold
 from zapcrm.db import Database
 from zapcrm.kit.name_search import allows_typo, like_patterns
 from zapcrm.messaging import repository
@@ -222,11 +222,7 @@ async def test_the_typo_screen_keeps_every_name_the_typo_matches(
     )
     typo_matches = 0
     async with db.service_session() as session:
-        if threshold is not None:
-            await session.execute(
-                text("select set_config('pg_trgm.strict_word_similarity_threshold', :t, true)"),
-                {"t": threshold},
-            )
+        await use_strict_threshold(session, threshold)
         for word in typed_words(rng):
             params = {
                 "likes": list(like_patterns(word)),

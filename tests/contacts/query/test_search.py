@@ -8,13 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Text, bindparam, func, literal_column, select, text
+from sqlalchemy import Text, bindparam, func, literal_column, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from tests.conftest import Factory
 from tests.contacts.query.conftest import Tenant, add_contacts, filter_param, new_tenant
-from tests.name_typos import generated_names, typed_words
+from tests.name_typos import generated_names, typed_words, use_strict_threshold
 from zapcrm.contacts.query.search import _may_be_similar, parse_search
 from zapcrm.contacts.query.source import search_text
 from zapcrm.db import Database
@@ -209,11 +209,7 @@ async def _screened(db: Database, threshold: str | None) -> list[tuple[str, str,
     name = search_text(listed.c.value)
     rows = []
     async with db.service_session() as session:
-        if threshold is not None:
-            await session.execute(
-                text("select set_config('pg_trgm.strict_word_similarity_threshold', :t, true)"),
-                {"t": threshold},
-            )
+        await use_strict_threshold(session, threshold)
         for word in typed_words(rng):
             screen = _may_be_similar(word, name)
             assert screen is not None, word
