@@ -167,35 +167,15 @@ async def list_notes(
     identity: Identity,
     conversation_id: uuid.UUID,
     *,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = DEFAULT_LIMIT,
+    since: datetime | None = None,
     before: datetime | None = None,
 ) -> list[NoteOut]:
-    """The conversation's latest notes (written `before` that moment, when given), newest
-    first (like its messages)."""
+    """The conversation's latest notes, newest first (like its messages): at most `limit`
+    (None: all of them), written from `since` (inclusive) and before `before` (exclusive)
+    when given. A chat page reads its time window with no limit (pages/inbox/chat.py)."""
     await _visible(session, conversation_id)
     rows = await notes.list_notes(
-        session, identity.company_id, conversation_id, limit=limit, before=before
-    )
-    return [NoteOut(**row) for row in rows]
-
-
-async def notes_between(
-    session: AsyncSession,
-    identity: Identity,
-    conversation_id: uuid.UUID,
-    *,
-    since: datetime | None,
-    before: datetime | None,
-) -> list[NoteOut]:
-    """Every note of the conversation written from `since` (inclusive) up to `before`
-    (exclusive), either end open when None, newest first: the notes of one page of its chat.
-
-    No cap: a cap would drop the oldest notes of a busy window, which no page would show. The
-    pages' windows meet at a message's timestamp, so a note written at that very moment falls
-    in exactly one of them.
-    """
-    await _visible(session, conversation_id)
-    rows = await notes.list_notes(
-        session, identity.company_id, conversation_id, limit=None, since=since, before=before
+        session, identity.company_id, conversation_id, limit=limit, since=since, before=before
     )
     return [NoteOut(**row) for row in rows]

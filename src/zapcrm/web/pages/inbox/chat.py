@@ -136,15 +136,17 @@ async def _page_notes(
 ) -> list[NoteOut]:
     """The notes of one page of a chat: written from its oldest message on (from any time when
     nothing is older) and before `before`, the oldest message of the page after it (None: the
-    latest page). Each note lands on exactly one page, however many a page holds."""
+    latest page). Each note lands on exactly one page, however many a page holds: no limit,
+    which would drop the oldest notes of a busy window that no other page shows. The windows
+    meet at a message's timestamp, so a note written at that very moment is on one of them."""
     if messages.next_cursor is None:
         since = None
     elif messages.items:
         since = messages.items[-1].message_timestamp
     else:
         return []  # nothing on the page to hold notes (group_by_day would drop them)
-    return await notes.notes_between(
-        session, user.identity, conversation_id, since=since, before=before
+    return await notes.list_notes(
+        session, user.identity, conversation_id, limit=None, since=since, before=before
     )
 
 
