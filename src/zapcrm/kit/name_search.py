@@ -23,6 +23,7 @@ __all__ = [
     "MAX_WORDS",
     "MAX_WORD_LENGTH",
     "STRICT_THRESHOLD",
+    "STRICT_THRESHOLD_SQL",
     "TYPO_MIN_LENGTH",
     "TYPO_SLACK",
     "TypoScreen",
@@ -41,6 +42,12 @@ TYPO_MIN_LENGTH = 4  # trigram similarity says little about shorter words
 _ANYWHERE_MIN_LENGTH = 3  # a trigram's length: shorter words match the start of a word
 _WORD_EDGES = ".,;:!?\"'()[]{}<>*"
 STRICT_THRESHOLD = 0.5  # pg_trgm.strict_word_similarity_threshold unless set otherwise
+# That threshold as `<<%` reads it in the session (pg_trgm's default until its library is
+# loaded): SQL both searches put in a scalar subquery, so it is read once per statement.
+STRICT_THRESHOLD_SQL = (
+    "coalesce(cast(current_setting('pg_trgm.strict_word_similarity_threshold', true)"
+    f" as float8), {STRICT_THRESHOLD})"
+)
 TYPO_SLACK = 1e-4  # absorbs the float4 rounding of pg_trgm's similarity
 
 

@@ -59,6 +59,7 @@ from zapcrm.contacts.query.fields import like_escape, prefix_range, search_text,
 from zapcrm.kit.name_search import (
     MAX_WORDS,
     STRICT_THRESHOLD,
+    STRICT_THRESHOLD_SQL,
     allows_typo,
     like_patterns,
     name_words,
@@ -76,13 +77,7 @@ __all__ = [
 ]
 
 MIN_SUFFIX_DIGITS = 4  # fewer digits end too many numbers to mean one person
-# The threshold as `<<%` reads it (pg_trgm's default until its library is loaded), read once
-# per statement by each scalar subquery; the slack absorbs the float4 rounding of the
-# similarity.
-_THRESHOLD = func.coalesce(
-    cast(func.current_setting("pg_trgm.strict_word_similarity_threshold", True), Float),
-    STRICT_THRESHOLD,
-)
+_THRESHOLD = literal_column(STRICT_THRESHOLD_SQL, Float)
 _BELOW_DEFAULT = select(_THRESHOLD < STRICT_THRESHOLD).scalar_subquery()
 _PHONE_LIKE = re.compile(r"^\+?[0-9 ().\-/]+$")
 _EMAIL_LIKE = re.compile(r"^[\w.+\-]+$")

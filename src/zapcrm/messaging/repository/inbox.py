@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zapcrm.db import driver_mappings, plan_for_values
 from zapcrm.kit.name_search import (
     STRICT_THRESHOLD,
+    STRICT_THRESHOLD_SQL,
     TYPO_SLACK,
     allows_typo,
     like_patterns,
@@ -188,13 +189,6 @@ def _words_clause(folded: str, words: Sequence[str], params: dict[str, Any]) -> 
     return "(" + " and ".join(clauses) + ")"
 
 
-# `<<%`'s threshold as the session has it (pg_trgm's default until its library is loaded).
-_THRESHOLD = (
-    "coalesce(cast(current_setting('pg_trgm.strict_word_similarity_threshold', true)"
-    f" as float8), {STRICT_THRESHOLD})"
-)
-
-
 def _typo_screen(word: str, folded: str, index: int, params: dict[str, Any]) -> str | None:
     """kit/name_search.py `typo_screen` as SQL on `folded`: every text `word <<% folded`
     holds for passes it, most others fail it at a few LIKEs (a common name's ~15,000
@@ -207,9 +201,9 @@ def _typo_screen(word: str, folded: str, index: int, params: dict[str, Any]) -> 
         names[piece] = f"search_piece_{index}_{number}"
         params[names[piece]] = f"%{piece}%"
     present = " + ".join(f"({folded} like :{names[piece]})::int" for piece in screen.pieces)
-    needed = f"(select {_THRESHOLD} * {screen.trigrams} - {screen.counted + TYPO_SLACK})"
+    needed = f"(select {STRICT_THRESHOLD_SQL} * {screen.trigrams} - {screen.counted + TYPO_SLACK})"
     quick = " or ".join(
-        [f"(select {_THRESHOLD} < {STRICT_THRESHOLD})"]
+        [f"(select {STRICT_THRESHOLD_SQL} < {STRICT_THRESHOLD})"]
         + [f"{folded} like :{names[piece]}" for piece in screen.quick]
     )
     multibyte = f"octet_length({folded}) <> char_length({folded})"
