@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.conftest import login
 from tests.messaging.conftest import gateway  # noqa: F401
-from tests.messaging.gateway import Gateway, until
+from tests.messaging.gateway import Gateway
 from zapcrm.models import Role
 
 GREETING = "Olá! Com quem você quer falar?"
@@ -28,13 +28,6 @@ async def test_an_echo_of_the_menu_that_beats_the_send_answer_leaves_the_chat_wa
     # as a message of its own first (the chat's latest), folded into ours on the retry.
     await gateway.set_faults(rest_error_rate=1.0, rest_error_after_send=True)
     await gateway.customer_writes("Boa tarde!")
-    [row] = await until(
-        gateway.db,
-        "select m.key_id, c.last_message_from_me, c.last_message_preview, c.last_outbound_at"
-        " from evolution_messages m join evolution_conversations c on c.id = m.conversation_id"
-        " where m.company_id = :c and m.from_me",
-        {"c": gateway.company_id},
-        lambda found: len(found) == 1 and found[0]["key_id"],
-    )
+    row = await gateway.until_automatic_answer_keyed()
     assert (row["last_message_from_me"], row["last_message_preview"]) == (False, "Boa tarde!")
     assert row["last_outbound_at"] is None

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import Factory, login
 from tests.evolution.harness import Instance, new_instance, post, rows, text_message
-from tests.messaging.gateway import CUSTOMER, Gateway, until
+from tests.messaging.gateway import CUSTOMER, Gateway
 from tests.web.conftest import Browser, panel_login
 from zapcrm.db import Database
 from zapcrm.models import Role
@@ -217,17 +217,8 @@ async def test_the_reply_reaches_the_customer_on_whatsapp(
     [sent] = await gateway.until_sent(1)
     assert sent["request"]["text"] == "Olá Rita! Estamos fechados; voltamos em breve."
     assert sent["request"]["number"].startswith(CUSTOMER)
-    # WhatsApp took it: the reply has its key and the chat still waits for a person. (The
-    # gateway's echo may be stored for a moment as a row of its own, until the send's answer
-    # folds it into ours: wait for the one row.)
-    [row] = await until(
-        gateway.db,
-        "select m.key_id, c.last_message_from_me from evolution_messages m"
-        " join evolution_conversations c on c.id = m.conversation_id"
-        " where m.company_id = :c and m.from_me",
-        {"c": gateway.company_id},
-        lambda found: len(found) == 1 and found[0]["key_id"],
-    )
+    # WhatsApp took it: the reply has its key and the chat still waits for a person.
+    row = await gateway.until_automatic_answer_keyed()
     assert row["last_message_from_me"] is False
 
 
@@ -239,14 +230,7 @@ async def test_an_echo_that_beats_the_send_answer_leaves_the_chat_waiting(
     # as a message of its own first (the chat's latest), folded into ours on the retry.
     await gateway.set_faults(rest_error_rate=1.0, rest_error_after_send=True)
     await gateway.customer_writes("Oi, tem alguém?")
-    [row] = await until(
-        gateway.db,
-        "select m.key_id, c.last_message_from_me, c.last_message_preview, c.last_outbound_at"
-        " from evolution_messages m join evolution_conversations c on c.id = m.conversation_id"
-        " where m.company_id = :c and m.from_me",
-        {"c": gateway.company_id},
-        lambda found: len(found) == 1 and found[0]["key_id"],
-    )
+    row = await gateway.until_automatic_answer_keyed()
     assert (row["last_message_from_me"], row["last_message_preview"]) == (
         False,
         "Oi, tem alguém?",

@@ -204,6 +204,21 @@ class Gateway:
             await asyncio.sleep(0.1)
         return sent
 
+    async def until_automatic_answer_keyed(self) -> dict[str, Any]:
+        """The chat's state once the company's one message of ours (an automatic answer) has
+        WhatsApp's key: the gateway's echo may be stored for a moment as a row of its own,
+        until the send's answer folds it into ours, so this waits for the one row."""
+        [row] = await until(
+            self.db,
+            "select m.key_id, c.last_message_from_me, c.last_message_preview,"
+            " c.last_outbound_at"
+            " from evolution_messages m join evolution_conversations c on c.id = m.conversation_id"
+            " where m.company_id = :c and m.from_me",
+            {"c": self.company_id},
+            lambda found: len(found) == 1 and found[0]["key_id"],
+        )
+        return dict(row)
+
     async def until_keyed(self, message_id: Any, *, seconds: float = 15) -> dict[str, Any]:
         """Our message's row once the gateway has taken it: it has WhatsApp's key id."""
         [row] = await until(
