@@ -45,6 +45,14 @@ class Customer:
         )
         assert response.status_code == 201, response.text
 
+    async def edits(self, key_id: str, text: str) -> None:
+        """The customer edits their message with WhatsApp key `key_id` to `text`."""
+        response = await self.sim.post(
+            f"/_sim/instances/{self.instance}/inbound",
+            json={"from": self.phone, "type": "edit", "target_id": key_id, "text": text},
+        )
+        assert response.status_code == 201, response.text
+
     async def received(self) -> list[str]:
         response = await self.sim.get(f"/_sim/instances/{self.instance}/sent")
         return [str(item["request"].get("text") or "") for item in response.json()]

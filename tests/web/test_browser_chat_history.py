@@ -181,15 +181,8 @@ async def test_a_message_edited_while_the_older_page_loads_shows_the_edit(
     await scroll_to_the_top(page)
     await asyncio.wait_for(read.wait(), 10)
 
-    async def edit(key_id: str, new_text: str) -> None:
-        edited = await customer.sim.post(
-            f"/_sim/instances/{customer.instance}/inbound",
-            json={"from": customer.phone, "type": "edit", "target_id": key_id, "text": new_text},
-        )
-        assert edited.status_code == 201, edited.text
-
-    await edit(key_ids[old], "antiga, corrigida")
-    await edit(key_ids[loaded], "recente, corrigida")
+    await customer.edits(key_ids[old], "antiga, corrigida")
+    await customer.edits(key_ids[loaded], "recente, corrigida")
     await expect(page.locator("#messages")).to_contain_text("recente, corrigida")
     await page.wait_for_timeout(500)  # the older message's edit came by then too
     release.set()

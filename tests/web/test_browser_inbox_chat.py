@@ -282,15 +282,8 @@ async def test_a_live_change_to_a_message_not_loaded_in_the_chat_is_dropped_quie
     old, loaded = left_out[0], (left_out[0] + 1) % len(key_ids)
     await until_live(page)
 
-    async def edit(key_id: str, text: str) -> None:
-        edited = await customer.sim.post(
-            f"/_sim/instances/{customer.instance}/inbound",
-            json={"from": customer.phone, "type": "edit", "target_id": key_id, "text": text},
-        )
-        assert edited.status_code == 201, edited.text
-
-    await edit(key_ids[old], "antiga, corrigida")
-    await edit(key_ids[loaded], "recente, corrigida")
+    await customer.edits(key_ids[old], "antiga, corrigida")
+    await customer.edits(key_ids[loaded], "recente, corrigida")
     await expect(page.locator("#messages")).to_contain_text("recente, corrigida")
     await page.wait_for_timeout(500)
     await expect(page.locator("#messages")).not_to_contain_text("antiga, corrigida")
