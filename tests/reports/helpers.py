@@ -173,14 +173,19 @@ class Writer:
         sent_by: UserFixture | None = None,
         status: str | None = None,
         payload: dict[str, Any] | None = None,
+        message_id: uuid.UUID | None = None,
     ) -> uuid.UUID:
+        """A message; `message_id` orders it among messages of the same second (the chat's
+        order is time, then id)."""
         return await self.one(
-            "insert into evolution_messages (company_id, instance_id, conversation_id, key_id,"
-            " from_me, remote_jid, type, body, message_timestamp, sent_by, status,"
+            "insert into evolution_messages (id, company_id, instance_id, conversation_id,"
+            " key_id, from_me, remote_jid, type, body, message_timestamp, sent_by, status,"
             " message_payload)"
-            " select :company, c.instance_id, c.id, 'K' || gen_random_uuid(), :from_me,"
+            " select coalesce(cast(:id as uuid), app.time_ordered_uuid()), :company,"
+            " c.instance_id, c.id, 'K' || gen_random_uuid(), :from_me,"
             " c.remote_jid, 'text', 'oi', :at, :sent_by, :status, cast(:payload as jsonb)"
             " from evolution_conversations c where c.id = :conversation returning id",
+            id=message_id,
             conversation=conversation_id,
             at=at,
             from_me=from_me,

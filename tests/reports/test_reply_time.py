@@ -80,6 +80,64 @@ async def test_a_period_with_no_wait_has_no_reply_time(
     }
 
 
+async def test_a_wait_from_before_the_period_goes_on_through_a_tie_at_its_first_second(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    # The statement looks up the message before the period only for a cycle whose first
+    # customer message in the period comes no later than its first reply there: at the same
+    # second, the order by id decides, and here the customer's message comes first.
+    company = await factory.company()
+    ana = await named_user(db, factory, company, "Ana")
+    async with db.service_session() as session:
+        write = Writer(session, company)
+        chat = await write.conversation(await write.instance("loja"), ana)
+        await write.cycle(chat, brt(28, 20, month=2), closed_after=2 * 86400)
+        await write.message(chat, brt(28, 20, month=2), from_me=False)
+        # 00:00 on the 1st in São Paulo (03:00 UTC): the period's first second.
+        first, then = sorted((uuid.uuid4(), uuid.uuid4()))  # Postgres orders uuids as these
+        await write.message(chat, brt(1, 0), from_me=False, message_id=first)
+        await write.message(
+            chat, brt(1, 0), from_me=True, sent_by=ana, status="READ", message_id=then
+        )
+    headers = await login(client, await factory.user(company, Role.SUPERVISOR))
+    body = await summary(client, headers, **WEEK)
+    # The customer's message on the 1st adds to the wait of the 28th: no wait of the week.
+    assert body["reply"]["count"] == 0
+
+
+async def test_a_wait_of_the_periods_last_second_is_answered_after_it(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    # The reply after the period is looked up only for a cycle whose last customer message in
+    # the period comes no earlier than its last reply there: at the same second, the order by
+    # id decides, and here the customer's message comes last.
+    company = await factory.company()
+    ana = await named_user(db, factory, company, "Ana")
+    async with db.service_session() as session:
+        write = Writer(session, company)
+        chat = await write.conversation(await write.instance("loja"), ana)
+        await write.cycle(chat, brt(7, 22))
+        await write.message(chat, brt(7, 22), from_me=False)
+        # 23:59:59 on the 7th in São Paulo: the period's last second.
+        last = brt(7, 23, 59) + timedelta(seconds=59)
+        ours, theirs = sorted((uuid.uuid4(), uuid.uuid4()))
+        await write.message(chat, last, from_me=True, sent_by=ana, status="READ", message_id=ours)
+        await write.message(chat, last, from_me=False, message_id=theirs)
+        # 00:00:59 on the 8th: the next day's, after the period.
+        await write.message(
+            chat, last + timedelta(minutes=1), from_me=True, sent_by=ana, status="READ"
+        )
+    headers = await login(client, await factory.user(company, Role.SUPERVISOR))
+    body = await summary(client, headers, **WEEK)
+    # 22:00 -> 23:59:59 (7199 s), then 23:59:59 -> 00:00:59 (60 s).
+    assert body["reply"] == {
+        "count": 2,
+        "mean_seconds": 3629.5,
+        "median_seconds": 3629.5,
+        "p90_seconds": 60 + 0.9 * 7139,
+    }
+
+
 async def test_the_messages_around_the_period_decide_its_waits_as_the_whole_cycle_does(
     client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> None:

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from tests.conftest import identity_of
 from tests.reports.helpers import BRT, Shop
@@ -26,6 +26,23 @@ async def _sent(db: Database, work: Callable[[], Awaitable[Any]]) -> list[str]:
 
     def record(*args: Any) -> None:
         statements.append(args[2])
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await work()
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+    return statements
+
+
+async def _sent_with_parameters(
+    db: Database, work: Callable[[], Awaitable[Any]]
+) -> list[tuple[str, Any]]:
+    """Every statement SQLAlchemy sends while `work` runs, with its parameters."""
+    statements: list[tuple[str, Any]] = []
+
+    def record(*args: Any) -> None:
+        statements.append((args[2], args[3]))
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", record)
     try:
@@ -96,3 +113,34 @@ async def test_the_export_writes_its_times_in_the_statement(db: Database, shop: 
     assert rows
     for row in rows:
         assert all(moment is None or isinstance(moment, str) for moment in row[5:8])
+
+
+async def test_the_periods_closes_and_messages_are_found_by_index_not_by_reading_the_history(
+    db: Database, shop: Shop
+) -> None:
+    # Migration 0055. Without an index on closed_at, the cycles closed in the period (and
+    # those open across it) were found by reading every cycle of the company; without one on
+    # (company_id, message_timestamp), the period's messages by reading all of them. With
+    # scans priced out (the seeded week is too small for the planner to prefer an index),
+    # each statement of the page reading those finds them through the indexes.
+    identity = identity_of(shop.supervisor)
+
+    async def page() -> None:
+        async with db.tenant_session(identity.claims) as session:
+            filters = await service.resolve_filters(session, identity, FIRST, LAST)
+            await service.summary(session, identity, filters)
+            await service.volume(session, identity, filters)
+
+    plans: list[str] = []
+    async with db.tenant_session(identity.claims) as session:
+        await session.execute(text("set local enable_seqscan = off"))
+        connection = await session.connection()
+        for sql, parameters in await _sent_with_parameters(db, page):
+            if "app.report_cycles" in sql or "app.report_messages" in sql:
+                explained = await connection.exec_driver_sql(f"explain {sql}", parameters)
+                plans.append("\n".join(row[0] for row in explained))
+    # The summary's cycles and the volume's closes (the reply times' cycles open across the
+    # period are found by either index in a table this small).
+    assert sum("conversation_cycles_company_closed_idx" in plan for plan in plans) == 2
+    # The summary's messages, its reply times' and the volume's.
+    assert sum("evolution_messages_company_time_idx" in plan for plan in plans) == 3
