@@ -66,7 +66,9 @@ async def test_search_and_filter_builder_narrow_the_list(
     assert ids["ana"] in filtered.text
     assert ids["bruno"] in filtered.text
     assert ids["carla"] not in filtered.text
-    assert "<strong>2</strong>" in filtered.text
+    counted = await http.get("/panel/contacts/count", params=params)
+    assert counted.status_code == 200, counted.text
+    assert "<strong>2</strong> contato(s)" in counted.text
     hostile = await http.get(
         "/panel/contacts",
         params=[("field", "name; drop table contacts"), ("operator", "equals"), ("value", "x")],
@@ -74,6 +76,94 @@ async def test_search_and_filter_builder_narrow_the_list(
     assert hostile.status_code == 422
     assert "campo desconhecido" in hostile.text or "filter" in hostile.text
     assert "<table" not in hostile.text
+
+
+async def test_the_list_shows_its_rows_without_waiting_for_their_count(
+    new_browser: Browser, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """Counting every match of a common name takes longer than a page of rows: the page holds
+    a placeholder that asks for the count (and the bulk actions that say it) once shown."""
+    admin, ids = await _people(client, factory)
+    http = await new_browser()
+    await panel_login(http, admin)
+    listed = await http.get("/panel/contacts", params={"q": "souza"})
+    assert listed.status_code == 200
+    assert ids["ana"] in listed.text
+    shown = " ".join(listed.text.split())
+    assert (
+        '<div id="contact-count" class="list-tools" hx-get="/panel/contacts/count?q=souza"'
+        ' hx-trigger="load, contacts-changed from:body">'
+        ' <p class="count" role="status">contando…</p> </div>'
+    ) in shown
+    assert "<strong>1</strong>" not in listed.text
+    assert "/panel/contacts/bulk-tag" not in listed.text
+    counted = await http.get("/panel/contacts/count", params={"q": "souza"})
+    assert counted.status_code == 200
+    assert '<p class="count" role="status"><strong>1</strong> contato(s)</p>' in counted.text
+    assert "Mudar a etiqueta dos 1 contato(s) desta lista?" in counted.text
+    # Without criteria: the number, and no action on the whole base.
+    everyone = await http.get("/panel/contacts/count")
+    assert "<strong>3</strong> contato(s)" in everyone.text
+    assert "/panel/contacts/bulk-tag" not in everyone.text
+
+
+async def test_the_count_is_of_the_list_the_reader_may_see(
+    new_browser: Browser, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """The count route reads the list's search, filter and segment as the list does, under
+    the reader's company (RLS): the same number as the list's rows."""
+    admin, _ids = await _people(client, factory)
+    await _contact(client, admin, name="Ana Lima", phone="11987650104", tags=["vip"])
+    stranger = await factory.user(await factory.company(), Role.ADMIN)
+    await _contact(client, stranger, name="Ana Souza", phone="11987650101", tags=["vip"])
+    ours, theirs = await new_browser(), await new_browser()
+    csrf = await panel_login(ours, admin)
+    await panel_login(theirs, stranger)
+    vip = (("field", "tags"), ("operator", "contains"), ("value", "vip"))
+    cases: list[tuple[tuple[tuple[str, str], ...], int]] = [
+        ((), 4),
+        ((("q", "ana"),), 2),
+        (vip, 3),
+        ((("q", "ana"), *vip), 2),
+        ((("q", "lima"), *vip), 2),  # Bruno Lima and Ana Lima
+        ((("q", "ninguém"),), 0),
+    ]
+    for params, expected in cases:
+        rows_page = await ours.get(
+            "/panel/contacts",
+            params=params,
+            headers={"HX-Request": "true", "HX-Target": "contact-rows"},
+        )
+        assert rows_page.text.count("<tr>") == expected, params
+        counted = await ours.get("/panel/contacts/count", params=params)
+        assert counted.status_code == 200, counted.text
+        assert f"<strong>{expected}</strong> contato(s)" in counted.text, params
+    # The other company's reader counts their own contacts only.
+    assert (
+        "<strong>1</strong> contato(s)"
+        in (await theirs.get("/panel/contacts/count", params={"q": "ana"})).text
+    )
+    saved = await ours.post(
+        "/panel/contacts/segments",
+        data={
+            "name": "VIP",
+            "filter_json": json.dumps(
+                {
+                    "op": "and",
+                    "conditions": [{"field": "tags", "operator": "contains", "value": "vip"}],
+                }
+            ),
+        },
+        headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+    )
+    segment_id = saved.headers["HX-Redirect"].split("segment=")[1]
+    in_segment = await ours.get("/panel/contacts/count", params={"segment": segment_id})
+    assert "<strong>3</strong> contato(s)" in in_segment.text
+    assert f'<input type="hidden" name="segment" value="{segment_id}">' in in_segment.text
+    # Another company's segment is not one the reader may count.
+    assert (
+        await theirs.get("/panel/contacts/count", params={"segment": segment_id})
+    ).status_code == 404
 
 
 async def test_the_search_box_lists_everyone_at_a_domain_by_its_name(
@@ -159,12 +249,14 @@ async def test_a_filter_becomes_a_segment_and_bulk_tags_apply_to_its_list(
         )
         assert made.status_code == 201, made.text
     listed = await http.get(target)
-    assert 'hx-post="/panel/contacts/bulk-stage"' in listed.text
-    assert "Mover os 2 contato(s) desta lista para a etapa escolhida?" in listed.text
-    assert "Mudar a etiqueta dos 2 contato(s) desta lista?" in listed.text
-    # Both bulk forms carry the list they apply to.
-    assert listed.text.count(f'<input type="hidden" name="segment" value="{segment_id}">') == 2
     assert 'hx-trigger="contacts-changed from:body"' in listed.text
+    # The bulk forms come with the list's count, which the page asks for after its rows.
+    counted = await http.get(target.replace("/panel/contacts?", "/panel/contacts/count?"))
+    assert 'hx-post="/panel/contacts/bulk-stage"' in counted.text
+    assert "Mover os 2 contato(s) desta lista para a etapa escolhida?" in counted.text
+    assert "Mudar a etiqueta dos 2 contato(s) desta lista?" in counted.text
+    # Both bulk forms carry the list they apply to.
+    assert counted.text.count(f'<input type="hidden" name="segment" value="{segment_id}">') == 2
     moved = await http.post(
         "/panel/contacts/bulk-stage",
         data={"stage": "proposta", "segment": segment_id},

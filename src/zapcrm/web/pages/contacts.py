@@ -64,6 +64,11 @@ async def _field_choices(session: AsyncSession, user: PanelUser) -> list[FieldCh
     ]
 
 
+def _filter_json(form: FilterForm) -> str:
+    """The builder's filter as the page's forms carry it (empty: no condition)."""
+    return orjson.dumps(form.to_filter()).decode() if not form.is_empty() else ""
+
+
 def _list_url(q: str | None, form: FilterForm, segment_id: uuid.UUID | None, **extra: str) -> str:
     items: list[tuple[str, str]] = []
     if q:
@@ -88,7 +93,7 @@ async def contact_list(
     segment = optional_uuid(segment_param, N_("segmento inválido"))
     form = FilterForm.parse(_multi(request))
     error: str | None = None
-    page, total = None, 0
+    page = None
     suggestions: list[tuple[SuggestionOut, str]] = []
     async with runtime.db.tenant_session(user.identity.claims) as session:
         fields = await _field_choices(session, user)
@@ -102,8 +107,9 @@ async def contact_list(
                 page = await query_service.search_contacts(
                     session, user.identity, query, sort=None, cursor=cursor, limit=PAGE_SIZE
                 )
-                total = await query_service.count_contacts(session, user.identity, query)
-                if not total and q:
+                # Nobody at all (a first page without rows): other spellings may find someone.
+                # The count itself comes after the rows (contact_count).
+                if not page.items and cursor is None and q:
                     suggestions = [
                         (found, _list_url(found.q, form, segment))
                         for found in await query_service.suggest(session, user.identity, query)
@@ -121,11 +127,10 @@ async def contact_list(
         "operators": list(OPERATOR_LABELS.items()),
         "field_operators": {choice.key: choice.operators for choice in fields},
         "page": page,
-        "total": total,
         "suggestions": suggestions,
         "error": error,
         "list_query": _list_url(q, form, segment),
-        "filter_json": orjson.dumps(form.to_filter()).decode() if not form.is_empty() else "",
+        "filter_json": _filter_json(form),
         "stages": stages,
         "stage_labels": {stage.key: stage.label for stage in stages},
     }
@@ -141,6 +146,38 @@ async def contact_list(
             )
         )
     return render("contacts/list.html", context, status_code=422 if error else 200)
+
+
+@router.get("/contacts/count")
+async def contact_count(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentPanelUser,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    segment_param: Annotated[str | None, Query(alias="segment", max_length=40)] = None,
+) -> Response:
+    """How many contacts the list holds, with the actions on all of them (their confirmations
+    say the number): the list page asks for it once its rows are shown."""
+    segment = optional_uuid(segment_param, N_("segmento inválido"))
+    form = FilterForm.parse(_multi(request))
+    try:
+        query = _query(q, form, segment)
+    except ValidationError:
+        raise ValidationFailed(N_("filtro inválido")) from None
+    async with runtime.db.tenant_session(user.identity.claims) as session:
+        total = await query_service.count_contacts(session, user.identity, query)
+        stages = await definitions.list_stages(session, user.identity)
+    return HTMLResponse(
+        render_macro(
+            "contacts/_count.html",
+            "counted",
+            total,
+            q or "",
+            _filter_json(form),
+            segment,
+            stages,
+        )
+    )
 
 
 def _filter_error(failure: Exception, form: FilterForm, fields: list[FieldChoice]) -> str:
