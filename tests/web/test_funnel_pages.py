@@ -271,6 +271,37 @@ async def test_a_column_pages_on_its_own(
     assert len(shown) == len(set(shown)) == extra + 2
 
 
+async def test_a_narrowed_column_shows_more_in_one_pass_with_the_same_cards(
+    new_browser: Browser, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """A board narrowed to few contacts asks for a column's next cards in one pass (`few`), as
+    its first cards were read; the whole board walks its columns. The cards are the same."""
+    admin, headers, _ = await _shop(client, factory)
+    extra = 2 * CARDS_PER_PAGE + 3
+    for n in range(extra):
+        await _contact(
+            client, headers, name=f"Lead Feira {n:02d}", phone=f"1198800{n:04d}",
+            funnel_stage="novo",
+        )  # fmt: skip
+    http = await new_browser()
+    await panel_login(http, admin)
+    whole = _column((await http.get("/panel/contacts/funnel")).text, "novo")
+    assert "few=true" not in whole
+    narrowed = _column((await http.get("/panel/contacts/funnel?q=feira")).text, "novo")
+    shown: dict[bool, list[str]] = {}
+    for few in (True, False):
+        column = narrowed
+        shown[few] = re.findall(r'id="card-([0-9a-f-]+)"', column)
+        while more := re.search(r'hx-get="(/panel/contacts/funnel/cards\?[^"]+)"', column):
+            # Each next page asks as the board did; without `few`, the walk (as before).
+            assert ("&amp;few=true" in more.group(1)) is (few or column is narrowed)
+            asked = more.group(1).replace("&amp;", "&")
+            column = (await http.get(asked if few else asked.replace("&few=true", ""))).text
+            shown[few] += re.findall(r'id="card-([0-9a-f-]+)"', column)
+    assert len(shown[True]) == len(set(shown[True])) == extra
+    assert shown[True] == shown[False]
+
+
 async def test_the_api_counts_each_stage_and_a_removed_one(
     client: httpx.AsyncClient, factory: Factory
 ) -> None:

@@ -102,6 +102,7 @@ async def board(
         "stages": _stages(shown.funnel),
         "pages": shown.pages,
         "board_query": _board_query(q, segment),
+        "few": shown.one_pass,
     }
     response = render("contacts/funnel.html", context)
     if value_param is not None:
@@ -125,9 +126,11 @@ async def more_cards(
     q: Annotated[str | None, Query(max_length=200)] = None,
     segment_param: Annotated[str | None, Query(alias="segment", max_length=40)] = None,
     value: Annotated[str, Query(max_length=50)] = "",
+    few: bool = False,
 ) -> Response:
     """A column's next cards (with its own "Mostrar mais" when there are more still); `value`:
-    the number attribute the board sums, which each card shows."""
+    the number attribute the board sums, which each card shows; `few`: the board found few
+    contacts for its narrowing, so they are read in one pass (the same cards either way)."""
     segment = optional_uuid(segment_param, N_("segmento inválido"))
     async with runtime.db.tenant_session(user.identity.claims) as session:
         # The cards' selectors list the stages: no need to count the board again.
@@ -140,6 +143,7 @@ async def more_cards(
             stage or None,
             cursor=cursor,
             limit=CARDS_PER_PAGE,
+            few_matches=few,
         )
     return HTMLResponse(
         render_macro(
@@ -152,6 +156,7 @@ async def more_cards(
             company_zone(),
             summed.key if summed else None,
             summed.label if summed else None,
+            few=few,
         )
     )
 
