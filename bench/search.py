@@ -4,7 +4,7 @@ number's last digits, an e-mail domain (whole or by its name alone), one word an
 SQL sent by bare psycopg as the table owner (no RLS, no ORM) and a trivial indexed lookup, in
 one run.
 
-    .venv/bin/python -m bench.search [--contacts 1000000] [--runs 200] [--explain]
+    .venv/bin/python -m bench.search [--contacts 1000000] [--runs 200] [--explain] [--only WORD]
 
 Creates a throwaway migrated database (bench/_scratch.py), seeds one company with realistic
 Brazilian contacts through COPY (accented names drawn from ranked lists, DDD-weighted phones,
@@ -12,6 +12,12 @@ tags, stages, dates, custom fields) plus their phone identities, VACUUM ANALYZE,
 drops the database. Besides the service as shipped it measures the two schema changes proposed
 in src/zapcrm/contacts/query/source.py (a tenant view, then a stored search_name column),
 applied to the scratch database only.
+With BENCH_SEARCH_KEEP=1 the seeded database is kept and reused by the next run with the same
+--contacts and BENCH_REVISION (`zapcrm_bench_search_<revision>_<contacts>`, migrated only when
+created, so the code of another checkout can read it; drop it by hand): seeding 1,000,000
+contacts takes minutes, and before/after runs of one change need the same rows. --only measures
+the queries whose label holds a word (--only typo --only damaceno; the suggestions only with
+--only gabirel).
 Goal (issue 5): p95 <= 30 ms for each query through the service. It also times the
 suggestions ("Você quis dizer…?") for a name typed with two letters swapped ("gabirel"), next
 to the search that found nobody (no goal: they are asked for only then).
@@ -22,8 +28,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import contextlib
 import itertools
 import json
+import os
 import random
 import time
 import unicodedata
@@ -35,9 +43,10 @@ from typing import Any
 import psycopg
 from sqlalchemy import event
 
-from bench._scratch import Runner, percentile, scratch_database, timed
+from bench._scratch import ADMIN_URL, REVISION, Runner, percentile, scratch_database, timed
 from bench._scratch import identity as bench_identity
 from zapcrm.auth.identity import Identity
+from zapcrm.cli import alembic_config
 from zapcrm.config import load_settings
 from zapcrm.contacts.query import service, source
 from zapcrm.contacts.query.schemas import ContactQuery
@@ -268,6 +277,37 @@ def seed(url: str, count: int) -> tuple[uuid.UUID, uuid.UUID]:
     return company_id, user[0]
 
 
+def seeded(url: str, count: int) -> tuple[uuid.UUID, uuid.UUID]:
+    """The company and supervisor of a database seeded by an earlier run, or `seed` now."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        found = connection.execute(
+            "select c.id, p.id from companies c join profiles p on p.company_id = c.id"
+            " where c.name = 'Bench Search'"
+        ).fetchone()
+    if found is not None:
+        print(f"reusing the {count} contacts seeded by an earlier run")
+        return found[0], found[1]
+    return seed(url, count)
+
+
+@contextlib.contextmanager
+def kept_database(count: int) -> Iterator[str]:
+    """BENCH_SEARCH_KEEP: a database per revision and size that outlives the run."""
+    from alembic import command
+
+    name = f"zapcrm_bench_search_{REVISION}_{count}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
+        exists = connection.execute(
+            "select 1 from pg_database where datname = %s", (name,)
+        ).fetchone()
+        if exists is None:
+            connection.execute(f'create database "{name}"')
+    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    if exists is None:
+        command.upgrade(alembic_config(url), REVISION)  # type: ignore[arg-type]
+    yield url
+
+
 def _suggest_runner(db: Database, identity: Identity, query: ContactQuery) -> Runner:
     async def run() -> int:
         async with db.tenant_session(identity.claims) as session:
@@ -340,8 +380,8 @@ async def _measure(sides: dict[str, Runner], runs: int) -> dict[str, list[float]
     return timings
 
 
-async def _run(url: str, count: int, runs: int, explain: bool) -> bool:
-    company_id, user_id = seed(url, count)
+async def _run(url: str, count: int, runs: int, explain: bool, only: Sequence[str] = ()) -> bool:
+    company_id, user_id = seeded(url, count)
     settings = load_settings(environment="test", database_url=url)
     db = Database.from_settings(settings, pool_size=2)
     identity = bench_identity(company_id, user_id, Role.SUPERVISOR)
@@ -356,8 +396,11 @@ async def _run(url: str, count: int, runs: int, explain: bool) -> bool:
         'domain word "@gmail"': AT_DOMAIN_WORD_QUERY,
         "tag vip + stage + last 30 days": FILTER_QUERY,
     }
+    if only:
+        queries = {label: q for label, q in queries.items() if any(w in label for w in only)}
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     timings: dict[str, dict[str, list[float]]] = {label: {} for label in queries}
+    swapped = not only or any(word in "gabirel" for word in only)
     rows: dict[str, int] = {}
     try:
         async with await psycopg.AsyncConnection.connect(plain, autocommit=True) as raw:
@@ -380,20 +423,23 @@ async def _run(url: str, count: int, runs: int, explain: bool) -> bool:
                     print(f"--- {label}\n" + "\n".join(line[0] for line in plan))
             lookup = await phone_lookup(raw, company_id)
             lookup_ms = await timed(lookup, runs)
-            offered = await _suggest_runner(db, identity, SWAPPED_QUERY)()
-            suggested = await _measure(
-                {
-                    "search": _service_runner(db, identity, SWAPPED_QUERY),
-                    "suggest": _suggest_runner(db, identity, SWAPPED_QUERY),
-                },
-                runs,
-            )
+            if swapped:
+                offered = await _suggest_runner(db, identity, SWAPPED_QUERY)()
+                suggested = await _measure(
+                    {
+                        "search": _service_runner(db, identity, SWAPPED_QUERY),
+                        "suggest": _suggest_runner(db, identity, SWAPPED_QUERY),
+                    },
+                    runs,
+                )
     finally:
         await db.dispose()
-    print(
-        f'\nswapped letters "gabirel": the search finds nobody in {_describe(suggested["search"])};'
-        f" then {offered} suggestion(s) in {_describe(suggested['suggest'])} ms (p50 p95)"
-    )
+    if swapped:
+        print(
+            f'\nswapped letters "gabirel": the search finds nobody in'
+            f" {_describe(suggested['search'])};"
+            f" then {offered} suggestion(s) in {_describe(suggested['suggest'])} ms (p50 p95)"
+        )
     return _report(count, runs, timings, rows, lookup_ms)
 
 
@@ -471,9 +517,11 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--explain", action="store_true", help="print each query's plan")
+    parser.add_argument("--only", action="append", default=[], help="queries whose label has it")
     args = parser.parse_args()
-    with scratch_database() as url:
-        asyncio.run(_run(url, args.contacts, max(10, args.runs), args.explain))
+    keep = os.environ.get("BENCH_SEARCH_KEEP")
+    with kept_database(args.contacts) if keep else scratch_database() as url:
+        asyncio.run(_run(url, args.contacts, max(10, args.runs), args.explain, args.only))
 
 
 if __name__ == "__main__":

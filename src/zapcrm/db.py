@@ -123,6 +123,28 @@ async def plan_for_values(session: AsyncSession) -> None:
     await driver_rows(session, _PLAN_FOR_VALUES, {})
 
 
+@asynccontextmanager
+async def unprepared(session: AsyncSession) -> AsyncIterator[None]:
+    """Send the block's statements unprepared: Postgres plans each one for its own values.
+
+    What `plan_for_values` gives the rest of a transaction, for these statements only and
+    without its round trip (a search page paid one more before its query): psycopg prepares a
+    statement once it has run `prepare_threshold` times on a connection (config.py), and only a
+    prepared statement can fall back to a generic plan. An unprepared one (the extended
+    protocol's unnamed statement) is planned with its parameters at every run; Postgres parses
+    it again each time, which a prepared one skips. psycopg's switch is client-side.
+    """
+    connection = await session.connection()
+    fairy = connection.sync_connection.connection  # type: ignore[union-attr]
+    driver: psycopg.AsyncConnection[Any] = fairy.driver_connection  # type: ignore[assignment]
+    threshold = driver.prepare_threshold
+    driver.prepare_threshold = None
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = threshold
+
+
 async def without_jit(session: AsyncSession) -> None:
     """Run the rest of the session's transaction without JIT compilation.
 
