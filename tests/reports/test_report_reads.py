@@ -118,7 +118,7 @@ async def test_the_export_writes_its_times_in_the_statement(db: Database, shop: 
 async def test_the_periods_closes_and_messages_are_found_by_index_not_by_reading_the_history(
     db: Database, shop: Shop
 ) -> None:
-    # Migration 0055. Without an index on closed_at, the cycles closed in the period (and
+    # Migration 0054. Without an index on closed_at, the cycles closed in the period (and
     # those open across it) were found by reading every cycle of the company; without one on
     # (company_id, message_timestamp), the period's messages by reading all of them. With
     # scans priced out (the seeded week is too small for the planner to prefer an index),

@@ -1,5 +1,5 @@
 """A name search in the newest-first list: its page ids come from the RECENT order's index alone
-(migration 0056, repository.py `_recent_page_by_ids`), and its keyset pages are still every
+(migration 0055, repository.py `_recent_page_by_ids`), and its keyset pages are still every
 match once, newest first, ties broken by id."""
 
 from __future__ import annotations

@@ -139,13 +139,13 @@ async def page_contacts(
         return (await session.execute(statement)).all()
 
 
-# Migration 0056's index on the RECENT order: its key and the columns it includes, every column
+# Migration 0055's index on the RECENT order: its key and the columns it includes, every column
 # a name search's conditions read.
 _COVERED = frozenset({"company_id", "created_at", "id", "search_name", "email", "merged_into_id"})
 
 
 def _covered(where: Sequence[ColumnElement[bool]]) -> bool:
-    """Whether the conditions read no column but the RECENT order index's (migration 0056)."""
+    """Whether the conditions read no column but the RECENT order index's (migration 0055)."""
     read = source.contacts()
     for clause in where:
         for element in visitors.iterate(clause):
@@ -172,7 +172,7 @@ def _recent_page_by_ids(
     page's ids first, then only their rows. The planner can then walk the index alone (an
     index-only scan) testing each contact until the page is full, where reading the page's
     columns made it fetch every contact tested from the table, a random page each: ~12,000 for
-    "damaceno" at 1,000,000 contacts (bench/search.py, migration 0056). Same rows, same order."""
+    "damaceno" at 1,000,000 contacts (bench/search.py, migration 0055). Same rows, same order."""
     read = source.contacts()
     ids = (
         select(read.c.id, read.c.created_at)

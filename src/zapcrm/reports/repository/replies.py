@@ -47,7 +47,7 @@ class ReplyFigures(NamedTuple):
 # own messages stay a join, bounded by the period, so that the planner estimates them (a
 # LATERAL per cycle was estimated at one row each, and the business calendar below was then
 # joined by nested loops: 15.7 s for the 30 days of 100,000 cycles). The period's messages
-# and cycles come from their own index ranges (migration 0055), or a scan for a period as long
+# and cycles come from their own index ranges (migration 0054), or a scan for a period as long
 # as the history: the planner's choice.
 # Both ends come from one window over the cycle read backwards, so its messages are sorted
 # once: the next reply is a running minimum (a frame that starts at the partition's edge is

@@ -142,7 +142,7 @@ def _sent() -> ColumnElement[bool]:
 
 def _touched(filters: ReportFilters) -> ColumnElement[bool]:
     # Only the cycles the period touches: three index ranges, (company_id, started_at),
-    # (company_id, closed_at) (migration 0055) and the surveyed one, for a short period. A
+    # (company_id, closed_at) (migration 0054) and the surveyed one, for a short period. A
     # survey is sent at the close, so `_asked` adds no cycle today; it is here so a question
     # sent later than the close (across the period's end) would still be counted.
     return _started(filters) | _closed(filters) | _asked(filters)

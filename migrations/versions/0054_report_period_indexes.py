@@ -19,7 +19,7 @@ supervisors open every day, and the messages table only grows.
 Both built CONCURRENTLY, outside the revision's transaction (as 0047): a plain build would hold
 the webhooks' message and cycle writes for its whole length.
 
-Revision ID: 0055
+Revision ID: 0054
 Revises: 0053
 Create Date: 2026-11-29
 """
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0055"
+revision: str = "0054"
 down_revision: str | None = "0053"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -19,8 +19,8 @@ Built CONCURRENTLY, outside the revision's transaction (as 0047): a plain build 
 webhooks' contact writes for its whole length; the old index goes only once the new one is
 there.
 
-Revision ID: 0056
-Revises: 0055
+Revision ID: 0055
+Revises: 0054
 Create Date: 2026-11-29
 """
 
@@ -28,8 +28,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0056"
-down_revision: str | None = "0055"
+revision: str = "0055"
+down_revision: str | None = "0054"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
