@@ -19,6 +19,10 @@ cost grows with the history, not the period, shows there), and, as profile, what
 app.business_seconds costs per call (migration 0042) against the plain difference of the same
 timestamps. `--explain` prints the
 plans of the business-hours summary's statements (under RLS, as the supervisor).
+With BENCH_REPORTS_KEEP=1 the seeded database is kept and reused by the next run with the same
+--cycles, --days and BENCH_REVISION (`zapcrm_bench_reports_<revision>_<cycles>_<days>`,
+migrated only when created, so the code of another checkout can read it; drop it by hand):
+seeding 200,000 cycles takes minutes, and before/after runs of one change need the same rows.
 Goal: the panel's pages answer within 50 ms at p95 (bench/panel.py); each report is measured
 against it and the verdict printed, met or not.
 """
@@ -27,8 +31,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,9 +44,10 @@ import orjson
 import psycopg
 from sqlalchemy import event
 
-from bench._scratch import Runner, percentile, scratch_database, timed
+from bench._scratch import ADMIN_URL, REVISION, Runner, percentile, scratch_database, timed
 from bench._scratch import identity as bench_identity
 from zapcrm.auth.identity import Identity
+from zapcrm.cli import alembic_config
 from zapcrm.config import load_settings
 from zapcrm.db import Database
 from zapcrm.models import Role
@@ -262,6 +270,40 @@ def _volume(db: Database, identity: Identity, first: date, last: date) -> Runner
     return run
 
 
+def seeded(url: str, cycles: int, days: int) -> tuple[uuid.UUID, uuid.UUID, date, date]:
+    """The company, supervisor and seeded days of a database seeded by an earlier run (its first
+    day is its earliest start's: a day's first cycle starts after midnight), or `seed` now."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        found = connection.execute(
+            "select c.id, p.id, (select min(started_at at time zone c.timezone)::date"
+            " from conversation_cycles where company_id = c.id)"
+            " from companies c join profiles p on p.company_id = c.id and p.role = 'supervisor'"
+            " where c.name = 'Bench Reports'"
+        ).fetchone()
+    if found is None or found[2] is None:
+        return seed(url, cycles, days)
+    print(f"reusing the {cycles:,} cycles over {days} days seeded by an earlier run")
+    return found[0], found[1], found[2], found[2] + timedelta(days=days - 1)
+
+
+@contextlib.contextmanager
+def kept_database(cycles: int, days: int) -> Iterator[str]:
+    """BENCH_REPORTS_KEEP: a database per revision and size that outlives the run."""
+    from alembic import command
+
+    name = f"zapcrm_bench_reports_{REVISION}_{cycles}_{days}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
+        exists = connection.execute(
+            "select 1 from pg_database where datname = %s", (name,)
+        ).fetchone()
+        if exists is None:
+            connection.execute(f'create database "{name}"')
+    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    if exists is None:
+        command.upgrade(alembic_config(url), REVISION)  # type: ignore[arg-type]
+    yield url
+
+
 def _export(
     db: Database, identity: Identity, first: date, last: date, *, business_hours: bool
 ) -> Runner:
@@ -371,7 +413,7 @@ async def _explain(
 async def _run(
     url: str, cycles: int, days: int, period: int | None, runs: int, explain: bool
 ) -> bool:
-    company_id, user_id, first, last = seed(url, cycles, days)
+    company_id, user_id, first, last = seeded(url, cycles, days)
     if period is not None:
         first = max(first, last - timedelta(days=period - 1))
     settings = load_settings(environment="test", database_url=url)
@@ -439,7 +481,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--explain", action="store_true", help="print the summary's plans")
     args = parser.parse_args()
-    with scratch_database() as url:
+    keep = os.environ.get("BENCH_REPORTS_KEEP")
+    with kept_database(args.cycles, args.days) if keep else scratch_database() as url:
         asyncio.run(_run(url, args.cycles, args.days, args.period, max(3, args.runs), args.explain))
 
 
