@@ -124,7 +124,8 @@ def _wrk_load(
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     latency = {
         label: _ms(value)
-        for label, value in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", output, re.MULTILINE)
+        # wrk pads a value in seconds ("99%    1.50s "): the spaces after it are not its end.
+        for label, value in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", output, re.MULTILINE)
     }
     return rate, latency
 
