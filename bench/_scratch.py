@@ -51,6 +51,27 @@ def scratch_database() -> Iterator[str]:
             connection.execute(f'drop database if exists "{name}" with (force)')
 
 
+@contextlib.contextmanager
+def kept_database(label: str) -> Iterator[str]:
+    """A migrated database that outlives the run, `zapcrm_bench_<label>_<revision>`: created
+    and migrated by the first run, reused as it is by the next ones (a bench that seeds minutes
+    of rows keeps them for before/after runs of one change; drop it by hand)."""
+    from alembic import command
+
+    name = f"zapcrm_bench_{label}_{REVISION}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
+        exists = connection.execute(
+            "select 1 from pg_database where datname = %s", (name,)
+        ).fetchone()
+        if exists is None:
+            connection.execute(f'create database "{name}"')
+    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    if exists is None:
+        # Migrated only when created, so the code of another checkout can read it.
+        command.upgrade(alembic_config(url), REVISION)  # type: ignore[arg-type]
+    yield url
+
+
 def free_port() -> int:
     """A TCP port nobody listens on."""
     with socket.socket() as sock:

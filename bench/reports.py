@@ -20,7 +20,7 @@ app.business_seconds costs per call (migration 0042) against the plain differenc
 timestamps. `--explain` prints the
 plans of the business-hours summary's statements (under RLS, as the supervisor).
 With BENCH_REPORTS_KEEP=1 the seeded database is kept and reused by the next run with the same
---cycles, --days and BENCH_REVISION (`zapcrm_bench_reports_<revision>_<cycles>_<days>`,
+--cycles, --days and BENCH_REVISION (`zapcrm_bench_reports_<cycles>_<days>_<revision>`,
 migrated only when created, so the code of another checkout can read it; drop it by hand):
 seeding 200,000 cycles takes minutes, and before/after runs of one change need the same rows.
 Goal: the panel's pages answer within 50 ms at p95 (bench/panel.py); each report is measured
@@ -31,11 +31,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,10 +42,9 @@ import orjson
 import psycopg
 from sqlalchemy import event
 
-from bench._scratch import ADMIN_URL, REVISION, Runner, percentile, scratch_database, timed
+from bench._scratch import Runner, kept_database, percentile, scratch_database, timed
 from bench._scratch import identity as bench_identity
 from zapcrm.auth.identity import Identity
-from zapcrm.cli import alembic_config
 from zapcrm.config import load_settings
 from zapcrm.db import Database
 from zapcrm.models import Role
@@ -286,24 +283,6 @@ def seeded(url: str, cycles: int, days: int) -> tuple[uuid.UUID, uuid.UUID, date
     return found[0], found[1], found[2], found[2] + timedelta(days=days - 1)
 
 
-@contextlib.contextmanager
-def kept_database(cycles: int, days: int) -> Iterator[str]:
-    """BENCH_REPORTS_KEEP: a database per revision and size that outlives the run."""
-    from alembic import command
-
-    name = f"zapcrm_bench_reports_{REVISION}_{cycles}_{days}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
-        exists = connection.execute(
-            "select 1 from pg_database where datname = %s", (name,)
-        ).fetchone()
-        if exists is None:
-            connection.execute(f'create database "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    if exists is None:
-        command.upgrade(alembic_config(url), REVISION)  # type: ignore[arg-type]
-    yield url
-
-
 def _export(
     db: Database, identity: Identity, first: date, last: date, *, business_hours: bool
 ) -> Runner:
@@ -482,7 +461,7 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="print the summary's plans")
     args = parser.parse_args()
     keep = os.environ.get("BENCH_REPORTS_KEEP")
-    with kept_database(args.cycles, args.days) if keep else scratch_database() as url:
+    with kept_database(f"reports_{args.cycles}_{args.days}") if keep else scratch_database() as url:
         asyncio.run(_run(url, args.cycles, args.days, args.period, max(3, args.runs), args.explain))
 
 

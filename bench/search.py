@@ -13,7 +13,7 @@ drops the database. Besides the service as shipped it measures the two schema ch
 in src/zapcrm/contacts/query/source.py (a tenant view, then a stored search_name column),
 applied to the scratch database only.
 With BENCH_SEARCH_KEEP=1 the seeded database is kept and reused by the next run with the same
---contacts and BENCH_REVISION (`zapcrm_bench_search_<revision>_<contacts>`, migrated only when
+--contacts and BENCH_REVISION (`zapcrm_bench_search_<contacts>_<revision>`, migrated only when
 created, so the code of another checkout can read it; drop it by hand): seeding 1,000,000
 contacts takes minutes, and before/after runs of one change need the same rows. --only measures
 the queries whose label holds a word (--only typo --only damaceno; the suggestions only with
@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
-import contextlib
 import itertools
 import json
 import os
@@ -43,10 +42,9 @@ from typing import Any
 import psycopg
 from sqlalchemy import event
 
-from bench._scratch import ADMIN_URL, REVISION, Runner, percentile, scratch_database, timed
+from bench._scratch import Runner, kept_database, percentile, scratch_database, timed
 from bench._scratch import identity as bench_identity
 from zapcrm.auth.identity import Identity
-from zapcrm.cli import alembic_config
 from zapcrm.config import load_settings
 from zapcrm.contacts.query import service, source
 from zapcrm.contacts.query.schemas import ContactQuery
@@ -290,24 +288,6 @@ def seeded(url: str, count: int) -> tuple[uuid.UUID, uuid.UUID]:
     return seed(url, count)
 
 
-@contextlib.contextmanager
-def kept_database(count: int) -> Iterator[str]:
-    """BENCH_SEARCH_KEEP: a database per revision and size that outlives the run."""
-    from alembic import command
-
-    name = f"zapcrm_bench_search_{REVISION}_{count}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
-        exists = connection.execute(
-            "select 1 from pg_database where datname = %s", (name,)
-        ).fetchone()
-        if exists is None:
-            connection.execute(f'create database "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    if exists is None:
-        command.upgrade(alembic_config(url), REVISION)  # type: ignore[arg-type]
-    yield url
-
-
 def _suggest_runner(db: Database, identity: Identity, query: ContactQuery) -> Runner:
     async def run() -> int:
         async with db.tenant_session(identity.claims) as session:
@@ -520,7 +500,7 @@ def main() -> None:
     parser.add_argument("--only", action="append", default=[], help="queries whose label has it")
     args = parser.parse_args()
     keep = os.environ.get("BENCH_SEARCH_KEEP")
-    with kept_database(args.contacts) if keep else scratch_database() as url:
+    with kept_database(f"search_{args.contacts}") if keep else scratch_database() as url:
         asyncio.run(_run(url, args.contacts, max(10, args.runs), args.explain, args.only))
 
 
