@@ -22,17 +22,7 @@ FIRST, LAST = date(2026, 3, 1), date(2026, 3, 7)
 
 async def _sent(db: Database, work: Callable[[], Awaitable[Any]]) -> list[str]:
     """The SQL of every statement SQLAlchemy sends while `work` runs."""
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        await work()
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
-    return statements
+    return [statement for statement, _ in await _sent_with_parameters(db, work)]
 
 
 async def _sent_with_parameters(
