@@ -250,6 +250,82 @@ async def test_order_key_runs_one_key_at_a_time_in_order_and_keys_in_parallel(
     assert overlapping, "different keys should run concurrently"
 
 
+async def test_a_key_whose_jobs_hang_does_not_hold_up_the_other_keys(
+    redis: Redis, workers: Workers
+) -> None:
+    """The send stream's case: an instance whose gateway hangs has a backlog; a send of
+    another instance queued after it still goes out at once. Entries waiting behind their
+    key's running job used to fill the read-ahead room (here 5), so nothing after them was
+    read until the hung key's backlog had drained."""
+    release = asyncio.Event()
+    handled: list[str] = []
+
+    async def handle(job: Job) -> None:
+        if job.payload["instance"] == "dead":
+            await release.wait()  # a gateway that never answers
+        handled.append(job.payload["instance"])
+
+    await enqueue_many(redis, [(STREAM, {"instance": "dead", "n": n}) for n in range(30)])
+    await enqueue(redis, STREAM, {"instance": "live"})
+    runtime = workers.runtime()
+    runtime.register(
+        STREAM,
+        handler=handle,
+        block_ms=50,
+        concurrency=4,
+        batch_size=5,
+        order_key=lambda payload: str(payload["instance"]),
+    )
+    workers.start(runtime)
+    try:
+        await wait_until(lambda: handled == ["live"], within=3)
+    finally:
+        release.set()
+    await wait_until(lambda: len(handled) == 31)
+    await wait_until(lambda: _no_pending_and_read(redis, STREAM))
+
+
+async def test_a_stop_gives_back_the_entries_parked_behind_a_slow_key_in_order(
+    redis: Redis, workers: Workers
+) -> None:
+    """A graceful stop does not run a slow key's whole backlog first: what never started goes
+    back to the stream with its attempts unchanged, and the next worker runs it in order."""
+    started = asyncio.Event()
+    runs: list[tuple[int, int]] = []
+
+    async def slow(job: Job) -> None:
+        started.set()
+        await asyncio.sleep(0.5)
+        runs.append((job.payload["n"], job.attempt))
+
+    await enqueue_many(redis, [(STREAM, {"instance": "slow", "n": n}) for n in range(20)])
+    options: dict[str, Any] = {"block_ms": 50, "order_key": lambda payload: "slow"}
+    first = workers.runtime()
+    first.register(STREAM, handler=slow, **options)
+    running = workers.start(first)
+    await asyncio.wait_for(started.wait(), 5)
+    await wait_until(lambda: _lag_is(redis, STREAM, 0))  # the whole backlog was read
+
+    began = time.monotonic()
+    await running.shutdown()
+
+    assert time.monotonic() - began < 3  # one job's run, not the twenty of them
+    assert runs == [(0, 0)]
+    assert await pending_count(redis, STREAM) == 0
+    [info] = await redis.xinfo_groups(STREAM)
+    assert await redis.zcard(retry_key(STREAM)) + info["lag"] == 19  # due now, or back already
+    second = workers.runtime()
+    second.register(STREAM, handler=slow, **options)
+    workers.start(second)
+    await wait_until(lambda: len(runs) == 20, within=20)
+    assert runs == [(n, 0) for n in range(20)]
+
+
+async def _lag_is(redis: Redis, stream: str, lag: int) -> bool:
+    groups = await redis.xinfo_groups(stream)
+    return bool(groups) and groups[0]["lag"] == lag
+
+
 async def test_jobs_without_an_order_key_run_concurrently(redis: Redis, workers: Workers) -> None:
     running = 0
     peak = 0

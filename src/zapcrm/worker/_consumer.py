@@ -2,13 +2,18 @@
 
 Background loops per stream: the reader (XREADGROUP), the reclaimer (XAUTOCLAIM of entries
 idle past claim_idle_ms), the retry mover, the trimmer, the lease keeper and the ack writer
-(`Settler`). Reading is bounded: no more entries are held than the handlers can take.
+(`Settler`). Reading is bounded: no more entries are held than the handlers can take. With an
+order key, an entry waiting behind an earlier one of its key is parked: it waits for that key,
+not for a handler, so it takes no read-ahead room (parked entries have a bound of their own).
+Otherwise one key whose jobs are slow (an instance whose gateway hangs) would fill the room
+with its backlog and stop the stream for every other key.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -45,6 +50,8 @@ _Entries = list[tuple[str, dict[str, str]]]
 log = get_logger("zapcrm.worker")
 
 _PROMOTE_LIMIT = 500
+# Entries held behind an earlier entry of their order key, at most (see the module docstring).
+_PARK_LIMIT = 1000
 # An `on_exhausted` hook gets this long; the entry's lease is kept meanwhile.
 _HOOK_TIMEOUT = 60.0
 _LEASE_CHUNK = 1000
@@ -95,6 +102,7 @@ class StreamConsumer:
         else:
             self._limit = max(config.batch_size, config.concurrency)
         self._in_flight = 0
+        self._parked = 0  # of those in flight, the ones waiting behind their key's running job
         self._jobs: set[asyncio.Task[None]] = set()
         self._key_queues: dict[str, deque[Delivery]] = {}
         self._loops: list[asyncio.Task[None]] = []
@@ -133,13 +141,32 @@ class StreamConsumer:
         self._writer = asyncio.create_task(self._settler.run())
 
     def begin_stop(self) -> None:
-        """Stop reading new entries; jobs already read keep running."""
+        """Stop reading new entries; jobs already read keep running, except those parked
+        behind their key's running job, which go back to the stream for the next worker."""
         self._stopping.set()
         self._room.set()
+        self._hand_back_parked()
+
+    def _hand_back_parked(self) -> None:
+        # A slow key's backlog would otherwise hold the shutdown up, one slow job after another,
+        # until shutdown_timeout cut it short (leaving the rest pending until claim_idle_ms, and
+        # counting that delivery as an attempt of each).
+        waiting: list[Delivery] = []
+        for queue in self._key_queues.values():
+            waiting += itertools.islice(queue, 1, None)  # in their key's order
+            while len(queue) > 1:
+                queue.pop()
+        if not waiting:
+            return
+        self._parked -= len(waiting)
+        self._in_flight -= len(waiting)
+        self._settler.hand_back(waiting)
+        self._log.info("queue.handed_back", count=len(waiting))
 
     async def drain(self) -> None:
         """Wait for the loops to stop and the jobs read to finish, then write every ack."""
         await asyncio.gather(*self._loops)
+        self._hand_back_parked()  # parked by a read that was under way at the stop
         while self._jobs:
             await asyncio.wait(set(self._jobs))
         self._settler.finish()
@@ -204,9 +231,15 @@ class StreamConsumer:
         except Exception as error:  # noqa: BLE001 - the failing loop retries with backoff
             self._log.warning("queue.group_create_failed", error=repr(error))
 
+    def _room_left(self) -> int:
+        """How many more entries may be read now: up to `_limit` waiting for a handler or
+        running, parked ones apart (module docstring), as long as the park has room too."""
+        waiting_for_handlers = self._in_flight - self._parked
+        return min(self._limit - waiting_for_handlers, _PARK_LIMIT - self._parked)
+
     async def _wait_for_room(self) -> int:
         while not self._stopping.is_set():
-            room = self._limit - self._in_flight
+            room = self._room_left()
             if room > 0:
                 return min(room, self.config.batch_size)
             self._room.clear()
@@ -254,7 +287,7 @@ class StreamConsumer:
         return True
 
     async def _reclaim(self) -> bool:
-        room = self._limit - self._in_flight
+        room = self._room_left()
         if room <= 0:
             return False
         response = await self._redis.xautoclaim(
@@ -373,6 +406,7 @@ class StreamConsumer:
             self._spawn(self._run_one(delivery))
         elif (queue := self._key_queues.get(key)) is not None:
             queue.append(delivery)  # the key's runner takes it after the earlier ones
+            self._parked += 1
         else:
             queue = self._key_queues[key] = deque([delivery])
             self._spawn(self._run_key(key, queue))
@@ -387,6 +421,8 @@ class StreamConsumer:
             while queue:
                 await self._run_one(queue[0])
                 queue.popleft()
+                if queue:
+                    self._parked -= 1  # the next one of the key waits for a handler now
         finally:
             del self._key_queues[key]
 

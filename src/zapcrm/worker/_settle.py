@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -28,17 +29,20 @@ _LOGGED_ERROR_CHARS = 200
 
 
 class _Outcome:
-    __slots__ = ("dead", "entry_id", "retry")
+    __slots__ = ("dead", "entry_id", "handed_back", "retry")
 
     def __init__(
         self,
         entry_id: str,
         retry: tuple[str, float] | None = None,
         dead: dict[FieldT, EncodableT] | None = None,
+        *,
+        handed_back: bool = False,
     ) -> None:
         self.entry_id = entry_id
         self.retry = retry
         self.dead = dead
+        self.handed_back = handed_back  # never run: its retry is a copy, not a new attempt
 
 
 class Settler:
@@ -120,6 +124,18 @@ class Settler:
         )
         self._record(_Outcome(entry_id, dead=fields))
 
+    def hand_back(self, deliveries: Sequence[Delivery]) -> None:
+        """Give entries that never ran back to the stream, in this order and with their
+        attempts unchanged: each is acknowledged with a copy due now in the retry set (the
+        retry mover of any worker puts it back on the stream)."""
+        now = time.time()
+        for index, delivery in enumerate(deliveries):
+            job = delivery.job
+            member = retry_member(delivery.raw_payload, job.attempt, job.origin_id)
+            # A millisecond apart: the mover takes the due members in score order.
+            due = now + index / 1000
+            self._record(_Outcome(job.entry_id, retry=(member, due), handed_back=True))
+
     def _record(self, outcome: _Outcome) -> None:
         self._outcomes.append(outcome)
         self._ready.set()
@@ -179,8 +195,9 @@ class Settler:
             raise
         self.owned.difference_update(ids)
         # Counted by outcome: two runs of one job may share a retry member, never an outcome.
-        retried = sum(1 for o in outcomes if o.retry is not None)
-        processed = len(ids) - retried - len(dead)
+        handed_back = sum(1 for o in outcomes if o.handed_back)
+        retried = sum(1 for o in outcomes if o.retry is not None) - handed_back
+        processed = len(ids) - retried - handed_back - len(dead)
         self._tally.processed += processed
         metrics.PROCESSED.labels(self._stream).inc(processed)
         if retried:

@@ -1,0 +1,114 @@
+"""A gateway that stops answering holds up its own instance's sends, not anybody else's: the
+send worker keeps one send at a time per instance, and the backlog of an instance whose calls
+hang must not keep the worker from reading, sending and announcing the others'."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+from sqlalchemy import text
+
+from tests.conftest import Factory
+from tests.live import SseReader, token_headers
+from tests.messaging.chats import acting_as, new_chat
+from tests.messaging.gateway import CustomerChat
+from zapcrm.db import Database
+from zapcrm.messaging.service import outbound
+from zapcrm.models import Role
+from zapcrm.outbox import record
+from zapcrm.runtime import Runtime
+
+
+@contextlib.asynccontextmanager
+async def _silent_gateway() -> AsyncIterator[str]:
+    """A gateway URL that accepts connections and never answers (each call waits out the
+    client's 10 s timeout)."""
+    silent = asyncio.Event()
+
+    async def never_answers(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await silent.wait()
+        writer.close()
+
+    server = await asyncio.start_server(never_answers, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        silent.set()
+        server.close()
+
+
+async def _backlog_on(
+    server_url: str,
+    sends: int,
+    client: httpx.AsyncClient,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> uuid.UUID:
+    """Another company's connected instance on `server_url` with `sends` texts queued for the
+    worker, as a busy chat leaves them; returns the instance's id."""
+    chat = await new_chat(client, db, factory, phone="5511955550000")
+    async with db.service_session() as session:
+        await session.execute(
+            text(
+                "update evolution_instances set server_url = :url, external_id = :name,"
+                " connection_state = 'open' where id = :id"
+            ),
+            {
+                "url": server_url,
+                "name": f"calada-{uuid.uuid4().hex[:8]}",
+                "id": chat.instance.instance_id,
+            },
+        )
+    actor = acting_as(await factory.user(chat.instance.company_id, Role.ADMIN))
+    for n in range(sends):
+        async with db.tenant_session(actor.claims) as session:
+            _message, items = await outbound.queue_text(
+                session, actor, chat.conversation_id, text=f"mensagem {n}"
+            )
+            entries = await record(session, actor.company_id, items)
+        assert await runtime.outbox.publish(entries)
+    return chat.instance.instance_id
+
+
+async def test_a_hanging_gateways_backlog_does_not_delay_another_instances_send_or_ticks(
+    customer_chat: CustomerChat,
+    live_worker: None,
+    client: httpx.AsyncClient,
+    db: Database,
+    factory: Factory,
+    runtime: Runtime,
+) -> None:
+    async with _silent_gateway() as silent_url:
+        # More than the send stream reads ahead (20): its entries waiting behind the hung
+        # one used to fill that room, and Rita's answer waited for ten or more timeouts.
+        dead = await _backlog_on(silent_url, 30, client, db, factory, runtime)
+        try:
+            async with customer_chat.gateway.app() as app:
+                reader = SseReader(app, await token_headers(app, customer_chat.admin))
+                await asyncio.wait_for(reader.ready.wait(), 10)
+                message_id = await customer_chat.reply("Já vejo isso para você")
+
+                # Sent, delivered and read on the phone, and the read tick announced live, within
+                # the reader's 10 s (a few seconds on a quiet machine).
+                await reader.wait_for(
+                    lambda event: (
+                        (event.get("data") or {}).get("message", {}).get("id") == message_id
+                        and event["data"]["message"]["status"] == "READ"
+                    )
+                )
+                await reader.close()
+        finally:
+            # What is left of the backlog fails at once when a later test's worker meets it.
+            async with db.service_session() as session:
+                await session.execute(
+                    text(
+                        "update evolution_messages set status = 'ERROR'"
+                        " where instance_id = :id and status = 'queued'"
+                    ),
+                    {"id": dead},
+                )
