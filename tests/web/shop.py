@@ -8,12 +8,13 @@ also when the test fails.
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from dataclasses import dataclass, field
 
 import httpx
 from playwright.async_api import Browser as PlaywrightBrowser
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.conftest import Factory, UserFixture
 from zapcrm.models import Role
@@ -75,6 +76,30 @@ _STREAM_OPEN = """() => {
 async def until_live(page: Page) -> None:
     """Wait until the page's live stream is open."""
     await page.wait_for_function(_STREAM_OPEN)
+
+
+_BUBBLE_ID = re.compile(r'id="(msg-[0-9a-f-]{36})"')
+
+
+async def send_from_composer(page: Page, text: str) -> Locator:
+    """Send `text` from the open chat's composer (Enter); returns the bubble of the message it
+    queued, found by its id.
+
+    Not by its text: the gateway's echo of the send has the same text, and when it reaches us
+    before the send's answer it is drawn as a bubble of its own until the answer folds it into
+    ours (sending.py rule 3). A locator by text then matches both bubbles for that moment, and
+    an assertion on one element of it fails at once (Playwright's strict mode), whatever its
+    timeout says: its report shows both bubbles' ticks, unsettled, and no reload or live event
+    after the send, as the page was read less than a second after it.
+    """
+    await page.fill("#composer-text", text)
+    async with page.expect_response(
+        lambda response: response.request.method == "POST" and response.url.endswith("/messages")
+    ) as answer:
+        await page.keyboard.press("Enter")
+    found = _BUBBLE_ID.search(await (await answer.value).text())
+    assert found, "the composer's answer is the new bubble"
+    return page.locator(f"#{found.group(1)}")
 
 
 async def open_panel(

@@ -122,6 +122,55 @@ async def test_a_message_of_a_new_day_comes_under_that_days_separator(
     assert await days_shown(page) == ["Ontem", "Hoje"]
 
 
+async def test_a_reload_read_before_a_new_days_message_keeps_its_separator(
+    shop: Shop, db: Database, runtime: Runtime
+) -> None:
+    """The chat's reload (the live stream's opening, or the ticks' check) was read before the
+    customer's first message of the day, which came live while the answer was on its way: the
+    message stays, under "Hoje" (it used to stay under yesterday's separator)."""
+    page = await shop.panel(Role.OPERATOR)
+    customer = await shop.open_new_chat(page, "Dona Zilda", "Tem bolo de milho?")
+    conversation_id = conversation_of(page)
+    async with db.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "update evolution_messages set message_timestamp = message_timestamp"
+                " - interval '1 day' where conversation_id = :c"
+            ),
+            {"c": conversation_id},
+        )
+    await runtime.redis.delete(
+        cache.page_key(conversation_id), cache.page_complete_key(conversation_id)
+    )
+    read = asyncio.Event()
+    arrived = asyncio.Event()
+
+    async def answer_after_the_message(route: Route) -> None:
+        if route.request.headers.get("hx-target") != "messages":
+            await route.continue_()
+            return
+        response = await route.fetch()  # read now, before the customer writes
+        read.set()
+        await arrived.wait()
+        await route.fulfill(response=response)
+
+    await page.route(f"**/panel/inbox/{conversation_id}", answer_after_the_message)
+    await page.reload()  # its stream's opening reloads the chat
+    await asyncio.wait_for(read.wait(), 15)
+    assert await days_shown(page) == ["Ontem"]
+
+    await customer.writes("Bom dia, e hoje?")
+    # The live path (webhook, worker, stream) took over 5 s once on a CI machine running two
+    # browsers, Postgres and the worker on its 2 cores; its speed is bench/live_latency.py's.
+    await expect(page.locator("#messages")).to_contain_text("Bom dia, e hoje?", timeout=20_000)
+    arrived.set()
+    await expect(page.locator("#messages .bubble.in")).to_have_count(2)
+    await page.wait_for_timeout(500)  # the held reload has landed
+    assert await days_shown(page) == ["Ontem", "Hoje"]
+    today = page.locator("#messages .day", has_text="Hoje")
+    await expect(today.locator("~ .bubble", has_text="Bom dia, e hoje?")).to_have_count(1)
+
+
 async def test_the_older_page_keeps_the_reader_in_place_under_one_separator_a_day(
     shop: Shop, db: Database
 ) -> None:

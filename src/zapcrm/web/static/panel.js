@@ -264,8 +264,9 @@
       watchTicks(true);
     }
     var elt = event.detail.elt;
-    if (event.detail.successful && elt instanceof Element && elt.closest("#messages")) {
-      watchTicks(true); // a failed send retried from its bubble
+    if (event.detail.successful && elt instanceof Element && elt !== messages() &&
+        elt.closest("#messages")) {
+      watchTicks(true); // a failed send retried from its bubble (not the chat's own reload)
     }
     var form = composer();
     if (form && elt instanceof Element && elt.closest("#composer") === form && event.detail.successful) {
@@ -661,11 +662,15 @@
   });
 
   // The chat's latest messages again, keeping any bubble a live event made newer meanwhile.
-  var shown = null;
+  // Sent from the box itself: htmx runs one request at a time per element (keeping only the
+  // newest one waiting), and htmx.ajax without a source sends from document.body, as the
+  // list's and the home page's reloads do. From there this reload waited for any of those on
+  // its way: a slow list answer held the chat's ticks, and the watchTicks reloads, as long.
+  var shown = null, shownDays = null;
   function refreshMessages(box) {
     var stick = nearBottom(box);
     window.htmx.ajax("GET", box.getAttribute("data-refresh-url"), {
-      target: box, swap: "innerHTML", headers: { "HX-Target": "messages" }
+      source: box, target: box, swap: "innerHTML", headers: { "HX-Target": "messages" }
     }).then(function () {
       if (stick) scrollToBottom();
     });
@@ -697,7 +702,13 @@
     if (!box || event.detail.target !== box || !event.detail.requestConfig) return;
     if (event.detail.requestConfig.verb !== "get") return;
     shown = new Map();
-    box.querySelectorAll("[id][data-version]").forEach(function (elt) { shown.set(elt.id, elt); });
+    shownDays = new Map();
+    box.querySelectorAll("[id][data-version]").forEach(function (elt) {
+      shown.set(elt.id, elt);
+      var day = elt.previousElementSibling;
+      while (day && !day.matches(".day[data-day]")) day = day.previousElementSibling;
+      if (day) shownDays.set(elt.id, day);
+    });
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     var box = messages();
@@ -713,12 +724,18 @@
     box.querySelectorAll(".bubble time[datetime]").forEach(function (time) {
       newest = Math.max(newest, Date.parse(time.getAttribute("datetime")) || 0);
     });
+    // With its day's separator when the day changed since the answer's last message (a
+    // customer writing after midnight while the reload was on its way).
     shown.forEach(function (elt, id) {
       if (document.getElementById(id) || gone.has(id)) return;
       var time = elt.querySelector("time[datetime]");
-      if (time && (Date.parse(time.getAttribute("datetime")) || 0) >= newest) box.appendChild(elt);
+      if (!time || (Date.parse(time.getAttribute("datetime")) || 0) < newest) return;
+      var day = shownDays.get(id), days = box.querySelectorAll(":scope > .day[data-day]");
+      var last = days.length ? days[days.length - 1].getAttribute("data-day") : null;
+      if (day && day.getAttribute("data-day") !== last) box.appendChild(day.cloneNode(true));
+      box.appendChild(elt);
     });
-    shown = null;
+    shown = shownDays = null;
   });
 
   // The list's reload was read before the live events that arrive while it is on its way: a
