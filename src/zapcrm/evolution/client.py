@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 
@@ -19,6 +19,7 @@ from zapcrm.evolution.errors import (
     GatewayRejected,
     GatewayUnauthorized,
     GatewayUnavailable,
+    GatewayUnreachable,
     InstanceNotFound,
     reason_of,
 )
@@ -56,16 +57,31 @@ class MediaDownload:
     file_name: str | None
 
 
+class CallWatch(Protocol):
+    """Told whether each call got an answer (any HTTP response) from its server or none."""
+
+    async def answered(self, server_url: str) -> None: ...
+
+    async def unanswered(self, server_url: str) -> None: ...
+
+
 class EvolutionClient:
-    """One Evolution server, called with one instance's token."""
+    """One Evolution server, called with one instance's token; `watch` hears of every call."""
 
     def __init__(
-        self, http: httpx.AsyncClient, *, server_url: str, instance: str, token: str
+        self,
+        http: httpx.AsyncClient,
+        *,
+        server_url: str,
+        instance: str,
+        token: str,
+        watch: CallWatch | None = None,
     ) -> None:
         self._http = http
         self._base = server_url.rstrip("/")
         self._instance = instance
         self._token = token
+        self._watch = watch
 
     async def _post(
         self, path: str, body: dict[str, Any], *, patience: httpx.Timeout | None = None
@@ -86,12 +102,19 @@ class EvolutionClient:
             response = await self._http.request(
                 method, url, json=body, headers={"apikey": self._token}, **extra
             )
-        except httpx.TimeoutException as error:
-            raise GatewayUnavailable("a Evolution API não respondeu a tempo") from error
         except httpx.HTTPError as error:
-            raise GatewayUnavailable(
-                f"falha de conexão com a Evolution API: {type(error).__name__}"
+            if self._watch is not None:
+                await self._watch.unanswered(self._base)
+            if isinstance(error, httpx.TimeoutException):
+                raise GatewayUnreachable(
+                    "a Evolution API não respondeu a tempo", server_url=self._base
+                ) from error
+            raise GatewayUnreachable(
+                f"falha de conexão com a Evolution API: {type(error).__name__}",
+                server_url=self._base,
             ) from error
+        if self._watch is not None:
+            await self._watch.answered(self._base)
         try:
             body_json: Any = response.json()
         except ValueError:

@@ -22,6 +22,18 @@ class GatewayUnavailable(GatewayError):
     """Timeout, connection error or 5xx: the gateway may answer later."""
 
 
+class GatewayUnreachable(GatewayUnavailable):
+    """No answer at all (timeout or connection error) from the server at `server_url`.
+
+    Unlike a 5xx, which comes back at once, each such call held its caller for the client's
+    whole timeout: the send worker stops calling that server for a while (reachability.py).
+    """
+
+    def __init__(self, reason: str, *, server_url: str) -> None:
+        super().__init__(reason)
+        self.server_url = server_url
+
+
 class GatewayRateLimited(GatewayUnavailable):
     """429: slow down and try again."""
 

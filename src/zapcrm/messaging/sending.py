@@ -24,6 +24,9 @@ Rules (issue 4, "at-least-once must not mean twice"):
    was rotated on the server: the worker syncs the server's tokens (rotation.py, at most once
    per server per interval) and tries again when the stored token changed; otherwise (no
    global key, same token) the message fails at once instead of burning its retries.
+7. A server that gives no answer at all (timeout, connection error) is left alone for a growing
+   wait (reachability.py): its jobs are retried after it without a call, one probe goes out
+   when it ends, so a dead server's instances do not keep every handler waiting on timeouts.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from zapcrm.messaging.gateway_calls import UnsendableMessage, call_for
 from zapcrm.messaging.labels import DELETED_PREVIEW, preview_of
 from zapcrm.messaging.media import build_media_storage
 from zapcrm.messaging.pacing import InstanceBusy, SendGate
+from zapcrm.messaging.reachability import ServerReachability
 from zapcrm.messaging.repository import apply_status, outbound
 from zapcrm.messaging.service.outbound import OUTGOING_STREAM
 from zapcrm.outbox import OutboxItem, record
@@ -64,6 +68,7 @@ log = get_logger(__name__)
 ECHO_GRACE = timedelta(seconds=30)
 HOLD_LIMIT = timedelta(hours=1)
 MAX_AGE = timedelta(minutes=15)
+TOO_LONG_UNAVAILABLE = "a Evolution API ficou indisponível por tempo demais"
 NUMBER_CACHE_SECONDS = 7 * 86400
 NUMBER_CHECKS_PER_MINUTE = 30  # bulk lookups get numbers flagged: keep them slow
 
@@ -80,6 +85,7 @@ class OutgoingHandler:
         self.credentials = credentials
         self.storage = build_media_storage(runtime.settings)
         self.gate = SendGate(runtime.redis, min_interval_ms=runtime.settings.send_min_interval_ms)
+        self.servers = ServerReachability(runtime.redis)
 
     async def __call__(self, job: Job) -> None:
         """Send one queued message (see the module rules), or mark a chat read."""
@@ -103,10 +109,22 @@ class OutgoingHandler:
             await self._unauthorized(row, error)
 
     async def _send(self, job: Job, row: dict[str, Any]) -> None:
-        """Rules 1-4 of the module docstring for one queued message."""
-        message_id: uuid.UUID = row["id"]
+        """Rules 1-4 and 7 of the module docstring for one queued message."""
         if row["send_attempted_at"] is not None and await self._adopt_echo(row):
             return
+        probe = await self._server_passage(row["server_url"], queued_at=row["queued_at"])
+        if probe is None:
+            await self._fail(row, TOO_LONG_UNAVAILABLE)
+            return
+        try:
+            await self._send_now(job, row)
+        finally:
+            if probe:
+                await self.servers.release(row["server_url"])
+
+    async def _send_now(self, job: Job, row: dict[str, Any]) -> None:
+        """Rules 1-4 once the instance's server may be called (rule 7)."""
+        message_id: uuid.UUID = row["id"]
         if row["connection_state"] != "open" and not await self._live_open(row):
             # Held, without burning attempts: the message stays queued and is queued again when
             # the instance's connection.update says open (IncomingHandler) or by the sweeper.
@@ -142,7 +160,7 @@ class OutgoingHandler:
             raise RetryJobLater(5, "another worker holds the instance's send turn") from None
         except GatewayUnavailable:
             if _age(row["queued_at"]) > MAX_AGE:
-                await self._fail(row, "a Evolution API ficou indisponível por tempo demais")
+                await self._fail(row, TOO_LONG_UNAVAILABLE)
                 return
             raise  # the runtime retries with exponential backoff and jitter
         except GatewayUnauthorized:
@@ -162,6 +180,14 @@ class OutgoingHandler:
         if not keys or access is None:
             return
         client = self._access_client(access)
+        probe = await self._server_passage(access[1])
+        try:
+            await self._mark_read(client, keys)
+        finally:
+            if probe:
+                await self.servers.release(access[1])
+
+    async def _mark_read(self, client: EvolutionClient, keys: list[dict[str, Any]]) -> None:
         try:
             await client.mark_read(
                 [
@@ -188,6 +214,7 @@ class OutgoingHandler:
         if target is None or access is None or not target["key_id"]:
             return
         client = self._access_client(access)
+        probe = await self._server_passage(access[1])
         try:
             async with self.gate.turn(target["instance_id"]):
                 await client.send_reaction(
@@ -202,6 +229,24 @@ class OutgoingHandler:
             raise
         except GatewayError as error:
             raise PermanentJobError(f"gateway refused the reaction: {error.reason}") from None
+        finally:
+            if probe:
+                await self.servers.release(access[1])
+
+    async def _server_passage(
+        self, server_url: str, *, queued_at: datetime | None = None
+    ) -> bool | None:
+        """Rule 7: may a call to `server_url` go out now? False: yes. True: yes, as the probe of
+        a server marked unreachable, which the caller releases when its job ends. While the
+        server is marked the job is retried after the rest of its wait (RetryJobLater), or
+        None is returned for a send queued more than MAX_AGE ago, which then fails like any
+        other send out of time."""
+        passage = await self.servers.passage(server_url)
+        if not passage.wait:
+            return passage.probe
+        if queued_at is not None and _age(queued_at) > MAX_AGE:
+            return None
+        raise RetryJobLater(passage.wait, "the instance's Evolution server is not answering")
 
     async def _unauthorized(self, row: dict[str, Any], error: GatewayUnauthorized) -> None:
         """The gateway refused the instance's token (number check, state or send call).
@@ -317,6 +362,7 @@ class OutgoingHandler:
             server_url=row["server_url"],
             instance=row["external_id"],
             token=token,
+            watch=self.servers,
         )
 
     def _access_client(self, access: tuple[str, str, str | None]) -> EvolutionClient:
