@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from tests.conftest import SIMULATOR_KEY, Factory, login
 from tests.evolution.harness import post, rows, text_message
 from tests.live import register_simulated_instance
+from tests.net import ANY_HOST, silent_server
 from tests.servers import RedisProcess, ServerThread
 from zapcrm.app import create_app
 from zapcrm.config import Settings
@@ -420,24 +421,6 @@ async def test_an_unreachable_gateway_fails_the_sync_without_touching_credential
         await keyed.close()
 
 
-@contextlib.asynccontextmanager
-async def _silent_server() -> AsyncIterator[str]:
-    """A gateway URL that accepts connections and never answers (a client waits out its
-    timeout). It is 0.0.0.0 (this host, on Linux), which sorts before 127.0.0.1."""
-    silent = asyncio.Event()
-
-    async def never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await silent.wait()
-        writer.close()
-
-    hanging = await asyncio.start_server(never_answers, "127.0.0.1", 0)
-    try:
-        yield f"http://0.0.0.0:{hanging.sockets[0].getsockname()[1]}"
-    finally:
-        silent.set()
-        hanging.close()
-
-
 async def test_a_server_that_hangs_does_not_hold_up_the_others(
     live_server: str, settings: Settings, db: Database, factory: Factory, runtime: Runtime
 ) -> None:
@@ -446,9 +429,10 @@ async def test_a_server_that_hangs_does_not_hold_up_the_others(
     keyed = Runtime.build(_app_settings(settings))
     sync: asyncio.Task[Any] | None = None
     try:
-        # Servers are taken in name order: the silent one comes before the simulator.
+        # Servers are taken in name order: the silent one (0.0.0.0, this host on Linux) comes
+        # before the simulator (127.0.0.1).
         async with (
-            _silent_server() as hanging_url,
+            silent_server(url_host=ANY_HOST) as hanging_url,
             _gateway(live_server, db, factory, runtime) as gateway,
         ):
             async with db.service_session() as session:
@@ -505,9 +489,9 @@ async def test_the_worker_syncs_credentials_on_its_schedule(
     runtime: Runtime,
 ) -> None:
     """Each server on its own clock: a server that never answers (a 10 s timeout) does not
-    stretch a healthy server's interval of one second."""
+    stretch a healthy server's interval of one second (0.0.0.0 sorts before 127.0.0.1)."""
     async with (
-        _silent_server() as hanging_url,
+        silent_server(url_host=ANY_HOST) as hanging_url,
         _gateway(live_server, db, factory, runtime) as gateway,
     ):
         async with db.service_session() as session:

@@ -100,3 +100,16 @@ async def stream_payloads(runtime: Runtime, stream: str) -> list[dict[str, Any]]
     """The payloads of a Redis stream's entries still there, oldest first."""
     entries = cast(list[tuple[str, dict[str, str]]], await runtime.redis.xrange(stream) or [])
     return [orjson.loads(fields[PAYLOAD_FIELD]) for _, fields in entries]
+
+
+async def move_to_server(db: Database, instance_id: uuid.UUID, server_url: str) -> None:
+    """Put a connected instance on another Evolution server (a fresh name on it, as names are
+    unique per server)."""
+    async with db.service_session() as session:
+        await session.execute(
+            text(
+                "update evolution_instances set server_url = :url, external_id = :name,"
+                " connection_state = 'open' where id = :id"
+            ),
+            {"url": server_url, "name": f"loja-{uuid.uuid4().hex[:8]}", "id": instance_id},
+        )

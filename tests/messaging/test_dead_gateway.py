@@ -5,40 +5,21 @@ hang must not keep the worker from reading, sending and announcing the others'."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 from sqlalchemy import text
 
 from tests.conftest import Factory
 from tests.live import SseReader, token_headers
-from tests.messaging.chats import acting_as, new_chat
+from tests.messaging.chats import acting_as, move_to_server, new_chat
 from tests.messaging.gateway import CustomerChat
+from tests.net import silent_server
 from zapcrm.db import Database
 from zapcrm.messaging.service import outbound
 from zapcrm.models import Role
 from zapcrm.outbox import record
 from zapcrm.runtime import Runtime
-
-
-@contextlib.asynccontextmanager
-async def _silent_gateway() -> AsyncIterator[str]:
-    """A gateway URL that accepts connections and never answers (each call waits out the
-    client's 10 s timeout)."""
-    silent = asyncio.Event()
-
-    async def never_answers(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await silent.wait()
-        writer.close()
-
-    server = await asyncio.start_server(never_answers, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    finally:
-        silent.set()
-        server.close()
 
 
 async def _backlog_on(
@@ -52,18 +33,7 @@ async def _backlog_on(
     """Another company's connected instance on `server_url` with `sends` texts queued for the
     worker, as a busy chat leaves them; returns the instance's id."""
     chat = await new_chat(client, db, factory, phone="5511955550000")
-    async with db.service_session() as session:
-        await session.execute(
-            text(
-                "update evolution_instances set server_url = :url, external_id = :name,"
-                " connection_state = 'open' where id = :id"
-            ),
-            {
-                "url": server_url,
-                "name": f"calada-{uuid.uuid4().hex[:8]}",
-                "id": chat.instance.instance_id,
-            },
-        )
+    await move_to_server(db, chat.instance.instance_id, server_url)
     actor = acting_as(await factory.user(chat.instance.company_id, Role.ADMIN))
     for n in range(sends):
         async with db.tenant_session(actor.claims) as session:
@@ -83,7 +53,7 @@ async def test_a_hanging_gateways_backlog_does_not_delay_another_instances_send_
     factory: Factory,
     runtime: Runtime,
 ) -> None:
-    async with _silent_gateway() as silent_url:
+    async with silent_server() as silent_url:
         # More than the send stream reads ahead (20): its entries waiting behind the hung
         # one used to fill that room, and Rita's answer waited for ten or more timeouts.
         dead = await _backlog_on(silent_url, 30, client, db, factory, runtime)

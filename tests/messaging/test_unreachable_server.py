@@ -5,7 +5,6 @@ over, and the probe's answer lets every send through again."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
 
@@ -14,8 +13,9 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Factory
-from tests.messaging.chats import acting_as, new_chat
+from tests.messaging.chats import acting_as, move_to_server, new_chat
 from tests.messaging.gateway import CustomerChat
+from tests.net import refusing_url
 from zapcrm.db import Database
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.evolution.errors import GatewayUnreachable
@@ -35,32 +35,13 @@ from zapcrm.worker import Job, RetryJobLater
 OUTGOING_STREAM = "evolution:outgoing-messages"
 
 
-def _refusing_url() -> str:
-    """A local port nobody listens on: every call fails at once with a connection error."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/evo-{uuid.uuid4().hex[:8]}"
-
-
 async def _queued_send_on(
     server_url: str, client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> dict[str, str]:
     """A connected instance of a new company on `server_url` with one text queued; returns
     its send job's payload."""
     chat = await new_chat(client, db, factory, phone=f"55119{uuid.uuid4().int % 10**8:08d}")
-    async with db.service_session() as session:
-        await session.execute(
-            text(
-                "update evolution_instances set server_url = :url, external_id = :name,"
-                " connection_state = 'open' where id = :id"
-            ),
-            {
-                "url": server_url,
-                "name": f"loja-{uuid.uuid4().hex[:8]}",
-                "id": chat.instance.instance_id,
-            },
-        )
+    await move_to_server(db, chat.instance.instance_id, server_url)
     actor = acting_as(await factory.user(chat.instance.company_id, Role.ADMIN))
     async with db.tenant_session(actor.claims) as session:
         message, _items = await outbound.queue_text(
@@ -108,7 +89,7 @@ async def test_a_server_that_gave_no_answer_gets_no_call_from_its_other_instance
 ) -> None:
     """Two companies' instances on one server that refuses connections: the first send finds
     out, the second is put off for the rest of the wait without calling the server."""
-    url = _refusing_url()
+    url = refusing_url()
     first = await _queued_send_on(url, client, db, factory)
     second = await _queued_send_on(url, client, db, factory)
     handler = OutgoingHandler(runtime, CredentialBox.from_settings(runtime.settings))

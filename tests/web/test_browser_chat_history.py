@@ -30,6 +30,28 @@ async def days_shown(page: Page) -> list[str]:
     return await page.locator("#messages .day").all_inner_texts()
 
 
+async def a_chat_from_yesterday(
+    shop: Shop, db: Database, runtime: Runtime, name: str, words: str
+) -> tuple[Page, Customer, uuid.UUID]:
+    """An operator's page on the chat of a customer whose message (`words`) is dated a day
+    back, the chat's cached page dropped so it is read again from Postgres."""
+    page = await shop.panel(Role.OPERATOR)
+    customer = await shop.open_new_chat(page, name, words)
+    conversation_id = conversation_of(page)
+    async with db.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "update evolution_messages set message_timestamp = message_timestamp"
+                " - interval '1 day' where conversation_id = :c"
+            ),
+            {"c": conversation_id},
+        )
+    await runtime.redis.delete(
+        cache.page_key(conversation_id), cache.page_complete_key(conversation_id)
+    )
+    return page, customer, conversation_id
+
+
 async def a_long_chat(
     shop: Shop, page: Page, db: Database, name: str, extra: int
 ) -> tuple[Customer, list[str]]:
@@ -85,19 +107,8 @@ async def test_a_message_of_a_new_day_comes_under_that_days_separator(
 ) -> None:
     """The customer wrote yesterday and writes again today with the chat open: the new
     message, the answer and a note go under "Hoje", not under yesterday's separator."""
-    page = await shop.panel(Role.OPERATOR)
-    customer = await shop.open_new_chat(page, "Dona Yara", "Vocês entregam no domingo?")
-    conversation_id = conversation_of(page)
-    async with db.engine.begin() as connection:
-        await connection.execute(
-            text(
-                "update evolution_messages set message_timestamp = message_timestamp"
-                " - interval '1 day' where conversation_id = :c"
-            ),
-            {"c": conversation_id},
-        )
-    await runtime.redis.delete(
-        cache.page_key(conversation_id), cache.page_complete_key(conversation_id)
+    page, customer, _ = await a_chat_from_yesterday(
+        shop, db, runtime, "Dona Yara", "Vocês entregam no domingo?"
     )
     await page.reload()
     await until_live(page)
@@ -128,19 +139,8 @@ async def test_a_reload_read_before_a_new_days_message_keeps_its_separator(
     """The chat's reload (the live stream's opening, or the ticks' check) was read before the
     customer's first message of the day, which came live while the answer was on its way: the
     message stays, under "Hoje" (it used to stay under yesterday's separator)."""
-    page = await shop.panel(Role.OPERATOR)
-    customer = await shop.open_new_chat(page, "Dona Zilda", "Tem bolo de milho?")
-    conversation_id = conversation_of(page)
-    async with db.engine.begin() as connection:
-        await connection.execute(
-            text(
-                "update evolution_messages set message_timestamp = message_timestamp"
-                " - interval '1 day' where conversation_id = :c"
-            ),
-            {"c": conversation_id},
-        )
-    await runtime.redis.delete(
-        cache.page_key(conversation_id), cache.page_complete_key(conversation_id)
+    page, customer, conversation_id = await a_chat_from_yesterday(
+        shop, db, runtime, "Dona Zilda", "Tem bolo de milho?"
     )
     read = asyncio.Event()
     arrived = asyncio.Event()
