@@ -15,8 +15,9 @@ from sqlalchemy import text
 from tests.conftest import Factory
 from tests.messaging.chats import acting_as, move_to_server, new_chat
 from tests.messaging.gateway import CustomerChat
-from tests.net import refusing_url
+from tests.net import refusing_url, silent_server
 from zapcrm.db import Database
+from zapcrm.evolution.client import EvolutionClient
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.evolution.errors import GatewayUnreachable
 from zapcrm.messaging.reachability import (
@@ -57,31 +58,75 @@ async def test_the_wait_doubles_with_each_failure_and_one_probe_goes_out_after_i
     url = f"https://evo-{uuid.uuid4().hex[:8]}.example.com"
 
     async def wait_left() -> float:
-        return (await servers.passage(url)).wait
+        return (await servers.passage(url, "loja")).wait
 
     try:
         assert await wait_left() == 0
-        await servers.unanswered(url)
+        await servers.unanswered(url, None)
         assert 0 < await wait_left() <= FIRST_WAIT
-        await servers.unanswered(url)
+        await servers.unanswered(url, None)
         assert FIRST_WAIT < await wait_left() <= 2 * FIRST_WAIT
 
         # The wait is over: the first caller probes, the others wait for its answer.
         await runtime.redis.hset(mark_key(url), "until_ms", int((time.time() - 1) * 1000))
-        assert await servers.passage(url) == Passage(wait=0, probe=True)
-        assert await servers.passage(url) == Passage(wait=PROBE_WAIT, probe=False)
+        assert await servers.passage(url, "loja") == Passage(wait=0, probe=mark_key(url))
+        assert await servers.passage(url, "outra") == Passage(wait=PROBE_WAIT, probe=None)
         # A probe whose job made no call hands the turn on at once.
-        await servers.release(url)
-        assert await servers.passage(url) == Passage(wait=0, probe=True)
+        await servers.release(mark_key(url))
+        assert await servers.passage(url, "outra") == Passage(wait=0, probe=mark_key(url))
 
         # The probe got no answer either: the next wait is longer still.
-        await servers.unanswered(url)
+        await servers.unanswered(url, None)
         assert 2 * FIRST_WAIT < await wait_left() <= 4 * FIRST_WAIT
         # Any answer clears it. The client calls the URL without its trailing slash.
-        await servers.answered(f"{url}/")
-        assert await servers.passage(url) == Passage(wait=0, probe=False)
+        await servers.answered(f"{url}/", "outra")
+        assert await servers.passage(url, "loja") == Passage(wait=0, probe=None)
     finally:
         await runtime.redis.delete(mark_key(url))
+
+
+async def test_an_instance_that_never_answers_holds_up_only_itself(runtime: Runtime) -> None:
+    """The server took the call and never answered: the instance may be stuck inside
+    Evolution, its server's other instances still answer."""
+    servers = ServerReachability(runtime.redis)
+    url = f"https://evo-{uuid.uuid4().hex[:8]}.example.com"
+    try:
+        await servers.unanswered(url, "presa")
+        assert 0 < (await servers.passage(url, "presa")).wait <= FIRST_WAIT
+        assert await servers.passage(url, "livre") == Passage(wait=0, probe=None)
+        await servers.answered(url, "presa")
+        assert await servers.passage(url, "presa") == Passage(wait=0, probe=None)
+    finally:
+        await runtime.redis.delete(mark_key(url, "presa"))
+
+
+class _Heard:
+    """A CallWatch that writes down what it is told."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str | None]] = []
+
+    async def answered(self, server_url: str, instance: str) -> None:
+        self.calls.append(("answered", server_url, instance))
+
+    async def unanswered(self, server_url: str, instance: str | None) -> None:
+        self.calls.append(("unanswered", server_url, instance))
+
+
+async def test_the_client_tells_a_server_out_of_reach_from_a_call_left_unanswered() -> None:
+    heard = _Heard()
+    refusing = refusing_url()
+    async with httpx.AsyncClient(timeout=0.3) as http:
+        gone = EvolutionClient(http, server_url=refusing, instance="loja", token="t", watch=heard)
+        with pytest.raises(GatewayUnreachable):
+            await gone.connection_state()
+        async with silent_server() as silent_url:
+            stuck = EvolutionClient(
+                http, server_url=silent_url, instance="loja", token="t", watch=heard
+            )
+            with pytest.raises(GatewayUnreachable):
+                await stuck.connection_state()
+    assert heard.calls == [("unanswered", refusing, None), ("unanswered", silent_url, "loja")]
 
 
 async def test_a_server_that_gave_no_answer_gets_no_call_from_its_other_instances(
@@ -96,14 +141,14 @@ async def test_a_server_that_gave_no_answer_gets_no_call_from_its_other_instance
     try:
         with pytest.raises(GatewayUnreachable):
             await handler(Job(OUTGOING_STREAM, "1-0", first))
-        assert await runtime.redis.hget(mark_key(url), "failures") == "1"
+        assert await runtime.redis.hget(mark_key(url), "failures") == "1"  # the whole server
 
         with pytest.raises(RetryJobLater) as later:
             await handler(Job(OUTGOING_STREAM, "2-0", second))
 
         assert 0 < later.value.delay_seconds <= FIRST_WAIT
         # No second call failed: the server was not called again.
-        assert await runtime.redis.hget(mark_key(url), "failures") == "1"
+        assert await runtime.redis.hget(mark_key(url), "failures") == "1"  # the whole server
     finally:
         await runtime.redis.delete(mark_key(url))
 

@@ -58,11 +58,13 @@ class MediaDownload:
 
 
 class CallWatch(Protocol):
-    """Told whether each call got an answer (any HTTP response) from its server or none."""
+    """Told whether each call got an answer (any HTTP response) from its server or none: from
+    the server as a whole (`instance` None: it could not be reached) or for the instance
+    (the server took the call and never answered it)."""
 
-    async def answered(self, server_url: str) -> None: ...
+    async def answered(self, server_url: str, instance: str) -> None: ...
 
-    async def unanswered(self, server_url: str) -> None: ...
+    async def unanswered(self, server_url: str, instance: str | None) -> None: ...
 
 
 class EvolutionClient:
@@ -102,9 +104,13 @@ class EvolutionClient:
             response = await self._http.request(
                 method, url, json=body, headers={"apikey": self._token}, **extra
             )
+        except httpx.PoolTimeout as error:
+            # Every connection of our own pool was busy: our load, not the server's.
+            raise GatewayUnavailable("muitas chamadas à Evolution API ao mesmo tempo") from error
         except httpx.HTTPError as error:
             if self._watch is not None:
-                await self._watch.unanswered(self._base)
+                whole_server = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
+                await self._watch.unanswered(self._base, None if whole_server else self._instance)
             if isinstance(error, httpx.TimeoutException):
                 raise GatewayUnreachable(
                     "a Evolution API não respondeu a tempo", server_url=self._base
@@ -114,7 +120,7 @@ class EvolutionClient:
                 server_url=self._base,
             ) from error
         if self._watch is not None:
-            await self._watch.answered(self._base)
+            await self._watch.answered(self._base, self._instance)
         try:
             body_json: Any = response.json()
         except ValueError:

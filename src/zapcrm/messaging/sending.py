@@ -112,7 +112,7 @@ class OutgoingHandler:
         """Rules 1-4 and 7 of the module docstring for one queued message."""
         if row["send_attempted_at"] is not None and await self._adopt_echo(row):
             return
-        probe = await self._server_passage(row["server_url"], queued_at=row["queued_at"])
+        probe = await self._passage(row["server_url"], row["external_id"], row["queued_at"])
         if probe is None:
             await self._fail(row, TOO_LONG_UNAVAILABLE)
             return
@@ -120,7 +120,7 @@ class OutgoingHandler:
             await self._send_now(job, row)
         finally:
             if probe:
-                await self.servers.release(row["server_url"])
+                await self.servers.release(probe)
 
     async def _send_now(self, job: Job, row: dict[str, Any]) -> None:
         """Rules 1-4 once the instance's server may be called (rule 7)."""
@@ -180,12 +180,12 @@ class OutgoingHandler:
         if not keys or access is None:
             return
         client = self._access_client(access)
-        probe = await self._server_passage(access[1])
+        probe = await self._passage(access[1], access[0])
         try:
             await self._mark_read(client, keys)
         finally:
             if probe:
-                await self.servers.release(access[1])
+                await self.servers.release(probe)
 
     async def _mark_read(self, client: EvolutionClient, keys: list[dict[str, Any]]) -> None:
         try:
@@ -214,7 +214,7 @@ class OutgoingHandler:
         if target is None or access is None or not target["key_id"]:
             return
         client = self._access_client(access)
-        probe = await self._server_passage(access[1])
+        probe = await self._passage(access[1], access[0])
         try:
             async with self.gate.turn(target["instance_id"]):
                 await client.send_reaction(
@@ -231,19 +231,19 @@ class OutgoingHandler:
             raise PermanentJobError(f"gateway refused the reaction: {error.reason}") from None
         finally:
             if probe:
-                await self.servers.release(access[1])
+                await self.servers.release(probe)
 
-    async def _server_passage(
-        self, server_url: str, *, queued_at: datetime | None = None
-    ) -> bool | None:
-        """Rule 7: may a call to `server_url` go out now? False: yes. True: yes, as the probe of
-        a server marked unreachable, which the caller releases when its job ends. While the
-        server is marked the job is retried after the rest of its wait (RetryJobLater), or
-        None is returned for a send queued more than MAX_AGE ago, which then fails like any
-        other send out of time."""
-        passage = await self.servers.passage(server_url)
+    async def _passage(
+        self, server_url: str, instance: str, queued_at: datetime | None = None
+    ) -> str | None:
+        """Rule 7: may a call for `instance` on `server_url` go out now? Yes: "", or the mark
+        whose probe this job holds, which the caller releases when the job ends. While the
+        server or the instance is marked the job is retried after the rest of its wait
+        (RetryJobLater), or None is returned for a send queued more than MAX_AGE ago, which
+        then fails like any other send out of time."""
+        passage = await self.servers.passage(server_url, instance)
         if not passage.wait:
-            return passage.probe
+            return passage.probe or ""
         if queued_at is not None and _age(queued_at) > MAX_AGE:
             return None
         raise RetryJobLater(passage.wait, "the instance's Evolution server is not answering")
