@@ -107,6 +107,20 @@ async def test_the_list_shows_its_rows_without_waiting_for_their_count(
     assert "/panel/contacts/bulk-tag" not in everyone.text
 
 
+async def test_the_list_its_count_and_its_export_refuse_a_segment_that_is_no_id(
+    new_browser: Browser, client: httpx.AsyncClient, factory: Factory
+) -> None:
+    """The three read one set of parameters (web/pages/contacts.py ListParams): a mangled
+    segment link gets the same clear 422 from each, never an error page or another list."""
+    admin, _ids = await _people(client, factory)
+    http = await new_browser()
+    await panel_login(http, admin)
+    for path in ("/panel/contacts", "/panel/contacts/count", "/panel/contacts/export"):
+        response = await http.get(path, params={"segment": "not-an-id", "q": "souza"})
+        assert response.status_code == 422, path
+        assert "Segmento inválido" in response.text, path
+
+
 async def test_the_count_is_of_the_list_the_reader_may_see(
     new_browser: Browser, client: httpx.AsyncClient, factory: Factory
 ) -> None:

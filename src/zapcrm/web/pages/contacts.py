@@ -4,13 +4,14 @@ contact's page with its fields, identities, duplicates, merge and timeline."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import orjson
 from babel.numbers import format_decimal
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,8 +49,55 @@ PAGE_SIZE = 50
 MAX_GROUPS = 10
 
 
-def _query(q: str | None, form: FilterForm, segment_id: uuid.UUID | None) -> ContactQuery:
-    return ContactQuery(q=(q or "").strip() or None, filter=form.to_filter(), segment_id=segment_id)
+@dataclass(frozen=True, slots=True)
+class ListParams:
+    """What the list shows, as its page, its count and its export read it from the URL: the
+    search box, a segment and the filter builder."""
+
+    q: str | None
+    segment_id: uuid.UUID | None
+    form: FilterForm
+
+    def query(self) -> ContactQuery:
+        """The list's query for the contacts services."""
+        return ContactQuery(
+            q=(self.q or "").strip() or None,
+            filter=self.form.to_filter(),
+            segment_id=self.segment_id,
+        )
+
+    def url(self, q: str | None = None) -> str:
+        """The list's query string (`q` instead of the typed search, for a suggestion)."""
+        typed = self.q if q is None else q
+        items: list[tuple[str, str]] = []
+        if typed:
+            items.append(("q", typed))
+        if self.segment_id:
+            items.append(("segment", str(self.segment_id)))
+        items += self.form.query_items() if not self.form.is_empty() else []
+        return urlencode(items)
+
+    def filter_json(self) -> str:
+        """The builder's filter as the page's forms carry it (empty: no condition)."""
+        return "" if self.form.is_empty() else orjson.dumps(self.form.to_filter()).decode()
+
+
+def list_params(
+    request: Request,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    segment: Annotated[str | None, Query(max_length=40)] = None,
+) -> ListParams:
+    """The list's parameters (FastAPI dependency of the list, count and export routes)."""
+    params = request.query_params
+    filter_params = {key: params.getlist(key) for key in params.keys()}  # noqa: SIM118 - a multidict
+    return ListParams(
+        q=q,
+        segment_id=optional_uuid(segment, N_("segmento inválido")),
+        form=FilterForm.parse(filter_params),
+    )
+
+
+ListParamsDep = Annotated[ListParams, Depends(list_params)]
 
 
 async def _field_choices(session: AsyncSession, user: PanelUser) -> list[FieldChoice]:
@@ -64,34 +112,16 @@ async def _field_choices(session: AsyncSession, user: PanelUser) -> list[FieldCh
     ]
 
 
-def _filter_json(form: FilterForm) -> str:
-    """The builder's filter as the page's forms carry it (empty: no condition)."""
-    return orjson.dumps(form.to_filter()).decode() if not form.is_empty() else ""
-
-
-def _list_url(q: str | None, form: FilterForm, segment_id: uuid.UUID | None, **extra: str) -> str:
-    items: list[tuple[str, str]] = []
-    if q:
-        items.append(("q", q))
-    if segment_id:
-        items.append(("segment", str(segment_id)))
-    items += form.query_items() if not form.is_empty() else []
-    items += list(extra.items())
-    return urlencode(items)
-
-
 @router.get("/contacts")
 async def contact_list(
     request: Request,
     runtime: RuntimeDep,
     user: CurrentPanelUser,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    segment_param: Annotated[str | None, Query(alias="segment", max_length=40)] = None,
+    params: ListParamsDep,
     cursor: Annotated[str | None, Query(max_length=300)] = None,
 ) -> Response:
     """Search box, filter builder and segments over the contact list."""
-    segment = optional_uuid(segment_param, N_("segmento inválido"))
-    form = FilterForm.parse(_multi(request))
+    form = params.form
     error: str | None = None
     page = None
     suggestions: list[tuple[SuggestionOut, str]] = []
@@ -103,15 +133,15 @@ async def contact_list(
             error = translate(N_("Confira as condições destacadas no filtro."))
         else:
             try:
-                query = _query(q, form, segment)
+                query = params.query()
                 page = await query_service.search_contacts(
                     session, user.identity, query, sort=None, cursor=cursor, limit=PAGE_SIZE
                 )
                 # Nobody at all (a first page without rows): other spellings may find someone.
                 # The count itself comes after the rows (contact_count).
-                if not page.items and cursor is None and q:
+                if not page.items and cursor is None and params.q:
                     suggestions = [
-                        (found, _list_url(found.q, form, segment))
+                        (found, params.url(q=found.q))
                         for found in await query_service.suggest(session, user.identity, query)
                     ]
             except (ZapcrmError, ValidationError) as failure:
@@ -119,9 +149,9 @@ async def contact_list(
     if request.query_params.get("add_group") and len(form.groups) < MAX_GROUPS:
         form.groups.append(Group(rows=[Row()]))  # shown, not applied until it has a value
     context = user.page_context(request, "contacts") | {
-        "q": q or "",
+        "q": params.q or "",
         "form": form,
-        "segment_id": segment,
+        "segment_id": params.segment_id,
         "segments": segments,
         "fields": fields,
         "operators": list(OPERATOR_LABELS.items()),
@@ -129,8 +159,8 @@ async def contact_list(
         "page": page,
         "suggestions": suggestions,
         "error": error,
-        "list_query": _list_url(q, form, segment),
-        "filter_json": _filter_json(form),
+        "list_query": params.url(),
+        "filter_json": params.filter_json(),
         "stages": stages,
         "stage_labels": {stage.key: stage.label for stage in stages},
     }
@@ -150,18 +180,14 @@ async def contact_list(
 
 @router.get("/contacts/count")
 async def contact_count(
-    request: Request,
     runtime: RuntimeDep,
     user: CurrentPanelUser,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    segment_param: Annotated[str | None, Query(alias="segment", max_length=40)] = None,
+    params: ListParamsDep,
 ) -> Response:
     """How many contacts the list holds, with the actions on all of them (their confirmations
     say the number): the list page asks for it once its rows are shown."""
-    segment = optional_uuid(segment_param, N_("segmento inválido"))
-    form = FilterForm.parse(_multi(request))
     try:
-        query = _query(q, form, segment)
+        query = params.query()
     except ValidationError:
         raise ValidationFailed(N_("filtro inválido")) from None
     async with runtime.db.tenant_session(user.identity.claims) as session:
@@ -172,9 +198,9 @@ async def contact_count(
             "contacts/_count.html",
             "counted",
             total,
-            q or "",
-            _filter_json(form),
-            segment,
+            params.q or "",
+            params.filter_json(),
+            params.segment_id,
             stages,
         )
     )
@@ -305,19 +331,15 @@ def _bulk_done(message: str) -> Response:
 
 @router.get("/contacts/export")
 async def export_csv(
-    request: Request,
     runtime: RuntimeDep,
     user: CurrentPanelUser,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    segment_param: Annotated[str | None, Query(alias="segment", max_length=40)] = None,
+    params: ListParamsDep,
 ) -> Response:
     """The current list as a CSV file (supervisors and admins, like the API)."""
-    segment = optional_uuid(segment_param, N_("segmento inválido"))
     if not user.is_supervisor:
         raise NotFound(N_("página não encontrada"))
-    form = FilterForm.parse(_multi(request))
     async with runtime.db.tenant_session(user.identity.claims) as session:
-        plan = await query_service.plan_export(session, user.identity, _query(q, form, segment))
+        plan = await query_service.plan_export(session, user.identity, params.query())
     return export.csv_response(runtime.db, user.identity.claims, plan)
 
 
@@ -528,11 +550,6 @@ async def merge(
         lambda session: contacts_live.merge_contacts(session, user.identity, contact_id, other_id),
     )
     return RedirectResponse(f"/panel/contacts/{contact_id}?merged=1", status_code=303)
-
-
-def _multi(request: Request) -> dict[str, list[str]]:
-    params = request.query_params
-    return {key: params.getlist(key) for key in params.keys()}  # noqa: SIM118 - a multidict
 
 
 def _tags(raw: str) -> list[str]:
