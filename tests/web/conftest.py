@@ -178,5 +178,6 @@ async def shop(
         opened = Shop(company_id, simulator[1], sim, factory, chromium, live_server)
         try:
             yield opened
+            assert not opened.page_errors, f"uncaught JavaScript errors: {opened.page_errors}"
         finally:
             await opened.close()

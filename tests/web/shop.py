@@ -136,6 +136,9 @@ class Shop:
     chromium: PlaywrightBrowser
     base_url: str
     pages: list[Page] = field(default_factory=list)
+    # Uncaught JavaScript exceptions of those pages: the shop fixture fails a test that had any
+    # (an exception in panel.js can stop a live update half way, with nothing else to show).
+    page_errors: list[str] = field(default_factory=list)
 
     async def user(self, role: Role) -> UserFixture:
         """A new member of staff with this role."""
@@ -151,6 +154,7 @@ class Shop:
         """A browser signed in to the panel, on the inbox: as `user`, or as a new one of `role`."""
         user = user or await self.user(role)
         page = await open_panel(self.chromium, self.base_url, user, viewport=viewport)
+        page.on("pageerror", lambda error: self.page_errors.append(f"{page.url}: {error!r}"))
         self.pages.append(page)
         return page
 

@@ -431,7 +431,10 @@ async def test_home_shows_a_new_customer_waiting_without_reload(shop: Shop) -> N
     # live event can bring the new customer in.
     await page.add_init_script(
         """document.addEventListener("htmx:afterSwap", event => {
-            if (event.detail.target.id === "home-grid") window.homeReloaded = true;
+            // A live fragment's swap (hx-swap="none") has no target.
+            if (event.detail.target && event.detail.target.id === "home-grid") {
+                window.homeReloaded = true;
+            }
         });"""
     )
     await page.goto("/panel/")
