@@ -24,9 +24,10 @@ Rules (issue 4, "at-least-once must not mean twice"):
    was rotated on the server: the worker syncs the server's tokens (rotation.py, at most once
    per server per interval) and tries again when the stored token changed; otherwise (no
    global key, same token) the message fails at once instead of burning its retries.
-7. A server that gives no answer at all (timeout, connection error) is left alone for a growing
-   wait (reachability.py): its jobs are retried after it without a call, one probe goes out
-   when it ends, so a dead server's instances do not keep every handler waiting on timeouts.
+7. A server that cannot be reached, or an instance whose calls its server takes and never
+   answers, is left alone for a growing wait (reachability.py): its jobs are retried after it
+   without a call and one probe goes out when it ends, so dead servers and stuck instances do
+   not keep every handler waiting on timeouts.
 """
 
 from __future__ import annotations
