@@ -15,8 +15,6 @@ from zapcrm.kit.phones import InvalidPhone, canonical_phone, identity_variants
 
 __all__ = ["canonical", "fast_brazilian", "phone_keys"]
 
-_FORMATTING = str.maketrans("", "", " ()-.")
-
 
 def _probe_ddds(subscribers: tuple[str, ...]) -> frozenset[str]:
     """Area codes where every sample subscriber number is valid (and canonical as written)."""
@@ -41,7 +39,15 @@ def fast_brazilian(raw: str) -> str | None:
     """The canonical E.164 of a plainly written Brazilian number, or None to ask kit.phones."""
     text = raw.strip()
     plus = text.startswith("+")
-    digits = (text[1:] if plus else text).translate(_FORMATTING)
+    # Five replaces in C cost less than one translate (a dict lookup per character).
+    digits = (
+        (text[1:] if plus else text)
+        .replace(" ", "")
+        .replace("-", "")
+        .replace("(", "")
+        .replace(")", "")
+        .replace(".", "")
+    )
     if not (digits.isascii() and digits.isdigit()):
         return None
     if plus:

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.contacts.importing import staging
 from zapcrm.contacts.importing.rows import CleanContact
-from zapcrm.contacts.importing.staging import Policy, StagedRow
+from zapcrm.contacts.importing.staging import Policy, StagedBatch
 
 __all__ = ["BatchResult", "apply_batch", "driver_connection", "stage_rows"]
 
@@ -42,27 +42,36 @@ class BatchResult:
     rows: list[tuple[int, str, uuid.UUID]] | None = None
 
 
-def _time_ordered_ids(count: int) -> list[str]:
-    """UUIDv7-style ids as 32 hex digits: new rows land at the right edge of the primary key
-    indexes instead of at random pages, which is measurably cheaper with a million rows."""
-    head = ((time.time_ns() // 1_000_000) << 80) | (0x7 << 76) | (0x2 << 62)
-    bits = _ids.getrandbits
-    return [f"{head | ((sequence & 0xFFF) << 64) | bits(62):032x}" for sequence in range(count)]
+def _id_space(count: int) -> tuple[str, int]:
+    """UUIDv7-style ids for `count` rows: the first 16 hex digits (the millisecond, the version
+    and 12 random bits) and where a run of `count` consecutive values of the other 16 starts (2
+    variant bits, then 62 random bits not overflowing). Consecutive ids sort in the order they
+    are handed out, so new rows land at the right edge of the primary key indexes instead of at
+    random pages, which is measurably cheaper with a million rows; one random draw per batch
+    keeps two batches of the same millisecond apart (their runs meet with odds ~count / 2**62).
+    """
+    head = ((time.time_ns() // 1_000_000) << 16) | (0x7 << 12) | _ids.getrandbits(12)
+    start = (0x2 << 62) | _ids.randrange((1 << 62) - count)
+    return f"{head:016x}", start
 
 
-def stage_rows(cleaned: Sequence[tuple[int, CleanContact]]) -> list[StagedRow]:
-    """Give each row its wave: one past the last earlier row sharing any of its keys."""
-    last_wave: dict[str, int] = {}
-    staged: list[StagedRow] = []
-    ids = iter(_time_ordered_ids(sum(1 + len(contact.keys) for _, contact in cleaned)))
+def stage_rows(cleaned: Sequence[tuple[int, CleanContact]]) -> StagedBatch:
+    """Give each row its wave (one past the last earlier row sharing any of its keys) and its
+    ids, and encode them for the staging COPY, in one pass."""
+    count = len(cleaned)
+    prefix, serial = _id_space(sum(1 + len(contact.keys) for _, contact in cleaned))
     # Ids follow phone order, so new contacts enter both the primary key and the phone index
     # in ascending order; waves are still assigned in file order.
-    by_phone = sorted(range(len(cleaned)), key=lambda position: cleaned[position][1].phone)
-    new_ids: list[str] = [""] * len(cleaned)
-    key_ids: list[list[str]] = [[]] * len(cleaned)
+    by_phone = sorted(range(count), key=lambda position: cleaned[position][1].phone)
+    new_ids: list[str] = [""] * count
+    key_ids: list[list[str]] = [[]] * count
     for position in by_phone:
-        new_ids[position] = next(ids)
-        key_ids[position] = [next(ids) for _ in cleaned[position][1].keys]
+        new_ids[position] = f"{prefix}{serial:016x}"
+        keys = len(cleaned[position][1].keys)
+        key_ids[position] = [f"{prefix}{serial + n:016x}" for n in range(1, keys + 1)]
+        serial += keys + 1
+    last_wave: dict[str, int] = {}
+    lines: list[str] = []
     for position, (row_no, contact) in enumerate(cleaned):
         wave = 1
         for key in contact.keys:
@@ -71,23 +80,11 @@ def stage_rows(cleaned: Sequence[tuple[int, CleanContact]]) -> list[StagedRow]:
                 wave = seen + 1
         for key in contact.keys:
             last_wave[key] = wave
-        staged.append(
-            StagedRow(
-                row_no=row_no,
-                wave=wave,
-                new_id=new_ids[position],
-                key_ids=key_ids[position],
-                phone=contact.phone,
-                keys=contact.keys,
-                name=contact.name,
-                email=contact.email,
-                source=contact.source,
-                stage=contact.stage,
-                tags=contact.tags,
-                custom=contact.custom,
-            )
+        lines.append(
+            staging.encode_row(row_no, wave, new_ids[position], key_ids[position], contact)
         )
-    return staged
+    lines.append("")
+    return StagedBatch(count, "\n".join(lines).encode())
 
 
 async def driver_connection(session: AsyncSession) -> AsyncConnection[Any]:
@@ -101,9 +98,8 @@ async def driver_connection(session: AsyncSession) -> AsyncConnection[Any]:
 async def apply_batch(
     pg: AsyncConnection[Any],
     company_id: uuid.UUID,
-    rows: Sequence[StagedRow],
+    batch: StagedBatch,
     *,
-    payload: bytes | None = None,
     policy: Policy,
     default_source: str | None,
     actor_id: uuid.UUID | None,
@@ -113,14 +109,14 @@ async def apply_batch(
 ) -> BatchResult:
     """Create, update or skip a contact for every row; the caller owns the transaction.
 
-    `payload` is `staging.encode_rows(rows)` when the caller already encoded them (off the
-    event loop). `recovering_job` names the job when an earlier attempt may have applied some of
+    `batch` is `stage_rows` of the cleaned rows (encoded off the event loop by the CSV job).
+    `recovering_job` names the job when an earlier attempt may have applied some of
     these rows already (their timeline events tell). Every event's details get the row number.
     """
-    if not rows:
+    if not batch.rows:
         return BatchResult(0, 0, 0, [] if with_rows else None)
     await staging.create_stage(pg)
-    await staging.copy_rows(pg, payload if payload is not None else staging.encode_rows(rows))
+    await staging.copy_rows(pg, batch.payload)
     wave: int | None = 1
     for _ in range(_MAX_WAVES):
         assert wave is not None

@@ -35,6 +35,9 @@ _EMAIL = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
 _TAG_SEPARATORS = re.compile(r"[,;|]")
+# Distinct tag cells (up to 256 characters) one RowRules (one import job) remembers at a time.
+_TAG_CACHE_SIZE = 4096
+_TAG_CACHE_CELL_CHARS = 256
 
 
 @dataclass(slots=True)
@@ -89,6 +92,8 @@ class RowRules:
     ) -> None:
         self.default_region = default_region
         self.definitions = definitions
+        # Tag cells repeat from row to row ("vip", "vip,novo"): each spelling is split once.
+        self._tag_cache: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
         # A company without stages accepts any stage text, as the contacts API does.
         self.stages: dict[str, str] | None = None
         if stages:
@@ -105,8 +110,10 @@ class RowRules:
         if count < width:
             cells = cells + [""] * (width - count)  # short rows: the missing cells are empty
         # The failed-rows file writes "'+55 11 98765-4321" against formulas; fixed and imported
-        # again, the apostrophe is not part of the phone (nor of "-10" or "=soma").
-        cells = [restored(cell) for cell in cells]
+        # again, the apostrophe is not part of the phone (nor of "-10" or "=soma"). One join
+        # finds whether any cell starts with an apostrophe; nearly no row has one.
+        if "\x00'" in "\x00" + "\x00".join(cells):
+            cells = [restored(cell) for cell in cells]
         return self._clean(
             cells[plan.phone],
             None if plan.name is None else cells[plan.name],
@@ -204,10 +211,24 @@ class RowRules:
         key = self.stages.get(_fold(value))
         return key if key is not None else f"!etapa do funil desconhecida: {value[:50]}"
 
-    @staticmethod
-    def _tags(parts: list[str], warnings: list[str]) -> list[str]:
+    def _tags(self, parts: list[str], warnings: list[str]) -> list[str]:
         """Tags split, trimmed and deduplicated in order; one too long, or those beyond the
         limit, are left out and said in `warnings`."""
+        key = tuple(parts)
+        known = self._tag_cache.get(key)
+        if known is None:
+            found: list[str] = []
+            known = (tuple(self._split_tags(parts, found)), tuple(found))
+            if sum(map(len, parts)) <= _TAG_CACHE_CELL_CHARS:
+                if len(self._tag_cache) >= _TAG_CACHE_SIZE:
+                    self._tag_cache.clear()
+                self._tag_cache[key] = known
+        tags, left_out = known
+        warnings.extend(left_out)
+        return list(tags)
+
+    @staticmethod
+    def _split_tags(parts: list[str], warnings: list[str]) -> list[str]:
         tags: dict[str, None] = {}
         too_long = 0
         for part in parts:

@@ -49,7 +49,7 @@ from zapcrm.contacts.importing.pipeline import (
 from zapcrm.contacts.importing.progress import Progress
 from zapcrm.contacts.importing.reader import iter_records, line_of
 from zapcrm.contacts.importing.rows import CleanContact, RowRules
-from zapcrm.contacts.importing.staging import Policy, StagedRow, encode_rows
+from zapcrm.contacts.importing.staging import Policy, StagedBatch
 from zapcrm.contacts.rules import service as list_rules
 from zapcrm.db import Database
 from zapcrm.exceptions import ZapcrmError
@@ -141,8 +141,8 @@ class _Setup:
 class _Chunk:
     first_index: int
     last_index: int
-    # One (rows, COPY payload) per lane.
-    parts: list[tuple[list[StagedRow], bytes]] = field(default_factory=list)
+    # One staged batch (row count, COPY payload) per lane.
+    parts: list[StagedBatch] = field(default_factory=list)
     failures: list[tuple[int, list[str], str]] = field(default_factory=list)
     # Rows imported without some of their values (rows.py), for the same file.
     warned: list[tuple[int, list[str], str]] = field(default_factory=list)
@@ -309,12 +309,12 @@ class ImportRunner:
                 # The same number always lands in the same lane, whatever its format.
                 lanes[zlib.crc32(result.phone.encode()) % self.lanes].append((record.index, result))
             if chunk.last_index - chunk.first_index + 1 >= self.chunk_rows:
-                chunk.parts = [(rows := stage_rows(lane), encode_rows(rows)) for lane in lanes]
+                chunk.parts = [stage_rows(lane) for lane in lanes]
                 yield chunk
                 chunk = None
                 lanes = [[] for _ in range(self.lanes)]
         if chunk is not None:
-            chunk.parts = [(rows := stage_rows(lane), encode_rows(rows)) for lane in lanes]
+            chunk.parts = [stage_rows(lane) for lane in lanes]
             yield chunk
 
     async def _import(self, setup: _Setup) -> Progress | None:
@@ -359,7 +359,7 @@ class ImportRunner:
         """Apply a chunk and checkpoint it, retrying conflicts (then in one lane)."""
         mark = failed.mark()
         for attempt in range(1, _CHUNK_ATTEMPTS + 1):
-            parallel = attempt == 1 and sum(1 for rows, _ in chunk.parts if rows) > 1
+            parallel = attempt == 1 and sum(1 for part in chunk.parts if part.rows) > 1
             try:
                 if parallel:
                     return await self._apply_lanes(setup, chunk, failed, recovering)
@@ -399,15 +399,13 @@ class ImportRunner:
         self,
         setup: _Setup,
         pg: AsyncConnection[Any],
-        part: tuple[list[StagedRow], bytes],
+        part: StagedBatch,
         recovering: bool,
     ) -> BatchResult:
-        rows, payload = part
         return await apply_batch(
             pg,
             self.company_id,
-            rows,
-            payload=payload,
+            part,
             policy=setup.policy,
             default_source=DEFAULT_SOURCE,
             actor_id=setup.created_by,
@@ -441,7 +439,7 @@ class ImportRunner:
             await self._check(session, chunk)
             pg = await driver_connection(session)
             for part in chunk.parts:
-                if part[0]:
+                if part.rows:
                     totals.add(await self._batch(setup, pg, part, recovering))
             return await self._commit_chunk(session, chunk, failed, totals)
 
@@ -450,7 +448,7 @@ class ImportRunner:
     ) -> Progress:
         """Lanes in parallel transactions; the first one (holding the job row) commits last."""
 
-        async def other_lane(part: tuple[list[StagedRow], bytes]) -> BatchResult:
+        async def other_lane(part: StagedBatch) -> BatchResult:
             async with self.db.service_session() as lane:
                 pg = await driver_connection(lane)
                 # The first lane waits for this one to commit; if this one waited for a lock the
@@ -464,7 +462,7 @@ class ImportRunner:
             pg = await driver_connection(session)
             outcomes = await asyncio.gather(
                 self._batch(setup, pg, chunk.parts[0], recovering),
-                *(other_lane(part) for part in chunk.parts[1:] if part[0]),
+                *(other_lane(part) for part in chunk.parts[1:] if part.rows),
                 return_exceptions=True,
             )
             for outcome in outcomes:

@@ -24,15 +24,17 @@ import orjson
 from psycopg import AsyncConnection
 from psycopg.errors import UniqueViolation
 
+from zapcrm.contacts.importing.rows import CleanContact
+
 __all__ = [
     "Policy",
-    "StagedRow",
+    "StagedBatch",
     "bump_wave",
     "copy_rows",
     "create_stage",
     "defer_shared_contacts",
     "drop_stage",
-    "encode_rows",
+    "encode_row",
     "insert_new",
     "match_existing",
     "next_wave",
@@ -47,23 +49,14 @@ __all__ = [
 Policy = Literal["skip", "fill_empty", "overwrite"]
 
 
-@dataclass(slots=True)
-class StagedRow:
-    """One clean row as staged: its number in the batch, its wave, pre-made ids (32 hex digits)
-    for a new contact and for each of its identity keys."""
+@dataclass(frozen=True, slots=True)
+class StagedBatch:
+    """Rows ready for the staging table: how many, and their COPY text (`pipeline.stage_rows`
+    gives each its wave and pre-made ids, 32 hex digits, for a new contact and for each of its
+    identity keys)."""
 
-    row_no: int
-    wave: int
-    new_id: str
-    key_ids: list[str]
-    phone: str
-    keys: list[str]
-    name: str
-    email: str | None
-    source: str | None
-    stage: str | None
-    tags: list[str]
-    custom: dict[str, Any]
+    rows: int
+    payload: bytes
 
 
 _CREATE = """
@@ -338,35 +331,58 @@ def _copy_array(values: list[str]) -> str:
     return _copy_text('{"' + '","'.join(quoted) + '"}')
 
 
-def encode_rows(rows: Sequence[StagedRow]) -> bytes:
-    """The rows in COPY text format, ready for `copy_rows`."""
-    lines = []
-    for row in rows:
-        custom = orjson.dumps(row.custom).decode() if row.custom else "{}"
-        lines.append(
-            "\t".join(
-                (
-                    str(row.row_no),
-                    str(row.wave),
-                    row.new_id,
-                    "{" + ",".join(row.key_ids) + "}",
-                    row.phone,
-                    "{" + ",".join(row.keys) + "}",  # digits only: nothing to quote
-                    _copy_text(row.name),
-                    _copy_text(row.email),
-                    _copy_text(row.source),
-                    _copy_text(row.stage),
-                    _copy_array(row.tags),
-                    custom.translate(_COPY_ESCAPES),
-                )
-            )
+# A row whose text holds none of these needs no escaping at all: the cleaned fields never hold
+# tabs or line breaks (rows.py joins whitespace), so nearly every row takes the plain join.
+_NEEDS_ANY_ESCAPE = re.compile(r'[\\\t\n\r"]')
+_NULL = "\\N"
+
+
+def encode_row(
+    row_no: int, wave: int, new_id: str, key_ids: list[str], contact: CleanContact
+) -> str:
+    """One staged row as a line of COPY text (without its line end)."""
+    name, email, source, stage, tags = (
+        contact.name,
+        contact.email,
+        contact.source,
+        contact.stage,
+        contact.tags,
+    )
+    custom = (
+        orjson.dumps(contact.custom).decode().translate(_COPY_ESCAPES) if contact.custom else "{}"
+    )
+    if _NEEDS_ANY_ESCAPE.search(f"{name}{email}{source}{stage}{''.join(tags)}"):
+        fields = (
+            _copy_text(name),
+            _copy_text(email),
+            _copy_text(source),
+            _copy_text(stage),
+            _copy_array(tags),
         )
-    lines.append("")
-    return "\n".join(lines).encode()
+    else:
+        fields = (
+            name,
+            _NULL if email is None else email,
+            _NULL if source is None else source,
+            _NULL if stage is None else stage,
+            '{"' + '","'.join(tags) + '"}' if tags else "{}",
+        )
+    return "\t".join(
+        (
+            str(row_no),
+            str(wave),
+            new_id,
+            "{" + ",".join(key_ids) + "}",
+            contact.phone,
+            "{" + ",".join(contact.keys) + "}",  # digits only: nothing to quote
+            *fields,
+            custom,
+        )
+    )
 
 
 async def copy_rows(pg: AsyncConnection[Any], payload: bytes) -> None:
-    """COPY rows encoded by `encode_rows` into the staging table."""
+    """COPY a batch's payload (`pipeline.stage_rows`) into the staging table."""
     async with pg.cursor() as cursor, cursor.copy(_COPY) as copy:
         await copy.write(payload)
 
