@@ -112,12 +112,9 @@ class EvolutionClient:
                 whole_server = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
                 await self._watch.unanswered(self._base, None if whole_server else self._instance)
             if isinstance(error, httpx.TimeoutException):
-                raise GatewayUnreachable(
-                    "a Evolution API não respondeu a tempo", server_url=self._base
-                ) from error
+                raise GatewayUnreachable("a Evolution API não respondeu a tempo") from error
             raise GatewayUnreachable(
-                f"falha de conexão com a Evolution API: {type(error).__name__}",
-                server_url=self._base,
+                f"falha de conexão com a Evolution API: {type(error).__name__}"
             ) from error
         if self._watch is not None:
             await self._watch.answered(self._base, self._instance)

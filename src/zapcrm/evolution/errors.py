@@ -23,15 +23,11 @@ class GatewayUnavailable(GatewayError):
 
 
 class GatewayUnreachable(GatewayUnavailable):
-    """No answer at all (timeout or connection error) from the server at `server_url`.
+    """No answer at all (timeout or connection error) from the server.
 
-    Unlike a 5xx, which comes back at once, each such call held its caller for the client's
-    whole timeout: the send worker stops calling that server for a while (reachability.py).
+    Unlike a 5xx, which comes back at once, such a call held its caller for the client's whole
+    timeout: the client's CallWatch hears of it (messaging/reachability.py).
     """
-
-    def __init__(self, reason: str, *, server_url: str) -> None:
-        super().__init__(reason)
-        self.server_url = server_url
 
 
 class GatewayRateLimited(GatewayUnavailable):
