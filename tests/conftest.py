@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import psycopg
 import pytest
 from redis import Redis as SyncRedis
 
+from tests.net import free_port
 from tests.servers import RedisProcess, ServerThread
 from zapcrm.accounts import service as accounts_service
 from zapcrm.accounts.directory import LocalDirectory
@@ -91,10 +91,7 @@ def redis_url() -> Iterator[str]:
         SyncRedis.from_url(url).flushdb()
         yield url
         return
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = RedisProcess(port)
+    server = RedisProcess(free_port())
     server.start()
     try:
         yield server.url
@@ -177,10 +174,7 @@ async def live_worker(runtime: Runtime) -> AsyncIterator[None]:
 @pytest.fixture
 def private_redis() -> Iterator[RedisProcess]:
     """A redis-server of this test's own, free to be stopped and restarted."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = RedisProcess(port)
+    server = RedisProcess(free_port())
     server.start()
     try:
         yield server

@@ -1,5 +1,5 @@
-"""Network peers for tests: a server that accepts connections and never answers, and a local
-address nobody listens on."""
+"""Network peers for tests: a server that accepts connections and never answers, a local
+address nobody listens on, and a free port for a server of a test's own."""
 
 from __future__ import annotations
 
@@ -30,9 +30,13 @@ async def silent_server(url_host: str = "127.0.0.1") -> AsyncIterator[str]:
         server.close()
 
 
-def refusing_url() -> str:
-    """A local URL nobody listens on: every call fails at once with a connection error."""
+def free_port() -> int:
+    """A local TCP port nobody listens on (free when asked)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+        return int(probe.getsockname()[1])
+
+
+def refusing_url() -> str:
+    """A local URL nobody listens on: every call fails at once with a connection error."""
+    return f"http://127.0.0.1:{free_port()}"
