@@ -31,7 +31,7 @@ from zapcrm.messaging.sending import OutgoingHandler
 from zapcrm.messaging.service import outbound
 from zapcrm.models import Role
 from zapcrm.runtime import Runtime
-from zapcrm.worker import Job, RetryJobLater
+from zapcrm.worker import DeferJob, Job, PermanentJobError
 
 OUTGOING_STREAM = "evolution:outgoing-messages"
 
@@ -143,12 +143,40 @@ async def test_a_server_that_gave_no_answer_gets_no_call_from_its_other_instance
             await handler(Job(OUTGOING_STREAM, "1-0", first))
         assert await runtime.redis.hget(mark_key(url), "failures") == "1"  # the whole server
 
-        with pytest.raises(RetryJobLater) as later:
+        # Deferred, not retried: the wait spends none of the job's attempts.
+        with pytest.raises(DeferJob) as later:
             await handler(Job(OUTGOING_STREAM, "2-0", second))
 
         assert 0 < later.value.delay_seconds <= FIRST_WAIT
         # No second call failed: the server was not called again.
         assert await runtime.redis.hget(mark_key(url), "failures") == "1"  # the whole server
+    finally:
+        await runtime.redis.delete(mark_key(url))
+
+
+async def test_a_read_job_waits_for_its_server_no_longer_than_a_send_would(
+    client: httpx.AsyncClient, db: Database, factory: Factory, runtime: Runtime
+) -> None:
+    """Deferrals spend no attempt, so the attempt limit no longer ends a read receipt's wait
+    for a dead server: its age does, as a send's does."""
+    url = refusing_url()
+    chat = await new_chat(client, db, factory, phone=f"55119{uuid.uuid4().int % 10**8:08d}")
+    await move_to_server(db, chat.instance.instance_id, url)
+    read = {
+        "kind": "read",
+        "conversation_id": str(chat.conversation_id),
+        "instance_id": str(chat.instance.instance_id),
+    }
+    handler = OutgoingHandler(runtime, CredentialBox.from_settings(runtime.settings))
+    await ServerReachability(runtime.redis).unanswered(url, None)
+    try:
+        just_now = f"{int(time.time() * 1000)}-0"
+        with pytest.raises(DeferJob):
+            await handler(Job(OUTGOING_STREAM, just_now, read, attempt=0, origin_id=just_now))
+        # The same job, first enqueued 20 minutes ago and deferred ever since.
+        long_ago = f"{int((time.time() - 20 * 60) * 1000)}-0"
+        with pytest.raises(PermanentJobError):
+            await handler(Job(OUTGOING_STREAM, just_now, read, attempt=0, origin_id=long_ago))
     finally:
         await runtime.redis.delete(mark_key(url))
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from tests.worker.helpers import (
@@ -22,6 +23,7 @@ from tests.worker.helpers import (
     wait_until,
 )
 from zapcrm.worker import (
+    DeferJob,
     ExhaustedHook,
     Handler,
     Job,
@@ -188,6 +190,46 @@ async def test_retry_job_later_uses_the_requested_delay(redis: Redis, workers: W
     await wait_until(lambda: len(runs) == 2)
     assert [attempt for attempt, _ in runs] == [0, 1]
     assert 0.2 <= runs[1][1] - runs[0][1] < 2.0
+
+
+async def test_a_deferred_job_spends_no_attempt(redis: Redis, workers: Workers) -> None:
+    """Deferred more times than the stream allows attempts, the job still runs, with its
+    attempt count untouched, and no failure or retry is counted."""
+    runs: list[int] = []
+
+    async def waiting_for_its_turn(job: Job) -> None:
+        runs.append(job.attempt)
+        if len(runs) <= 4:
+            raise DeferJob(0.01, "another worker holds the instance's send turn")
+
+    def counted(metric: str) -> float:
+        return REGISTRY.get_sample_value(metric, {"stream": STREAM}) or 0.0
+
+    before = {name: counted(name) for name in _SETTLE_METRICS}
+    runtime = workers.runtime()
+    runtime.register(STREAM, handler=waiting_for_its_turn, block_ms=50, max_attempts=2)
+    workers.start(runtime)
+    await enqueue(redis, STREAM, {"n": 1})
+
+    await wait_until(lambda: len(runs) == 5)
+    await wait_until(lambda: _no_pending(redis, STREAM))
+    assert runs == [0, 0, 0, 0, 0]
+    assert await dead_letters(redis, STREAM) == []
+    grown = {name: counted(name) - before[name] for name in _SETTLE_METRICS}
+    assert grown == {
+        "zapcrm_queue_deferred_total": 4,
+        "zapcrm_queue_failed_total": 0,
+        "zapcrm_queue_retried_total": 0,
+        "zapcrm_queue_processed_total": 1,
+    }
+
+
+_SETTLE_METRICS = (
+    "zapcrm_queue_deferred_total",
+    "zapcrm_queue_failed_total",
+    "zapcrm_queue_retried_total",
+    "zapcrm_queue_processed_total",
+)
 
 
 async def test_entries_not_written_by_enqueue_are_dead_lettered_unhandled(

@@ -25,14 +25,18 @@ Rules (issue 4, "at-least-once must not mean twice"):
    per server per interval) and tries again when the stored token changed; otherwise (no
    global key, same token) the message fails at once instead of burning its retries.
 7. A server that cannot be reached, or an instance whose calls its server takes and never
-   answers, is left alone for a growing wait (reachability.py): its jobs are retried after it
+   answers, is left alone for a growing wait (reachability.py): its jobs are deferred past it
    without a call and one probe goes out when it ends, so dead servers and stuck instances do
-   not keep every handler waiting on timeouts.
+   not keep every handler waiting on timeouts. A deferral spends no attempt (DeferJob), nor
+   do waits for the instance's send turn, for a number-check slot or for an echo (rule 2):
+   only MAX_AGE ends a send waiting for its server, and a read or reaction job goes to the
+   dead letters after the same age.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,7 +66,7 @@ from zapcrm.messaging.repository import apply_status, outbound
 from zapcrm.messaging.service.outbound import OUTGOING_STREAM
 from zapcrm.outbox import OutboxItem, record
 from zapcrm.runtime import Runtime
-from zapcrm.worker import Job, PermanentJobError, RetryJobLater, enqueue_many
+from zapcrm.worker import DeferJob, Job, PermanentJobError, RetryJobLater, enqueue_many
 
 log = get_logger(__name__)
 
@@ -113,7 +117,7 @@ class OutgoingHandler:
         """Rules 1-4 and 7 of the module docstring for one queued message."""
         if row["send_attempted_at"] is not None and await self._adopt_echo(row):
             return
-        probe = await self._passage(row["server_url"], row["external_id"], row["queued_at"])
+        probe = await self._passage(job, row["server_url"], row["external_id"], row["queued_at"])
         if probe is None:
             await self._fail(row, TOO_LONG_UNAVAILABLE)
             return
@@ -158,7 +162,7 @@ class OutgoingHandler:
                 # before our row holds the key id is one in which the echo shows up on its own.
                 await self._attach(row, sent.key_id, sent.status, sent.remote_jid)
         except InstanceBusy:
-            raise RetryJobLater(5, "another worker holds the instance's send turn") from None
+            raise DeferJob(5, "another worker holds the instance's send turn") from None
         except GatewayUnavailable:
             if _age(row["queued_at"]) > MAX_AGE:
                 await self._fail(row, TOO_LONG_UNAVAILABLE)
@@ -181,7 +185,7 @@ class OutgoingHandler:
         if not keys or access is None:
             return
         client = self._access_client(access)
-        probe = await self._passage(access[1], access[0])
+        probe = await self._out_of_time_fails(self._passage(job, access[1], access[0]))
         try:
             await self._mark_read(client, keys)
         finally:
@@ -215,7 +219,7 @@ class OutgoingHandler:
         if target is None or access is None or not target["key_id"]:
             return
         client = self._access_client(access)
-        probe = await self._passage(access[1], access[0])
+        probe = await self._out_of_time_fails(self._passage(job, access[1], access[0]))
         try:
             async with self.gate.turn(target["instance_id"]):
                 await client.send_reaction(
@@ -225,7 +229,7 @@ class OutgoingHandler:
                     emoji=str(job.payload.get("emoji", "")),
                 )
         except InstanceBusy:
-            raise RetryJobLater(5, "another worker holds the instance's send turn") from None
+            raise DeferJob(5, "another worker holds the instance's send turn") from None
         except GatewayUnavailable:
             raise
         except GatewayError as error:
@@ -235,19 +239,29 @@ class OutgoingHandler:
                 await self.servers.release(probe)
 
     async def _passage(
-        self, server_url: str, instance: str, queued_at: datetime | None = None
+        self, job: Job, server_url: str, instance: str, queued_at: datetime | None = None
     ) -> str | None:
         """Rule 7: may a call for `instance` on `server_url` go out now? Yes: "", or the mark
         whose probe this job holds, which the caller releases when the job ends. While the
-        server or the instance is marked the job is retried after the rest of its wait
-        (RetryJobLater), or None is returned for a send queued more than MAX_AGE ago, which
-        then fails like any other send out of time."""
+        server or the instance is marked the job is deferred past the rest of its wait
+        (DeferJob: no attempt spent), or None is returned once it has waited more than MAX_AGE
+        since `queued_at` (a send's, which then fails like any other send out of time) or since
+        the job was first enqueued."""
         passage = await self.servers.passage(server_url, instance)
         if not passage.wait:
             return passage.probe or ""
-        if queued_at is not None and _age(queued_at) > MAX_AGE:
+        since = queued_at or datetime.fromtimestamp(job.first_enqueued_at, UTC)
+        if _age(since) > MAX_AGE:
             return None
-        raise RetryJobLater(passage.wait, "the instance's Evolution server is not answering")
+        raise DeferJob(passage.wait, "the instance's Evolution server is not answering")
+
+    @staticmethod
+    async def _out_of_time_fails(passage: Awaitable[str | None]) -> str:
+        """A read or reaction job's passage: out of time, it goes to the dead letters."""
+        probe = await passage
+        if probe is None:
+            raise PermanentJobError(TOO_LONG_UNAVAILABLE)
+        return probe
 
     async def _unauthorized(self, row: dict[str, Any], error: GatewayUnauthorized) -> None:
         """The gateway refused the instance's token (number check, state or send call).
@@ -302,7 +316,7 @@ class OutgoingHandler:
             return True
         waited = _age(row["send_attempted_at"])
         if waited < ECHO_GRACE:
-            raise RetryJobLater((ECHO_GRACE - waited).total_seconds(), "waiting for an echo")
+            raise DeferJob((ECHO_GRACE - waited).total_seconds(), "waiting for an echo")
         log.warning("send.retrying_after_silent_attempt", message_id=str(row["id"]))
         return False
 
@@ -336,7 +350,7 @@ class OutgoingHandler:
                 pipe.expire(rate_key, 60, nx=True)
                 count, _ = await pipe.execute()
             if int(count) > NUMBER_CHECKS_PER_MINUTE:
-                raise RetryJobLater(10, "number checks rate-limited")
+                raise DeferJob(10, "number checks rate-limited")
             token = self._token(row)
             if token is None:
                 await self._fail(row, "a instância não tem credencial para enviar")

@@ -10,7 +10,15 @@ from zapcrm.worker._config import BatchHandler, ExhaustedHook, Handler, OrderKey
 from zapcrm.worker._dead import DeadLetter, dead_letters, drop_dead, replay_dead
 from zapcrm.worker._enqueue import enqueue, enqueue_many
 from zapcrm.worker._heartbeat import WorkerInfo, live_workers
-from zapcrm.worker._job import Job, JobError, PermanentJobError, RetryJobLater, dead_key, retry_key
+from zapcrm.worker._job import (
+    DeferJob,
+    Job,
+    JobError,
+    PermanentJobError,
+    RetryJobLater,
+    dead_key,
+    retry_key,
+)
 from zapcrm.worker._retry import backoff_delay
 from zapcrm.worker._runtime import WorkerRuntime, install_signal_handlers
 from zapcrm.worker._stats import StreamStats, queue_stats, update_queue_metrics
@@ -18,6 +26,7 @@ from zapcrm.worker._stats import StreamStats, queue_stats, update_queue_metrics
 __all__ = [
     "BatchHandler",
     "DeadLetter",
+    "DeferJob",
     "ExhaustedHook",
     "Handler",
     "Job",

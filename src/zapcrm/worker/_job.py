@@ -62,6 +62,11 @@ class Job:
         """When this entry was added to the stream (a retry is a new entry), as unix time."""
         return entry_time(self.entry_id)
 
+    @property
+    def first_enqueued_at(self) -> float:
+        """When the job was first enqueued (before any retry or deferral), as unix time."""
+        return entry_time(self.origin_id or self.entry_id)
+
 
 class JobError(Exception):
     """Base of the exceptions a handler raises to decide what happens to its job."""
@@ -77,6 +82,17 @@ class RetryJobLater(JobError):
     def __init__(self, delay_seconds: float, message: str = "") -> None:
         super().__init__(message or f"retry requested in {delay_seconds:g}s")
         self.delay_seconds = max(0.0, delay_seconds)
+
+
+class DeferJob(RetryJobLater):
+    """Run the job again after `delay_seconds` WITHOUT spending an attempt: it did not run.
+
+    For a job that found what it needs busy or out of reach before doing anything (another
+    worker's turn, a server in its wait, a rate limit, an echo still due). Counting those as
+    failed runs sent healthy jobs to the dead letters during a long outage, long before their
+    own time limit. The attempt limit no longer bounds a deferred job: its handler must (an age
+    after which it fails the job, or raises something else).
+    """
 
 
 class MalformedEntry(PermanentJobError):

@@ -13,6 +13,11 @@ FAILED = Counter(
     "zapcrm_queue_failed", "Handler runs that raised (every failed attempt).", ["stream"]
 )
 RETRIED = Counter("zapcrm_queue_retried", "Retries scheduled after a failed run.", ["stream"])
+DEFERRED = Counter(
+    "zapcrm_queue_deferred",
+    "Jobs put back for later without spending an attempt (what they need was busy or away).",
+    ["stream"],
+)
 DEAD_LETTERED = Counter("zapcrm_queue_dead_lettered", "Jobs moved to the dead letters.", ["stream"])
 RECLAIMED = Counter(
     "zapcrm_queue_reclaimed", "Entries taken over from a consumer idle too long.", ["stream"]

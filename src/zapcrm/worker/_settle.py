@@ -1,4 +1,4 @@
-"""Settling finished runs: ack, retry later or dead-letter, written in batches with the ack.
+"""Settling finished runs: ack, retry or defer, or dead-letter, written in batches with the ack.
 
 Every entry read is settled exactly once by its process: acknowledged after its handler
 succeeded, or acknowledged together with its retry or dead letter in one MULTI. Outcomes wait
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
@@ -20,7 +21,14 @@ from zapcrm.logging import get_logger
 from zapcrm.worker import _metrics as metrics
 from zapcrm.worker._config import Delivery, StreamConfig, Tally
 from zapcrm.worker._dead import DEAD_MAXLEN, dead_letter_fields
-from zapcrm.worker._job import JobError, PermanentJobError, RetryJobLater, dead_key, retry_key
+from zapcrm.worker._job import (
+    DeferJob,
+    JobError,
+    PermanentJobError,
+    RetryJobLater,
+    dead_key,
+    retry_key,
+)
 from zapcrm.worker._retry import backoff_delay, retry_member
 
 log = get_logger("zapcrm.worker")
@@ -29,20 +37,23 @@ _LOGGED_ERROR_CHARS = 200
 
 
 class _Outcome:
-    __slots__ = ("dead", "entry_id", "handed_back", "retry")
+    """One entry's settlement. `kind` says how it is counted: "done", "retry" (after a failed
+    run), "deferred" (put back without spending an attempt), "handed_back" (never run) or
+    "dead"."""
+
+    __slots__ = ("dead", "entry_id", "kind", "retry")
 
     def __init__(
         self,
         entry_id: str,
+        kind: str = "done",
         retry: tuple[str, float] | None = None,
         dead: dict[FieldT, EncodableT] | None = None,
-        *,
-        handed_back: bool = False,
     ) -> None:
         self.entry_id = entry_id
+        self.kind = kind
         self.retry = retry
         self.dead = dead
-        self.handed_back = handed_back  # never run: its retry is a copy, not a new attempt
 
 
 class Settler:
@@ -70,6 +81,19 @@ class Settler:
         if failure is None:
             self._record(_Outcome(job.entry_id))
             return
+        if isinstance(failure, DeferJob):
+            self._log.info(
+                "job.deferred",
+                entry_id=job.entry_id,
+                origin_id=job.origin_id,
+                delay_seconds=round(failure.delay_seconds, 3),
+                reason=str(failure)[:_LOGGED_ERROR_CHARS],
+            )
+            # The same attempt number: the run did nothing, so it spent nothing.
+            member = retry_member(delivery.raw_payload, job.attempt, job.origin_id)
+            due = time.time() + failure.delay_seconds
+            self._record(_Outcome(job.entry_id, "deferred", retry=(member, due)))
+            return
         metrics.FAILED.labels(self._stream).inc()
         self._tally.failed += 1
         runs = job.attempt + 1
@@ -94,7 +118,7 @@ class Settler:
             exc_info=failure if traceback and not isinstance(failure, JobError) else None,
         )
         member = retry_member(delivery.raw_payload, runs, job.origin_id)
-        self._record(_Outcome(job.entry_id, retry=(member, time.time() + delay)))
+        self._record(_Outcome(job.entry_id, "retry", retry=(member, time.time() + delay)))
 
     def bury(
         self,
@@ -122,7 +146,7 @@ class Settler:
             entry_id=entry_id,
             origin_id=origin_id,
         )
-        self._record(_Outcome(entry_id, dead=fields))
+        self._record(_Outcome(entry_id, "dead", dead=fields))
 
     def hand_back(self, deliveries: Sequence[Delivery]) -> None:
         """Give entries that never ran back to the stream, in this order and with their
@@ -134,7 +158,7 @@ class Settler:
             member = retry_member(delivery.raw_payload, job.attempt, job.origin_id)
             # A millisecond apart: the mover takes the due members in score order.
             due = now + index / 1000
-            self._record(_Outcome(job.entry_id, retry=(member, due), handed_back=True))
+            self._record(_Outcome(job.entry_id, "handed_back", retry=(member, due)))
 
     def _record(self, outcome: _Outcome) -> None:
         self._outcomes.append(outcome)
@@ -195,12 +219,13 @@ class Settler:
             raise
         self.owned.difference_update(ids)
         # Counted by outcome: two runs of one job may share a retry member, never an outcome.
-        handed_back = sum(1 for o in outcomes if o.handed_back)
-        retried = sum(1 for o in outcomes if o.retry is not None) - handed_back
-        processed = len(ids) - retried - handed_back - len(dead)
-        self._tally.processed += processed
-        metrics.PROCESSED.labels(self._stream).inc(processed)
-        if retried:
-            metrics.RETRIED.labels(self._stream).inc(retried)
-        if dead:
-            metrics.DEAD_LETTERED.labels(self._stream).inc(len(dead))
+        kinds = Counter(o.kind for o in outcomes)
+        self._tally.processed += kinds["done"]
+        metrics.PROCESSED.labels(self._stream).inc(kinds["done"])
+        for kind, counter in (
+            ("retry", metrics.RETRIED),
+            ("deferred", metrics.DEFERRED),
+            ("dead", metrics.DEAD_LETTERED),
+        ):
+            if kinds[kind]:
+                counter.labels(self._stream).inc(kinds[kind])
