@@ -13,16 +13,23 @@ Goal (issue 6): p95 < 50 ms for the page and for each search.
 With --contacts N (e.g. 1000000) it measures the Contatos page instead, on N contacts seeded as
 bench/search.py does: the full page `/panel/contacts?q=` for a common name, two words and a rare
 name, then the count route the page asks for after its rows (`/panel/contacts/count`, when the
-code has it), next to the same count by the service alone (tenant transaction, no HTTP), all in
+code has it; it counts up to the page's COUNT_CAP when the code has one), next to the exact
+count by the service alone (tenant transaction, no HTTP: what "contar todos" asks for), all in
 one run:
 
     .venv/bin/python -m bench.panel --contacts 1000000 [--page-requests 20]
+
+With BENCH_PANEL_KEEP=1 (--contacts only) the seeded database is kept and reused by the next run
+with the same --contacts and BENCH_REVISION (`zapcrm_bench_panel_contacts_<contacts>_<revision>`,
+drop it by hand): seeding 1,000,000 contacts takes minutes, and the code before and after a
+change (PYTHONPATH=<worktree>/src) must read the same rows.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import statistics
 import time
@@ -31,9 +38,9 @@ import uuid
 import httpx
 import psycopg
 
-from bench._scratch import REDIS_URL, percentile, scratch_database, timed
+from bench._scratch import REDIS_URL, kept_database, percentile, scratch_database, timed
 from bench._scratch import identity as bench_identity
-from bench.search import seed as seed_contacts
+from bench.search import seeded as seeded_contacts
 from zapcrm.accounts import service as accounts_service
 from zapcrm.accounts.directory import LocalDirectory
 from zapcrm.app import create_app
@@ -126,6 +133,13 @@ CONTACT_SEARCHES = ("maria", "joao silva", "damaceno")
 
 
 async def _user(url: str, company: uuid.UUID) -> str:
+    with psycopg.connect(url) as connection:
+        # A kept database (BENCH_PANEL_KEEP) has the login of its first run.
+        if connection.execute(
+            "select 1 from profiles where company_id = %s and email = 'supervisor@panel.bench'",
+            (company,),
+        ).fetchone():
+            return "supervisor@panel.bench"
     settings = load_settings(environment="test", database_url=url, redis_url=REDIS_URL)
     db = Database.from_settings(settings, pool_size=1)
     try:
@@ -210,7 +224,7 @@ async def _gets(http: httpx.AsyncClient, path: str, q: str, n: int) -> list[floa
 
 async def _contacts_run(url: str, contacts: int, requests: int) -> None:
     """The Contatos page, its count route and the count alone, interleaved per search."""
-    company, supervisor = seed_contacts(url, contacts)
+    company, supervisor = seeded_contacts(url, contacts)
     email = await _user(url, company)
     settings = load_settings(
         environment="test", database_url=url, redis_url=REDIS_URL, log_level="warning"
@@ -301,7 +315,9 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=0, help="measure the Contatos page")
     parser.add_argument("--page-requests", type=int, default=20, help="per Contatos search")
     args = parser.parse_args()
-    with scratch_database() as url:
+    keep = args.contacts and os.environ.get("BENCH_PANEL_KEEP")
+    database = kept_database(f"panel_contacts_{args.contacts}") if keep else scratch_database()
+    with database as url:
         if args.contacts:
             asyncio.run(_contacts_run(url, args.contacts, args.page_requests))
         else:

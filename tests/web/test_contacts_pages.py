@@ -8,14 +8,18 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
+from playwright.async_api import Dialog, expect
 
 from tests.conftest import Factory, UserFixture, login
 from tests.contacts.importing.conftest import csv_bytes, import_file, new_tenant
 from tests.evolution.harness import new_instance, post, rows, text_message
 from tests.web.conftest import Browser, panel_login
+from tests.web.shop import Shop
 from zapcrm.db import Database
 from zapcrm.models import Role
 from zapcrm.runtime import Runtime
+from zapcrm.web.pages import contacts as contact_pages
 
 
 async def _contact(client: httpx.AsyncClient, user: UserFixture, **fields: Any) -> str:
@@ -105,6 +109,139 @@ async def test_the_list_shows_its_rows_without_waiting_for_their_count(
     everyone = await http.get("/panel/contacts/count")
     assert "<strong>3</strong> contato(s)" in everyone.text
     assert "/panel/contacts/bulk-tag" not in everyone.text
+
+
+async def test_a_count_past_its_cap_says_more_than_it_and_never_a_number_it_did_not_count(
+    new_browser: Browser,
+    client: httpx.AsyncClient,
+    db: Database,
+    factory: Factory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The list counts up to COUNT_CAP: past it the line and the bulk confirmations say "mais
+    de", the reader may ask for every one counted, and a bulk action still changes every
+    contact of the list, however many."""
+    monkeypatch.setattr(contact_pages, "COUNT_CAP", 2)
+    admin = await factory.user(await factory.company(), Role.ADMIN)
+    marias = {
+        await _contact(client, admin, name=f"Maria {surname}", phone=f"1198765030{index}")
+        for index, surname in enumerate(("Souza", "Lima", "Prado"))
+    }
+    other = await _contact(client, admin, name="Bruno Alves", phone="11987650310")
+    made = await client.post(
+        "/api/funnel-stages",
+        json={"key": "novo", "label": "Novo", "position": 0},
+        headers=await login(client, admin),
+    )
+    assert made.status_code == 201, made.text
+    http = await new_browser()
+    csrf = await panel_login(http, admin)
+
+    capped = await http.get("/panel/contacts/count", params={"q": "maria"})
+    assert capped.status_code == 200, capped.text
+    assert "<strong>mais de 2 contatos</strong>" in capped.text
+    assert 'hx-get="/panel/contacts/count?q=maria&amp;exact=1"' in capped.text
+    assert 'hx-confirm="Mudar a etiqueta de todos os mais de 2 contatos desta lista?"' in (
+        capped.text
+    )
+    assert (
+        'hx-confirm="Mover todos os mais de 2 contatos desta lista para a etapa escolhida?"'
+        in capped.text
+    )
+    assert "contato(s)" not in capped.text  # no number of the list's people is claimed
+
+    # Asked for, every one is counted, and the confirmations say that number.
+    exact = await http.get("/panel/contacts/count", params={"q": "maria", "exact": "1"})
+    assert exact.status_code == 200, exact.text
+    assert '<p class="count" role="status"><strong>3</strong> contato(s)</p>' in exact.text
+    assert "Mudar a etiqueta dos 3 contato(s) desta lista?" in exact.text
+    assert "Mover os 3 contato(s) desta lista para a etapa escolhida?" in exact.text
+    assert "mais de" not in exact.text
+
+    # Up to the cap the count is exact; without criteria the kept tallies give it past the cap.
+    monkeypatch.setattr(contact_pages, "COUNT_CAP", 3)
+    at_cap = await http.get("/panel/contacts/count", params={"q": "maria"})
+    assert "<strong>3</strong> contato(s)" in at_cap.text
+    assert "mais de" not in at_cap.text
+    monkeypatch.setattr(contact_pages, "COUNT_CAP", 2)
+    everyone = await http.get("/panel/contacts/count")
+    assert "<strong>4</strong> contato(s)" in everyone.text
+
+    # The action applies to the list, not to the counted part of it.
+    tagged = await http.post(
+        "/panel/contacts/bulk-tag",
+        data={"tag": "promo", "action": "add", "q": "maria"},
+        headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+    )
+    assert tagged.status_code == 200, tagged.text
+    assert "3 contato(s) recebeu a etiqueta “promo”" in tagged.text
+    found = await rows(
+        db,
+        "select id::text from contacts where 'promo' = any(tags) and id = any(:ids)",
+        ids=[*marias, other],
+    )
+    assert {row["id"] for row in found} == marias
+
+
+async def test_in_a_browser_the_reader_asks_for_every_one_counted_before_a_bulk_action(
+    shop: Shop, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the cap a confirmation says "todos os mais de"; "contar todos" puts the exact
+    number in its place, and the confirmations then say it."""
+    monkeypatch.setattr(contact_pages, "COUNT_CAP", 2)
+    admin = await shop.user(Role.ADMIN)
+    made = await client.post(
+        "/api/funnel-stages",
+        json={"key": "proposta", "label": "Proposta", "position": 0},
+        headers=await login(client, admin),
+    )
+    assert made.status_code == 201, made.text
+    for n in range(3):
+        await _contact(client, admin, name=f"Feira {n}", phone=f"1198823{n:04d}")
+    page = await shop.panel(user=admin)
+    await page.goto("/panel/contacts?q=feira")
+    count = page.locator("#contact-count")
+    await expect(count.locator(".count")).to_have_text("mais de 2 contatos")
+    asked: list[str] = []
+
+    async def confirm(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await dialog.dismiss()
+
+    page.on("dialog", confirm)
+    # confirm() blocks the click's handler: once the click is done, the question was asked.
+    await page.get_by_role("button", name="Mover todos para a etapa").click()
+    assert asked == ["Mover todos os mais de 2 contatos desta lista para a etapa escolhida?"]
+    await page.get_by_role("button", name="contar todos").click()
+    await expect(count.locator(".count")).to_have_text("3 contato(s)")
+    await page.get_by_role("button", name="Mover todos para a etapa").click()
+    assert asked[1:] == ["Mover os 3 contato(s) desta lista para a etapa escolhida?"]
+
+
+async def test_a_capped_count_is_written_as_the_page_writes_numbers(
+    new_browser: Browser,
+    client: httpx.AsyncClient,
+    db: Database,
+    factory: Factory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pt-BR digit grouping, as the suggestions' "mais de 1.000 contatos"."""
+    monkeypatch.setattr(contact_pages, "COUNT_CAP", 1_000)
+    company = await factory.company()
+    admin = await factory.user(company, Role.ADMIN)
+    await rows(
+        db,
+        "insert into contacts (company_id, name, phone_e164)"
+        " select :company, 'Cliente ' || g, '+55119' || lpad(g::text, 8, '0')"
+        " from generate_series(1, 1001) g returning id",
+        company=company,
+    )
+    http = await new_browser()
+    await panel_login(http, admin)
+    counted = await http.get("/panel/contacts/count", params={"q": "cliente"})
+    assert counted.status_code == 200, counted.text
+    assert "<strong>mais de 1.000 contatos</strong>" in counted.text
+    assert "Mudar a etiqueta de todos os mais de 1.000 contatos desta lista?" in counted.text
 
 
 async def test_the_list_its_count_and_its_export_refuse_a_segment_that_is_no_id(

@@ -129,6 +129,24 @@ async def test_search_pages_and_count_agree(
     assert total.json() == {"count": 25}
 
 
+async def test_a_capped_count_stops_at_its_cap_and_says_so(db: Database, crowd: Tenant) -> None:
+    """The panel's count: up to the cap it is exact; past it, the cap and `more` (never a
+    number the list does not hold); without criteria the kept tallies give it exactly."""
+    identity = crowd.identity(Role.OPERATOR)
+    lot = {"field": "tags", "operator": "contains", "value": "lote"}
+    searched = ContactQuery(q="cliente", filter=lot)  # 12 contacts
+
+    async def counted(query: ContactQuery, cap: int | None) -> service.CappedCount:
+        async with db.tenant_session(identity.claims) as session:
+            return await service.count_up_to(session, identity, query, cap=cap, now=NOW)
+
+    assert await counted(searched, 5) == service.CappedCount(count=5, more=True)
+    assert await counted(searched, 11) == service.CappedCount(count=11, more=True)
+    assert await counted(searched, 12) == service.CappedCount(count=12, more=False)
+    assert await counted(searched, None) == service.CappedCount(count=12, more=False)
+    assert await counted(ContactQuery(), 5) == service.CappedCount(count=25, more=False)
+
+
 async def test_post_search_pages_like_get(api: httpx.AsyncClient, crowd: Tenant) -> None:
     headers = crowd.headers[Role.OPERATOR]
     body: dict[str, Any] = {

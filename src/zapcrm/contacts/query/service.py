@@ -219,6 +219,36 @@ async def count_contacts(
     return await repository.count_contacts(session, identity.company_id, criteria.where)
 
 
+@dataclass(frozen=True, slots=True)
+class CappedCount:
+    """How many contacts match, counted up to a cap: `more` means past it, and `count` is then
+    the cap, not the number of matches."""
+
+    count: int
+    more: bool
+
+
+async def count_up_to(
+    session: AsyncSession,
+    identity: Identity,
+    query: ContactQuery,
+    *,
+    cap: int | None,
+    now: datetime | None = None,
+) -> CappedCount:
+    """How many contacts match, counting no further than `cap` (None: every one). A common
+    name's every match takes seconds to count at a million contacts, its first `cap` far less."""
+    criteria = await resolve_criteria(session, identity, query, now=now)
+    # Without criteria the kept tallies give the exact number at once (repository.count_contacts).
+    up_to = cap if criteria.where else None
+    count = await repository.count_contacts(
+        session, identity.company_id, criteria.where, up_to=up_to
+    )
+    if up_to is not None and count > up_to:
+        return CappedCount(count=up_to, more=True)
+    return CappedCount(count=count, more=False)
+
+
 SUGGESTIONS = 3
 SUGGESTION_COUNT_LIMIT = 1000
 _CANDIDATE_WORDS = 50  # words of names per typed word, the closest by trigrams
