@@ -20,6 +20,7 @@ import pytest
 from redis import Redis as SyncRedis
 
 from tests.net import free_port
+from tests.queues import discard_jobs
 from tests.servers import RedisProcess, ServerThread
 from zapcrm.accounts import service as accounts_service
 from zapcrm.accounts.directory import LocalDirectory
@@ -155,9 +156,29 @@ def live_server(settings: Settings) -> Iterator[str]:
         thread.stop()
 
 
+@pytest.fixture(autouse=True)
+def queues_start_empty(request: pytest.FixtureRequest) -> None:
+    """For a test that runs the live worker: empty the streams it consumes before anything else
+    of the test is set up.
+
+    Redis lives as long as the test process, so the streams still hold what earlier tests left
+    there (sends never taken, retries due later, jobs of a worker stopped mid-run) and the
+    worker would run those jobs during this test, against gateways that are gone. Autouse, so
+    it comes before every other function fixture: the jobs those add before the worker starts
+    (a customer's first message) are this test's own and stay. Other tests are left alone and
+    start no Redis of their own for it.
+    """
+    if "live_worker" not in request.fixturenames:
+        return
+    runtime: Runtime = request.getfixturevalue("runtime")
+    with SyncRedis.from_url(request.getfixturevalue("redis_url")) as redis:
+        discard_jobs(redis, build_worker(runtime).streams)
+
+
 @pytest.fixture
 async def live_worker(runtime: Runtime) -> AsyncIterator[None]:
-    """The real worker runtime consuming every stream while the test lasts.
+    """The real worker runtime consuming every stream while the test lasts, from empty streams
+    (`queues_start_empty`) but for the jobs this test's fixtures queued before it.
 
     Per test, not per session: a worker left running would take the jobs of later tests that
     drive a handler themselves (an import crashed on purpose, a stream read back whole).
