@@ -13,6 +13,8 @@ own process on uvloop: served from this process' loop it capped both sides at ~2
 posting four webhooks per send back into zapcrm (the echo and three acks). Those webhooks are
 the inbound pipeline (bench/ingest.py), so they are off unless `--webhooks` asks for them.
 CPU per send of each process is printed too: on a shared machine it moves less than the rate.
+So are Redis commands per send (INFO commandstats over the run, by name; commands inside Lua
+scripts count, and a pipeline's commands count one by one although they share a round trip).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -214,6 +217,14 @@ async def _direct(sim_url: str, args: argparse.Namespace) -> float:
         return messages / (time.perf_counter() - started)
 
 
+def _redis_commands() -> Counter[str]:
+    """Commands Redis ran so far, by name (INFO commandstats: every client of the server)."""
+    stats = redis.Redis.from_url(REDIS_URL).info("commandstats")
+    return Counter(
+        {name.removeprefix("cmdstat_"): int(row["calls"]) for name, row in stats.items()}
+    )
+
+
 def _run(url: str, args: argparse.Namespace) -> None:
     web_port = free_port()
     base_url = f"http://127.0.0.1:{web_port}"
@@ -241,10 +252,12 @@ def _run(url: str, args: argparse.Namespace) -> None:
         ):  # fmt: skip
             wait_ready(base_url)
             roots = {"web": web.pid, "worker": worker.pid, "gateway": gateway}
+            commands_before = _redis_commands()
             with CpuMeter(roots | {"client": os.getpid()}, url) as meter:
                 accepted, sent = asyncio.run(
                     _through_zapcrm(base_url, url, conversations, args.messages, args.concurrency)
                 )
+            commands = _redis_commands() - commands_before
         direct = asyncio.run(_direct(sim_url, args))
     print(
         f"{args.messages} text sends to {args.customers} customers, {args.concurrency} concurrent"
@@ -255,6 +268,12 @@ def _run(url: str, args: argparse.Namespace) -> None:
     print(f"  through zapcrm (API -> queue -> worker -> gateway accepted) {sent:8.0f}/s")
     print(f"  direct httpx sendText to the simulator                      {direct:8.0f}/s")
     print(f"  CPU per send: {meter.per_item(args.messages)}")
+    busiest = commands.most_common(10)
+    print(
+        f"  Redis commands per send: {commands.total() / args.messages:.1f} ("
+        + ", ".join(f"{name} {count / args.messages:.1f}" for name, count in busiest)
+        + ")"
+    )
     print(f"  ratio {sent / direct:.0%}   goal >= 500/s: {'MET' if sent >= 500 else 'NOT MET'}")
 
 

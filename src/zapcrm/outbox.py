@@ -57,6 +57,14 @@ _ENQUEUE = text(
 _DELETE_PUBLISHED = text("delete from outbox where id = any(:ids)")
 
 
+def items_json(items: Sequence[OutboxItem]) -> str:
+    """The entries as `app.enqueue_outbox` takes them (its `p_items`), for a statement that
+    writes them together with other work (see `record`)."""
+    return orjson.dumps(
+        [{"stream": item.stream, "payload": dict(item.payload)} for item in items]
+    ).decode()
+
+
 async def record(
     session: AsyncSession, company_id: object, items: Sequence[OutboxItem]
 ) -> list[RecordedEntry]:
@@ -64,14 +72,7 @@ async def record(
     if not items:
         return []
     rows = await driver_rows(
-        session,
-        _ENQUEUE,
-        {
-            "company_id": company_id,
-            "items": orjson.dumps(
-                [{"stream": item.stream, "payload": dict(item.payload)} for item in items]
-            ).decode(),
-        },
+        session, _ENQUEUE, {"company_id": company_id, "items": items_json(items)}
     )
     return [RecordedEntry(id=row[0], stream=row[1], payload=row[2]) for row in rows]
 

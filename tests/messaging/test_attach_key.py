@@ -17,6 +17,7 @@ from tests.conftest import Factory
 from tests.evolution.harness import Instance, post, rows, status_update, text_message
 from tests.messaging.chats import new_chat
 from zapcrm.db import Database
+from zapcrm.messaging.changes import message_changed
 from zapcrm.messaging.repository import outbound
 
 CUSTOMER = "5511987650002"
@@ -69,15 +70,24 @@ async def _chat_last(db: Database, conversation_id: uuid.UUID) -> list[dict[str,
 async def _attach(
     db: Database, instance: Instance, conversation_id: uuid.UUID, message_id: uuid.UUID, key: str
 ) -> tuple[str | None, outbound.FoldedEcho | None, list[tuple[str, dict[str, Any]]]]:
+    sent = message_changed(
+        company_id=instance.company_id,
+        conversation_id=conversation_id,
+        message_id=message_id,
+        change="sent",
+    )
     async with db.service_session() as session:
-        return await outbound.attach_key(
+        attached = await outbound.attach_key(
             session,
+            company_id=instance.company_id,
             message_id=message_id,
             conversation_id=conversation_id,
             instance_id=instance.instance_id,
             key_id=key,
             status="PENDING",
+            announce=sent,
         )
+    return attached.final_status, attached.folded, attached.parked
 
 
 async def test_an_echo_stored_first_is_folded_into_our_row(

@@ -14,6 +14,11 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from zapcrm.config import Settings
 
+# Tokens opened, kept by ciphertext: every send opens its instance's token, a Fernet decrypt
+# (HMAC and AES) each time, for the few ciphertexts a process ever sees. A token stored again
+# (rotated on its server, or sealed anew) is a new ciphertext, so it is never answered from here.
+_OPENED_LIMIT = 1024
+
 
 class CredentialError(Exception):
     """A stored credential cannot be decrypted with the configured keys."""
@@ -29,6 +34,7 @@ class CredentialBox:
 
     def __init__(self, keys: list[bytes]) -> None:
         self._fernet = MultiFernet([Fernet(key) for key in keys])
+        self._opened: dict[str, str] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CredentialBox:
@@ -49,7 +55,14 @@ class CredentialBox:
 
     def open(self, sealed: str) -> str:
         """The token back; CredentialError when no configured key opens it."""
+        token = self._opened.get(sealed)
+        if token is not None:
+            return token
         try:
-            return self._fernet.decrypt(sealed.encode()).decode()
+            token = self._fernet.decrypt(sealed.encode()).decode()
         except InvalidToken:
             raise CredentialError("cannot decrypt the instance credential") from None
+        if len(self._opened) >= _OPENED_LIMIT:
+            self._opened.clear()  # only ever reached by a process holding that many tokens
+        self._opened[sealed] = token
+        return token

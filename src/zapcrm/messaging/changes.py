@@ -12,7 +12,10 @@ import uuid
 
 from zapcrm.outbox import INCOMING_STREAM, OutboxItem
 
-__all__ = ["conversation_changed", "message_changed"]
+__all__ = ["FOLDED_MESSAGE_FIELD", "conversation_changed", "message_changed"]
+
+# The payload field naming the echo a sent message absorbed.
+FOLDED_MESSAGE_FIELD = "folded_message_id"
 
 
 def message_changed(
@@ -42,7 +45,7 @@ def message_changed(
         payload["instance_id"] = str(instance_id)
     if folded_message_id is not None:
         # Clients (and the page cache) showed the echo as a message of its own until now.
-        payload["folded_message_id"] = str(folded_message_id)
+        payload[FOLDED_MESSAGE_FIELD] = str(folded_message_id)
     if new_contact_id is not None:
         payload["new_contact_id"] = str(new_contact_id)
     return OutboxItem(INCOMING_STREAM, payload)

@@ -66,14 +66,22 @@ class SendGate:
         )
         if not await lock.acquire():
             raise InstanceBusy(str(instance_id))
-        keeper = asyncio.create_task(self._renew(lock))
+        # The keeper starts only once the lease is a third gone: a text send is over in
+        # milliseconds, and a task created and cancelled for each one was CPU spent for nothing.
+        loop = asyncio.get_running_loop()
+        keeper: list[asyncio.Task[None]] = []
+        timer = loop.call_later(
+            LEASE_SECONDS / 3, lambda: keeper.append(loop.create_task(self._renew(lock)))
+        )
         try:
             await self._pace(instance_id)
             yield
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            timer.cancel()
+            for task in keeper:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             try:
                 await lock.release()
             except LockError:  # the lease ran out (Redis stalled): someone may hold it now
@@ -83,8 +91,8 @@ class SendGate:
     async def _renew(lock: Lock) -> None:
         """Extend the lease while the call runs (a media upload may outlast it)."""
         while True:
-            await asyncio.sleep(LEASE_SECONDS / 3)
             await lock.reacquire()
+            await asyncio.sleep(LEASE_SECONDS / 3)
 
     async def _pace(self, instance_id: uuid.UUID) -> None:
         """Wait until the previous send's start is `min_interval_ms` old, then mark ours."""

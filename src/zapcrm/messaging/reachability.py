@@ -66,6 +66,8 @@ class Passage:
 
     wait: float
     probe: str | None
+    # The value of the caller's own key read in the same round trip (`passage(read=...)`).
+    read: str | None = None
 
 
 _OPEN = Passage(wait=0.0, probe=None)
@@ -84,25 +86,31 @@ class ServerReachability:
         self.redis = redis
         self._seen_marked: set[str] = set()
 
-    async def passage(self, server_url: str, instance: str) -> Passage:
+    async def passage(self, server_url: str, instance: str, *, read: str | None = None) -> Passage:
         """Whether a call for `instance` on `server_url` may go out now (one round trip of two
-        HGETs when nothing is marked)."""
+        HGETs when nothing is marked); `read`, a key of the caller's fetched in that same round
+        trip (the send worker's number check), comes back as `Passage.read`."""
         keys = (mark_key(server_url), mark_key(server_url, instance))
         async with self.redis.pipeline(transaction=False) as pipe:
             for key in keys:
                 pipe.hget(key, "until_ms")
-            untils = await pipe.execute()
-        marked = [(key, int(until)) for key, until in zip(keys, untils, strict=True) if until]
+            if read is not None:
+                pipe.get(read)
+            answers = await pipe.execute()
+        value = answers[2] if read is not None else None
+        marked = [(key, int(until)) for key, until in zip(keys, answers[:2], strict=True) if until]
         self._seen_marked.difference_update(keys)
         if not marked:
-            return _OPEN
+            return _OPEN if value is None else Passage(wait=0.0, probe=None, read=value)
         self._seen_marked.update(key for key, _ in marked)
         left = max(until for _, until in marked) / 1000 - time.time()
         if left > 0:
             return Passage(wait=left, probe=None)
         key = marked[0][0]  # the server's mark before its instance's: it is the wider one
         probing = await self.redis.set(f"{key}:probe", "1", nx=True, px=PROBE_LEASE_MS)
-        return Passage(wait=0.0, probe=key) if probing else Passage(PROBE_WAIT, probe=None)
+        if probing:
+            return Passage(wait=0.0, probe=key, read=value)
+        return Passage(PROBE_WAIT, probe=None)
 
     async def unanswered(self, server_url: str, instance: str | None) -> None:
         """A call got no answer: mark the server (`instance` None: it could not be reached at

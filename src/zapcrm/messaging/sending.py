@@ -61,7 +61,7 @@ from zapcrm.messaging.gateway_calls import UnsendableMessage, call_for
 from zapcrm.messaging.labels import DELETED_PREVIEW, preview_of
 from zapcrm.messaging.media import build_media_storage
 from zapcrm.messaging.pacing import InstanceBusy, SendGate
-from zapcrm.messaging.reachability import ServerReachability
+from zapcrm.messaging.reachability import Passage, ServerReachability
 from zapcrm.messaging.repository import apply_status, outbound
 from zapcrm.messaging.service.outbound import OUTGOING_STREAM
 from zapcrm.outbox import OutboxItem, record
@@ -80,6 +80,19 @@ NUMBER_CHECKS_PER_MINUTE = 30  # bulk lookups get numbers flagged: keep them slo
 
 def _age(since: datetime) -> timedelta:
     return datetime.now(UTC) - since
+
+
+def _checked_digits(row: dict[str, Any]) -> str | None:
+    """The number a send's target is checked under; None for groups and @lid chats."""
+    remote_jid: str = row["remote_jid"]
+    if row["is_group"] or not remote_jid.endswith("@s.whatsapp.net"):
+        return None
+    return remote_jid.split("@", 1)[0]
+
+
+def _number_key(row: dict[str, Any], digits: str) -> str:
+    """Where the number check's answer for this instance is cached."""
+    return f"evolution:numbers:{row['instance_id']}:{digits}"
 
 
 class OutgoingHandler:
@@ -117,25 +130,36 @@ class OutgoingHandler:
         """Rules 1-4 and 7 of the module docstring for one queued message."""
         if row["send_attempted_at"] is not None and await self._adopt_echo(row):
             return
-        probe = await self._passage(job, row["server_url"], row["external_id"], row["queued_at"])
-        if probe is None:
+        digits = _checked_digits(row)
+        # The number check's cached answer comes in the round trip that asks for passage.
+        passage = await self._passage(
+            job,
+            row["server_url"],
+            row["external_id"],
+            row["queued_at"],
+            read=None if digits is None else _number_key(row, digits),
+        )
+        if passage is None:
             await self._fail(row, TOO_LONG_UNAVAILABLE)
             return
         try:
-            await self._send_now(job, row)
+            await self._send_now(job, row, passage.read)
         finally:
-            if probe:
-                await self.servers.release(probe)
+            if passage.probe:
+                await self.servers.release(passage.probe)
 
-    async def _send_now(self, job: Job, row: dict[str, Any]) -> None:
-        """Rules 1-4 once the instance's server may be called (rule 7)."""
+    async def _send_now(self, job: Job, row: dict[str, Any], cached_number: str | None) -> None:
+        """Rules 1-4 once the instance's server may be called (rule 7); `cached_number`: the
+        number check's cached answer, read with the passage."""
         message_id: uuid.UUID = row["id"]
         if row["connection_state"] != "open" and not await self._live_open(row):
             # Held, without burning attempts: the message stays queued and is queued again when
             # the instance's connection.update says open (IncomingHandler) or by the sweeper.
             log.info("send.held", message_id=str(row["id"]), state=row["connection_state"])
             return
-        target = await self._target(row, recheck=bool(job.payload.get("recheck_number")))
+        target = await self._target(
+            row, cached_number, recheck=bool(job.payload.get("recheck_number"))
+        )
         if target is None:
             return
         token = self._token(row)
@@ -239,29 +263,36 @@ class OutgoingHandler:
                 await self.servers.release(probe)
 
     async def _passage(
-        self, job: Job, server_url: str, instance: str, queued_at: datetime | None = None
-    ) -> str | None:
-        """Rule 7: may a call for `instance` on `server_url` go out now? Yes: "", or the mark
-        whose probe this job holds, which the caller releases when the job ends. While the
-        server or the instance is marked the job is deferred past the rest of its wait
-        (DeferJob: no attempt spent), or None is returned once it has waited more than MAX_AGE
-        since `queued_at` (a send's, which then fails like any other send out of time) or since
-        the job was first enqueued."""
-        passage = await self.servers.passage(server_url, instance)
+        self,
+        job: Job,
+        server_url: str,
+        instance: str,
+        queued_at: datetime | None = None,
+        *,
+        read: str | None = None,
+    ) -> Passage | None:
+        """Rule 7: may a call for `instance` on `server_url` go out now? Yes: its passage, with
+        the mark whose probe this job holds (or none), which the caller releases when the job
+        ends, and the value of the `read` key. While the server or the instance is marked the
+        job is deferred past the rest of its wait (DeferJob: no attempt spent), or None is
+        returned once it has waited more than MAX_AGE since `queued_at` (a send's, which then
+        fails like any other send out of time) or since the job was first enqueued."""
+        passage = await self.servers.passage(server_url, instance, read=read)
         if not passage.wait:
-            return passage.probe or ""
+            return passage
         since = queued_at or datetime.fromtimestamp(job.first_enqueued_at, UTC)
         if _age(since) > MAX_AGE:
             return None
         raise DeferJob(passage.wait, "the instance's Evolution server is not answering")
 
     @staticmethod
-    async def _out_of_time_fails(passage: Awaitable[str | None]) -> str:
-        """A read or reaction job's passage: out of time, it goes to the dead letters."""
-        probe = await passage
-        if probe is None:
+    async def _out_of_time_fails(passage: Awaitable[Passage | None]) -> str:
+        """A read or reaction job's passage (its probe, or ""): out of time, it goes to the
+        dead letters."""
+        granted = await passage
+        if granted is None:
             raise PermanentJobError(TOO_LONG_UNAVAILABLE)
-        return probe
+        return granted.probe or ""
 
     async def _unauthorized(self, row: dict[str, Any], error: GatewayUnauthorized) -> None:
         """The gateway refused the instance's token (number check, state or send call).
@@ -320,26 +351,27 @@ class OutgoingHandler:
         log.warning("send.retrying_after_silent_attempt", message_id=str(row["id"]))
         return False
 
-    async def _target(self, row: dict[str, Any], *, recheck: bool = False) -> str | None:
+    async def _target(
+        self, row: dict[str, Any], cached_number: str | None, *, recheck: bool = False
+    ) -> str | None:
         """The number or JID to send to; None (message failed) when it is not on WhatsApp.
 
-        `recheck` asks the gateway again when a cached answer says it is not (a retried send).
+        `cached_number` is the number check's cached answer (`_number_key`), `recheck` asks
+        the gateway again when it says the number is not on WhatsApp (a retried send).
         """
-        remote_jid: str = row["remote_jid"]
-        if row["is_group"] or not remote_jid.endswith("@s.whatsapp.net"):
-            return remote_jid  # groups and @lid chats are addressed by their JID
-        digits = remote_jid.split("@", 1)[0]
-        check = await self._number(row, digits, recheck=recheck)
+        digits = _checked_digits(row)
+        if digits is None:
+            return str(row["remote_jid"])  # groups and @lid chats are addressed by their JID
+        check = await self._number(row, digits, cached_number, recheck=recheck)
         if check is None:
             return None
         return check.jid or digits
 
     async def _number(
-        self, row: dict[str, Any], digits: str, *, recheck: bool = False
+        self, row: dict[str, Any], digits: str, cached: str | None, *, recheck: bool = False
     ) -> NumberCheck | None:
         redis: Redis = self.runtime.redis
-        key = f"evolution:numbers:{row['instance_id']}:{digits}"
-        cached = await redis.get(key)
+        key = _number_key(row, digits)
         data = orjson.loads(cached) if cached else None
         if data is not None and not (recheck and not data["exists"]):
             check = NumberCheck(number=digits, exists=data["exists"], jid=data.get("jid"))
@@ -400,16 +432,19 @@ class OutgoingHandler:
         self, row: dict[str, Any], key_id: str, status: str | None, used_jid: str | None
     ) -> None:
         async with self.runtime.db.service_session() as session:
-            final, folded, parked = await outbound.attach_key(
+            attached = await outbound.attach_key(
                 session,
+                company_id=row["company_id"],
                 message_id=row["id"],
                 conversation_id=row["conversation_id"],
                 instance_id=row["instance_id"],
                 key_id=key_id,
                 status=status,
+                announce=self._event(row, "sent"),  # naming the echo it folds (if any)
             )
+            folded = attached.folded
             # Statuses that arrived before we knew our key id were parked under it.
-            for kind, payload in parked:
+            for kind, payload in attached.parked:
                 if kind == "status":
                     await apply_status(
                         session,
@@ -425,13 +460,11 @@ class OutgoingHandler:
                 await identity_repo.add_identities(
                     session, row["company_id"], row["contact_id"], [("jid", used_jid)]
                 )
-            event = self._event(row, "sent", folded.id if folded else None)
-            entries = await record(session, row["company_id"], [event])
-        await self.runtime.outbox.publish(entries)
+        await self.runtime.outbox.publish([attached.entry])
         if folded is not None and folded.media_path is not None:
             # The echo's copy of our file, downloaded before the fold: ours is the one kept.
             await self.storage.delete(row["company_id"], folded.id, folded.media_mimetype)
-        log.info("send.accepted", message_id=str(row["id"]), status=final)
+        log.info("send.accepted", message_id=str(row["id"]), status=attached.final_status)
 
     async def _fail(self, row: dict[str, Any], reason: str) -> None:
         async with self.runtime.db.service_session() as session:
@@ -441,13 +474,12 @@ class OutgoingHandler:
         log.info("send.failed", message_id=str(row["id"]), reason=reason[:200])
 
     @staticmethod
-    def _event(row: dict[str, Any], change: str, folded: uuid.UUID | None = None) -> OutboxItem:
+    def _event(row: dict[str, Any], change: str) -> OutboxItem:
         return message_changed(
             company_id=row["company_id"],
             conversation_id=row["conversation_id"],
             message_id=row["id"],
             change=change,
-            folded_message_id=folded,
         )
 
 
