@@ -76,6 +76,9 @@ MAX_AGE = timedelta(minutes=15)
 TOO_LONG_UNAVAILABLE = "a Evolution API ficou indisponível por tempo demais"
 NUMBER_CACHE_SECONDS = 7 * 86400
 NUMBER_CHECKS_PER_MINUTE = 30  # bulk lookups get numbers flagged: keep them slow
+# The sweeper (requeue_held) queues a waiting send again at most this often.
+REQUEUE_AGAIN_AFTER = timedelta(minutes=5)
+REQUEUED_KEY_PREFIX = "evolution:send-requeued:"
 
 
 def _age(since: datetime) -> timedelta:
@@ -501,20 +504,48 @@ async def _restore_inbox(session: AsyncSession, conversation_id: uuid.UUID) -> N
     await outbound.set_inbox_summary(session, conversation_id, latest, preview)
 
 
-async def requeue_held(runtime: Runtime, *, older_than: timedelta = timedelta(minutes=1)) -> int:
-    """Queue again the sends still waiting on an open instance; fail those held too long."""
+async def requeue_held(
+    runtime: Runtime,
+    *,
+    older_than: timedelta = timedelta(minutes=1),
+    again_after: timedelta = REQUEUE_AGAIN_AFTER,
+) -> int:
+    """Queue again the sends still waiting on an open instance, each at most once per
+    `again_after`; fail those held too long. Returns how many were queued.
+
+    This is the safety net of a send whose job is gone (a hold whose reconnect was missed, a
+    job buried or lost). Most sends still queued after a minute have a live job, though: one
+    waiting for the instance's turn, a retry or a deferral (rule 7). Queued again on every
+    round (30 s), each one gained a chain of runs of its own, every round: during a gateway
+    outage that meant a fresh attempt per message every 30 s whatever the backoff, and as many
+    runs of the number's queue to go through."""
     now = datetime.now(UTC)
     async with runtime.db.service_session() as session:
         expired = await outbound.expire_held(session, now - HOLD_LIMIT)
         waiting = await outbound.queued_messages(session, older_than=now - older_than)
-    if waiting:
+    due = await _not_requeued_lately(runtime.redis, waiting, again_after)
+    if due:
         await enqueue_many(
             runtime.redis,
             [
                 (OUTGOING_STREAM, {"message_id": str(message), "instance_id": str(instance)})
-                for message, instance in waiting
+                for message, instance in due
             ],
         )
     if expired:
         log.warning("send.held_expired", messages=expired)
-    return len(waiting)
+    return len(due)
+
+
+async def _not_requeued_lately(
+    redis: Redis, waiting: list[tuple[uuid.UUID, uuid.UUID]], again_after: timedelta
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """The sends the sweeper did not queue again within `again_after`, now marked as queued."""
+    if not waiting:
+        return []
+    lease_ms = max(1, int(again_after.total_seconds() * 1000))
+    async with redis.pipeline(transaction=False) as pipe:
+        for message, _instance in waiting:
+            pipe.set(f"{REQUEUED_KEY_PREFIX}{message}", "1", nx=True, px=lease_ms)
+        fresh = await pipe.execute()
+    return [pair for pair, first in zip(waiting, fresh, strict=True) if first]
