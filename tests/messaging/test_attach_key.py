@@ -2,7 +2,8 @@
 
 The gateway's echo of our send and its first statuses can be stored before the send call
 returns: the write must fold the echo into our row (keeping the most advanced status and the
-chat's last message) and hand back what was parked under the key id, oldest first.
+chat's last message), hand back what was parked under the key id, oldest first, and write the
+send's "sent" announcement in the same statement, naming the echo it folded.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from tests.conftest import Factory
 from tests.evolution.harness import Instance, post, rows, status_update, text_message
 from tests.messaging.chats import new_chat
 from zapcrm.db import Database
-from zapcrm.messaging.changes import message_changed
+from zapcrm.messaging.changes import FOLDED_MESSAGE_FIELD, message_changed
 from zapcrm.messaging.repository import outbound
+from zapcrm.outbox import INCOMING_STREAM
 
 CUSTOMER = "5511987650002"
 CUSTOMER_JID = f"{CUSTOMER}@s.whatsapp.net"
@@ -69,7 +71,8 @@ async def _chat_last(db: Database, conversation_id: uuid.UUID) -> list[dict[str,
 
 async def _attach(
     db: Database, instance: Instance, conversation_id: uuid.UUID, message_id: uuid.UUID, key: str
-) -> tuple[str | None, outbound.FoldedEcho | None, list[tuple[str, dict[str, Any]]]]:
+) -> tuple[outbound.AttachedKey, dict[str, Any]]:
+    """The send's write, and the payload its announcement of "sent" has without a fold."""
     sent = message_changed(
         company_id=instance.company_id,
         conversation_id=conversation_id,
@@ -87,7 +90,11 @@ async def _attach(
             status="PENDING",
             announce=sent,
         )
-    return attached.final_status, attached.folded, attached.parked
+    return attached, dict(sent.payload)
+
+
+async def _outbox_payload(db: Database, entry_id: int) -> list[dict[str, Any]]:
+    return await rows(db, "select stream, payload from outbox where id = :id", id=entry_id)
 
 
 async def test_an_echo_stored_first_is_folded_into_our_row(
@@ -101,7 +108,8 @@ async def test_an_echo_stored_first_is_folded_into_our_row(
     assert (await post(client, instance.envelope(echo))).status_code == 200
     [echo_row] = await rows(db, "select id from evolution_messages where key_id = :k", k=key)
 
-    final, folded, parked = await _attach(db, instance, conversation_id, message_id, key)
+    attached, plain = await _attach(db, instance, conversation_id, message_id, key)
+    final, folded, parked = attached.final_status, attached.folded, attached.parked
 
     assert final == "DELIVERY_ACK"  # the echo's status is ahead of the send answer's PENDING
     assert folded is not None
@@ -113,6 +121,11 @@ async def test_an_echo_stored_first_is_folded_into_our_row(
     assert await _chat_last(db, conversation_id) == [
         {"last_message_id": message_id, "last_message_status": "DELIVERY_ACK"}
     ]
+    # The announcement names the echo, which clients showed as a message of its own.
+    announced = {**plain, FOLDED_MESSAGE_FIELD: str(echo_row["id"])}
+    assert await _outbox_payload(db, attached.entry.id) == [
+        {"stream": INCOMING_STREAM, "payload": announced}
+    ]
 
 
 async def test_statuses_parked_under_the_key_come_back_oldest_first_and_leave_the_table(
@@ -123,7 +136,8 @@ async def test_statuses_parked_under_the_key_come_back_oldest_first_and_leave_th
         update = status_update(key, status, remote_jid=CUSTOMER_JID)
         assert (await post(client, instance.envelope(update))).status_code == 200
 
-    final, folded, parked = await _attach(db, instance, conversation_id, message_id, key)
+    attached, _ = await _attach(db, instance, conversation_id, message_id, key)
+    final, folded, parked = attached.final_status, attached.folded, attached.parked
 
     assert final == "PENDING"  # parked statuses are the caller's to apply
     assert folded is None
@@ -146,7 +160,25 @@ async def test_without_an_echo_only_our_row_and_the_chats_last_status_change(
 ) -> None:
     instance, conversation_id, message_id, key = await _queued_send(client, db, factory)
 
-    assert await _attach(db, instance, conversation_id, message_id, key) == ("PENDING", None, [])
+    attached, _ = await _attach(db, instance, conversation_id, message_id, key)
+    assert (attached.final_status, attached.folded, attached.parked) == ("PENDING", None, [])
     assert await _chat_last(db, conversation_id) == [
         {"last_message_id": message_id, "last_message_status": "PENDING"}
     ]
+
+
+async def test_the_send_is_announced_in_the_statement_that_attaches_its_key(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    instance, conversation_id, message_id, key = await _queued_send(client, db, factory)
+
+    attached, plain = await _attach(db, instance, conversation_id, message_id, key)
+
+    assert (attached.final_status, attached.folded, attached.parked) == ("PENDING", None, [])
+    assert (attached.entry.stream, dict(attached.entry.payload)) == (INCOMING_STREAM, plain)
+    assert await _outbox_payload(db, attached.entry.id) == [
+        {"stream": INCOMING_STREAM, "payload": plain}
+    ]
+    assert await rows(
+        db, "select key_id from evolution_messages where id = :id", id=message_id
+    ) == [{"key_id": key}]
