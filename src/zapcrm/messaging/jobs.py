@@ -28,6 +28,7 @@ from zapcrm.kit.ids import uuid_or_none
 from zapcrm.logging import get_logger
 from zapcrm.messaging import cache, realtime
 from zapcrm.messaging.changes import message_changed
+from zapcrm.messaging.held import take_held
 from zapcrm.messaging.media import MediaStorage
 from zapcrm.messaging.repository import get_conversations, get_messages, notes, outbound
 from zapcrm.messaging.repository import media as media_repo
@@ -94,16 +95,18 @@ class IncomingHandler:
                 )
             await pipe.execute()
         for instance_id in reconnected:
-            # Sends held while the instance was away go out now (sending.py rule 4).
+            # Sends held while the instance was away go out now (sending.py rule 4); the other
+            # queued ones still have their job (held.py).
             async with self.db.service_session() as session:
                 # The event itself says open: do not trust the stored state, which a
                 # concurrent older delivery may have overwritten (the sender checks live).
-                held = await outbound.queued_messages(
+                queued = await outbound.queued_messages(
                     session, instance_id=instance_id, require_open=False
                 )
+            held = await take_held(self.redis, [message for message, _instance in queued])
             media_jobs += [
-                (OUTGOING_STREAM, {"message_id": str(message), "instance_id": str(instance)})
-                for message, instance in held
+                (OUTGOING_STREAM, {"message_id": str(message), "instance_id": str(instance_id)})
+                for message in held
             ]
         if media_jobs:
             await enqueue_many(self.redis, media_jobs)

@@ -58,6 +58,7 @@ from zapcrm.evolution.rotation import resync_for_send
 from zapcrm.logging import get_logger
 from zapcrm.messaging.changes import message_changed
 from zapcrm.messaging.gateway_calls import UnsendableMessage, call_for
+from zapcrm.messaging.held import mark_held, unmark_held
 from zapcrm.messaging.labels import DELETED_PREVIEW, preview_of
 from zapcrm.messaging.media import build_media_storage
 from zapcrm.messaging.pacing import InstanceBusy, SendGate
@@ -155,11 +156,16 @@ class OutgoingHandler:
         """Rules 1-4 once the instance's server may be called (rule 7); `cached_number`: the
         number check's cached answer, read with the passage."""
         message_id: uuid.UUID = row["id"]
-        if row["connection_state"] != "open" and not await self._live_open(row):
-            # Held, without burning attempts: the message stays queued and is queued again when
-            # the instance's connection.update says open (IncomingHandler) or by the sweeper.
-            log.info("send.held", message_id=str(row["id"]), state=row["connection_state"])
-            return
+        if row["connection_state"] != "open":
+            # Marked before the live check, so a reconnection in between still queues it.
+            await mark_held(self.runtime.redis, message_id, HOLD_LIMIT)
+            if not await self._live_open(row):
+                # Held, without burning attempts: the message stays queued and is queued again
+                # when the instance's connection.update says open (IncomingHandler) or by the
+                # sweeper.
+                log.info("send.held", message_id=str(message_id), state=row["connection_state"])
+                return
+            await unmark_held(self.runtime.redis, message_id)
         target = await self._target(
             row, cached_number, recheck=bool(job.payload.get("recheck_number"))
         )
