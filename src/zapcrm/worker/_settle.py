@@ -90,9 +90,7 @@ class Settler:
                 reason=str(failure)[:_LOGGED_ERROR_CHARS],
             )
             # The same attempt number: the run did nothing, so it spent nothing.
-            member = retry_member(delivery.raw_payload, job.attempt, job.origin_id)
-            due = time.time() + failure.delay_seconds
-            self._record(_Outcome(job.entry_id, "deferred", retry=(member, due)))
+            self._put_back(delivery, time.time() + failure.delay_seconds, "deferred")
             return
         metrics.FAILED.labels(self._stream).inc()
         self._tally.failed += 1
@@ -154,11 +152,15 @@ class Settler:
         retry mover of any worker puts it back on the stream)."""
         now = time.time()
         for index, delivery in enumerate(deliveries):
-            job = delivery.job
-            member = retry_member(delivery.raw_payload, job.attempt, job.origin_id)
             # A millisecond apart: the mover takes the due members in score order.
-            due = now + index / 1000
-            self._record(_Outcome(job.entry_id, "handed_back", retry=(member, due)))
+            self._put_back(delivery, now + index / 1000, "handed_back")
+
+    def _put_back(self, delivery: Delivery, due: float, kind: str) -> None:
+        """Acknowledge the entry with a copy due at `due` in the retry set, its attempts
+        unchanged (`kind`: how the outcome is counted)."""
+        job = delivery.job
+        member = retry_member(delivery.raw_payload, job.attempt, job.origin_id)
+        self._record(_Outcome(job.entry_id, kind, retry=(member, due)))
 
     def _record(self, outcome: _Outcome) -> None:
         self._outcomes.append(outcome)
