@@ -36,7 +36,6 @@ Rules (issue 4, "at-least-once must not mean twice"):
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -218,7 +217,7 @@ class OutgoingHandler:
         if not keys or access is None:
             return
         client = self._access_client(access)
-        probe = await self._out_of_time_fails(self._passage(job, access[1], access[0]))
+        probe = await self._access_passage(job, access)
         try:
             await self._mark_read(client, keys)
         finally:
@@ -252,7 +251,7 @@ class OutgoingHandler:
         if target is None or access is None or not target["key_id"]:
             return
         client = self._access_client(access)
-        probe = await self._out_of_time_fails(self._passage(job, access[1], access[0]))
+        probe = await self._access_passage(job, access)
         try:
             async with self.gate.turn(target["instance_id"]):
                 await client.send_reaction(
@@ -294,11 +293,11 @@ class OutgoingHandler:
             return None
         raise DeferJob(passage.wait, "the instance's Evolution server is not answering")
 
-    @staticmethod
-    async def _out_of_time_fails(passage: Awaitable[Passage | None]) -> str:
-        """A read or reaction job's passage (its probe, or ""): out of time, it goes to the
-        dead letters."""
-        granted = await passage
+    async def _access_passage(self, job: Job, access: tuple[str, str, str | None]) -> str:
+        """A read or reaction job's passage to its instance (`gateway_access`): the probe it
+        holds, or "". Out of time, the job goes to the dead letters."""
+        name, server_url, _sealed = access
+        granted = await self._passage(job, server_url, name)
         if granted is None:
             raise PermanentJobError(TOO_LONG_UNAVAILABLE)
         return granted.probe or ""
