@@ -28,12 +28,11 @@ from zapcrm.kit.ids import uuid_or_none
 from zapcrm.logging import get_logger
 from zapcrm.messaging import cache, realtime
 from zapcrm.messaging.changes import message_changed
-from zapcrm.messaging.held import take_held
+from zapcrm.messaging.held import send_jobs, take_held
 from zapcrm.messaging.media import MediaStorage
 from zapcrm.messaging.repository import get_conversations, get_messages, notes, outbound
 from zapcrm.messaging.repository import media as media_repo
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
-from zapcrm.messaging.service.outbound import OUTGOING_STREAM
 from zapcrm.outbox import OutboxPublisher, record
 from zapcrm.worker import Job, PermanentJobError, enqueue_many
 
@@ -104,10 +103,7 @@ class IncomingHandler:
                     session, instance_id=instance_id, require_open=False
                 )
             held = await take_held(self.redis, [message for message, _instance in queued])
-            media_jobs += [
-                (OUTGOING_STREAM, {"message_id": str(message), "instance_id": str(instance_id)})
-                for message in held
-            ]
+            media_jobs += send_jobs((message, instance_id) for message in held)
         if media_jobs:
             await enqueue_many(self.redis, media_jobs)
         return {}

@@ -57,13 +57,12 @@ from zapcrm.evolution.rotation import resync_for_send
 from zapcrm.logging import get_logger
 from zapcrm.messaging.changes import message_changed
 from zapcrm.messaging.gateway_calls import UnsendableMessage, call_for
-from zapcrm.messaging.held import mark_held, unmark_held
+from zapcrm.messaging.held import mark_held, not_requeued_lately, send_jobs, unmark_held
 from zapcrm.messaging.labels import DELETED_PREVIEW, preview_of
 from zapcrm.messaging.media import build_media_storage
 from zapcrm.messaging.pacing import InstanceBusy, SendGate
 from zapcrm.messaging.reachability import Passage, ServerReachability
 from zapcrm.messaging.repository import apply_status, outbound
-from zapcrm.messaging.service.outbound import OUTGOING_STREAM
 from zapcrm.outbox import OutboxItem, record
 from zapcrm.runtime import Runtime
 from zapcrm.worker import DeferJob, Job, PermanentJobError, RetryJobLater, enqueue_many
@@ -78,7 +77,6 @@ NUMBER_CACHE_SECONDS = 7 * 86400
 NUMBER_CHECKS_PER_MINUTE = 30  # bulk lookups get numbers flagged: keep them slow
 # The sweeper (requeue_held) queues a waiting send again at most this often.
 REQUEUE_AGAIN_AFTER = timedelta(minutes=5)
-REQUEUED_KEY_PREFIX = "evolution:send-requeued:"
 
 
 def _age(since: datetime) -> timedelta:
@@ -528,29 +526,9 @@ async def requeue_held(
     async with runtime.db.service_session() as session:
         expired = await outbound.expire_held(session, now - HOLD_LIMIT)
         waiting = await outbound.queued_messages(session, older_than=now - older_than)
-    due = await _not_requeued_lately(runtime.redis, waiting, again_after)
+    due = await not_requeued_lately(runtime.redis, waiting, again_after)
     if due:
-        await enqueue_many(
-            runtime.redis,
-            [
-                (OUTGOING_STREAM, {"message_id": str(message), "instance_id": str(instance)})
-                for message, instance in due
-            ],
-        )
+        await enqueue_many(runtime.redis, send_jobs(due))
     if expired:
         log.warning("send.held_expired", messages=expired)
     return len(due)
-
-
-async def _not_requeued_lately(
-    redis: Redis, waiting: list[tuple[uuid.UUID, uuid.UUID]], again_after: timedelta
-) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """The sends the sweeper did not queue again within `again_after`, now marked as queued."""
-    if not waiting:
-        return []
-    lease_ms = max(1, int(again_after.total_seconds() * 1000))
-    async with redis.pipeline(transaction=False) as pipe:
-        for message, _instance in waiting:
-            pipe.set(f"{REQUEUED_KEY_PREFIX}{message}", "1", nx=True, px=lease_ms)
-        fresh = await pipe.execute()
-    return [pair for pair, first in zip(waiting, fresh, strict=True) if first]
