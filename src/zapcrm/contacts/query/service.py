@@ -215,8 +215,7 @@ async def count_contacts(
     session: AsyncSession, identity: Identity, query: ContactQuery, *, now: datetime | None = None
 ) -> int:
     """How many contacts match."""
-    criteria = await resolve_criteria(session, identity, query, now=now)
-    return await repository.count_contacts(session, identity.company_id, criteria.where)
+    return (await count_up_to(session, identity, query, cap=None, now=now)).count
 
 
 @dataclass(frozen=True, slots=True)
