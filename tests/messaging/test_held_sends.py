@@ -9,23 +9,22 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import timedelta
-from typing import cast
 
 import httpx
 from sqlalchemy import text
 
 from tests.conftest import Factory
 from tests.messaging.chats import Chat, new_chat, queue_unpublished
+from tests.worker.helpers import entries
 from zapcrm.db import Database
 from zapcrm.messaging.held import mark_held
 from zapcrm.messaging.jobs import IncomingHandler
 from zapcrm.messaging.sending import HOLD_LIMIT, requeue_held
+from zapcrm.messaging.service.outbound import OUTGOING_STREAM
 from zapcrm.models import Role
 from zapcrm.outbox import INCOMING_STREAM, PAYLOAD_FIELD
 from zapcrm.runtime import Runtime
 from zapcrm.worker import Job
-
-OUTGOING_STREAM = "evolution:outgoing-messages"
 
 
 async def _waiting_send(
@@ -51,8 +50,8 @@ async def _waiting_send(
 
 
 async def _jobs_for(runtime: Runtime, message_id: str) -> int:
-    entries = cast(list[tuple[str, dict[str, str]]], await runtime.redis.xrange(OUTGOING_STREAM))
-    return sum(message_id in fields.get(PAYLOAD_FIELD, "") for _id, fields in entries)
+    queued = await entries(runtime.redis, OUTGOING_STREAM)
+    return sum(message_id in fields.get(PAYLOAD_FIELD, "") for _id, fields in queued)
 
 
 async def test_a_waiting_send_is_queued_again_once_not_on_every_round(
