@@ -14,13 +14,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, cast
 
-import orjson
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from zapcrm.runtime import Runtime
 from zapcrm.worker import dead_letters, retry_key
+from zapcrm.worker._retry import retry_member
 from zapcrm.worker.main import build_worker
 
 VANISHED = "vanished-worker"
@@ -49,7 +49,7 @@ async def leave_jobs(redis: Redis, streams: Sequence[str], group: str, label: st
         ids = [row["message_id"] for row in held]
         await redis.xclaim(stream, group, VANISHED, 0, ids, idle=LONG_IDLE_MS, justid=True)
         await redis.xadd(stream, {"payload": waiting})
-        member = orjson.dumps(["payload", retry, "attempt", "1"]).decode()
+        member = retry_member(retry, 1, origin_id="")
         await redis.zadd(retry_key(stream), {member: time.time() - 1})
         payloads |= {taken, waiting, retry}
     return payloads
