@@ -10,21 +10,36 @@ reconnection that lands in between still finds it.
 
 The sweeper (sending.py `requeue_held`) is the safety net of a send whose job is gone; a
 marker per send it queued keeps it from queuing one again on every round.
+
+Both walk every waiting send a page at a time: read as one page of the oldest 1,000, a
+reconnection left the sends held behind the first 1,000 waiting (they failed at HOLD_LIMIT),
+and the sweeper looked at the same 1,000 on every round and never at the rest. A reconnection
+walks its instance's sends to the end; the sweeper walks at most `SWEEP_PER_ROUND` a round and
+goes on where it stopped on the next (`SWEEP_CURSOR_KEY`).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
 
+from zapcrm.db import Database
+from zapcrm.messaging.repository.outbound import WaitingSend, queued_messages
 from zapcrm.messaging.service.outbound import OUTGOING_STREAM
 
 HELD_KEY_PREFIX = "evolution:send-held:"
 REQUEUED_KEY_PREFIX = "evolution:send-requeued:"
+# Where the sweeper's walk over the waiting sends stopped: "<created_at>|<message>|<instance>".
+SWEEP_CURSOR_KEY = "evolution:send-sweep-cursor"
+SWEEP_PAGE = 1000
+SWEEP_PER_ROUND = 10_000
+# A cursor left by a sweeper that stopped sweeping (no worker for a while) is not worth keeping:
+# the walk starts over from the oldest.
+_CURSOR_TTL_SECONDS = 3600
 
 Send = tuple[uuid.UUID, uuid.UUID]  # (message id, instance id)
 
@@ -63,15 +78,74 @@ async def take_held(redis: Redis, message_ids: Sequence[uuid.UUID]) -> list[uuid
     return [message_id for message_id, gone in zip(message_ids, removed, strict=True) if gone]
 
 
+async def held_jobs(
+    db: Database, redis: Redis, instance_id: uuid.UUID
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """The jobs of every send held for this instance, their markers taken (it reconnected)."""
+    jobs: list[tuple[str, Mapping[str, Any]]] = []
+    after: WaitingSend | None = None
+    while True:
+        async with db.service_session() as session:
+            # The reconnection itself says open: do not trust the stored state, which a
+            # concurrent older delivery may have overwritten (the sender checks live).
+            page = await queued_messages(
+                session, instance_id=instance_id, require_open=False, after=after, limit=SWEEP_PAGE
+            )
+        held = await take_held(redis, [send.message_id for send in page])
+        jobs += send_jobs((message, instance_id) for message in held)
+        if len(page) < SWEEP_PAGE:
+            return jobs
+        after = page[-1]
+
+
+async def sweep_waiting(
+    db: Database, redis: Redis, *, older_than: datetime, per_round: int = SWEEP_PER_ROUND
+) -> list[WaitingSend]:
+    """The next sends (up to `per_round`) of the sweeper's walk over those waiting on a
+    connected instance since before `older_than`; the walk goes on from there next round, and
+    starts over from the oldest once it has seen the last."""
+    after = _cursor(await redis.get(SWEEP_CURSOR_KEY))
+    seen: list[WaitingSend] = []
+    while True:
+        want = min(SWEEP_PAGE, per_round - len(seen))
+        async with db.service_session() as session:
+            page = await queued_messages(session, older_than=older_than, after=after, limit=want)
+        seen += page
+        if len(page) < want:  # the walk saw the last one
+            await redis.delete(SWEEP_CURSOR_KEY)
+            return seen
+        after = page[-1]
+        if len(seen) >= per_round:
+            await redis.set(SWEEP_CURSOR_KEY, _cursor_value(after), ex=_CURSOR_TTL_SECONDS)
+            return seen
+
+
+def _cursor_value(send: WaitingSend) -> str:
+    return f"{send.created_at.isoformat()}|{send.message_id}|{send.instance_id}"
+
+
+def _cursor(value: str | bytes | None) -> WaitingSend | None:
+    if value is None:
+        return None
+    text = value.decode() if isinstance(value, bytes) else value
+    try:
+        created_at, message, instance = text.split("|")
+        return WaitingSend(
+            uuid.UUID(message), uuid.UUID(instance), datetime.fromisoformat(created_at)
+        )
+    except ValueError:  # not ours or from another version: start over
+        return None
+
+
 async def not_requeued_lately(
-    redis: Redis, waiting: Sequence[Send], again_after: timedelta
-) -> list[Send]:
+    redis: Redis, waiting: Sequence[WaitingSend], again_after: timedelta
+) -> list[WaitingSend]:
     """The sends the sweeper did not queue again within `again_after`, now marked as queued."""
     if not waiting:
         return []
     lease_ms = max(1, int(again_after.total_seconds() * 1000))
     async with redis.pipeline(transaction=False) as pipe:
-        for message, _instance in waiting:
-            pipe.set(f"{REQUEUED_KEY_PREFIX}{message}", "1", nx=True, px=lease_ms)
+        for send in waiting:
+            pipe.set(f"{REQUEUED_KEY_PREFIX}{send.message_id}", "1", nx=True, px=lease_ms)
         fresh = await pipe.execute()
     return [send for send, first in zip(waiting, fresh, strict=True) if first]

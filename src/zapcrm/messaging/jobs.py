@@ -28,9 +28,9 @@ from zapcrm.kit.ids import uuid_or_none
 from zapcrm.logging import get_logger
 from zapcrm.messaging import cache, realtime
 from zapcrm.messaging.changes import message_changed
-from zapcrm.messaging.held import send_jobs, take_held
+from zapcrm.messaging.held import held_jobs
 from zapcrm.messaging.media import MediaStorage
-from zapcrm.messaging.repository import get_conversations, get_messages, notes, outbound
+from zapcrm.messaging.repository import get_conversations, get_messages, notes
 from zapcrm.messaging.repository import media as media_repo
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, NoteOut
 from zapcrm.outbox import OutboxPublisher, record
@@ -96,14 +96,7 @@ class IncomingHandler:
         for instance_id in reconnected:
             # Sends held while the instance was away go out now (sending.py rule 4); the other
             # queued ones still have their job (held.py).
-            async with self.db.service_session() as session:
-                # The event itself says open: do not trust the stored state, which a
-                # concurrent older delivery may have overwritten (the sender checks live).
-                queued = await outbound.queued_messages(
-                    session, instance_id=instance_id, require_open=False
-                )
-            held = await take_held(self.redis, [message for message, _instance in queued])
-            media_jobs += send_jobs((message, instance_id) for message in held)
+            media_jobs += await held_jobs(self.db, self.redis, instance_id)
         if media_jobs:
             await enqueue_many(self.redis, media_jobs)
         return {}

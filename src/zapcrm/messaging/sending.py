@@ -57,7 +57,14 @@ from zapcrm.evolution.rotation import resync_for_send
 from zapcrm.logging import get_logger
 from zapcrm.messaging.changes import message_changed
 from zapcrm.messaging.gateway_calls import UnsendableMessage, call_for
-from zapcrm.messaging.held import mark_held, not_requeued_lately, send_jobs, unmark_held
+from zapcrm.messaging.held import (
+    SWEEP_PER_ROUND,
+    mark_held,
+    not_requeued_lately,
+    send_jobs,
+    sweep_waiting,
+    unmark_held,
+)
 from zapcrm.messaging.labels import DELETED_PREVIEW, preview_of
 from zapcrm.messaging.media import build_media_storage
 from zapcrm.messaging.pacing import InstanceBusy, SendGate
@@ -512,9 +519,11 @@ async def requeue_held(
     *,
     older_than: timedelta = timedelta(minutes=1),
     again_after: timedelta = REQUEUE_AGAIN_AFTER,
+    per_round: int = SWEEP_PER_ROUND,
 ) -> int:
     """Queue again the sends still waiting on an open instance, each at most once per
-    `again_after`; fail those held too long. Returns how many were queued.
+    `again_after` (the next `per_round` of them: held.py `sweep_waiting`); fail those held too
+    long. Returns how many were queued.
 
     This is the safety net of a send whose job is gone (a hold whose reconnect was missed, a
     job buried or lost). Most sends still queued after a minute have a live job, though: one
@@ -525,10 +534,14 @@ async def requeue_held(
     now = datetime.now(UTC)
     async with runtime.db.service_session() as session:
         expired = await outbound.expire_held(session, now - HOLD_LIMIT)
-        waiting = await outbound.queued_messages(session, older_than=now - older_than)
+    waiting = await sweep_waiting(
+        runtime.db, runtime.redis, older_than=now - older_than, per_round=per_round
+    )
     due = await not_requeued_lately(runtime.redis, waiting, again_after)
     if due:
-        await enqueue_many(runtime.redis, send_jobs(due))
+        await enqueue_many(
+            runtime.redis, send_jobs((send.message_id, send.instance_id) for send in due)
+        )
     if expired:
         log.warning("send.held_expired", messages=expired)
     return len(due)

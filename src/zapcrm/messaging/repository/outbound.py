@@ -450,15 +450,27 @@ async def mark_inbound_read(session: AsyncSession, message_ids: list[uuid.UUID])
     )
 
 
+@dataclass(frozen=True, slots=True)
+class WaitingSend:
+    """A send still `queued` without a key id; `created_at` and `message_id` are its place in
+    the walk over them (`queued_messages(after=...)`)."""
+
+    message_id: uuid.UUID
+    instance_id: uuid.UUID
+    created_at: datetime
+
+
 async def queued_messages(
     session: AsyncSession,
     *,
     instance_id: uuid.UUID | None = None,
     older_than: datetime | None = None,
     require_open: bool = True,
+    after: WaitingSend | None = None,
     limit: int = 1000,
-) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """(message id, instance id) of sends still waiting for their instance or a worker."""
+) -> list[WaitingSend]:
+    """Sends still waiting for their instance or a worker, oldest first; `after` continues
+    a walk past the last one of the previous page."""
     clauses = ["m.status = 'queued'", "m.key_id is null"]
     if require_open:
         clauses.append("i.connection_state = 'open'")
@@ -469,14 +481,18 @@ async def queued_messages(
     if older_than is not None:
         clauses.append("coalesce(m.retried_at, m.created_at) < :older_than")
         params["older_than"] = older_than
+    if after is not None:
+        clauses.append("(m.created_at, m.id) > (:after_at, :after_id)")
+        params["after_at"] = after.created_at
+        params["after_id"] = after.message_id
     sql = (
-        "select m.id, m.instance_id from evolution_messages m"  # noqa: S608 - constant clauses
+        "select m.id, m.instance_id, m.created_at from evolution_messages m"  # noqa: S608 - constant clauses
         " join evolution_instances i on i.id = m.instance_id where "
         + " and ".join(clauses)
-        + " order by m.created_at limit :limit"
+        + " order by m.created_at, m.id limit :limit"
     )
     rows = await session.execute(text(sql), params)
-    return [(row[0], row[1]) for row in rows]
+    return [WaitingSend(row[0], row[1], row[2]) for row in rows]
 
 
 async def expire_held(session: AsyncSession, older_than: datetime) -> int:
