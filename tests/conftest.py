@@ -158,8 +158,8 @@ def live_server(settings: Settings) -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def queues_start_empty(request: pytest.FixtureRequest) -> None:
-    """For a test that runs the live worker: empty the streams it consumes before anything else
-    of the test is set up.
+    """For a test that runs the live worker (`live_worker`, or its own: marked `runs_worker`):
+    empty the streams it consumes before anything else of the test is set up.
 
     Redis lives as long as the test process, so the streams still hold what earlier tests left
     there (sends never taken, retries due later, jobs of a worker stopped mid-run) and the
@@ -168,7 +168,9 @@ def queues_start_empty(request: pytest.FixtureRequest) -> None:
     (a customer's first message) are this test's own and stay. Other tests are left alone and
     start no Redis of their own for it.
     """
-    if "live_worker" not in request.fixturenames:
+    if "live_worker" not in request.fixturenames and not request.node.get_closest_marker(
+        "runs_worker"
+    ):
         return
     runtime: Runtime = request.getfixturevalue("runtime")
     with SyncRedis.from_url(request.getfixturevalue("redis_url")) as redis:

@@ -65,6 +65,16 @@ async def left_by_an_earlier_test(runtime: Runtime) -> set[str]:
     )
 
 
+@pytest.fixture(scope="module")
+async def left_before_an_own_worker(runtime: Runtime) -> set[str]:
+    """The same, for the one test that uses it: set up only when that test starts, after the
+    other tests here emptied the streams."""
+    worker = build_worker(runtime)
+    return await leave_jobs(
+        runtime.redis, worker.streams, worker.group, f"earlier-{uuid.uuid4().hex[:8]}"
+    )
+
+
 @pytest.fixture
 async def queued_before_the_worker(runtime: Runtime) -> set[str]:
     """Jobs this test's fixtures leave in every stream before its worker starts."""
@@ -105,3 +115,22 @@ async def test_the_jobs_earlier_tests_left_are_not_run(
     # jobs (queued after the earlier ones) are taken, the earlier ones would have been too.
     taken = await until_dead_lettered(runtime, queued_before_the_worker)
     assert not taken & left_by_an_earlier_test, sorted(taken & left_by_an_earlier_test)
+
+
+@pytest.mark.runs_worker
+async def test_a_test_running_its_own_worker_starts_from_empty_streams_too(
+    left_before_an_own_worker: set[str], runtime: Runtime
+) -> None:
+    """As `test_alerts` does: the whole worker, started by the test itself."""
+    worker = build_worker(runtime)
+    own = await leave_jobs(
+        runtime.redis, worker.streams, worker.group, f"own-{uuid.uuid4().hex[:8]}"
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        taken = await until_dead_lettered(runtime, own)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, timeout=30)
+    assert not taken & left_before_an_own_worker, sorted(taken & left_before_an_own_worker)

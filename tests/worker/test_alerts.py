@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from zapcrm.ops.queues import Alert, AlertTracker
 from zapcrm.runtime import Runtime
 from zapcrm.worker.main import build_worker, watch_alerts
@@ -21,6 +23,7 @@ class RecordingTracker(AlertTracker):
         super().update(alerts)
 
 
+@pytest.mark.runs_worker
 async def test_a_starting_worker_raises_no_no_worker_alert_for_its_own_streams(
     runtime: Runtime,
 ) -> None:
