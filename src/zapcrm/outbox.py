@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -34,10 +34,13 @@ RELAY_GRACE_SECONDS = 5
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
-    """One entry to publish: the stream and its JSON payload."""
+    """One entry to publish: the stream and its JSON payload; `after_commit`, fields its
+    publication right after the commit adds to the payload, not written to its row (what was
+    true at the commit, which a copy the relay publishes later must not claim)."""
 
     stream: str
     payload: Mapping[str, Any]
+    after_commit: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,18 @@ async def record(
     rows = await driver_rows(
         session, _ENQUEUE, {"company_id": company_id, "items": items_json(items)}
     )
-    return [RecordedEntry(id=row[0], stream=row[1], payload=row[2]) for row in rows]
+    entries = [RecordedEntry(id=row[0], stream=row[1], payload=row[2]) for row in rows]
+    if len(entries) == len(items):
+        # The rows come back in the order of the items; an entry whose row does not say the
+        # same as its item goes without its extra fields (they are only ever a shortcut).
+        entries = [
+            replace(entry, payload={**entry.payload, **item.after_commit})
+            if item.after_commit
+            and (entry.stream, entry.payload) == (item.stream, dict(item.payload))
+            else entry
+            for entry, item in zip(entries, items, strict=True)
+        ]
+    return entries
 
 
 def _fields(entry: RecordedEntry) -> dict[str, str]:

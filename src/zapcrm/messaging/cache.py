@@ -3,7 +3,9 @@
 Keys: `evolution:message:<id>` and `evolution:conversation:<id>` hold JSON snapshots;
 `evolution:conversation:<id>:messages` is a sorted set of the newest message ids by time, and
 `...:messages:complete` says a reader filled it from Postgres, so a page read from it is whole.
-Every key has a TTL; the worker writes through after each change.
+Every key has a TTL; the worker writes through after each change. An announcement of a change
+may carry the message and its chat as they were committed (`copies`): the worker then writes
+and publishes those instead of reading them again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
@@ -72,6 +75,50 @@ def session_key(instance_id: uuid.UUID | str) -> str:
 def qrcode_key(instance_id: uuid.UUID | str) -> str:
     """Key of an instance's latest pairing QR code."""
     return f"evolution:qrcode:{instance_id}"
+
+
+# Where an announcement (changes.message_changed) carries the message and its chat, as the API
+# shows them.
+CARRIED_MESSAGE_FIELD = "message"
+CARRIED_CONVERSATION_FIELD = "conversation"
+
+
+def copies(message: MessageOut, conversation: ConversationOut | None) -> dict[str, Any]:
+    """The fields with which an announcement carries the message and its chat (when known)
+    as they are once the writer's transaction commits.
+
+    Only a writer that changes neither again before its commit may send them, and only with
+    the publication right after the commit (outbox.OutboxItem.after_commit): the incoming
+    worker writes these copies and publishes them as they are, and a copy older than what was
+    committed would stay in the cache until its TTL. A copy that only turns out older than
+    another one (a later change's) is harmless: the newer version wins in the cache and in
+    the panel."""
+    fields = {CARRIED_MESSAGE_FIELD: message.model_dump(mode="json")}
+    if conversation is not None:
+        fields[CARRIED_CONVERSATION_FIELD] = conversation.model_dump(mode="json")
+    return fields
+
+
+def carried_message(payload: Mapping[str, Any]) -> MessageOut | None:
+    """The message an announcement carries, or None (the worker reads it)."""
+    document = payload.get(CARRIED_MESSAGE_FIELD)
+    if not isinstance(document, dict):
+        return None
+    try:
+        return MessageOut.model_validate(document)
+    except ValidationError:
+        return None  # not a copy this release can read: Postgres still answers
+
+
+def carried_conversation(payload: Mapping[str, Any]) -> ConversationOut | None:
+    """The chat an announcement carries, or None (the worker reads it)."""
+    document = payload.get(CARRIED_CONVERSATION_FIELD)
+    if not isinstance(document, dict):
+        return None
+    try:
+        return ConversationOut.model_validate(document)
+    except ValidationError:
+        return None  # not a copy this release can read: Postgres still answers
 
 
 def message_out(row: Mapping[str, Any]) -> MessageOut:

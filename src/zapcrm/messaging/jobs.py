@@ -12,7 +12,7 @@ import base64
 import binascii
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -52,27 +52,49 @@ class IncomingHandler:
 
     async def __call__(self, jobs: Sequence[Job]) -> Mapping[str, BaseException]:
         """Handle a batch; everything is idempotent, so a retried batch does no harm."""
-        message_ids = {
-            mid for job in jobs if job.payload.get("kind") == "message"
-            if (mid := uuid_or_none(job.payload.get("message_id"))) is not None
-        }  # fmt: skip
+        # Copies an announcement carries (cache.copies) stand in for reads on its first
+        # delivery, right after its commit; a retried or redelivered one may come after the
+        # cache lost a newer copy (TTL, eviction), so it reads. Any other entry naming the same
+        # row has it read, and the newest version of each row is used.
+        messages: dict[uuid.UUID, MessageOut] = {}
+        conversations: dict[uuid.UUID, ConversationOut] = {}
+        message_ids: set[uuid.UUID] = set()
+        conversation_ids: set[uuid.UUID] = set()
+        for job in jobs:
+            kind = job.payload.get("kind")
+            fresh = job.attempt == 0
+            if kind == "message" and (mid := uuid_or_none(job.payload.get("message_id"))):
+                carried = cache.carried_message(job.payload) if fresh else None
+                if carried is not None and carried.id == mid:
+                    _keep_newest(messages, carried)
+                else:
+                    message_ids.add(mid)
+            if kind in ("message", "conversation", "note", "task") and (
+                cid := uuid_or_none(job.payload.get("conversation_id"))
+            ):
+                chat = (
+                    cache.carried_conversation(job.payload) if fresh and kind == "message" else None
+                )
+                if chat is not None and chat.id == cid:
+                    _keep_newest(conversations, chat)
+                else:
+                    conversation_ids.add(cid)
         note_ids = {
             nid for job in jobs if job.payload.get("kind") == "note"
             if (nid := uuid_or_none(job.payload.get("note_id"))) is not None
         }  # fmt: skip
-        conversation_ids = {
-            cid for job in jobs
-            if job.payload.get("kind") in ("message", "conversation", "note", "task")
-            if (cid := uuid_or_none(job.payload.get("conversation_id"))) is not None
-        }  # fmt: skip
-        # Each snapshot carries its own version (the cache keeps the newest), so the reads
-        # need no common snapshot: no transaction around them.
-        async with self.db.autocommit_session() as session:
-            message_rows = await get_messages(session, sorted(message_ids))
-            conversation_rows = await get_conversations(session, sorted(conversation_ids))
-            note_rows = await notes.get_notes(session, sorted(note_ids))
-        messages = {row["id"]: cache.message_out(row) for row in message_rows}
-        conversations = {row["id"]: cache.conversation_out(row) for row in conversation_rows}
+        note_rows: Sequence[Mapping[str, Any]] = []
+        if message_ids or conversation_ids or note_ids:
+            # Each snapshot carries its own version (the cache keeps the newest), so the reads
+            # need no common snapshot: no transaction around them.
+            async with self.db.autocommit_session() as session:
+                message_rows = await get_messages(session, sorted(message_ids))
+                conversation_rows = await get_conversations(session, sorted(conversation_ids))
+                note_rows = await notes.get_notes(session, sorted(note_ids))
+            for row in message_rows:
+                _keep_newest(messages, cache.message_out(row))
+            for row in conversation_rows:
+                _keep_newest(conversations, cache.conversation_out(row))
         notes_by_id = {row["id"]: NoteOut(**row) for row in note_rows}
         media_jobs: list[tuple[str, Mapping[str, Any]]] = []
         reconnected: list[uuid.UUID] = []
@@ -233,6 +255,16 @@ class IncomingHandler:
             pipe.publish(channel, event)
         else:
             log.warning("incoming.unknown_kind", kind=str(kind)[:50])
+
+
+Snapshot = TypeVar("Snapshot", MessageOut, ConversationOut)
+
+
+def _keep_newest(snapshots: dict[uuid.UUID, Snapshot], snapshot: Snapshot) -> None:
+    """Keep `snapshot` unless a newer copy of the same row is already kept."""
+    kept = snapshots.get(snapshot.id)
+    if kept is None or kept.version <= snapshot.version:
+        snapshots[snapshot.id] = snapshot
 
 
 def _publish_contact(pipe: Pipeline, channel: str, change: str, data: dict[str, Any]) -> None:

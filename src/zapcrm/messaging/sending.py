@@ -36,6 +36,7 @@ Rules (issue 4, "at-least-once must not mean twice"):
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -55,6 +56,7 @@ from zapcrm.evolution.errors import (
 from zapcrm.evolution.repository import gateway_access, record_connection
 from zapcrm.evolution.rotation import resync_for_send
 from zapcrm.logging import get_logger
+from zapcrm.messaging import cache
 from zapcrm.messaging.changes import message_changed
 from zapcrm.messaging.gateway_calls import UnsendableMessage, call_for
 from zapcrm.messaging.held import (
@@ -473,7 +475,18 @@ class OutgoingHandler:
                 await identity_repo.add_identities(
                     session, row["company_id"], row["contact_id"], [("jid", used_jid)]
                 )
-        await self.runtime.outbox.publish([attached.entry])
+            # Read after the transaction's last write, the row and the chat still locked by
+            # it: as they will be committed. The published announcement carries them (its
+            # outbox row does not: a relayed copy has them read again).
+            sent = await outbound.message_and_chat(session, row["id"])
+        entry = attached.entry
+        if sent is not None:
+            chat = sent["conversation"]
+            carried = cache.copies(
+                cache.message_out(sent), None if chat is None else cache.conversation_out(chat)
+            )
+            entry = replace(entry, payload={**entry.payload, **carried})
+        await self.runtime.outbox.publish([entry])
         if folded is not None and folded.media_path is not None:
             # The echo's copy of our file, downloaded before the fold: ours is the one kept.
             await self.storage.delete(row["company_id"], folded.id, folded.media_mimetype)

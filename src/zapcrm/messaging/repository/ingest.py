@@ -193,8 +193,7 @@ NEWER_SQL = "coalesce(c.last_message_at <= :at, true)"
 
 # A new message's inbox fields: preview, times, unread count; a customer's message that waits
 # for the team (`awaits_team`: not the answer to a satisfaction survey) reopens the chat.
-INBOX_CTE_SQL = """inbox as (
-  update evolution_conversations c set
+_INBOX_UPDATE_SQL = """update evolution_conversations c set
     last_message_id = case when NEWER then msg.id else c.last_message_id end,
     last_message_preview = case when NEWER then :preview else c.last_message_preview end,
     last_message_status = case when NEWER then msg.status else c.last_message_status end,
@@ -215,9 +214,11 @@ INBOX_CTE_SQL = """inbox as (
     snoozed_until = case when :awaits_team then null else c.snoozed_until end,
     closed_at = case when :awaits_team and c.status = 'closed' then null else c.closed_at end
   from msg
-  where c.id = msg.conversation_id and msg.inserted
-),
-"""
+  where c.id = msg.conversation_id and msg.inserted"""
+INBOX_CTE_SQL = f"inbox as (\n  {_INBOX_UPDATE_SQL}\n),\n"
+# The same, answering the chat as the update left it (every column, `c.*`): the send request
+# announces that snapshot (repository/outbound.py queue_message).
+INBOX_RETURNING_CTE_SQL = f"inbox as (\n  {_INBOX_UPDATE_SQL}\n  returning c.*\n),\n"
 # A person's first reply of the open service cycle (from the phone, WhatsApp Web or the panel).
 REPLY_CTE_SQL = """reply as (
   update conversation_cycles cc set first_human_reply_at = :at

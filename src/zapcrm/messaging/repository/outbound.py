@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.db import driver_mappings, driver_rows
 from zapcrm.messaging.changes import FOLDED_MESSAGE_FIELD
-from zapcrm.messaging.repository.inbox import MESSAGE_COLUMNS
+from zapcrm.messaging.repository.inbox import CONVERSATION_COLUMNS, MESSAGE_COLUMNS
 from zapcrm.messaging.repository.ingest import (
-    INBOX_CTE_SQL,
+    INBOX_RETURNING_CTE_SQL,
     NEWER_SQL,
     REPLY_CTE_SQL,
 )
@@ -23,8 +23,10 @@ from zapcrm.messaging.schemas import INBOX_ASIDE_MARKS
 from zapcrm.outbox import OutboxItem, RecordedEntry, items_json
 
 # Insert the queued message and update the inbox and the cycle's first human reply in one
-# statement, which answers the new row as the API shows it (no read after it). The idempotency
-# index answers a retried request with no row (see queue_message).
+# statement, which answers the new row as the API shows it (no read after it) and the chat as
+# the inbox update left it (`conversation`, as `inbox.get_conversations` reads it, in JSON; null
+# when the update did not happen). The idempotency index answers a retried request with no row
+# (see queue_message).
 _QUEUE_SQL = """
 with msg as (
   insert into evolution_messages as m
@@ -42,13 +44,19 @@ with msg as (
 INBOX_CTE
 REPLY_CTE
 done as (select 1)
-select * from msg
+select *, CONVERSATION_SNAPSHOT as conversation from msg
 """
 _QUEUE_MESSAGE = text(
-    _QUEUE_SQL.replace("INBOX_CTE", INBOX_CTE_SQL)
+    _QUEUE_SQL.replace("INBOX_CTE", INBOX_RETURNING_CTE_SQL)
     .replace("REPLY_CTE", REPLY_CTE_SQL)
     .replace("NEWER", NEWER_SQL)
     .replace("MESSAGE_COLUMNS", MESSAGE_COLUMNS)
+    .replace(
+        "CONVERSATION_SNAPSHOT",
+        "(select to_jsonb(s) from (select CONVERSATION_COLUMNS from inbox c"
+        " left join contacts ct on ct.id = c.contact_id) s)",
+    )
+    .replace("CONVERSATION_COLUMNS", CONVERSATION_COLUMNS)
 )
 # A message that leaves the chat as it was in the inbox (the out-of-office reply): the
 # customer is still the last to have spoken, waiting for a person, in the same place.
@@ -56,6 +64,7 @@ _QUEUE_ASIDE = text(
     _QUEUE_SQL.replace("INBOX_CTE", "")
     .replace("REPLY_CTE", "")
     .replace("MESSAGE_COLUMNS", MESSAGE_COLUMNS)
+    .replace("CONVERSATION_SNAPSHOT", "cast(null as jsonb)")
 )
 
 
@@ -66,8 +75,10 @@ async def queue_message(
     session: AsyncSession, values: dict[str, Any], *, inbox: bool = True
 ) -> dict[str, Any] | None:
     """Queue an outbound message (with its id; media columns optional): the new row, with the
-    columns of `inbox.MESSAGE_COLUMNS`; None when its idempotency key was already used.
-    With `inbox` false the chat's preview, times and unread count stay as they were."""
+    columns of `inbox.MESSAGE_COLUMNS` and `conversation`, the chat as this statement left it
+    (the columns of `inbox.CONVERSATION_COLUMNS` in JSON; None when it did not change it); None
+    when its idempotency key was already used. With `inbox` false the chat's preview, times and
+    unread count stay as they were."""
     params = {
         **dict.fromkeys(_MEDIA_COLUMNS),
         **values,
@@ -260,6 +271,23 @@ async def attach_key(
         parked=[(kind, payload) for kind, payload in parked],
         entry=RecordedEntry(id=entry_id, stream=stream, payload=payload),
     )
+
+
+# A message and its chat as `inbox.get_messages` and `inbox.get_conversations` read them (the
+# chat in JSON), in one round trip.
+_MESSAGE_AND_CHAT = text(
+    f"select {MESSAGE_COLUMNS}, (select to_jsonb(s) from (select {CONVERSATION_COLUMNS}"  # noqa: S608 - constants
+    " from evolution_conversations c left join contacts ct on ct.id = c.contact_id"
+    " where c.id = m.conversation_id) s) as conversation"
+    " from evolution_messages m where m.id = :id"
+)
+
+
+async def message_and_chat(session: AsyncSession, message_id: uuid.UUID) -> dict[str, Any] | None:
+    """A message with the columns of `inbox.MESSAGE_COLUMNS` and `conversation`, its chat with
+    those of `inbox.CONVERSATION_COLUMNS` in JSON; None when it does not exist."""
+    rows = await driver_mappings(session, _MESSAGE_AND_CHAT, {"id": message_id})
+    return rows[0] if rows else None
 
 
 # The chat's latest message that counts in the inbox (the automatic lines queued with

@@ -27,7 +27,7 @@ from zapcrm.messaging.changes import conversation_changed, message_changed
 from zapcrm.messaging.labels import preview_of
 from zapcrm.messaging.media import MediaStorage
 from zapcrm.messaging.repository import outbound
-from zapcrm.messaging.schemas import INBOX_ASIDE_MARKS, MessageOut
+from zapcrm.messaging.schemas import INBOX_ASIDE_MARKS, ConversationOut, MessageOut
 from zapcrm.messaging.uploads import MediaUpload
 from zapcrm.outbox import OutboxItem
 
@@ -240,10 +240,19 @@ async def _queue(
         )
         assert existing is not None
         return await _message(session, existing), []
+    message = cache.message_out(row)
+    chat = row["conversation"]
+    # The callers commit without touching the row or the chat again (a scheduled round's next
+    # send to the same chat announces a newer copy of it): the announcement carries both.
     items = send_items(
-        actor.company_id, conversation["id"], conversation["instance_id"], row["id"], "created"
+        actor.company_id,
+        conversation["id"],
+        conversation["instance_id"],
+        row["id"],
+        "created",
+        carried=(message, None if chat is None else cache.conversation_out(chat)),
     )
-    return cache.message_out(row), items
+    return message, items
 
 
 async def queue_automatic_text(
@@ -296,21 +305,29 @@ def send_items(
     instance_id: uuid.UUID,
     message_id: uuid.UUID,
     change: str,
+    carried: tuple[MessageOut, ConversationOut | None] | None = None,
     **job: Any,
 ) -> list[OutboxItem]:
-    """The send job for the worker and the live event of the message's change."""
+    """The send job for the worker and the live event of the message's change, carrying the
+    message and its chat when the caller knows them as they will be committed (`carried`,
+    see cache.copies)."""
+    # Our own file is already stored: no download job for it (media stays False).
+    announcement = message_changed(
+        company_id=company_id,
+        conversation_id=conversation_id,
+        message_id=message_id,
+        change=change,
+    )
+    if carried is not None:
+        announcement = OutboxItem(
+            announcement.stream, announcement.payload, after_commit=cache.copies(*carried)
+        )
     return [
         OutboxItem(
             OUTGOING_STREAM,
             {"message_id": str(message_id), "instance_id": str(instance_id)} | job,
         ),
-        # Our own file is already stored: no download job for it (media stays False).
-        message_changed(
-            company_id=company_id,
-            conversation_id=conversation_id,
-            message_id=message_id,
-            change=change,
-        ),
+        announcement,
     ]
 
 
