@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Computed, DateTime, Text, func
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy import Boolean, Computed, DateTime, Integer, Text, func
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zapcrm.models.base import (
@@ -53,5 +53,9 @@ class Contact(Base):
     folded_tags: Mapped[list[str] | None] = mapped_column(
         ARRAY(Text), Computed("app.folded_tags(tags)")
     )
+    # The import job that created it and the file's row (migration 0056): its timeline's
+    # "import.created" entry, kept on the row the import writes anyway instead of as an event.
+    import_job_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    import_row: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 
 from tests.conftest import Factory, UserFixture, login
 from zapcrm.contacts.importing.jobs import IMPORT_STREAM, ContactImportHandler
+from zapcrm.contacts.repository import crud
 from zapcrm.db import Database
-from zapcrm.models import ContactAttribute, FunnelStage, Role
+from zapcrm.models import Contact, ContactAttribute, FunnelStage, Role
 from zapcrm.runtime import Runtime
 from zapcrm.worker import Job, RetryJobLater
 
@@ -169,3 +171,17 @@ async def contacts_of(db: Database, company_id: uuid.UUID) -> list[dict[str, Any
         " from contacts where company_id = :c order by phone_e164, id",
         c=company_id,
     )
+
+
+async def timeline_kinds(db: Database, company_id: uuid.UUID) -> dict[str, int]:
+    """How many entries of each kind the timelines of the company's contacts show (what the
+    contact page and `GET /api/contacts/{id}/history` list)."""
+    kinds: Counter[str] = Counter()
+    async with db.service_session() as session:
+        contact_ids = await session.scalars(
+            select(Contact.id).where(Contact.company_id == company_id)
+        )
+        for contact_id in contact_ids.all():
+            for entry in await crud.history(session, contact_id, before=None, limit=1000):
+                kinds[entry["kind"]] += 1
+    return dict(kinds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from datetime import datetime
 
 import httpx
 import orjson
@@ -152,18 +153,19 @@ async def test_full_flow_from_upload_to_failed_rows(
         id=joao["id"],
     )
     assert [row["value"] for row in keys] == ["551187654321", "5511987654321"]
-    timeline = await query(
+    # The contact's timeline says which job made it, from which row, when; by whom is the job's
+    # creator, this operator.
+    history = await imports_api.get(f"/api/contacts/{joao['id']}/history", headers=headers)
+    (entry,) = history.json()["items"]
+    assert (entry["kind"], entry["details"]) == ("import.created", {"job_id": job["id"], "row": 1})
+    (created,) = await query(
         runtime.db,
-        "select kind, actor_id, details from contact_events where contact_id = :id",
+        "select c.created_at, j.created_by from contacts c"
+        " join import_jobs j on j.id = c.import_job_id where c.id = :id",
         id=joao["id"],
     )
-    assert timeline == [
-        {
-            "kind": "import.created",
-            "actor_id": tenant.users[Role.OPERATOR].id,
-            "details": {"job_id": job["id"], "row": 1},
-        }
-    ]
+    assert datetime.fromisoformat(entry["at"]) == created["created_at"]
+    assert created["created_by"] == tenant.users[Role.OPERATOR].id
 
     failed = await imports_api.get(final["failed_rows_url"], headers=headers)
     assert failed.status_code == 200

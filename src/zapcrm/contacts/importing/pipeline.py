@@ -104,14 +104,17 @@ async def apply_batch(
     default_source: str | None,
     actor_id: uuid.UUID | None,
     details: dict[str, Any],
+    job_id: uuid.UUID | None = None,
     with_rows: bool = False,
     recovering_job: str | None = None,
 ) -> BatchResult:
     """Create, update or skip a contact for every row; the caller owns the transaction.
 
     `batch` is `stage_rows` of the cleaned rows (encoded off the event loop by the CSV job).
-    `recovering_job` names the job when an earlier attempt may have applied some of
-    these rows already (their timeline events tell). Every event's details get the row number.
+    The contacts a job (`job_id`) creates carry it and their row; without a job their creation
+    is a timeline event. `recovering_job` names the job when an earlier attempt may have
+    applied some of these rows already (their contacts and timeline events tell). Every
+    event's details get the row number.
     """
     if not batch.rows:
         return BatchResult(0, 0, 0, [] if with_rows else None)
@@ -138,6 +141,7 @@ async def apply_batch(
                 company_id,
                 wave,
                 default_source=default_source,
+                job_id=job_id,
                 actor_id=actor_id,
                 details=details,
             )

@@ -11,8 +11,9 @@ current one, and a chunk is applied in `limits.IMPORT_LANES` transactions at onc
 by phone so that one person's rows stay in one lane, in file order. The lanes other than the
 first commit as soon as they are done; the first (which holds the job row) commits last, with
 the checkpoint. If it never does, the retry recognises the rows the other lanes applied by the
-timeline events they wrote (job id + row number) and counts them as before. Any failure in a
-parallel attempt (a lock wait between lanes times out, a deadlock) retries the chunk in one lane.
+job id and row number they left (on the contacts they created, in the timeline events of the
+ones they changed) and counts them as before. Any failure in a parallel attempt (a lock wait
+between lanes times out, a deadlock) retries the chunk in one lane.
 """
 
 from __future__ import annotations
@@ -410,6 +411,7 @@ class ImportRunner:
             default_source=DEFAULT_SOURCE,
             actor_id=setup.created_by,
             details={"job_id": str(self.job_id)},
+            job_id=self.job_id,
             recovering_job=str(self.job_id) if recovering else None,
         )
 

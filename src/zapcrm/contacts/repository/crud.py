@@ -124,6 +124,16 @@ async def move_everything(
         " where company_id = :company and contact_id = :source",
         "update contact_events set contact_id = :target"
         " where company_id = :company and contact_id = :source",
+        # An import job's creation of the other contact is kept on its row (migration 0056),
+        # which goes: it becomes an event of the kept contact, so the timeline still shows it
+        # and an import's recovery and list rules still find the job there.
+        "insert into contact_events"
+        " (company_id, contact_id, kind, actor_id, details, created_at)"
+        " select c.company_id, :target, 'import.created', j.created_by,"
+        " jsonb_build_object('job_id', c.import_job_id, 'row', c.import_row), c.created_at"
+        " from contacts c left join import_jobs j"
+        " on j.id = c.import_job_id and j.company_id = c.company_id"
+        " where c.company_id = :company and c.id = :source and c.import_job_id is not null",
         # A list may hold both: keep one membership.
         "insert into segment_members (segment_id, contact_id, company_id, added_at)"
         " select segment_id, :target, company_id, added_at from segment_members"
@@ -150,6 +160,13 @@ select * from (
   select e.created_at as at, e.kind, null::uuid as conversation_id, null::uuid as message_id,
          null::boolean as from_me, null::text as text, e.details, 'e' || e.id as sort_id
   from contact_events e where e.contact_id = :contact_id
+  union all
+  -- An import job's creation of the contact, kept on its row (migration 0056) and shown as
+  -- the event it replaces; its sort id ranks it below the contact's events of the same moment
+  -- (an update by a later row of the same file), as the creation they follow.
+  select c.created_at, 'import.created', null, null, null, null,
+         jsonb_build_object('job_id', c.import_job_id, 'row', c.import_row), 'a' || c.id
+  from contacts c where c.id = :contact_id and c.import_job_id is not null
   union all
   select m.message_timestamp, 'message', m.conversation_id, m.id, m.from_me,
          m.body, jsonb_build_object('type', m.type, 'status', m.status,

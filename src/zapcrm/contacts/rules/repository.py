@@ -21,6 +21,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
@@ -122,13 +123,20 @@ def by_ids(contact_ids: Sequence[uuid.UUID]) -> ColumnElement[bool]:
 
 
 def imported_by(company_id: uuid.UUID, job_id: uuid.UUID) -> ColumnElement[bool]:
-    """Contacts an import job created or changed: their timeline names the job."""
-    touched = select(ContactEvent.contact_id).where(
+    """Contacts an import job created or changed: the ones it created name it on their row
+    (migration 0056), the others in their timeline (changes, merges, older imports)."""
+    # One IN over both sets stays a semi-join: an OR of the column test and an IN would run
+    # the IN as a subplan per contact once its ids outgrow work_mem (a big import's updates).
+    created = source.table().alias("created")
+    by_row = select(created.c.id).where(
+        created.c.company_id == company_id, created.c.import_job_id == job_id
+    )
+    by_timeline = select(ContactEvent.contact_id).where(
         ContactEvent.details.op("->>", return_type=Text)(_JOB_ID) == str(job_id),
         ContactEvent.kind.in_(_IMPORT_KINDS),
         ContactEvent.company_id == company_id,
     )
-    return source.table().c.id.in_(touched)
+    return source.table().c.id.in_(union_all(by_row, by_timeline))
 
 
 def _on_table(expression: ColumnElement[bool]) -> ColumnElement[bool]:
