@@ -448,7 +448,8 @@ def _report(
         "RLS table = the service reading public.contacts under RLS (before migration 0010)\n"
         "shipped = the service as shipped: tenant transaction (RLS role + claims) + SQLAlchemy,"
         " reading app.company_contacts with the stored search_name (migration 0010)\n"
-        "raw SQL = the same statement on the table by bare psycopg as its owner (no RLS, no ORM)"
+        "raw SQL = the same statement on the table by bare psycopg as its owner (no RLS, no ORM;"
+        " the page only: not the lookup of a name's typos among its name words, migration 0057)"
     )
     verdict = {side: "MET" if met[side] else "NOT MET" for side in sides}
     print(

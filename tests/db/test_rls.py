@@ -25,6 +25,7 @@ TENANT_TABLES = (
     "contacts",
     "contact_identities",
     "contact_stage_tallies",
+    "contact_name_words",
     "evolution_conversations",
     "conversation_cycles",
     "evolution_messages",
@@ -67,6 +68,7 @@ INSERT_INTO_OTHER_COMPANY = {
     " values (:b, :b_contact, 'phone', '5511900000000')",
     "contact_stage_tallies": "insert into contact_stage_tallies (company_id, contacts)"
     " values (:b, 1)",
+    "contact_name_words": "insert into contact_name_words (company_id, word) values (:b, 'x')",
     "evolution_conversations": "insert into evolution_conversations"
     " (company_id, instance_id, remote_jid) values (:b, :b_instance, 'intruso@s.whatsapp.net')",
     "conversation_cycles": "insert into conversation_cycles"

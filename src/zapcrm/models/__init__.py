@@ -11,6 +11,7 @@ from zapcrm.models.contact import Contact
 from zapcrm.models.contact_attribute import ContactAttribute
 from zapcrm.models.contact_event import ContactEvent
 from zapcrm.models.contact_identity import ContactIdentity
+from zapcrm.models.contact_name_word import ContactNameWord
 from zapcrm.models.contact_stage_tally import ContactStageTally
 from zapcrm.models.conversation_cycle import ConversationCycle
 from zapcrm.models.conversation_note import ConversationNote
@@ -47,6 +48,7 @@ __all__ = [
     "ContactAttribute",
     "ContactEvent",
     "ContactIdentity",
+    "ContactNameWord",
     "ContactStageTally",
     "ConversationCycle",
     "ConversationNote",

@@ -237,7 +237,8 @@ async def test_query_count_of_a_search_page_is_pinned(db: Database, factory: Fac
     identity = tenant.identity(Role.OPERATOR)
     cases = [
         (ContactQuery(), 1),
-        (ContactQuery(q="maria"), 1),  # a name search needs nothing from the company
+        (ContactQuery(q="mar"), 1),  # a name search needs nothing from the company
+        (ContactQuery(q="maria"), 2),  # but a word's typos, looked up among its name words
         (ContactQuery(q="11 98765"), 2),  # a phone needs the company's region
         (ContactQuery(q="11 98765", filter={"field": "custom.cidade", "operator": "absent"}), 3),
     ]

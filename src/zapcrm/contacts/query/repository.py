@@ -99,6 +99,32 @@ def matching_ids(
     return select(read.c.id).where(visible(company_id), *where)
 
 
+async def words_within_typo(
+    session: AsyncSession, company_id: uuid.UUID, words: Sequence[str]
+) -> dict[str, list[str]]:
+    """For each folded word, the words of the company's contact names within a typo of it
+    (pg_trgm `<<%`, the session's threshold; the word itself when a name has it): a lookup of
+    the trigram index of migration 0057's few thousand words, for search.py `search_clause`."""
+    vocabulary = source.name_words()
+    lookups = [
+        select(literal(word, Text), vocabulary.c.word)
+        .where(
+            vocabulary.c.company_id == company_id,
+            bindparam(None, word, type_=Text).op("<<%", is_comparison=True)(vocabulary.c.word),
+        )
+        .distinct()
+        for word in words
+    ]
+    found: dict[str, list[str]] = {word: [] for word in words}
+    if not lookups:
+        return found
+    async with unprepared(session):  # how many words match depends on the word
+        rows = (await session.execute(union_all(*lookups))).all()
+    for typed, spelling in rows:
+        found[typed].append(spelling)
+    return found
+
+
 async def company_profile(session: AsyncSession, company_id: uuid.UUID) -> tuple[str, str]:
     """The company's time zone and default phone region."""
     row = (

@@ -25,10 +25,19 @@ the part after `+55` and the DDD (migration 0046), each read as a range.
 Reads go through the tenant view (source.py explains why).
 
 A typo costs: `<<%` makes the name's trigrams and tries each extent of its words, ~5 us a
-name, where a LIKE takes a tenth of that. A word many contacts have is found by walking the
-newest contacts until a page is full, testing thousands of names, so `<<%` only runs on names
-that hold enough of the word's trigrams, looked for by LIKE (`_may_be_similar`: the same
-names, a sixth of the time).
+name, where a LIKE takes a tenth of that; asked of the trigram index, it decodes the long
+posting lists of the typed word's edge trigrams ("  d" is in 288,737 of 1,000,000 names). So
+a typo is looked up among the company's name words instead (migration 0057, `typo_lookups`
+and repository.py `words_within_typo`): the spellings `<<%` puts within a typo of the typed
+word, then the names holding one of them as a whole word (a LIKE on its rarest trigrams, then
+a word-bounded regular expression). That finds the names `<<%` finds through one of their
+words. `<<%` also matches an extent of several words of a name ("dasilva": 0.55 with "da
+Silva", 0.4 with "Silva"): a typed word with no name word within a typo keeps `<<%` (so
+"dasilva" still finds every "da Silva"), one with some no longer finds names it is within a
+typo of only across several of their words (none of the bench's typos, `test_name_words.py`).
+A word that cannot be looked up this way (not ASCII letters and digits) or that has too many
+spellings keeps `<<%` too, which then only runs on names holding enough of the word's
+trigrams, looked for by LIKE (`_may_be_similar`: the same names, a sixth of the time).
 """
 
 from __future__ import annotations
@@ -36,11 +45,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import phonenumbers
 from sqlalchemy import (
+    Boolean,
     Float,
     Integer,
     Text,
@@ -74,9 +85,13 @@ __all__ = [
     "parse_search",
     "relevance",
     "search_clause",
+    "typo_lookups",
 ]
 
 MIN_SUFFIX_DIGITS = 4  # fewer digits end too many numbers to mean one person
+# More spellings within a typo than this and the word keeps `<<%`: a LIKE per spelling, tested
+# on each contact a walk of the newest ones reads, would cost more than the typo test.
+MAX_SPELLINGS = 24
 _THRESHOLD = literal_column(STRICT_THRESHOLD_SQL, Float)
 _BELOW_DEFAULT = select(_THRESHOLD < STRICT_THRESHOLD).scalar_subquery()
 _PHONE_LIKE = re.compile(r"^\+?[0-9 ().\-/]+$")
@@ -122,8 +137,25 @@ def looks_like_phone(q: str) -> bool:
     return bool(_PHONE_LIKE.match(text)) and any(ch.isdigit() for ch in text)
 
 
-def search_clause(term: SearchTerm) -> ColumnElement[bool]:
-    """The WHERE condition of a search term."""
+def typo_lookups(term: SearchTerm) -> tuple[str, ...]:
+    """The words of a name search whose typos are looked up among the company's name words
+    (repository.py `words_within_typo`), folded; pass what it finds to `search_clause`."""
+    if term.kind != "name":
+        return ()
+    return tuple(dict.fromkeys(word.lower() for word in term.words if _looked_up(word)))
+
+
+def _looked_up(word: str) -> bool:
+    # ASCII letters and digits: app.search_text folds them as lower() does, and pg_trgm reads
+    # them as one word, as it reads each word of the vocabulary.
+    return allows_typo(word) and word.isascii() and word.isalnum()
+
+
+def search_clause(
+    term: SearchTerm, spellings: Mapping[str, Sequence[str]] | None = None
+) -> ColumnElement[bool]:
+    """The WHERE condition of a search term. `spellings`: for each word of `typo_lookups`,
+    the company's name words within a typo of it (without it, typos are tested by `<<%`)."""
     if term.kind == "phone":
         phone = source.contacts().c.phone_e164
         # One range per prefix: each becomes a range scan on the phone index (a BitmapOr).
@@ -141,7 +173,7 @@ def search_clause(term: SearchTerm) -> ColumnElement[bool]:
                 return or_(_email_suffix(term.text), _email_domain(domain))
             return _email_suffix(term.text)
         return _email_prefix(term.text)
-    clause = and_(*(_word(word) for word in term.words))
+    clause = and_(*(_word(word, spellings or {}) for word in term.words))
     if len(term.words) == 1 and _EMAIL_LIKE.match(term.words[0]):
         word = term.words[0].lower()
         if "." in word.strip("."):
@@ -167,17 +199,38 @@ def relevance(term: SearchTerm) -> ColumnElement[float] | None:
     return cast(func.similarity(name, typed) + func.word_similarity(typed, name), Float)
 
 
-def _word(word: str) -> ColumnElement[bool]:
+def _word(word: str, spellings: Mapping[str, Sequence[str]]) -> ColumnElement[bool]:
     name = source.search_name()
     # Too short for a trigram, a word matches the start of one of the name's words instead.
     clause = or_(
         *(name.like(search_text(_param(pattern)), escape="\\") for pattern in like_patterns(word))
     )
+    folded = word.lower()
+    known = spellings.get(folded) if _looked_up(word) else None
+    # No name word within a typo: the typed word may still be within one of an extent of
+    # several words ("dasilva" of "da Silva"), which only `<<%` sees; it then finds nobody
+    # or such names, as before.
+    if known:
+        # A spelling holding the typed word is in every name it is in already (the LIKE).
+        others = sorted({spelling for spelling in known if folded not in spelling})
+        if len(others) <= MAX_SPELLINGS:
+            return or_(clause, _holds_word(name, others)) if others else clause
     if allows_typo(word):
         similar = search_text(_param(word)).op("<<%", is_comparison=True)(name)
         screen = _may_be_similar(word, name)
         clause = or_(clause, similar if screen is None else and_(screen, similar))
     return clause
+
+
+def _holds_word(name: ColumnElement[str], words: Sequence[str]) -> ColumnElement[bool]:
+    """The name has one of `words` (name words of the vocabulary) as a whole word."""
+    # The LIKEs find candidates by each word's trigrams in the index (its rarest decide); the
+    # expression, through a function the index cannot answer, keeps only whole words, split
+    # as pg_trgm and the vocabulary split them.
+    held = or_(*(name.like(_param(f"%{like_escape(word)}%"), escape="\\") for word in words))
+    alternatives = "|".join(re.escape(word) for word in words)
+    bounded = f"(^|[^[:alnum:]])({alternatives})([^[:alnum:]]|$)"
+    return and_(held, func.regexp_like(name, _param(bounded), type_=Boolean))
 
 
 @functools.lru_cache(maxsize=1024)

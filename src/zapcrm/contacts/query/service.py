@@ -45,6 +45,7 @@ from zapcrm.contacts.query.search import (
     parse_search,
     relevance,
     search_clause,
+    typo_lookups,
 )
 from zapcrm.contacts.query.sorting import Sort, decode_cursor, encode_cursor
 from zapcrm.contacts.query.suggestions import MIN_WORD_LENGTH, NameWord, spellings, swaps
@@ -135,7 +136,13 @@ async def resolve_criteria(
         region = (await company.profile())[1] if looks_like_phone(query.q) else "BR"
         term = parse_search(query.q, region)
         if term is not None:
-            where.append(search_clause(term))
+            lookups = typo_lookups(term)
+            spellings = (
+                await repository.words_within_typo(session, identity.company_id, lookups)
+                if lookups
+                else None
+            )
+            where.append(search_clause(term, spellings))
     if query.filter:
         expression = compile_filter(query.filter, await company.filter_context(now, query.filter))
         if expression is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from sqlalchemy import Column, MetaData, Table, Text, func
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.sql.elements import ColumnElement
 
 from zapcrm.models import Contact
@@ -31,6 +31,7 @@ __all__ = [
     "TENANT_VIEW_SQL",
     "contacts",
     "folded_tags",
+    "name_words",
     "search_name",
     "search_text",
     "stored_name_table",
@@ -95,6 +96,27 @@ def search_name() -> ColumnElement[str]:
         stored: ColumnElement[str] = read.c.search_name
         return stored
     return search_text(read.c.name)
+
+
+def name_words() -> Table:
+    """The distinct words of the company's contact names, folded as `search_name` (migration
+    0057): through `app.company_contact_name_words`, the tenant rule of `contacts()`, when
+    contacts are read through the tenant view, else from the table as they are."""
+    return _NAME_WORDS_VIEW if contacts().schema == "app" else _NAME_WORDS_TABLE
+
+
+def _name_words(name: str, schema: str | None) -> Table:
+    return Table(
+        name,
+        MetaData(),
+        Column("company_id", UUID(as_uuid=True)),
+        Column("word", Text),
+        schema=schema,
+    )
+
+
+_NAME_WORDS_VIEW = _name_words("company_contact_name_words", "app")
+_NAME_WORDS_TABLE = _name_words("contact_name_words", None)
 
 
 def _read_columns() -> list[Column[Any]]:
