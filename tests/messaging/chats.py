@@ -96,6 +96,24 @@ async def queue_unpublished(
     return str(message.id)
 
 
+async def store_echo(db: Database, message_id: Any) -> str:
+    """The gateway's echo of our send, stored on a row of its own as ingestion stores one that
+    came before our send's key (delivered, a minute ago). Returns its key id."""
+    echo_key = f"E{uuid.uuid4().hex[:12].upper()}"
+    async with db.service_session() as session:
+        await session.execute(
+            text(
+                "insert into evolution_messages (company_id, instance_id, conversation_id,"
+                " from_me, remote_jid, key_id, type, body, status, message_timestamp, created_at)"
+                " select company_id, instance_id, conversation_id, true, remote_jid, :key,"
+                " 'text', body, 'DELIVERY_ACK', now(), now() - interval '1 minute'"
+                " from evolution_messages where id = :id"
+            ),
+            {"key": echo_key, "id": message_id},
+        )
+    return echo_key
+
+
 async def stream_payloads(runtime: Runtime, stream: str) -> list[dict[str, Any]]:
     """The payloads of a Redis stream's entries still there, oldest first."""
     entries = cast(list[tuple[str, dict[str, str]]], await runtime.redis.xrange(stream) or [])

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import Factory
 from tests.evolution.harness import rows
-from tests.messaging.chats import acting_as, new_chat, stream_payloads
+from tests.messaging.chats import acting_as, new_chat, store_echo, stream_payloads
 from zapcrm.db import Database
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.messaging import cache, realtime
@@ -194,23 +194,13 @@ async def test_the_sent_announcement_carries_the_row_after_the_statuses_parked_f
     conversation_id, items = await _queued(client, db, factory, "Pode confirmar?")
     announced = _announcement(items)
     message_id = announced["message_id"]
-    echo_key = f"E{uuid.uuid4().hex[:12].upper()}"
+    # An earlier attempt reached WhatsApp (its echo is stored) and the customer read it (the
+    # status waits under the key for a row that has it).
+    echo_key = await store_echo(db, message_id)
     async with db.service_session() as session:
-        # An earlier attempt reached WhatsApp (its echo is stored) and the customer read it
-        # (the status waits under the key for a row that has it).
         await session.execute(
             text("update evolution_messages set send_attempted_at = :at where id = :id"),
             {"at": datetime.now(UTC) - timedelta(minutes=2), "id": message_id},
-        )
-        await session.execute(
-            text(
-                "insert into evolution_messages (company_id, instance_id, conversation_id,"
-                " from_me, remote_jid, key_id, type, body, status, message_timestamp, created_at)"
-                " select company_id, instance_id, conversation_id, true, remote_jid, :key,"
-                " 'text', body, 'DELIVERY_ACK', now(), now() - interval '1 minute'"
-                " from evolution_messages where id = :id"
-            ),
-            {"id": message_id, "key": echo_key},
         )
         await session.execute(
             text(

@@ -76,6 +76,17 @@ async def _copies(db: Database, message_id: str, count: int) -> list[str]:
         return [str(row[0]) for row in rows]
 
 
+async def _reconnects(db: Database, runtime: Runtime, chat: Chat) -> None:
+    """The chat's instance says it is connected again (its `connection.update` open)."""
+    reconnected = {
+        "kind": "instance",
+        "company_id": str(chat.instance.company_id),
+        "instance_id": str(chat.instance.instance_id),
+        "state": "open",
+    }
+    await IncomingHandler(db, runtime.redis)([Job(INCOMING_STREAM, "1-0", reconnected)])
+
+
 async def _jobs_for(runtime: Runtime, message_id: str) -> int:
     queued = await entries(runtime.redis, OUTGOING_STREAM)
     return sum(message_id in fields.get(PAYLOAD_FIELD, "") for _id, fields in queued)
@@ -116,18 +127,11 @@ async def test_a_reconnection_queues_again_the_sends_held_for_it_not_the_others(
     held = await _waiting_send(client, db, factory, chat)
     with_a_job = await _waiting_send(client, db, factory, chat)
     await mark_held(runtime.redis, uuid.UUID(held), HOLD_LIMIT)
-    reconnected = {
-        "kind": "instance",
-        "company_id": str(chat.instance.company_id),
-        "instance_id": str(chat.instance.instance_id),
-        "state": "open",
-    }
-
-    await IncomingHandler(db, runtime.redis)([Job(INCOMING_STREAM, "1-0", reconnected)])
+    await _reconnects(db, runtime, chat)
 
     assert (await _jobs_for(runtime, held), await _jobs_for(runtime, with_a_job)) == (1, 0)
     # Queued once: a second reconnection finds it no longer held.
-    await IncomingHandler(db, runtime.redis)([Job(INCOMING_STREAM, "2-0", reconnected)])
+    await _reconnects(db, runtime, chat)
     assert await _jobs_for(runtime, held) == 1
 
 
@@ -193,13 +197,6 @@ async def test_a_reconnection_queues_again_every_send_held_for_it(
     held = [first, *await _copies(db, first, SWEEP_PAGE + 4)]
     for message_id in held:
         await mark_held(runtime.redis, uuid.UUID(message_id), HOLD_LIMIT)
-    reconnected = {
-        "kind": "instance",
-        "company_id": str(chat.instance.company_id),
-        "instance_id": str(chat.instance.instance_id),
-        "state": "open",
-    }
-
-    await IncomingHandler(db, runtime.redis)([Job(INCOMING_STREAM, "1-0", reconnected)])
+    await _reconnects(db, runtime, chat)
 
     assert await _jobs_of(runtime, held) == Counter(held)

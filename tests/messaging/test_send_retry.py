@@ -15,7 +15,14 @@ from sqlalchemy import text
 from tests.conftest import Factory, UserFixture, login
 from tests.evolution.harness import Instance, rows
 from tests.live import SseReader, token_headers
-from tests.messaging.chats import acting_as, assign, new_chat, queue_unpublished, stream_payloads
+from tests.messaging.chats import (
+    acting_as,
+    assign,
+    new_chat,
+    queue_unpublished,
+    store_echo,
+    stream_payloads,
+)
 from tests.messaging.gateway import Gateway, count_from_me
 from zapcrm.db import Database
 from zapcrm.evolution.credentials import CredentialBox
@@ -200,18 +207,7 @@ async def test_a_retried_send_whose_earlier_attempt_reached_whatsapp_adopts_its_
         db, owner, conversation_id, "Pode confirmar?", attempted_ago=timedelta(minutes=2)
     )
     # The gateway did send it (the call timed out): its echo arrived later, on its own row.
-    echo_key = f"E{uuid.uuid4().hex[:12].upper()}"
-    async with db.service_session() as session:
-        await session.execute(
-            text(
-                "insert into evolution_messages (company_id, instance_id, conversation_id,"
-                " from_me, remote_jid, key_id, type, body, status, message_timestamp, created_at)"
-                " select company_id, instance_id, conversation_id, true, remote_jid, :key,"
-                " 'text', body, 'DELIVERY_ACK', now(), now() - interval '1 minute'"
-                " from evolution_messages where id = :id"
-            ),
-            {"key": echo_key, "id": message_id},
-        )
+    echo_key = await store_echo(db, message_id)
     actor = acting_as(owner)
     async with db.tenant_session(actor.claims) as session:
         _, items = await outbound.retry(session, actor, uuid.UUID(message_id))
