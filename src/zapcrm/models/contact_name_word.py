@@ -1,14 +1,16 @@
 """A word of a company's contact names, folded as `search_name` (migration 0057).
 
 Written only by the contacts table's triggers (the words of inserted rows and of changed
-names); the name search looks a typed word's typos up among them (contacts/query/search.py).
+names, the stale mark of the names that went) and by the worker's upkeep, which removes the
+words nobody has any more; the name search looks a typed word's typos up among them
+(contacts/query/search.py).
 """
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import BigInteger, Identity, Text
+from sqlalchemy import BigInteger, Boolean, Identity, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zapcrm.models.base import Base, company_fk
@@ -22,3 +24,6 @@ class ContactNameWord(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     company_id: Mapped[uuid.UUID] = company_fk()
     word: Mapped[str] = mapped_column(Text)
+    # Its name went (a contact deleted or renamed): the upkeep checks whether anyone still has
+    # it (migration 0058, contacts/jobs.py).
+    stale: Mapped[bool] = mapped_column(Boolean, server_default="false")

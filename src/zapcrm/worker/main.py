@@ -11,7 +11,7 @@ from prometheus_client import start_http_server
 from zapcrm.campaigns.dispatch import dispatch_forever
 from zapcrm.config import Settings
 from zapcrm.contacts.importing.jobs import IMPORT_STREAM, ContactImportHandler
-from zapcrm.contacts.jobs import fold_tallies_forever
+from zapcrm.contacts.jobs import fold_tallies_forever, prune_name_words_forever
 from zapcrm.distribution.jobs import distribute_forever
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.evolution.rotation import sync_forever
@@ -135,6 +135,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             distribute_forever(runtime, stop),
             send_due_forever(runtime, stop),
             fold_tallies_forever(runtime, stop),
+            prune_name_words_forever(runtime, stop),
         )
     finally:
         await runtime.close()
