@@ -51,6 +51,11 @@ class RecordedEntry:
     stream: str
     payload: Mapping[str, Any]
 
+    def carrying(self, fields: Mapping[str, Any]) -> RecordedEntry:
+        """The entry as published right after its commit, with `fields` added to the payload
+        its row holds (`OutboxItem.after_commit`)."""
+        return replace(self, payload={**self.payload, **fields})
+
 
 # Through a definer function so that a request under RLS can write (and learn the ids of) its
 # entries without being allowed to read the outbox (migration 0007).
@@ -82,7 +87,7 @@ async def record(
         # The rows come back in the order of the items; an entry whose row does not say the
         # same as its item goes without its extra fields (they are only ever a shortcut).
         entries = [
-            replace(entry, payload={**entry.payload, **item.after_commit})
+            entry.carrying(item.after_commit)
             if item.after_commit
             and (entry.stream, entry.payload) == (item.stream, dict(item.payload))
             else entry

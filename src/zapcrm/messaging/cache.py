@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import ValidationError
@@ -81,6 +81,7 @@ def qrcode_key(instance_id: uuid.UUID | str) -> str:
 # shows them.
 CARRIED_MESSAGE_FIELD = "message"
 CARRIED_CONVERSATION_FIELD = "conversation"
+Carried = TypeVar("Carried", MessageOut, ConversationOut)
 
 
 def copies(message: MessageOut, conversation: ConversationOut | None) -> dict[str, Any]:
@@ -101,24 +102,29 @@ def copies(message: MessageOut, conversation: ConversationOut | None) -> dict[st
 
 def carried_message(payload: Mapping[str, Any]) -> MessageOut | None:
     """The message an announcement carries, or None (the worker reads it)."""
-    document = payload.get(CARRIED_MESSAGE_FIELD)
-    if not isinstance(document, dict):
-        return None
-    try:
-        return MessageOut.model_validate(document)
-    except ValidationError:
-        return None  # not a copy this release can read: Postgres still answers
+    return _carried(payload, CARRIED_MESSAGE_FIELD, MessageOut)
 
 
 def carried_conversation(payload: Mapping[str, Any]) -> ConversationOut | None:
     """The chat an announcement carries, or None (the worker reads it)."""
-    document = payload.get(CARRIED_CONVERSATION_FIELD)
+    return _carried(payload, CARRIED_CONVERSATION_FIELD, ConversationOut)
+
+
+def _carried(payload: Mapping[str, Any], field: str, model: type[Carried]) -> Carried | None:
+    document = payload.get(field)
     if not isinstance(document, dict):
         return None
     try:
-        return ConversationOut.model_validate(document)
+        return model.model_validate(document)
     except ValidationError:
         return None  # not a copy this release can read: Postgres still answers
+
+
+def message_and_chat_out(row: Mapping[str, Any]) -> tuple[MessageOut, ConversationOut | None]:
+    """A message row with its chat in JSON (`conversation`, None when absent), as the API
+    shows both: what `copies` takes."""
+    chat = row["conversation"]
+    return message_out(row), None if chat is None else conversation_out(chat)
 
 
 def message_out(row: Mapping[str, Any]) -> MessageOut:

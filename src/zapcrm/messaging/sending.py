@@ -36,7 +36,6 @@ Rules (issue 4, "at-least-once must not mean twice"):
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -481,11 +480,7 @@ class OutgoingHandler:
             sent = await outbound.message_and_chat(session, row["id"])
         entry = attached.entry
         if sent is not None:
-            chat = sent["conversation"]
-            carried = cache.copies(
-                cache.message_out(sent), None if chat is None else cache.conversation_out(chat)
-            )
-            entry = replace(entry, payload={**entry.payload, **carried})
+            entry = entry.carrying(cache.copies(*cache.message_and_chat_out(sent)))
         await self.runtime.outbox.publish([entry])
         if folded is not None and folded.media_path is not None:
             # The echo's copy of our file, downloaded before the fold: ours is the one kept.

@@ -30,7 +30,24 @@ CONVERSATION_COLUMNS = """
   (select d.name from departments d where d.id = c.department_id) as department_name,
   ct.id as contact_id, ct.name as contact_name, ct.phone_e164 as contact_phone
 """
-_FROM_CONVERSATIONS = "from evolution_conversations c left join contacts ct on ct.id = c.contact_id"
+
+
+def _conversations_from(chats: str) -> str:
+    return f"from {chats} c left join contacts ct on ct.id = c.contact_id"
+
+
+_FROM_CONVERSATIONS = _conversations_from("evolution_conversations")
+
+
+def conversation_json(chats: str = "evolution_conversations", where: str = "") -> str:
+    """SQL of one chat as `get_conversations` reads it, in JSON (a scalar subquery): of
+    `chats` (the table, or a CTE returning its rows), narrowed by `where` (a constant clause)."""
+    return (
+        f"(select to_jsonb(s) from (select {CONVERSATION_COLUMNS}"  # noqa: S608 - constants
+        f" {_conversations_from(chats)} {where}) s)"
+    )
+
+
 # The company's contacts, indexes usable (contacts/query/source.py): what searches look up.
 _TENANT_CONTACTS = "select x.id from app.company_contacts x"
 # The company's chats, indexes usable (migration 0049): where a search finds its candidates.

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.db import driver_mappings, driver_rows
 from zapcrm.messaging.changes import FOLDED_MESSAGE_FIELD
-from zapcrm.messaging.repository.inbox import CONVERSATION_COLUMNS, MESSAGE_COLUMNS
+from zapcrm.messaging.repository.inbox import MESSAGE_COLUMNS, conversation_json
 from zapcrm.messaging.repository.ingest import (
     INBOX_RETURNING_CTE_SQL,
     NEWER_SQL,
@@ -51,12 +51,7 @@ _QUEUE_MESSAGE = text(
     .replace("REPLY_CTE", REPLY_CTE_SQL)
     .replace("NEWER", NEWER_SQL)
     .replace("MESSAGE_COLUMNS", MESSAGE_COLUMNS)
-    .replace(
-        "CONVERSATION_SNAPSHOT",
-        "(select to_jsonb(s) from (select CONVERSATION_COLUMNS from inbox c"
-        " left join contacts ct on ct.id = c.contact_id) s)",
-    )
-    .replace("CONVERSATION_COLUMNS", CONVERSATION_COLUMNS)
+    .replace("CONVERSATION_SNAPSHOT", conversation_json("inbox"))
 )
 # A message that leaves the chat as it was in the inbox (the out-of-office reply): the
 # customer is still the last to have spoken, waiting for a person, in the same place.
@@ -276,9 +271,8 @@ async def attach_key(
 # A message and its chat as `inbox.get_messages` and `inbox.get_conversations` read them (the
 # chat in JSON), in one round trip.
 _MESSAGE_AND_CHAT = text(
-    f"select {MESSAGE_COLUMNS}, (select to_jsonb(s) from (select {CONVERSATION_COLUMNS}"  # noqa: S608 - constants
-    " from evolution_conversations c left join contacts ct on ct.id = c.contact_id"
-    " where c.id = m.conversation_id) s) as conversation"
+    f"select {MESSAGE_COLUMNS},"  # noqa: S608 - constants
+    f" {conversation_json(where='where c.id = m.conversation_id')} as conversation"
     " from evolution_messages m where m.id = :id"
 )
 

@@ -10,6 +10,7 @@ The request writes the message as `queued` plus an outbox entry for
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -240,8 +241,7 @@ async def _queue(
         )
         assert existing is not None
         return await _message(session, existing), []
-    message = cache.message_out(row)
-    chat = row["conversation"]
+    message, chat = cache.message_and_chat_out(row)
     # The callers commit without touching the row or the chat again (a scheduled round's next
     # send to the same chat announces a newer copy of it): the announcement carries both.
     items = send_items(
@@ -250,7 +250,7 @@ async def _queue(
         conversation["instance_id"],
         row["id"],
         "created",
-        carried=(message, None if chat is None else cache.conversation_out(chat)),
+        carried=(message, chat),
     )
     return message, items
 
@@ -319,9 +319,7 @@ def send_items(
         change=change,
     )
     if carried is not None:
-        announcement = OutboxItem(
-            announcement.stream, announcement.payload, after_commit=cache.copies(*carried)
-        )
+        announcement = replace(announcement, after_commit=cache.copies(*carried))
     return [
         OutboxItem(
             OUTGOING_STREAM,
