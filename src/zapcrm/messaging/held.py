@@ -21,7 +21,7 @@ goes on where it stopped on the next (`SWEEP_CURSOR_KEY`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -83,19 +83,12 @@ async def held_jobs(
 ) -> list[tuple[str, Mapping[str, Any]]]:
     """The jobs of every send held for this instance, their markers taken (it reconnected)."""
     jobs: list[tuple[str, Mapping[str, Any]]] = []
-    after: WaitingSend | None = None
-    while True:
-        async with db.service_session() as session:
-            # The reconnection itself says open: do not trust the stored state, which a
-            # concurrent older delivery may have overwritten (the sender checks live).
-            page = await queued_messages(
-                session, instance_id=instance_id, require_open=False, after=after, limit=SWEEP_PAGE
-            )
+    # The reconnection itself says open: do not trust the stored state, which a concurrent
+    # older delivery may have overwritten (the sender checks live).
+    async for page in _walk(db, instance_id=instance_id, require_open=False):
         held = await take_held(redis, [send.message_id for send in page])
         jobs += send_jobs((message, instance_id) for message in held)
-        if len(page) < SWEEP_PAGE:
-            return jobs
-        after = page[-1]
+    return jobs
 
 
 async def sweep_waiting(
@@ -106,18 +99,35 @@ async def sweep_waiting(
     starts over from the oldest once it has seen the last."""
     after = _cursor(await redis.get(SWEEP_CURSOR_KEY))
     seen: list[WaitingSend] = []
-    while True:
-        want = min(SWEEP_PAGE, per_round - len(seen))
-        async with db.service_session() as session:
-            page = await queued_messages(session, older_than=older_than, after=after, limit=want)
+    async for page in _walk(db, after=after, budget=per_round, older_than=older_than):
         seen += page
-        if len(page) < want:  # the walk saw the last one
-            await redis.delete(SWEEP_CURSOR_KEY)
-            return seen
+    if len(seen) < per_round:  # the walk saw the last one
+        await redis.delete(SWEEP_CURSOR_KEY)
+    else:
+        await redis.set(SWEEP_CURSOR_KEY, _cursor_value(seen[-1]), ex=_CURSOR_TTL_SECONDS)
+    return seen
+
+
+async def _walk(
+    db: Database,
+    *,
+    after: WaitingSend | None = None,
+    budget: int | None = None,
+    **only: Any,
+) -> AsyncIterator[list[WaitingSend]]:
+    """The waiting sends after `after` (`queued_messages` narrowed by `only`), a page at a
+    time, oldest first, until the last one or `budget` sends."""
+    left = budget
+    while left is None or left > 0:
+        want = SWEEP_PAGE if left is None else min(SWEEP_PAGE, left)
+        async with db.service_session() as session:
+            page = await queued_messages(session, after=after, limit=want, **only)
+        yield page
+        if len(page) < want:
+            return
         after = page[-1]
-        if len(seen) >= per_round:
-            await redis.set(SWEEP_CURSOR_KEY, _cursor_value(after), ex=_CURSOR_TTL_SECONDS)
-            return seen
+        if left is not None:
+            left -= len(page)
 
 
 def _cursor_value(send: WaitingSend) -> str:
