@@ -29,6 +29,32 @@ depends_on: str | Sequence[str] | None = None
 # Split as pg_trgm and migration 0057 split names into words.
 _WORDS_OF = "pg_catalog.regexp_split_to_table({name}, '[^[:alnum:]]+')"
 
+
+# The old name's words, for the upkeep's check (upgrade only).
+_MARK_OLD_WORDS = f"""  update public.contact_name_words k set stale = true
+  from {_WORDS_OF.format(name="old.search_name")} as w (word)
+  where k.company_id = old.company_id and k.word = w.word and not k.stale;
+"""
+
+
+def _renamed_words(then: str = "") -> str:
+    """The rename trigger's function: the new name's words added (as migration 0057 has it),
+    then `then`."""
+    return f"""create or replace function app.remember_renamed_words() returns trigger
+language plpgsql security definer set search_path = '' as $$
+begin
+  insert into public.contact_name_words (company_id, word)
+  select distinct new.company_id, w.word
+  from {_WORDS_OF.format(name="new.search_name")} as w (word)
+  where w.word <> '' and not exists (
+    select from public.contact_name_words k where k.company_id = new.company_id and k.word = w.word
+  );
+{then}  return null;
+end
+$$;
+"""
+
+
 _UPGRADE = f"""
 alter table public.contact_name_words add column stale boolean not null default false;
 create index contact_name_words_stale_idx on public.contact_name_words (id) where stale;
@@ -51,22 +77,7 @@ create trigger contacts_name_words_delete after delete on public.contacts
   referencing old table as old_rows
   for each statement execute function app.mark_gone_name_words();
 
-create or replace function app.remember_renamed_words() returns trigger
-language plpgsql security definer set search_path = '' as $$
-begin
-  insert into public.contact_name_words (company_id, word)
-  select distinct new.company_id, w.word
-  from {_WORDS_OF.format(name="new.search_name")} as w (word)
-  where w.word <> '' and not exists (
-    select from public.contact_name_words k where k.company_id = new.company_id and k.word = w.word
-  );
-  update public.contact_name_words k set stale = true
-  from {_WORDS_OF.format(name="old.search_name")} as w (word)
-  where k.company_id = old.company_id and k.word = w.word and not k.stale;
-  return null;
-end
-$$;
-
+{_renamed_words(_MARK_OLD_WORDS)}
 -- Words are split on every character that is not a letter or a digit, so a word holds no
 -- LIKE or regular-expression metacharacter and goes into both patterns as it is.
 create function app.prune_name_words(p_limit integer)
@@ -103,19 +114,7 @@ grant execute on function app.prune_name_words(integer) to service_role;
 
 _DOWNGRADE = f"""
 drop function app.prune_name_words(integer);
-create or replace function app.remember_renamed_words() returns trigger
-language plpgsql security definer set search_path = '' as $$
-begin
-  insert into public.contact_name_words (company_id, word)
-  select distinct new.company_id, w.word
-  from {_WORDS_OF.format(name="new.search_name")} as w (word)
-  where w.word <> '' and not exists (
-    select from public.contact_name_words k where k.company_id = new.company_id and k.word = w.word
-  );
-  return null;
-end
-$$;
-drop trigger contacts_name_words_delete on public.contacts;
+{_renamed_words()}drop trigger contacts_name_words_delete on public.contacts;
 drop function app.mark_gone_name_words();
 drop index public.contact_name_words_stale_idx;
 alter table public.contact_name_words drop column stale;
