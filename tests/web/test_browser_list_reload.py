@@ -190,3 +190,39 @@ async def test_the_list_loads_its_next_page_when_scrolled_to_its_end_after_a_rel
         assert len(set(ids)) == LIST_SIZE + 1
     finally:
         await page.context.close()
+
+
+async def test_a_chat_arriving_live_during_the_reload_stays_in_the_list(
+    chromium: PlaywrightBrowser,
+    live_server: str,
+    client: httpx.AsyncClient,
+    db: Database,
+    factory: Factory,
+) -> None:
+    company_id, first, second = await _two_chats(client, db, factory)
+    page = await open_panel(chromium, live_server, await factory.user(company_id, Role.SUPERVISOR))
+    try:
+        await _inbox_once_reloaded(page)
+        # The second chat's row, taken off the page: its live event then brings a new row.
+        arriving = await page.evaluate(
+            """id => { const row = document.getElementById(id); row.remove();
+                       return row.outerHTML; }""",
+            f"conv-{second}",
+        )
+        row = page.locator(f"#conv-{second}")
+        # The answer was read before the chat's first message, so it does not have the row.
+        without = re.compile(rf'<li[^>]*id="conv-{second}".*?</li>', re.DOTALL)
+        async with _held_reload(page, lambda body: without.sub("", body)):
+            await page.evaluate(
+                """html => {
+                    html = `<ul hx-swap-oob="afterbegin:#conversation-list">${html}</ul>`;
+                    htmx.trigger(document.body, "htmx:sseBeforeMessage", {data: html});
+                    htmx.swap(document.body, html, {swapStyle: "none"});
+                }""",
+                arriving,
+            )
+            await expect(row).to_have_count(1)
+        await expect(row).to_contain_text("Segunda conversa")
+        await expect(page.locator(f"#conv-{first}")).to_have_count(1)
+    finally:
+        await page.context.close()

@@ -355,7 +355,13 @@
       rowChangedLive(incoming);
       return;
     }
-    if (!existing || existing === incoming) return;
+    if (!existing) {
+      // A row new to the page (a chat's first message): a list reload on its way was read
+      // before it, and its answer must not take the row out again.
+      rowChangedLive(incoming);
+      return;
+    }
+    if (existing === incoming) return;
     if (detail.target === existing) {
       // A replacement or removal of this very element: only when not older than the page's.
       if (version(existing) > version(incoming)) detail.shouldSwap = false;
