@@ -18,9 +18,11 @@ from tests.conftest import Factory, login
 from tests.evolution.harness import new_instance, post, text_message
 from tests.messaging.inbox_search import GROUP_JID, GROUP_SUBJECT, PEOPLE, searchable_chats
 from tests.name_typos import generated_names, typed_words, use_strict_threshold
+from zapcrm.auth.identity import Identity
 from zapcrm.db import Database
 from zapcrm.kit.name_search import allows_typo, like_patterns
 from zapcrm.messaging import repository
+from zapcrm.messaging.service import inbox
 from zapcrm.models import Role
 
 _CROWD = 5000
@@ -234,3 +236,42 @@ async def test_the_typo_screen_keeps_every_name_the_typo_matches(
             assert await repository.search_finds(session, word, names) == expected, word
             typo_matches += sum(expected.values())
     assert typo_matches > 500
+
+
+async def test_a_typo_in_a_contact_name_is_looked_up_among_the_name_words(
+    client: httpx.AsyncClient, db: Database, factory: Factory
+) -> None:
+    """As in the Contatos search (migration 0057): a common name's thousands of candidates were
+    each given to `<<%` (bench/panel.py `silva maria`); now a name holding one of the company's
+    name words within a typo of the word, as a whole word, is found. A group's subject is not
+    among the name words: it keeps `<<%`."""
+    instance = await searchable_chats(client, db, factory)
+    user = await factory.user(instance.company_id, Role.SUPERVISOR)
+    claims = {"sub": str(user.id), "role": "authenticated", "aud": "authenticated"}
+    identity = Identity(
+        user_id=user.id,
+        company_id=instance.company_id,
+        role=Role.SUPERVISOR,
+        email="supervisor@example.com",
+        display_name="Supervisor",
+        session_id=None,
+        claims=claims,
+    )
+
+    async def found(q: str) -> list[str]:
+        async with db.tenant_session(claims) as session:
+            page = await inbox.list_conversations(
+                session, identity, status="open", assignee="any", instance_id=None,
+                cursor=None, limit=50, search=q,
+            )  # fmt: skip
+        return [chat.subject or (chat.contact.name if chat.contact else "") for chat in page.items]
+
+    with _statements(db) as sent:
+        assert await found("joao silvq") == ["João Silva"]
+    listing = next(s for s, _ in sent if "from evolution_conversations c left join" in s)
+    names = listing.split("app.company_conversations")[0].split("app.company_contacts")[1]
+    assert "<<%" not in names
+    assert "regexp_like" in names
+    assert listing.count("<<%") == 2  # the subject's, for each word of 4+ letters
+    # A typo in a group's subject is still found.
+    assert await found("fornecedoras") == [GROUP_SUBJECT]

@@ -8,18 +8,24 @@ threshold 0.5 unless set otherwise): "joao silvq" finds "João Silva".
 
 `<<%` is costly (it makes the name's trigrams and tries each extent of its words, ~5 us a
 name, where a LIKE takes a tenth of that), so both searches test a name with `typo_screen`'s
-LIKEs first: the same names reach `<<%`, several times fewer of them.
+LIKEs first: the same names reach `<<%`, several times fewer of them. Better still, a word's
+typos are looked up among the company's name words (migration 0057): `typo_lookups` says which
+words, and `other_spellings` what a name must then hold as a whole word (`whole_word_pattern`)
+instead of being given to `<<%` at all.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from zapcrm.kit.folding import fold
 
 __all__ = [
+    "MAX_SPELLINGS",
     "MAX_WORDS",
     "MAX_WORD_LENGTH",
     "STRICT_THRESHOLD",
@@ -33,7 +39,10 @@ __all__ = [
     "matches_anywhere",
     "matches_literally",
     "name_words",
+    "other_spellings",
+    "typo_lookups",
     "typo_screen",
+    "whole_word_pattern",
 ]
 
 MAX_WORDS = 6
@@ -49,6 +58,9 @@ STRICT_THRESHOLD_SQL = (
     f" as float8), {STRICT_THRESHOLD})"
 )
 TYPO_SLACK = 1e-4  # absorbs the float4 rounding of pg_trgm's similarity
+# More spellings within a typo than this and the word keeps `<<%`: a LIKE per spelling, tested
+# on each name a walk of the newest ones reads, would cost more than the typo test.
+MAX_SPELLINGS = 24
 
 
 def name_words(text: str) -> tuple[str, ...]:
@@ -67,6 +79,40 @@ def matches_anywhere(word: str) -> bool:
     """Whether a word may be anywhere in a name (a trigram index can look it up) rather than
     only at the start of one of its words."""
     return len(word) >= _ANYWHERE_MIN_LENGTH
+
+
+def typo_lookups(words: Iterable[str]) -> tuple[str, ...]:
+    """The words whose typos are looked up among the company's name words (contacts'
+    repository `words_within_typo`), folded, each once."""
+    return tuple(dict.fromkeys(word.lower() for word in words if _looked_up(word)))
+
+
+def _looked_up(word: str) -> bool:
+    # ASCII letters and digits: app.search_text folds them as lower() does, and pg_trgm reads
+    # them as one word, as it reads each word of the vocabulary.
+    return allows_typo(word) and word.isascii() and word.isalnum()
+
+
+def other_spellings(word: str, spellings: Mapping[str, Sequence[str]]) -> tuple[str, ...] | None:
+    """What a name holds, as a whole word, to match `word` with a typo, besides the word's own
+    LIKE: the name words within a typo of it that do not contain it (a spelling holding the
+    typed word is in every name the LIKE finds already). None when the word's typos are to be
+    tested by `<<%` instead: it was not looked up, no name word is within a typo of it (it may
+    still be within one of an extent of several words, "dasilva" of "da Silva", which only
+    `<<%` sees), or it has more than MAX_SPELLINGS."""
+    folded = word.lower()
+    known = spellings.get(folded) if _looked_up(word) else None
+    if not known:
+        return None
+    others = sorted({spelling for spelling in known if folded not in spelling})
+    return tuple(others) if len(others) <= MAX_SPELLINGS else None
+
+
+def whole_word_pattern(words: Sequence[str]) -> str:
+    """A POSIX regular expression (Postgres `regexp_like`) holding when a folded name has one
+    of `words` as a whole word, split as pg_trgm and the vocabulary split names."""
+    alternatives = "|".join(re.escape(word) for word in words)
+    return f"(^|[^[:alnum:]])({alternatives})([^[:alnum:]]|$)"
 
 
 def like_escape(value: str) -> str:

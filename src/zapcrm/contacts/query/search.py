@@ -74,8 +74,11 @@ from zapcrm.kit.name_search import (
     allows_typo,
     like_patterns,
     name_words,
+    other_spellings,
     typo_screen,
+    whole_word_pattern,
 )
+from zapcrm.kit.name_search import typo_lookups as name_typo_lookups
 from zapcrm.kit.phones import InvalidPhone, canonical_phone
 
 __all__ = [
@@ -89,9 +92,6 @@ __all__ = [
 ]
 
 MIN_SUFFIX_DIGITS = 4  # fewer digits end too many numbers to mean one person
-# More spellings within a typo than this and the word keeps `<<%`: a LIKE per spelling, tested
-# on each contact a walk of the newest ones reads, would cost more than the typo test.
-MAX_SPELLINGS = 24
 _THRESHOLD = literal_column(STRICT_THRESHOLD_SQL, Float)
 _BELOW_DEFAULT = select(_THRESHOLD < STRICT_THRESHOLD).scalar_subquery()
 _PHONE_LIKE = re.compile(r"^\+?[0-9 ().\-/]+$")
@@ -140,15 +140,7 @@ def looks_like_phone(q: str) -> bool:
 def typo_lookups(term: SearchTerm) -> tuple[str, ...]:
     """The words of a name search whose typos are looked up among the company's name words
     (repository.py `words_within_typo`), folded; pass what it finds to `search_clause`."""
-    if term.kind != "name":
-        return ()
-    return tuple(dict.fromkeys(word.lower() for word in term.words if _looked_up(word)))
-
-
-def _looked_up(word: str) -> bool:
-    # ASCII letters and digits: app.search_text folds them as lower() does, and pg_trgm reads
-    # them as one word, as it reads each word of the vocabulary.
-    return allows_typo(word) and word.isascii() and word.isalnum()
+    return name_typo_lookups(term.words) if term.kind == "name" else ()
 
 
 def search_clause(
@@ -205,16 +197,9 @@ def _word(word: str, spellings: Mapping[str, Sequence[str]]) -> ColumnElement[bo
     clause = or_(
         *(name.like(search_text(_param(pattern)), escape="\\") for pattern in like_patterns(word))
     )
-    folded = word.lower()
-    known = spellings.get(folded) if _looked_up(word) else None
-    # No name word within a typo: the typed word may still be within one of an extent of
-    # several words ("dasilva" of "da Silva"), which only `<<%` sees; it then finds nobody
-    # or such names, as before.
-    if known:
-        # A spelling holding the typed word is in every name it is in already (the LIKE).
-        others = sorted({spelling for spelling in known if folded not in spelling})
-        if len(others) <= MAX_SPELLINGS:
-            return or_(clause, _holds_word(name, others)) if others else clause
+    others = other_spellings(word, spellings)
+    if others is not None:
+        return or_(clause, _holds_word(name, others)) if others else clause
     if allows_typo(word):
         similar = search_text(_param(word)).op("<<%", is_comparison=True)(name)
         screen = _may_be_similar(word, name)
@@ -228,9 +213,8 @@ def _holds_word(name: ColumnElement[str], words: Sequence[str]) -> ColumnElement
     # expression, through a function the index cannot answer, keeps only whole words, split
     # as pg_trgm and the vocabulary split them.
     held = or_(*(name.like(_param(f"%{like_escape(word)}%"), escape="\\") for word in words))
-    alternatives = "|".join(re.escape(word) for word in words)
-    bounded = f"(^|[^[:alnum:]])({alternatives})([^[:alnum:]]|$)"
-    return and_(held, func.regexp_like(name, _param(bounded), type_=Boolean))
+    pattern = _param(whole_word_pattern(words))
+    return and_(held, func.regexp_like(name, pattern, type_=Boolean))
 
 
 @functools.lru_cache(maxsize=1024)

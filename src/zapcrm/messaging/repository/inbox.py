@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +16,13 @@ from zapcrm.kit.name_search import (
     STRICT_THRESHOLD_SQL,
     TYPO_SLACK,
     allows_typo,
+    like_escape,
     like_patterns,
     matches_anywhere,
     name_words,
+    other_spellings,
     typo_screen,
+    whole_word_pattern,
 )
 
 CONVERSATION_COLUMNS = """
@@ -79,6 +82,7 @@ async def list_conversations(
     after: tuple[datetime | None, uuid.UUID] | None,
     limit: int,
     search: str | None = None,
+    spellings: Mapping[str, Sequence[str]] | None = None,
     department_id: uuid.UUID | None = None,
 ) -> Sequence[dict[str, Any]]:
     """Conversations by latest activity (keyset: last_message_at desc nulls last, id desc).
@@ -86,6 +90,9 @@ async def list_conversations(
     `search` finds a chat when every word typed is in the contact's name or in the group's
     subject (accent- and case-insensitive; a word of 4+ letters also with a typo: "silva
     joao", "joao silvq" find "João Silva"), or by 3+ digits of the phone number.
+    `spellings`: for the search's words that kit/name_search.py `typo_lookups` names, the
+    company's name words within a typo of each (contacts' `words_within_typo`): a contact's
+    name then matches a typo by holding one of them, as the Contatos search does.
     `department_id` keeps one department's chats.
     Under RLS (migration 0038), an operator's unassigned chats are already those of their
     departments and those in none.
@@ -120,7 +127,7 @@ async def list_conversations(
     where = " and ".join(filters)
     clauses = [where.format(c="c")]
     if search:
-        clauses.append(_search_clause(search, where, params))
+        clauses.append(_search_clause(search, where, params, spellings or {}))
         # Whether the contacts found fit a hashed set depends on the words: planned for them.
         await plan_for_values(session)
     sql = (
@@ -130,10 +137,13 @@ async def list_conversations(
     return [dict(row._mapping) for row in await session.execute(text(sql), params)]
 
 
-def _search_clause(search: str, where: str, params: dict[str, Any]) -> str:
+def _search_clause(
+    search: str, where: str, params: dict[str, Any], spellings: Mapping[str, Sequence[str]]
+) -> str:
     """Every word in the contact's name, or every word in the group's subject (the Contatos
     page's word rules, kit/name_search.py), or 3+ digits in the phone number or the chat's JID.
-    `where` is the list's other conditions, `{c}` standing for the chats' alias."""
+    `where` is the list's other conditions, `{c}` standing for the chats' alias. The name
+    words (`spellings`) are contacts' names': a group's subject keeps `<<%` for its typos."""
     words = name_words(search)
     digits = "".join(ch for ch in search if ch.isdigit())
     if len(digits) >= 3:
@@ -154,7 +164,7 @@ def _search_clause(search: str, where: str, params: dict[str, Any]) -> str:
     )
     parts = []
     if words:
-        found = _words_clause("x.search_name", words, params)
+        found = _words_clause("x.search_name", words, params, spellings)
         parts.append(f"n.contact_id in ({_TENANT_CONTACTS} where {found})")
         # Only groups have a subject: the partial index holds them alone.
         subject = _words_clause("app.search_text(v.subject)", words, params)
@@ -187,9 +197,16 @@ def _short_words_clause(words: Sequence[str], digits: str, params: dict[str, Any
     return "(" + " or ".join(options) + ")"
 
 
-def _words_clause(folded: str, words: Sequence[str], params: dict[str, Any]) -> str:
+def _words_clause(
+    folded: str,
+    words: Sequence[str],
+    params: dict[str, Any],
+    spellings: Mapping[str, Sequence[str]] | None = None,
+) -> str:
     """SQL that holds when every word is in `folded` (text already `app.search_text`-ed), as
-    it is or, for a word of 4+ letters, with a typo; the values go in `params`, never the SQL."""
+    it is or, for a word of 4+ letters, with a typo: by holding one of its `spellings` (see
+    kit/name_search.py `other_spellings`) or else by `<<%`; the values go in `params`, never
+    the SQL."""
     clauses = []
     for index, word in enumerate(words):
         matches = []
@@ -197,13 +214,28 @@ def _words_clause(folded: str, words: Sequence[str], params: dict[str, Any]) -> 
             params[f"search_like_{index}_{number}"] = pattern
             # LIKE's escape character is backslash by default, as like_patterns writes them.
             matches.append(f"{folded} like app.search_text(:search_like_{index}_{number})")
-        if allows_typo(word):
+        others = other_spellings(word, spellings) if spellings else None
+        if others:
+            matches.append(_holds_word(folded, others, index, params))
+        elif allows_typo(word) and others is None:
             params[f"search_word_{index}"] = word
             similar = f"app.search_text(:search_word_{index}) <<% {folded}"
             screen = _typo_screen(word, folded, index, params)
             matches.append(similar if screen is None else f"({screen} and {similar})")
         clauses.append("(" + " or ".join(matches) + ")")
     return "(" + " and ".join(clauses) + ")"
+
+
+def _holds_word(folded: str, words: Sequence[str], index: int, params: dict[str, Any]) -> str:
+    """SQL holding when `folded` has one of `words` (folded name words) as a whole word: the
+    LIKEs test what the regular expression then confirms (contacts/query/search.py's
+    `_holds_word`, whose comment says why both)."""
+    held = []
+    for number, word in enumerate(words):
+        params[f"search_spelling_{index}_{number}"] = f"%{like_escape(word)}%"
+        held.append(f"{folded} like :search_spelling_{index}_{number}")
+    params[f"search_whole_{index}"] = whole_word_pattern(words)
+    return f"(({' or '.join(held)}) and regexp_like({folded}, :search_whole_{index}))"
 
 
 def _typo_screen(word: str, folded: str, index: int, params: dict[str, Any]) -> str | None:
@@ -229,7 +261,11 @@ def _typo_screen(word: str, folded: str, index: int, params: dict[str, Any]) -> 
 
 async def search_finds(session: AsyncSession, search: str, texts: Sequence[str]) -> dict[str, bool]:
     """Whether the list's search finds every word in each text (a contact's name or a group's
-    subject as stored), by the same SQL as `list_conversations`: for rows arriving live."""
+    subject as stored), by the same SQL as `list_conversations`: for rows arriving live.
+    Typos are tested by `<<%`, as the list tests a subject's: a name the list finds through a
+    name word within a typo is found by `<<%` too, and the one it may find and the list not
+    (within a typo only of an extent of several of its words, while some name word is within
+    one of the typed word) shows live until the list is read again."""
     words = name_words(search)
     if not texts or not words:
         return dict.fromkeys(texts, False)

@@ -11,9 +11,11 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.auth.identity import Identity
+from zapcrm.contacts.query import repository as contacts_query
 from zapcrm.departments import repository as departments_repo
 from zapcrm.exceptions import NotFound
 from zapcrm.i18n import N_
+from zapcrm.kit.name_search import name_words, typo_lookups
 from zapcrm.kit.pagination import decode_cursor, encode_cursor
 from zapcrm.messaging import cache, repository
 from zapcrm.messaging.schemas import ConversationOut, MessageOut, Page
@@ -38,6 +40,11 @@ async def list_conversations(
     (of the chats nobody has, an operator who works in departments sees those of their
     departments and those in none: migration 0038)."""
     after = decode_cursor(cursor) if cursor else None
+    # A typo is looked up among the company's name words, as the Contatos search does: a
+    # common name's thousands of candidates were each given to `<<%` (bench/panel.py).
+    spellings = None
+    if search and (lookups := typo_lookups(name_words(search))):
+        spellings = await contacts_query.words_within_typo(session, identity.company_id, lookups)
     rows = await repository.list_conversations(
         session,
         identity.company_id,
@@ -50,6 +57,7 @@ async def list_conversations(
         after=after,
         limit=limit + 1,
         search=search,
+        spellings=spellings,
         department_id=department_id,
     )  # fmt: skip
     items = [cache.conversation_out(row) for row in rows[:limit]]
