@@ -360,3 +360,48 @@ def test_two_databases_migrated_at_once_both_get_the_cluster_roles() -> None:
             for scratch in names.values():
                 cleanup.execute(f"drop role if exists {scratch}")
         winner.close()
+
+
+def test_contacts_an_import_created_keep_their_provenance_through_a_downgrade_of_0056(
+    empty_database: str,
+) -> None:
+    """0056 keeps an import's job and row on the contacts it created; going back below it, they
+    become the `import.created` events they were before, which the timeline then reads."""
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0056")  # type: ignore[arg-type]
+    plain = empty_database.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        company = connection.execute(
+            "insert into companies (name) values ('Loja') returning id"
+        ).fetchone()
+        assert company is not None
+        job = connection.execute(
+            "insert into import_jobs (company_id, file_name) values (%s, 'clientes.csv')"
+            " returning id",
+            (company[0],),
+        ).fetchone()
+        assert job is not None
+        for name, row in (("Ana", 2), ("Bia", 7), ("Caio", None)):
+            connection.execute(
+                "insert into contacts (company_id, name, import_job_id, import_row,"
+                " created_at) values (%s, %s, %s, %s, '2026-11-02T12:00:00Z')",
+                (company[0], name, job[0] if row else None, row),
+            )
+    command.downgrade(config, "0055")  # type: ignore[arg-type]
+    with psycopg.connect(plain, autocommit=True) as connection:
+        events = connection.execute(
+            "select c.name, e.kind, e.details ->> 'job_id', (e.details ->> 'row')::int,"
+            " to_char(e.created_at at time zone 'UTC', 'YYYY-MM-DD')"
+            " from contact_events e join contacts c on c.id = e.contact_id order by c.name"
+        ).fetchall()
+        assert events == [
+            ("Ana", "import.created", str(job[0]), 2, "2026-11-02"),
+            ("Bia", "import.created", str(job[0]), 7, "2026-11-02"),
+        ]
+        columns = connection.execute(
+            "select column_name from information_schema.columns"
+            " where table_schema = 'app' and table_name = 'company_contacts'"
+            " and column_name like 'import%%'"
+        ).fetchall()
+        assert columns == []
+    command.upgrade(config, "head")  # type: ignore[arg-type]
