@@ -153,7 +153,7 @@ async def apply_batch(
             await pg.execute("rollback to savepoint import_wave")
             await pg.execute("release savepoint import_wave")
             await staging.bump_wave(pg, lost)
-        wave = await staging.next_wave(pg)
+        wave = await staging.next_wave(pg, wave)
         if wave is None:
             break
     else:  # pragma: no cover - needs a bug
