@@ -18,9 +18,7 @@ from tests.conftest import Factory
 from tests.evolution.harness import Instance, post, rows, status_update, text_message
 from tests.messaging.chats import new_chat
 from zapcrm.db import Database
-from zapcrm.messaging.changes import FOLDED_MESSAGE_FIELD, message_changed
 from zapcrm.messaging.repository import outbound
-from zapcrm.outbox import INCOMING_STREAM
 
 CUSTOMER = "5511987650002"
 CUSTOMER_JID = f"{CUSTOMER}@s.whatsapp.net"
@@ -71,30 +69,17 @@ async def _chat_last(db: Database, conversation_id: uuid.UUID) -> list[dict[str,
 
 async def _attach(
     db: Database, instance: Instance, conversation_id: uuid.UUID, message_id: uuid.UUID, key: str
-) -> tuple[outbound.AttachedKey, dict[str, Any]]:
-    """The send's write, and the payload its announcement of "sent" has without a fold."""
-    sent = message_changed(
-        company_id=instance.company_id,
-        conversation_id=conversation_id,
-        message_id=message_id,
-        change="sent",
-    )
+) -> outbound.AttachedKey:
+    """The send's write."""
     async with db.service_session() as session:
-        attached = await outbound.attach_key(
+        return await outbound.attach_key(
             session,
-            company_id=instance.company_id,
             message_id=message_id,
             conversation_id=conversation_id,
             instance_id=instance.instance_id,
             key_id=key,
             status="PENDING",
-            announce=sent,
         )
-    return attached, dict(sent.payload)
-
-
-async def _outbox_payload(db: Database, entry_id: int) -> list[dict[str, Any]]:
-    return await rows(db, "select stream, payload from outbox where id = :id", id=entry_id)
 
 
 async def test_an_echo_stored_first_is_folded_into_our_row(
@@ -108,7 +93,7 @@ async def test_an_echo_stored_first_is_folded_into_our_row(
     assert (await post(client, instance.envelope(echo))).status_code == 200
     [echo_row] = await rows(db, "select id from evolution_messages where key_id = :k", k=key)
 
-    attached, plain = await _attach(db, instance, conversation_id, message_id, key)
+    attached = await _attach(db, instance, conversation_id, message_id, key)
     final, folded, parked = attached.final_status, attached.folded, attached.parked
 
     assert final == "DELIVERY_ACK"  # the echo's status is ahead of the send answer's PENDING
@@ -121,11 +106,6 @@ async def test_an_echo_stored_first_is_folded_into_our_row(
     assert await _chat_last(db, conversation_id) == [
         {"last_message_id": message_id, "last_message_status": "DELIVERY_ACK"}
     ]
-    # The announcement names the echo, which clients showed as a message of its own.
-    announced = {**plain, FOLDED_MESSAGE_FIELD: str(echo_row["id"])}
-    assert await _outbox_payload(db, attached.entry.id) == [
-        {"stream": INCOMING_STREAM, "payload": announced}
-    ]
 
 
 async def test_statuses_parked_under_the_key_come_back_oldest_first_and_leave_the_table(
@@ -136,7 +116,7 @@ async def test_statuses_parked_under_the_key_come_back_oldest_first_and_leave_th
         update = status_update(key, status, remote_jid=CUSTOMER_JID)
         assert (await post(client, instance.envelope(update))).status_code == 200
 
-    attached, _ = await _attach(db, instance, conversation_id, message_id, key)
+    attached = await _attach(db, instance, conversation_id, message_id, key)
     final, folded, parked = attached.final_status, attached.folded, attached.parked
 
     assert final == "PENDING"  # parked statuses are the caller's to apply
@@ -160,25 +140,25 @@ async def test_without_an_echo_only_our_row_and_the_chats_last_status_change(
 ) -> None:
     instance, conversation_id, message_id, key = await _queued_send(client, db, factory)
 
-    attached, _ = await _attach(db, instance, conversation_id, message_id, key)
+    attached = await _attach(db, instance, conversation_id, message_id, key)
     assert (attached.final_status, attached.folded, attached.parked) == ("PENDING", None, [])
     assert await _chat_last(db, conversation_id) == [
         {"last_message_id": message_id, "last_message_status": "PENDING"}
     ]
 
 
-async def test_the_send_is_announced_in_the_statement_that_attaches_its_key(
+async def test_the_key_is_attached_without_an_outbox_entry(
     client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> None:
     instance, conversation_id, message_id, key = await _queued_send(client, db, factory)
-
-    attached, plain = await _attach(db, instance, conversation_id, message_id, key)
+    attached = await _attach(db, instance, conversation_id, message_id, key)
 
     assert (attached.final_status, attached.folded, attached.parked) == ("PENDING", None, [])
-    assert (attached.entry.stream, dict(attached.entry.payload)) == (INCOMING_STREAM, plain)
-    assert await _outbox_payload(db, attached.entry.id) == [
-        {"stream": INCOMING_STREAM, "payload": plain}
-    ]
+    assert await rows(
+        db,
+        "select count(*) as n from outbox where payload ->> 'message_id' = :m",
+        m=str(message_id),
+    ) == [{"n": 0}]
     assert await rows(
         db, "select key_id from evolution_messages where id = :id", id=message_id
     ) == [{"key_id": key}]

@@ -1,8 +1,9 @@
-"""A send's announcements carry its message and chat as committed (cache.copies), published
-right after the commit: the incoming worker writes the caches and publishes the live event from
-them without reading Postgres, and they are what a read after the commit gives, the send
-worker's writes after the key's included. The outbox row keeps none of it: a late copy (the
-relay's, a retried or redelivered job) is read again.
+"""A queued send's announcement carries its message and chat as committed (cache.copies),
+published right after the commit: the incoming worker writes the caches and publishes the live
+event from them without reading Postgres, and they are what a read after the commit gives. The
+outbox row keeps none of it: a late copy (the relay's, a retried or redelivered job) is read
+again. The send worker's "sent" is cached and published by that worker itself, as committed,
+its writes after the key's included (test_sent_announcement.py for the rest of it).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import Factory
 from tests.evolution.harness import rows
-from tests.messaging.chats import acting_as, new_chat, store_echo, stream_payloads
+from tests.messaging.chats import acting_as, new_chat, store_echo
 from zapcrm.db import Database
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.messaging import cache, realtime
@@ -124,9 +125,7 @@ async def test_the_worker_writes_and_announces_the_copies_without_reading_postgr
     conversation_id, items = await _queued(client, db, factory, "Chega amanhã")
     announced = _announcement(items)
     message_id = announced["message_id"]
-    await runtime.redis.delete(
-        cache.message_key(message_id), cache.conversation_key(conversation_id)
-    )
+    await runtime.redis.delete(cache.message_key(message_id))
 
     carried = await _published(
         runtime,
@@ -138,9 +137,6 @@ async def test_the_worker_writes_and_announces_the_copies_without_reading_postgr
 
     as_read = await _as_read(db, message_id, conversation_id)
     assert await _cached(runtime, cache.message_key(message_id)) == as_read["message"]
-    assert (
-        await _cached(runtime, cache.conversation_key(conversation_id)) == as_read["conversation"]
-    )
     # The panel gets the event a read would have made, to the same audience.
     read = await _published(
         runtime,
@@ -180,8 +176,6 @@ async def test_a_newer_change_announced_in_the_same_batch_wins_over_a_copy(
     newest = (await _as_read(db, announced["message_id"], conversation_id))["conversation"]
     assert newest["version"] > announced[cache.CARRIED_CONVERSATION_FIELD]["version"]
     assert newest["assignee_id"] == str(supervisor.id)
-    cached = await _cached(runtime, cache.conversation_key(conversation_id))
-    assert cached == newest
     assert [event["data"]["conversation"] for event in events] == [newest, newest]
     assert events[0]["assignee_id"] == str(supervisor.id)  # its audience, too
 
@@ -213,20 +207,18 @@ async def test_the_sent_announcement_carries_the_row_after_the_statuses_parked_f
     [job] = [dict(item.payload) for item in items if item.stream == OUTGOING_STREAM]
 
     # Adopts the echo: no gateway call (the instance has no server behind it).
-    await OutgoingHandler(runtime, CredentialBox.from_settings(runtime.settings))(
-        Job(OUTGOING_STREAM, "1-0", job)
+    handler = OutgoingHandler(runtime, CredentialBox.from_settings(runtime.settings))
+    events = await _published(
+        runtime, announced["company_id"], lambda: handler(Job(OUTGOING_STREAM, "1-0", job))
     )
 
-    [sent] = [
-        payload
-        for payload in await stream_payloads(runtime, INCOMING_STREAM)
-        if payload.get("message_id") == message_id and payload.get("change") == "sent"
-    ]
+    [sent] = [event for event in events if event["type"] == "message.sent"]
     as_read = await _as_read(db, message_id, conversation_id)
     assert as_read["message"]["status"] == "READ"
     assert as_read["message"]["key_id"] == echo_key
-    assert sent[cache.CARRIED_MESSAGE_FIELD] == as_read["message"]
-    assert sent[cache.CARRIED_CONVERSATION_FIELD] == as_read["conversation"]
+    assert sent["data"]["message"] == as_read["message"]
+    assert sent["data"]["conversation"] == as_read["conversation"]
+    assert await _cached(runtime, cache.message_key(message_id)) == as_read["message"]
 
 
 async def test_an_announcement_without_readable_copies_is_read(
@@ -245,9 +237,6 @@ async def test_an_announcement_without_readable_copies_is_read(
 
     as_read = await _as_read(db, message_id, conversation_id)
     assert await _cached(runtime, cache.message_key(message_id)) == as_read["message"]
-    assert (
-        await _cached(runtime, cache.conversation_key(conversation_id)) == as_read["conversation"]
-    )
 
 
 async def test_the_outbox_row_keeps_no_copies_and_a_late_delivery_reads(

@@ -1,8 +1,10 @@
 """Redis caches of conversations and messages (DESIGN.md §7); Postgres stays the truth.
 
-Keys: `evolution:message:<id>` and `evolution:conversation:<id>` hold JSON snapshots;
+Keys: `evolution:message:<id>` holds a message's JSON snapshot;
 `evolution:conversation:<id>:messages` is a sorted set of the newest message ids by time, and
 `...:messages:complete` says a reader filled it from Postgres, so a page read from it is whole.
+No snapshot of a chat is kept: the inbox reads chats from Postgres, and the snapshot DESIGN.md
+§7 named (`evolution:conversation:<id>`) was written twice a send and read nowhere.
 Every key has a TTL; the worker writes through after each change. An announcement of a change
 may carry the message and its chat as they were committed (`copies`): the worker then writes
 and publishes those instead of reading them again.
@@ -50,11 +52,6 @@ _DETAILS = (
 def message_key(message_id: uuid.UUID | str) -> str:
     """Key of a message snapshot."""
     return f"evolution:message:{message_id}"
-
-
-def conversation_key(conversation_id: uuid.UUID | str) -> str:
-    """Key of a conversation snapshot."""
-    return f"evolution:conversation:{conversation_id}"
 
 
 def page_key(conversation_id: uuid.UUID | str) -> str:
@@ -206,7 +203,6 @@ if current then
 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
 """
-_WRITE_SNAPSHOT = _NEWER_OR_EQUAL + "return 1"
 _WRITE_MESSAGE = (
     _NEWER_OR_EQUAL
     + """
@@ -250,18 +246,6 @@ def forget_message(
 def forget_page(pipe: Pipeline, conversation_id: uuid.UUID | str) -> None:
     """Drop a page whose messages changed conversation (a lid chat folded into a phone one)."""
     pipe.delete(page_key(conversation_id), page_complete_key(conversation_id))
-
-
-def write_conversation(pipe: Pipeline, conversation: ConversationOut) -> None:
-    """Queue the conversation snapshot, unless a newer one is stored."""
-    pipe.eval(
-        _WRITE_SNAPSHOT,
-        1,
-        conversation_key(conversation.id),
-        conversation.model_dump_json(),
-        conversation.version,
-        SNAPSHOT_TTL_SECONDS,
-    )
 
 
 async def read_page(

@@ -27,7 +27,7 @@ from zapcrm.evolution.repository import gateway_access
 from zapcrm.kit.ids import uuid_or_none
 from zapcrm.logging import get_logger
 from zapcrm.messaging import cache, realtime
-from zapcrm.messaging.changes import message_changed
+from zapcrm.messaging.changes import FOLDED_MESSAGE_FIELD, message_changed
 from zapcrm.messaging.held import held_jobs
 from zapcrm.messaging.media import MediaStorage
 from zapcrm.messaging.repository import get_conversations, get_messages, notes
@@ -100,10 +100,10 @@ class IncomingHandler:
         reconnected: list[uuid.UUID] = []
 
         async with self.redis.pipeline(transaction=False) as pipe:
+            # The chats are read for the events only: no snapshot of a chat is kept (nothing
+            # read one; the inbox list comes from Postgres).
             for message in messages.values():
                 cache.write_message(pipe, message)
-            for conversation in conversations.values():
-                cache.write_conversation(pipe, conversation)
             for job in jobs:
                 self._announce(
                     pipe,
@@ -140,24 +140,13 @@ class IncomingHandler:
             message = messages.get(message_id) if message_id else None
             if message is None:
                 return  # deleted since: nothing to announce
-            conversation = conversations.get(message.conversation_id)
-            data: dict[str, Any] = {"message": message.model_dump(mode="json")}
-            if folded := payload.get("folded_message_id"):
-                # The gateway's echo beat the send response and was shown as its own message;
-                # it is now part of this one (sending.py rule 3): clients drop it.
-                cache.forget_message(pipe, message.conversation_id, str(folded))
-                data["folded_message_id"] = str(folded)
-            if conversation is not None:
-                data["conversation"] = conversation.model_dump(mode="json")
-            pipe.publish(
+            _publish_message(
+                pipe,
                 channel,
-                realtime.encode_event(
-                    f"message.{payload.get('change', 'updated')}",
-                    conversation_id=message.conversation_id,
-                    assignee_id=conversation.assignee_id if conversation else None,
-                    department_id=conversation.department_id if conversation else None,
-                    data=data,
-                ),
+                message,
+                conversations.get(message.conversation_id),
+                change=str(payload.get("change", "updated")),
+                folded_message_id=payload.get(FOLDED_MESSAGE_FIELD),
             )
             if payload.get("media") and payload.get("change") == "created":
                 media_jobs.append((MEDIA_STREAM, {"message_id": str(message.id)}))
@@ -255,6 +244,63 @@ class IncomingHandler:
             pipe.publish(channel, event)
         else:
             log.warning("incoming.unknown_kind", kind=str(kind)[:50])
+
+
+def _publish_message(
+    pipe: Pipeline,
+    channel: str,
+    message: MessageOut,
+    conversation: ConversationOut | None,
+    *,
+    change: str,
+    folded_message_id: object = None,
+) -> None:
+    """Queue `message.<change>` with the message and its chat; a folded echo leaves the page."""
+    data: dict[str, Any] = {"message": message.model_dump(mode="json")}
+    if folded_message_id:
+        # The gateway's echo beat the send response and was shown as its own message; it is
+        # now part of this one (sending.py rule 3): clients drop it.
+        cache.forget_message(pipe, message.conversation_id, str(folded_message_id))
+        data[FOLDED_MESSAGE_FIELD] = str(folded_message_id)
+    if conversation is not None:
+        data["conversation"] = conversation.model_dump(mode="json")
+    pipe.publish(
+        channel,
+        realtime.encode_event(
+            f"message.{change}",
+            conversation_id=message.conversation_id,
+            assignee_id=conversation.assignee_id if conversation else None,
+            department_id=conversation.department_id if conversation else None,
+            data=data,
+        ),
+    )
+
+
+async def announce_message(
+    redis: Redis,
+    company_id: uuid.UUID,
+    message: MessageOut,
+    conversation: ConversationOut | None,
+    *,
+    change: str,
+    folded_message_id: uuid.UUID | None = None,
+) -> None:
+    """Do for a committed change of a message what the incoming worker does for its
+    announcement (cache it, publish `message.<change>`), in one round trip and without the
+    stream: for a writer whose own queue job, acknowledged after this, is what repeats it
+    after a crash (the send worker's "sent", sending.py rule 3). `message` and `conversation`
+    must be as committed, like the copies an announcement carries (cache.copies)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        cache.write_message(pipe, message)
+        _publish_message(
+            pipe,
+            realtime.channel_for(str(company_id)),
+            message,
+            conversation,
+            change=change,
+            folded_message_id=folded_message_id,
+        )
+        await pipe.execute()
 
 
 Snapshot = TypeVar("Snapshot", MessageOut, ConversationOut)

@@ -11,7 +11,10 @@ Rules (issue 4, "at-least-once must not mean twice"):
    conversation and adopts it; only when no echo came for ECHO_GRACE does it send again. The
    residual risk is a gateway that accepted the send but never echoed it within that time.
 3. The send response's key id is attached to our row; an echo that beat the response to the
-   database is folded into our row in the same transaction (unique (instance, key id)).
+   database is folded into our row in the same transaction (unique (instance, key id)). After
+   the commit the worker itself caches the message and publishes `message.sent` (no outbox
+   row, no incoming-stream entry); its job is acknowledged only after that, so a job delivered
+   again that finds the key attached announces it again.
 4. Timeouts, connection errors, 5xx and 429 are retried with backoff up to MAX_AGE; any other
    gateway refusal fails the message at once with the gateway's reason. A number that is not on
    WhatsApp fails without a send. A disconnected instance holds its sends (they stay queued,
@@ -66,6 +69,7 @@ from zapcrm.messaging.held import (
     sweep_waiting,
     unmark_held,
 )
+from zapcrm.messaging.jobs import announce_message
 from zapcrm.messaging.labels import DELETED_PREVIEW, preview_of
 from zapcrm.messaging.media import build_media_storage
 from zapcrm.messaging.pacing import InstanceBusy, SendGate
@@ -128,6 +132,11 @@ class OutgoingHandler:
             raise PermanentJobError("send job without a valid message_id") from None
         async with self.runtime.db.autocommit_session() as session:
             row = await outbound.load_outgoing(session, message_id)
+        if row is not None and row["key_id"] and job.attempt > 0:
+            # An earlier run may have attached the key and died (or lost Redis) before its
+            # announcement, which nothing else would repeat (rule 3): announce it again.
+            await self._announce_again(row)
+            return
         if row is None or row["status"] != "queued" or row["key_id"]:
             return
         try:
@@ -448,13 +457,11 @@ class OutgoingHandler:
         async with self.runtime.db.service_session() as session:
             attached = await outbound.attach_key(
                 session,
-                company_id=row["company_id"],
                 message_id=row["id"],
                 conversation_id=row["conversation_id"],
                 instance_id=row["instance_id"],
                 key_id=key_id,
                 status=status,
-                announce=self._event(row, "sent"),  # naming the echo it folds (if any)
             )
             folded = attached.folded
             # Statuses that arrived before we knew our key id were parked under it.
@@ -475,17 +482,40 @@ class OutgoingHandler:
                     session, row["company_id"], row["contact_id"], [("jid", used_jid)]
                 )
             # Read after the transaction's last write, the row and the chat still locked by
-            # it: as they will be committed. The published announcement carries them (its
-            # outbox row does not: a relayed copy has them read again).
+            # it: as they will be committed.
             sent = await outbound.message_and_chat(session, row["id"])
-        entry = attached.entry
         if sent is not None:
-            entry = entry.carrying(cache.copies(*cache.message_and_chat_out(sent)))
-        await self.runtime.outbox.publish([entry])
+            await self._announce_sent(row, sent, folded.id if folded is not None else None)
         if folded is not None and folded.media_path is not None:
             # The echo's copy of our file, downloaded before the fold: ours is the one kept.
             await self.storage.delete(row["company_id"], folded.id, folded.media_mimetype)
         log.info("send.accepted", message_id=str(row["id"]), status=attached.final_status)
+
+    async def _announce_sent(
+        self, row: dict[str, Any], sent: dict[str, Any], folded_id: uuid.UUID | None = None
+    ) -> None:
+        """Rule 3's announcement: the caches and the live `message.sent`, written here instead
+        of through the outbox and the incoming stream (no outbox row, no stream entry, no
+        second parse of the copies). A crash or a Redis failure before it ends leaves the job
+        unacknowledged, and its next delivery, finding the key attached, announces again
+        (`__call__`): the job is this announcement's outbox."""
+        message, chat = cache.message_and_chat_out(sent)
+        await announce_message(
+            self.runtime.redis,
+            row["company_id"],
+            message,
+            chat,
+            change="sent",
+            folded_message_id=folded_id,
+        )
+
+    async def _announce_again(self, row: dict[str, Any]) -> None:
+        """A sent message's announcement once more, as it is now (idempotent: the cache keeps
+        the newest version, and clients take a repeated event for what it is)."""
+        async with self.runtime.db.autocommit_session() as session:
+            sent = await outbound.message_and_chat(session, row["id"])
+        if sent is not None:
+            await self._announce_sent(row, sent)
 
     async def _fail(self, row: dict[str, Any], reason: str) -> None:
         async with self.runtime.db.service_session() as session:

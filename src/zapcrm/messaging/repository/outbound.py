@@ -12,7 +12,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.db import driver_mappings, driver_rows
-from zapcrm.messaging.changes import FOLDED_MESSAGE_FIELD
 from zapcrm.messaging.repository.inbox import MESSAGE_COLUMNS, conversation_json
 from zapcrm.messaging.repository.ingest import (
     INBOX_RETURNING_CTE_SQL,
@@ -20,7 +19,6 @@ from zapcrm.messaging.repository.ingest import (
     REPLY_CTE_SQL,
 )
 from zapcrm.messaging.schemas import INBOX_ASIDE_MARKS
-from zapcrm.outbox import OutboxItem, RecordedEntry, items_json
 
 # Insert the queued message and update the inbox and the cycle's first human reply in one
 # statement, which answers the new row as the API shows it (no read after it) and the chat as
@@ -64,6 +62,87 @@ _QUEUE_ASIDE = text(
 
 
 _MEDIA_COLUMNS = ("media_mimetype", "media_file_name", "media_size", "media_path", "media_status")
+
+
+# A person's plain text (no quote, no idempotency key) queued in one statement: the chat is
+# read by the insert itself (RLS decides, as the request's own read of it did), and so is the
+# company's signature setting, which makes what WhatsApp gets (`outgoing`). Two round trips and
+# the chat's read for the request fewer than queue_message after those reads. The new row also
+# answers its instance id (the send job's order key).
+_QUEUE_TEXT_SQL = """
+with msg as (
+  insert into evolution_messages as m
+    (id, company_id, instance_id, conversation_id, from_me, remote_jid, type, body,
+     message_payload, status, message_timestamp, sent_by, outgoing)
+  select :id, :company_id, c.instance_id, c.id, true, c.remote_jid, 'text', :body,
+    cast(:message_payload as jsonb), 'queued', :at, :sent_by,
+    jsonb_build_object('kind', 'text', 'text',
+      case when cast(:signer as text) <> ''
+        and (select s.sign_messages from companies s where s.id = :company_id)
+      then '*' || cast(:signer as text) || ':*' || chr(10) || cast(:body as text)
+      else cast(:body as text) end)
+  from evolution_conversations c where c.id = :conversation_id
+  returning MESSAGE_COLUMNS, m.instance_id, true as inserted
+),
+INBOX_CTE
+REPLY_CTE
+done as (select 1)
+select *, CONVERSATION_SNAPSHOT as conversation from msg
+"""
+# Whitespace folded: psycopg parses a statement once only up to MAX_CACHED_STATEMENT_LENGTH
+# bytes (test_statement_sizes.py), and the indentation alone would pass it. No literal here
+# holds a run of whitespace.
+_QUEUE_TEXT = text(
+    " ".join(
+        _QUEUE_TEXT_SQL.replace("INBOX_CTE", INBOX_RETURNING_CTE_SQL)
+        .replace("REPLY_CTE", REPLY_CTE_SQL)
+        .replace("NEWER", NEWER_SQL)
+        .replace("MESSAGE_COLUMNS", MESSAGE_COLUMNS)
+        .replace("CONVERSATION_SNAPSHOT", conversation_json("inbox"))
+        .split()
+    )
+)
+
+
+async def queue_text_in_chat(
+    session: AsyncSession,
+    *,
+    message_id: uuid.UUID,
+    company_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    body: str,
+    signer: str,
+    preview: str,
+    at: datetime,
+    sent_by: uuid.UUID,
+) -> dict[str, Any] | None:
+    """Queue a person's text in a chat they may see (RLS), signed with `signer` in bold on top
+    when the company signs its messages (an empty `signer` never signs): the new row as
+    `queue_message` answers it, with `instance_id`; None when the chat is not visible."""
+    rows = await driver_mappings(
+        session,
+        _QUEUE_TEXT,
+        {
+            "id": message_id,
+            "company_id": company_id,
+            "conversation_id": conversation_id,
+            "body": body,
+            "signer": signer,
+            "message_payload": "{}",
+            "at": at,
+            "sent_by": sent_by,
+            "preview": preview,
+            "from_me": True,
+            "inbound": False,
+            "awaits_team": False,
+            "human_reply": True,
+        },
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    del row["inserted"]
+    return row
 
 
 async def queue_message(
@@ -128,19 +207,9 @@ _RECORD_ATTEMPT = text(
     " send_attempts = send_attempts + 1 where id = :id and status = 'queued'"
     " and key_id is null and send_attempted_at is not distinct from :seen returning id"
 )
-# app.attach_sent_key and the send's outbox entry in one statement: one round trip fewer a send.
-# The entry names the echo folded away (FOLDED_MESSAGE_FIELD), known once the key is attached:
-# the materialized row of app.attach_sent_key is there before the lateral enqueue runs.
-_ATTACH_KEY_ANNOUNCING = text(
-    "with attached as materialized ("
-    " select final_status, echo_id, echo_mimetype, echo_path, parked"
-    " from app.attach_sent_key(:id, :conversation_id, :instance_id, :key_id, :status))"
-    " select a.final_status, a.echo_id, a.echo_mimetype, a.echo_path, a.parked,"
-    " o.id, o.stream, o.payload"
-    " from attached a cross join lateral app.enqueue_outbox(:company_id,"
-    "  case when a.echo_id is null then cast(:items as jsonb)"
-    "  else jsonb_set(cast(:items as jsonb), cast(:folded_path as text[]),"
-    "   to_jsonb(cast(a.echo_id as text))) end) o"
+_ATTACH_KEY = text(
+    "select final_status, echo_id, echo_mimetype, echo_path, parked"
+    " from app.attach_sent_key(:id, :conversation_id, :instance_id, :key_id, :status)"
 )
 _ASIDE_MARKS = list(INBOX_ASIDE_MARKS)
 
@@ -216,55 +285,45 @@ class FoldedEcho:
 @dataclass(frozen=True, slots=True)
 class AttachedKey:
     """What `attach_key` did: the resulting status, the echo row folded away (None when there
-    was none), the updates parked under the key id until now (oldest first) and the outbox
-    entry it wrote."""
+    was none) and the updates parked under the key id until now (oldest first)."""
 
     final_status: str | None
     folded: FoldedEcho | None
     parked: list[tuple[str, dict[str, Any]]]
-    entry: RecordedEntry
 
 
 async def attach_key(
     session: AsyncSession,
     *,
-    company_id: uuid.UUID,
     message_id: uuid.UUID,
     conversation_id: uuid.UUID,
     instance_id: uuid.UUID,
     key_id: str,
     status: str | None,
-    announce: OutboxItem,
 ) -> AttachedKey:
-    """Give our row its WhatsApp id, an echo row already holding that id folded into ours,
-    and write the outbox entry `announce`, with the id of the echo folded away (if any) added
-    to its payload as FOLDED_MESSAGE_FIELD.
+    """Give our row its WhatsApp id, an echo row already holding that id folded into ours.
 
     The parked updates are taken off the parking table. One call of `app.attach_sent_key`
     (migration 0019: the key lock as ingestion takes it, then the chat's), inside the caller's
-    transaction, so the unique (instance, key id) never sees two rows.
+    transaction, so the unique (instance, key id) never sees two rows. No outbox entry: the
+    send worker announces the send itself after the commit, and its job, acknowledged only
+    then, is what brings the announcement back after a crash (sending.py rule 3).
     """
-    (
-        (final, echo_id, echo_mimetype, echo_path, parked, entry_id, stream, payload),
-    ) = await driver_rows(
+    ((final, echo_id, echo_mimetype, echo_path, parked),) = await driver_rows(
         session,
-        _ATTACH_KEY_ANNOUNCING,
+        _ATTACH_KEY,
         {
             "id": message_id,
             "conversation_id": conversation_id,
             "instance_id": instance_id,
             "key_id": key_id,
             "status": status,
-            "company_id": company_id,
-            "items": items_json([announce]),
-            "folded_path": ["0", "payload", FOLDED_MESSAGE_FIELD],
         },
     )
     return AttachedKey(
         final_status=final,
         folded=FoldedEcho(echo_id, echo_mimetype, echo_path) if echo_id is not None else None,
         parked=[(kind, payload) for kind, payload in parked],
-        entry=RecordedEntry(id=entry_id, stream=stream, payload=payload),
     )
 
 

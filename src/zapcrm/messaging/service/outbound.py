@@ -53,6 +53,15 @@ async def queue_text(
         )
     if len(body) > MAX_TEXT_LENGTH:
         raise ValidationFailed(N_("a mensagem passa de {limit} caracteres", limit=MAX_TEXT_LENGTH))
+    signer = actor.display_name.strip()
+    if (
+        idempotency_key is None
+        and quoted_message_id is None
+        and len(_signature(signer, body)) <= MAX_TEXT_LENGTH
+    ):
+        # The common send (a campaign's are queued elsewhere): one statement reads the chat
+        # and the signature setting and queues, where the checks below are three round trips.
+        return await _queue_plain_text(session, actor, conversation_id, body, signer)
     if (replayed := await _replayed(session, actor, idempotency_key)) is not None:
         return replayed, []
     conversation = await _visible_conversation(session, conversation_id)
@@ -75,13 +84,49 @@ async def queue_text(
     )
 
 
+def _signature(name: str, body: str) -> str:
+    """`body` signed with the agent's name in bold on top (repository/outbound.py
+    `queue_text_in_chat` writes the same in SQL)."""
+    return f"*{name}:*\n{body}"
+
+
+async def _queue_plain_text(
+    session: AsyncSession, actor: Identity, conversation_id: uuid.UUID, body: str, signer: str
+) -> tuple[MessageOut, list[OutboxItem]]:
+    """`queue_text` for a text without a quote or an idempotency key whose signed form fits
+    (so no check can refuse it after the chat is known): in one statement."""
+    row = await outbound.queue_text_in_chat(
+        session,
+        message_id=uuid.uuid4(),
+        company_id=actor.company_id,
+        conversation_id=conversation_id,
+        body=body,
+        signer=signer,
+        preview=preview_of("text", body, None),
+        at=datetime.now(UTC),
+        sent_by=actor.user_id,
+    )
+    if row is None:
+        raise NotFound(N_("conversa não encontrada"))
+    message, chat = cache.message_and_chat_out(row)
+    items = send_items(
+        actor.company_id,
+        conversation_id,
+        row["instance_id"],
+        row["id"],
+        "created",
+        carried=(message, chat),
+    )
+    return message, items
+
+
 async def _signed(session: AsyncSession, actor: Identity, body: str) -> str:
     """The text WhatsApp gets: with the agent's name in bold on top when the company signs its
     messages (the chat keeps showing what was typed)."""
     name = actor.display_name.strip()
     if not name or not await outbound.company_signs_messages(session, actor.company_id):
         return body
-    signed = f"*{name}:*\n{body}"
+    signed = _signature(name, body)
     if len(signed) > MAX_TEXT_LENGTH:
         raise ValidationFailed(
             N_("com a assinatura, a mensagem passa de {limit} caracteres", limit=MAX_TEXT_LENGTH)
