@@ -18,7 +18,8 @@ from tests.evolution.harness import Instance, new_instance, post, rows, text_mes
 from zapcrm.auth.identity import Identity
 from zapcrm.db import Database
 from zapcrm.messaging.service import outbound
-from zapcrm.outbox import PAYLOAD_FIELD
+from zapcrm.models import Role
+from zapcrm.outbox import PAYLOAD_FIELD, OutboxItem
 from zapcrm.runtime import Runtime
 
 DEFAULT_PHONE = "5511987654321"  # the sender of text_message's default remote JID
@@ -131,3 +132,17 @@ async def move_to_server(db: Database, instance_id: uuid.UUID, server_url: str) 
             ),
             {"url": server_url, "name": f"loja-{uuid.uuid4().hex[:8]}", "id": instance_id},
         )
+
+
+async def queued_text(
+    client: httpx.AsyncClient, db: Database, factory: Factory, words: str
+) -> tuple[uuid.UUID, list[OutboxItem]]:
+    """Our text queued, through the service (committed), in a new customer's chat: the chat's
+    id and the request's outbox items."""
+    chat = await new_chat(client, db, factory, phone=f"55119{uuid.uuid4().int % 10**8:08d}")
+    actor = acting_as(await factory.user(chat.instance.company_id, Role.ADMIN))
+    async with db.tenant_session(actor.claims) as session:
+        _message, items = await outbound.queue_text(
+            session, actor, chat.conversation_id, text=words
+        )
+    return chat.conversation_id, items

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import Factory
 from tests.evolution.harness import rows
-from tests.messaging.chats import acting_as, new_chat, store_echo
+from tests.messaging.chats import queued_text, store_echo
 from zapcrm.db import Database
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.messaging import cache, realtime
@@ -30,26 +30,11 @@ from zapcrm.messaging.changes import conversation_changed
 from zapcrm.messaging.jobs import IncomingHandler
 from zapcrm.messaging.repository import get_conversations, get_messages
 from zapcrm.messaging.sending import OutgoingHandler
-from zapcrm.messaging.service import outbound
 from zapcrm.messaging.service.outbound import OUTGOING_STREAM
 from zapcrm.models import Role
 from zapcrm.outbox import INCOMING_STREAM, OutboxItem, record
 from zapcrm.runtime import Runtime
 from zapcrm.worker import Job
-
-
-async def _queued(
-    client: httpx.AsyncClient, db: Database, factory: Factory, words: str
-) -> tuple[Any, list[OutboxItem]]:
-    """A customer's chat and our text queued in it through the service (committed): the chat's
-    id and the request's outbox items."""
-    chat = await new_chat(client, db, factory, phone=f"55119{uuid.uuid4().int % 10**8:08d}")
-    actor = acting_as(await factory.user(chat.instance.company_id, Role.ADMIN))
-    async with db.tenant_session(actor.claims) as session:
-        _message, items = await outbound.queue_text(
-            session, actor, chat.conversation_id, text=words
-        )
-    return chat.conversation_id, items
 
 
 def _announcement(items: list[OutboxItem]) -> dict[str, Any]:
@@ -107,7 +92,7 @@ async def _published(runtime: Runtime, company_id: str, handle: Any) -> list[dic
 async def test_a_queued_send_announces_its_message_and_chat_as_committed(
     client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> None:
-    conversation_id, items = await _queued(client, db, factory, "Seu pedido saiu")
+    conversation_id, items = await queued_text(client, db, factory, "Seu pedido saiu")
     announced = _announcement(items)
     as_read = await _as_read(db, announced["message_id"], conversation_id)
     assert announced[cache.CARRIED_MESSAGE_FIELD] == as_read["message"]
@@ -122,7 +107,7 @@ async def test_the_worker_writes_and_announces_the_copies_without_reading_postgr
     runtime: Runtime,
     no_postgres: Database,
 ) -> None:
-    conversation_id, items = await _queued(client, db, factory, "Chega amanhã")
+    conversation_id, items = await queued_text(client, db, factory, "Chega amanhã")
     announced = _announcement(items)
     message_id = announced["message_id"]
     await runtime.redis.delete(cache.message_key(message_id))
@@ -155,7 +140,7 @@ async def test_a_newer_change_announced_in_the_same_batch_wins_over_a_copy(
 ) -> None:
     """The chat changed after the send (a transfer): its announcement is read, and the newer
     version is what the cache keeps and the send's event shows."""
-    conversation_id, items = await _queued(client, db, factory, "Já te passo para o financeiro")
+    conversation_id, items = await queued_text(client, db, factory, "Já te passo para o financeiro")
     announced = _announcement(items)
     supervisor = await factory.user(uuid.UUID(announced["company_id"]), Role.SUPERVISOR)
     async with db.service_session() as session:
@@ -185,7 +170,7 @@ async def test_the_sent_announcement_carries_the_row_after_the_statuses_parked_f
 ) -> None:
     """The key's write folds the gateway's echo and then applies a status parked under the key
     in the same transaction: the announcement carries the message as committed, READ."""
-    conversation_id, items = await _queued(client, db, factory, "Pode confirmar?")
+    conversation_id, items = await queued_text(client, db, factory, "Pode confirmar?")
     announced = _announcement(items)
     message_id = announced["message_id"]
     # An earlier attempt reached WhatsApp (its echo is stored) and the customer read it (the
@@ -226,7 +211,7 @@ async def test_an_announcement_without_readable_copies_is_read(
 ) -> None:
     """A relayed outbox row of the send worker has no copies, and a copy this release cannot
     read is no copy: Postgres answers, and a stale cache heals."""
-    conversation_id, items = await _queued(client, db, factory, "Tudo certo?")
+    conversation_id, items = await queued_text(client, db, factory, "Tudo certo?")
     announced = _announcement(items)
     message_id = announced["message_id"]
     await runtime.redis.set(cache.message_key(message_id), b'{"version": 0}')
@@ -248,7 +233,7 @@ async def test_the_outbox_row_keeps_no_copies_and_a_late_delivery_reads(
 ) -> None:
     """What the relay would publish has no copies; a job delivered again (a failed batch, a
     worker that died) may come after the cache lost a newer copy, so it reads too."""
-    conversation_id, items = await _queued(client, db, factory, "Obrigado!")
+    conversation_id, items = await queued_text(client, db, factory, "Obrigado!")
     announced = _announcement(items)
     company_id = uuid.UUID(announced["company_id"])
     async with db.service_session() as session:

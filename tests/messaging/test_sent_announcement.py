@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from tests.conftest import Factory
 from tests.evolution.harness import rows
-from tests.messaging.chats import acting_as, new_chat, store_echo, stream_payloads
+from tests.messaging.chats import queued_text, store_echo, stream_payloads
 from zapcrm.db import Database
 from zapcrm.evolution.credentials import CredentialBox
 from zapcrm.messaging import cache, realtime
@@ -25,26 +25,10 @@ from zapcrm.messaging.jobs import IncomingHandler
 from zapcrm.messaging.repository import get_conversations, get_messages
 from zapcrm.messaging.repository import outbound as outbound_repo
 from zapcrm.messaging.sending import OutgoingHandler
-from zapcrm.messaging.service import outbound
 from zapcrm.messaging.service.outbound import OUTGOING_STREAM
-from zapcrm.models import Role
 from zapcrm.outbox import INCOMING_STREAM, OutboxItem
 from zapcrm.runtime import Runtime
 from zapcrm.worker import Job
-
-
-async def _queued(
-    client: httpx.AsyncClient, db: Database, factory: Factory, words: str
-) -> tuple[uuid.UUID, list[OutboxItem]]:
-    """Our text queued in a customer's chat through the service (committed): the chat's id
-    and the request's outbox items."""
-    chat = await new_chat(client, db, factory, phone=f"55119{uuid.uuid4().int % 10**8:08d}")
-    actor = acting_as(await factory.user(chat.instance.company_id, Role.ADMIN))
-    async with db.tenant_session(actor.claims) as session:
-        _message, items = await outbound.queue_text(
-            session, actor, chat.conversation_id, text=words
-        )
-    return chat.conversation_id, items
 
 
 def _job(items: list[OutboxItem]) -> dict[str, Any]:
@@ -103,7 +87,7 @@ async def _adoptable(db: Database, message_id: str) -> str:
 async def test_the_worker_caches_and_publishes_sent_itself_without_the_outbox(
     client: httpx.AsyncClient, db: Database, factory: Factory, runtime: Runtime
 ) -> None:
-    conversation_id, items = await _queued(client, db, factory, "Seu boleto chegou")
+    conversation_id, items = await queued_text(client, db, factory, "Seu boleto chegou")
     job = _job(items)
     message_id = job["message_id"]
     echo_key = await _adoptable(db, message_id)
@@ -143,7 +127,7 @@ async def test_a_job_delivered_again_after_its_key_was_attached_announces_again(
 ) -> None:
     """The run that attached the key died (or lost Redis) before announcing: the job, never
     acknowledged, comes back and announces the message as it is now, without sending."""
-    conversation_id, items = await _queued(client, db, factory, "Pedido confirmado")
+    conversation_id, items = await queued_text(client, db, factory, "Pedido confirmado")
     job = _job(items)
     message_id = job["message_id"]
     key = f"SENT{uuid.uuid4().hex[:12].upper()}"
@@ -179,7 +163,7 @@ async def test_no_snapshot_of_the_chat_is_cached(
 ) -> None:
     """The incoming worker caches the message and publishes the chat with it; the chat's own
     snapshot key (`evolution:conversation:<id>`) was read by nothing and is not written."""
-    conversation_id, items = await _queued(client, db, factory, "Bom dia")
+    conversation_id, items = await queued_text(client, db, factory, "Bom dia")
     [announced] = [item for item in items if item.stream == INCOMING_STREAM]
     payload = {**announced.payload, **(announced.after_commit or {})}
 
