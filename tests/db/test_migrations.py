@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -134,6 +135,13 @@ def _schema_fingerprint(url: str) -> dict[str, object]:
     }
 
 
+def _new_company(connection: psycopg.Connection[Any]) -> uuid.UUID:
+    """A company inserted on a plain connection, for data a migration must carry."""
+    row = connection.execute("insert into companies (name) values ('Loja') returning id").fetchone()
+    assert row is not None
+    return uuid.UUID(str(row[0]))
+
+
 def test_upgrade_downgrade_upgrade(empty_database: str) -> None:
     config = alembic_config(empty_database)
     migrate(empty_database)
@@ -159,15 +167,12 @@ def test_contacts_from_before_0039_are_in_their_stage_since_its_last_recorded_ch
     command.upgrade(config, "0038")  # type: ignore[arg-type]
     plain = empty_database.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as connection:
-        company = connection.execute(
-            "insert into companies (name) values ('Loja') returning id"
-        ).fetchone()
-        assert company is not None
+        company = _new_company(connection)
         for name in ("Ana", "Bia"):
             connection.execute(
                 "insert into contacts (company_id, name, funnel_stage, created_at)"
                 " values (%s, %s, 'proposta', '2026-01-05T12:00:00Z')",
-                (company[0], name),
+                (company, name),
             )
         moved = connection.execute("select id from contacts where name = 'Ana'").fetchone()
         assert moved is not None
@@ -183,7 +188,7 @@ def test_contacts_from_before_0039_are_in_their_stage_since_its_last_recorded_ch
             connection.execute(
                 "insert into contact_events (company_id, contact_id, kind, details, created_at)"
                 " values (%s, %s, %s, jsonb_build_object('changes', %s::jsonb), %s)",
-                (company[0], moved[0], kind, changes, f"{at}T12:00:00Z"),
+                (company, moved[0], kind, changes, f"{at}T12:00:00Z"),
             )
     command.upgrade(config, "head")  # type: ignore[arg-type]
     with psycopg.connect(plain, autocommit=True) as connection:
@@ -371,21 +376,18 @@ def test_contacts_an_import_created_keep_their_provenance_through_a_downgrade_of
     command.upgrade(config, "0056")  # type: ignore[arg-type]
     plain = empty_database.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as connection:
-        company = connection.execute(
-            "insert into companies (name) values ('Loja') returning id"
-        ).fetchone()
-        assert company is not None
+        company = _new_company(connection)
         job = connection.execute(
             "insert into import_jobs (company_id, file_name) values (%s, 'clientes.csv')"
             " returning id",
-            (company[0],),
+            (company,),
         ).fetchone()
         assert job is not None
         for name, row in (("Ana", 2), ("Bia", 7), ("Caio", None)):
             connection.execute(
                 "insert into contacts (company_id, name, import_job_id, import_row,"
                 " created_at) values (%s, %s, %s, %s, '2026-11-02T12:00:00Z')",
-                (company[0], name, job[0] if row else None, row),
+                (company, name, job[0] if row else None, row),
             )
     command.downgrade(config, "0055")  # type: ignore[arg-type]
     with psycopg.connect(plain, autocommit=True) as connection:

@@ -6,6 +6,7 @@ tests take in them behind the API's back.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -17,6 +18,8 @@ from tests.conftest import Factory, UserFixture, identity_of
 from tests.evolution.harness import Instance, new_instance, post, rows, text_message
 from zapcrm.auth.identity import Identity
 from zapcrm.db import Database
+from zapcrm.messaging import cache, realtime
+from zapcrm.messaging.repository import get_conversations, get_messages
 from zapcrm.messaging.service import outbound
 from zapcrm.models import Role
 from zapcrm.outbox import PAYLOAD_FIELD, OutboxItem
@@ -146,3 +149,36 @@ async def queued_text(
             session, actor, chat.conversation_id, text=words
         )
     return chat.conversation_id, items
+
+
+async def read_back(db: Database, message_id: Any, conversation_id: Any) -> dict[str, Any]:
+    """The message and its chat as the incoming worker would read them, in the API's JSON."""
+    async with db.service_session() as session:
+        [message] = await get_messages(session, [uuid.UUID(str(message_id))])
+        [chat] = await get_conversations(session, [uuid.UUID(str(conversation_id))])
+    return {
+        "message": cache.message_out(message).model_dump(mode="json"),
+        "conversation": cache.conversation_out(chat).model_dump(mode="json"),
+    }
+
+
+async def published(
+    runtime: Runtime, company_id: str, handle: Callable[[], Awaitable[Any]]
+) -> list[dict[str, Any]]:
+    """The live events `handle()` publishes on the company's channel."""
+    async with runtime.redis.pubsub() as pubsub:
+        await pubsub.subscribe(realtime.channel_for(company_id))
+        await pubsub.get_message(timeout=1)  # the subscription's confirmation
+        await handle()
+        events = []
+        while (message := await pubsub.get_message(timeout=0.5)) is not None:
+            if message["type"] == "message":
+                events.append(orjson.loads(message["data"]))
+        return events
+
+
+async def cached_message(runtime: Runtime, message_id: Any) -> Any:
+    """The message's snapshot in Redis (`evolution:message:<id>`), which must be there."""
+    stored = await runtime.redis.get(cache.message_key(message_id))
+    assert stored is not None, message_id
+    return orjson.loads(stored)

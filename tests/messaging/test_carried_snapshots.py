@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -22,13 +21,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import Factory
 from tests.evolution.harness import rows
-from tests.messaging.chats import queued_text, store_echo
+from tests.messaging.chats import cached_message, published, queued_text, read_back, store_echo
 from zapcrm.db import Database
 from zapcrm.evolution.credentials import CredentialBox
-from zapcrm.messaging import cache, realtime
+from zapcrm.messaging import cache
 from zapcrm.messaging.changes import conversation_changed
 from zapcrm.messaging.jobs import IncomingHandler
-from zapcrm.messaging.repository import get_conversations, get_messages
 from zapcrm.messaging.sending import OutgoingHandler
 from zapcrm.messaging.service.outbound import OUTGOING_STREAM
 from zapcrm.models import Role
@@ -43,29 +41,12 @@ def _announcement(items: list[OutboxItem]) -> dict[str, Any]:
     return {**announced.payload, **(announced.after_commit or {})}
 
 
-async def _as_read(db: Database, message_id: Any, conversation_id: Any) -> dict[str, Any]:
-    """The message and its chat as the incoming worker would read them, in the API's JSON."""
-    async with db.service_session() as session:
-        [message] = await get_messages(session, [uuid.UUID(str(message_id))])
-        [chat] = await get_conversations(session, [uuid.UUID(str(conversation_id))])
-    return {
-        "message": cache.message_out(message).model_dump(mode="json"),
-        "conversation": cache.conversation_out(chat).model_dump(mode="json"),
-    }
-
-
 def _without_copies(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {
         name: value
         for name, value in payload.items()
         if name not in (cache.CARRIED_MESSAGE_FIELD, cache.CARRIED_CONVERSATION_FIELD)
     }
-
-
-async def _cached(runtime: Runtime, key: str) -> Any:
-    stored = await runtime.redis.get(key)
-    assert stored is not None, key
-    return orjson.loads(stored)
 
 
 @pytest.fixture
@@ -76,25 +57,12 @@ async def no_postgres() -> AsyncIterator[Database]:
     await engine.dispose()
 
 
-async def _published(runtime: Runtime, company_id: str, handle: Any) -> list[dict[str, Any]]:
-    """The live events `handle()` publishes on the company's channel."""
-    async with runtime.redis.pubsub() as pubsub:
-        await pubsub.subscribe(realtime.channel_for(company_id))
-        await pubsub.get_message(timeout=1)  # the subscription's confirmation
-        await handle()
-        events = []
-        while (message := await pubsub.get_message(timeout=0.5)) is not None:
-            if message["type"] == "message":
-                events.append(orjson.loads(message["data"]))
-        return events
-
-
 async def test_a_queued_send_announces_its_message_and_chat_as_committed(
     client: httpx.AsyncClient, db: Database, factory: Factory
 ) -> None:
     conversation_id, items = await queued_text(client, db, factory, "Seu pedido saiu")
     announced = _announcement(items)
-    as_read = await _as_read(db, announced["message_id"], conversation_id)
+    as_read = await read_back(db, announced["message_id"], conversation_id)
     assert announced[cache.CARRIED_MESSAGE_FIELD] == as_read["message"]
     assert announced[cache.CARRIED_CONVERSATION_FIELD] == as_read["conversation"]
     assert as_read["conversation"]["last_message_id"] == announced["message_id"]
@@ -112,7 +80,7 @@ async def test_the_worker_writes_and_announces_the_copies_without_reading_postgr
     message_id = announced["message_id"]
     await runtime.redis.delete(cache.message_key(message_id))
 
-    carried = await _published(
+    carried = await published(
         runtime,
         announced["company_id"],
         lambda: IncomingHandler(no_postgres, runtime.redis)(
@@ -120,10 +88,10 @@ async def test_the_worker_writes_and_announces_the_copies_without_reading_postgr
         ),
     )
 
-    as_read = await _as_read(db, message_id, conversation_id)
-    assert await _cached(runtime, cache.message_key(message_id)) == as_read["message"]
+    as_read = await read_back(db, message_id, conversation_id)
+    assert await cached_message(runtime, message_id) == as_read["message"]
     # The panel gets the event a read would have made, to the same audience.
-    read = await _published(
+    read = await published(
         runtime,
         announced["company_id"],
         lambda: IncomingHandler(db, runtime.redis)(
@@ -150,7 +118,7 @@ async def test_a_newer_change_announced_in_the_same_batch_wins_over_a_copy(
         )
     transfer = conversation_changed(uuid.UUID(announced["company_id"]), conversation_id).payload
 
-    events = await _published(
+    events = await published(
         runtime,
         announced["company_id"],
         lambda: IncomingHandler(db, runtime.redis)(
@@ -158,7 +126,7 @@ async def test_a_newer_change_announced_in_the_same_batch_wins_over_a_copy(
         ),
     )
 
-    newest = (await _as_read(db, announced["message_id"], conversation_id))["conversation"]
+    newest = (await read_back(db, announced["message_id"], conversation_id))["conversation"]
     assert newest["version"] > announced[cache.CARRIED_CONVERSATION_FIELD]["version"]
     assert newest["assignee_id"] == str(supervisor.id)
     assert [event["data"]["conversation"] for event in events] == [newest, newest]
@@ -193,17 +161,17 @@ async def test_the_sent_announcement_carries_the_row_after_the_statuses_parked_f
 
     # Adopts the echo: no gateway call (the instance has no server behind it).
     handler = OutgoingHandler(runtime, CredentialBox.from_settings(runtime.settings))
-    events = await _published(
+    events = await published(
         runtime, announced["company_id"], lambda: handler(Job(OUTGOING_STREAM, "1-0", job))
     )
 
     [sent] = [event for event in events if event["type"] == "message.sent"]
-    as_read = await _as_read(db, message_id, conversation_id)
+    as_read = await read_back(db, message_id, conversation_id)
     assert as_read["message"]["status"] == "READ"
     assert as_read["message"]["key_id"] == echo_key
     assert sent["data"]["message"] == as_read["message"]
     assert sent["data"]["conversation"] == as_read["conversation"]
-    assert await _cached(runtime, cache.message_key(message_id)) == as_read["message"]
+    assert await cached_message(runtime, message_id) == as_read["message"]
 
 
 async def test_an_announcement_without_readable_copies_is_read(
@@ -220,8 +188,8 @@ async def test_an_announcement_without_readable_copies_is_read(
 
     await IncomingHandler(db, runtime.redis)([Job(INCOMING_STREAM, "1-0", broken)])
 
-    as_read = await _as_read(db, message_id, conversation_id)
-    assert await _cached(runtime, cache.message_key(message_id)) == as_read["message"]
+    as_read = await read_back(db, message_id, conversation_id)
+    assert await cached_message(runtime, message_id) == as_read["message"]
 
 
 async def test_the_outbox_row_keeps_no_copies_and_a_late_delivery_reads(
@@ -246,5 +214,5 @@ async def test_the_outbox_row_keeps_no_copies_and_a_late_delivery_reads(
     with pytest.raises(OperationalError):
         await IncomingHandler(no_postgres, runtime.redis)([again])
     await IncomingHandler(db, runtime.redis)([again])
-    as_read = await _as_read(db, announced["message_id"], conversation_id)
-    assert await _cached(runtime, cache.message_key(announced["message_id"])) == as_read["message"]
+    as_read = await read_back(db, announced["message_id"], conversation_id)
+    assert await cached_message(runtime, announced["message_id"]) == as_read["message"]

@@ -7,22 +7,26 @@ a chat is cached (nothing read one).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import orjson
 from sqlalchemy import text
 
 from tests.conftest import Factory
 from tests.evolution.harness import rows
-from tests.messaging.chats import queued_text, store_echo, stream_payloads
+from tests.messaging.chats import (
+    cached_message,
+    published,
+    queued_text,
+    read_back,
+    store_echo,
+    stream_payloads,
+)
 from zapcrm.db import Database
 from zapcrm.evolution.credentials import CredentialBox
-from zapcrm.messaging import cache, realtime
+from zapcrm.messaging import cache
 from zapcrm.messaging.jobs import IncomingHandler
-from zapcrm.messaging.repository import get_conversations, get_messages
 from zapcrm.messaging.repository import outbound as outbound_repo
 from zapcrm.messaging.sending import OutgoingHandler
 from zapcrm.messaging.service.outbound import OUTGOING_STREAM
@@ -39,37 +43,6 @@ def _job(items: list[OutboxItem]) -> dict[str, Any]:
 def _company(items: list[OutboxItem]) -> str:
     [announced] = [item for item in items if item.stream == INCOMING_STREAM]
     return str(announced.payload["company_id"])
-
-
-async def _as_read(db: Database, message_id: Any, conversation_id: Any) -> dict[str, Any]:
-    async with db.service_session() as session:
-        [message] = await get_messages(session, [uuid.UUID(str(message_id))])
-        [chat] = await get_conversations(session, [uuid.UUID(str(conversation_id))])
-    return {
-        "message": cache.message_out(message).model_dump(mode="json"),
-        "conversation": cache.conversation_out(chat).model_dump(mode="json"),
-    }
-
-
-async def _published(
-    runtime: Runtime, company_id: str, handle: Callable[[], Awaitable[Any]]
-) -> list[dict[str, Any]]:
-    """The live events `handle()` publishes on the company's channel."""
-    async with runtime.redis.pubsub() as pubsub:
-        await pubsub.subscribe(realtime.channel_for(company_id))
-        await pubsub.get_message(timeout=1)  # the subscription's confirmation
-        await handle()
-        events = []
-        while (message := await pubsub.get_message(timeout=0.5)) is not None:
-            if message["type"] == "message":
-                events.append(orjson.loads(message["data"]))
-        return events
-
-
-async def _cached_message(runtime: Runtime, message_id: Any) -> Any:
-    stored = await runtime.redis.get(cache.message_key(message_id))
-    assert stored is not None
-    return orjson.loads(stored)
 
 
 async def _adoptable(db: Database, message_id: str) -> str:
@@ -94,20 +67,20 @@ async def test_the_worker_caches_and_publishes_sent_itself_without_the_outbox(
     [echo] = await rows(db, "select id from evolution_messages where key_id = :k", k=echo_key)
     handler = OutgoingHandler(runtime, CredentialBox.from_settings(runtime.settings))
 
-    events = await _published(
+    events = await published(
         runtime, _company(items), lambda: handler(Job(OUTGOING_STREAM, "1-0", job))
     )
 
-    as_read = await _as_read(db, message_id, conversation_id)
+    as_read = await read_back(db, message_id, conversation_id)
     assert as_read["message"]["key_id"] == echo_key
     [sent] = [event for event in events if event["type"] == "message.sent"]
     assert sent["data"]["message"] == as_read["message"]
     assert sent["data"]["conversation"] == as_read["conversation"]
     assert sent["conversation_id"] == str(conversation_id)
-    assert await _cached_message(runtime, message_id) == as_read["message"]
+    assert await cached_message(runtime, message_id) == as_read["message"]
     # The echo, shown as a message of its own until now, leaves the clients and the cache.
     assert sent["data"]["folded_message_id"] == str(echo["id"])
-    assert (await _cached_message(runtime, echo["id"]))["gone"] is True
+    assert (await cached_message(runtime, echo["id"]))["gone"] is True
     # Neither an outbox row nor an entry for the incoming worker was written for it.
     assert await rows(
         db,
@@ -143,19 +116,19 @@ async def test_a_job_delivered_again_after_its_key_was_attached_announces_again(
     await runtime.redis.delete(cache.message_key(message_id))
     handler = OutgoingHandler(runtime, CredentialBox.from_settings(runtime.settings))
 
-    first = await _published(
+    first = await published(
         runtime, _company(items), lambda: handler(Job(OUTGOING_STREAM, "1-0", job))
     )
     assert first == []  # a first delivery of a job whose message is sent: nothing to repeat
-    again = await _published(
+    again = await published(
         runtime, _company(items), lambda: handler(Job(OUTGOING_STREAM, "1-0", job, attempt=1))
     )
 
-    as_read = await _as_read(db, message_id, conversation_id)
+    as_read = await read_back(db, message_id, conversation_id)
     assert as_read["message"]["key_id"] == key
     assert [event["type"] for event in again] == ["message.sent"]
     assert again[0]["data"] == as_read
-    assert await _cached_message(runtime, message_id) == as_read["message"]
+    assert await cached_message(runtime, message_id) == as_read["message"]
 
 
 async def test_no_snapshot_of_the_chat_is_cached(
@@ -167,13 +140,13 @@ async def test_no_snapshot_of_the_chat_is_cached(
     [announced] = [item for item in items if item.stream == INCOMING_STREAM]
     payload = {**announced.payload, **(announced.after_commit or {})}
 
-    events = await _published(
+    events = await published(
         runtime,
         _company(items),
         lambda: IncomingHandler(db, runtime.redis)([Job(INCOMING_STREAM, "1-0", payload)]),
     )
 
-    as_read = await _as_read(db, payload["message_id"], conversation_id)
+    as_read = await read_back(db, payload["message_id"], conversation_id)
     assert [event["data"] for event in events] == [as_read]
-    assert await _cached_message(runtime, payload["message_id"]) == as_read["message"]
+    assert await cached_message(runtime, payload["message_id"]) == as_read["message"]
     assert not await runtime.redis.exists(f"evolution:conversation:{conversation_id}")
