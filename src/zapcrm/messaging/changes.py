@@ -1,9 +1,10 @@
 """The outbox entries that tell the incoming worker a message or a chat changed.
 
-Every writer of a message (webhook ingestion, the send request and worker, reactions, media
-downloads) announces it the same way: the worker then refreshes the cached copies and
-publishes the live `message.<change>` event. A chat's own changes (assignment, status, unread
-count...) are announced as `conversation.updated`.
+Every writer of a message (webhook ingestion, the send request, reactions, media downloads)
+announces it the same way: the worker then refreshes the cached copies and publishes the live
+`message.<change>` event. The send worker's "sent" is the exception: it does that itself after
+its commit, its queue job standing in for the outbox (messaging/sending.py rule 3). A chat's
+own changes (assignment, status, unread count...) are announced as `conversation.updated`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from zapcrm.outbox import INCOMING_STREAM, OutboxItem
 
 __all__ = ["FOLDED_MESSAGE_FIELD", "conversation_changed", "message_changed"]
 
-# The payload field naming the echo a sent message absorbed.
+# The field naming the echo a sent message absorbed, in its live event (the send worker's
+# `jobs.announce_message`) and in the "sent" entries releases before it wrote to the outbox.
 FOLDED_MESSAGE_FIELD = "folded_message_id"
 
 
@@ -26,13 +28,12 @@ def message_changed(
     change: str,
     media: bool = False,
     instance_id: uuid.UUID | None = None,
-    folded_message_id: uuid.UUID | None = None,
     new_contact_id: uuid.UUID | None = None,
 ) -> OutboxItem:
     """The entry announcing `change` of a message; `media` asks for its file to be downloaded
-    (a new message from WhatsApp), `folded_message_id` names an echo it absorbed,
-    `new_contact_id` the contact this message made known (a first message from a number),
-    announced with it as `contact.created` (one entry for both: a first message is common)."""
+    (a new message from WhatsApp), `new_contact_id` the contact this message made known (a
+    first message from a number), announced with it as `contact.created` (one entry for both:
+    a first message is common)."""
     payload: dict[str, object] = {
         "kind": "message",
         "change": change,
@@ -43,9 +44,6 @@ def message_changed(
     }
     if instance_id is not None:
         payload["instance_id"] = str(instance_id)
-    if folded_message_id is not None:
-        # Clients (and the page cache) showed the echo as a message of its own until now.
-        payload[FOLDED_MESSAGE_FIELD] = str(folded_message_id)
     if new_contact_id is not None:
         payload["new_contact_id"] = str(new_contact_id)
     return OutboxItem(INCOMING_STREAM, payload)

@@ -146,6 +146,8 @@ class IncomingHandler:
                 message,
                 conversations.get(message.conversation_id),
                 change=str(payload.get("change", "updated")),
+                # Only in a "sent" entry an earlier release wrote to the outbox: the send
+                # worker now announces its sends itself (announce_message).
                 folded_message_id=payload.get(FOLDED_MESSAGE_FIELD),
             )
             if payload.get("media") and payload.get("change") == "created":
