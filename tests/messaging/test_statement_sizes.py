@@ -19,6 +19,7 @@ HOT_STATEMENTS = {
     "store_message": ingest._STORE_MESSAGE,
     "queue_message": outbound._QUEUE_MESSAGE,
     "queue_aside": outbound._QUEUE_ASIDE,
+    "queue_text": outbound._QUEUE_TEXT,
 }
 
 

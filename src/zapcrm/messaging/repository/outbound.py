@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.db import driver_mappings, driver_rows
@@ -24,9 +24,9 @@ from zapcrm.messaging.schemas import INBOX_ASIDE_MARKS
 # statement, which answers the new row as the API shows it (no read after it) and the chat as
 # the inbox update left it (`conversation`, as `inbox.get_conversations` reads it, in JSON; null
 # when the update did not happen). The idempotency index answers a retried request with no row
-# (see queue_message).
-_QUEUE_SQL = """
-with msg as (
+# (see queue_message). `_queue_statement` puts the inbox update and the reply after the insert
+# (`msg`, returning MESSAGE_COLUMNS and `inserted`).
+_QUEUE_INSERT = """
   insert into evolution_messages as m
     (id, company_id, instance_id, conversation_id, from_me, remote_jid, type, body,
      message_payload, status, message_timestamp, sent_by, client_idempotency_key, outgoing,
@@ -38,27 +38,42 @@ with msg as (
   on conflict (company_id, client_idempotency_key) where client_idempotency_key is not null
   do nothing
   returning MESSAGE_COLUMNS, true as inserted
-),
+"""
+_QUEUE_AFTER_INSERT = """
 INBOX_CTE
 REPLY_CTE
 done as (select 1)
 select *, CONVERSATION_SNAPSHOT as conversation from msg
 """
-_QUEUE_MESSAGE = text(
-    _QUEUE_SQL.replace("INBOX_CTE", INBOX_RETURNING_CTE_SQL)
-    .replace("REPLY_CTE", REPLY_CTE_SQL)
-    .replace("NEWER", NEWER_SQL)
-    .replace("MESSAGE_COLUMNS", MESSAGE_COLUMNS)
-    .replace("CONVERSATION_SNAPSHOT", conversation_json("inbox"))
-)
+
+
+def _queue_statement(insert: str, *, inbox: bool = True) -> TextClause:
+    """The queue statement around `insert` (the `msg` CTE's body); without `inbox` it leaves
+    the chat as it was and answers no `conversation`. Whitespace folded: psycopg parses a
+    statement once only up to MAX_CACHED_STATEMENT_LENGTH bytes (test_statement_sizes.py), and
+    the indentation alone would pass it; no literal here holds a run of whitespace."""
+    sql = f"with msg as ({insert}),{_QUEUE_AFTER_INSERT}"
+    sql = sql.replace("MESSAGE_COLUMNS", MESSAGE_COLUMNS)
+    if inbox:
+        sql = (
+            sql.replace("INBOX_CTE", INBOX_RETURNING_CTE_SQL)
+            .replace("REPLY_CTE", REPLY_CTE_SQL)
+            .replace("NEWER", NEWER_SQL)
+            .replace("CONVERSATION_SNAPSHOT", conversation_json("inbox"))
+        )
+    else:
+        sql = (
+            sql.replace("INBOX_CTE", "")
+            .replace("REPLY_CTE", "")
+            .replace("CONVERSATION_SNAPSHOT", "cast(null as jsonb)")
+        )
+    return text(" ".join(sql.split()))
+
+
+_QUEUE_MESSAGE = _queue_statement(_QUEUE_INSERT)
 # A message that leaves the chat as it was in the inbox (the out-of-office reply): the
 # customer is still the last to have spoken, waiting for a person, in the same place.
-_QUEUE_ASIDE = text(
-    _QUEUE_SQL.replace("INBOX_CTE", "")
-    .replace("REPLY_CTE", "")
-    .replace("MESSAGE_COLUMNS", MESSAGE_COLUMNS)
-    .replace("CONVERSATION_SNAPSHOT", "cast(null as jsonb)")
-)
+_QUEUE_ASIDE = _queue_statement(_QUEUE_INSERT, inbox=False)
 
 
 _MEDIA_COLUMNS = ("media_mimetype", "media_file_name", "media_size", "media_path", "media_status")
@@ -69,8 +84,8 @@ _MEDIA_COLUMNS = ("media_mimetype", "media_file_name", "media_size", "media_path
 # company's signature setting, which makes what WhatsApp gets (`outgoing`). Two round trips and
 # the chat's read for the request fewer than queue_message after those reads. The new row also
 # answers its instance id (the send job's order key).
-_QUEUE_TEXT_SQL = """
-with msg as (
+_QUEUE_TEXT = _queue_statement(
+    """
   insert into evolution_messages as m
     (id, company_id, instance_id, conversation_id, from_me, remote_jid, type, body,
      message_payload, status, message_timestamp, sent_by, outgoing)
@@ -83,24 +98,7 @@ with msg as (
       else cast(:body as text) end)
   from evolution_conversations c where c.id = :conversation_id
   returning MESSAGE_COLUMNS, m.instance_id, true as inserted
-),
-INBOX_CTE
-REPLY_CTE
-done as (select 1)
-select *, CONVERSATION_SNAPSHOT as conversation from msg
 """
-# Whitespace folded: psycopg parses a statement once only up to MAX_CACHED_STATEMENT_LENGTH
-# bytes (test_statement_sizes.py), and the indentation alone would pass it. No literal here
-# holds a run of whitespace.
-_QUEUE_TEXT = text(
-    " ".join(
-        _QUEUE_TEXT_SQL.replace("INBOX_CTE", INBOX_RETURNING_CTE_SQL)
-        .replace("REPLY_CTE", REPLY_CTE_SQL)
-        .replace("NEWER", NEWER_SQL)
-        .replace("MESSAGE_COLUMNS", MESSAGE_COLUMNS)
-        .replace("CONVERSATION_SNAPSHOT", conversation_json("inbox"))
-        .split()
-    )
 )
 
 
