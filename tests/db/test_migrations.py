@@ -108,7 +108,8 @@ def _schema_fingerprint(url: str) -> dict[str, object]:
             " where schemaname = 'public' order by 1, 2"
         ).fetchall()
         indexes = connection.execute(
-            "select indexname from pg_indexes where schemaname = 'public' order by 1"
+            # Definitions too: a migration may only rebuild an index under its name.
+            "select indexname, indexdef from pg_indexes where schemaname = 'public' order by 1"
         ).fetchall()
         keys = connection.execute(
             "select conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated"
