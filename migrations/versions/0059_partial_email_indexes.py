@@ -9,10 +9,11 @@ an address) the three indexes cost ~10 of ~90 s of Postgres's CPU for 1,000,000 
 partial, they cost that only for the rows with an address. Webhook writes of new contacts
 (a WhatsApp peer has no e-mail) skip them altogether.
 
-Postgres keeps statistics of an index's expressions only for a full index: without them the
-planner guessed 10x more matches for an address prefix and walked the newest contacts for a
-one-word search that finds nobody ("gabirel" at 1,000,000 contacts: 0.9 s instead of 0.1 s,
-bench/search.py). A statistics object on the three expressions gives them back.
+The planner reads the statistics of an index's expressions only from a full index (a partial
+one's cover only its rows): without them it guessed 10x more matches for an address prefix and
+walked the newest contacts for a one-word search that finds nobody ("gabirel" at 1,000,000
+contacts: 0.9 s instead of 0.1 s, bench/search.py). A statistics object on the three
+expressions gives them back.
 
 Each is rebuilt CONCURRENTLY (as 0041) under a new name, the old one dropped, and the new one
 renamed to the old name, which the code and its plan tests use: a plain build would hold the

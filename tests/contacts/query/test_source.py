@@ -165,9 +165,9 @@ async def test_the_email_indexes_hold_only_addresses_and_still_serve_their_searc
             {"i": f"public.{index}"},
         )
     assert predicate == "(email IS NOT NULL)"
-    # A partial index keeps no statistics of its expressions; the statistics object of 0059
-    # does, or the planner misjudges how many addresses a range holds (bench/search.py: a
-    # one-word search that finds nobody walked the 1,000,000 newest contacts).
+    # The planner ignores a partial index's statistics of its expressions; the statistics
+    # object of 0059 keeps them, or it misjudges how many addresses a range holds
+    # (bench/search.py: a one-word search that finds nobody walked the 1M newest contacts).
     async with db.engine.connect() as connection:
         expressions = set(
             (
