@@ -66,7 +66,7 @@ async def queue_text(
         return replayed, []
     conversation = await _visible_conversation(session, conversation_id)
     quoted = await _quoted(session, conversation, quoted_message_id)
-    sent_text = await _signed(session, actor, body)
+    sent_text = await _signed(session, actor, signer, body)
     return await _queue(
         session,
         actor,
@@ -120,13 +120,12 @@ async def _queue_plain_text(
     return message, items
 
 
-async def _signed(session: AsyncSession, actor: Identity, body: str) -> str:
-    """The text WhatsApp gets: with the agent's name in bold on top when the company signs its
-    messages (the chat keeps showing what was typed)."""
-    name = actor.display_name.strip()
-    if not name or not await outbound.company_signs_messages(session, actor.company_id):
+async def _signed(session: AsyncSession, actor: Identity, signer: str, body: str) -> str:
+    """The text WhatsApp gets: with the agent's name (`signer`) in bold on top when the
+    company signs its messages (the chat keeps showing what was typed)."""
+    if not signer or not await outbound.company_signs_messages(session, actor.company_id):
         return body
-    signed = _signature(name, body)
+    signed = _signature(signer, body)
     if len(signed) > MAX_TEXT_LENGTH:
         raise ValidationFailed(
             N_("com a assinatura, a mensagem passa de {limit} caracteres", limit=MAX_TEXT_LENGTH)
