@@ -17,6 +17,9 @@ PEOPLE = (
 )
 GROUP_JID = "120363000000000001@g.us"
 GROUP_SUBJECT = "Fornecedores São Paulo"
+# A chat whose JID is WhatsApp's private id: its number is only on the contact.
+LID_JID = "280707280707@lid"
+LID_PERSON = ("+5541991234567", "Rita Lopes")
 
 # What each search finds, by contact name or group subject (sorted).
 SEARCHES: dict[str, list[str]] = {
@@ -31,14 +34,21 @@ SEARCHES: dict[str, list[str]] = {
     "va": [],
     "paulo fornecedores": [GROUP_SUBJECT],  # the group's subject, any word order
     "fornecedoras sao": [GROUP_SUBJECT],  # and with a typo
-    "(21) 98765": ["Maria Damasceno"],  # 3+ digits anywhere in the phone number
-    "0001": [GROUP_SUBJECT, "João Silva"],  # or in the chat's JID
+    "(21) 98765": ["Maria Damasceno"],  # 3+ digits: the start of the number
+    "0001": [GROUP_SUBJECT, "João Silva"],  # or anywhere in the chat's JID
+    # The contact's number as the Contatos search reads one: without the DDD, with it, its
+    # last digits; not from its middle (only a JID, which holds the number, is read so).
+    "99123-4": [LID_PERSON[1]],
+    "41 99123": [LID_PERSON[1]],
+    "4567": [LID_PERSON[1]],
+    "91234": [],
     "ninguém": [],
 }
 
 
 async def searchable_chats(client: httpx.AsyncClient, db: Database, factory: Factory) -> Instance:
-    """A company whose instance has a chat with each of PEOPLE and one group, all open."""
+    """A company whose instance has a chat with each of PEOPLE, one with LID_PERSON under
+    LID_JID and one group, all open."""
     instance = await new_instance(db, factory)
     for index, (number, name) in enumerate(PEOPLE):
         body = text_message(f"WORDS{index}", remote_jid=f"{number}@s.whatsapp.net", push_name=name)
@@ -55,6 +65,22 @@ async def searchable_chats(client: httpx.AsyncClient, db: Database, factory: Fac
                 "instance": instance.instance_id,
                 "jid": GROUP_JID,
                 "subject": GROUP_SUBJECT,
+            },
+        )
+        await session.execute(
+            text(
+                "with person as (insert into contacts (company_id, phone_e164, name)"
+                "  values (:company, :phone, :name) returning id)"
+                " insert into evolution_conversations"
+                " (company_id, instance_id, remote_jid, contact_id, last_message_at)"
+                " select :company, :instance, :jid, person.id, now() from person"
+            ),
+            {
+                "company": instance.company_id,
+                "instance": instance.instance_id,
+                "jid": LID_JID,
+                "phone": LID_PERSON[0],
+                "name": LID_PERSON[1],
             },
         )
     return instance

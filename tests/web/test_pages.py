@@ -360,7 +360,7 @@ async def test_a_live_row_joins_a_searched_list_exactly_when_the_list_finds_it(
         return page.items
 
     chats = await listed(None)
-    assert len(chats) == 4
+    assert len(chats) == 5
     for q, expected in SEARCHES.items():
         found = {chat.id for chat in await listed(q)}
         view = PageView(user, InboxFilter(tab="all", q=q), None, Agents({}, []), inbox=True)

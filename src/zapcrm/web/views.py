@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zapcrm.accounts import service as accounts_service
 from zapcrm.auth.identity import Identity
+from zapcrm.contacts.query.search import parse_search, phone_found
 from zapcrm.departments import service as departments_service
 from zapcrm.exceptions import ValidationFailed
 from zapcrm.kit.folding import fold
@@ -45,6 +46,9 @@ class InboxFilter:
     # Of the chats nobody has, the departments whose ones this reader takes (empty: all):
     # messaging.service.inbox.waiting_scope; the live stream sets it for rows arriving live.
     scope: frozenset[uuid.UUID] = frozenset()
+    # How the company writes numbers (its default phone region), which the search reads digits
+    # by: the live stream sets it with the scope.
+    region: str = "BR"
 
     def outside_scope(self, conversation: ConversationOut) -> bool:
         """A chat waiting in a department whose waiting chats this reader does not take
@@ -177,9 +181,16 @@ class InboxFilter:
         return verdicts
 
     def _digits_found(self, conversation: ConversationOut) -> bool:
+        """3+ digits anywhere in the chat's JID, or read as a number in the contact's phone
+        (the list's `_contacts_with_number`)."""
         digits = "".join(ch for ch in self.q if ch.isdigit())
+        if len(digits) < 3:
+            return False
+        if digits in conversation.remote_jid:
+            return True
+        term = parse_search(digits, self.region)
         phone = conversation.contact.phone_e164 if conversation.contact else None
-        return len(digits) >= 3 and (digits in (phone or "") or digits in conversation.remote_jid)
+        return term is not None and phone_found(term, phone)
 
 
 @dataclass(frozen=True)

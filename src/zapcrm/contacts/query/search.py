@@ -86,6 +86,7 @@ __all__ = [
     "SearchTerm",
     "looks_like_phone",
     "parse_search",
+    "phone_found",
     "relevance",
     "search_clause",
     "typo_lookups",
@@ -135,6 +136,20 @@ def looks_like_phone(q: str) -> bool:
     """Whether the search box holds a phone number (digits and phone punctuation only)."""
     text = q.strip()
     return bool(_PHONE_LIKE.match(text)) and any(ch.isdigit() for ch in text)
+
+
+def phone_found(term: SearchTerm, phone: str | None) -> bool:
+    """Whether a contact with this number (E.164) meets a phone term, as `search_clause`
+    decides in SQL: the live inbox judges rows arriving live with it."""
+    if phone is None:
+        return False
+    # The SQL compares byte-wise ranges (`prefix_range`), which for these ASCII digits is
+    # startswith; `substr(phone_e164, 6)` is the number after `+55` and the DDD.
+    return (
+        phone.startswith(term.phone_prefixes)
+        or phone.endswith(term.phone_suffixes)
+        or (phone.startswith("+55") and phone[5:].startswith(term.local_numbers))
+    )
 
 
 def typo_lookups(term: SearchTerm) -> tuple[str, ...]:

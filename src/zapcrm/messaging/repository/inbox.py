@@ -7,9 +7,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zapcrm.contacts.query import source
+from zapcrm.contacts.query.search import parse_search, search_clause
 from zapcrm.db import driver_mappings, plan_for_values
 from zapcrm.kit.name_search import (
     STRICT_THRESHOLD,
@@ -84,12 +87,15 @@ async def list_conversations(
     search: str | None = None,
     spellings: Mapping[str, Sequence[str]] | None = None,
     department_id: uuid.UUID | None = None,
+    phone_region: str = "BR",
 ) -> Sequence[dict[str, Any]]:
     """Conversations by latest activity (keyset: last_message_at desc nulls last, id desc).
 
     `search` finds a chat when every word typed is in the contact's name or in the group's
     subject (accent- and case-insensitive; a word of 4+ letters also with a typo: "silva
-    joao", "joao silvq" find "João Silva"), or by 3+ digits of the phone number.
+    joao", "joao silvq" find "João Silva"), or by 3+ digits: anywhere in the chat's JID, or
+    read as the Contatos search reads a number (its start, with or without `+55` and the DDD
+    of `phone_region`'s numbers, or its last 4+ digits) in the contact's phone.
     `spellings`: for the search's words that kit/name_search.py `typo_lookups` names, the
     company's name words within a typo of each (contacts' `words_within_typo`): a contact's
     name then matches a typo by holding one of them, as the Contatos search does.
@@ -127,7 +133,7 @@ async def list_conversations(
     where = " and ".join(filters)
     clauses = [where.format(c="c")]
     if search:
-        clauses.append(_search_clause(search, where, params, spellings or {}))
+        clauses.append(_search_clause(search, where, params, spellings or {}, phone_region))
         # Whether the contacts found fit a hashed set depends on the words: planned for them.
         await plan_for_values(session)
     sql = (
@@ -138,18 +144,25 @@ async def list_conversations(
 
 
 def _search_clause(
-    search: str, where: str, params: dict[str, Any], spellings: Mapping[str, Sequence[str]]
+    search: str,
+    where: str,
+    params: dict[str, Any],
+    spellings: Mapping[str, Sequence[str]],
+    phone_region: str,
 ) -> str:
     """Every word in the contact's name, or every word in the group's subject (the Contatos
-    page's word rules, kit/name_search.py), or 3+ digits in the phone number or the chat's JID.
-    `where` is the list's other conditions, `{c}` standing for the chats' alias. The name
-    words (`spellings`) are contacts' names': a group's subject keeps `<<%` for its typos."""
+    page's word rules, kit/name_search.py), or 3+ digits in the chat's JID or, read as a
+    number, in the contact's phone. `where` is the list's other conditions, `{c}` standing for
+    the chats' alias. The name words (`spellings`) are contacts' names': a group's subject
+    keeps `<<%` for its typos."""
     words = name_words(search)
     digits = "".join(ch for ch in search if ch.isdigit())
+    numbers = ""
     if len(digits) >= 3:
         params["search_digits"] = f"%{digits}%"
+        numbers = _contacts_with_number(digits, phone_region, params)
     if words and not any(map(matches_anywhere, words)):
-        return _short_words_clause(words, digits, params)
+        return _short_words_clause(words, numbers, params)
     # Each way to match gives its page of chats, under RLS and the list's conditions, and the
     # list keeps the newest of those pages. Each page is planned on its own: a part found in
     # many chats ("silva maria", "119") walks the newest chats checking each against a hashed
@@ -169,8 +182,8 @@ def _search_clause(
         # Only groups have a subject: the partial index holds them alone.
         subject = _words_clause("app.search_text(v.subject)", words, params)
         parts.append(f"n.id in ({_TENANT_CHATS} where v.subject is not null and {subject})")
-    if len(digits) >= 3:
-        parts.append(f"n.contact_id in ({_TENANT_CONTACTS} where x.phone_e164 like :search_digits)")
+    if numbers:
+        parts.append(f"n.contact_id in ({numbers})")
         parts.append(f"n.id in ({_TENANT_CHATS} where v.remote_jid like :search_digits)")
     if not parts:
         return "false"
@@ -181,7 +194,25 @@ def _search_clause(
     return "c.id in (" + " union all ".join(pages) + ")"
 
 
-def _short_words_clause(words: Sequence[str], digits: str, params: dict[str, Any]) -> str:
+def _contacts_with_number(digits: str, region: str, params: dict[str, Any]) -> str:
+    """SQL of the company's contacts whose phone the Contatos search box finds for `digits`
+    (contacts/query/search.py: one implementation of how a number is typed), its values put in
+    `params`. Each reading is a range on a btree of the number (migrations 0041, 0046): 3 digits
+    anywhere in it would need a trigram index, which cost the import more than the inbox gained
+    (migration 0060); a chat's JID, which holds its number, keeps that one."""
+    term = parse_search(digits, region)
+    assert term is not None, digits  # digits only: always read as a number
+    query = select(source.contacts().c.id).where(search_clause(term))
+    compiled = query.compile(dialect=_NAMED_PARAMETERS)
+    params.update(compiled.params)
+    return str(compiled)
+
+
+# Core SQL embedded in this module's text(): its placeholders written `:name` as text() reads.
+_NAMED_PARAMETERS = PGDialect(paramstyle="named")  # type: ignore[no-untyped-call]
+
+
+def _short_words_clause(words: Sequence[str], numbers: str, params: dict[str, Any]) -> str:
     """Words of 1-2 letters only: no trigram to look up, and so many names may start a word
     that the contacts found might not fit a hashed set (Postgres would then scan it for every
     chat): every open chat compared row by row instead (LIKE only: no typos under 4 letters)."""
@@ -189,10 +220,8 @@ def _short_words_clause(words: Sequence[str], digits: str, params: dict[str, Any
     # A chat with a person has no subject: skip its search_text() call.
     subject = _words_clause("app.search_text(c.subject)", words, params)
     options.append(f"(c.subject is not null and {subject})")
-    if len(digits) >= 3:
-        options.append(
-            f"c.contact_id in ({_TENANT_CONTACTS} where x.phone_e164 like :search_digits)"
-        )
+    if numbers:
+        options.append(f"c.contact_id in ({numbers})")
         options.append("c.remote_jid like :search_digits")
     return "(" + " or ".join(options) + ")"
 

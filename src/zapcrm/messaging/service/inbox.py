@@ -45,6 +45,7 @@ async def list_conversations(
     spellings = None
     if search and (lookups := typo_lookups(name_words(search))):
         spellings = await contacts_query.words_within_typo(session, identity.company_id, lookups)
+    region = await phone_region(session, identity) if search else "BR"
     rows = await repository.list_conversations(
         session,
         identity.company_id,
@@ -59,6 +60,7 @@ async def list_conversations(
         search=search,
         spellings=spellings,
         department_id=department_id,
+        phone_region=region,
     )  # fmt: skip
     items = [cache.conversation_out(row) for row in rows[:limit]]
     next_cursor = None
@@ -66,6 +68,13 @@ async def list_conversations(
         last = items[-1]
         next_cursor = encode_cursor(last.last_message_at, last.id)
     return Page[ConversationOut](items=items, next_cursor=next_cursor)
+
+
+async def phone_region(session: AsyncSession, identity: Identity) -> str:
+    """The region whose way of writing numbers the search reads digits by (the company's
+    default phone region: "11 98765" is a DDD and a number in Brazil)."""
+    _zone, region = await contacts_query.company_profile(session, identity.company_id)
+    return region
 
 
 async def search_finds(session: AsyncSession, search: str, texts: Sequence[str]) -> dict[str, bool]:

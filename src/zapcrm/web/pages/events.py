@@ -492,7 +492,8 @@ async def _reader(
         agents = await Agents.load(session, user.identity)
         scope = await inbox.waiting_scope(session, user.identity)
         member_of = await departments_service.member_of(session, user.identity)
-    return agents, replace(flt, scope=frozenset(scope)), frozenset(member_of)
+        region = await inbox.phone_region(session, user.identity) if flt.q else flt.region
+    return agents, replace(flt, scope=frozenset(scope), region=region), frozenset(member_of)
 
 
 async def _still_signed_in(runtime: Runtime, user: PanelUser) -> bool:
