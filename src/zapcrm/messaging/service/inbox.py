@@ -45,7 +45,9 @@ async def list_conversations(
     spellings = None
     if search and (lookups := typo_lookups(name_words(search))):
         spellings = await contacts_query.words_within_typo(session, identity.company_id, lookups)
-    region = await phone_region(session, identity) if search else "BR"
+    # Only digits are read by region: a search by name asks nothing more.
+    digits = search is not None and any(ch.isdigit() for ch in search)
+    region = await phone_region(session, identity) if digits else "BR"
     rows = await repository.list_conversations(
         session,
         identity.company_id,

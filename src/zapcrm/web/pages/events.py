@@ -492,7 +492,8 @@ async def _reader(
         agents = await Agents.load(session, user.identity)
         scope = await inbox.waiting_scope(session, user.identity)
         member_of = await departments_service.member_of(session, user.identity)
-        region = await inbox.phone_region(session, user.identity) if flt.q else flt.region
+        digits = any(ch.isdigit() for ch in flt.q)
+        region = await inbox.phone_region(session, user.identity) if digits else flt.region
     return agents, replace(flt, scope=frozenset(scope), region=region), frozenset(member_of)
 
 
