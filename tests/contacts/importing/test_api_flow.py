@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import sys
 from datetime import datetime
 
 import httpx
@@ -26,6 +27,7 @@ from tests.contacts.importing.conftest import (
 from zapcrm.contacts.importing import limits, runner
 from zapcrm.contacts.importing.progress import Progress
 from zapcrm.contacts.importing.service import imports_dir
+from zapcrm.kit.threads import RESPONSIVE_SWITCH_SECONDS
 from zapcrm.messaging.realtime import channel_for
 from zapcrm.models import Role
 from zapcrm.runtime import Runtime
@@ -335,6 +337,41 @@ async def test_cancel_while_running_stops_between_chunks(
     assert final["processed_rows"] == 20
     assert final["counts"]["created"] == 20
     assert len(await contacts_of(runtime.db, tenant.company_id)) == 20
+
+
+async def test_chunks_are_applied_with_the_event_loop_taking_the_gil_first(
+    imports_api: httpx.AsyncClient,
+    runtime: Runtime,
+    factory: Factory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The next chunk is parsed in a thread while the lanes' statements go out from the event
+    # loop, which by default waited up to 5 ms for the GIL after each (kit/threads.py).
+    tenant = await new_tenant(factory, imports_api, (Role.OPERATOR,))
+    headers = tenant.headers[Role.OPERATOR]
+    content = csv_bytes(["telefone"] + [f"1198766{index:04d}" for index in range(30)])
+    job = (await upload(imports_api, headers, content)).json()
+    await imports_api.post(
+        f"{UPLOAD_ROUTE}/{job['id']}/start",
+        json={"mapping": {"telefone": "phone"}},
+        headers=headers,
+    )
+    monkeypatch.setattr(limits, "CHUNK_ROWS", 10)
+    real_report = runner.ImportRunner._report
+    intervals: list[float] = []
+
+    async def report_interval(self: runner.ImportRunner, progress: Progress) -> None:
+        intervals.append(sys.getswitchinterval())
+        await real_report(self, progress)
+
+    monkeypatch.setattr(runner.ImportRunner, "_report", report_interval)
+    before = sys.getswitchinterval()
+    await run_job(runtime, job["id"], tenant.company_id)
+    final = (await imports_api.get(f"{UPLOAD_ROUTE}/{job['id']}", headers=headers)).json()
+    assert final["counts"]["created"] == 30
+    # A report per chunk, then the job's last one, once the parsing thread is done.
+    assert intervals == [pytest.approx(RESPONSIVE_SWITCH_SECONDS)] * 3 + [before]
+    assert sys.getswitchinterval() == before
 
 
 async def test_the_problem_rows_file_fixed_and_imported_again_completes_the_contacts(

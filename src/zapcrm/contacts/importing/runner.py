@@ -54,6 +54,7 @@ from zapcrm.contacts.importing.staging import Policy, StagedBatch
 from zapcrm.contacts.rules import service as list_rules
 from zapcrm.db import Database
 from zapcrm.exceptions import ZapcrmError
+from zapcrm.kit.threads import responsive_loop
 from zapcrm.logging import get_logger
 from zapcrm.messaging import realtime
 from zapcrm.models import ImportJob
@@ -333,25 +334,27 @@ class ImportRunner:
         # freezes nothing else, so no one else's freeze is undone).
         gc.freeze()
         chunks = self._chunks(setup)
-        pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
-        recovering = setup.interrupted
-        try:
-            while (chunk := await pending) is not None:
-                # Clean the next chunk in a thread while Postgres applies this one.
-                pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
-                await self._report(await self._apply(setup, chunk, failed, recovering))
-                recovering = False
-                await self._keep_lease()
-        except _Stopped as stop:
-            if stop.overtaken:
-                return None
-        finally:
-            # The thread may still be inside the generator: let it finish before closing it.
-            with contextlib.suppress(Exception):
-                await pending
-            chunks.close()
-            failed.close()
-            gc.unfreeze()
+        # The lanes' statements are sent from the event loop while that thread parses.
+        with responsive_loop():
+            pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+            recovering = setup.interrupted
+            try:
+                while (chunk := await pending) is not None:
+                    # Clean the next chunk in a thread while Postgres applies this one.
+                    pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+                    await self._report(await self._apply(setup, chunk, failed, recovering))
+                    recovering = False
+                    await self._keep_lease()
+            except _Stopped as stop:
+                if stop.overtaken:
+                    return None
+            finally:
+                # The thread may still be inside the generator: let it finish before closing.
+                with contextlib.suppress(Exception):
+                    await pending
+                chunks.close()
+                failed.close()
+                gc.unfreeze()
         return await self._finish("completed", setup, rows_in_file=failed.count + failed.warned)
 
     async def _apply(
