@@ -45,9 +45,7 @@ async def list_conversations(
     spellings = None
     if search and (lookups := typo_lookups(name_words(search))):
         spellings = await contacts_query.words_within_typo(session, identity.company_id, lookups)
-    # Only digits are read by region: a search by name asks nothing more.
-    digits = search is not None and any(ch.isdigit() for ch in search)
-    region = await phone_region(session, identity) if digits else "BR"
+    region = await phone_region(session, identity, search)
     rows = await repository.list_conversations(
         session,
         identity.company_id,
@@ -72,9 +70,12 @@ async def list_conversations(
     return Page[ConversationOut](items=items, next_cursor=next_cursor)
 
 
-async def phone_region(session: AsyncSession, identity: Identity) -> str:
-    """The region whose way of writing numbers the search reads digits by (the company's
-    default phone region: "11 98765" is a DDD and a number in Brazil)."""
+async def phone_region(session: AsyncSession, identity: Identity, search: str | None) -> str:
+    """The region whose way of writing numbers `search` reads its digits by (the company's
+    default phone region: "11 98765" is a DDD and a number in Brazil). Only digits are read by
+    region: for a search without any, nothing is asked and the default is returned."""
+    if not search or not any(ch.isdigit() for ch in search):
+        return "BR"
     _zone, region = await contacts_query.company_profile(session, identity.company_id)
     return region
 

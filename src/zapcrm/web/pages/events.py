@@ -492,8 +492,7 @@ async def _reader(
         agents = await Agents.load(session, user.identity)
         scope = await inbox.waiting_scope(session, user.identity)
         member_of = await departments_service.member_of(session, user.identity)
-        digits = any(ch.isdigit() for ch in flt.q)
-        region = await inbox.phone_region(session, user.identity) if digits else flt.region
+        region = await inbox.phone_region(session, user.identity, flt.q)
     return agents, replace(flt, scope=frozenset(scope), region=region), frozenset(member_of)
 
 
