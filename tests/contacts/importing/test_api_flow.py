@@ -348,14 +348,7 @@ async def test_chunks_are_applied_with_the_event_loop_taking_the_gil_first(
     # The next chunk is parsed in a thread while the lanes' statements go out from the event
     # loop, which by default waited up to 5 ms for the GIL after each (kit/threads.py).
     tenant = await new_tenant(factory, imports_api, (Role.OPERATOR,))
-    headers = tenant.headers[Role.OPERATOR]
     content = csv_bytes(["telefone"] + [f"1198766{index:04d}" for index in range(30)])
-    job = (await upload(imports_api, headers, content)).json()
-    await imports_api.post(
-        f"{UPLOAD_ROUTE}/{job['id']}/start",
-        json={"mapping": {"telefone": "phone"}},
-        headers=headers,
-    )
     monkeypatch.setattr(limits, "CHUNK_ROWS", 10)
     real_report = runner.ImportRunner._report
     intervals: list[float] = []
@@ -366,8 +359,7 @@ async def test_chunks_are_applied_with_the_event_loop_taking_the_gil_first(
 
     monkeypatch.setattr(runner.ImportRunner, "_report", report_interval)
     before = sys.getswitchinterval()
-    await run_job(runtime, job["id"], tenant.company_id)
-    final = (await imports_api.get(f"{UPLOAD_ROUTE}/{job['id']}", headers=headers)).json()
+    final = await import_file(imports_api, runtime, tenant, content, {"telefone": "phone"})
     assert final["counts"]["created"] == 30
     # A report per chunk, then the job's last one, once the parsing thread is done.
     assert intervals == [pytest.approx(RESPONSIVE_SWITCH_SECONDS)] * 3 + [before]
